@@ -1,0 +1,240 @@
+// Exact order-statistic selection on float typed arrays by radix select on the IEEE bit pattern.
+//
+// Each float is mapped to an unsigned key whose integer order equals the order of
+// `TypedArray.prototype.sort` (which puts -0 before +0 and every NaN last). A histogram of the top
+// 16 key bits finds the bucket holding rank k; further 16-bit passes restricted to that bucket pin
+// down the remaining bits. That is 2 passes for Float32 and 4 for Float64: O(D) worst case, no
+// pivots, no input mutation and no allocation beyond one 64 Ki-entry histogram (reusable through
+// `scratch`). The result is bit-identical to `sorted[k]`, including the sign of zero.
+//
+// NaN policy: NaNs (of any sign or payload) rank after +Infinity, exactly like a typed-array sort;
+// a k that falls in the NaN tail returns NaN. Use `countNaN` to exclude them from quantile ranks.
+
+/** Float arrays accepted by the selection and quantile functions. */
+export type FloatArray = Float32Array | Float64Array;
+
+/** Thrown for invalid selection arguments (bad rank, empty input, bad quantile, short scratch). */
+export class SelectionError extends RangeError {
+  override name = "SelectionError";
+}
+
+const BUCKETS = 1 << 16;
+
+/** A reusable histogram for `selectKth`/`selectKths`; pass it to avoid a 256 KiB allocation per call. */
+export function createSelectScratch(): Uint32Array {
+  return new Uint32Array(BUCKETS);
+}
+
+function histogramOf(scratch: Uint32Array | undefined): Uint32Array {
+  if (scratch === undefined) return new Uint32Array(BUCKETS);
+  if (scratch.length < BUCKETS) {
+    throw new SelectionError(`select scratch must hold ${BUCKETS} entries, got ${scratch.length}`);
+  }
+  const hist = scratch.length === BUCKETS ? scratch : scratch.subarray(0, BUCKETS);
+  hist.fill(0);
+  return hist;
+}
+
+function checkRank(n: number, k: number): void {
+  if (n === 0) throw new SelectionError("cannot select from an empty array");
+  if (!Number.isInteger(k) || k < 0 || k >= n) {
+    throw new SelectionError(`rank k=${k} is out of range for ${n} elements (need an integer 0 <= k < ${n})`);
+  }
+}
+
+/** Finds the bucket holding rank `k`; returns the bucket and the rank within it packed as [bucket, rank]. */
+function locate(hist: Uint32Array, k: number, out: Int32Array | number[]): void {
+  let acc = 0;
+  for (let b = 0; b < BUCKETS; b++) {
+    const c = hist[b];
+    if (acc + c > k) {
+      out[0] = b;
+      out[1] = k - acc;
+      return;
+    }
+    acc += c;
+  }
+  throw new SelectionError("internal: rank not found in histogram");
+}
+
+// Little-endian word order of a Float64 inside a Uint32Array view (Node on x86/arm64 is little-endian).
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const HI = LITTLE_ENDIAN ? 1 : 0;
+const LO = LITTLE_ENDIAN ? 0 : 1;
+
+const f32Bits = new Float32Array(1);
+const f32BitsU = new Uint32Array(f32Bits.buffer);
+const f64Bits = new Float64Array(1);
+const f64BitsU = new Uint32Array(f64Bits.buffer);
+
+function f32FromKey(key: number): number {
+  f32BitsU[0] = key & 0x80000000 ? key ^ 0x80000000 : ~key;
+  return f32Bits[0];
+}
+
+function f64FromKey(hi: number, lo: number): number {
+  if (hi & 0x80000000) {
+    f64BitsU[HI] = hi ^ 0x80000000;
+    f64BitsU[LO] = lo;
+  } else {
+    f64BitsU[HI] = ~hi;
+    f64BitsU[LO] = ~lo;
+  }
+  return f64Bits[0];
+}
+
+// Float32 keys: flip all bits of negatives, set the sign bit of positives; NaN -> 0xffffffff.
+// Computed inline in the loops below (int32 arithmetic, no allocation).
+
+function selectF32(values: Float32Array, ks: readonly number[], hist: Uint32Array): number[] {
+  const n = values.length;
+  const bits = new Int32Array(values.buffer, values.byteOffset, n);
+  hist.fill(0);
+  for (let i = 0; i < n; i++) {
+    const u = bits[i];
+    const key = (u & 0x7fffffff) > 0x7f800000 ? -1 : u ^ ((u >> 31) | 0x80000000);
+    hist[key >>> 16]++;
+  }
+  const top: number[] = [];
+  const rank: number[] = [];
+  const loc = [0, 0];
+  for (const k of ks) {
+    locate(hist, k, loc);
+    top.push(loc[0]);
+    rank.push(loc[1]);
+  }
+  const results = new Array<number>(ks.length);
+  const done = new Array<boolean>(ks.length).fill(false);
+  for (let j = 0; j < ks.length; j++) {
+    if (done[j]) continue;
+    const want = top[j];
+    hist.fill(0);
+    for (let i = 0; i < n; i++) {
+      const u = bits[i];
+      const key = (u & 0x7fffffff) > 0x7f800000 ? -1 : u ^ ((u >> 31) | 0x80000000);
+      if (key >>> 16 === want) hist[key & 0xffff]++;
+    }
+    // Every requested rank in the same top bucket is answered from this one pass.
+    for (let m = j; m < ks.length; m++) {
+      if (done[m] || top[m] !== want) continue;
+      locate(hist, rank[m], loc);
+      results[m] = f32FromKey(((want << 16) | loc[0]) >>> 0);
+      done[m] = true;
+    }
+  }
+  return results;
+}
+
+function selectF64(values: Float64Array, k: number, hist: Uint32Array): number {
+  const n = values.length;
+  const words = new Int32Array(values.buffer, values.byteOffset, 2 * n);
+  const loc = [0, 0];
+  let rank = k;
+  // Key = (khi, klo): negatives have both words flipped, positives get the sign bit set; NaN -> all ones.
+  // Pass p (0..3) histograms 16 bits of the key among elements whose higher bits match `prefix`.
+  let prefixHi = 0;
+  let prefixLo = 0;
+  for (let pass = 0; pass < 4; pass++) {
+    hist.fill(0);
+    for (let i = 0; i < n; i++) {
+      const hi = words[2 * i + HI];
+      const lo = words[2 * i + LO];
+      const mag = hi & 0x7fffffff;
+      let khi: number;
+      let klo: number;
+      if (mag > 0x7ff00000 || (mag === 0x7ff00000 && lo !== 0)) {
+        khi = -1;
+        klo = -1;
+      } else if (hi < 0) {
+        khi = ~hi;
+        klo = ~lo;
+      } else {
+        khi = hi | 0x80000000;
+        klo = lo;
+      }
+      if (pass === 0) hist[khi >>> 16]++;
+      else if (pass === 1) {
+        if (khi >>> 16 === prefixHi >>> 16) hist[khi & 0xffff]++;
+      } else if (pass === 2) {
+        if ((khi | 0) === (prefixHi | 0)) hist[klo >>> 16]++;
+      } else if ((khi | 0) === (prefixHi | 0) && klo >>> 16 === prefixLo >>> 16) {
+        hist[klo & 0xffff]++;
+      }
+    }
+    locate(hist, rank, loc);
+    rank = loc[1];
+    if (pass === 0) prefixHi = loc[0] << 16;
+    else if (pass === 1) prefixHi = (prefixHi | loc[0]) >>> 0;
+    else if (pass === 2) prefixLo = loc[0] << 16;
+    else prefixLo = (prefixLo | loc[0]) >>> 0;
+  }
+  return f64FromKey(prefixHi >>> 0, prefixLo >>> 0);
+}
+
+/**
+ * The exact k-th smallest element (0-based) of `values`: identical to `values.slice().sort()[k]`,
+ * -0 ranking before +0 and NaNs last. O(D); never mutates `values`.
+ * @param scratch optional reusable histogram from `createSelectScratch()`.
+ */
+export function selectKth(values: FloatArray, k: number, scratch?: Uint32Array): number {
+  checkRank(values.length, k);
+  const hist = histogramOf(scratch);
+  if (values instanceof Float32Array) return selectF32(values, [k], hist)[0];
+  if (values instanceof Float64Array) return selectF64(values, k, hist);
+  throw new SelectionError("selectKth needs a Float32Array or Float64Array");
+}
+
+/**
+ * Several order statistics of the same array, e.g. the lower and upper clamp bounds of a row.
+ * Float32 inputs share the first histogram pass across all ranks. Results are in the order of `ks`.
+ */
+export function selectKths(values: FloatArray, ks: readonly number[], scratch?: Uint32Array): number[] {
+  for (const k of ks) checkRank(values.length, k);
+  const hist = histogramOf(scratch);
+  if (values instanceof Float32Array) return selectF32(values, ks, hist);
+  if (values instanceof Float64Array) return ks.map((k) => selectF64(values, k, hist));
+  throw new SelectionError("selectKths needs a Float32Array or Float64Array");
+}
+
+/** Number of NaN entries (they rank last in `selectKth`). */
+export function countNaN(values: FloatArray): number {
+  let c = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i])) c++;
+  return c;
+}
+
+/**
+ * The index a "sort then take s[trunc(D·f)]" reference uses, computed in IEEE double exactly as
+ * written (PyTorch reference code: `int(D * f)`), clamped into [0, D-1]. `offset` is added before
+ * truncation, for forms like trunc(D·(1−b) − 1).
+ */
+export function truncIndex(d: number, fraction: number, offset = 0): number {
+  if (!Number.isInteger(d) || d <= 0) throw new SelectionError(`length must be a positive integer, got ${d}`);
+  if (!Number.isFinite(fraction)) throw new SelectionError(`fraction must be finite, got ${fraction}`);
+  const idx = Math.trunc(d * fraction + offset);
+  return idx < 0 ? 0 : idx >= d ? d - 1 : idx;
+}
+
+/** `sorted(values)[truncIndex(D, fraction, offset)]` without sorting. */
+export function quantileByIndex(
+  values: FloatArray,
+  fraction: number,
+  offset = 0,
+  scratch?: Uint32Array,
+): number {
+  return selectKth(values, truncIndex(values.length, fraction, offset), scratch);
+}
+
+/**
+ * Linearly interpolated quantile (NumPy/PyTorch default "linear"): position q·(D−1) between the
+ * two neighbouring order statistics. NaNs rank last, as in `selectKth`.
+ */
+export function quantileLinear(values: FloatArray, q: number, scratch?: Uint32Array): number {
+  if (!(q >= 0 && q <= 1)) throw new SelectionError(`quantile q must be in [0, 1], got ${q}`);
+  const pos = q * (values.length - 1);
+  const lo = Math.floor(pos);
+  const frac = pos - lo;
+  if (frac === 0) return selectKth(values, lo, scratch);
+  const [a, b] = selectKths(values, [lo, lo + 1], scratch);
+  return a + (b - a) * frac;
+}
