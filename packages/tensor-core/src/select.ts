@@ -3,9 +3,10 @@
 // Each float is mapped to an unsigned key whose integer order equals the order of
 // `TypedArray.prototype.sort` (which puts -0 before +0 and every NaN last). A histogram of the top
 // 16 key bits finds the bucket holding rank k; further 16-bit passes restricted to that bucket pin
-// down the remaining bits. That is 2 passes for Float32 and 4 for Float64: O(D) worst case, no
-// pivots, no input mutation and no allocation beyond one 64 Ki-entry histogram (reusable through
-// `scratch`). The result is bit-identical to `sorted[k]`, including the sign of zero.
+// down the remaining bits. Float32 takes 2 passes over D; Float64 takes 2 passes over D and then
+// works on the gathered members of the winning top bucket (6 bytes each, usually a tiny fraction of
+// D). O(D) worst case, no pivots, no input mutation; Float32 allocates nothing beyond one 64 Ki-entry
+// histogram (reusable through `scratch`). The result is bit-identical to `sorted[k]`, including the sign of zero.
 //
 // NaN policy: NaNs (of any sign or payload) rank after +Infinity, exactly like a typed-array sort;
 // a k that falls in the NaN tail returns NaN. Use `countNaN` to exclude them from quantile ranks.
@@ -125,50 +126,59 @@ function selectF32(values: Float32Array, ks: readonly number[], hist: Uint32Arra
   return results;
 }
 
+// Float64 key of element i as (khi, klo) int32 words: negatives have both words flipped, positives
+// get the sign bit set, NaN -> all ones.
+function f64KeyHi(hi: number, lo: number): number {
+  if ((hi & 0x7fffffff) >= 0x7ff00000 && ((hi & 0x7fffffff) > 0x7ff00000 || lo !== 0)) return -1;
+  return hi ^ ((hi >> 31) | 0x80000000);
+}
+
+function f64KeyLo(hi: number, lo: number): number {
+  if ((hi & 0x7fffffff) >= 0x7ff00000 && ((hi & 0x7fffffff) > 0x7ff00000 || lo !== 0)) return -1;
+  return lo ^ (hi >> 31);
+}
+
 function selectF64(values: Float64Array, k: number, hist: Uint32Array): number {
   const n = values.length;
   const words = new Int32Array(values.buffer, values.byteOffset, 2 * n);
+  const hiAt = HI;
+  const loAt = LO;
   const loc = [0, 0];
-  let rank = k;
-  // Key = (khi, klo): negatives have both words flipped, positives get the sign bit set; NaN -> all ones.
-  // Pass p (0..3) histograms 16 bits of the key among elements whose higher bits match `prefix`.
-  let prefixHi = 0;
-  let prefixLo = 0;
-  for (let pass = 0; pass < 4; pass++) {
-    hist.fill(0);
-    for (let i = 0; i < n; i++) {
-      const hi = words[2 * i + HI];
-      const lo = words[2 * i + LO];
-      const mag = hi & 0x7fffffff;
-      let khi: number;
-      let klo: number;
-      if (mag > 0x7ff00000 || (mag === 0x7ff00000 && lo !== 0)) {
-        khi = -1;
-        klo = -1;
-      } else if (hi < 0) {
-        khi = ~hi;
-        klo = ~lo;
-      } else {
-        khi = hi | 0x80000000;
-        klo = lo;
-      }
-      if (pass === 0) hist[khi >>> 16]++;
-      else if (pass === 1) {
-        if (khi >>> 16 === prefixHi >>> 16) hist[khi & 0xffff]++;
-      } else if (pass === 2) {
-        if ((khi | 0) === (prefixHi | 0)) hist[klo >>> 16]++;
-      } else if ((khi | 0) === (prefixHi | 0) && klo >>> 16 === prefixLo >>> 16) {
-        hist[klo & 0xffff]++;
-      }
+  // Pass 1 over the whole array: top 16 key bits.
+  hist.fill(0);
+  for (let i = 0; i < n; i++) hist[f64KeyHi(words[2 * i + hiAt], words[2 * i + loAt]) >>> 16]++;
+  locate(hist, k, loc);
+  const top = loc[0];
+  let rank = loc[1];
+  // Gather the remaining 48 key bits of that bucket's members (usually a tiny fraction of D).
+  const count = hist[top];
+  const mid = new Uint16Array(count);
+  const low = new Int32Array(count);
+  let m = 0;
+  hist.fill(0);
+  for (let i = 0; i < n; i++) {
+    const hi = words[2 * i + hiAt];
+    const lo = words[2 * i + loAt];
+    const khi = f64KeyHi(hi, lo);
+    if (khi >>> 16 === top) {
+      mid[m] = khi & 0xffff;
+      low[m] = f64KeyLo(hi, lo);
+      hist[khi & 0xffff]++;
+      m++;
     }
-    locate(hist, rank, loc);
-    rank = loc[1];
-    if (pass === 0) prefixHi = loc[0] << 16;
-    else if (pass === 1) prefixHi = (prefixHi | loc[0]) >>> 0;
-    else if (pass === 2) prefixLo = loc[0] << 16;
-    else prefixLo = (prefixLo | loc[0]) >>> 0;
   }
-  return f64FromKey(prefixHi >>> 0, prefixLo >>> 0);
+  locate(hist, rank, loc);
+  const midBits = loc[0];
+  rank = loc[1];
+  hist.fill(0);
+  for (let j = 0; j < count; j++) if (mid[j] === midBits) hist[low[j] >>> 16]++;
+  locate(hist, rank, loc);
+  const lowTop = loc[0];
+  rank = loc[1];
+  hist.fill(0);
+  for (let j = 0; j < count; j++) if (mid[j] === midBits && low[j] >>> 16 === lowTop) hist[low[j] & 0xffff]++;
+  locate(hist, rank, loc);
+  return f64FromKey(((top << 16) | midBits) >>> 0, ((lowTop << 16) | loc[0]) >>> 0);
 }
 
 /**
