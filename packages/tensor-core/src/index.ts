@@ -1,3 +1,5 @@
+export * as kernels from "./kernels/index.js";
+export { KernelError, type RowReduceOp, SUM_BLOCK, type TaskReduceOp } from "./kernels/index.js";
 export { Rng, type RngState } from "./rng.js";
 export {
   countNaN,

@@ -1,0 +1,30 @@
+export {
+  abs,
+  add,
+  affineNormalize,
+  axpy,
+  clamp,
+  exp,
+  gatedClamp,
+  mul,
+  scale,
+  sign,
+  tanh,
+} from "./elementwise.js";
+export { KernelError } from "./errors.js";
+export {
+  blockSums,
+  combineBlockSums,
+  countNonZero,
+  max,
+  mean,
+  min,
+  minMaxNormalize,
+  type RowReduceOp,
+  reduceRows,
+  reduceTasks,
+  SUM_BLOCK,
+  sum,
+  type TaskReduceOp,
+  weightedSumTasks,
+} from "./reduce.js";
