@@ -1,1 +1,20 @@
-export {};
+export {
+  type GlobalMergeContext,
+  type GlobalMergeSession,
+  type GlobalPass,
+  type GlobalTensorInfo,
+  getMethod,
+  hasMethod,
+  listMethods,
+  type MergeMethod,
+  MergeMethodError,
+  type ParamMap,
+  type ParamSpec,
+  type ParamValue,
+  registerMethod,
+  resolveParams,
+  type TensorAux,
+  type TensorMergeInput,
+  type TensorVisit,
+  tensorRng,
+} from "./method.js";

@@ -1,0 +1,255 @@
+// The MergeMethod interface every merge algorithm implements, the parameter schema the config
+// layer validates against, and the registry that maps `merge_method` names to implementations.
+//
+// Two scopes:
+// - "tensor": the method sees one tensor at a time (mergekit semantics). The pipeline calls
+//   `mergeTensor` once per output tensor with the base and every model's copy of that tensor.
+// - "global": the method's statistics span the whole model (PCB `reference` / `streaming-global`,
+//   PCB-repo TIES). The pipeline calls `beginGlobal`, drives every pass of the returned session over
+//   all tensors (any order, each tensor exactly once per pass), then calls `session.mergeTensor`
+//   once per tensor. Sessions may keep what they need between passes; in-memory sessions copy the
+//   task vectors in pass 1, streaming sessions keep only histograms and per-task scalars.
+// A method's scope may depend on its parameters (e.g. PCB `mode: per-tensor`), hence `scopeOf`.
+//
+// All arrays are float32. Inputs are never modified; outputs are freshly allocated.
+
+import { Rng } from "@x/tensor-core";
+
+/** A resolved parameter value. Lists (gradients) and filters are resolved by the config layer first. */
+export type ParamValue = number | boolean | string;
+
+/** Resolved parameters by name (defaults applied, validated against the method's schema). */
+export type ParamMap = Readonly<Record<string, ParamValue>>;
+
+/**
+ * One parameter of a method.
+ * - scope "model": may differ per input model (mergekit "tensor parameters", e.g. weight, density);
+ * - scope "global": one value for the whole merge (e.g. lambda, normalize, t).
+ * A spec without `default` is required.
+ */
+export interface ParamSpec {
+  readonly name: string;
+  readonly scope: "model" | "global";
+  readonly type: "number" | "boolean" | "string";
+  readonly default?: ParamValue;
+  /** Allowed values for string parameters. */
+  readonly choices?: readonly string[];
+  /** Inclusive numeric bounds. */
+  readonly min?: number;
+  readonly max?: number;
+  readonly description: string;
+}
+
+/** Extra per-model inputs of data-dependent or parity-test methods, aligned with `models`. */
+export interface TensorAux {
+  /** Diagonal Fisher information per model, same length as the tensor (method `fisher`). */
+  readonly fisher?: readonly Float32Array[];
+  /**
+   * Gram matrix XᵀX of the layer inputs per model, row-major [in, in], for a linear weight of shape
+   * [out, in] (method `regmean`). Absent for non-linear parameters, which are then averaged.
+   */
+  readonly gram?: readonly Float32Array[];
+  /** Injected keep-masks (1 = keep) per model for the random methods, replacing the seeded draw. */
+  readonly masks?: readonly Uint8Array[];
+}
+
+/** Everything a per-tensor merge needs. */
+export interface TensorMergeInput {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Base model tensor (θ₀); undefined for methods whose `base` is "none". */
+  readonly base: Float32Array | undefined;
+  /** The merged models' tensors, in config order, each with prod(shape) elements. */
+  readonly models: readonly Float32Array[];
+  /** Resolved per-model parameters (scope "model"), aligned with `models`. */
+  readonly modelParams: readonly ParamMap[];
+  /** Resolved global parameters (scope "global"). */
+  readonly params: ParamMap;
+  /** Randomness for this tensor; use `tensorRng(seed, name)` so results do not depend on tensor order. */
+  readonly rng: Rng;
+  readonly aux?: TensorAux;
+}
+
+/** A tensor as visited by a global pass (no params: those are fixed at `beginGlobal`). */
+export interface TensorVisit {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly base: Float32Array | undefined;
+  readonly models: readonly Float32Array[];
+}
+
+export interface GlobalTensorInfo {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+export interface GlobalMergeContext {
+  /** Every tensor that takes part in the global statistics (the pipeline knows them from headers). */
+  readonly tensors: readonly GlobalTensorInfo[];
+  readonly numModels: number;
+  /** Per-model parameters as resolved for the whole model (no per-tensor filters). */
+  readonly modelParams: readonly ParamMap[];
+  readonly params: ParamMap;
+  readonly seed: number;
+}
+
+/** One pass over all tensors. `finish` runs after the last `visit` of the pass. */
+export interface GlobalPass {
+  readonly label: string;
+  visit(tensor: TensorVisit): void;
+  finish(): void;
+}
+
+export interface GlobalMergeSession {
+  /** Passes to run in order before any `mergeTensor` call (may be empty). */
+  readonly passes: readonly GlobalPass[];
+  /** The merged tensor; `input.modelParams` may carry per-tensor values (e.g. per-task λ by filter). */
+  mergeTensor(input: TensorMergeInput): Float32Array;
+}
+
+export interface MergeMethod {
+  readonly name: string;
+  readonly description: string;
+  /** Whether a base model is required, optional or not used ("none": every input is in `models`). */
+  readonly base: "required" | "optional" | "none";
+  readonly minModels: number;
+  readonly maxModels?: number;
+  readonly params: readonly ParamSpec[];
+  /** True if results depend on the RNG (seeded masks). */
+  readonly randomized: boolean;
+  /** "tensor" or "global" for these resolved global parameters. */
+  scopeOf(params: ParamMap): "tensor" | "global";
+  /** Per-tensor merge (scope "tensor"). */
+  mergeTensor(input: TensorMergeInput): Float32Array;
+  /** Global-scope session (required when `scopeOf` can return "global"). */
+  beginGlobal?(ctx: GlobalMergeContext): GlobalMergeSession;
+  /** Cross-parameter checks beyond the schema (e.g. della's density ± epsilon in (0, 1)). */
+  validate?(params: ParamMap, modelParams: readonly ParamMap[]): void;
+}
+
+/** Bad parameters, shapes or inputs for a merge method; the message names the method and tensor. */
+export class MergeMethodError extends Error {
+  override name = "MergeMethodError";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameter resolution
+
+function checkValue(method: string, spec: ParamSpec, value: unknown, where: string): ParamValue {
+  if (typeof value !== spec.type) {
+    throw new MergeMethodError(
+      `${method}: parameter '${spec.name}'${where} must be a ${spec.type}, got ${JSON.stringify(value)}`,
+    );
+  }
+  if (spec.type === "number") {
+    const v = value as number;
+    if (!Number.isFinite(v))
+      throw new MergeMethodError(`${method}: parameter '${spec.name}'${where} must be finite`);
+    if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
+      throw new MergeMethodError(
+        `${method}: parameter '${spec.name}'${where} = ${v} is outside [${spec.min ?? "-inf"}, ${spec.max ?? "inf"}]`,
+      );
+    }
+  }
+  if (spec.choices && !spec.choices.includes(value as string)) {
+    throw new MergeMethodError(
+      `${method}: parameter '${spec.name}'${where} = ${JSON.stringify(value)} is not one of ${spec.choices.join(", ")}`,
+    );
+  }
+  return value as ParamValue;
+}
+
+/**
+ * Validates raw parameters against a method's schema and fills in defaults.
+ * Per-model parameters may also be given globally (mergekit: top-level `parameters` are defaults for
+ * every model); per-model values win. Unknown keys and missing required ones are errors.
+ */
+export function resolveParams(
+  method: MergeMethod,
+  global: Readonly<Record<string, unknown>>,
+  perModel: readonly Readonly<Record<string, unknown>>[],
+): { params: ParamMap; modelParams: ParamMap[] } {
+  const byName = new Map(method.params.map((p) => [p.name, p]));
+  const unknownGlobal = Object.keys(global).filter((k) => !byName.has(k));
+  if (unknownGlobal.length > 0) {
+    throw new MergeMethodError(
+      `${method.name}: unknown parameter(s) ${unknownGlobal.join(", ")} (known: ${[...byName.keys()].join(", ")})`,
+    );
+  }
+  const params: Record<string, ParamValue> = {};
+  for (const spec of method.params) {
+    if (spec.scope !== "global") continue;
+    const raw = global[spec.name] ?? spec.default;
+    if (raw === undefined)
+      throw new MergeMethodError(`${method.name}: missing required parameter '${spec.name}'`);
+    params[spec.name] = checkValue(method.name, spec, raw, "");
+  }
+  const modelParams = perModel.map((raw, i) => {
+    const where = ` of model ${i}`;
+    for (const k of Object.keys(raw)) {
+      const spec = byName.get(k);
+      if (!spec) throw new MergeMethodError(`${method.name}: unknown parameter '${k}'${where}`);
+      if (spec.scope !== "model") {
+        throw new MergeMethodError(`${method.name}: parameter '${k}' is global and cannot be set per model`);
+      }
+    }
+    const out: Record<string, ParamValue> = {};
+    for (const spec of method.params) {
+      if (spec.scope !== "model") continue;
+      const v = raw[spec.name] ?? global[spec.name] ?? spec.default;
+      if (v === undefined) {
+        throw new MergeMethodError(`${method.name}: missing required parameter '${spec.name}'${where}`);
+      }
+      out[spec.name] = checkValue(method.name, spec, v, where);
+    }
+    return out;
+  });
+  if (modelParams.length < method.minModels) {
+    throw new MergeMethodError(
+      `${method.name}: needs at least ${method.minModels} model(s), got ${modelParams.length}`,
+    );
+  }
+  if (method.maxModels !== undefined && modelParams.length > method.maxModels) {
+    throw new MergeMethodError(
+      `${method.name}: accepts at most ${method.maxModels} model(s), got ${modelParams.length}`,
+    );
+  }
+  method.validate?.(params, modelParams);
+  return { params, modelParams };
+}
+
+/** A per-tensor RNG derived from the merge seed and the tensor name (independent of visit order). */
+export function tensorRng(seed: number, tensorName: string): Rng {
+  return new Rng(`${seed >>> 0}:${tensorName}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registry
+
+const registry = new Map<string, MergeMethod>();
+
+/** Registers a method under its name (replacing none: duplicate names are an error). */
+export function registerMethod(method: MergeMethod): void {
+  if (registry.has(method.name))
+    throw new MergeMethodError(`merge method '${method.name}' is already registered`);
+  registry.set(method.name, method);
+}
+
+/** The method registered under `name`; throws a MergeMethodError listing the known names otherwise. */
+export function getMethod(name: string): MergeMethod {
+  const m = registry.get(name);
+  if (!m) {
+    throw new MergeMethodError(
+      `unknown merge method '${name}' (known: ${[...registry.keys()].sort().join(", ")})`,
+    );
+  }
+  return m;
+}
+
+export function hasMethod(name: string): boolean {
+  return registry.has(name);
+}
+
+export function listMethods(): MergeMethod[] {
+  return [...registry.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
