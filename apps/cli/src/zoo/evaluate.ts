@@ -1,0 +1,49 @@
+/**
+ * Accuracy of a backbone with task heads. The backbone is uploaded once and every task's set is pushed through
+ * it in chunks, so evaluating a merged candidate on all tasks costs one weight upload plus the matmuls.
+ */
+import { IMAGE_SIZE, type ImageSet } from "./data.js";
+import { type Head, layerShapes, type MlpArch, type Params } from "./model.js";
+import { getTf } from "./tf.js";
+import { forward } from "./train.js";
+
+const CHUNK = 2048;
+
+export interface EvalTask {
+  readonly head: Head;
+  readonly data: ImageSet;
+}
+
+/** Top-1 accuracy of `backbone` + each task's head on that task's set (one number per task, in [0, 1]). */
+export async function evaluateTasks(
+  arch: MlpArch,
+  backbone: Params,
+  tasks: readonly EvalTask[],
+): Promise<number[]> {
+  const tf = await getTf();
+  return tf.tidy(() => {
+    const layers = layerShapes(arch).map((l) => ({
+      w: tf.tensor2d(backbone.get(`${l.name}.weight`)!.data, [l.outDim, l.inDim]),
+      b: tf.tensor1d(backbone.get(`${l.name}.bias`)!.data),
+    }));
+    return tasks.map((t) => {
+      const w = tf.tensor2d(t.head.weight.data, t.head.weight.shape as [number, number]);
+      const b = tf.tensor1d(t.head.bias.data);
+      let correct = 0;
+      for (let start = 0; start < t.data.count; start += CHUNK) {
+        const n = Math.min(CHUNK, t.data.count - start);
+        const pred = tf.tidy(() => {
+          const x = tf.tensor2d(t.data.images.subarray(start * IMAGE_SIZE, (start + n) * IMAGE_SIZE), [
+            n,
+            IMAGE_SIZE,
+          ]);
+          return tf.argMax(tf.add(tf.matMul(forward(tf, layers, x), w, false, true), b), 1);
+        });
+        const p = pred.dataSync();
+        pred.dispose();
+        for (let i = 0; i < n; i++) if (p[i] === t.data.labels[start + i]) correct++;
+      }
+      return t.data.count > 0 ? correct / t.data.count : Number.NaN;
+    });
+  });
+}
