@@ -1,0 +1,23 @@
+export { dtypeName, type MergeDType, parseDTypeName } from "./dtype.js";
+export { MergeConfigError } from "./errors.js";
+export {
+  booleanParameter,
+  countLayers,
+  evaluateSetting,
+  layerIndexOf,
+  layerPosition,
+  numberParameter,
+  resolveParameter,
+  type TensorContext,
+} from "./params.js";
+export { parseMergeConfig, validateMergeConfig } from "./parse.js";
+export type {
+  ConditionalParameter,
+  MergeConfig,
+  ModelEntry,
+  ParameterMap,
+  ParameterSetting,
+  ScalarSetting,
+} from "./schema.js";
+export { mergeConfigHash, mergeConfigToYaml, toMergekitObject } from "./serialize.js";
+export { parseByteSize } from "./size.js";
