@@ -18,3 +18,5 @@ export {
   type TensorVisit,
   tensorRng,
 } from "./method.js";
+// Merge configuration (mergekit YAML subset), parameter resolution, sizes and dtype names.
+export * from "./config/index.js";
