@@ -30,6 +30,15 @@ export {
   type DifferentialEvolutionResult,
 } from "./de.js";
 export { CheckpointError, EvolutionConfigError, FitnessError } from "./errors.js";
+export {
+  type DevScore,
+  type EvolverEvaluation,
+  type EvolverOptions,
+  type EvolverResult,
+  evolve,
+  type MergeFunction,
+  referenceRandomProbability,
+} from "./evolver.js";
 export { type EvalInfo, evaluateAll, type FitnessFunction } from "./fitness.js";
 export { symmetricEigen } from "./linalg.js";
 export {

@@ -1,0 +1,282 @@
+import { Rng, type RngState } from "@x/tensor-core";
+import { type CrossoverSpec, crossoverStream } from "./crossover.js";
+import { EvolutionConfigError, FitnessError } from "./errors.js";
+import { buildChild, interpolationTerms } from "./mutation.js";
+import { Population } from "./population.js";
+import { type GenerationRecord, meanOf, type ProgressListener } from "./progress.js";
+import type { RunSnapshot, RunStore } from "./run-store.js";
+
+/** Scores a weight vector on the evolution (dev) split; higher is better; must be deterministic. */
+export type DevScore = (weights: Float32Array) => number | Promise<number>;
+
+/**
+ * Merges the population into `out` (Evolver mode B). Injected so that @x/evolution does not depend on
+ * @x/merging (whose coefficient search uses this package's CMA-ES). The genomes are views into the
+ * population buffer: read them, never keep or modify them. A stochastic merge (DARE) must fix its mask
+ * seed so equal populations give equal merges (evolution.md §4.8).
+ */
+export type MergeFunction = (genomes: readonly Float32Array[], out: Float32Array) => void | Promise<void>;
+
+export interface EvolverOptions {
+  /** "standalone" = mode A (`evolve`), "merge" = mode B (`evolve_with_merger`). */
+  readonly mode: "standalone" | "merge";
+  /** Mutation factor F (interpolation weight toward the reference). Spec defaults: 0.1 or 0.5. */
+  readonly f?: number;
+  /** Per-scalar binomial crossover rate CR (default 0.5). */
+  readonly cr?: number;
+  /** Iterations G (`max_iters`, default 15). */
+  readonly generations?: number;
+  readonly seed: number | string;
+  readonly score: DevScore;
+  /** Required in mode B. */
+  readonly merge?: MergeFunction;
+  /** Do not score children identical to their parent (possible when CR·D is tiny); default true. */
+  readonly skipIdentical?: boolean;
+  /** "auto" | "dense" | "sparse" binomial sampling (distribution-identical; see crossover.ts). */
+  readonly sampling?: "auto" | "dense" | "sparse";
+  readonly onProgress?: ProgressListener;
+  /**
+   * Called after every child evaluation (for dev-vs-evaluations curves). Observers may score held-out
+   * data here for logging; nothing they return influences selection.
+   */
+  readonly onEvaluation?: (e: EvolverEvaluation) => void | Promise<void>;
+  readonly store?: RunStore;
+  readonly resume?: boolean;
+}
+
+export interface EvolverEvaluation {
+  readonly generation: number;
+  readonly target: number;
+  readonly reference: number;
+  readonly evaluations: number;
+  readonly childScore: number;
+  readonly accepted: boolean;
+  /** Mode A: best individual dev score after this step; mode B: merged dev score after this step. */
+  readonly current: number;
+  /** Mode B: the population (after the decision); mode A: the individual kept in slot `target`. */
+  readonly population: Population;
+}
+
+export interface EvolverResult {
+  readonly population: Population;
+  /** Mode A: per-individual dev scores. Mode B: a single entry, the merged dev score. */
+  readonly scores: Float64Array;
+  /** Mode A: the individual with the best dev score. Mode B: Merge(final population). */
+  readonly output: Float32Array;
+  readonly outputScore: number;
+  /** Mode A: index of the output individual; mode B: -1. */
+  readonly outputIndex: number;
+  readonly evaluations: number;
+  readonly skipped: number;
+  readonly accepted: number;
+  readonly history: readonly GenerationRecord[];
+}
+
+/** Evolver's reference-choice probability p_g = 0.5 + 0.5 / (G - g) (mode A). */
+export function referenceRandomProbability(g: number, generations: number): number {
+  return 0.5 + 0.5 / (generations - g);
+}
+
+function check(v: number, what: string): number {
+  if (typeof v !== "number" || Number.isNaN(v))
+    throw new FitnessError(`${what} is not a number: ${String(v)}`);
+  return v;
+}
+
+/**
+ * Evolver (Du et al. 2024) as its code behaves (evolution.md §1.3–§1.4): interpolation mutation
+ * m = x_i + F (x_r - x_i), per-scalar binomial crossover without j_rand, greedy strict ">" in-place
+ * selection. Mode A picks the reference at random with probability p_g, else the best other individual,
+ * targets in order, and outputs the best individual by dev score. Mode B picks a uniform reference,
+ * visits targets in a random permutation, keeps a child only if the dev score of the merged population
+ * strictly improves, and outputs the merge of the final population — which is also the best merged dev
+ * score seen, so selection never touches test data (the reference code's `best_test_score` selection
+ * is a test-set leak and is not reproduced).
+ */
+export async function evolve(initial: readonly Float32Array[], o: EvolverOptions): Promise<EvolverResult> {
+  const f = o.f ?? 0.5;
+  const cr = o.cr ?? 0.5;
+  const G = o.generations ?? 15;
+  const n = initial.length;
+  if (n < 2) throw new EvolutionConfigError(`Evolver needs at least 2 individuals, got ${n}`);
+  if (!(f >= 0 && f <= 1)) throw new EvolutionConfigError(`F must be in [0, 1], got ${f}`);
+  if (!(cr >= 0 && cr <= 1)) throw new EvolutionConfigError(`CR must be in [0, 1], got ${cr}`);
+  if (!(Number.isInteger(G) && G >= 0))
+    throw new EvolutionConfigError(`generations must be an integer >= 0, got ${G}`);
+  if (o.mode !== "standalone" && o.mode !== "merge")
+    throw new EvolutionConfigError(`unknown Evolver mode ${o.mode}`);
+  if (o.mode === "merge" && !o.merge)
+    throw new EvolutionConfigError("Evolver mode B (merge) needs a merge function");
+  const dim = initial[0].length;
+  for (let i = 0; i < n; i++) {
+    if (initial[i].length !== dim)
+      throw new EvolutionConfigError(`genome ${i} has length ${initial[i].length}, expected ${dim}`);
+  }
+  const modeB = o.mode === "merge";
+  const skipIdentical = o.skipIdentical ?? true;
+  const crossover: CrossoverSpec = { kind: "binomial", forceJRand: false, sampling: o.sampling ?? "auto" };
+  const pop = new Population(n, dim, { spare: 1 });
+  const merged = modeB ? new Float32Array(dim) : null;
+  const fingerprint = JSON.stringify({
+    algorithm: "evolver",
+    mode: o.mode,
+    f,
+    cr,
+    G,
+    seed: o.seed,
+    n,
+    dim,
+    skipIdentical,
+    sampling: crossover.sampling,
+  });
+
+  let rng = new Rng(o.seed);
+  let scores = new Float64Array(modeB ? 1 : n);
+  let evaluations = 0;
+  let skipped = 0;
+  let acceptedTotal = 0;
+  let start = 0;
+  let history: GenerationRecord[] = [];
+  const scoreMerged = async (): Promise<number> => {
+    await o.merge!(pop.genomes(), merged!);
+    return check(await o.score(merged!), "merged dev score");
+  };
+  const snap = o.resume && o.store ? await o.store.load(fingerprint, (i) => pop.genome(i), n) : null;
+  if (snap) {
+    rng = Rng.fromState(snap.rng as RngState);
+    scores = Float64Array.from(snap.fitness);
+    evaluations = snap.evaluations;
+    skipped = snap.skipped;
+    start = snap.generation;
+    history = [...snap.history];
+    acceptedTotal = (snap.extra as { accepted: number }).accepted;
+  } else {
+    for (let i = 0; i < n; i++) pop.genome(i).set(initial[i]);
+    if (modeB) {
+      scores[0] = await scoreMerged();
+      evaluations = 1;
+    } else {
+      for (let i = 0; i < n; i++)
+        scores[i] = check(await o.score(pop.genome(i)), `dev score of individual ${i}`);
+      evaluations = n;
+    }
+  }
+  const save = async (generation: number): Promise<void> => {
+    if (!o.store) return;
+    const s: RunSnapshot = {
+      fingerprint,
+      generation,
+      evaluations,
+      skipped,
+      fitness: Array.from(scores),
+      rng: rng.state(),
+      control: null,
+      history,
+      extra: { accepted: acceptedTotal },
+    };
+    await o.store.save(s, pop.genomes());
+  };
+  if (!snap) await save(0);
+  const bestOther = (i: number): number => {
+    let b = -1;
+    for (let k = 0; k < n; k++) if (k !== i && (b < 0 || scores[k] > scores[b])) b = k;
+    return b;
+  };
+  const bestIndex = (): number => {
+    let b = 0;
+    for (let k = 1; k < n; k++) if (scores[k] > scores[b]) b = k;
+    return b;
+  };
+  const uniformOther = (i: number): number => {
+    const r = rng.int(n - 1);
+    return r >= i ? r + 1 : r;
+  };
+
+  for (let g = start; g < G; g++) {
+    let accepted = 0;
+    const order = modeB ? Array.from(rng.permutation(n)) : Array.from({ length: n }, (_, i) => i);
+    const p = referenceRandomProbability(g, G);
+    for (const i of order) {
+      let r: number;
+      if (modeB) r = uniformOther(i);
+      else r = rng.uniform() < p ? uniformOther(i) : bestOther(i);
+      const child = pop.genome(n);
+      const stats = buildChild(
+        child,
+        pop.genome(i),
+        interpolationTerms(pop.genome(i), pop.genome(r), f),
+        crossoverStream(crossover, rng, dim, cr),
+      );
+      if (skipIdentical && !stats.changed) {
+        skipped++;
+        continue;
+      }
+      let childScore: number;
+      let won: boolean;
+      if (modeB) {
+        pop.swap(i, n); // u goes into slot i
+        childScore = await scoreMerged();
+        won = childScore > scores[0];
+        if (won) scores[0] = childScore;
+        else pop.swap(i, n); // restore x_i
+      } else {
+        childScore = check(await o.score(child), `dev score of the child for individual ${i}`);
+        won = childScore > scores[i];
+        if (won) {
+          pop.swap(i, n);
+          scores[i] = childScore;
+        }
+      }
+      evaluations++;
+      if (won) accepted++;
+      await o.onEvaluation?.({
+        generation: g,
+        target: i,
+        reference: r,
+        evaluations,
+        childScore,
+        accepted: won,
+        current: modeB ? scores[0] : scores[bestIndex()],
+        population: pop,
+      });
+    }
+    acceptedTotal += accepted;
+    const rec: GenerationRecord = {
+      generation: g,
+      generations: G,
+      evaluations,
+      skipped,
+      accepted,
+      best: modeB ? scores[0] : scores[bestIndex()],
+      mean: modeB ? scores[0] : meanOf(scores),
+      f,
+      cr,
+    };
+    history.push(rec);
+    await save(g + 1);
+    o.onProgress?.(rec);
+  }
+  let output: Float32Array;
+  let outputIndex = -1;
+  let outputScore: number;
+  if (modeB) {
+    await o.merge!(pop.genomes(), merged!);
+    output = merged!;
+    outputScore = scores[0];
+  } else {
+    outputIndex = bestIndex();
+    output = pop.genome(outputIndex);
+    outputScore = scores[outputIndex];
+  }
+  return {
+    population: pop,
+    scores,
+    output,
+    outputScore,
+    outputIndex,
+    evaluations,
+    skipped,
+    accepted: acceptedTotal,
+    history,
+  };
+}
