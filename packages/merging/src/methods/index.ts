@@ -1,0 +1,40 @@
+// Built-in merge methods, registered by name on import.
+
+import { registerMethod } from "../method.js";
+import { fisher } from "./fisher.js";
+import {
+  breadcrumbs,
+  breadcrumbsTies,
+  dareLinear,
+  dareTies,
+  della,
+  dellaLinear,
+  taskArithmetic,
+} from "./gta.js";
+import { linear } from "./linear.js";
+import { modelStock } from "./model-stock.js";
+import { passthrough } from "./passthrough.js";
+import { pcb } from "./pcb.js";
+import { regmean } from "./regmean.js";
+import { slerp } from "./slerp.js";
+import { ties } from "./ties.js";
+
+export const BUILTIN_METHODS = [
+  linear,
+  taskArithmetic,
+  ties,
+  dareLinear,
+  dareTies,
+  breadcrumbs,
+  breadcrumbsTies,
+  della,
+  dellaLinear,
+  slerp,
+  modelStock,
+  passthrough,
+  fisher,
+  regmean,
+  pcb,
+] as const;
+
+for (const m of BUILTIN_METHODS) registerMethod(m);

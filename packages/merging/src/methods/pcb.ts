@@ -1,0 +1,181 @@
+// The `pcb` merge method: PCB-Merging as the reference code computes it, in three modes.
+// - reference (default): whole model flattened in sorted key order, statistics per task row over all
+//   D parameters, in memory (≈ 2·n·D float32 + D).
+// - streaming-global: the same statistics from passes over the tensors; identical output, bounded memory.
+// - per-tensor: each tensor is its own "model" (what mergekit forks do) — a different semantics.
+// Per-model `weight` = λ_i inside the weighted average (numerator only); global `lambda` = outer λ.
+
+import type {
+  GlobalMergeContext,
+  GlobalMergeSession,
+  MergeMethod,
+  ParamMap,
+  TensorMergeInput,
+} from "../method.js";
+import { MergeMethodError } from "../method.js";
+import {
+  type NanGuard,
+  PCB_DEFAULTS,
+  type PcbInter,
+  type ResolvedPcbOptions,
+  resolvePcbOptions,
+} from "../pcb/options.js";
+import { type PcbPrepared, pcbPrepare } from "../pcb/reference.js";
+import { streamingPcbSession } from "../pcb/streaming.js";
+import { checkInput, num, perModel, str } from "./common.js";
+import { collectTaskMatrix } from "./task-matrix.js";
+
+export type PcbMode = "reference" | "streaming-global" | "per-tensor";
+
+function optionsOf(params: ParamMap): ResolvedPcbOptions {
+  return resolvePcbOptions({
+    ratio: num(params, "ratio"),
+    clampQuantile: num(params, "clamp_quantile"),
+    inter: str(params, "inter") as PcbInter,
+    nanGuard: str(params, "nan_guard") as NanGuard,
+  });
+}
+
+function addScaled(base: Float32Array, lambda: number, tau: Float32Array): Float32Array {
+  const out = new Float32Array(base.length);
+  for (let k = 0; k < base.length; k++) out[k] = base[k] + Math.fround(lambda * tau[k]);
+  return out;
+}
+
+function referenceSession(
+  ctx: GlobalMergeContext,
+  o: ResolvedPcbOptions,
+  lambda: number,
+): GlobalMergeSession {
+  let prepared: PcbPrepared | undefined;
+  let rangeOf: ((name: string) => [number, number]) | undefined;
+  const pass = collectTaskMatrix(ctx, "pcb reference", (m) => {
+    prepared = pcbPrepare(m.rows, o);
+    rangeOf = m.rangeOf;
+    m.rows.length = 0; // release the task matrix; only the prepared weights are needed now
+  });
+  return {
+    passes: [pass],
+    mergeTensor(input: TensorMergeInput): Float32Array {
+      if (!prepared || !rangeOf)
+        throw new MergeMethodError("pcb reference: mergeTensor before the collect pass");
+      const [start, end] = rangeOf(input.name);
+      const base = input.base;
+      if (!base || base.length !== end - start) {
+        throw new MergeMethodError(`pcb reference: tensor '${input.name}' base missing or of the wrong size`);
+      }
+      const tau = prepared.combine(perModel(input.modelParams, "weight"), start, end);
+      return addScaled(base, lambda, tau);
+    },
+  };
+}
+
+export const pcb: MergeMethod = {
+  name: "pcb",
+  description:
+    "PCB-Merging (Du et al. 2024) as the official code computes it: magnitude clamp, intra × inter balance scores, drop/rescale, weighted merge",
+  base: "required",
+  minModels: 1,
+  randomized: false,
+  params: [
+    {
+      name: "weight",
+      scope: "model",
+      type: "number",
+      default: 1,
+      description: "Per-task λ_i inside the weighted average (numerator only, as in the vision/ES scripts).",
+    },
+    {
+      name: "lambda",
+      scope: "global",
+      type: "number",
+      default: 1,
+      description: "Outer λ: θ₀ + λ·τ_m (grid mode).",
+    },
+    {
+      name: "mode",
+      scope: "global",
+      type: "string",
+      default: "reference",
+      choices: ["reference", "streaming-global", "per-tensor"],
+      description: "Statistics over the whole flattened model (in memory or streamed) or per tensor.",
+    },
+    {
+      name: "ratio",
+      scope: "global",
+      type: "number",
+      default: PCB_DEFAULTS.ratio,
+      min: Number.MIN_VALUE,
+      max: 1,
+      description: "r: fraction of entries kept per task (kept count is D − 1 − ⌊D(1−r)⌋).",
+    },
+    {
+      name: "clamp_quantile",
+      scope: "global",
+      type: "number",
+      default: PCB_DEFAULTS.clampQuantile,
+      min: 0,
+      max: 0.4999999,
+      description: "q: |τ| is clamped to its per-task [s[⌊Dq⌋], s[⌊D(1−q)−1⌋]] order statistics.",
+    },
+    {
+      name: "inter",
+      scope: "global",
+      type: "string",
+      default: "canonical",
+      choices: ["canonical", "vision", "pairwise"],
+      description: "Inter-score variant: canonical (NLP code), vision (pcb.py), pairwise (pcb_ES.py).",
+    },
+    {
+      name: "nan_guard",
+      scope: "global",
+      type: "string",
+      default: PCB_DEFAULTS.nanGuard,
+      choices: ["off", "error", "on"],
+      description:
+        "Constant rows: 'off' reproduces the reference NaN, 'error' throws, 'on' applies the documented fix.",
+    },
+  ],
+  scopeOf(params) {
+    return params.mode === "per-tensor" ? "tensor" : "global";
+  },
+  mergeTensor(input) {
+    if (input.params.mode !== "per-tensor") {
+      throw new MergeMethodError(
+        `pcb: mode '${String(input.params.mode)}' is global-scope; drive it with beginGlobal`,
+      );
+    }
+    checkInput(pcb, input);
+    const base = input.base as Float32Array;
+    const tasks = input.models.map((m) => {
+      const t = new Float32Array(base.length);
+      for (let k = 0; k < t.length; k++) t[k] = m[k] - base[k];
+      return t;
+    });
+    let prepared: PcbPrepared;
+    try {
+      prepared = pcbPrepare(tasks, optionsOf(input.params));
+    } catch (e) {
+      if (e instanceof MergeMethodError) {
+        e.message = `tensor '${input.name}': ${e.message}`;
+      }
+      throw e;
+    }
+    return addScaled(
+      base,
+      num(input.params, "lambda"),
+      prepared.combine(perModel(input.modelParams, "weight")),
+    );
+  },
+  beginGlobal(ctx) {
+    const o = optionsOf(ctx.params);
+    const lambda = num(ctx.params, "lambda");
+    const mode = str(ctx.params, "mode") as PcbMode;
+    if (mode === "reference") return referenceSession(ctx, o, lambda);
+    if (mode === "streaming-global") return streamingPcbSession(ctx, o, lambda, "pcb streaming-global");
+    throw new MergeMethodError("pcb: mode 'per-tensor' is tensor-scope; call mergeTensor per tensor");
+  },
+  validate(params) {
+    optionsOf(params);
+  },
+};
