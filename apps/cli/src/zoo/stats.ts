@@ -1,0 +1,117 @@
+/**
+ * Data statistics for the data-dependent merges, computed on each expert with its own task data:
+ * - diagonal Fisher (Fisher merging): the mean over samples of the squared per-sample gradient of the
+ *   log-likelihood of the true label (the "empirical" Fisher, as FusionBench computes it);
+ * - Gram matrices XᵀX / n of each linear layer's inputs (RegMean).
+ * For a dense layer the per-sample weight gradient is the outer product δ xᵀ, so Σ_s (δ_s x_sᵀ)² = (δ²)ᵀ(x²):
+ * squared per-sample gradients of a whole batch come from one matmul, without per-sample backward passes.
+ */
+import { IMAGE_SIZE, type ImageSet } from "./data.js";
+import { type Head, layerShapes, type MlpArch, type Params } from "./model.js";
+import { getTf } from "./tf.js";
+
+const CHUNK = 512;
+
+/** Diagonal Fisher per backbone parameter (same names and layout as the backbone). */
+export async function fisherDiagonal(
+  arch: MlpArch,
+  backbone: Params,
+  head: Head,
+  data: ImageSet,
+): Promise<Params> {
+  const tf = await getTf();
+  const layers = layerShapes(arch);
+  const acc = layers.map((l) => ({ w: new Float64Array(l.outDim * l.inDim), b: new Float64Array(l.outDim) }));
+  const C = head.bias.data.length;
+  for (let start = 0; start < data.count; start += CHUNK) {
+    const n = Math.min(CHUNK, data.count - start);
+    const parts = tf.tidy(() => {
+      const x = tf.tensor2d(data.images.subarray(start * IMAGE_SIZE, (start + n) * IMAGE_SIZE), [
+        n,
+        IMAGE_SIZE,
+      ]);
+      const ws = layers.map((l) => tf.tensor2d(backbone.get(`${l.name}.weight`)!.data, [l.outDim, l.inDim]));
+      const bs = layers.map((l) => tf.tensor1d(backbone.get(`${l.name}.bias`)!.data));
+      // Forward, keeping each layer's input and pre-activation.
+      const inputs = [];
+      const pre = [];
+      let h = x as ReturnType<typeof tf.tensor2d>;
+      for (let i = 0; i < layers.length; i++) {
+        inputs.push(h);
+        const z = tf.add(tf.matMul(h, ws[i]!, false, true), bs[i]!) as typeof h;
+        pre.push(z);
+        h = tf.relu(z) as typeof h;
+      }
+      const hw = tf.tensor2d(head.weight.data, [C, h.shape[1]]);
+      const logits = tf.add(tf.matMul(h, hw, false, true), tf.tensor1d(head.bias.data));
+      const y = tf.oneHot(tf.tensor1d(data.labels.subarray(start, start + n), "int32"), C);
+      // d(-log p_y)/d logits = softmax - onehot, per sample.
+      let delta = tf.matMul(tf.sub(tf.softmax(logits), y), hw) as typeof h;
+      const out: { w: ReturnType<typeof tf.tensor2d>; b: ReturnType<typeof tf.tensor1d> }[] = [];
+      for (let i = layers.length - 1; i >= 0; i--) {
+        const dz = tf.mul(delta, tf.step(pre[i]!)) as typeof h;
+        const dz2 = tf.square(dz);
+        out[i] = { w: tf.matMul(dz2, tf.square(inputs[i]!), true, false), b: tf.sum(dz2, 0) };
+        if (i > 0) delta = tf.matMul(dz, ws[i]!) as typeof h;
+      }
+      return out;
+    });
+    parts.forEach((p, i) => {
+      addInto(acc[i]!.w, p.w.dataSync() as Float32Array);
+      addInto(acc[i]!.b, p.b.dataSync() as Float32Array);
+      p.w.dispose();
+      p.b.dispose();
+    });
+  }
+  const fisher: Params = new Map();
+  layers.forEach((l, i) => {
+    fisher.set(`${l.name}.weight`, { shape: [l.outDim, l.inDim], data: meanOf(acc[i]!.w, data.count) });
+    fisher.set(`${l.name}.bias`, { shape: [l.outDim], data: meanOf(acc[i]!.b, data.count) });
+  });
+  return fisher;
+}
+
+/** Gram matrix XᵀX / n of the inputs of each linear layer, keyed by the layer's weight name, [in, in]. */
+export async function layerGrams(arch: MlpArch, backbone: Params, data: ImageSet): Promise<Params> {
+  const tf = await getTf();
+  const layers = layerShapes(arch);
+  const acc = layers.map((l) => new Float64Array(l.inDim * l.inDim));
+  for (let start = 0; start < data.count; start += CHUNK) {
+    const n = Math.min(CHUNK, data.count - start);
+    const grams = tf.tidy(() => {
+      let h = tf.tensor2d(data.images.subarray(start * IMAGE_SIZE, (start + n) * IMAGE_SIZE), [
+        n,
+        IMAGE_SIZE,
+      ]);
+      const out = [];
+      for (const l of layers) {
+        out.push(tf.matMul(h, h, true, false));
+        const w = tf.tensor2d(backbone.get(`${l.name}.weight`)!.data, [l.outDim, l.inDim]);
+        h = tf.relu(
+          tf.add(tf.matMul(h, w, false, true), tf.tensor1d(backbone.get(`${l.name}.bias`)!.data)),
+        ) as typeof h;
+      }
+      return out;
+    });
+    grams.forEach((g, i) => {
+      addInto(acc[i]!, g.dataSync() as Float32Array);
+      g.dispose();
+    });
+  }
+  const out: Params = new Map();
+  layers.forEach((l, i) => {
+    out.set(`${l.name}.weight`, { shape: [l.inDim, l.inDim], data: meanOf(acc[i]!, data.count) });
+  });
+  return out;
+}
+
+function addInto(acc: Float64Array, x: Float32Array): void {
+  for (let i = 0; i < acc.length; i++) acc[i]! += x[i]!;
+}
+
+function meanOf(acc: Float64Array, n: number): Float32Array {
+  const out = new Float32Array(acc.length);
+  const inv = n > 0 ? 1 / n : 0;
+  for (let i = 0; i < acc.length; i++) out[i] = acc[i]! * inv;
+  return out;
+}
