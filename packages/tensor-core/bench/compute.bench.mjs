@@ -183,6 +183,31 @@ async function cell(name) {
       tx.dispose();
     }
     out.checksum = K.sum(s);
+  } else if (name.startsWith("conv-")) {
+    // conv2d forward + backward (grads w.r.t. x and w), x[64, 28, 28, 1] * w[3, 3, 1, 16] 'same'.
+    const { initTf, replacedKernel, CONV2D_BACKPROP_FILTER } = await import(
+      new URL("tfjs/index.js", dist).href
+    );
+    const backend = name.includes("wasm") ? "wasm" : "cpu";
+    const { tf } = await initTf({ backend });
+    if (name === "conv-cpu-stock") {
+      tf.unregisterKernel(CONV2D_BACKPROP_FILTER, "cpu");
+      tf.registerKernel(replacedKernel("cpu"));
+    }
+    const x = tf.tensor4d(fill(new Float32Array(64 * 28 * 28), 31, 0, 1), [64, 28, 28, 1]);
+    const w = tf.tensor4d(fill(new Float32Array(3 * 3 * 16), 32, -0.5, 0.5), [3, 3, 1, 16]);
+    const f = (a, b) => tf.sum(tf.square(tf.conv2d(a, b, 1, "same")));
+    let dw;
+    const runs = name === "conv-cpu-stock" ? TF_RUNS : RUNS;
+    for (let run = 0; run < runs + 1; run++) {
+      const t0 = now();
+      const [gx, gw] = tf.grads(f)([x, w]);
+      gx.dataSync();
+      dw = gw.dataSync();
+      if (run > 0) times.push(now() - t0); // run 0 warms up kernels / JIT
+      tf.dispose([gx, gw]);
+    }
+    out.checksum = K.sum(Float32Array.from(dw));
   } else {
     throw new Error(`unknown cell ${name}`);
   }
@@ -232,6 +257,9 @@ async function main() {
     "reduce-js",
     "reduce-pool",
     "reduce-tfjs-wasm",
+    "conv-cpu-stock",
+    "conv-cpu-own",
+    "conv-wasm-own",
   ]) {
     cells[name] = runCell(name);
   }
@@ -282,6 +310,18 @@ async function main() {
         },
       ]),
     ),
+    conv2dGrad: Object.fromEntries(
+      ["conv-cpu-stock", "conv-cpu-own", "conv-wasm-own"].map((k) => [
+        k,
+        {
+          median_ms: m(cells[k].times),
+          times_ms: cells[k].times.map((t) => +t.toFixed(1)),
+          vs_cpu_stock: +(median(cells[k].times) / median(cells["conv-cpu-stock"].times)).toFixed(3),
+          checksum_rel_diff_vs_js: +rel(cells[k].checksum, cells["conv-cpu-stock"].checksum).toExponential(2),
+          rssMB: cells[k].maxRssMB,
+        },
+      ]),
+    ),
   };
   const dir = `${root}bench/results`;
   mkdirSync(dir, { recursive: true });
@@ -321,6 +361,14 @@ async function main() {
     "| contender | median ms | runs ms | time / js | checksum rel. diff vs js | peak RSS MB |",
     "|---|---|---|---|---|---|",
     ...Object.entries(results.reduce).map(([k, r]) => row(k, r, "vs_js")),
+    "",
+    "## conv2d forward + backward (grads w.r.t. x and w), x[64, 28, 28, 1] * w[3, 3, 1, 16] 'same'",
+    "",
+    "The stock tfjs-backend-cpu Conv2DBackpropFilter vs the own kernel registered by `initTf` (cpu and wasm; wasm has no stock kernel). The checksum column compares dW with the stock cpu kernel.",
+    "",
+    "| contender | median ms | runs ms | time / cpu stock | dW checksum rel. diff vs stock | peak RSS MB |",
+    "|---|---|---|---|---|---|",
+    ...Object.entries(results.conv2dGrad).map(([k, r]) => row(k, r, "vs_cpu_stock")),
     "",
   ].join("\n");
   writeFileSync(`${dir}/tensor-core-compute.md`, md);
