@@ -31,9 +31,8 @@ function histogramOf(scratch: Uint32Array | undefined): Uint32Array {
   if (scratch.length < BUCKETS) {
     throw new SelectionError(`select scratch must hold ${BUCKETS} entries, got ${scratch.length}`);
   }
-  const hist = scratch.length === BUCKETS ? scratch : scratch.subarray(0, BUCKETS);
-  hist.fill(0);
-  return hist;
+  // Callers clear it before each pass.
+  return scratch.length === BUCKETS ? scratch : scratch.subarray(0, BUCKETS);
 }
 
 function checkRank(n: number, k: number): void {
