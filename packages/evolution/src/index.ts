@@ -81,3 +81,4 @@ export {
   sum,
   uniformJitter,
 } from "./schedules.js";
+export { createWorkerFitness, type WorkerFitness, type WorkerFitnessOptions } from "./worker-fitness.js";
