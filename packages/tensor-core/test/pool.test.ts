@@ -7,6 +7,7 @@ import {
   PoolError,
   Rng,
   SUM_BLOCK,
+  selectKths,
   sharedFloat32Array,
   toShared,
 } from "../src/index.js";
@@ -86,6 +87,23 @@ describe.skipIf(!worker)("KernelPool (worker threads over SharedArrayBuffer)", (
     const w = [0.5, -1, 2, 0.125];
     await pool.weightedSumTasks(x, n, d, w, out);
     expect(sameBits(out, K.weightedSumTasks(x, n, d, w))).toBe(true);
+  });
+
+  it("selectRows spreads exact per-row selection over the workers", async () => {
+    const n = 3;
+    const d = 100_003;
+    const x = randomShared(rng, n * d, 0.2);
+    const ks = [0, 1000, 50_001, d - 1];
+    const got = await pool.selectRows(x, n, d, ks);
+    const perRowKs = [[5], [d - 2, 7], [d >> 1]];
+    const got2 = await pool.selectRows(x, n, d, perRowKs);
+    for (let r = 0; r < n; r++) {
+      const row = x.subarray(r * d, (r + 1) * d);
+      const sorted = row.slice().sort();
+      expect(got[r]).toEqual(ks.map((k) => sorted[k]));
+      expect(got2[r]).toEqual(selectKths(row, perRowKs[r]));
+    }
+    await expect(pool.selectRows(x, n, d, [[1], [2]])).rejects.toThrow(KernelError);
   });
 
   it("rejects non-shared arrays and mismatched shapes with KernelError", async () => {

@@ -229,6 +229,37 @@ export class KernelPool {
     return this.taskAxis("weightedSum", x, n, d, out, Array.from(weights));
   }
 
+  /**
+   * Exact order statistics of every row of an n x D array, rows spread over the workers:
+   * result[r][j] = sorted(row r)[ks[r][j]] (or ks[j] for every row), identical to `selectKths`.
+   */
+  async selectRows(
+    x: FloatArray,
+    n: number,
+    d: number,
+    ks: readonly number[] | readonly (readonly number[])[],
+  ): Promise<number[][]> {
+    expectMatrix("pool selectRows", x, n, d);
+    const perRow = (r: number): number[] => {
+      const k = ks[r];
+      return Array.isArray(k) ? [...(k as number[])] : [...(ks as number[])];
+    };
+    if (ks.length > 0 && Array.isArray(ks[0]) && ks.length !== n) {
+      throw new KernelError(`pool selectRows: ${ks.length} rank lists for ${n} rows`);
+    }
+    const tasks: Task[] = [];
+    for (let r = 0; r < n; r++)
+      tasks.push({ kind: "select", arrays: [], start: r * d, end: (r + 1) * d, ks: perRow(r) });
+    let out: Float64Array[];
+    if (this.inline(n * d)) {
+      out = tasks.map((t) => runTask(t, [x]) as Float64Array);
+    } else {
+      const spec = describe("pool selectRows", x);
+      out = await this.dispatch<Float64Array>(tasks.map((t) => ({ ...t, arrays: [spec] })));
+    }
+    return out.map((v) => Array.from(v));
+  }
+
   /** Stops the worker threads; the pool cannot be used afterwards. */
   async destroy(): Promise<void> {
     this.destroyed = true;

@@ -24,7 +24,7 @@ import {
   type TaskReduceOp,
   weightedSumTasks,
 } from "../kernels/reduce.js";
-import type { FloatArray } from "../select.js";
+import { type FloatArray, selectKths } from "../select.js";
 
 /** Unary elementwise kernels: out = f(x). */
 export type UnaryOp = "abs" | "sign" | "exp" | "tanh";
@@ -60,6 +60,7 @@ export type Task =
       end: number;
     }
   | { kind: "reduce"; op: RangeReduceOp; arrays: ArraySpec[]; start: number; end: number }
+  | { kind: "select"; arrays: ArraySpec[]; start: number; end: number; ks: number[] }
   | {
       kind: "tasks";
       op: TaskReduceOp | "weightedSum";
@@ -94,6 +95,7 @@ export function materialise(spec: ArraySpec): FloatArray {
 
 /** Runs one chunk on materialised arrays (order as in the task's `arrays`); returns the chunk's partial result. */
 export function runTask(task: Task, a: FloatArray[]): Float64Array | number | null {
+  // "select" returns the order statistics of x[start, end) at ranks ks (one task row).
   const { start, end } = task;
   if (task.kind === "elementwise") {
     const s = task.scalars;
@@ -150,6 +152,7 @@ export function runTask(task: Task, a: FloatArray[]): Float64Array | number | nu
         throw new KernelError(`pool: unknown reduction ${String((task as { op: unknown }).op)}`);
     }
   }
+  if (task.kind === "select") return Float64Array.from(selectKths(a[0].subarray(start, end), task.ks));
   if (task.op === "weightedSum") weightedSumTasks(a[0], task.n, task.d, task.scalars, a[1], start, end);
   else reduceTasks(task.op, a[0], task.n, task.d, a[1], start, end);
   return null;
