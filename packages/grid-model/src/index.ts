@@ -1,2 +1,4 @@
-export {};
+export * from "./feeder.js";
+export * from "./feeders/index.js";
+export * from "./powerflow/index.js";
 export * from "./solvers/index.js";

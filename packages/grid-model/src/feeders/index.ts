@@ -1,0 +1,24 @@
+import { type Feeder, FeederError } from "../feeder.js";
+import { case69 } from "./case69.js";
+
+export { case69 } from "./case69.js";
+
+/** Built-in feeders by name (aliases accepted: "69", "case69"). */
+const BUILTIN: Record<string, () => Feeder> = {
+  ieee69: case69,
+};
+const ALIASES: Record<string, string> = { case69: "ieee69", "69": "ieee69" };
+
+/** Names of the built-in feeders. */
+export function builtinFeederNames(): string[] {
+  return Object.keys(BUILTIN);
+}
+
+/** A built-in feeder by name; throws FeederError listing the known names. */
+export function builtinFeeder(name: string): Feeder {
+  const key = ALIASES[name.toLowerCase()] ?? name.toLowerCase();
+  const make = BUILTIN[key];
+  if (!make)
+    throw new FeederError(`unknown built-in feeder "${name}" (known: ${builtinFeederNames().join(", ")})`);
+  return make();
+}
