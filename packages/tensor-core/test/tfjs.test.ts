@@ -196,6 +196,12 @@ describe("TensorFlow.js bridge", () => {
     expect(await fromTfAsync(i)).toEqual({ data: new Int32Array([-3, 7]), shape: [1, 2], dtype: "int32" });
     const m = toTf(new Uint8Array([0, 2, 1]), [3], "bool");
     expect(fromTf(m).data).toEqual(new Uint8Array([0, 1, 1]));
+    // fromTf returns a copy even on cpu, where dataSync() exposes the backend's own storage.
+    await initTf({ backend: "cpu" });
+    const c = toTf(new Float32Array([1, 2]), [2]);
+    fromTf(c).data[0] = 99;
+    expect(Array.from(fromTf(c).data)).toEqual([1, 2]);
+    c.dispose();
     expect(() => toTf(f, [4, 2])).toThrow(/needs 8 elements/);
     expect(() => toTf(f, [6], "int32")).toThrow(TfBridgeError);
     tf.dispose([t, d, i, m]);

@@ -58,9 +58,12 @@ function result(t: tf.Tensor, data: tf.backend_util.TypedArray): FromTfResult {
   return { data: data as FromTfResult["data"], shape: [...t.shape], dtype };
 }
 
-/** Reads a tf.Tensor back (synchronously, a copy) as flat data + shape. Does not dispose `t`. */
+/**
+ * Reads a tf.Tensor back synchronously as flat data + shape. Always a copy: the cpu backend's
+ * `dataSync()` returns its internal storage, which must not be mutated. Does not dispose `t`.
+ */
 export function fromTf(t: tf.Tensor): FromTfResult {
-  return result(t, t.dataSync() as tf.backend_util.TypedArray);
+  return result(t, (t.dataSync() as tf.backend_util.TypedArray).slice());
 }
 
 /** Async `fromTf` (uses `t.data()`, which lets other work run on GPU-like backends). */
