@@ -1,0 +1,261 @@
+import { invert, qrLeastSquares, SingularMatrixError } from "./linalg.js";
+import { checkMeterSeries, interpolateMissing, MeterDataError, type MeterSeries } from "./meter-data.js";
+import { primTree } from "./tree.js";
+
+/**
+ * Stage 1 read-outs (spec §2):
+ * - "laplacian": paper-faithful — regress, invert the sensitivity, maximum spanning tree on the
+ *   Laplacian weights. Exact on noise-free LinDistFlow data but amplifies noise by cond(R).
+ * - "tree-metric" (default, robust): the same regression, but no inversion: the sensitivity
+ *   S = R + X is a path-sum matrix, so d_ij = S_ii + S_jj - 2 S_ij is the tree distance
+ *   (r + x along the path) and the minimum spanning tree on d is the feeder itself. Noise enters
+ *   d additively instead of through cond(R).
+ * - "variance": Var-MinST baseline (Deka et al.) on Var(|V_i| - |V_j|); voltages only.
+ */
+export type TopologyMethod = "tree-metric" | "laplacian" | "variance";
+
+export interface TopologyOptions {
+  readonly method?: TopologyMethod;
+  /** Scaled-design condition proxy above which P and Q count as collinear (p-only regression). */
+  readonly collinearityLimit?: number;
+  /** Robust row screening: drop samples whose residual exceeds this many robust sigmas. */
+  readonly outlierSigmas?: number;
+}
+
+export interface TopologyEstimate {
+  readonly method: TopologyMethod;
+  /** parent[j] = parent bus index, -1 at the root. */
+  readonly parent: Int32Array;
+  /** Per bus j != root: score of the chosen edge into j (tree distance r+x in pu, Laplacian weight, or variance). */
+  readonly edgeScore: Float64Array;
+  /** Regression design: "pq" (R and X separately) or "p" (effective M = R + XK). */
+  readonly design: "pq" | "p" | "none";
+  /** Condition proxy of the scaled regression design. */
+  readonly condition: number;
+  /** Samples used after screening. */
+  readonly samplesUsed: number;
+}
+
+interface Sensitivity {
+  /** n x n row-major over non-root buses: S[j][k] = d v_j / d(-injection_k) / 2 (pu). */
+  readonly S: Float64Array;
+  /** Inverse-variance weights of S entries (for weighted symmetrisation). */
+  readonly W: Float64Array;
+  readonly design: "pq" | "p";
+  readonly condition: number;
+  readonly samplesUsed: number;
+}
+
+/** Column-centres and scales a design column in place; returns the scale (0 if constant). */
+function centreScale(col: Float64Array): { mean: number; scale: number } {
+  let mean = 0;
+  for (let t = 0; t < col.length; t++) mean += col[t]!;
+  mean /= col.length;
+  let ss = 0;
+  for (let t = 0; t < col.length; t++) {
+    col[t] = col[t]! - mean;
+    ss += col[t]! * col[t]!;
+  }
+  const scale = Math.sqrt(ss);
+  if (scale > 0) for (let t = 0; t < col.length; t++) col[t] = col[t]! / scale;
+  return { mean, scale };
+}
+
+function median(a: Float64Array): number {
+  const s = Float64Array.from(a).sort();
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Multi-output regression of v_j - v_0 (squared magnitudes) on [-p, -q] (centred: the intercept
+ * is implicit), with one robust re-fit after dropping gross-error rows.
+ */
+function estimateSensitivity(data: MeterSeries, opts: TopologyOptions): Sensitivity {
+  const buses = [...data.busNames.keys()].filter((b) => b !== data.root);
+  const n = buses.length;
+  const T = data.samples;
+  const v0 = interpolateMissing(data.vm[data.root]!);
+  const Y0: Float64Array[] = buses.map((b) => {
+    const v = interpolateMissing(data.vm[b]!);
+    const y = new Float64Array(T);
+    for (let t = 0; t < T; t++) y[t] = v[t]! * v[t]! - v0[t]! * v0[t]!;
+    return y;
+  });
+  const P = buses.map((b) => interpolateMissing(data.p[b]!));
+  const Q = buses.map((b) => interpolateMissing(data.q[b]!));
+  for (const [i, s] of [...Y0, ...P, ...Q].entries()) {
+    if (s.some(Number.isNaN)) throw new MeterDataError(`series ${i} has no observed value at all`);
+  }
+  let rows = Int32Array.from({ length: T }, (_, t) => t);
+  let usePq = true;
+  let last: Sensitivity | undefined;
+  for (let pass = 0; pass < 2; pass++) {
+    const fit = (pq: boolean) => {
+      const k = pq ? 2 * n : n;
+      const R = rows.length;
+      if (R < k + 2) throw new MeterDataError(`stage 1 needs more than ${k + 1} samples, have ${R}`);
+      const A = new Float64Array(R * k);
+      const scales = new Float64Array(k);
+      const cols = pq ? [...P, ...Q] : P;
+      for (let c = 0; c < k; c++) {
+        const col = A.subarray(c * R, (c + 1) * R);
+        const src = cols[c]!;
+        for (let r = 0; r < R; r++) col[r] = -src[rows[r]!]!;
+        scales[c] = centreScale(col).scale;
+        if (scales[c] === 0) throw new SingularMatrixError(`regressor ${c} is constant`);
+      }
+      const Aorig = Float64Array.from(A);
+      const Y = new Float64Array(R * n);
+      for (let j = 0; j < n; j++) {
+        const src = Y0[j]!;
+        let mean = 0;
+        for (let r = 0; r < R; r++) mean += src[rows[r]!]!;
+        mean /= R;
+        for (let r = 0; r < R; r++) Y[j * R + r] = src[rows[r]!]! - mean;
+      }
+      const Yorig = Float64Array.from(Y);
+      const ls = qrLeastSquares(A, R, k, Y, n);
+      return { ls, k, R, Aorig, Yorig, scales };
+    };
+    let f: ReturnType<typeof fit>;
+    if (usePq) {
+      try {
+        f = fit(true);
+        if (f.ls.condEstimate > (opts.collinearityLimit ?? 1e3)) {
+          usePq = false;
+          f = fit(false);
+        }
+      } catch (err) {
+        if (!(err instanceof SingularMatrixError)) throw err;
+        usePq = false;
+        f = fit(false);
+      }
+    } else {
+      f = fit(false);
+    }
+    const { ls, k, R, scales } = f;
+    const S = new Float64Array(n * n);
+    const W = new Float64Array(n * n);
+    for (let j = 0; j < n; j++) {
+      const sigma2 = ls.rss[j]! / Math.max(1, R - k - 1);
+      for (let m = 0; m < n; m++) {
+        // Coefficient on -p_m (and -q_m) is 2R_jm (2X_jm); S = R + X.
+        let s = ls.beta[j * k + m]! / scales[m]!;
+        let v = (sigma2 * ls.diagInv[m]!) / scales[m]! ** 2;
+        if (usePq) {
+          s += ls.beta[j * k + n + m]! / scales[n + m]!;
+          v += (sigma2 * ls.diagInv[n + m]!) / scales[n + m]! ** 2;
+        }
+        S[j * n + m] = s / 2;
+        W[j * n + m] = v > 0 ? 4 / v : 1e30;
+      }
+    }
+    last = { S, W, design: usePq ? "pq" : "p", condition: ls.condEstimate, samplesUsed: R };
+    if (pass === 1) break;
+    // Robust screening: residual of every output on every kept row.
+    const resid = new Float64Array(R * n);
+    for (let j = 0; j < n; j++) {
+      for (let r = 0; r < R; r++) resid[j * R + r] = f.Yorig[j * R + r]!;
+      for (let c = 0; c < k; c++) {
+        const b = ls.beta[j * k + c]!;
+        if (b === 0) continue;
+        for (let r = 0; r < R; r++) resid[j * R + r] = resid[j * R + r]! - b * f.Aorig[c * R + r]!;
+      }
+    }
+    const score = new Float64Array(R);
+    for (let j = 0; j < n; j++) {
+      const col = resid.subarray(j * R, (j + 1) * R);
+      const med = median(col);
+      const abs = col.map((x) => Math.abs(x - med));
+      const sc = 1.4826 * median(abs) || 1e-300;
+      for (let r = 0; r < R; r++) score[r] = Math.max(score[r]!, Math.abs(col[r]! - med) / sc);
+    }
+    const limit = opts.outlierSigmas ?? 6;
+    const keep = rows.filter((_, r) => score[r]! <= limit);
+    if (keep.length === rows.length || keep.length < rows.length * 0.8) break;
+    rows = keep;
+  }
+  return last!;
+}
+
+/** Symmetric tree-metric estimate from the sensitivity (inverse-variance weighted symmetrisation). */
+function treeMetric(sens: Sensitivity, n: number): (i: number, j: number) => number {
+  const { S, W } = sens;
+  return (i, j) => {
+    // Index n is the root (distance to root = S_jj).
+    if (i === n) return S[j * n + j]!;
+    if (j === n) return S[i * n + i]!;
+    const wij = W[i * n + j]!;
+    const wji = W[j * n + i]!;
+    const sij = (S[i * n + j]! * wij + S[j * n + i]! * wji) / (wij + wji);
+    return S[i * n + i]! + S[j * n + j]! - 2 * sij;
+  };
+}
+
+/** Laplacian weights from the inverse of the (unsymmetrised) sensitivity, spec §2.2. */
+function laplacianWeights(sens: Sensitivity, n: number): (i: number, j: number) => number {
+  const L = invert(sens.S, n);
+  const rowSum = new Float64Array(n);
+  for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) rowSum[i] = rowSum[i]! + L[i * n + k]!;
+  return (i, j) => {
+    if (i === n) return Math.max(0, rowSum[j]!);
+    if (j === n) return Math.max(0, rowSum[i]!);
+    return Math.max(0, -0.5 * (L[i * n + j]! + L[j * n + i]!));
+  };
+}
+
+/** Var-MinST distances Var(|V_i| - |V_j|); root uses the substation voltage. */
+function varianceDistance(data: MeterSeries, buses: number[]): (i: number, j: number) => number {
+  const T = data.samples;
+  const series = [...buses, data.root].map((b) => interpolateMissing(data.vm[b]!));
+  return (i, j) => {
+    const a = series[i]!;
+    const b = series[j]!;
+    let s = 0;
+    let s2 = 0;
+    for (let t = 0; t < T; t++) {
+      const d = a[t]! - b[t]!;
+      s += d;
+      s2 += d * d;
+    }
+    return s2 / T - (s / T) ** 2;
+  };
+}
+
+/** Recovers the radial topology (rooted at data.root) from smart-meter series. */
+export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}): TopologyEstimate {
+  checkMeterSeries(data);
+  const method = opts.method ?? "tree-metric";
+  const buses = [...data.busNames.keys()].filter((b) => b !== data.root);
+  const n = buses.length;
+  let cost: (i: number, j: number) => number;
+  let maximize = false;
+  let design: TopologyEstimate["design"] = "none";
+  let condition = Number.NaN;
+  let samplesUsed = data.samples;
+  if (method === "variance") {
+    cost = varianceDistance(data, buses);
+  } else {
+    const sens = estimateSensitivity(data, opts);
+    design = sens.design;
+    condition = sens.condition;
+    samplesUsed = sens.samplesUsed;
+    if (method === "laplacian") {
+      cost = laplacianWeights(sens, n);
+      maximize = true;
+    } else {
+      cost = treeMetric(sens, n);
+    }
+  }
+  // Local index n is the root.
+  const local = primTree(n + 1, n, cost, maximize);
+  const parent = new Int32Array(data.busNames.length).fill(-1);
+  const edgeScore = new Float64Array(data.busNames.length).fill(Number.NaN);
+  const toBus = (l: number) => (l === n ? data.root : buses[l]!);
+  for (let l = 0; l < n; l++) {
+    parent[buses[l]!] = toBus(local[l]!);
+    edgeScore[buses[l]!] = cost(local[l]!, l);
+  }
+  return { method, parent, edgeScore, design, condition, samplesUsed };
+}

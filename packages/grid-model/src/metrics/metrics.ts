@@ -1,0 +1,114 @@
+import type { Feeder } from "../feeder.js";
+
+/** One identified branch, by bus names (orientation parent → child). */
+export interface IdentifiedBranch {
+  readonly from: string;
+  readonly to: string;
+  /** Per unit on the feeder base. */
+  readonly rPu: number;
+  readonly xPu: number;
+  readonly conductor?: string;
+  /** Library ids indistinguishable from `conductor` (same R/X). */
+  readonly ties?: readonly string[];
+  readonly lengthKm?: number;
+}
+
+export interface IdentificationMetrics {
+  /** |Ê ∩ E| / |E| (= precision = recall for spanning trees on the same buses). */
+  readonly edgeAccuracy: number;
+  readonly exactTree: boolean;
+  readonly edges: number;
+  readonly correctEdges: number;
+  /** Impedance errors over the correctly recovered edges (percent). */
+  readonly mapeR: number;
+  readonly mapeX: number;
+  readonly medianApeR: number;
+  readonly medianApeX: number;
+  /** Median relative error of |z|. */
+  readonly medianApeZ: number;
+  /** Share of correctly recovered edges within 5 % / 10 % |z| error. */
+  readonly within5: number;
+  readonly within10: number;
+  /** Conductor-type accuracy over edges with a known true conductor (a tie counts as a match); null without library. */
+  readonly conductorAccuracy: number | null;
+  readonly lengthMape: number | null;
+}
+
+export class MetricsError extends Error {
+  override readonly name = "MetricsError";
+}
+
+function median(a: number[]): number {
+  if (a.length === 0) return Number.NaN;
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const mean = (a: number[]) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : Number.NaN);
+
+/** Undirected edge key of two bus names. */
+function key(a: string, b: string): string {
+  return a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
+}
+
+/**
+ * Spec §5 metrics of an identified model against the true feeder; buses are matched by name.
+ * Impedance errors are computed over the correctly recovered edges only (their count is
+ * `correctEdges`); MAPE is dominated by very short branches, hence the medians.
+ */
+export function evaluateIdentification(
+  truth: Feeder,
+  branches: readonly IdentifiedBranch[],
+): IdentificationMetrics {
+  const names = new Set(truth.buses.map((b) => b.name));
+  for (const b of branches) {
+    for (const n of [b.from, b.to])
+      if (!names.has(n))
+        throw new MetricsError(`identified branch refers to bus "${n}" not in feeder "${truth.id}"`);
+  }
+  const est = new Map(branches.map((b) => [key(b.from, b.to), b]));
+  let correct = 0;
+  const apeR: number[] = [];
+  const apeX: number[] = [];
+  const apeZ: number[] = [];
+  const apeL: number[] = [];
+  let condKnown = 0;
+  let condOk = 0;
+  let anyConductor = false;
+  for (const br of truth.branches) {
+    const from = truth.buses[br.from]!.name;
+    const to = truth.buses[br.to]!.name;
+    const e = est.get(key(from, to));
+    if (!e) continue;
+    correct++;
+    apeR.push((100 * Math.abs(e.rPu - br.rPu)) / br.rPu);
+    apeX.push((100 * Math.abs(e.xPu - br.xPu)) / br.xPu);
+    const zt = Math.hypot(br.rPu, br.xPu);
+    apeZ.push((100 * Math.abs(Math.hypot(e.rPu, e.xPu) - zt)) / zt);
+    if (e.conductor !== undefined) anyConductor = true;
+    if (e.conductor !== undefined && br.conductor !== undefined) {
+      condKnown++;
+      if (e.conductor === br.conductor || e.ties?.includes(br.conductor)) condOk++;
+    }
+    if (e.lengthKm !== undefined && br.lengthKm !== undefined)
+      apeL.push((100 * Math.abs(e.lengthKm - br.lengthKm)) / br.lengthKm);
+  }
+  const edges = truth.branches.length;
+  const finite = (a: number[]) => a.filter(Number.isFinite);
+  return {
+    edgeAccuracy: correct / edges,
+    exactTree: correct === edges && branches.length === edges,
+    edges,
+    correctEdges: correct,
+    mapeR: mean(finite(apeR)),
+    mapeX: mean(finite(apeX)),
+    medianApeR: median(finite(apeR)),
+    medianApeX: median(finite(apeX)),
+    medianApeZ: median(apeZ),
+    within5: apeZ.length ? apeZ.filter((v) => v <= 5).length / apeZ.length : 0,
+    within10: apeZ.length ? apeZ.filter((v) => v <= 10).length / apeZ.length : 0,
+    conductorAccuracy: anyConductor && condKnown > 0 ? condOk / condKnown : null,
+    lengthMape: apeL.length ? mean(apeL) : null,
+  };
+}
