@@ -1,7 +1,8 @@
 // PCB streaming-global must reproduce reference mode exactly; its exact streaming selection must
 // equal sort-and-index on arbitrary float32 streams.
-import fc from "fast-check";
+
 import { Rng } from "@x/tensor-core";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { getMethod, MergeMethodError, PcbError, StreamingSelect } from "../../src/index.js";
 import { runMethod, toyModel } from "./helpers.js";
@@ -46,7 +47,13 @@ describe("StreamingSelect", () => {
 });
 
 describe("pcb streaming-global", () => {
-  const shapes = { "layers.0.w": [16, 12], "layers.0.b": [16], "layers.1.w": [8, 16], emb: [20, 8], norm: [8] };
+  const shapes = {
+    "layers.0.w": [16, 12],
+    "layers.0.b": [16],
+    "layers.1.w": [8, 16],
+    emb: [20, 8],
+    norm: [8],
+  };
 
   for (const inter of ["canonical", "vision", "pairwise"] as const) {
     it(`is bit-identical to reference mode (${inter}, tensors visited in shuffled order)`, () => {
@@ -71,7 +78,8 @@ describe("pcb streaming-global", () => {
     // Quantize deltas to a coarse grid (many ties, exact zeros); make task 2 all-zero.
     for (const t of model) {
       t.models.forEach((m, i) => {
-        for (let k = 0; k < m.length; k++) m[k] = i === 2 ? t.base[k] : t.base[k] + Math.round((m[k] - t.base[k]) * 50) / 50;
+        for (let k = 0; k < m.length; k++)
+          m[k] = i === 2 ? t.base[k] : t.base[k] + Math.round((m[k] - t.base[k]) * 50) / 50;
       });
     }
     for (const guard of ["on", "off"] as const) {
@@ -81,7 +89,9 @@ describe("pcb streaming-global", () => {
       for (const t of model) expect(str.get(t.name)).toEqual(ref.get(t.name));
       if (guard === "off") expect(Number.isNaN(ref.get("a")![0])).toBe(true);
     }
-    expect(() => runMethod(getMethod("pcb"), model, { params: { mode: "streaming-global" } })).toThrow(/task 2/);
+    expect(() => runMethod(getMethod("pcb"), model, { params: { mode: "streaming-global" } })).toThrow(
+      /task 2/,
+    );
   });
 
   it("rejects a tensor that was not announced and a pass that skipped tensors", () => {
@@ -91,13 +101,21 @@ describe("pcb streaming-global", () => {
       tensors: model.map((t) => ({ name: t.name, shape: t.shape })),
       numModels: 2,
       modelParams: [{ weight: 1 }, { weight: 1 }],
-      params: { weight: 1, lambda: 1, mode: "streaming-global", ratio: 0.1, clamp_quantile: 0.01, inter: "canonical", nan_guard: "error" },
+      params: {
+        weight: 1,
+        lambda: 1,
+        mode: "streaming-global",
+        ratio: 0.1,
+        clamp_quantile: 0.01,
+        inter: "canonical",
+        nan_guard: "error",
+      },
       seed: 0,
     };
     const s1 = method.beginGlobal!(ctx);
-    expect(() => s1.passes[0].visit({ name: "zzz", shape: [10], base: model[0].base, models: model[0].models })).toThrow(
-      MergeMethodError,
-    );
+    expect(() =>
+      s1.passes[0].visit({ name: "zzz", shape: [10], base: model[0].base, models: model[0].models }),
+    ).toThrow(MergeMethodError);
     const s2 = method.beginGlobal!(ctx);
     s2.passes[0].visit({ ...model[0] });
     expect(() => s2.passes[0].finish()).toThrow(/visited 10 elements.*hold 20/);
