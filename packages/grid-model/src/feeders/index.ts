@@ -1,13 +1,20 @@
 import { type Feeder, FeederError } from "../feeder.js";
 import { case69 } from "./case69.js";
+import { ieee13 } from "./ieee13.js";
+import { ieee37 } from "./ieee37.js";
 
 export { case69 } from "./case69.js";
+export { ieee13 } from "./ieee13.js";
+export { ieee37 } from "./ieee37.js";
+export { reduceUnbalancedFeeder, type UnbalancedFeederData } from "./reduce.js";
 
-/** Built-in feeders by name (aliases accepted: "69", "case69"). */
+/** Built-in feeders by name (aliases accepted: "13", "37", "69", "case69"). */
 const BUILTIN: Record<string, () => Feeder> = {
+  ieee13,
+  ieee37,
   ieee69: case69,
 };
-const ALIASES: Record<string, string> = { case69: "ieee69", "69": "ieee69" };
+const ALIASES: Record<string, string> = { case69: "ieee69", "69": "ieee69", "13": "ieee13", "37": "ieee37" };
 
 /** Names of the built-in feeders. */
 export function builtinFeederNames(): string[] {

@@ -1,0 +1,8 @@
+export {
+  IEEE_LINE_CODES,
+  IEEE13_MTX_CODES,
+  KM_PER_KFT,
+  KM_PER_MILE,
+  type PhaseLineCode,
+  positiveSequencePerKm,
+} from "./linecodes.js";
