@@ -69,6 +69,11 @@ describe.skipIf(!worker)("KernelPool (worker threads over SharedArrayBuffer)", (
     expect(await pool.min(a)).toBe(K.min(a));
     expect(await pool.max(a)).toBe(K.max(a));
     expect(await pool.countNonZero(a)).toBe(K.countNonZero(a));
+    const wide = toShared(Float64Array.from(a, (v) => v * Math.PI));
+    expect(await pool.sum(wide)).toBe(K.sum(wide));
+    const wideOut = toShared(new Float64Array(len));
+    await pool.elementwise("tanh", [wide, wideOut]);
+    expect(sameBits(wideOut, K.tanh(wide))).toBe(true);
     const withNaN = toShared(a.slice());
     withNaN[len - 5] = Number.NaN;
     expect(await pool.min(withNaN)).toBeNaN();
