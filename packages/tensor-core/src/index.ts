@@ -1,3 +1,50 @@
+export {
+  byteLengthOf,
+  type DType,
+  type DTypeArrayMap,
+  type DTypeInfo,
+  DTYPES,
+  dtypeInfo,
+  elementSize,
+  isDType,
+  isFloatDType,
+  isNumericDType,
+  numelOf,
+  type TensorData,
+} from "./dtype.js";
+export {
+  CheckpointError,
+  type CheckpointErrorCode,
+  SafetensorsError,
+  type SafetensorsErrorCode,
+  TensorError,
+} from "./errors.js";
+export { f8e4m3Table, f8e5m2Table } from "./f8.js";
+export {
+  bf16ToF32,
+  bf16ToNumber,
+  f16ToF32,
+  f16ToNumber,
+  f32ToBf16,
+  f32ToF16,
+  f64ToBf16,
+  f64ToF16,
+  numberToBf16,
+  numberToF16,
+} from "./half.js";
+export * from "./safetensors/index.js";
+export {
+  compareCodePoints,
+  type FlatEntry,
+  type FlatLayout,
+  type FlatStateDict,
+  type LazyTensor,
+  sortKeys,
+  StateDict,
+  type TensorInfo,
+  type TensorLike,
+} from "./state-dict.js";
+export { Tensor } from "./tensor.js";
 export * as kernels from "./kernels/index.js";
 export { KernelError, type RowReduceOp, SUM_BLOCK, type TaskReduceOp } from "./kernels/index.js";
 export {

@@ -1,0 +1,160 @@
+// Exact codecs for the 16-bit floats (IEEE binary16 "F16" and bfloat16 "BF16") stored as Uint16Array bits.
+//
+// Encoding rounds to nearest, ties to even; overflow goes to ±Infinity; NaN stays NaN and is made quiet (the
+// top mantissa bit set, the rest of the payload truncated), like torch and numpy; subnormals are exact.
+// F32 -> 16-bit works on the IEEE bit pattern. F64 -> 16-bit first rounds to float32 *to odd* (keep the
+// truncated value, force the last bit to 1 if anything was discarded), which makes the second rounding
+// give the correctly rounded result of a single F64 -> 16-bit rounding (24 >= 11 + 2 and 24 >= 8 + 2 bits).
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+let f16Table: Float32Array | undefined;
+
+/** All 65536 binary16 values as float32, built once on first use (256 KiB). */
+function f16Lut(): Float32Array {
+  if (f16Table !== undefined) return f16Table;
+  const table = new Float32Array(65536);
+  const bits = new Uint32Array(table.buffer);
+  for (let h = 0; h < 65536; h++) {
+    const sign = (h & 0x8000) << 16;
+    const exp = (h >>> 10) & 0x1f;
+    const man = h & 0x3ff;
+    if (exp === 0x1f) {
+      // Inf / NaN: keep the payload in the top mantissa bits.
+      bits[h] = sign | 0x7f800000 | (man << 13);
+    } else if (exp === 0) {
+      // Zero / subnormal: man * 2^-24 is exact in float32.
+      table[h] = man * 2 ** -24;
+      if (sign !== 0) table[h] = -table[h];
+      if (man === 0) bits[h] = sign;
+    } else {
+      bits[h] = sign | ((exp + 112) << 23) | (man << 13);
+    }
+  }
+  f16Table = table;
+  return table;
+}
+
+/** binary16 bits -> number (exact). */
+export function f16ToNumber(h: number): number {
+  return f16Lut()[h & 0xffff];
+}
+
+/** bfloat16 bits -> number (exact). */
+export function bf16ToNumber(b: number): number {
+  u32[0] = (b & 0xffff) << 16;
+  return f32[0];
+}
+
+/** float32 bit pattern -> bfloat16 bits, round to nearest even. */
+function bitsToBf16(bits: number): number {
+  if ((bits & 0x7fffffff) > 0x7f800000) return (bits >>> 16) | 0x0040;
+  return (bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16;
+}
+
+/** float32 bit pattern (plus its value for the subnormal path) -> binary16 bits, round to nearest even. */
+function bitsToF16(bits: number, value: number): number {
+  const sign = (bits >>> 16) & 0x8000;
+  const abs = bits & 0x7fffffff;
+  if (abs >= 0x7f800000) {
+    if (abs === 0x7f800000) return sign | 0x7c00;
+    return sign | 0x7e00 | ((abs >>> 13) & 0x3ff);
+  }
+  if (abs >= 0x38800000) {
+    // Normal in binary16 (or overflowing): rebias the exponent (127 -> 15) and round the 13 dropped bits.
+    const v = abs - 0x38000000;
+    const h = (v + 0xfff + ((v >>> 13) & 1)) >>> 13;
+    return sign | Math.min(h, 0x7c00);
+  }
+  // Subnormal or zero in binary16: count units of 2^-24; adding 1.5 * 2^52 rounds half to even.
+  const units = Math.abs(value) * 16777216;
+  return sign | (units + 6755399441055744 - 6755399441055744);
+}
+
+/** Rounds a double to float32 by round-to-odd and returns the float32 bit pattern. */
+function roundToOddBits(x: number): number {
+  f32[0] = x;
+  const r = f32[0];
+  if (r === x || Number.isNaN(x)) return u32[0];
+  let bits = u32[0];
+  // Rounded away from zero (including overflow to Inf): step back toward zero to the truncated value.
+  if (Math.abs(r) > Math.abs(x)) bits = (bits - 1) >>> 0;
+  return (bits | 1) >>> 0;
+}
+
+/** number -> bfloat16 bits, correctly rounded (nearest, ties to even). */
+export function numberToBf16(x: number): number {
+  return bitsToBf16(roundToOddBits(x));
+}
+
+/** number -> binary16 bits, correctly rounded (nearest, ties to even). */
+export function numberToF16(x: number): number {
+  const bits = roundToOddBits(x);
+  u32[0] = bits;
+  return bitsToF16(bits, f32[0]);
+}
+
+function checkOut<T extends { length: number }>(out: T | undefined, n: number, make: (n: number) => T): T {
+  if (out === undefined) return make(n);
+  if (out.length < n) throw new RangeError(`output holds ${out.length} elements, need ${n}`);
+  return out;
+}
+
+/** bfloat16 bits -> float32 (exact). `out` may be given to avoid allocation. */
+export function bf16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
+  const n = src.length;
+  const dst = checkOut(out, n, (k) => new Float32Array(k));
+  const bits = new Uint32Array(dst.buffer, dst.byteOffset, n);
+  for (let i = 0; i < n; i++) bits[i] = src[i] << 16;
+  return dst;
+}
+
+/** float32 -> bfloat16 bits, round to nearest even, NaN kept quiet. */
+export function f32ToBf16(src: Float32Array, out?: Uint16Array): Uint16Array {
+  const n = src.length;
+  const dst = checkOut(out, n, (k) => new Uint16Array(k));
+  const bits = new Uint32Array(src.buffer, src.byteOffset, n);
+  for (let i = 0; i < n; i++) {
+    const b = bits[i];
+    dst[i] = (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x0040 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+  }
+  return dst;
+}
+
+/** binary16 bits -> float32 (exact, table lookup). */
+export function f16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
+  const n = src.length;
+  const dst = checkOut(out, n, (k) => new Float32Array(k));
+  const lut = f16Lut();
+  const dbits = new Uint32Array(dst.buffer, dst.byteOffset, n);
+  const lbits = new Uint32Array(lut.buffer);
+  // Copy bit patterns, not values, so NaN payloads survive exactly.
+  for (let i = 0; i < n; i++) dbits[i] = lbits[src[i]];
+  return dst;
+}
+
+/** float32 -> binary16 bits, round to nearest even, NaN kept quiet, overflow to ±Inf. */
+export function f32ToF16(src: Float32Array, out?: Uint16Array): Uint16Array {
+  const n = src.length;
+  const dst = checkOut(out, n, (k) => new Uint16Array(k));
+  const bits = new Uint32Array(src.buffer, src.byteOffset, n);
+  for (let i = 0; i < n; i++) dst[i] = bitsToF16(bits[i], src[i]);
+  return dst;
+}
+
+/** float64 -> bfloat16 bits, correctly rounded (single rounding). */
+export function f64ToBf16(src: Float64Array, out?: Uint16Array): Uint16Array {
+  const n = src.length;
+  const dst = checkOut(out, n, (k) => new Uint16Array(k));
+  for (let i = 0; i < n; i++) dst[i] = bitsToBf16(roundToOddBits(src[i]));
+  return dst;
+}
+
+/** float64 -> binary16 bits, correctly rounded (single rounding). */
+export function f64ToF16(src: Float64Array, out?: Uint16Array): Uint16Array {
+  const n = src.length;
+  const dst = checkOut(out, n, (k) => new Uint16Array(k));
+  for (let i = 0; i < n; i++) dst[i] = numberToF16(src[i]);
+  return dst;
+}

@@ -1,0 +1,228 @@
+// Lazy safetensors reader: validates the header on open, then reads one tensor at a time with positional
+// reads on a FileHandle (never the whole file). Every read lands in a fresh, 0-aligned buffer, so tensors at
+// unaligned file offsets need no special case.
+
+import { type FileHandle, open } from "node:fs/promises";
+import { convertData } from "../convert.js";
+import { type DType, dtypeInfo, numelOf } from "../dtype.js";
+import { SafetensorsError } from "../errors.js";
+import { bf16ToF32, f16ToF32 } from "../half.js";
+import { type LazyTensor, StateDict, type TensorInfo } from "../state-dict.js";
+import { Tensor } from "../tensor.js";
+import {
+  MAX_HEADER_SIZE,
+  parseHeader,
+  readHeaderLength,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+} from "./header.js";
+
+/** Largest single positional read (Node caps one read at 2 GiB). */
+const MAX_READ = 1 << 30;
+
+/** Read access to named tensors; implemented by single files and sharded checkpoints. */
+export interface TensorReader {
+  /** The path given to open (for messages). */
+  readonly path: string;
+  /** `__metadata__` of the (first) file, or null. */
+  readonly metadata: Readonly<Record<string, string>> | null;
+  /** Tensor names in storage order. */
+  names(): string[];
+  has(name: string): boolean;
+  info(name: string): TensorInfo | undefined;
+  /** Reads one tensor into a fresh buffer. */
+  read(name: string): Promise<Tensor>;
+  /** Reads one tensor and decodes it to a fresh Float32Array. */
+  readFloat32(name: string): Promise<Float32Array>;
+  /** Reads one tensor's raw little-endian bytes. */
+  readBytes(name: string): Promise<Uint8Array>;
+  /**
+   * Streams one tensor's bytes in chunks of at most `chunkBytes` (rounded down to whole elements). The yielded
+   * array is reused: it is valid only until the next iteration.
+   */
+  readChunks(name: string, chunkBytes?: number): AsyncGenerator<Uint8Array>;
+  /** A lazy handle that reads on `load()`. */
+  lazy(name: string): LazyTensor;
+  /** All tensors as lazy handles, in storage order. */
+  stateDict(): StateDict;
+  close(): Promise<void>;
+}
+
+export interface OpenSafetensorsOptions {
+  /** Header length limit; default 100,000,000 bytes like the reference reader. */
+  readonly maxHeaderSize?: number;
+}
+
+/** Reads exactly `length` bytes at `position` into `target` (from its start), in chunks. */
+async function readFully(
+  fh: FileHandle,
+  file: string,
+  target: Uint8Array,
+  position: number,
+  tensor?: string,
+): Promise<void> {
+  let done = 0;
+  const length = target.byteLength;
+  while (done < length) {
+    const want = Math.min(MAX_READ, length - done);
+    const { bytesRead } = await fh.read(target, done, want, position + done);
+    if (bytesRead === 0) {
+      throw new SafetensorsError(
+        "TRUNCATED",
+        file,
+        `file ended after ${position + done} bytes, expected at least ${position + length}`,
+        tensor,
+      );
+    }
+    done += bytesRead;
+  }
+}
+
+/** An open safetensors file. Close it when done. */
+export class SafetensorsFile implements TensorReader {
+  readonly path: string;
+  readonly header: SafetensorsHeader;
+  readonly #fh: FileHandle;
+  readonly #byName: Map<string, SafetensorsEntry>;
+  #closed = false;
+
+  private constructor(path: string, fh: FileHandle, header: SafetensorsHeader) {
+    this.path = path;
+    this.#fh = fh;
+    this.header = header;
+    this.#byName = new Map(header.entries.map((e) => [e.name, e]));
+  }
+
+  /** Opens and validates `path`. Throws `SafetensorsError` for anything malformed; the handle is then closed. */
+  static async open(path: string, options: OpenSafetensorsOptions = {}): Promise<SafetensorsFile> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, "r");
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      throw new SafetensorsError("NOT_FOUND", path, `cannot open (${code ?? String(cause)})`, undefined, {
+        cause,
+      });
+    }
+    try {
+      const { size } = await fh.stat();
+      const prefix = new Uint8Array(8);
+      if (size >= 8) await readFully(fh, path, prefix, 0);
+      const n = readHeaderLength(path, prefix, size, options.maxHeaderSize ?? MAX_HEADER_SIZE);
+      const json = new Uint8Array(n);
+      await readFully(fh, path, json, 8);
+      return new SafetensorsFile(path, fh, parseHeader(path, json, size));
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  get metadata(): Readonly<Record<string, string>> | null {
+    return this.header.metadata;
+  }
+
+  /** Names in data-offset order. */
+  names(): string[] {
+    return this.header.entries.map((e) => e.name);
+  }
+
+  has(name: string): boolean {
+    return this.#byName.has(name);
+  }
+
+  info(name: string): TensorInfo | undefined {
+    const e = this.#byName.get(name);
+    return e === undefined ? undefined : { dtype: e.dtype, shape: e.shape };
+  }
+
+  /** The header entry (dtype, shape, offsets) of a tensor. */
+  entry(name: string): SafetensorsEntry {
+    if (this.#closed) throw new SafetensorsError("CLOSED", this.path, "file is closed", name);
+    const e = this.#byName.get(name);
+    if (e === undefined)
+      throw new SafetensorsError("NOT_FOUND", this.path, "no such tensor in this file", name);
+    return e;
+  }
+
+  async readBytes(name: string): Promise<Uint8Array> {
+    const e = this.entry(name);
+    const out = new Uint8Array(e.end - e.begin);
+    await readFully(this.#fh, this.path, out, this.header.dataOffset + e.begin, name);
+    return out;
+  }
+
+  async read(name: string): Promise<Tensor> {
+    const e = this.entry(name);
+    return Tensor.fromBytes(e.dtype, e.shape, await this.readBytes(name));
+  }
+
+  async readFloat32(name: string): Promise<Float32Array> {
+    const e = this.entry(name);
+    const n = numelOf(e.shape);
+    if (e.dtype === "F32") {
+      const bytes = await this.readBytes(name);
+      return new Float32Array(bytes.buffer, 0, n);
+    }
+    if (e.dtype === "BF16" || e.dtype === "F16") {
+      // Read the 16-bit data into the upper half of the output and decode forward in place: element i's 4
+      // output bytes end at or before the 2 input bytes of element i + 1, so nothing unread is overwritten.
+      const out = new Float32Array(n);
+      const half = new Uint16Array(out.buffer, 2 * n, n);
+      await readFully(
+        this.#fh,
+        this.path,
+        new Uint8Array(out.buffer, 2 * n, 2 * n),
+        this.header.dataOffset + e.begin,
+        name,
+      );
+      return e.dtype === "BF16" ? bf16ToF32(half, out) : f16ToF32(half, out);
+    }
+    const t = await this.read(name);
+    return t.dtype === "F32"
+      ? (t.data as Float32Array)
+      : (convertData(t.dtype, "F32", t.data, n) as Float32Array);
+  }
+
+  async *readChunks(name: string, chunkBytes = 16 << 20): AsyncGenerator<Uint8Array> {
+    const e = this.entry(name);
+    const unit = Math.max(1, dtypeInfo(e.dtype).array.BYTES_PER_ELEMENT * dtypeInfo(e.dtype).lanes);
+    const step = Math.max(unit, Math.floor(chunkBytes / unit) * unit);
+    const total = e.end - e.begin;
+    const buf = new Uint8Array(Math.min(step, total));
+    for (let done = 0; done < total; done += step) {
+      const len = Math.min(step, total - done);
+      const view = buf.subarray(0, len);
+      await readFully(this.#fh, this.path, view, this.header.dataOffset + e.begin + done, name);
+      yield view;
+    }
+  }
+
+  lazy(name: string): LazyTensor {
+    const e = this.entry(name);
+    return {
+      name,
+      dtype: e.dtype,
+      shape: e.shape,
+      load: () => this.read(name),
+      loadFloat32: () => this.readFloat32(name),
+    };
+  }
+
+  stateDict(): StateDict {
+    return new StateDict(this.header.entries.map((e) => [e.name, this.lazy(e.name)] as const));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#fh.close();
+  }
+}
+
+/** Opens a safetensors file lazily (header validated, no tensor data read). */
+export function openSafetensors(path: string, options?: OpenSafetensorsOptions): Promise<SafetensorsFile> {
+  return SafetensorsFile.open(path, options);
+}
+
+export type { DType };

@@ -1,0 +1,232 @@
+// Sharded safetensors writing with Hugging Face names: `model-00001-of-00003.safetensors` ... plus
+// `model.safetensors.index.json` ({metadata: {total_size}, weight_map}); a single shard is plain
+// `model.safetensors` with no index. Shards are planned like mergekit: tensors in the given order fill the
+// current shard until adding the next one would exceed `maxShardSize` bytes (a tensor larger than the limit
+// gets a shard of its own). All files are written under temporary names and renamed only when every shard is
+// complete; the index is renamed last.
+
+import { open, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { byteLengthOf, numelOf } from "../dtype.js";
+import { SafetensorsError } from "../errors.js";
+import { sortKeys } from "../state-dict.js";
+import type { LayoutOrder, SafetensorsEntry, TensorSpec } from "./header.js";
+import {
+  drainInto,
+  SafetensorsWriter,
+  type TensorPayload,
+  type TensorSourceFn,
+  type TensorStream,
+  tempPathFor,
+  type WriteOptions,
+} from "./writer.js";
+
+export const SINGLE_FILE_NAME = "model.safetensors";
+export const INDEX_FILE_NAME = "model.safetensors.index.json";
+
+/** `model-00001-of-00003.safetensors` (1-based, 5 digits), or `model.safetensors` when there is one shard. */
+export function shardFileName(index: number, count: number): string {
+  if (count === 1) return SINGLE_FILE_NAME;
+  const pad = (n: number) => String(n).padStart(5, "0");
+  return `model-${pad(index + 1)}-of-${pad(count)}.safetensors`;
+}
+
+function specBytes(s: TensorSpec): number {
+  const n = numelOf(s.shape);
+  return n < 0 ? -1 : byteLengthOf(s.dtype, n);
+}
+
+/** Splits specs (in the given order) into shards of at most `maxShardSize` data bytes each. */
+export function planShards<T extends TensorSpec>(specs: readonly T[], maxShardSize: number): T[][] {
+  if (!(maxShardSize > 0)) throw new RangeError(`maxShardSize must be positive, got ${maxShardSize}`);
+  const shards: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const s of specs) {
+    const b = specBytes(s);
+    if (current.length > 0 && size + b > maxShardSize) {
+      shards.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(s);
+    size += b;
+  }
+  if (current.length > 0 || shards.length === 0) shards.push(current);
+  return shards;
+}
+
+export interface ShardedWriteOptions extends WriteOptions {
+  /** Maximum data bytes per shard; default 5 GB (mergekit's default `--out-shard-size` is 5B). */
+  readonly maxShardSize?: number;
+  /** Extra keys for the index's `metadata` (next to `total_size`). */
+  readonly indexMetadata?: Readonly<Record<string, unknown>>;
+  /** Data layout inside each shard; default "reference". */
+  readonly order?: LayoutOrder;
+}
+
+/** What a sharded write produced. */
+export interface ShardedWriteResult {
+  readonly files: readonly string[];
+  readonly indexFile: string | null;
+  readonly totalSize: number;
+}
+
+/** Writes a sharded checkpoint into a directory; create with `ShardedSafetensorsWriter.create`. */
+export class ShardedSafetensorsWriter {
+  readonly dir: string;
+  readonly shardNames: readonly string[];
+  readonly totalSize: number;
+  readonly #writers: SafetensorsWriter[];
+  readonly #shardOf: Map<string, number>;
+  readonly #indexMetadata: Readonly<Record<string, unknown>>;
+  #state: "open" | "finished" | "aborted" = "open";
+
+  private constructor(
+    dir: string,
+    names: string[],
+    writers: SafetensorsWriter[],
+    totalSize: number,
+    indexMetadata: Readonly<Record<string, unknown>>,
+  ) {
+    this.dir = dir;
+    this.shardNames = names;
+    this.#writers = writers;
+    this.totalSize = totalSize;
+    this.#indexMetadata = indexMetadata;
+    this.#shardOf = new Map();
+    writers.forEach((w, i) => {
+      for (const e of w.entries) this.#shardOf.set(e.name, i);
+    });
+  }
+
+  /** Plans the shards, creates every shard's temporary file and writes their headers. */
+  static async create(
+    dir: string,
+    specs: readonly TensorSpec[],
+    options: ShardedWriteOptions = {},
+  ): Promise<ShardedSafetensorsWriter> {
+    const seen = new Set<string>();
+    let total = 0;
+    for (const s of specs) {
+      if (seen.has(s.name)) throw new SafetensorsError("DUPLICATE_KEY", dir, "tensor listed twice", s.name);
+      seen.add(s.name);
+      const b = specBytes(s);
+      if (b < 0)
+        throw new SafetensorsError(
+          "INVALID_SHAPE",
+          dir,
+          `invalid shape [${s.shape.join(", ")}] for ${s.dtype}`,
+          s.name,
+        );
+      total += b;
+    }
+    const plan = planShards(specs, options.maxShardSize ?? 5_000_000_000);
+    const names = plan.map((_, i) => shardFileName(i, plan.length));
+    const writers: SafetensorsWriter[] = [];
+    try {
+      for (let i = 0; i < plan.length; i++)
+        writers.push(await SafetensorsWriter.create(join(dir, names[i]), plan[i], options));
+    } catch (err) {
+      await Promise.all(writers.map((w) => w.abort()));
+      throw err;
+    }
+    return new ShardedSafetensorsWriter(dir, names, writers, total, options.indexMetadata ?? {});
+  }
+
+  /** Entries of every shard, shard by shard in data order. */
+  get entries(): SafetensorsEntry[] {
+    return this.#writers.flatMap((w) => [...w.entries]);
+  }
+
+  /** The shard file name holding `name`. */
+  shardFor(name: string): string {
+    const i = this.#shardOf.get(name);
+    if (i === undefined)
+      throw new SafetensorsError("NOT_FOUND", this.dir, "tensor is not in the specs", name);
+    return this.shardNames[i];
+  }
+
+  #writer(name: string): SafetensorsWriter {
+    if (this.#state !== "open")
+      throw new SafetensorsError("CLOSED", this.dir, `writer is ${this.#state}`, name);
+    const i = this.#shardOf.get(name);
+    if (i === undefined)
+      throw new SafetensorsError("NOT_FOUND", this.dir, "tensor is not in the specs", name);
+    return this.#writers[i];
+  }
+
+  write(name: string, payload: TensorPayload): Promise<void> {
+    return this.#writer(name).write(name, payload);
+  }
+
+  writeChunk(name: string, chunk: Uint8Array): Promise<void> {
+    return this.#writer(name).writeChunk(name, chunk);
+  }
+
+  /** Completes every shard, then renames them into place and writes the index (when there are several). */
+  async finish(): Promise<ShardedWriteResult> {
+    if (this.#state !== "open") throw new SafetensorsError("CLOSED", this.dir, `writer is ${this.#state}`);
+    for (const w of this.#writers) {
+      const missing = w.entries.find((e) => e.end > e.begin && !w.isComplete(e.name));
+      if (missing !== undefined) {
+        await this.abort();
+        throw new SafetensorsError("WRITE", this.dir, "tensor incomplete; nothing was written", missing.name);
+      }
+    }
+    let indexTemp: string | null = null;
+    const indexFile = this.#writers.length > 1 ? join(this.dir, INDEX_FILE_NAME) : null;
+    try {
+      if (indexFile !== null) {
+        // Index first under a temporary name, so a failure leaves no final file behind.
+        const weightMap: Record<string, string> = {};
+        for (const [i, w] of this.#writers.entries())
+          for (const e of w.entries) weightMap[e.name] = this.shardNames[i];
+        const sortedMap = Object.fromEntries(sortKeys(Object.keys(weightMap)).map((k) => [k, weightMap[k]]));
+        const index = {
+          metadata: { total_size: this.totalSize, ...this.#indexMetadata },
+          weight_map: sortedMap,
+        };
+        indexTemp = tempPathFor(indexFile);
+        const fh = await open(indexTemp, "wx");
+        try {
+          await fh.writeFile(`${JSON.stringify(index, null, 2)}\n`);
+        } finally {
+          await fh.close();
+        }
+      }
+      // Shards are complete; rename each (SafetensorsWriter.finish renames its temp file).
+      for (const w of this.#writers) await w.finish();
+      this.#state = "finished";
+      if (indexFile !== null && indexTemp !== null) await rename(indexTemp, indexFile);
+    } catch (cause) {
+      this.#state = "aborted";
+      await Promise.all(this.#writers.map((w) => w.abort()));
+      if (indexTemp !== null) await rm(indexTemp, { force: true }).catch(() => {});
+      if (cause instanceof SafetensorsError) throw cause;
+      throw new SafetensorsError("WRITE", this.dir, `cannot finish: ${(cause as Error).message}`, undefined, {
+        cause,
+      });
+    }
+    return { files: this.shardNames.map((n) => join(this.dir, n)), indexFile, totalSize: this.totalSize };
+  }
+
+  /** Removes every temporary file. */
+  async abort(): Promise<void> {
+    if (this.#state !== "open") return;
+    this.#state = "aborted";
+    await Promise.all(this.#writers.map((w) => w.abort()));
+  }
+}
+
+/** Writes a sharded checkpoint directory from specs and a data source (see `writeSafetensors`). */
+export async function writeShardedSafetensors(
+  dir: string,
+  specs: readonly TensorSpec[],
+  source: TensorSourceFn | TensorStream,
+  options: ShardedWriteOptions = {},
+): Promise<ShardedWriteResult> {
+  const writer = await ShardedSafetensorsWriter.create(dir, specs, options);
+  await drainInto(writer, writer.entries, source);
+  return writer.finish();
+}
