@@ -1,9 +1,9 @@
 export {
   byteLengthOf,
+  DTYPES,
   type DType,
   type DTypeArrayMap,
   type DTypeInfo,
-  DTYPES,
   dtypeInfo,
   elementSize,
   isDType,
@@ -32,19 +32,6 @@ export {
   numberToBf16,
   numberToF16,
 } from "./half.js";
-export * from "./safetensors/index.js";
-export {
-  compareCodePoints,
-  type FlatEntry,
-  type FlatLayout,
-  type FlatStateDict,
-  type LazyTensor,
-  sortKeys,
-  StateDict,
-  type TensorInfo,
-  type TensorLike,
-} from "./state-dict.js";
-export { Tensor } from "./tensor.js";
 export * as kernels from "./kernels/index.js";
 export { KernelError, type RowReduceOp, SUM_BLOCK, type TaskReduceOp } from "./kernels/index.js";
 export {
@@ -60,6 +47,7 @@ export {
   type UnaryOp,
 } from "./pool/index.js";
 export { Rng, type RngState } from "./rng.js";
+export * from "./safetensors/index.js";
 export {
   countNaN,
   createSelectScratch,
@@ -71,3 +59,15 @@ export {
   selectKths,
   truncIndex,
 } from "./select.js";
+export {
+  compareCodePoints,
+  type FlatEntry,
+  type FlatLayout,
+  type FlatStateDict,
+  type LazyTensor,
+  StateDict,
+  sortKeys,
+  type TensorInfo,
+  type TensorLike,
+} from "./state-dict.js";
+export { Tensor } from "./tensor.js";
