@@ -43,3 +43,7 @@ export {
 export { type PcbIntermediates, PcbPrepared, pcbMerge, pcbPrepare } from "./pcb/reference.js";
 export { MagnitudeStats, ScoreStats } from "./pcb/score.js";
 export { StreamingSelect } from "./pcb/streaming-select.js";
+// Streaming checkpoint merges (safetensors in, sharded safetensors out) and coefficient search.
+export * from "./io/index.js";
+export * from "./pipeline/index.js";
+export * from "./search/index.js";

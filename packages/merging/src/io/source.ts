@@ -1,0 +1,57 @@
+// Input checkpoints: a model directory (model.safetensors, or sharded with model.safetensors.index.json)
+// or a single .safetensors file, opened lazily through @x/tensor-core (one tensor read at a time).
+
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import { type Checkpoint, openCheckpoint } from "@x/tensor-core";
+import { MergeInputError } from "../pipeline/errors.js";
+import type { StoredTensorInfo, TensorSource } from "./types.js";
+
+/** The absolute path of a model reference; a missing path is a MergeInputError saying what is supported. */
+export async function resolveModelPath(ref: string, baseDir?: string): Promise<string> {
+  const abs = resolve(baseDir ?? process.cwd(), ref);
+  try {
+    await stat(abs);
+    return abs;
+  } catch {
+    const hint = ref.includes("+")
+      ? " (LoRA references 'model+lora' are not supported: merge the adapter into its base first)"
+      : /^[\w.-]+\/[\w.-]+$/.test(ref)
+        ? " (Hugging Face hub ids are not downloaded: pass a local directory)"
+        : "";
+    throw new MergeInputError(`model '${ref}' not found at ${abs}${hint}`);
+  }
+}
+
+class CheckpointSource implements TensorSource {
+  constructor(
+    readonly label: string,
+    private readonly ckpt: Checkpoint,
+  ) {}
+
+  names(): readonly string[] {
+    return this.ckpt.names();
+  }
+
+  info(name: string): StoredTensorInfo | undefined {
+    return this.ckpt.info(name);
+  }
+
+  readFloat32(name: string): Promise<Float32Array> {
+    return this.ckpt.fileOf(name).readFloat32(name);
+  }
+
+  readBytes(name: string): Promise<Uint8Array> {
+    return this.ckpt.readBytes(name);
+  }
+
+  close(): Promise<void> {
+    return this.ckpt.close();
+  }
+}
+
+/** Opens a model reference (directory or .safetensors file) as a lazily read tensor source. */
+export async function openModel(ref: string, baseDir?: string): Promise<TensorSource> {
+  const path = await resolveModelPath(ref, baseDir);
+  return new CheckpointSource(ref, await openCheckpoint(path));
+}

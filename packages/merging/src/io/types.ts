@@ -1,0 +1,39 @@
+// The narrow views of checkpoints the merge pipeline needs. Adapters in this folder implement them over
+// @x/tensor-core's safetensors reader and sharded writer; the pipeline itself never touches files.
+
+/** Header facts about one stored tensor (no data read). */
+export interface StoredTensorInfo {
+  readonly dtype: string;
+  readonly shape: readonly number[];
+}
+
+/** One input checkpoint (a model directory or a single safetensors file), read tensor by tensor. */
+export interface TensorSource {
+  /** The path the user gave (for messages). */
+  readonly label: string;
+  /** Tensor names in storage order. */
+  names(): readonly string[];
+  info(name: string): StoredTensorInfo | undefined;
+  /** Decodes one tensor to float32 (BF16/F16 exactly, F64 rounded); a fresh array the caller owns. */
+  readFloat32(name: string): Promise<Float32Array>;
+  /** The stored bytes of one tensor, unchanged. */
+  readBytes(name: string): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** A tensor the output will hold (declared up front: shards are planned before any data is written). */
+export interface OutputTensorSpec {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+}
+
+/** Where merged tensors go (any order); `finish` makes the result visible. */
+export interface TensorSink {
+  /** Encodes float32 values to the declared dtype and writes them. */
+  add(name: string, data: Float32Array): Promise<void>;
+  /** Copies a stored tensor's bytes unchanged (its dtype must be the declared one). */
+  addRaw(name: string, source: TensorSource): Promise<void>;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
+}
