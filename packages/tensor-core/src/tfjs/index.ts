@@ -15,3 +15,4 @@ export {
 } from "./convert.js";
 export { TfBridgeError } from "./errors.js";
 export { type InitTfOptions, initTf, type TfBackendName, type TfRuntime } from "./init.js";
+export { tensorToTf, tfToTensor } from "./tensor-bridge.js";
