@@ -60,7 +60,7 @@ export class ScoreStats {
   }
 }
 
-/** Scratch per column of n tasks. */
+/** Scratch per column of n tasks (pairwise variant). */
 export interface ColumnScratch {
   readonly aHat: Float64Array;
   readonly s: Float64Array;
@@ -73,6 +73,8 @@ export function columnScratch(n: number): ColumnScratch {
 /**
  * Balance scores B = exp(n·MinMax(A)²) ⊙ C for columns [0, L) of the task rows `tasks` (each length L).
  * Writes B_i into `out[i]`. `guard` "on" maps a zero-range magnitude row to MinMax 0.
+ * Row-major passes (contiguous typed-array loops): first MinMax(A) into `out` plus the column sums,
+ * then the scores in place. Column sums accumulate over tasks in order, like the reference's sum(0).
  */
 export function balanceScores(
   tasks: readonly Float32Array[],
@@ -84,36 +86,51 @@ export function balanceScores(
 ): void {
   const n = tasks.length;
   const len = n === 0 ? 0 : tasks[0].length;
-  const { lo, hi, min, range } = mag;
-  const { aHat, s } = scratch;
-  const guardOn = guard === "on";
-  for (let k = 0; k < len; k++) {
-    let colSum = 0;
-    let colSumS = 0;
+  const colSum = new Float32Array(len);
+  // Pass 1: h = MinMax(clamp(|T|)) into out[i]; column sums of T (canonical) or of S = sign(T)·h.
+  for (let i = 0; i < n; i++) {
+    const t = tasks[i];
+    const h = out[i];
+    const lo = mag.lo[i];
+    const hi = mag.hi[i];
+    const mn = mag.min[i];
+    const r = mag.range[i];
+    const zeroRange = guard === "on" && r === 0;
+    for (let k = 0; k < len; k++) {
+      const x = t[k];
+      const v = zeroRange ? 0 : f(f(Math.min(Math.max(Math.abs(x), lo), hi) - mn) / r);
+      h[k] = v;
+      if (inter === "canonical") colSum[k] = f(colSum[k] + x);
+      else colSum[k] = f(colSum[k] + ((x > 0 ? 1 : 0) - (x < 0 ? 1 : 0)) * v); // sign(0)·NaN = NaN, as in torch
+    }
+  }
+  if (inter !== "pairwise") {
+    // Pass 2: B = exp(n·h²) · tanh(T · colSum), in place over h.
     for (let i = 0; i < n; i++) {
-      const t = tasks[i][k];
-      const a = Math.abs(t);
-      const clamped = Math.min(Math.max(a, lo[i]), hi[i]);
-      const r = range[i];
-      const h = guardOn && r === 0 ? 0 : f(f(clamped - min[i]) / r);
-      aHat[i] = h;
-      const si = t > 0 ? h : t < 0 ? -h : 0; // sign(T)·MinMax(A); sign(0) = 0
-      s[i] = si;
-      colSum = f(colSum + t);
-      colSumS = f(colSumS + si);
+      const t = tasks[i];
+      const b = out[i];
+      for (let k = 0; k < len; k++) {
+        const h = b[k];
+        b[k] = f(f(Math.exp(f(n * f(h * h)))) * f(Math.tanh(f(t[k] * colSum[k]))));
+      }
+    }
+    return;
+  }
+  // Pairwise: C_ik = Σ_j tanh(S_ik · S_jk) needs every task's S at column k.
+  const { aHat, s } = scratch;
+  for (let k = 0; k < len; k++) {
+    for (let j = 0; j < n; j++) {
+      const x = tasks[j][k];
+      const h = out[j][k];
+      aHat[j] = h;
+      s[j] = ((x > 0 ? 1 : 0) - (x < 0 ? 1 : 0)) * h;
     }
     for (let i = 0; i < n; i++) {
       const h = aHat[i];
-      const intra = f(Math.exp(f(n * f(h * h))));
-      let c: number;
-      if (inter === "canonical") c = f(Math.tanh(f(tasks[i][k] * colSum)));
-      else if (inter === "vision") c = f(Math.tanh(f(tasks[i][k] * colSumS)));
-      else {
-        c = 0;
-        const si = s[i];
-        for (let j = 0; j < n; j++) c = f(c + f(Math.tanh(f(si * s[j]))));
-      }
-      out[i][k] = f(intra * c);
+      const si = s[i];
+      let c = 0;
+      for (let j = 0; j < n; j++) c = f(c + f(Math.tanh(f(si * s[j]))));
+      out[i][k] = f(f(Math.exp(f(n * f(h * h)))) * c);
     }
   }
 }
