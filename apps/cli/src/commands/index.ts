@@ -4,4 +4,10 @@ import type { Command } from "../command.js";
  * Every command, loaded lazily so `x grid ...` never pays for TensorFlow.js start-up.
  * Keys are the command words; add one line per command.
  */
-export const commands: Record<string, () => Promise<Command>> = {};
+export const commands: Record<string, () => Promise<Command>> = {
+  "bench evolver": async () => (await import("./bench-evolver.js")).benchEvolver,
+  "bench merging": async () => (await import("./bench-merging.js")).benchMerging,
+  merge: async () => (await import("./merge.js")).default,
+  "zoo build": async () => (await import("./zoo.js")).zooBuild,
+  "zoo eval": async () => (await import("./zoo.js")).zooEval,
+};
