@@ -3,6 +3,7 @@ export * from "./library.js";
 export { invert, qrLeastSquares, SingularMatrixError, weightedMedian } from "./linalg.js";
 export * from "./meter-data.js";
 export * from "./pipeline.js";
+export { mergeNegligibleBranches } from "./prepare.js";
 export * from "./sweep.js";
 export * from "./topology.js";
 export { bfsOrder, childrenOf, primTree, TopologyError } from "./tree.js";

@@ -21,6 +21,8 @@ export interface ImpedanceOptions {
   readonly qCapPu?: Float64Array;
   /** Minimum observed samples per branch. */
   readonly minSamples?: number;
+  /** Keep the per-sample squared current ℓ of every branch (used by stage 1's loss correction). */
+  readonly keepCurrents?: boolean;
 }
 
 export interface BranchEstimate {
@@ -32,6 +34,8 @@ export interface BranchEstimate {
   readonly samples: number;
   readonly fit?: BranchFit;
   readonly library?: LibraryFit;
+  /** Per-sample ℓ = |I|² (pu) with the estimated flows, when keepCurrents was set. */
+  readonly l?: Float64Array;
 }
 
 /**
@@ -114,15 +118,17 @@ export function identifyImpedances(
       const fit = method === "lad" ? fitBranchLad(s, opts.solver!, opts.lad) : fitBranchLs(s);
       est = { bus: j, parent: i, r: fit.r, x: fit.x, samples: m, fit };
     }
-    out.push(est);
     // Sending-end flow = receiving-end + losses; ℓ from the interpolated voltage on every sample.
     const PU = Pt[i]!;
     const QU = Qt[i]!;
+    const keep = opts.keepCurrents ? new Float64Array(T) : undefined;
     for (let t = 0; t < T; t++) {
       const l = (P[t]! * P[t]! + Q[t]! * Q[t]!) / vjFill[t]!;
+      if (keep) keep[t] = l;
       PU[t] = PU[t]! + P[t]! + est.r * l;
       QU[t] = QU[t]! + Q[t]! + est.x * l;
     }
+    out.push(keep ? { ...est, l: keep } : est);
   }
   return out.reverse();
 }

@@ -1,5 +1,6 @@
 import { invert, qrLeastSquares, SingularMatrixError } from "./linalg.js";
 import { checkMeterSeries, interpolateMissing, MeterDataError, type MeterSeries } from "./meter-data.js";
+import { type BranchEstimate, identifyImpedances } from "./sweep.js";
 import { primTree } from "./tree.js";
 
 /**
@@ -20,6 +21,21 @@ export interface TopologyOptions {
   readonly collinearityLimit?: number;
   /** Robust row screening: drop samples whose residual exceeds this many robust sigmas. */
   readonly outlierSigmas?: number;
+  /**
+   * Loss-correction rounds (default 2): fit LS impedances on the current tree, move each
+   * branch's losses r̂ℓ, x̂ℓ into the injections and its |ẑ|²ℓ out of the voltages, re-regress.
+   * Removes the DistFlow-vs-LinDistFlow bias that limits the plain read-out on AC data.
+   */
+  readonly lossCorrection?: number;
+}
+
+/** Per-sample corrections that turn AC data into exact path-sum form on a given tree. */
+interface LossCorrection {
+  /** Added to p_j / q_j (losses of the branch into j). */
+  readonly dp: readonly Float64Array[];
+  readonly dq: readonly Float64Array[];
+  /** Added to v_j − v_0: Σ over the root path of |ẑ_e|² ℓ_e (moved to the left-hand side). */
+  readonly dv: readonly Float64Array[];
 }
 
 export interface TopologyEstimate {
@@ -71,7 +87,7 @@ function median(a: Float64Array): number {
  * Multi-output regression of v_j - v_0 (squared magnitudes) on [-p, -q] (centred: the intercept
  * is implicit), with one robust re-fit after dropping gross-error rows.
  */
-function estimateSensitivity(data: MeterSeries, opts: TopologyOptions): Sensitivity {
+function estimateSensitivity(data: MeterSeries, opts: TopologyOptions, corr?: LossCorrection): Sensitivity {
   const buses = [...data.busNames.keys()].filter((b) => b !== data.root);
   const n = buses.length;
   const T = data.samples;
@@ -79,11 +95,16 @@ function estimateSensitivity(data: MeterSeries, opts: TopologyOptions): Sensitiv
   const Y0: Float64Array[] = buses.map((b) => {
     const v = interpolateMissing(data.vm[b]!);
     const y = new Float64Array(T);
-    for (let t = 0; t < T; t++) y[t] = v[t]! * v[t]! - v0[t]! * v0[t]!;
+    const dv = corr?.dv[b];
+    for (let t = 0; t < T; t++) y[t] = v[t]! * v[t]! - v0[t]! * v0[t]! - (dv ? dv[t]! : 0);
     return y;
   });
-  const P = buses.map((b) => interpolateMissing(data.p[b]!));
-  const Q = buses.map((b) => interpolateMissing(data.q[b]!));
+  const withCorr = (s: Float64Array, d: Float64Array | undefined) => {
+    if (d) for (let t = 0; t < T; t++) s[t] = s[t]! + d[t]!;
+    return s;
+  };
+  const P = buses.map((b) => withCorr(interpolateMissing(data.p[b]!), corr?.dp[b]));
+  const Q = buses.map((b) => withCorr(interpolateMissing(data.q[b]!), corr?.dq[b]));
   for (const [i, s] of [...Y0, ...P, ...Q].entries()) {
     if (s.some(Number.isNaN)) throw new MeterDataError(`series ${i} has no observed value at all`);
   }
@@ -223,6 +244,53 @@ function varianceDistance(data: MeterSeries, buses: number[]): (i: number, j: nu
   };
 }
 
+/** Spanning-tree read-out over the non-root buses plus the root (local index n). */
+function readOut(
+  data: MeterSeries,
+  buses: number[],
+  cost: (i: number, j: number) => number,
+  maximize: boolean,
+): { parent: Int32Array; edgeScore: Float64Array } {
+  const n = buses.length;
+  const local = primTree(n + 1, n, cost, maximize);
+  const parent = new Int32Array(data.busNames.length).fill(-1);
+  const edgeScore = new Float64Array(data.busNames.length).fill(Number.NaN);
+  const toBus = (l: number) => (l === n ? data.root : buses[l]!);
+  for (let l = 0; l < n; l++) {
+    parent[buses[l]!] = toBus(local[l]!);
+    edgeScore[buses[l]!] = cost(local[l]!, l);
+  }
+  return { parent, edgeScore };
+}
+
+/** Loss corrections on a candidate tree from a fast LS stage-2 pass; undefined if the pass fails. */
+function lossCorrection(data: MeterSeries, parent: Int32Array): LossCorrection | undefined {
+  let est: BranchEstimate[];
+  try {
+    est = identifyImpedances(data, parent, { method: "ls", keepCurrents: true, minSamples: 3 });
+  } catch {
+    return undefined;
+  }
+  const N = data.busNames.length;
+  const T = data.samples;
+  const dp = Array.from({ length: N }, () => new Float64Array(T));
+  const dq = Array.from({ length: N }, () => new Float64Array(T));
+  const dv = Array.from({ length: N }, () => new Float64Array(T));
+  // est is in BFS order (parents before children): accumulate Σ|z|²ℓ down the root paths.
+  for (const e of est) {
+    const l = e.l!;
+    const z2 = e.r * e.r + e.x * e.x;
+    const up = dv[e.parent]!;
+    const own = dv[e.bus]!;
+    for (let t = 0; t < T; t++) {
+      dp[e.bus]![t] = e.r * l[t]!;
+      dq[e.bus]![t] = e.x * l[t]!;
+      own[t] = up[t]! + z2 * l[t]!;
+    }
+  }
+  return { dp, dq, dv };
+}
+
 /** Recovers the radial topology (rooted at data.root) from smart-meter series. */
 export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}): TopologyEstimate {
   checkMeterSeries(data);
@@ -237,25 +305,26 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
   if (method === "variance") {
     cost = varianceDistance(data, buses);
   } else {
-    const sens = estimateSensitivity(data, opts);
-    design = sens.design;
-    condition = sens.condition;
-    samplesUsed = sens.samplesUsed;
-    if (method === "laplacian") {
-      cost = laplacianWeights(sens, n);
-      maximize = true;
-    } else {
-      cost = treeMetric(sens, n);
+    let corr: LossCorrection | undefined;
+    const rounds = opts.lossCorrection ?? 2;
+    for (let round = 0; ; round++) {
+      const sens = estimateSensitivity(data, opts, corr);
+      design = sens.design;
+      condition = sens.condition;
+      samplesUsed = sens.samplesUsed;
+      if (method === "laplacian") {
+        cost = laplacianWeights(sens, n);
+        maximize = true;
+      } else {
+        cost = treeMetric(sens, n);
+      }
+      if (round >= rounds) break;
+      const tree = readOut(data, buses, cost, maximize).parent;
+      const next = lossCorrection(data, tree);
+      if (!next) break;
+      corr = next;
     }
   }
-  // Local index n is the root.
-  const local = primTree(n + 1, n, cost, maximize);
-  const parent = new Int32Array(data.busNames.length).fill(-1);
-  const edgeScore = new Float64Array(data.busNames.length).fill(Number.NaN);
-  const toBus = (l: number) => (l === n ? data.root : buses[l]!);
-  for (let l = 0; l < n; l++) {
-    parent[buses[l]!] = toBus(local[l]!);
-    edgeScore[buses[l]!] = cost(local[l]!, l);
-  }
+  const { parent, edgeScore } = readOut(data, buses, cost, maximize);
   return { method, parent, edgeScore, design, condition, samplesUsed };
 }
