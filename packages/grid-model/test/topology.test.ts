@@ -74,17 +74,15 @@ describe("spanning-tree read-out", () => {
   it("the minimum spanning tree of a tree metric is the tree (property)", () => {
     fc.assert(
       fc.property(
-        fc
-          .integer({ min: 2, max: 25 })
-          .chain((n) =>
-            fc.tuple(
-              fc.array(fc.nat(), { minLength: n - 1, maxLength: n - 1 }),
-              fc.array(fc.double({ min: 0.01, max: 10, noNaN: true }), {
-                minLength: n - 1,
-                maxLength: n - 1,
-              }),
-            ),
+        fc.integer({ min: 2, max: 25 }).chain((n) =>
+          fc.tuple(
+            fc.array(fc.nat(), { minLength: n - 1, maxLength: n - 1 }),
+            fc.array(fc.double({ min: 0.01, max: 10, noNaN: true }), {
+              minLength: n - 1,
+              maxLength: n - 1,
+            }),
           ),
+        ),
         ([par, w]) => {
           const n = par.length + 1;
           const parent = new Int32Array(n).fill(-1);
