@@ -181,16 +181,27 @@ function selectF64(values: Float64Array, k: number, hist: Uint32Array): number {
 }
 
 /**
+ * Below this length a sorted copy is cheaper than clearing a 64 Ki histogram; the typed-array sort
+ * has the same total order (-0 before +0, NaN last), so results are identical either way.
+ */
+export const SMALL_SELECT = 1024;
+
+function checkType(values: FloatArray, fn: string): void {
+  if (!(values instanceof Float32Array || values instanceof Float64Array)) {
+    throw new SelectionError(`${fn} needs a Float32Array or Float64Array`);
+  }
+}
+
+/**
  * The exact k-th smallest element (0-based) of `values`: identical to `values.slice().sort()[k]`,
  * -0 ranking before +0 and NaNs last. O(D); never mutates `values`.
  * @param scratch optional reusable histogram from `createSelectScratch()`.
  */
 export function selectKth(values: FloatArray, k: number, scratch?: Uint32Array): number {
+  checkType(values, "selectKth");
   checkRank(values.length, k);
-  const hist = histogramOf(scratch);
-  if (values instanceof Float32Array) return selectF32(values, [k], hist)[0];
-  if (values instanceof Float64Array) return selectF64(values, k, hist);
-  throw new SelectionError("selectKth needs a Float32Array or Float64Array");
+  if (values.length <= SMALL_SELECT) return values.slice().sort()[k];
+  return radixSelect(values, [k], scratch)[0];
 }
 
 /**
@@ -198,11 +209,22 @@ export function selectKth(values: FloatArray, k: number, scratch?: Uint32Array):
  * Float32 inputs share the first histogram pass across all ranks. Results are in the order of `ks`.
  */
 export function selectKths(values: FloatArray, ks: readonly number[], scratch?: Uint32Array): number[] {
+  checkType(values, "selectKths");
+  for (const k of ks) checkRank(values.length, k);
+  if (values.length <= SMALL_SELECT) {
+    const sorted = values.slice().sort();
+    return ks.map((k) => sorted[k]);
+  }
+  return radixSelect(values, ks, scratch);
+}
+
+/** The radix path of `selectKths` at any length (no small-array shortcut); exported for tests. */
+export function radixSelect(values: FloatArray, ks: readonly number[], scratch?: Uint32Array): number[] {
+  checkType(values, "radixSelect");
   for (const k of ks) checkRank(values.length, k);
   const hist = histogramOf(scratch);
   if (values instanceof Float32Array) return selectF32(values, ks, hist);
-  if (values instanceof Float64Array) return ks.map((k) => selectF64(values, k, hist));
-  throw new SelectionError("selectKths needs a Float32Array or Float64Array");
+  return ks.map((k) => selectF64(values as Float64Array, k, hist));
 }
 
 /** Number of NaN entries (they rank last in `selectKth`). */

@@ -11,6 +11,7 @@ import {
   selectKths,
   truncIndex,
 } from "../src/index.js";
+import { radixSelect } from "../src/select.js";
 
 // Values that stress the key mapping: ties, both zeros, infinities, subnormals, extremes, NaN.
 const special = [0, -0, 1, -1, 0.5, -0.5, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38, 2, -2];
@@ -31,12 +32,19 @@ function sortedCopy<T extends Float32Array | Float64Array>(a: T): T {
 }
 
 describe("selectKth", () => {
+  // Arrays of up to SMALL_SELECT elements take the sorted-copy path in selectKth; radixSelect
+  // exercises the O(D) path on the same small inputs.
+  const scratch = createSelectScratch();
+
   it("equals sorted[k] for every k on Float32 arrays (ties, ±0, negatives, tiny arrays)", () => {
     fc.assert(
       fc.property(fc.array(f32Value, { minLength: 1, maxLength: 60 }), (xs) => {
         const a = Float32Array.from(xs);
         const before = a.slice();
         const s = sortedCopy(a);
+        const all = Array.from(a, (_, k) => k);
+        expect(radixSelect(a, all, scratch).every((v, k) => Object.is(v, s[k]))).toBe(true);
+        expect(radixSelect(a, [0])[0]).toBe(s[0]);
         for (let k = 0; k < a.length; k++) expect(Object.is(selectKth(a, k), s[k])).toBe(true);
         expect(a).toEqual(before);
       }),
@@ -49,6 +57,8 @@ describe("selectKth", () => {
       fc.property(fc.array(f64Value, { minLength: 1, maxLength: 60 }), (xs) => {
         const a = Float64Array.from(xs);
         const s = sortedCopy(a);
+        const all = Array.from(a, (_, k) => k);
+        expect(radixSelect(a, all, scratch).every((v, k) => Object.is(v, s[k]))).toBe(true);
         for (let k = 0; k < a.length; k++) expect(Object.is(selectKth(a, k), s[k])).toBe(true);
       }),
       { numRuns: 400 },
@@ -60,7 +70,10 @@ describe("selectKth", () => {
     // A negative quiet NaN with a payload, written through the bit pattern.
     new Uint32Array(a.buffer)[4] = 0xffc00123;
     const s = sortedCopy(a);
-    for (let k = 0; k < a.length; k++) expect(Object.is(selectKth(a, k), s[k])).toBe(true);
+    for (let k = 0; k < a.length; k++) {
+      expect(Object.is(selectKth(a, k), s[k])).toBe(true);
+      expect(Object.is(radixSelect(a, [k])[0], s[k])).toBe(true);
+    }
     expect(selectKth(a, 4)).toBeNaN();
     expect(countNaN(a)).toBe(2);
 
@@ -69,6 +82,7 @@ describe("selectKth", () => {
     bw[2 * 1 + 1] = 0xfff80000; // negative NaN in Float64
     bw[2 * 1] = 7;
     expect([0, 1, 2, 3].map((k) => selectKth(b, k))).toEqual([-5, 2, Infinity, Number.NaN]);
+    expect(radixSelect(b, [0, 1, 2, 3])).toEqual([-5, 2, Infinity, Number.NaN]);
   });
 
   it("works on subarray views (rows of an n x D layout) without touching neighbours", () => {
@@ -81,12 +95,16 @@ describe("selectKth", () => {
     for (let r = 0; r < n; r++) {
       const row = buf.subarray(r * d, (r + 1) * d);
       const s = sortedCopy(row);
-      for (const k of [0, 1, 50, 99, 100]) expect(selectKth(row, k)).toBe(s[k]);
+      for (const k of [0, 1, 50, 99, 100]) {
+        expect(selectKth(row, k)).toBe(s[k]);
+        expect(radixSelect(row, [k])[0]).toBe(s[k]);
+      }
     }
     expect(buf).toEqual(copy);
     const f64 = new Float64Array(20).map((_, i) => (i * 7919) % 13);
     const view = f64.subarray(5, 15);
     expect(selectKth(view, 3)).toBe(sortedCopy(view)[3]);
+    expect(radixSelect(view, [3, 9])).toEqual([sortedCopy(view)[3], sortedCopy(view)[9]]);
   });
 
   it("is exact on a large array with many ties and a reused scratch buffer", () => {
@@ -115,9 +133,11 @@ describe("selectKth", () => {
           const ks = raw.map((r) => r % a.length);
           const s = sortedCopy(a);
           expect(selectKths(a, ks).every((v, i) => Object.is(v, s[ks[i]]))).toBe(true);
+          expect(radixSelect(a, ks, scratch).every((v, i) => Object.is(v, s[ks[i]]))).toBe(true);
           const b = Float64Array.from(xs);
           const sb = sortedCopy(b);
           expect(selectKths(b, ks).every((v, i) => Object.is(v, sb[ks[i]]))).toBe(true);
+          expect(radixSelect(b, ks, scratch).every((v, i) => Object.is(v, sb[ks[i]]))).toBe(true);
         },
       ),
       { numRuns: 200 },
@@ -130,7 +150,7 @@ describe("selectKth", () => {
     expect(() => selectKth(a, -1)).toThrow(/out of range/);
     expect(() => selectKth(a, 1.5)).toThrow(SelectionError);
     expect(() => selectKth(new Float32Array(0), 0)).toThrow(/empty/);
-    expect(() => selectKth(a, 0, new Uint32Array(10))).toThrow(/scratch/);
+    expect(() => radixSelect(a, [0], new Uint32Array(10))).toThrow(/scratch/);
     expect(() => selectKth([1, 2] as unknown as Float32Array, 0)).toThrow(SelectionError);
   });
 });
