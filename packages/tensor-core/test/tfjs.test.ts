@@ -97,6 +97,14 @@ describe("TensorFlow.js bridge", () => {
     process.env.X_TF_BACKEND = "cpu";
     expect((await initTf()).backend).toBe("cpu");
     expect((await initTf({ backend: "wasm" })).backend).toBe("wasm");
+    // An explicit backend that cannot load is an error naming it, not a silent fallback.
+    let tfjsNode = true;
+    try {
+      await import("@tensorflow/tfjs-node" as string);
+    } catch {
+      tfjsNode = false;
+    }
+    if (!tfjsNode) await expect(initTf({ backend: "tensorflow" })).rejects.toThrow(/tensorflow: cannot load/);
     process.env.X_TF_BACKEND = "gpu-please";
     await expect(initTf()).rejects.toThrow(TfBridgeError);
     await expect(initTf()).rejects.toThrow(/gpu-please/);
