@@ -8,6 +8,8 @@ export const commands: Record<string, () => Promise<Command>> = {
   "bench evolver": async () => (await import("./bench-evolver.js")).benchEvolver,
   "bench merging": async () => (await import("./bench-merging.js")).benchMerging,
   merge: async () => (await import("./merge.js")).default,
+  quickstart: () => import("./quickstart.js").then((m) => m.command),
+  safetensors: () => import("./safetensors.js").then((m) => m.command),
   "zoo build": async () => (await import("./zoo.js")).zooBuild,
   "zoo eval": async () => (await import("./zoo.js")).zooEval,
 };

@@ -1,4 +1,5 @@
 export { Checkpoint, openCheckpoint } from "./checkpoint.js";
+export { type ConvertOptions, type ConvertResult, convertCheckpoint } from "./convert.js";
 export {
   type BuiltHeader,
   buildHeader,

@@ -1,0 +1,86 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openCheckpoint, saveSafetensors, Tensor } from "@x/tensor-core";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { main } from "../src/main.js";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "x-cli-st-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
+  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
+  const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  try {
+    const code = await main(argv);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+describe("x quickstart", () => {
+  it("writes, reads back, converts to BF16 and verifies a multi-dtype model", async () => {
+    const work = join(dir, "qs");
+    const r = await run(["quickstart", "--dir", work, "--seed", "3"]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/read\s+12\/12 tensors back, byte-identical/);
+    expect(r.out).toMatch(/convert 8 float tensors -> BF16/);
+    expect(r.out).toMatch(/verify\s+\d+ values correctly rounded/);
+    // Sharded output with an index, and the converted copy is readable on its own.
+    expect((await readdir(join(work, "model"))).filter((f) => f.endsWith(".index.json"))).toEqual([
+      "model.safetensors.index.json",
+    ]);
+    const ck = await openCheckpoint(join(work, "model-bf16"));
+    expect(ck.info("embed.weight")?.dtype).toBe("BF16");
+    expect(ck.info("position_ids")?.dtype).toBe("I64");
+    expect(ck.metadata).toEqual({ format: "pt", producer: "x quickstart" });
+    await ck.close();
+  });
+});
+
+describe("x safetensors", () => {
+  it("inspects a file and converts it with --dtype", async () => {
+    const file = join(dir, "m.safetensors");
+    await saveSafetensors(file, {
+      w: Tensor.fromNumbers("F32", [2, 3], [1, 2, 3, 4, 5, 1 / 3]),
+      ids: Tensor.fromNumbers("I32", [2], [7, 8]),
+    });
+    const ins = await run(["safetensors", "inspect", file]);
+    expect(ins.code).toBe(0);
+    expect(ins.out).toMatch(/tensors:\s+2 \(1 F32, 1 I32\)/);
+    expect(ins.out).toMatch(/w\s+F32\s+\[2, 3\]\s+24B/);
+    expect(ins.out).toContain('{"format":"pt"}');
+    const js = await run(["safetensors", "inspect", file, "--json"]);
+    expect(JSON.parse(js.out).tensors.map((t: { name: string }) => t.name)).toEqual(["w", "ids"]);
+
+    const out = join(dir, "m16.safetensors");
+    const conv = await run(["safetensors", "convert", file, out, "--dtype", "bfloat16", "--quiet"]);
+    expect(conv.code).toBe(0);
+    expect(conv.out).toContain("converted 1 of 2 tensors to BF16");
+    const ck = await openCheckpoint(out);
+    expect(Array.from(await ck.readFloat32("w"))).toEqual([1, 2, 3, 4, 5, 0.333984375]);
+    expect(ck.info("ids")?.dtype).toBe("I32");
+    await ck.close();
+  });
+
+  it("reports bad input as a one-line typed error with exit code 1, and usage errors with 2", async () => {
+    const bad = await run(["safetensors", "inspect", join(dir, "missing.safetensors")]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/CheckpointError: .*missing\.safetensors: no such file/);
+    const usage = await run(["safetensors", "convert", "a", "b"]);
+    expect(usage.code).toBe(2);
+    expect(usage.err).toContain("--dtype");
+  });
+});
