@@ -117,6 +117,8 @@ describe.skipIf(!worker)("KernelPool (worker threads over SharedArrayBuffer)", (
       /SharedArrayBuffer/,
     );
     await expect(pool.elementwise("abs", [a, sharedFloat32Array(3)])).rejects.toThrow(KernelError);
+    await expect(pool.elementwise("add", [a, sharedFloat32Array(len)])).rejects.toThrow(/takes 3 arrays/);
+    await expect(pool.elementwise("clamp", [a, sharedFloat32Array(len)], [0])).rejects.toThrow(/2 scalars/);
     await expect(pool.reduceTasks("sum", a, 3, 7, sharedFloat32Array(7))).rejects.toThrow(KernelError);
   });
 

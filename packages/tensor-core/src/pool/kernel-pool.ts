@@ -12,6 +12,7 @@ import type { FloatArray } from "../select.js";
 import {
   type ArraySpec,
   describe,
+  ELEMENTWISE_SIGNATURE,
   type ElementwiseOp,
   type RangeReduceOp,
   runTask,
@@ -120,7 +121,13 @@ export class KernelPool {
    * output last (axpy: [x, y], y updated in place); `scalars` as listed for `ElementwiseOp`.
    */
   async elementwise(op: ElementwiseOp, arrays: FloatArray[], scalars: number[] = []): Promise<void> {
-    if (arrays.length < 2) throw new KernelError(`pool ${op}: needs input and output arrays`);
+    const sig = ELEMENTWISE_SIGNATURE[op];
+    if (!sig) throw new KernelError(`pool: unknown elementwise op ${String(op)}`);
+    if (arrays.length !== sig.arrays || scalars.length < sig.scalars) {
+      throw new KernelError(
+        `pool ${op}: takes ${sig.arrays} arrays (output last) and ${sig.scalars} scalars, got ${arrays.length} and ${scalars.length}`,
+      );
+    }
     const len = arrays[0].length;
     arrays.forEach((a, i) => {
       expectLength(`pool ${op} array ${i}`, a, len);

@@ -41,6 +41,21 @@ export type ElementwiseOp =
 /** Reductions along D that the pool splits into chunks and combines. */
 export type RangeReduceOp = "blockSums" | "min" | "max" | "countNonZero";
 
+/** Arrays (inputs then output) and minimum scalars each elementwise op takes. */
+export const ELEMENTWISE_SIGNATURE: Record<ElementwiseOp, { arrays: number; scalars: number }> = {
+  abs: { arrays: 2, scalars: 0 },
+  sign: { arrays: 2, scalars: 0 },
+  exp: { arrays: 2, scalars: 0 },
+  tanh: { arrays: 2, scalars: 0 },
+  clamp: { arrays: 2, scalars: 2 },
+  scale: { arrays: 2, scalars: 1 },
+  axpy: { arrays: 2, scalars: 1 },
+  add: { arrays: 3, scalars: 0 },
+  mul: { arrays: 3, scalars: 0 },
+  gatedClamp: { arrays: 3, scalars: 2 },
+  affineNormalize: { arrays: 2, scalars: 2 },
+};
+
 export type DTypeTag = "f32" | "f64";
 
 export interface ArraySpec {
