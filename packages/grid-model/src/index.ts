@@ -5,4 +5,5 @@ export * from "./identify/index.js";
 export * from "./io/index.js";
 export * from "./metrics/index.js";
 export * from "./powerflow/index.js";
+export * from "./simulate/index.js";
 export * from "./solvers/index.js";

@@ -13,3 +13,13 @@ export {
   parseMatpower,
   parseMatpowerCase,
 } from "./matpower.js";
+export {
+  type CsvWriteOptions,
+  parseSmartMeterCsv,
+  readSmartMeterCsv,
+  SMARTMETER_FORMAT,
+  SmartMeterCsvError,
+  SmartMeterCsvParser,
+  smartMeterCsvLines,
+  writeSmartMeterCsv,
+} from "./smartmeter-csv.js";

@@ -1,0 +1,250 @@
+import { once } from "node:events";
+import { createReadStream, createWriteStream } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import type { SmartMeterData } from "../simulate/simulate.js";
+
+/**
+ * Smart-meter CSV ("x-grid-smartmeter" v1), documented in the README:
+ *
+ *   # x-grid-smartmeter v1
+ *   # feeder: ieee69
+ *   # base_kv_ll: 12.66
+ *   # base_mva: 10
+ *   # interval_min: 15
+ *   # root: 1
+ *   # buses: 1 2 3 … (every bus of the feeder, root first)
+ *   # <key>: <value>   (provenance: seed, noise, …)
+ *   t,start_min,1.v_pu,2.v_pu,2.p_kw,2.q_kvar,…
+ *
+ * One row per interval; for the root only its voltage (the substation measurement), for every metered bus
+ * `<bus>.v_pu` (|V| in pu), `<bus>.p_kw` and `<bus>.q_kvar` (net consumption, positive = load; q net of shunt
+ * capacitors). An empty field is a missing reading; buses without columns have no meter.
+ */
+
+export const SMARTMETER_FORMAT = "x-grid-smartmeter v1";
+
+/** Malformed smart-meter CSV; names the file, line and column. */
+export class SmartMeterCsvError extends Error {
+  override readonly name = "SmartMeterCsvError";
+}
+
+const REQUIRED = ["feeder", "base_kv_ll", "base_mva", "interval_min", "root", "buses"] as const;
+
+function fmt(v: number, precision: number | undefined): string {
+  if (Number.isNaN(v)) return "";
+  return precision ? String(Number(v.toPrecision(precision))) : String(v);
+}
+
+export interface CsvWriteOptions {
+  /** Significant digits (default: shortest exact round-trip). */
+  readonly precision?: number;
+}
+
+/** Header and rows of the CSV, one line at a time (no trailing newline). */
+export function* smartMeterCsvLines(d: SmartMeterData, opts: CsvWriteOptions = {}): Generator<string> {
+  for (const name of d.busNames)
+    if (/[\s,#]/.test(name) || name === "")
+      throw new SmartMeterCsvError(`bus name "${name}" cannot be written (no blanks, commas or #)`);
+  const kw = 1000 * d.baseMva;
+  yield `# ${SMARTMETER_FORMAT}`;
+  yield `# feeder: ${d.feederId}`;
+  yield `# base_kv_ll: ${d.baseKvLl}`;
+  yield `# base_mva: ${d.baseMva}`;
+  yield `# interval_min: ${d.intervalMinutes}`;
+  yield `# root: ${d.busNames[d.root]}`;
+  yield `# buses: ${d.busNames.join(" ")}`;
+  for (const [k, v] of Object.entries(d.meta)) if (!REQUIRED.includes(k as never)) yield `# ${k}: ${v}`;
+  const cols: string[] = ["t", "start_min"];
+  const getters: ((t: number) => string)[] = [];
+  d.busNames.forEach((name, j) => {
+    if (!d.metered[j]) return;
+    cols.push(`${name}.v_pu`);
+    getters.push((t) => fmt(d.vm[j][t], opts.precision));
+    if (j === d.root) return;
+    cols.push(`${name}.p_kw`, `${name}.q_kvar`);
+    getters.push((t) => fmt(d.p[j][t] * kw, opts.precision));
+    getters.push((t) => fmt(d.q[j][t] * kw, opts.precision));
+  });
+  yield cols.join(",");
+  for (let t = 0; t < d.samples; t++) {
+    let line = `${t},${d.startMinute[t]}`;
+    for (const g of getters) line += `,${g(t)}`;
+    yield line;
+  }
+}
+
+/** Write the CSV to a temporary name next to `path`, then rename (streaming, bounded memory). */
+export async function writeSmartMeterCsv(
+  path: string,
+  d: SmartMeterData,
+  opts: CsvWriteOptions = {},
+): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const out = createWriteStream(tmp, { encoding: "utf8" });
+  try {
+    for (const line of smartMeterCsvLines(d, opts)) {
+      if (!out.write(`${line}\n`)) await once(out, "drain");
+    }
+    out.end();
+    await once(out, "finish");
+    await rename(tmp, path);
+  } catch (e) {
+    out.destroy();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Incremental parser: feed lines, then `finish()`. Used by the file reader and by tests on strings. */
+export class SmartMeterCsvParser {
+  private lineNo = 0;
+  private readonly meta: Record<string, string> = {};
+  private header: string[] | undefined;
+  private colBus: Int32Array = new Int32Array(0);
+  private colKind: Uint8Array = new Uint8Array(0); // 0 v, 1 p, 2 q
+  private readonly starts: number[] = [];
+  private values: number[][] = [];
+  private busIndex = new Map<string, number>();
+  private busNames: string[] = [];
+
+  constructor(private readonly file = "<smart-meter csv>") {}
+
+  private err(msg: string): SmartMeterCsvError {
+    return new SmartMeterCsvError(`${this.file}:${this.lineNo}: ${msg}`);
+  }
+
+  push(raw: string): void {
+    this.lineNo++;
+    const line = raw.trim();
+    if (line === "") return;
+    if (line.startsWith("#")) {
+      if (this.header) return;
+      const m = /^#\s*([\w.-]+)\s*:\s*(.*)$/.exec(line);
+      if (m) this.meta[m[1]] = m[2].trim();
+      else if (this.lineNo === 1 && !line.includes(SMARTMETER_FORMAT.split(" ")[0]))
+        throw this.err(`not an ${SMARTMETER_FORMAT} file`);
+      return;
+    }
+    if (!this.header) {
+      this.startTable(line);
+      return;
+    }
+    const cells = line.split(",");
+    if (cells.length !== this.header.length)
+      throw this.err(`${cells.length} fields, header has ${this.header.length}`);
+    const s = Number(cells[1]);
+    if (cells[1] === "" || !Number.isFinite(s)) throw this.err(`start_min "${cells[1]}" is not a number`);
+    this.starts.push(s);
+    for (let c = 2; c < cells.length; c++) {
+      const cell = cells[c];
+      const v = cell === "" ? Number.NaN : Number(cell);
+      if (cell !== "" && !Number.isFinite(v))
+        throw this.err(`column "${this.header[c]}": "${cell}" is not a number`);
+      this.values[c - 2].push(v);
+    }
+  }
+
+  private startTable(line: string): void {
+    for (const k of REQUIRED)
+      if (this.meta[k] === undefined) throw this.err(`header comment "# ${k}: …" is missing`);
+    this.busNames = this.meta.buses.split(/\s+/).filter((s) => s !== "");
+    this.busIndex = new Map(this.busNames.map((b, i) => [b, i]));
+    if (this.busIndex.size !== this.busNames.length) throw this.err("duplicate bus names in # buses");
+    if (!this.busIndex.has(this.meta.root)) throw this.err(`root "${this.meta.root}" is not in # buses`);
+    const cols = line.split(",").map((c) => c.trim());
+    if (cols[0] !== "t" || cols[1] !== "start_min") throw this.err(`columns must start with "t,start_min"`);
+    this.header = cols;
+    this.colBus = new Int32Array(cols.length - 2);
+    this.colKind = new Uint8Array(cols.length - 2);
+    const seen = new Set<string>();
+    for (let c = 2; c < cols.length; c++) {
+      const dot = cols[c].lastIndexOf(".");
+      const bus = cols[c].slice(0, dot);
+      const kind = ["v_pu", "p_kw", "q_kvar"].indexOf(cols[c].slice(dot + 1));
+      if (dot <= 0 || kind < 0) throw this.err(`column "${cols[c]}" is not <bus>.v_pu|p_kw|q_kvar`);
+      const j = this.busIndex.get(bus);
+      if (j === undefined) throw this.err(`column "${cols[c]}": bus "${bus}" is not in # buses`);
+      if (seen.has(cols[c])) throw this.err(`duplicate column "${cols[c]}"`);
+      seen.add(cols[c]);
+      this.colBus[c - 2] = j;
+      this.colKind[c - 2] = kind;
+    }
+    this.values = cols.slice(2).map(() => []);
+  }
+
+  finish(): SmartMeterData {
+    if (!this.header) throw new SmartMeterCsvError(`${this.file}: no data header`);
+    const T = this.starts.length;
+    if (T === 0) throw new SmartMeterCsvError(`${this.file}: no data rows`);
+    const num = (k: string) => {
+      const v = Number(this.meta[k]);
+      if (!(v > 0)) throw new SmartMeterCsvError(`${this.file}: header "${k}" must be a positive number`);
+      return v;
+    };
+    const baseMva = num("base_mva");
+    const n = this.busNames.length;
+    const nan = () => Array.from({ length: n }, () => new Float64Array(T).fill(Number.NaN));
+    const vm = nan();
+    const p = nan();
+    const q = nan();
+    const metered = new Array<boolean>(n).fill(false);
+    const toPu = 1 / (1000 * baseMva);
+    this.values.forEach((col, c) => {
+      const j = this.colBus[c];
+      metered[j] = true;
+      const kind = this.colKind[c];
+      const dst = kind === 0 ? vm[j] : kind === 1 ? p[j] : q[j];
+      const s = kind === 0 ? 1 : toPu;
+      for (let t = 0; t < T; t++) dst[t] = col[t] * s;
+    });
+    const root = this.busIndex.get(this.meta.root)!;
+    // The root injects nothing of its own in the simulator's convention.
+    if (!this.header.includes(`${this.meta.root}.p_kw`)) {
+      p[root].fill(0);
+      q[root].fill(0);
+    }
+    const meta: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.meta)) if (!REQUIRED.includes(k as never)) meta[k] = v;
+    return {
+      feederId: this.meta.feeder,
+      baseKvLl: num("base_kv_ll"),
+      baseMva,
+      intervalMinutes: num("interval_min"),
+      startMinute: Float64Array.from(this.starts),
+      metered,
+      meta,
+      busNames: this.busNames,
+      root,
+      samples: T,
+      vm,
+      p,
+      q,
+    };
+  }
+}
+
+/** Parse CSV text (small files, tests). */
+export function parseSmartMeterCsv(text: string, file?: string): SmartMeterData {
+  const parser = new SmartMeterCsvParser(file);
+  for (const line of text.split(/\r?\n/)) parser.push(line);
+  return parser.finish();
+}
+
+/** Read a smart-meter CSV file line by line. */
+export async function readSmartMeterCsv(path: string): Promise<SmartMeterData> {
+  const parser = new SmartMeterCsvParser(path);
+  const input = createReadStream(path, { encoding: "utf8" });
+  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of rl) parser.push(line);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code)
+      throw new SmartMeterCsvError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code})`);
+    throw e;
+  } finally {
+    rl.close();
+    input.destroy();
+  }
+  return parser.finish();
+}

@@ -1,0 +1,18 @@
+export { LoadModel, type LoadModelOptions } from "./loads.js";
+export { accuracyClassSigma, Meter, type MeteringOptions, quantize } from "./metering.js";
+export {
+  householdProfiles,
+  ProfileError,
+  parseShapeCsv,
+  pvShape,
+  readShapeCsv,
+  type ShapeTable,
+  sampleCyclic,
+  weekShape,
+} from "./shapes.js";
+export {
+  type SimulationOptions,
+  type SmartMeterData,
+  type SmartMeterSeries,
+  simulateSmartMeters,
+} from "./simulate.js";
