@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { openSafetensors, writeSafetensors } from "@x/tensor-core";
 import { CheckpointError } from "./errors.js";
 import type { GenerationRecord } from "./progress.js";
 
@@ -54,8 +55,8 @@ const genName = (g: number, ext: string): string => `gen-${String(g).padStart(6,
 
 /**
  * Checkpoints in a directory: per generation `gen-NNNNNN.safetensors` (genomes as F32 tensors
- * `genome.000000`, ... in slot order) and `gen-NNNNNN.json` (the snapshot). Both are written under
- * temporary names and renamed; then `latest.json` is replaced atomically (write temp, rename) to point
+ * `genome.000000`, ... in slot order, written by @x/tensor-core) and `gen-NNNNNN.json` (the snapshot).
+ * Both are written under temporary names, fsynced and renamed; then `latest.json` is replaced atomically (write temp, rename) to point
  * at them, and older generations are deleted. A process killed at any instant leaves `latest.json`
  * naming a complete, consistent pair.
  */
@@ -70,7 +71,7 @@ export class DirectoryRunStore implements RunStore {
     const weights = genName(snapshot.generation, "safetensors");
     const state = genName(snapshot.generation, "json");
     const sync = this.options.fsync ?? true;
-    writeGenomesSafetensors(join(this.dir, weights), genomes, sync);
+    await writeGenomesSafetensors(join(this.dir, weights), genomes, sync);
     await writeAtomic(join(this.dir, state), toExactJson({ ...snapshot, weights }), sync);
     await writeAtomic(
       join(this.dir, POINTER),
@@ -78,7 +79,12 @@ export class DirectoryRunStore implements RunStore {
       sync,
     );
     for (const f of await readdir(this.dir)) {
-      if (f.startsWith("gen-") && f !== weights && f !== state) await rm(join(this.dir, f), { force: true });
+      // older generations, and temporary files left behind by killed processes
+      const stale =
+        (f.startsWith("gen-") || f.startsWith(".gen-") || f.startsWith(`${POINTER}.tmp-`)) &&
+        f !== weights &&
+        f !== state;
+      if (stale) await rm(join(this.dir, f), { force: true });
     }
   }
 
@@ -109,7 +115,7 @@ export class DirectoryRunStore implements RunStore {
         `checkpoint was written by a different configuration\n  checkpoint: ${snap.fingerprint}\n  this run:   ${fingerprint}`,
       );
     }
-    readGenomesSafetensors(join(this.dir, pointer.weights), genome, count);
+    await readGenomesSafetensors(join(this.dir, pointer.weights), genome, count);
     return snap;
   }
 }
@@ -125,91 +131,62 @@ async function writeAtomic(path: string, text: string, sync: boolean): Promise<v
   await rename(tmp, path);
 }
 
-// Minimal safetensors framing for equal-length F32 vectors: 8-byte LE header length, JSON header
-// (padded with spaces to a multiple of 8), then the raw little-endian data. Genome views are written
-// straight from the population buffer (no copy) and read straight back into it.
-function header(genomes: number, dim: number): Buffer {
-  const h: Record<string, unknown> = { __metadata__: { format: "pt", producer: "@x/evolution" } };
-  const bytes = dim * 4;
-  for (let i = 0; i < genomes; i++) {
-    h[`genome.${String(i).padStart(6, "0")}`] = {
-      dtype: "F32",
-      shape: [dim],
-      data_offsets: [i * bytes, (i + 1) * bytes],
-    };
-  }
-  let json = JSON.stringify(h);
-  json += " ".repeat((8 - (json.length % 8)) % 8);
-  const buf = Buffer.alloc(8 + json.length);
-  buf.writeBigUInt64LE(BigInt(json.length), 0);
-  buf.write(json, 8, "utf8");
-  return buf;
-}
+const IO_CHUNK = 1 << 26; // 64 MiB per read
 
-const IO_CHUNK = 1 << 26; // 64 MiB per write/read call
-
-function writeGenomesSafetensors(path: string, genomes: readonly Float32Array[], sync: boolean): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w");
-  try {
-    const dim = genomes[0]?.length ?? 0;
-    const h = header(genomes.length, dim);
-    writeSync(fd, h);
-    for (const g of genomes) {
-      const bytes = new Uint8Array(g.buffer, g.byteOffset, g.byteLength);
-      for (let off = 0; off < bytes.length; off += IO_CHUNK) {
-        const part = bytes.subarray(off, Math.min(bytes.length, off + IO_CHUNK));
-        let done = 0;
-        while (done < part.length) done += writeSync(fd, part, done);
-      }
-    }
-    if (sync) fsyncSync(fd);
-  } finally {
+// Genomes go through @x/tensor-core's safetensors writer (atomic: temp file + rename) straight from the
+// population views (no copy), as F32 tensors `genome.000000`, ... in slot order.
+async function writeGenomesSafetensors(
+  path: string,
+  genomes: readonly Float32Array[],
+  sync: boolean,
+): Promise<void> {
+  const dim = genomes[0]?.length ?? 0;
+  const specs = genomes.map((_, i) => ({ name: genomeName(i), dtype: "F32" as const, shape: [dim] }));
+  await writeSafetensors(path, specs, (e) => genomes[Number(e.name.slice(7))], {
+    order: "given",
+    metadata: { producer: "@x/evolution" },
+  });
+  if (sync) {
+    const fd = openSync(path, "r");
+    fsyncSync(fd);
     closeSync(fd);
   }
-  renameSync(tmp, path);
 }
 
-function readGenomesSafetensors(path: string, genome: (i: number) => Float32Array, count: number): void {
-  const fd = openSync(path, "r");
+const genomeName = (i: number): string => `genome.${String(i).padStart(6, "0")}`;
+
+async function readGenomesSafetensors(
+  path: string,
+  genome: (i: number) => Float32Array,
+  count: number,
+): Promise<void> {
+  let file: Awaited<ReturnType<typeof openSafetensors>>;
   try {
-    const lenBuf = Buffer.alloc(8);
-    if (readSync(fd, lenBuf, 0, 8, 0) !== 8) throw new CheckpointError(path, "truncated safetensors header");
-    const hlen = Number(lenBuf.readBigUInt64LE(0));
-    const hbuf = Buffer.alloc(hlen);
-    if (readSync(fd, hbuf, 0, hlen, 8) !== hlen)
-      throw new CheckpointError(path, "truncated safetensors header");
-    const h = JSON.parse(hbuf.toString("utf8")) as Record<
-      string,
-      { dtype: string; shape: number[]; data_offsets: [number, number] }
-    >;
+    file = await openSafetensors(path);
+  } catch (e) {
+    throw new CheckpointError(path, (e as Error).message);
+  }
+  try {
     for (let i = 0; i < count; i++) {
-      const name = `genome.${String(i).padStart(6, "0")}`;
-      const entry = h[name];
+      const name = genomeName(i);
+      const info = file.info(name);
       const dst = genome(i);
-      if (!entry) throw new CheckpointError(path, `tensor ${name} missing`);
-      if (entry.dtype !== "F32" || entry.shape.length !== 1 || entry.shape[0] !== dst.length) {
+      if (!info) throw new CheckpointError(path, `tensor ${name} missing`);
+      if (info.dtype !== "F32" || info.shape.length !== 1 || info.shape[0] !== dst.length) {
         throw new CheckpointError(
           path,
-          `tensor ${name} is ${entry.dtype}${JSON.stringify(entry.shape)}, expected F32[${dst.length}]`,
+          `tensor ${name} is ${info.dtype}${JSON.stringify(info.shape)}, expected F32[${dst.length}]`,
         );
       }
       const bytes = new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength);
-      let done = 0;
-      while (done < bytes.length) {
-        const n = readSync(
-          fd,
-          bytes,
-          done,
-          Math.min(IO_CHUNK, bytes.length - done),
-          8 + hlen + entry.data_offsets[0] + done,
-        );
-        if (n === 0) throw new CheckpointError(path, `tensor ${name} truncated`);
-        done += n;
+      let at = 0;
+      for await (const chunk of file.readChunks(name, IO_CHUNK)) {
+        bytes.set(chunk, at);
+        at += chunk.length;
       }
     }
   } finally {
-    closeSync(fd);
+    await file.close();
   }
 }
 

@@ -30,7 +30,13 @@ interface RunOutput {
   resumedAt: number | null;
 }
 
-function runChild(args: string[], killAfterMs?: number): Promise<RunOutput> {
+/** Kill `delayMs` after the first stdout line starting with `after` (e.g. "started" or "progress"). */
+interface KillPlan {
+  after: string;
+  delayMs: number;
+}
+
+function runChild(args: string[], kill?: KillPlan): Promise<RunOutput> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, [fixture, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -40,8 +46,8 @@ function runChild(args: string[], killAfterMs?: number): Promise<RunOutput> {
     let timer: NodeJS.Timeout | undefined;
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
-      if (killAfterMs !== undefined && timer === undefined && out.includes("started\n")) {
-        timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+      if (kill && timer === undefined && out.split("\n").some((l) => l.startsWith(kill.after))) {
+        timer = setTimeout(() => child.kill("SIGKILL"), kill.delayMs);
       }
     });
     child.stderr!.on("data", (d: Buffer) => {
@@ -74,8 +80,15 @@ describe.each(["de-sync", "de-async", "evolver-a", "evolver-b"])("kill and resum
     let final: RunOutput | null = null;
     const resumedAt: number[] = [];
     for (let attempt = 0; attempt < 12; attempt++) {
-      const killAt = attempt < 4 ? 40 + rng.int(300) : undefined;
-      const r = await runChild([mode, dir, attempt === 0 ? "fresh" : "resume", "2"], killAt);
+      // First kill at a random moment after start-up (possibly before the first checkpoint), the next ones
+      // at random moments after the resumed run has finished a generation (so it is mid-run, maybe mid-write).
+      const kill: KillPlan | undefined =
+        attempt === 0
+          ? { after: "started", delayMs: rng.int(200) }
+          : attempt < 4
+            ? { after: "progress", delayMs: rng.int(40) }
+            : undefined;
+      const r = await runChild([mode, dir, attempt === 0 ? "fresh" : "resume", "2"], kill);
       if (r.resumedAt !== null) resumedAt.push(r.resumedAt);
       if (r.signal === "SIGKILL") {
         kills++;

@@ -6,6 +6,7 @@ import type { Command } from "../command.js";
  */
 export const commands: Record<string, () => Promise<Command>> = {
   "bench evolver": async () => (await import("./bench-evolver.js")).benchEvolver,
+  evolve: async () => (await import("./evolve.js")).evolveCommand,
   "bench merging": async () => (await import("./bench-merging.js")).benchMerging,
   merge: async () => (await import("./merge.js")).default,
   quickstart: () => import("./quickstart.js").then((m) => m.command),

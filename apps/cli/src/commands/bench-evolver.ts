@@ -1,0 +1,126 @@
+/** `x bench evolver`: the Evolver experiment of snn.md §8; writes bench/results/<name>.{json,md}. */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { type Command, UsageError } from "../command.js";
+
+function parseSeeds(text: string): number[] {
+  const seeds = text.split(",").map((s) => Number(s.trim()));
+  if (seeds.some((s) => !Number.isInteger(s) || s < 0))
+    throw new UsageError(`--seeds must be non-negative integers, got '${text}'`);
+  return seeds;
+}
+
+export const benchEvolver: Command = {
+  name: "bench evolver",
+  summary:
+    "Evolver experiment on Fashion-MNIST domain experts: mode A vs best expert; mode B with mean/TA/TIES/DARE/PCB vs the merge alone and vs random coefficient search; in-domain and OOD test, paired CIs over seeds.",
+  usage:
+    "x bench evolver [--seeds 1,2,...,10] [--workers 2] [--generations 15] [--quick] [--out bench/results] [--name evolver]",
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        seeds: { type: "string" },
+        workers: { type: "string" },
+        generations: { type: "string" },
+        quick: { type: "boolean" },
+        out: { type: "string" },
+        name: { type: "string" },
+        part: { type: "string" },
+      },
+      strict: true,
+    });
+    const quick = values.quick ?? false;
+    const seeds = parseSeeds(values.seeds ?? (quick ? "1" : "1,2,3,4,5,6,7,8,9,10"));
+    const workers = Number(values.workers ?? 1);
+    if (!Number.isInteger(workers) || workers < 1)
+      throw new UsageError(`--workers must be a positive integer`);
+    const { defaultOptions, runSeed } = await import("./evolver/experiment.js");
+    const { FULL_SIZES, QUICK_SIZES } = await import("./evolver/setup.js");
+    const base = defaultOptions(quick);
+    const generations = values.generations ? Number(values.generations) : base.generations;
+    if (!Number.isInteger(generations) || generations < 1)
+      throw new UsageError(`--generations must be a positive integer`);
+    const options = { ...base, generations, sizes: quick ? QUICK_SIZES : FULL_SIZES, seeds };
+    const log = (m: string): void => console.error(m);
+
+    // Worker mode: run the given seeds and write their results to the part file.
+    if (values.part) {
+      const results = [];
+      for (const seed of seeds) results.push(await runSeed(seed, { ...options, log }));
+      writeFileSync(values.part, JSON.stringify(results));
+      return 0;
+    }
+    const { buildReport, machineInfo, markdown } = await import("./evolver/report.js");
+    const machine = machineInfo();
+    const startedAt = new Date();
+    let results: Awaited<ReturnType<typeof runSeed>>[] = [];
+    if (workers <= 1) {
+      for (const seed of seeds) results.push(await runSeed(seed, { ...options, log }));
+    } else {
+      // One child process per worker (each with its own tfjs wasm instance), seeds dealt round-robin.
+      const tmp = mkdtempSync(join(tmpdir(), "bench-evolver-"));
+      try {
+        const groups = Array.from({ length: Math.min(workers, seeds.length) }, (_, w) =>
+          seeds.filter((_, i) => i % workers === w),
+        );
+        await Promise.all(
+          groups.map(
+            (g, w) =>
+              new Promise<void>((res, rej) => {
+                const args = [
+                  process.argv[1],
+                  "bench",
+                  "evolver",
+                  "--seeds",
+                  g.join(","),
+                  "--part",
+                  join(tmp, `${w}.json`),
+                  "--generations",
+                  String(generations),
+                ];
+                if (quick) args.push("--quick");
+                const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] });
+                child.on("error", rej);
+                child.on("close", (code) =>
+                  code === 0
+                    ? res()
+                    : rej(new Error(`worker ${w} (seeds ${g.join(",")}) exited with ${code}`)),
+                );
+              }),
+          ),
+        );
+        for (let w = 0; w < groups.length; w++)
+          results.push(...JSON.parse(readFileSync(join(tmp, `${w}.json`), "utf8")));
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+      results = seeds.map((s) => results.find((r) => r.seed === s)!);
+    }
+    const { log: _omit, ...recorded } = { ...options, log };
+    const report = buildReport(
+      `x bench evolver ${argv.join(" ")}`.trim(),
+      startedAt,
+      machine,
+      recorded,
+      results,
+    );
+    const out = resolve(values.out ?? "bench/results");
+    const name = values.name ?? (quick ? "evolver-quick" : "evolver");
+    mkdirSync(out, { recursive: true });
+    for (const [ext, text] of [
+      ["json", `${JSON.stringify(report, null, 1)}\n`],
+      ["md", markdown(report)],
+    ] as const) {
+      const file = join(out, `${name}.${ext}`);
+      writeFileSync(`${file}.tmp`, text);
+      renameSync(`${file}.tmp`, file);
+    }
+    console.log(markdown(report));
+    console.log(`wrote ${join(out, name)}.json and .md (${(report.runSeconds / 60).toFixed(1)} min)`);
+    return 0;
+  },
+};

@@ -1,0 +1,154 @@
+/** The `x evolve` configuration file (YAML), validated with errors naming the file and the field. */
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parse } from "yaml";
+import { MERGE_NAMES, type MergeName } from "./merges.js";
+
+export class EvolveConfigError extends Error {
+  override readonly name = "EvolveConfigError";
+}
+
+export interface EvolveConfig {
+  readonly file: string;
+  readonly mode: "standalone" | "merge";
+  /** Absolute paths of the population's checkpoints (model directories or safetensors files). */
+  readonly population: string[];
+  /** θ_0 (needed by TA / TIES / DARE / PCB merges); absolute path or null. */
+  readonly base: string | null;
+  readonly merge: { method: MergeName; lambda: number; topK: number; drop: number; ratio: number } | null;
+  readonly f: number;
+  readonly cr: number;
+  readonly generations: number;
+  readonly seed: number;
+  /** Only tensors whose name matches are evolved (default: every float tensor). */
+  readonly include: RegExp | null;
+  readonly exclude: RegExp | null;
+  /** External evaluator: argv with `{model}` replaced by the candidate's directory; prints a score. */
+  readonly command: string[];
+  /** Evaluator working directory (the config file's directory). */
+  readonly cwd: string;
+}
+
+export const EXAMPLE_CONFIG = `# x evolve example
+mode: merge              # standalone (Evolver mode A) or merge (mode B)
+population: [experts/a, experts/b, experts/c]
+base: base-model         # θ0 for task vectors (TA / TIES / DARE / PCB)
+merge: { method: ta, lambda: 0.5 }
+f: 0.5
+cr: 0.5
+generations: 15
+seed: 0
+evaluator:
+  command: [python, score_dev.py, "{model}"]   # prints the dev score (higher is better)
+`;
+
+export function loadEvolveConfig(file: string): EvolveConfig {
+  const path = resolve(file);
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new EvolveConfigError(`${path}: ${(e as Error).message}`);
+  }
+  const fail = (field: string, msg: string): never => {
+    throw new EvolveConfigError(`${path}: ${field}: ${msg}`);
+  };
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+    fail("(top level)", "expected a mapping");
+  const c = raw as Record<string, unknown>;
+  const known = new Set([
+    "mode",
+    "population",
+    "base",
+    "merge",
+    "f",
+    "cr",
+    "generations",
+    "seed",
+    "include",
+    "exclude",
+    "evaluator",
+  ]);
+  for (const k of Object.keys(c))
+    if (!known.has(k)) fail(k, `unknown field (known: ${[...known].join(", ")})`);
+  const dir = dirname(path);
+  const mode = c.mode ?? "standalone";
+  if (mode !== "standalone" && mode !== "merge")
+    fail("mode", `must be standalone or merge, got ${JSON.stringify(mode)}`);
+  if (
+    !Array.isArray(c.population) ||
+    c.population.length < 2 ||
+    c.population.some((p) => typeof p !== "string")
+  ) {
+    fail("population", "must be a list of at least 2 model paths");
+  }
+  const population = (c.population as string[]).map((p) => resolve(dir, p));
+  const base =
+    c.base === undefined || c.base === null
+      ? null
+      : typeof c.base === "string"
+        ? resolve(dir, c.base)
+        : fail("base", "must be a path");
+  const num = (field: string, v: unknown, dflt: number, lo: number, hi: number, int = false): number => {
+    const x = v === undefined ? dflt : v;
+    if (typeof x !== "number" || !Number.isFinite(x) || x < lo || x > hi || (int && !Number.isInteger(x))) {
+      fail(field, `must be ${int ? "an integer" : "a number"} in [${lo}, ${hi}], got ${JSON.stringify(x)}`);
+    }
+    return x as number;
+  };
+  let merge: EvolveConfig["merge"] = null;
+  if (mode === "merge") {
+    const m = (c.merge ?? {}) as Record<string, unknown>;
+    const method = (m.method ?? "mean") as MergeName;
+    if (!MERGE_NAMES.includes(method))
+      fail("merge.method", `must be one of ${MERGE_NAMES.join(", ")}, got ${JSON.stringify(method)}`);
+    if (method !== "mean" && base === null)
+      fail("base", `merge method ${method} needs a base model (task vectors)`);
+    merge = {
+      method,
+      lambda: num("merge.lambda", m.lambda, 1, 0, 100),
+      topK: num("merge.topK", m.topK, 0.2, 0, 1),
+      drop: num("merge.drop", m.drop, 0.9, 0, 0.999),
+      ratio: num("merge.ratio", m.ratio, 0.1, 1e-6, 1),
+    };
+  }
+  const regex = (field: string): RegExp | null => {
+    const v = c[field];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== "string") return fail(field, "must be a regular expression string");
+    try {
+      return new RegExp(v);
+    } catch (e) {
+      return fail(field, (e as Error).message);
+    }
+  };
+  const ev = c.evaluator as Record<string, unknown> | undefined;
+  if (!ev || typeof ev !== "object") fail("evaluator", "missing (evaluator: { command: [...] })");
+  if (ev!.zoo !== undefined)
+    fail(
+      "evaluator.zoo",
+      "the built-in zoo evaluator needs the zoo store, which is not available yet; use evaluator.command",
+    );
+  const cmd = ev!.command;
+  const command = typeof cmd === "string" ? ["sh", "-c", cmd] : cmd;
+  if (!Array.isArray(command) || command.length === 0 || command.some((a) => typeof a !== "string")) {
+    fail("evaluator.command", "must be a string (run by sh -c) or a non-empty list of strings");
+  }
+  if (!(command as string[]).some((a) => a.includes("{model}")))
+    fail("evaluator.command", "must contain {model}");
+  return {
+    file: path,
+    mode: mode as EvolveConfig["mode"],
+    population,
+    base,
+    merge,
+    f: num("f", c.f, 0.5, 0, 1),
+    cr: num("cr", c.cr, 0.5, 0, 1),
+    generations: num("generations", c.generations, 15, 0, 1e6, true),
+    seed: num("seed", c.seed, 0, 0, Number.MAX_SAFE_INTEGER, true),
+    include: regex("include"),
+    exclude: regex("exclude"),
+    command: command as string[],
+    cwd: dir,
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * Data and models of the Evolver experiment (snn.md §8.1) at small scale: a ReLU MLP 784→256→128→10
+ * pretrained briefly on clean Fashion-MNIST (deliberately under-trained), five domain experts fine-tuned
+ * from it (shared head initialisation), per-domain dev and test sets, and five out-of-domain test sets.
+ * A genome is the whole model as one flat vector: backbone (sorted keys) | head weight | head bias.
+ */
+
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { Rng } from "@x/tensor-core";
+import { IMAGE_SIZE, type ImageSet } from "../../zoo/data.js";
+import { evaluateTasks } from "../../zoo/evaluate.js";
+import {
+  backboneSize,
+  DEFAULT_ARCH,
+  flattenBackbone,
+  type Head,
+  initBackbone,
+  initHead,
+  type MlpArch,
+  unflattenBackbone,
+} from "../../zoo/model.js";
+import { train } from "../../zoo/train.js";
+import { applyDomain, IN_DOMAINS, OOD_DOMAINS } from "./domains.js";
+
+export interface ExperimentSizes {
+  readonly pretrain: number;
+  readonly train: number;
+  readonly dev: number;
+  readonly test: number;
+  readonly oodTest: number;
+  readonly pretrainEpochs: number;
+  readonly expertEpochs: number;
+}
+
+/** snn.md §8.1: 3k pretraining images, per domain 1k train / 300 dev / 1k test. */
+export const FULL_SIZES: ExperimentSizes = {
+  pretrain: 3000,
+  train: 1000,
+  dev: 300,
+  test: 1000,
+  oodTest: 1000,
+  pretrainEpochs: 2,
+  expertEpochs: 5,
+};
+
+/** A tiny configuration for tests and CI smoke runs. */
+export const QUICK_SIZES: ExperimentSizes = {
+  pretrain: 300,
+  train: 100,
+  dev: 40,
+  test: 60,
+  oodTest: 60,
+  pretrainEpochs: 1,
+  expertEpochs: 2,
+};
+
+const CLASSES = 10;
+const require = createRequire(import.meta.url);
+
+/**
+ * The first `perClass` well-formed images of each Fashion-MNIST class, in [0, 1]. The package's class files
+ * contain empty samples (e.g. class 0 has 7002 entries, two of them `[]`, at 1000 and 7001); they are skipped.
+ */
+function loadFashionImages(perClass: number): ImageSet {
+  const images = new Float32Array(CLASSES * perClass * IMAGE_SIZE);
+  const labels = new Uint8Array(CLASSES * perClass);
+  let at = 0;
+  for (let c = 0; c < CLASSES; c++) {
+    const file = require.resolve(`fashion-mnist/src/clothes/${c}.json`);
+    const { data } = JSON.parse(readFileSync(file, "utf8")) as { data: unknown[] };
+    let taken = 0;
+    for (let k = 0; k < data.length && taken < perClass; k++) {
+      const sample = data[k] as number[];
+      if (!Array.isArray(sample) || sample.length !== IMAGE_SIZE) continue;
+      const base = at * IMAGE_SIZE;
+      for (let i = 0; i < IMAGE_SIZE; i++) images[base + i] = sample[i] / 255;
+      labels[at++] = c;
+      taken++;
+    }
+    if (taken < perClass) throw new Error(`${file}: only ${taken} well-formed images, ${perClass} needed`);
+  }
+  return { images, labels, count: at };
+}
+
+export interface Setup {
+  readonly arch: MlpArch;
+  readonly dim: number;
+  readonly base: Float32Array;
+  readonly experts: Float32Array[];
+  /** Concatenation of the in-domain dev sets (the evolution set). */
+  readonly dev: ImageSet;
+  readonly devPerDomain: ImageSet[];
+  readonly testPerDomain: ImageSet[];
+  readonly oodTest: ImageSet[];
+  readonly pretrainLoss: number[];
+  readonly expertLoss: number[][];
+}
+
+export function genomeSize(arch: MlpArch): number {
+  const f = arch.hidden[arch.hidden.length - 1];
+  return backboneSize(arch) + CLASSES * f + CLASSES;
+}
+
+function toGenome(arch: MlpArch, backbone: ReturnType<typeof initBackbone>, head: Head): Float32Array {
+  const g = new Float32Array(genomeSize(arch));
+  const b = backboneSize(arch);
+  flattenBackbone(arch, backbone, g.subarray(0, b));
+  g.set(head.weight.data, b);
+  g.set(head.bias.data, b + head.weight.data.length);
+  return g;
+}
+
+function fromGenome(
+  arch: MlpArch,
+  g: Float32Array,
+): { backbone: ReturnType<typeof initBackbone>; head: Head } {
+  const b = backboneSize(arch);
+  const f = arch.hidden[arch.hidden.length - 1];
+  return {
+    backbone: unflattenBackbone(arch, g.subarray(0, b)),
+    head: {
+      weight: { shape: [CLASSES, f], data: g.subarray(b, b + CLASSES * f) },
+      bias: { shape: [CLASSES], data: g.subarray(b + CLASSES * f, b + CLASSES * f + CLASSES) },
+    },
+  };
+}
+
+/** Top-1 accuracy of a genome on each set (one tfjs upload of the weights for all sets). */
+export async function accuracy(arch: MlpArch, g: Float32Array, sets: readonly ImageSet[]): Promise<number[]> {
+  const { backbone, head } = fromGenome(arch, g);
+  return evaluateTasks(
+    arch,
+    backbone,
+    sets.map((data) => ({ head, data })),
+  );
+}
+
+function concat(sets: readonly ImageSet[]): ImageSet {
+  const count = sets.reduce((s, x) => s + x.count, 0);
+  const images = new Float32Array(count * IMAGE_SIZE);
+  const labels = new Uint8Array(count);
+  let at = 0;
+  for (const s of sets) {
+    images.set(s.images.subarray(0, s.count * IMAGE_SIZE), at * IMAGE_SIZE);
+    labels.set(s.labels.subarray(0, s.count), at);
+    at += s.count;
+  }
+  return { images, labels, count };
+}
+
+/** Builds the seed's data split and trains the base and the five experts (all seeded). */
+export async function buildSetup(
+  seed: number,
+  sizes: ExperimentSizes,
+  log: (m: string) => void = () => {},
+): Promise<Setup> {
+  const arch = DEFAULT_ARCH;
+  const perDomain = sizes.train + sizes.dev + sizes.test;
+  const total = sizes.pretrain + IN_DOMAINS.length * perDomain + OOD_DOMAINS.length * sizes.oodTest;
+  const fashion = loadFashionImages(Math.ceil(total / 10) + 50);
+  const order = new Rng(`evolver-splits-${seed}`).permutation(fashion.count);
+  let cursor = 0;
+  const take = (n: number): ImageSet => {
+    if (cursor + n > order.length)
+      throw new Error(`Fashion-MNIST split needs more than ${order.length} images`);
+    const images = new Float32Array(n * IMAGE_SIZE);
+    const labels = new Uint8Array(n);
+    for (let k = 0; k < n; k++) {
+      const s = order[cursor + k];
+      images.set(fashion.images.subarray(s * IMAGE_SIZE, (s + 1) * IMAGE_SIZE), k * IMAGE_SIZE);
+      labels[k] = fashion.labels[s];
+    }
+    cursor += n;
+    return { images, labels, count: n };
+  };
+  const shifted = (
+    set: ImageSet,
+    d: { transform: Parameters<typeof applyDomain>[2] },
+    tag: string,
+  ): ImageSet => ({
+    images: applyDomain(set.images, set.count, d.transform, `evolver-${seed}-${tag}`),
+    labels: set.labels,
+    count: set.count,
+  });
+
+  const pretrainSet = take(sizes.pretrain);
+  const domains = IN_DOMAINS.map((d, i) => ({
+    train: shifted(take(sizes.train), d, `d${i}-train`),
+    dev: shifted(take(sizes.dev), d, `d${i}-dev`),
+    test: shifted(take(sizes.test), d, `d${i}-test`),
+  }));
+  const oodTest = OOD_DOMAINS.map((d, i) => shifted(take(sizes.oodTest), d, `ood${i}`));
+
+  const rng = new Rng(`evolver-init-${seed}`);
+  const backbone0 = initBackbone(arch, rng);
+  const head0 = initHead(arch, CLASSES, rng);
+  const pre = await train(arch, backbone0, [{ head: head0, numClasses: CLASSES, data: pretrainSet }], {
+    epochs: sizes.pretrainEpochs,
+    batchSize: 64,
+    lr: 1e-3,
+    seed: `evolver-pretrain-${seed}`,
+  });
+  log(`seed ${seed}: base pretrained (loss ${pre.epochLoss.map((l) => l.toFixed(3)).join(", ")})`);
+  const experts: Float32Array[] = [];
+  const expertLoss: number[][] = [];
+  for (let i = 0; i < domains.length; i++) {
+    const r = await train(
+      arch,
+      pre.backbone,
+      [{ head: pre.heads[0], numClasses: CLASSES, data: domains[i].train }],
+      {
+        epochs: sizes.expertEpochs,
+        batchSize: 32,
+        lr: 1e-3,
+        seed: `evolver-expert-${seed}-${i}`,
+      },
+    );
+    experts.push(toGenome(arch, r.backbone, r.heads[0]));
+    expertLoss.push(r.epochLoss);
+  }
+  log(`seed ${seed}: ${experts.length} experts fine-tuned`);
+  return {
+    arch,
+    dim: genomeSize(arch),
+    base: toGenome(arch, pre.backbone, pre.heads[0]),
+    experts,
+    dev: concat(domains.map((d) => d.dev)),
+    devPerDomain: domains.map((d) => d.dev),
+    testPerDomain: domains.map((d) => d.test),
+    oodTest,
+    pretrainLoss: pre.epochLoss,
+    expertLoss,
+  };
+}

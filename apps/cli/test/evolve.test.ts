@@ -1,0 +1,103 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openCheckpoint, Rng, saveSafetensors, Tensor } from "@x/tensor-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { evolveCommand, runEvaluator } from "../src/commands/evolve.js";
+import { EvolveConfigError, loadEvolveConfig } from "../src/commands/evolver/config.js";
+
+const scorer = fileURLToPath(new URL("./fixtures/score-model.mjs", import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), "x-evolve-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function model(dir: string, seed: number, spread: number): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const r = new Rng(seed);
+  const w = new Float32Array(12).map(() => 0.5 + r.normal(0, spread));
+  const b = new Float32Array(3).map(() => 0.5 + r.normal(0, spread));
+  await saveSafetensors(join(dir, "model.safetensors"), {
+    "layer.weight": new Tensor("F32", [3, 4], w),
+    "layer.bias": new Tensor("F32", [3], b),
+    "layer.step": new Tensor("I64", [1], new BigInt64Array([42n])),
+  });
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ seed }));
+}
+
+beforeAll(async () => {
+  await model(join(tmp, "base"), 100, 0.5);
+  for (let i = 0; i < 4; i++) await model(join(tmp, `expert${i}`), i, 0.4);
+});
+
+function config(name: string, body: string): string {
+  const p = join(tmp, name);
+  writeFileSync(p, body);
+  return p;
+}
+
+describe("x evolve", () => {
+  it("runEvaluator takes the last number printed", async () => {
+    const v = await runEvaluator([process.execPath, scorer, "{model}"], tmp, join(tmp, "expert0"));
+    expect(v).toBeLessThan(0);
+  });
+
+  it("mode B with TA: writes the merged model, keeps non-evolved tensors and config, resumes to the same result", async () => {
+    const cfg = config(
+      "b.yml",
+      `mode: merge
+population: [expert0, expert1, expert2, expert3]
+base: base
+merge: { method: ta, lambda: 0.3 }
+generations: 2
+seed: 5
+evaluator:
+  command: ["${process.execPath}", "${scorer}", "{model}"]
+`,
+    );
+    const out = join(tmp, "out-b");
+    expect(await evolveCommand.run([cfg, out])).toBe(0);
+    const result = JSON.parse(readFileSync(join(out, "evolve-result.json"), "utf8"));
+    expect(result.evaluations).toBe(1 + 4 * 2 - result.skipped);
+    const best = result.history.map((h: { best: number }) => h.best);
+    for (let i = 1; i < best.length; i++) expect(best[i]).toBeGreaterThanOrEqual(best[i - 1]);
+    // the written model scores exactly what the run reported
+    const v = await runEvaluator([process.execPath, scorer, "{model}"], tmp, join(out, "model"));
+    expect(v).toBe(result.outputScore);
+    const ck = await openCheckpoint(join(out, "model"));
+    expect((await ck.read("layer.step")).data).toEqual(new BigInt64Array([42n]));
+    await ck.close();
+    expect(JSON.parse(readFileSync(join(out, "model", "config.json"), "utf8"))).toEqual({ seed: 0 });
+    // resuming a finished run gives the same model without re-evaluating
+    const before = readFileSync(join(out, "model", "model.safetensors"));
+    expect(await evolveCommand.run([cfg, out, "--resume"])).toBe(0);
+    expect(readFileSync(join(out, "model", "model.safetensors")).equals(before)).toBe(true);
+  });
+
+  it("mode A outputs the best individual by the evaluator's score", async () => {
+    const cfg = config(
+      "a.yml",
+      `mode: standalone
+population: [expert0, expert1, expert2]
+generations: 1
+seed: 1
+evaluator:
+  command: ["${process.execPath}", "${scorer}", "{model}"]
+`,
+    );
+    const out = join(tmp, "out-a");
+    expect(await evolveCommand.run([cfg, out])).toBe(0);
+    const result = JSON.parse(readFileSync(join(out, "evolve-result.json"), "utf8"));
+    expect(result.outputScore).toBe(Math.max(...result.scores));
+  });
+
+  it("rejects bad configurations naming the file and the field", () => {
+    const p = config(
+      "bad.yml",
+      "mode: merge\npopulation: [expert0, expert1]\nmerge: { method: ties }\nevaluator: { command: 'x {model}' }\n",
+    );
+    expect(() => loadEvolveConfig(p)).toThrow(EvolveConfigError);
+    expect(() => loadEvolveConfig(p)).toThrow(/bad\.yml: base: merge method ties needs a base model/);
+    const q = config("bad2.yml", "population: [expert0, expert1]\nevaluator: { command: [echo, '1'] }\n");
+    expect(() => loadEvolveConfig(q)).toThrow(/evaluator.command: must contain \{model\}/);
+  });
+});
