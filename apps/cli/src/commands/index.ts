@@ -8,6 +8,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   "bench evolver": async () => (await import("./bench-evolver.js")).benchEvolver,
   evolve: async () => (await import("./evolve.js")).evolveCommand,
   "bench merging": async () => (await import("./bench-merging.js")).benchMerging,
+  "grid simulate": async () => (await import("./grid-simulate.js")).gridSimulate,
   merge: async () => (await import("./merge.js")).default,
   quickstart: () => import("./quickstart.js").then((m) => m.command),
   safetensors: () => import("./safetensors.js").then((m) => m.command),

@@ -1,0 +1,142 @@
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readSmartMeterCsv } from "@x/grid-model";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { parseMinutes, parseRate } from "../src/commands/grid-simulate.js";
+import { main } from "../src/main.js";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "x-cli-grid-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
+  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
+  const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  try {
+    const code = await main(argv);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+describe("x grid simulate", () => {
+  it("writes a smart-meter CSV for the 69-bus feeder with the requested noise", async () => {
+    const out = join(dir, "sm.csv");
+    const r = await run([
+      "grid",
+      "simulate",
+      "--feeder",
+      "ieee69",
+      "--samples",
+      "300",
+      "--noise",
+      "0.1%",
+      "--missing",
+      "1%",
+      "--outliers",
+      "0.1%",
+      "--seed",
+      "4",
+      "--out",
+      out,
+      "--json",
+    ]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.out);
+    expect(summary.feeder).toBe("ieee69");
+    expect(summary.meters).toBe(49); // 48 loaded buses + the substation
+    expect(summary.voltageSigma).toBeCloseTo(0.001 / 3, 12);
+    expect(summary.powerSigma).toBeCloseTo(0.005 / 3, 12);
+    const d = await readSmartMeterCsv(out);
+    expect(d.feederId).toBe("ieee69");
+    expect(d.samples).toBe(300);
+    expect(d.intervalMinutes).toBe(15);
+    expect(d.meta.seed).toBe("4");
+    expect(d.meta.missing).toBe("0.01");
+    expect(summary.missingReadings).toBeGreaterThan(0);
+    expect(await readdir(dir)).toEqual(["sm.csv"]);
+  });
+
+  it("accepts a MATPOWER/JSON feeder file, --meters all, --resolution and user load profiles", async () => {
+    const { builtinFeeder, feederToJson } = await import("@x/grid-model");
+    const fj = join(dir, "f13.json");
+    await writeFile(fj, JSON.stringify(feederToJson(builtinFeeder("ieee13"))));
+    const prof = join(dir, "loads.csv");
+    const rows = ["hour,671,675,675:q"];
+    for (let h = 0; h < 24; h++) rows.push(`${h},${800 + 10 * h},${500},${100}`);
+    await writeFile(prof, rows.join("\n"));
+    const out = join(dir, "sm13.csv");
+    const r = await run([
+      "grid",
+      "simulate",
+      "--feeder",
+      fj,
+      "--samples",
+      "48",
+      "--resolution",
+      "1h",
+      "--meters",
+      "all",
+      "--loads",
+      prof,
+      "--out",
+      out,
+    ]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/wrote .*sm13\.csv: ieee13, 14\/14 buses metered, 48 × 60 min/);
+    const d = await readSmartMeterCsv(out);
+    expect(d.metered.every(Boolean)).toBe(true);
+    expect(d.meta.user_profiles).toBe("bus");
+    const j = d.busNames.indexOf("675");
+    // No noise requested: the CSV carries the user series (kW → pu on 1 MVA).
+    expect(d.p[j][5] * 1000).toBeCloseTo(500, 9);
+  });
+
+  it("reports usage and data errors", async () => {
+    const out = join(dir, "x.csv");
+    const noOut = await run(["grid", "simulate", "--samples", "10"]);
+    expect(noOut.code).toBe(2);
+    expect(noOut.err).toMatch(/--out is required/);
+    const badNoise = await run(["grid", "simulate", "--noise", "0.1", "--out", out]);
+    expect(badNoise.code).toBe(2);
+    expect(badNoise.err).toMatch(/did you mean 0\.1%/);
+    const badFeeder = await run(["grid", "simulate", "--feeder", "ieee123", "--out", out]);
+    expect(badFeeder.code).toBe(1);
+    expect(badFeeder.err).toMatch(/unknown feeder "ieee123"/);
+    const badLoads = await run([
+      "grid",
+      "simulate",
+      "--feeder",
+      "ieee13",
+      "--loads",
+      join(dir, "none.csv"),
+      "--out",
+      out,
+    ]);
+    expect(badLoads.code).toBe(1);
+    expect(badLoads.err).toMatch(/ProfileError: .*none\.csv: cannot read \(ENOENT\)/);
+  });
+
+  it("parses rates and durations", () => {
+    expect(parseRate("0.1%", "noise")).toBeCloseTo(0.001, 15);
+    expect(parseRate("0.002", "noise")).toBe(0.002);
+    expect(() => parseRate("abc", "noise")).toThrow(/fraction or a percentage/);
+    expect(parseMinutes("15min", "resolution")).toBe(15);
+    expect(parseMinutes("1h", "resolution")).toBe(60);
+    expect(parseMinutes("30", "resolution")).toBe(30);
+    expect(() => parseMinutes("0.5", "resolution")).toThrow(/between 1min and 24h/);
+  });
+});
