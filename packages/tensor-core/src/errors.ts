@@ -24,6 +24,7 @@ export type SafetensorsErrorCode =
   | "METADATA"
   | "TRUNCATED"
   | "NOT_FOUND"
+  | "READ"
   | "WRITE"
   | "CLOSED";
 

@@ -73,16 +73,20 @@ export class Checkpoint implements TensorReader {
     return this.fileOf(name).read(name);
   }
 
-  readFloat32(name: string): Promise<Float32Array> {
-    return this.fileOf(name).readFloat32(name);
+  readFloat32(name: string, out?: Float32Array): Promise<Float32Array> {
+    return this.fileOf(name).readFloat32(name, out);
+  }
+
+  readInto<T extends ArrayBufferView>(name: string, target: T): Promise<T> {
+    return this.fileOf(name).readInto(name, target);
   }
 
   readBytes(name: string): Promise<Uint8Array> {
     return this.fileOf(name).readBytes(name);
   }
 
-  readChunks(name: string, chunkBytes?: number): AsyncGenerator<Uint8Array> {
-    return this.fileOf(name).readChunks(name, chunkBytes);
+  readChunks(name: string, chunkBytes?: number, buffer?: Uint8Array): AsyncGenerator<Uint8Array> {
+    return this.fileOf(name).readChunks(name, chunkBytes, buffer);
   }
 
   lazy(name: string): LazyTensor {

@@ -5,6 +5,7 @@
 import { mkdir } from "node:fs/promises";
 import { type DType, dtypeInfo, isFloatDType, numelOf } from "../dtype.js";
 import { SafetensorsError } from "../errors.js";
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../half.js";
 import { Tensor } from "../tensor.js";
 import { openCheckpoint } from "./checkpoint.js";
 import type { TensorSpec } from "./header.js";
@@ -40,6 +41,24 @@ function targetOf(dtype: DType, target: DType): DType {
 interface Sink {
   writeChunk(name: string, chunk: Uint8Array): Promise<void>;
   abort(): Promise<void>;
+}
+
+/** Converts one chunk of `from` elements to `to`, into `out` for the common float paths (no allocation). */
+function convertChunk(from: DType, to: DType, chunk: Uint8Array, out: ArrayBuffer): Uint8Array {
+  const count = chunk.byteLength / dtypeInfo(from).array.BYTES_PER_ELEMENT;
+  if (from === "F32" && (to === "BF16" || to === "F16")) {
+    const src = new Float32Array(chunk.buffer, chunk.byteOffset, count);
+    const dst = new Uint16Array(out, 0, count);
+    (to === "BF16" ? f32ToBf16 : f32ToF16)(src, dst);
+    return new Uint8Array(out, 0, count * 2);
+  }
+  if ((from === "BF16" || from === "F16") && to === "F32") {
+    const src = new Uint16Array(chunk.buffer, chunk.byteOffset, count);
+    const dst = new Float32Array(out, 0, count);
+    (from === "BF16" ? bf16ToF32 : f16ToF32)(src, dst);
+    return new Uint8Array(out, 0, count * 4);
+  }
+  return Tensor.fromBytes(from, [count], chunk).to(to).bytes();
 }
 
 /** Converts `input` (file, model dir or index) into `output` (a .safetensors file or a directory). */
@@ -83,16 +102,18 @@ export async function convertCheckpoint(
     }
     let converted = 0;
     let done = 0;
+    // One scratch buffer for every tensor: no fresh allocation (and page faults) per tensor.
+    const scratch = new Uint8Array(Math.max(16, Math.min(options.chunkBytes ?? 16 << 20, 1 << 30)));
+    const outScratch = new ArrayBuffer(scratch.byteLength * 4);
     try {
       for (const s of specs) {
         const from = (reader.info(s.name) as { dtype: DType }).dtype;
         if (from !== s.dtype) converted++;
-        for await (const chunk of reader.readChunks(s.name, options.chunkBytes ?? 16 << 20)) {
+        for await (const chunk of reader.readChunks(s.name, scratch.byteLength, scratch)) {
           if (from === s.dtype) {
             await sink.writeChunk(s.name, chunk);
           } else {
-            const count = chunk.byteLength / dtypeInfo(from).array.BYTES_PER_ELEMENT;
-            await sink.writeChunk(s.name, Tensor.fromBytes(from, [count], chunk).to(s.dtype).bytes());
+            await sink.writeChunk(s.name, convertChunk(from, s.dtype, chunk, outScratch));
           }
           done += chunk.byteLength;
           options.onProgress?.(done, inputBytes);

@@ -3,8 +3,7 @@
 // unaligned file offsets need no special case.
 
 import { type FileHandle, open } from "node:fs/promises";
-import { convertData } from "../convert.js";
-import { type DType, dtypeInfo, numelOf } from "../dtype.js";
+import { type DType, dtypeInfo, isNumericDType, numelOf } from "../dtype.js";
 import { SafetensorsError } from "../errors.js";
 import { bf16ToF32, f16ToF32 } from "../half.js";
 import { type LazyTensor, StateDict, type TensorInfo } from "../state-dict.js";
@@ -32,15 +31,21 @@ export interface TensorReader {
   info(name: string): TensorInfo | undefined;
   /** Reads one tensor into a fresh buffer. */
   read(name: string): Promise<Tensor>;
-  /** Reads one tensor and decodes it to a fresh Float32Array. */
-  readFloat32(name: string): Promise<Float32Array>;
-  /** Reads one tensor's raw little-endian bytes. */
+  /**
+   * Reads one tensor and decodes it to float32: into `out` when given (its length must equal the element
+   * count; reusing one buffer across tensors avoids page-faulting fresh memory), else a fresh array.
+   */
+  readFloat32(name: string, out?: Float32Array): Promise<Float32Array>;
+  /** Reads one tensor's raw little-endian bytes into a fresh array. */
   readBytes(name: string): Promise<Uint8Array>;
+  /** Reads one tensor's raw bytes into `target` (exactly the tensor's byte length) and returns it. */
+  readInto<T extends ArrayBufferView>(name: string, target: T): Promise<T>;
   /**
    * Streams one tensor's bytes in chunks of at most `chunkBytes` (rounded down to whole elements). The yielded
-   * array is reused: it is valid only until the next iteration.
+   * array is reused: it is valid only until the next iteration. Pass `buffer` to reuse one scratch buffer
+   * across tensors (it must hold at least one element; chunks never exceed its size).
    */
-  readChunks(name: string, chunkBytes?: number): AsyncGenerator<Uint8Array>;
+  readChunks(name: string, chunkBytes?: number, buffer?: Uint8Array): AsyncGenerator<Uint8Array>;
   /** A lazy handle that reads on `load()`. */
   lazy(name: string): LazyTensor;
   /** All tensors as lazy handles, in storage order. */
@@ -147,9 +152,22 @@ export class SafetensorsFile implements TensorReader {
 
   async readBytes(name: string): Promise<Uint8Array> {
     const e = this.entry(name);
-    const out = new Uint8Array(e.end - e.begin);
-    await readFully(this.#fh, this.path, out, this.header.dataOffset + e.begin, name);
-    return out;
+    return this.readInto(name, new Uint8Array(e.end - e.begin));
+  }
+
+  async readInto<T extends ArrayBufferView>(name: string, target: T): Promise<T> {
+    const e = this.entry(name);
+    if (target.byteLength !== e.end - e.begin) {
+      throw new SafetensorsError(
+        "READ",
+        this.path,
+        `target holds ${target.byteLength} bytes, tensor has ${e.end - e.begin}`,
+        name,
+      );
+    }
+    const bytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+    await readFully(this.#fh, this.path, bytes, this.header.dataOffset + e.begin, name);
+    return target;
   }
 
   async read(name: string): Promise<Tensor> {
@@ -157,39 +175,48 @@ export class SafetensorsFile implements TensorReader {
     return Tensor.fromBytes(e.dtype, e.shape, await this.readBytes(name));
   }
 
-  async readFloat32(name: string): Promise<Float32Array> {
+  async readFloat32(name: string, out?: Float32Array): Promise<Float32Array> {
     const e = this.entry(name);
     const n = numelOf(e.shape);
-    if (e.dtype === "F32") {
-      const bytes = await this.readBytes(name);
-      return new Float32Array(bytes.buffer, 0, n);
+    if (out !== undefined && out.length !== n) {
+      throw new SafetensorsError(
+        "READ",
+        this.path,
+        `output holds ${out.length} values, tensor has ${n}`,
+        name,
+      );
     }
+    if (e.dtype === "F32") return this.readInto(name, out ?? new Float32Array(n));
     if (e.dtype === "BF16" || e.dtype === "F16") {
       // Read the 16-bit data into the upper half of the output and decode forward in place: element i's 4
       // output bytes end at or before the 2 input bytes of element i + 1, so nothing unread is overwritten.
-      const out = new Float32Array(n);
-      const half = new Uint16Array(out.buffer, 2 * n, n);
-      await readFully(
-        this.#fh,
-        this.path,
-        new Uint8Array(out.buffer, 2 * n, 2 * n),
-        this.header.dataOffset + e.begin,
-        name,
-      );
-      return e.dtype === "BF16" ? bf16ToF32(half, out) : f16ToF32(half, out);
+      const dst = out ?? new Float32Array(n);
+      const half = new Uint16Array(dst.buffer, dst.byteOffset + 2 * n, n);
+      await this.readInto(name, half);
+      return e.dtype === "BF16" ? bf16ToF32(half, dst) : f16ToF32(half, dst);
+    }
+    if (!isNumericDType(e.dtype)) {
+      throw new SafetensorsError("READ", this.path, `${e.dtype} has no float32 decoding`, name);
     }
     const t = await this.read(name);
-    return t.dtype === "F32"
-      ? (t.data as Float32Array)
-      : (convertData(t.dtype, "F32", t.data, n) as Float32Array);
+    return t.toFloat32(out);
   }
 
-  async *readChunks(name: string, chunkBytes = 16 << 20): AsyncGenerator<Uint8Array> {
+  async *readChunks(name: string, chunkBytes = 16 << 20, buffer?: Uint8Array): AsyncGenerator<Uint8Array> {
     const e = this.entry(name);
-    const unit = Math.max(1, dtypeInfo(e.dtype).array.BYTES_PER_ELEMENT * dtypeInfo(e.dtype).lanes);
-    const step = Math.max(unit, Math.floor(chunkBytes / unit) * unit);
+    const info = dtypeInfo(e.dtype);
+    const unit = Math.max(1, info.array.BYTES_PER_ELEMENT * info.lanes);
+    const limit = buffer === undefined ? chunkBytes : Math.min(chunkBytes, buffer.byteLength);
+    const step = Math.floor(limit / unit) * unit;
+    if (step <= 0)
+      throw new SafetensorsError(
+        "READ",
+        this.path,
+        `chunk of ${limit} bytes holds no ${e.dtype} element`,
+        name,
+      );
     const total = e.end - e.begin;
-    const buf = new Uint8Array(Math.min(step, total));
+    const buf = buffer ?? new Uint8Array(Math.min(step, total));
     for (let done = 0; done < total; done += step) {
       const len = Math.min(step, total - done);
       const view = buf.subarray(0, len);
