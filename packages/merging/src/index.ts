@@ -1,5 +1,7 @@
 // Merge configuration (mergekit YAML subset), parameter resolution, sizes and dtype names.
 export * from "./config/index.js";
+// Streaming checkpoint merges (safetensors in, sharded safetensors out) and coefficient search.
+export * from "./io/index.js";
 export {
   type GlobalMergeContext,
   type GlobalMergeSession,
@@ -21,7 +23,7 @@ export {
   tensorRng,
 } from "./method.js";
 export { type FisherMergeOptions, fisherMerge } from "./methods/fisher.js";
-export { type GtaOptions, type Sparsifier, sparsifyDelta } from "./methods/gta.js";
+export { planSparsify, type SparsePlan, type Sparsifier, sparsifyDelta } from "./methods/gta.js";
 // Built-in methods (registered on import) and their flat-vector entry points.
 export { BUILTIN_METHODS } from "./methods/index.js";
 export { regmeanMerge } from "./methods/regmean.js";
@@ -43,7 +45,5 @@ export {
 export { type PcbIntermediates, PcbPrepared, pcbMerge, pcbPrepare } from "./pcb/reference.js";
 export { MagnitudeStats, ScoreStats } from "./pcb/score.js";
 export { StreamingSelect } from "./pcb/streaming-select.js";
-// Streaming checkpoint merges (safetensors in, sharded safetensors out) and coefficient search.
-export * from "./io/index.js";
 export * from "./pipeline/index.js";
 export * from "./search/index.js";

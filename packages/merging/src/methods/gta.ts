@@ -27,7 +27,7 @@ import {
   bernoulliMask,
   checkDella,
   dellaProbabilities,
-  l1Rescale,
+  l1Scale,
   outlierMask,
   type RescaleMode,
   topKMask,
@@ -63,21 +63,32 @@ const EPSILON: ParamSpec = {
   description: "DELLA keep-probability spread: p ∈ [density − ε, density + ε] by magnitude rank.",
 };
 
-/** Options of one sparsification + merge on a single tensor (exported for reuse and tests). */
-export interface GtaOptions {
-  readonly sparsifier: Sparsifier;
-  readonly consensus: boolean;
-  readonly normalize: boolean;
-  readonly rescale: boolean;
-  readonly rescaleMode: RescaleMode;
-  readonly lambda: number;
+/**
+ * The outcome of sparsifying one task vector (mergekit `sparsify`), without materializing it:
+ * δ̂_k = 0 where mask_k = 0, else δ_k / prob_k (DELLA with 1/p rescale) or δ_k · scale.
+ * `dense` means δ̂ = δ (density ≥ 1 or no sparsifier).
+ */
+export interface SparsePlan {
+  readonly dense: boolean;
+  readonly mask: Uint8Array;
+  readonly scale: number;
+  readonly prob?: Float32Array;
+}
+
+const DENSE: SparsePlan = { dense: true, mask: new Uint8Array(0), scale: 1 };
+
+/** δ̂_k of a plan; pass 1 (vote) and pass 2 (merge) use this same expression, so they agree bit for bit. */
+function sparseValue(plan: SparsePlan, delta: number, k: number): number {
+  if (plan.dense) return delta;
+  if (plan.mask[k] === 0) return 0;
+  return plan.prob ? Math.fround(delta / plan.prob[k]) : Math.fround(delta * plan.scale);
 }
 
 /**
- * Sparsifies δ in place according to the sparsifier (mergekit `sparsify`); returns δ.
- * `mask`/`abs`/`prob` are scratch buffers of δ's length; `injected` replaces a random draw.
+ * Sparsifies δ (not modified) according to the sparsifier into `mask` and a rescale; `abs` is a
+ * scratch buffer of δ's length; `injected` replaces a random draw (parity tests).
  */
-export function sparsifyDelta(
+export function planSparsify(
   delta: Float32Array,
   shape: readonly number[],
   sparsifier: Sparsifier,
@@ -85,13 +96,13 @@ export function sparsifyDelta(
   opts: { rescale: boolean; rescaleMode: RescaleMode; where: string },
   rng: TensorMergeInput["rng"],
   injected: Uint8Array | undefined,
-  scratch: { mask: Uint8Array; abs: Float32Array; original: Float32Array; prob?: Float32Array },
-): Float32Array {
-  if (sparsifier === "none") return delta;
+  abs: Float32Array,
+  mask: Uint8Array,
+): SparsePlan {
+  if (sparsifier === "none") return DENSE;
   const density = num(mp, "density");
-  if (density >= 1) return delta;
+  if (density >= 1) return DENSE;
   const d = delta.length;
-  const { mask, abs, original } = scratch;
   if (injected !== undefined && injected.length !== d) {
     throw new MergeMethodError(
       `${opts.where}: injected mask has ${injected.length} entries, tensor has ${d}`,
@@ -118,36 +129,51 @@ export function sparsifyDelta(
       break;
     case "della": {
       const epsilon = num(mp, "epsilon");
-      if (density <= 0) {
-        delta.fill(0);
-        return delta;
-      }
+      if (density <= 0) return { dense: false, mask: mask.fill(0), scale: 0 };
       checkDella(density, epsilon, opts.where);
-      prob = dellaProbabilities(
-        absInto(delta, abs),
-        shape,
-        density,
-        epsilon,
-        scratch.prob ?? new Float32Array(d),
-      );
+      prob = dellaProbabilities(absInto(delta, abs), shape, density, epsilon, new Float32Array(d));
       if (injected) mask.set(injected);
       else for (let i = 0; i < d; i++) mask[i] = rng.uniform() < prob[i] ? 1 : 0;
       break;
     }
   }
-  if (opts.rescale && opts.rescaleMode === "l1") original.set(delta);
-  for (let i = 0; i < d; i++) if (mask[i] === 0) delta[i] = 0;
-  if (!opts.rescale) return delta;
-  if (opts.rescaleMode === "l1") l1Rescale(original, delta);
-  else if (prob) for (let i = 0; i < d; i++) delta[i] /= prob[i];
-  else {
-    const s = 1 / density;
-    for (let i = 0; i < d; i++) delta[i] *= s;
-  }
+  if (!opts.rescale) return { dense: false, mask, scale: 1 };
+  if (opts.rescaleMode === "inverse")
+    return prob ? { dense: false, mask, scale: 1, prob } : { dense: false, mask, scale: 1 / density };
+  return { dense: false, mask, scale: l1Scale(delta, mask) };
+}
+
+/** Sparsifies δ in place (convenience form of `planSparsify`); returns δ. */
+export function sparsifyDelta(
+  delta: Float32Array,
+  shape: readonly number[],
+  sparsifier: Sparsifier,
+  mp: ParamMap,
+  opts: { rescale: boolean; rescaleMode: RescaleMode; where: string },
+  rng: TensorMergeInput["rng"],
+  injected?: Uint8Array,
+): Float32Array {
+  const d = delta.length;
+  const plan = planSparsify(
+    delta,
+    shape,
+    sparsifier,
+    mp,
+    opts,
+    rng,
+    injected,
+    new Float32Array(d),
+    new Uint8Array(d),
+  );
+  if (!plan.dense) for (let k = 0; k < d; k++) delta[k] = sparseValue(plan, delta[k], k);
   return delta;
 }
 
-/** One generalized-task-arithmetic merge of a tensor. */
+/**
+ * One generalized-task-arithmetic merge of a tensor. Working memory besides the inputs and the
+ * output: one float32 delta, one float32 scratch, and a byte mask per model when sparsifying —
+ * sparsified deltas are recomputed from (θ_i − θ₀, mask, scale) instead of being stored.
+ */
 export function gtaMergeTensor(
   method: MergeMethod,
   sparsifier: Sparsifier,
@@ -164,20 +190,18 @@ export function gtaMergeTensor(
   const rescaleMode = str(params, "rescale_mode") as RescaleMode;
   const lambda = num(params, "lambda");
   const consensus = CONSENSUS.has(method.name);
-  const scratch = {
-    mask: new Uint8Array(d),
-    abs: new Float32Array(d),
-    original: new Float32Array(rescale && rescaleMode === "l1" ? d : 0),
-  };
-  const mixed = new Float64Array(d);
-  const out = new Float32Array(d);
-  // Without consensus the deltas stream into the sum; with it they are kept for the sign vote.
-  const kept: Float32Array[] = [];
+  const sparse = sparsifier !== "none" && modelParams.some((mp) => num(mp, "density") < 1);
+  const delta = new Float32Array(d);
+  const abs = sparse ? new Float32Array(d) : delta;
+  const sharedMask = sparse && !consensus ? new Uint8Array(d) : undefined;
+  // Without consensus: acc = Σ w_i δ̂_i. With consensus: acc = the sign-vote sum Σ w_i δ̂_i first.
+  const acc = new Float32Array(d);
+  const plans: SparsePlan[] = [];
   for (let i = 0; i < n; i++) {
-    const delta = consensus ? new Float32Array(d) : out; // `out` doubles as scratch until the end
     const m = models[i];
     for (let k = 0; k < d; k++) delta[k] = m[k] - base[k];
-    sparsifyDelta(
+    const mask = sparse ? (sharedMask ?? new Uint8Array(d)) : DENSE.mask;
+    const plan = planSparsify(
       delta,
       shape,
       sparsifier,
@@ -185,40 +209,41 @@ export function gtaMergeTensor(
       { rescale, rescaleMode, where },
       rng,
       aux?.masks?.[i],
-      scratch,
+      abs,
+      mask,
     );
-    if (consensus) kept.push(delta);
-    else {
-      const wi = w[i];
-      for (let k = 0; k < d; k++) mixed[k] += wi * delta[k];
-    }
+    plans.push(plan);
+    const wi = w[i];
+    if (plan.dense) for (let k = 0; k < d; k++) acc[k] += wi * delta[k];
+    else for (let k = 0; k < d; k++) acc[k] += wi * sparseValue(plan, delta[k], k);
   }
-  if (consensus) {
-    const divisor = new Float64Array(d);
-    for (let k = 0; k < d; k++) {
-      let s = 0;
-      for (let i = 0; i < n; i++) s += w[i] * kept[i][k];
-      const elected = s >= 0 ? 1 : -1;
-      let acc = 0;
-      let div = 0;
-      for (let i = 0; i < n; i++) {
-        const wd = w[i] * kept[i][k];
-        if (Math.sign(wd) === elected) {
-          acc += wd;
-          div += w[i];
-        }
+  const out = acc; // finished in place
+  if (!consensus) {
+    let scale = lambda;
+    if (normalize) {
+      let sw = 0;
+      for (let i = 0; i < n; i++) sw += w[i];
+      scale = lambda / (Math.abs(sw) < 1e-8 ? 1 : sw);
+    }
+    for (let k = 0; k < d; k++) out[k] = base[k] + scale * acc[k];
+    return out;
+  }
+  // Consensus: elected sign +1 where the vote sum ≥ 0 (ties → +); sum the agreeing w_i δ̂_i.
+  for (let k = 0; k < d; k++) {
+    const elected = acc[k] >= 0 ? 1 : -1;
+    const b = base[k];
+    let mixed = 0;
+    let div = 0;
+    for (let i = 0; i < n; i++) {
+      const wd = w[i] * sparseValue(plans[i], Math.fround(models[i][k] - b), k);
+      if (Math.sign(wd) === elected) {
+        mixed += wd;
+        div += w[i];
       }
-      mixed[k] = acc;
-      divisor[k] = div === 0 ? 1 : div;
     }
-    if (normalize) for (let k = 0; k < d; k++) mixed[k] /= divisor[k];
-  } else if (normalize) {
-    let sw = 0;
-    for (let i = 0; i < n; i++) sw += w[i];
-    if (Math.abs(sw) < 1e-8) sw = 1;
-    for (let k = 0; k < d; k++) mixed[k] /= sw;
+    if (normalize) mixed /= div === 0 ? 1 : div;
+    out[k] = b + lambda * mixed;
   }
-  for (let k = 0; k < d; k++) out[k] = base[k] + lambda * mixed[k];
   return out;
 }
 

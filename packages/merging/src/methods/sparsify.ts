@@ -17,17 +17,19 @@ export function absInto(x: Float32Array, out: Float32Array): Float32Array {
   return out;
 }
 
-/** mergekit `rescaled_masked_tensor` with norm l1: masked ·= ‖x‖₁ / ‖masked‖₁ unless either is < 1e-7. */
-export function l1Rescale(original: Float32Array, masked: Float32Array): void {
+/**
+ * mergekit `rescaled_masked_tensor` with norm l1 as a factor: ‖x‖₁ / ‖mask⊙x‖₁, or 1 when either
+ * norm is below 1e-7 (then mergekit returns the masked tensor unscaled).
+ */
+export function l1Scale(x: Float32Array, mask: Uint8Array): number {
   let before = 0;
   let after = 0;
-  for (let i = 0; i < original.length; i++) {
-    before += Math.abs(original[i]);
-    after += Math.abs(masked[i]);
+  for (let i = 0; i < x.length; i++) {
+    const a = Math.abs(x[i]);
+    before += a;
+    if (mask[i] !== 0) after += a;
   }
-  if (before < 1e-7 || after < 1e-7) return;
-  const s = before / after;
-  for (let i = 0; i < masked.length; i++) masked[i] *= s;
+  return before < 1e-7 || after < 1e-7 ? 1 : before / after;
 }
 
 /**
