@@ -10,6 +10,8 @@ export interface PhaseConfig {
   readonly batchSize: number;
   /** Head-only epochs before full fine-tuning (linear probe, then fine-tune). */
   readonly headOnlyEpochs?: number;
+  /** Fix the heads after the head-only epochs (fine-tune the backbone against a fixed classifier). */
+  readonly freezeHead?: boolean;
 }
 
 export interface ZooConfig {

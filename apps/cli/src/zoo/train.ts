@@ -22,6 +22,11 @@ export interface TrainOptions {
   readonly seed: string;
   /** Epochs at the start that train only the heads (linear probing before fine-tuning). */
   readonly headOnlyEpochs?: number;
+  /**
+   * Keep the heads fixed after the head-only epochs, so fine-tuning moves only the backbone against a fixed
+   * classifier (like the frozen zero-shot heads of the paper's ViT setup).
+   */
+  readonly freezeHead?: boolean;
   readonly onStep?: (done: number, total: number) => void;
 }
 
@@ -56,7 +61,8 @@ export async function train(
     b: tf.variable(tf.tensor1d(t.head.bias.data)),
   }));
   const headList: Variable[] = headVars.flatMap((h) => [h.w, h.b]);
-  const allList: Variable[] = [...bbVars.flatMap((v) => [v.w, v.b]), ...headList];
+  const bbList: Variable[] = bbVars.flatMap((v) => [v.w, v.b]);
+  const allList: Variable[] = [...bbList, ...headList];
 
   const B = opts.batchSize;
   const steps = stepsPerEpoch(tasks, B);
@@ -118,7 +124,7 @@ export async function train(
             return tf.div(sum, tasks.length);
           },
           true,
-          headOnly ? headList : allList,
+          headOnly ? headList : opts.freezeHead ? bbList : allList,
         );
         lossSum += loss!.dataSync()[0]!;
         loss!.dispose();

@@ -1,0 +1,238 @@
+/**
+ * The 8-task merging benchmark: for each zoo seed, every method tuned on validation and scored on test with the
+ * task's own expert head; plus each expert alone, the pretrained backbone, joint multi-task training, PCB with
+ * per-task λ from CMA-ES, and the average accuracy vs the number of merged tasks.
+ */
+import { minimizeCmaEs } from "@x/evolution";
+import { pcbPrepare } from "@x/merging";
+import { Rng } from "@x/tensor-core";
+import { type BuildOptions, buildZoo, type Zoo } from "../../zoo/build.js";
+import type { ZooConfig } from "../../zoo/config.js";
+import { flattenBackbone, type Params, unflattenBackbone } from "../../zoo/model.js";
+import { Evaluator } from "./evaluator.js";
+import type { MergeInputs } from "./merge.js";
+import { CURVE_METHODS, PCB_ES, PLANS } from "./plan.js";
+import { mean, type TunedResult, tuneMethod } from "./tune.js";
+
+export interface RowResult {
+  readonly params?: Record<string, unknown>;
+  readonly val?: number[];
+  readonly test: number[];
+  readonly testAvg: number;
+  /** test / expert test, per task, and its mean. */
+  readonly normalized: number[];
+  readonly normalizedAvg: number;
+  readonly candidates?: number;
+  readonly seconds?: number;
+}
+
+export interface SeedResult {
+  readonly seed: number;
+  readonly zooHash: string;
+  readonly zooBuildSeconds: number;
+  readonly zooCached: boolean;
+  readonly tasks: string[];
+  readonly rows: Record<string, RowResult>;
+  /** k -> method -> {tasks, testAvg, normalizedAvg}. */
+  readonly curve: Record<
+    string,
+    Record<
+      string,
+      { tasks: string[]; testAvg: number; normalizedAvg: number; params: Record<string, unknown> }
+    >
+  >;
+  readonly seconds: number;
+}
+
+export interface BenchOptions {
+  readonly seeds: readonly number[];
+  readonly zooConfig: (seed: number) => ZooConfig;
+  readonly build?: Omit<BuildOptions, "progress">;
+  /** Plan ids to run (default: all). */
+  readonly methods?: readonly string[];
+  readonly es?: { readonly budget: number } | false;
+  /** Task counts for the curve (default 2..n); empty to skip. */
+  readonly curveKs?: readonly number[];
+  readonly log?: (msg: string) => void;
+  readonly progress?: BuildOptions["progress"];
+}
+
+export async function runSeed(opts: BenchOptions, seed: number): Promise<SeedResult> {
+  const t0 = performance.now();
+  const log = opts.log ?? (() => {});
+  const cfg = opts.zooConfig(seed);
+  const zoo = await buildZoo(cfg, { ...opts.build, progress: opts.progress });
+  const n = zoo.experts.length;
+  log(`seed ${seed}: zoo ${zoo.summary.hash} (${zoo.summary.buildSeconds.toFixed(1)} s build)`);
+  const all = Array.from({ length: n }, (_, k) => k);
+  const ev = new Evaluator(zoo, all);
+  const expertTest = zoo.summary.tasks.map((t) => t.expertTest);
+  const rows: Record<string, RowResult> = {};
+  const row = (test: number[], extra: Partial<RowResult> = {}, ref = expertTest): RowResult => {
+    const normalized = test.map((a, i) => a / ref[i]!);
+    return { ...extra, test, testAvg: mean(test), normalized, normalizedAvg: mean(normalized) };
+  };
+
+  rows.expert = row(expertTest, { val: zoo.summary.tasks.map((t) => t.expertVal) });
+  rows.pretrained = row(await ev.accuracy(zoo.pretrained.backbone, "test"));
+  rows.joint = row(await ev.accuracy(zoo.joint.backbone, "test", zoo.joint.heads));
+
+  const inputs = mergeInputs(zoo, all);
+  const plans = PLANS.filter((p) => !opts.methods || opts.methods.includes(p.id));
+  for (const plan of plans) {
+    const r = await tuneMethod(plan, inputs, ev, seed);
+    rows[plan.id] = row(r.test, tunedExtra(r));
+    log(
+      `seed ${seed}: ${plan.id.padEnd(16)} test avg ${(100 * r.testAvg).toFixed(1)} (val ${(100 * r.valAvg).toFixed(1)}, ${JSON.stringify(r.params)}, ${r.candidates} candidates, ${r.seconds.toFixed(1)} s)`,
+    );
+  }
+  if (opts.es !== false && rows.pcb) {
+    const r = await pcbWithEs(inputs, ev, rows.pcb, seed, opts.es?.budget ?? PCB_ES.budget);
+    rows.pcb_es = row(r.test, tunedExtra(r));
+    log(
+      `seed ${seed}: pcb_es           test avg ${(100 * r.testAvg).toFixed(1)} (val ${(100 * r.valAvg).toFixed(1)}, ${r.candidates} evaluations, ${r.seconds.toFixed(1)} s)`,
+    );
+  }
+
+  const curve: SeedResult["curve"] = {};
+  const order = new Rng(`merging-curve-${seed}`).permutation(n);
+  for (const k of opts.curveKs ?? all.slice(2).map((i) => i)) {
+    if (k < 2 || k > n) continue;
+    const subset = [...order.subarray(0, k)].sort((a, b) => a - b);
+    const sev = new Evaluator(zoo, subset);
+    const sInputs = mergeInputs(zoo, subset);
+    const ref = subset.map((i) => expertTest[i]!);
+    curve[k] = {};
+    for (const plan of PLANS.filter(
+      (p) => CURVE_METHODS.includes(p.id) && (!opts.methods || opts.methods.includes(p.id)),
+    )) {
+      const r = await tuneMethod(plan, sInputs, sev, seed);
+      const normalized = r.test.map((a, i) => a / ref[i]!);
+      curve[k]![plan.id] = {
+        tasks: subset.map((i) => zoo.experts[i]!.name),
+        testAvg: r.testAvg,
+        normalizedAvg: mean(normalized),
+        params: r.params,
+      };
+    }
+    log(
+      `seed ${seed}: curve k=${k} ${Object.entries(curve[k]!)
+        .map(([m, v]) => `${m} ${(100 * v.testAvg).toFixed(1)}`)
+        .join(", ")}`,
+    );
+  }
+  return {
+    seed,
+    zooHash: zoo.summary.hash,
+    zooBuildSeconds: zoo.summary.buildSeconds,
+    zooCached: zoo.cached,
+    tasks: zoo.experts.map((e) => e.name),
+    rows,
+    curve,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+function tunedExtra(r: TunedResult): Partial<RowResult> {
+  return { params: r.params, val: r.val, candidates: r.candidates, seconds: r.seconds };
+}
+
+export function mergeInputs(zoo: Zoo, subset: readonly number[]): MergeInputs {
+  return {
+    arch: zoo.config.arch,
+    base: zoo.pretrained.backbone,
+    models: subset.map((k) => zoo.experts[k]!.backbone),
+    fisher: subset.map((k) => zoo.experts[k]!.fisher),
+    grams: subset.map((k) => zoo.experts[k]!.grams),
+  };
+}
+
+/**
+ * PCB with one λ per task (inside the weighted average, no outer λ; spec §1.4 step 7), searched by CMA-ES on
+ * mean validation accuracy, started from the best grid point (r, λ): with every λ_i = λ the per-task form
+ * equals the grid form, and the start point's validation score counts as already seen, so the search can only
+ * keep or improve the grid choice on validation. The best point seen on validation is reported on test.
+ */
+async function pcbWithEs(
+  inputs: MergeInputs,
+  ev: Evaluator,
+  grid: RowResult,
+  seed: number,
+  budget: number,
+): Promise<TunedResult> {
+  const t0 = performance.now();
+  const n = inputs.models.length;
+  const ratio = grid.params!.ratio as number;
+  const lambda0 = grid.params!.lambda as number;
+  const directions = pcbTaskDirections(inputs, ratio);
+  const path = await ev.path("val", inputs.base, directions);
+  let evaluations = 0;
+  let best = { x: new Float64Array(n).fill(lambda0), valAvg: mean(grid.val!), val: grid.val! };
+  try {
+    await minimizeCmaEs(
+      (x: Float64Array) => {
+        const val = path.accuracy(x);
+        evaluations++;
+        const v = mean(val);
+        if (v > best.valAvg) best = { x: Float64Array.from(x), valAvg: v, val };
+        return -v;
+      },
+      {
+        x0: new Float64Array(n).fill(lambda0),
+        sigma0: PCB_ES.sigma0,
+        seed: `pcb-es-${seed}`,
+        bounds: {
+          lower: new Float64Array(n).fill(PCB_ES.lower),
+          upper: new Float64Array(n).fill(PCB_ES.upper),
+        },
+        maxEvaluations: budget,
+      },
+    );
+  } finally {
+    path.dispose();
+  }
+  const test = await ev.accuracy(combineDirections(inputs.base, directions, best.x), "test");
+  return {
+    params: { ratio, lambdas: [...best.x].map((v) => Math.round(v * 1000) / 1000) },
+    val: best.val,
+    valAvg: best.valAvg,
+    test,
+    testAvg: mean(test),
+    candidates: evaluations,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/**
+ * PCB's per-task merge directions for a fixed r: τ_m(λ) = Σ_i λ_i U_i with U_i = T̃_i ⊙ W_i / Σ_j W_j. The balance
+ * weights and clamped task vectors are computed once (`pcbPrepare`, spec §1.10); U_i = combine(e_i).
+ */
+export function pcbTaskDirections(inputs: MergeInputs, ratio: number): Params[] {
+  const base = flattenBackbone(inputs.arch, inputs.base);
+  const tasks = inputs.models.map((m) => {
+    const t = flattenBackbone(inputs.arch, m);
+    for (let i = 0; i < t.length; i++) t[i]! -= base[i]!;
+    return t;
+  });
+  const prepared = pcbPrepare(tasks, { ratio });
+  return tasks.map((_, i) => {
+    const onehot = new Float64Array(tasks.length);
+    onehot[i] = 1;
+    return unflattenBackbone(inputs.arch, prepared.combine(onehot));
+  });
+}
+
+/** θ₀ + Σ_j c_j D_j (fresh arrays). */
+export function combineDirections(base: Params, dirs: readonly Params[], c: ArrayLike<number>): Params {
+  const out: Params = new Map();
+  for (const [k, b] of base) {
+    const o = b.data.slice();
+    dirs.forEach((d, j) => {
+      const dd = d.get(k)!.data;
+      const cj = c[j]!;
+      for (let i = 0; i < o.length; i++) o[i]! += cj * dd[i]!;
+    });
+    out.set(k, { shape: b.shape, data: o });
+  }
+  return out;
+}

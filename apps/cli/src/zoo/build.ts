@@ -1,0 +1,195 @@
+/**
+ * Builds (or loads from the cache) one seeded zoo: a briefly pretrained backbone, one fine-tuned expert per task
+ * (own head, Fisher diagonal, Gram matrices) and a jointly trained multi-task model (the upper bound).
+ */
+import { existsSync } from "node:fs";
+import { Rng } from "@x/tensor-core";
+import { configHash, type ZooConfig, zooCacheRoot, zooDir } from "./config.js";
+import { evaluateTasks } from "./evaluate.js";
+import type { TrainJob } from "./jobs.js";
+import { cloneHead, type Head, initBackbone, initHead, type Params } from "./model.js";
+import { runJobs } from "./pool.js";
+import { loadZooFiles, saveZooFiles } from "./store.js";
+import { buildZooData, PRETRAIN_CLASSES, type ZooData } from "./tasks.js";
+
+export interface Expert {
+  readonly name: string;
+  readonly backbone: Params;
+  readonly head: Head;
+  readonly fisher: Params;
+  readonly grams: Params;
+}
+
+export interface ZooSummary {
+  readonly hash: string;
+  readonly tasks: {
+    name: string;
+    description: string;
+    numClasses: number;
+    expertVal: number;
+    expertTest: number;
+    jointTest: number;
+  }[];
+  readonly buildSeconds: number;
+  readonly createdAt: string;
+}
+
+export interface Zoo {
+  readonly config: ZooConfig;
+  readonly dir: string;
+  readonly data: ZooData;
+  readonly pretrained: { readonly backbone: Params; readonly head: Head };
+  readonly experts: Expert[];
+  readonly joint: { readonly backbone: Params; readonly heads: Head[] };
+  readonly summary: ZooSummary;
+  /** True when loaded from the cache instead of trained. */
+  readonly cached: boolean;
+}
+
+export interface BuildOptions {
+  /** Cache root (default `$X_ZOO_CACHE` or `.zoo-cache`). */
+  readonly root?: string;
+  /** Worker threads for training (default 2; 0 = in-process). */
+  readonly workers?: number;
+  /** Rebuild even when the cache has this zoo. */
+  readonly force?: boolean;
+  /** Write the zoo to the cache (default true); false keeps it in memory only (tests). */
+  readonly persist?: boolean;
+  readonly progress?: (phase: string, done: number, total: number) => void;
+}
+
+export async function buildZoo(cfg: ZooConfig, opts: BuildOptions = {}): Promise<Zoo> {
+  const dir = zooDir(cfg, opts.root ?? zooCacheRoot());
+  const data = buildZooData(cfg.tasks, cfg.sizes, cfg.seed);
+  const persist = opts.persist ?? true;
+  if (persist && !opts.force && existsSync(`${dir}/zoo.json`)) {
+    const files = await loadZooFiles(dir, cfg);
+    return { config: cfg, dir, data, ...files, cached: true };
+  }
+  const t0 = performance.now();
+  const workers = opts.workers ?? 2;
+  const rng = new Rng(`zoo-init-${cfg.seed}`);
+  const backbone0 = initBackbone(cfg.arch, rng);
+  const pretrainHead = initHead(cfg.arch, PRETRAIN_CLASSES, rng);
+  // Every task head starts from the same seeded init in its expert and in the joint model.
+  const heads0 = data.tasks.map((t) =>
+    initHead(cfg.arch, t.spec.numClasses, new Rng(`zoo-head-${cfg.seed}-${t.spec.name}`)),
+  );
+
+  const [pre] = await runJobs(
+    [
+      {
+        id: "pretrain",
+        arch: cfg.arch,
+        backbone: backbone0,
+        tasks: [{ name: "pretrain", head: pretrainHead, numClasses: PRETRAIN_CLASSES, train: data.pretrain }],
+        options: { ...phase(cfg.pretrain), seed: `zoo-pretrain-${cfg.seed}` },
+      },
+    ],
+    Math.min(workers, 1),
+    (_id, d, t) => opts.progress?.("pretrain", d, t),
+  );
+
+  const jobs: TrainJob[] = [
+    {
+      id: "joint",
+      arch: cfg.arch,
+      backbone: pre!.backbone,
+      tasks: data.tasks.map((t, k) => ({
+        name: t.spec.name,
+        head: cloneHead(heads0[k]!),
+        numClasses: t.spec.numClasses,
+        train: t.train,
+      })),
+      options: { ...phase(cfg.joint), seed: `zoo-joint-${cfg.seed}` },
+    },
+    ...data.tasks.map((t, k) => ({
+      id: `expert:${t.spec.name}`,
+      arch: cfg.arch,
+      backbone: pre!.backbone,
+      tasks: [
+        {
+          name: t.spec.name,
+          head: cloneHead(heads0[k]!),
+          numClasses: t.spec.numClasses,
+          train: t.train,
+          stats: subset(t.train, cfg.statsSamples),
+        },
+      ],
+      options: { ...phase(cfg.finetune), seed: `zoo-expert-${cfg.seed}-${t.spec.name}` },
+    })),
+  ];
+  const steps = new Map<string, [number, number]>();
+  const results = await runJobs(jobs, workers, (id, d, t) => {
+    steps.set(id, [d, t]);
+    let done = 0;
+    let total = 0;
+    for (const [dd, tt] of steps.values()) {
+      done += dd;
+      total += tt;
+    }
+    opts.progress?.(`experts+joint (${steps.size}/${jobs.length} started)`, done, total);
+  });
+  const joint = { backbone: results[0]!.backbone, heads: results[0]!.heads };
+  const experts: Expert[] = results.slice(1).map((r, k) => ({
+    name: data.tasks[k]!.spec.name,
+    backbone: r.backbone,
+    head: r.heads[0]!,
+    fisher: r.fisher!,
+    grams: r.grams!,
+  }));
+
+  const tasks = [];
+  for (let k = 0; k < data.tasks.length; k++) {
+    const t = data.tasks[k]!;
+    const e = experts[k]!;
+    const [expertVal, expertTest] = await evaluateTasks(cfg.arch, e.backbone, [
+      { head: e.head, data: t.val },
+      { head: e.head, data: t.test },
+    ]);
+    const [jointTest] = await evaluateTasks(cfg.arch, joint.backbone, [
+      { head: joint.heads[k]!, data: t.test },
+    ]);
+    tasks.push({
+      name: t.spec.name,
+      description: t.spec.description,
+      numClasses: t.spec.numClasses,
+      expertVal: expertVal!,
+      expertTest: expertTest!,
+      jointTest: jointTest!,
+    });
+  }
+  const summary: ZooSummary = {
+    hash: configHash(cfg),
+    tasks,
+    buildSeconds: (performance.now() - t0) / 1000,
+    createdAt: new Date().toISOString(),
+  };
+  const zoo: Zoo = {
+    config: cfg,
+    dir,
+    data,
+    pretrained: { backbone: pre!.backbone, head: pre!.heads[0]! },
+    experts,
+    joint,
+    summary,
+    cached: false,
+  };
+  if (persist) await saveZooFiles(zoo);
+  return zoo;
+}
+
+function phase(p: ZooConfig["pretrain"]) {
+  return {
+    epochs: p.epochs,
+    lr: p.lr,
+    batchSize: p.batchSize,
+    headOnlyEpochs: p.headOnlyEpochs ?? 0,
+    freezeHead: p.freezeHead ?? false,
+  };
+}
+
+function subset(set: ZooData["pretrain"], n: number): ZooData["pretrain"] {
+  const count = Math.min(n, set.count);
+  return { images: set.images.slice(0, count * 784), labels: set.labels.slice(0, count), count };
+}
