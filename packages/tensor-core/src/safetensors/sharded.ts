@@ -5,7 +5,7 @@
 // gets a shard of its own). All files are written under temporary names and renamed only when every shard is
 // complete; the index is renamed last.
 
-import { open, rename, rm } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { byteLengthOf, numelOf } from "../dtype.js";
 import { SafetensorsError } from "../errors.js";
@@ -100,7 +100,7 @@ export class ShardedSafetensorsWriter {
     });
   }
 
-  /** Plans the shards, creates every shard's temporary file and writes their headers. */
+  /** Plans the shards, creates `dir` if needed, creates every shard's temporary file and writes their headers. */
   static async create(
     dir: string,
     specs: readonly TensorSpec[],
@@ -122,6 +122,17 @@ export class ShardedSafetensorsWriter {
       total += b;
     }
     const plan = planShards(specs, options.maxShardSize ?? 5_000_000_000);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (cause) {
+      throw new SafetensorsError(
+        "WRITE",
+        dir,
+        `cannot create the output directory: ${(cause as Error).message}`,
+        undefined,
+        { cause },
+      );
+    }
     const names = plan.map((_, i) => shardFileName(i, plan.length));
     const writers: SafetensorsWriter[] = [];
     try {
