@@ -77,7 +77,36 @@ async function cell(name) {
     const sorted64 = b.slice().sort();
     const sort64 = now() - t0;
     const same64 = ks.every((k) => Object.is(tc.selectKth(b, k, scratch), sorted64[k]));
+    // Per-row selection of a 4 x 2.5M block (two ranks per row, as PCB's clamp bounds): one thread
+    // vs KernelPool.selectRows on 2 workers.
+    const rows = 4;
+    const d = SEL_D / rows;
+    const block = tc.sharedFloat32Array(SEL_D);
+    block.set(a);
+    const rowKs = [Math.floor(d * 0.01), Math.floor(d * 0.99) - 1];
+    const seqRows = [];
+    let seqResult;
+    for (let run = 0; run < RUNS; run++) {
+      const t0 = now();
+      seqResult = [];
+      for (let r = 0; r < rows; r++)
+        seqResult.push(tc.selectKths(block.subarray(r * d, (r + 1) * d), rowKs, scratch));
+      seqRows.push(now() - t0);
+    }
+    const pool = new tc.KernelPool({ threads: 2 });
+    await pool.selectRows(block, rows, d, rowKs);
+    const poolRows = [];
+    let poolResult;
+    for (let run = 0; run < RUNS; run++) {
+      const t0 = now();
+      poolResult = await pool.selectRows(block, rows, d, rowKs);
+      poolRows.push(now() - t0);
+    }
+    await pool.destroy();
     Object.assign(out, {
+      rows_seq_f32: seqRows,
+      rows_pool_f32: poolRows,
+      rowsSame: JSON.stringify(seqResult) === JSON.stringify(poolResult),
       select_f32: sel,
       selectKths_pair_f32: pair,
       sort_f32: sortT,
@@ -281,6 +310,10 @@ async function main() {
       sort_f64_ms: m(sel.sort_f64),
       speedup_f64: +(median(sel.sort_f64) / median(sel.select_f64)).toFixed(1),
       sameValuesAsSort: sel.sameValues,
+      rows_4x_two_ranks_one_thread_ms: m(sel.rows_seq_f32),
+      rows_4x_two_ranks_pool_ms: m(sel.rows_pool_f32),
+      rows_pool_speedup: +(median(sel.rows_seq_f32) / median(sel.rows_pool_f32)).toFixed(2),
+      rows_pool_same: sel.rowsSame,
       rssMB: sel.maxRssMB,
       raw: sel,
     },
@@ -347,6 +380,8 @@ async function main() {
     `| Float64Array.prototype.sort (copy + sort, 1 run) | ${s.sort_f64_ms} | 1 |`,
     "",
     `Same values as sorted[k] at every benchmarked rank: **${s.sameValuesAsSort}**.`,
+    "",
+    `Per-row selection of a [4, ${(s.D / 4).toLocaleString("en")}] block, two ranks per row: one thread ${s.rows_4x_two_ranks_one_thread_ms} ms, \`KernelPool.selectRows\` on 2 workers ${s.rows_4x_two_ranks_pool_ms} ms (${s.rows_pool_speedup}x; identical results: ${s.rows_pool_same}).`,
     "",
     `## Chain z = sign(a)·min(|a|, 0.5)·exp(−0.1·x²), ${CHAIN_N.toLocaleString("en")} float32`,
     "",
