@@ -43,6 +43,13 @@ export interface DifferentialEvolutionOptions {
   readonly shared?: boolean;
 }
 
+/** Fills the population in place: genome i is a zeroed view into the population buffer. */
+export interface PopulationInit {
+  readonly size: number;
+  readonly dim: number;
+  fill(i: number, genome: Float32Array): void | Promise<void>;
+}
+
 export interface DifferentialEvolutionResult {
   readonly population: Population;
   readonly fitness: Float64Array;
@@ -88,18 +95,27 @@ export class DifferentialEvolution {
     });
   }
 
-  /** Run on an initial population given as genomes (copied into the engine's buffer; never modified). */
+  /**
+   * Run on an initial population given as genomes (copied into the engine's buffer; never modified), or as
+   * an initializer that fills each genome in place (no second copy of a huge population in memory).
+   */
   async run(
-    initial: readonly Float32Array[],
+    initial: readonly Float32Array[] | PopulationInit,
     fitness: FitnessFunction,
   ): Promise<DifferentialEvolutionResult> {
     const o = this.o;
-    const n = initial.length;
+    const list = Array.isArray(initial) ? (initial as readonly Float32Array[]) : null;
+    const init: PopulationInit = list
+      ? { size: list.length, dim: list[0]?.length ?? 0, fill: (i, g) => g.set(list[i]) }
+      : (initial as PopulationInit);
+    const n = init.size;
     if (n < 1) throw new EvolutionConfigError("initial population is empty");
-    const dim = initial[0].length;
-    for (let i = 0; i < n; i++) {
-      if (initial[i].length !== dim) {
-        throw new EvolutionConfigError(`genome ${i} has length ${initial[i].length}, expected ${dim}`);
+    const dim = init.dim;
+    if (list) {
+      for (let i = 0; i < n; i++) {
+        if (list[i].length !== dim) {
+          throw new EvolutionConfigError(`genome ${i} has length ${list[i].length}, expected ${dim}`);
+        }
       }
     }
     if (n < randomsNeeded(o.strategy) + 1) {
@@ -131,7 +147,7 @@ export class DifferentialEvolution {
       history = [...snap.history];
       o.control.restore(snap.control);
     } else {
-      for (let i = 0; i < n; i++) pop.genome(i).set(initial[i]);
+      for (let i = 0; i < n; i++) await init.fill(i, pop.genome(i));
       const scores = await evaluateAll(
         fitness,
         pop.genomes().map((genome, i) => ({ genome, info: { target: i, generation: -1 } })),

@@ -28,6 +28,7 @@ export {
   DifferentialEvolution,
   type DifferentialEvolutionOptions,
   type DifferentialEvolutionResult,
+  type PopulationInit,
 } from "./de.js";
 export { CheckpointError, EvolutionConfigError, FitnessError } from "./errors.js";
 export {

@@ -167,3 +167,15 @@ describe("DifferentialEvolution", () => {
     ).rejects.toThrow(/genome 1 has length 4/);
   });
 });
+
+describe("in-place population initializer", () => {
+  it("gives the same run as passing genomes", async () => {
+    const init = initialPopulation(6, 5, 12);
+    const a = await new DifferentialEvolution(opts({ generations: 5 })).run(init, negSphere);
+    const b = await new DifferentialEvolution(opts({ generations: 5 })).run(
+      { size: 6, dim: 5, fill: (i, g) => g.set(init[i]) },
+      negSphere,
+    );
+    expect(b.population.genomes()).toEqual(a.population.genomes());
+  });
+});

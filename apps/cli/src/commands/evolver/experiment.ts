@@ -17,7 +17,7 @@ import {
   type MergeSettings,
   mergeFunction,
 } from "./merges.js";
-import { accuracy, buildSetup, type ExperimentSizes, type Setup } from "./setup.js";
+import { buildSetup, Evaluator, type ExperimentSizes, type Setup } from "./setup.js";
 
 export interface ExperimentOptions {
   readonly seeds: readonly number[];
@@ -59,14 +59,14 @@ export interface SeedResult {
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function scoreArm(
-  setup: Setup,
+  setup: Setup & { tests: Evaluator },
   arm: string,
   g: Float32Array,
   dev: number,
   devEvaluations: number,
   extra: Partial<ArmResult> = {},
 ): Promise<ArmResult> {
-  const acc = await accuracy(setup.arch, g, [...setup.testPerDomain, ...setup.oodTest]);
+  const acc = setup.tests.accuracy(g);
   const k = setup.testPerDomain.length;
   const idPerDomain = acc.slice(0, k);
   const oodPerDomain = acc.slice(k);
@@ -97,8 +97,13 @@ function dirichletCoefficients(rng: Rng, n: number): Float64Array {
 export async function runSeed(seed: number, o: ExperimentOptions): Promise<SeedResult> {
   const t0 = Date.now();
   const log = o.log ?? (() => {});
-  const setup = await buildSetup(seed, o.sizes, log);
-  const dev = async (g: Float32Array): Promise<number> => (await accuracy(setup.arch, g, [setup.dev]))[0];
+  const built = await buildSetup(seed, o.sizes, log);
+  const devEval = await Evaluator.create(built.arch, [built.dev]);
+  const setup = {
+    ...built,
+    tests: await Evaluator.create(built.arch, [...built.testPerDomain, ...built.oodTest]),
+  };
+  const dev = async (g: Float32Array): Promise<number> => devEval.accuracy(g)[0];
   const arms: ArmResult[] = [];
   const devCurves: Record<string, number[]> = {};
   const n = setup.experts.length;
@@ -215,6 +220,8 @@ export async function runSeed(seed: number, o: ExperimentOptions): Promise<SeedR
       `seed ${seed}: ${name} λ=${lambda} dev ${bestDev.toFixed(4)} | Evolver+${name} ${r.outputScore.toFixed(4)} (${r.accepted} accepted) | random ${bestScore.toFixed(4)}`,
     );
   }
+  devEval.dispose();
+  setup.tests.dispose();
   return {
     seed,
     arms,

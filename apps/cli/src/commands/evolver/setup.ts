@@ -9,7 +9,6 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Rng } from "@x/tensor-core";
 import { IMAGE_SIZE, type ImageSet } from "../../zoo/data.js";
-import { evaluateTasks } from "../../zoo/evaluate.js";
 import {
   backboneSize,
   DEFAULT_ARCH,
@@ -17,9 +16,11 @@ import {
   type Head,
   initBackbone,
   initHead,
+  layerShapes,
   type MlpArch,
   unflattenBackbone,
 } from "../../zoo/model.js";
+import { getTf, type Tf } from "../../zoo/tf.js";
 import { train } from "../../zoo/train.js";
 import { applyDomain, IN_DOMAINS, OOD_DOMAINS } from "./domains.js";
 
@@ -126,14 +127,75 @@ function fromGenome(
   };
 }
 
-/** Top-1 accuracy of a genome on each set (one tfjs upload of the weights for all sets). */
-export async function accuracy(arch: MlpArch, g: Float32Array, sets: readonly ImageSet[]): Promise<number[]> {
-  const { backbone, head } = fromGenome(arch, g);
-  return evaluateTasks(
-    arch,
-    backbone,
-    sets.map((data) => ({ head, data })),
-  );
+/**
+ * Top-1 accuracy of genomes on fixed image sets. The sets are uploaded to tfjs once; each call uploads the
+ * weights pre-transposed to [in, out], because tfjs-wasm's matMul with transposeB is ~10× slower than the
+ * plain product (measured: 1500×784 · 784×256 in 1.6 s vs 0.13 s).
+ */
+export class Evaluator {
+  private readonly inputs: ReturnType<Tf["tensor2d"]>[];
+  private readonly transposed: Float32Array[];
+  private constructor(
+    private readonly tf: Tf,
+    private readonly arch: MlpArch,
+    private readonly sets: readonly ImageSet[],
+  ) {
+    this.inputs = sets.map((s) =>
+      tf.tensor2d(s.images.subarray(0, s.count * IMAGE_SIZE), [s.count, IMAGE_SIZE]),
+    );
+    const f = arch.hidden[arch.hidden.length - 1];
+    this.transposed = [
+      ...layerShapes(arch).map((l) => new Float32Array(l.inDim * l.outDim)),
+      new Float32Array(f * CLASSES),
+    ];
+  }
+
+  static async create(arch: MlpArch, sets: readonly ImageSet[]): Promise<Evaluator> {
+    return new Evaluator(await getTf(), arch, sets);
+  }
+
+  /** Accuracy on each set, in [0, 1]. */
+  accuracy(g: Float32Array): number[] {
+    const { tf, arch } = this;
+    const { backbone, head } = fromGenome(arch, g);
+    const layers = [
+      ...layerShapes(arch).map((l) => ({
+        w: backbone.get(`${l.name}.weight`)!.data,
+        b: backbone.get(`${l.name}.bias`)!.data,
+        inDim: l.inDim,
+        outDim: l.outDim,
+      })),
+      { w: head.weight.data, b: head.bias.data, inDim: arch.hidden[arch.hidden.length - 1], outDim: CLASSES },
+    ];
+    // [out, in] -> [in, out]
+    layers.forEach((l, k) => {
+      const t = this.transposed[k];
+      for (let o = 0; o < l.outDim; o++)
+        for (let i = 0; i < l.inDim; i++) t[i * l.outDim + o] = l.w[o * l.inDim + i];
+    });
+    return tf.tidy(() => {
+      const ws = layers.map((l, k) => ({
+        w: tf.tensor2d(this.transposed[k], [l.inDim, l.outDim]),
+        b: tf.tensor1d(l.b),
+      }));
+      return this.inputs.map((x, s) => {
+        let h = x;
+        ws.forEach((l, k) => {
+          const z = tf.add(tf.matMul(h, l.w), l.b) as typeof x;
+          h = k < ws.length - 1 ? (tf.relu(z) as typeof x) : z;
+        });
+        const pred = tf.argMax(h, 1).dataSync();
+        const set = this.sets[s];
+        let correct = 0;
+        for (let i = 0; i < set.count; i++) if (pred[i] === set.labels[i]) correct++;
+        return set.count > 0 ? correct / set.count : Number.NaN;
+      });
+    });
+  }
+
+  dispose(): void {
+    for (const t of this.inputs) t.dispose();
+  }
 }
 
 function concat(sets: readonly ImageSet[]): ImageSet {
