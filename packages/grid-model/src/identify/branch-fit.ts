@@ -29,6 +29,22 @@ export class BranchFitError extends Error {
   override readonly name = "BranchFitError";
 }
 
+/** True when the branch never carries flow (an unloaded leaf): its impedance is not identifiable. */
+export function carriesNoFlow(s: BranchSamples): boolean {
+  for (let t = 0; t < s.a.length; t++) if (s.a[t] !== 0 || s.b[t] !== 0) return false;
+  return true;
+}
+
+/** The result for a branch without flow: impedance unknown (NaN), zero loss. */
+export const NO_FLOW_FIT: BranchFit = {
+  r: Number.NaN,
+  x: Number.NaN,
+  gap: 0,
+  exact: true,
+  loss: 0,
+  iterations: 0,
+};
+
 /** Residual loss of the exact branch model. */
 export function branchLoss(s: BranchSamples, r: number, x: number, kind: "lad" | "ls"): number {
   const w = r * r + x * x;
@@ -51,6 +67,7 @@ const GAP_TOL = 1e-6;
 export function fitBranchLs(s: BranchSamples, gaussNewtonSteps = 8): BranchFit {
   const T = s.y.length;
   if (T < 3) throw new BranchFitError(`LS needs at least 3 samples, got ${T}`);
+  if (carriesNoFlow(s)) return NO_FLOW_FIT;
   const A = new Float64Array(T * 3);
   A.set(s.a, 0);
   A.set(s.b, T);
@@ -228,6 +245,7 @@ function solveLad(solver: LpSolver, lp: LinearProgram, form: "dual" | "primal", 
 export function fitBranchLad(s: BranchSamples, solver: LpSolver, opts: LadOptions = {}): BranchFit {
   const T = s.y.length;
   if (T < 3) throw new BranchFitError(`LAD needs at least 3 samples, got ${T}`);
+  if (carriesNoFlow(s)) return NO_FLOW_FIT;
   const form = opts.form ?? "dual";
   let pilot = opts.pilot;
   if (!pilot) {

@@ -2,6 +2,7 @@ import type { LpSolver } from "../solvers/lp.js";
 import {
   type BranchFit,
   type BranchSamples,
+  carriesNoFlow,
   fitBranchLad,
   fitBranchLs,
   type LadOptions,
@@ -29,6 +30,7 @@ export interface BranchEstimate {
   /** Child bus index (the branch into it). */
   readonly bus: number;
   readonly parent: number;
+  /** NaN when the branch never carries flow (not identifiable). */
   readonly r: number;
   readonly x: number;
   readonly samples: number;
@@ -111,7 +113,9 @@ export function identifyImpedances(
       c: c.subarray(0, m),
     };
     let est: BranchEstimate;
-    if (opts.library) {
+    if (opts.library && carriesNoFlow(s)) {
+      est = { bus: j, parent: i, r: Number.NaN, x: Number.NaN, samples: m };
+    } else if (opts.library) {
       const lib = fitBranchLibrary(s, opts.library, method);
       est = { bus: j, parent: i, r: lib.r, x: lib.x, samples: m, library: lib };
     } else {
@@ -125,8 +129,9 @@ export function identifyImpedances(
     for (let t = 0; t < T; t++) {
       const l = (P[t]! * P[t]! + Q[t]! * Q[t]!) / vjFill[t]!;
       if (keep) keep[t] = l;
-      PU[t] = PU[t]! + P[t]! + est.r * l;
-      QU[t] = QU[t]! + Q[t]! + est.x * l;
+      // An unidentifiable (flow-free) branch has ℓ = 0: no loss to carry.
+      PU[t] = PU[t]! + P[t]! + (l > 0 ? est.r * l : 0);
+      QU[t] = QU[t]! + Q[t]! + (l > 0 ? est.x * l : 0);
     }
     out.push(keep ? { ...est, l: keep } : est);
   }

@@ -105,23 +105,46 @@ function estimateSensitivity(data: MeterSeries, opts: TopologyOptions, corr?: Lo
   };
   const P = buses.map((b) => withCorr(interpolateMissing(data.p[b]!), corr?.dp[b]));
   const Q = buses.map((b) => withCorr(interpolateMissing(data.q[b]!), corr?.dq[b]));
-  for (const [i, s] of [...Y0, ...P, ...Q].entries()) {
-    if (s.some(Number.isNaN)) throw new MeterDataError(`series ${i} has no observed value at all`);
-  }
+  buses.forEach((b, m) => {
+    if (Y0[m]!.some(Number.isNaN)) {
+      throw new MeterDataError(
+        `bus ${data.busNames[b]} has no voltage reading at all: hidden (unmetered) buses are not supported, meter every bus`,
+      );
+    }
+    if (P[m]!.some(Number.isNaN) || Q[m]!.some(Number.isNaN)) {
+      throw new MeterDataError(`bus ${data.busNames[b]} has no p/q reading at all`);
+    }
+  });
+  // Buses whose injection never varies (unloaded junctions) cannot be regressors: their
+  // sensitivity columns are filled in from the rows afterwards (see fillUnloaded).
+  const varies = (x: Float64Array) => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let t = 0; t < T; t++) {
+      lo = Math.min(lo, x[t]!);
+      hi = Math.max(hi, x[t]!);
+    }
+    return hi - lo > 1e-12 * Math.max(1, Math.abs(hi));
+  };
+  const activeP = buses.map((_, m) => varies(P[m]!));
+  const activeQ = buses.map((_, m) => varies(Q[m]!));
   let rows = Int32Array.from({ length: T }, (_, t) => t);
   let usePq = true;
   let last: Sensitivity | undefined;
   for (let pass = 0; pass < 2; pass++) {
     const fit = (pq: boolean) => {
-      const k = pq ? 2 * n : n;
+      // Active buses: p varies (and q, in the P/Q design). Columns: p of active, then q of active.
+      const active = buses.map((_, m) => m).filter((m) => activeP[m] && (!pq || activeQ[m]));
+      const na = active.length;
+      const k = pq ? 2 * na : na;
       const R = rows.length;
+      if (na === 0) throw new MeterDataError("no bus load varies: stage 1 has nothing to regress on");
       if (R < k + 2) throw new MeterDataError(`stage 1 needs more than ${k + 1} samples, have ${R}`);
       const A = new Float64Array(R * k);
       const scales = new Float64Array(k);
-      const cols = pq ? [...P, ...Q] : P;
       for (let c = 0; c < k; c++) {
         const col = A.subarray(c * R, (c + 1) * R);
-        const src = cols[c]!;
+        const src = c < na ? P[active[c]!]! : Q[active[c - na]!]!;
         for (let r = 0; r < R; r++) col[r] = -src[rows[r]!]!;
         scales[c] = centreScale(col).scale;
         if (scales[c] === 0) throw new SingularMatrixError(`regressor ${c} is constant`);
@@ -137,7 +160,7 @@ function estimateSensitivity(data: MeterSeries, opts: TopologyOptions, corr?: Lo
       }
       const Yorig = Float64Array.from(Y);
       const ls = qrLeastSquares(A, R, k, Y, n);
-      return { ls, k, R, Aorig, Yorig, scales };
+      return { ls, k, R, Aorig, Yorig, scales, active };
     };
     let f: ReturnType<typeof fit>;
     if (usePq) {
@@ -155,23 +178,26 @@ function estimateSensitivity(data: MeterSeries, opts: TopologyOptions, corr?: Lo
     } else {
       f = fit(false);
     }
-    const { ls, k, R, scales } = f;
-    const S = new Float64Array(n * n);
+    const { ls, k, R, scales, active } = f;
+    const na = active.length;
+    const S = new Float64Array(n * n).fill(Number.NaN);
     const W = new Float64Array(n * n);
     for (let j = 0; j < n; j++) {
       const sigma2 = ls.rss[j]! / Math.max(1, R - k - 1);
-      for (let m = 0; m < n; m++) {
+      for (let c = 0; c < na; c++) {
+        const m = active[c]!;
         // Coefficient on -p_m (and -q_m) is 2R_jm (2X_jm); S = R + X.
-        let s = ls.beta[j * k + m]! / scales[m]!;
-        let v = (sigma2 * ls.diagInv[m]!) / scales[m]! ** 2;
+        let s = ls.beta[j * k + c]! / scales[c]!;
+        let v = (sigma2 * ls.diagInv[c]!) / scales[c]! ** 2;
         if (usePq) {
-          s += ls.beta[j * k + n + m]! / scales[n + m]!;
-          v += (sigma2 * ls.diagInv[n + m]!) / scales[n + m]! ** 2;
+          s += ls.beta[j * k + na + c]! / scales[na + c]!;
+          v += (sigma2 * ls.diagInv[na + c]!) / scales[na + c]! ** 2;
         }
         S[j * n + m] = s / 2;
         W[j * n + m] = v > 0 ? 4 / v : 1e30;
       }
     }
+    fillUnloaded(S, W, n, active);
     last = { S, W, design: usePq ? "pq" : "p", condition: ls.condEstimate, samplesUsed: R };
     if (pass === 1) break;
     // Robust screening: residual of every output on every kept row.
@@ -200,6 +226,31 @@ function estimateSensitivity(data: MeterSeries, opts: TopologyOptions, corr?: Lo
   return last!;
 }
 
+/**
+ * Columns of buses without load variation are unknown. By symmetry S_jm = S_mj where bus j is a
+ * regressor; when neither is (two unloaded buses) S_mj = depth of their common ancestor =
+ * max over loaded probes k of min(S_mk, S_jk).
+ */
+function fillUnloaded(S: Float64Array, W: Float64Array, n: number, active: readonly number[]): void {
+  if (active.length === n) return;
+  const isActive = new Uint8Array(n);
+  for (const m of active) isActive[m] = 1;
+  for (let m = 0; m < n; m++) {
+    if (isActive[m]) continue;
+    for (let j = 0; j < n; j++) {
+      if (isActive[j]) {
+        S[j * n + m] = S[m * n + j]!;
+        W[j * n + m] = 0; // carries no information of its own
+        continue;
+      }
+      let best = -Infinity;
+      for (const k of active) best = Math.max(best, Math.min(S[m * n + k]!, S[j * n + k]!));
+      S[j * n + m] = best;
+      W[j * n + m] = 1;
+    }
+  }
+}
+
 /** Symmetric tree-metric estimate from the sensitivity (inverse-variance weighted symmetrisation). */
 function treeMetric(sens: Sensitivity, n: number): (i: number, j: number) => number {
   const { S, W } = sens;
@@ -209,7 +260,7 @@ function treeMetric(sens: Sensitivity, n: number): (i: number, j: number) => num
     if (j === n) return S[i * n + i]!;
     const wij = W[i * n + j]!;
     const wji = W[j * n + i]!;
-    const sij = (S[i * n + j]! * wij + S[j * n + i]! * wji) / (wij + wji);
+    const sij = wij + wji > 0 ? (S[i * n + j]! * wij + S[j * n + i]! * wji) / (wij + wji) : S[i * n + j]!;
     return S[i * n + i]! + S[j * n + j]! - 2 * sij;
   };
 }
@@ -279,6 +330,7 @@ function lossCorrection(data: MeterSeries, parent: Int32Array): LossCorrection |
   // est is in BFS order (parents before children): accumulate Σ|z|²ℓ down the root paths.
   for (const e of est) {
     const l = e.l!;
+    if (!Number.isFinite(e.r) || !Number.isFinite(e.x)) continue; // flow-free branch: no losses
     const z2 = e.r * e.r + e.x * e.x;
     const up = dv[e.parent]!;
     const own = dv[e.bus]!;

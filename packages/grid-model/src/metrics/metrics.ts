@@ -19,7 +19,9 @@ export interface IdentificationMetrics {
   readonly exactTree: boolean;
   readonly edges: number;
   readonly correctEdges: number;
-  /** Impedance errors over the correctly recovered edges (percent). */
+  /** Correct edges whose impedance was not identifiable (no flow, non-finite estimate); excluded below. */
+  readonly unidentified: number;
+  /** Impedance errors over the correctly recovered, identifiable edges (percent). */
   readonly mapeR: number;
   readonly mapeX: number;
   readonly medianApeR: number;
@@ -76,12 +78,17 @@ export function evaluateIdentification(
   let condKnown = 0;
   let condOk = 0;
   let anyConductor = false;
+  let unidentified = 0;
   for (const br of truth.branches) {
     const from = truth.buses[br.from]!.name;
     const to = truth.buses[br.to]!.name;
     const e = est.get(key(from, to));
     if (!e) continue;
     correct++;
+    if (!Number.isFinite(e.rPu) || !Number.isFinite(e.xPu)) {
+      unidentified++;
+      continue;
+    }
     apeR.push((100 * Math.abs(e.rPu - br.rPu)) / br.rPu);
     apeX.push((100 * Math.abs(e.xPu - br.xPu)) / br.xPu);
     const zt = Math.hypot(br.rPu, br.xPu);
@@ -101,6 +108,7 @@ export function evaluateIdentification(
     exactTree: correct === edges && branches.length === edges,
     edges,
     correctEdges: correct,
+    unidentified,
     mapeR: mean(finite(apeR)),
     mapeX: mean(finite(apeX)),
     medianApeR: median(finite(apeR)),
