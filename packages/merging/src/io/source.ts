@@ -37,8 +37,8 @@ class CheckpointSource implements TensorSource {
     return this.ckpt.info(name);
   }
 
-  readFloat32(name: string): Promise<Float32Array> {
-    return this.ckpt.fileOf(name).readFloat32(name);
+  readFloat32(name: string, out?: Float32Array): Promise<Float32Array> {
+    return this.ckpt.fileOf(name).readFloat32(name, out);
   }
 
   readBytes(name: string): Promise<Uint8Array> {

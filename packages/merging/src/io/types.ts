@@ -14,8 +14,11 @@ export interface TensorSource {
   /** Tensor names in storage order. */
   names(): readonly string[];
   info(name: string): StoredTensorInfo | undefined;
-  /** Decodes one tensor to float32 (BF16/F16 exactly, F64 rounded); a fresh array the caller owns. */
-  readFloat32(name: string): Promise<Float32Array>;
+  /**
+   * Decodes one tensor to float32 (BF16/F16 exactly, F64 rounded): into `out` (exactly numel long) when
+   * given, else into a fresh array the caller owns.
+   */
+  readFloat32(name: string, out?: Float32Array): Promise<Float32Array>;
   /** The stored bytes of one tensor, unchanged. */
   readBytes(name: string): Promise<Uint8Array>;
   close(): Promise<void>;

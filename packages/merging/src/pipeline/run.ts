@@ -27,6 +27,7 @@ import type { TensorSource } from "../io/types.js";
 import "../methods/index.js";
 import { type GlobalMergeSession, getMethod, type MergeMethod, resolveParams, tensorRng } from "../method.js";
 import { extractBlock, insertBlock } from "./blocks.js";
+import { ReadBuffers } from "./buffers.js";
 import { MergeInputError } from "./errors.js";
 import type { MergeProgressEvent } from "./events.js";
 import { type MergeWarning, type PlannedTensor, planMerge } from "./plan.js";
@@ -212,26 +213,25 @@ export async function mergeCheckpoints(
 
     const numLayers = countLayers(inputs.reference.names());
     const computeDtype: MergeDType | undefined = config.dtype;
-    const readInput = async (src: TensorSource, name: string) => {
-      const data = await src.readFloat32(name);
+    const buffers = new ReadBuffers();
+    /** Reads one input tensor into read slot `slot` (0 = base/reference, 1 + i = merge model i). */
+    const readInput = async (src: TensorSource, name: string, slot: number) => {
+      const data = await src.readFloat32(name, buffers.view(slot, numel(src.info(name)!.shape)));
       if (computeDtype) castToComputeDType(data, computeDtype);
       return data;
     };
     /** Reads the inputs of one planned merge tensor, cut to the common block when there is one. */
     const readInputs = async (p: PlannedTensor) => {
-      const cols = p.shape[1] ?? 1;
-      const cut = (a: Float32Array, srcCols: number) =>
-        p.block ? extractBlock(a, srcCols, p.block.rows, p.block.cols) : a;
-      let base: Float32Array | undefined;
-      let baseFull: Float32Array | undefined;
-      if (inputs.base && method.base !== "none") {
-        baseFull = await readInput(inputs.base, p.name);
-        base = cut(baseFull, cols);
-      }
-      const models = await mapLimited(p.models, readConcurrency, async (mi) => {
-        const src = inputs.models[mi]!;
-        return cut(await readInput(src, p.name), src.info(p.name)!.shape[1] ?? 1);
-      });
+      const cut = (a: Float32Array, src: TensorSource) =>
+        p.block ? extractBlock(a, src.info(p.name)!.shape[1]!, p.block.rows, p.block.cols) : a;
+      const withBase = inputs.base !== undefined && method.base !== "none";
+      const slots = withBase ? [-1, ...p.models] : [...p.models];
+      const read = await mapLimited(slots, readConcurrency, (mi) =>
+        mi < 0 ? readInput(inputs.base!, p.name, 0) : readInput(inputs.models[mi]!, p.name, 1 + mi),
+      );
+      const baseFull = withBase ? read[0] : undefined;
+      const base = baseFull ? cut(baseFull, inputs.base!) : undefined;
+      const models = p.models.map((mi, j) => cut(read[j + (withBase ? 1 : 0)]!, inputs.models[mi]!));
       return { base, baseFull, models };
     };
     const mergedShape = (p: PlannedTensor) => (p.block ? [p.block.rows, p.block.cols] : p.shape);
@@ -300,7 +300,7 @@ export async function mergeCheckpoints(
         if (!isFloat(p.storedDtype)) {
           await sink.addRaw(p.name, inputs.reference);
         } else {
-          await sink.add(p.name, await readInput(src, p.name));
+          await sink.add(p.name, await readInput(src, p.name, 0));
         }
       } else {
         merged++;
@@ -319,7 +319,8 @@ export async function mergeCheckpoints(
         if (computeDtype) castToComputeDType(out, computeDtype);
         if (p.block) {
           // Outside the common block the reference values stay.
-          const full = baseFull ?? (await readInput(inputs.reference, p.name));
+          // (Slot 0 is free here: it only holds the base, which "none"-base methods do not read.)
+          const full = baseFull ?? (await readInput(inputs.reference, p.name, 0));
           insertBlock(full, p.shape[1]!, out, p.block.rows, p.block.cols);
           out = full;
         }

@@ -1,0 +1,17 @@
+// Reusable float32 read buffers, one per input slot, grown to the largest tensor seen. Reusing them keeps
+// the merge's footprint at (inputs + 2) × largest tensor instead of leaving dead per-tensor arrays to the
+// garbage collector (which lags behind 100 MB allocations), and avoids zeroing fresh memory per tensor.
+
+export class ReadBuffers {
+  private readonly slots: Float32Array[] = [];
+
+  /** A view of `n` floats in slot `i`; valid until the slot is asked for again. */
+  view(i: number, n: number): Float32Array {
+    let buf = this.slots[i];
+    if (!buf || buf.length < n) {
+      buf = new Float32Array(n);
+      this.slots[i] = buf;
+    }
+    return buf.subarray(0, n);
+  }
+}

@@ -1,0 +1,53 @@
+// Runs the README's checkpoint API example verbatim and merges its YAML example on real directories.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Rng } from "@x/tensor-core";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { mergeCheckpoints, parseMergeConfig } from "../../src/index.js";
+import { fineTune, randomModel, writeModelDir } from "./fixtures.js";
+
+const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
+const section = readme.slice(readme.indexOf("## Checkpoint merges"));
+const tmp = fileURLToPath(new URL("./.readme-pipeline.tmp.mjs", import.meta.url));
+const root = mkdtempSync(join(tmpdir(), "x-readme-"));
+
+describe("README checkpoint examples", () => {
+  afterAll(() => {
+    rmSync(tmp, { force: true });
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("the API example runs: merge from YAML, then a PCB λ search", async () => {
+    const code = section.match(/### Checkpoint API example[\s\S]*?```js\n([\s\S]*?)```/)?.[1];
+    expect(code).toBeTruthy();
+    writeFileSync(tmp, code!);
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    try {
+      await import(/* @vite-ignore */ tmp);
+      const lines = log.mock.calls.map((c) => c.join(" "));
+      // Four statistics passes of PCB streaming-global, then the merge.
+      expect(lines.filter((l) => l.startsWith("pcb streaming-global:"))).toHaveLength(4);
+      expect(lines).toContain("merge: 3 tensors");
+      expect(lines.some((l) => l.startsWith("merged 3 tensors, 1568 bytes, 0 warnings"))).toBe(true);
+      expect(lines.at(-1)).toMatch(/^λ = [\d.]+, [\d.]+; validation -?[\d.]+ \(start -?[\d.]+\)$/);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it("the YAML example parses and merges real directories", async () => {
+    const yaml = section.match(/```yaml\n([\s\S]*?)```/)?.[1];
+    const config = parseMergeConfig(yaml!, "merge.yml");
+    expect(config.mergeMethod).toBe("ties");
+    const rng = new Rng(4);
+    const base = randomModel(rng);
+    await writeModelDir(join(root, "models", "base"), base);
+    await writeModelDir(join(root, "models", "math"), fineTune(rng, base));
+    await writeModelDir(join(root, "models", "code"), fineTune(rng, base));
+    const res = await mergeCheckpoints(config, join(root, "merged"), { baseDir: root });
+    expect(res.tensorsMerged).toBe(Object.keys(base).length);
+    expect(res.warnings).toEqual([]);
+  });
+});
