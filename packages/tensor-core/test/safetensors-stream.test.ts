@@ -224,4 +224,15 @@ describe("writer misuse", () => {
     await expect(w2.write("a", new Uint8Array(4))).rejects.toMatchObject({ code: "CLOSED" });
     expect(Array.from((await readFile(path)).subarray(-4))).toEqual([1, 2, 3, 4]);
   });
+
+  it("refuses a directory as a file and a conversion that would overwrite its input; durable writes work", async () => {
+    await expect(openSafetensors(dir)).rejects.toMatchObject({ name: "SafetensorsError", code: "NOT_FOUND" });
+    const path = join(dir, "self.safetensors");
+    await saveSafetensors(path, { a: Tensor.zeros("F32", [2]) }, { durable: true });
+    await expect(convertCheckpoint(path, path, { dtype: "BF16" })).rejects.toMatchObject({ code: "WRITE" });
+    await expect(convertCheckpoint(path, dir, { dtype: "BF16" })).rejects.toMatchObject({ code: "WRITE" });
+    const ck = await openCheckpoint(path);
+    expect(ck.info("a")?.dtype).toBe("F32");
+    await ck.close();
+  });
 });

@@ -3,11 +3,12 @@
 // mergekit's `out_dtype` does. Output is one file (OUT ends in .safetensors) or a sharded directory.
 
 import { mkdir } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { type DType, dtypeInfo, isFloatDType, numelOf } from "../dtype.js";
 import { SafetensorsError } from "../errors.js";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../half.js";
 import { Tensor } from "../tensor.js";
-import { openCheckpoint } from "./checkpoint.js";
+import { type Checkpoint, openCheckpoint } from "./checkpoint.js";
 import type { TensorSpec } from "./header.js";
 import type { TensorReader } from "./reader.js";
 import { ShardedSafetensorsWriter } from "./sharded.js";
@@ -75,6 +76,16 @@ export async function convertCheckpoint(
     );
   }
   const reader: TensorReader = await openCheckpoint(input);
+  const inputs = (reader as Checkpoint).files.map((f) => resolve(f.path));
+  const outResolved = resolve(output);
+  if (inputs.some((p) => p === outResolved || dirname(p) === outResolved)) {
+    await reader.close();
+    throw new SafetensorsError(
+      "WRITE",
+      output,
+      "output would overwrite the input checkpoint; choose another path",
+    );
+  }
   try {
     const names = reader.names();
     const specs: TensorSpec[] = names.map((name) => {

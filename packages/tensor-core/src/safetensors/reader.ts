@@ -70,7 +70,12 @@ async function readFully(
   const length = target.byteLength;
   while (done < length) {
     const want = Math.min(MAX_READ, length - done);
-    const { bytesRead } = await fh.read(target, done, want, position + done);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await fh.read(target, done, want, position + done));
+    } catch (cause) {
+      throw new SafetensorsError("READ", file, `read failed: ${(cause as Error).message}`, tensor, { cause });
+    }
     if (bytesRead === 0) {
       throw new SafetensorsError(
         "TRUNCATED",
@@ -110,7 +115,9 @@ export class SafetensorsFile implements TensorReader {
       });
     }
     try {
-      const { size } = await fh.stat();
+      const st = await fh.stat();
+      if (!st.isFile()) throw new SafetensorsError("NOT_FOUND", path, "not a regular file");
+      const size = st.size;
       const prefix = new Uint8Array(8);
       if (size >= 8) await readFully(fh, path, prefix, 0);
       const n = readHeaderLength(path, prefix, size, options.maxHeaderSize ?? MAX_HEADER_SIZE);

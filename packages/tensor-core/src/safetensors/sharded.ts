@@ -80,6 +80,7 @@ export class ShardedSafetensorsWriter {
   readonly #writers: SafetensorsWriter[];
   readonly #shardOf: Map<string, number>;
   readonly #indexMetadata: Readonly<Record<string, unknown>>;
+  readonly #durable: boolean;
   #state: "open" | "finished" | "aborted" = "open";
 
   private constructor(
@@ -88,7 +89,9 @@ export class ShardedSafetensorsWriter {
     writers: SafetensorsWriter[],
     totalSize: number,
     indexMetadata: Readonly<Record<string, unknown>>,
+    durable: boolean,
   ) {
+    this.#durable = durable;
     this.dir = dir;
     this.shardNames = names;
     this.#writers = writers;
@@ -142,7 +145,14 @@ export class ShardedSafetensorsWriter {
       await Promise.all(writers.map((w) => w.abort()));
       throw err;
     }
-    return new ShardedSafetensorsWriter(dir, names, writers, total, options.indexMetadata ?? {});
+    return new ShardedSafetensorsWriter(
+      dir,
+      names,
+      writers,
+      total,
+      options.indexMetadata ?? {},
+      options.durable === true,
+    );
   }
 
   /** Entries of every shard, shard by shard in data order. */
@@ -202,6 +212,7 @@ export class ShardedSafetensorsWriter {
         const fh = await open(indexTemp, "wx");
         try {
           await fh.writeFile(`${JSON.stringify(index, null, 2)}\n`);
+          if (this.#durable) await fh.sync();
         } finally {
           await fh.close();
         }

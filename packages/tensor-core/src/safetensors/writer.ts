@@ -27,6 +27,8 @@ export interface WriteOptions {
   readonly format?: string | null;
   /** Data layout: "reference" (descending dtype rank, then name; default) or "given". */
   readonly order?: LayoutOrder;
+  /** fsync the data before the rename, so a crash never leaves a renamed but incomplete file (default false). */
+  readonly durable?: boolean;
 }
 
 /** Temporary sibling name for atomic writes. */
@@ -58,6 +60,7 @@ export class SafetensorsWriter {
   readonly dataOffset: number;
   readonly #fh: FileHandle;
   readonly #byName: Map<string, SafetensorsEntry>;
+  readonly #durable: boolean;
   /** Bytes written so far per tensor (chunked writes append). */
   readonly #written = new Map<string, number>();
   #state: "open" | "finished" | "aborted" = "open";
@@ -68,7 +71,9 @@ export class SafetensorsWriter {
     fh: FileHandle,
     entries: readonly SafetensorsEntry[],
     dataOffset: number,
+    durable: boolean,
   ) {
+    this.#durable = durable;
     this.path = path;
     this.tempPath = tempPath;
     this.#fh = fh;
@@ -98,7 +103,14 @@ export class SafetensorsWriter {
         { cause },
       );
     }
-    const writer = new SafetensorsWriter(path, tempPath, fh, header.entries, header.bytes.length);
+    const writer = new SafetensorsWriter(
+      path,
+      tempPath,
+      fh,
+      header.entries,
+      header.bytes.length,
+      options.durable === true,
+    );
     try {
       await writer.#writeAt(header.bytes, 0, undefined);
       // Fix the final size now so a reader never sees a short file and zero-size tensors need no write.
@@ -219,6 +231,7 @@ export class SafetensorsWriter {
     }
     this.#state = "finished";
     try {
+      if (this.#durable) await this.#fh.sync();
       await this.#fh.close();
       await rename(this.tempPath, this.path);
     } catch (cause) {
