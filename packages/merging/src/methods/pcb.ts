@@ -20,7 +20,9 @@ import {
   type ResolvedPcbOptions,
   resolvePcbOptions,
 } from "../pcb/options.js";
+import { pcbMergeRows } from "../pcb/per-tensor.js";
 import { type PcbPrepared, pcbPrepare } from "../pcb/reference.js";
+import { deltaRows } from "../pcb/score.js";
 import { streamingPcbSession } from "../pcb/streaming.js";
 import { checkInput, num, perModel, str } from "./common.js";
 import { collectTaskMatrix } from "./task-matrix.js";
@@ -147,25 +149,18 @@ export const pcb: MergeMethod = {
     }
     checkInput(pcb, input);
     const base = input.base as Float32Array;
-    const tasks = input.models.map((m) => {
-      const t = new Float32Array(base.length);
-      for (let k = 0; k < t.length; k++) t[k] = m[k] - base[k];
-      return t;
-    });
-    let prepared: PcbPrepared;
+    let tau: Float32Array;
     try {
-      prepared = pcbPrepare(tasks, optionsOf(input.params));
+      tau = pcbMergeRows(
+        deltaRows(base, input.models),
+        perModel(input.modelParams, "weight"),
+        optionsOf(input.params),
+      );
     } catch (e) {
-      if (e instanceof MergeMethodError) {
-        e.message = `tensor '${input.name}': ${e.message}`;
-      }
+      if (e instanceof MergeMethodError) e.message = `tensor '${input.name}': ${e.message}`;
       throw e;
     }
-    return addScaled(
-      base,
-      num(input.params, "lambda"),
-      prepared.combine(perModel(input.modelParams, "weight")),
-    );
+    return addScaled(base, num(input.params, "lambda"), tau);
   },
   beginGlobal(ctx) {
     const o = optionsOf(ctx.params);

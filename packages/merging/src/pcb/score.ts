@@ -60,21 +60,136 @@ export class ScoreStats {
   }
 }
 
-/** Scratch per column of n tasks (pairwise variant). */
-export interface ColumnScratch {
-  readonly aHat: Float64Array;
-  readonly s: Float64Array;
+/**
+ * Task rows T_i = θ_i − θ₀ of the current tensor (or of the whole flattened model): either stored
+ * rows, or computed on demand into a caller's scratch buffer so that streaming never holds n rows.
+ */
+export interface TaskRows {
+  readonly n: number;
+  readonly length: number;
+  /** T_i, possibly written into `scratch` (length ≥ `length`). */
+  row(i: number, scratch: Float32Array): Float32Array;
 }
 
-export function columnScratch(n: number): ColumnScratch {
-  return { aHat: new Float64Array(n), s: new Float64Array(n) };
+/** TaskRows over stored rows. */
+export function storedRows(tasks: readonly Float32Array[]): TaskRows {
+  return { n: tasks.length, length: tasks.length === 0 ? 0 : tasks[0].length, row: (i) => tasks[i] };
+}
+
+/** TaskRows computed as fround(θ_i − θ₀) on demand. */
+export function deltaRows(base: Float32Array, models: readonly Float32Array[]): TaskRows {
+  return {
+    n: models.length,
+    length: base.length,
+    row(i, scratch) {
+      const m = models[i];
+      const out = scratch.length === base.length ? scratch : scratch.subarray(0, base.length);
+      for (let k = 0; k < base.length; k++) out[k] = m[k] - base[k];
+      return out;
+    },
+  };
+}
+
+/** h = MinMax(clamp(|x|, lo_i, hi_i)) of one element; `zeroRange` applies nan_guard "on". */
+function normMag(x: number, lo: number, hi: number, mn: number, r: number, zeroRange: boolean): number {
+  return zeroRange ? 0 : f(f(Math.min(Math.max(Math.abs(x), lo), hi) - mn) / r);
 }
 
 /**
- * Balance scores B = exp(n·MinMax(A)²) ⊙ C for columns [0, L) of the task rows `tasks` (each length L).
- * Writes B_i into `out[i]`. `guard` "on" maps a zero-range magnitude row to MinMax 0.
- * Row-major passes (contiguous typed-array loops): first MinMax(A) into `out` plus the column sums,
- * then the scores in place. Column sums accumulate over tasks in order, like the reference's sum(0).
+ * Column sums the inter score needs, accumulated over tasks in order like the reference's sum(0):
+ * Σ_j T_jk (canonical) or Σ_j S_jk with S = sign(T)·MinMax(A) (vision). Not used by pairwise.
+ */
+export function columnSums(
+  rows: TaskRows,
+  mag: MagnitudeStats,
+  inter: PcbInter,
+  guard: NanGuard,
+  colSum: Float32Array,
+  scratch: Float32Array,
+): Float32Array {
+  const len = rows.length;
+  colSum.fill(0, 0, len);
+  for (let i = 0; i < rows.n; i++) {
+    const t = rows.row(i, scratch);
+    if (inter === "canonical") {
+      for (let k = 0; k < len; k++) colSum[k] = f(colSum[k] + t[k]);
+      continue;
+    }
+    const { lo, hi, min, range } = mag;
+    const zr = guard === "on" && range[i] === 0;
+    for (let k = 0; k < len; k++) {
+      const x = t[k];
+      const h = normMag(x, lo[i], hi[i], min[i], range[i], zr);
+      colSum[k] = f(colSum[k] + ((x > 0 ? 1 : 0) - (x < 0 ? 1 : 0)) * h); // sign(0)·NaN = NaN, as in torch
+    }
+  }
+  return colSum;
+}
+
+/** B_i = exp(n·h²) · tanh(T_i · colSum) for the canonical and vision variants, into `out`. */
+export function scoreRow(
+  i: number,
+  t: Float32Array,
+  n: number,
+  colSum: Float32Array,
+  mag: MagnitudeStats,
+  guard: NanGuard,
+  out: Float32Array,
+): Float32Array {
+  const lo = mag.lo[i];
+  const hi = mag.hi[i];
+  const mn = mag.min[i];
+  const r = mag.range[i];
+  const zr = guard === "on" && r === 0;
+  const len = t.length;
+  for (let k = 0; k < len; k++) {
+    const x = t[k];
+    const h = normMag(x, lo, hi, mn, r, zr);
+    out[k] = f(f(Math.exp(f(n * f(h * h)))) * f(Math.tanh(f(x * colSum[k]))));
+  }
+  return out;
+}
+
+/**
+ * Pairwise variant: B_ik = exp(n·h_ik²) · Σ_j tanh(S_ik · S_jk); needs every task's S at a column,
+ * so all rows at once. h = |S| holds everywhere: where T = 0, h = MinMax(lo) = 0 (or NaN for a
+ * constant row, and then S = 0·NaN = NaN too).
+ */
+export function pairwiseScores(
+  rows: TaskRows,
+  mag: MagnitudeStats,
+  guard: NanGuard,
+  out: readonly Float32Array[],
+  scratch: Float32Array,
+): void {
+  const n = rows.n;
+  const len = rows.length;
+  for (let i = 0; i < n; i++) {
+    const t = rows.row(i, scratch);
+    const o = out[i];
+    const zr = guard === "on" && mag.range[i] === 0;
+    for (let k = 0; k < len; k++) {
+      const x = t[k];
+      o[k] =
+        ((x > 0 ? 1 : 0) - (x < 0 ? 1 : 0)) * normMag(x, mag.lo[i], mag.hi[i], mag.min[i], mag.range[i], zr);
+    }
+  }
+  const s = new Float64Array(n);
+  for (let k = 0; k < len; k++) {
+    for (let j = 0; j < n; j++) s[j] = out[j][k];
+    for (let i = 0; i < n; i++) {
+      const si = s[i];
+      let c = 0;
+      for (let j = 0; j < n; j++) c = f(c + f(Math.tanh(f(si * s[j]))));
+      const h = Math.abs(si);
+      out[i][k] = f(f(Math.exp(f(n * f(h * h)))) * c);
+    }
+  }
+}
+
+/**
+ * Balance scores of every task row into `out` (reference mode and tests): column sums, then one
+ * row at a time (canonical, vision) or all rows together (pairwise).
  */
 export function balanceScores(
   tasks: readonly Float32Array[],
@@ -82,57 +197,55 @@ export function balanceScores(
   inter: PcbInter,
   guard: NanGuard,
   out: readonly Float32Array[],
-  scratch: ColumnScratch = columnScratch(tasks.length),
 ): void {
-  const n = tasks.length;
-  const len = n === 0 ? 0 : tasks[0].length;
-  const colSum = new Float32Array(len);
-  // Pass 1: h = MinMax(clamp(|T|)) into out[i]; column sums of T (canonical) or of S = sign(T)·h.
-  for (let i = 0; i < n; i++) {
-    const t = tasks[i];
-    const h = out[i];
-    const lo = mag.lo[i];
-    const hi = mag.hi[i];
-    const mn = mag.min[i];
-    const r = mag.range[i];
-    const zeroRange = guard === "on" && r === 0;
-    for (let k = 0; k < len; k++) {
-      const x = t[k];
-      const v = zeroRange ? 0 : f(f(Math.min(Math.max(Math.abs(x), lo), hi) - mn) / r);
-      h[k] = v;
-      if (inter === "canonical") colSum[k] = f(colSum[k] + x);
-      else colSum[k] = f(colSum[k] + ((x > 0 ? 1 : 0) - (x < 0 ? 1 : 0)) * v); // sign(0)·NaN = NaN, as in torch
-    }
-  }
-  if (inter !== "pairwise") {
-    // Pass 2: B = exp(n·h²) · tanh(T · colSum), in place over h.
-    for (let i = 0; i < n; i++) {
-      const t = tasks[i];
-      const b = out[i];
-      for (let k = 0; k < len; k++) {
-        const h = b[k];
-        b[k] = f(f(Math.exp(f(n * f(h * h)))) * f(Math.tanh(f(t[k] * colSum[k]))));
-      }
-    }
+  const rows = storedRows(tasks);
+  const scratch = new Float32Array(0);
+  if (inter === "pairwise") {
+    pairwiseScores(rows, mag, guard, out, scratch);
     return;
   }
-  // Pairwise: C_ik = Σ_j tanh(S_ik · S_jk) needs every task's S at column k.
-  const { aHat, s } = scratch;
-  for (let k = 0; k < len; k++) {
-    for (let j = 0; j < n; j++) {
-      const x = tasks[j][k];
-      const h = out[j][k];
-      aHat[j] = h;
-      s[j] = ((x > 0 ? 1 : 0) - (x < 0 ? 1 : 0)) * h;
-    }
-    for (let i = 0; i < n; i++) {
-      const h = aHat[i];
-      const si = s[i];
-      let c = 0;
-      for (let j = 0; j < n; j++) c = f(c + f(Math.tanh(f(si * s[j]))));
-      out[i][k] = f(f(Math.exp(f(n * f(h * h)))) * c);
-    }
+  const colSum = columnSums(rows, mag, inter, guard, new Float32Array(rows.length), scratch);
+  for (let i = 0; i < rows.n; i++) scoreRow(i, tasks[i], rows.n, colSum, mag, guard, out[i]);
+}
+
+/**
+ * Adds one task's contribution to the merge accumulators, in the same float32 order as
+ * `weightScores` + `combineWeighted`: num += λ_i·(T̃_i ⊙ W_i), den += W_i.
+ */
+export function accumulateWeighted(
+  i: number,
+  t: Float32Array,
+  b: Float32Array,
+  mag: MagnitudeStats,
+  st: ScoreStats,
+  guard: NanGuard,
+  lambda: number,
+  num: Float32Array,
+  den: Float32Array,
+): void {
+  const thr = st.threshold[i];
+  const denom = f(st.max[i] - thr);
+  const dropRow = denom === 0 && guard === "on";
+  const lo = mag.lo[i];
+  const hi = mag.hi[i];
+  const li = f(lambda);
+  for (let k = 0; k < t.length; k++) {
+    const x = t[k];
+    const a = Math.min(Math.max(Math.abs(x), lo), hi);
+    const tc = x > 0 ? a : x < 0 ? -a : 0;
+    const w = dropRow ? 0 : f(f(Math.max(b[k], thr) - thr) / denom);
+    den[k] = f(den[k] + w);
+    num[k] = f(num[k] + f(li * f(tc * w)));
   }
+}
+
+/** τ_k = num_k / max(den_k, 1e-12) in place in `num` (NaN propagates). */
+export function finishWeighted(num: Float32Array, den: Float32Array): Float32Array {
+  for (let k = 0; k < num.length; k++) {
+    const d = den[k];
+    num[k] = f(num[k] / (d > 1e-12 ? d : Number.isNaN(d) ? d : f(1e-12)));
+  }
+  return num;
 }
 
 /**

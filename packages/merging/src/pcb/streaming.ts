@@ -5,7 +5,9 @@
 //   pass 3/4: histogram + refine of B_i (needs lo, hi) → t_i, and max B_i;
 //   merge:    per tensor, recompute T, B, W with the same kernels as `reference` and combine.
 // The kernels and the statistics are identical to reference mode, so the output is bit-identical.
-// Memory: O(n · 65536) histogram counts plus a few n × (largest tensor) float32 buffers.
+// Working memory per tensor of d elements, besides the inputs and the output: 4·d float32 (one task
+// row, one score row, column sums, the weight sum); the pairwise variant adds n·d (its inter term
+// needs every task's S at once). Histograms: n · 2 · 65536 float64 per selection.
 
 import type {
   GlobalMergeContext,
@@ -17,37 +19,29 @@ import type {
 import { checkVisit, flatLayout } from "../methods/task-matrix.js";
 import { clampIndices, dropIndex, PcbError, type ResolvedPcbOptions } from "./options.js";
 import {
-  balanceScores,
-  columnScratch,
-  combineWeighted,
+  accumulateWeighted,
+  columnSums,
+  deltaRows,
+  finishWeighted,
   MagnitudeStats,
+  pairwiseScores,
   ScoreStats,
-  weightScores,
+  scoreRow,
+  type TaskRows,
 } from "./score.js";
 import { StreamingSelect } from "./streaming-select.js";
 
-/** Task rows T_i = θ_i − θ₀ of one tensor, in reusable buffers. */
-class TaskBuffers {
-  private rows: Float32Array[] = [];
-  private extra: Float32Array[] = [];
+/** Grow-only float32 scratch buffers by slot, returned at the requested length. */
+class Scratch {
+  private bufs: Float32Array[] = [];
 
-  tasks(t: TensorVisit): Float32Array[] {
-    const d = (t.base as Float32Array).length;
-    if (this.rows.length !== t.models.length || (this.rows[0]?.length ?? -1) < d) {
-      this.rows = t.models.map(() => new Float32Array(d));
-      this.extra = t.models.map(() => new Float32Array(d));
+  get(slot: number, len: number): Float32Array {
+    let b = this.bufs[slot];
+    if (!b || b.length < len) {
+      b = new Float32Array(len);
+      this.bufs[slot] = b;
     }
-    const base = t.base as Float32Array;
-    return t.models.map((m, i) => {
-      const row = this.rows[i].subarray(0, d);
-      for (let k = 0; k < d; k++) row[k] = m[k] - base[k];
-      return row;
-    });
-  }
-
-  /** Second set of rows (scores), same length as the last `tasks` call. */
-  scratch(d: number): Float32Array[] {
-    return this.extra.map((e) => e.subarray(0, d));
+    return b.subarray(0, len);
   }
 }
 
@@ -66,8 +60,7 @@ export function streamingPcbSession(
   const n = ctx.numModels;
   const { total, ranges } = flatLayout(ctx, where);
   if (total === 0) throw new PcbError(`${where}: no tensor elements to merge`);
-  const buffers = new TaskBuffers();
-  const colScratch = columnScratch(n);
+  const scratch = new Scratch();
   const absSel = Array.from(
     { length: n },
     () => new StreamingSelect((d) => clampIndices(d, o.clampQuantile)),
@@ -76,32 +69,47 @@ export function streamingPcbSession(
   const scoreMax = new Float32Array(n).fill(Number.NEGATIVE_INFINITY);
   let mag: MagnitudeStats | undefined;
   let score: ScoreStats | undefined;
-  let abs = new Float32Array(0);
 
-  const visitAbs = (t: TensorVisit, feed: (sel: StreamingSelect, v: Float32Array) => void) => {
+  const rowsOf = (t: TensorVisit): TaskRows => {
     checkVisit(t, ranges, n, where);
-    const tasks = buffers.tasks(t);
-    const d = tasks[0].length;
-    if (abs.length < d) abs = new Float32Array(d);
-    const a = abs.subarray(0, d);
+    return deltaRows(t.base as Float32Array, t.models);
+  };
+  const visitAbs = (t: TensorVisit, feed: (sel: StreamingSelect, v: Float32Array) => void) => {
+    const rows = rowsOf(t);
+    const buf = scratch.get(0, rows.length);
     for (let i = 0; i < n; i++) {
-      const row = tasks[i];
-      for (let k = 0; k < d; k++) a[k] = Math.abs(row[k]);
-      feed(absSel[i], a);
+      const row = rows.row(i, buf);
+      for (let k = 0; k < row.length; k++) buf[k] = Math.abs(row[k]);
+      feed(absSel[i], buf);
     }
   };
-  const scoresOf = (t: TensorVisit): { tasks: Float32Array[]; scores: Float32Array[] } => {
-    checkVisit(t, ranges, n, where);
-    const tasks = buffers.tasks(t);
-    const scores = buffers.scratch(tasks[0].length);
-    balanceScores(tasks, mag as MagnitudeStats, o.inter, o.nanGuard, scores, colScratch);
-    return { tasks, scores };
+  /** Calls `each(i, T_i, B_i)` for every task of a tensor, holding one row of each at a time. */
+  const forEachScore = (t: TensorVisit, each: (i: number, row: Float32Array, b: Float32Array) => void) => {
+    const m = mag as MagnitudeStats;
+    const rows = rowsOf(t);
+    const d = rows.length;
+    const tbuf = scratch.get(0, d);
+    if (o.inter === "pairwise") {
+      const all = Array.from({ length: n }, (_, i) => scratch.get(4 + i, d));
+      pairwiseScores(rows, m, o.nanGuard, all, tbuf);
+      for (let i = 0; i < n; i++) each(i, rows.row(i, tbuf), all[i]);
+      return;
+    }
+    const colSum = columnSums(rows, m, o.inter, o.nanGuard, scratch.get(1, d), tbuf);
+    const b = scratch.get(2, d);
+    for (let i = 0; i < n; i++) {
+      const row = rows.row(i, tbuf);
+      each(i, row, scoreRow(i, row, n, colSum, m, o.nanGuard, b));
+    }
   };
-  const checkCount = (sel: StreamingSelect) => {
-    if (sel.count !== total) {
-      throw new PcbError(
-        `${where}: a pass visited ${sel.count} elements, the announced tensors hold ${total}`,
-      );
+  const finishTops = (sels: StreamingSelect[]) => {
+    for (const s of sels) {
+      if (s.count !== total) {
+        throw new PcbError(
+          `${where}: a pass visited ${s.count} elements, the announced tensors hold ${total}`,
+        );
+      }
+      s.finishTop();
     }
   };
 
@@ -109,12 +117,7 @@ export function streamingPcbSession(
     {
       label: `${where}: magnitude histogram`,
       visit: (t) => visitAbs(t, (s, v) => s.addTop(v)),
-      finish: () => {
-        for (const s of absSel) {
-          checkCount(s);
-          s.finishTop();
-        }
-      },
+      finish: () => finishTops(absSel),
     },
     {
       label: `${where}: magnitude quantiles`,
@@ -130,29 +133,18 @@ export function streamingPcbSession(
     },
     {
       label: `${where}: score histogram`,
-      visit: (t) => {
-        const { scores } = scoresOf(t);
-        for (let i = 0; i < n; i++) {
-          const b = scores[i];
+      visit: (t) =>
+        forEachScore(t, (i, _row, b) => {
           let m = scoreMax[i];
           for (let k = 0; k < b.length; k++) if (b[k] > m) m = b[k];
           scoreMax[i] = m;
           scoreSel[i].addTop(b);
-        }
-      },
-      finish: () => {
-        for (const s of scoreSel) {
-          checkCount(s);
-          s.finishTop();
-        }
-      },
+        }),
+      finish: () => finishTops(scoreSel),
     },
     {
       label: `${where}: score quantiles`,
-      visit: (t) => {
-        const { scores } = scoresOf(t);
-        for (let i = 0; i < n; i++) scoreSel[i].addLow(scores[i]);
-      },
+      visit: (t) => forEachScore(t, (i, _row, b) => scoreSel[i].addLow(b)),
       finish: () => {
         const thr = Float32Array.from(scoreSel, (s) => s.finishLow()[0]);
         score = new ScoreStats(thr, scoreMax, o.nanGuard);
@@ -165,16 +157,19 @@ export function streamingPcbSession(
     passes,
     mergeTensor(input: TensorMergeInput): Float32Array {
       if (!mag || !score) throw new PcbError(`${where}: mergeTensor called before all passes finished`);
-      const { tasks, scores } = scoresOf(input);
-      const d = tasks[0].length;
-      const weightSum = new Float32Array(d);
-      weightScores(tasks, scores, mag, score, o.nanGuard, weightSum);
-      const lambdas = input.modelParams.map((p) => p.weight as number);
-      const tau = combineWeighted(scores, weightSum, lambdas, new Float32Array(d));
+      const m = mag;
+      const st = score;
       const base = input.base as Float32Array;
-      const out = new Float32Array(d);
-      for (let k = 0; k < d; k++) out[k] = base[k] + Math.fround(lambda * tau[k]);
-      return out;
+      const d = base.length;
+      const num = new Float32Array(d); // accumulates Σ λ_i T̃_i W_i, becomes τ, then the output
+      const den = scratch.get(3, d);
+      den.fill(0);
+      forEachScore(input, (i, row, b) => {
+        accumulateWeighted(i, row, b, m, st, o.nanGuard, input.modelParams[i].weight as number, num, den);
+      });
+      const tau = finishWeighted(num, den);
+      for (let k = 0; k < d; k++) tau[k] = base[k] + Math.fround(lambda * tau[k]);
+      return tau;
     },
   };
 }

@@ -308,15 +308,20 @@ describe("pcb method through the registry", () => {
     }
   });
 
-  it("per-tensor mode computes statistics per tensor (a different result)", () => {
+  it("per-tensor mode computes statistics per tensor (a different result), bit-identical to pcbMerge", () => {
     const method = getMethod("pcb");
-    const per = runMethod(method, model, { params: { ratio: 0.3, mode: "per-tensor" } });
-    const glob = runMethod(method, model, { params: { ratio: 0.3 } });
-    const t = model.find((m) => m.name === "a.weight")!;
-    const tasks = t.models.map((m) => m.map((v, k) => v - t.base[k]));
-    const tau = pcbMerge(tasks, { ratio: 0.3 });
-    expect(per.get("a.weight")).toEqual(t.base.map((b, k) => b + tau[k]));
-    expect(per.get("a.weight")).not.toEqual(glob.get("a.weight"));
+    for (const inter of inters) {
+      const params = { ratio: 0.3, mode: "per-tensor", inter, lambda: 0.9 };
+      const modelParams = [{ weight: 1.1 }, { weight: 0.7 }, { weight: 1 }];
+      const per = runMethod(method, model, { params, modelParams });
+      const glob = runMethod(method, model, { params: { ratio: 0.3, inter } });
+      for (const t of model) {
+        const tasks = t.models.map((m) => m.map((v, k) => v - t.base[k]));
+        const tau = pcbMerge(tasks, { ratio: 0.3, inter, lambdas: [1.1, 0.7, 1] });
+        expect(per.get(t.name)).toEqual(t.base.map((b, k) => b + Math.fround(0.9 * tau[k])));
+      }
+      expect(per.get("a.weight")).not.toEqual(glob.get("a.weight"));
+    }
   });
 
   it("rejects bad parameters with named errors", () => {
