@@ -152,11 +152,9 @@ function encodeFloats(src: Float32Array | Float64Array, to: DType, out: TensorDa
 export function convertData(from: DType, to: DType, data: TensorData, count: number): TensorData {
   const toInfo = dtypeInfo(to);
   const fromInfo = dtypeInfo(from);
+  // Same dtype: a plain copy (also right for packed sub-byte storage, whose length is not `count`).
+  if (from === to) return data.slice();
   const out = new toInfo.array(count * toInfo.lanes) as TensorData;
-  if (from === to) {
-    (out as Uint8Array).set(data as Uint8Array);
-    return out;
-  }
   if (fromInfo.kind === "raw" || toInfo.kind === "raw") throw unsupported(from, to);
   const fromInt = fromInfo.kind === "int" || fromInfo.kind === "uint" || fromInfo.kind === "bool";
   const toInt = toInfo.kind === "int" || toInfo.kind === "uint";

@@ -90,7 +90,10 @@ export class Tensor<D extends DType = DType> {
     return new Tensor(dtype, shape, new info.array(bytes.buffer, bytes.byteOffset, len) as DTypeArrayMap[D]);
   }
 
-  /** A tensor of `dtype` holding `values` converted from float32 (rounded to nearest even for F16/BF16). */
+  /**
+   * A tensor of `dtype` holding `values` converted from float32 (rounded to nearest even for F16/BF16).
+   * For F32 the tensor wraps `values` itself (no copy).
+   */
   static fromFloat32<D extends DType>(dtype: D, shape: readonly number[], values: Float32Array): Tensor<D> {
     const numel = checkShape(shape);
     if (values.length !== numel) {

@@ -117,6 +117,8 @@ describe("Tensor", () => {
     expect(() => Tensor.zeros("C64", [1]).to("F32")).toThrow(TensorError);
     expect(() => Tensor.zeros("F32", [1]).to("F8_E4M3")).toThrow(TensorError);
     expect(Tensor.zeros("C64", [2]).clone().data.length).toBe(4);
+    const packed = new Tensor("F4", [4], Uint8Array.of(0x12, 0x34));
+    expect(Array.from(packed.clone().data)).toEqual([0x12, 0x34]);
   });
 
   it("storage arrays match dtypeInfo for every dtype", () => {

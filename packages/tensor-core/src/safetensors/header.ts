@@ -95,7 +95,7 @@ export function parseHeader(file: string, json: Uint8Array, fileSize: number): S
       throw new SafetensorsError(
         "DUPLICATE_KEY",
         file,
-        "the header lists this tensor twice",
+        "the header lists this key twice",
         cause.duplicateKey,
         { cause },
       );
