@@ -7,6 +7,7 @@ import {
   distflowResidual,
   linDistFlow,
   nominalLoadsPu,
+  PowerFlowError,
   pathSumMatrices,
   RadialSweep,
   solvePowerFlow,
@@ -76,6 +77,32 @@ describe("backward/forward sweep on the 69-bus feeder", () => {
     sweep.solve(half);
     const again = sweep.solve(loads);
     expect(Array.from(again.vm)).toEqual(Array.from(pf.vm));
+  });
+
+  it("non-finite loads raise PowerFlowError instead of returning NaN voltages", () => {
+    const bad = { p: loads.p.map((v, j) => (j === 30 ? Number.NaN : v)), q: loads.q };
+    expect(() => solvePowerFlow(f, bad)).toThrow(PowerFlowError);
+    const heavy = { p: loads.p.map((v) => v * 20), q: loads.q.map((v) => v * 20) };
+    expect(() => solvePowerFlow(f, heavy)).toThrow(/did not converge/);
+  });
+
+  it("warm start converges to the same solution in fewer sweeps", () => {
+    const warm = new RadialSweep(f);
+    const cold = new RadialSweep(f);
+    let itWarm = 0;
+    let itCold = 0;
+    for (let k = 0; k < 20; k++) {
+      const s = 0.8 + 0.02 * k;
+      const l = { p: loads.p.map((v) => v * s), q: loads.q.map((v) => v * s) };
+      const a = warm.solve(l, { warmStart: true, v0: 1 + 0.001 * k });
+      const b = cold.solve(l, { v0: 1 + 0.001 * k });
+      if (k > 0) {
+        itWarm += a.iterations;
+        itCold += b.iterations;
+      }
+      for (let j = 0; j < f.buses.length; j++) expect(a.vm[j]).toBeCloseTo(b.vm[j], 9);
+    }
+    expect(itWarm).toBeLessThan(itCold);
   });
 
   it.skipIf(!existsSync(ref69))("matches the reference case69.json impedances and loads", () => {

@@ -20,6 +20,11 @@ export interface SweepOptions {
   /** Convergence tolerance on max |ΔV| (pu). Default 1e-10. */
   readonly tol?: number;
   readonly maxIter?: number;
+  /**
+   * Start from the previous solution of this solver instead of a flat profile (successive snapshots of a time
+   * series converge in fewer sweeps). Ignored on the first call.
+   */
+  readonly warmStart?: boolean;
 }
 
 /** Result arrays are indexed by bus; branch quantities by the child bus of the branch (entry 0 unused, 0). */
@@ -71,6 +76,7 @@ export class RadialSweep {
   readonly pRecv: Float64Array;
   readonly qRecv: Float64Array;
   readonly l: Float64Array;
+  private solved = false;
 
   constructor(readonly feeder: Feeder) {
     const n = feeder.buses.length;
@@ -100,8 +106,17 @@ export class RadialSweep {
     const v0 = opts.v0 ?? this.feeder.rootVoltagePu;
     const tol = opts.tol ?? 1e-10;
     const maxIter = opts.maxIter ?? 100;
-    vr.fill(v0);
-    vi.fill(0);
+    if (opts.warmStart && this.solved) {
+      // Rescale the previous profile to the new root voltage.
+      const k = v0 / Math.hypot(vr[0], vi[0]);
+      for (let j = 0; j < n; j++) {
+        vr[j] *= k;
+        vi[j] *= k;
+      }
+    } else {
+      vr.fill(v0);
+      vi.fill(0);
+    }
     let iterations = 0;
     let converged = false;
     while (iterations < maxIter) {
@@ -127,7 +142,8 @@ export class RadialSweep {
         const nr = vr[k] - (r[j] * jr[j] - x[j] * ji[j]);
         const ni = vi[k] - (r[j] * ji[j] + x[j] * jr[j]);
         const d = Math.abs(nr - vr[j]) + Math.abs(ni - vi[j]);
-        if (d > dmax) dmax = d;
+        // Written so that a NaN (non-finite loads or divergence) propagates into dmax.
+        if (!(d <= dmax)) dmax = d;
         vr[j] = nr;
         vi[j] = ni;
       }
@@ -137,6 +153,7 @@ export class RadialSweep {
         break;
       }
     }
+    this.solved = converged;
     if (!converged)
       throw new PowerFlowError(
         `feeder "${this.feeder.id}": power flow did not converge in ${iterations} sweeps (load too high for the feeder?)`,

@@ -177,7 +177,10 @@ export class LoadModel {
       this.day = day;
       this.newDay();
     }
-    const dt = Number.isNaN(this.lastMinute) ? Number.POSITIVE_INFINITY : minute - this.lastMinute;
+    const dt =
+      Number.isNaN(this.lastMinute) || minute < this.lastMinute
+        ? Number.POSITIVE_INFINITY
+        : minute - this.lastMinute;
     this.lastMinute = minute;
     const sigma = this.opts.pfVariation ?? 0.3;
     const rho = Math.exp(-dt / (this.opts.pfCorrelationMinutes ?? 60));

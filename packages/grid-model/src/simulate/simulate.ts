@@ -116,7 +116,7 @@ export function simulateSmartMeters(feeder: Feeder, opts: SimulationOptions): Sm
         v0 = Math.min(v0Nominal * (1 + band), Math.max(v0Nominal * (1 - band), v0));
       }
       loads.at(start + (s + 0.5) * dtSub, pNow, qNow);
-      const pf = sweep.solve({ p: pNow, q: qNow, qCap }, { v0 });
+      const pf = sweep.solve({ p: pNow, q: qNow, qCap }, { v0, warmStart: true });
       for (let j = 0; j < n; j++) {
         const v = pf.vm[j];
         if (instant) vAcc[j] = v * sub;
