@@ -21,6 +21,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const TENSORS = Number(process.env.BENCH_IO_TENSORS ?? 64);
 const TENSOR_BYTES = 16 << 20; // 16 MiB per tensor -> 64 tensors = 1 GiB of data
 const CHUNK = 16 << 20;
+const FSYNC_RUNS = Number(process.env.BENCH_FSYNC_RUNS ?? 3);
 const CODEC_N = Number(process.env.BENCH_CODEC_N ?? 32 << 20); // 32 Mi elements = 128 MiB of float32
 const BUDGET = 256 << 20;
 
@@ -67,14 +68,21 @@ async function cell(name, file) {
     // Contenders alternate run by run so page-cache writeback and load from other jobs hit both alike.
     const data = payload(1);
     const bytes = new Uint8Array(data.buffer);
-    const res = { fs: [], safetensors: [] };
-    for (let run = 0; run < RUNS; run++) {
-      for (const who of run % 2 === 0 ? ["fs", "safetensors"] : ["safetensors", "fs"]) {
+    const res = { fs: [], safetensors: [], "fs-fsync": [], "safetensors-durable": [] };
+    const pairs = [];
+    for (let run = 0; run < RUNS; run++)
+      pairs.push(run % 2 === 0 ? ["fs", "safetensors"] : ["safetensors", "fs"]);
+    // With fsync both contenders wait for the disk: slower but far less sensitive to writeback state.
+    for (let run = 0; run < FSYNC_RUNS; run++) {
+      pairs.push(run % 2 === 0 ? ["fs-fsync", "safetensors-durable"] : ["safetensors-durable", "fs-fsync"]);
+    }
+    for (const pair of pairs) {
+      for (const who of pair) {
         const target = `${file}.write-${who}`;
         rmSync(target, { force: true });
         const t0 = now();
-        if (who === "safetensors") {
-          await tc.writeSafetensors(target, specs(), () => data);
+        if (who.startsWith("safetensors")) {
+          await tc.writeSafetensors(target, specs(), () => data, { durable: who === "safetensors-durable" });
         } else {
           // Plain baseline: create, write the same bytes in the same chunk size, close.
           const fh = await open(target, "w");
@@ -85,6 +93,7 @@ async function cell(name, file) {
             await fh.write(bytes, 0, bytes.length, pos);
             pos += bytes.length;
           }
+          if (who === "fs-fsync") await fh.sync();
           await fh.close();
         }
         res[who].push(now() - t0);
@@ -281,6 +290,7 @@ async function orchestrate() {
   const R = c.read.contenders;
   results.ratios = {
     writeVsFs: W.safetensors.gbps / W.fs.gbps,
+    writeDurableVsFsFsync: W["safetensors-durable"].gbps / W["fs-fsync"].gbps,
     ...Object.fromEntries(
       Object.entries(R).map(([k, v]) => [`read:${k}VsFsReuse`, v.gbps / R["fs-reuse"].gbps]),
     ),
@@ -302,12 +312,19 @@ async function orchestrate() {
     `Fixture: one safetensors file of ${(results.fileBytes / 1e9).toFixed(3)} GB, ${TENSORS} F32 tensors of 16 MiB. Reads are page-cache warm`,
     "(the file was just written; dropping the cache needs root), so they measure the software path, not the disk.",
     "",
-    `## Write (${((TENSORS * TENSOR_BYTES) / 2 ** 30).toFixed(2)} GiB of tensor data, no fsync in either)`,
+    `## Write (${((TENSORS * TENSOR_BYTES) / 2 ** 30).toFixed(2)} GiB of tensor data)`,
     "",
     "| contender | median ms | runs ms | GB/s | ratio vs fs |",
     "|---|---|---|---|---|",
     row(`plain fs: open, ${TENSORS} positional writes of 16 MiB, close`, W.fs, W.fs, false),
     row("writeSafetensors (header, tensors, temp file + rename)", W.safetensors, W.fs, true),
+    row(`plain fs as above + fsync (${FSYNC_RUNS} runs)`, W["fs-fsync"], W["fs-fsync"], false),
+    row(
+      "writeSafetensors({ durable: true }) (fsync before rename)",
+      W["safetensors-durable"],
+      W["fs-fsync"],
+      true,
+    ),
     "",
     "## Read (every tensor, one at a time)",
     "",
