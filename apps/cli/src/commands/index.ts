@@ -7,8 +7,10 @@ import type { Command } from "../command.js";
 export const commands: Record<string, () => Promise<Command>> = {
   "bench evolver": async () => (await import("./bench-evolver.js")).benchEvolver,
   evolve: async () => (await import("./evolve.js")).evolveCommand,
-  "bench merging": async () => (await import("./bench-merging.js")).benchMerging,
   "grid simulate": async () => (await import("./grid-simulate.js")).gridSimulate,
+  "grid identify": async () => (await import("./grid-identify.js")).gridIdentify,
+  "grid evaluate": async () => (await import("./grid-evaluate.js")).gridEvaluate,
+  "bench merging": async () => (await import("./bench-merging.js")).benchMerging,
   merge: async () => (await import("./merge.js")).default,
   quickstart: () => import("./quickstart.js").then((m) => m.command),
   safetensors: () => import("./safetensors.js").then((m) => m.command),

@@ -21,6 +21,11 @@ export interface GridModel {
   readonly root: string;
   readonly buses: readonly string[];
   readonly zBaseOhm?: number;
+  /**
+   * Buses without any voltage reading, left out of the model: each metered bus then hangs from
+   * its nearest metered ancestor with the equivalent (path) impedance.
+   */
+  readonly hiddenBuses: readonly string[];
   readonly topology: {
     readonly method: TopologyMethod;
     readonly design: "pq" | "p" | "none";
@@ -47,9 +52,34 @@ export interface GridModel {
   readonly seconds: { readonly topology: number; readonly impedance: number };
 }
 
+/** Restricts the series to buses with at least one voltage reading (the root always stays). */
+function dropHiddenBuses(data: MeterSeries): { data: MeterSeries; hidden: string[] } {
+  const keep: number[] = [];
+  const hidden: string[] = [];
+  data.busNames.forEach((name, j) => {
+    if (j === data.root || data.vm[j]!.some((v) => !Number.isNaN(v))) keep.push(j);
+    else hidden.push(name);
+  });
+  if (hidden.length === 0) return { data, hidden };
+  const pick = <T>(a: readonly T[]) => keep.map((j) => a[j]!);
+  return {
+    data: {
+      busNames: pick(data.busNames),
+      root: keep.indexOf(data.root),
+      samples: data.samples,
+      vm: pick(data.vm),
+      // Unmetered loads are unknown: a hidden bus with load biases the flows upstream of it.
+      p: pick(data.p),
+      q: pick(data.q),
+    },
+    hidden,
+  };
+}
+
 /** Both stages (spec §4): topology, then the bottom-up impedance sweep on the recovered tree. */
-export function identifyGrid(data: MeterSeries, opts: IdentifyOptions = {}): GridModel {
+export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): GridModel {
   const method = opts.method ?? "lad";
+  const { data, hidden } = dropHiddenBuses(input);
   const t0 = performance.now();
   const topo = identifyTopology(data, opts.topology);
   const t1 = performance.now();
@@ -85,6 +115,7 @@ export function identifyGrid(data: MeterSeries, opts: IdentifyOptions = {}): Gri
     root: names[data.root]!,
     buses: [...names],
     ...(zb ? { zBaseOhm: zb } : {}),
+    hiddenBuses: hidden,
     topology: {
       method: topo.method,
       design: topo.design,

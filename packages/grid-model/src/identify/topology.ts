@@ -103,8 +103,8 @@ function estimateSensitivity(data: MeterSeries, opts: TopologyOptions, corr?: Lo
     if (d) for (let t = 0; t < T; t++) s[t] = s[t]! + d[t]!;
     return s;
   };
-  const P = buses.map((b) => withCorr(interpolateMissing(data.p[b]!), corr?.dp[b]));
-  const Q = buses.map((b) => withCorr(interpolateMissing(data.q[b]!), corr?.dq[b]));
+  const P = buses.map((b) => interpolateMissing(data.p[b]!));
+  const Q = buses.map((b) => interpolateMissing(data.q[b]!));
   buses.forEach((b, m) => {
     if (Y0[m]!.some(Number.isNaN)) {
       throw new MeterDataError(
@@ -126,8 +126,14 @@ function estimateSensitivity(data: MeterSeries, opts: TopologyOptions, corr?: Lo
     }
     return hi - lo > 1e-12 * Math.max(1, Math.abs(hi));
   };
+  // Activity is judged on the measured injections: the loss terms r̂ℓ, x̂ℓ of an unloaded bus
+  // are exactly collinear and would wreck the P/Q design. Their losses are left out (second order).
   const activeP = buses.map((_, m) => varies(P[m]!));
   const activeQ = buses.map((_, m) => varies(Q[m]!));
+  buses.forEach((b, m) => {
+    if (activeP[m]) withCorr(P[m]!, corr?.dp[b]);
+    if (activeQ[m]) withCorr(Q[m]!, corr?.dq[b]);
+  });
   let rows = Int32Array.from({ length: T }, (_, t) => t);
   let usePq = true;
   let last: Sensitivity | undefined;

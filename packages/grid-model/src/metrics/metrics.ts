@@ -49,6 +49,72 @@ function median(a: number[]): number {
 
 const mean = (a: number[]) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : Number.NaN);
 
+export interface EvaluateOptions {
+  /**
+   * True branches with |z| at or below this (pu) are switches: their two buses count as one node
+   * on both sides (no measurement can separate them). Default 2e-5 (the IEEE 13 switch).
+   */
+  readonly mergeBelowPu?: number;
+}
+
+interface TruthBranch {
+  from: string;
+  to: string;
+  rPu: number;
+  xPu: number;
+  conductor?: string;
+  lengthKm?: number;
+}
+
+/**
+ * The truth as the identification can see it: switch buses merged into their parent, and
+ * buses absent from the model (unmetered, hidden) skipped — each remaining bus hangs from its
+ * nearest present ancestor with the path impedance (exact for unloaded series junctions).
+ */
+function reduceTruth(
+  truth: Feeder,
+  branches: readonly IdentifiedBranch[],
+  mergeBelowPu: number,
+): { rep: Map<string, string>; branches: TruthBranch[] } {
+  const n = truth.buses.length;
+  const into = Int32Array.from({ length: n }, (_, j) => j);
+  for (const br of truth.branches)
+    if (Math.hypot(br.rPu, br.xPu) <= mergeBelowPu) into[br.to] = into[br.from]!;
+  for (let j = 0; j < n; j++) into[j] = into[into[j]!]!;
+  const rep = new Map(truth.buses.map((b) => [b.name, truth.buses[into[b.id]!]!.name]));
+  const present = new Uint8Array(n);
+  present[0] = 1;
+  const byName = new Map(truth.buses.map((b) => [b.name, b.id]));
+  for (const b of branches) for (const nm of [b.from, b.to]) present[into[byName.get(nm)!]!] = 1;
+  const out: TruthBranch[] = [];
+  const branchInto = new Map(truth.branches.map((br) => [br.to, br]));
+  for (let j = 1; j < n; j++) {
+    if (into[j] !== j || !present[j]) continue;
+    let r = 0;
+    let x = 0;
+    let u = j;
+    const first = branchInto.get(j)!;
+    // Walk up to the nearest present representative.
+    for (;;) {
+      const br = branchInto.get(u)!;
+      r += br.rPu;
+      x += br.xPu;
+      u = into[br.from]!;
+      if (present[u]) break;
+    }
+    const single = truth.parent[j] === u || into[truth.parent[j]!] === u;
+    out.push({
+      from: truth.buses[u]!.name,
+      to: truth.buses[j]!.name,
+      rPu: r,
+      xPu: x,
+      ...(single && first.conductor !== undefined ? { conductor: first.conductor } : {}),
+      ...(single && first.lengthKm !== undefined ? { lengthKm: first.lengthKm } : {}),
+    });
+  }
+  return { rep, branches: out };
+}
+
 /** Undirected edge key of two bus names. */
 function key(a: string, b: string): string {
   return a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
@@ -62,6 +128,7 @@ function key(a: string, b: string): string {
 export function evaluateIdentification(
   truth: Feeder,
   branches: readonly IdentifiedBranch[],
+  opts: EvaluateOptions = {},
 ): IdentificationMetrics {
   const names = new Set(truth.buses.map((b) => b.name));
   for (const b of branches) {
@@ -69,7 +136,13 @@ export function evaluateIdentification(
       if (!names.has(n))
         throw new MetricsError(`identified branch refers to bus "${n}" not in feeder "${truth.id}"`);
   }
-  const est = new Map(branches.map((b) => [key(b.from, b.to), b]));
+  const reduced = reduceTruth(truth, branches, opts.mergeBelowPu ?? 2e-5);
+  const est = new Map<string, IdentifiedBranch>();
+  for (const b of branches) {
+    const from = reduced.rep.get(b.from)!;
+    const to = reduced.rep.get(b.to)!;
+    if (from !== to) est.set(key(from, to), { ...b, from, to });
+  }
   let correct = 0;
   const apeR: number[] = [];
   const apeX: number[] = [];
@@ -79,9 +152,8 @@ export function evaluateIdentification(
   let condOk = 0;
   let anyConductor = false;
   let unidentified = 0;
-  for (const br of truth.branches) {
-    const from = truth.buses[br.from]!.name;
-    const to = truth.buses[br.to]!.name;
+  for (const br of reduced.branches) {
+    const { from, to } = br;
     const e = est.get(key(from, to));
     if (!e) continue;
     correct++;
@@ -101,11 +173,11 @@ export function evaluateIdentification(
     if (e.lengthKm !== undefined && br.lengthKm !== undefined)
       apeL.push((100 * Math.abs(e.lengthKm - br.lengthKm)) / br.lengthKm);
   }
-  const edges = truth.branches.length;
+  const edges = reduced.branches.length;
   const finite = (a: number[]) => a.filter(Number.isFinite);
   return {
     edgeAccuracy: correct / edges,
-    exactTree: correct === edges && branches.length === edges,
+    exactTree: correct === edges && est.size === edges,
     edges,
     correctEdges: correct,
     unidentified,
