@@ -120,6 +120,10 @@ describe("MATPOWER reader", () => {
   });
 });
 
+type Row = { name: string; [k: string]: unknown };
+type Doc = { buses: Row[]; branches: Row[]; [k: string]: unknown };
+const byName = (rows: Row[], name: string): Row => rows.find((r) => r.name === name)!;
+
 describe("feeder JSON format", () => {
   it("round-trips every built-in feeder", () => {
     for (const id of ["ieee13", "ieee37", "ieee69"]) {
@@ -133,24 +137,24 @@ describe("feeder JSON format", () => {
 
   it("rejects malformed documents naming the file and the field", () => {
     const doc = feederToJson(builtinFeeder("ieee13")) as Record<string, unknown>;
-    const bad = (mut: (d: any) => void) => {
+    const bad = (mut: (d: Doc) => void) => {
       const d = JSON.parse(JSON.stringify(doc));
       mut(d);
       return () => parseFeederJson(JSON.stringify(d), "my.json");
     };
     expect(() => parseFeederJson("{", "my.json")).toThrow(/my\.json: invalid JSON/);
     expect(bad((d) => delete d.baseKvLl)).toThrow(/my\.json: feeder is missing "baseKvLl"/);
-    expect(bad((d) => (d.buses.find((b: any) => b.name === "645").pKw = "12"))).toThrow(
+    expect(bad((d) => (byName(d.buses, "645").pKw = "12"))).toThrow(
       /bus "645" "pKw" must be a finite number/,
     );
-    expect(bad((d) => (d.branches.find((b: any) => b.name === "632645").rOhm = -1))).toThrow(
+    expect(bad((d) => (byName(d.branches, "632645").rOhm = -1))).toThrow(
       /my\.json: .*branch "632645".*non-negative/,
     );
     expect(bad((d) => (d.format = "other"))).toThrow(/format is "other"/);
     expect(
       bad((d) =>
         d.branches.splice(
-          d.branches.findIndex((b: any) => b.name === "692675"),
+          d.branches.findIndex((b) => b.name === "692675"),
           1,
         ),
       ),
