@@ -8,4 +8,12 @@ export {
   type PlannedTensor,
   planMerge,
 } from "./plan.js";
-export { type MergeCheckpointsOptions, type MergeCheckpointsResult, mergeCheckpoints } from "./run.js";
+export {
+  type MergeCheckpointsOptions,
+  type MergeCheckpointsResult,
+  mergeCheckpoints,
+  PreparedCheckpointMerge,
+  type PrepareMergeOptions,
+  prepareCheckpointMerge,
+  type WriteMergeOptions,
+} from "./run.js";

@@ -11,8 +11,8 @@ import {
   evaluateSetting,
   layerPosition,
   type MergeConfig,
-  type MergeDType,
   mergeConfigHash,
+  type ParameterMap,
   type ParameterSetting,
   parseByteSize,
   type ScalarSetting,
@@ -25,34 +25,57 @@ import { copyTagalongFiles, writeMergeMetadataFiles } from "../io/tagalong.js";
 import type { TensorSource } from "../io/types.js";
 // Importing the built-in methods registers them, so `merge_method` names resolve without the package index.
 import "../methods/index.js";
-import { type GlobalMergeSession, getMethod, type MergeMethod, resolveParams, tensorRng } from "../method.js";
+import {
+  type GlobalMergeSession,
+  getMethod,
+  type MergeMethod,
+  type ParamMap,
+  resolveParams,
+  tensorRng,
+} from "../method.js";
 import { extractBlock, insertBlock } from "./blocks.js";
 import { ReadBuffers } from "./buffers.js";
 import { MergeInputError } from "./errors.js";
 import type { MergeProgressEvent } from "./events.js";
 import { type MergeWarning, type PlannedTensor, planMerge } from "./plan.js";
 
-export interface MergeCheckpointsOptions {
-  /** Maximum output shard size in bytes (number or "5GB" / "500MB" / "1e9"); default 5 GB. */
-  outShardSize?: number | string;
+/** Options fixed when a merge is prepared (inputs opened, tensors planned, global passes run). */
+export interface PrepareMergeOptions {
   /** Seed for randomized methods (DARE, DELLA); default 0. */
   seed?: number;
   /** Turn skipped tensors / models (missing, shape mismatch) into errors. */
   strict?: boolean;
-  /** Replace an existing non-empty output directory. */
-  overwrite?: boolean;
   /** Relative model paths are resolved against this directory (default: the working directory). */
   baseDir?: string;
-  /** Copy tokenizer and other tagalong files from the donor model (default true). */
-  copyTokenizer?: boolean;
-  /** Write README.md (model card) and mergekit_config.yml (default true). */
-  writeModelCard?: boolean;
   /** Input tensors read in parallel per output tensor (default 4; 1 = one after another). */
   readConcurrency?: number;
   /** Use this method object instead of looking `merge_method` up in the registry. */
   method?: MergeMethod;
   onProgress?: (event: MergeProgressEvent) => void;
   onWarning?: (warning: MergeWarning) => void;
+}
+
+/** Options of one output write. */
+export interface WriteMergeOptions {
+  /** Maximum output shard size in bytes (number or "5GB" / "500MB" / "1e9"); default 5 GB. */
+  outShardSize?: number | string;
+  /** Replace an existing non-empty output directory. */
+  overwrite?: boolean;
+  /** Copy tokenizer and other tagalong files from the donor model (default true). */
+  copyTokenizer?: boolean;
+  /** Write README.md (model card) and mergekit_config.yml (default true). */
+  writeModelCard?: boolean;
+  /**
+   * Replacement per-model `parameters` (aligned with `config.models`), e.g. candidate λ_i in a
+   * coefficient search. Global-scope statistics were computed at prepare time, so only parameters the
+   * method reads per tensor (such as PCB's `weight` = λ_i) may change here.
+   */
+  modelParameters?: readonly ParameterMap[];
+  onProgress?: (event: MergeProgressEvent) => void;
+}
+
+export interface MergeCheckpointsOptions extends PrepareMergeOptions, WriteMergeOptions {
+  onProgress?: (event: MergeProgressEvent) => void;
 }
 
 export interface MergeCheckpointsResult {
@@ -70,6 +93,7 @@ export interface MergeCheckpointsResult {
 
 const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8 };
 const storedBytes = (dt: string) => DTYPE_BYTES[dt] ?? elementSize(dt as DType);
+const isFloat = (dt: string) => dt in DTYPE_BYTES && dt !== "I64";
 
 function numel(shape: readonly number[]): number {
   let n = 1;
@@ -150,10 +174,292 @@ async function openInputs(config: MergeConfig, method: MergeMethod, baseDir?: st
 }
 
 /**
- * Merges the checkpoints named by `config` into `outDir` (Hugging Face layout: sharded safetensors with
- * `{"format": "pt"}` metadata, index when sharded, config/tokenizer files from the donor,
- * mergekit_config.yml and README.md). The output appears atomically: it is built in a sibling temp
- * directory and renamed at the end; on error nothing is left behind.
+ * A merge with its inputs open, its tensors planned and (for global-scope methods) its statistics
+ * passes done. `write` produces an output directory; it can be called repeatedly (coefficient search:
+ * each candidate only redoes the final per-tensor merge). Call `close` when done.
+ */
+export class PreparedCheckpointMerge {
+  readonly scope: "tensor" | "global";
+  private readonly buffers = new ReadBuffers();
+  private readonly numLayers: number;
+  private readonly readConcurrency: number;
+
+  private constructor(
+    readonly config: MergeConfig,
+    readonly method: MergeMethod,
+    private readonly inputs: Inputs,
+    readonly tensors: readonly PlannedTensor[],
+    readonly warnings: readonly MergeWarning[],
+    private readonly whole: { params: ParamMap; modelParams: ParamMap[] },
+    private readonly options: PrepareMergeOptions,
+    private session?: GlobalMergeSession,
+  ) {
+    this.scope = method.scopeOf(whole.params);
+    this.numLayers = countLayers(inputs.reference.names());
+    this.readConcurrency = Math.max(1, Math.floor(options.readConcurrency ?? 4));
+  }
+
+  /** Opens the inputs, validates parameters, plans every tensor and runs global statistics passes. */
+  static async prepare(
+    config: MergeConfig,
+    options: PrepareMergeOptions = {},
+  ): Promise<PreparedCheckpointMerge> {
+    const method = options.method ?? getMethod(config.mergeMethod);
+    const inputs = await openInputs(config, method, options.baseDir);
+    try {
+      // Whole-model parameters: validates names/types/required ones before any work.
+      const wholeGlobal = evaluateAll(config.parameters, "", 0);
+      const wholeModels = inputs.configIndex.map((ci) => evaluateAll(config.models[ci]!.parameters, "", 0));
+      const whole = resolveParams(method, wholeGlobal, wholeModels);
+      const scope = method.scopeOf(whole.params);
+      const { tensors, warnings } = planMerge({
+        reference: inputs.reference,
+        base: inputs.base,
+        models: inputs.models,
+        minModels: method.minModels,
+        strict: options.strict ?? false,
+      });
+      // Global statistics need every model's copy of a tensor; others are kept from the base.
+      if (scope === "global") {
+        for (let i = 0; i < tensors.length; i++) {
+          const p = tensors[i]!;
+          if (p.kind === "merge" && p.models.length !== inputs.models.length) {
+            const w: MergeWarning = {
+              kind: "copied",
+              tensor: p.name,
+              message: `tensor '${p.name}' is not present with a compatible shape in every model; a global-scope merge keeps the base tensor`,
+            };
+            if (options.strict) throw new MergeInputError(`${w.message} (--strict)`);
+            warnings.push(w);
+            tensors[i] = { ...p, kind: "copy", models: [] };
+          }
+        }
+      }
+      for (const w of warnings) options.onWarning?.(w);
+      const prepared = new PreparedCheckpointMerge(config, method, inputs, tensors, warnings, whole, options);
+      if (scope === "global") await prepared.runPasses();
+      return prepared;
+    } catch (err) {
+      for (const s of inputs.all) await s.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Indices into `config.models` of the models being merged (the base excluded when the method uses one). */
+  get mergeModelIndices(): readonly number[] {
+    return this.inputs.configIndex;
+  }
+
+  private get seed(): number {
+    return this.options.seed ?? 0;
+  }
+
+  private mergedShape(p: PlannedTensor): readonly number[] {
+    return p.block ? [p.block.rows, p.block.cols] : p.shape;
+  }
+
+  private outDtypeOf(p: PlannedTensor): string {
+    return isFloat(p.storedDtype)
+      ? (this.config.outDtype ?? this.config.dtype ?? p.storedDtype)
+      : p.storedDtype;
+  }
+
+  /** Reads one input tensor into read slot `slot` (0 = base/reference, 1 + i = merge model i). */
+  private async readInput(src: TensorSource, name: string, slot: number): Promise<Float32Array> {
+    const data = await src.readFloat32(name, this.buffers.view(slot, numel(src.info(name)!.shape)));
+    if (this.config.dtype) castToComputeDType(data, this.config.dtype);
+    return data;
+  }
+
+  /** Reads the inputs of one planned merge tensor, cut to the common block when there is one. */
+  private async readInputs(p: PlannedTensor) {
+    const { inputs } = this;
+    const cut = (a: Float32Array, src: TensorSource) =>
+      p.block ? extractBlock(a, src.info(p.name)!.shape[1]!, p.block.rows, p.block.cols) : a;
+    const withBase = inputs.base !== undefined && this.method.base !== "none";
+    const slots = withBase ? [-1, ...p.models] : [...p.models];
+    const read = await mapLimited(slots, this.readConcurrency, (mi) =>
+      mi < 0 ? this.readInput(inputs.base!, p.name, 0) : this.readInput(inputs.models[mi]!, p.name, 1 + mi),
+    );
+    const baseFull = withBase ? read[0] : undefined;
+    const base = baseFull ? cut(baseFull, inputs.base!) : undefined;
+    const models = p.models.map((mi, j) => cut(read[j + (withBase ? 1 : 0)]!, inputs.models[mi]!));
+    return { base, baseFull, models };
+  }
+
+  private async runPasses(): Promise<void> {
+    const { inputs, options } = this;
+    const merging = this.tensors.filter((p) => p.kind === "merge");
+    const session = this.method.beginGlobal!({
+      tensors: merging.map((p) => ({ name: p.name, shape: this.mergedShape(p) })),
+      numModels: inputs.models.length,
+      modelParams: this.whole.modelParams,
+      params: this.whole.params,
+      seed: this.seed,
+    });
+    this.session = session;
+    const bytesOf = (p: PlannedTensor) =>
+      (p.models.length + (inputs.base ? 1 : 0)) * numel(this.mergedShape(p)) * 4;
+    const passBytes = merging.reduce((s, p) => s + bytesOf(p), 0);
+    const phaseCount = session.passes.length + 1;
+    for (let pi = 0; pi < session.passes.length; pi++) {
+      const pass = session.passes[pi]!;
+      let bytes = 0;
+      for (let i = 0; i < merging.length; i++) {
+        const p = merging[i]!;
+        const { base, models } = await this.readInputs(p);
+        pass.visit({ name: p.name, shape: this.mergedShape(p), base, models });
+        bytes += bytesOf(p);
+        options.onProgress?.({
+          phase: "pass",
+          label: pass.label,
+          phaseIndex: pi + 1,
+          phaseCount,
+          tensor: p.name,
+          tensorsDone: i + 1,
+          tensorsTotal: merging.length,
+          bytesDone: bytes,
+          bytesTotal: passBytes,
+        });
+      }
+      pass.finish();
+    }
+  }
+
+  /**
+   * Writes the merged model to `outDir` (Hugging Face layout: sharded safetensors with
+   * `{"format": "pt"}` metadata, index when sharded, config/tokenizer files from the donor,
+   * mergekit_config.yml and README.md). The output appears atomically: it is built in a sibling temp
+   * directory and renamed at the end; on error nothing is left behind.
+   */
+  async write(outDir: string, options: WriteMergeOptions = {}): Promise<MergeCheckpointsResult> {
+    const t0 = performance.now();
+    const { inputs, method, tensors, session } = this;
+    let config = this.config;
+    if (options.modelParameters) {
+      if (options.modelParameters.length !== config.models.length) {
+        throw new MergeInputError(
+          `modelParameters has ${options.modelParameters.length} entries for ${config.models.length} models`,
+        );
+      }
+      config = {
+        ...config,
+        models: config.models.map((m, i) => ({ ...m, parameters: options.modelParameters![i]! })),
+      };
+    }
+    const seed = this.seed;
+    const configHash = mergeConfigHash(config, { seed });
+    const onProgress = options.onProgress ?? this.options.onProgress;
+    let tmpDir: string | undefined = await prepareOutputDir(outDir, options.overwrite ?? false);
+    let sink: Awaited<ReturnType<typeof createShardedSink>> | undefined;
+    try {
+      sink = await createShardedSink(
+        tmpDir,
+        tensors.map((p) => ({ name: p.name, dtype: this.outDtypeOf(p), shape: p.shape })),
+        {
+          maxShardBytes: parseByteSize(options.outShardSize ?? 5e9),
+          metadata: { merge_method: method.name, merge_config_sha256: configHash },
+        },
+      );
+      const paramsFor = (p: PlannedTensor) => {
+        const t = layerPosition(p.name, this.numLayers);
+        const g = evaluateAll(config.parameters, p.name, t);
+        const ms = p.models.map((mi) =>
+          evaluateAll(config.models[inputs.configIndex[mi]!]!.parameters, p.name, t),
+        );
+        return resolveParams(method, g, ms);
+      };
+      const phaseCount = session ? session.passes.length + 1 : 1;
+      const outBytesTotal = tensors.reduce((s, p) => s + numel(p.shape) * storedBytes(this.outDtypeOf(p)), 0);
+      let outBytes = 0;
+      let merged = 0;
+      let copied = 0;
+      // Tensor by tensor, in the reference's order.
+      for (let i = 0; i < tensors.length; i++) {
+        const p = tensors[i]!;
+        if (p.kind === "copy") {
+          copied++;
+          if (!isFloat(p.storedDtype)) await sink.addRaw(p.name, inputs.reference);
+          else await sink.add(p.name, await this.readInput(inputs.base ?? inputs.reference, p.name, 0));
+        } else {
+          merged++;
+          const { base, baseFull, models } = await this.readInputs(p);
+          const resolved = paramsFor(p);
+          const input = {
+            name: p.name,
+            shape: this.mergedShape(p),
+            base,
+            models,
+            modelParams: resolved.modelParams,
+            params: resolved.params,
+            rng: tensorRng(seed, p.name),
+          };
+          let out = session ? session.mergeTensor(input) : method.mergeTensor(input);
+          if (config.dtype) castToComputeDType(out, config.dtype);
+          if (p.block) {
+            // Outside the common block the reference values stay.
+            // (Slot 0 is free here: it only holds the base, which "none"-base methods do not read.)
+            const full = baseFull ?? (await this.readInput(inputs.reference, p.name, 0));
+            insertBlock(full, p.shape[1]!, out, p.block.rows, p.block.cols);
+            out = full;
+          }
+          await sink.add(p.name, out);
+        }
+        outBytes += numel(p.shape) * storedBytes(this.outDtypeOf(p));
+        onProgress?.({
+          phase: "merge",
+          label: "merge",
+          phaseIndex: phaseCount,
+          phaseCount,
+          tensor: p.name,
+          tensorsDone: i + 1,
+          tensorsTotal: tensors.length,
+          bytesDone: outBytes,
+          bytesTotal: outBytesTotal,
+        });
+      }
+      await sink.finish();
+      sink = undefined;
+      const donor = config.baseModel ?? config.models[0]!.model;
+      if (options.copyTokenizer ?? true) {
+        await copyTagalongFiles(tmpDir, donor, config.tokenizerSource, this.options.baseDir);
+      }
+      if (options.writeModelCard ?? true) await writeMergeMetadataFiles(tmpDir, config, configHash);
+      await commitOutputDir(tmpDir, outDir, options.overwrite ?? false);
+      tmpDir = undefined;
+      return {
+        outDir,
+        method: method.name,
+        scope: this.scope,
+        tensorsMerged: merged,
+        tensorsCopied: copied,
+        outputBytes: outBytes,
+        warnings: this.warnings,
+        configHash,
+        seconds: (performance.now() - t0) / 1000,
+      };
+    } finally {
+      if (sink) await sink.abort().catch(() => {});
+      if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.inputs.all) await s.close().catch(() => {});
+  }
+}
+
+/** Opens, plans and (for global-scope methods) runs the statistics passes of a checkpoint merge. */
+export function prepareCheckpointMerge(
+  config: MergeConfig,
+  options: PrepareMergeOptions = {},
+): Promise<PreparedCheckpointMerge> {
+  return PreparedCheckpointMerge.prepare(config, options);
+}
+
+/**
+ * Merges the checkpoints named by `config` into `outDir`: prepare (open, plan, global passes), write
+ * (per tensor: read, merge, round, write to its shard offset), close. See `PreparedCheckpointMerge.write`.
  */
 export async function mergeCheckpoints(
   config: MergeConfig,
@@ -161,208 +467,11 @@ export async function mergeCheckpoints(
   options: MergeCheckpointsOptions = {},
 ): Promise<MergeCheckpointsResult> {
   const t0 = performance.now();
-  const method = options.method ?? getMethod(config.mergeMethod);
-  const seed = options.seed ?? 0;
-  const maxShardBytes = parseByteSize(options.outShardSize ?? 5e9);
-  const readConcurrency = Math.max(1, Math.floor(options.readConcurrency ?? 4));
-  const inputs = await openInputs(config, method, options.baseDir);
-  let tmpDir: string | undefined;
-  let sink: Awaited<ReturnType<typeof createShardedSink>> | undefined;
+  const prepared = await prepareCheckpointMerge(config, options);
   try {
-    // Whole-model parameters: validates names/types/required ones before any work.
-    const wholeGlobal = evaluateAll(config.parameters, "", 0);
-    const wholeModels = inputs.configIndex.map((ci) => evaluateAll(config.models[ci]!.parameters, "", 0));
-    const whole = resolveParams(method, wholeGlobal, wholeModels);
-    const scope = method.scopeOf(whole.params);
-
-    const { tensors, warnings } = planMerge({
-      reference: inputs.reference,
-      base: inputs.base,
-      models: inputs.models,
-      minModels: method.minModels,
-      strict: options.strict ?? false,
-    });
-    // Global statistics need every model's copy of a tensor; others are kept from the base.
-    if (scope === "global") {
-      for (let i = 0; i < tensors.length; i++) {
-        const p = tensors[i]!;
-        if (p.kind === "merge" && p.models.length !== inputs.models.length) {
-          const w: MergeWarning = {
-            kind: "copied",
-            tensor: p.name,
-            message: `tensor '${p.name}' is not present with a compatible shape in every model; a global-scope merge keeps the base tensor`,
-          };
-          if (options.strict) throw new MergeInputError(`${w.message} (--strict)`);
-          warnings.push(w);
-          tensors[i] = { ...p, kind: "copy", models: [] };
-        }
-      }
-    }
-    for (const w of warnings) options.onWarning?.(w);
-
-    const configHash = mergeConfigHash(config, { seed });
-    const isFloat = (dt: string) => dt in DTYPE_BYTES && dt !== "I64";
-    const outDtypeOf = (p: PlannedTensor): string =>
-      isFloat(p.storedDtype) ? (config.outDtype ?? config.dtype ?? p.storedDtype) : p.storedDtype;
-    tmpDir = await prepareOutputDir(outDir, options.overwrite ?? false);
-    sink = await createShardedSink(
-      tmpDir,
-      tensors.map((p) => ({ name: p.name, dtype: outDtypeOf(p), shape: p.shape })),
-      { maxShardBytes, metadata: { merge_method: method.name, merge_config_sha256: configHash } },
-    );
-
-    const numLayers = countLayers(inputs.reference.names());
-    const computeDtype: MergeDType | undefined = config.dtype;
-    const buffers = new ReadBuffers();
-    /** Reads one input tensor into read slot `slot` (0 = base/reference, 1 + i = merge model i). */
-    const readInput = async (src: TensorSource, name: string, slot: number) => {
-      const data = await src.readFloat32(name, buffers.view(slot, numel(src.info(name)!.shape)));
-      if (computeDtype) castToComputeDType(data, computeDtype);
-      return data;
-    };
-    /** Reads the inputs of one planned merge tensor, cut to the common block when there is one. */
-    const readInputs = async (p: PlannedTensor) => {
-      const cut = (a: Float32Array, src: TensorSource) =>
-        p.block ? extractBlock(a, src.info(p.name)!.shape[1]!, p.block.rows, p.block.cols) : a;
-      const withBase = inputs.base !== undefined && method.base !== "none";
-      const slots = withBase ? [-1, ...p.models] : [...p.models];
-      const read = await mapLimited(slots, readConcurrency, (mi) =>
-        mi < 0 ? readInput(inputs.base!, p.name, 0) : readInput(inputs.models[mi]!, p.name, 1 + mi),
-      );
-      const baseFull = withBase ? read[0] : undefined;
-      const base = baseFull ? cut(baseFull, inputs.base!) : undefined;
-      const models = p.models.map((mi, j) => cut(read[j + (withBase ? 1 : 0)]!, inputs.models[mi]!));
-      return { base, baseFull, models };
-    };
-    const mergedShape = (p: PlannedTensor) => (p.block ? [p.block.rows, p.block.cols] : p.shape);
-    const paramsFor = (p: PlannedTensor) => {
-      const t = layerPosition(p.name, numLayers);
-      const g = evaluateAll(config.parameters, p.name, t);
-      const ms = p.models.map((mi) =>
-        evaluateAll(config.models[inputs.configIndex[mi]!]!.parameters, p.name, t),
-      );
-      return resolveParams(method, g, ms);
-    };
-
-    // Global-scope statistics passes.
-    let session: GlobalMergeSession | undefined;
-    if (scope === "global") {
-      const merging = tensors.filter((p) => p.kind === "merge");
-      session = method.beginGlobal!({
-        tensors: merging.map((p) => ({ name: p.name, shape: mergedShape(p) })),
-        numModels: inputs.models.length,
-        modelParams: whole.modelParams,
-        params: whole.params,
-        seed,
-      });
-      const passBytes = merging.reduce(
-        (s, p) =>
-          s + p.models.length * numel(mergedShape(p)) * 4 + (inputs.base ? numel(mergedShape(p)) * 4 : 0),
-        0,
-      );
-      const phaseCount = session.passes.length + 1;
-      for (let pi = 0; pi < session.passes.length; pi++) {
-        const pass = session.passes[pi]!;
-        let done = 0;
-        let bytes = 0;
-        for (const p of merging) {
-          const { base, models } = await readInputs(p);
-          pass.visit({ name: p.name, shape: mergedShape(p), base, models });
-          done++;
-          bytes += models.length * numel(mergedShape(p)) * 4 + (base ? base.length * 4 : 0);
-          options.onProgress?.({
-            phase: "pass",
-            label: pass.label,
-            phaseIndex: pi + 1,
-            phaseCount,
-            tensor: p.name,
-            tensorsDone: done,
-            tensorsTotal: merging.length,
-            bytesDone: bytes,
-            bytesTotal: passBytes,
-          });
-        }
-        pass.finish();
-      }
-    }
-
-    // The merge itself, tensor by tensor, in the reference's order.
-    const phaseCount = session ? session.passes.length + 1 : 1;
-    const outBytesTotal = tensors.reduce((s, p) => s + numel(p.shape) * storedBytes(outDtypeOf(p)), 0);
-    let outBytes = 0;
-    let merged = 0;
-    let copied = 0;
-    for (let i = 0; i < tensors.length; i++) {
-      const p = tensors[i]!;
-      if (p.kind === "copy") {
-        copied++;
-        const src = inputs.base ?? inputs.reference;
-        if (!isFloat(p.storedDtype)) {
-          await sink.addRaw(p.name, inputs.reference);
-        } else {
-          await sink.add(p.name, await readInput(src, p.name, 0));
-        }
-      } else {
-        merged++;
-        const { base, baseFull, models } = await readInputs(p);
-        const resolved = paramsFor(p);
-        const input = {
-          name: p.name,
-          shape: mergedShape(p),
-          base,
-          models,
-          modelParams: resolved.modelParams,
-          params: resolved.params,
-          rng: tensorRng(seed, p.name),
-        };
-        let out = session ? session.mergeTensor(input) : method.mergeTensor(input);
-        if (computeDtype) castToComputeDType(out, computeDtype);
-        if (p.block) {
-          // Outside the common block the reference values stay.
-          // (Slot 0 is free here: it only holds the base, which "none"-base methods do not read.)
-          const full = baseFull ?? (await readInput(inputs.reference, p.name, 0));
-          insertBlock(full, p.shape[1]!, out, p.block.rows, p.block.cols);
-          out = full;
-        }
-        await sink.add(p.name, out);
-      }
-      outBytes += numel(p.shape) * storedBytes(outDtypeOf(p));
-      options.onProgress?.({
-        phase: "merge",
-        label: "merge",
-        phaseIndex: phaseCount,
-        phaseCount,
-        tensor: p.name,
-        tensorsDone: i + 1,
-        tensorsTotal: tensors.length,
-        bytesDone: outBytes,
-        bytesTotal: outBytesTotal,
-      });
-    }
-    await sink.finish();
-    sink = undefined;
-
-    const donor = config.baseModel ?? config.models[0]!.model;
-    if (options.copyTokenizer ?? true) {
-      await copyTagalongFiles(tmpDir, donor, config.tokenizerSource, options.baseDir);
-    }
-    if (options.writeModelCard ?? true) await writeMergeMetadataFiles(tmpDir, config, configHash);
-    await commitOutputDir(tmpDir, outDir, options.overwrite ?? false);
-    tmpDir = undefined;
-    return {
-      outDir,
-      method: method.name,
-      scope,
-      tensorsMerged: merged,
-      tensorsCopied: copied,
-      outputBytes: outBytes,
-      warnings,
-      configHash,
-      seconds: (performance.now() - t0) / 1000,
-    };
+    const result = await prepared.write(outDir, options);
+    return { ...result, seconds: (performance.now() - t0) / 1000 };
   } finally {
-    if (sink) await sink.abort().catch(() => {});
-    if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
-    for (const s of inputs.all) await s.close().catch(() => {});
+    await prepared.close();
   }
 }

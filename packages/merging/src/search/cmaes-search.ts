@@ -17,7 +17,7 @@ export interface CoefficientSearchOptions {
   /** Box bounds per coordinate (scalars apply to all). Default [0.8, 1.3] (pcb_ES.py). */
   readonly lower?: number | readonly number[];
   readonly upper?: number | readonly number[];
-  /** Validation evaluations in total, the start point included. Default 100. */
+  /** Validation evaluations at most, the start point included (CMA-ES runs whole generations). Default 100. */
   readonly budget?: number;
   /** Initial CMA-ES step; default a quarter of the mean box width. */
   readonly sigma0?: number;

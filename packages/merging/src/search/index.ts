@@ -1,4 +1,9 @@
 export {
+  type CheckpointSearchOptions,
+  type CheckpointSearchResult,
+  searchCheckpointCoefficients,
+} from "./checkpoint-search.js";
+export {
   type CoefficientObjective,
   type CoefficientSearchOptions,
   type CoefficientSearchResult,
