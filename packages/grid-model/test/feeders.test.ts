@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
+import { inverse, Matrix } from "ml-matrix";
 import { describe, expect, it } from "vitest";
 import {
+  branchImpedancesPu,
   builtinFeeder,
   builtinFeederNames,
   busIndex,
@@ -9,7 +11,9 @@ import {
   FeederError,
   IEEE_LINE_CODES,
   IEEE13_MTX_CODES,
+  linDistFlow,
   nominalLoadsPu,
+  pathSumMatrices,
   positiveSequencePerKm,
   solvePowerFlow,
 } from "../src/index.js";
@@ -37,13 +41,15 @@ describe("line-code reduction z1 = zs − zm", () => {
   });
 });
 
-// Spec §7.1 validation table (own sweep, root 1.0 pu, constant PQ, capacitors constant Z).
+// Spec §7.1 validation table (own sweep, root 1.0 pu, constant PQ, capacitors constant Z);
+// lin: LinDistFlow max |ΔV| vs AC at base load (spec §1; capacitors at rated kvar in LinDistFlow).
 const CASES = [
   {
     id: "ieee13",
     buses: 14,
     vmin: 0.9355,
     at: "652",
+    lin: 0.0069,
     p: 3576.6,
     q: 1820.8,
     loss: 110.55,
@@ -54,6 +60,7 @@ const CASES = [
     buses: 37,
     vmin: 0.95725,
     at: "740",
+    lin: 0.0006,
     p: 2515.9,
     q: 1254.4,
     loss: 58.86,
@@ -64,6 +71,7 @@ const CASES = [
     buses: 69,
     vmin: 0.90919,
     at: "65",
+    lin: 0.0039,
     p: 4027.1,
     q: 2796.9,
     loss: 224.99,
@@ -92,6 +100,27 @@ describe.each(CASES)("built-in feeder $id", (c) => {
     expect(pf.rootQ * kw).toBeCloseTo(c.q, 0);
     expect(pf.lossP * kw).toBeCloseTo(c.loss, 1);
     expect(distflowResidual(f, pf, loads)).toBeLessThan(1e-12);
+  });
+
+  it("LinDistFlow error vs AC matches the spec, and inv(R) is the tree Laplacian", () => {
+    const qNet = loads.q.map((q, j) => q - loads.qCap[j]);
+    const lin = linDistFlow(f, loads.p, qNet, 1);
+    let worst = 0;
+    for (let j = 0; j < f.buses.length; j++)
+      worst = Math.max(worst, Math.abs(Math.sqrt(lin.v[j]) - pf.vm[j]));
+    expect(worst).toBeCloseTo(c.lin, 3);
+    const { m, R } = pathSumMatrices(f);
+    const L = inverse(
+      new Matrix(Array.from({ length: m }, (_, i) => Array.from(R.subarray(i * m, (i + 1) * m)))),
+    );
+    const { r } = branchImpedancesPu(f);
+    for (let i = 1; i <= m; i++)
+      for (let k = 1; k <= m; k++) {
+        const v = L.get(i - 1, k - 1);
+        const edge = i !== k && (f.parent[i] === k || f.parent[k] === i);
+        if (edge) expect(v / (-1 / r[Math.max(i, k)])).toBeCloseTo(1, 5);
+        else if (i !== k) expect(Math.abs(v) * r[i]).toBeLessThan(1e-6);
+      }
   });
 
   const ref = new URL(c.ref, SHARED);
