@@ -90,6 +90,32 @@ evaluator:
     expect(result.outputScore).toBe(Math.max(...result.scores));
   });
 
+  it("built-in zoo evaluator: evolves expert backbones of a real (tiny) zoo on its validation split", async () => {
+    const { quickZooConfig } = await import("../src/bench/merging/driver.js");
+    const { buildZoo } = await import("../src/zoo/build.js");
+    const { evaluateModelDir } = await import("../src/zoo/store.js");
+    const cfg0 = { ...quickZooConfig(4, 2), sizes: { train: 80, val: 30, test: 30, pretrainPerSource: 80 } };
+    const zoo = await buildZoo(cfg0, { root: join(tmp, "zoo-cache"), workers: 0 });
+    const cfg = config(
+      "zoo.yml",
+      `mode: merge
+population: ["${join(zoo.dir, "experts", "mnist-digits")}", "${join(zoo.dir, "experts", "fashion-classes")}"]
+base: "${join(zoo.dir, "pretrained")}"
+merge: { method: ta, lambda: 0.5 }
+include: '^backbone\\.'
+generations: 1
+seed: 2
+evaluator: { zoo: "${zoo.dir}" }
+`,
+    );
+    const out = join(tmp, "out-zoo");
+    expect(await evolveCommand.run([cfg, out])).toBe(0);
+    const result = JSON.parse(readFileSync(join(out, "evolve-result.json"), "utf8"));
+    expect(result.evolvedTensors).toBe(4);
+    const val = await evaluateModelDir(join(out, "model"), { zooDir: zoo.dir, split: "val" });
+    expect(val.average).toBe(result.outputScore);
+  });
+
   it("rejects bad configurations naming the file and the field", () => {
     const p = config(
       "bad.yml",
@@ -99,5 +125,10 @@ evaluator:
     expect(() => loadEvolveConfig(p)).toThrow(/bad\.yml: base: merge method ties needs a base model/);
     const q = config("bad2.yml", "population: [expert0, expert1]\nevaluator: { command: [echo, '1'] }\n");
     expect(() => loadEvolveConfig(q)).toThrow(/evaluator.command: must contain \{model\}/);
+    const z = config(
+      "bad3.yml",
+      "population: [expert0, expert1]\nevaluator: { zoo: z, command: 'x {model}' }\n",
+    );
+    expect(() => loadEvolveConfig(z)).toThrow(/evaluator: give exactly one of command or zoo/);
   });
 });

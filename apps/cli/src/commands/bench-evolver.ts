@@ -1,7 +1,14 @@
 /** `x bench evolver`: the Evolver experiment of snn.md §8; writes bench/results/<name>.{json,md}. */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import {
+  appendFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type Command, UsageError } from "../command.js";
@@ -18,7 +25,7 @@ export const benchEvolver: Command = {
   summary:
     "Evolver experiment on Fashion-MNIST domain experts: mode A vs best expert; mode B with mean/TA/TIES/DARE/PCB vs the merge alone and vs random coefficient search; in-domain and OOD test, paired CIs over seeds.",
   usage:
-    "x bench evolver [--seeds 1,2,...,10] [--workers 2] [--generations 15] [--quick] [--out bench/results] [--name evolver]",
+    "x bench evolver [--seeds 1,2,...,10] [--workers 2] [--generations 15] [--quick] [--out bench/results] [--name evolver] [--from-parts DIR]",
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
@@ -30,12 +37,13 @@ export const benchEvolver: Command = {
         out: { type: "string" },
         name: { type: "string" },
         part: { type: "string" },
+        "from-parts": { type: "string" },
       },
       strict: true,
     });
     const quick = values.quick ?? false;
     const seeds = parseSeeds(values.seeds ?? (quick ? "1" : "1,2,3,4,5,6,7,8,9,10"));
-    const workers = Number(values.workers ?? 1);
+    const workers = Number(values.workers ?? 2);
     if (!Number.isInteger(workers) || workers < 1)
       throw new UsageError(`--workers must be a positive integer`);
     const { defaultOptions, runSeed } = await import("./evolver/experiment.js");
@@ -44,62 +52,69 @@ export const benchEvolver: Command = {
     const generations = values.generations ? Number(values.generations) : base.generations;
     if (!Number.isInteger(generations) || generations < 1)
       throw new UsageError(`--generations must be a positive integer`);
-    const options = { ...base, generations, sizes: quick ? QUICK_SIZES : FULL_SIZES, seeds };
+    const options = {
+      ...base,
+      generations,
+      sizes: quick ? QUICK_SIZES : FULL_SIZES,
+      seeds: seeds as readonly number[],
+    };
     const log = (m: string): void => console.error(m);
 
-    // Worker mode: run the given seeds and write their results to the part file.
+    // Worker mode: run the given seeds, appending each finished seed to the part file (JSON lines), so an
+    // interrupted run keeps every completed seed (`--from-parts DIR` aggregates them).
     if (values.part) {
-      const results = [];
-      for (const seed of seeds) results.push(await runSeed(seed, { ...options, log }));
-      writeFileSync(values.part, JSON.stringify(results));
+      for (const seed of seeds) {
+        const r = await runSeed(seed, { ...options, log });
+        appendFileSync(values.part, `${JSON.stringify(r)}\n`);
+      }
       return 0;
     }
     const { buildReport, machineInfo, markdown } = await import("./evolver/report.js");
     const machine = machineInfo();
     const startedAt = new Date();
-    let results: Awaited<ReturnType<typeof runSeed>>[] = [];
-    if (workers <= 1) {
-      for (const seed of seeds) results.push(await runSeed(seed, { ...options, log }));
-    } else {
+    const out = resolve(values.out ?? "bench/results");
+    const name = values.name ?? (quick ? "evolver-quick" : "evolver");
+    const partsDir = values["from-parts"] ? resolve(values["from-parts"]) : join(out, `.${name}-parts`);
+    if (!values["from-parts"]) {
+      rmSync(partsDir, { recursive: true, force: true });
+      mkdirSync(partsDir, { recursive: true });
       // One child process per worker (each with its own tfjs wasm instance), seeds dealt round-robin.
-      const tmp = mkdtempSync(join(tmpdir(), "bench-evolver-"));
-      try {
-        const groups = Array.from({ length: Math.min(workers, seeds.length) }, (_, w) =>
-          seeds.filter((_, i) => i % workers === w),
-        );
-        await Promise.all(
-          groups.map(
-            (g, w) =>
-              new Promise<void>((res, rej) => {
-                const args = [
-                  process.argv[1],
-                  "bench",
-                  "evolver",
-                  "--seeds",
-                  g.join(","),
-                  "--part",
-                  join(tmp, `${w}.json`),
-                  "--generations",
-                  String(generations),
-                ];
-                if (quick) args.push("--quick");
-                const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] });
-                child.on("error", rej);
-                child.on("close", (code) =>
-                  code === 0
-                    ? res()
-                    : rej(new Error(`worker ${w} (seeds ${g.join(",")}) exited with ${code}`)),
-                );
-              }),
-          ),
-        );
-        for (let w = 0; w < groups.length; w++)
-          results.push(...JSON.parse(readFileSync(join(tmp, `${w}.json`), "utf8")));
-      } finally {
-        rmSync(tmp, { recursive: true, force: true });
-      }
-      results = seeds.map((s) => results.find((r) => r.seed === s)!);
+      const groups = Array.from({ length: Math.min(workers, seeds.length) }, (_, w) =>
+        seeds.filter((_, i) => i % workers === w),
+      );
+      await Promise.all(
+        groups.map(
+          (g, w) =>
+            new Promise<void>((res, rej) => {
+              const args = [
+                process.argv[1],
+                "bench",
+                "evolver",
+                "--seeds",
+                g.join(","),
+                "--part",
+                join(partsDir, `${w}.jsonl`),
+                "--generations",
+                String(generations),
+              ];
+              if (quick) args.push("--quick");
+              const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] });
+              child.on("error", rej);
+              child.on("close", (code) =>
+                code === 0 ? res() : rej(new Error(`worker ${w} (seeds ${g.join(",")}) exited with ${code}`)),
+              );
+            }),
+        ),
+      );
     }
+    let results: Awaited<ReturnType<typeof runSeed>>[] = [];
+    for (const f of readdirSync(partsDir).filter((f) => f.endsWith(".jsonl"))) {
+      for (const line of readFileSync(join(partsDir, f), "utf8").split("\n"))
+        if (line.trim()) results.push(JSON.parse(line));
+    }
+    if (results.length === 0) throw new Error(`no finished seeds in ${partsDir}`);
+    results = results.sort((a, b) => a.seed - b.seed);
+    options.seeds = results.map((r) => r.seed);
     const { log: _omit, ...recorded } = { ...options, log };
     const report = buildReport(
       `x bench evolver ${argv.join(" ")}`.trim(),
@@ -108,8 +123,6 @@ export const benchEvolver: Command = {
       recorded,
       results,
     );
-    const out = resolve(values.out ?? "bench/results");
-    const name = values.name ?? (quick ? "evolver-quick" : "evolver");
     mkdirSync(out, { recursive: true });
     for (const [ext, text] of [
       ["json", `${JSON.stringify(report, null, 1)}\n`],

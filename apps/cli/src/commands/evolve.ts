@@ -2,7 +2,8 @@
  * `x evolve CONFIG.yml OUT_DIR [--resume]`: Evolver over a population of checkpoints. Mode A (standalone)
  * outputs the best individual by dev score; mode B (merge) outputs the merge of the evolved population. The
  * dev score comes from an external command that receives a candidate model directory and prints a number
- * (the last number on its stdout; higher is better). Checkpoints go to OUT_DIR/checkpoint every generation;
+ * (the last number on its stdout; higher is better), or from a zoo built by `x zoo build` (mean validation
+ * accuracy over its tasks — never the test split). Checkpoints go to OUT_DIR/checkpoint every generation;
  * --resume continues a killed run exactly.
  */
 import { execFile } from "node:child_process";
@@ -80,7 +81,11 @@ export const evolveCommand: Command = {
       const dir = join(scratch, `c${candidate++}`);
       await writeModel(dir, cfg.population[0], layout, w);
       try {
-        return await runEvaluator(cfg.command, cfg.cwd, dir);
+        if (cfg.zoo) {
+          const { evaluateModelDir } = await import("../zoo/store.js");
+          return (await evaluateModelDir(dir, { zooDir: cfg.zoo, split: "val" })).average;
+        }
+        return await runEvaluator(cfg.command!, cfg.cwd, dir);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -110,10 +115,7 @@ export const evolveCommand: Command = {
         resume: values.resume ?? false,
         onEvaluation: (e) => {
           children++;
-          bar.update(
-            e.generation * genomes.length + (children % genomes.length),
-            `dev ${e.current.toFixed(4)}`,
-          );
+          bar.update(e.generation * genomes.length + children, `dev ${e.current.toFixed(4)}`);
         },
         onProgress: (e) => {
           children = 0;

@@ -24,7 +24,9 @@ export interface EvolveConfig {
   readonly include: RegExp | null;
   readonly exclude: RegExp | null;
   /** External evaluator: argv with `{model}` replaced by the candidate's directory; prints a score. */
-  readonly command: string[];
+  readonly command: string[] | null;
+  /** Built-in evaluator: mean validation accuracy over the tasks of this zoo directory (`x zoo build`). */
+  readonly zoo: string | null;
   /** Evaluator working directory (the config file's directory). */
   readonly cwd: string;
 }
@@ -40,6 +42,8 @@ generations: 15
 seed: 0
 evaluator:
   command: [python, score_dev.py, "{model}"]   # prints the dev score (higher is better)
+  # or the built-in zoo evaluator (mean validation accuracy over the zoo's tasks, expert heads):
+  # zoo: zoo-cache/<hash>       with  include: "^backbone\\."  to evolve the backbone only
 `;
 
 export function loadEvolveConfig(file: string): EvolveConfig {
@@ -124,18 +128,24 @@ export function loadEvolveConfig(file: string): EvolveConfig {
   };
   const ev = c.evaluator as Record<string, unknown> | undefined;
   if (!ev || typeof ev !== "object") fail("evaluator", "missing (evaluator: { command: [...] })");
-  if (ev!.zoo !== undefined)
-    fail(
-      "evaluator.zoo",
-      "the built-in zoo evaluator needs the zoo store, which is not available yet; use evaluator.command",
-    );
-  const cmd = ev!.command;
-  const command = typeof cmd === "string" ? ["sh", "-c", cmd] : cmd;
-  if (!Array.isArray(command) || command.length === 0 || command.some((a) => typeof a !== "string")) {
-    fail("evaluator.command", "must be a string (run by sh -c) or a non-empty list of strings");
+  if ((ev!.zoo === undefined) === (ev!.command === undefined))
+    fail("evaluator", "give exactly one of command or zoo");
+  let command: string[] | null = null;
+  let zoo: string | null = null;
+  if (ev!.zoo !== undefined) {
+    if (typeof ev!.zoo !== "string")
+      fail("evaluator.zoo", "must be the path of a zoo directory (x zoo build)");
+    zoo = resolve(dir, ev!.zoo as string);
+  } else {
+    const cmd = ev!.command;
+    const argv = typeof cmd === "string" ? ["sh", "-c", cmd] : cmd;
+    if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== "string")) {
+      fail("evaluator.command", "must be a string (run by sh -c) or a non-empty list of strings");
+    }
+    if (!(argv as string[]).some((a) => a.includes("{model}")))
+      fail("evaluator.command", "must contain {model}");
+    command = argv as string[];
   }
-  if (!(command as string[]).some((a) => a.includes("{model}")))
-    fail("evaluator.command", "must contain {model}");
   return {
     file: path,
     mode: mode as EvolveConfig["mode"],
@@ -148,7 +158,8 @@ export function loadEvolveConfig(file: string): EvolveConfig {
     seed: num("seed", c.seed, 0, 0, Number.MAX_SAFE_INTEGER, true),
     include: regex("include"),
     exclude: regex("exclude"),
-    command: command as string[],
+    command,
+    zoo,
     cwd: dir,
   };
 }

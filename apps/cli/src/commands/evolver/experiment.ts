@@ -238,7 +238,7 @@ export function defaultOptions(quick: boolean): Omit<ExperimentOptions, "seeds" 
     cr: 0.5,
     generations: quick ? 3 : 15,
     merges: MERGE_NAMES,
-    lambdaGrid: [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.5],
+    lambdaGrid: [0.3, 0.6, 1.0, 1.5],
   };
 }
 

@@ -42,7 +42,7 @@ export const FULL_SIZES: ExperimentSizes = {
   test: 1000,
   oodTest: 1000,
   pretrainEpochs: 2,
-  expertEpochs: 5,
+  expertEpochs: 3,
 };
 
 /** A tiny configuration for tests and CI smoke runs. */
