@@ -9,7 +9,7 @@
 // (the file was just written; dropping caches needs root), so read numbers are memory-bound, not disk-bound.
 // Results: bench/results/tensor-core-io.{json,md} at the repo root. Temp files under /tmp, deleted at the end.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
@@ -68,17 +68,31 @@ async function cell(name, file) {
     // Contenders alternate run by run so page-cache writeback and load from other jobs hit both alike.
     const data = payload(1);
     const bytes = new Uint8Array(data.buffer);
-    const res = { fs: [], safetensors: [], "fs-fsync": [], "safetensors-durable": [] };
+    const res = {
+      fs: [],
+      safetensors: [],
+      "fs-shm": [],
+      "safetensors-shm": [],
+      "fs-fsync": [],
+      "safetensors-durable": [],
+    };
     const pairs = [];
     for (let run = 0; run < RUNS; run++)
       pairs.push(run % 2 === 0 ? ["fs", "safetensors"] : ["safetensors", "fs"]);
+    // tmpfs (/dev/shm): no disk and no writeback, so this pair measures the software path alone.
+    const shm = existsSync("/dev/shm") ? mkdtempSync("/dev/shm/tc-io-bench-") : null;
+    if (shm !== null) {
+      for (let run = 0; run < RUNS; run++) {
+        pairs.push(run % 2 === 0 ? ["fs-shm", "safetensors-shm"] : ["safetensors-shm", "fs-shm"]);
+      }
+    }
     // With fsync both contenders wait for the disk: slower but far less sensitive to writeback state.
     for (let run = 0; run < FSYNC_RUNS; run++) {
       pairs.push(run % 2 === 0 ? ["fs-fsync", "safetensors-durable"] : ["safetensors-durable", "fs-fsync"]);
     }
     for (const pair of pairs) {
       for (const who of pair) {
-        const target = `${file}.write-${who}`;
+        const target = who.endsWith("-shm") ? join(shm, `write-${who}`) : `${file}.write-${who}`;
         rmSync(target, { force: true });
         const t0 = now();
         if (who.startsWith("safetensors")) {
@@ -100,11 +114,11 @@ async function cell(name, file) {
         rmSync(target, { force: true });
       }
     }
+    if (shm !== null) rmSync(shm, { recursive: true, force: true });
     out.contenders = Object.fromEntries(
-      Object.entries(res).map(([k, ts]) => [
-        k,
-        { times: ts, medianMs: median(ts), gbps: gbps(total, median(ts)) },
-      ]),
+      Object.entries(res)
+        .filter(([, ts]) => ts.length > 0)
+        .map(([k, ts]) => [k, { times: ts, medianMs: median(ts), gbps: gbps(total, median(ts)) }]),
     );
   } else if (name === "read") {
     const kinds = [
@@ -291,6 +305,7 @@ async function orchestrate() {
   results.ratios = {
     writeVsFs: W.safetensors.gbps / W.fs.gbps,
     writeDurableVsFsFsync: W["safetensors-durable"].gbps / W["fs-fsync"].gbps,
+    writeShmVsFsShm: W["safetensors-shm"] ? W["safetensors-shm"].gbps / W["fs-shm"].gbps : null,
     ...Object.fromEntries(
       Object.entries(R).map(([k, v]) => [`read:${k}VsFsReuse`, v.gbps / R["fs-reuse"].gbps]),
     ),
@@ -318,6 +333,12 @@ async function orchestrate() {
     "|---|---|---|---|---|",
     row(`plain fs: open, ${TENSORS} positional writes of 16 MiB, close`, W.fs, W.fs, false),
     row("writeSafetensors (header, tensors, temp file + rename)", W.safetensors, W.fs, true),
+    ...(W["fs-shm"]
+      ? [
+          row("plain fs on tmpfs (/dev/shm)", W["fs-shm"], W["fs-shm"], false),
+          row("writeSafetensors on tmpfs (/dev/shm)", W["safetensors-shm"], W["fs-shm"], true),
+        ]
+      : []),
     row(`plain fs as above + fsync (${FSYNC_RUNS} runs)`, W["fs-fsync"], W["fs-fsync"], false),
     row(
       "writeSafetensors({ durable: true }) (fsync before rename)",
