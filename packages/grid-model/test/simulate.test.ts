@@ -7,6 +7,7 @@ import {
   ProfileError,
   parseShapeCsv,
   RadialSweep,
+  remeter,
   type SmartMeterData,
   simulateSmartMeters,
 } from "../src/index.js";
@@ -124,6 +125,54 @@ describe("smart-meter simulator", () => {
     expect(Math.abs(missing / total - 0.05)).toBeLessThan(4 * sd(0.05, total));
     const kept = total - missing;
     expect(Math.abs(gross / kept - 0.01)).toBeLessThan(4 * sd(0.01, kept));
+  });
+
+  it("missing records can come in outages of a given mean length", () => {
+    const d = simulateSmartMeters(f69, {
+      samples: 2000,
+      seed: 12,
+      missing: 0.05,
+      missingRun: 8,
+      substeps: 1,
+    });
+    let missing = 0;
+    let total = 0;
+    let runs = 0;
+    for (let j = 1; j < 69; j++) {
+      if (!d.metered[j]) continue;
+      for (let t = 0; t < d.samples; t++) {
+        total++;
+        if (Number.isNaN(d.vm[j][t])) {
+          missing++;
+          if (t === 0 || !Number.isNaN(d.vm[j][t - 1])) runs++;
+        }
+      }
+    }
+    expect(missing / total).toBeGreaterThan(0.04);
+    expect(missing / total).toBeLessThan(0.06);
+    expect(missing / runs).toBeGreaterThan(6.5);
+    expect(missing / runs).toBeLessThan(9.5);
+    expect(d.meta.missing_run).toBe("8");
+  });
+
+  it("remeter re-applies metering to the kept truth without re-running the power flows", () => {
+    const opts = {
+      samples: 120,
+      seed: 13,
+      keepTruth: true,
+      voltageSigma: 1e-3,
+      powerSigma: 3e-3,
+      missing: 0.02,
+    };
+    const d = simulateSmartMeters(f13, opts);
+    const again = remeter(d, { ...opts, seed: 13 });
+    expect(again.vm.map((s) => Array.from(s))).toEqual(d.vm.map((s) => Array.from(s)));
+    const clean = remeter(d, { meters: "all" });
+    expect(clean.metered.every(Boolean)).toBe(true);
+    for (let j = 0; j < 14; j++) expect(Array.from(clean.p[j])).toEqual(Array.from(d.truth!.p[j]));
+    const noisier = remeter(d, { seed: 2, voltageSigma: 1e-2 });
+    expect(std(relErrors(noisier, "vm"))).toBeGreaterThan(0.008);
+    expect(noisier.truth).toBe(d.truth);
   });
 
   it("meters load buses by default, every bus with meters: all", () => {

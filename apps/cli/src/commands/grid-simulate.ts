@@ -46,7 +46,8 @@ function num(v: string | undefined, name: string, min: number, max: number): num
 
 const USAGE =
   "x grid simulate --out sm.csv [--feeder ieee69|ieee13|ieee37|file.json|case.m] [--samples 2000] [--noise 0.1%] " +
-  "[--pq-noise 0.5%] [--noise-model class|sigma] [--resolution 15min] [--missing 0%] [--outliers 0%] " +
+  "[--pq-noise 0.5%] [--noise-model class|sigma] [--resolution 15min] [--missing 0%] [--missing-run 1] " +
+  "[--outliers 0%] " +
   "[--meters load|all] [--seed 1] [--pv 0%] [--pv-size 0.5] [--pf-sigma 0.3] [--v-step 0.1V] [--e-step 10] " +
   "[--loads profiles.csv] [--voltage mean|instant] [--precision N] [--json]";
 
@@ -56,7 +57,8 @@ export const gridSimulate: Command = {
     "Simulates smart-meter data on a radial feeder: per-bus household load profiles (daily/weekly shapes, customer " +
     "heterogeneity, varying power factors, optional PV), an AC backward/forward-sweep power flow per step, interval " +
     "averages, meter noise by accuracy class (--noise for |V|, --pq-noise for P/Q; class c% = 3σ unless " +
-    "--noise-model sigma; --pq-noise defaults to 5 × --noise), register quantisation, missing readings and gross " +
+    "--noise-model sigma; --pq-noise defaults to 5 × --noise), register quantisation, missing readings (outages of " +
+    "mean length --missing-run intervals) and gross " +
     "outliers. Writes the x-grid-smartmeter CSV (see the @x/grid-model README). --loads takes a CSV with a time " +
     "column and either one column per bus name (kW; '<bus>:q' for kvar) or household profiles.",
   usage: USAGE,
@@ -71,6 +73,7 @@ export const gridSimulate: Command = {
         "noise-model": { type: "string" },
         resolution: { type: "string" },
         missing: { type: "string" },
+        "missing-run": { type: "string" },
         outliers: { type: "string" },
         meters: { type: "string" },
         seed: { type: "string" },
@@ -135,6 +138,7 @@ export const gridSimulate: Command = {
       voltageStepPu: parseVoltageStep(values["v-step"], 230) ?? 0,
       energyStepWh: num(values["e-step"], "e-step", 0, 1e6) ?? 0,
       missing: parseRate(values.missing, "missing") ?? 0,
+      missingRun: num(values["missing-run"], "missing-run", 1, 1e6) ?? 1,
       outliers: parseRate(values.outliers, "outliers") ?? 0,
       pvFraction: parseRate(values.pv, "pv", 1) ?? 0,
       pvSize: num(values["pv-size"], "pv-size", 0, 10) ?? 0.5,

@@ -11,6 +11,8 @@ export {
   weekShape,
 } from "./shapes.js";
 export {
+  type RemeterOptions,
+  remeter,
   type SimulationOptions,
   type SmartMeterData,
   type SmartMeterSeries,

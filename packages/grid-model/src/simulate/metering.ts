@@ -14,7 +14,7 @@ export interface MeteringOptions {
   readonly voltageStepPu?: number;
   /** Energy register step in Wh per interval (P and Q alike); 0 = none. */
   readonly energyStepWh?: number;
-  /** Probability that a meter's interval record (|V|, P, Q together) is missing. */
+  /** Long-run fraction of a meter's interval records (|V|, P, Q together) that are missing. */
   readonly missing?: number;
   /** Probability that a single reading is a gross error. */
   readonly outliers?: number;
@@ -54,11 +54,6 @@ export class Meter {
     }
     if (this.missing >= 1 || this.outliers >= 1)
       throw new RangeError("missing and outlier rates must be < 1");
-  }
-
-  /** True when the next record is missing. */
-  drop(): boolean {
-    return this.missing > 0 && this.rng.uniform() < this.missing;
   }
 
   /** A voltage reading (pu): noise, occasional gross error (±2–10 %), register quantisation. */

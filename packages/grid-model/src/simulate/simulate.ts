@@ -28,8 +28,10 @@ export interface SimulationOptions extends LoadModelOptions, MeteringOptions {
   readonly v0WalkSigma?: number;
   /** Half-width of the band the substation voltage stays in (relative; default 0.01 = ±1 %). */
   readonly v0Band?: number;
-  /** Keep the noise-free interval values as `truth`. */
+  /** Keep the noise-free interval values as `truth` (needed by `remeter`). */
   readonly keepTruth?: boolean;
+  /** Mean length (intervals) of a meter outage; 1 (default) = independent missing records. */
+  readonly missingRun?: number;
   /** Called after each interval with (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -59,7 +61,15 @@ export interface SmartMeterData extends SmartMeterSeries {
   readonly metered: readonly boolean[];
   /** Free-form provenance written to the CSV header (seed, noise, …). */
   readonly meta: Readonly<Record<string, string>>;
+  /** Buses with a simulated load (the meter placement of `meters: "load"`); absent for data read from CSV. */
+  readonly hasLoad?: readonly boolean[];
   readonly truth?: SmartMeterSeries;
+}
+
+export interface RemeterOptions extends MeteringOptions {
+  readonly seed?: number | string;
+  readonly meters?: "load" | "all";
+  readonly missingRun?: number;
 }
 
 export function simulateSmartMeters(feeder: Feeder, opts: SimulationOptions): SmartMeterData {
@@ -70,24 +80,18 @@ export function simulateSmartMeters(feeder: Feeder, opts: SimulationOptions): Sm
   const sub = opts.substeps ?? Math.max(1, Math.min(Math.round(interval), 15));
   if (!Number.isInteger(sub) || sub < 1) throw new RangeError(`substeps must be a positive integer`);
   const seed = opts.seed ?? 1;
+  // Separate streams so that changing one option (PV, metering) leaves the other random draws unchanged.
   const rng = new Rng(seed);
-  // Separate streams so that changing the metering options does not change the loads.
-  const loadRng = new Rng(`${seed}/loads`);
-  const meterRng = new Rng(`${seed}/meters`);
-  const loads = new LoadModel(feeder, loadRng, opts, new Rng(`${seed}/pv`));
-  const meter = new Meter(meterRng, opts);
+  const loads = new LoadModel(feeder, new Rng(`${seed}/loads`), opts, new Rng(`${seed}/pv`));
+  new Meter(new Rng(0), opts); // validate the metering options before the long power-flow loop
   const sweep = new RadialSweep(feeder);
   const n = feeder.buses.length;
   const { qCap } = nominalLoadsPu(feeder);
-  const loadedBus = new Array<boolean>(n).fill(false);
-  for (const m of loads.buses) loadedBus[m.bus] = true;
-  const metered = feeder.buses.map((b) => b.id === 0 || opts.meters === "all" || loadedBus[b.id]);
+  const hasLoad = new Array<boolean>(n).fill(false);
+  for (const m of loads.buses) hasLoad[m.bus] = true;
 
   const mk = () => Array.from({ length: n }, () => new Float64Array(T));
-  const vm = mk();
-  const p = mk();
-  const q = mk();
-  const truth = opts.keepTruth ? { vm: mk(), p: mk(), q: mk() } : undefined;
+  const truth = { vm: mk(), p: mk(), q: mk() };
   const startMinute = new Float64Array(T);
   const pNow = new Float64Array(n);
   const qNow = new Float64Array(n);
@@ -100,8 +104,6 @@ export function simulateSmartMeters(feeder: Feeder, opts: SimulationOptions): Sm
   const walk = (opts.v0WalkSigma ?? 0.0005) * Math.sqrt(dtSub / 15);
   let v0 = v0Nominal;
   const t0 = opts.startMinute ?? 0;
-  const kwPerPu = 1000 * feeder.baseMva;
-  const hours = interval / 60;
   const instant = opts.voltageReading === "instant";
 
   for (let t = 0; t < T; t++) {
@@ -126,62 +128,124 @@ export function simulateSmartMeters(feeder: Feeder, opts: SimulationOptions): Sm
       }
     }
     for (let j = 0; j < n; j++) {
-      const vt = vAcc[j] / sub;
-      const pt = pAcc[j] / sub;
-      const qt = qAcc[j] / sub;
-      if (truth) {
-        truth.vm[j][t] = vt;
-        truth.p[j][t] = pt;
-        truth.q[j][t] = qt;
-      }
-      if (!metered[j] || (j !== 0 && meter.drop())) {
-        vm[j][t] = p[j][t] = q[j][t] = Number.NaN;
-        continue;
-      }
-      vm[j][t] = meter.voltage(vt);
-      p[j][t] = j === 0 ? pt : meter.power(pt, kwPerPu, hours);
-      q[j][t] = j === 0 ? qt : meter.power(qt, kwPerPu, hours);
+      truth.vm[j][t] = vAcc[j] / sub;
+      truth.p[j][t] = pAcc[j] / sub;
+      truth.q[j][t] = qAcc[j] / sub;
     }
     opts.onProgress?.(t + 1, T);
   }
 
   const busNames = feeder.buses.map((b) => b.name);
-  const meta: Record<string, string> = {
-    generator: "@x/grid-model simulateSmartMeters",
-    seed: String(seed),
-    meters: opts.meters ?? "load",
-    substeps: String(sub),
-    voltage_reading: instant ? "instant" : "mean",
-    voltage_sigma: String(meter.voltageSigma),
-    power_sigma: String(meter.powerSigma),
-    voltage_step_pu: String(meter.voltageStepPu),
-    energy_step_wh: String(meter.energyStepWh),
-    missing: String(meter.missing),
-    outliers: String(meter.outliers),
-    pf_variation: String(opts.pfVariation ?? 0.3),
-    pv_buses: loads
-      .pvBuses()
-      .map((j) => busNames[j])
-      .join(" "),
-    user_profiles: opts.busProfiles ? "bus" : opts.householdProfiles ? "households" : "packaged",
-  };
-  const base = {
+  const exact: SmartMeterData = {
     feederId: feeder.id,
     baseKvLl: feeder.baseKvLl,
     baseMva: feeder.baseMva,
     intervalMinutes: interval,
     startMinute,
-    metered,
-    meta,
+    metered: busNames.map(() => true),
+    hasLoad,
+    meta: {
+      generator: "@x/grid-model simulateSmartMeters",
+      seed: String(seed),
+      substeps: String(sub),
+      voltage_reading: instant ? "instant" : "mean",
+      pf_variation: String(opts.pfVariation ?? 0.3),
+      pv_buses: loads
+        .pvBuses()
+        .map((j) => busNames[j])
+        .join(" "),
+      user_profiles: opts.busProfiles ? "bus" : opts.householdProfiles ? "households" : "packaged",
+    },
     busNames,
     root: 0,
     samples: T,
+    ...truth,
   };
+  const measured = remeter(exact, { ...opts, seed });
+  if (!opts.keepTruth) return measured;
+  return { ...measured, truth: { busNames, root: 0, samples: T, ...truth } };
+}
+
+/**
+ * Apply meters to noise-free interval data: placement (`meters`), noise, quantisation, outliers and missing
+ * records (independent, or outages with a mean length of `missingRun` intervals). Uses `data.truth` when present,
+ * so a noise or sample-count sweep can re-meter one simulation without re-running the power flows.
+ * Deterministic per `seed`; the root voltage (substation measurement) is never missing.
+ */
+export function remeter(data: SmartMeterData, opts: RemeterOptions = {}): SmartMeterData {
+  const src: SmartMeterSeries = data.truth ?? data;
+  const seed = opts.seed ?? 1;
+  const meter = new Meter(new Rng(`${seed}/meters`), opts);
+  const outageRng = new Rng(`${seed}/outages`);
+  const run = opts.missingRun ?? 1;
+  if (!(run >= 1)) throw new RangeError(`missingRun must be >= 1 (got ${run})`);
+  // Two-state outage chain with stationary probability `missing` and mean outage length `run`.
+  const enter = meter.missing > 0 ? meter.missing / (run * (1 - meter.missing)) : 0;
+  const leave = 1 / run;
+  const n = src.busNames.length;
+  const T = src.samples;
+  const root = src.root;
+  const hasLoad = data.hasLoad ?? data.metered;
+  const metered = src.busNames.map((_, j) => j === root || opts.meters === "all" || hasLoad[j]);
+  const kwPerPu = 1000 * data.baseMva;
+  const hours = data.intervalMinutes / 60;
+  const mk = () => Array.from({ length: n }, () => new Float64Array(T));
+  const vm = mk();
+  const p = mk();
+  const q = mk();
+  for (let j = 0; j < n; j++) {
+    const [sv, sp, sq] = [src.vm[j], src.p[j], src.q[j]];
+    const [dv, dp, dq] = [vm[j], p[j], q[j]];
+    if (!metered[j]) {
+      dv.fill(Number.NaN);
+      dp.fill(Number.NaN);
+      dq.fill(Number.NaN);
+      continue;
+    }
+    let out = enter > 0 && outageRng.uniform() < meter.missing;
+    for (let t = 0; t < T; t++) {
+      if (j === root) {
+        dv[t] = meter.voltage(sv[t]);
+        dp[t] = sp[t];
+        dq[t] = sq[t];
+        continue;
+      }
+      if (t > 0 && enter > 0) out = outageRng.uniform() < (out ? 1 - leave : enter);
+      if (out || Number.isNaN(sv[t])) {
+        dv[t] = dp[t] = dq[t] = Number.NaN;
+        continue;
+      }
+      dv[t] = meter.voltage(sv[t]);
+      dp[t] = meter.power(sp[t], kwPerPu, hours);
+      dq[t] = meter.power(sq[t], kwPerPu, hours);
+    }
+  }
   return {
-    ...base,
+    feederId: data.feederId,
+    baseKvLl: data.baseKvLl,
+    baseMva: data.baseMva,
+    intervalMinutes: data.intervalMinutes,
+    startMinute: data.startMinute,
+    metered,
+    ...(data.hasLoad ? { hasLoad: data.hasLoad } : {}),
+    meta: {
+      ...data.meta,
+      meter_seed: String(seed),
+      meters: opts.meters ?? "load",
+      voltage_sigma: String(meter.voltageSigma),
+      power_sigma: String(meter.powerSigma),
+      voltage_step_pu: String(meter.voltageStepPu),
+      energy_step_wh: String(meter.energyStepWh),
+      missing: String(meter.missing),
+      missing_run: String(run),
+      outliers: String(meter.outliers),
+    },
+    busNames: src.busNames,
+    root,
+    samples: T,
     vm,
     p,
     q,
-    ...(truth ? { truth: { busNames, root: 0, samples: T, ...truth } } : {}),
+    ...(data.truth ? { truth: data.truth } : {}),
   };
 }
