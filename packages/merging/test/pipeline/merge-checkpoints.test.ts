@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openCheckpoint, Rng } from "@x/tensor-core";
@@ -450,6 +450,49 @@ models: [{ model: ${join(m, "model.safetensors")} }]
     const merged = await readAll(out);
     expect(merged["model.position_ids"]!.dtype).toBe("I64");
     expect(Array.from(merged["model.position_ids"]!.data)).toEqual([0, 1, 2, 3]);
+  });
+
+  it("seeds randomized methods per tensor (same seed, same output) and takes the tokenizer from tokenizer_source", async () => {
+    const yaml = `
+merge_method: dare_ties
+base_model: $ROOT/base
+models:
+  - model: $ROOT/ft0
+    parameters: { weight: 1, density: 0.5 }
+  - model: $ROOT/ft1
+    parameters: { weight: 1, density: 0.5 }
+tokenizer_source: $ROOT/ft0
+`;
+    await writeFile(join(root, "ft0", "tokenizer.json"), '{"v":"ft0"}');
+    await mergeCheckpoints(cfg(yaml), join(root, "dare-a"), { seed: 1 });
+    await mergeCheckpoints(cfg(yaml), join(root, "dare-b"), { seed: 1 });
+    await mergeCheckpoints(cfg(yaml), join(root, "dare-c"), { seed: 2 });
+    const [a, b, c] = await Promise.all(["dare-a", "dare-b", "dare-c"].map((d) => readAll(join(root, d))));
+    expect(a).toEqual(b);
+    expect(a["model.layers.0.mlp.up_proj.weight"]!.data).not.toEqual(
+      c["model.layers.0.mlp.up_proj.weight"]!.data,
+    );
+    // The pipeline's seeded per-tensor draw is the method's own tensorRng(seed, name).
+    const name = "model.layers.1.self_attn.q_proj.weight";
+    const want = expectedTensor(
+      getMethod("dare_ties"),
+      name,
+      [HIDDEN, HIDDEN],
+      base[name]!.data,
+      [ft[0]![name]!.data, ft[1]![name]!.data],
+      {},
+      [
+        { weight: 1, density: 0.5 },
+        { weight: 1, density: 0.5 },
+      ],
+      1,
+    );
+    expect(a[name]!.data).toEqual(want);
+    // Config from the base, tokenizer from tokenizer_source.
+    expect(await readFile(join(root, "dare-a", "config.json"), "utf8")).toBe(
+      '{"architectures":["LlamaForCausalLM"]}',
+    );
+    expect(await readFile(join(root, "dare-a", "tokenizer.json"), "utf8")).toBe('{"v":"ft0"}');
   });
 
   it("names a missing model path and unknown method parameters", async () => {
