@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { LAMBDA_PCB, LAMBDA_TA, lambdaRange } from "../src/bench/merging/plan.js";
+import { LAMBDA_ALL, LAMBDA_PCB, LAMBDA_TA, lambdaRange } from "../src/bench/merging/plan.js";
 import type { BenchReport } from "../src/bench/merging/report.js";
 import { main } from "../src/main.js";
 

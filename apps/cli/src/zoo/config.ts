@@ -12,6 +12,10 @@ export interface PhaseConfig {
   readonly headOnlyEpochs?: number;
   /** Fix the heads after the head-only epochs (fine-tune the backbone against a fixed classifier). */
   readonly freezeHead?: boolean;
+  /** Learning rate of the head-only epochs (default `lr`). */
+  readonly headLr?: number;
+  /** Optimizer of the full epochs: "adam" (default) or "sgd" (momentum 0.9). */
+  readonly optimizer?: "adam" | "sgd";
 }
 
 export interface ZooConfig {

@@ -27,6 +27,10 @@ export interface TrainOptions {
    * classifier (like the frozen zero-shot heads of the paper's ViT setup).
    */
   readonly freezeHead?: boolean;
+  /** Learning rate of the head-only epochs (default `lr`). */
+  readonly headLr?: number;
+  /** "adam" (default) or "sgd" (momentum 0.9) for the full epochs; head-only epochs always use Adam. */
+  readonly optimizer?: "adam" | "sgd";
   readonly onStep?: (done: number, total: number) => void;
 }
 
@@ -72,7 +76,9 @@ export async function train(
   const order = tasks.map((t) => rng.permutation(t.data.count));
   const cursor = tasks.map(() => 0);
   const epochLoss: number[] = [];
-  let optimizer = tf.train.adam(opts.lr);
+  let optimizer: ReturnType<Tf["train"]["adam"]> | ReturnType<Tf["train"]["momentum"]> = tf.train.adam(
+    (opts.headOnlyEpochs ?? 0) > 0 ? (opts.headLr ?? opts.lr) : opts.lr,
+  );
   let done = 0;
 
   // Fills task k's batch buffers with the next B examples of its shuffled order (reshuffling when exhausted).
@@ -94,9 +100,9 @@ export async function train(
   try {
     for (let epoch = 0; epoch < opts.epochs; epoch++) {
       const headOnly = epoch < (opts.headOnlyEpochs ?? 0);
-      if (epoch === (opts.headOnlyEpochs ?? 0) && epoch > 0) {
+      if (epoch === (opts.headOnlyEpochs ?? 0) && (epoch > 0 || opts.optimizer === "sgd")) {
         optimizer.dispose();
-        optimizer = tf.train.adam(opts.lr);
+        optimizer = opts.optimizer === "sgd" ? tf.train.momentum(opts.lr, 0.9) : tf.train.adam(opts.lr);
       }
       // A fresh shuffle per epoch for single-task runs keeps epochs aligned with passes over the data.
       for (let k = 0; k < tasks.length; k++) {

@@ -146,6 +146,14 @@ export function markdown(result: BenchReport): string {
         `| ${rows[m]?.label ?? m} | ${ks.map((k) => (curve[m]![k] ? pct(curve[m]![k]!.avg) : "")).join(" | ")} |`,
       );
   }
+  const tv = result.perSeed.flatMap((s) => s.taskVectors ?? []);
+  if (tv.length > 0) {
+    const avg = (f: (x: (typeof tv)[number]) => number) => tv.reduce((a, x) => a + f(x), 0) / tv.length;
+    lines.push(
+      "",
+      `Task-vector concentration (all experts, all seeds): the largest 5 % of entries hold ${(100 * avg((x) => x.top5)).toFixed(1)} % and the largest 20 % hold ${(100 * avg((x) => x.top20)).toFixed(1)} % of ‖τ‖² (mean ‖τ‖₂ = ${avg((x) => x.l2).toFixed(2)}); trimming methods (TIES, PCB) assume most of a task vector's effect sits in few entries.`,
+    );
+  }
   lines.push("", "## Setting", "", ...result.setting.map((s) => `- ${s}`), "");
   return `${lines.join("\n")}\n`;
 }

@@ -42,6 +42,8 @@ export interface SeedResult {
     >
   >;
   readonly seconds: number;
+  /** Per expert: ‖τ‖₂ and the share of ‖τ‖₂² held by its largest 5 % / 20 % entries (what trimming keeps). */
+  readonly taskVectors: { name: string; l2: number; top5: number; top20: number }[];
 }
 
 export interface BenchOptions {
@@ -96,24 +98,38 @@ export async function runSeed(opts: BenchOptions, seed: number): Promise<SeedRes
 
   const curve: SeedResult["curve"] = {};
   const order = new Rng(`merging-curve-${seed}`).permutation(n);
-  for (const k of opts.curveKs ?? all.slice(2).map((i) => i)) {
+  for (const k of opts.curveKs ?? Array.from({ length: n - 1 }, (_, i) => i + 2)) {
     if (k < 2 || k > n) continue;
     const subset = [...order.subarray(0, k)].sort((a, b) => a - b);
-    const sev = new Evaluator(zoo, subset);
-    const sInputs = mergeInputs(zoo, subset);
-    const ref = subset.map((i) => expertTest[i]!);
     curve[k] = {};
-    for (const plan of PLANS.filter(
+    const curvePlans = PLANS.filter(
       (p) => CURVE_METHODS.includes(p.id) && (!opts.methods || opts.methods.includes(p.id)),
-    )) {
-      const r = await tuneMethod(plan, sInputs, sev, seed);
-      const normalized = r.test.map((a, i) => a / ref[i]!);
-      curve[k]![plan.id] = {
-        tasks: subset.map((i) => zoo.experts[i]!.name),
-        testAvg: r.testAvg,
-        normalizedAvg: mean(normalized),
-        params: r.params,
-      };
+    );
+    if (k === n) {
+      // All tasks: the main table already has these runs.
+      for (const plan of curvePlans) {
+        const r = rows[plan.id]!;
+        curve[k]![plan.id] = {
+          tasks: subset.map((i) => zoo.experts[i]!.name),
+          testAvg: r.testAvg,
+          normalizedAvg: r.normalizedAvg,
+          params: r.params ?? {},
+        };
+      }
+    } else {
+      const sev = new Evaluator(zoo, subset);
+      const sInputs = mergeInputs(zoo, subset);
+      const ref = subset.map((i) => expertTest[i]!);
+      for (const plan of curvePlans) {
+        const r = await tuneMethod(plan, sInputs, sev, seed);
+        const normalized = r.test.map((a, i) => a / ref[i]!);
+        curve[k]![plan.id] = {
+          tasks: subset.map((i) => zoo.experts[i]!.name),
+          testAvg: r.testAvg,
+          normalizedAvg: mean(normalized),
+          params: r.params,
+        };
+      }
     }
     log(
       `seed ${seed}: curve k=${k} ${Object.entries(curve[k]!)
@@ -121,8 +137,14 @@ export async function runSeed(opts: BenchOptions, seed: number): Promise<SeedRes
         .join(", ")}`,
     );
   }
+  const base = flattenBackbone(zoo.config.arch, zoo.pretrained.backbone);
+  const taskVectors = zoo.experts.map((e) => ({
+    name: e.name,
+    ...concentration(flattenBackbone(zoo.config.arch, e.backbone), base),
+  }));
   return {
     seed,
+    taskVectors,
     zooHash: zoo.summary.hash,
     zooBuildSeconds: zoo.summary.buildSeconds,
     zooCached: zoo.cached,
@@ -143,8 +165,35 @@ export function mergeInputs(zoo: Zoo, subset: readonly number[]): MergeInputs {
     base: zoo.pretrained.backbone,
     models: subset.map((k) => zoo.experts[k]!.backbone),
     fisher: subset.map((k) => zoo.experts[k]!.fisher),
-    grams: subset.map((k) => zoo.experts[k]!.grams),
+    grams: subset.map((k) => withRidge(zoo.experts[k]!.grams)),
   };
+}
+
+/** Relative ridge added to every Gram diagonal (see `withRidge`). */
+export const GRAM_RIDGE = 1e-6;
+const ridgeCache = new WeakMap<Params, Params>();
+
+/**
+ * Gram matrices with GRAM_RIDGE × mean(diag) added to the diagonal. Pixels that are zero in every sample of
+ * every merged task (MNIST borders) make Σ_i G_i singular; with the ridge, RegMean's solution for those input
+ * columns is the plain average of the models' columns (they multiply zero inputs, so accuracy is unaffected),
+ * and elsewhere the change is ~1e-6 relative.
+ */
+export function withRidge(grams: Params): Params {
+  const cached = ridgeCache.get(grams);
+  if (cached) return cached;
+  const out: Params = new Map();
+  for (const [k, g] of grams) {
+    const n = g.shape[0]!;
+    const data = g.data.slice();
+    let trace = 0;
+    for (let i = 0; i < n; i++) trace += data[i * n + i]!;
+    const ridge = (GRAM_RIDGE * trace) / n;
+    for (let i = 0; i < n; i++) data[i * n + i]! += ridge;
+    out.set(k, { shape: g.shape, data });
+  }
+  ridgeCache.set(grams, out);
+  return out;
 }
 
 /**
@@ -235,4 +284,26 @@ export function combineDirections(base: Params, dirs: readonly Params[], c: Arra
     out.set(k, { shape: b.shape, data: o });
   }
   return out;
+}
+
+/** ‖θ − θ₀‖₂ and the fraction of its squared norm in the top 5 % and 20 % entries by magnitude. */
+export function concentration(
+  theta: Float32Array,
+  base: Float32Array,
+): { l2: number; top5: number; top20: number } {
+  const sq = new Float64Array(theta.length);
+  let total = 0;
+  for (let i = 0; i < sq.length; i++) {
+    const d = theta[i]! - base[i]!;
+    sq[i] = d * d;
+    total += sq[i]!;
+  }
+  sq.sort().reverse();
+  const share = (f: number) => {
+    let s = 0;
+    const k = Math.floor(f * sq.length);
+    for (let i = 0; i < k; i++) s += sq[i]!;
+    return total > 0 ? s / total : 0;
+  };
+  return { l2: Math.sqrt(total), top5: share(0.05), top20: share(0.2) };
 }
