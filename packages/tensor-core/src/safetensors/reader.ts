@@ -157,9 +157,24 @@ export class SafetensorsFile implements TensorReader {
     return e;
   }
 
+  /** Allocates a tensor-sized array, turning an allocation failure into a typed error. */
+  #allocate<T>(name: string, length: number, ctor: new (n: number) => T): T {
+    try {
+      return new ctor(length);
+    } catch (cause) {
+      throw new SafetensorsError(
+        "READ",
+        this.path,
+        `cannot allocate ${length} elements to load at once (${(cause as Error).message}); stream it with readChunks`,
+        name,
+        { cause },
+      );
+    }
+  }
+
   async readBytes(name: string): Promise<Uint8Array> {
     const e = this.entry(name);
-    return this.readInto(name, new Uint8Array(e.end - e.begin));
+    return this.readInto(name, this.#allocate(name, e.end - e.begin, Uint8Array));
   }
 
   async readInto<T extends ArrayBufferView>(name: string, target: T): Promise<T> {
@@ -193,11 +208,11 @@ export class SafetensorsFile implements TensorReader {
         name,
       );
     }
-    if (e.dtype === "F32") return this.readInto(name, out ?? new Float32Array(n));
+    if (e.dtype === "F32") return this.readInto(name, out ?? this.#allocate(name, n, Float32Array));
     if (e.dtype === "BF16" || e.dtype === "F16") {
       // Read the 16-bit data into the upper half of the output and decode forward in place: element i's 4
       // output bytes end at or before the 2 input bytes of element i + 1, so nothing unread is overwritten.
-      const dst = out ?? new Float32Array(n);
+      const dst = out ?? this.#allocate(name, n, Float32Array);
       const half = new Uint16Array(dst.buffer, dst.byteOffset + 2 * n, n);
       await this.readInto(name, half);
       return e.dtype === "BF16" ? bf16ToF32(half, dst) : f16ToF32(half, dst);
