@@ -89,6 +89,8 @@ describe("x grid simulate", () => {
       "1h",
       "--meters",
       "all",
+      "--substeps",
+      "1",
       "--loads",
       prof,
       "--out",
@@ -100,6 +102,7 @@ describe("x grid simulate", () => {
     const d = await readSmartMeterCsv(out);
     expect(d.metered.every(Boolean)).toBe(true);
     expect(d.meta.user_profiles).toBe("bus");
+    expect(d.meta.substeps).toBe("1");
     const j = d.busNames.indexOf("675");
     // No noise requested: the CSV carries the user series (kW → pu on 1 MVA).
     expect(d.p[j][5] * 1000).toBeCloseTo(500, 9);

@@ -46,7 +46,7 @@ function num(v: string | undefined, name: string, min: number, max: number): num
 
 const USAGE =
   "x grid simulate --out sm.csv [--feeder ieee69|ieee13|ieee37|file.json|case.m] [--samples 2000] [--noise 0.1%] " +
-  "[--pq-noise 0.5%] [--noise-model class|sigma] [--resolution 15min] [--missing 0%] [--missing-run 1] " +
+  "[--pq-noise 0.5%] [--noise-model class|sigma] [--resolution 15min] [--substeps N] [--missing 0%] [--missing-run 1] " +
   "[--outliers 0%] " +
   "[--meters load|all] [--seed 1] [--pv 0%] [--pv-size 0.5] [--pf-sigma 0.3] [--v-step 0.1V] [--e-step 10] " +
   "[--loads profiles.csv] [--voltage mean|instant] [--precision N] [--json]";
@@ -55,7 +55,8 @@ export const gridSimulate: Command = {
   name: "grid simulate",
   summary:
     "Simulates smart-meter data on a radial feeder: per-bus household load profiles (daily/weekly shapes, customer " +
-    "heterogeneity, varying power factors, optional PV), an AC backward/forward-sweep power flow per step, interval " +
+    "heterogeneity, varying power factors, optional PV), an AC backward/forward-sweep power flow per step (--substeps " +
+    "per interval, default min(interval, 15); 1 gives exact snapshot data), interval " +
     "averages, meter noise by accuracy class (--noise for |V|, --pq-noise for P/Q; class c% = 3σ unless " +
     "--noise-model sigma; --pq-noise defaults to 5 × --noise), register quantisation, missing readings (outages of " +
     "mean length --missing-run intervals) and gross " +
@@ -72,6 +73,7 @@ export const gridSimulate: Command = {
         "pq-noise": { type: "string" },
         "noise-model": { type: "string" },
         resolution: { type: "string" },
+        substeps: { type: "string" },
         missing: { type: "string" },
         "missing-run": { type: "string" },
         outliers: { type: "string" },
@@ -131,6 +133,7 @@ export const gridSimulate: Command = {
       samples,
       seed,
       intervalMinutes: parseMinutes(values.resolution, "resolution") ?? 15,
+      ...(values.substeps !== undefined ? { substeps: num(values.substeps, "substeps", 1, 1440)! } : {}),
       meters,
       voltageReading: voltage,
       voltageSigma: toSigma(noise),
