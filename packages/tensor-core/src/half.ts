@@ -105,20 +105,42 @@ function checkOut<T extends { length: number }>(out: T | undefined, n: number, m
 export function bf16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
   const n = src.length;
   const dst = checkOut(out, n, (k) => new Float32Array(k));
-  const bits = new Uint32Array(dst.buffer, dst.byteOffset, n);
-  for (let i = 0; i < n; i++) bits[i] = src[i] << 16;
+  const bits = new Int32Array(dst.buffer, dst.byteOffset, n);
+  let i = 0;
+  if (src.byteOffset % 4 === 0) {
+    // Two elements per 32-bit load: the low half is element 2j, the high half element 2j + 1. Reading word j
+    // before writing output 2j, 2j + 1 also keeps the in-place decode of readFloat32 safe.
+    const words = new Int32Array(src.buffer, src.byteOffset, n >> 1);
+    for (let j = 0; j < words.length; j++) {
+      const w = words[j];
+      bits[2 * j] = w << 16;
+      bits[2 * j + 1] = w & -65536;
+    }
+    i = words.length * 2;
+  }
+  for (; i < n; i++) bits[i] = src[i] << 16;
   return dst;
+}
+
+/** float32 bit pattern (as int32) -> bfloat16 bits, round to nearest even, NaN made quiet. */
+function encodeBf16(b: number): number {
+  return (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x0040 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
 }
 
 /** float32 -> bfloat16 bits, round to nearest even, NaN kept quiet. */
 export function f32ToBf16(src: Float32Array, out?: Uint16Array): Uint16Array {
   const n = src.length;
   const dst = checkOut(out, n, (k) => new Uint16Array(k));
-  const bits = new Uint32Array(src.buffer, src.byteOffset, n);
-  for (let i = 0; i < n; i++) {
-    const b = bits[i];
-    dst[i] = (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x0040 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+  const bits = new Int32Array(src.buffer, src.byteOffset, n);
+  let i = 0;
+  if (dst.byteOffset % 4 === 0) {
+    // Two results per 32-bit store.
+    const words = new Int32Array(dst.buffer, dst.byteOffset, n >> 1);
+    for (let j = 0; j < words.length; j++)
+      words[j] = encodeBf16(bits[2 * j]) | (encodeBf16(bits[2 * j + 1]) << 16);
+    i = words.length * 2;
   }
+  for (; i < n; i++) dst[i] = encodeBf16(bits[i]);
   return dst;
 }
 

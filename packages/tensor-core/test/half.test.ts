@@ -250,3 +250,19 @@ describe("encode matches a float64 reference rounding", () => {
     );
   });
 });
+
+describe("array codecs on unaligned views and odd lengths", () => {
+  it("give the same results as on fresh arrays (pairwise fast path vs scalar path)", () => {
+    const rng = new Rng(8);
+    for (const n of [0, 1, 2, 3, 7, 64, 101]) {
+      const f = Float32Array.from({ length: n }, () => rng.normal() * 100);
+      const want = f32ToBf16(f);
+      const big = new Uint16Array(n + 1);
+      const odd = big.subarray(1); // byteOffset 2: not 4-aligned
+      expect(Array.from(f32ToBf16(f, odd))).toEqual(Array.from(want));
+      const back = bf16ToF32(want);
+      expect(Array.from(bf16ToF32(odd))).toEqual(Array.from(back));
+      expect(Array.from(back)).toEqual(Array.from(want, (b) => bf16ToNumber(b)));
+    }
+  });
+});
