@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  buildFeeder,
   builtinFeeder,
   type Feeder,
   FeederError,
@@ -159,6 +161,60 @@ describe("feeder JSON format", () => {
         ),
       ),
     ).toThrow(/not connected.*"675"/);
+  });
+});
+
+describe("MATPOWER reader (property)", () => {
+  it("random radial feeders survive a MATPOWER round trip in both unit conventions", () => {
+    const arb = fc.integer({ min: 2, max: 30 }).chain((n) =>
+      fc.record({
+        parents: fc.tuple(...Array.from({ length: n - 1 }, (_, k) => fc.integer({ min: 0, max: k }))),
+        z: fc.array(
+          fc.tuple(fc.double({ min: 1e-3, max: 2, noNaN: true }), fc.double({ min: 0, max: 2, noNaN: true })),
+          {
+            minLength: n - 1,
+            maxLength: n - 1,
+          },
+        ),
+        load: fc.array(
+          fc.tuple(
+            fc.double({ min: 0, max: 500, noNaN: true }),
+            fc.double({ min: 0, max: 300, noNaN: true }),
+          ),
+          {
+            minLength: n,
+            maxLength: n,
+          },
+        ),
+      }),
+    );
+    fc.assert(
+      fc.property(
+        arb,
+        fc.constantFrom("v2", "pu") as fc.Arbitrary<"v2" | "pu">,
+        ({ parents, z, load }, style) => {
+          const f = buildFeeder({
+            id: "rnd",
+            baseKvLl: 11,
+            baseMva: 5,
+            root: "1",
+            buses: load.map(([p, q], i) => ({
+              name: String(i + 1),
+              pKw: i === 0 ? 0 : p,
+              qKvar: i === 0 ? 0 : q,
+            })),
+            branches: parents.map((p, k) => ({
+              from: String(p + 1),
+              to: String(k + 2),
+              rOhm: z[k][0],
+              xOhm: z[k][1],
+            })),
+          });
+          sameFeeder(f, parseMatpower(toMatpower(f, style), { file: "rnd.m" }));
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
 
