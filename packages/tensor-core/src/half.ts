@@ -149,8 +149,9 @@ export function f16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
   const n = src.length;
   const dst = checkOut(out, n, (k) => new Float32Array(k));
   const lut = f16Lut();
-  const dbits = new Uint32Array(dst.buffer, dst.byteOffset, n);
-  const lbits = new Uint32Array(lut.buffer);
+  // Int32 views keep every pattern a small integer in optimized code (uint32 above 2^31 would not be).
+  const dbits = new Int32Array(dst.buffer, dst.byteOffset, n);
+  const lbits = new Int32Array(lut.buffer);
   // Copy bit patterns, not values, so NaN payloads survive exactly.
   for (let i = 0; i < n; i++) dbits[i] = lbits[src[i]];
   return dst;
@@ -160,7 +161,7 @@ export function f16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
 export function f32ToF16(src: Float32Array, out?: Uint16Array): Uint16Array {
   const n = src.length;
   const dst = checkOut(out, n, (k) => new Uint16Array(k));
-  const bits = new Uint32Array(src.buffer, src.byteOffset, n);
+  const bits = new Int32Array(src.buffer, src.byteOffset, n);
   for (let i = 0; i < n; i++) dst[i] = bitsToF16(bits[i], src[i]);
   return dst;
 }
