@@ -97,6 +97,27 @@ describe("MATPOWER reader", () => {
     sameFeeder(ref, f);
   });
 
+  it("treats generators at non-root buses as negative loads and drops isolated buses", () => {
+    const ref = builtinFeeder("ieee13");
+    let text = toMatpower(ref, "pu");
+    // A 0.2 MW / 0.05 MVAr generator at 675 and an isolated extra bus 999 with a branch to it.
+    text = text.replace("mpc.gen = [\n", "mpc.gen = [\n\t675\t0.2\t0.05\t1\t-1\t1\t100\t1\t1\t0;\n");
+    text = text.replace(
+      "mpc.bus = [ %% loads\n",
+      "mpc.bus = [ %% loads\n\t999\t4\t0\t0\t0\t0\t1\t1\t0\t4.16\t1\t1.1\t0.9;\n",
+    );
+    text = text.replace(
+      "mpc.branch = [\n",
+      "mpc.branch = [\n\t675\t999\t0.01\t0.01\t0\t0\t0\t0\t0\t0\t1\t-360\t360;\n",
+    );
+    const f = parseMatpower(text, { file: "dg.m" });
+    expect(f.buses.length).toBe(14);
+    const b675 = f.buses.find((b) => b.name === "675")!;
+    expect(b675.pKw).toBeCloseTo(843 - 200, 9);
+    expect(b675.qKvar).toBeCloseTo(462 - 50, 9);
+    expect(f.notes.join(" ")).toMatch(/1 generator\(s\) at non-root buses.*isolated buses dropped: 999/);
+  });
+
   it("reports bad input with file and line", () => {
     const good = toMatpower(builtinFeeder("ieee13"), "pu");
     expect(() =>

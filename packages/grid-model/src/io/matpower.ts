@@ -164,7 +164,8 @@ export function parseMatpowerCase(text: string, file = "<case.m>"): MatpowerCase
 /**
  * Build a radial feeder from a MATPOWER case: root = the reference bus (type 3), base kV from its BASE_KV,
  * loads PD/QD, shunt BS (MVAr at 1 pu, positive = capacitive) as capacitor kvar; out-of-service branches
- * (status 0, e.g. open tie switches) are skipped; line charging B and transformer taps are not modelled.
+ * (status 0, e.g. open tie switches) and isolated buses (type 4) are skipped; in-service generators at other buses
+ * are negative constant-power loads (PG, QG); line charging B and transformer taps are not modelled.
  */
 export function parseMatpower(text: string, opts: MatpowerOptions = {}): Feeder {
   const file = opts.file ?? "<case.m>";
@@ -178,7 +179,21 @@ export function parseMatpower(text: string, opts: MatpowerOptions = {}): Feeder 
   const baseKv = rootRow[9];
   if (!(baseKv > 0)) throw ERR(file, c.bus.lines[refs[0].k], `root bus ${rootRow[0]}: BASE_KV must be > 0`);
   const loadScale = c.loadUnits === "kW" ? 1 : 1000; // → kW
-  const buses: BusInput[] = c.bus.rows.map((r, k) => {
+  // Isolated buses (type 4) and the branches touching them are out of service.
+  const isolated = new Set(c.bus.rows.filter((r) => r[1] === 4).map((r) => r[0]));
+  // Generators at non-root buses (distributed generation) enter as negative constant-power loads (MW → kW).
+  const dg = new Map<number, [number, number]>();
+  let dgCount = 0;
+  for (const g of c.gen?.rows ?? []) {
+    if (g[0] === rootRow[0] || (g[7] ?? 1) <= 0 || isolated.has(g[0])) continue;
+    const acc = dg.get(g[0]) ?? [0, 0];
+    acc[0] += g[1] * 1000;
+    acc[1] += g[2] * 1000;
+    dg.set(g[0], acc);
+    dgCount++;
+  }
+  const buses: BusInput[] = c.bus.rows.flatMap((r, k): BusInput[] => {
+    if (r[1] === 4) return [];
     if (r[4] !== 0) throw ERR(file, c.bus.lines[k], `bus ${r[0]}: shunt conductance GS is not supported`);
     if (r[5] < 0) throw ERR(file, c.bus.lines[k], `bus ${r[0]}: inductive shunt BS < 0 is not supported`);
     if (r[9] !== baseKv && r[9] !== 0)
@@ -187,17 +202,20 @@ export function parseMatpower(text: string, opts: MatpowerOptions = {}): Feeder 
         c.bus.lines[k],
         `bus ${r[0]}: BASE_KV ${r[9]} differs from the root's ${baseKv} (one voltage level only)`,
       );
-    return {
-      name: String(r[0]),
-      pKw: r[2] * loadScale,
-      qKvar: r[3] * loadScale,
-      shuntCapKvar: r[5] * 1000,
-    };
+    const [gp, gq] = dg.get(r[0]) ?? [0, 0];
+    return [
+      {
+        name: String(r[0]),
+        pKw: r[2] * loadScale - gp,
+        qKvar: r[3] * loadScale - gq,
+        shuntCapKvar: r[5] * 1000,
+      },
+    ];
   });
   const zBase = (baseKv * baseKv) / c.baseMVA;
   const branches: BranchInput[] = [];
   c.branch.rows.forEach((r, k) => {
-    if (r[10] === 0) return;
+    if (r[10] === 0 || isolated.has(r[0]) || isolated.has(r[1])) return;
     const name = `${r[0]}-${r[1]}`;
     const rOhm = c.branchUnits === "ohm" ? r[2] : r[2] * zBase;
     const xOhm = c.branchUnits === "ohm" ? r[3] : r[3] * zBase;
@@ -229,7 +247,11 @@ export function parseMatpower(text: string, opts: MatpowerOptions = {}): Feeder 
       source: { description: `MATPOWER case file ${file}` },
       notes: [
         `Branch r/x read in ${c.branchUnits === "ohm" ? "ohm (MATPOWER v2 distribution-case convention)" : "pu"}; loads in ${c.loadUnits}.`,
-        "Line charging B and transformer taps are not modelled; out-of-service branches skipped.",
+        "Line charging B and transformer taps are not modelled; out-of-service branches and isolated buses skipped.",
+        ...(dgCount > 0
+          ? [`${dgCount} generator(s) at non-root buses entered as negative constant-power loads.`]
+          : []),
+        ...(isolated.size > 0 ? [`isolated buses dropped: ${[...isolated].join(", ")}`] : []),
       ],
     });
   } catch (e) {
