@@ -175,6 +175,15 @@ describe("smart-meter simulator", () => {
     expect(noisier.truth).toBe(d.truth);
   });
 
+  it("keeps the substation voltage in its band around v0", () => {
+    const d = simulateSmartMeters(f13, { samples: 500, seed: 14, v0: 1.06, v0WalkSigma: 0.002 });
+    const v0 = Array.from(d.vm[0]);
+    expect(Math.min(...v0)).toBeGreaterThanOrEqual(1.06 * 0.99 - 1e-12);
+    expect(Math.max(...v0)).toBeLessThanOrEqual(1.06 * 1.01 + 1e-12);
+    expect(std(v0)).toBeGreaterThan(1e-3);
+    expect(() => simulateSmartMeters(f13, { samples: 5, v0: 106 })).toThrow(/per-unit voltage/);
+  });
+
   it("meters load buses by default, every bus with meters: all", () => {
     const a = simulateSmartMeters(f13, { samples: 5 });
     const b = simulateSmartMeters(f13, { samples: 5, meters: "all" });

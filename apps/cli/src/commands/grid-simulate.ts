@@ -48,7 +48,7 @@ const USAGE =
   "x grid simulate --out sm.csv [--feeder ieee69|ieee13|ieee37|file.json|case.m] [--samples 2000] [--noise 0.1%] " +
   "[--pq-noise 0.5%] [--noise-model class|sigma] [--resolution 15min] [--substeps N] [--missing 0%] [--missing-run 1] " +
   "[--outliers 0%] " +
-  "[--meters load|all] [--seed 1] [--pv 0%] [--pv-size 0.5] [--pf-sigma 0.3] [--v-step 0.1V] [--e-step 10] " +
+  "[--meters load|all] [--v0 1.0] [--seed 1] [--pv 0%] [--pv-size 0.5] [--pf-sigma 0.3] [--v-step 0.1V] [--e-step 10] " +
   "[--loads profiles.csv] [--voltage mean|instant] [--precision N] [--json]";
 
 export const gridSimulate: Command = {
@@ -74,6 +74,7 @@ export const gridSimulate: Command = {
         "noise-model": { type: "string" },
         resolution: { type: "string" },
         substeps: { type: "string" },
+        v0: { type: "string" },
         missing: { type: "string" },
         "missing-run": { type: "string" },
         outliers: { type: "string" },
@@ -133,6 +134,7 @@ export const gridSimulate: Command = {
       samples,
       seed,
       intervalMinutes: parseMinutes(values.resolution, "resolution") ?? 15,
+      ...(values.v0 !== undefined ? { v0: num(values.v0, "v0", 0.8, 1.2)! } : {}),
       ...(values.substeps !== undefined ? { substeps: num(values.substeps, "substeps", 1, 1440)! } : {}),
       meters,
       voltageReading: voltage,

@@ -24,6 +24,8 @@ export interface SimulationOptions extends LoadModelOptions, MeteringOptions {
   readonly meters?: "load" | "all";
   /** Report |V| as the interval mean (default) or the instantaneous value at the interval end. */
   readonly voltageReading?: "mean" | "instant";
+  /** Nominal substation voltage (pu; default the feeder's rootVoltagePu, e.g. 1.06 mimics the IEEE 13 regulator). */
+  readonly v0?: number;
   /** Std. dev. of the substation voltage random walk per 15 min (pu; default 0.0005); 0 keeps it fixed. */
   readonly v0WalkSigma?: number;
   /** Half-width of the band the substation voltage stays in (relative; default 0.01 = ±1 %). */
@@ -98,7 +100,9 @@ export function simulateSmartMeters(feeder: Feeder, opts: SimulationOptions): Sm
   const vAcc = new Float64Array(n);
   const pAcc = new Float64Array(n);
   const qAcc = new Float64Array(n);
-  const v0Nominal = feeder.rootVoltagePu;
+  const v0Nominal = opts.v0 ?? feeder.rootVoltagePu;
+  if (!(v0Nominal > 0.5 && v0Nominal < 1.5))
+    throw new RangeError(`v0 must be a per-unit voltage (got ${v0Nominal})`);
   const band = opts.v0Band ?? 0.01;
   const dtSub = interval / sub;
   const walk = (opts.v0WalkSigma ?? 0.0005) * Math.sqrt(dtSub / 15);
