@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -11,6 +12,7 @@ import {
   f64ToF16,
   numberToBf16,
   numberToF16,
+  openSafetensors,
   Rng,
 } from "../src/index.js";
 
@@ -263,6 +265,42 @@ describe("array codecs on unaligned views and odd lengths", () => {
       const back = bf16ToF32(want);
       expect(Array.from(bf16ToF32(odd))).toEqual(Array.from(back));
       expect(Array.from(back)).toEqual(Array.from(want, (b) => bf16ToNumber(b)));
+    }
+  });
+});
+
+describe("F16 encode matches NumPy's independent implementation", () => {
+  it("f32ToF16 and f64ToF16 equal numpy astype(float16) bit for bit on 9451 edge/tie/random values", async () => {
+    // Fixture and generator: test/fixtures/numpy-f16.safetensors, test/fixtures/gen_numpy_f16.py (numpy 1.24).
+    const f = await openSafetensors(
+      fileURLToPath(new URL("fixtures/numpy-f16.safetensors", import.meta.url)),
+    );
+    try {
+      expect(f.metadata?.generator).toBe("gen_numpy_f16.py");
+      const f64 = (await f.read("f64")).data as Float64Array;
+      const f32 = (await f.read("f32")).data as Float32Array;
+      expect(Array.from(f32)).toEqual(Array.from(Float32Array.from(f64)));
+      for (const [ours, name] of [
+        [f64ToF16(f64), "f16_from_f64"],
+        [f32ToF16(f32), "f16_from_f32"],
+      ] as const) {
+        const theirs = (await f.read(name)).data as Uint16Array;
+        let compared = 0;
+        for (let i = 0; i < theirs.length; i++) {
+          if (isNaN16F(theirs[i])) {
+            // NumPy keeps a NaN's truncated payload without setting the quiet bit; we set it. Both are NaN.
+            expect(isNaN16F(ours[i])).toBe(true);
+            expect(ours[i] & 0x8000).toBe(theirs[i] & 0x8000);
+          } else if (ours[i] !== theirs[i]) {
+            throw new Error(
+              `${name}[${i}] (${f64[i]}): ours ${ours[i].toString(16)}, numpy ${theirs[i].toString(16)}`,
+            );
+          } else compared++;
+        }
+        expect(compared).toBeGreaterThan(9000);
+      }
+    } finally {
+      await f.close();
     }
   });
 });
