@@ -7,6 +7,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DType, openSafetensors, Rng, saveSafetensors, Tensor, writeSafetensors } from "../src/index.js";
 
@@ -214,5 +215,32 @@ describe("layout parity with the reference writer (save_file)", () => {
     expect(Array.from((await f.read("b")).data as Float64Array)).toEqual([1.25, -7]);
     expect(Array.from(await f.readFloat32("c"))).toEqual([1, -2]);
     await f.close();
+  });
+});
+
+describe("a file written by Python (test/fixtures/gen_numpy_f16.py, json + struct per the spec)", () => {
+  it("reads it and rewrites it byte for byte (given order, same metadata)", async () => {
+    const src = fileURLToPath(new URL("fixtures/numpy-f16.safetensors", import.meta.url));
+    const f = await openSafetensors(src);
+    const names = f.names();
+    const tensors = new Map<string, Tensor>();
+    for (const n of names) tensors.set(n, await f.read(n));
+    const meta = { ...(f.metadata ?? {}) };
+    await f.close();
+    expect(names).toEqual(["f64", "f32", "f16_from_f64", "f16_from_f32"]);
+    const format = meta.format;
+    delete meta.format;
+    const out = join(dir, "python-rewrite.safetensors");
+    await writeSafetensors(
+      out,
+      names.map((n) => ({
+        name: n,
+        dtype: (tensors.get(n) as Tensor).dtype,
+        shape: (tensors.get(n) as Tensor).shape,
+      })),
+      (e) => tensors.get(e.name) as Tensor,
+      { order: "given", format, metadata: meta },
+    );
+    expect((await readFile(out)).equals(await readFile(src))).toBe(true);
   });
 });
