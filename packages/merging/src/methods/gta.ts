@@ -25,6 +25,7 @@ import {
 import {
   absInto,
   bernoulliMask,
+  bernoulliMaskOf,
   checkDella,
   dellaProbabilities,
   l1Scale,
@@ -77,13 +78,6 @@ export interface SparsePlan {
 
 const DENSE: SparsePlan = { dense: true, mask: new Uint8Array(0), scale: 1 };
 
-/** δ̂_k of a plan; pass 1 (vote) and pass 2 (merge) use this same expression, so they agree bit for bit. */
-function sparseValue(plan: SparsePlan, delta: number, k: number): number {
-  if (plan.dense) return delta;
-  if (plan.mask[k] === 0) return 0;
-  return plan.prob ? Math.fround(delta / plan.prob[k]) : Math.fround(delta * plan.scale);
-}
-
 /**
  * Sparsifies δ (not modified) according to the sparsifier into `mask` and a rescale; `abs` is a
  * scratch buffer of δ's length; `injected` replaces a random draw (parity tests).
@@ -133,7 +127,7 @@ export function planSparsify(
       checkDella(density, epsilon, opts.where);
       prob = dellaProbabilities(absInto(delta, abs), shape, density, epsilon, new Float32Array(d));
       if (injected) mask.set(injected);
-      else for (let i = 0; i < d; i++) mask[i] = rng.uniform() < prob[i] ? 1 : 0;
+      else bernoulliMaskOf(rng, prob, mask);
       break;
     }
   }
@@ -165,7 +159,7 @@ export function sparsifyDelta(
     new Float32Array(d),
     new Uint8Array(d),
   );
-  if (!plan.dense) for (let k = 0; k < d; k++) delta[k] = sparseValue(plan, delta[k], k);
+  applyPlan(plan, delta);
   return delta;
 }
 
@@ -192,14 +186,18 @@ export function gtaMergeTensor(
   const consensus = CONSENSUS.has(method.name);
   const sparse = sparsifier !== "none" && modelParams.some((mp) => num(mp, "density") < 1);
   const delta = new Float32Array(d);
-  const abs = sparse ? new Float32Array(d) : delta;
+  const abs = sparse ? new Float32Array(d) : undefined;
   const sharedMask = sparse && !consensus ? new Uint8Array(d) : undefined;
-  // Without consensus: acc = Σ w_i δ̂_i. With consensus: acc = the sign-vote sum Σ w_i δ̂_i first.
+  const deltaOf = (i: number) => {
+    const m = models[i];
+    for (let k = 0; k < d; k++) delta[k] = m[k] - base[k];
+    return delta;
+  };
+  // Pass 1. Without consensus: acc = Σ w_i δ̂_i. With consensus: acc = the sign-vote sum, same formula.
   const acc = new Float32Array(d);
   const plans: SparsePlan[] = [];
   for (let i = 0; i < n; i++) {
-    const m = models[i];
-    for (let k = 0; k < d; k++) delta[k] = m[k] - base[k];
+    deltaOf(i);
     const mask = sparse ? (sharedMask ?? new Uint8Array(d)) : DENSE.mask;
     const plan = planSparsify(
       delta,
@@ -209,15 +207,14 @@ export function gtaMergeTensor(
       { rescale, rescaleMode, where },
       rng,
       aux?.masks?.[i],
-      abs,
+      abs ?? delta,
       mask,
     );
     plans.push(plan);
+    applyPlan(plan, delta);
     const wi = w[i];
-    if (plan.dense) for (let k = 0; k < d; k++) acc[k] += wi * delta[k];
-    else for (let k = 0; k < d; k++) acc[k] += wi * sparseValue(plan, delta[k], k);
+    for (let k = 0; k < d; k++) acc[k] += wi * delta[k];
   }
-  const out = acc; // finished in place
   if (!consensus) {
     let scale = lambda;
     if (normalize) {
@@ -225,26 +222,43 @@ export function gtaMergeTensor(
       for (let i = 0; i < n; i++) sw += w[i];
       scale = lambda / (Math.abs(sw) < 1e-8 ? 1 : sw);
     }
-    for (let k = 0; k < d; k++) out[k] = base[k] + scale * acc[k];
-    return out;
+    for (let k = 0; k < d; k++) acc[k] = base[k] + scale * acc[k];
+    return acc;
   }
-  // Consensus: elected sign +1 where the vote sum ≥ 0 (ties → +); sum the agreeing w_i δ̂_i.
-  for (let k = 0; k < d; k++) {
-    const elected = acc[k] >= 0 ? 1 : -1;
-    const b = base[k];
-    let mixed = 0;
-    let div = 0;
-    for (let i = 0; i < n; i++) {
-      const wd = w[i] * sparseValue(plans[i], Math.fround(models[i][k] - b), k);
-      if (Math.sign(wd) === elected) {
-        mixed += wd;
-        div += w[i];
+  // Consensus: elected sign +1 where the vote sum ≥ 0 (ties → +); pass 2 recomputes each δ̂_i
+  // (same expression, same bits) and sums the strictly agreeing w_i δ̂_i and their weights.
+  const elected = acc;
+  for (let k = 0; k < d; k++) elected[k] = elected[k] >= 0 ? 1 : -1;
+  const mixed = abs ?? new Float32Array(d);
+  mixed.fill(0);
+  const div = new Float32Array(d);
+  for (let i = 0; i < n; i++) {
+    deltaOf(i);
+    applyPlan(plans[i], delta);
+    const wi = w[i];
+    for (let k = 0; k < d; k++) {
+      const wd = wi * delta[k];
+      if (wd * elected[k] > 0) {
+        mixed[k] += wd;
+        div[k] += wi;
       }
     }
-    if (normalize) mixed /= div === 0 ? 1 : div;
-    out[k] = b + lambda * mixed;
+  }
+  const out = acc;
+  for (let k = 0; k < d; k++) {
+    const dv = div[k];
+    out[k] = base[k] + lambda * (normalize ? mixed[k] / (dv === 0 ? 1 : dv) : mixed[k]);
   }
   return out;
+}
+
+/** Replaces δ by δ̂ in place (the `sparseValue` expression, in specialized loops). */
+function applyPlan(plan: SparsePlan, delta: Float32Array): void {
+  if (plan.dense) return;
+  const { mask, prob, scale } = plan;
+  const d = delta.length;
+  if (prob) for (let k = 0; k < d; k++) delta[k] = mask[k] === 0 ? 0 : delta[k] / prob[k];
+  else for (let k = 0; k < d; k++) delta[k] = mask[k] === 0 ? 0 : delta[k] * scale;
 }
 
 const CONSENSUS = new Set(["ties", "dare_ties", "breadcrumbs_ties", "della"]);

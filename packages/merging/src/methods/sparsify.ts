@@ -116,9 +116,22 @@ export function outlierMask(abs: Float32Array, density: number, gamma: number, m
   return rankRangeMask(abs, from, to, mask);
 }
 
-/** Bernoulli keep-mask with keep probability p (DARE). */
+const TWO_POW_32 = 4294967296;
+
+/**
+ * Bernoulli keep-mask with keep probability p (DARE): one 32-bit draw per entry, kept when it is
+ * below p·2^32 (p resolved to 2^-32). Seeded, but not torch's stream (no runtime can reproduce it).
+ */
 export function bernoulliMask(rng: Rng, p: number, mask: Uint8Array): Uint8Array {
-  return rng.bernoulliMask(mask, p);
+  const thr = p * TWO_POW_32;
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextU32() < thr ? 1 : 0;
+  return mask;
+}
+
+/** Bernoulli keep-mask with a keep probability per entry (DELLA). */
+export function bernoulliMaskOf(rng: Rng, p: Float32Array, mask: Uint8Array): Uint8Array {
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextU32() < p[i] * TWO_POW_32 ? 1 : 0;
+  return mask;
 }
 
 /**

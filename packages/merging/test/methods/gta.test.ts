@@ -48,7 +48,7 @@ function naiveSparsify(
     const stop = -nTop < 0 ? d - nTop : Math.min(-nTop, d);
     for (const i of order.slice(nBot, Math.max(nBot, stop))) mask[i] = 1;
   } else if (kind === "random") {
-    mask = injected ? Array.from(injected) : delta.map(() => (rng.uniform() < p.density ? 1 : 0));
+    mask = injected ? Array.from(injected) : delta.map(() => (rng.nextU32() < p.density * 2 ** 32 ? 1 : 0));
   } else {
     const rows = shape.length >= 2 ? shape[0] : 1;
     const cols = d / rows;
@@ -60,7 +60,7 @@ function naiveSparsify(
         probs![r * cols + c] = Math.fround(p.density - p.epsilon + norm * 2 * p.epsilon);
       });
     }
-    mask = injected ? Array.from(injected) : probs.map((q) => (rng.uniform() < q ? 1 : 0));
+    mask = injected ? Array.from(injected) : probs.map((q) => (rng.nextU32() < q * 2 ** 32 ? 1 : 0));
   }
   const masked = delta.map((v, i) => v * mask[i]);
   if (!rescale) return masked;
