@@ -108,6 +108,32 @@ describe("x grid simulate", () => {
     expect(d.p[j][5] * 1000).toBeCloseTo(500, 9);
   });
 
+  it("runs the spec's lognormal generator with junction loads", async () => {
+    const out = join(dir, "spec.csv");
+    const r = await run([
+      "grid",
+      "simulate",
+      "--feeder",
+      "ieee37",
+      "--samples",
+      "96",
+      "--load-model",
+      "lognormal",
+      "--junction-load",
+      "2%",
+      "--meters",
+      "all",
+      "--out",
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    const d = await readSmartMeterCsv(out);
+    expect(d.meta.load_model).toBe("lognormal");
+    expect(d.meta.substeps).toBe("1");
+    const junction = d.busNames.indexOf("702");
+    expect(d.p[junction].every((v) => v > 0)).toBe(true);
+  });
+
   it("reports usage and data errors", async () => {
     const out = join(dir, "x.csv");
     const noOut = await run(["grid", "simulate", "--samples", "10"]);

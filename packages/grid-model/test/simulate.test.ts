@@ -184,6 +184,41 @@ describe("smart-meter simulator", () => {
     expect(() => simulateSmartMeters(f13, { samples: 5, v0: 106 })).toThrow(/per-unit voltage/);
   });
 
+  it("reproduces the spec §2.5 generator with model: lognormal", () => {
+    const d = simulateSmartMeters(f69, {
+      samples: 960,
+      seed: 15,
+      model: "lognormal",
+      junctionLoad: 0.02,
+      meters: "all",
+      v0WalkSigma: 0,
+    });
+    expect(d.meta.substeps).toBe("1");
+    expect(d.metered.every(Boolean)).toBe(true);
+    const j = f69.buses.findIndex((b) => b.name === "61");
+    const nom = f69.buses[j];
+    const logs: number[] = [];
+    const tanLogs: number[] = [];
+    for (let t = 0; t < d.samples; t++) {
+      // Steps are drawn at interval centres (t + 0.5).
+      const s = 0.6 + 0.4 * Math.sin((2 * Math.PI * ((t + 0.5) % 96)) / 96 - 1.5) ** 2;
+      logs.push(Math.log((d.p[j][t] * 1e4) / (nom.pKw * s)));
+      tanLogs.push(Math.log(d.q[j][t] / d.p[j][t] / Math.min(1, Math.max(0.2, nom.qKvar / nom.pKw))));
+    }
+    expect(Math.abs(mean(logs))).toBeLessThan(0.05);
+    expect(std(logs)).toBeGreaterThan(0.32);
+    expect(std(logs)).toBeLessThan(0.38);
+    expect(std(tanLogs)).toBeGreaterThan(0.37);
+    expect(std(tanLogs)).toBeLessThan(0.43);
+    // Zero-load buses carry 2 % of the largest load with tanφ 0.5.
+    const z = f69.buses.findIndex((b) => b.name === "2");
+    const maxKw = Math.max(...f69.buses.map((b) => b.pKw));
+    expect(Math.exp(mean(Array.from(d.p[z]).map((v) => Math.log(v * 1e4))))).toBeGreaterThan(
+      0.02 * maxKw * 0.6,
+    );
+    expect(Math.exp(mean(Array.from(d.p[z]).map((v) => Math.log(v * 1e4))))).toBeLessThan(0.02 * maxKw);
+  });
+
   it("meters load buses by default, every bus with meters: all", () => {
     const a = simulateSmartMeters(f13, { samples: 5 });
     const b = simulateSmartMeters(f13, { samples: 5, meters: "all" });

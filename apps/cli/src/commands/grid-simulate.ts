@@ -49,7 +49,7 @@ const USAGE =
   "[--pq-noise 0.5%] [--noise-model class|sigma] [--resolution 15min] [--substeps N] [--missing 0%] [--missing-run 1] " +
   "[--outliers 0%] " +
   "[--meters load|all] [--v0 1.0] [--seed 1] [--pv 0%] [--pv-size 0.5] [--pf-sigma 0.3] [--v-step 0.1V] [--e-step 10] " +
-  "[--loads profiles.csv] [--voltage mean|instant] [--precision N] [--json]";
+  "[--loads profiles.csv] [--load-model households|lognormal] [--junction-load 2%] [--voltage mean|instant] [--precision N] [--json]";
 
 export const gridSimulate: Command = {
   name: "grid simulate",
@@ -61,7 +61,9 @@ export const gridSimulate: Command = {
     "--noise-model sigma; --pq-noise defaults to 5 × --noise), register quantisation, missing readings (outages of " +
     "mean length --missing-run intervals) and gross " +
     "outliers. Writes the x-grid-smartmeter CSV (see the @x/grid-model README). --loads takes a CSV with a time " +
-    "column and either one column per bus name (kW; '<bus>:q' for kvar) or household profiles.",
+    "column and either one column per bus name (kW; '<bus>:q' for kvar) or household profiles. --load-model lognormal " +
+    "is the spec's §2.5 generator (i.i.d. lognormal loads on a daily sine shape); --junction-load gives zero-load " +
+    "buses that fraction of the largest bus load.",
   usage: USAGE,
   async run(argv) {
     const { values, positionals } = parseArgs({
@@ -86,6 +88,8 @@ export const gridSimulate: Command = {
         "v-step": { type: "string" },
         "e-step": { type: "string" },
         loads: { type: "string" },
+        "load-model": { type: "string" },
+        "junction-load": { type: "string" },
         voltage: { type: "string" },
         precision: { type: "string" },
         out: { type: "string", short: "o" },
@@ -104,6 +108,11 @@ export const gridSimulate: Command = {
     const meters = values.meters ?? "load";
     if (meters !== "load" && meters !== "all")
       throw new UsageError(`--meters must be load or all, got '${meters}'`);
+    const loadModel = values["load-model"] ?? "households";
+    if (loadModel !== "households" && loadModel !== "lognormal")
+      throw new UsageError(`--load-model must be households or lognormal, got '${loadModel}'`);
+    if (loadModel === "lognormal" && values.loads)
+      throw new UsageError("--loads and --load-model lognormal exclude each other");
     const voltage = values.voltage ?? "mean";
     if (voltage !== "mean" && voltage !== "instant")
       throw new UsageError(`--voltage must be mean or instant`);
@@ -147,7 +156,11 @@ export const gridSimulate: Command = {
       outliers: parseRate(values.outliers, "outliers") ?? 0,
       pvFraction: parseRate(values.pv, "pv", 1) ?? 0,
       pvSize: num(values["pv-size"], "pv-size", 0, 10) ?? 0.5,
-      pfVariation: num(values["pf-sigma"], "pf-sigma", 0, 2) ?? 0.3,
+      model: loadModel,
+      junctionLoad: parseRate(values["junction-load"], "junction-load") ?? 0,
+      ...(values["pf-sigma"] !== undefined
+        ? { pfVariation: num(values["pf-sigma"], "pf-sigma", 0, 2)! }
+        : {}),
       ...loadSource,
       onProgress: (done) => bar.update(done),
     });

@@ -11,6 +11,14 @@ import { householdProfiles, pvShape, type ShapeTable, sampleCyclic, weekShape } 
  */
 
 export interface LoadModelOptions {
+  /**
+   * "households" (default): aggregated household profiles as described above. "lognormal": the spec's §2.5
+   * synthetic generator — p = P_nom · (0.6 + 0.4 sin²(2π·(t mod 96)/96 − 1.5)) · lognormal(0, lognormalSigma) i.i.d.
+   * per bus and step (t = 15-min index), tanφ factor lognormal(0, pfVariation) i.i.d. (default σ 0.4).
+   */
+  readonly model?: "households" | "lognormal";
+  /** σ of the i.i.d. log-normal load factor of the "lognormal" model (default 0.35). */
+  readonly lognormalSigma?: number;
   /** Nominal kW per household used to size N = P_nom / kwPerHousehold (default 2). */
   readonly kwPerHousehold?: number;
   /** Cap on households per bus (default 30; aggregation beyond this barely changes the shape). */
@@ -46,6 +54,8 @@ interface BusModel {
   /** Synthetic model; absent when the bus uses a user series. */
   readonly households?: { idx: Int32Array; shift: Float64Array; scale: Float64Array; busScale: number };
   readonly userP?: Float64Array;
+  /** Nominal kW of the "lognormal" model. */
+  readonly pNom?: number;
   readonly userQ?: Float64Array;
   readonly pvKw: number;
   g: number;
@@ -117,6 +127,10 @@ export class LoadModel {
         this.buses.push({ bus: b.id, tanPhi, userP, ...(userQ ? { userQ } : {}), pvKw: 0, g: 0, clear: 1 });
         continue;
       }
+      if (opts.model === "lognormal") {
+        this.buses.push({ bus: b.id, tanPhi, pNom, pvKw: 0, g: 0, clear: 1 });
+        continue;
+      }
       const n = Math.max(1, Math.min(maxH, Math.round(pNom / kwPerH)));
       const idx = new Int32Array(n);
       const sh = new Float64Array(n);
@@ -182,8 +196,11 @@ export class LoadModel {
         ? Number.POSITIVE_INFINITY
         : minute - this.lastMinute;
     this.lastMinute = minute;
-    const sigma = this.opts.pfVariation ?? 0.3;
-    const rho = Math.exp(-dt / (this.opts.pfCorrelationMinutes ?? 60));
+    const lognormal = this.opts.model === "lognormal";
+    const sigma = this.opts.pfVariation ?? (lognormal ? 0.4 : 0.3);
+    const rho = lognormal ? 0 : Math.exp(-dt / (this.opts.pfCorrelationMinutes ?? 60));
+    const loadSigma = this.opts.lognormalSigma ?? 0.35;
+    const spec = 0.6 + 0.4 * Math.sin((2 * Math.PI * ((minute / 15) % 96)) / 96 - 1.5) ** 2;
     const innov = Math.sqrt(1 - rho * rho) * sigma;
     const lib = this.lib;
     const libStep = lib.stepMinutes;
@@ -200,6 +217,8 @@ export class LoadModel {
       if (m.userP) {
         kw = sampleCyclic(m.userP, this.userStep, minute);
         if (m.userQ) kvar = sampleCyclic(m.userQ, this.userStep, minute);
+      } else if (m.pNom !== undefined) {
+        kw = m.pNom * spec * Math.exp(loadSigma * this.rng.normal());
       } else {
         const hh = m.households!;
         let s = 0;
@@ -210,7 +229,8 @@ export class LoadModel {
       }
       if (Number.isNaN(kvar)) {
         m.g = rho * m.g + innov * this.rng.normal();
-        kvar = kw * m.tanPhi * (sigma > 0 ? Math.exp(m.g - 0.5 * sigma * sigma) : 1);
+        // The spec's generator uses an uncorrected lognormal(0, σ); the household model keeps the mean tanφ.
+        kvar = kw * m.tanPhi * (sigma > 0 ? Math.exp(lognormal ? m.g : m.g - 0.5 * sigma * sigma) : 1);
       }
       const pv = m.pvKw > 0 ? m.pvKw * m.clear * Math.max(0, pvPu) : 0;
       p[m.bus] = (kw - pv) * this.toPu;

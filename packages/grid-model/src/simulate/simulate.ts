@@ -15,7 +15,7 @@ export interface SimulationOptions extends LoadModelOptions, MeteringOptions {
   readonly samples: number;
   /** Reporting interval in minutes (1, 15, 30, 60 …). Default 15. */
   readonly intervalMinutes?: number;
-  /** Power flows per interval (default min(interval, 15)); the interval is split evenly. */
+  /** Power flows per interval (default min(interval, 15); 1 for the "lognormal" model); split evenly. */
   readonly substeps?: number;
   /** Start time in minutes from Monday 00:00 (default 0). */
   readonly startMinute?: number;
@@ -79,7 +79,9 @@ export function simulateSmartMeters(feeder: Feeder, opts: SimulationOptions): Sm
   if (!Number.isInteger(T) || T < 1) throw new RangeError(`samples must be a positive integer (got ${T})`);
   const interval = opts.intervalMinutes ?? 15;
   if (!(interval > 0)) throw new RangeError(`intervalMinutes must be > 0 (got ${interval})`);
-  const sub = opts.substeps ?? Math.max(1, Math.min(Math.round(interval), 15));
+  // The spec's i.i.d. generator draws one snapshot per interval; the household model averages sub-steps.
+  const sub =
+    opts.substeps ?? (opts.model === "lognormal" ? 1 : Math.max(1, Math.min(Math.round(interval), 15)));
   if (!Number.isInteger(sub) || sub < 1) throw new RangeError(`substeps must be a positive integer`);
   const seed = opts.seed ?? 1;
   // Separate streams so that changing one option (PV, metering) leaves the other random draws unchanged.
@@ -153,7 +155,8 @@ export function simulateSmartMeters(feeder: Feeder, opts: SimulationOptions): Sm
       seed: String(seed),
       substeps: String(sub),
       voltage_reading: instant ? "instant" : "mean",
-      pf_variation: String(opts.pfVariation ?? 0.3),
+      load_model: opts.model ?? "households",
+      pf_variation: String(opts.pfVariation ?? (opts.model === "lognormal" ? 0.4 : 0.3)),
       pv_buses: loads
         .pvBuses()
         .map((j) => busNames[j])
