@@ -351,7 +351,9 @@ describe("invariants", () => {
       });
     }
     expect(model[0].base).toEqual(copy[0].base);
-    model[0].models.forEach((m, i) => expect(m).toEqual(copy[0].models[i]));
+    model[0].models.forEach((m, i) => {
+      expect(m).toEqual(copy[0].models[i]);
+    });
   });
 
   it("checks tensor sizes and names the tensor", () => {
