@@ -152,6 +152,29 @@ describe("PCB index rules and quirks (spec §1.7)", () => {
     }
   });
 
+  it("quirk 1 (property): ⌊D(1−q)−1⌋ / ⌊Dq⌋ index rules for any D and q", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3000 }),
+        fc.constantFrom(1e-4, 0.003, 0.01, 0.05, 0.2),
+        (d, q) => {
+          const t = distinct(d, d + 17);
+          const p = pcbPrepare([t], { clampQuantile: q, nanGuard: "on", keepIntermediates: true });
+          const c = p.intermediates!.clamped[0];
+          let top = 0;
+          let bottom = 0;
+          for (let k = 0; k < d; k++) {
+            if (Math.abs(c[k]) < Math.abs(t[k])) top++;
+            if (Math.abs(c[k]) > Math.abs(t[k])) bottom++;
+          }
+          expect(top).toBe(d - 1 - Math.trunc(d * (1 - q) - 1));
+          expect(bottom).toBe(Math.trunc(d * q));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   it("quirk 2: D − 1 − ⌊D(1−r)⌋ non-zero weights per row; ties with the threshold get 0", () => {
     fc.assert(
       fc.property(fc.integer({ min: 2, max: 400 }), fc.constantFrom(0.05, 0.1, 0.3, 0.5, 0.9), (d, r) => {
