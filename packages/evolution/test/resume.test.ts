@@ -85,7 +85,7 @@ describe.each(["de-sync", "de-async", "evolver-a", "evolver-b"])("kill and resum
       const kill: KillPlan | undefined =
         attempt === 0
           ? { after: "started", delayMs: rng.int(200) }
-          : attempt < 4
+          : attempt < 3
             ? { after: "progress", delayMs: rng.int(40) }
             : undefined;
       const r = await runChild([mode, dir, attempt === 0 ? "fresh" : "resume", "2"], kill);
