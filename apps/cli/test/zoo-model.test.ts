@@ -152,4 +152,24 @@ describe("zoo model", () => {
       initBackbone(tiny, new Rng(11)).get("backbone.fc1.weight")!.data,
     );
   });
+
+  it("freezeHead keeps the probed head fixed while the backbone trains; SGD fine-tuning also learns", async () => {
+    const rng = new Rng(21);
+    const bb = initBackbone(tiny, rng);
+    const head = initHead(tiny, 2, rng);
+    const data = randomSet(rng, 64, 2);
+    for (let s = 0; s < 64; s++)
+      for (let i = 0; i < 100; i++) data.images[s * IMAGE_SIZE + i] = data.labels[s]!;
+    const opts = { epochs: 3, batchSize: 16, lr: 0.01, seed: "f", headOnlyEpochs: 1, headLr: 1e-2 };
+    const probeOnly = await train(tiny, bb, [{ head, numClasses: 2, data }], { ...opts, epochs: 1 });
+    const frozen = await train(tiny, bb, [{ head, numClasses: 2, data }], {
+      ...opts,
+      freezeHead: true,
+      optimizer: "sgd",
+    });
+    expect(frozen.heads[0]!.weight.data).toEqual(probeOnly.heads[0]!.weight.data);
+    expect(frozen.backbone.get("backbone.fc1.weight")!.data).not.toEqual(bb.get("backbone.fc1.weight")!.data);
+    const [acc] = await evaluateTasks(tiny, frozen.backbone, [{ head: frozen.heads[0]!, data }]);
+    expect(acc).toBeGreaterThan(0.9);
+  });
 });
