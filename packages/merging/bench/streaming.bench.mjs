@@ -8,7 +8,7 @@
 //   pcb           x merge pcb, mode streaming-global (exact global quantiles in passes over the tensors)
 // Peak RSS is compared with the bound (inputs + 2) × largest tensor (as f32) above a bare-process baseline.
 // Env: X_BENCH_PARAMS (default 250e6), BENCH_QUICK=1 (20e6), X_BENCH_REPS (default 2), X_BENCH_ONLY (a
-// comma-separated subset of contenders, for trying things; the committed results run all of them).
+// comma-separated subset of contenders), X_BENCH_NAME (results file name, default merging-streaming).
 // Writes bench/results/merging-streaming.{json,md} at the repo root; temp files in /tmp are removed.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -197,6 +197,7 @@ async function driver() {
       kinds.map((k) => [k, { ms: median(results[k].ms), maxRssBytes: median(results[k].maxRssBytes) }]),
     );
     const inputBytes = params * 2 * (MODELS + 1);
+    const ratio = (a, b) => (med[a] && med[b] ? +(med[a].ms / med[b].ms).toFixed(2) : null);
     const boundBytes = (MODELS + 1 + 2) * largest * 4;
     const summary = {
       machine: {
@@ -220,21 +221,24 @@ async function driver() {
       raw: results,
       median: med,
       ratios: {
-        taVsRawFloor: +(med.task_arithmetic.ms / med["floor-raw"].ms).toFixed(2),
-        taVsDecodeFloor: +(med.task_arithmetic.ms / med["floor-decode"].ms).toFixed(2),
-        pcbVsRawFloor: +(med.pcb.ms / med["floor-raw"].ms).toFixed(2),
-        pcbVsDecodeFloor: +(med.pcb.ms / med["floor-decode"].ms).toFixed(2),
+        taVsRawFloor: ratio("task_arithmetic", "floor-raw"),
+        taVsDecodeFloor: ratio("task_arithmetic", "floor-decode"),
+        pcbVsRawFloor: ratio("pcb", "floor-raw"),
+        pcbVsDecodeFloor: ratio("pcb", "floor-decode"),
       },
       memory: {
         boundBytes,
         baselineRssBytes: med.baseline.maxRssBytes,
-        taPeakAboveBaselineBytes: med.task_arithmetic.maxRssBytes - med.baseline.maxRssBytes,
-        pcbPeakAboveBaselineBytes: med.pcb.maxRssBytes - med.baseline.maxRssBytes,
+        taPeakAboveBaselineBytes: med.task_arithmetic
+          ? med.task_arithmetic.maxRssBytes - med.baseline.maxRssBytes
+          : null,
+        pcbPeakAboveBaselineBytes: med.pcb ? med.pcb.maxRssBytes - med.baseline.maxRssBytes : null,
       },
     };
     const dirOut = join(root, "bench", "results");
     mkdirSync(dirOut, { recursive: true });
-    writeFileSync(join(dirOut, "merging-streaming.json"), `${JSON.stringify(summary, null, 2)}\n`);
+    const name = process.env.X_BENCH_NAME ?? "merging-streaming";
+    writeFileSync(join(dirOut, `${name}.json`), `${JSON.stringify(summary, null, 2)}\n`);
     const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
     const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
     const md = [
@@ -249,7 +253,8 @@ async function driver() {
       ...kinds.map((k) => {
         const m = med[k];
         const base = med.baseline.maxRssBytes;
-        return `| ${k} | ${s(m.ms)} | ${k === "baseline" ? "–" : (m.ms / med["floor-raw"].ms).toFixed(2) + "×"} | ${k === "baseline" ? "–" : (m.ms / med["floor-decode"].ms).toFixed(2) + "×"} | ${mib(m.maxRssBytes)} | ${k === "baseline" ? "–" : mib(m.maxRssBytes - base)} |`;
+        const r = (f) => (k === "baseline" || !med[f] ? "–" : `${(m.ms / med[f].ms).toFixed(2)}×`);
+        return `| ${k} | ${s(m.ms)} | ${r("floor-raw")} | ${r("floor-decode")} | ${mib(m.maxRssBytes)} | ${k === "baseline" ? "–" : mib(m.maxRssBytes - base)} |`;
       }),
       "",
       `Memory bound (inputs + 2) × largest tensor as f32 = ${MODELS + 3} × ${(largest / 1e6).toFixed(1)} M × 4 B = ${mib(boundBytes)} (the sharded writer writes each tensor at its file offset, so there is no shard buffer).`,
@@ -259,7 +264,7 @@ async function driver() {
       "`baseline` = a process that imports the packages and opens the five checkpoints (its RSS is subtracted). `floor-raw` reads every input tensor's bytes and writes the base's bytes as the output; `floor-decode` also decodes BF16 → f32 on read and encodes f32 → BF16 on write, which every merge has to do.",
       "",
     ].join("\n");
-    writeFileSync(join(dirOut, "merging-streaming.md"), md);
+    writeFileSync(join(dirOut, `${name}.md`), md);
     console.log(md);
   } finally {
     rmSync(dir, { recursive: true, force: true });
