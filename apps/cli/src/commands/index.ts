@@ -10,6 +10,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   "grid simulate": async () => (await import("./grid-simulate.js")).gridSimulate,
   "grid identify": async () => (await import("./grid-identify.js")).gridIdentify,
   "grid evaluate": async () => (await import("./grid-evaluate.js")).gridEvaluate,
+  "bench grid": async () => (await import("./bench-grid.js")).benchGrid,
   "bench merging": async () => (await import("./bench-merging.js")).benchMerging,
   merge: async () => (await import("./merge.js")).default,
   quickstart: () => import("./quickstart.js").then((m) => m.command),
