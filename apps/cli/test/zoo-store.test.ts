@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { openCheckpoint } from "@x/tensor-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quickZooConfig } from "../src/bench/merging/driver.js";
+import { main } from "../src/main.js";
 import { buildZoo, type Zoo } from "../src/zoo/build.js";
 import { backboneKeys } from "../src/zoo/model.js";
 import { evaluateModelDir, readBackbone } from "../src/zoo/store.js";
@@ -55,6 +56,20 @@ describe("zoo build / cache / eval", () => {
     const joint = await evaluateModelDir(join(zoo.dir, "joint"));
     expect(joint.headSource).toBe("model");
     expect(joint.tasks.map((t) => t.accuracy)).toEqual(zoo.summary.tasks.map((t) => t.jointTest));
+  });
+
+  it("x zoo eval prints per-task accuracy through the CLI", async () => {
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...a: unknown[]) => lines.push(a.join(" "));
+    try {
+      expect(await main(["zoo", "eval", join(zoo.dir, "joint"), "--split", "val"])).toBe(0);
+      expect(await main(["zoo", "eval", join(zoo.dir, "joint"), "--split", "train"])).toBe(2);
+    } finally {
+      console.log = log;
+    }
+    expect(lines.join("\n")).toMatch(/mnist-digits\s+\d+\.\d%/);
+    expect(lines.join("\n")).toMatch(/average/);
   });
 
   it("names the file and tensor on bad input", async () => {

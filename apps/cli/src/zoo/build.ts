@@ -11,6 +11,7 @@ import { cloneHead, type Head, initBackbone, initHead, type Params } from "./mod
 import { runJobs } from "./pool.js";
 import { loadZooFiles, saveZooFiles } from "./store.js";
 import { buildZooData, PRETRAIN_CLASSES, type ZooData } from "./tasks.js";
+import { stepsPerEpoch } from "./train.js";
 
 export interface Expert {
   readonly name: string;
@@ -119,16 +120,23 @@ export async function buildZoo(cfg: ZooConfig, opts: BuildOptions = {}): Promise
       options: { ...phase(cfg.finetune), seed: `zoo-expert-${cfg.seed}-${t.spec.name}` },
     })),
   ];
-  const steps = new Map<string, [number, number]>();
-  const results = await runJobs(jobs, workers, (id, d, t) => {
-    steps.set(id, [d, t]);
+  // Progress over all jobs' optimizer steps, known up front.
+  const total = jobs.reduce(
+    (s, j) =>
+      s +
+      stepsPerEpoch(
+        j.tasks.map((t) => ({ head: t.head, numClasses: t.numClasses, data: t.train })),
+        j.options.batchSize,
+      ) *
+        j.options.epochs,
+    0,
+  );
+  const steps = new Map<string, number>();
+  const results = await runJobs(jobs, workers, (id, d) => {
+    steps.set(id, d);
     let done = 0;
-    let total = 0;
-    for (const [dd, tt] of steps.values()) {
-      done += dd;
-      total += tt;
-    }
-    opts.progress?.(`experts+joint (${steps.size}/${jobs.length} started)`, done, total);
+    for (const dd of steps.values()) done += dd;
+    opts.progress?.("experts+joint", done, total);
   });
   const joint = { backbone: results[0]!.backbone, heads: results[0]!.heads };
   const experts: Expert[] = results.slice(1).map((r, k) => ({
