@@ -218,7 +218,7 @@ export const benchGrid: Command = {
         );
       }
       if (opts.library) {
-        const library = grid.conductorsPu(f, grid.selectConductors({ family: "ieee", dedupeTol: 1e-9 }));
+        const library = grid.conductorsPu(f, grid.selectConductors({ family: "ieee" }));
         const m = grid.evaluateIdentification(
           f,
           toBranches(grid.identifyImpedances(d, f.parent, { method: "lad", library })),

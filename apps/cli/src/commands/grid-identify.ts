@@ -50,10 +50,7 @@ export const gridIdentify: Command = {
     const data = await grid.readSmartMeterCsv(positionals[0]!);
     const zBaseOhm = (data.baseKvLl * data.baseKvLl) / data.baseMva;
     const library = values.library
-      ? grid.conductorsPu(
-          { zBaseOhm },
-          grid.selectConductors({ ...(family === "all" ? {} : { family }), dedupeTol: 1e-9 }),
-        )
+      ? grid.conductorsPu({ zBaseOhm }, grid.selectConductors({ ...(family === "all" ? {} : { family }) }))
       : undefined;
     const solver = method === "lad" && !library ? await grid.createLpSolver(solverName) : undefined;
     const model = grid.identifyGrid(data, {

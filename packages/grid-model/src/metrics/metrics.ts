@@ -115,6 +115,14 @@ function reduceTruth(
   return { rep, branches: out };
 }
 
+/**
+ * Conductor ids compared without the library's family prefix ("ieee-721" = feeder line code
+ * "721") and the IEEE 13 matrix prefix ("mtx601" = configuration 601).
+ */
+export function conductorKey(id: string): string {
+  return id.replace(/^(ieee13-|ieee-|pandapower-|pp-)/, "").replace(/^mtx/, "");
+}
+
 /** Undirected edge key of two bus names. */
 function key(a: string, b: string): string {
   return a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
@@ -168,7 +176,8 @@ export function evaluateIdentification(
     if (e.conductor !== undefined) anyConductor = true;
     if (e.conductor !== undefined && br.conductor !== undefined) {
       condKnown++;
-      if (e.conductor === br.conductor || e.ties?.includes(br.conductor)) condOk++;
+      const want = conductorKey(br.conductor);
+      if ([e.conductor, ...(e.ties ?? [])].some((c) => conductorKey(c) === want)) condOk++;
     }
     if (e.lengthKm !== undefined && br.lengthKm !== undefined)
       apeL.push((100 * Math.abs(e.lengthKm - br.lengthKm)) / br.lengthKm);

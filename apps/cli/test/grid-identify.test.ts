@@ -1,0 +1,112 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { main } from "../src/main.js";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "x-cli-grid-id-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
+  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
+  const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  try {
+    const code = await main(argv);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+describe("x grid identify / evaluate", () => {
+  it("identifies the 13-bus feeder from simulated 0.1 %-class meter data and evaluates it", async () => {
+    const csv = join(dir, "sm13.csv");
+    const sim = await run([
+      "grid",
+      "simulate",
+      "--feeder",
+      "ieee13",
+      "--samples",
+      "2000",
+      "--noise",
+      "0.1%",
+      "--meters",
+      "all",
+      "--seed",
+      "3",
+      "--out",
+      csv,
+    ]);
+    expect(sim.code).toBe(0);
+    const model = join(dir, "model.json");
+    const id = await run(["grid", "identify", csv, "--out", model, "--json"]);
+    expect(id.err).toBe("");
+    expect(id.code).toBe(0);
+    const summary = JSON.parse(id.out);
+    expect(summary).toMatchObject({ feeder: "ieee13", branches: 13, method: "lad", solver: "highs" });
+    const doc = JSON.parse(await readFile(model, "utf8"));
+    expect(doc.format).toBe("x-grid-model/1");
+    expect(doc.branches).toHaveLength(13);
+
+    const ev = await run(["grid", "evaluate", model, "--truth", "ieee13", "--json"]);
+    expect(ev.code).toBe(0);
+    const m = JSON.parse(ev.out);
+    // 680 is an unloaded leaf (identical voltage to 671), so one edge may be ambiguous.
+    expect(m.edgeAccuracy).toBeGreaterThanOrEqual(11 / 12);
+    expect(m.medianApeZ).toBeLessThan(10);
+
+    const text = await run(["grid", "evaluate", model, "--truth", "ieee13"]);
+    expect(text.out).toMatch(/edge accuracy/);
+    expect(text.out).toMatch(/median \|z\| error/);
+  });
+
+  it("LS and the conductor library run from the CLI; library mode reports conductor accuracy", async () => {
+    const csv = join(dir, "sm37.csv");
+    expect(
+      (
+        await run([
+          "grid",
+          "simulate",
+          "--feeder",
+          "ieee37",
+          "--samples",
+          "1200",
+          "--meters",
+          "all",
+          "--out",
+          csv,
+        ])
+      ).code,
+    ).toBe(0);
+    const ls = join(dir, "ls.json");
+    expect((await run(["grid", "identify", csv, "--out", ls, "--method", "ls"])).code).toBe(0);
+    const lib = join(dir, "lib.json");
+    expect((await run(["grid", "identify", csv, "--out", lib, "--library"])).code).toBe(0);
+    const ev = await run(["grid", "evaluate", lib, "--truth", "ieee37", "--json"]);
+    const m = JSON.parse(ev.out);
+    expect(m.conductorAccuracy).not.toBeNull();
+    expect(m.conductorAccuracy).toBeGreaterThan(0.5);
+  });
+
+  it("rejects bad usage and bad input with clear errors", async () => {
+    expect((await run(["grid", "identify", "nope.csv"])).code).toBe(2);
+    expect((await run(["grid", "identify", "x.csv", "--out", "m.json", "--method", "l1"])).code).toBe(2);
+    const missing = await run(["grid", "identify", join(dir, "absent.csv"), "--out", join(dir, "m.json")]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/absent\.csv/);
+    const badModel = join(dir, "sm13.csv");
+    const ev = await run(["grid", "evaluate", badModel, "--truth", "ieee13"]);
+    expect(ev.code).toBe(1);
+    expect(ev.err).toMatch(/not a readable model JSON|not an x-grid-model/);
+  });
+});
