@@ -13,6 +13,7 @@ import {
 } from "./gta.js";
 import { linear } from "./linear.js";
 import { modelStock } from "./model-stock.js";
+import { nearswap } from "./nearswap.js";
 import { passthrough } from "./passthrough.js";
 import { pcb } from "./pcb.js";
 import { regmean } from "./regmean.js";
@@ -31,6 +32,7 @@ export const BUILTIN_METHODS = [
   dellaLinear,
   slerp,
   modelStock,
+  nearswap,
   passthrough,
   fisher,
   regmean,

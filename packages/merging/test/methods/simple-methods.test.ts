@@ -119,6 +119,20 @@ describe("model_stock", () => {
   });
 });
 
+describe("nearswap", () => {
+  it("swaps in near-identical values and interpolates by t / |difference| otherwise", () => {
+    const m = one([0, 0, 0, 1], [0.05, 0.5, 0, 1]);
+    // diffs 0.05, 0.5, 0, 0 with t = 0.1 → w = 1, 0.2, 1, 1
+    expectAllClose(
+      runMethod(getMethod("nearswap"), m, { params: { t: 0.1 } }).get("w")!,
+      [0.05, 0.1, 0, 1],
+      1e-7,
+      "ns",
+    );
+    expect(() => runMethod(getMethod("nearswap"), m, { params: { t: 0 } })).toThrow(/outside|> 0/);
+  });
+});
+
 describe("passthrough", () => {
   it("copies (optionally scaled) and returns a fresh array", () => {
     const m = one([], [1, -2]);
