@@ -238,6 +238,11 @@ export function registerMethod(method: MergeMethod): void {
 /** The method registered under `name`; throws a MergeMethodError listing the known names otherwise. */
 export function getMethod(name: string): MergeMethod {
   const m = registry.get(name);
+  if (!m && registry.size === 0) {
+    throw new MergeMethodError(
+      `unknown merge method '${name}': no methods are registered (import the package entry point, or ./methods/index.js, which registers the built-ins)`,
+    );
+  }
   if (!m) {
     throw new MergeMethodError(
       `unknown merge method '${name}' (known: ${[...registry.keys()].sort().join(", ")})`,
