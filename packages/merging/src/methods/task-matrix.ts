@@ -69,7 +69,15 @@ export function collectTaskMatrix(
   onDone: (m: TaskMatrix) => void,
 ): GlobalPass {
   const { total, ranges } = flatLayout(ctx, where);
-  const rows = Array.from({ length: ctx.numModels }, () => new Float32Array(total));
+  let rows: Float32Array[];
+  try {
+    rows = Array.from({ length: ctx.numModels }, () => new Float32Array(total));
+  } catch (e) {
+    // A model too large for in-memory rows: say which mode streams instead of a bare RangeError.
+    throw new MergeMethodError(
+      `${where}: cannot hold ${ctx.numModels} task vectors of ${total} parameters in memory (${(e as Error).message}); use mode "streaming-global" for the same result in bounded memory`,
+    );
+  }
   const seen = new Set<string>();
   return {
     label: `${where}: collect task vectors`,
