@@ -204,7 +204,7 @@ export async function runMerge(argv: string[]): Promise<number> {
   const result = await mergeCheckpoints(config, outDir, {
     outShardSize: shard !== undefined ? parseByteSize(shard) : undefined,
     seed: intFlag(p, "--seed"),
-    readConcurrency: threads === 0 ? undefined : threads,
+    threads: threads === 0 ? undefined : threads,
     strict: p.bools.has("--strict"),
     overwrite: p.bools.has("--overwrite"),
     copyTokenizer: !p.bools.has("--no-copy-tokenizer"),
@@ -221,7 +221,8 @@ const command: Command = {
   summary:
     "Merge model checkpoints (safetensors, Hugging Face layout) with PCB, TIES, DARE, task arithmetic and more.\n" +
     "CONFIG.yml is mergekit's YAML subset (models, base_model, merge_method, parameters, dtype, out_dtype).\n" +
-    "--threads N reads up to N input tensors in parallel; --strict turns skipped tensors into errors.",
+    "--threads N merges tensors on N worker threads (tensor-scope methods; memory grows N-fold);\n" +
+    "--strict turns skipped tensors into errors.",
   usage: USAGE,
   run: runMerge,
 };

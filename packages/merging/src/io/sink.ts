@@ -13,7 +13,11 @@ export interface ShardedSinkOptions {
 
 let half = new Uint16Array(0);
 
-function encode(dtype: string, data: Float32Array): TensorData {
+/**
+ * Float32 values encoded as `dtype` storage. BF16/F16 results live in a shared scratch buffer that the
+ * next call overwrites: copy them to keep them.
+ */
+export function encodeFloat32(dtype: string, data: Float32Array): TensorData {
   switch (dtype) {
     case "F32":
       return data;
@@ -54,8 +58,9 @@ export async function createShardedSink(
   const dtypeOf = new Map(specs.map((s) => [s.name, s.dtype]));
   return {
     shardNames: writer.shardNames,
-    add: (name, data) => writer.write(name, encode(dtypeOf.get(name) ?? "F32", data)),
+    add: (name, data) => writer.write(name, encodeFloat32(dtypeOf.get(name) ?? "F32", data)),
     addRaw: async (name, source) => writer.write(name, await source.readBytes(name)),
+    addBytes: (name, bytes) => writer.write(name, bytes),
     finish: async () => {
       await writer.finish();
     },

@@ -37,6 +37,8 @@ export interface TensorSink {
   add(name: string, data: Float32Array): Promise<void>;
   /** Copies a stored tensor's bytes unchanged (its dtype must be the declared one). */
   addRaw(name: string, source: TensorSource): Promise<void>;
+  /** Writes bytes already encoded in the declared dtype. */
+  addBytes(name: string, bytes: Uint8Array): Promise<void>;
   finish(): Promise<void>;
   abort(): Promise<void>;
 }

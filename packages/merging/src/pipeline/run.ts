@@ -38,6 +38,7 @@ import { ReadBuffers } from "./buffers.js";
 import { MergeInputError } from "./errors.js";
 import type { MergeProgressEvent } from "./events.js";
 import { type MergeWarning, type PlannedTensor, planMerge } from "./plan.js";
+import { findMergeWorker, runWorkers } from "./workers.js";
 
 /** Options fixed when a merge is prepared (inputs opened, tensors planned, global passes run). */
 export interface PrepareMergeOptions {
@@ -49,6 +50,13 @@ export interface PrepareMergeOptions {
   baseDir?: string;
   /** Input tensors read in parallel per output tensor (default 4; 1 = one after another). */
   readConcurrency?: number;
+  /**
+   * Worker threads for the final merge of tensor-scope methods (default 1 = this thread). Each worker
+   * opens the inputs itself and merges whole tensors, so peak memory grows to about threads ×
+   * (inputs + 2) × largest tensor. Needs the built package (dist/pipeline/merge-worker.js); global-scope
+   * methods and custom `method` objects always run on this thread.
+   */
+  threads?: number;
   /** Use this method object instead of looking `merge_method` up in the registry. */
   method?: MergeMethod;
   onProgress?: (event: MergeProgressEvent) => void;
@@ -88,6 +96,8 @@ export interface MergeCheckpointsResult {
   readonly outputBytes: number;
   readonly warnings: readonly MergeWarning[];
   readonly configHash: string;
+  /** Threads that ran the final merge. */
+  readonly threads: number;
   readonly seconds: number;
 }
 
@@ -258,7 +268,8 @@ export class PreparedCheckpointMerge {
     return p.block ? [p.block.rows, p.block.cols] : p.shape;
   }
 
-  private outDtypeOf(p: PlannedTensor): string {
+  /** The saved dtype of a planned tensor: out_dtype, else dtype, else its stored dtype (non-floats stay). */
+  outDtypeOf(p: PlannedTensor): string {
     return isFloat(p.storedDtype)
       ? (this.config.outDtype ?? this.config.dtype ?? p.storedDtype)
       : p.storedDtype;
@@ -326,6 +337,65 @@ export class PreparedCheckpointMerge {
     }
   }
 
+  /** The config with replaced per-model parameters (see `WriteMergeOptions.modelParameters`). */
+  withModelParameters(modelParameters?: readonly ParameterMap[]): MergeConfig {
+    const config = this.config;
+    if (!modelParameters) return config;
+    if (modelParameters.length !== config.models.length) {
+      throw new MergeInputError(
+        `modelParameters has ${modelParameters.length} entries for ${config.models.length} models`,
+      );
+    }
+    return { ...config, models: config.models.map((m, i) => ({ ...m, parameters: modelParameters[i]! })) };
+  }
+
+  private get threads(): number {
+    return Math.max(1, Math.floor(this.options.threads ?? 1));
+  }
+
+  /** The merge-worker script when the final merge may run on worker threads, else undefined. */
+  private workerUrl(): URL | undefined {
+    if (this.threads < 2 || this.scope !== "tensor" || this.options.method) return undefined;
+    return findMergeWorker();
+  }
+
+  /**
+   * The final float32 values of planned tensor `index` (merged, or the kept base tensor) under `config`.
+   * The result may be a reused read buffer: consume it before the next call. (Used by `write` and by
+   * the merge workers.)
+   */
+  async computeTensor(index: number, config: MergeConfig): Promise<Float32Array> {
+    const p = this.tensors[index]!;
+    const { inputs, method, session } = this;
+    if (p.kind === "copy") return this.readInput(inputs.base ?? inputs.reference, p.name, 0);
+    const { base, baseFull, models } = await this.readInputs(p);
+    const t = layerPosition(p.name, this.numLayers);
+    const g = evaluateAll(config.parameters, p.name, t);
+    const ms = p.models.map((mi) =>
+      evaluateAll(config.models[inputs.configIndex[mi]!]!.parameters, p.name, t),
+    );
+    const resolved = resolveParams(method, g, ms);
+    const input = {
+      name: p.name,
+      shape: this.mergedShape(p),
+      base,
+      models,
+      modelParams: resolved.modelParams,
+      params: resolved.params,
+      rng: tensorRng(this.seed, p.name),
+    };
+    let out = session ? session.mergeTensor(input) : method.mergeTensor(input);
+    if (config.dtype) castToComputeDType(out, config.dtype);
+    if (p.block) {
+      // Outside the common block the reference values stay.
+      // (Slot 0 is free here: it only holds the base, which "none"-base methods do not read.)
+      const full = baseFull ?? (await this.readInput(inputs.reference, p.name, 0));
+      insertBlock(full, p.shape[1]!, out, p.block.rows, p.block.cols);
+      out = full;
+    }
+    return out;
+  }
+
   /**
    * Writes the merged model to `outDir` (Hugging Face layout: sharded safetensors with
    * `{"format": "pt"}` metadata, index when sharded, config/tokenizer files from the donor,
@@ -335,18 +405,7 @@ export class PreparedCheckpointMerge {
   async write(outDir: string, options: WriteMergeOptions = {}): Promise<MergeCheckpointsResult> {
     const t0 = performance.now();
     const { inputs, method, tensors, session } = this;
-    let config = this.config;
-    if (options.modelParameters) {
-      if (options.modelParameters.length !== config.models.length) {
-        throw new MergeInputError(
-          `modelParameters has ${options.modelParameters.length} entries for ${config.models.length} models`,
-        );
-      }
-      config = {
-        ...config,
-        models: config.models.map((m, i) => ({ ...m, parameters: options.modelParameters![i]! })),
-      };
-    }
+    const config = this.withModelParameters(options.modelParameters);
     const seed = this.seed;
     const configHash = mergeConfigHash(config, { seed });
     const onProgress = options.onProgress ?? this.options.onProgress;
@@ -361,50 +420,12 @@ export class PreparedCheckpointMerge {
           metadata: { merge_method: method.name, merge_config_sha256: configHash },
         },
       );
-      const paramsFor = (p: PlannedTensor) => {
-        const t = layerPosition(p.name, this.numLayers);
-        const g = evaluateAll(config.parameters, p.name, t);
-        const ms = p.models.map((mi) =>
-          evaluateAll(config.models[inputs.configIndex[mi]!]!.parameters, p.name, t),
-        );
-        return resolveParams(method, g, ms);
-      };
+      let threadsUsed = 1;
       const phaseCount = session ? session.passes.length + 1 : 1;
       const outBytesTotal = tensors.reduce((s, p) => s + numel(p.shape) * storedBytes(this.outDtypeOf(p)), 0);
       let outBytes = 0;
-      let merged = 0;
-      let copied = 0;
-      // Tensor by tensor, in the reference's order.
-      for (let i = 0; i < tensors.length; i++) {
-        const p = tensors[i]!;
-        if (p.kind === "copy") {
-          copied++;
-          if (!isFloat(p.storedDtype)) await sink.addRaw(p.name, inputs.reference);
-          else await sink.add(p.name, await this.readInput(inputs.base ?? inputs.reference, p.name, 0));
-        } else {
-          merged++;
-          const { base, baseFull, models } = await this.readInputs(p);
-          const resolved = paramsFor(p);
-          const input = {
-            name: p.name,
-            shape: this.mergedShape(p),
-            base,
-            models,
-            modelParams: resolved.modelParams,
-            params: resolved.params,
-            rng: tensorRng(seed, p.name),
-          };
-          let out = session ? session.mergeTensor(input) : method.mergeTensor(input);
-          if (config.dtype) castToComputeDType(out, config.dtype);
-          if (p.block) {
-            // Outside the common block the reference values stay.
-            // (Slot 0 is free here: it only holds the base, which "none"-base methods do not read.)
-            const full = baseFull ?? (await this.readInput(inputs.reference, p.name, 0));
-            insertBlock(full, p.shape[1]!, out, p.block.rows, p.block.cols);
-            out = full;
-          }
-          await sink.add(p.name, out);
-        }
+      let done = 0;
+      const report = (p: PlannedTensor) => {
         outBytes += numel(p.shape) * storedBytes(this.outDtypeOf(p));
         onProgress?.({
           phase: "merge",
@@ -412,11 +433,36 @@ export class PreparedCheckpointMerge {
           phaseIndex: phaseCount,
           phaseCount,
           tensor: p.name,
-          tensorsDone: i + 1,
+          tensorsDone: ++done,
           tensorsTotal: tensors.length,
           bytesDone: outBytes,
           bytesTotal: outBytesTotal,
         });
+      };
+      for (const p of tensors) {
+        if (p.kind === "copy" && !isFloat(p.storedDtype)) {
+          await sink.addRaw(p.name, inputs.reference);
+          report(p);
+        }
+      }
+      const computed = tensors
+        .map((_, i) => i)
+        .filter((i) => isFloat(tensors[i]!.storedDtype) || tensors[i]!.kind === "merge");
+      const workerUrl = this.workerUrl();
+      if (workerUrl && computed.length > 1) {
+        threadsUsed = await runWorkers(workerUrl, this.threads, computed, {
+          config: this.config,
+          tensorCount: tensors.length,
+          modelParameters: options.modelParameters,
+          prepare: { seed, baseDir: this.options.baseDir, readConcurrency: this.readConcurrency },
+          write: (i, bytes) => sink!.addBytes(tensors[i]!.name, bytes).then(() => report(tensors[i]!)),
+        });
+      } else {
+        // Tensor by tensor, in the reference's order.
+        for (const i of computed) {
+          await sink.add(tensors[i]!.name, await this.computeTensor(i, config));
+          report(tensors[i]!);
+        }
       }
       await sink.finish();
       sink = undefined;
@@ -431,8 +477,9 @@ export class PreparedCheckpointMerge {
         outDir,
         method: method.name,
         scope: this.scope,
-        tensorsMerged: merged,
-        tensorsCopied: copied,
+        tensorsMerged: tensors.filter((p) => p.kind === "merge").length,
+        tensorsCopied: tensors.filter((p) => p.kind === "copy").length,
+        threads: threadsUsed,
         outputBytes: outBytes,
         warnings: this.warnings,
         configHash,

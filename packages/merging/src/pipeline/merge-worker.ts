@@ -1,0 +1,37 @@
+// Worker-thread entry for `threads > 1` merges (see workers.ts): rebuilds the prepared merge from the
+// config and answers tensor requests with the encoded output bytes.
+
+import { parentPort, workerData } from "node:worker_threads";
+import { encodeFloat32 } from "../io/sink.js";
+import "../methods/index.js";
+import { prepareCheckpointMerge } from "./run.js";
+import type { FromWorker, MergeWorkerData, ToWorker } from "./workers.js";
+
+const data = workerData as MergeWorkerData;
+const port = parentPort!;
+const send = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
+
+try {
+  const prepared = await prepareCheckpointMerge(data.config, data.prepare);
+  const config = prepared.withModelParameters(data.modelParameters);
+  const dtypes = prepared.tensors.map((p) => prepared.outDtypeOf(p));
+  port.on("message", async (msg: ToWorker) => {
+    if (msg.type === "close") {
+      await prepared.close();
+      port.close();
+      return;
+    }
+    try {
+      const values = await prepared.computeTensor(msg.index, config);
+      const encoded = encodeFloat32(dtypes[msg.index]!, values);
+      // A fresh buffer to transfer (the encoded view may be a reused scratch or read buffer).
+      const bytes = new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength).slice();
+      send({ type: "done", index: msg.index, bytes }, [bytes.buffer]);
+    } catch (err) {
+      send({ type: "error", message: (err as Error).message });
+    }
+  });
+  send({ type: "ready", count: prepared.tensors.length });
+} catch (err) {
+  send({ type: "error", message: (err as Error).message });
+}

@@ -1,0 +1,93 @@
+// The final merge of tensor-scope methods on worker threads: each worker prepares the same merge (opens
+// the inputs, plans the same tensors) and merges whole tensors on request; encoded bytes come back as
+// transferred buffers and this thread writes them to their shard offsets. One tensor in flight per worker
+// keeps memory at threads × (inputs + 2) × largest tensor.
+
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { MergeConfig, ParameterMap } from "../config/index.js";
+import { MergeInputError } from "./errors.js";
+
+/** What a merge worker needs to rebuild the prepared merge. */
+export interface MergeWorkerData {
+  readonly config: MergeConfig;
+  readonly modelParameters?: readonly ParameterMap[];
+  readonly prepare: { seed: number; baseDir?: string; readConcurrency: number };
+}
+
+export type ToWorker = { type: "tensor"; index: number } | { type: "close" };
+export type FromWorker =
+  | { type: "ready"; count: number }
+  | { type: "done"; index: number; bytes: Uint8Array }
+  | { type: "error"; message: string };
+
+/** The built worker script (next to this module in dist/, or dist/ when running from src/). */
+export function findMergeWorker(): URL | undefined {
+  for (const rel of ["./merge-worker.js", "../../dist/pipeline/merge-worker.js"]) {
+    const url = new URL(rel, import.meta.url);
+    if (existsSync(fileURLToPath(url))) return url;
+  }
+  return undefined;
+}
+
+/**
+ * Merges the tensors `indices` on `threads` workers, calling `write(index, bytes)` for each result
+ * (writes are serialized). Returns the number of workers used. Any worker error stops all of them.
+ */
+export async function runWorkers(
+  url: URL,
+  threads: number,
+  indices: readonly number[],
+  job: MergeWorkerData & { tensorCount: number; write: (index: number, bytes: Uint8Array) => Promise<void> },
+): Promise<number> {
+  const count = Math.min(threads, indices.length);
+  const data: MergeWorkerData = {
+    config: job.config,
+    modelParameters: job.modelParameters,
+    prepare: job.prepare,
+  };
+  const workers = Array.from({ length: count }, () => new Worker(url, { workerData: data }));
+  let next = 0;
+  let writing = Promise.resolve();
+  try {
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const feed = () => {
+              if (next < indices.length)
+                w.postMessage({ type: "tensor", index: indices[next++]! } satisfies ToWorker);
+              else resolve();
+            };
+            w.on("message", (msg: FromWorker) => {
+              if (msg.type === "ready") {
+                if (msg.count !== job.tensorCount) {
+                  reject(
+                    new MergeInputError(
+                      `merge worker planned ${msg.count} tensors, expected ${job.tensorCount}`,
+                    ),
+                  );
+                } else feed();
+              } else if (msg.type === "done") {
+                writing = writing.then(() => job.write(msg.index, msg.bytes));
+                writing.catch(reject);
+                feed();
+              } else {
+                reject(new MergeInputError(`merge worker: ${msg.message}`));
+              }
+            });
+            w.on("error", reject);
+            w.on("exit", (code) => {
+              if (next < indices.length || code !== 0)
+                reject(new MergeInputError(`merge worker exited with code ${code}`));
+            });
+          }),
+      ),
+    );
+    await writing;
+    return count;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
