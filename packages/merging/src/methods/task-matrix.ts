@@ -75,7 +75,7 @@ export function collectTaskMatrix(
   } catch (e) {
     // A model too large for in-memory rows: say which mode streams instead of a bare RangeError.
     throw new MergeMethodError(
-      `${where}: cannot hold ${ctx.numModels} task vectors of ${total} parameters in memory (${(e as Error).message}); use mode "streaming-global" for the same result in bounded memory`,
+      `${where}: cannot hold ${ctx.numModels} task vectors of ${total} parameters in memory (${(e as Error).message}) (for pcb, mode "streaming-global" gives the same result in bounded memory)`,
     );
   }
   const seen = new Set<string>();
