@@ -86,6 +86,20 @@ export async function runWorkers(
       ),
     );
     await writing;
+    // Let each worker close its input files, then make sure it is gone.
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void w.terminate().then(() => resolve()), 5000);
+            w.once("exit", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            w.postMessage({ type: "close" } satisfies ToWorker);
+          }),
+      ),
+    );
     return count;
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));

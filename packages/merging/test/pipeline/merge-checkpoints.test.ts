@@ -496,13 +496,18 @@ tokenizer_source: $ROOT/ft0
   });
 
   it("threads > 1 merges tensors on worker threads with identical output", async () => {
+    // A model with 12 vocabulary rows, so the embedding block path runs on the workers too.
+    await writeModelDir(
+      join(root, "thr-vocab"),
+      fineTune(new Rng(8), randomModel(new Rng(8), llamaShapes(12))),
+    );
     const yaml = `
 merge_method: dare_ties
 base_model: $ROOT/base
 models:
   - model: $ROOT/ft0
     parameters: { weight: 0.7, density: 0.6 }
-  - model: $ROOT/big-vocab
+  - model: $ROOT/thr-vocab
     parameters: { weight: [0.2, 0.9], density: 0.5 }
 dtype: bfloat16
 out_dtype: float16
