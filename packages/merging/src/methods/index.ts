@@ -17,6 +17,7 @@ import { nearswap } from "./nearswap.js";
 import { passthrough } from "./passthrough.js";
 import { pcb } from "./pcb.js";
 import { regmean } from "./regmean.js";
+import { sce } from "./sce.js";
 import { slerp } from "./slerp.js";
 import { ties } from "./ties.js";
 
@@ -36,6 +37,7 @@ export const BUILTIN_METHODS = [
   passthrough,
   fisher,
   regmean,
+  sce,
   pcb,
 ] as const;
 
