@@ -1,6 +1,6 @@
 // sce against a straightforward transcription of mergekit's semantics, plus a worked vector.
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { getMethod } from "../../src/index.js";
 import { expectAllClose, runMethod, type ToyTensor, toyModel } from "./helpers.js";
 
