@@ -27,6 +27,8 @@ export interface TopologyOptions {
    * Removes the DistFlow-vs-LinDistFlow bias that limits the plain read-out on AC data.
    */
   readonly lossCorrection?: number;
+  /** Tree metric: pool the diagonal with consistent row entries (default true). */
+  readonly pooledDiagonal?: boolean;
 }
 
 /** Per-sample corrections that turn AC data into exact path-sum form on a given tree. */
@@ -258,16 +260,35 @@ function fillUnloaded(S: Float64Array, W: Float64Array, n: number, active: reado
 }
 
 /** Symmetric tree-metric estimate from the sensitivity (inverse-variance weighted symmetrisation). */
-function treeMetric(sens: Sensitivity, n: number): (i: number, j: number) => number {
+function treeMetric(sens: Sensitivity, n: number, pooledDiagonal: boolean): (i: number, j: number) => number {
   const { S, W } = sens;
+  // Diagonal S_mm (path impedance to the root) from the bus's own load is noisy for lightly
+  // loaded buses. S_mk = S_mm for every descendant k, and those row entries come from large
+  // loads: pool the best row entry when it is consistent (within 2 σ of the direct estimate).
+  const diag = new Float64Array(n);
+  for (let m = 0; m < n; m++) {
+    const direct = S[m * n + m]!;
+    const wd = W[m * n + m]!;
+    diag[m] = direct;
+    if (!pooledDiagonal || !(wd > 0)) continue;
+    let best = -1;
+    for (let k = 0; k < n; k++) {
+      if (k === m || !(W[m * n + k]! > 0)) continue;
+      if (best < 0 || S[m * n + k]! > S[m * n + best]!) best = k;
+    }
+    if (best < 0) continue;
+    const rowMax = S[m * n + best]!;
+    const wr = W[m * n + best]!;
+    if (rowMax > direct - 2 / Math.sqrt(wd)) diag[m] = (direct * wd + rowMax * wr) / (wd + wr);
+  }
   return (i, j) => {
     // Index n is the root (distance to root = S_jj).
-    if (i === n) return S[j * n + j]!;
-    if (j === n) return S[i * n + i]!;
+    if (i === n) return diag[j]!;
+    if (j === n) return diag[i]!;
     const wij = W[i * n + j]!;
     const wji = W[j * n + i]!;
     const sij = wij + wji > 0 ? (S[i * n + j]! * wij + S[j * n + i]! * wji) / (wij + wji) : S[i * n + j]!;
-    return S[i * n + i]! + S[j * n + j]! - 2 * sij;
+    return diag[i]! + diag[j]! - 2 * sij;
   };
 }
 
@@ -374,7 +395,8 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
         cost = laplacianWeights(sens, n);
         maximize = true;
       } else {
-        cost = treeMetric(sens, n);
+        // Pooling needs the symmetric path-sum S = R + X (the P/Q design), not R + XK.
+        cost = treeMetric(sens, n, (opts.pooledDiagonal ?? true) && sens.design === "pq");
       }
       if (round >= rounds) break;
       const tree = readOut(data, buses, cost, maximize).parent;
