@@ -130,6 +130,8 @@ const deltas = taskVectors(N, numel, 3);
 const models = deltas.map((t) => t.map((v, k) => base[k] + v));
 const perMethodParams = {
   slerp: { params: { t: 0.5 }, n: 1 },
+  nearswap: { params: { t: 0.001 }, n: 1 },
+  sce: { params: { select_topk: 0.5 } },
   passthrough: { n: 1 },
   ties: { model: { density: 0.2 } },
   dare_linear: { model: { density: 0.5 } },
@@ -274,7 +276,7 @@ const md = [
   "|---|---|---|---|",
   ...results.methods.map((r) => `| ${r.method} | ${r.models} | ${r.medianMs} | ${r.mParamsPerSec} |`),
   "",
-  "Notes: `pcb` here is `mode: per-tensor`; `fisher` uses squared parameters as stand-in diagonals; `regmean` without Gram matrices takes its averaging path. Densities: ties 0.2, dare/breadcrumbs/della 0.5.",
+  "Notes: `pcb` here is `mode: per-tensor`; `fisher` uses squared parameters as stand-in diagonals; `regmean` without Gram matrices takes its averaging path. Densities: ties 0.2, dare/breadcrumbs/della 0.5; sce select_topk 0.5; nearswap t = 0.001.",
   "",
   `## PCB modes on a ${tensorCount}-tensor model (${(tensorCount * tensorNumel).toLocaleString()} parameters, ${N} models), driven like the pipeline`,
   "",
