@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { evaluateIdentification, type IdentifiedBranch, ieee13, MetricsError } from "../src/index.js";
+import {
+  conductorKey,
+  evaluateIdentification,
+  type IdentifiedBranch,
+  ieee13,
+  MetricsError,
+} from "../src/index.js";
 
 describe("identification metrics", () => {
   const f = ieee13();
@@ -59,6 +65,13 @@ describe("identification metrics", () => {
     ).length;
     expect(m.conductorAccuracy).toBeCloseTo(even / withCond.length, 12);
     expect(m.lengthMape).toBeCloseTo((20 * even) / withCond.length, 9);
+  });
+
+  it("compares conductor ids without the library family prefix", () => {
+    expect(conductorKey("ieee-721")).toBe("721");
+    expect(conductorKey("mtx601")).toBe("601");
+    expect(conductorKey("ieee13-mtx606")).toBe("606");
+    expect(conductorKey("pp-NAYY_4x50_SE")).toBe("NAYY_4x50_SE");
   });
 
   it("rejects unknown bus names with a typed error", () => {
