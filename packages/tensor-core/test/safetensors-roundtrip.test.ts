@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -187,6 +188,37 @@ describe("sharded checkpoints", () => {
     expect(ck.names()).toEqual(specs.map((s) => s.name));
     for (let i = 0; i < 7; i++)
       expect(Array.from(await ck.readFloat32(`t${i}`))).toEqual(Array.from(data(i).data));
+    await ck.close();
+  });
+
+  it("keeps about one shard file open while streaming many shards", async () => {
+    const out = join(dir, "many");
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const base = fds();
+    let peak = 0;
+    const specs = Array.from({ length: 40 }, (_, i) => ({
+      name: `w${String(i).padStart(2, "0")}`,
+      dtype: "F32" as const,
+      shape: [64],
+    }));
+    const res = await writeShardedSafetensors(
+      out,
+      specs,
+      (e) => {
+        peak = Math.max(peak, fds());
+        return Tensor.fromNumbers(
+          "F32",
+          [64],
+          Array.from({ length: 64 }, (_, j) => j + Number(e.name.slice(1))),
+        );
+      },
+      { maxShardSize: 512 },
+    );
+    expect(res.files.length).toBe(20);
+    // 20 shards, but shards are opened on first write and closed once complete.
+    expect(peak - base).toBeLessThanOrEqual(3);
+    const ck = await openCheckpoint(out);
+    expect(Array.from(await ck.readFloat32("w39")).slice(0, 2)).toEqual([39, 40]);
     await ck.close();
   });
 

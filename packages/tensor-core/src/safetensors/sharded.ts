@@ -10,9 +10,16 @@ import { join } from "node:path";
 import { byteLengthOf, numelOf } from "../dtype.js";
 import { SafetensorsError } from "../errors.js";
 import { sortKeys } from "../state-dict.js";
-import type { LayoutOrder, SafetensorsEntry, TensorSpec } from "./header.js";
+import {
+  buildHeader,
+  type LayoutOrder,
+  layoutOrder,
+  type SafetensorsEntry,
+  type TensorSpec,
+} from "./header.js";
 import {
   drainInto,
+  metadataFor,
   SafetensorsWriter,
   type TensorPayload,
   type TensorSourceFn,
@@ -72,38 +79,48 @@ export interface ShardedWriteResult {
   readonly totalSize: number;
 }
 
-/** Writes a sharded checkpoint into a directory; create with `ShardedSafetensorsWriter.create`. */
+/**
+ * Writes a sharded checkpoint into a directory; create with `ShardedSafetensorsWriter.create`. A shard's
+ * temporary file is opened on its first write and closed (sealed) as soon as all its tensors are complete, so
+ * a streaming writer holds about one open file however many shards there are.
+ */
 export class ShardedSafetensorsWriter {
   readonly dir: string;
   readonly shardNames: readonly string[];
   readonly totalSize: number;
-  readonly #writers: SafetensorsWriter[];
+  /** Entries of every shard, shard by shard in data order. */
+  readonly entries: readonly SafetensorsEntry[];
+  readonly #plan: readonly (readonly TensorSpec[])[];
+  readonly #options: ShardedWriteOptions;
+  readonly #opening = new Map<number, Promise<SafetensorsWriter>>();
   readonly #shardOf: Map<string, number>;
-  readonly #indexMetadata: Readonly<Record<string, unknown>>;
-  readonly #durable: boolean;
   #state: "open" | "finished" | "aborted" = "open";
 
-  private constructor(
-    dir: string,
-    names: string[],
-    writers: SafetensorsWriter[],
-    totalSize: number,
-    indexMetadata: Readonly<Record<string, unknown>>,
-    durable: boolean,
-  ) {
-    this.#durable = durable;
+  private constructor(dir: string, plan: TensorSpec[][], totalSize: number, options: ShardedWriteOptions) {
     this.dir = dir;
-    this.shardNames = names;
-    this.#writers = writers;
+    this.#plan = plan;
+    this.#options = options;
+    this.shardNames = plan.map((_, i) => shardFileName(i, plan.length));
     this.totalSize = totalSize;
-    this.#indexMetadata = indexMetadata;
     this.#shardOf = new Map();
-    writers.forEach((w, i) => {
-      for (const e of w.entries) this.#shardOf.set(e.name, i);
+    const metadata = metadataFor(options);
+    const entries: SafetensorsEntry[] = [];
+    plan.forEach((specs, i) => {
+      // The same header the shard's writer will build, so callers can stream in data order before any open.
+      const header = buildHeader(
+        join(dir, this.shardNames[i]),
+        layoutOrder(specs, options.order ?? "reference"),
+        metadata,
+      );
+      for (const e of header.entries) {
+        this.#shardOf.set(e.name, i);
+        entries.push(e);
+      }
     });
+    this.entries = entries;
   }
 
-  /** Plans the shards, creates `dir` if needed, creates every shard's temporary file and writes their headers. */
+  /** Validates the specs, plans the shards and creates `dir` if needed (shard files open on first write). */
   static async create(
     dir: string,
     specs: readonly TensorSpec[],
@@ -115,13 +132,14 @@ export class ShardedSafetensorsWriter {
       if (seen.has(s.name)) throw new SafetensorsError("DUPLICATE_KEY", dir, "tensor listed twice", s.name);
       seen.add(s.name);
       const b = specBytes(s);
-      if (b < 0)
+      if (b < 0) {
         throw new SafetensorsError(
           "INVALID_SHAPE",
           dir,
           `invalid shape [${s.shape.join(", ")}] for ${s.dtype}`,
           s.name,
         );
+      }
       total += b;
     }
     const plan = planShards(specs, options.maxShardSize ?? 5_000_000_000);
@@ -133,31 +151,12 @@ export class ShardedSafetensorsWriter {
         dir,
         `cannot create the output directory: ${(cause as Error).message}`,
         undefined,
-        { cause },
+        {
+          cause,
+        },
       );
     }
-    const names = plan.map((_, i) => shardFileName(i, plan.length));
-    const writers: SafetensorsWriter[] = [];
-    try {
-      for (let i = 0; i < plan.length; i++)
-        writers.push(await SafetensorsWriter.create(join(dir, names[i]), plan[i], options));
-    } catch (err) {
-      await Promise.all(writers.map((w) => w.abort()));
-      throw err;
-    }
-    return new ShardedSafetensorsWriter(
-      dir,
-      names,
-      writers,
-      total,
-      options.indexMetadata ?? {},
-      options.durable === true,
-    );
-  }
-
-  /** Entries of every shard, shard by shard in data order. */
-  get entries(): SafetensorsEntry[] {
-    return this.#writers.flatMap((w) => [...w.entries]);
+    return new ShardedSafetensorsWriter(dir, plan, total, options);
   }
 
   /** The shard file name holding `name`. */
@@ -168,62 +167,76 @@ export class ShardedSafetensorsWriter {
     return this.shardNames[i];
   }
 
-  #writer(name: string): SafetensorsWriter {
+  /** The writer of shard `i`, creating its temporary file on first use. */
+  #shard(i: number): Promise<SafetensorsWriter> {
+    let w = this.#opening.get(i);
+    if (w === undefined) {
+      w = SafetensorsWriter.create(join(this.dir, this.shardNames[i]), this.#plan[i], this.#options);
+      this.#opening.set(i, w);
+    }
+    return w;
+  }
+
+  async #writer(name: string): Promise<SafetensorsWriter> {
     if (this.#state !== "open")
       throw new SafetensorsError("CLOSED", this.dir, `writer is ${this.#state}`, name);
     const i = this.#shardOf.get(name);
     if (i === undefined)
       throw new SafetensorsError("NOT_FOUND", this.dir, "tensor is not in the specs", name);
-    return this.#writers[i];
+    return this.#shard(i);
   }
 
-  write(name: string, payload: TensorPayload): Promise<void> {
-    return this.#writer(name).write(name, payload);
+  /** Seals a shard once every tensor in it is complete, releasing its file handle. */
+  async #sealIfComplete(w: SafetensorsWriter): Promise<void> {
+    if (!w.sealed && w.entries.every((e) => w.isWritten(e.name))) await w.seal();
   }
 
-  writeChunk(name: string, chunk: Uint8Array): Promise<void> {
-    return this.#writer(name).writeChunk(name, chunk);
+  async write(name: string, payload: TensorPayload): Promise<void> {
+    const w = await this.#writer(name);
+    await w.write(name, payload);
+    await this.#sealIfComplete(w);
+  }
+
+  async writeChunk(name: string, chunk: Uint8Array): Promise<void> {
+    const w = await this.#writer(name);
+    await w.writeChunk(name, chunk);
+    await this.#sealIfComplete(w);
   }
 
   /** Completes every shard, then renames them into place and writes the index (when there are several). */
   async finish(): Promise<ShardedWriteResult> {
     if (this.#state !== "open") throw new SafetensorsError("CLOSED", this.dir, `writer is ${this.#state}`);
-    for (const w of this.#writers) {
-      const missing = w.entries.find((e) => e.end > e.begin && !w.isComplete(e.name));
-      if (missing !== undefined) {
-        await this.abort();
-        throw new SafetensorsError("WRITE", this.dir, "tensor incomplete; nothing was written", missing.name);
-      }
-    }
+    const indexFile = this.#plan.length > 1 ? join(this.dir, INDEX_FILE_NAME) : null;
     let indexTemp: string | null = null;
-    const indexFile = this.#writers.length > 1 ? join(this.dir, INDEX_FILE_NAME) : null;
     try {
+      // Shards never written to (only zero-size tensors, or missing data) are created now; seal() then
+      // verifies that every tensor is complete.
+      const writers: SafetensorsWriter[] = [];
+      for (let i = 0; i < this.#plan.length; i++) writers.push(await this.#shard(i));
+      for (const w of writers) await w.seal();
       if (indexFile !== null) {
         // Index first under a temporary name, so a failure leaves no final file behind.
         const weightMap: Record<string, string> = {};
-        for (const [i, w] of this.#writers.entries())
-          for (const e of w.entries) weightMap[e.name] = this.shardNames[i];
+        for (const e of this.entries) weightMap[e.name] = this.shardFor(e.name);
         const sortedMap = Object.fromEntries(sortKeys(Object.keys(weightMap)).map((k) => [k, weightMap[k]]));
         const index = {
-          metadata: { total_size: this.totalSize, ...this.#indexMetadata },
+          metadata: { total_size: this.totalSize, ...(this.#options.indexMetadata ?? {}) },
           weight_map: sortedMap,
         };
         indexTemp = tempPathFor(indexFile);
         const fh = await open(indexTemp, "wx");
         try {
           await fh.writeFile(`${JSON.stringify(index, null, 2)}\n`);
-          if (this.#durable) await fh.sync();
+          if (this.#options.durable === true) await fh.sync();
         } finally {
           await fh.close();
         }
       }
-      // Shards are complete; rename each (SafetensorsWriter.finish renames its temp file).
-      for (const w of this.#writers) await w.finish();
+      for (const w of writers) await w.finish();
       this.#state = "finished";
       if (indexFile !== null && indexTemp !== null) await rename(indexTemp, indexFile);
     } catch (cause) {
-      this.#state = "aborted";
-      await Promise.all(this.#writers.map((w) => w.abort()));
+      await this.abort();
       if (indexTemp !== null) await rm(indexTemp, { force: true }).catch(() => {});
       if (cause instanceof SafetensorsError) throw cause;
       throw new SafetensorsError("WRITE", this.dir, `cannot finish: ${(cause as Error).message}`, undefined, {
@@ -235,9 +248,10 @@ export class ShardedSafetensorsWriter {
 
   /** Removes every temporary file. */
   async abort(): Promise<void> {
-    if (this.#state !== "open") return;
+    if (this.#state === "aborted") return;
     this.#state = "aborted";
-    await Promise.all(this.#writers.map((w) => w.abort()));
+    const writers = await Promise.allSettled(this.#opening.values());
+    await Promise.all(writers.map((r) => (r.status === "fulfilled" ? r.value.abort() : undefined)));
   }
 }
 

@@ -63,7 +63,7 @@ export class SafetensorsWriter {
   readonly #durable: boolean;
   /** Bytes written so far per tensor (chunked writes append). */
   readonly #written = new Map<string, number>();
-  #state: "open" | "finished" | "aborted" = "open";
+  #state: "open" | "sealed" | "finished" | "aborted" = "open";
 
   private constructor(
     path: string,
@@ -159,6 +159,11 @@ export class SafetensorsWriter {
     return e !== undefined && (this.#written.get(name) ?? 0) === e.end - e.begin;
   }
 
+  /** True once `name` was written and is complete (zero-size tensors count once `write` was called for them). */
+  isWritten(name: string): boolean {
+    return this.#written.has(name) && this.isComplete(name);
+  }
+
   /** Writes the next chunk of `name`'s bytes (chunks of one tensor must come in order). */
   async writeChunk(name: string, chunk: Uint8Array): Promise<void> {
     const e = this.#entry(name);
@@ -217,8 +222,18 @@ export class SafetensorsWriter {
     }
   }
 
-  /** Checks every tensor is complete, flushes, closes and renames the temporary file into place. */
-  async finish(): Promise<void> {
+  /** True once `seal()` has closed the (complete) temporary file. */
+  get sealed(): boolean {
+    return this.#state === "sealed";
+  }
+
+  /**
+   * Checks every tensor is complete, flushes (`durable`) and closes the temporary file without renaming it, so
+   * a sharded writer can hold many finished shards without their file handles. On an incomplete file the
+   * writer is aborted and a `SafetensorsError` thrown.
+   */
+  async seal(): Promise<void> {
+    if (this.#state === "sealed") return;
     if (this.#state !== "open") throw new SafetensorsError("CLOSED", this.path, `writer is ${this.#state}`);
     const missing = this.entries.filter((e) => e.end > e.begin && !this.isComplete(e.name));
     if (missing.length > 0) {
@@ -229,10 +244,23 @@ export class SafetensorsWriter {
         `${missing.length} tensor(s) incomplete, e.g. ${JSON.stringify(missing[0].name)}; nothing was written`,
       );
     }
-    this.#state = "finished";
     try {
       if (this.#durable) await this.#fh.sync();
       await this.#fh.close();
+      this.#state = "sealed";
+    } catch (cause) {
+      await this.abort();
+      throw new SafetensorsError("WRITE", this.path, `cannot close: ${(cause as Error).message}`, undefined, {
+        cause,
+      });
+    }
+  }
+
+  /** Seals the file if needed, then renames the temporary file into place. */
+  async finish(): Promise<void> {
+    await this.seal();
+    this.#state = "finished";
+    try {
       await rename(this.tempPath, this.path);
     } catch (cause) {
       await rm(this.tempPath, { force: true }).catch(() => {});
@@ -246,11 +274,12 @@ export class SafetensorsWriter {
     }
   }
 
-  /** Closes and removes the temporary file (safe to call more than once). */
+  /** Closes and removes the temporary file (safe to call more than once, and after `seal()`). */
   async abort(): Promise<void> {
-    if (this.#state !== "open") return;
+    if (this.#state === "finished" || this.#state === "aborted") return;
+    const wasOpen = this.#state === "open";
     this.#state = "aborted";
-    await this.#fh.close().catch(() => {});
+    if (wasOpen) await this.#fh.close().catch(() => {});
     await rm(this.tempPath, { force: true }).catch(() => {});
   }
 }
