@@ -57,15 +57,14 @@ function bitsToBf16(bits: number): number {
 function bitsToF16(bits: number, value: number): number {
   const sign = (bits >>> 16) & 0x8000;
   const abs = bits & 0x7fffffff;
-  if (abs >= 0x7f800000) {
-    if (abs === 0x7f800000) return sign | 0x7c00;
-    return sign | 0x7e00 | ((abs >>> 13) & 0x3ff);
-  }
   if (abs >= 0x38800000) {
-    // Normal in binary16 (or overflowing): rebias the exponent (127 -> 15) and round the 13 dropped bits.
+    if (abs >= 0x477ff000) {
+      // >= 65520 (the midpoint above the largest half, 65504, which is odd) rounds to Inf; NaN stays NaN, quiet.
+      return abs > 0x7f800000 ? sign | 0x7e00 | ((abs >>> 13) & 0x3ff) : sign | 0x7c00;
+    }
+    // Normal in binary16: rebias the exponent (127 -> 15) and round the 13 dropped bits to nearest even.
     const v = abs - 0x38000000;
-    const h = (v + 0xfff + ((v >>> 13) & 1)) >>> 13;
-    return sign | Math.min(h, 0x7c00);
+    return sign | ((v + 0xfff + ((v >>> 13) & 1)) >>> 13);
   }
   // Subnormal or zero in binary16: count units of 2^-24; adding 1.5 * 2^52 rounds half to even.
   const units = Math.abs(value) * 16777216;
@@ -162,7 +161,16 @@ export function f32ToF16(src: Float32Array, out?: Uint16Array): Uint16Array {
   const n = src.length;
   const dst = checkOut(out, n, (k) => new Uint16Array(k));
   const bits = new Int32Array(src.buffer, src.byteOffset, n);
-  for (let i = 0; i < n; i++) dst[i] = bitsToF16(bits[i], src[i]);
+  let i = 0;
+  if (dst.byteOffset % 4 === 0) {
+    // Two results per 32-bit store.
+    const words = new Int32Array(dst.buffer, dst.byteOffset, n >> 1);
+    for (let j = 0; j < words.length; j++) {
+      words[j] = bitsToF16(bits[2 * j], src[2 * j]) | (bitsToF16(bits[2 * j + 1], src[2 * j + 1]) << 16);
+    }
+    i = words.length * 2;
+  }
+  for (; i < n; i++) dst[i] = bitsToF16(bits[i], src[i]);
   return dst;
 }
 

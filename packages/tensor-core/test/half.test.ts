@@ -265,6 +265,10 @@ describe("array codecs on unaligned views and odd lengths", () => {
       const back = bf16ToF32(want);
       expect(Array.from(bf16ToF32(odd))).toEqual(Array.from(back));
       expect(Array.from(back)).toEqual(Array.from(want, (b) => bf16ToNumber(b)));
+      const want16 = f32ToF16(f);
+      expect(Array.from(f32ToF16(f, odd))).toEqual(Array.from(want16));
+      expect(Array.from(want16)).toEqual(Array.from(f, (x) => numberToF16(x)));
+      expect(Array.from(f16ToF32(odd))).toEqual(Array.from(want16, (h) => f16ToNumber(h)));
     }
   });
 });
