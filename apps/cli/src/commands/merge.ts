@@ -16,6 +16,7 @@ import { formatBytes, ProgressBar } from "../progress.js";
 
 const USAGE = [
   "x merge CONFIG.yml OUT_DIR [--out-shard-size 5GB] [--seed N] [--threads N] [--strict] [--overwrite] [--quiet]",
+  "               [--no-copy-tokenizer] [--no-model-card]",
   "       x merge --method pcb --base DIR --models DIR DIR ... --out DIR [--ratio 0.1] [--lambda 1.0]",
   "               [--mode reference|streaming-global|per-tensor] [--param key=value ...] [--dtype float32]",
   "               [--out-dtype bfloat16] [--out-shard-size 5GB] [--seed N] [--strict] [--overwrite]",
