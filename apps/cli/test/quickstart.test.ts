@@ -73,6 +73,23 @@ describe("x safetensors", () => {
     expect(Array.from(await ck.readFloat32("w"))).toEqual([1, 2, 3, 4, 5, 0.333984375]);
     expect(ck.info("ids")?.dtype).toBe("I32");
     await ck.close();
+
+    // Into a directory with a tiny shard limit: a sharded checkpoint that inspect reads through its index.
+    const shardDir = join(dir, "m-sharded");
+    const sh = await run([
+      "safetensors",
+      "convert",
+      file,
+      shardDir,
+      "--dtype=fp16",
+      "--max-shard-size",
+      "16B",
+      "--quiet",
+    ]);
+    expect(sh.code).toBe(0);
+    const insp = await run(["safetensors", "inspect", shardDir]);
+    expect(insp.out).toMatch(/files:\s+2 \(sharded\)/);
+    expect(insp.out).toMatch(/w\s+F16\s+\[2, 3\]\s+12B\s+model-00001-of-00002\.safetensors/);
   });
 
   it("reports bad input as a one-line typed error with exit code 1, and usage errors with 2", async () => {
