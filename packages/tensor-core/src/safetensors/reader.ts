@@ -1,6 +1,7 @@
 // Lazy safetensors reader: validates the header on open, then reads one tensor at a time with positional
-// reads on a FileHandle (never the whole file). Every read lands in a fresh, 0-aligned buffer, so tensors at
-// unaligned file offsets need no special case.
+// reads on a FileHandle (never the whole file). Reads copy the bytes into a typed array the reader allocates
+// (or the caller passes), which is aligned for its element type whatever the tensor's file offset, so
+// unaligned offsets need no special case.
 
 import { type FileHandle, open } from "node:fs/promises";
 import { type DType, dtypeInfo, isNumericDType, numelOf } from "../dtype.js";
