@@ -11,6 +11,16 @@ import { PcbError } from "./options.js";
 
 const f = Math.fround;
 
+/**
+ * fround(tanh(y)) for a float32 y. Below 2^-12 in magnitude tanh(y) = y(1 − y²/3 + …) lies within
+ * y·2^-25 of y — under half a float32 ulp — so the rounded result is y itself: an exact shortcut
+ * that skips the libm call for the tiny products typical of task vectors.
+ */
+const TANH_IDENTITY = 2 ** -12;
+function tanh32(y: number): number {
+  return y < TANH_IDENTITY && y > -TANH_IDENTITY ? y : f(Math.tanh(y));
+}
+
 /** Per-task clamp bounds of |T| and the derived MinMax normalization of the clamped magnitude. */
 export class MagnitudeStats {
   /** min and range of A_i = clamp(|T_i|, lo_i, hi_i), as the reference's row MinMax sees them. */
@@ -145,7 +155,7 @@ export function scoreRow(
   for (let k = 0; k < len; k++) {
     const x = t[k];
     const h = normMag(x, lo, hi, mn, r, zr);
-    out[k] = f(f(Math.exp(f(n * f(h * h)))) * f(Math.tanh(f(x * colSum[k]))));
+    out[k] = f(f(Math.exp(f(n * f(h * h)))) * tanh32(f(x * colSum[k])));
   }
   return out;
 }
@@ -180,7 +190,7 @@ export function pairwiseScores(
     for (let i = 0; i < n; i++) {
       const si = s[i];
       let c = 0;
-      for (let j = 0; j < n; j++) c = f(c + f(Math.tanh(f(si * s[j]))));
+      for (let j = 0; j < n; j++) c = f(c + tanh32(f(si * s[j])));
       const h = Math.abs(si);
       out[i][k] = f(f(Math.exp(f(n * f(h * h)))) * c);
     }

@@ -307,6 +307,28 @@ describe("PCB index rules and quirks (spec §1.7)", () => {
   });
 });
 
+describe("float32 tanh shortcut used by the score kernel", () => {
+  it("fround(tanh(y)) === y for every float32 |y| < 2^-12 (sampled, plus power-of-two edges)", () => {
+    const buf = new Float32Array(1);
+    const bits = new Uint32Array(buf.buffer);
+    let checked = 0;
+    let wrong = 0;
+    for (let b = 1; ; b += 4099) {
+      bits[0] = b;
+      const y = buf[0];
+      if (!(y < 2 ** -12)) break;
+      if (Math.fround(Math.tanh(y)) !== y || Math.fround(Math.tanh(-y)) !== -y) wrong++;
+      checked++;
+    }
+    expect(wrong).toBe(0);
+    for (let e = -126; e < -12; e++) {
+      const y = Math.fround(2 ** e * (1 - 2 ** -24));
+      expect(Math.fround(Math.tanh(y))).toBe(y);
+    }
+    expect(checked).toBeGreaterThan(100_000);
+  });
+});
+
 describe("pcb method through the registry", () => {
   const model = toyModel(11, 3, { "b.bias": [7], "a.weight": [6, 5], "c.norm": [4] });
 
