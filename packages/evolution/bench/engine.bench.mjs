@@ -7,7 +7,7 @@
 //      shared population (results verified identical).
 // Each cell runs in its own child process so its RSS is its own. Results: bench/results/evolution-engine.{json,md}.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 
@@ -84,29 +84,57 @@ async function cell(name) {
     const n = 4;
     const d = 1e8;
     const generations = Number(cr) >= 0.1 ? 1 : 3;
-    const t0 = performance.now();
-    const r0 = await de({ cr: Number(cr), generations: 0 }).run(fillInit(n, d, 0), trivial);
-    const init = performance.now() - t0;
+    // One run; the initializer and the initial evaluation are timed separately (one 2 GB population only).
+    let fillMs = 0;
+    let initEvalMs = 0;
+    const init = fillInit(n, d, 0);
+    const timedInit = {
+      ...init,
+      fill: (i, g) => {
+        const t = performance.now();
+        init.fill(i, g);
+        fillMs += performance.now() - t;
+      },
+    };
+    const fitness = trivial;
     const t1 = performance.now();
-    const r = await de({ cr: Number(cr), generations }).run(fillInit(n, d, 0), trivial);
+    let tGen0 = 0;
+    const r = await new ev.DifferentialEvolution({
+      strategy: "rand/1",
+      crossover: { kind: "binomial", forceJRand: false },
+      control: new ev.ScheduledControl(ev.constant(0.5), ev.constant(Number(cr))),
+      generations,
+      seed: 1,
+      skipIdentical: false,
+    }).run(
+      {
+        ...timedInit,
+        fill: (i, g) => {
+          timedInit.fill(i, g);
+          if (i === n - 1) tGen0 = performance.now();
+        },
+      },
+      fitness,
+    );
     const total = performance.now() - t1;
+    initEvalMs = tGen0 - t1;
     const children = n * generations;
+    const genMs = total - initEvalMs;
     Object.assign(out, {
       d,
       n,
       cr: Number(cr),
       generations,
       children,
-      msPerChild: (total - init) / children,
-      childrenPerSecond: (1000 * children) / (total - init),
+      msPerChild: genMs / children,
+      childrenPerSecond: (1000 * children) / genMs,
       bytesPerIndividual: r.population.bytes / n,
       populationBytes: r.population.bytes,
       rssMB: process.memoryUsage().rss / 2 ** 20,
-      initMs: init,
+      fillMs,
       totalMs: total,
-      note: "one run (2 GB population); init = allocation + random fill + initial evaluation",
+      note: "one run (one 1.86 GiB population buffer); ms/child excludes allocation + random fill",
     });
-    void r0;
   } else if (name.startsWith("parallel")) {
     const fitnessUrl = new URL("./fitness-worker.mjs", import.meta.url);
     const { default: costly } = await import(fitnessUrl.href);
@@ -166,8 +194,19 @@ if (process.argv[2] === "--cell") {
     "d1e8:0.5",
     "parallel",
   ];
+  // --only a,b re-runs those cells and keeps the others from the previous results file.
+  const at = process.argv.indexOf("--only");
+  const only = at > 0 ? process.argv[at + 1].split(",") : null;
+  const previous = only
+    ? JSON.parse(readFileSync(`${root}bench/results/evolution-engine.json`, "utf8"))
+    : null;
   const cells = [];
   for (const name of names) {
+    const old = only && !only.includes(name) ? previous.cells.find((c) => c.name === name) : undefined;
+    if (old) {
+      cells.push(old.fromRun ? old : { ...old, fromRun: previous.machine.startedAt });
+      continue;
+    }
     console.log(`cell ${name} ...`);
     const txt = execFileSync(
       process.execPath,
@@ -182,11 +221,19 @@ if (process.argv[2] === "--cell") {
     cells.push(c);
   }
   machine.loadAverageAtEnd = os.loadavg().map((v) => +v.toFixed(2));
+  const regenerate = only?.length === 1 && only[0] === "none";
+  if (regenerate) Object.assign(machine, previous.machine);
+  const note = regenerate
+    ? previous.note
+    : only
+      ? `Cells re-run in this run: ${only.join(", ")}; the others are from the run started ${previous.machine.startedAt} (load average then ${previous.machine.loadAverageAtStart.join(" / ")}).`
+      : undefined;
   const get = (n) => cells.find((c) => c.name === n);
   const f = (v, d = 2) => (typeof v === "number" ? v.toFixed(d) : String(v));
   const md = [
     "# @x/evolution engine benchmark",
     "",
+    ...(note ? [note, ""] : []),
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load average ${machine.loadAverageAtStart.join(" / ")} at start, ${machine.loadAverageAtEnd.join(" / ")} at end (other engineers' jobs share the 2 cores, so absolute times are pessimistic). Medians of ${RUNS} runs unless noted.`,
     "",
     "## Engine overhead (trivial O(1) fitness, async DE/rand/1/bin, no j_rand)",
@@ -197,7 +244,7 @@ if (process.argv[2] === "--cell") {
       .filter((c) => c.name.startsWith("d1e"))
       .map(
         (c) =>
-          `| ${c.d.toExponential(0)} | ${c.n} | ${c.cr} | ${c.sampling ?? "auto"} | ${f(c.msPerChild, 3)} | ${f(c.childrenPerSecond, 1)} | ${(c.bytesPerIndividual / 2 ** 20).toFixed(1)} MiB | ${f(c.rssMB, 0)} |`,
+          `| ${c.d.toExponential(0)} | ${c.n} | ${c.cr} | ${c.sampling ?? "auto"} | ${f(c.msPerChild, 1)} | ${f(c.childrenPerSecond, 3)} | ${(c.bytesPerIndividual / 2 ** 20).toFixed(1)} MiB | ${f(c.rssMB, 0)} |`,
       ),
     "",
     `Bytes per individual = the population buffer (N genomes + 1 trial slot) / N: 4·D·(N+1)/N. At D = 1e8 the population of N = 4 plus its trial slot is one 2 GB buffer (${f(get("d1e8:0.000001")?.populationBytes / 2 ** 30, 2)} GiB); N was chosen so that it fits next to the other jobs on this 24 GiB machine — memory grows as 400 MB per extra individual.`,
@@ -217,7 +264,7 @@ if (process.argv[2] === "--cell") {
   const dir = `${root}bench/results`;
   mkdirSync(dir, { recursive: true });
   for (const [ext, text] of [
-    ["json", `${JSON.stringify({ machine, cells }, null, 1)}\n`],
+    ["json", `${JSON.stringify({ machine, note, cells }, null, 1)}\n`],
     ["md", md],
   ]) {
     writeFileSync(`${dir}/evolution-engine.${ext}.tmp`, text);
