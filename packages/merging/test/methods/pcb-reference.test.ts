@@ -274,7 +274,11 @@ describe("PCB index rules and quirks (spec §1.7)", () => {
   });
 
   it("task order does not matter (λ permuted with the tasks)", () => {
-    // Dyadic values keep float32 column sums exact, so the scores and W are order-independent.
+    // Dyadic values keep the canonical variant's float32 column sums exact, so its scores and W are
+    // order-independent and only the final weighted sum is reordered. The vision and pairwise
+    // variants sum normalized magnitudes / tanh values, whose float32 rounding depends on order: a
+    // last-bit change can move an entry across the drop threshold, so for them almost all entries
+    // (not necessarily every one) must agree.
     const dyadic = fc.integer({ min: -2048, max: 2048 }).map((v) => v / 1024);
     fc.assert(
       fc.property(taskMatrix(dyadic, 4, 80), (tasks) => {
@@ -286,12 +290,14 @@ describe("PCB index rules and quirks (spec §1.7)", () => {
             order.map((i) => tasks[i]),
             { inter, nanGuard: "on", ratio: 0.3, lambdas: order.map((i) => lambdas[i]) },
           );
-          // Only the final weighted sum changes order: float32 rounding differences at most.
+          let differ = 0;
           for (let k = 0; k < a.length; k++)
-            expect(Math.abs(a[k] - b[k])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(a[k])));
+            if (Math.abs(a[k] - b[k]) > 1e-6 * (1 + Math.abs(a[k]))) differ++;
+          if (inter === "canonical") expect(differ).toBe(0);
+          else expect(differ).toBeLessThanOrEqual(Math.max(2, Math.ceil(0.05 * a.length)));
         }
       }),
-      { numRuns: 40 },
+      { numRuns: 60 },
     );
   });
 
