@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { openCheckpoint } from "@x/tensor-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quickZooConfig } from "../src/bench/merging/driver.js";
+import { mergeBackbone } from "../src/bench/merging/merge.js";
+import { mergeInputs } from "../src/bench/merging/run.js";
 import { main } from "../src/main.js";
 import { buildZoo, type Zoo } from "../src/zoo/build.js";
 import { backboneKeys } from "../src/zoo/model.js";
@@ -70,6 +72,47 @@ describe("zoo build / cache / eval", () => {
     }
     expect(lines.join("\n")).toMatch(/mnist-digits\s+\d+\.\d%/);
     expect(lines.join("\n")).toMatch(/average/);
+  });
+
+  it("zoo model directories feed `x merge`; its PCB output equals the benchmark's merge of the same experts", async () => {
+    const out = join(root, "merged");
+    const log = console.log;
+    const err = console.error;
+    console.log = () => {};
+    console.error = () => {};
+    try {
+      const code = await main([
+        "merge",
+        "--method",
+        "pcb",
+        "--base",
+        join(zoo.dir, "pretrained"),
+        "--models",
+        join(zoo.dir, "experts", "mnist-digits"),
+        join(zoo.dir, "experts", "fashion-classes"),
+        "--out",
+        out,
+        "--ratio",
+        "0.2",
+        "--lambda",
+        "0.5",
+        "--quiet",
+      ]);
+      expect(code).toBe(0);
+    } finally {
+      console.log = log;
+      console.error = err;
+    }
+    const viaCli = await readBackbone(out, zoo.config.arch);
+    const viaBench = mergeBackbone(mergeInputs(zoo, [0, 1]), {
+      method: "pcb",
+      params: { ratio: 0.2, lambda: 0.5 },
+    });
+    for (const k of backboneKeys(zoo.config.arch)) {
+      const a = viaCli.get(k)!.data;
+      const b = viaBench.get(k)!.data;
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-6);
+    }
   });
 
   it("names the file and tensor on bad input", async () => {
