@@ -25,7 +25,7 @@ export const benchEvolver: Command = {
   summary:
     "Evolver experiment on Fashion-MNIST domain experts: mode A vs best expert; mode B with mean/TA/TIES/DARE/PCB vs the merge alone and vs random coefficient search; in-domain and OOD test, paired CIs over seeds.",
   usage:
-    "x bench evolver [--seeds 1,2,...,10] [--workers 2] [--generations 15] [--quick] [--out bench/results] [--name evolver] [--from-parts DIR]",
+    "x bench evolver [--seeds 1,2,...,10] [--workers 2] [--generations 15] [--quick] [--out bench/results] [--name evolver] [--from-parts DIR] [--render REPORT.json]",
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
@@ -38,6 +38,7 @@ export const benchEvolver: Command = {
         name: { type: "string" },
         part: { type: "string" },
         "from-parts": { type: "string" },
+        render: { type: "string" },
       },
       strict: true,
     });
@@ -60,6 +61,17 @@ export const benchEvolver: Command = {
     };
     const log = (m: string): void => console.error(m);
 
+    // Re-render the markdown of an existing report JSON (e.g. after improving the renderer).
+    if (values.render) {
+      const { markdown } = await import("./evolver/report.js");
+      const file = resolve(values.render);
+      const report = JSON.parse(readFileSync(file, "utf8"));
+      const md = file.replace(/\.json$/, ".md");
+      writeFileSync(`${md}.tmp`, markdown(report));
+      renameSync(`${md}.tmp`, md);
+      console.log(`wrote ${md}`);
+      return 0;
+    }
     // Worker mode: run the given seeds, appending each finished seed to the part file (JSON lines), so an
     // interrupted run keeps every completed seed (`--from-parts DIR` aggregates them).
     if (values.part) {

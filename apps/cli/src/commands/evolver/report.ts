@@ -86,6 +86,18 @@ export function markdown(r: EvolverReport): string {
       `| ${arm} | ${ms("dev")} | ${ms("idTest")} | ${ms("oodTest")} | ${rows[0].devEvaluations} | ${acc} |`,
     );
   }
+  lines.push("", "## λ chosen on dev per seed (a value at the grid's end means tuning hit the boundary)", "");
+  lines.push("| merge | λ per seed |", "|---|---|");
+  for (const m of o.merges) {
+    if (m === "mean") continue;
+    const ls = r.seeds.map((s) => s.arms.find((a) => a.arm === m)?.lambda);
+    lines.push(`| ${m} | ${ls.join(", ")} |`);
+  }
+  const secs = r.seeds.map((s) => s.seconds).sort((a, b) => a - b);
+  lines.push(
+    "",
+    `Wall time per seed (one worker process, cores shared with other jobs): median ${(secs[secs.length >> 1] / 60).toFixed(1)} min.`,
+  );
   lines.push(
     "",
     "## Paired differences (a − b, percentage points, mean [95 % t CI]; ✔ CI > 0, ✘ CI < 0)",
