@@ -23,6 +23,7 @@ const TENSOR_BYTES = 16 << 20; // 16 MiB per tensor -> 64 tensors = 1 GiB of dat
 const CHUNK = 16 << 20;
 const FSYNC_RUNS = Number(process.env.BENCH_FSYNC_RUNS ?? 3);
 const READ_RUNS = Number(process.env.BENCH_READ_RUNS ?? 9);
+const SHM_RUNS = Number(process.env.BENCH_SHM_RUNS ?? 11);
 const CODEC_N = Number(process.env.BENCH_CODEC_N ?? 32 << 20); // 32 Mi elements = 128 MiB of float32
 const BUDGET = 256 << 20;
 
@@ -83,7 +84,7 @@ async function cell(name, file) {
     // tmpfs (/dev/shm): no disk and no writeback, so this pair measures the software path alone.
     const shm = existsSync("/dev/shm") ? mkdtempSync("/dev/shm/tc-io-bench-") : null;
     if (shm !== null) {
-      for (let run = 0; run < RUNS; run++) {
+      for (let run = 0; run < SHM_RUNS; run++) {
         pairs.push(run % 2 === 0 ? ["fs-shm", "safetensors-shm"] : ["safetensors-shm", "fs-shm"]);
       }
     }
@@ -274,6 +275,7 @@ async function orchestrate() {
     runs: RUNS,
     readRuns: READ_RUNS,
     fsyncRuns: FSYNC_RUNS,
+    shmRuns: SHM_RUNS,
     codecN: CODEC_N,
     tensors: TENSORS,
     tensorBytes: TENSOR_BYTES,
@@ -345,6 +347,7 @@ function render(results) {
   const RUNS = results.runs;
   const READ_RUNS = results.readRuns ?? 9;
   const FSYNC_RUNS = results.fsyncRuns ?? 3;
+  const SHM_RUNS = results.shmRuns ?? RUNS;
   const TENSORS = results.tensors;
   const TENSOR_BYTES = results.tensorBytes;
   const CODEC_N = results.codecN ?? 32 << 20;
@@ -396,7 +399,7 @@ function render(results) {
     row("writeSafetensors (header, tensors, temp file + rename)", W.safetensors, W.fs, true),
     ...(W["fs-shm"]
       ? [
-          row("plain fs on tmpfs (/dev/shm)", W["fs-shm"], W["fs-shm"], false),
+          row(`plain fs on tmpfs (/dev/shm) (${SHM_RUNS} runs)`, W["fs-shm"], W["fs-shm"], false),
           row("writeSafetensors on tmpfs (/dev/shm)", W["safetensors-shm"], W["fs-shm"], true),
         ]
       : []),
