@@ -131,6 +131,7 @@ const models = deltas.map((t) => t.map((v, k) => base[k] + v));
 const perMethodParams = {
   slerp: { params: { t: 0.5 }, n: 1 },
   nearswap: { params: { t: 0.001 }, n: 1 },
+  nuslerp: { n: 2 },
   sce: { params: { select_topk: 0.5 } },
   passthrough: { n: 1 },
   ties: { model: { density: 0.2 } },

@@ -14,6 +14,7 @@ import {
 import { linear } from "./linear.js";
 import { modelStock } from "./model-stock.js";
 import { nearswap } from "./nearswap.js";
+import { nuslerp } from "./nuslerp.js";
 import { passthrough } from "./passthrough.js";
 import { pcb } from "./pcb.js";
 import { regmean } from "./regmean.js";
@@ -34,6 +35,7 @@ export const BUILTIN_METHODS = [
   slerp,
   modelStock,
   nearswap,
+  nuslerp,
   passthrough,
   fisher,
   regmean,

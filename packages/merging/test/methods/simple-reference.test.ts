@@ -141,3 +141,54 @@ describe("task order", () => {
     expect(Array.from(c)).not.toEqual(Array.from(d));
   });
 });
+
+describe("nuslerp", () => {
+  const rows = (base: number[] | undefined, a: number[], b: number[], shape: number[]): ToyTensor[] => [
+    {
+      name: "w",
+      shape,
+      base: Float32Array.from(base ?? a.map(() => 0)),
+      models: [Float32Array.from(a), Float32Array.from(b)],
+    },
+  ];
+
+  it("t = w₂/(w₁ + w₂) along the great circle; flattened by default", () => {
+    const m = rows(undefined, [1, 0], [0, 1], [2]);
+    const out = runMethod(getMethod("nuslerp"), m, { modelParams: [{ weight: 1 }, { weight: 1 }] }).get("w")!;
+    expectAllClose(out, [Math.SQRT1_2, Math.SQRT1_2], 1e-7, "mid");
+    const q = runMethod(getMethod("nuslerp"), m, { modelParams: [{ weight: 2 }, { weight: 1 }] }).get("w")!;
+    expectAllClose(q, [Math.cos(Math.PI / 6), Math.sin(Math.PI / 6)], 1e-7, "third");
+  });
+
+  it("interpolates task vectors around a base, per row or per column, and lerps colinear vectors", () => {
+    // Rows [1,0]/[0,1] and [1,0]/[2,0] (colinear → lerp). Base shifts everything by 1.
+    const m = rows([1, 1, 1, 1], [2, 1, 2, 1], [1, 2, 3, 1], [2, 2]);
+    const perRow = runMethod(getMethod("nuslerp"), m, { params: { nuslerp_flatten: false } }).get("w")!;
+    expectAllClose(perRow, [1 + Math.SQRT1_2, 1 + Math.SQRT1_2, 1 + 1.5, 1], 1e-6, "rows");
+    // Column-wise: columns [1,1]/[0,2] and [0,0]/[1,0] (zero vector: cos 0 → slerp with θ = π/2).
+    const perCol = runMethod(getMethod("nuslerp"), m, {
+      params: { nuslerp_flatten: false, nuslerp_row_wise: true },
+    }).get("w")!;
+    const c0 = naiveSlerp(0.5, Float32Array.from([1, 1]), Float32Array.from([0, 2]));
+    expectAllClose(
+      [perCol[0], perCol[2]],
+      c0.map((v) => v + 1),
+      1e-6,
+      "col0",
+    );
+  });
+
+  it("agrees with slerp's formula on flattened inputs without a base (away from the lerp threshold)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), (seed) => {
+        const [t] = toyModel(seed, 2, { w: [25] });
+        const noBase = [{ ...t, base: new Float32Array(25) }];
+        const got = runMethod(getMethod("nuslerp"), noBase, {
+          modelParams: [{ weight: 1 }, { weight: 3 }],
+        }).get("w")!;
+        expectAllClose(got, naiveSlerp(0.75, t.models[0], t.models[1]), 1e-5, "nuslerp");
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
