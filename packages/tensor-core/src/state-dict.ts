@@ -20,8 +20,8 @@ export interface LazyTensor extends TensorInfo {
   readonly name: string;
   /** Reads the tensor (a fresh copy each call). */
   load(): Promise<Tensor>;
-  /** Reads and decodes the tensor to a fresh Float32Array. */
-  loadFloat32(): Promise<Float32Array>;
+  /** Reads and decodes the tensor to float32: into `out` when given (length = element count), else a fresh array. */
+  loadFloat32(out?: Float32Array): Promise<Float32Array>;
 }
 
 /** Either a loaded tensor or a lazy handle. */
@@ -151,7 +151,8 @@ export class StateDict {
 
   /**
    * Concatenates every tensor, decoded to float32, in sorted key order. Lazy tensors are loaded one at a time,
-   * so peak memory is the flat vector plus one tensor. `shared: true` allocates the vector on a
+   * straight into the flat vector when their handle accepts an output (safetensors handles do), so peak memory
+   * is the flat vector plus at most one tensor. `shared: true` allocates the vector on a
    * SharedArrayBuffer (for the worker pool).
    */
   async flatten(options: { shared?: boolean } = {}): Promise<FlatStateDict> {
@@ -161,7 +162,11 @@ export class StateDict {
       const t = this.#items.get(e.name) as TensorLike;
       const view = data.subarray(e.offset, e.offset + e.length);
       if (isLoaded(t)) t.toFloat32(view);
-      else view.set(await t.loadFloat32());
+      else {
+        // Decode straight into the flat vector when the handle supports it (no per-tensor copy).
+        const got = await t.loadFloat32(view);
+        if (got !== view) view.set(got);
+      }
     }
     return { data, layout };
   }

@@ -255,7 +255,7 @@ export class SafetensorsFile implements TensorReader {
       dtype: e.dtype,
       shape: e.shape,
       load: () => this.read(name),
-      loadFloat32: () => this.readFloat32(name),
+      loadFloat32: (out?: Float32Array) => this.readFloat32(name, out),
     };
   }
 
