@@ -10,7 +10,7 @@ export const benchMerging: Command = {
   summary:
     "Runs every merging method on the zoo (each tuned on validation, scored on test) over several zoo seeds, plus the accuracy-vs-number-of-tasks curve, and writes <out>/<name>.json and .md. --quick is the reduced CI configuration (3 tasks, few samples, 1 seed).",
   usage:
-    "x bench merging [--seeds 1,2,3] [--tasks 8] [--methods a,b] [--no-es] [--no-curve] [--quick] [--workers 2] [--out bench/results] [--name merging-8task] [--cache DIR]",
+    "x bench merging [--seeds 1,2,3] [--tasks 8] [--methods a,b] [--no-es] [--no-curve] [--quick] [--optimizer adam|sgd] [--lr X] [--workers 2] [--out bench/results] [--name merging-8task] [--cache DIR]",
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
@@ -25,6 +25,8 @@ export const benchMerging: Command = {
         out: { type: "string" },
         name: { type: "string" },
         cache: { type: "string" },
+        optimizer: { type: "string" },
+        lr: { type: "string" },
       },
       strict: true,
     });
@@ -39,12 +41,23 @@ export const benchMerging: Command = {
         throw new UsageError(`unknown method '${m}' (known: ${PLANS.map((p) => p.id).join(", ")})`);
     }
     const { runBenchmark, quickZooConfig } = await import("../bench/merging/driver.js");
-    const { defaultZooConfig } = await import("../zoo/config.js");
+    const { defaultZooConfig, withFinetuneOptimizer } = await import("../zoo/config.js");
+    const optimizer = values.optimizer ?? "adam";
+    if (optimizer !== "adam" && optimizer !== "sgd")
+      throw new UsageError(`--optimizer must be adam or sgd, got '${optimizer}'`);
+    const lr = values.lr === undefined ? undefined : Number(values.lr);
+    if (lr !== undefined && !(lr > 0 && lr < 10))
+      throw new UsageError(`--lr must be a positive number, got '${values.lr}'`);
+    const tune = (c: ReturnType<typeof defaultZooConfig>) =>
+      optimizer === "sgd" || lr !== undefined
+        ? withFinetuneOptimizer(c, optimizer, lr ?? (optimizer === "sgd" ? 0.01 : c.finetune.lr))
+        : c;
     const progress = progressReporter("zoo");
     const report = await runBenchmark({
       command: `x bench merging ${argv.join(" ")}`.trim(),
       seeds,
-      zooConfig: (seed) => (values.quick ? quickZooConfig(seed, tasks) : defaultZooConfig({ seed, tasks })),
+      zooConfig: (seed) =>
+        tune(values.quick ? quickZooConfig(seed, tasks) : defaultZooConfig({ seed, tasks })),
       build: { root: values.cache, workers: intOption(values.workers, "workers", 0, 16) ?? 2 },
       methods,
       es: values["no-es"] ? false : values.quick ? { budget: 12 } : undefined,

@@ -62,3 +62,8 @@ export function zooCacheRoot(): string {
 export function zooDir(cfg: ZooConfig, root = zooCacheRoot()): string {
   return resolve(root, `zoo-s${cfg.seed}-t${cfg.tasks}-${configHash(cfg)}`);
 }
+
+/** The same zoo with experts and the joint model fine-tuned by another optimizer / learning rate. */
+export function withFinetuneOptimizer(cfg: ZooConfig, optimizer: "adam" | "sgd", lr: number): ZooConfig {
+  return { ...cfg, finetune: { ...cfg.finetune, optimizer, lr }, joint: { ...cfg.joint, optimizer, lr } };
+}
