@@ -22,6 +22,21 @@ describe("x bench merging", () => {
     for (const l of [...LAMBDA_TA, ...LAMBDA_PCB]) expect(LAMBDA_ALL).toContain(l);
   });
 
+  it("rejects bad options with a usage error before doing any work", async () => {
+    const err = console.error;
+    const lines: string[] = [];
+    console.error = (...a: unknown[]) => lines.push(a.join(" "));
+    try {
+      expect(await main(["bench", "merging", "--optimizer", "rmsprop"])).toBe(2);
+      expect(await main(["bench", "merging", "--methods", "pcb,nope"])).toBe(2);
+      expect(await main(["bench", "merging", "--tasks", "9"])).toBe(2);
+    } finally {
+      console.error = err;
+    }
+    expect(lines.join("\n")).toMatch(/--optimizer must be adam or sgd/);
+    expect(lines.join("\n")).toMatch(/unknown method 'nope'/);
+  });
+
   // The reduced configuration end to end: trains a 3-task zoo, runs every method with validation tuning,
   // PCB + CMA-ES and the 2..3-task curve, and writes the JSON and markdown report.
   it("runs the reduced configuration end to end (--quick)", async () => {
