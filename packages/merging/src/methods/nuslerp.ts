@@ -80,8 +80,14 @@ export const nuslerp: MergeMethod = {
     if (base) {
       const a = input.models[0];
       const b = input.models[1];
-      v0 = Float32Array.from(a, (x, k) => x - base[k]);
-      v1 = Float32Array.from(b, (x, k) => x - base[k]);
+      const t0 = new Float32Array(d);
+      const t1 = new Float32Array(d);
+      for (let k = 0; k < d; k++) {
+        t0[k] = a[k] - base[k];
+        t1[k] = b[k] - base[k];
+      }
+      v0 = t0;
+      v1 = t1;
     }
     const out = new Float32Array(d);
     const shape = input.shape;
