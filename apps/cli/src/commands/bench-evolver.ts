@@ -25,7 +25,7 @@ export const benchEvolver: Command = {
   summary:
     "Evolver experiment on Fashion-MNIST domain experts: mode A vs best expert; mode B with mean/TA/TIES/DARE/PCB vs the merge alone and vs random coefficient search; in-domain and OOD test, paired CIs over seeds.",
   usage:
-    "x bench evolver [--seeds 1,2,...,10] [--workers 2] [--generations 15] [--quick] [--out bench/results] [--name evolver] [--from-parts DIR] [--render REPORT.json]",
+    "x bench evolver [--seeds 1,2,...,10] [--workers 2] [--generations 15] [--quick] [--out bench/results] [--name evolver] [--from-parts DIR] [--render REPORT.json] [--lambdas 0.3,0.6,1,1.5]",
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
@@ -39,6 +39,7 @@ export const benchEvolver: Command = {
         part: { type: "string" },
         "from-parts": { type: "string" },
         render: { type: "string" },
+        lambdas: { type: "string" },
       },
       strict: true,
     });
@@ -53,8 +54,13 @@ export const benchEvolver: Command = {
     const generations = values.generations ? Number(values.generations) : base.generations;
     if (!Number.isInteger(generations) || generations < 1)
       throw new UsageError(`--generations must be a positive integer`);
+    const lambdaGrid = values.lambdas
+      ? values.lambdas.split(",").map((v) => Number(v.trim()))
+      : base.lambdaGrid;
+    if (lambdaGrid.some((v) => !(v > 0))) throw new UsageError(`--lambdas must be positive numbers`);
     const options = {
       ...base,
+      lambdaGrid,
       generations,
       sizes: quick ? QUICK_SIZES : FULL_SIZES,
       seeds: seeds as readonly number[],
@@ -110,6 +116,7 @@ export const benchEvolver: Command = {
                 String(generations),
               ];
               if (quick) args.push("--quick");
+              if (values.lambdas) args.push("--lambdas", values.lambdas);
               const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] });
               child.on("error", rej);
               child.on("close", (code) =>
