@@ -5,7 +5,7 @@
  * Writes <out>/grid.json and <out>/grid.md.
  */
 
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -36,6 +36,9 @@ interface LpCell {
   solver: string;
   form: string;
   branches: number;
+  /** Fits with an LP over the time limit. */
+  failed: number;
+  timeLimitS: number;
   medianMs: number;
   meanLpPerFit: number;
   maxRelLossDiff: number;
@@ -48,7 +51,7 @@ const median = (a: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-const USAGE = "x bench grid [--quick] [--seeds 1,2] [--out bench/results] [--name grid]";
+const USAGE = "x bench grid [--quick] [--seeds 1,2] [--lp-only] [--out bench/results] [--name grid]";
 
 export const benchGrid: Command = {
   name: "bench grid",
@@ -66,6 +69,7 @@ export const benchGrid: Command = {
         seeds: { type: "string" },
         out: { type: "string" },
         name: { type: "string" },
+        "lp-only": { type: "boolean" },
       },
       strict: true,
       allowPositionals: true,
@@ -100,7 +104,10 @@ export const benchGrid: Command = {
       ieee37: grid.ieee37(),
       ieee69: grid.case69(),
     };
-    const cells: Cell[] = [];
+    const lpOnly = values["lp-only"] === true;
+    // --lp-only keeps the sweep cells of an earlier run and (re)runs the solver comparison.
+    const previous = lpOnly ? readPrevious(join(outDir, `${name}.json`)) : undefined;
+    const cells: Cell[] = previous?.cells ?? [];
     const lp: LpCell[] = [];
 
     const simulate = (
@@ -279,7 +286,12 @@ export const benchGrid: Command = {
           runCell("noise", fid, v, pq, baseT, 15, seed, { baselines: true, trueTree: true });
     const sampleSizes = quick ? [300] : [672, 10000];
     let lpData: { d: SmartMeterData; f: Feeder } | undefined;
-    for (const fid of fids)
+    if (lpOnly) {
+      const fid = fids[fids.length - 1]!;
+      const T = sampleSizes[sampleSizes.length - 1]!;
+      lpData = { d: simulate(feeders[fid]!, 0.1, 0.5, T, 15, seeds[0]!), f: feeders[fid]! };
+    }
+    for (const fid of lpOnly ? [] : fids)
       for (const T of sampleSizes)
         for (const seed of seeds) {
           const d = runCell("samples", fid, 0.1, 0.5, T, 15, seed, { trueTree: true });
@@ -289,13 +301,14 @@ export const benchGrid: Command = {
     if (!quick)
       for (const fid of fids)
         for (const res of [1, 60]) runCell("resolution", fid, 0.1, 0.5, baseT, res, seeds[0]!);
-    for (const fid of quick ? ["ieee13"] : ["ieee13", "ieee37"])
+    for (const fid of lpOnly ? [] : quick ? ["ieee13"] : ["ieee13", "ieee37"])
       runCell("library", fid, 0.1, 0.5, baseT, 15, seeds[0]!, { library: true });
 
     // --- LP solvers on the LAD problems ---------------------------------------------------
     if (lpData) {
       const { d, f } = lpData;
-      const branchSamples = sampleBranches(grid, d, f, quick ? 2 : 6);
+      const branchSamples = sampleBranches(grid, d, f, quick ? 2 : 4);
+      const limit = quick ? 5 : 20;
       const sizes = quick ? [d.samples] : [2880, d.samples];
       for (const T of sizes) {
         const subset = branchSamples.map((s) => sliceSamples(s, T));
@@ -311,23 +324,32 @@ export const benchGrid: Command = {
           const times: number[] = [];
           let lps = 0;
           let maxDiff = 0;
+          let failed = 0;
           subset.forEach((s, k) => {
             const t0 = performance.now();
-            const fit = grid.fitBranchLad(s, solver, { form });
-            times.push(performance.now() - t0);
-            lps += fit.iterations;
-            maxDiff = Math.max(maxDiff, Math.abs(fit.loss - ref[k]!) / Math.max(ref[k]!, 1e-300));
+            try {
+              const fit = grid.fitBranchLad(s, solver, { form, timeLimit: limit });
+              times.push(performance.now() - t0);
+              lps += fit.iterations;
+              maxDiff = Math.max(maxDiff, Math.abs(fit.loss - ref[k]!) / Math.max(ref[k]!, 1e-300));
+            } catch {
+              failed++; // an LP hit the time limit (or failed)
+            }
           });
           lp.push({
             samples: T,
             solver: sname,
             form,
             branches: subset.length,
+            failed,
+            timeLimitS: limit,
             medianMs: median(times),
-            meanLpPerFit: lps / subset.length,
+            meanLpPerFit: times.length ? lps / times.length : Number.NaN,
             maxRelLossDiff: maxDiff,
           });
-          console.log(`[lp] T=${T} ${sname}/${form}: median ${median(times).toFixed(0)} ms per branch fit`);
+          console.log(
+            `[lp] T=${T} ${sname}/${form}: median ${median(times).toFixed(0)} ms per branch fit, ${failed} over the ${limit} s limit`,
+          );
           save();
         }
       }
@@ -339,6 +361,14 @@ export const benchGrid: Command = {
 };
 
 type Grid = typeof import("@x/grid-model");
+
+function readPrevious(path: string): { cells: Cell[] } | undefined {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as { cells: Cell[] };
+  } catch {
+    return undefined;
+  }
+}
 
 /** Branch regression samples of evenly spaced branches on the true tree (exact flows from the measured loads). */
 function sampleBranches(grid: Grid, d: SmartMeterData, f: Feeder, count: number): BranchSamples[] {
@@ -461,12 +491,12 @@ function renderMarkdown(doc: Doc): string {
       "Per-branch LAD fit with the lifted w ≥ r² + x² relaxation (tangent cuts, re-solved until the cone holds, plus the repair passes). " +
         "dual = 3 rows × (T + cuts) bounded columns (simplex); primal = T rows (HiGHS with IPM, glpk.js simplex). Median wall time per branch fit; max relative LAD-loss difference to HiGHS/dual.",
       "",
-      "| T | solver | form | branches | median ms / fit | LPs / fit | max rel. loss diff |",
-      "|---|---|---|---|---|---|---|",
+      "| T | solver | form | branches | over limit | median ms / fit | LPs / fit | max rel. loss diff |",
+      "|---|---|---|---|---|---|---|---|",
     );
     for (const r of doc.lp)
       lines.push(
-        `| ${r.samples} | ${r.solver} | ${r.form} | ${r.branches} | ${f2(r.medianMs, 1)} | ${f2(r.meanLpPerFit, 1)} | ${r.maxRelLossDiff.toExponential(1)} |`,
+        `| ${r.samples} | ${r.solver} | ${r.form} | ${r.branches} | ${r.failed} (${r.timeLimitS} s/LP) | ${f2(r.medianMs, 1)} | ${f2(r.meanLpPerFit, 1)} | ${r.maxRelLossDiff.toExponential(1)} |`,
       );
   }
   return `${lines.join("\n")}\n`;

@@ -142,6 +142,8 @@ export interface LadOptions {
   readonly maxRounds?: number;
   /** Fixed-point repair passes when the relaxation is not exact. */
   readonly repairPasses?: number;
+  /** Wall-clock limit per LP solve (seconds); a solve that hits it raises LpError. */
+  readonly timeLimit?: number;
   /** Starting point for the cut ring (defaults to the LS pilot). */
   readonly pilot?: { r: number; x: number };
 }
@@ -227,8 +229,17 @@ function buildLadLp(
 }
 
 /** Solves the (scaled) lifted LAD LP and returns (r, x, w) in scaled units. */
-function solveLad(solver: LpSolver, lp: LinearProgram, form: "dual" | "primal", nVar: number): number[] {
-  const sol = solver.solve(lp, form === "primal" ? { method: "ipm" } : { method: "simplex" });
+function solveLad(
+  solver: LpSolver,
+  lp: LinearProgram,
+  form: "dual" | "primal",
+  nVar: number,
+  timeLimit?: number,
+): number[] {
+  const sol = solver.solve(lp, {
+    method: form === "primal" ? "ipm" : "simplex",
+    ...(timeLimit !== undefined ? { timeLimit } : {}),
+  });
   if (sol.status !== "optimal") throw new LpError(`LAD LP ended with status ${sol.status}`);
   if (form === "primal") return Array.from(sol.x.subarray(0, nVar));
   if (!sol.rowDual) throw new LpError(`${solver.name} returned no row duals for the LAD dual`);
@@ -273,7 +284,11 @@ export function fitBranchLad(s: BranchSamples, solver: LpSolver, opts: LadOption
   let rounds = 0;
   const maxRounds = opts.maxRounds ?? 30;
   for (; rounds < maxRounds; rounds++) {
-    [rr, xx, ww] = solveLad(solver, buildLadLp(s, sz, sy, cuts, form), form, 3) as [number, number, number];
+    [rr, xx, ww] = solveLad(solver, buildLadLp(s, sz, sy, cuts, form), form, 3, opts.timeLimit) as [
+      number,
+      number,
+      number,
+    ];
     const cone = rr * rr + xx * xx;
     if (cone - ww <= 1e-7 * Math.max(cone, 1e-12)) {
       rounds++;
@@ -290,7 +305,10 @@ export function fitBranchLad(s: BranchSamples, solver: LpSolver, opts: LadOption
     const passes = opts.repairPasses ?? 3;
     for (let k = 0; k < passes; k++) {
       const fixedW = r * r + x * x;
-      const [r2, x2] = solveLad(solver, buildLadLp(s, sz, sy, [], form, fixedW), form, 2) as [number, number];
+      const [r2, x2] = solveLad(solver, buildLadLp(s, sz, sy, [], form, fixedW), form, 2, opts.timeLimit) as [
+        number,
+        number,
+      ];
       rounds++;
       const moved = Math.abs(r2 * sz - r) + Math.abs(x2 * sz - x);
       r = r2 * sz;
