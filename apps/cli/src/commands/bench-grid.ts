@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import type { BranchSamples, Feeder, LpSolver, SmartMeterData } from "@x/grid-model";
 import { type Command, UsageError } from "../command.js";
 
-interface Cell {
+export interface Cell {
   group: "noise" | "samples" | "resolution" | "library";
   feeder: string;
   vClass: number;
@@ -31,7 +31,7 @@ interface Cell {
   seconds: Record<string, number>;
 }
 
-interface LpCell {
+export interface LpCell {
   samples: number;
   solver: string;
   form: string;
@@ -280,7 +280,7 @@ export const benchGrid: Command = {
         ];
     const fids = quick ? ["ieee13"] : ["ieee13", "ieee37", "ieee69"];
     const baseT = quick ? 700 : 2880;
-    for (const fid of fids)
+    for (const fid of lpOnly ? [] : fids)
       for (const [v, pq] of noiseLevels)
         for (const seed of seeds)
           runCell("noise", fid, v, pq, baseT, 15, seed, { baselines: true, trueTree: true });
@@ -298,7 +298,7 @@ export const benchGrid: Command = {
           if (fid === fids[fids.length - 1] && T === sampleSizes[sampleSizes.length - 1] && seed === seeds[0])
             lpData = { d, f: feeders[fid]! };
         }
-    if (!quick)
+    if (!quick && !lpOnly)
       for (const fid of fids)
         for (const res of [1, 60]) runCell("resolution", fid, 0.1, 0.5, baseT, res, seeds[0]!);
     for (const fid of lpOnly ? [] : quick ? ["ieee13"] : ["ieee13", "ieee37"])
@@ -418,7 +418,7 @@ function sliceSamples(s: BranchSamples, T: number): BranchSamples {
   return { y: s.y.subarray(0, T), a: s.a.subarray(0, T), b: s.b.subarray(0, T), c: s.c.subarray(0, T) };
 }
 
-interface Doc {
+export interface Doc {
   name: string;
   command: string;
   started: string;
@@ -429,7 +429,7 @@ interface Doc {
 }
 
 /** Aggregates cells (mean over seeds) into the markdown report. */
-function renderMarkdown(doc: Doc): string {
+export function renderMarkdown(doc: Doc): string {
   const f2 = (v: number | null | undefined, d = 2) =>
     v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(d);
   const groups = new Map<string, Cell[]>();

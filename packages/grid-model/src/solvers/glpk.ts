@@ -128,10 +128,12 @@ export class GlpkSolver implements LpSolver {
         throw new LpError(`glpk.js failed: ${(err as Error).message}`);
       }
     };
-    let r = run(true).result;
-    // GLPK's presolver stops with an undefined status on infeasible / unbounded input;
-    // the plain simplex then classifies the problem.
-    if (r.status !== g.GLP_OPT && r.status !== g.GLP_FEAS) r = run(false).result;
+    // LPs go straight to the simplex: GLPK's LP presolver stalled for minutes on the LAD dual form
+    // (3 rows × thousands of bounded columns) that the plain simplex solves in well under a second.
+    // MILPs keep the presolver (branch-and-cut benefits from it); it stops with an undefined status on
+    // infeasible / unbounded input, and the plain run then classifies the problem.
+    let r = run(generals.length > 0).result;
+    if (generals.length > 0 && r.status !== g.GLP_OPT && r.status !== g.GLP_FEAS) r = run(false).result;
     const status: LpStatus =
       r.status === g.GLP_OPT
         ? "optimal"
