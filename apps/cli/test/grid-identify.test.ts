@@ -110,3 +110,23 @@ describe("x grid identify / evaluate", () => {
     expect(ev.err).toMatch(/not a readable model JSON|not an x-grid-model/);
   });
 });
+
+describe("x bench grid --quick", () => {
+  it("runs the reduced experiment and writes the JSON and markdown report", async () => {
+    const out = join(dir, "bench");
+    const r = await run(["bench", "grid", "--quick", "--out", out]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(await readFile(join(out, "grid-quick.json"), "utf8"));
+    expect(doc.cells.length).toBeGreaterThanOrEqual(3);
+    for (const c of doc.cells) {
+      expect(c.topology.treeMetric).toBeGreaterThanOrEqual(0);
+      expect(c.topology.treeMetric).toBeLessThanOrEqual(1);
+    }
+    // Both LP backends solved the same LAD problems to the same optimum.
+    const solvers = new Set(doc.lp.map((l: { solver: string }) => l.solver));
+    expect(solvers).toEqual(new Set(["highs", "glpk"]));
+    for (const l of doc.lp) expect(l.maxRelLossDiff).toBeLessThan(1e-6);
+    const md = await readFile(join(out, "grid-quick.md"), "utf8");
+    expect(md).toMatch(/LP solvers on the LAD branch problems/);
+  });
+});
