@@ -44,10 +44,16 @@ describe("merging benchmark parts", () => {
     const arch = zoo.config.arch;
     const base = flattenBackbone(arch, inputs.base);
     const tasks = inputs.models.map((m) => flattenBackbone(arch, m).map((v, i) => v - base[i]!));
-    const viaAdapter = flattenBackbone(arch, mergeBackbone(inputs, { method: "ties", params: { variant: "pcb", density: 0.1, lambda: 1 } }));
+    const viaAdapter = flattenBackbone(
+      arch,
+      mergeBackbone(inputs, { method: "ties", params: { variant: "pcb", density: 0.1, lambda: 1 } }),
+    );
     const tau = tiesPcbMerge(tasks, { topK: [0.1, 0.1, 0.1] });
     for (let i = 0; i < base.length; i += 97) expect(viaAdapter[i]).toBeCloseTo(base[i]! + tau[i]!, 6);
-    const pcb = flattenBackbone(arch, mergeBackbone(inputs, { method: "pcb", params: { ratio: 0.05, lambda: 1 } }));
+    const pcb = flattenBackbone(
+      arch,
+      mergeBackbone(inputs, { method: "pcb", params: { ratio: 0.05, lambda: 1 } }),
+    );
     const tauPcb = pcbMerge(tasks, { ratio: 0.05 });
     for (let i = 0; i < base.length; i += 97) expect(pcb[i]).toBeCloseTo(base[i]! + tauPcb[i]!, 6);
   });
