@@ -80,7 +80,8 @@ describe("merging benchmark parts", () => {
       const fast = path.accuracy([lambda]);
       const slow = await ev.accuracy(scaleFromBase(inputs.base, one, lambda), "val");
       // Same model; float rounding may flip at most a borderline sample.
-      fast.forEach((a, k) => expect(Math.abs(a - slow[k]!)).toBeLessThanOrEqual(1 / 60 + 1e-12));
+      for (let k = 0; k < fast.length; k++)
+        expect(Math.abs(fast[k]! - slow[k]!)).toBeLessThanOrEqual(1 / 60 + 1e-12);
     }
     path.dispose();
     expect(ev.evaluations).toBe(6);
