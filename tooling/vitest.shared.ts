@@ -11,9 +11,20 @@ const pkgs: Record<string, string> = {
   "@x/grid-model": "packages/grid-model",
 };
 
-export const workspaceAlias = Object.fromEntries(
-  Object.entries(pkgs).map(([name, dir]) => [name, `${root}${dir}/src/index.ts`]),
-);
+// Subpath exports map to their own entry files; exact-match regexes keep "@x/tensor-core" from
+// swallowing "@x/tensor-core/tfjs" as a path prefix.
+const subpaths: Record<string, string> = {
+  "@x/tensor-core/tfjs": "packages/tensor-core/src/tfjs/index.ts",
+};
+
+export const workspaceAlias = [
+  ...Object.entries(subpaths).map(([name, file]) => ({ find: exact(name), replacement: `${root}${file}` })),
+  ...Object.entries(pkgs).map(([name, dir]) => ({ find: exact(name), replacement: `${root}${dir}/src/index.ts` })),
+];
+
+function exact(name: string): RegExp {
+  return new RegExp(`^${name.replace(/[/.]/g, "\\$&")}$`);
+}
 
 export const sharedTest = {
   testTimeout: 60_000,
