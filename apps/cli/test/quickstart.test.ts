@@ -32,21 +32,35 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 describe("x quickstart", () => {
   it("writes, reads back, converts to BF16 and verifies a multi-dtype model", async () => {
     const work = join(dir, "qs");
-    const r = await run(["quickstart", "--dir", work, "--seed", "3"]);
+    const r = await run(["quickstart", "--only", "tensors", "--dir", work, "--seed", "3"]);
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/read\s+12\/12 tensors back, byte-identical/);
     expect(r.out).toMatch(/convert 8 float tensors -> BF16/);
     expect(r.out).toMatch(/verify\s+\d+ values correctly rounded/);
     // Sharded output with an index, and the converted copy is readable on its own.
-    expect((await readdir(join(work, "model"))).filter((f) => f.endsWith(".index.json"))).toEqual([
+    expect((await readdir(join(work, "tensors", "model"))).filter((f) => f.endsWith(".index.json"))).toEqual([
       "model.safetensors.index.json",
     ]);
-    const ck = await openCheckpoint(join(work, "model-bf16"));
+    const ck = await openCheckpoint(join(work, "tensors", "model-bf16"));
     expect(ck.info("embed.weight")?.dtype).toBe("BF16");
     expect(ck.info("position_ids")?.dtype).toBe("I64");
     expect(ck.metadata).toEqual({ format: "pt", producer: "x quickstart" });
     await ck.close();
+  });
+});
+
+describe("x quickstart grid step", () => {
+  it("simulates IEEE 13-bus meters, identifies the feeder and scores it against the truth", async () => {
+    const r = await run(["quickstart", "--only", "grid", "--dir", join(dir, "qs-grid"), "--seed", "1"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/edge accuracy/i);
+  });
+
+  it("rejects an unknown step with a usage error", async () => {
+    const r = await run(["quickstart", "--only", "nope"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--only must be one of tensors, merging, grid");
   });
 });
 

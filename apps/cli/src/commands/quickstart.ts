@@ -1,159 +1,114 @@
-// `x quickstart`: the main job on built-in defaults. For now a tensor-core tour: write a small multi-dtype
-// model as a sharded safetensors checkpoint, read it back lazily and check every byte, convert its float
-// tensors F32 -> BF16 with the streaming converter, verify the rounding, and print a short report.
-
-import { mkdtemp, rm } from "node:fs/promises";
+// `x quickstart`: the main job on built-in defaults, a short tour of the whole toolkit in three steps that
+// each check their own results:
+//   1. tensors  - sharded safetensors write / lazy read / streaming BF16 conversion (tensor-core);
+//   2. merging  - a small model zoo trained on real MNIST / Fashion-MNIST images, merged with every method
+//                 (each tuned on validation), test accuracy per method (merging + evolution + tfjs);
+//   3. grid     - smart-meter data simulated on the IEEE 13-bus feeder, topology and impedances identified
+//                 from it and scored against the truth (grid-model).
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  convertCheckpoint,
-  numberToBf16,
-  openCheckpoint,
-  Rng,
-  type Tensor,
-  Tensor as TensorClass,
-  writeShardedSafetensors,
-} from "@x/tensor-core";
+import { parseArgs } from "node:util";
 import { type Command, UsageError } from "../command.js";
-import { formatBytes } from "../progress.js";
+import { safetensorsTour } from "../quickstart/safetensors-tour.js";
+import { commands } from "./index.js";
 
-/** A toy 2-layer MLP state dict with a few non-float tensors, deterministic for a seed. */
-function toyModel(seed: number): Map<string, Tensor> {
-  const rng = new Rng(seed);
-  const normal = (n: number, scale: number) => Float32Array.from({ length: n }, () => rng.normal() * scale);
-  const m = new Map<string, Tensor>();
-  m.set("embed.weight", TensorClass.fromFloat32("F32", [256, 64], normal(256 * 64, 0.02)));
-  for (let l = 0; l < 2; l++) {
-    m.set(`layers.${l}.mlp.up.weight`, TensorClass.fromFloat32("F32", [128, 64], normal(128 * 64, 0.05)));
-    m.set(`layers.${l}.mlp.up.bias`, TensorClass.fromFloat32("F32", [128], normal(128, 0.01)));
-    m.set(`layers.${l}.mlp.down.weight`, TensorClass.fromFloat32("BF16", [64, 128], normal(64 * 128, 0.05)));
-    m.set(
-      `layers.${l}.norm.weight`,
-      TensorClass.fromFloat32(
-        "F16",
-        [64],
-        normal(64, 0.1).map((x) => 1 + x),
-      ),
-    );
-  }
-  m.set(
-    "position_ids",
-    TensorClass.fromNumbers(
-      "I64",
-      [1, 32],
-      Array.from({ length: 32 }, (_, i) => i),
-    ),
-  );
-  m.set(
-    "attention_mask",
-    TensorClass.fromNumbers(
-      "BOOL",
-      [32],
-      Array.from({ length: 32 }, (_, i) => (i < 24 ? 1 : 0)),
-    ),
-  );
-  m.set("head.scale", TensorClass.fromNumbers("F64", [], [Math.SQRT1_2]));
-  return m;
+const STEPS = ["tensors", "merging", "grid"] as const;
+type Step = (typeof STEPS)[number];
+
+async function runCommand(words: string, argv: string[]): Promise<void> {
+  const cmd = await commands[words]!();
+  const code = await cmd.run(argv);
+  if (code !== 0) throw new Error(`x ${words} exited with code ${code}`);
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return (
-    a.length === b.length &&
-    Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))
-  );
+/** The merging step: the reduced zoo benchmark; prints only its main accuracy table. */
+async function mergingStep(work: string, seed: number): Promise<void> {
+  const { runBenchmark, quickZooConfig } = await import("../bench/merging/driver.js");
+  const { markdown } = await import("../bench/merging/report.js");
+  const { progressReporter } = await import("./zoo.js");
+  const progress = progressReporter("zoo");
+  const report = await runBenchmark({
+    command: "x quickstart",
+    seeds: [seed],
+    zooConfig: (s) => quickZooConfig(s, 3),
+    build: { root: join(work, "zoo"), workers: 2 },
+    es: { budget: 12 },
+    curveKs: [],
+    log: () => {},
+    progress: progress.update,
+  });
+  progress.finish();
+  const md = markdown(report).split("\n");
+  const start = md.findIndex((l) => l.startsWith("| method"));
+  const end = md.findIndex((l, i) => i > start && !l.startsWith("|"));
+  console.log(md.slice(start, end).join("\n"));
+  const ordering = md.find((l) => l.startsWith("Ordering"));
+  if (ordering) console.log(`\n${ordering}`);
+  console.log("(3 small tasks, 1 seed; the full 8-task, 3-seed table: x bench merging)");
+}
+
+async function gridStep(work: string, seed: number): Promise<void> {
+  const csv = join(work, "ieee13.csv");
+  const model = join(work, "ieee13-model.json");
+  await runCommand("grid simulate", [
+    "--feeder",
+    "ieee13",
+    "--samples",
+    "2880",
+    "--noise",
+    "0.1%",
+    "--meters",
+    "all",
+    "--junction-load",
+    "2%",
+    "--seed",
+    String(seed),
+    "--out",
+    csv,
+  ]);
+  await runCommand("grid identify", [csv, "--out", model, "--method", "lad"]);
+  await runCommand("grid evaluate", [model, "--truth", "ieee13"]);
 }
 
 export const command: Command = {
   name: "quickstart",
   summary:
-    "Run the built-in demo: write a small multi-dtype model as a sharded safetensors checkpoint, read it back, convert F32 -> BF16 with streaming I/O, verify, and print a report.",
-  usage: "x quickstart [--dir DIR] [--seed N] [--keep]",
+    "The main job on built-in defaults: (1) safetensors write/read/BF16 conversion, checked byte by byte; (2) a small model zoo on real MNIST/Fashion-MNIST merged with every method, tuned on validation, scored on test; (3) IEEE 13-bus smart-meter data simulated, topology and impedances identified and scored. --only runs one step.",
+  usage: "x quickstart [--only tensors|merging|grid] [--dir DIR] [--seed N] [--keep]",
   async run(argv: string[]): Promise<number> {
-    let dir: string | undefined;
-    let seed = 42;
-    let keep = false;
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i];
-      if (a === "--dir") dir = argv[++i];
-      else if (a === "--seed") seed = Number(argv[++i]);
-      else if (a === "--keep") keep = true;
-      else throw new UsageError(`unknown argument ${a}`);
-    }
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        only: { type: "string" },
+        dir: { type: "string" },
+        seed: { type: "string" },
+        keep: { type: "boolean" },
+      },
+      strict: true,
+    });
+    const seed = values.seed === undefined ? 42 : Number(values.seed);
     if (!Number.isInteger(seed)) throw new UsageError("--seed needs an integer");
-    const work = dir ?? (await mkdtemp(join(tmpdir(), "x-quickstart-")));
+    if (values.only !== undefined && !STEPS.includes(values.only as Step))
+      throw new UsageError(`--only must be one of ${STEPS.join(", ")}, got '${values.only}'`);
+    const steps = values.only ? [values.only as Step] : [...STEPS];
+    const work = values.dir ?? (await mkdtemp(join(tmpdir(), "x-quickstart-")));
     const started = Date.now();
     try {
-      const model = toyModel(seed);
-      const src = join(work, "model");
-      const out = join(work, "model-bf16");
-      await import("node:fs/promises").then((fs) => fs.mkdir(src, { recursive: true }));
-      const specs = [...model].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape }));
-      const written = await writeShardedSafetensors(src, specs, (e) => model.get(e.name) as Tensor, {
-        maxShardSize: 64_000,
-        metadata: { producer: "x quickstart" },
-      });
-      console.log(
-        `wrote   ${specs.length} tensors, ${formatBytes(written.totalSize)} in ${written.files.length} shards + index -> ${src}`,
-      );
-
-      // Read back lazily, one tensor at a time, and compare every byte.
-      const ck = await openCheckpoint(src);
-      let checked = 0;
-      try {
-        for (const name of ck.names()) {
-          const t = await ck.read(name);
-          const want = model.get(name) as Tensor;
-          if (t.dtype !== want.dtype || !sameBytes(t.bytes(), want.bytes()))
-            throw new Error(`read-back mismatch in ${name}`);
-          checked++;
-        }
-      } finally {
-        await ck.close();
+      for (const [i, step] of steps.entries()) {
+        const dir = join(work, step);
+        await mkdir(dir, { recursive: true });
+        console.log(`\n== ${i + 1}/${steps.length} ${step}`);
+        if (step === "tensors") await safetensorsTour(dir, seed);
+        else if (step === "merging") await mergingStep(dir, seed);
+        else await gridStep(dir, seed);
       }
       console.log(
-        `read    ${checked}/${specs.length} tensors back, byte-identical (dtypes: ${[...new Set(specs.map((s) => s.dtype))].join(", ")})`,
-      );
-
-      const res = await convertCheckpoint(src, out, { dtype: "BF16", maxShardSize: 64_000 });
-      console.log(
-        `convert ${res.converted} float tensors -> BF16: ${formatBytes(res.inputBytes)} -> ${formatBytes(res.outputBytes)} -> ${out}`,
-      );
-
-      // Verify: each converted value is the correctly rounded BF16 of the source; others are unchanged.
-      const conv = await openCheckpoint(out);
-      let maxRel = 0;
-      let values = 0;
-      try {
-        for (const [name, t] of model) {
-          const c = await conv.read(name);
-          if (t.dtype === "I64" || t.dtype === "BOOL") {
-            if (!sameBytes(c.bytes(), t.bytes())) throw new Error(`non-float tensor ${name} changed`);
-            continue;
-          }
-          if (c.dtype !== "BF16") throw new Error(`${name} is ${c.dtype}, expected BF16`);
-          const src64 = t.toFloat64();
-          const bits = c.data as Uint16Array;
-          const back = c.toFloat32();
-          for (let i = 0; i < bits.length; i++) {
-            if (bits[i] !== numberToBf16(src64[i])) throw new Error(`${name}[${i}] is not correctly rounded`);
-            if (src64[i] !== 0) maxRel = Math.max(maxRel, Math.abs(back[i] - src64[i]) / Math.abs(src64[i]));
-            values++;
-          }
-        }
-      } finally {
-        await conv.close();
-      }
-      // BF16 keeps 8 significant bits: round-to-nearest is within 2^-8 relative for normal values.
-      if (maxRel > 2 ** -8) throw new Error(`relative error ${maxRel} exceeds 2^-8`);
-      console.log(
-        `verify  ${values} values correctly rounded (max relative error ${maxRel.toExponential(2)} <= 2^-8 = ${(2 ** -8).toExponential(2)})`,
-      );
-      console.log(
-        `done in ${((Date.now() - started) / 1000).toFixed(2)}s${keep || dir ? ` (files kept in ${work})` : ""}`,
+        `\ndone in ${((Date.now() - started) / 1000).toFixed(1)}s${values.keep || values.dir ? ` (files kept in ${work})` : ""}`,
       );
       return 0;
     } finally {
-      if (!keep && dir === undefined) await rm(work, { recursive: true, force: true });
+      if (!values.keep && values.dir === undefined) await rm(work, { recursive: true, force: true });
     }
   },
 };
