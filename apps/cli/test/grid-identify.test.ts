@@ -1,36 +1,15 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../src/main.js";
+import { describe, expect, it } from "vitest";
+import { runCli, tempDirPerFile } from "./run-cli.js";
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "x-cli-grid-id-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = tempDirPerFile("x-cli-grid-id-");
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
-  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  try {
-    const code = await main(argv);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const run = runCli;
 
 describe("x grid identify / evaluate", () => {
   it("identifies the 13-bus feeder from simulated 0.1 %-class meter data and evaluates it", async () => {
-    const csv = join(dir, "sm13.csv");
+    const csv = join(tmp.path, "sm13.csv");
     const sim = await run([
       "grid",
       "simulate",
@@ -48,7 +27,7 @@ describe("x grid identify / evaluate", () => {
       csv,
     ]);
     expect(sim.code).toBe(0);
-    const model = join(dir, "model.json");
+    const model = join(tmp.path, "model.json");
     const id = await run(["grid", "identify", csv, "--out", model, "--json"]);
     expect(id.err).toBe("");
     expect(id.code).toBe(0);
@@ -71,7 +50,7 @@ describe("x grid identify / evaluate", () => {
   });
 
   it("LS and the conductor library run from the CLI; library mode reports conductor accuracy", async () => {
-    const csv = join(dir, "sm37.csv");
+    const csv = join(tmp.path, "sm37.csv");
     expect(
       (
         await run([
@@ -88,9 +67,9 @@ describe("x grid identify / evaluate", () => {
         ])
       ).code,
     ).toBe(0);
-    const ls = join(dir, "ls.json");
+    const ls = join(tmp.path, "ls.json");
     expect((await run(["grid", "identify", csv, "--out", ls, "--method", "ls"])).code).toBe(0);
-    const lib = join(dir, "lib.json");
+    const lib = join(tmp.path, "lib.json");
     expect((await run(["grid", "identify", csv, "--out", lib, "--library"])).code).toBe(0);
     const ev = await run(["grid", "evaluate", lib, "--truth", "ieee37", "--json"]);
     const m = JSON.parse(ev.out);
@@ -101,10 +80,16 @@ describe("x grid identify / evaluate", () => {
   it("rejects bad usage and bad input with clear errors", async () => {
     expect((await run(["grid", "identify", "nope.csv"])).code).toBe(2);
     expect((await run(["grid", "identify", "x.csv", "--out", "m.json", "--method", "l1"])).code).toBe(2);
-    const missing = await run(["grid", "identify", join(dir, "absent.csv"), "--out", join(dir, "m.json")]);
+    const missing = await run([
+      "grid",
+      "identify",
+      join(tmp.path, "absent.csv"),
+      "--out",
+      join(tmp.path, "m.json"),
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/absent\.csv/);
-    const badModel = join(dir, "sm13.csv");
+    const badModel = join(tmp.path, "sm13.csv");
     const ev = await run(["grid", "evaluate", badModel, "--truth", "ieee13"]);
     expect(ev.code).toBe(1);
     expect(ev.err).toMatch(/not a readable model JSON|not an x-grid-model/);
@@ -113,7 +98,7 @@ describe("x grid identify / evaluate", () => {
 
 describe("x bench grid --quick", () => {
   it("runs the reduced experiment and writes the JSON and markdown report", async () => {
-    const out = join(dir, "bench");
+    const out = join(tmp.path, "bench");
     const r = await run(["bench", "grid", "--quick", "--out", out]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(await readFile(join(out, "grid-quick.json"), "utf8"));

@@ -1,38 +1,17 @@
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readSmartMeterCsv } from "@x/grid-model";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseMinutes, parseRate } from "../src/commands/grid-simulate.js";
-import { main } from "../src/main.js";
+import { runCli, tempDirPerFile } from "./run-cli.js";
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "x-cli-grid-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = tempDirPerFile("x-cli-grid-");
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
-  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  try {
-    const code = await main(argv);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const run = runCli;
 
 describe("x grid simulate", () => {
   it("writes a smart-meter CSV for the 69-bus feeder with the requested noise", async () => {
-    const out = join(dir, "sm.csv");
+    const out = join(tmp.path, "sm.csv");
     const r = await run([
       "grid",
       "simulate",
@@ -66,18 +45,18 @@ describe("x grid simulate", () => {
     expect(d.meta.seed).toBe("4");
     expect(d.meta.missing).toBe("0.01");
     expect(summary.missingReadings).toBeGreaterThan(0);
-    expect(await readdir(dir)).toEqual(["sm.csv"]);
+    expect(await readdir(tmp.path)).toEqual(["sm.csv"]);
   });
 
   it("accepts a MATPOWER/JSON feeder file, --meters all, --resolution and user load profiles", async () => {
     const { builtinFeeder, feederToJson } = await import("@x/grid-model");
-    const fj = join(dir, "f13.json");
+    const fj = join(tmp.path, "f13.json");
     await writeFile(fj, JSON.stringify(feederToJson(builtinFeeder("ieee13"))));
-    const prof = join(dir, "loads.csv");
+    const prof = join(tmp.path, "loads.csv");
     const rows = ["hour,671,675,675:q"];
     for (let h = 0; h < 24; h++) rows.push(`${h},${800 + 10 * h},${500},${100}`);
     await writeFile(prof, rows.join("\n"));
-    const out = join(dir, "sm13.csv");
+    const out = join(tmp.path, "sm13.csv");
     const r = await run([
       "grid",
       "simulate",
@@ -109,7 +88,7 @@ describe("x grid simulate", () => {
   });
 
   it("runs the spec's lognormal generator with junction loads", async () => {
-    const out = join(dir, "spec.csv");
+    const out = join(tmp.path, "spec.csv");
     const r = await run([
       "grid",
       "simulate",
@@ -135,7 +114,7 @@ describe("x grid simulate", () => {
   });
 
   it("reports usage and data errors", async () => {
-    const out = join(dir, "x.csv");
+    const out = join(tmp.path, "x.csv");
     const noOut = await run(["grid", "simulate", "--samples", "10"]);
     expect(noOut.code).toBe(2);
     expect(noOut.err).toMatch(/--out is required/);
@@ -151,7 +130,7 @@ describe("x grid simulate", () => {
       "--feeder",
       "ieee13",
       "--loads",
-      join(dir, "none.csv"),
+      join(tmp.path, "none.csv"),
       "--out",
       out,
     ]);

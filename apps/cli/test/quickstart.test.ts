@@ -1,37 +1,16 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { openCheckpoint, saveSafetensors, Tensor } from "@x/tensor-core";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../src/main.js";
+import { describe, expect, it } from "vitest";
+import { runCli, tempDirPerFile } from "./run-cli.js";
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "x-cli-st-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = tempDirPerFile("x-cli-st-");
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
-  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  try {
-    const code = await main(argv);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const run = runCli;
 
 describe("x quickstart", () => {
   it("writes, reads back, converts to BF16 and verifies a multi-dtype model", async () => {
-    const work = join(dir, "qs");
+    const work = join(tmp.path, "qs");
     const r = await run(["quickstart", "--only", "tensors", "--dir", work, "--seed", "3"]);
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
@@ -52,7 +31,7 @@ describe("x quickstart", () => {
 
 describe("x quickstart grid step", () => {
   it("simulates IEEE 13-bus meters, identifies the feeder and scores it against the truth", async () => {
-    const r = await run(["quickstart", "--only", "grid", "--dir", join(dir, "qs-grid"), "--seed", "1"]);
+    const r = await run(["quickstart", "--only", "grid", "--dir", join(tmp.path, "qs-grid"), "--seed", "1"]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/edge accuracy/i);
   });
@@ -66,7 +45,7 @@ describe("x quickstart grid step", () => {
 
 describe("x safetensors", () => {
   it("inspects a file and converts it with --dtype", async () => {
-    const file = join(dir, "m.safetensors");
+    const file = join(tmp.path, "m.safetensors");
     await saveSafetensors(file, {
       w: Tensor.fromNumbers("F32", [2, 3], [1, 2, 3, 4, 5, 1 / 3]),
       ids: Tensor.fromNumbers("I32", [2], [7, 8]),
@@ -79,7 +58,7 @@ describe("x safetensors", () => {
     const js = await run(["safetensors", "inspect", file, "--json"]);
     expect(JSON.parse(js.out).tensors.map((t: { name: string }) => t.name)).toEqual(["w", "ids"]);
 
-    const out = join(dir, "m16.safetensors");
+    const out = join(tmp.path, "m16.safetensors");
     const conv = await run(["safetensors", "convert", file, out, "--dtype", "bfloat16", "--quiet"]);
     expect(conv.code).toBe(0);
     expect(conv.out).toContain("converted 1 of 2 tensors to BF16");
@@ -89,7 +68,7 @@ describe("x safetensors", () => {
     await ck.close();
 
     // Into a directory with a tiny shard limit: a sharded checkpoint that inspect reads through its index.
-    const shardDir = join(dir, "m-sharded");
+    const shardDir = join(tmp.path, "m-sharded");
     const sh = await run([
       "safetensors",
       "convert",
@@ -107,7 +86,7 @@ describe("x safetensors", () => {
   });
 
   it("reports bad input as a one-line typed error with exit code 1, and usage errors with 2", async () => {
-    const bad = await run(["safetensors", "inspect", join(dir, "missing.safetensors")]);
+    const bad = await run(["safetensors", "inspect", join(tmp.path, "missing.safetensors")]);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/CheckpointError: .*missing\.safetensors: no such file/);
     const usage = await run(["safetensors", "convert", "a", "b"]);
