@@ -30,10 +30,11 @@ interface RunOutput {
   resumedAt: number | null;
 }
 
-/** Kill `delayMs` after the first stdout line starting with `after` (e.g. "started" or "progress"). */
+/** Kill `delayMs` after the `count`-th (default first) stdout line starting with `after` ("started", "progress"). */
 interface KillPlan {
   after: string;
   delayMs: number;
+  count?: number;
 }
 
 function runChild(args: string[], kill?: KillPlan): Promise<RunOutput> {
@@ -46,7 +47,11 @@ function runChild(args: string[], kill?: KillPlan): Promise<RunOutput> {
     let timer: NodeJS.Timeout | undefined;
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
-      if (kill && timer === undefined && out.split("\n").some((l) => l.startsWith(kill.after))) {
+      if (
+        kill &&
+        timer === undefined &&
+        out.split("\n").filter((l) => l.startsWith(kill.after)).length >= (kill.count ?? 1)
+      ) {
         timer = setTimeout(() => child.kill("SIGKILL"), kill.delayMs);
       }
     });
@@ -80,14 +85,18 @@ describe.each(["de-sync", "de-async", "evolver-a", "evolver-b"])("kill and resum
     let final: RunOutput | null = null;
     const resumedAt: number[] = [];
     for (let attempt = 0; attempt < 12; attempt++) {
-      // First kill at a random moment after start-up (possibly before the first checkpoint), the next ones
-      // at random moments after the resumed run has finished a generation (so it is mid-run, maybe mid-write).
+      // First kill at a random moment after start-up (possibly before the first checkpoint); the second at a
+      // random moment after the resumed run has finished a generation (mid-run, maybe mid-write); the third
+      // once the resumed run has finished two generations, so that however slow the machine is, a checkpoint
+      // past the resume point exists and the last resume really starts mid-run.
       const kill: KillPlan | undefined =
         attempt === 0
           ? { after: "started", delayMs: rng.int(200) }
-          : attempt < 3
+          : attempt === 1
             ? { after: "progress", delayMs: rng.int(40) }
-            : undefined;
+            : attempt === 2
+              ? { after: "progress", delayMs: rng.int(40), count: 2 }
+              : undefined;
       const r = await runChild([mode, dir, attempt === 0 ? "fresh" : "resume", "2"], kill);
       if (r.resumedAt !== null) resumedAt.push(r.resumedAt);
       if (r.signal === "SIGKILL") {
