@@ -33,6 +33,17 @@ describe("zoo data", () => {
     expect(Math.max(...f.images.subarray(0, 50 * IMAGE_SIZE))).toBeLessThanOrEqual(1);
   });
 
+  it("reads every Fashion-MNIST class in full, skipping the two empty class-0 samples", () => {
+    const f = loadFashion(7000);
+    expect(f.count).toBe(70_000);
+    for (let c = 0; c < 10; c++) expect(f.labels.filter((l) => l === c).length).toBe(7000);
+    // No image is blank: the empty entries of the package's class-0 file were skipped, not zero-filled.
+    for (let k = 0; k < f.count; k += 997) {
+      expect(f.images.subarray(k * IMAGE_SIZE, (k + 1) * IMAGE_SIZE).some((v) => v > 0)).toBe(true);
+    }
+    expect(() => loadFashion(7001)).toThrow(/has 7000 non-empty samples, 7001 requested/);
+  });
+
   it("builds 8 tasks whose splits are disjoint within and across tasks and reproducible per seed", () => {
     const sizes = { train: 60, val: 20, test: 30, pretrainPerSource: 40 };
     const a = buildZooData(8, sizes, 7);

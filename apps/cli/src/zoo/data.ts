@@ -76,11 +76,12 @@ export function loadFashion(perClass = 7000): ImageSet {
     const spec = `fashion-mnist/src/clothes/${c}.json`;
     const { data } = readJson(spec);
     if (!Array.isArray(data)) throw new ZooDataError(`${spec}: expected an array of 784-value samples`);
-    if (data.length < perClass) {
-      throw new ZooDataError(`${spec}: has ${data.length} samples, ${perClass} requested`);
-    }
-    for (let k = 0; k < perClass; k++) {
+    // The package's class-0 file holds two empty samples (indices 1000 and 7001): skip empty entries, so
+    // class c contributes its first `perClass` real images; anything else malformed is an error.
+    let taken = 0;
+    for (let k = 0; k < data.length && taken < perClass; k++) {
       const sample = data[k] as number[];
+      if (Array.isArray(sample) && sample.length === 0) continue;
       if (!Array.isArray(sample) || sample.length !== IMAGE_SIZE) {
         throw new ZooDataError(`${spec}: sample ${k} is not a 784-value array`);
       }
@@ -88,6 +89,10 @@ export function loadFashion(perClass = 7000): ImageSet {
       for (let i = 0; i < IMAGE_SIZE; i++) images[base + i] = sample[i]! / 255;
       labels[at] = c;
       at++;
+      taken++;
+    }
+    if (taken < perClass) {
+      throw new ZooDataError(`${spec}: has ${taken} non-empty samples, ${perClass} requested`);
     }
   }
   const set = { images, labels, count: at };
