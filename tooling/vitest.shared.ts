@@ -19,7 +19,10 @@ const subpaths: Record<string, string> = {
 
 export const workspaceAlias = [
   ...Object.entries(subpaths).map(([name, file]) => ({ find: exact(name), replacement: `${root}${file}` })),
-  ...Object.entries(pkgs).map(([name, dir]) => ({ find: exact(name), replacement: `${root}${dir}/src/index.ts` })),
+  ...Object.entries(pkgs).map(([name, dir]) => ({
+    find: exact(name),
+    replacement: `${root}${dir}/src/index.ts`,
+  })),
 ];
 
 function exact(name: string): RegExp {
