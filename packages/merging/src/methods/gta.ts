@@ -185,6 +185,7 @@ export function gtaMergeTensor(
   const lambda = num(params, "lambda");
   const consensus = CONSENSUS.has(method.name);
   const sparse = sparsifier !== "none" && modelParams.some((mp) => num(mp, "density") < 1);
+  if (!sparse && !consensus) return denseLinearMerge(base, models, w, d, normalize, lambda);
   const delta = new Float32Array(d);
   const abs = sparse ? new Float32Array(d) : undefined;
   const sharedMask = sparse && !consensus ? new Uint8Array(d) : undefined;
@@ -250,6 +251,35 @@ export function gtaMergeTensor(
     out[k] = base[k] + lambda * (normalize ? mixed[k] / (dv === 0 ? 1 : dv) : mixed[k]);
   }
   return out;
+}
+
+/**
+ * Dense, consensus-free path (task_arithmetic and friends at density 1): one fused pass per model
+ * into the output buffer, no delta buffer. Math.fround reproduces the float32 rounding of the
+ * stored δ_i of the general path, so the result is bit-identical to it.
+ */
+function denseLinearMerge(
+  base: Float32Array,
+  models: readonly Float32Array[],
+  w: ArrayLike<number>,
+  d: number,
+  normalize: boolean,
+  lambda: number,
+): Float32Array {
+  const acc = new Float32Array(d);
+  for (let i = 0; i < models.length; i++) {
+    const m = models[i];
+    const wi = w[i];
+    for (let k = 0; k < d; k++) acc[k] += wi * Math.fround(m[k] - base[k]);
+  }
+  let scale = lambda;
+  if (normalize) {
+    let sw = 0;
+    for (let i = 0; i < models.length; i++) sw += w[i];
+    scale = lambda / (Math.abs(sw) < 1e-8 ? 1 : sw);
+  }
+  for (let k = 0; k < d; k++) acc[k] = base[k] + scale * acc[k];
+  return acc;
 }
 
 /** Replaces δ by δ̂ in place (the `sparseValue` expression, in specialized loops). */
