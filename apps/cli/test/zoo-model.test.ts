@@ -13,7 +13,7 @@ import {
 } from "../src/zoo/model.js";
 import { fisherDiagonal, layerGrams } from "../src/zoo/stats.js";
 import { getTf } from "../src/zoo/tf.js";
-import { train } from "../src/zoo/train.js";
+import { forward, train } from "../src/zoo/train.js";
 
 const tiny: MlpArch = { input: IMAGE_SIZE, hidden: [6, 5] };
 
@@ -171,5 +171,63 @@ describe("zoo model", () => {
     expect(frozen.backbone.get("backbone.fc1.weight")!.data).not.toEqual(bb.get("backbone.fc1.weight")!.data);
     const [acc] = await evaluateTasks(tiny, frozen.backbone, [{ head: frozen.heads[0]!, data }]);
     expect(acc).toBeGreaterThan(0.9);
+  });
+
+  it("evaluation with pre-transposed weights matches the transposeB product and a float64 reference", async () => {
+    const rng = new Rng(31);
+    const bb = initBackbone(tiny, rng);
+    const head = initHead(tiny, 3, rng);
+    const data = randomSet(rng, 2100, 3); // crosses the 2048-sample chunk boundary
+    const [acc] = await evaluateTasks(tiny, bb, [{ head, data }]);
+    // The previous formulation: x·Wᵀ via matMul(..., transposeB).
+    const tf = await getTf();
+    const viaTransposeB = tf.tidy(() => {
+      const layers = [0, 1].map((i) => {
+        const w = bb.get(`backbone.fc${i + 1}.weight`)!;
+        return {
+          w: tf.tensor2d(w.data, w.shape as [number, number]),
+          b: tf.tensor1d(bb.get(`backbone.fc${i + 1}.bias`)!.data),
+        };
+      });
+      const x = tf.tensor2d(data.images, [data.count, IMAGE_SIZE]);
+      const w = tf.tensor2d(head.weight.data, head.weight.shape as [number, number]);
+      return tf.argMax(
+        tf.add(tf.matMul(forward(tf, layers, x), w, false, true), tf.tensor1d(head.bias.data)),
+        1,
+      );
+    });
+    const pred = viaTransposeB.dataSync();
+    viaTransposeB.dispose();
+    let correct = 0;
+    for (let i = 0; i < data.count; i++) if (pred[i] === data.labels[i]) correct++;
+    expect(acc).toBe(correct / data.count);
+    // Independent float64 forward pass (PyTorch layout [out, in]); near-ties may flip at most a couple of samples.
+    const dense = (
+      h: Float64Array,
+      name: string,
+      relu: boolean,
+      wp = bb.get(`${name}.weight`)!,
+      bp = bb.get(`${name}.bias`)!,
+    ) => {
+      const [out, inn] = wp.shape as [number, number];
+      const r = new Float64Array(out);
+      for (let o = 0; o < out; o++) {
+        let z = bp.data[o]!;
+        for (let i = 0; i < inn; i++) z += wp.data[o * inn + i]! * h[i]!;
+        r[o] = relu ? Math.max(0, z) : z;
+      }
+      return r;
+    };
+    let refCorrect = 0;
+    for (let s = 0; s < data.count; s++) {
+      let h = Float64Array.from(data.images.subarray(s * IMAGE_SIZE, (s + 1) * IMAGE_SIZE));
+      h = dense(h, "backbone.fc1", true);
+      h = dense(h, "backbone.fc2", true);
+      const logits = dense(h, "head", false, head.weight, head.bias);
+      let best = 0;
+      for (let c = 1; c < logits.length; c++) if (logits[c]! > logits[best]!) best = c;
+      if (best === data.labels[s]) refCorrect++;
+    }
+    expect(Math.abs(acc! - refCorrect / data.count)).toBeLessThanOrEqual(2 / data.count);
   });
 });

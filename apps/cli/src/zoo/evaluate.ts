@@ -4,8 +4,7 @@
  */
 import { IMAGE_SIZE, type ImageSet } from "./data.js";
 import { type Head, layerShapes, type MlpArch, type Params } from "./model.js";
-import { getTf } from "./tf.js";
-import { forward } from "./train.js";
+import { getTf, type Tf } from "./tf.js";
 
 const CHUNK = 2048;
 
@@ -22,12 +21,14 @@ export async function evaluateTasks(
 ): Promise<number[]> {
   const tf = await getTf();
   return tf.tidy(() => {
+    // Weights are stored [out, in]; transpose once here so every chunk runs a plain x·W product
+    // (tfjs-wasm matMul with transposeB is ~10x slower than the untransposed product).
     const layers = layerShapes(arch).map((l) => ({
-      w: tf.tensor2d(backbone.get(`${l.name}.weight`)!.data, [l.outDim, l.inDim]),
+      wT: tf.transpose(tf.tensor2d(backbone.get(`${l.name}.weight`)!.data, [l.outDim, l.inDim])),
       b: tf.tensor1d(backbone.get(`${l.name}.bias`)!.data),
     }));
     return tasks.map((t) => {
-      const w = tf.tensor2d(t.head.weight.data, t.head.weight.shape as [number, number]);
+      const wT = tf.transpose(tf.tensor2d(t.head.weight.data, t.head.weight.shape as [number, number]));
       const b = tf.tensor1d(t.head.bias.data);
       let correct = 0;
       for (let start = 0; start < t.data.count; start += CHUNK) {
@@ -37,7 +38,7 @@ export async function evaluateTasks(
             n,
             IMAGE_SIZE,
           ]);
-          return tf.argMax(tf.add(tf.matMul(forward(tf, layers, x), w, false, true), b), 1);
+          return tf.argMax(tf.add(tf.matMul(forwardT(tf, layers, x), wT), b), 1);
         });
         const p = pred.dataSync();
         pred.dispose();
@@ -46,4 +47,15 @@ export async function evaluateTasks(
       return t.data.count > 0 ? correct / t.data.count : Number.NaN;
     });
   });
+}
+
+/** Backbone features relu(...relu(x W1^T + b1)...) with the weights already transposed to [in, out]. */
+function forwardT(
+  tf: Tf,
+  layers: readonly { wT: ReturnType<Tf["tensor2d"]>; b: ReturnType<Tf["tensor1d"]> }[],
+  x: ReturnType<Tf["tensor2d"]>,
+): ReturnType<Tf["tensor2d"]> {
+  let h = x;
+  for (const l of layers) h = tf.relu(tf.add(tf.matMul(h, l.wT), l.b)) as typeof x;
+  return h;
 }
