@@ -230,4 +230,11 @@ describe("zoo model", () => {
     }
     expect(Math.abs(acc! - refCorrect / data.count)).toBeLessThanOrEqual(2 / data.count);
   });
+
+  it("getTf goes through tensor-core's initTf: wasm by default, with gradients registered", async () => {
+    const tf = await getTf();
+    expect(tf.getBackend()).toBe(process.env.X_TF_BACKEND?.trim() || "wasm");
+    const g = tf.grad((x) => tf.sum(tf.relu(x)));
+    expect(Array.from(g(tf.tensor1d([-1, 2])).dataSync())).toEqual([0, 1]);
+  });
 });

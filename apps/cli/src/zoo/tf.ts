@@ -1,24 +1,22 @@
 /**
- * TensorFlow.js for the zoo: tfjs-core with the wasm backend (default) or cpu (`X_TF_BACKEND=cpu`).
- * Importing tfjs-layers registers the gradients the core Node bundle lacks (toolchain spec §5.3).
- * The zoo's model is an MLP, so the missing wasm Conv2DBackpropFilter kernel does not matter here.
+ * TensorFlow.js for the zoo through tensor-core's bridge `initTf`, which registers the gradients the core
+ * Node bundle lacks and tensor-core's own kernels. The zoo defaults to the wasm backend (not the bridge's
+ * "auto" order) so results stay bit-identical to the committed zoo; `X_TF_BACKEND` overrides it.
  */
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-wasm";
-import "@tensorflow/tfjs-backend-cpu";
-import "@tensorflow/tfjs-layers";
+import type * as tfcore from "@tensorflow/tfjs-core";
+import { initTf } from "@x/tensor-core/tfjs";
 
-let ready: Promise<typeof tf> | undefined;
+let ready: Promise<typeof tfcore> | undefined;
 
-export function getTf(): Promise<typeof tf> {
+export function getTf(): Promise<typeof tfcore> {
   ready ??= (async () => {
-    const wanted = process.env.X_TF_BACKEND ?? "wasm";
-    if (!(await tf.setBackend(wanted)))
-      throw new Error(`TensorFlow.js backend '${wanted}' failed to initialise`);
-    await tf.ready();
-    return tf;
+    const wanted = process.env.X_TF_BACKEND?.trim() || "wasm";
+    const rt = await initTf({ backend: wanted as "wasm" | "cpu" | "tensorflow" | "auto" });
+    if (!rt.gradients)
+      throw new Error("TensorFlow.js gradients unavailable: @tensorflow/tfjs-layers did not load");
+    return rt.tf;
   })();
   return ready;
 }
 
-export type Tf = typeof tf;
+export type Tf = typeof tfcore;
