@@ -17,6 +17,7 @@ import {
   type SafetensorsEntry,
   type TensorSpec,
 } from "./header.js";
+import { syncDirectory } from "./sync-dir.js";
 import {
   drainInto,
   metadataFor,
@@ -234,7 +235,10 @@ export class ShardedSafetensorsWriter {
       }
       for (const w of writers) await w.finish();
       this.#state = "finished";
-      if (indexFile !== null && indexTemp !== null) await rename(indexTemp, indexFile);
+      if (indexFile !== null && indexTemp !== null) {
+        await rename(indexTemp, indexFile);
+        if (this.#options.durable === true) await syncDirectory(this.dir);
+      }
     } catch (cause) {
       await this.abort();
       if (indexTemp !== null) await rm(indexTemp, { force: true }).catch(() => {});

@@ -16,6 +16,7 @@ import {
   type SafetensorsEntry,
   type TensorSpec,
 } from "./header.js";
+import { syncDirectory } from "./sync-dir.js";
 
 /** Data for one tensor: a tensor (dtype and shape must match the spec), raw typed data, or byte chunks. */
 export type TensorPayload = Tensor | TensorData | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
@@ -27,7 +28,10 @@ export interface WriteOptions {
   readonly format?: string | null;
   /** Data layout: "reference" (descending dtype rank, then name; default) or "given". */
   readonly order?: LayoutOrder;
-  /** fsync the data before the rename, so a crash never leaves a renamed but incomplete file (default false). */
+  /**
+   * fsync the data before the rename and the directory after it, so a crash never leaves a renamed but
+   * incomplete file, nor loses the rename (default false).
+   */
   readonly durable?: boolean;
 }
 
@@ -262,6 +266,7 @@ export class SafetensorsWriter {
     this.#state = "finished";
     try {
       await rename(this.tempPath, this.path);
+      if (this.#durable) await syncDirectory(dirname(this.path));
     } catch (cause) {
       await rm(this.tempPath, { force: true }).catch(() => {});
       throw new SafetensorsError(
