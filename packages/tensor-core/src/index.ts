@@ -70,4 +70,5 @@ export {
   type TensorInfo,
   type TensorLike,
 } from "./state-dict.js";
+export { StreamingQuantile, type StreamingQuantilePhase } from "./streaming-quantile.js";
 export { Tensor } from "./tensor.js";
