@@ -44,6 +44,5 @@ export {
 } from "./pcb/options.js";
 export { type PcbIntermediates, PcbPrepared, pcbMerge, pcbPrepare } from "./pcb/reference.js";
 export { MagnitudeStats, ScoreStats } from "./pcb/score.js";
-export { StreamingSelect } from "./pcb/streaming-select.js";
 export * from "./pipeline/index.js";
 export * from "./search/index.js";

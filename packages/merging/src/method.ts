@@ -96,6 +96,11 @@ export interface GlobalMergeContext {
 /** One pass over all tensors. `finish` runs after the last `visit` of the pass. */
 export interface GlobalPass {
   readonly label: string;
+  /**
+   * False for a pass that works only on what the session kept from earlier passes: drivers may skip
+   * reading tensors and call `finish` alone (its `visit` ignores tensors). Default true.
+   */
+  readonly readsTensors?: boolean;
   visit(tensor: TensorVisit): void;
   finish(): void;
 }
@@ -105,6 +110,8 @@ export interface GlobalMergeSession {
   readonly passes: readonly GlobalPass[];
   /** The merged tensor; `input.modelParams` may carry per-tensor values (e.g. per-task λ by filter). */
   mergeTensor(input: TensorMergeInput): Float32Array;
+  /** Releases what the session holds (memory, temp files) once no more `mergeTensor` calls follow. */
+  close?(): void;
 }
 
 export interface MergeMethod {

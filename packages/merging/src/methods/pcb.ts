@@ -1,7 +1,8 @@
 // The `pcb` merge method: PCB-Merging as the reference code computes it, in three modes.
 // - reference (default): whole model flattened in sorted key order, statistics per task row over all
 //   D parameters, in memory (≈ 2·n·D float32 + D).
-// - streaming-global: the same statistics from passes over the tensors; identical output, bounded memory.
+// - streaming-global: the same statistics from passes over the tensors; identical output; the per-task
+//   store (n × D float32) in memory up to `memory_budget`, else in a temp file.
 // - per-tensor: each tensor is its own "model" (what mergekit forks do) — a different semantics.
 // Per-model `weight` = λ_i inside the weighted average (numerator only); global `lambda` = outer λ.
 
@@ -28,6 +29,9 @@ import { checkInput, num, perModel, str } from "./common.js";
 import { collectTaskMatrix } from "./task-matrix.js";
 
 export type PcbMode = "reference" | "streaming-global" | "per-tensor";
+
+/** Default `memory_budget` of streaming-global: 2 GiB (≈ 4 tasks × 134 M parameters in memory). */
+export const STREAMING_MEMORY_BUDGET = 2 ** 31;
 
 function optionsOf(params: ParamMap): ResolvedPcbOptions {
   return resolvePcbOptions({
@@ -129,6 +133,22 @@ export const pcb: MergeMethod = {
       description: "Inter-score variant: canonical (NLP code), vision (pcb.py), pairwise (pcb_ES.py).",
     },
     {
+      name: "memory_budget",
+      scope: "global",
+      type: "number",
+      default: STREAMING_MEMORY_BUDGET,
+      min: 0,
+      description:
+        "streaming-global: bytes the per-task store (n × D float32: task vectors, then balance scores) may take in memory; above it the store spills to a self-deleting temp file.",
+    },
+    {
+      name: "spill_dir",
+      scope: "global",
+      type: "string",
+      default: "",
+      description: "streaming-global: directory of the spill file (empty: the OS temp directory).",
+    },
+    {
       name: "nan_guard",
       scope: "global",
       type: "string",
@@ -167,7 +187,12 @@ export const pcb: MergeMethod = {
     const lambda = num(ctx.params, "lambda");
     const mode = str(ctx.params, "mode") as PcbMode;
     if (mode === "reference") return referenceSession(ctx, o, lambda);
-    if (mode === "streaming-global") return streamingPcbSession(ctx, o, lambda, "pcb streaming-global");
+    if (mode === "streaming-global") {
+      return streamingPcbSession(ctx, o, lambda, "pcb streaming-global", {
+        memoryBudget: num(ctx.params, "memory_budget"),
+        spillDir: str(ctx.params, "spill_dir") || undefined,
+      });
+    }
     throw new MergeMethodError("pcb: mode 'per-tensor' is tensor-scope; call mergeTensor per tensor");
   },
   validate(params) {

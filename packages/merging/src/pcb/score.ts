@@ -6,6 +6,7 @@
 //   magnitude clamp bounds lo_i = s[⌊Dq⌋], hi_i = s[⌊D(1−q)−1⌋] of |T_i|;
 //   drop threshold t_i = s[⌊D(1−r)⌋] and max m_i of the balance scores B_i.
 
+import { exp32, expTable } from "./exp32.js";
 import type { NanGuard, PcbInter } from "./options.js";
 import { PcbError } from "./options.js";
 
@@ -136,7 +137,7 @@ export function columnSums(
   return colSum;
 }
 
-/** B_i = exp(n·h²) · tanh(T_i · colSum) for the canonical and vision variants, into `out`. */
+/** B_i = exp(n·h²) · tanh(T_i · colSum) for the canonical and vision variants, into `out` (may be `t`). */
 export function scoreRow(
   i: number,
   t: Float32Array,
@@ -152,10 +153,11 @@ export function scoreRow(
   const r = mag.range[i];
   const zr = guard === "on" && r === 0;
   const len = t.length;
+  const et = expTable(n);
   for (let k = 0; k < len; k++) {
     const x = t[k];
     const h = normMag(x, lo, hi, mn, r, zr);
-    out[k] = f(f(Math.exp(f(n * f(h * h)))) * tanh32(f(x * colSum[k])));
+    out[k] = f(exp32(f(n * f(h * h)), et) * tanh32(f(x * colSum[k])));
   }
   return out;
 }
@@ -185,6 +187,7 @@ export function pairwiseScores(
     }
   }
   const s = new Float64Array(n);
+  const et = expTable(n);
   for (let k = 0; k < len; k++) {
     for (let j = 0; j < n; j++) s[j] = out[j][k];
     for (let i = 0; i < n; i++) {
@@ -192,7 +195,7 @@ export function pairwiseScores(
       let c = 0;
       for (let j = 0; j < n; j++) c = f(c + tanh32(f(si * s[j])));
       const h = Math.abs(si);
-      out[i][k] = f(f(Math.exp(f(n * f(h * h)))) * c);
+      out[i][k] = f(exp32(f(n * f(h * h)), et) * c);
     }
   }
 }

@@ -1,14 +1,17 @@
-// PCB "streaming-global" mode: the reference's whole-model statistics computed in passes over the
-// tensors, so no n × D matrix is ever held. Per task it keeps two exact streaming selections
-// (the magnitude clamp bounds, then the balance-score drop threshold) and the score maximum:
-//   pass 1/2: histogram + refine of |T_i| → lo_i, hi_i;
-//   pass 3/4: histogram + refine of B_i (needs lo, hi) → t_i, and max B_i;
-//   merge:    per tensor, recompute T, B, W with the same kernels as `reference` and combine.
-// The kernels and the statistics are identical to reference mode, so the output is bit-identical.
-// Working memory per tensor of d elements, besides the inputs and the output: 4·d float32 (one task
-// row, one score row, column sums, the weight sum); the pairwise variant adds n·d (its inter term
-// needs every task's S at once). Histograms: n · 2 · 65536 float64 per selection.
+// PCB "streaming-global" mode: the reference's whole-model statistics computed in passes, so no
+// n × D matrix has to fit in memory. The task vectors are read from the checkpoints twice in all:
+//   pass 1 (reads tensors): T_i = θ_i − θ₀ into the task store; top-16-bit histogram of |T_i|;
+//   pass 2 (store only):    refine |T_i| → clamp bounds lo_i, hi_i;
+//   pass 3 (store only):    balance scores B_i, computed once per element, overwrite T_i in the
+//                           store; histogram of B_i and its maximum;
+//   pass 4 (store only):    refine B_i → drop threshold t_i;
+//   merge (reads tensors):  per tensor, T from the checkpoints and B from the store → W, T̃, τ.
+// The store lives in memory under `memoryBudget` bytes, else in a self-deleting temp file
+// (see task-store.ts). Kernels and statistics are those of reference mode, so the output is
+// bit-identical to it. Working memory besides the store and the pipeline's read buffers: a few
+// chunk-sized rows, the merge's num/den rows of the current tensor, and n histograms of 64 Ki float64.
 
+import { StreamingQuantile } from "@x/tensor-core";
 import type {
   GlobalMergeContext,
   GlobalMergeSession,
@@ -21,15 +24,14 @@ import { clampIndices, dropIndex, PcbError, type ResolvedPcbOptions } from "./op
 import {
   accumulateWeighted,
   columnSums,
-  deltaRows,
   finishWeighted,
   MagnitudeStats,
   pairwiseScores,
   ScoreStats,
   scoreRow,
-  type TaskRows,
+  storedRows,
 } from "./score.js";
-import { StreamingSelect } from "./streaming-select.js";
+import { createTaskStore, STORE_CHUNK, type TaskStore } from "./task-store.js";
 
 /** Grow-only float32 scratch buffers by slot, returned at the requested length. */
 class Scratch {
@@ -50,11 +52,27 @@ export interface StreamingPcbHooks {
   onStats?(mag: MagnitudeStats, score: ScoreStats): void;
 }
 
+export interface StreamingPcbOptions {
+  /** Bytes the task store may take in memory (n·D·4); above it the store spills to a temp file. */
+  readonly memoryBudget: number;
+  /** Directory of the spill file (default: the OS temp directory). */
+  readonly spillDir?: string;
+  /** Columns per chunk of the store passes and the merge (default STORE_CHUNK; tests use tiny ones). */
+  readonly chunk?: number;
+}
+
+/** |values| into `out` (same length). */
+function absInto(values: Float32Array, out: Float32Array): Float32Array {
+  for (let k = 0; k < values.length; k++) out[k] = Math.abs(values[k]);
+  return out;
+}
+
 export function streamingPcbSession(
   ctx: GlobalMergeContext,
   o: ResolvedPcbOptions,
   lambda: number,
   where: string,
+  storeOptions: StreamingPcbOptions,
   hooks: StreamingPcbHooks = {},
 ): GlobalMergeSession {
   const n = ctx.numModels;
@@ -63,66 +81,68 @@ export function streamingPcbSession(
   const scratch = new Scratch();
   const absSel = Array.from(
     { length: n },
-    () => new StreamingSelect((d) => clampIndices(d, o.clampQuantile)),
+    () => new StreamingQuantile((d) => clampIndices(d, o.clampQuantile)),
   );
-  const scoreSel = Array.from({ length: n }, () => new StreamingSelect((d) => [dropIndex(d, o.ratio)]));
+  const scoreSel = Array.from({ length: n }, () => new StreamingQuantile((d) => [dropIndex(d, o.ratio)]));
   const scoreMax = new Float32Array(n).fill(Number.NEGATIVE_INFINITY);
+  let store: TaskStore | undefined = createTaskStore(
+    n,
+    total,
+    storeOptions.memoryBudget,
+    storeOptions.spillDir,
+  );
+  const chunk = storeOptions.chunk ?? STORE_CHUNK;
+  if (!(Number.isInteger(chunk) && chunk > 0))
+    throw new PcbError(`${where}: chunk must be a positive integer, got ${chunk}`);
+  const seen = new Set<string>();
   let mag: MagnitudeStats | undefined;
   let score: ScoreStats | undefined;
 
-  const rowsOf = (t: TensorVisit): TaskRows => {
-    checkVisit(t, ranges, n, where);
-    return deltaRows(t.base as Float32Array, t.models);
+  const storeOf = (): TaskStore => {
+    if (!store) throw new PcbError(`${where}: session used after close`);
+    return store;
   };
-  const visitAbs = (t: TensorVisit, feed: (sel: StreamingSelect, v: Float32Array) => void) => {
-    const rows = rowsOf(t);
-    const buf = scratch.get(0, rows.length);
-    for (let i = 0; i < n; i++) {
-      const row = rows.row(i, buf);
-      for (let k = 0; k < row.length; k++) buf[k] = Math.abs(row[k]);
-      feed(absSel[i], buf);
-    }
-  };
-  /** Calls `each(i, T_i, B_i)` for every task of a tensor, holding one row of each at a time. */
-  const forEachScore = (t: TensorVisit, each: (i: number, row: Float32Array, b: Float32Array) => void) => {
-    const m = mag as MagnitudeStats;
-    const rows = rowsOf(t);
-    const d = rows.length;
-    const tbuf = scratch.get(0, d);
-    if (o.inter === "pairwise") {
-      const all = Array.from({ length: n }, (_, i) => scratch.get(4 + i, d));
-      pairwiseScores(rows, m, o.nanGuard, all, tbuf);
-      for (let i = 0; i < n; i++) each(i, rows.row(i, tbuf), all[i]);
-      return;
-    }
-    const colSum = columnSums(rows, m, o.inter, o.nanGuard, scratch.get(1, d), tbuf);
-    const b = scratch.get(2, d);
-    for (let i = 0; i < n; i++) {
-      const row = rows.row(i, tbuf);
-      each(i, row, scoreRow(i, row, n, colSum, m, o.nanGuard, b));
-    }
-  };
-  const finishTops = (sels: StreamingSelect[]) => {
-    for (const s of sels) {
-      if (s.count !== total) {
-        throw new PcbError(
-          `${where}: a pass visited ${s.count} elements, the announced tensors hold ${total}`,
-        );
-      }
-      s.finishTop();
-    }
-  };
+  const ignore = (_t: TensorVisit) => {};
 
   const passes: GlobalPass[] = [
     {
-      label: `${where}: magnitude histogram`,
-      visit: (t) => visitAbs(t, (s, v) => s.addTop(v)),
-      finish: () => finishTops(absSel),
+      label: `${where}: task vectors and magnitude histogram`,
+      visit(t) {
+        const [start] = checkVisit(t, ranges, n, where);
+        if (seen.has(t.name)) throw new PcbError(`${where}: tensor '${t.name}' visited twice in one pass`);
+        seen.add(t.name);
+        const base = t.base as Float32Array;
+        const d = base.length;
+        const row = scratch.get(0, d);
+        const abs = scratch.get(1, d);
+        for (let i = 0; i < n; i++) {
+          const m = t.models[i];
+          for (let k = 0; k < d; k++) row[k] = m[k] - base[k];
+          storeOf().write(i, start, row);
+          absSel[i].addTop(absInto(row, abs));
+        }
+      },
+      finish() {
+        for (const s of absSel) {
+          if (s.count !== total) {
+            throw new PcbError(
+              `${where}: a pass visited ${s.count} elements, the announced tensors hold ${total}`,
+            );
+          }
+          s.finishTop();
+        }
+      },
     },
     {
       label: `${where}: magnitude quantiles`,
-      visit: (t) => visitAbs(t, (s, v) => s.addLow(v)),
-      finish: () => {
+      readsTensors: false,
+      visit: ignore,
+      finish() {
+        storeOf().forEachChunk((_start, rows) => {
+          const abs = scratch.get(1, rows[0].length);
+          for (let i = 0; i < n; i++) absSel[i].addLow(absInto(rows[i], abs));
+          return false;
+        }, chunk);
         const lo = new Float32Array(n);
         const hi = new Float32Array(n);
         absSel.forEach((s, i) => {
@@ -132,20 +152,48 @@ export function streamingPcbSession(
       },
     },
     {
-      label: `${where}: score histogram`,
-      visit: (t) =>
-        forEachScore(t, (i, _row, b) => {
-          let m = scoreMax[i];
-          for (let k = 0; k < b.length; k++) if (b[k] > m) m = b[k];
-          scoreMax[i] = m;
-          scoreSel[i].addTop(b);
-        }),
-      finish: () => finishTops(scoreSel),
+      label: `${where}: balance scores`,
+      readsTensors: false,
+      visit: ignore,
+      finish() {
+        const m = mag as MagnitudeStats;
+        storeOf().forEachChunk((_start, rows) => {
+          // Scores in place: each kernel reads an element of T before writing B at the same index.
+          const len = rows[0].length;
+          if (o.inter === "pairwise")
+            pairwiseScores(storedRows(rows), m, o.nanGuard, rows, scratch.get(0, 0));
+          else {
+            const colSum = columnSums(
+              storedRows(rows),
+              m,
+              o.inter,
+              o.nanGuard,
+              scratch.get(2, len),
+              scratch.get(0, 0),
+            );
+            for (let i = 0; i < n; i++) scoreRow(i, rows[i], n, colSum, m, o.nanGuard, rows[i]);
+          }
+          for (let i = 0; i < n; i++) {
+            const b = rows[i];
+            let mx = scoreMax[i];
+            for (let k = 0; k < len; k++) if (b[k] > mx) mx = b[k];
+            scoreMax[i] = mx;
+            scoreSel[i].addTop(b);
+          }
+          return true;
+        }, chunk);
+        for (const s of scoreSel) s.finishTop();
+      },
     },
     {
-      label: `${where}: score quantiles`,
-      visit: (t) => forEachScore(t, (i, _row, b) => scoreSel[i].addLow(b)),
-      finish: () => {
+      label: `${where}: drop thresholds`,
+      readsTensors: false,
+      visit: ignore,
+      finish() {
+        storeOf().forEachChunk((_start, rows) => {
+          for (let i = 0; i < n; i++) scoreSel[i].addLow(rows[i]);
+          return false;
+        }, chunk);
         const thr = Float32Array.from(scoreSel, (s) => s.finishLow()[0]);
         score = new ScoreStats(thr, scoreMax, o.nanGuard);
         hooks.onStats?.(mag as MagnitudeStats, score);
@@ -157,19 +205,35 @@ export function streamingPcbSession(
     passes,
     mergeTensor(input: TensorMergeInput): Float32Array {
       if (!mag || !score) throw new PcbError(`${where}: mergeTensor called before all passes finished`);
-      const m = mag;
-      const st = score;
+      const ms = mag;
+      const ss = score;
+      const [start] = checkVisit(input, ranges, n, where);
+      const st = storeOf();
       const base = input.base as Float32Array;
       const d = base.length;
-      const num = new Float32Array(d); // accumulates Σ λ_i T̃_i W_i, becomes τ, then the output
+      const num = new Float32Array(d); // Σ λ_i T̃_i W_i, then τ, then the output
       const den = scratch.get(3, d);
       den.fill(0);
-      forEachScore(input, (i, row, b) => {
-        accumulateWeighted(i, row, b, m, st, o.nanGuard, input.modelParams[i].weight as number, num, den);
-      });
+      // Column chunks bound the scratch rows when the store is a file.
+      for (let a = 0; a < d; a += chunk) {
+        const len = Math.min(d, a + chunk) - a;
+        const t = scratch.get(0, len);
+        const nu = num.subarray(a, a + len);
+        const de = den.subarray(a, a + len);
+        for (let i = 0; i < n; i++) {
+          const m = input.models[i];
+          for (let k = 0; k < len; k++) t[k] = m[a + k] - base[a + k];
+          const b = st.read(i, start + a, len, scratch.get(4, len));
+          accumulateWeighted(i, t, b, ms, ss, o.nanGuard, input.modelParams[i].weight as number, nu, de);
+        }
+      }
       const tau = finishWeighted(num, den);
       for (let k = 0; k < d; k++) tau[k] = base[k] + Math.fround(lambda * tau[k]);
       return tau;
+    },
+    close() {
+      store?.close();
+      store = undefined;
     },
   };
 }

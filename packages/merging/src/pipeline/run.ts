@@ -247,7 +247,14 @@ export class PreparedCheckpointMerge {
       }
       for (const w of warnings) options.onWarning?.(w);
       const prepared = new PreparedCheckpointMerge(config, method, inputs, tensors, warnings, whole, options);
-      if (scope === "global") await prepared.runPasses();
+      if (scope === "global") {
+        try {
+          await prepared.runPasses();
+        } catch (err) {
+          prepared.session?.close?.();
+          throw err;
+        }
+      }
       return prepared;
     } catch (err) {
       for (const s of inputs.all) await s.close().catch(() => {});
@@ -316,6 +323,22 @@ export class PreparedCheckpointMerge {
     for (let pi = 0; pi < session.passes.length; pi++) {
       const pass = session.passes[pi]!;
       let bytes = 0;
+      if (pass.readsTensors === false) {
+        // Works on what the session kept from earlier passes: no tensors to read.
+        pass.finish();
+        options.onProgress?.({
+          phase: "pass",
+          label: pass.label,
+          phaseIndex: pi + 1,
+          phaseCount,
+          tensor: merging[merging.length - 1]?.name ?? "",
+          tensorsDone: merging.length,
+          tensorsTotal: merging.length,
+          bytesDone: passBytes,
+          bytesTotal: passBytes,
+        });
+        continue;
+      }
       for (let i = 0; i < merging.length; i++) {
         const p = merging[i]!;
         const { base, models } = await this.readInputs(p);
@@ -492,6 +515,7 @@ export class PreparedCheckpointMerge {
   }
 
   async close(): Promise<void> {
+    this.session?.close?.();
     for (const s of this.inputs.all) await s.close().catch(() => {});
   }
 }

@@ -97,12 +97,18 @@ export function runMethod(
     params,
     seed,
   });
-  session.passes.forEach((pass, p) => {
-    for (const t of opts.order?.(p) ?? tensors)
-      pass.visit({ name: t.name, shape: t.shape, base: t.base, models: t.models });
-    pass.finish();
-  });
-  for (const t of tensors) out.set(t.name, session.mergeTensor(inputOf(t)));
+  try {
+    session.passes.forEach((pass, p) => {
+      if (pass.readsTensors !== false) {
+        for (const t of opts.order?.(p) ?? tensors)
+          pass.visit({ name: t.name, shape: t.shape, base: t.base, models: t.models });
+      }
+      pass.finish();
+    });
+    for (const t of tensors) out.set(t.name, session.mergeTensor(inputOf(t)));
+  } finally {
+    session.close?.();
+  }
   return out;
 }
 
