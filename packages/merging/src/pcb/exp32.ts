@@ -36,8 +36,10 @@ export function expTable(maxY: number): Float64Array {
 
 /** Exactly fround(Math.exp(y)) for any number y; fast for 0 ≤ y covered by `table` (from `expTable`). */
 export function exp32(y: number, table: Float64Array): number {
-  const j = (y * T + 0.5) | 0;
-  if (y >= 0 && j < table.length) {
+  const s = y * T + 0.5;
+  // Range check before the int conversion (which would wrap for huge y); NaN fails it.
+  if (s >= 0.5 && s < table.length) {
+    const j = s | 0;
     const r = y - j * INV_T;
     const p = table[j] * (1 + r * (1 + r * (0.5 + r * (1 / 6))));
     const a = f(p * LOW);
