@@ -252,6 +252,48 @@ export function accumulateWeighted(
   }
 }
 
+/**
+ * `accumulateWeighted` for T_i = fround(model − base) computed on the fly, touching only the entries
+ * a task keeps (B > t_i). Skipping B ≤ t_i is exact when t_i, lo_i, hi_i and fround(λ_i) are finite and
+ * the row's MinMax denominator is positive (or the row is dropped): W is then +0 and T̃ finite, so the
+ * skipped terms are ±0, which leave num (never −0: it starts at +0) and den unchanged. Returns false,
+ * doing nothing, when those conditions do not hold; use `accumulateWeighted` then.
+ */
+export function accumulateKept(
+  i: number,
+  model: Float32Array,
+  base: Float32Array,
+  offset: number,
+  b: Float32Array,
+  mag: MagnitudeStats,
+  st: ScoreStats,
+  guard: NanGuard,
+  lambda: number,
+  num: Float32Array,
+  den: Float32Array,
+): boolean {
+  const thr = st.threshold[i];
+  const denom = f(st.max[i] - thr);
+  const dropRow = denom === 0 && guard === "on";
+  const lo = mag.lo[i];
+  const hi = mag.hi[i];
+  const li = f(lambda);
+  const finite = Number.isFinite(thr) && Number.isFinite(lo) && Number.isFinite(hi) && Number.isFinite(li);
+  if (!finite || !(denom > 0 || dropRow)) return false;
+  if (dropRow) return true; // W = 0 everywhere
+  for (let k = 0; k < b.length; k++) {
+    const bk = b[k];
+    if (bk <= thr) continue;
+    const x = f(model[offset + k] - base[offset + k]);
+    const a = Math.min(Math.max(Math.abs(x), lo), hi);
+    const tc = x > 0 ? a : x < 0 ? -a : 0;
+    const w = f(f(Math.max(bk, thr) - thr) / denom);
+    den[k] = f(den[k] + w);
+    num[k] = f(num[k] + f(li * f(tc * w)));
+  }
+  return true;
+}
+
 /** τ_k = num_k / max(den_k, 1e-12) in place in `num` (NaN propagates). */
 export function finishWeighted(num: Float32Array, den: Float32Array): Float32Array {
   for (let k = 0; k < num.length; k++) {

@@ -22,6 +22,7 @@ import type {
 import { checkVisit, flatLayout } from "../methods/task-matrix.js";
 import { clampIndices, dropIndex, PcbError, type ResolvedPcbOptions } from "./options.js";
 import {
+  accumulateKept,
   accumulateWeighted,
   columnSums,
   finishWeighted,
@@ -217,14 +218,17 @@ export function streamingPcbSession(
       // Column chunks bound the scratch rows when the store is a file.
       for (let a = 0; a < d; a += chunk) {
         const len = Math.min(d, a + chunk) - a;
-        const t = scratch.get(0, len);
         const nu = num.subarray(a, a + len);
         const de = den.subarray(a, a + len);
         for (let i = 0; i < n; i++) {
           const m = input.models[i];
-          for (let k = 0; k < len; k++) t[k] = m[a + k] - base[a + k];
           const b = st.read(i, start + a, len, scratch.get(4, len));
-          accumulateWeighted(i, t, b, ms, ss, o.nanGuard, input.modelParams[i].weight as number, nu, de);
+          const lambda = input.modelParams[i].weight as number;
+          // Most entries are dropped (B ≤ t_i): the fast kernel only touches the kept ones.
+          if (accumulateKept(i, m, base, a, b, ms, ss, o.nanGuard, lambda, nu, de)) continue;
+          const t = scratch.get(0, len);
+          for (let k = 0; k < len; k++) t[k] = m[a + k] - base[a + k];
+          accumulateWeighted(i, t, b, ms, ss, o.nanGuard, lambda, nu, de);
         }
       }
       const tau = finishWeighted(num, den);
