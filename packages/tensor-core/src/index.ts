@@ -1,4 +1,10 @@
 export {
+  type StoredFloats,
+  type WeightedDeltaSumOptions,
+  weightedDeltaSum,
+} from "./codecs/linear.js";
+export { setSimdEnabled, simdAvailable } from "./codecs/simd.js";
+export {
   byteLengthOf,
   DTYPES,
   type DType,
@@ -70,5 +76,9 @@ export {
   type TensorInfo,
   type TensorLike,
 } from "./state-dict.js";
-export { StreamingQuantile, type StreamingQuantilePhase } from "./streaming-quantile.js";
+export {
+  StreamingQuantile,
+  type StreamingQuantileOptions,
+  type StreamingQuantilePhase,
+} from "./streaming-quantile.js";
 export { Tensor } from "./tensor.js";

@@ -60,6 +60,14 @@ export type StreamingQuantilePhase = "top" | "low" | "done";
  * const [median] = q.finishLow();
  * ```
  */
+export interface StreamingQuantileOptions {
+  /**
+   * Select order statistics of |x| instead of x (the sign bit of every value is ignored, so −0 counts
+   * as +0 and NaNs stay last): saves callers an abs copy of each chunk.
+   */
+  readonly abs?: boolean;
+}
+
 export class StreamingQuantile {
   private top = new Float64Array(BUCKETS);
   /** Slot of each top bucket in `low` (−1: no requested rank there). */
@@ -75,7 +83,18 @@ export class StreamingQuantile {
    * @param ranksOf the requested 0-based ranks as a function of the stream length (called once, when
    *   pass 1 finishes); each must be an integer in [0, count).
    */
-  constructor(readonly ranksOf: (count: number) => readonly number[]) {}
+  /** Sign bits cleared before keying (0x7fffffff with `abs`, else all bits kept). */
+  private readonly mask: number;
+  /** Up to two pass-2 target buckets for the fast membership test (−1: none); more use `slotOf`. */
+  private target0 = -1;
+  private target1 = -1;
+
+  constructor(
+    readonly ranksOf: (count: number) => readonly number[],
+    readonly options: StreamingQuantileOptions = {},
+  ) {
+    this.mask = options.abs ? 0x7fffffff : -1;
+  }
 
   /** Values seen in pass 1. */
   get count(): number {
@@ -103,8 +122,9 @@ export class StreamingQuantile {
     this.expect("top", "addTop");
     const bits = int32View(values, start, end, "addTop");
     const h = this.top;
+    const mask = this.mask;
     for (let i = 0; i < bits.length; i++) {
-      const u = bits[i];
+      const u = bits[i] & mask;
       const key = (u & 0x7fffffff) > 0x7f800000 ? -1 : u ^ ((u >> 31) | 0x80000000);
       h[key >>> 16]++;
     }
@@ -126,6 +146,11 @@ export class StreamingQuantile {
       if (this.slotOf[bucket] < 0) this.slotOf[bucket] = slots++;
       return { bucket, rank };
     });
+    const buckets = [...new Set(this.targets.map((t) => t.bucket))];
+    if (buckets.length <= 2) {
+      this.target0 = buckets[0];
+      this.target1 = buckets[1] ?? buckets[0];
+    }
     this.low = new Float64Array(slots * BUCKETS);
     this.top = new Float64Array(0);
     this.state = "low";
@@ -137,11 +162,26 @@ export class StreamingQuantile {
     const bits = int32View(values, start, end, "addLow");
     const slotOf = this.slotOf;
     const low = this.low;
-    for (let i = 0; i < bits.length; i++) {
-      const u = bits[i];
-      const key = (u & 0x7fffffff) > 0x7f800000 ? -1 : u ^ ((u >> 31) | 0x80000000);
-      const slot = slotOf[key >>> 16];
-      if (slot >= 0) low[slot * BUCKETS + (key & 0xffff)]++;
+    const mask = this.mask;
+    const t0 = this.target0;
+    const t1 = this.target1;
+    if (t0 >= 0) {
+      // One or two target buckets (the usual case): compares instead of a 256 KiB table lookup.
+      const base1 = slotOf[t1] * BUCKETS;
+      for (let i = 0; i < bits.length; i++) {
+        const u = bits[i] & mask;
+        const key = (u & 0x7fffffff) > 0x7f800000 ? -1 : u ^ ((u >> 31) | 0x80000000);
+        const b = key >>> 16;
+        if (b === t0) low[key & 0xffff]++;
+        else if (b === t1) low[base1 + (key & 0xffff)]++;
+      }
+    } else {
+      for (let i = 0; i < bits.length; i++) {
+        const u = bits[i] & mask;
+        const key = (u & 0x7fffffff) > 0x7f800000 ? -1 : u ^ ((u >> 31) | 0x80000000);
+        const slot = slotOf[key >>> 16];
+        if (slot >= 0) low[slot * BUCKETS + (key & 0xffff)]++;
+      }
     }
     this.lowCount += bits.length;
   }
@@ -157,6 +197,8 @@ export class StreamingQuantile {
       );
     }
     const [dst, src] = this.state === "top" ? [this.top, other.top] : [this.low, other.low];
+    if (other.mask !== this.mask)
+      throw new SelectionError("streaming quantile: cannot absorb a selector with other options");
     if (dst.length !== src.length || (this.state === "low" && other.slotOf !== this.slotOf)) {
       throw new SelectionError(
         "streaming quantile: absorb needs a selector with the same pass-2 targets (use forkLow)",
@@ -170,8 +212,10 @@ export class StreamingQuantile {
   /** An empty pass-2 selector with this one's targets, for feeding part of the stream elsewhere and `absorb`ing it. */
   forkLow(): StreamingQuantile {
     this.expect("low", "forkLow");
-    const f = new StreamingQuantile(this.ranksOf);
+    const f = new StreamingQuantile(this.ranksOf, this.options);
     Object.assign(f, {
+      target0: this.target0,
+      target1: this.target1,
       top: new Float64Array(0),
       slotOf: this.slotOf,
       low: new Float64Array(this.low.length),

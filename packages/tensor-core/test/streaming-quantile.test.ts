@@ -47,6 +47,32 @@ describe("StreamingQuantile", () => {
     );
   });
 
+  it("with abs: equals sorted |x| (−0 as +0, NaN last), for one, two and many target buckets", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(value, { maxLength: 30 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 5 }),
+        (chunks, fractions) => {
+          const parts = chunks.map((c) => Float32Array.from(c));
+          const all = Float32Array.from(parts.flatMap((p) => Array.from(p)));
+          fc.pre(all.length > 0);
+          const sorted = all.map(Math.abs).sort();
+          const ranksOf = (d: number) => fractions.map((q) => Math.min(d - 1, Math.floor(q * d)));
+          const q = new StreamingQuantile(ranksOf, { abs: true });
+          for (const p of parts) q.addTop(p);
+          q.finishTop();
+          const fork = q.forkLow();
+          parts.forEach((p, i) => (i % 2 ? fork : q).addLow(p));
+          q.absorb(fork);
+          expect(q.finishLow()).toEqual(ranksOf(all.length).map((k) => sorted[k]));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    const plain = new StreamingQuantile(() => [0]);
+    expect(() => plain.absorb(new StreamingQuantile(() => [0], { abs: true }))).toThrow(/other options/);
+  });
+
   it("answers every rank of a stream with many values per bucket (large stream, sub-ranges)", () => {
     const rng = new Rng(7);
     const all = new Float32Array(200_000);

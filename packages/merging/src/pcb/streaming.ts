@@ -62,12 +62,6 @@ export interface StreamingPcbOptions {
   readonly chunk?: number;
 }
 
-/** |values| into `out` (same length). */
-function absInto(values: Float32Array, out: Float32Array): Float32Array {
-  for (let k = 0; k < values.length; k++) out[k] = Math.abs(values[k]);
-  return out;
-}
-
 export function streamingPcbSession(
   ctx: GlobalMergeContext,
   o: ResolvedPcbOptions,
@@ -82,7 +76,7 @@ export function streamingPcbSession(
   const scratch = new Scratch();
   const absSel = Array.from(
     { length: n },
-    () => new StreamingQuantile((d) => clampIndices(d, o.clampQuantile)),
+    () => new StreamingQuantile((d) => clampIndices(d, o.clampQuantile), { abs: true }),
   );
   const scoreSel = Array.from({ length: n }, () => new StreamingQuantile((d) => [dropIndex(d, o.ratio)]));
   const scoreMax = new Float32Array(n).fill(Number.NEGATIVE_INFINITY);
@@ -114,13 +108,15 @@ export function streamingPcbSession(
         seen.add(t.name);
         const base = t.base as Float32Array;
         const d = base.length;
-        const row = scratch.get(0, d);
-        const abs = scratch.get(1, d);
+        const st = storeOf();
         for (let i = 0; i < n; i++) {
           const m = t.models[i];
+          // In memory, T goes straight into the store; a file store gets it through a scratch row.
+          const view = st.view(i, start, d);
+          const row = view ?? scratch.get(0, d);
           for (let k = 0; k < d; k++) row[k] = m[k] - base[k];
-          storeOf().write(i, start, row);
-          absSel[i].addTop(absInto(row, abs));
+          if (!view) st.write(i, start, row);
+          absSel[i].addTop(row); // the selector keys |T|
         }
       },
       finish() {
@@ -140,8 +136,7 @@ export function streamingPcbSession(
       visit: ignore,
       finish() {
         storeOf().forEachChunk((_start, rows) => {
-          const abs = scratch.get(1, rows[0].length);
-          for (let i = 0; i < n; i++) absSel[i].addLow(absInto(rows[i], abs));
+          for (let i = 0; i < n; i++) absSel[i].addLow(rows[i]);
           return false;
         }, chunk);
         const lo = new Float32Array(n);

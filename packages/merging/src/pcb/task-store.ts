@@ -18,6 +18,8 @@ export interface TaskStore {
   readonly length: number;
   /** "memory" or "file" (spilled). */
   readonly kind: "memory" | "file";
+  /** A writable view of row `task`, columns [offset, offset + len), when the store is in memory. */
+  view(task: number, offset: number, len: number): Float32Array | undefined;
   /** Writes `src` into row `task` at column `offset`. */
   write(task: number, offset: number, src: Float32Array): void;
   /**
@@ -44,6 +46,10 @@ class MemoryStore implements TaskStore {
     readonly length: number,
   ) {
     this.rows = Array.from({ length: n }, () => new Float32Array(new SharedArrayBuffer(length * 4)));
+  }
+
+  view(task: number, offset: number, len: number): Float32Array {
+    return this.rows[task].subarray(offset, offset + len);
   }
 
   write(task: number, offset: number, src: Float32Array): void {
@@ -116,6 +122,10 @@ class FileStore implements TaskStore {
   private get handle(): number {
     if (this.fd === undefined) throw new PcbError("pcb streaming-global: spill store used after close");
     return this.fd;
+  }
+
+  view(): undefined {
+    return undefined;
   }
 
   private pos(task: number, offset: number): number {
