@@ -5,13 +5,15 @@
 //   floor-raw     read every input tensor's bytes, write one output of the same size (pure I/O floor)
 //   floor-decode  the same, decoding BF16 → f32 on read and encoding f32 → BF16 on write (what any merge must do)
 //   task_arithmetic  x merge task_arithmetic (per tensor)
+//   task_arithmetic-t2  the same with threads: 2 (final merge on 2 worker threads)
 //   pcb           x merge pcb, mode streaming-global (exact global quantiles in passes over the tensors)
 // Peak RSS is compared with the bound (inputs + 2) × largest tensor (as f32) above a bare-process baseline.
 // Env: X_BENCH_PARAMS (default 250e6), BENCH_QUICK=1 (20e6), X_BENCH_REPS (default 2), X_BENCH_ONLY (a
-// comma-separated subset of contenders), X_BENCH_NAME (results file name, default merging-streaming).
+// comma-separated subset of contenders), X_BENCH_NAME (results file name, default merging-streaming),
+// X_BENCH_DIR (keep the generated checkpoints in this directory and reuse them).
 // Writes bench/results/merging-streaming.{json,md} at the repo root; temp files in /tmp are removed.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -70,11 +72,11 @@ async function child(kind, dir) {
       { length: MODELS },
       (_, i) => `  - model: ${inputs[i + 1]}\n    parameters: { weight: 1.0 }`,
     );
-    const yaml =
-      kind === "task_arithmetic"
-        ? `merge_method: task_arithmetic\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { lambda: 0.3 }\n`
-        : `merge_method: pcb\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { mode: streaming-global, ratio: 0.1 }\n`;
-    await mergeCheckpoints(parseMergeConfig(yaml), out, { outShardSize: 2e9 });
+    const yaml = kind.startsWith("task_arithmetic")
+      ? `merge_method: task_arithmetic\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { lambda: 0.3 }\n`
+      : `merge_method: pcb\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { mode: streaming-global, ratio: 0.1 }\n`;
+    const threads = kind === "task_arithmetic-t2" ? 2 : 1;
+    await mergeCheckpoints(parseMergeConfig(yaml), out, { outShardSize: 2e9, threads });
   }
   const ms = performance.now() - t0;
   rmSync(out, { recursive: true, force: true });
@@ -150,6 +152,19 @@ async function writeModel(dir, shapes, model) {
 // ---------------------------------------------------------------------------------------------
 // Driver.
 
+/** The measured goal ratios, naming only the contenders that ran. */
+function goalLine(r) {
+  const parts = [];
+  const x = (v) => (v === null ? "–" : `${v}×`);
+  if (r.taVsRawFloor !== null)
+    parts.push(`TA ${x(r.taVsRawFloor)} of the raw floor (${x(r.taVsDecodeFloor)} of the decode floor)`);
+  if (r.taThreads2VsRawFloor !== null)
+    parts.push(`TA with 2 threads ${x(r.taThreads2VsRawFloor)} of the raw floor`);
+  if (r.pcbVsRawFloor !== null)
+    parts.push(`PCB ${x(r.pcbVsRawFloor)} of the raw floor (${x(r.pcbVsDecodeFloor)} of the decode floor)`);
+  return parts.length ? `Measured: ${parts.join("; ")}.` : "No merge contender was run.";
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -164,14 +179,19 @@ async function driver() {
   const numel = (s) => s.reduce((a, b) => a * b, 1);
   const params = shapes.reduce((a, [, s]) => a + numel(s), 0);
   const largest = Math.max(...shapes.map(([, s]) => numel(s)));
-  const dir = await mkdtemp(join(tmpdir(), "x-merge-stream-bench-"));
+  // X_BENCH_DIR keeps the generated checkpoints there (reused when present) for profiling runs.
+  const keepDir = process.env.X_BENCH_DIR;
+  const dir = keepDir ?? (await mkdtemp(join(tmpdir(), "x-merge-stream-bench-")));
   console.log(
     `params ${(params / 1e6).toFixed(1)}M (${layers} layers), largest tensor ${(largest / 1e6).toFixed(1)}M, dir ${dir}`,
   );
   const results = {};
   try {
     const tg = performance.now();
-    for (let m = 0; m <= MODELS; m++) await writeModel(join(dir, m === 0 ? "base" : `ft${m - 1}`), shapes, m);
+    for (let m = 0; m <= MODELS; m++) {
+      const mdir = join(dir, m === 0 ? "base" : `ft${m - 1}`);
+      if (!keepDir || !existsSync(mdir)) await writeModel(mdir, shapes, m);
+    }
     const genMs = performance.now() - tg;
     console.log(`generated ${MODELS + 1} checkpoints in ${(genMs / 1000).toFixed(1)}s`);
     const kinds = (process.env.X_BENCH_ONLY ?? "baseline,floor-raw,floor-decode,task_arithmetic,pcb").split(
@@ -199,6 +219,9 @@ async function driver() {
     const inputBytes = params * 2 * (MODELS + 1);
     const ratio = (a, b) => (med[a] && med[b] ? +(med[a].ms / med[b].ms).toFixed(2) : null);
     const boundBytes = (MODELS + 1 + 2) * largest * 4;
+    // The baseline process (imports + opens) is subtracted from peak RSS when it was run.
+    const baseRss = med.baseline?.maxRssBytes ?? null;
+    const aboveBase = (k) => (med[k] && baseRss !== null ? med[k].maxRssBytes - baseRss : null);
     const summary = {
       machine: {
         cpu: cpus()[0]?.model,
@@ -223,16 +246,15 @@ async function driver() {
       ratios: {
         taVsRawFloor: ratio("task_arithmetic", "floor-raw"),
         taVsDecodeFloor: ratio("task_arithmetic", "floor-decode"),
+        taThreads2VsRawFloor: ratio("task_arithmetic-t2", "floor-raw"),
         pcbVsRawFloor: ratio("pcb", "floor-raw"),
         pcbVsDecodeFloor: ratio("pcb", "floor-decode"),
       },
       memory: {
         boundBytes,
-        baselineRssBytes: med.baseline.maxRssBytes,
-        taPeakAboveBaselineBytes: med.task_arithmetic
-          ? med.task_arithmetic.maxRssBytes - med.baseline.maxRssBytes
-          : null,
-        pcbPeakAboveBaselineBytes: med.pcb ? med.pcb.maxRssBytes - med.baseline.maxRssBytes : null,
+        baselineRssBytes: baseRss,
+        taPeakAboveBaselineBytes: aboveBase("task_arithmetic"),
+        pcbPeakAboveBaselineBytes: aboveBase("pcb"),
       },
     };
     const dirOut = join(root, "bench", "results");
@@ -252,14 +274,14 @@ async function driver() {
       "|---|---|---|---|---|---|",
       ...kinds.map((k) => {
         const m = med[k];
-        const base = med.baseline.maxRssBytes;
         const r = (f) => (k === "baseline" || !med[f] ? "–" : `${(m.ms / med[f].ms).toFixed(2)}×`);
-        return `| ${k} | ${s(m.ms)} | ${r("floor-raw")} | ${r("floor-decode")} | ${mib(m.maxRssBytes)} | ${k === "baseline" ? "–" : mib(m.maxRssBytes - base)} |`;
+        const above = k === "baseline" || baseRss === null ? "–" : mib(m.maxRssBytes - baseRss);
+        return `| ${k} | ${s(m.ms)} | ${r("floor-raw")} | ${r("floor-decode")} | ${mib(m.maxRssBytes)} | ${above} |`;
       }),
       "",
       `Memory bound (inputs + 2) × largest tensor as f32 = ${MODELS + 3} × ${(largest / 1e6).toFixed(1)} M × 4 B = ${mib(boundBytes)} (the sharded writer writes each tensor at its file offset, so there is no shard buffer).`,
       "",
-      `Goals: task arithmetic ≤ 1.5× and PCB (streaming-global) ≤ 3× the I/O floor. Measured vs the raw floor: TA ${summary.ratios.taVsRawFloor}×, PCB ${summary.ratios.pcbVsRawFloor}×; vs the decode floor: TA ${summary.ratios.taVsDecodeFloor}×, PCB ${summary.ratios.pcbVsDecodeFloor}×.`,
+      `Goals: task arithmetic ≤ 1.5× and PCB (streaming-global) ≤ 3× the raw I/O floor. ${goalLine(summary.ratios)}`,
       "",
       "`baseline` = a process that imports the packages and opens the five checkpoints (its RSS is subtracted). `floor-raw` reads every input tensor's bytes and writes the base's bytes as the output; `floor-decode` also decodes BF16 → f32 on read and encodes f32 → BF16 on write, which every merge has to do.",
       "",
@@ -267,7 +289,7 @@ async function driver() {
     writeFileSync(join(dirOut, `${name}.md`), md);
     console.log(md);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!keepDir) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -6,6 +6,8 @@
 // truncated value, force the last bit to 1 if anything was discarded), which makes the second rounding
 // give the correctly rounded result of a single F64 -> 16-bit rounding (24 >= 11 + 2 and 24 >= 8 + 2 bits).
 
+import { SIMD_CHUNK, simdKernels } from "./codecs/simd.js";
+
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
@@ -100,10 +102,31 @@ function checkOut<T extends { length: number }>(out: T | undefined, n: number, m
   return out;
 }
 
+/** Below this many elements the JavaScript loops beat copying through WebAssembly memory. */
+const SIMD_MIN = 256;
+
 /** bfloat16 bits -> float32 (exact). `out` may be given to avoid allocation. */
 export function bf16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
   const n = src.length;
   const dst = checkOut(out, n, (k) => new Float32Array(k));
+  const simd = n >= SIMD_MIN ? simdKernels() : undefined;
+  if (simd) {
+    // Chunks through WebAssembly memory. Each chunk is copied in before its outputs are written, which
+    // keeps readFloat32's in-place decode (src in the upper half of dst) safe, as below.
+    for (let o = 0; o < n; o += SIMD_CHUNK) {
+      const len = Math.min(SIMD_CHUNK, n - o);
+      simd.codecHalf.set(src.subarray(o, o + len));
+      simd.bf16_to_f32(simd.at.codecHalf, simd.at.codecF32, len);
+      dst.set(len === SIMD_CHUNK ? simd.codecF32 : simd.codecF32.subarray(0, len), o);
+    }
+    return dst;
+  }
+  return bf16ToF32Js(src, dst);
+}
+
+/** The JavaScript form of `bf16ToF32` (no WebAssembly), into `dst` of at least src.length elements. */
+export function bf16ToF32Js(src: Uint16Array, dst: Float32Array): Float32Array {
+  const n = src.length;
   const bits = new Int32Array(dst.buffer, dst.byteOffset, n);
   let i = 0;
   if (src.byteOffset % 4 === 0) {
@@ -130,6 +153,23 @@ function encodeBf16(b: number): number {
 export function f32ToBf16(src: Float32Array, out?: Uint16Array): Uint16Array {
   const n = src.length;
   const dst = checkOut(out, n, (k) => new Uint16Array(k));
+  const simd = n >= SIMD_MIN ? simdKernels() : undefined;
+  if (simd) {
+    for (let o = 0; o < n; o += SIMD_CHUNK) {
+      const len = Math.min(SIMD_CHUNK, n - o);
+      // Bit patterns, not values, are copied (Float32Array.set between float32 arrays keeps NaN payloads).
+      simd.codecF32.set(src.subarray(o, o + len));
+      simd.f32_to_bf16(simd.at.codecF32, simd.at.codecHalf, len);
+      dst.set(len === SIMD_CHUNK ? simd.codecHalf : simd.codecHalf.subarray(0, len), o);
+    }
+    return dst;
+  }
+  return f32ToBf16Js(src, dst);
+}
+
+/** The JavaScript form of `f32ToBf16` (no WebAssembly), into `dst` of at least src.length elements. */
+export function f32ToBf16Js(src: Float32Array, dst: Uint16Array): Uint16Array {
+  const n = src.length;
   const bits = new Int32Array(src.buffer, src.byteOffset, n);
   let i = 0;
   if (dst.byteOffset % 4 === 0) {

@@ -45,6 +45,10 @@ class CheckpointSource implements TensorSource {
     return this.ckpt.readBytes(name);
   }
 
+  readBytesInto(name: string, target: Uint8Array): Promise<Uint8Array> {
+    return this.ckpt.readInto(name, target);
+  }
+
   close(): Promise<void> {
     return this.ckpt.close();
   }

@@ -21,6 +21,8 @@ export interface TensorSource {
   readFloat32(name: string, out?: Float32Array): Promise<Float32Array>;
   /** The stored bytes of one tensor, unchanged. */
   readBytes(name: string): Promise<Uint8Array>;
+  /** The stored bytes of one tensor into `target` (exactly its stored size); returns `target`. */
+  readBytesInto(name: string, target: Uint8Array): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 

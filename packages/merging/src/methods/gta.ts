@@ -272,14 +272,42 @@ function denseLinearMerge(
     const wi = w[i];
     for (let k = 0; k < d; k++) acc[k] += wi * Math.fround(m[k] - base[k]);
   }
-  let scale = lambda;
-  if (normalize) {
-    let sw = 0;
-    for (let i = 0; i < models.length; i++) sw += w[i];
-    scale = lambda / (Math.abs(sw) < 1e-8 ? 1 : sw);
-  }
+  const scale = linearScale(w, normalize, lambda);
   for (let k = 0; k < d; k++) acc[k] = base[k] + scale * acc[k];
   return acc;
+}
+
+/** θ₀ + scale · Σ w_i (θ_i − θ₀): the per-model weights and the final scale of a dense linear merge. */
+export interface DenseLinearPlan {
+  readonly weights: Float64Array;
+  readonly scale: number;
+}
+
+/**
+ * When `method` (one of this module's methods, by identity) would merge a tensor with these resolved
+ * parameters through the dense, consensus-free path, its weights and scale; else undefined. Lets the
+ * streaming pipeline run the same arithmetic fused with decoding (see pipeline/linear-fast.ts), with
+ * results bit-identical to `mergeTensor`.
+ */
+export function denseLinearPlan(
+  method: MergeMethod,
+  params: ParamMap,
+  modelParams: readonly ParamMap[],
+): DenseLinearPlan | undefined {
+  const sparsifier = SPARSIFIER.get(method);
+  if (sparsifier === undefined || CONSENSUS.has(method.name) || modelParams.length < method.minModels)
+    return undefined;
+  if (sparsifier !== "none" && modelParams.some((mp) => num(mp, "density") < 1)) return undefined;
+  const weights = perModel(modelParams, "weight");
+  return { weights, scale: linearScale(weights, bool(params, "normalize"), num(params, "lambda")) };
+}
+
+/** λ, divided by Σ w_i when normalizing (a sum below 1e-8 in magnitude counts as 1). */
+function linearScale(w: ArrayLike<number>, normalize: boolean, lambda: number): number {
+  if (!normalize) return lambda;
+  let sw = 0;
+  for (let i = 0; i < w.length; i++) sw += w[i];
+  return lambda / (Math.abs(sw) < 1e-8 ? 1 : sw);
 }
 
 /** Replaces δ by δ̂ in place (the `sparseValue` expression, in specialized loops). */
@@ -292,6 +320,8 @@ function applyPlan(plan: SparsePlan, delta: Float32Array): void {
 }
 
 const CONSENSUS = new Set(["ties", "dare_ties", "breadcrumbs_ties", "della"]);
+/** This module's method objects and their sparsifiers (identity: a look-alike custom method is not one). */
+const SPARSIFIER = new Map<MergeMethod, Sparsifier>();
 
 function gtaMethod(
   name: string,
@@ -326,6 +356,7 @@ function gtaMethod(
       });
     },
   };
+  SPARSIFIER.set(method, sparsifier);
   return method;
 }
 

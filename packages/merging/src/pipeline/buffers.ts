@@ -15,3 +15,18 @@ export class ReadBuffers {
     return buf.subarray(0, n);
   }
 }
+
+/** Reusable byte buffers for stored (undecoded) tensors, one per slot; 4-byte aligned for typed views. */
+export class ByteBuffers {
+  private readonly slots: Uint8Array[] = [];
+
+  /** A view of `n` bytes in slot `i`; valid until the slot is asked for again. */
+  view(i: number, n: number): Uint8Array {
+    let buf = this.slots[i];
+    if (!buf || buf.length < n) {
+      buf = new Uint8Array(n);
+      this.slots[i] = buf;
+    }
+    return buf.subarray(0, n);
+  }
+}

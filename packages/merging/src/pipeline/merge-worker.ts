@@ -2,7 +2,6 @@
 // config and answers tensor requests with the encoded output bytes.
 
 import { parentPort, workerData } from "node:worker_threads";
-import { encodeFloat32 } from "../io/sink.js";
 import "../methods/index.js";
 import { prepareCheckpointMerge } from "./run.js";
 import type { FromWorker, MergeWorkerData, ToWorker } from "./workers.js";
@@ -14,7 +13,6 @@ const send = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage
 try {
   const prepared = await prepareCheckpointMerge(data.config, data.prepare);
   const config = prepared.withModelParameters(data.modelParameters);
-  const dtypes = prepared.tensors.map((p) => prepared.outDtypeOf(p));
   port.on("message", async (msg: ToWorker) => {
     if (msg.type === "close") {
       await prepared.close();
@@ -22,10 +20,8 @@ try {
       return;
     }
     try {
-      const values = await prepared.computeTensor(msg.index, config);
-      const encoded = encodeFloat32(dtypes[msg.index]!, values);
       // A fresh buffer to transfer (the encoded view may be a reused scratch or read buffer).
-      const bytes = new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength).slice();
+      const bytes = (await prepared.computeEncoded(msg.index, config)).slice();
       send({ type: "done", index: msg.index, bytes }, [bytes.buffer]);
     } catch (err) {
       send({ type: "error", message: (err as Error).message });

@@ -19,7 +19,7 @@ import {
 } from "../config/index.js";
 import { castToComputeDType } from "../io/cast.js";
 import { commitOutputDir, prepareOutputDir } from "../io/output-dir.js";
-import { createShardedSink } from "../io/sink.js";
+import { createShardedSink, encodeFloat32 } from "../io/sink.js";
 import { openModel } from "../io/source.js";
 import { copyTagalongFiles, writeMergeMetadataFiles } from "../io/tagalong.js";
 import type { TensorSource } from "../io/types.js";
@@ -33,10 +33,19 @@ import {
   resolveParams,
   tensorRng,
 } from "../method.js";
+import { denseLinearPlan } from "../methods/gta.js";
 import { extractBlock, insertBlock } from "./blocks.js";
-import { ReadBuffers } from "./buffers.js";
+import { ByteBuffers, ReadBuffers } from "./buffers.js";
 import { MergeInputError } from "./errors.js";
 import type { MergeProgressEvent } from "./events.js";
+import { type FastLinearJob, writeTensorsInOrder } from "./fast-write.js";
+import {
+  fusedLinearMerge,
+  isLinearDType,
+  type LinearDType,
+  linearBytes,
+  type RawTensor,
+} from "./linear-fast.js";
 import { type MergeWarning, type PlannedTensor, planMerge } from "./plan.js";
 import { findMergeWorker, runWorkers } from "./workers.js";
 
@@ -191,6 +200,9 @@ async function openInputs(config: MergeConfig, method: MergeMethod, baseDir?: st
 export class PreparedCheckpointMerge {
   readonly scope: "tensor" | "global";
   private readonly buffers = new ReadBuffers();
+  /** Stored-bytes buffers of the fused linear path: two banks (current tensor, prefetched next) + outputs. */
+  private readonly rawBanks = [new ByteBuffers(), new ByteBuffers()] as const;
+  private readonly outBuffers = new ByteBuffers();
   private readonly numLayers: number;
   private readonly readConcurrency: number;
 
@@ -420,6 +432,77 @@ export class PreparedCheckpointMerge {
   }
 
   /**
+   * The fused-path job of planned tensor `index` (see linear-fast.ts) when it can take that path:
+   * a merged tensor without a block cut, a dense linear method (task_arithmetic, …), BF16/F16/F32
+   * inputs and output. Else undefined (the general path).
+   */
+  fastLinearJob(index: number, config: MergeConfig): FastLinearJob | undefined {
+    const p = this.tensors[index]!;
+    const { inputs, method } = this;
+    if (p.kind !== "merge" || p.block || inputs.base === undefined || method.base === "none")
+      return undefined;
+    const outDtype = this.outDtypeOf(p);
+    if (!isLinearDType(outDtype)) return undefined;
+    const sources = [inputs.base, ...p.models.map((mi) => inputs.models[mi]!)];
+    const dtypes: LinearDType[] = [];
+    for (const src of sources) {
+      const dt = src.info(p.name)!.dtype;
+      if (!isLinearDType(dt)) return undefined;
+      dtypes.push(dt);
+    }
+    const t = layerPosition(p.name, this.numLayers);
+    const g = evaluateAll(config.parameters, p.name, t);
+    const ms = p.models.map((mi) =>
+      evaluateAll(config.models[inputs.configIndex[mi]!]!.parameters, p.name, t),
+    );
+    const resolved = resolveParams(method, g, ms);
+    const plan = denseLinearPlan(method, resolved.params, resolved.modelParams);
+    if (!plan) return undefined;
+    return {
+      index,
+      name: p.name,
+      numel: numel(p.shape),
+      sources,
+      dtypes,
+      plan,
+      outDtype,
+      computeDtype: config.dtype,
+    };
+  }
+
+  /**
+   * Planned tensor `index` encoded in its output dtype (fused path when it applies). The result may be
+   * a reused buffer: consume it before the next call. (Used by the merge workers.)
+   */
+  async computeEncoded(index: number, config: MergeConfig): Promise<Uint8Array> {
+    const job = this.fastLinearJob(index, config);
+    if (job) return this.runFastLinear(job, 0, await this.readRaw(job, 0));
+    const encoded = encodeFloat32(
+      this.outDtypeOf(this.tensors[index]!),
+      await this.computeTensor(index, config),
+    );
+    return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  }
+
+  /** Reads the stored bytes of a fused job's inputs into raw bank `bank`. */
+  readRaw(job: FastLinearJob, bank: 0 | 1): Promise<RawTensor[]> {
+    const buffers = this.rawBanks[bank];
+    const slots = job.sources.map((_, slot) => slot);
+    return mapLimited(slots, this.readConcurrency, async (slot) => {
+      const dtype = job.dtypes[slot]!;
+      const bytes = buffers.view(slot, job.numel * linearBytes(dtype));
+      await job.sources[slot]!.readBytesInto(job.name, bytes);
+      return { dtype, bytes };
+    });
+  }
+
+  /** Runs a fused job on its read inputs into output buffer `out` (0 or 1). */
+  runFastLinear(job: FastLinearJob, out: 0 | 1, raw: readonly RawTensor[]): Uint8Array {
+    const bytes = this.outBuffers.view(out, job.numel * linearBytes(job.outDtype));
+    return fusedLinearMerge(raw[0]!, raw.slice(1), job.plan, job.computeDtype, job.outDtype, bytes);
+  }
+
+  /**
    * Writes the merged model to `outDir` (Hugging Face layout: sharded safetensors with
    * `{"format": "pt"}` metadata, index when sharded, config/tokenizer files from the donor,
    * mergekit_config.yml and README.md). The output appears atomically: it is built in a sibling temp
@@ -481,11 +564,8 @@ export class PreparedCheckpointMerge {
           write: (i, bytes) => sink!.addBytes(tensors[i]!.name, bytes).then(() => report(tensors[i]!)),
         });
       } else {
-        // Tensor by tensor, in the reference's order.
-        for (const i of computed) {
-          await sink.add(tensors[i]!.name, await this.computeTensor(i, config));
-          report(tensors[i]!);
-        }
+        // Tensor by tensor, in the reference's order (fused tensors prefetch the next one's inputs).
+        await writeTensorsInOrder(this, computed, config, sink, (i) => report(tensors[i]!));
       }
       await sink.finish();
       sink = undefined;

@@ -1,0 +1,149 @@
+;; SIMD kernels for the 16-bit float codecs and the dense linear merge (fused task arithmetic).
+;; Hand-written; compiled to simd-wasm.ts by scripts/build-wasm.mjs (test/simd-wasm.test.ts checks it is
+;; up to date). Pointers are byte offsets into the exported memory, n counts elements; callers lay out
+;; the buffers (see simd.ts). Every result is bit-identical to the JavaScript code in half.ts and to
+;; merging's denseLinearMerge: f32 differences, then f64 products and sums rounded once to f32.
+(module
+  (memory (export "memory") 4)
+
+  ;; bfloat16 bits -> float32: a 16-bit left shift.
+  (func (export "bf16_to_f32") (param $src i32) (param $dst i32) (param $n i32)
+    (local $i i32) (local $v v128)
+    (block $done
+      (loop $simd
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 8)) (local.get $n)))
+        (local.set $v (v128.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1)))))
+        (v128.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+          (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $v)) (i32.const 16)))
+        (v128.store offset=16 (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+          (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $v)) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $simd)))
+    (block $end
+      (loop $tail
+        (br_if $end (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+          (i32.shl (i32.load16_u (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1))))
+            (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail))))
+
+  ;; Four float32 bit patterns -> bfloat16 bits in the low 16 bits of each lane: round to nearest even,
+  ;; NaN made quiet (top mantissa bit set).
+  (func $bf16x4 (param $b v128) (result v128)
+    (v128.bitselect
+      (v128.or (i32x4.shr_u (local.get $b) (i32.const 16)) (i32x4.splat (i32.const 0x40)))
+      (i32x4.shr_u
+        (i32x4.add
+          (i32x4.add (local.get $b) (i32x4.splat (i32.const 0x7fff)))
+          (v128.and (i32x4.shr_u (local.get $b) (i32.const 16)) (i32x4.splat (i32.const 1))))
+        (i32.const 16))
+      (i32x4.gt_u
+        (v128.and (local.get $b) (i32x4.splat (i32.const 0x7fffffff)))
+        (i32x4.splat (i32.const 0x7f800000)))))
+
+  (func $bf16_one (param $b i32) (result i32)
+    (if (result i32) (i32.gt_u (i32.and (local.get $b) (i32.const 0x7fffffff)) (i32.const 0x7f800000))
+      (then (i32.or (i32.shr_u (local.get $b) (i32.const 16)) (i32.const 0x40)))
+      (else (i32.shr_u
+        (i32.add (i32.add (local.get $b) (i32.const 0x7fff))
+          (i32.and (i32.shr_u (local.get $b) (i32.const 16)) (i32.const 1)))
+        (i32.const 16)))))
+
+  ;; float32 -> bfloat16 bits.
+  (func (export "f32_to_bf16") (param $src i32) (param $dst i32) (param $n i32)
+    (local $i i32) (local $p i32)
+    (block $done
+      (loop $simd
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 8)) (local.get $n)))
+        (local.set $p (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2))))
+        (v128.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 1)))
+          (i16x8.narrow_i32x4_u
+            (call $bf16x4 (v128.load (local.get $p)))
+            (call $bf16x4 (v128.load offset=16 (local.get $p)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $simd)))
+    (block $end
+      (loop $tail
+        (br_if $end (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store16 (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 1)))
+          (call $bf16_one (i32.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail))))
+
+  ;; acc[k] = f32(acc[k] + w * (m[k] - b[k])) with the difference in float32 and the rest in float64,
+  ;; as JavaScript's `acc[k] += w * Math.fround(m[k] - b[k])` on Float32Arrays.
+  (func (export "axpy_delta") (param $acc i32) (param $m i32) (param $b i32) (param $w f64) (param $n i32)
+    (local $i i32) (local $o i32) (local $d v128) (local $a v128) (local $wv v128)
+    (local.set $wv (f64x2.splat (local.get $w)))
+    (block $done
+      (loop $simd
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $d (f32x4.sub
+          (v128.load (i32.add (local.get $m) (local.get $o)))
+          (v128.load (i32.add (local.get $b) (local.get $o)))))
+        (local.set $a (v128.load (i32.add (local.get $acc) (local.get $o))))
+        (v128.store (i32.add (local.get $acc) (local.get $o))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (f32x4.demote_f64x2_zero
+              (f64x2.add (f64x2.promote_low_f32x4 (local.get $a))
+                (f64x2.mul (local.get $wv) (f64x2.promote_low_f32x4 (local.get $d)))))
+            (f32x4.demote_f64x2_zero
+              (f64x2.add
+                (f64x2.promote_low_f32x4
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $a) (local.get $a)))
+                (f64x2.mul (local.get $wv)
+                  (f64x2.promote_low_f32x4
+                    (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $d) (local.get $d))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $simd)))
+    (block $end
+      (loop $tail
+        (br_if $end (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (f32.store (i32.add (local.get $acc) (local.get $o))
+          (f32.demote_f64
+            (f64.add (f64.promote_f32 (f32.load (i32.add (local.get $acc) (local.get $o))))
+              (f64.mul (local.get $w)
+                (f64.promote_f32 (f32.sub
+                  (f32.load (i32.add (local.get $m) (local.get $o)))
+                  (f32.load (i32.add (local.get $b) (local.get $o)))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail))))
+
+  ;; acc[k] = f32(b[k] + s * acc[k]) in float64, as `acc[k] = b[k] + s * acc[k]` on Float32Arrays.
+  (func (export "add_scaled") (param $acc i32) (param $b i32) (param $s f64) (param $n i32)
+    (local $i i32) (local $o i32) (local $a v128) (local $bb v128) (local $sv v128)
+    (local.set $sv (f64x2.splat (local.get $s)))
+    (block $done
+      (loop $simd
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $a (v128.load (i32.add (local.get $acc) (local.get $o))))
+        (local.set $bb (v128.load (i32.add (local.get $b) (local.get $o))))
+        (v128.store (i32.add (local.get $acc) (local.get $o))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (f32x4.demote_f64x2_zero
+              (f64x2.add (f64x2.promote_low_f32x4 (local.get $bb))
+                (f64x2.mul (local.get $sv) (f64x2.promote_low_f32x4 (local.get $a)))))
+            (f32x4.demote_f64x2_zero
+              (f64x2.add
+                (f64x2.promote_low_f32x4
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $bb) (local.get $bb)))
+                (f64x2.mul (local.get $sv)
+                  (f64x2.promote_low_f32x4
+                    (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $a) (local.get $a))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $simd)))
+    (block $end
+      (loop $tail
+        (br_if $end (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (f32.store (i32.add (local.get $acc) (local.get $o))
+          (f32.demote_f64
+            (f64.add (f64.promote_f32 (f32.load (i32.add (local.get $b) (local.get $o))))
+              (f64.mul (local.get $s) (f64.promote_f32 (f32.load (i32.add (local.get $acc) (local.get $o))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail))))
+)
