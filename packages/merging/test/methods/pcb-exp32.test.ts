@@ -1,9 +1,11 @@
 // exp32 replaces fround(Math.exp(y)) in the balance score; it must return exactly the same float32
-// for every input (checked exhaustively for all float32 y in [0, 8] once; sampled here).
+// for every input (checked exhaustively for all float32 y in [0, 8] once; sampled here). scoreRow's
+// cache of exp(n·h²) by |x| must not change a single score.
 import { Rng } from "@x/tensor-core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { exp32, expTable } from "../../src/pcb/exp32.js";
+import { MagnitudeStats, scoreRow } from "../../src/pcb/score.js";
 
 const f = Math.fround;
 
@@ -52,5 +54,49 @@ describe("exp32", () => {
       expect(Object.is(exp32(y, table), f(Math.exp(y)))).toBe(true);
     }
     expect(exp32(3, new Float64Array(0))).toBe(f(Math.exp(3)));
+  });
+});
+
+describe("scoreRow intra-factor cache", () => {
+  /** The balance score without the cache: B = fround(fround(exp(n·h²)) · tanh32(fround(x·c))). */
+  function plainScores(
+    t: Float32Array,
+    colSum: Float32Array,
+    n: number,
+    mag: MagnitudeStats,
+    i: number,
+  ): Float32Array {
+    const out = new Float32Array(t.length);
+    for (let k = 0; k < t.length; k++) {
+      const x = t[k];
+      const a = Math.min(Math.max(Math.abs(x), mag.lo[i]), mag.hi[i]);
+      const h = f(f(a - mag.min[i]) / mag.range[i]);
+      const y = f(x * colSum[k]);
+      const th = Math.abs(y) < 2 ** -12 ? y : f(Math.tanh(y));
+      out[k] = f(f(Math.exp(f(n * f(h * h)))) * th);
+    }
+    return out;
+  }
+
+  it("gives the uncached scores on BF16-like (repeating) and continuous values, in place or not", () => {
+    const rng = new Rng(12);
+    const d = 50_000;
+    for (const quantized of [true, false]) {
+      const t = new Float32Array(d);
+      const c = new Float32Array(d);
+      for (let k = 0; k < d; k++) {
+        const v = rng.normal(0, 0.01) * (rng.uniform() < 0.01 ? 30 : 1);
+        t[k] = quantized ? Math.round(v * 2048) / 2048 : v; // few distinct |x| → cache hits
+        c[k] = t[k] * 2 + rng.normal(0, 0.3);
+        if (k % 7 === 0) t[k] = -t[k]; // same |x| with both signs share a cache slot
+      }
+      t[3] = Number.NaN;
+      t[5] = -0;
+      const mag = new MagnitudeStats(Float32Array.from([0, 1e-4]), Float32Array.from([0, 0.02]), "on");
+      const want = plainScores(t, c, 4, mag, 1);
+      expect(scoreRow(1, t, 4, c, mag, "on", new Float32Array(d))).toEqual(want);
+      const inPlace = t.slice();
+      expect(scoreRow(1, inPlace, 4, c, mag, "on", inPlace)).toEqual(want);
+    }
   });
 });
