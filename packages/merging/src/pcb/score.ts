@@ -328,6 +328,24 @@ export function finishWeighted(num: Float32Array, den: Float32Array): Float32Arr
 }
 
 /**
+ * θ₀ + λ·τ in place in `num`, with τ_k = num_k / max(den_k, 1e-12): `finishWeighted` and the outer
+ * λ step in one loop, with the same roundings (λ stays a double, as in the two-step form).
+ */
+export function finishMerged(
+  num: Float32Array,
+  den: Float32Array,
+  base: Float32Array,
+  lambda: number,
+): Float32Array {
+  for (let k = 0; k < num.length; k++) {
+    const d = den[k];
+    const tau = f(num[k] / (d > 1e-12 ? d : Number.isNaN(d) ? d : f(1e-12)));
+    num[k] = base[k] + f(lambda * tau);
+  }
+  return num;
+}
+
+/**
  * Turns balance scores into weighted clamped task values in place: B_i ← T̃_i ⊙ W_i with
  * W_i = (max(B_i, t_i) − t_i) / (m_i − t_i), and returns Σ_i W_i per column in `weightSum`.
  * T̃ = sign(T) ⊙ clamp(|T|, lo, hi) is recomputed from `tasks` (never stored).

@@ -25,7 +25,7 @@ import {
   accumulateKept,
   accumulateWeighted,
   columnSums,
-  finishWeighted,
+  finishMerged,
   MagnitudeStats,
   pairwiseScores,
   ScoreStats,
@@ -226,9 +226,7 @@ export function streamingPcbSession(
           accumulateWeighted(i, t, b, ms, ss, o.nanGuard, lambda, nu, de);
         }
       }
-      const tau = finishWeighted(num, den);
-      for (let k = 0; k < d; k++) tau[k] = base[k] + Math.fround(lambda * tau[k]);
-      return tau;
+      return finishMerged(num, den, base, lambda);
     },
     close() {
       store?.close();
