@@ -6,6 +6,9 @@
 //   floor-decode  the same, decoding BF16 → f32 on read and encoding f32 → BF16 on write (what any merge must do)
 //   task_arithmetic  x merge task_arithmetic (per tensor)
 //   task_arithmetic-t2  the same with threads: 2 (final merge on 2 worker threads)
+//   task_arithmetic-js  the fused path with WebAssembly SIMD disabled (JavaScript kernels)
+//   task_arithmetic-unfused  the general path (every input decoded to float32, merge, encode)
+//   task_arithmetic-before   the general path with SIMD disabled: the code as it was before the fused path
 //   pcb           x merge pcb, mode streaming-global (exact global quantiles in passes over the tensors)
 // Peak RSS is compared with the bound (inputs + 2) × largest tensor (as f32) above a bare-process baseline.
 // Env: X_BENCH_PARAMS (default 250e6), BENCH_QUICK=1 (20e6), X_BENCH_REPS (default 2), X_BENCH_ONLY (a
@@ -18,8 +21,8 @@ import { mkdtemp } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { f32ToBf16, openCheckpoint, Rng, ShardedSafetensorsWriter } from "@x/tensor-core";
-import { mergeCheckpoints, parseMergeConfig } from "../dist/index.js";
+import { f32ToBf16, openCheckpoint, Rng, ShardedSafetensorsWriter, setSimdEnabled } from "@x/tensor-core";
+import { getMethod, mergeCheckpoints, parseMergeConfig } from "../dist/index.js";
 
 const self = fileURLToPath(import.meta.url);
 const root = new URL("../../..", import.meta.url).pathname;
@@ -76,7 +79,13 @@ async function child(kind, dir) {
       ? `merge_method: task_arithmetic\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { lambda: 0.3 }\n`
       : `merge_method: pcb\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { mode: streaming-global, ratio: 0.1 }\n`;
     const threads = kind === "task_arithmetic-t2" ? 2 : 1;
-    await mergeCheckpoints(parseMergeConfig(yaml), out, { outShardSize: 2e9, threads });
+    // A copy of the method object is not recognized by the fused path: the general (decode everything
+    // to float32, merge, encode) path runs instead.
+    const unfused = kind === "task_arithmetic-unfused" || kind === "task_arithmetic-before";
+    if (kind === "task_arithmetic-before" || kind === "task_arithmetic-js") setSimdEnabled(false);
+    const config = parseMergeConfig(yaml);
+    const method = unfused ? { ...getMethod(config.mergeMethod) } : undefined;
+    await mergeCheckpoints(config, out, { outShardSize: 2e9, threads, method });
   }
   const ms = performance.now() - t0;
   rmSync(out, { recursive: true, force: true });

@@ -190,11 +190,30 @@ async function cell(name, file) {
     const h = new Uint16Array(CODEC_N);
     const back = new Float32Array(CODEC_N);
     const res = {};
+    // BF16 with and without the WebAssembly SIMD kernels (identical results); weightedDeltaSum is the
+    // fused dense linear merge of 4 BF16 models onto a BF16 base (per output element).
+    const js = (fn) => () => {
+      tc.setSimdEnabled(false);
+      try {
+        return fn();
+      } finally {
+        tc.setSimdEnabled(true);
+      }
+    };
+    const models = [0, 1, 2, 3].map(() => ({ dtype: "BF16", data: Uint16Array.from(h) }));
+    const sum = () =>
+      tc.weightedDeltaSum({ dtype: "BF16", data: h }, models, [1, 1, 1, 1], 0.3, { dtype: "BF16", data: h2 });
+    const h2 = new Uint16Array(CODEC_N);
+    tc.f32ToBf16(f, h);
     for (const [label, fn] of [
       ["f32ToBf16", () => tc.f32ToBf16(f, h)],
+      ["f32ToBf16 (JS)", js(() => tc.f32ToBf16(f, h))],
       ["bf16ToF32", () => tc.bf16ToF32(h, back)],
-      ["f32ToF16", () => tc.f32ToF16(f, h)],
-      ["f16ToF32", () => tc.f16ToF32(h, back)],
+      ["bf16ToF32 (JS)", js(() => tc.bf16ToF32(h, back))],
+      ["weightedDeltaSum 4×BF16", sum],
+      ["weightedDeltaSum 4×BF16 (JS)", js(sum)],
+      ["f32ToF16", () => tc.f32ToF16(f, h2)],
+      ["f16ToF32", () => tc.f16ToF32(h2, back)],
     ]) {
       fn();
       const ts = [];

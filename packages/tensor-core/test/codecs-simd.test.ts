@@ -152,7 +152,10 @@ describe("weightedDeltaSum (fused dense linear merge)", () => {
               });
             const base = store(gen(0.01), dtypes[0]!);
             const ms = Array.from({ length: models }, (_, i) => store(gen(0.01), dtypes[1 + i]!));
-            const w = Array.from({ length: models }, () => rng.uniform() * 2 - 0.5);
+            // Weight 1 half the time (the SIMD path's fused BF16 add), else arbitrary.
+            const w = Array.from({ length: models }, () =>
+              rng.uniform() < 0.5 ? 1 : rng.uniform() * 2 - 0.5,
+            );
             const outDt = dtypes[6]!;
             const out = store(new Float32Array(n), outDt);
             weightedDeltaSum(base, ms, w, scale, out);

@@ -61,6 +61,7 @@ export async function createShardedSink(
     add: (name, data) => writer.write(name, encodeFloat32(dtypeOf.get(name) ?? "F32", data)),
     addRaw: async (name, source) => writer.write(name, await source.readBytes(name)),
     addBytes: (name, bytes) => writer.write(name, bytes),
+    addBytesChunk: (name, bytes) => writer.writeChunk(name, bytes),
     finish: async () => {
       await writer.finish();
     },

@@ -23,6 +23,8 @@ export interface TensorSource {
   readBytes(name: string): Promise<Uint8Array>;
   /** The stored bytes of one tensor into `target` (exactly its stored size); returns `target`. */
   readBytesInto(name: string, target: Uint8Array): Promise<Uint8Array>;
+  /** Stored bytes [byteOffset, byteOffset + target.byteLength) of one tensor into `target`. */
+  readBytesRangeInto(name: string, byteOffset: number, target: Uint8Array): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,8 @@ export interface TensorSink {
   addRaw(name: string, source: TensorSource): Promise<void>;
   /** Writes bytes already encoded in the declared dtype. */
   addBytes(name: string, bytes: Uint8Array): Promise<void>;
+  /** Writes the next encoded bytes of a tensor (a tensor's chunks in order, together its full size). */
+  addBytesChunk(name: string, bytes: Uint8Array): Promise<void>;
   finish(): Promise<void>;
   abort(): Promise<void>;
 }

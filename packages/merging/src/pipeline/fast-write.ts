@@ -1,13 +1,12 @@
 // The single-thread write loop: tensor by tensor in output order. Fused linear tensors (linear-fast.ts)
-// are pipelined: while one is computed, the next one's inputs are read (file reads run on libuv's
-// thread pool, so they overlap the computation) and the previous result is being written. That needs
-// two banks of stored input bytes and two output buffers, which is only done when it fits the memory
-// bound of (inputs + 2) × largest tensor as float32; otherwise tensors go one after another.
+// are pipelined in pieces: while one piece is computed, the next one's inputs are read and earlier
+// results are written, with two banks of piece-sized buffers (so memory no longer grows with the
+// largest tensor).
 
 import type { MergeConfig } from "../config/index.js";
 import type { TensorSink, TensorSource } from "../io/types.js";
 import type { DenseLinearPlan } from "../methods/gta.js";
-import { type LinearDType, linearBytes, type RawTensor } from "./linear-fast.js";
+import type { LinearDType, RawTensor } from "./linear-fast.js";
 import type { PreparedCheckpointMerge } from "./run.js";
 
 /** One output tensor that takes the fused linear path. */
@@ -24,72 +23,91 @@ export interface FastLinearJob {
   readonly computeDtype: MergeConfig["dtype"];
 }
 
-const rawBytesOf = (job: FastLinearJob) => job.dtypes.reduce((s, dt) => s + job.numel * linearBytes(dt), 0);
-const outBytesOf = (job: FastLinearJob) => job.numel * linearBytes(job.outDtype);
+/** Elements per piece: big tensors are streamed in pieces so reading one overlaps computing another. */
+export const PIECE_ELEMENTS = 1 << 20;
 
-/** Whether two banks of inputs plus two outputs stay within (inputs + 2) × largest tensor × 4 bytes. */
-export function fitsDoubleBuffering(jobs: readonly (FastLinearJob | undefined)[]): boolean {
-  let raw = 0;
-  let out = 0;
-  let bound = 0;
-  for (const job of jobs) {
-    if (!job) continue;
-    raw = Math.max(raw, rawBytesOf(job));
-    out = Math.max(out, outBytesOf(job));
-    bound = Math.max(bound, (job.sources.length + 2) * job.numel * 4);
-  }
-  return 2 * (raw + out) <= bound;
+/** One piece of work: elements [start, start + count) of a fused job, or a whole general-path tensor. */
+export type Step = { job: FastLinearJob; start: number; count: number } | { index: number };
+
+/** The steps of the computed tensors in output order (every fused tensor has at least one piece). */
+export function stepsOf(
+  computed: readonly number[],
+  jobs: readonly (FastLinearJob | undefined)[],
+  pieceElements = PIECE_ELEMENTS,
+): Step[] {
+  const steps: Step[] = [];
+  computed.forEach((index, j) => {
+    const job = jobs[j];
+    if (!job) {
+      steps.push({ index });
+      return;
+    }
+    let start = 0;
+    do {
+      const count = Math.min(pieceElements, job.numel - start);
+      steps.push({ job, start, count });
+      start += count;
+    } while (start < job.numel);
+  });
+  return steps;
 }
 
-/** Computes and writes the tensors `computed` (indices into the plan) in order; `report` after each write. */
+/**
+ * Computes and writes the tensors `computed` (indices into the plan) in order; `report` after each
+ * tensor is written. Fused tensors go piece by piece through two banks of stored input bytes: the next
+ * piece's reads (file reads run on libuv's thread pool) overlap the current piece's computation, and
+ * each result piece is written while later ones are computed. Memory: 2 × (inputs + 1) × piece.
+ */
 export async function writeTensorsInOrder(
   merge: PreparedCheckpointMerge,
   computed: readonly number[],
   config: MergeConfig,
   sink: TensorSink,
   report: (index: number) => void,
+  pieceElements = PIECE_ELEMENTS,
 ): Promise<void> {
   const jobs = computed.map((i) => merge.fastLinearJob(i, config));
-  const double = fitsDoubleBuffering(jobs);
+  const steps = stepsOf(computed, jobs, pieceElements);
+  const read = (s: Step, bank: 0 | 1) =>
+    "job" in s ? merge.readRaw(s.job, bank, s.start, s.count) : undefined;
   let bank: 0 | 1 = 0;
-  let prefetch: { pos: number; raw: Promise<RawTensor[]> } | undefined;
+  let prefetch: Promise<RawTensor[]> | undefined;
   // Writes run one after another (`chain`); `written[b]` settles when output buffer b is free again.
   let chain: Promise<void> = Promise.resolve();
   const written: Promise<void>[] = [chain, chain];
   try {
-    for (let j = 0; j < computed.length; j++) {
-      const index = computed[j]!;
-      const job = jobs[j];
-      if (!job) {
+    for (let j = 0; j < steps.length; j++) {
+      const step = steps[j]!;
+      if (!("job" in step)) {
         await chain;
-        const name = merge.tensors[index]!.name;
-        await sink.add(name, await merge.computeTensor(index, config));
-        report(index);
+        await sink.add(merge.tensors[step.index]!.name, await merge.computeTensor(step.index, config));
+        report(step.index);
         continue;
       }
-      const raw = prefetch?.pos === j ? await prefetch.raw : await merge.readRaw(job, bank);
+      const raw = await (prefetch ?? read(step, bank)!);
       prefetch = undefined;
-      const next = jobs[j + 1];
-      if (double && next) {
-        const other = bank === 0 ? 1 : 0;
-        prefetch = { pos: j + 1, raw: merge.readRaw(next, other) };
+      const next = steps[j + 1];
+      if (next && "job" in next) {
+        bank = bank === 0 ? 1 : 0;
+        prefetch = read(next, bank);
         // Awaited at the next step (or in `finally`); this keeps an early error from going unhandled.
-        prefetch.raw.catch(() => {});
+        prefetch!.catch(() => {});
       }
-      const out = double ? ((j & 1) as 0 | 1) : 0;
+      const out = (j & 1) as 0 | 1;
       await written[out];
-      const bytes = merge.runFastLinear(job, out, raw);
+      const { job, start, count } = step;
+      const bytes = merge.runFastLinear(job, out, raw, count);
+      const last = start + count === job.numel;
       chain = chain.then(async () => {
-        await sink.addBytes(job.name, bytes);
-        report(index);
+        await sink.addBytesChunk(job.name, bytes);
+        if (last) report(job.index);
       });
       written[out] = chain;
-      if (prefetch) bank = bank === 0 ? 1 : 0;
     }
     await chain;
   } finally {
     // Nothing may still be reading or writing when the caller closes the inputs or aborts the sink.
-    await prefetch?.raw.catch(() => {});
+    await prefetch?.catch(() => {});
     await chain.catch(() => {});
   }
 }

@@ -38,7 +38,7 @@ import { extractBlock, insertBlock } from "./blocks.js";
 import { ByteBuffers, ReadBuffers } from "./buffers.js";
 import { MergeInputError } from "./errors.js";
 import type { MergeProgressEvent } from "./events.js";
-import { type FastLinearJob, writeTensorsInOrder } from "./fast-write.js";
+import { type FastLinearJob, PIECE_ELEMENTS, writeTensorsInOrder } from "./fast-write.js";
 import {
   fusedLinearMerge,
   isLinearDType,
@@ -66,6 +66,11 @@ export interface PrepareMergeOptions {
    * methods and custom `method` objects always run on this thread.
    */
   threads?: number;
+  /**
+   * Elements per piece of the fused dense-linear path (default 1 Mi): its memory is about
+   * 2 × (inputs + 1) pieces; smaller pieces overlap reading and computing more finely.
+   */
+  pieceElements?: number;
   /** Use this method object instead of looking `merge_method` up in the registry. */
   method?: MergeMethod;
   onProgress?: (event: MergeProgressEvent) => void;
@@ -484,21 +489,27 @@ export class PreparedCheckpointMerge {
     return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
   }
 
-  /** Reads the stored bytes of a fused job's inputs into raw bank `bank`. */
-  readRaw(job: FastLinearJob, bank: 0 | 1): Promise<RawTensor[]> {
+  /**
+   * Reads elements [start, start + count) of a fused job's inputs, as stored, into raw bank `bank`
+   * (the whole tensor by default).
+   */
+  readRaw(job: FastLinearJob, bank: 0 | 1, start = 0, count = job.numel): Promise<RawTensor[]> {
     const buffers = this.rawBanks[bank];
     const slots = job.sources.map((_, slot) => slot);
     return mapLimited(slots, this.readConcurrency, async (slot) => {
       const dtype = job.dtypes[slot]!;
-      const bytes = buffers.view(slot, job.numel * linearBytes(dtype));
-      await job.sources[slot]!.readBytesInto(job.name, bytes);
+      const size = linearBytes(dtype);
+      const bytes = buffers.view(slot, count * size);
+      const src = job.sources[slot]!;
+      if (count === job.numel) await src.readBytesInto(job.name, bytes);
+      else await src.readBytesRangeInto(job.name, start * size, bytes);
       return { dtype, bytes };
     });
   }
 
-  /** Runs a fused job on its read inputs into output buffer `out` (0 or 1). */
-  runFastLinear(job: FastLinearJob, out: 0 | 1, raw: readonly RawTensor[]): Uint8Array {
-    const bytes = this.outBuffers.view(out, job.numel * linearBytes(job.outDtype));
+  /** Runs a fused job on read inputs (`count` elements) into output buffer `out` (0 or 1). */
+  runFastLinear(job: FastLinearJob, out: 0 | 1, raw: readonly RawTensor[], count = job.numel): Uint8Array {
+    const bytes = this.outBuffers.view(out, count * linearBytes(job.outDtype));
     return fusedLinearMerge(raw[0]!, raw.slice(1), job.plan, job.computeDtype, job.outDtype, bytes);
   }
 
@@ -565,7 +576,14 @@ export class PreparedCheckpointMerge {
         });
       } else {
         // Tensor by tensor, in the reference's order (fused tensors prefetch the next one's inputs).
-        await writeTensorsInOrder(this, computed, config, sink, (i) => report(tensors[i]!));
+        await writeTensorsInOrder(
+          this,
+          computed,
+          config,
+          sink,
+          (i) => report(tensors[i]!),
+          Math.max(1, Math.floor(this.options.pieceElements ?? PIECE_ELEMENTS)),
+        );
       }
       await sink.finish();
       sink = undefined;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DType, openCheckpoint, Rng, setSimdEnabled } from "@x/tensor-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { fitsDoubleBuffering } from "../../src/pipeline/fast-write.js";
+import { type FastLinearJob, stepsOf } from "../../src/pipeline/fast-write.js";
 import { type FixtureModel, fineTune, randomModel, withDtype, writeModelDir } from "./fixtures.js";
 import {
   getMethod,
@@ -141,8 +141,6 @@ describe("fused dense-linear pipeline path", () => {
       const jobs = prepared.tensors.map((_, i) => prepared.fastLinearJob(i, config));
       expect(jobs.every((j) => j !== undefined)).toBe(true);
       expect(jobs[0]!.dtypes).toEqual(["BF16", "BF16", "F16", "F32", "BF16"]);
-      // Two banks of mixed inputs (2 + 2 + 2 + 4 + 2 bytes per element) + two BF16 outputs fit 7 × 4 bytes.
-      expect(fitsDoubleBuffering(jobs)).toBe(true);
       expect(clone.tensors.map((_, i) => clone.fastLinearJob(i, config)).every((j) => j === undefined)).toBe(
         true,
       );
@@ -159,19 +157,23 @@ describe("fused dense-linear pipeline path", () => {
     }
   });
 
-  it("does not double-buffer all-F32 inputs, which would exceed (inputs + 2) × largest × 4 bytes", async () => {
-    const f32 = await prepareCheckpointMerge(
-      cfg("merge_method: task_arithmetic\nbase_model: $ROOT/base\nmodels: [{model: $ROOT/ft2}]\n"),
-    );
-    try {
-      const jobs = f32.tensors.map((_, i) => f32.fastLinearJob(i, f32.config));
-      // BF16 base + F32 model: 2 × (2 + 4) + 2 × 2 = 16 ≤ (2 + 2) × 4 = 16 bytes per element.
-      expect(fitsDoubleBuffering(jobs)).toBe(true);
-      // The same job with an F32 base would need 2 × (4 + 4) + 2 × 2 = 20 > 16.
-      expect(fitsDoubleBuffering(jobs.map((j) => j && { ...j, dtypes: ["F32", "F32"] }))).toBe(false);
-    } finally {
-      await f32.close();
+  it("streams tensors in pieces (ragged last piece, empty tensors) with the same bytes", async () => {
+    const config = cfg(CONFIGS["task_arithmetic, mixed BF16/F16/F32 inputs, BF16 out"]!);
+    const general = await merged(config, { general: true });
+    for (const pieceElements of [1000, 4097, 61]) {
+      const out = join(root, `out-${runs++}`);
+      await mergeCheckpoints(config, out, { pieceElements, copyTokenizer: false });
+      expect(await storedBytes(out)).toEqual(general);
     }
+    const jobs = [{ numel: 2500 }, undefined, { numel: 0 }] as unknown as FastLinearJob[];
+    const steps = stepsOf([4, 5, 6], jobs, 1000);
+    expect(steps.map((s) => ("job" in s ? [s.start, s.count] : s.index))).toEqual([
+      [0, 1000],
+      [1000, 1000],
+      [2000, 500],
+      5,
+      [0, 0],
+    ]);
   });
 
   it("gives the same bytes on two worker threads", async () => {

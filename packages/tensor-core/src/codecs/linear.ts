@@ -95,8 +95,16 @@ function simdSum(
     acc.fill(0);
     const model = full ? k.model : k.model.subarray(0, len);
     for (let i = 0; i < models.length; i++) {
-      load(models[i]!, o, len, model, at.model);
-      k.axpy_delta(at.acc, at.model, at.base, weights[i]!, len);
+      const m = models[i]!;
+      const w = weights[i]!;
+      if (w === 1 && m.dtype === "BF16" && !round) {
+        // Weight 1 (the usual task-arithmetic setting): decode fused into a float32 add, same bits.
+        k.half.set(m.data.subarray(o, o + len));
+        k.add_delta_bf16(at.acc, at.half, at.base, len);
+        continue;
+      }
+      load(m, o, len, model, at.model);
+      k.axpy_delta(at.acc, at.model, at.base, w, len);
     }
     k.add_scaled(at.acc, at.base, scale, len);
     if (round) round(acc);

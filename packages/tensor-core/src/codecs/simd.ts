@@ -24,6 +24,7 @@ interface Exports {
   f32_to_bf16(src: number, dst: number, n: number): void;
   axpy_delta(acc: number, m: number, b: number, w: number, n: number): void;
   add_scaled(acc: number, b: number, s: number, n: number): void;
+  add_delta_bf16(acc: number, m: number, b: number, n: number): void;
 }
 
 export interface SimdKernels extends Exports {

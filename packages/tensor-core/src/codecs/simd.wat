@@ -28,20 +28,7 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $tail))))
 
-  ;; Four float32 bit patterns -> bfloat16 bits in the low 16 bits of each lane: round to nearest even,
-  ;; NaN made quiet (top mantissa bit set).
-  (func $bf16x4 (param $b v128) (result v128)
-    (v128.bitselect
-      (v128.or (i32x4.shr_u (local.get $b) (i32.const 16)) (i32x4.splat (i32.const 0x40)))
-      (i32x4.shr_u
-        (i32x4.add
-          (i32x4.add (local.get $b) (i32x4.splat (i32.const 0x7fff)))
-          (v128.and (i32x4.shr_u (local.get $b) (i32.const 16)) (i32x4.splat (i32.const 1))))
-        (i32.const 16))
-      (i32x4.gt_u
-        (v128.and (local.get $b) (i32x4.splat (i32.const 0x7fffffff)))
-        (i32x4.splat (i32.const 0x7f800000)))))
-
+  ;; float32 bit pattern -> bfloat16 bits: round to nearest even, NaN made quiet (top mantissa bit set).
   (func $bf16_one (param $b i32) (result i32)
     (if (result i32) (i32.gt_u (i32.and (local.get $b) (i32.const 0x7fffffff)) (i32.const 0x7f800000))
       (then (i32.or (i32.shr_u (local.get $b) (i32.const 16)) (i32.const 0x40)))
@@ -52,15 +39,36 @@
 
   ;; float32 -> bfloat16 bits.
   (func (export "f32_to_bf16") (param $src i32) (param $dst i32) (param $n i32)
-    (local $i i32) (local $p i32)
+    (local $i i32) (local $p i32) (local $a v128) (local $b v128)
+    (local $quiet v128) (local $half v128) (local $one v128) (local $abs v128) (local $inf v128)
+    (local.set $quiet (i32x4.splat (i32.const 0x40)))
+    (local.set $half (i32x4.splat (i32.const 0x7fff)))
+    (local.set $one (i32x4.splat (i32.const 1)))
+    (local.set $abs (i32x4.splat (i32.const 0x7fffffff)))
+    (local.set $inf (i32x4.splat (i32.const 0x7f800000)))
     (block $done
       (loop $simd
         (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 8)) (local.get $n)))
         (local.set $p (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2))))
+        ;; $bf16x4 written out twice (calls are not inlined by every engine).
+        (local.set $a (v128.load (local.get $p)))
+        (local.set $b (v128.load offset=16 (local.get $p)))
         (v128.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 1)))
           (i16x8.narrow_i32x4_u
-            (call $bf16x4 (v128.load (local.get $p)))
-            (call $bf16x4 (v128.load offset=16 (local.get $p)))))
+            (v128.bitselect
+              (v128.or (i32x4.shr_u (local.get $a) (i32.const 16)) (local.get $quiet))
+              (i32x4.shr_u
+                (i32x4.add (i32x4.add (local.get $a) (local.get $half))
+                  (v128.and (i32x4.shr_u (local.get $a) (i32.const 16)) (local.get $one)))
+                (i32.const 16))
+              (i32x4.gt_u (v128.and (local.get $a) (local.get $abs)) (local.get $inf)))
+            (v128.bitselect
+              (v128.or (i32x4.shr_u (local.get $b) (i32.const 16)) (local.get $quiet))
+              (i32x4.shr_u
+                (i32x4.add (i32x4.add (local.get $b) (local.get $half))
+                  (v128.and (i32x4.shr_u (local.get $b) (i32.const 16)) (local.get $one)))
+                (i32.const 16))
+              (i32x4.gt_u (v128.and (local.get $b) (local.get $abs)) (local.get $inf)))))
         (local.set $i (i32.add (local.get $i) (i32.const 8)))
         (br $simd)))
     (block $end
@@ -144,6 +152,39 @@
           (f32.demote_f64
             (f64.add (f64.promote_f32 (f32.load (i32.add (local.get $b) (local.get $o))))
               (f64.mul (local.get $s) (f64.promote_f32 (f32.load (i32.add (local.get $acc) (local.get $o))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail))))
+
+  ;; acc[k] = f32(acc[k] + (m[k] - b[k])) with m given as bfloat16 bits: the weight-1 case of axpy_delta.
+  ;; With w = 1 the float64 product is the float32 difference itself, and a float32 sum rounded once
+  ;; through float64 equals the float32 sum, so plain float32 arithmetic gives the same bits.
+  (func (export "add_delta_bf16") (param $acc i32) (param $m i32) (param $b i32) (param $n i32)
+    (local $i i32) (local $o i32) (local $v v128)
+    (block $done
+      (loop $simd
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 8)) (local.get $n)))
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $v (v128.load (i32.add (local.get $m) (i32.shl (local.get $i) (i32.const 1)))))
+        (v128.store (i32.add (local.get $acc) (local.get $o))
+          (f32x4.add (v128.load (i32.add (local.get $acc) (local.get $o)))
+            (f32x4.sub (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $v)) (i32.const 16))
+              (v128.load (i32.add (local.get $b) (local.get $o))))))
+        (v128.store offset=16 (i32.add (local.get $acc) (local.get $o))
+          (f32x4.add (v128.load offset=16 (i32.add (local.get $acc) (local.get $o)))
+            (f32x4.sub (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $v)) (i32.const 16))
+              (v128.load offset=16 (i32.add (local.get $b) (local.get $o))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $simd)))
+    (block $end
+      (loop $tail
+        (br_if $end (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (f32.store (i32.add (local.get $acc) (local.get $o))
+          (f32.add (f32.load (i32.add (local.get $acc) (local.get $o)))
+            (f32.sub
+              (f32.reinterpret_i32 (i32.shl
+                (i32.load16_u (i32.add (local.get $m) (i32.shl (local.get $i) (i32.const 1)))) (i32.const 16)))
+              (f32.load (i32.add (local.get $b) (local.get $o))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $tail))))
 )
