@@ -9,7 +9,7 @@ import {
   rotate,
 } from "../src/commands/evolver/domains.js";
 import { pairedCi, t975 } from "../src/commands/evolver/experiment.js";
-import { coefficientMerge, mergeFunction } from "../src/commands/evolver/merges.js";
+import { coefficientMerge, mergeFunction } from "../src/commands/evolver/registry-merge.js";
 import { Evaluator, genomeSize } from "../src/commands/evolver/setup.js";
 import { evaluateTasks } from "../src/zoo/evaluate.js";
 import { backboneSize, DEFAULT_ARCH, unflattenBackbone } from "../src/zoo/model.js";
@@ -48,20 +48,25 @@ describe("Evolver experiment domains", () => {
 describe("merge adapters", () => {
   const base = new Float32Array([0, 0, 0, 0]);
   const xs = [new Float32Array([1, 2, 3, 4]), new Float32Array([3, 2, 1, 0])];
+  const layout = [{ name: "w", shape: [4], offset: 0, size: 4 }];
   it("mean, TA and coefficient-weighted variants", () => {
     const out = new Float32Array(4);
-    mergeFunction("mean", base, { lambda: 1 })(xs, out);
+    mergeFunction("mean", layout, base, { lambda: 1 })(xs, out);
     expect(Array.from(out)).toEqual([2, 2, 2, 2]);
-    mergeFunction("ta", base, { lambda: 0.5 })(xs, out);
+    mergeFunction("ta", layout, base, { lambda: 0.5 })(xs, out);
     expect(Array.from(out)).toEqual([2, 2, 2, 2]);
-    coefficientMerge("mean", base, { lambda: 1 })(xs, [3, 1], out);
+    coefficientMerge("mean", layout, base, { lambda: 1 })(xs, [3, 1], out);
     expect(Array.from(out)).toEqual([1.5, 2, 2.5, 3]);
   });
   it("DARE masks are fixed: the same population always merges to the same weights", () => {
     const r = new Rng(3);
     const big = [0, 1, 2].map(() => r.fillNormal(new Float32Array(1000)) as Float32Array);
     const b0 = new Float32Array(1000);
-    const m = mergeFunction("dare", b0, { lambda: 1, dareDrop: 0.9, maskSeed: "x" });
+    const m = mergeFunction("dare", [{ name: "w", shape: [1000], offset: 0, size: 1000 }], b0, {
+      lambda: 1,
+      dareDrop: 0.9,
+      maskSeed: "x",
+    });
     const o1 = new Float32Array(1000);
     const o2 = new Float32Array(1000);
     m(big, o1);

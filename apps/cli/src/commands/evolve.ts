@@ -45,7 +45,7 @@ export function runEvaluator(command: readonly string[], cwd: string, modelDir: 
 export const evolveCommand: Command = {
   name: "evolve",
   summary:
-    "Evolver over a population of model checkpoints (mode A standalone, or mode B with a merge: mean, ta, ties, dare, pcb). Dev score from an external command; checkpoints every generation; --resume continues a killed run exactly.",
+    "Evolver over a population of model checkpoints (mode A standalone, or mode B with a @x/merging method: mean, ta, ties, dare, pcb, fisher, regmean; Fisher/Gram statistics from files). Dev score from an external command; checkpoints every generation; --resume continues a killed run exactly.",
   usage: "x evolve CONFIG.yml OUT_DIR [--resume] [--example]",
   async run(argv) {
     const { values, positionals } = parseArgs({
@@ -64,7 +64,8 @@ export const evolveCommand: Command = {
     const outDir = resolve(positionals[1]);
     const { evolve, DirectoryRunStore } = await import("@x/evolution");
     const { readGenome, readLayout, writeModel } = await import("./evolver/models.js");
-    const { mergeFunction } = await import("./evolver/merges.js");
+    const { mergeFunction } = await import("./evolver/registry-merge.js");
+    const { readSlotStats } = await import("./evolver/stats-files.js");
 
     const layout = await readLayout(cfg.population[0], cfg.include, cfg.exclude);
     const genomes = cfg.population.map(() => new Float32Array(layout.dim));
@@ -90,14 +91,30 @@ export const evolveCommand: Command = {
         rmSync(dir, { recursive: true, force: true });
       }
     };
+    // Statistics belong to the slot: an evolved child keeps its parent's (see registry-merge.ts).
+    const stats = cfg.merge?.stats
+      ? await Promise.all(
+          cfg.merge.stats.map((file, i) =>
+            readSlotStats(
+              file,
+              cfg.population[i],
+              layout.evolved,
+              cfg.merge!.method === "fisher" ? "fisher" : "gram",
+            ),
+          ),
+        )
+      : undefined;
     const merge =
       cfg.mode === "merge" && cfg.merge
-        ? mergeFunction(cfg.merge.method, base ?? new Float32Array(layout.dim), {
+        ? mergeFunction(cfg.merge.method, layout.evolved, base ?? new Float32Array(layout.dim), {
             lambda: cfg.merge.lambda,
             tiesTopK: cfg.merge.topK,
             dareDrop: cfg.merge.drop,
             pcbRatio: cfg.merge.ratio,
+            regmeanAlpha: cfg.merge.alpha,
             maskSeed: `x-evolve-${cfg.seed}`,
+            stats,
+            slotNames: cfg.population,
           })
         : undefined;
     const bar = new ProgressBar({ label: "evolve", total: genomes.length * cfg.generations });

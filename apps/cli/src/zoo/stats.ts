@@ -12,17 +12,27 @@ import { getTf } from "./tf.js";
 
 const CHUNK = 512;
 
+/** `head: true` adds the head's entries under HEAD_STATS_WEIGHT / HEAD_STATS_BIAS (the zoo leaves heads unmerged). */
+export interface StatsOptions {
+  readonly head?: boolean;
+}
+export const HEAD_STATS_WEIGHT = "head.weight";
+export const HEAD_STATS_BIAS = "head.bias";
+
 /** Diagonal Fisher per backbone parameter (same names and layout as the backbone). */
 export async function fisherDiagonal(
   arch: MlpArch,
   backbone: Params,
   head: Head,
   data: ImageSet,
+  options: StatsOptions = {},
 ): Promise<Params> {
   const tf = await getTf();
   const layers = layerShapes(arch);
   const acc = layers.map((l) => ({ w: new Float64Array(l.outDim * l.inDim), b: new Float64Array(l.outDim) }));
   const C = head.bias.data.length;
+  const F = head.weight.data.length / C;
+  const headAcc = { w: new Float64Array(C * F), b: new Float64Array(C) };
   for (let start = 0; start < data.count; start += CHUNK) {
     const n = Math.min(CHUNK, data.count - start);
     const parts = tf.tidy(() => {
@@ -46,8 +56,13 @@ export async function fisherDiagonal(
       const logits = tf.add(tf.matMul(h, hw, false, true), tf.tensor1d(head.bias.data));
       const y = tf.oneHot(tf.tensor1d(data.labels.subarray(start, start + n), "int32"), C);
       // d(-log p_y)/d logits = softmax - onehot, per sample.
-      let delta = tf.matMul(tf.sub(tf.softmax(logits), y), hw) as typeof h;
+      const dLogits = tf.sub(tf.softmax(logits), y) as typeof h;
+      let delta = tf.matMul(dLogits, hw) as typeof h;
       const out: { w: ReturnType<typeof tf.tensor2d>; b: ReturnType<typeof tf.tensor1d> }[] = [];
+      if (options.head) {
+        const d2 = tf.square(dLogits);
+        out[layers.length] = { w: tf.matMul(d2, tf.square(h), true, false), b: tf.sum(d2, 0) };
+      }
       for (let i = layers.length - 1; i >= 0; i--) {
         const dz = tf.mul(delta, tf.step(pre[i]!)) as typeof h;
         const dz2 = tf.square(dz);
@@ -57,8 +72,9 @@ export async function fisherDiagonal(
       return out;
     });
     parts.forEach((p, i) => {
-      addInto(acc[i]!.w, p.w.dataSync() as Float32Array);
-      addInto(acc[i]!.b, p.b.dataSync() as Float32Array);
+      const into = i < layers.length ? acc[i]! : headAcc;
+      addInto(into.w, p.w.dataSync() as Float32Array);
+      addInto(into.b, p.b.dataSync() as Float32Array);
       p.w.dispose();
       p.b.dispose();
     });
@@ -68,14 +84,25 @@ export async function fisherDiagonal(
     fisher.set(`${l.name}.weight`, { shape: [l.outDim, l.inDim], data: meanOf(acc[i]!.w, data.count) });
     fisher.set(`${l.name}.bias`, { shape: [l.outDim], data: meanOf(acc[i]!.b, data.count) });
   });
+  if (options.head) {
+    fisher.set(HEAD_STATS_WEIGHT, { shape: [C, F], data: meanOf(headAcc.w, data.count) });
+    fisher.set(HEAD_STATS_BIAS, { shape: [C], data: meanOf(headAcc.b, data.count) });
+  }
   return fisher;
 }
 
 /** Gram matrix XᵀX / n of the inputs of each linear layer, keyed by the layer's weight name, [in, in]. */
-export async function layerGrams(arch: MlpArch, backbone: Params, data: ImageSet): Promise<Params> {
+export async function layerGrams(
+  arch: MlpArch,
+  backbone: Params,
+  data: ImageSet,
+  options: StatsOptions = {},
+): Promise<Params> {
   const tf = await getTf();
   const layers = layerShapes(arch);
+  const F = arch.hidden[arch.hidden.length - 1]!;
   const acc = layers.map((l) => new Float64Array(l.inDim * l.inDim));
+  if (options.head) acc.push(new Float64Array(F * F));
   for (let start = 0; start < data.count; start += CHUNK) {
     const n = Math.min(CHUNK, data.count - start);
     const grams = tf.tidy(() => {
@@ -91,6 +118,7 @@ export async function layerGrams(arch: MlpArch, backbone: Params, data: ImageSet
           tf.add(tf.matMul(h, w, false, true), tf.tensor1d(backbone.get(`${l.name}.bias`)!.data)),
         ) as typeof h;
       }
+      if (options.head) out.push(tf.matMul(h, h, true, false));
       return out;
     });
     grams.forEach((g, i) => {
@@ -102,6 +130,8 @@ export async function layerGrams(arch: MlpArch, backbone: Params, data: ImageSet
   layers.forEach((l, i) => {
     out.set(`${l.name}.weight`, { shape: [l.inDim, l.inDim], data: meanOf(acc[i]!, data.count) });
   });
+  if (options.head)
+    out.set(HEAD_STATS_WEIGHT, { shape: [F, F], data: meanOf(acc[layers.length]!, data.count) });
   return out;
 }
 

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
-import { MERGE_NAMES, type MergeName } from "./merges.js";
+import { FULL_WEIGHT_MERGES, MERGE_NAMES, type MergeName } from "./registry-merge.js";
 
 export class EvolveConfigError extends Error {
   override readonly name = "EvolveConfigError";
@@ -13,9 +13,19 @@ export interface EvolveConfig {
   readonly mode: "standalone" | "merge";
   /** Absolute paths of the population's checkpoints (model directories or safetensors files). */
   readonly population: string[];
-  /** θ_0 (needed by TA / TIES / DARE / PCB merges); absolute path or null. */
+  /** θ_0 (needed by the task-vector merges TA / TIES / DARE / PCB); absolute path or null. */
   readonly base: string | null;
-  readonly merge: { method: MergeName; lambda: number; topK: number; drop: number; ratio: number } | null;
+  readonly merge: {
+    method: MergeName;
+    lambda: number;
+    topK: number;
+    drop: number;
+    ratio: number;
+    /** RegMean off-diagonal scaling α. */
+    alpha: number;
+    /** Per population member: a safetensors file of `fisher.<tensor>` / `gram.<tensor>` statistics. */
+    stats: string[] | null;
+  } | null;
   readonly f: number;
   readonly cr: number;
   readonly generations: number;
@@ -36,6 +46,10 @@ mode: merge              # standalone (Evolver mode A) or merge (mode B)
 population: [experts/a, experts/b, experts/c]
 base: base-model         # θ0 for task vectors (TA / TIES / DARE / PCB)
 merge: { method: ta, lambda: 0.5 }
+# merge: { method: fisher, stats: [stats/a.safetensors, stats/b.safetensors, stats/c.safetensors] }
+#   one statistics file per population member, in the same order: tensors "fisher.<name>" (diagonal
+#   Fisher, the evolved tensor's shape) for fisher; "gram.<name>" ([in, in] input Gram matrix of a 2-D
+#   weight [out, in]) for regmean (alpha: 0.1 scales off-diagonals; tensors without a Gram are averaged)
 f: 0.5
 cr: 0.5
 generations: 15
@@ -106,14 +120,27 @@ export function loadEvolveConfig(file: string): EvolveConfig {
     const method = (m.method ?? "mean") as MergeName;
     if (!MERGE_NAMES.includes(method))
       fail("merge.method", `must be one of ${MERGE_NAMES.join(", ")}, got ${JSON.stringify(method)}`);
-    if (method !== "mean" && base === null)
+    if (!FULL_WEIGHT_MERGES.has(method) && base === null)
       fail("base", `merge method ${method} needs a base model (task vectors)`);
+    let stats: string[] | null = null;
+    if (method === "fisher" || method === "regmean") {
+      if (!Array.isArray(m.stats) || m.stats.some((p) => typeof p !== "string"))
+        fail(
+          "merge.stats",
+          `merge method ${method} needs a list of statistics files, one per population member`,
+        );
+      stats = (m.stats as string[]).map((p) => resolve(dir, p));
+      if (stats.length !== population.length)
+        fail("merge.stats", `${stats.length} statistics files for ${population.length} population members`);
+    } else if (m.stats !== undefined) fail("merge.stats", `only fisher and regmean use statistics`);
     merge = {
       method,
       lambda: num("merge.lambda", m.lambda, 1, 0, 100),
       topK: num("merge.topK", m.topK, 0.2, 0, 1),
       drop: num("merge.drop", m.drop, 0.9, 0, 0.999),
       ratio: num("merge.ratio", m.ratio, 0.1, 1e-6, 1),
+      alpha: num("merge.alpha", m.alpha, 0.1, 0, 1),
+      stats,
     };
   }
   const regex = (field: string): RegExp | null => {

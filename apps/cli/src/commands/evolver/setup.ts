@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { Rng } from "@x/tensor-core";
 import { IMAGE_SIZE, type ImageSet } from "../../zoo/data.js";
 import {
+  backboneKeys,
   backboneSize,
   DEFAULT_ARCH,
   flattenBackbone,
@@ -23,6 +24,7 @@ import {
 import { getTf, type Tf } from "../../zoo/tf.js";
 import { train } from "../../zoo/train.js";
 import { applyDomain, IN_DOMAINS, OOD_DOMAINS } from "./domains.js";
+import type { GenomeTensor } from "./registry-merge.js";
 
 export interface ExperimentSizes {
   readonly pretrain: number;
@@ -92,6 +94,8 @@ export interface Setup {
   /** Concatenation of the in-domain dev sets (the evolution set). */
   readonly dev: ImageSet;
   readonly devPerDomain: ImageSet[];
+  /** Each expert's training data (for its Fisher / Gram statistics and the multi-task bound). */
+  readonly trainPerDomain: ImageSet[];
   readonly testPerDomain: ImageSet[];
   readonly oodTest: ImageSet[];
   readonly pretrainLoss: number[];
@@ -103,7 +107,33 @@ export function genomeSize(arch: MlpArch): number {
   return backboneSize(arch) + CLASSES * f + CLASSES;
 }
 
-function toGenome(arch: MlpArch, backbone: ReturnType<typeof initBackbone>, head: Head): Float32Array {
+/**
+ * The genome as named tensors for the @x/merging registry. The head tensors are numbered so that the
+ * code-point-sorted order the whole-model methods (PCB-repo TIES, PCB) flatten in equals the genome order.
+ */
+export function genomeLayout(arch: MlpArch): GenomeTensor[] {
+  const shapes = new Map<string, number[]>();
+  for (const l of layerShapes(arch)) {
+    shapes.set(`${l.name}.weight`, [l.outDim, l.inDim]);
+    shapes.set(`${l.name}.bias`, [l.outDim]);
+  }
+  const f = arch.hidden[arch.hidden.length - 1];
+  const out: GenomeTensor[] = [];
+  let at = 0;
+  const add = (name: string, shape: number[]) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    out.push({ name, shape, offset: at, size });
+    at += size;
+  };
+  for (const k of backboneKeys(arch)) add(k, shapes.get(k)!);
+  add(HEAD_WEIGHT, [CLASSES, f]);
+  add(HEAD_BIAS, [CLASSES]);
+  return out;
+}
+export const HEAD_WEIGHT = "head.0.weight";
+export const HEAD_BIAS = "head.1.bias";
+
+export function toGenome(arch: MlpArch, backbone: ReturnType<typeof initBackbone>, head: Head): Float32Array {
   const g = new Float32Array(genomeSize(arch));
   const b = backboneSize(arch);
   flattenBackbone(arch, backbone, g.subarray(0, b));
@@ -112,7 +142,7 @@ function toGenome(arch: MlpArch, backbone: ReturnType<typeof initBackbone>, head
   return g;
 }
 
-function fromGenome(
+export function fromGenome(
   arch: MlpArch,
   g: Float32Array,
 ): { backbone: ReturnType<typeof initBackbone>; head: Head } {
@@ -156,6 +186,33 @@ export class Evaluator {
 
   /** Accuracy on each set, in [0, 1]. */
   accuracy(g: Float32Array): number[] {
+    return this.ensembleAccuracy([g]);
+  }
+
+  /**
+   * Accuracy of the logit ensemble (mean of the members' logits) on each set; one member = the model
+   * itself (the mean of one logit matrix is that matrix, so `accuracy` is this with one genome).
+   */
+  ensembleAccuracy(genomes: readonly Float32Array[]): number[] {
+    const { tf } = this;
+    return tf.tidy(() => {
+      let sum: ReturnType<Tf["tensor2d"]>[] | null = null;
+      for (const g of genomes) {
+        const logits = this.logits(g);
+        sum = sum ? sum.map((s, i) => tf.add(s, logits[i]) as typeof s) : logits;
+      }
+      return sum!.map((l, s) => {
+        const pred = tf.argMax(l, 1).dataSync();
+        const set = this.sets[s];
+        let correct = 0;
+        for (let i = 0; i < set.count; i++) if (pred[i] === set.labels[i]) correct++;
+        return set.count > 0 ? correct / set.count : Number.NaN;
+      });
+    });
+  }
+
+  /** Logits of one genome on every set (call inside tf.tidy). */
+  private logits(g: Float32Array): ReturnType<Tf["tensor2d"]>[] {
     const { tf, arch } = this;
     const { backbone, head } = fromGenome(arch, g);
     const layers = [
@@ -173,23 +230,17 @@ export class Evaluator {
       for (let o = 0; o < l.outDim; o++)
         for (let i = 0; i < l.inDim; i++) t[i * l.outDim + o] = l.w[o * l.inDim + i];
     });
-    return tf.tidy(() => {
-      const ws = layers.map((l, k) => ({
-        w: tf.tensor2d(this.transposed[k], [l.inDim, l.outDim]),
-        b: tf.tensor1d(l.b),
-      }));
-      return this.inputs.map((x, s) => {
-        let h = x;
-        ws.forEach((l, k) => {
-          const z = tf.add(tf.matMul(h, l.w), l.b) as typeof x;
-          h = k < ws.length - 1 ? (tf.relu(z) as typeof x) : z;
-        });
-        const pred = tf.argMax(h, 1).dataSync();
-        const set = this.sets[s];
-        let correct = 0;
-        for (let i = 0; i < set.count; i++) if (pred[i] === set.labels[i]) correct++;
-        return set.count > 0 ? correct / set.count : Number.NaN;
+    const ws = layers.map((l, k) => ({
+      w: tf.tensor2d(this.transposed[k], [l.inDim, l.outDim]),
+      b: tf.tensor1d(l.b),
+    }));
+    return this.inputs.map((x) => {
+      let h = x;
+      ws.forEach((l, k) => {
+        const z = tf.add(tf.matMul(h, l.w), l.b) as typeof x;
+        h = k < ws.length - 1 ? (tf.relu(z) as typeof x) : z;
       });
+      return h;
     });
   }
 
@@ -198,7 +249,7 @@ export class Evaluator {
   }
 }
 
-function concat(sets: readonly ImageSet[]): ImageSet {
+export function concat(sets: readonly ImageSet[]): ImageSet {
   const count = sets.reduce((s, x) => s + x.count, 0);
   const images = new Float32Array(count * IMAGE_SIZE);
   const labels = new Uint8Array(count);
@@ -216,8 +267,8 @@ export async function buildSetup(
   seed: number,
   sizes: ExperimentSizes,
   log: (m: string) => void = () => {},
+  arch: MlpArch = DEFAULT_ARCH,
 ): Promise<Setup> {
-  const arch = DEFAULT_ARCH;
   const perDomain = sizes.train + sizes.dev + sizes.test;
   const total = sizes.pretrain + IN_DOMAINS.length * perDomain + OOD_DOMAINS.length * sizes.oodTest;
   const fashion = loadFashionImages(Math.ceil(total / 10) + 50);
@@ -289,6 +340,7 @@ export async function buildSetup(
     experts,
     dev: concat(domains.map((d) => d.dev)),
     devPerDomain: domains.map((d) => d.dev),
+    trainPerDomain: domains.map((d) => d.train),
     testPerDomain: domains.map((d) => d.test),
     oodTest,
     pretrainLoss: pre.epochLoss,

@@ -1,4 +1,7 @@
 /**
+ * TEST ORACLE: the experiment's former own merge code (before mode B went through the @x/merging registry),
+ * kept only to show the registry path gives the same merges. Not used by the CLI.
+ *
  * Merge operators for Evolver mode B and the baselines, on whole-model genomes with task vectors
  * τ_i = x_i − θ_0 (evolution.md §1.8). TIES and PCB come from @x/merging; mean, TA and DARE are one-line
  * sums. Each factory returns a MergeFunction (the interface @x/evolution injects) plus a variant that

@@ -1,0 +1,64 @@
+/**
+ * Fisher diagonals and Gram matrices of an experiment expert (snn.md §8.2: diagonal Fisher from 500
+ * samples; RegMean Gram matrices per layer), computed with the zoo's code on the first `samples` images of
+ * the expert's own training data, and laid out for the registry merges (genome-aligned Fisher; Gram
+ * matrices keyed by the genome's tensor names, the head included since the experiment evolves it).
+ */
+import { IMAGE_SIZE, type ImageSet } from "../../zoo/data.js";
+import type { MlpArch } from "../../zoo/model.js";
+import { fisherDiagonal, HEAD_STATS_BIAS, HEAD_STATS_WEIGHT, layerGrams } from "../../zoo/stats.js";
+import type { GenomeTensor, SlotStats } from "./registry-merge.js";
+import { fromGenome, HEAD_BIAS, HEAD_WEIGHT } from "./setup.js";
+
+/** The zoo's statistics names for the genome's head tensors. */
+const ZOO_NAME = new Map([
+  [HEAD_WEIGHT, HEAD_STATS_WEIGHT],
+  [HEAD_BIAS, HEAD_STATS_BIAS],
+]);
+
+function firstSamples(data: ImageSet, samples: number): ImageSet {
+  const n = Math.min(samples, data.count);
+  return { images: data.images.subarray(0, n * IMAGE_SIZE), labels: data.labels.subarray(0, n), count: n };
+}
+
+/** Relative ridge added to each Gram diagonal (see `withRidge`). */
+export const GRAM_RIDGE = 1e-6;
+
+/**
+ * G + ε·I with ε = GRAM_RIDGE · mean diagonal entry. A ReLU unit that no expert's data activates leaves a
+ * zero row and column in every Gram matrix, so Σ G̃ is singular and RegMean's solve fails (observed on
+ * fc2 at 500 samples). With the same relative ridge in every slot, such an input's weight column becomes
+ * the plain mean of the experts' columns, and the rest of the solution moves by O(ε).
+ */
+export function withRidge(g: Float32Array, dim: number): Float32Array {
+  let trace = 0;
+  for (let i = 0; i < dim; i++) trace += g[i * dim + i]!;
+  const eps = (GRAM_RIDGE * trace) / dim || GRAM_RIDGE;
+  const out = g.slice();
+  for (let i = 0; i < dim; i++) out[i * dim + i]! += eps;
+  return out;
+}
+
+export async function expertStats(
+  arch: MlpArch,
+  layout: readonly GenomeTensor[],
+  genome: Float32Array,
+  data: ImageSet,
+  samples = 500,
+): Promise<SlotStats> {
+  const { backbone, head } = fromGenome(arch, genome);
+  const set = firstSamples(data, samples);
+  const fisherParams = await fisherDiagonal(arch, backbone, head, set, { head: true });
+  const gramParams = await layerGrams(arch, backbone, set, { head: true });
+  const fisher = new Float32Array(genome.length);
+  const gram = new Map<string, Float32Array>();
+  for (const t of layout) {
+    const key = ZOO_NAME.get(t.name) ?? t.name;
+    const f = fisherParams.get(key);
+    if (!f || f.data.length !== t.size) throw new Error(`Fisher of '${t.name}' missing or of the wrong size`);
+    fisher.set(f.data, t.offset);
+    const g = gramParams.get(key);
+    if (g) gram.set(t.name, withRidge(g.data, t.shape[1]!));
+  }
+  return { fisher, gram };
+}
