@@ -109,14 +109,18 @@ export function streamingPcbSession(
         const base = t.base as Float32Array;
         const d = base.length;
         const st = storeOf();
-        for (let i = 0; i < n; i++) {
-          const m = t.models[i];
-          // In memory, T goes straight into the store; a file store gets it through a scratch row.
-          const view = st.view(i, start, d);
-          const row = view ?? scratch.get(0, d);
-          for (let k = 0; k < d; k++) row[k] = m[k] - base[k];
-          if (!view) st.write(i, start, row);
-          absSel[i].addTop(row); // the selector keys |T|
+        // Column blocks, so the histogram reads T back from cache.
+        for (let a = 0; a < d; a += chunk) {
+          const len = Math.min(d, a + chunk) - a;
+          for (let i = 0; i < n; i++) {
+            const m = t.models[i];
+            // In memory, T goes straight into the store; a file store gets it through a scratch row.
+            const view = st.view(i, start + a, len);
+            const row = view ?? scratch.get(0, len);
+            for (let k = 0; k < len; k++) row[k] = m[a + k] - base[a + k];
+            if (!view) st.write(i, start + a, row);
+            absSel[i].addTop(row); // the selector keys |T|
+          }
         }
       },
       finish() {
