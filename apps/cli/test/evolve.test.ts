@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fisherMerge, regmeanMerge } from "@x/merging";
 import { openCheckpoint, Rng, saveSafetensors, Tensor } from "@x/tensor-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evolveCommand, runEvaluator } from "../src/commands/evolve.js";
@@ -24,9 +25,55 @@ async function model(dir: string, seed: number, spread: number): Promise<void> {
   writeFileSync(join(dir, "config.json"), JSON.stringify({ seed }));
 }
 
+/** A statistics file: positive Fisher diagonals and an SPD 4×4 Gram matrix for layer.weight. */
+async function statsFile(file: string, seed: number, skipFisherBias = false): Promise<void> {
+  const r = new Rng(`stats-${seed}`);
+  const x = new Float32Array(8 * 4).map(() => r.normal(0, 1));
+  const gram = new Float32Array(16);
+  for (let a = 0; a < 4; a++)
+    for (let b = 0; b < 4; b++)
+      for (let k = 0; k < 8; k++) gram[a * 4 + b] += (x[k * 4 + a] * x[k * 4 + b]) / 8;
+  const tensors: Record<string, Tensor> = {
+    "fisher.layer.weight": new Tensor(
+      "F32",
+      [3, 4],
+      new Float32Array(12).map(() => 0.1 + r.uniform()),
+    ),
+    "gram.layer.weight": new Tensor("F32", [4, 4], gram),
+  };
+  if (!skipFisherBias)
+    tensors["fisher.layer.bias"] = new Tensor(
+      "F32",
+      [3],
+      new Float32Array(3).map(() => 0.1 + r.uniform()),
+    );
+  await saveSafetensors(file, tensors);
+}
+
+async function readStats(file: string, name: string): Promise<Float32Array> {
+  const ck = await openCheckpoint(file);
+  try {
+    return await ck.readFloat32(name);
+  } finally {
+    await ck.close();
+  }
+}
+
+async function readModel(dir: string, name: string): Promise<Float32Array> {
+  const ck = await openCheckpoint(dir);
+  try {
+    return await ck.readFloat32(name);
+  } finally {
+    await ck.close();
+  }
+}
+
 beforeAll(async () => {
   await model(join(tmp, "base"), 100, 0.5);
   for (let i = 0; i < 4; i++) await model(join(tmp, `expert${i}`), i, 0.4);
+  mkdirSync(join(tmp, "stats"), { recursive: true });
+  for (let i = 0; i < 3; i++) await statsFile(join(tmp, "stats", `e${i}.safetensors`), i);
+  await statsFile(join(tmp, "stats", "nobias.safetensors"), 9, true);
 });
 
 function config(name: string, body: string): string {
@@ -114,6 +161,70 @@ evaluator: { zoo: "${zoo.dir}" }
     expect(result.evolvedTensors).toBe(4);
     const val = await evaluateModelDir(join(out, "model"), { zooDir: zoo.dir, split: "val" });
     expect(val.average).toBe(result.outputScore);
+  });
+
+  for (const method of ["fisher", "regmean"] as const) {
+    it(`mode B with ${method}: statistics from files; with G = 0 the output is the registry merge of the experts`, async () => {
+      const body = (g: number) => `mode: merge
+population: [expert0, expert1, expert2]
+merge: { method: ${method}, stats: [stats/e0.safetensors, stats/e1.safetensors, stats/e2.safetensors] }
+generations: ${g}
+seed: 3
+evaluator:
+  command: ["${process.execPath}", "${scorer}", "{model}"]
+`;
+      const out0 = join(tmp, `out-${method}-0`);
+      expect(await evolveCommand.run([config(`${method}0.yml`, body(0)), out0])).toBe(0);
+      const experts = await Promise.all(
+        [0, 1, 2].map((i) => readModel(join(tmp, `expert${i}`), "layer.weight")),
+      );
+      const files = [0, 1, 2].map((i) => join(tmp, "stats", `e${i}.safetensors`));
+      const expected =
+        method === "fisher"
+          ? fisherMerge(experts, await Promise.all(files.map((f) => readStats(f, "fisher.layer.weight"))), {
+              floor: 1e-10,
+            })
+          : regmeanMerge(
+              experts,
+              await Promise.all(files.map((f) => readStats(f, "gram.layer.weight"))),
+              3,
+              4,
+              0.1,
+            );
+      const got = await readModel(join(out0, "model"), "layer.weight");
+      for (let k = 0; k < 12; k++) expect(got[k]).toBeCloseTo(expected[k], 6);
+      // evolving: the merged score never drops and the written model scores what the run reported
+      const out = join(tmp, `out-${method}`);
+      expect(await evolveCommand.run([config(`${method}.yml`, body(2)), out])).toBe(0);
+      const result = JSON.parse(readFileSync(join(out, "evolve-result.json"), "utf8"));
+      const r0 = JSON.parse(readFileSync(join(out0, "evolve-result.json"), "utf8"));
+      expect(result.outputScore).toBeGreaterThanOrEqual(r0.outputScore);
+      const v = await runEvaluator([process.execPath, scorer, "{model}"], tmp, join(out, "model"));
+      expect(v).toBe(result.outputScore);
+    });
+  }
+
+  it("missing statistics: errors name the model", async () => {
+    const noStats = config(
+      "nostats.yml",
+      `mode: merge\npopulation: [expert0, expert1]\nmerge: { method: fisher }\nevaluator: { command: 'x {model}' }\n`,
+    );
+    expect(() => loadEvolveConfig(noStats)).toThrow(
+      /merge.stats: merge method fisher needs a list of statistics files/,
+    );
+    const partial = config(
+      "partial.yml",
+      `mode: merge
+population: [expert0, expert1]
+merge: { method: fisher, stats: [stats/e0.safetensors, stats/nobias.safetensors] }
+generations: 1
+evaluator:
+  command: ["${process.execPath}", "${scorer}", "{model}"]
+`,
+    );
+    await expect(evolveCommand.run([partial, join(tmp, "out-partial")])).rejects.toThrow(
+      /statistics of .*expert1: .*nobias\.safetensors has no tensor 'fisher\.layer\.bias'/,
+    );
   });
 
   it("rejects bad configurations naming the file and the field", () => {
