@@ -7,3 +7,10 @@ export { mergeNegligibleBranches } from "./prepare.js";
 export * from "./sweep.js";
 export * from "./topology.js";
 export { bfsOrder, childrenOf, primTree, TopologyError } from "./tree.js";
+export {
+  lossCorrection,
+  type SeriesCorrection,
+  searchTree,
+  type TreeSearchOptions,
+  type TreeSearchResult,
+} from "./tree-search.js";

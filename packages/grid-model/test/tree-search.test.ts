@@ -1,0 +1,139 @@
+import { Rng } from "@x/tensor-core";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { identifyTopology, type MeterSeries, searchTree } from "../src/identify/index.js";
+import { ieee13, ieee37, mergeNegligibleBranches } from "../src/index.js";
+import { generateMeterData } from "./identify-fixtures.js";
+
+/**
+ * Direct O(N·T) evaluation of the search's objective (the reference for the Gram-matrix shortcut): per branch the
+ * no-intercept LS fit of w_π − w_e on the subtree sums of p and q, residuals summed along root paths, then
+ * Σ_k ‖U_k‖² − ‖Σ_k U_k‖² / N.
+ */
+function directScore(d: MeterSeries, parent: Int32Array, nonNegative: boolean): number {
+  const N = d.busNames.length;
+  const T = d.samples;
+  const w = d.vm.map((s) => Float64Array.from(s, (x, t) => x * x - d.vm[d.root]![t]! ** 2));
+  const order = [d.root];
+  for (let h = 0; h < order.length; h++)
+    for (let k = 0; k < N; k++) if (k !== d.root && parent[k] === order[h]) order.push(k);
+  const P = d.p.map((s) => Float64Array.from(s));
+  const Q = d.q.map((s) => Float64Array.from(s));
+  for (let h = N - 1; h >= 1; h--) {
+    const k = order[h]!;
+    const i = parent[k]!;
+    if (i === d.root) continue;
+    for (let t = 0; t < T; t++) {
+      P[i]![t] += P[k]![t]!;
+      Q[i]![t] += Q[k]![t]!;
+    }
+  }
+  const U = Array.from({ length: N }, () => new Float64Array(T));
+  const sum = new Float64Array(T);
+  let total = 0;
+  for (let h = 1; h < N; h++) {
+    const k = order[h]!;
+    const i = parent[k]!;
+    let aa = 0;
+    let ab = 0;
+    let bb = 0;
+    let ya = 0;
+    let yb = 0;
+    for (let t = 0; t < T; t++) {
+      const y = w[i]![t]! - w[k]![t]!;
+      aa += P[k]![t]! ** 2;
+      ab += P[k]![t]! * Q[k]![t]!;
+      bb += Q[k]![t]! ** 2;
+      ya += y * P[k]![t]!;
+      yb += y * Q[k]![t]!;
+    }
+    const det = aa * bb - ab * ab;
+    let b1 = (bb * ya - ab * yb) / det;
+    let b2 = (aa * yb - ab * ya) / det;
+    if (nonNegative && (b1 < 0 || b2 < 0)) {
+      // Boundary candidates of the 2-variable NNLS: r only, x only, or zero; keep the smallest residual.
+      const rss = (u: number, v: number) => -2 * (u * ya + v * yb) + u * u * aa + 2 * u * v * ab + v * v * bb;
+      const cands: [number, number][] = [
+        [0, 0],
+        [Math.max(0, ya / aa), 0],
+        [0, Math.max(0, yb / bb)],
+      ];
+      [b1, b2] = cands.reduce((best, c) => (rss(c[0], c[1]) < rss(best[0], best[1]) ? c : best));
+    }
+    for (let t = 0; t < T; t++) {
+      const r = w[i]![t]! - w[k]![t]! - b1 * P[k]![t]! - b2 * Q[k]![t]!;
+      U[k]![t] = U[i]![t]! + r;
+      total += U[k]![t]! ** 2;
+      sum[t] += U[k]![t]!;
+    }
+  }
+  let common = 0;
+  for (let t = 0; t < T; t++) common += sum[t]! ** 2;
+  return total - common / N;
+}
+
+function randomSeries(N: number, T: number, seed: number): MeterSeries {
+  const rng = new Rng(seed);
+  const mk = (f: () => number) => Array.from({ length: N }, () => Float64Array.from({ length: T }, f));
+  return {
+    busNames: Array.from({ length: N }, (_, k) => `b${k}`),
+    root: 0,
+    samples: T,
+    vm: mk(() => 0.95 + 0.1 * rng.uniform()),
+    p: mk(() => rng.uniform()),
+    q: mk(() => 0.5 * rng.uniform()),
+  };
+}
+
+describe("likelihood tree search", () => {
+  it("scores a tree from the Gram matrix exactly as the direct residual computation (property)", () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 3, max: 9 })
+          .chain((N) =>
+            fc.tuple(
+              fc.constant(N),
+              fc.array(fc.nat(), { minLength: N - 1, maxLength: N - 1 }),
+              fc.nat(),
+              fc.boolean(),
+            ),
+          ),
+        ([N, links, seed, nonNegative]) => {
+          const d = randomSeries(N, 40, seed);
+          const parent = new Int32Array(N).fill(-1);
+          for (let k = 1; k < N; k++) parent[k] = links[k - 1]! % k;
+          const got = searchTree(d, parent, { maxSweeps: 0, nonNegative }).initialScore;
+          const want = directScore(d, parent, nonNegative);
+          expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want)));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("rejects a parent array that is not a tree", () => {
+    const d = randomSeries(4, 10, 1);
+    expect(() => searchTree(d, Int32Array.from([-1, 2, 3, 1]))).toThrow(/not a tree/);
+  });
+
+  it.each([
+    ["ieee13", mergeNegligibleBranches(ieee13())],
+    ["ieee37", ieee37()],
+  ])("finds the true %s tree from a star on noise-free LinDistFlow data", (_, f) => {
+    const d = generateMeterData(f, { samples: 400, model: "lindistflow", seed: 4 });
+    const star = new Int32Array(f.parent.length).fill(0);
+    star[0] = -1;
+    const res = searchTree(d, star);
+    expect(Array.from(res.parent)).toEqual(Array.from(f.parent));
+    expect(res.score).toBeLessThan(1e-9 * res.initialScore);
+    expect(res.moves).toBeGreaterThan(0);
+  });
+
+  it("keeps the true tree of noise-free AC data after loss correction", () => {
+    const f = ieee37();
+    const d = generateMeterData(f, { samples: 1500, seed: 6 });
+    const truth = identifyTopology(d, { method: "likelihood" });
+    expect(Array.from(truth.parent)).toEqual(Array.from(f.parent));
+  });
+});
