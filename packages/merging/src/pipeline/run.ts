@@ -63,7 +63,8 @@ export interface PrepareMergeOptions {
    * Worker threads for the final merge of tensor-scope methods (default 1 = this thread). Each worker
    * opens the inputs itself and merges whole tensors, so peak memory grows to about threads ×
    * (inputs + 2) × largest tensor. Needs the built package (dist/pipeline/merge-worker.js); global-scope
-   * methods and custom `method` objects always run on this thread.
+   * methods, custom `method` objects and merges that fully take the fused dense-linear path
+   * (task_arithmetic and friends, see linear-fast.ts) always run on this thread.
    */
   threads?: number;
   /**
@@ -565,7 +566,11 @@ export class PreparedCheckpointMerge {
       const computed = tensors
         .map((_, i) => i)
         .filter((i) => isFloat(tensors[i]!.storedDtype) || tensors[i]!.kind === "merge");
-      const workerUrl = this.workerUrl();
+      // A merge whose tensors all take the fused dense-linear path stays on this thread: its pipeline
+      // already overlaps reading, computing and writing, and workers (each reading whole tensors and
+      // copying results back) measured 3-4× slower (bench/results/merging-streaming.md).
+      const allFused = computed.every((i) => this.fastLinearJob(i, config) !== undefined);
+      const workerUrl = allFused ? undefined : this.workerUrl();
       if (workerUrl && computed.length > 1) {
         threadsUsed = await runWorkers(workerUrl, this.threads, computed, {
           config: this.config,

@@ -176,8 +176,36 @@ describe("fused dense-linear pipeline path", () => {
     ]);
   });
 
-  it("gives the same bytes on two worker threads", async () => {
+  it("stays on this thread with threads: 2 (the pipeline beats workers), with the same bytes", async () => {
     const config = cfg(CONFIGS["task_arithmetic, mixed BF16/F16/F32 inputs, BF16 out"]!);
-    expect(await merged(config, { threads: 2 })).toEqual(await merged(config, { general: true }));
+    const out = join(root, `out-${runs++}`);
+    const r = await mergeCheckpoints(config, out, { threads: 2, copyTokenizer: false });
+    expect(r.threads).toBe(1);
+    expect(await storedBytes(out)).toEqual(await merged(config, { general: true }));
+  });
+
+  it("computes fused tensors on worker threads too when some tensors need the general path", async () => {
+    // An F64 tensor in one model sends that tensor down the general path; the rest stay fused.
+    const dir = join(root, "ft-f64");
+    const rng = new Rng(5);
+    const model = withDtype(fineTune(rng, randomModel(new Rng(21), SHAPES)), "BF16");
+    model["model.norm.weight"] = { ...model["model.norm.weight"]!, dtype: "F64" };
+    await writeModelDir(dir, model);
+    const config = cfg(
+      "merge_method: task_arithmetic\nbase_model: $ROOT/base\nmodels: [{model: $ROOT/ft-f64}, {model: $ROOT/ft1}]\nparameters: {lambda: 0.5}\n",
+    );
+    const prepared = await prepareCheckpointMerge(config);
+    try {
+      const fused = prepared.tensors.map((p, i) => [p.name, prepared.fastLinearJob(i, config) !== undefined]);
+      expect(Object.fromEntries(fused)["model.norm.weight"]).toBe(false);
+      expect(fused.filter(([, f]) => f).length).toBe(prepared.tensors.length - 1);
+    } finally {
+      await prepared.close();
+    }
+    const out = join(root, `out-${runs++}`);
+    const r = await mergeCheckpoints(config, out, { threads: 2, copyTokenizer: false });
+    expect(r.threads).toBe(2); // needs the built worker (dist/pipeline/merge-worker.js), as CI builds first
+    expect(await storedBytes(out)).toEqual(await merged(config, { general: true }));
+    expect(await merged(config)).toEqual(await merged(config, { general: true }));
   });
 });
