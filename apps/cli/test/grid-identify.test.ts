@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { type Cell, renderExact } from "../src/commands/bench-grid.js";
 import { runCli, tempDirPerFile } from "./run-cli.js";
 
 const tmp = tempDirPerFile("x-cli-grid-id-");
@@ -104,8 +105,17 @@ describe("x bench grid --quick", () => {
     const doc = JSON.parse(await readFile(join(out, "grid-quick.json"), "utf8"));
     expect(doc.cells.length).toBeGreaterThanOrEqual(3);
     for (const c of doc.cells) {
-      expect(c.topology.treeMetric).toBeGreaterThanOrEqual(0);
-      expect(c.topology.treeMetric).toBeLessThanOrEqual(1);
+      for (const k of ["treeMetric", "likelihood"]) {
+        expect(c.topology[k]).toBeGreaterThanOrEqual(0);
+        expect(c.topology[k]).toBeLessThanOrEqual(1);
+      }
+    }
+    // Samples-to-exact cells: two seeds per sample size, wrong-bus lists consistent with the exact flag.
+    const exact = doc.cells.filter((c: { group: string }) => c.group === "exact");
+    expect(exact.map((c: { samples: number }) => c.samples).sort()).toEqual([300, 300, 700, 700]);
+    for (const c of exact) {
+      expect(c.exactTree).toBe(c.topology.wrongEdges === 0);
+      expect(c.wrongBuses.length).toBe(c.topology.wrongEdges);
     }
     // Both LP backends solved the same LAD problems to the same optimum.
     const solvers = new Set(doc.lp.map((l: { solver: string }) => l.solver));
@@ -113,5 +123,37 @@ describe("x bench grid --quick", () => {
     for (const l of doc.lp) expect(l.maxRelLossDiff).toBeLessThan(1e-6);
     const md = await readFile(join(out, "grid-quick.md"), "utf8");
     expect(md).toMatch(/LP solvers on the LAD branch problems/);
+    expect(md).toMatch(/Samples to exact topology/);
+  });
+});
+
+describe("samples-to-exact table", () => {
+  const cell = (feeder: string, samples: number, seed: number, exact: boolean): Cell => ({
+    group: "exact",
+    feeder,
+    vClass: 0.1,
+    pqClass: 0.5,
+    samples,
+    resolutionMin: 15,
+    seed,
+    topology: { likelihood: exact ? 1 : 0.9, treeMetric: 0.8 },
+    exactTree: exact,
+    wrongBuses: exact ? [] : ["b7"],
+    seconds: { topology: 1 },
+  });
+  it("reports the smallest T at which every seed is exact, or the accuracy at the largest T", () => {
+    const lines = renderExact([
+      cell("a", 1000, 1, true),
+      cell("a", 1000, 2, false),
+      cell("a", 2000, 1, true),
+      cell("a", 2000, 2, true),
+      cell("a", 4000, 1, true),
+      cell("a", 4000, 2, true),
+      cell("b", 1000, 1, false),
+      cell("b", 5000, 1, false),
+    ]).join("\n");
+    expect(lines).toMatch(/\| a \| 0\.1 \| 0\.5 \| 2000 \|\n/);
+    expect(lines).toMatch(/\| b \| 0\.1 \| 0\.5 \| > 5000 \(edges 0\.900\) \|/);
+    expect(lines).toMatch(/\| a \| 0\.1 \| 0\.5 \| 1000 \| 0\.950 \| 0\.800 \| 1\/2 \| b7 \(1\) \|/);
   });
 });

@@ -13,7 +13,7 @@ import type { BranchSamples, Feeder, LpSolver, SmartMeterData } from "@x/grid-mo
 import { type Command, UsageError } from "../command.js";
 
 export interface Cell {
-  group: "noise" | "samples" | "resolution" | "library";
+  group: "noise" | "samples" | "resolution" | "library" | "exact";
   feeder: string;
   vClass: number;
   pqClass: number;
@@ -28,6 +28,8 @@ export interface Cell {
   ladTrueTree?: Record<string, number>;
   lsTrueTree?: Record<string, number>;
   library?: Record<string, number | null>;
+  /** "exact" group: buses whose parent is wrong. */
+  wrongBuses?: string[];
   seconds: Record<string, number>;
 }
 
@@ -51,7 +53,8 @@ const median = (a: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-const USAGE = "x bench grid [--quick] [--seeds 1,2] [--lp-only] [--out bench/results] [--name grid]";
+const USAGE =
+  "x bench grid [--quick] [--seeds 1,2] [--lp-only | --exact-only] [--exact-seeds 1,2,3] [--out bench/results] [--name grid]";
 
 export const benchGrid: Command = {
   name: "bench grid",
@@ -59,7 +62,8 @@ export const benchGrid: Command = {
     "Runs the grid identification experiment: noise (voltage class 0–0.2 %, P/Q 0.2–1 %), samples (672–10000) and " +
     "resolution (1/15/60 min) on IEEE 13/37/69 with several seeds; topology read-outs (tree-metric, Laplacian, " +
     "Var-MinST), LAD vs LS, conductor library, time to identify the 69-bus feeder, and glpk.js vs HiGHS on the LAD " +
-    "LPs. --quick is a seconds-long smoke configuration.",
+    "LPs, and the samples-to-exact-topology table (37/69-bus, 3 seeds). --quick is a seconds-long smoke configuration; " +
+    "--lp-only / --exact-only keep the other cells of an earlier run and rerun only that part.",
   usage: USAGE,
   async run(argv) {
     const { values, positionals } = parseArgs({
@@ -70,6 +74,8 @@ export const benchGrid: Command = {
         out: { type: "string" },
         name: { type: "string" },
         "lp-only": { type: "boolean" },
+        "exact-only": { type: "boolean" },
+        "exact-seeds": { type: "string" },
       },
       strict: true,
       allowPositionals: true,
@@ -105,10 +111,18 @@ export const benchGrid: Command = {
       ieee69: grid.case69(),
     };
     const lpOnly = values["lp-only"] === true;
-    // --lp-only keeps the sweep cells of an earlier run and (re)runs the solver comparison.
-    const previous = lpOnly ? readPrevious(join(outDir, `${name}.json`)) : undefined;
-    const cells: Cell[] = previous?.cells ?? [];
-    const lp: LpCell[] = [];
+    const exactOnly = values["exact-only"] === true;
+    if (lpOnly && exactOnly) throw new UsageError("--lp-only and --exact-only exclude each other");
+    const exactSeeds = (values["exact-seeds"] ?? (quick ? "1,2" : "1,2,3")).split(",").map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError(`--exact-seeds must be integers, got '${s}'`);
+      return n;
+    });
+    // --lp-only / --exact-only keep the cells of an earlier run and (re)run only that part.
+    const previous = lpOnly || exactOnly ? readPrevious(join(outDir, `${name}.json`)) : undefined;
+    const cells: Cell[] = (previous?.cells ?? []).filter((c) => !(exactOnly && c.group === "exact"));
+    const lp: LpCell[] = exactOnly ? (previous?.lp ?? []) : [];
+    const sweepRuns = !lpOnly && !exactOnly;
 
     const simulate = (
       f: Feeder,
@@ -164,7 +178,9 @@ export const benchGrid: Command = {
       const topo = grid.identifyTopology(d);
       const t2 = performance.now();
       const topology: Record<string, number> = {
-        treeMetric: grid.evaluateIdentification(f, edgesOf(d, topo.parent)).edgeAccuracy,
+        likelihood: grid.evaluateIdentification(f, edgesOf(d, topo.parent)).edgeAccuracy,
+        treeMetric: grid.evaluateIdentification(f, edgesOf(d, topo.initialParent ?? topo.parent))
+          .edgeAccuracy,
       };
       if (opts.baselines) {
         topology.laplacian = grid.evaluateIdentification(
@@ -241,7 +257,8 @@ export const benchGrid: Command = {
       cells.push(cell);
       const fmt = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(3));
       console.log(
-        `[${group}] ${fid} v${vClass}% pq${pqClass}% T=${samples} ${res}min seed ${seed}: edges ${fmt(topology.treeMetric)} ` +
+        `[${group}] ${fid} v${vClass}% pq${pqClass}% T=${samples} ${res}min seed ${seed}: edges ${fmt(topology.likelihood)} ` +
+          `(tree-metric ${fmt(topology.treeMetric)}) ` +
           `(lap ${fmt(topology.laplacian)}, var ${fmt(topology.variance)}) |z| med LAD ${lad.medianApeZ.toFixed(2)}% ` +
           `LS ${ls.medianApeZ.toFixed(2)}%${cell.ladTrueTree ? ` true-tree LAD ${cell.ladTrueTree.medianApeZ!.toFixed(2)}%` : ""} ` +
           `identify ${cell.seconds.identifyLad!.toFixed(1)} s`,
@@ -280,7 +297,7 @@ export const benchGrid: Command = {
         ];
     const fids = quick ? ["ieee13"] : ["ieee13", "ieee37", "ieee69"];
     const baseT = quick ? 700 : 2880;
-    for (const fid of lpOnly ? [] : fids)
+    for (const fid of sweepRuns ? fids : [])
       for (const [v, pq] of noiseLevels)
         for (const seed of seeds)
           runCell("noise", fid, v, pq, baseT, 15, seed, { baselines: true, trueTree: true });
@@ -291,18 +308,80 @@ export const benchGrid: Command = {
       const T = sampleSizes[sampleSizes.length - 1]!;
       lpData = { d: simulate(feeders[fid]!, 0.1, 0.5, T, 15, seeds[0]!), f: feeders[fid]! };
     }
-    for (const fid of lpOnly ? [] : fids)
+    for (const fid of sweepRuns ? fids : [])
       for (const T of sampleSizes)
         for (const seed of seeds) {
           const d = runCell("samples", fid, 0.1, 0.5, T, 15, seed, { trueTree: true });
           if (fid === fids[fids.length - 1] && T === sampleSizes[sampleSizes.length - 1] && seed === seeds[0])
             lpData = { d, f: feeders[fid]! };
         }
-    if (!quick && !lpOnly)
+    if (!quick && sweepRuns)
       for (const fid of fids)
         for (const res of [1, 60]) runCell("resolution", fid, 0.1, 0.5, baseT, res, seeds[0]!);
-    for (const fid of lpOnly ? [] : quick ? ["ieee13"] : ["ieee13", "ieee37"])
+    for (const fid of !sweepRuns ? [] : quick ? ["ieee13"] : ["ieee13", "ieee37"])
       runCell("library", fid, 0.1, 0.5, baseT, 15, seeds[0]!, { library: true });
+
+    // --- samples to exact topology --------------------------------------------------------
+    // One simulation per feeder and seed at the largest T; shorter runs are its prefixes, re-metered.
+    const exactPlan: [string, number, number, number[]][] = quick
+      ? [["ieee13", 0.1, 0.5, [300, 700]]]
+      : [
+          ["ieee13", 0.1, 0.5, [672, 2880]],
+          ["ieee37", 0.1, 0.5, [2880, 5000, 10000, 20000]],
+          ["ieee37", 0.1, 0.1, [2880, 5000, 10000]],
+          ["ieee69", 0.1, 0.5, [10000, 20000, 40000]],
+          ["ieee69", 0.1, 0.1, [10000, 40000]],
+        ];
+    if (!lpOnly) {
+      for (const [fid, v, pq, sizes] of exactPlan) {
+        const f = feeders[fid]!;
+        for (const seed of exactSeeds) {
+          const full = grid.simulateSmartMeters(f, {
+            samples: Math.max(...sizes),
+            seed,
+            meters: "all",
+            junctionLoad: 0.02,
+            keepTruth: true,
+          });
+          for (const T of sizes) {
+            const d = grid.remeter(prefixData(full, T), {
+              seed,
+              meters: "all",
+              voltageSigma: grid.accuracyClassSigma(v),
+              powerSigma: grid.accuracyClassSigma(pq),
+            });
+            const t0 = performance.now();
+            const topo = grid.identifyTopology(d);
+            const secs = (performance.now() - t0) / 1000;
+            const m = grid.evaluateIdentification(f, edgesOf(d, topo.parent));
+            const tm = grid.evaluateIdentification(f, edgesOf(d, topo.initialParent ?? topo.parent));
+            const wrong = wrongBuses(f, topo.parent);
+            cells.push({
+              group: "exact",
+              feeder: fid,
+              vClass: v,
+              pqClass: pq,
+              samples: T,
+              resolutionMin: 15,
+              seed,
+              topology: {
+                likelihood: m.edgeAccuracy,
+                treeMetric: tm.edgeAccuracy,
+                wrongEdges: m.edges - m.correctEdges,
+              },
+              exactTree: m.exactTree,
+              wrongBuses: wrong,
+              seconds: { topology: secs },
+            });
+            console.log(
+              `[exact] ${fid} v${v}% pq${pq}% T=${T} seed ${seed}: likelihood ${m.edgeAccuracy.toFixed(3)} ` +
+                `(tree-metric ${tm.edgeAccuracy.toFixed(3)}) wrong [${wrong.join(" ")}] ${secs.toFixed(1)} s`,
+            );
+            save();
+          }
+        }
+      }
+    }
 
     // --- LP solvers on the LAD problems ---------------------------------------------------
     if (lpData) {
@@ -362,9 +441,9 @@ export const benchGrid: Command = {
 
 type Grid = typeof import("@x/grid-model");
 
-function readPrevious(path: string): { cells: Cell[] } | undefined {
+function readPrevious(path: string): { cells: Cell[]; lp?: LpCell[] } | undefined {
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as { cells: Cell[] };
+    return JSON.parse(readFileSync(path, "utf8")) as { cells: Cell[]; lp?: LpCell[] };
   } catch {
     return undefined;
   }
@@ -408,6 +487,41 @@ function sampleBranches(grid: Grid, d: SmartMeterData, f: Feeder, count: number)
   });
 }
 
+/**
+ * Buses whose estimated edge to their parent is not a true edge (undirected), ignoring zero-impedance switches
+ * (evaluateIdentification merges those, so their two ends are interchangeable).
+ */
+function wrongBuses(f: Feeder, parent: Int32Array): string[] {
+  const truth = new Set<string>();
+  const zero = new Uint8Array(f.parent.length);
+  for (const br of f.branches) {
+    truth.add(`${Math.min(br.from, br.to)}-${Math.max(br.from, br.to)}`);
+    if (Math.hypot(br.rPu, br.xPu) <= 2e-5) zero[br.from] = zero[br.to] = 1;
+  }
+  const out: string[] = [];
+  for (let j = 0; j < parent.length; j++) {
+    const p = parent[j]!;
+    if (p < 0 || zero[j] || zero[p]) continue;
+    if (!truth.has(`${Math.min(j, p)}-${Math.max(j, p)}`)) out.push(f.buses[j]!.name);
+  }
+  return out;
+}
+
+/** The first T intervals of a simulation that kept its noise-free truth (for re-metering). */
+function prefixData(d: SmartMeterData, T: number): SmartMeterData {
+  const cut = (a: readonly Float64Array[]) => a.map((s) => s.slice(0, T));
+  const truth = d.truth!;
+  return {
+    ...d,
+    samples: T,
+    startMinute: d.startMinute.slice(0, T),
+    vm: cut(d.vm),
+    p: cut(d.p),
+    q: cut(d.q),
+    truth: { ...truth, samples: T, vm: cut(truth.vm), p: cut(truth.p), q: cut(truth.q) },
+  };
+}
+
 function subtree(f: Feeder, root: number): number[] {
   const out = [root];
   for (let h = 0; h < out.length; h++) out.push(...f.children[out[h]!]!);
@@ -428,12 +542,68 @@ export interface Doc {
   lp: LpCell[];
 }
 
+/** Samples-to-exact-topology section: accuracy per T and the smallest T at which every seed is exact. */
+export function renderExact(cells: Cell[]): string[] {
+  if (!cells.length) return [];
+  const f3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : "–");
+  const groups = new Map<string, Cell[]>();
+  for (const c of cells) {
+    const k = [c.feeder, c.vClass, c.pqClass].join("|");
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  const out = [
+    "",
+    "## Samples to exact topology (default read-out, every bus metered, 15-min means)",
+    "",
+    "Each seed is one simulation at the largest T; smaller T are its first intervals, re-metered. Wrong = buses whose parent is wrong " +
+      "(union over seeds, count of seeds in parentheses).",
+    "",
+    "| feeder | v class % | pq class % | T | edges likelihood | edges tree-metric | exact | wrong buses | topology s (median) |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  const summary: string[] = [];
+  for (const cs of groups.values()) {
+    const c0 = cs[0]!;
+    const sizes = [...new Set(cs.map((c) => c.samples))].sort((a, b) => a - b);
+    let firstExact: number | undefined;
+    let lastAcc = Number.NaN;
+    for (const T of sizes) {
+      const at = cs.filter((c) => c.samples === T);
+      const acc = at.reduce((s, c) => s + (c.topology.likelihood ?? Number.NaN), 0) / at.length;
+      const tm = at.reduce((s, c) => s + (c.topology.treeMetric ?? Number.NaN), 0) / at.length;
+      const exact = at.filter((c) => c.exactTree).length;
+      if (exact === at.length && firstExact === undefined) firstExact = T;
+      lastAcc = acc;
+      const count = new Map<string, number>();
+      for (const c of at) for (const b of c.wrongBuses ?? []) count.set(b, (count.get(b) ?? 0) + 1);
+      const wrong = [...count].map(([b, k]) => `${b} (${k})`).join(", ") || "–";
+      out.push(
+        `| ${c0.feeder} | ${c0.vClass} | ${c0.pqClass} | ${T} | ${f3(acc)} | ${f3(tm)} | ${exact}/${at.length} | ${wrong} | ` +
+          `${median(at.map((c) => c.seconds.topology ?? Number.NaN)).toFixed(1)} |`,
+      );
+    }
+    summary.push(
+      `| ${c0.feeder} | ${c0.vClass} | ${c0.pqClass} | ${firstExact !== undefined ? String(firstExact) : `> ${sizes[sizes.length - 1]} (edges ${f3(lastAcc)})`} |`,
+    );
+  }
+  out.push(
+    "",
+    "Samples to exact (smallest T in the plan at which every seed recovers the exact tree):",
+    "",
+    "| feeder | v class % | pq class % | T to exact |",
+    "|---|---|---|---|",
+    ...summary,
+  );
+  return out;
+}
+
 /** Aggregates cells (mean over seeds) into the markdown report. */
 export function renderMarkdown(doc: Doc): string {
   const f2 = (v: number | null | undefined, d = 2) =>
     v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(d);
   const groups = new Map<string, Cell[]>();
   for (const c of doc.cells) {
+    if (c.group === "exact") continue;
     const k = [c.group, c.feeder, c.vClass, c.pqClass, c.samples, c.resolutionMin].join("|");
     groups.set(k, [...(groups.get(k) ?? []), c]);
   }
@@ -448,12 +618,13 @@ export function renderMarkdown(doc: Doc): string {
     "",
     "Data: `simulateSmartMeters` (household profiles, AC sweep, 15-min means unless stated), every bus metered, junction buses given 2 % of the largest load; " +
       "meter classes as maximum error = 3σ (v = |V| class, pq = P/Q class). Topology = edge accuracy of the default read-out " +
-      "(loss-corrected tree metric), with the paper-style Laplacian inversion and Var-MinST for comparison; exact = share of seeds with the exact tree. " +
+      "(likelihood tree search from the loss-corrected tree metric; cells run before it existed show – there and used the tree metric), with the " +
+      "tree metric alone, the paper-style Laplacian inversion and Var-MinST for comparison; exact = share of seeds with the exact tree of the default. " +
       "Impedance columns: median |z| error (%) over correctly recovered edges (LAD/HiGHS, LS) and, on the true tree, median r / x APE (%) (stage 2 alone). " +
       `Mean over seeds ${JSON.stringify(doc.seeds)}.`,
     "",
-    "| group | feeder | v class % | pq class % | T | res (min) | edges tree-metric | Laplacian | Var-MinST | exact | LAD med |z| % | LS med |z| % | true tree LAD med r / x % | true tree LS med r / x % | identify s (LAD) |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| group | feeder | v class % | pq class % | T | res (min) | edges likelihood | tree-metric | Laplacian | Var-MinST | exact | LAD med |z| % | LS med |z| % | true tree LAD med r / x % | true tree LS med r / x % | identify s (LAD) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const cs of groups.values()) {
     const c0 = cs[0]!;
@@ -463,12 +634,13 @@ export function renderMarkdown(doc: Doc): string {
         : "–";
     lines.push(
       `| ${c0.group} | ${c0.feeder} | ${c0.vClass} | ${c0.pqClass} | ${c0.samples} | ${c0.resolutionMin} | ` +
-        `${f2(mean(cs.map((c) => c.topology.treeMetric)), 3)} | ${f2(mean(cs.map((c) => c.topology.laplacian)), 3)} | ` +
+        `${f2(mean(cs.map((c) => c.topology.likelihood)), 3)} | ${f2(mean(cs.map((c) => c.topology.treeMetric)), 3)} | ${f2(mean(cs.map((c) => c.topology.laplacian)), 3)} | ` +
         `${f2(mean(cs.map((c) => c.topology.variance)), 3)} | ${cs.filter((c) => c.exactTree).length}/${cs.length} | ` +
         `${f2(mean(cs.map((c) => c.lad?.medianApeZ)))} | ${f2(mean(cs.map((c) => c.ls?.medianApeZ)))} | ${tt("ladTrueTree")} | ${tt("lsTrueTree")} | ` +
         `${f2(mean(cs.map((c) => c.seconds.identifyLad)), 1)} |`,
     );
   }
+  lines.push(...renderExact(doc.cells.filter((c) => c.group === "exact")));
   const lib = doc.cells.filter((c) => c.library);
   if (lib.length) {
     lines.push(

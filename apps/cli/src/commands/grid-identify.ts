@@ -5,7 +5,7 @@ import { type Command, UsageError } from "../command.js";
 
 const USAGE =
   "x grid identify sm.csv --out model.json [--method lad|ls] [--library] [--library-family ieee|pandapower|all] " +
-  "[--topology tree-metric|laplacian|variance] [--solver highs|glpk] [--json]";
+  "[--topology likelihood|tree-metric|laplacian|variance] [--solver highs|glpk] [--json]";
 
 export const gridIdentify: Command = {
   name: "grid identify",
@@ -36,9 +36,16 @@ export const gridIdentify: Command = {
     const method = values.method ?? "lad";
     if (method !== "lad" && method !== "ls")
       throw new UsageError(`--method must be lad or ls, got '${method}'`);
-    const topology = values.topology ?? "tree-metric";
-    if (topology !== "tree-metric" && topology !== "laplacian" && topology !== "variance")
-      throw new UsageError(`--topology must be tree-metric, laplacian or variance, got '${topology}'`);
+    const topology = values.topology ?? "likelihood";
+    if (
+      topology !== "likelihood" &&
+      topology !== "tree-metric" &&
+      topology !== "laplacian" &&
+      topology !== "variance"
+    )
+      throw new UsageError(
+        `--topology must be likelihood, tree-metric, laplacian or variance, got '${topology}'`,
+      );
     const solverName = values.solver ?? "highs";
     if (solverName !== "highs" && solverName !== "glpk")
       throw new UsageError(`--solver must be highs or glpk, got '${solverName}'`);

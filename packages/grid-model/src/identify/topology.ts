@@ -51,6 +51,8 @@ export interface TopologyEstimate {
   readonly condition: number;
   /** Samples used after screening. */
   readonly samplesUsed: number;
+  /** "likelihood": the tree-metric tree the search started from. */
+  readonly initialParent?: Int32Array;
 }
 
 interface Sensitivity {
@@ -401,7 +403,7 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
     });
     const scores = new Float64Array(data.busNames.length).fill(Number.NaN);
     for (const b of buses) scores[b] = cost(local[tree[b]!]!, local[b]!);
-    return { method, parent: tree, edgeScore: scores, design, condition, samplesUsed };
+    return { method, parent: tree, edgeScore: scores, design, condition, samplesUsed, initialParent: parent };
   }
   return { method, parent, edgeScore, design, condition, samplesUsed };
 }
