@@ -1,7 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { identifyTopology, primTree } from "../src/identify/index.js";
-import { case69, type Feeder, ieee13, ieee37, mergeNegligibleBranches } from "../src/index.js";
+import {
+  accuracyClassSigma,
+  case69,
+  type Feeder,
+  ieee13,
+  ieee37,
+  mergeNegligibleBranches,
+  simulateSmartMeters,
+} from "../src/index.js";
 import { generateMeterData } from "./identify-fixtures.js";
 
 function edgeAccuracy(truth: Feeder, est: Int32Array): number {
@@ -34,6 +42,22 @@ describe("stage 1 topology", () => {
     // Spec §2.5: plain read-out 0.71 here. Loss correction leaves at most one edge wrong
     // (a self-consistent fixed point of the correction on a nearly right tree; seed-dependent).
     expect(edgeAccuracy(f, robust.parent)).toBeGreaterThanOrEqual(67 / 68);
+  });
+
+  it("likelihood search is exact on the 37-bus feeder with 0.1%-class meters (household loads), the tree metric is not", () => {
+    const f = feeders.ieee37;
+    const d = simulateSmartMeters(f, {
+      samples: 5000,
+      seed: 2,
+      meters: "all",
+      junctionLoad: 0.02,
+      voltageSigma: accuracyClassSigma(0.1),
+      powerSigma: accuracyClassSigma(0.5),
+    });
+    const est = identifyTopology(d);
+    expect(est.method).toBe("likelihood");
+    expect(edgeAccuracy(f, est.initialParent!)).toBeLessThan(0.9);
+    expect(Array.from(est.parent)).toEqual(Array.from(f.parent));
   });
 
   it("is exact on the 13-bus feeder with 0.1%-class meters, where Var-MinST is not", () => {
