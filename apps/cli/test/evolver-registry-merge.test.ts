@@ -67,6 +67,8 @@ describe("Fisher and RegMean on real (tiny) experts", () => {
   let setup: Setup;
   let stats: SlotStats[];
   let dev: Evaluator;
+  let prepared: Awaited<ReturnType<typeof preparedRegmean>>;
+  let regStats: SlotStats[];
   const arch = { input: 784, hidden: [24, 16] };
   const layout = genomeLayout(arch);
   beforeAll(async () => {
@@ -86,7 +88,14 @@ describe("Fisher and RegMean on real (tiny) experts", () => {
     for (let i = 0; i < setup.experts.length; i++)
       stats.push(await expertStats(setup.arch, layout, setup.experts[i], setup.trainPerDomain[i], 50));
     dev = await Evaluator.create(setup.arch, [setup.dev]);
-  }, 120_000);
+    // The RegMean tests leave fc1 (784 inputs) to averaging: its 784×784 solves would dominate the file's run
+    // time, and fc2 / the head exercise the same code.
+    regStats = stats.map((st) => ({
+      ...st,
+      gram: new Map([...st.gram!].filter(([k]) => k !== "backbone.fc1.weight")),
+    }));
+    prepared = await preparedRegmean(layout, regStats, 0.1);
+  }, 180_000);
 
   it("statistics: non-negative Fisher over the whole genome; Gram matrices for each linear weight, symmetric", () => {
     for (const st of stats) {
@@ -118,18 +127,24 @@ describe("Fisher and RegMean on real (tiny) experts", () => {
     const same = setup.experts.map(() => setup.experts[0]);
     const out = new Float32Array(setup.dim);
     for (const name of ["fisher", "regmean"] as const) {
-      mergeFunction(name, layout, setup.base, { lambda: 1, stats })(same, out);
+      mergeFunction(name, layout, setup.base, { lambda: 1, stats: name === "fisher" ? stats : regStats })(
+        same,
+        out,
+      );
       expect(maxAbsDiff(out, setup.experts[0])).toBeLessThan(1e-4);
     }
-    (await preparedRegmean(layout, stats, 0.1))(same, [1, 1, 1], out);
+    prepared(same, [1, 1, 1], out);
     expect(maxAbsDiff(out, setup.experts[0])).toBeLessThan(1e-4);
   });
 
   it("the prepared RegMean operator equals the registry's RegMean merge", async () => {
     const a = new Float32Array(setup.dim);
     const b = new Float32Array(setup.dim);
-    mergeFunction("regmean", layout, setup.base, { lambda: 1, stats, regmeanAlpha: 0.1 })(setup.experts, a);
-    (await preparedRegmean(layout, stats, 0.1))(setup.experts, [1, 1, 1], b);
+    mergeFunction("regmean", layout, setup.base, { lambda: 1, stats: regStats, regmeanAlpha: 0.1 })(
+      setup.experts,
+      a,
+    );
+    prepared(setup.experts, [1, 1, 1], b);
     let scale = 0;
     for (const v of a) scale = Math.max(scale, Math.abs(v));
     expect(maxAbsDiff(a, b)).toBeLessThan(1e-4 * scale);
@@ -149,7 +164,11 @@ describe("Fisher and RegMean on real (tiny) experts", () => {
 
   it("Evolver mode B with fisher and regmean: the merged dev score never drops", async () => {
     for (const name of ["fisher", "regmean"] as const) {
-      const merge = mergeFunction(name, layout, setup.base, { lambda: 1, stats, regmeanAlpha: 0.1 });
+      const merge = mergeFunction(name, layout, setup.base, {
+        lambda: 1,
+        stats: name === "fisher" ? stats : regStats,
+        regmeanAlpha: 0.1,
+      });
       const out = new Float32Array(setup.dim);
       await merge(setup.experts, out);
       const start = dev.accuracy(out)[0];
