@@ -151,7 +151,12 @@ describe("samples-to-exact table", () => {
       cell("a", 4000, 2, true),
       cell("b", 1000, 1, false),
       cell("b", 5000, 1, false),
+      // exact at the smallest T by chance, then not: does not count
+      cell("c", 1000, 1, true),
+      cell("c", 2000, 1, false),
+      cell("c", 4000, 1, true),
     ]).join("\n");
+    expect(lines).toMatch(/\| c \| 0\.1 \| 0\.5 \| 4000 \|$/);
     expect(lines).toMatch(/\| a \| 0\.1 \| 0\.5 \| 2000 \|\n/);
     expect(lines).toMatch(/\| b \| 0\.1 \| 0\.5 \| > 5000 \(edges 0\.900\) \|/);
     expect(lines).toMatch(/\| a \| 0\.1 \| 0\.5 \| 1000 \| 0\.950 \| 0\.800 \| 1\/2 \| b7 \(1\) \|/);

@@ -565,14 +565,18 @@ export function renderExact(cells: Cell[]): string[] {
   for (const cs of groups.values()) {
     const c0 = cs[0]!;
     const sizes = [...new Set(cs.map((c) => c.samples))].sort((a, b) => a - b);
+    // Smallest T from which on every seed is exact at every larger T of the plan too.
     let firstExact: number | undefined;
+    for (const T of [...sizes].reverse()) {
+      if (cs.filter((c) => c.samples === T).every((c) => c.exactTree)) firstExact = T;
+      else break;
+    }
     let lastAcc = Number.NaN;
     for (const T of sizes) {
       const at = cs.filter((c) => c.samples === T);
       const acc = at.reduce((s, c) => s + (c.topology.likelihood ?? Number.NaN), 0) / at.length;
       const tm = at.reduce((s, c) => s + (c.topology.treeMetric ?? Number.NaN), 0) / at.length;
       const exact = at.filter((c) => c.exactTree).length;
-      if (exact === at.length && firstExact === undefined) firstExact = T;
       lastAcc = acc;
       const count = new Map<string, number>();
       for (const c of at) for (const b of c.wrongBuses ?? []) count.set(b, (count.get(b) ?? 0) + 1);
@@ -588,7 +592,7 @@ export function renderExact(cells: Cell[]): string[] {
   }
   out.push(
     "",
-    "Samples to exact (smallest T in the plan at which every seed recovers the exact tree):",
+    "Samples to exact (smallest T in the plan from which on every seed recovers the exact tree, at that T and every larger one):",
     "",
     "| feeder | v class % | pq class % | T to exact |",
     "|---|---|---|---|",
