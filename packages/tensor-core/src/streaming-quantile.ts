@@ -85,9 +85,16 @@ export class StreamingQuantile {
    */
   /** Sign bits cleared before keying (0x7fffffff with `abs`, else all bits kept). */
   private readonly mask: number;
-  /** Up to two pass-2 target buckets for the fast membership test (−1: none); more use `slotOf`. */
+  /**
+   * Up to two pass-2 target buckets as raw top-16 bit patterns of the (masked) value, for a membership
+   * test without computing keys (−1: use `slotOf`). Only for buckets outside the ±Inf/NaN patterns
+   * (raw top bits 0x7f80–0x7fff, 0xff80–0xffff), where raw bits and keys map one to one.
+   */
   private target0 = -1;
   private target1 = -1;
+  /** XOR that turns a raw value's low 16 bits into its key's (0xffff for negative buckets). */
+  private flip0 = 0;
+  private flip1 = 0;
 
   constructor(
     readonly ranksOf: (count: number) => readonly number[],
@@ -147,9 +154,12 @@ export class StreamingQuantile {
       return { bucket, rank };
     });
     const buckets = [...new Set(this.targets.map((t) => t.bucket))];
-    if (buckets.length <= 2) {
-      this.target0 = buckets[0];
-      this.target1 = buckets[1] ?? buckets[0];
+    const raw = buckets.map((b) => (b >= 0x8000 ? b ^ 0x8000 : ~b & 0xffff));
+    if (buckets.length <= 2 && raw.every((r) => (r & 0x7f80) !== 0x7f80)) {
+      this.target0 = raw[0];
+      this.target1 = raw[1] ?? raw[0];
+      this.flip0 = buckets[0] >= 0x8000 ? 0 : 0xffff;
+      this.flip1 = (buckets[1] ?? buckets[0]) >= 0x8000 ? 0 : 0xffff;
     }
     this.low = new Float64Array(slots * BUCKETS);
     this.top = new Float64Array(0);
@@ -166,14 +176,15 @@ export class StreamingQuantile {
     const t0 = this.target0;
     const t1 = this.target1;
     if (t0 >= 0) {
-      // One or two target buckets (the usual case): compares instead of a 256 KiB table lookup.
-      const base1 = slotOf[t1] * BUCKETS;
+      // One or two finite target buckets (the usual case): compare raw top bits, no key, no table.
+      const base1 = t1 === t0 ? 0 : BUCKETS;
+      const flip0 = this.flip0;
+      const flip1 = this.flip1;
       for (let i = 0; i < bits.length; i++) {
         const u = bits[i] & mask;
-        const key = (u & 0x7fffffff) > 0x7f800000 ? -1 : u ^ ((u >> 31) | 0x80000000);
-        const b = key >>> 16;
-        if (b === t0) low[key & 0xffff]++;
-        else if (b === t1) low[base1 + (key & 0xffff)]++;
+        const r = u >>> 16;
+        if (r === t0) low[(u ^ flip0) & 0xffff]++;
+        else if (r === t1) low[base1 + ((u ^ flip1) & 0xffff)]++;
       }
     } else {
       for (let i = 0; i < bits.length; i++) {
@@ -216,6 +227,8 @@ export class StreamingQuantile {
     Object.assign(f, {
       target0: this.target0,
       target1: this.target1,
+      flip0: this.flip0,
+      flip1: this.flip1,
       top: new Float64Array(0),
       slotOf: this.slotOf,
       low: new Float64Array(this.low.length),

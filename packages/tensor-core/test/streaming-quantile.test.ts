@@ -131,6 +131,46 @@ describe("StreamingQuantile", () => {
     expect(Number.isNaN(r[3])).toBe(true);
   });
 
+  it("answers one or two ranks on ±Inf, NaN, negatives, ±0 and denormals (fast pass-2 path and its exclusions)", () => {
+    const vals = Float32Array.from([
+      Number.NaN,
+      -Infinity,
+      Infinity,
+      -0,
+      0,
+      1e-45,
+      -1e-45,
+      -2.5,
+      -2.5,
+      3,
+      7,
+      Infinity,
+      -Infinity,
+      Number.NaN,
+      -1e30,
+    ]);
+    // A NaN whose raw top 16 bits equal +Inf's, and a negative NaN sharing −Inf's.
+    const words = new Uint32Array(2);
+    words[0] = 0x7f800001;
+    words[1] = 0xff800001;
+    const all = new Float32Array(vals.length + 2);
+    all.set(vals);
+    all.set(new Float32Array(words.buffer), vals.length);
+    for (const abs of [false, true]) {
+      const sorted = (abs ? all.map(Math.abs) : all.slice()).sort();
+      for (let k = 0; k < all.length; k++) {
+        for (const pair of [[k], [k, (k * 7) % all.length]]) {
+          const q = new StreamingQuantile(() => pair, { abs });
+          q.addTop(all);
+          q.finishTop();
+          q.addLow(all, 0, 5);
+          q.addLow(all, 5);
+          expect(q.finishLow(), `abs=${abs} ranks ${pair}`).toEqual(pair.map((r) => sorted[r]));
+        }
+      }
+    }
+  });
+
   it("rejects misuse with SelectionError: empty stream, bad rank, wrong phase, changed stream, bad range", () => {
     expect(() => new StreamingQuantile(() => [0]).finishTop()).toThrow(/empty stream/);
     const bad = new StreamingQuantile((d) => [d]);
