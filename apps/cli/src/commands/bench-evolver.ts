@@ -70,12 +70,17 @@ export const benchEvolver: Command = {
     // Re-render the markdown of an existing report JSON (e.g. after improving the renderer).
     if (values.render) {
       const { markdown } = await import("./evolver/report.js");
+      const { curvesSvg } = await import("./evolver/curves-svg.js");
       const file = resolve(values.render);
       const report = JSON.parse(readFileSync(file, "utf8"));
-      const md = file.replace(/\.json$/, ".md");
-      writeFileSync(`${md}.tmp`, markdown(report));
-      renameSync(`${md}.tmp`, md);
-      console.log(`wrote ${md}`);
+      for (const [target, text] of [
+        [file.replace(/\.json$/, ".md"), markdown(report)],
+        [file.replace(/\.json$/, "-curves.svg"), curvesSvg(report)],
+      ] as const) {
+        writeFileSync(`${target}.tmp`, text);
+        renameSync(`${target}.tmp`, target);
+        console.log(`wrote ${target}`);
+      }
       return 0;
     }
     // Worker mode: run the given seeds, appending each finished seed to the part file (JSON lines), so an
@@ -143,11 +148,13 @@ export const benchEvolver: Command = {
       results,
     );
     mkdirSync(out, { recursive: true });
+    const { curvesSvg } = await import("./evolver/curves-svg.js");
     for (const [ext, text] of [
       ["json", `${JSON.stringify(report, null, 1)}\n`],
       ["md", markdown(report)],
+      ["-curves.svg", curvesSvg(report)],
     ] as const) {
-      const file = join(out, `${name}.${ext}`);
+      const file = join(out, `${name}${ext.startsWith("-") ? "" : "."}${ext}`);
       writeFileSync(`${file}.tmp`, text);
       renameSync(`${file}.tmp`, file);
     }
