@@ -255,9 +255,10 @@ async function driver() {
     }
     const genMs = performance.now() - tg;
     console.log(`generated ${MODELS + 1} checkpoints in ${(genMs / 1000).toFixed(1)}s`);
-    const kinds = (process.env.X_BENCH_ONLY ?? "baseline,floor-raw,floor-decode,task_arithmetic,pcb").split(
-      ",",
-    );
+    const kinds = (
+      process.env.X_BENCH_ONLY ??
+      "baseline,floor-raw,floor-raw-pieces,floor-decode,task_arithmetic,task_arithmetic-t2,task_arithmetic-js,task_arithmetic-unfused,task_arithmetic-before,pcb"
+    ).split(",");
     for (const k of kinds) results[k] = { ms: [], maxRssBytes: [] };
     for (let r = 0; r < reps; r++) {
       for (const k of kinds) {
@@ -345,7 +346,7 @@ async function driver() {
       "",
       `Goals: task arithmetic ≤ 1.5× and PCB (streaming-global) ≤ 3× the raw I/O floor. ${goalLine(summary.ratios)}`,
       "",
-      "`baseline` = a process that imports the packages and opens the five checkpoints (its RSS is subtracted). `floor-raw` reads every input tensor's bytes and writes the base's bytes as the output; `floor-decode` also decodes BF16 → f32 on read and encodes f32 → BF16 on write, which every merge has to do.",
+      "`baseline` = a process that imports the packages and opens the five checkpoints (its RSS is subtracted). `floor-raw` reads every input tensor's bytes (whole tensors, the five inputs in parallel) and writes the base's bytes as the output; `floor-raw-pieces` does the same in 1 Mi-element pieces with the next piece's reads in flight while the current one is written (the I/O schedule of the fused merge, without computation); `floor-decode` reads whole tensors decoding BF16 → f32 and encodes f32 → BF16 on write. `task_arithmetic` is the default fused path (stored bytes → WebAssembly SIMD kernel → encoded output, piecewise); `-t2` the same with `threads: 2`; `-js` the fused path with WebAssembly SIMD disabled; `-unfused` the general path (decode every input to f32, merge, encode); `-before` the general path without SIMD, i.e. the code as it was before this work.",
       "",
     ].join("\n");
     writeFileSync(join(dirOut, `${name}.md`), md);
