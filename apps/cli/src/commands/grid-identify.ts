@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { type Command, UsageError } from "../command.js";
 
 const USAGE =
-  "x grid identify sm.csv --out model.json [--method lad|ls] [--library] [--library-family ieee|pandapower|all] " +
+  "x grid identify sm.csv --out model.json [--method lad|ls|joint] [--library] [--library-family ieee|pandapower|all] " +
   "[--topology likelihood|tree-metric|laplacian|variance] [--solver highs|glpk] [--json]";
 
 export const gridIdentify: Command = {
@@ -34,8 +34,8 @@ export const gridIdentify: Command = {
     if (positionals.length !== 1) throw new UsageError("expected exactly one smart-meter CSV");
     if (!values.out) throw new UsageError("--out is required");
     const method = values.method ?? "lad";
-    if (method !== "lad" && method !== "ls")
-      throw new UsageError(`--method must be lad or ls, got '${method}'`);
+    if (method !== "lad" && method !== "ls" && method !== "joint")
+      throw new UsageError(`--method must be lad, ls or joint, got '${method}'`);
     const topology = values.topology ?? "likelihood";
     if (
       topology !== "likelihood" &&

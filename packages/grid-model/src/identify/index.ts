@@ -1,4 +1,5 @@
 export * from "./branch-fit.js";
+export { fitImpedancesJoint, type JointFitOptions } from "./joint-fit.js";
 export * from "./library.js";
 export { invert, qrLeastSquares, SingularMatrixError, weightedMedian } from "./linalg.js";
 export * from "./meter-data.js";

@@ -1,13 +1,16 @@
 import type { IdentifiedBranch } from "../metrics/metrics.js";
 import type { LpSolver } from "../solvers/lp.js";
+import { fitImpedancesJoint } from "./joint-fit.js";
 import type { LibraryConductor } from "./library.js";
 import type { MeterSeries } from "./meter-data.js";
+import { MeterDataError } from "./meter-data.js";
 import { identifyImpedances } from "./sweep.js";
 import { identifyTopology, type TopologyMethod, type TopologyOptions } from "./topology.js";
 
 export interface IdentifyOptions {
   readonly topology?: TopologyOptions;
-  readonly method?: "lad" | "ls";
+  /** Stage 2: per-branch LAD / LS sweep, or "joint" generalised LS of all branches at once (fitImpedancesJoint). */
+  readonly method?: "lad" | "ls" | "joint";
   readonly solver?: LpSolver;
   readonly library?: readonly LibraryConductor[];
   readonly qCapPu?: Float64Array;
@@ -33,7 +36,7 @@ export interface GridModel {
     readonly samplesUsed: number;
   };
   readonly impedance: {
-    readonly method: "lad" | "ls";
+    readonly method: "lad" | "ls" | "joint";
     readonly solver?: string;
     readonly library: boolean;
     /** Branches whose convex relaxation was exact (no repair needed). */
@@ -83,12 +86,17 @@ export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): Gr
   const t0 = performance.now();
   const topo = identifyTopology(data, opts.topology);
   const t1 = performance.now();
-  const est = identifyImpedances(data, topo.parent, {
-    method,
-    ...(opts.solver ? { solver: opts.solver } : {}),
-    ...(opts.library ? { library: opts.library } : {}),
-    ...(opts.qCapPu ? { qCapPu: opts.qCapPu } : {}),
-  });
+  if (method === "joint" && (opts.library || opts.qCapPu))
+    throw new MeterDataError("the joint impedance fit supports neither the conductor library nor qCapPu");
+  const est =
+    method === "joint"
+      ? fitImpedancesJoint(data, topo.parent)
+      : identifyImpedances(data, topo.parent, {
+          method,
+          ...(opts.solver ? { solver: opts.solver } : {}),
+          ...(opts.library ? { library: opts.library } : {}),
+          ...(opts.qCapPu ? { qCapPu: opts.qCapPu } : {}),
+        });
   const t2 = performance.now();
   const names = data.busNames;
   const zb = opts.zBaseOhm;

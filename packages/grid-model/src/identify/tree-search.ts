@@ -82,7 +82,11 @@ export function lossCorrection(data: MeterSeries, parent: Int32Array): SeriesCor
 }
 
 /** Gram matrix of the basis [w_0..w_{N-1}, p_0..p_{N-1}, q_0..q_{N-1}] (row-major K × K). */
-function basisGram(data: MeterSeries, corr: SeriesCorrection | undefined, rows?: Int32Array): Float64Array {
+export function basisGram(
+  data: MeterSeries,
+  corr: SeriesCorrection | undefined,
+  rows?: Int32Array,
+): Float64Array {
   const N = data.busNames.length;
   const T = data.samples;
   const K = 3 * N;
