@@ -324,7 +324,7 @@ async function driver() {
     mkdirSync(dirOut, { recursive: true });
     const name = process.env.X_BENCH_NAME ?? "merging-streaming";
     writeFileSync(join(dirOut, `${name}.json`), `${JSON.stringify(summary, null, 2)}\n`);
-    const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    const mib = (b) => `${Math.max(0, b / 2 ** 20).toFixed(0)} MiB`;
     const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
     const md = [
       "# Streaming checkpoint merges (`x merge`)",

@@ -16,7 +16,10 @@ export class ReadBuffers {
   }
 }
 
-/** Reusable byte buffers for stored (undecoded) tensors, one per slot; 4-byte aligned for typed views. */
+/**
+ * Reusable byte buffers for stored (undecoded) tensors, one per slot; 4-byte aligned for typed views.
+ * They live in SharedArrayBuffers so helper threads can work on them in place (see fused-helpers.ts).
+ */
 export class ByteBuffers {
   private readonly slots: Uint8Array[] = [];
 
@@ -24,7 +27,7 @@ export class ByteBuffers {
   view(i: number, n: number): Uint8Array {
     let buf = this.slots[i];
     if (!buf || buf.length < n) {
-      buf = new Uint8Array(n);
+      buf = new Uint8Array(new SharedArrayBuffer(n));
       this.slots[i] = buf;
     }
     return buf.subarray(0, n);

@@ -6,6 +6,7 @@
 import type { MergeConfig } from "../config/index.js";
 import type { TensorSink, TensorSource } from "../io/types.js";
 import type { DenseLinearPlan } from "../methods/gta.js";
+import type { FusedHelpers } from "./fused-helpers.js";
 import type { LinearDType, RawTensor } from "./linear-fast.js";
 import type { PreparedCheckpointMerge } from "./run.js";
 
@@ -65,6 +66,7 @@ export async function writeTensorsInOrder(
   sink: TensorSink,
   report: (index: number) => void,
   pieceElements = PIECE_ELEMENTS,
+  helpers?: FusedHelpers,
 ): Promise<void> {
   const jobs = computed.map((i) => merge.fastLinearJob(i, config));
   const steps = stepsOf(computed, jobs, pieceElements);
@@ -96,7 +98,11 @@ export async function writeTensorsInOrder(
       const out = (j & 1) as 0 | 1;
       await written[out];
       const { job, start, count } = step;
-      const bytes = merge.runFastLinear(job, out, raw, count);
+      let bytes: Uint8Array;
+      if (helpers) {
+        bytes = merge.outView(job, out, count);
+        await helpers.run(raw, job.plan, job.computeDtype, job.outDtype, bytes, count);
+      } else bytes = merge.runFastLinear(job, out, raw, count);
       const last = start + count === job.numel;
       chain = chain.then(async () => {
         await sink.addBytesChunk(job.name, bytes);

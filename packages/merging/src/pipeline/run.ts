@@ -39,6 +39,7 @@ import { ByteBuffers, ReadBuffers } from "./buffers.js";
 import { MergeInputError } from "./errors.js";
 import type { MergeProgressEvent } from "./events.js";
 import { type FastLinearJob, PIECE_ELEMENTS, writeTensorsInOrder } from "./fast-write.js";
+import { FusedHelpers, findFusedHelper } from "./fused-helpers.js";
 import {
   fusedLinearMerge,
   isLinearDType,
@@ -63,8 +64,9 @@ export interface PrepareMergeOptions {
    * Worker threads for the final merge of tensor-scope methods (default 1 = this thread). Each worker
    * opens the inputs itself and merges whole tensors, so peak memory grows to about threads ×
    * (inputs + 2) × largest tensor. Needs the built package (dist/pipeline/merge-worker.js); global-scope
-   * methods, custom `method` objects and merges that fully take the fused dense-linear path
-   * (task_arithmetic and friends, see linear-fast.ts) always run on this thread.
+   * methods and custom `method` objects always run on this thread. Merges that fully take the fused
+   * dense-linear path (task_arithmetic and friends, see linear-fast.ts) stream on this thread and
+   * split each piece's computation with threads − 1 helper threads instead (no extra memory).
    */
   threads?: number;
   /**
@@ -508,9 +510,14 @@ export class PreparedCheckpointMerge {
     });
   }
 
+  /** Output buffer `out` (0 or 1) sized for `count` elements of a fused job's output dtype. */
+  outView(job: FastLinearJob, out: 0 | 1, count = job.numel): Uint8Array {
+    return this.outBuffers.view(out, count * linearBytes(job.outDtype));
+  }
+
   /** Runs a fused job on read inputs (`count` elements) into output buffer `out` (0 or 1). */
   runFastLinear(job: FastLinearJob, out: 0 | 1, raw: readonly RawTensor[], count = job.numel): Uint8Array {
-    const bytes = this.outBuffers.view(out, count * linearBytes(job.outDtype));
+    const bytes = this.outView(job, out, count);
     return fusedLinearMerge(raw[0]!, raw.slice(1), job.plan, job.computeDtype, job.outDtype, bytes);
   }
 
@@ -566,11 +573,13 @@ export class PreparedCheckpointMerge {
       const computed = tensors
         .map((_, i) => i)
         .filter((i) => isFloat(tensors[i]!.storedDtype) || tensors[i]!.kind === "merge");
-      // A merge whose tensors all take the fused dense-linear path stays on this thread: its pipeline
-      // already overlaps reading, computing and writing, and workers (each reading whole tensors and
-      // copying results back) measured 3-4× slower (bench/results/merging-streaming.md).
+      // A merge whose tensors all take the fused dense-linear path keeps its pipeline on this thread
+      // (it overlaps reading, computing and writing) and splits each piece's computation with
+      // threads − 1 helper threads; whole-tensor merge workers (each reading whole tensors and copying
+      // results back) measured 3-4× slower there (bench/results/merging-streaming.md).
       const allFused = computed.every((i) => this.fastLinearJob(i, config) !== undefined);
       const workerUrl = allFused ? undefined : this.workerUrl();
+      const helperUrl = allFused && this.threads > 1 ? findFusedHelper() : undefined;
       if (workerUrl && computed.length > 1) {
         threadsUsed = await runWorkers(workerUrl, this.threads, computed, {
           config: this.config,
@@ -581,14 +590,21 @@ export class PreparedCheckpointMerge {
         });
       } else {
         // Tensor by tensor, in the reference's order (fused tensors prefetch the next one's inputs).
-        await writeTensorsInOrder(
-          this,
-          computed,
-          config,
-          sink,
-          (i) => report(tensors[i]!),
-          Math.max(1, Math.floor(this.options.pieceElements ?? PIECE_ELEMENTS)),
-        );
+        const helpers = helperUrl ? new FusedHelpers(helperUrl, this.threads - 1) : undefined;
+        try {
+          await writeTensorsInOrder(
+            this,
+            computed,
+            config,
+            sink,
+            (i) => report(tensors[i]!),
+            Math.max(1, Math.floor(this.options.pieceElements ?? PIECE_ELEMENTS)),
+            helpers,
+          );
+          if (helpers) threadsUsed = helpers.size + 1;
+        } finally {
+          await helpers?.close();
+        }
       }
       await sink.finish();
       sink = undefined;

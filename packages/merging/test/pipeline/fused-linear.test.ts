@@ -176,12 +176,21 @@ describe("fused dense-linear pipeline path", () => {
     ]);
   });
 
-  it("stays on this thread with threads: 2 (the pipeline beats workers), with the same bytes", async () => {
-    const config = cfg(CONFIGS["task_arithmetic, mixed BF16/F16/F32 inputs, BF16 out"]!);
-    const out = join(root, `out-${runs++}`);
-    const r = await mergeCheckpoints(config, out, { threads: 2, copyTokenizer: false });
-    expect(r.threads).toBe(1);
-    expect(await storedBytes(out)).toEqual(await merged(config, { general: true }));
+  it("splits pieces with helper threads (threads: 2 and 3, ragged pieces) with the same bytes", async () => {
+    for (const [label, yaml] of Object.entries(CONFIGS)) {
+      const config = cfg(yaml);
+      const general = await merged(config, { general: true });
+      for (const [threads, pieceElements] of [
+        [2, undefined],
+        [3, 1000],
+      ] as const) {
+        const out = join(root, `out-${runs++}`);
+        const r = await mergeCheckpoints(config, out, { threads, pieceElements, copyTokenizer: false });
+        // Needs the built helper (dist/pipeline/fused-worker.js), as CI builds first.
+        expect(r.threads, label).toBe(threads);
+        expect(await storedBytes(out), label).toEqual(general);
+      }
+    }
   });
 
   it("computes fused tensors on worker threads too when some tensors need the general path", async () => {
