@@ -222,15 +222,15 @@ export function streamingPcbSession(
         for (let i = 0; i < n; i++) {
           const m = input.models[i];
           const b = st.read(i, start + a, len, scratch.get(4, len));
-          const lambda = input.modelParams[i].weight as number;
+          const li = input.modelParams[i].weight as number; // λ_i inside the sum
           // Most entries are dropped (B ≤ t_i): the fast kernel only touches the kept ones.
-          if (accumulateKept(i, m, base, a, b, ms, ss, o.nanGuard, lambda, nu, de)) continue;
+          if (accumulateKept(i, m, base, a, b, ms, ss, o.nanGuard, li, nu, de)) continue;
           const t = scratch.get(0, len);
           for (let k = 0; k < len; k++) t[k] = m[a + k] - base[a + k];
-          accumulateWeighted(i, t, b, ms, ss, o.nanGuard, lambda, nu, de);
+          accumulateWeighted(i, t, b, ms, ss, o.nanGuard, li, nu, de);
         }
       }
-      return finishMerged(num, den, base, lambda);
+      return finishMerged(num, den, base, lambda); // outer λ: θ₀ + λ·τ
     },
     close() {
       store?.close();
