@@ -220,6 +220,25 @@ export class StreamingQuantile {
     else this.lowCount += other.lowCount;
   }
 
+  /**
+   * The pass-1 histogram (65536 counts by top 16 key bits), to ship to another thread and
+   * `absorbTopCounts` there; a view, not a copy.
+   */
+  topCounts(): Float64Array {
+    this.expect("top", "topCounts");
+    return this.top;
+  }
+
+  /** Adds pass-1 counts from `topCounts()` of a selector (same options) that saw `count` other values. */
+  absorbTopCounts(counts: Float64Array, count: number): void {
+    this.expect("top", "absorbTopCounts");
+    if (counts.length !== BUCKETS)
+      throw new SelectionError(`streaming quantile: expected ${BUCKETS} counts, got ${counts.length}`);
+    const dst = this.top;
+    for (let b = 0; b < BUCKETS; b++) dst[b] += counts[b];
+    this.total += count;
+  }
+
   /** An empty pass-2 selector with this one's targets, for feeding part of the stream elsewhere and `absorb`ing it. */
   forkLow(): StreamingQuantile {
     this.expect("low", "forkLow");

@@ -62,7 +62,7 @@ describe("StreamingQuantile", () => {
           for (const p of parts) q.addTop(p);
           q.finishTop();
           const fork = q.forkLow();
-          parts.forEach((p, i) => (i % 2 ? fork : q).addLow(p));
+          for (let i = 0; i < parts.length; i++) (i % 2 ? fork : q).addLow(parts[i]);
           q.absorb(fork);
           expect(q.finishLow()).toEqual(ranksOf(all.length).map((k) => sorted[k]));
         },
@@ -90,7 +90,7 @@ describe("StreamingQuantile", () => {
     expect(q.phase).toBe("done");
   });
 
-  it("combines partial selectors (pass 1 by absorb, pass 2 by forkLow + absorb) exactly", () => {
+  it("combines partial selectors (pass 1 by absorb or shipped counts, pass 2 by forkLow + absorb) exactly", () => {
     fc.assert(
       fc.property(
         fc.array(value, { minLength: 1, maxLength: 200 }),
@@ -102,9 +102,12 @@ describe("StreamingQuantile", () => {
           const ranksOf = (d: number) => [Math.min(d - 1, Math.floor(frac * d)), 0, d - 1];
           const main = new StreamingQuantile(ranksOf);
           const part = new StreamingQuantile(ranksOf);
+          const shipped = new StreamingQuantile(ranksOf); // counts shipped as a plain array (threads)
           main.addTop(all, 0, cut);
-          part.addTop(all, cut);
+          part.addTop(all, cut, Math.min(all.length, cut + 5));
+          shipped.addTop(all, Math.min(all.length, cut + 5));
           main.absorb(part);
+          main.absorbTopCounts(Float64Array.from(shipped.topCounts()), shipped.count);
           main.finishTop();
           const fork = main.forkLow();
           main.addLow(all, cut);
