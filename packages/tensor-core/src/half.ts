@@ -183,10 +183,27 @@ export function f32ToBf16Js(src: Float32Array, dst: Uint16Array): Uint16Array {
   return dst;
 }
 
-/** binary16 bits -> float32 (exact, table lookup). */
+/** binary16 bits -> float32 (exact). `out` may be given to avoid allocation. */
 export function f16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
   const n = src.length;
   const dst = checkOut(out, n, (k) => new Float32Array(k));
+  const simd = n >= SIMD_MIN ? simdKernels() : undefined;
+  if (simd) {
+    // As bf16ToF32: chunks through WebAssembly memory, each copied in before its outputs are written.
+    for (let o = 0; o < n; o += SIMD_CHUNK) {
+      const len = Math.min(SIMD_CHUNK, n - o);
+      simd.codecHalf.set(src.subarray(o, o + len));
+      simd.f16_to_f32(simd.at.codecHalf, simd.at.codecF32, len);
+      dst.set(len === SIMD_CHUNK ? simd.codecF32 : simd.codecF32.subarray(0, len), o);
+    }
+    return dst;
+  }
+  return f16ToF32Js(src, dst);
+}
+
+/** The JavaScript form of `f16ToF32` (table lookup), into `dst` of at least src.length elements. */
+export function f16ToF32Js(src: Uint16Array, dst: Float32Array): Float32Array {
+  const n = src.length;
   const lut = f16Lut();
   // Int32 views keep every pattern a small integer in optimized code (uint32 above 2^31 would not be).
   const dbits = new Int32Array(dst.buffer, dst.byteOffset, n);
@@ -200,6 +217,22 @@ export function f16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
 export function f32ToF16(src: Float32Array, out?: Uint16Array): Uint16Array {
   const n = src.length;
   const dst = checkOut(out, n, (k) => new Uint16Array(k));
+  const simd = n >= SIMD_MIN ? simdKernels() : undefined;
+  if (simd) {
+    for (let o = 0; o < n; o += SIMD_CHUNK) {
+      const len = Math.min(SIMD_CHUNK, n - o);
+      simd.codecF32.set(src.subarray(o, o + len));
+      simd.f32_to_f16(simd.at.codecF32, simd.at.codecHalf, len);
+      dst.set(len === SIMD_CHUNK ? simd.codecHalf : simd.codecHalf.subarray(0, len), o);
+    }
+    return dst;
+  }
+  return f32ToF16Js(src, dst);
+}
+
+/** The JavaScript form of `f32ToF16` (no WebAssembly), into `dst` of at least src.length elements. */
+export function f32ToF16Js(src: Float32Array, dst: Uint16Array): Uint16Array {
+  const n = src.length;
   const bits = new Int32Array(src.buffer, src.byteOffset, n);
   let i = 0;
   if (dst.byteOffset % 4 === 0) {

@@ -6,9 +6,11 @@ import {
   bf16ToF32,
   bf16ToNumber,
   f16ToF32,
+  f16ToNumber,
   f32ToBf16,
   f32ToF16,
   numberToBf16,
+  numberToF16,
   Rng,
   type StoredFloats,
   setSimdEnabled,
@@ -75,6 +77,49 @@ describe("WebAssembly SIMD codecs", () => {
         const want = Number.isNaN(x) ? ((pats[i]! >>> 16) | 0x40) & 0xffff : numberToBf16(x);
         if (got[i] !== want) expect.fail(`pattern 0x${pats[i]!.toString(16)}: got 0x${got[i]!.toString(16)}`);
       }
+    });
+
+    it(`${path.name}: F16 -> F32 decodes all 65536 patterns like the scalar decode, NaN payloads included`, () => {
+      setSimdEnabled(path.simd);
+      const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
+      const got = new Uint32Array(f16ToF32(all).buffer);
+      const one = new Float32Array(1);
+      const oneBits = new Uint32Array(one.buffer);
+      let wrong = 0;
+      for (let h = 0; h < 65536; h++) {
+        const e = (h >> 10) & 0x1f;
+        const m = h & 0x3ff;
+        if (e === 0x1f) {
+          // Inf / NaN: sign, all-ones exponent, payload in the top mantissa bits.
+          if (got[h] !== (((h & 0x8000) << 16) | 0x7f800000 | (m << 13)) >>> 0) wrong++;
+        } else {
+          one[0] = f16ToNumber(h);
+          if (got[h] !== oneBits[0]) wrong++;
+        }
+      }
+      expect(wrong).toBe(0);
+    });
+
+    it(`${path.name}: F32 -> F16 equals the scalar rounding on 458752 edge patterns incl. subnormals, NaN, Inf`, () => {
+      setSimdEnabled(path.simd);
+      // Low halves around every F16 rounding position (13 dropped bits) and subnormal ties.
+      const lows = [0x0000, 0x0fff, 0x1000, 0x1001, 0x2000, 0x3000, 0xffff];
+      const pats = new Uint32Array(65536 * lows.length);
+      let k = 0;
+      for (let hi = 0; hi < 65536; hi++) for (const lo of lows) pats[k++] = ((hi << 16) | lo) >>> 0;
+      const got = f32ToF16(new Float32Array(pats.buffer));
+      const one = new Float32Array(1);
+      const oneBits = new Uint32Array(one.buffer);
+      let wrong = 0;
+      for (let i = 0; i < pats.length; i++) {
+        oneBits[0] = pats[i]!;
+        const x = one[0]!;
+        const abs = pats[i]! & 0x7fffffff;
+        const sign = (pats[i]! >>> 16) & 0x8000;
+        const want = Number.isNaN(x) ? sign | 0x7e00 | ((abs >>> 13) & 0x3ff) : numberToF16(x);
+        if (got[i] !== want) wrong++;
+      }
+      expect(wrong).toBe(0);
     });
 
     it(`${path.name}: decode -> encode is the identity on all non-NaN BF16 patterns`, () => {

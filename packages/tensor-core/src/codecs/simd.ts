@@ -25,6 +25,8 @@ interface Exports {
   axpy_delta(acc: number, m: number, b: number, w: number, n: number): void;
   add_scaled(acc: number, b: number, s: number, n: number): void;
   add_delta_bf16(acc: number, m: number, b: number, n: number): void;
+  f16_to_f32(src: number, dst: number, n: number): void;
+  f32_to_f16(src: number, dst: number, n: number): void;
 }
 
 export interface SimdKernels extends Exports {

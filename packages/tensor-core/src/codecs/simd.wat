@@ -187,4 +187,85 @@
               (f32.load (i32.add (local.get $b) (local.get $o))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $tail))))
+
+  ;; binary16 bits -> float32, bit-exact with half.ts's table: exponent and mantissa shifted into place
+  ;; and scaled by 2^112 (exact, also for subnormals, which become normal float32); Inf/NaN keep their
+  ;; payload under an all-ones exponent; the sign is or-ed back.
+  (func $f16x4 (param $h v128) (result v128)
+    (local $em v128)
+    (local.set $em (i32x4.shl (v128.and (local.get $h) (i32x4.splat (i32.const 0x7fff))) (i32.const 13)))
+    (v128.or
+      (i32x4.shl (v128.and (local.get $h) (i32x4.splat (i32.const 0x8000))) (i32.const 16))
+      (v128.bitselect
+        (v128.or (local.get $em) (i32x4.splat (i32.const 0x7f800000)))
+        (f32x4.mul (local.get $em) (i32x4.splat (i32.const 0x77800000)))
+        (i32x4.eq (v128.and (local.get $h) (i32x4.splat (i32.const 0x7c00))) (i32x4.splat (i32.const 0x7c00))))))
+
+  (func (export "f16_to_f32") (param $src i32) (param $dst i32) (param $n i32)
+    (local $i i32) (local $v v128) (local $p i32)
+    (block $done
+      (loop $simd
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 8)) (local.get $n)))
+        (local.set $v (v128.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1)))))
+        (local.set $p (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2))))
+        (v128.store (local.get $p) (call $f16x4 (i32x4.extend_low_i16x8_u (local.get $v))))
+        (v128.store offset=16 (local.get $p) (call $f16x4 (i32x4.extend_high_i16x8_u (local.get $v))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $simd)))
+    (block $end
+      (loop $tail
+        (br_if $end (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+          (i32x4.extract_lane 0 (call $f16x4 (i32x4.splat
+            (i32.load16_u (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail))))
+
+  ;; Four float32 bit patterns -> binary16 bits (low 16 bits of each lane), as half.ts's bitsToF16:
+  ;; round to nearest even; >= 65520 -> Inf; NaN quiet with the top payload bits; subnormals rounded by
+  ;; adding 0.5 in float32 (its ulp is 2^-24, the binary16 subnormal step).
+  (func $f16enc4 (param $b v128) (result v128)
+    (local $abs v128) (local $v v128) (local $r v128)
+    (local.set $abs (v128.and (local.get $b) (i32x4.splat (i32.const 0x7fffffff))))
+    (local.set $v (i32x4.sub (local.get $abs) (i32x4.splat (i32.const 0x38000000))))
+    (local.set $r (i32x4.shr_u
+      (i32x4.add (i32x4.add (local.get $v) (i32x4.splat (i32.const 0xfff)))
+        (v128.and (i32x4.shr_u (local.get $v) (i32.const 13)) (i32x4.splat (i32.const 1))))
+      (i32.const 13)))
+    (local.set $r (v128.bitselect
+      (i32x4.sub (f32x4.add (local.get $abs) (i32x4.splat (i32.const 0x3f000000))) (i32x4.splat (i32.const 0x3f000000)))
+      (local.get $r)
+      (i32x4.lt_u (local.get $abs) (i32x4.splat (i32.const 0x38800000)))))
+    (local.set $r (v128.bitselect
+      (i32x4.splat (i32.const 0x7c00))
+      (local.get $r)
+      (i32x4.ge_u (local.get $abs) (i32x4.splat (i32.const 0x477ff000)))))
+    (local.set $r (v128.bitselect
+      (v128.or (i32x4.splat (i32.const 0x7e00))
+        (v128.and (i32x4.shr_u (local.get $abs) (i32.const 13)) (i32x4.splat (i32.const 0x3ff))))
+      (local.get $r)
+      (i32x4.gt_u (local.get $abs) (i32x4.splat (i32.const 0x7f800000)))))
+    (v128.or (local.get $r)
+      (v128.and (i32x4.shr_u (local.get $b) (i32.const 16)) (i32x4.splat (i32.const 0x8000)))))
+
+  (func (export "f32_to_f16") (param $src i32) (param $dst i32) (param $n i32)
+    (local $i i32) (local $p i32)
+    (block $done
+      (loop $simd
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 8)) (local.get $n)))
+        (local.set $p (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2))))
+        (v128.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 1)))
+          (i16x8.narrow_i32x4_u
+            (call $f16enc4 (v128.load (local.get $p)))
+            (call $f16enc4 (v128.load offset=16 (local.get $p)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $simd)))
+    (block $end
+      (loop $tail
+        (br_if $end (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store16 (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 1)))
+          (i32x4.extract_lane 0 (call $f16enc4 (i32x4.splat
+            (i32.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail))))
 )
