@@ -149,6 +149,16 @@ export const pcb: MergeMethod = {
       description: "streaming-global: directory of the spill file (empty: the OS temp directory).",
     },
     {
+      name: "threads",
+      scope: "global",
+      type: "number",
+      default: 1,
+      min: 1,
+      max: 256,
+      description:
+        "streaming-global: threads for the balance-score pass when the task store is in memory (needs the built package; same output for any count).",
+    },
+    {
       name: "nan_guard",
       scope: "global",
       type: "string",
@@ -191,6 +201,7 @@ export const pcb: MergeMethod = {
       return streamingPcbSession(ctx, o, lambda, "pcb streaming-global", {
         memoryBudget: num(ctx.params, "memory_budget"),
         spillDir: str(ctx.params, "spill_dir") || undefined,
+        threads: num(ctx.params, "threads"),
       });
     }
     throw new MergeMethodError("pcb: mode 'per-tensor' is tensor-scope; call mergeTensor per tensor");

@@ -21,18 +21,10 @@ import type {
 } from "../method.js";
 import { checkVisit, flatLayout } from "../methods/task-matrix.js";
 import { clampIndices, dropIndex, PcbError, type ResolvedPcbOptions } from "./options.js";
-import {
-  accumulateKept,
-  accumulateWeighted,
-  columnSums,
-  finishMerged,
-  MagnitudeStats,
-  pairwiseScores,
-  ScoreStats,
-  scoreRow,
-  storedRows,
-} from "./score.js";
-import { createTaskStore, STORE_CHUNK, type TaskStore } from "./task-store.js";
+import { accumulateKept, accumulateWeighted, finishMerged, MagnitudeStats, ScoreStats } from "./score.js";
+import { scoreChunk } from "./score-pass.js";
+import { scoreStoreThreaded } from "./score-threads.js";
+import { createTaskStore, STORE_CHUNK, sharedRowsOf, type TaskStore } from "./task-store.js";
 
 /** Grow-only float32 scratch buffers by slot, returned at the requested length. */
 class Scratch {
@@ -51,6 +43,8 @@ class Scratch {
 export interface StreamingPcbHooks {
   /** Called with the global statistics once known (tests, reporting). */
   onStats?(mag: MagnitudeStats, score: ScoreStats): void;
+  /** Called with the number of threads that computed the balance scores. */
+  onScoreThreads?(threads: number): void;
 }
 
 export interface StreamingPcbOptions {
@@ -60,6 +54,11 @@ export interface StreamingPcbOptions {
   readonly spillDir?: string;
   /** Columns per chunk of the store passes and the merge (default STORE_CHUNK; tests use tiny ones). */
   readonly chunk?: number;
+  /**
+   * Threads for the balance-score pass (default 1) when the store is in memory; needs the built
+   * package (dist/pcb/score-worker.js), else it runs on the calling thread. Same output for any count.
+   */
+  readonly threads?: number;
 }
 
 export function streamingPcbSession(
@@ -89,6 +88,7 @@ export function streamingPcbSession(
   const chunk = storeOptions.chunk ?? STORE_CHUNK;
   if (!(Number.isInteger(chunk) && chunk > 0))
     throw new PcbError(`${where}: chunk must be a positive integer, got ${chunk}`);
+  const threads = Math.max(1, Math.floor(storeOptions.threads ?? 1));
   const seen = new Set<string>();
   let mag: MagnitudeStats | undefined;
   let score: ScoreStats | undefined;
@@ -157,31 +157,18 @@ export function streamingPcbSession(
       visit: ignore,
       finish() {
         const m = mag as MagnitudeStats;
-        storeOf().forEachChunk((_start, rows) => {
-          // Scores in place: each kernel reads an element of T before writing B at the same index.
-          const len = rows[0].length;
-          if (o.inter === "pairwise")
-            pairwiseScores(storedRows(rows), m, o.nanGuard, rows, scratch.get(0, 0));
-          else {
-            const colSum = columnSums(
-              storedRows(rows),
-              m,
-              o.inter,
-              o.nanGuard,
-              scratch.get(2, len),
-              scratch.get(0, 0),
-            );
-            for (let i = 0; i < n; i++) scoreRow(i, rows[i], n, colSum, m, o.nanGuard, rows[i]);
-          }
-          for (let i = 0; i < n; i++) {
-            const b = rows[i];
-            let mx = scoreMax[i];
-            for (let k = 0; k < len; k++) if (b[k] > mx) mx = b[k];
-            scoreMax[i] = mx;
-            scoreSel[i].addTop(b);
-          }
-          return true;
-        }, chunk);
+        const st = storeOf();
+        const rows = sharedRowsOf(st);
+        let used = 1;
+        if (rows && threads > 1) {
+          used = scoreStoreThreaded(rows, threads, chunk, m, o.inter, o.nanGuard, scoreMax, scoreSel);
+        } else {
+          st.forEachChunk((_start, slices) => {
+            scoreChunk(slices, m, o.inter, o.nanGuard, scratch.get(2, slices[0].length), scoreMax, scoreSel);
+            return true;
+          }, chunk);
+        }
+        hooks.onScoreThreads?.(used);
         for (const s of scoreSel) s.finishTop();
       },
     },

@@ -16,7 +16,12 @@ import {
   resolveParams,
 } from "../../src/index.js";
 import { resolvePcbOptions } from "../../src/pcb/options.js";
-import { type StreamingPcbOptions, streamingPcbSession } from "../../src/pcb/streaming.js";
+import { findScoreWorker } from "../../src/pcb/score-threads.js";
+import {
+  type StreamingPcbHooks,
+  type StreamingPcbOptions,
+  streamingPcbSession,
+} from "../../src/pcb/streaming.js";
 import { createTaskStore } from "../../src/pcb/task-store.js";
 import { fineTune, randomModel, writeModelDir } from "../pipeline/fixtures.js";
 import { runMethod, type ToyTensor, toyModel } from "./helpers.js";
@@ -41,6 +46,7 @@ function runStreaming(
   weights: number[],
   store: StreamingPcbOptions,
   seed: number,
+  hooks: StreamingPcbHooks = {},
 ): Map<string, Float32Array> {
   const o = resolvePcbOptions({
     ratio: params.ratio,
@@ -60,6 +66,7 @@ function runStreaming(
     params.lambda,
     "pcb streaming-global",
     store,
+    hooks,
   );
   const rng = new Rng(seed);
   try {
@@ -103,6 +110,30 @@ describe("pcb streaming-global task store", () => {
       }
     });
   }
+
+  it("scores on worker threads (2 and 3, tiny chunks) give reference mode's bytes (needs the build)", () => {
+    expect(findScoreWorker(), "build the package first: pnpm --filter @x/merging build").toBeDefined();
+    for (const inter of ["canonical", "vision", "pairwise"] as const) {
+      const model = toyModel(21, 4, shapes);
+      const params = { ratio: 0.15, lambda: 1.1, inter };
+      const weights = [1, 0.8, 1.2, 0.9];
+      const ref = runMethod(getMethod("pcb"), model, {
+        params,
+        modelParams: weights.map((weight) => ({ weight })),
+      });
+      for (const threads of [2, 3]) {
+        let used = 0;
+        const got = runStreaming(model, params, weights, { memoryBudget: 1e9, chunk: 64, threads }, 3, {
+          onScoreThreads: (t) => {
+            used = t;
+          },
+        });
+        expect(used).toBe(threads);
+        for (const t of model)
+          expect(got.get(t.name), `${inter} threads ${threads} ${t.name}`).toEqual(ref.get(t.name));
+      }
+    }
+  });
 
   it("spilled store with nan_guard on/off on ties-heavy inputs equals reference mode", () => {
     const model = toyModel(11, 3, { a: [40], b: [6, 7] });

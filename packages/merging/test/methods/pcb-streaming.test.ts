@@ -71,6 +71,7 @@ describe("pcb streaming-global", () => {
         nan_guard: "error",
         memory_budget: 1e9,
         spill_dir: "",
+        threads: 1,
       },
       seed: 0,
     };
