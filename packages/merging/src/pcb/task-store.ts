@@ -191,8 +191,14 @@ export function createTaskStore(
   spillDir?: string,
 ): TaskStore {
   const bytes = n * length * 4;
-  // One typed array per row: stay well inside V8's typed-array length limit.
-  if (bytes <= memoryBudget && length <= 2 ** 30) return new MemoryStore(n, length);
+  // One shared buffer per row: stay well inside V8's size limit; if the allocation fails, spill.
+  if (bytes <= memoryBudget && length <= 2 ** 29) {
+    try {
+      return new MemoryStore(n, length);
+    } catch {
+      // fall through to the file store
+    }
+  }
   return new FileStore(n, length, spillDir || tmpdir());
 }
 
