@@ -18,16 +18,20 @@ export class ReadBuffers {
 
 /**
  * Reusable byte buffers for stored (undecoded) tensors, one per slot; 4-byte aligned for typed views.
- * They live in SharedArrayBuffers so helper threads can work on them in place (see fused-helpers.ts).
+ * `shared` ones live in SharedArrayBuffers so helper threads can work on them in place (see
+ * fused-helpers.ts); plain ones are used otherwise, as copies out of shared memory are several times
+ * slower.
  */
 export class ByteBuffers {
   private readonly slots: Uint8Array[] = [];
+
+  constructor(private readonly shared = false) {}
 
   /** A view of `n` bytes in slot `i`; valid until the slot is asked for again. */
   view(i: number, n: number): Uint8Array {
     let buf = this.slots[i];
     if (!buf || buf.length < n) {
-      buf = new Uint8Array(new SharedArrayBuffer(n));
+      buf = this.shared ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
       this.slots[i] = buf;
     }
     return buf.subarray(0, n);

@@ -211,6 +211,10 @@ export class PreparedCheckpointMerge {
   /** Stored-bytes buffers of the fused linear path: two banks (current tensor, prefetched next) + outputs. */
   private readonly rawBanks = [new ByteBuffers(), new ByteBuffers()] as const;
   private readonly outBuffers = new ByteBuffers();
+  /** The same in SharedArrayBuffers, used while helper threads share the work. */
+  private readonly sharedRawBanks = [new ByteBuffers(true), new ByteBuffers(true)] as const;
+  private readonly sharedOutBuffers = new ByteBuffers(true);
+  private useSharedBuffers = false;
   private readonly numLayers: number;
   private readonly readConcurrency: number;
 
@@ -497,7 +501,7 @@ export class PreparedCheckpointMerge {
    * (the whole tensor by default).
    */
   readRaw(job: FastLinearJob, bank: 0 | 1, start = 0, count = job.numel): Promise<RawTensor[]> {
-    const buffers = this.rawBanks[bank];
+    const buffers = (this.useSharedBuffers ? this.sharedRawBanks : this.rawBanks)[bank];
     const slots = job.sources.map((_, slot) => slot);
     return mapLimited(slots, this.readConcurrency, async (slot) => {
       const dtype = job.dtypes[slot]!;
@@ -512,7 +516,8 @@ export class PreparedCheckpointMerge {
 
   /** Output buffer `out` (0 or 1) sized for `count` elements of a fused job's output dtype. */
   outView(job: FastLinearJob, out: 0 | 1, count = job.numel): Uint8Array {
-    return this.outBuffers.view(out, count * linearBytes(job.outDtype));
+    const buffers = this.useSharedBuffers ? this.sharedOutBuffers : this.outBuffers;
+    return buffers.view(out, count * linearBytes(job.outDtype));
   }
 
   /** Runs a fused job on read inputs (`count` elements) into output buffer `out` (0 or 1). */
@@ -591,6 +596,7 @@ export class PreparedCheckpointMerge {
       } else {
         // Tensor by tensor, in the reference's order (fused tensors prefetch the next one's inputs).
         const helpers = helperUrl ? new FusedHelpers(helperUrl, this.threads - 1) : undefined;
+        this.useSharedBuffers = helpers !== undefined;
         try {
           await writeTensorsInOrder(
             this,
@@ -603,6 +609,7 @@ export class PreparedCheckpointMerge {
           );
           if (helpers) threadsUsed = helpers.size + 1;
         } finally {
+          this.useSharedBuffers = false;
           await helpers?.close();
         }
       }
