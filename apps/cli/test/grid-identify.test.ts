@@ -124,6 +124,10 @@ describe("x bench grid --quick", () => {
     const md = await readFile(join(out, "grid-quick.md"), "utf8");
     expect(md).toMatch(/LP solvers on the LAD branch problems/);
     expect(md).toMatch(/Samples to exact topology/);
+    // Topology noise sweep: one cell per exact seed, rendered as its own section.
+    const topo = doc.cells.filter((c: { group: string }) => c.group === "topology");
+    expect(topo).toHaveLength(2);
+    expect(md).toMatch(/Topology vs meter noise/);
   });
 });
 

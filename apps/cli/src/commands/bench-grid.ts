@@ -13,7 +13,7 @@ import type { BranchSamples, Feeder, LpSolver, SmartMeterData } from "@x/grid-mo
 import { type Command, UsageError } from "../command.js";
 
 export interface Cell {
-  group: "noise" | "samples" | "resolution" | "library" | "exact";
+  group: "noise" | "samples" | "resolution" | "library" | "exact" | "topology";
   feeder: string;
   vClass: number;
   pqClass: number;
@@ -54,7 +54,7 @@ const median = (a: number[]) => {
 };
 
 const USAGE =
-  "x bench grid [--quick] [--seeds 1,2] [--lp-only | --exact-only] [--exact-seeds 1,2,3] [--out bench/results] [--name grid]";
+  "x bench grid [--quick] [--seeds 1,2] [--lp-only | --exact-only | --topology-only] [--exact-seeds 1,2,3] [--out bench/results] [--name grid]";
 
 export const benchGrid: Command = {
   name: "bench grid",
@@ -63,7 +63,8 @@ export const benchGrid: Command = {
     "resolution (1/15/60 min) on IEEE 13/37/69 with several seeds; topology read-outs (tree-metric, Laplacian, " +
     "Var-MinST), LAD vs LS, conductor library, time to identify the 69-bus feeder, and glpk.js vs HiGHS on the LAD " +
     "LPs, and the samples-to-exact-topology table (37/69-bus, 3 seeds). --quick is a seconds-long smoke configuration; " +
-    "--lp-only / --exact-only keep the other cells of an earlier run and rerun only that part.",
+    "--lp-only / --exact-only (samples to exact + topology noise sweep) / --topology-only keep the other cells of an " +
+    "earlier run and rerun only that part.",
   usage: USAGE,
   async run(argv) {
     const { values, positionals } = parseArgs({
@@ -75,6 +76,7 @@ export const benchGrid: Command = {
         name: { type: "string" },
         "lp-only": { type: "boolean" },
         "exact-only": { type: "boolean" },
+        "topology-only": { type: "boolean" },
         "exact-seeds": { type: "string" },
       },
       strict: true,
@@ -112,17 +114,24 @@ export const benchGrid: Command = {
     };
     const lpOnly = values["lp-only"] === true;
     const exactOnly = values["exact-only"] === true;
-    if (lpOnly && exactOnly) throw new UsageError("--lp-only and --exact-only exclude each other");
+    const topologyOnly = values["topology-only"] === true;
+    if ([lpOnly, exactOnly, topologyOnly].filter(Boolean).length > 1)
+      throw new UsageError("--lp-only, --exact-only and --topology-only exclude each other");
     const exactSeeds = (values["exact-seeds"] ?? (quick ? "1,2" : "1,2,3")).split(",").map((s) => {
       const n = Number(s);
       if (!Number.isInteger(n) || n < 0) throw new UsageError(`--exact-seeds must be integers, got '${s}'`);
       return n;
     });
     // --lp-only / --exact-only keep the cells of an earlier run and (re)run only that part.
-    const previous = lpOnly || exactOnly ? readPrevious(join(outDir, `${name}.json`)) : undefined;
-    const cells: Cell[] = (previous?.cells ?? []).filter((c) => !(exactOnly && c.group === "exact"));
-    const lp: LpCell[] = exactOnly ? (previous?.lp ?? []) : [];
-    const sweepRuns = !lpOnly && !exactOnly;
+    const partial = lpOnly || exactOnly || topologyOnly;
+    const previous = partial ? readPrevious(join(outDir, `${name}.json`)) : undefined;
+    const cells: Cell[] = (previous?.cells ?? []).filter(
+      (c) =>
+        !(exactOnly && (c.group === "exact" || c.group === "topology")) &&
+        !(topologyOnly && c.group === "topology"),
+    );
+    const lp: LpCell[] = exactOnly || topologyOnly ? (previous?.lp ?? []) : [];
+    const sweepRuns = !partial;
 
     const simulate = (
       f: Feeder,
@@ -333,7 +342,7 @@ export const benchGrid: Command = {
           ["ieee69", 0.1, 0.1, [10000, 40000]],
         ];
     if (!lpOnly) {
-      for (const [fid, v, pq, sizes] of exactPlan) {
+      for (const [fid, v, pq, sizes] of topologyOnly ? [] : exactPlan) {
         const f = feeders[fid]!;
         for (const seed of exactSeeds) {
           const full = grid.simulateSmartMeters(f, {
@@ -381,6 +390,35 @@ export const benchGrid: Command = {
           }
         }
       }
+      // Topology alone across the noise levels at T = 2880 (default read-out vs its tree-metric start).
+      for (const fid of fids)
+        for (const [v, pq] of noiseLevels)
+          for (const seed of exactSeeds) {
+            const f = feeders[fid]!;
+            const d = simulate(f, v, pq, baseT, 15, seed);
+            const t0 = performance.now();
+            const topo = grid.identifyTopology(d);
+            const secs = (performance.now() - t0) / 1000;
+            const m = grid.evaluateIdentification(f, edgesOf(d, topo.parent));
+            const tm = grid.evaluateIdentification(f, edgesOf(d, topo.initialParent ?? topo.parent));
+            cells.push({
+              group: "topology",
+              feeder: fid,
+              vClass: v,
+              pqClass: pq,
+              samples: baseT,
+              resolutionMin: 15,
+              seed,
+              topology: { likelihood: m.edgeAccuracy, treeMetric: tm.edgeAccuracy },
+              exactTree: m.exactTree,
+              seconds: { topology: secs },
+            });
+            console.log(
+              `[topology] ${fid} v${v}% pq${pq}% T=${baseT} seed ${seed}: likelihood ${m.edgeAccuracy.toFixed(3)} ` +
+                `(tree-metric ${tm.edgeAccuracy.toFixed(3)}) ${secs.toFixed(1)} s`,
+            );
+            save();
+          }
     }
 
     // --- LP solvers on the LAD problems ---------------------------------------------------
@@ -542,6 +580,32 @@ export interface Doc {
   lp: LpCell[];
 }
 
+/** Topology-only noise sweep: default read-out vs its tree-metric start, mean over seeds. */
+export function renderTopologySweep(cells: Cell[]): string[] {
+  if (!cells.length) return [];
+  const groups = new Map<string, Cell[]>();
+  for (const c of cells) {
+    const k = [c.feeder, c.vClass, c.pqClass, c.samples].join("|");
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  const out = [
+    "",
+    `## Topology vs meter noise (default likelihood read-out, T = ${cells[0]!.samples}, 15-min means)`,
+    "",
+    "| feeder | v class % | pq class % | edges likelihood | exact | edges tree-metric (its start) | topology s (median) |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const cs of groups.values()) {
+    const c0 = cs[0]!;
+    const m = (k: string) => cs.reduce((s, c) => s + (c.topology[k] ?? Number.NaN), 0) / cs.length;
+    out.push(
+      `| ${c0.feeder} | ${c0.vClass} | ${c0.pqClass} | ${m("likelihood").toFixed(3)} | ${cs.filter((c) => c.exactTree).length}/${cs.length} | ` +
+        `${m("treeMetric").toFixed(3)} | ${median(cs.map((c) => c.seconds.topology ?? Number.NaN)).toFixed(1)} |`,
+    );
+  }
+  return out;
+}
+
 /** Samples-to-exact-topology section: accuracy per T and the smallest T at which every seed is exact. */
 export function renderExact(cells: Cell[]): string[] {
   if (!cells.length) return [];
@@ -607,7 +671,7 @@ export function renderMarkdown(doc: Doc): string {
     v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(d);
   const groups = new Map<string, Cell[]>();
   for (const c of doc.cells) {
-    if (c.group === "exact") continue;
+    if (c.group === "exact" || c.group === "topology") continue;
     const k = [c.group, c.feeder, c.vClass, c.pqClass, c.samples, c.resolutionMin].join("|");
     groups.set(k, [...(groups.get(k) ?? []), c]);
   }
@@ -644,6 +708,7 @@ export function renderMarkdown(doc: Doc): string {
         `${f2(mean(cs.map((c) => c.seconds.identifyLad)), 1)} |`,
     );
   }
+  lines.push(...renderTopologySweep(doc.cells.filter((c) => c.group === "topology")));
   lines.push(...renderExact(doc.cells.filter((c) => c.group === "exact")));
   const lib = doc.cells.filter((c) => c.library);
   if (lib.length) {
