@@ -1,7 +1,7 @@
 // The single-thread write loop: tensor by tensor in output order. Fused linear tensors (linear-fast.ts)
 // are pipelined in pieces: while one piece is computed, the next one's inputs are read and earlier
 // results are written, with two banks of piece-sized buffers (so memory no longer grows with the
-// largest tensor).
+// largest tensor). With helper threads (threads > 1) each piece's computation is split with them.
 
 import type { MergeConfig } from "../config/index.js";
 import type { TensorSink, TensorSource } from "../io/types.js";
