@@ -49,9 +49,11 @@ export function fusedLinearMerge(
   outDtype: LinearDType,
   out: Uint8Array,
 ): Uint8Array {
-  const round = computeDtype
-    ? (chunk: Float32Array) => void castToComputeDType(chunk, computeDtype)
-    : undefined;
+  // Rounding to float32 is the identity: no hook, so the kernels' fastest paths apply.
+  const round =
+    computeDtype && computeDtype !== "F32"
+      ? (chunk: Float32Array) => void castToComputeDType(chunk, computeDtype)
+      : undefined;
   weightedDeltaSum(
     stored(base),
     models.map(stored),
