@@ -222,7 +222,9 @@ const command: Command = {
   summary:
     "Merge model checkpoints (safetensors, Hugging Face layout) with PCB, TIES, DARE, task arithmetic and more.\n" +
     "CONFIG.yml is mergekit's YAML subset (models, base_model, merge_method, parameters, dtype, out_dtype).\n" +
-    "--threads N merges tensors on N worker threads (tensor-scope methods; memory grows N-fold);\n" +
+    "--threads N uses N threads: task arithmetic splits each piece of a tensor over them (no extra memory),\n" +
+    "other tensor-scope methods merge whole tensors on N workers (memory grows N-fold); PCB streaming-global\n" +
+    "takes its own `threads` parameter in the config;\n" +
     "--strict turns skipped tensors into errors.",
   usage: USAGE,
   run: runMerge,
