@@ -112,6 +112,18 @@ describe("likelihood tree search", () => {
     );
   });
 
+  it("keeps the best of several starts (extraStarts) and reports which", () => {
+    const f = ieee37();
+    const d = generateMeterData(f, { samples: 400, model: "lindistflow", seed: 5 });
+    const star = new Int32Array(f.parent.length).fill(0);
+    star[0] = -1;
+    const res = searchTree(d, star, { maxSweeps: 0, extraStarts: [star, f.parent] });
+    expect(res.startIndex).toBe(2);
+    expect(Array.from(res.parent)).toEqual(Array.from(f.parent));
+    expect(res.score).toBeLessThan(res.initialScore);
+    expect(() => searchTree(d, star, { extraStarts: [new Int32Array(3)] })).toThrow(/3 entries/);
+  });
+
   it("rejects a parent array that is not a tree", () => {
     const d = randomSeries(4, 10, 1);
     expect(() => searchTree(d, Int32Array.from([-1, 2, 3, 1]))).toThrow(/not a tree/);

@@ -54,7 +54,7 @@ const median = (a: number[]) => {
 };
 
 const USAGE =
-  "x bench grid [--quick] [--seeds 1,2] [--lp-only | --exact-only | --topology-only] [--exact-seeds 1,2,3] [--out bench/results] [--name grid]";
+  "x bench grid [--quick] [--seeds 1,2] [--lp-only | --exact-only | --topology-only] [--exact-seeds 1,2,3] [--feeders ieee37,ieee69] [--out bench/results] [--name grid]";
 
 export const benchGrid: Command = {
   name: "bench grid",
@@ -77,6 +77,7 @@ export const benchGrid: Command = {
         "lp-only": { type: "boolean" },
         "exact-only": { type: "boolean" },
         "topology-only": { type: "boolean" },
+        feeders: { type: "string" },
         "exact-seeds": { type: "string" },
       },
       strict: true,
@@ -124,6 +125,12 @@ export const benchGrid: Command = {
     });
     // --lp-only / --exact-only keep the cells of an earlier run and (re)run only that part.
     const partial = lpOnly || exactOnly || topologyOnly;
+    // --feeders restricts the samples-to-exact plan and the topology sweep (earlier cells of other feeders stay).
+    const only = values.feeders ? new Set(values.feeders.split(",")) : undefined;
+    for (const fid of only ?? [])
+      if (!["ieee13", "ieee37", "ieee69"].includes(fid))
+        throw new UsageError(`unknown feeder '${fid}' in --feeders`);
+    const selected = (fid: string) => !only || only.has(fid);
     const previous = partial ? readPrevious(join(outDir, `${name}.json`)) : undefined;
     const cells: Cell[] = (previous?.cells ?? []).filter(
       (c) =>
@@ -342,7 +349,7 @@ export const benchGrid: Command = {
           ["ieee69", 0.1, 0.1, [10000, 40000]],
         ];
     if (!lpOnly) {
-      for (const [fid, v, pq, sizes] of topologyOnly ? [] : exactPlan) {
+      for (const [fid, v, pq, sizes] of topologyOnly ? [] : exactPlan.filter((e) => selected(e[0]))) {
         const f = feeders[fid]!;
         for (const seed of exactSeeds) {
           const full = grid.simulateSmartMeters(f, {
@@ -391,7 +398,7 @@ export const benchGrid: Command = {
         }
       }
       // Topology alone across the noise levels at T = 2880 (default read-out vs its tree-metric start).
-      for (const fid of fids)
+      for (const fid of fids.filter(selected))
         for (const [v, pq] of noiseLevels)
           for (const seed of exactSeeds) {
             const f = feeders[fid]!;

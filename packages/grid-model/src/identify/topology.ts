@@ -35,6 +35,8 @@ export interface TopologyOptions {
   readonly pooledDiagonal?: boolean;
   /** Likelihood search: maximum passes over the buses per loss-correction round. */
   readonly maxSweeps?: number;
+  /** Likelihood search: also start from Var-MinST and a star in the first round, keep the best (default true). */
+  readonly multiStart?: boolean;
 }
 
 type LossCorrection = SeriesCorrection;
@@ -387,7 +389,17 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
     let tree = parent;
     for (let round = 0; round < Math.max(1, opts.lossCorrection ?? 2); round++) {
       const correction = (opts.lossCorrection ?? 2) > 0 ? lossCorrection(data, tree) : undefined;
+      // First round: also descend from the Var-MinST tree and from a star (all buses on the substation); on the
+      // 69-bus feeder the tree-metric start can sit in a worse basin than either (measured, issue 6).
+      const extraStarts =
+        round === 0 && (opts.multiStart ?? true)
+          ? [
+              readOut(data, buses, varianceDistance(data, buses), false).parent,
+              Int32Array.from(data.busNames, (_, j) => (j === data.root ? -1 : data.root)),
+            ]
+          : [];
       const res = searchTree(data, tree, {
+        extraStarts,
         ...(correction ? { correction } : {}),
         ...(rows && rows.length < data.samples ? { rows } : {}),
         maxSweeps: opts.maxSweeps ?? 30,

@@ -29,6 +29,11 @@ export interface TreeSearchOptions {
    * 0 = all). Parents, children and siblings have the closest voltage series; this keeps a pass O(N²·K).
    */
   readonly neighbours?: number;
+  /**
+   * Further start trees: the search descends from each (sharing the Gram matrix) and keeps the lowest score. The
+   * 69-bus feeder has basins a single start cannot leave (e.g. restructured head junctions).
+   */
+  readonly extraStarts?: readonly Int32Array[];
   /** Use only these samples (e.g. after robust screening of gross meter errors); default all. */
   readonly rows?: Int32Array;
   /** Constrain every branch fit to r, x ≥ 0 (default true). */
@@ -39,10 +44,13 @@ export interface TreeSearchResult {
   readonly parent: Int32Array;
   /** Generalised residual sum of squares of the returned tree (pu², summed over samples). */
   readonly score: number;
+  /** Score of parent0. */
   readonly initialScore: number;
   /** Accepted moves. */
   readonly moves: number;
   readonly sweeps: number;
+  /** Which start gave the result: 0 = parent0, k = extraStarts[k − 1]. */
+  readonly startIndex: number;
 }
 
 /** Per-sample additive corrections on a tree (from stage 2 with LS): losses into p/q, Σ|z|²ℓ out of v − v0. */
@@ -327,98 +335,109 @@ export function searchTree(
     mask[root] = 1; // the substation is always a candidate
     near.push(mask);
   }
-  const cur = Int32Array.from(parent0);
-  let best = scorer.score(cur);
-  if (!Number.isFinite(best)) throw new TopologyError(`initial parent array is not a tree rooted at ${root}`);
-  const initialScore = best;
-  const cand = new Int32Array(N);
-  const bestTree = new Int32Array(N);
-  const inSub = new Uint8Array(N);
-  const maxSweeps = opts.maxSweeps ?? 30;
-  let moves = 0;
-  let sweeps = 0;
-  const tol = 1e-12;
-  for (; sweeps < maxSweeps; ) {
-    sweeps++;
-    let moved = 0;
-    for (let j = 0; j < N; j++) {
-      if (j === root) continue;
-      let found = false;
-      let bestScore = best;
-      const tryTree = () => {
-        const s = scorer.score(cand);
-        if (s < bestScore - tol * Math.abs(bestScore)) {
-          bestScore = s;
-          bestTree.set(cand);
-          found = true;
-        }
-      };
-      inSub.fill(0);
-      for (let k = 0; k < N; k++) if (k !== root && isAncestor(cur, root, j, k)) inSub[k] = 1;
-      inSub[j] = 1;
-      const pj = cur[j]!;
-      const nearJ = near[j]!;
-      for (let i = 0; i < N; i++) {
-        if (!nearJ[i]) continue;
-        // Subtree regraft under i, and subtree inserted into the edge i -> c.
-        if (!inSub[i]) {
-          if (i !== pj) {
-            cand.set(cur);
-            cand[j] = i;
-            tryTree();
+  // Local search from one start tree (best improvement per bus, passes until none improves).
+  const descend = (start: Int32Array): TreeSearchResult => {
+    const cur = Int32Array.from(start);
+    let best = scorer.score(cur);
+    if (!Number.isFinite(best)) throw new TopologyError(`start parent array is not a tree rooted at ${root}`);
+    const initialScore = best;
+    const cand = new Int32Array(N);
+    const bestTree = new Int32Array(N);
+    const inSub = new Uint8Array(N);
+    const maxSweeps = opts.maxSweeps ?? 30;
+    let moves = 0;
+    let sweeps = 0;
+    const tol = 1e-12;
+    for (; sweeps < maxSweeps; ) {
+      sweeps++;
+      let moved = 0;
+      for (let j = 0; j < N; j++) {
+        if (j === root) continue;
+        let found = false;
+        let bestScore = best;
+        const tryTree = () => {
+          const s = scorer.score(cand);
+          if (s < bestScore - tol * Math.abs(bestScore)) {
+            bestScore = s;
+            bestTree.set(cand);
+            found = true;
           }
-          for (let c = 0; c < N; c++) {
-            if (c === root || cur[c] !== i || inSub[c]) continue;
-            cand.set(cur);
-            cand[j] = i;
-            cand[c] = j;
-            tryTree();
-            // Exchange: j goes under i (c's parent) and c takes j's old place.
-            if (!isAncestor(cur, root, c, pj)) {
+        };
+        inSub.fill(0);
+        for (let k = 0; k < N; k++) if (k !== root && isAncestor(cur, root, j, k)) inSub[k] = 1;
+        inSub[j] = 1;
+        const pj = cur[j]!;
+        const nearJ = near[j]!;
+        for (let i = 0; i < N; i++) {
+          if (!nearJ[i]) continue;
+          // Subtree regraft under i, and subtree inserted into the edge i -> c.
+          if (!inSub[i]) {
+            if (i !== pj) {
               cand.set(cur);
               cand[j] = i;
-              cand[c] = pj;
+              tryTree();
+            }
+            for (let c = 0; c < N; c++) {
+              if (c === root || cur[c] !== i || inSub[c]) continue;
+              cand.set(cur);
+              cand[j] = i;
+              cand[c] = j;
+              tryTree();
+              // Exchange: j goes under i (c's parent) and c takes j's old place.
+              if (!isAncestor(cur, root, c, pj)) {
+                cand.set(cur);
+                cand[j] = i;
+                cand[c] = pj;
+                tryTree();
+              }
+            }
+          }
+          // Bus j alone: its children move up to its parent, j becomes a leaf of i or splits an edge i -> c.
+          if (i !== j) {
+            cand.set(cur);
+            for (let c = 0; c < N; c++) if (c !== root && cur[c] === j) cand[c] = pj;
+            cand[j] = i;
+            const base = Int32Array.from(cand);
+            if (i !== pj || cur.some((p, c) => c !== root && p === j)) tryTree();
+            for (let c = 0; c < N; c++) {
+              if (c === root || c === j || base[c] !== i) continue;
+              cand.set(base);
+              cand[c] = j;
               tryTree();
             }
           }
         }
-        // Bus j alone: its children move up to its parent, j becomes a leaf of i or splits an edge i -> c.
-        if (i !== j) {
+        if (pj !== root) {
+          // Swap j with its parent a: partial (children stay) and full (children exchanged).
+          const a = pj;
           cand.set(cur);
-          for (let c = 0; c < N; c++) if (c !== root && cur[c] === j) cand[c] = pj;
-          cand[j] = i;
-          const base = Int32Array.from(cand);
-          if (i !== pj || cur.some((p, c) => c !== root && p === j)) tryTree();
+          cand[j] = cur[a]!;
+          cand[a] = j;
+          tryTree();
           for (let c = 0; c < N; c++) {
-            if (c === root || c === j || base[c] !== i) continue;
-            cand.set(base);
-            cand[c] = j;
-            tryTree();
+            if (c === root) continue;
+            if (cur[c] === j) cand[c] = a;
+            else if (cur[c] === a && c !== j) cand[c] = j;
           }
+          tryTree();
+        }
+        if (found) {
+          cur.set(bestTree);
+          best = bestScore;
+          moved++;
         }
       }
-      if (pj !== root) {
-        // Swap j with its parent a: partial (children stay) and full (children exchanged).
-        const a = pj;
-        cand.set(cur);
-        cand[j] = cur[a]!;
-        cand[a] = j;
-        tryTree();
-        for (let c = 0; c < N; c++) {
-          if (c === root) continue;
-          if (cur[c] === j) cand[c] = a;
-          else if (cur[c] === a && c !== j) cand[c] = j;
-        }
-        tryTree();
-      }
-      if (found) {
-        cur.set(bestTree);
-        best = bestScore;
-        moved++;
-      }
+      moves += moved;
+      if (!moved) break;
     }
-    moves += moved;
-    if (!moved) break;
-  }
-  return { parent: cur, score: best, initialScore, moves, sweeps };
+    return { parent: cur, score: best, initialScore, moves, sweeps, startIndex: 0 };
+  };
+  let result = descend(parent0);
+  (opts.extraStarts ?? []).forEach((start, k) => {
+    if (start.length !== N)
+      throw new TopologyError(`start ${k + 1} has ${start.length} entries for ${N} buses`);
+    const r = descend(start);
+    if (r.score < result.score) result = { ...r, initialScore: result.initialScore, startIndex: k + 1 };
+  });
+  return result;
 }
