@@ -77,6 +77,7 @@ export {
   type TensorLike,
 } from "./state-dict.js";
 export {
+  type StreamingLowPlan,
   StreamingQuantile,
   type StreamingQuantileOptions,
   type StreamingQuantilePhase,

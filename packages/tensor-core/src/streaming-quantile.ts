@@ -47,6 +47,22 @@ function int32View(values: Float32Array, start: number, end: number, what: strin
   return new Int32Array(values.buffer, values.byteOffset + 4 * start, end - start);
 }
 
+/**
+ * A pass-2 selector's targets as plain data (structured-cloneable), to build a selector with
+ * `StreamingQuantile.fromLowPlan` on another thread, feed it part of the stream and ship its
+ * `lowCounts()` back to `absorbLowCounts`.
+ */
+export interface StreamingLowPlan {
+  readonly abs: boolean;
+  readonly total: number;
+  readonly slotOf: Int32Array;
+  readonly slots: number;
+  readonly target0: number;
+  readonly target1: number;
+  readonly flip0: number;
+  readonly flip1: number;
+}
+
 /** Where the selector is: feeding pass 1, feeding pass 2, or answered. */
 export type StreamingQuantilePhase = "top" | "low" | "done";
 
@@ -237,6 +253,62 @@ export class StreamingQuantile {
     const dst = this.top;
     for (let b = 0; b < BUCKETS; b++) dst[b] += counts[b];
     this.total += count;
+  }
+
+  /** This pass-2 selector's targets as plain data (see `StreamingLowPlan`). */
+  lowPlan(): StreamingLowPlan {
+    this.expect("low", "lowPlan");
+    return {
+      abs: this.options.abs === true,
+      total: this.total,
+      slotOf: this.slotOf.slice(),
+      slots: this.low.length / BUCKETS,
+      target0: this.target0,
+      target1: this.target1,
+      flip0: this.flip0,
+      flip1: this.flip1,
+    };
+  }
+
+  /**
+   * An empty pass-2 selector with the targets of `plan` (from `lowPlan()`, possibly on another
+   * thread): feed it with `addLow`, then hand `lowCounts()` to the original's `absorbLowCounts`.
+   * It cannot answer by itself (no ranks).
+   */
+  static fromLowPlan(plan: StreamingLowPlan): StreamingQuantile {
+    const q = new StreamingQuantile(() => [], { abs: plan.abs });
+    if (plan.slotOf.length !== BUCKETS || !(plan.slots >= 0))
+      throw new SelectionError("streaming quantile: malformed pass-2 plan");
+    Object.assign(q, {
+      target0: plan.target0,
+      target1: plan.target1,
+      flip0: plan.flip0,
+      flip1: plan.flip1,
+      top: new Float64Array(0),
+      slotOf: plan.slotOf,
+      low: new Float64Array(plan.slots * BUCKETS),
+      state: "low",
+      total: plan.total,
+    });
+    return q;
+  }
+
+  /** The pass-2 counts (slots × 65536) and how many values they saw, for `absorbLowCounts`; a view. */
+  lowCounts(): { counts: Float64Array; count: number } {
+    this.expect("low", "lowCounts");
+    return { counts: this.low, count: this.lowCount };
+  }
+
+  /** Adds pass-2 counts of a selector built from this one's `lowPlan()` that saw `count` other values. */
+  absorbLowCounts(counts: Float64Array, count: number): void {
+    this.expect("low", "absorbLowCounts");
+    const dst = this.low;
+    if (counts.length !== dst.length)
+      throw new SelectionError(
+        `streaming quantile: expected ${dst.length} pass-2 counts, got ${counts.length}`,
+      );
+    for (let b = 0; b < dst.length; b++) dst[b] += counts[b];
+    this.lowCount += count;
   }
 
   /** An empty pass-2 selector with this one's targets, for feeding part of the stream elsewhere and `absorb`ing it. */

@@ -121,6 +121,42 @@ describe("StreamingQuantile", () => {
     );
   });
 
+  it("pass 2 split over a plan copy (lowPlan → structuredClone → fromLowPlan → absorbLowCounts) is exact, abs or not", () => {
+    fc.assert(
+      fc.property(
+        fc.array(value, { minLength: 1, maxLength: 300 }),
+        fc.integer({ min: 0, max: 300 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        (vals, cut0, fractions, abs) => {
+          const all = Float32Array.from(vals);
+          const cut = Math.min(cut0, all.length);
+          const ranksOf = (d: number) => fractions.map((q) => Math.min(d - 1, Math.floor(q * d)));
+          const main = new StreamingQuantile(ranksOf, { abs });
+          main.addTop(all);
+          main.finishTop();
+          const plan = structuredClone(main.lowPlan()); // as a worker thread receives it
+          const other = StreamingQuantile.fromLowPlan(plan);
+          other.addLow(all, 0, cut);
+          main.addLow(all, cut);
+          const { counts, count } = other.lowCounts();
+          main.absorbLowCounts(Float64Array.from(counts), count);
+          const keyed = abs ? all.map(Math.abs) : all;
+          const sorted = keyed.slice().sort();
+          expect(main.finishLow()).toEqual(ranksOf(all.length).map((k) => sorted[k]));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    const q = new StreamingQuantile(() => [0]);
+    q.addTop(new Float32Array([1, 2]));
+    q.finishTop();
+    expect(() => q.absorbLowCounts(new Float64Array(3), 1)).toThrow(SelectionError);
+    expect(() => StreamingQuantile.fromLowPlan({ ...q.lowPlan(), slotOf: new Int32Array(5) })).toThrow(
+      SelectionError,
+    );
+  });
+
   it("returns NaN for a rank in the NaN tail and −0 before +0", () => {
     const q = new StreamingQuantile(() => [0, 1, 2, 3]);
     q.addTop(new Float32Array([Number.NaN, 0, -0]));

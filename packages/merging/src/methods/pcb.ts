@@ -152,11 +152,11 @@ export const pcb: MergeMethod = {
       name: "threads",
       scope: "global",
       type: "number",
-      default: 1,
-      min: 1,
+      default: 0,
+      min: 0,
       max: 256,
       description:
-        "streaming-global: threads for the balance-score pass when the task store is in memory (needs the built package; same output for any count).",
+        "streaming-global: threads for the balance-score pass when the task store is in memory; 0 = os.availableParallelism() (needs the built package; same output for any count).",
     },
     {
       name: "nan_guard",
@@ -201,7 +201,7 @@ export const pcb: MergeMethod = {
       return streamingPcbSession(ctx, o, lambda, "pcb streaming-global", {
         memoryBudget: num(ctx.params, "memory_budget"),
         spillDir: str(ctx.params, "spill_dir") || undefined,
-        threads: num(ctx.params, "threads"),
+        threads: num(ctx.params, "threads") || undefined, // 0: the session's default (all cores)
       });
     }
     throw new MergeMethodError("pcb: mode 'per-tensor' is tensor-scope; call mergeTensor per tensor");

@@ -1,18 +1,18 @@
-// Worker thread of PCB streaming-global's balance-score pass: scores one column range of the
-// shared in-memory task store with `scoreChunk` and hands back, through shared memory, each task's
-// maximum and pass-1 histogram counts. The main thread blocks on `status` (Atomics.wait), so
-// results travel through SharedArrayBuffers, not messages.
+// Worker thread of PCB streaming-global's store-only passes (see score-threads.ts): scores one
+// column range of the shared in-memory task store with `scoreChunk` (pass 3), or feeds it to pass-2
+// selectors built from the main thread's plans (pass 2), and hands results back through shared
+// memory. The main thread blocks on `status` (Atomics.wait), so nothing travels by message.
 
 import { parentPort } from "node:worker_threads";
 import { StreamingQuantile } from "@x/tensor-core";
+import { RankWindow } from "./rank-window.js";
 import { MagnitudeStats } from "./score.js";
 import { scoreChunk } from "./score-pass.js";
-import type { ScoreJob } from "./score-threads.js";
+import type { LowJob, ScoreJob, StoreJob } from "./score-threads.js";
 
-function run(job: ScoreJob): void {
-  const n = job.rows.length;
+function score(job: ScoreJob): void {
   const mag = new MagnitudeStats(job.lo, job.hi, job.guard);
-  const sels = Array.from({ length: n }, () => new StreamingQuantile(() => []));
+  const wins = job.cand.map((c, i) => new RankWindow(job.winLo[i], job.winHi[i], c.length, c));
   const colSum = new Float32Array(Math.min(job.chunk, job.end - job.start));
   job.max.fill(Number.NEGATIVE_INFINITY);
   for (let a = job.start; a < job.end; a += job.chunk) {
@@ -24,18 +24,32 @@ function run(job: ScoreJob): void {
       job.guard,
       colSum,
       job.max,
-      sels,
+      wins,
     );
     Atomics.add(job.status, 1, 1);
   }
-  sels.forEach((s, i) => {
-    job.counts.set(s.topCounts(), i * 65536);
+  wins.forEach((w, i) => {
+    job.below[i] = w.below;
+    job.count[i] = w.count;
   });
 }
 
-parentPort?.on("message", (job: ScoreJob) => {
+function refine(job: LowJob): void {
+  const sels = job.plans.map((p) => StreamingQuantile.fromLowPlan(p));
+  for (let a = job.start; a < job.end; a += job.chunk) {
+    const e = Math.min(job.end, a + job.chunk);
+    for (let i = 0; i < sels.length; i++) sels[i].addLow(job.rows[i], a, e);
+    Atomics.add(job.status, 1, 1);
+  }
+  sels.forEach((s, i) => {
+    job.counts[i].set(s.lowCounts().counts);
+  });
+}
+
+parentPort?.on("message", (job: StoreJob) => {
   try {
-    run(job);
+    if (job.kind === "score") score(job);
+    else refine(job);
     Atomics.store(job.status, 0, 1);
   } catch (e) {
     const msg = new TextEncoder().encode(String((e as Error)?.stack ?? e)).subarray(0, job.error.length);

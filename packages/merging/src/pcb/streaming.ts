@@ -3,14 +3,17 @@
 //   pass 1 (reads tensors): T_i = θ_i − θ₀ into the task store; top-16-bit histogram of |T_i|;
 //   pass 2 (store only):    refine |T_i| → clamp bounds lo_i, hi_i;
 //   pass 3 (store only):    balance scores B_i, computed once per element, overwrite T_i in the
-//                           store; histogram of B_i and its maximum;
-//   pass 4 (store only):    refine B_i → drop threshold t_i;
+//                           store; their maximum, and the scores inside a value window that a
+//                           sample of columns says holds the drop threshold's rank (rank-window.ts);
+//   pass 4:                 drop threshold t_i = exact selection among the window's scores; only if
+//                           the rank fell outside the window, two sweeps of histogram refinement;
 //   merge (reads tensors):  per tensor, T from the checkpoints and B from the store → W, T̃, τ.
 // The store lives in memory under `memoryBudget` bytes, else in a self-deleting temp file
 // (see task-store.ts). Kernels and statistics are those of reference mode, so the output is
 // bit-identical to it. Working memory besides the store and the pipeline's read buffers: a few
 // chunk-sized rows, the merge's num/den rows of the current tensor, and n histograms of 64 Ki float64.
 
+import { availableParallelism } from "node:os";
 import { StreamingQuantile } from "@x/tensor-core";
 import type {
   GlobalMergeContext,
@@ -21,9 +24,10 @@ import type {
 } from "../method.js";
 import { checkVisit, flatLayout } from "../methods/task-matrix.js";
 import { clampIndices, dropIndex, PcbError, type ResolvedPcbOptions } from "./options.js";
+import { RankWindow, windowCapacity, windowFromSample } from "./rank-window.js";
 import { accumulateKept, accumulateWeighted, finishMerged, MagnitudeStats, ScoreStats } from "./score.js";
-import { scoreChunk } from "./score-pass.js";
-import { scoreStoreThreaded } from "./score-threads.js";
+import { sampleScores, scoreChunk } from "./score-pass.js";
+import { refineStoreThreaded, scoreStoreThreaded } from "./score-threads.js";
 import { createTaskStore, STORE_CHUNK, sharedRowsOf, type TaskStore } from "./task-store.js";
 
 /** Grow-only float32 scratch buffers by slot, returned at the requested length. */
@@ -43,8 +47,12 @@ class Scratch {
 export interface StreamingPcbHooks {
   /** Called with the global statistics once known (tests, reporting). */
   onStats?(mag: MagnitudeStats, score: ScoreStats): void;
+  /** Called with the number of threads that refined the magnitude quantiles (pass 2). */
+  onRefineThreads?(threads: number): void;
   /** Called with the number of threads that computed the balance scores. */
   onScoreThreads?(threads: number): void;
+  /** Called with how each task's drop threshold was found: inside the sampled window, or by sweeping. */
+  onThresholdPath?(paths: readonly ("window" | "sweep")[]): void;
 }
 
 export interface StreamingPcbOptions {
@@ -55,10 +63,16 @@ export interface StreamingPcbOptions {
   /** Columns per chunk of the store passes and the merge (default STORE_CHUNK; tests use tiny ones). */
   readonly chunk?: number;
   /**
-   * Threads for the balance-score pass (default 1) when the store is in memory; needs the built
-   * package (dist/pcb/score-worker.js), else it runs on the calling thread. Same output for any count.
+   * Threads for the store-only passes (magnitude refinement, balance scores) when the store is in memory (default: os.availableParallelism(),
+   * capped at the number of chunks); needs the built package (dist/pcb/score-worker.js), else it runs
+   * on the calling thread. Same output for any count.
    */
   readonly threads?: number;
+  /**
+   * Slack of the drop-threshold window, as a share of the sample on each side of the estimated rank
+   * (default 0.03). A negative value disables the window (always two refinement sweeps; tests).
+   */
+  readonly windowSlack?: number;
 }
 
 export function streamingPcbSession(
@@ -77,7 +91,7 @@ export function streamingPcbSession(
     { length: n },
     () => new StreamingQuantile((d) => clampIndices(d, o.clampQuantile), { abs: true }),
   );
-  const scoreSel = Array.from({ length: n }, () => new StreamingQuantile((d) => [dropIndex(d, o.ratio)]));
+  let wins: RankWindow[] = [];
   const scoreMax = new Float32Array(n).fill(Number.NEGATIVE_INFINITY);
   let store: TaskStore | undefined = createTaskStore(
     n,
@@ -88,7 +102,8 @@ export function streamingPcbSession(
   const chunk = storeOptions.chunk ?? STORE_CHUNK;
   if (!(Number.isInteger(chunk) && chunk > 0))
     throw new PcbError(`${where}: chunk must be a positive integer, got ${chunk}`);
-  const threads = Math.max(1, Math.floor(storeOptions.threads ?? 1));
+  const threads = Math.max(1, Math.floor(storeOptions.threads ?? availableParallelism()));
+  const slack = storeOptions.windowSlack ?? 0.03;
   const seen = new Set<string>();
   let mag: MagnitudeStats | undefined;
   let score: ScoreStats | undefined;
@@ -139,10 +154,17 @@ export function streamingPcbSession(
       readsTensors: false,
       visit: ignore,
       finish() {
-        storeOf().forEachChunk((_start, rows) => {
-          for (let i = 0; i < n; i++) absSel[i].addLow(rows[i]);
-          return false;
-        }, chunk);
+        const st = storeOf();
+        const shared = sharedRowsOf(st);
+        let used = 1;
+        if (shared && threads > 1) used = refineStoreThreaded(shared, threads, chunk, absSel);
+        else {
+          st.forEachChunk((_start, rows) => {
+            for (let i = 0; i < n; i++) absSel[i].addLow(rows[i]);
+            return false;
+          }, chunk);
+        }
+        hooks.onRefineThreads?.(used);
         const lo = new Float32Array(n);
         const hi = new Float32Array(n);
         absSel.forEach((s, i) => {
@@ -158,18 +180,33 @@ export function streamingPcbSession(
       finish() {
         const m = mag as MagnitudeStats;
         const st = storeOf();
+        // The drop threshold's value window per task, from the scores of a sample of columns.
+        const k = dropIndex(total, o.ratio);
+        if (slack >= 0) {
+          const samples = sampleScores(
+            (i, a, len, buf) => st.read(i, a, len, buf),
+            n,
+            total,
+            m,
+            o.inter,
+            o.nanGuard,
+          );
+          wins = samples.map((smp) => {
+            const w = windowFromSample(smp, k, total, slack);
+            return new RankWindow(w.lo, w.hi, windowCapacity(total, w.fraction));
+          });
+        } else wins = Array.from({ length: n }, () => new RankWindow(Number.NaN, Number.NaN, 0));
         const rows = sharedRowsOf(st);
         let used = 1;
         if (rows && threads > 1) {
-          used = scoreStoreThreaded(rows, threads, chunk, m, o.inter, o.nanGuard, scoreMax, scoreSel);
+          used = scoreStoreThreaded(rows, threads, chunk, m, o.inter, o.nanGuard, scoreMax, wins);
         } else {
           st.forEachChunk((_start, slices) => {
-            scoreChunk(slices, m, o.inter, o.nanGuard, scratch.get(2, slices[0].length), scoreMax, scoreSel);
+            scoreChunk(slices, m, o.inter, o.nanGuard, scratch.get(2, slices[0].length), scoreMax, wins);
             return true;
           }, chunk);
         }
         hooks.onScoreThreads?.(used);
-        for (const s of scoreSel) s.finishTop();
       },
     },
     {
@@ -177,11 +214,31 @@ export function streamingPcbSession(
       readsTensors: false,
       visit: ignore,
       finish() {
-        storeOf().forEachChunk((_start, rows) => {
-          for (let i = 0; i < n; i++) scoreSel[i].addLow(rows[i]);
-          return false;
-        }, chunk);
-        const thr = Float32Array.from(scoreSel, (s) => s.finishLow()[0]);
+        const k = dropIndex(total, o.ratio);
+        const thr = new Float32Array(n);
+        const paths = wins.map((w, i) => {
+          const v = w.resolve(k);
+          if (v !== undefined) thr[i] = v;
+          return v === undefined ? "sweep" : "window";
+        });
+        wins = [];
+        const missed = paths.flatMap((p, i) => (p === "sweep" ? [i] : []));
+        if (missed.length > 0) {
+          // The sample misled (or the window overflowed): exact histogram refinement, two sweeps.
+          const sels = missed.map(() => new StreamingQuantile((d) => [dropIndex(d, o.ratio)]));
+          const sweep = (feed: (s: StreamingQuantile, row: Float32Array) => void) =>
+            storeOf().forEachChunk((_start, rows) => {
+              for (let j = 0; j < missed.length; j++) feed(sels[j], rows[missed[j]]);
+              return false;
+            }, chunk);
+          sweep((s, row) => s.addTop(row));
+          for (const s of sels) s.finishTop();
+          sweep((s, row) => s.addLow(row));
+          missed.forEach((i, j) => {
+            thr[i] = sels[j].finishLow()[0];
+          });
+        }
+        hooks.onThresholdPath?.(paths);
         score = new ScoreStats(thr, scoreMax, o.nanGuard);
         hooks.onStats?.(mag as MagnitudeStats, score);
       },

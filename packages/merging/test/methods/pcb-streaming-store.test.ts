@@ -135,6 +135,59 @@ describe("pcb streaming-global task store", () => {
     }
   });
 
+  it("drop threshold from the sampled window or by sweeping, magnitude refinement on threads: reference bytes at D > sample", () => {
+    expect(findScoreWorker(), "build the package first: pnpm --filter @x/merging build").toBeDefined();
+    // 3 tasks × 150 k parameters: the sample (256 blocks of 256 columns) covers under half of the columns.
+    const big = { "a.w": [300, 400], "b.w": [30000], "c.b": [7] };
+    for (const inter of ["canonical", "pairwise"] as const) {
+      const model = toyModel(inter === "canonical" ? 41 : 42, 3, big);
+      const params = { ratio: 0.1, lambda: 1, inter };
+      const weights = [1, 1.2, 0.8];
+      const ref = runMethod(getMethod("pcb"), model, {
+        params,
+        modelParams: weights.map((weight) => ({ weight })),
+      });
+      const cases: [StreamingPcbOptions, "window" | "sweep", number][] = [
+        [{ memoryBudget: 1e9, threads: 1 }, "window", 1],
+        [{ memoryBudget: 1e9, threads: 2, chunk: 4096 }, "window", 2],
+        [{ memoryBudget: 1e9, threads: 2, chunk: 4096, windowSlack: -1 }, "sweep", 2],
+        [{ memoryBudget: 1e9, threads: 1, windowSlack: 0 }, "window", 1],
+        [{ memoryBudget: 0, spillDir: spill, chunk: 5000 }, "window", 1],
+        [{ memoryBudget: 0, spillDir: spill, chunk: 5000, windowSlack: -1 }, "sweep", 1],
+      ];
+      for (const [layout, path, threads] of cases) {
+        let paths: readonly string[] = [];
+        let refine = 0;
+        let scoreThreads = 0;
+        const got = runStreaming(model, params, weights, layout, 9, {
+          onThresholdPath: (p) => {
+            paths = p;
+          },
+          onRefineThreads: (t) => {
+            refine = t;
+          },
+          onScoreThreads: (t) => {
+            scoreThreads = t;
+          },
+        });
+        const what = `${inter} ${JSON.stringify(layout)}`;
+        expect(paths, what).toEqual([path, path, path]);
+        expect([refine, scoreThreads], what).toEqual([threads, threads]);
+        for (const t of model) {
+          // Byte comparison (a deep equal of 10⁵ elements is slow); NaN payloads and ±0 count.
+          const [g, r] = [got.get(t.name) as Float32Array, ref.get(t.name) as Float32Array];
+          expect(g.length, `${what} ${t.name}`).toBe(r.length);
+          expect(
+            Buffer.from(g.buffer, g.byteOffset, g.byteLength).equals(
+              Buffer.from(r.buffer, r.byteOffset, r.byteLength),
+            ),
+            `${what} ${t.name}`,
+          ).toBe(true);
+        }
+      }
+    }
+  });
+
   it("spilled store with nan_guard on/off on ties-heavy inputs equals reference mode", () => {
     const model = toyModel(11, 3, { a: [40], b: [6, 7] });
     for (const t of model) {
