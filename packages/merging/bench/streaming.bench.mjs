@@ -10,7 +10,9 @@
 //   task_arithmetic-js  the fused path with WebAssembly SIMD disabled (JavaScript kernels)
 //   task_arithmetic-unfused  the general path (every input decoded to float32, merge, encode)
 //   task_arithmetic-before   the general path with SIMD disabled: the code as it was before the fused path
-//   pcb           x merge pcb, mode streaming-global (exact global quantiles in passes over the tensors)
+//   pcb           x merge pcb, mode streaming-global (exact global quantiles in passes over the tensors),
+//                 default threads (all cores for the store-only passes)
+//   pcb-t1        the same with threads: 1
 // Peak RSS is compared with the bound (inputs + 2) × largest tensor (as f32) above a bare-process baseline.
 // Env: X_BENCH_PARAMS (default 250e6), BENCH_QUICK=1 (20e6), X_BENCH_REPS (default 2), X_BENCH_ONLY (a
 // comma-separated subset of contenders), X_BENCH_NAME (results file name, default merging-streaming),
@@ -34,6 +36,9 @@ const MODELS = 4;
 
 async function child(kind, dir) {
   const out = join(dir, `out-${kind}-${process.pid}`);
+  const cpu0 = process.cpuUsage();
+  /** PCB: [label, wall ms, CPU ms] per phase (pass or merge), from the progress events. */
+  const phases = [];
   const inputs = ["base", ...Array.from({ length: MODELS }, (_, i) => `ft${i}`)].map((m) => join(dir, m));
   const t0 = performance.now();
   if (kind === "baseline") {
@@ -128,7 +133,7 @@ async function child(kind, dir) {
     );
     const yaml = kind.startsWith("task_arithmetic")
       ? `merge_method: task_arithmetic\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { lambda: 0.3 }\n`
-      : `merge_method: pcb\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { mode: streaming-global, ratio: 0.1 }\n`;
+      : `merge_method: pcb\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { mode: streaming-global, ratio: 0.1${kind === "pcb-t1" ? ", threads: 1" : ""} }\n`;
     const threads = kind === "task_arithmetic-t2" ? 2 : 1;
     // A copy of the method object is not recognized by the fused path: the general (decode everything
     // to float32, merge, encode) path runs instead.
@@ -136,11 +141,24 @@ async function child(kind, dir) {
     if (kind === "task_arithmetic-before" || kind === "task_arithmetic-js") setSimdEnabled(false);
     const config = parseMergeConfig(yaml);
     const method = unfused ? { ...getMethod(config.mergeMethod) } : undefined;
-    await mergeCheckpoints(config, out, { outShardSize: 2e9, threads, method });
+    // Phase ends (the last progress event of each label) for the per-pass table.
+    const ends = new Map();
+    const onProgress = (e) => ends.set(e.label, [performance.now(), process.cpuUsage()]);
+    await mergeCheckpoints(config, out, { outShardSize: 2e9, threads, method, onProgress });
+    let prev = [t0, cpu0];
+    for (const [label, end] of ends) {
+      const cpuMs = (end[1].user + end[1].system - prev[1].user - prev[1].system) / 1000;
+      phases.push([label.replace(/^pcb streaming-global: /, ""), end[0] - prev[0], cpuMs]);
+      prev = end;
+    }
   }
   const ms = performance.now() - t0;
   rmSync(out, { recursive: true, force: true });
-  process.stdout.write(`${JSON.stringify({ ms, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+  const cpu = process.cpuUsage();
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  process.stdout.write(
+    `${JSON.stringify({ ms, cpuMs, maxRssBytes: process.resourceUsage().maxRSS * 1024, phases })}\n`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,6 +241,8 @@ function goalLine(r) {
     parts.push(`TA with 2 threads ${x(r.taThreads2VsRawFloor)} of the raw floor`);
   if (r.pcbVsRawFloor !== null)
     parts.push(`PCB ${x(r.pcbVsRawFloor)} of the raw floor (${x(r.pcbVsDecodeFloor)} of the decode floor)`);
+  if (r.pcbThreads1VsRawFloor !== null)
+    parts.push(`PCB with 1 thread ${x(r.pcbThreads1VsRawFloor)} of the raw floor`);
   return parts.length ? `Measured: ${parts.join("; ")}.` : "No merge contender was run.";
 }
 
@@ -257,9 +277,9 @@ async function driver() {
     console.log(`generated ${MODELS + 1} checkpoints in ${(genMs / 1000).toFixed(1)}s`);
     const kinds = (
       process.env.X_BENCH_ONLY ??
-      "baseline,floor-raw,floor-raw-pieces,floor-decode,task_arithmetic,task_arithmetic-t2,task_arithmetic-js,task_arithmetic-unfused,task_arithmetic-before,pcb"
+      "baseline,floor-raw,floor-raw-pieces,floor-decode,task_arithmetic,task_arithmetic-t2,task_arithmetic-js,task_arithmetic-unfused,task_arithmetic-before,pcb,pcb-t1"
     ).split(",");
-    for (const k of kinds) results[k] = { ms: [], maxRssBytes: [] };
+    for (const k of kinds) results[k] = { ms: [], cpuMs: [], maxRssBytes: [], phases: [] };
     for (let r = 0; r < reps; r++) {
       for (const k of kinds) {
         const res = spawnSync(process.execPath, ["--expose-gc", self, "--child", k, dir], {
@@ -267,16 +287,38 @@ async function driver() {
           maxBuffer: 1 << 20,
         });
         if (res.status !== 0) throw new Error(`${k} failed: ${res.stderr}`);
-        const { ms, maxRssBytes } = JSON.parse(res.stdout.trim().split("\n").pop());
+        const { ms, cpuMs, maxRssBytes, phases } = JSON.parse(res.stdout.trim().split("\n").pop());
         results[k].ms.push(ms);
+        results[k].cpuMs.push(cpuMs);
         results[k].maxRssBytes.push(maxRssBytes);
+        results[k].phases.push(phases);
         console.log(
-          `rep ${r + 1} ${k}: ${(ms / 1000).toFixed(2)}s, peak RSS ${(maxRssBytes / 2 ** 20).toFixed(0)} MiB`,
+          `rep ${r + 1} ${k}: ${(ms / 1000).toFixed(2)}s (CPU ${(cpuMs / 1000).toFixed(2)}s), peak RSS ${(maxRssBytes / 2 ** 20).toFixed(0)} MiB, load ${loadavg()[0].toFixed(2)}`,
         );
       }
     }
     const med = Object.fromEntries(
-      kinds.map((k) => [k, { ms: median(results[k].ms), maxRssBytes: median(results[k].maxRssBytes) }]),
+      kinds.map((k) => [
+        k,
+        {
+          ms: median(results[k].ms),
+          cpuMs: median(results[k].cpuMs),
+          maxRssBytes: median(results[k].maxRssBytes),
+        },
+      ]),
+    );
+    // PCB per phase: median wall and CPU over the reps, by phase label.
+    const pcbPhases = Object.fromEntries(
+      kinds
+        .filter((k) => k.startsWith("pcb") && results[k].phases[0]?.length)
+        .map((k) => [
+          k,
+          results[k].phases[0].map(([label], j) => ({
+            label,
+            ms: median(results[k].phases.map((p) => p[j]?.[1] ?? Number.NaN)),
+            cpuMs: median(results[k].phases.map((p) => p[j]?.[2] ?? Number.NaN)),
+          })),
+        ]),
     );
     const inputBytes = params * 2 * (MODELS + 1);
     const ratio = (a, b) => (med[a] && med[b] ? +(med[a].ms / med[b].ms).toFixed(2) : null);
@@ -312,7 +354,9 @@ async function driver() {
         taVsPiecesFloor: ratio("task_arithmetic", "floor-raw-pieces"),
         pcbVsRawFloor: ratio("pcb", "floor-raw"),
         pcbVsDecodeFloor: ratio("pcb", "floor-decode"),
+        pcbThreads1VsRawFloor: ratio("pcb-t1", "floor-raw"),
       },
+      pcbPhases,
       memory: {
         boundBytes,
         baselineRssBytes: baseRss,
@@ -333,20 +377,24 @@ async function driver() {
       "",
       `Model: llama-shaped, ${(params / 1e6).toFixed(1)} M parameters (${layers} layers, hidden 1024, MLP 2816, vocab 32000), base + ${MODELS} fine-tuned models in BF16 (${(inputBytes / 1e9).toFixed(2)} GB of inputs, sharded at 200 MB). Task vectors: Gaussian with per-tensor scale log-uniform in [2e-4, 2e-3] plus 0.1 % outliers at 30×. Output BF16 in 2 GB shards. Medians of ${reps} runs, each contender in its own process.`,
       "",
-      "| contender | median time | vs raw I/O floor | vs pipelined raw floor | vs decode floor | peak RSS | peak RSS − baseline |",
-      "|---|---|---|---|---|---|---|",
+      "| contender | median time | CPU (user + sys) | vs raw I/O floor | vs pipelined raw floor | vs decode floor | peak RSS | peak RSS − baseline |",
+      "|---|---|---|---|---|---|---|---|",
       ...kinds.map((k) => {
         const m = med[k];
         const r = (f) => (k === "baseline" || !med[f] ? "–" : `${(m.ms / med[f].ms).toFixed(2)}×`);
         const above = k === "baseline" || baseRss === null ? "–" : mib(m.maxRssBytes - baseRss);
-        return `| ${k} | ${s(m.ms)} | ${r("floor-raw")} | ${r("floor-raw-pieces")} | ${r("floor-decode")} | ${mib(m.maxRssBytes)} | ${above} |`;
+        return `| ${k} | ${s(m.ms)} | ${s(m.cpuMs)} | ${r("floor-raw")} | ${r("floor-raw-pieces")} | ${r("floor-decode")} | ${mib(m.maxRssBytes)} | ${above} |`;
       }),
       "",
+      ...Object.entries(pcbPhases).flatMap(([k, ph]) => [
+        `PCB phases, \`${k}\` (medians; wall / CPU of the process): ${ph.map((p) => `${p.label} ${s(p.ms)} / ${s(p.cpuMs)}`).join("; ")}.`,
+        "",
+      ]),
       `Memory bound (inputs + 2) × largest tensor as f32 = ${MODELS + 3} × ${(largest / 1e6).toFixed(1)} M × 4 B = ${mib(boundBytes)} (the sharded writer writes each tensor at its file offset, so there is no shard buffer).`,
       "",
       `Goals: task arithmetic ≤ 1.5× and PCB (streaming-global) ≤ 3× the raw I/O floor. ${goalLine(summary.ratios)}`,
       "",
-      "`baseline` = a process that imports the packages and opens the five checkpoints (its RSS is subtracted). `floor-raw` reads every input tensor's bytes (whole tensors, the five inputs in parallel) and writes the base's bytes as the output; `floor-raw-pieces` does the same in 1 Mi-element pieces with the next piece's reads in flight while the current one is written (the I/O schedule of the fused merge, without computation); `floor-decode` reads whole tensors decoding BF16 → f32 and encodes f32 → BF16 on write. `task_arithmetic` is the default fused path (stored bytes → WebAssembly SIMD kernel → encoded output, piecewise); `-t2` the same with `threads: 2`; `-js` the fused path with WebAssembly SIMD disabled; `-unfused` the general path (decode every input to f32, merge, encode); `-before` the general path without SIMD, i.e. the code as it was before this work.",
+      "`baseline` = a process that imports the packages and opens the five checkpoints (its RSS is subtracted). `floor-raw` reads every input tensor's bytes (whole tensors, the five inputs in parallel) and writes the base's bytes as the output; `floor-raw-pieces` does the same in 1 Mi-element pieces with the next piece's reads in flight while the current one is written (the I/O schedule of the fused merge, without computation); `floor-decode` reads whole tensors decoding BF16 → f32 and encodes f32 → BF16 on write. `task_arithmetic` is the default fused path (stored bytes → WebAssembly SIMD kernel → encoded output, piecewise); `-t2` the same with `threads: 2`; `-js` the fused path with WebAssembly SIMD disabled; `-unfused` the general path (decode every input to f32, merge, encode); `-before` the general path without SIMD, i.e. the code as it was before this work. `pcb` runs PCB `streaming-global` (ratio 0.1, task store in memory) with its default threads (all cores for the store-only passes), `pcb-t1` with `threads: 1`.",
       "",
     ].join("\n");
     writeFileSync(join(dirOut, `${name}.md`), md);
