@@ -233,7 +233,15 @@ export function streamingPcbSession(
             }, chunk);
           sweep((s, row) => s.addTop(row));
           for (const s of sels) s.finishTop();
-          sweep((s, row) => s.addLow(row));
+          const shared = sharedRowsOf(storeOf());
+          if (shared && threads > 1)
+            refineStoreThreaded(
+              missed.map((i) => shared[i]),
+              threads,
+              chunk,
+              sels,
+            );
+          else sweep((s, row) => s.addLow(row));
           missed.forEach((i, j) => {
             thr[i] = sels[j].finishLow()[0];
           });
