@@ -25,7 +25,7 @@ export const benchEvolver: Command = {
   summary:
     "Evolver experiment on Fashion-MNIST domain experts: mode A vs best expert; mode B with mean/TA/TIES/DARE/PCB vs the merge alone and vs random coefficient search; in-domain and OOD test, paired CIs over seeds.",
   usage:
-    "x bench evolver [--seeds 1,2,...,10] [--workers 2] [--generations 15] [--quick] [--out bench/results] [--name evolver] [--from-parts DIR] [--render REPORT.json] [--lambdas 0.3,0.6,1,1.5]",
+    "x bench evolver [--seeds 1,2,...,10] [--workers 2] [--generations 15] [--quick] [--out bench/results] [--name evolver] [--from-parts DIR] [--render REPORT.json] [--lambdas 0.3,0.6,1,1.5] [--no-extras]",
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
@@ -40,6 +40,7 @@ export const benchEvolver: Command = {
         "from-parts": { type: "string" },
         render: { type: "string" },
         lambdas: { type: "string" },
+        "no-extras": { type: "boolean" },
       },
       strict: true,
     });
@@ -58,8 +59,12 @@ export const benchEvolver: Command = {
       ? values.lambdas.split(",").map((v) => Number(v.trim()))
       : base.lambdaGrid;
     if (lambdaGrid.some((v) => !(v > 0))) throw new UsageError(`--lambdas must be positive numbers`);
+    const extras = values["no-extras"]
+      ? { modeAVariant: null, secondF: null }
+      : { modeAVariant: base.modeAVariant, secondF: base.secondF };
     const options = {
       ...base,
+      ...extras,
       lambdaGrid,
       generations,
       sizes: quick ? QUICK_SIZES : FULL_SIZES,
@@ -122,6 +127,7 @@ export const benchEvolver: Command = {
               ];
               if (quick) args.push("--quick");
               if (values.lambdas) args.push("--lambdas", values.lambdas);
+              if (values["no-extras"]) args.push("--no-extras");
               const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] });
               child.on("error", rej);
               child.on("close", (code) =>

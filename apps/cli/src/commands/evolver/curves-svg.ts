@@ -18,14 +18,14 @@ const COLORS = [
 ];
 
 export function curvesSvg(r: EvolverReport, arms?: readonly string[]): string {
-  const all = Object.keys(r.seeds[0]?.generationCurves ?? {});
+  const all = Object.keys(r.seeds[r.seeds.length - 1]?.generationCurves ?? {});
   const chosen = (arms ?? all.filter((a) => !a.includes("(F "))).filter((a) => all.includes(a));
   const W = 900;
   const H = 520;
   const pad = { l: 60, r: 250, t: 30, b: 50 };
   const series = chosen.map((arm) => {
     const mean = (k: "dev" | "idTest") => {
-      const xs = r.seeds.map((s) => s.generationCurves[arm][k]);
+      const xs = r.seeds.filter((s) => s.generationCurves?.[arm]).map((s) => s.generationCurves[arm][k]);
       const len = Math.min(...xs.map((x) => x.length));
       return Array.from({ length: len }, (_, g) => xs.reduce((a, x) => a + x[g], 0) / xs.length);
     };

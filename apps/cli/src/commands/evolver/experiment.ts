@@ -452,7 +452,10 @@ export interface Comparison {
   readonly oodTest: PairedStat;
 }
 
-export function compare(seeds: readonly SeedResult[], a: string, b: string): Comparison {
+export function compare(all: readonly SeedResult[], a: string, b: string): Comparison {
+  // Arms run only on some seeds (e.g. the optional settings) are compared on the seeds that have both.
+  const has = (s: SeedResult, arm: string) => s.arms.some((x) => x.arm === arm);
+  const seeds = all.filter((s) => has(s, a) && has(s, b));
   const get = (arm: string, key: "dev" | "idTest" | "oodTest"): number[] =>
     seeds.map((s) => {
       const r = s.arms.find((x) => x.arm === arm);
@@ -469,7 +472,7 @@ export function compare(seeds: readonly SeedResult[], a: string, b: string): Com
 }
 
 export function comparisons(seeds: readonly SeedResult[], merges: readonly MergeName[]): Comparison[] {
-  const have = new Set(seeds[0]?.arms.map((a) => a.arm) ?? []);
+  const have = new Set(seeds.flatMap((s) => s.arms.map((a) => a.arm)));
   const out: Comparison[] = [];
   const add = (a: string, b: string) => {
     if (have.has(a) && have.has(b)) out.push(compare(seeds, a, b));

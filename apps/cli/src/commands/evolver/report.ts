@@ -75,11 +75,14 @@ export function markdown(r: EvolverReport): string {
     `Evolver F = ${o.f}, CR = ${o.cr}, G = ${o.generations} (N·G = ${5 * o.generations} child evaluations)${extras.length ? `; ${extras.join("; ")}` : ""}. Every merge goes through the @x/merging method registry: mean = \`linear\`, TA = \`task_arithmetic\`, TIES = \`ties\` variant pcb (top-k 20 % over the whole model), DARE = \`dare_linear\` (p = 0.9, rescale 1/(1−p), keep-masks fixed per seed and slot), PCB = \`pcb\` reference mode (ratio 0.1), Fisher = \`fisher\` (diagonal empirical Fisher from ${o.statsSamples ?? 500} of the expert's own training images, floor 1e-10), RegMean = \`regmean\` (Gram matrices of each linear layer's inputs from the same ${o.statsSamples ?? 500} images, α = 0.1, relative ridge 1e-6 on the diagonal because dead ReLU units make Σ G singular; mode B and the random search apply RegMean as the equivalent prepared linear operator, checked against the registry merge every seed). λ of the task-vector merges tuned on dev over {${o.lambdaGrid.join(", ")}} once before evolving (mean, Fisher, RegMean merge full weights: no λ). In mode B an evolved child keeps its slot's (parent's) Fisher/Gram statistics. Random search: ${5 * o.generations} Dirichlet(1) per-model coefficient draws (scaled to mean 1) at the tuned λ, best by dev, the plain merge as incumbent; the coefficients are the per-model weights (mean, TA, DARE, Fisher), scale the task vectors (TIES, PCB) or scale each expert's term of the RegMean operator. Logit ensemble: mean of the 5 experts' logits (5× inference). Multi-task bound: θ_0 fine-tuned ${o.multiTaskEpochs ?? o.sizes.expertEpochs} epochs on the union of the 5 experts' training sets (${5 * o.sizes.train} images), same optimiser settings as the experts. Seeds: ${r.seeds.map((s) => s.seed).join(", ")}.`,
     "",
   );
-  const arms = r.seeds[0]?.arms.map((a) => a.arm) ?? [];
+  const arms = [...new Set(r.seeds.flatMap((s) => s.arms.map((a) => a.arm)))];
   lines.push("## Accuracy per arm (mean ± sd over seeds, %)", "");
-  lines.push("| arm | dev | in-domain test | OOD test | dev evals | accepted |", "|---|---|---|---|---|---|");
+  lines.push(
+    "| arm | dev | in-domain test | OOD test | dev evals | accepted | seeds |",
+    "|---|---|---|---|---|---|---|",
+  );
   for (const arm of arms) {
-    const rows = r.seeds.map((s) => s.arms.find((a) => a.arm === arm)!);
+    const rows = r.seeds.flatMap((s) => s.arms.filter((a) => a.arm === arm));
     const ms = (k: "dev" | "idTest" | "oodTest"): string => {
       const v = rows.map((x) => x[k]);
       const m = v.reduce((a, b) => a + b, 0) / v.length;
@@ -91,7 +94,7 @@ export function markdown(r: EvolverReport): string {
         ? ""
         : (rows.reduce((a, x) => a + (x.accepted ?? 0), 0) / rows.length).toFixed(1);
     lines.push(
-      `| ${arm} | ${ms("dev")} | ${ms("idTest")} | ${ms("oodTest")} | ${rows[0].devEvaluations} | ${acc} |`,
+      `| ${arm} | ${ms("dev")} | ${ms("idTest")} | ${ms("oodTest")} | ${rows[0].devEvaluations} | ${acc} | ${rows.length} |`,
     );
   }
   lines.push("", "## λ chosen on dev per seed (a value at the grid's end means tuning hit the boundary)", "");
@@ -106,7 +109,7 @@ export function markdown(r: EvolverReport): string {
     "",
     `Wall time per seed (one worker process, cores shared with other jobs): median ${(secs[secs.length >> 1] / 60).toFixed(1)} min.`,
   );
-  const curves = Object.keys(r.seeds[0]?.generationCurves ?? {});
+  const curves = [...new Set(r.seeds.flatMap((s) => Object.keys(s.generationCurves ?? {})))];
   if (curves.length > 0) {
     lines.push(
       "",
@@ -119,7 +122,7 @@ export function markdown(r: EvolverReport): string {
     );
     for (const arm of curves) {
       const series = (k: "dev" | "idTest" | "oodTest"): number[] => {
-        const all = r.seeds.map((s) => s.generationCurves[arm][k]);
+        const all = r.seeds.filter((s) => s.generationCurves?.[arm]).map((s) => s.generationCurves[arm][k]);
         const len = Math.min(...all.map((a) => a.length));
         return Array.from({ length: len }, (_, g) => all.reduce((a, x) => a + x[g], 0) / all.length);
       };
@@ -138,7 +141,7 @@ export function markdown(r: EvolverReport): string {
       "",
       `Prepared RegMean operator vs the registry's \`regmean\` merge of the experts: max |Δweight| ≤ ${Math.max(...rc).toExponential(1)} over the seeds.`,
     );
-  const armSecs = r.seeds[0]?.armSeconds;
+  const armSecs = r.seeds.find((s) => s.armSeconds)?.armSeconds;
   if (armSecs) {
     const keys = Object.keys(armSecs);
     const med = (k: string) => {
