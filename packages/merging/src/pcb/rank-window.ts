@@ -53,14 +53,28 @@ export class RankWindow {
   count = 0;
   overflow = false;
   readonly cand: Float32Array;
+  /**
+   * Stream positions (offset + index, ascending) of the values not below `lo`, when `addWithMax`
+   * is given room for them: every value above the threshold, if the threshold lies in the window.
+   * PCB's merge visits only these instead of scanning every score. `posCount` may exceed the room.
+   */
+  readonly pos: Int32Array;
+  posCount = 0;
   readonly lo: number;
   /** NaN when `lo` is NaN: the kernels keep v ≤ hi among values not below lo, which needs lo ≤ v. */
   readonly hi: number;
 
-  constructor(lo: number, hi: number, capacity: number, buffer?: Float32Array) {
+  constructor(
+    lo: number,
+    hi: number,
+    capacity: number,
+    buffer?: Float32Array,
+    positions: Int32Array = new Int32Array(0),
+  ) {
     this.lo = lo;
     this.hi = Number.isNaN(lo) ? Number.NaN : hi;
     this.cand = buffer ?? new Float32Array(capacity);
+    this.pos = positions;
   }
 
   /** Feeds values (the reference loop; kernels inline the same three cases). */
@@ -77,24 +91,48 @@ export class RankWindow {
     }
   }
 
-  /** `add` that also returns the maximum of `mx` and the values (the first of equal values wins). */
-  addWithMax(values: Float32Array, mx: number): number {
-    const { lo, hi, cand } = this;
+  /**
+   * `add` that also returns the maximum of `mx` and the values (the first of equal values wins) and
+   * records the positions `offset + k` of values not below lo (see `pos`).
+   */
+  addWithMax(values: Float32Array, mx: number, offset = 0): number {
+    const { lo, hi, cand, pos } = this;
     const cap = cand.length;
+    const pcap = pos.length;
     let below = this.below;
     let count = this.count;
+    let pc = this.posCount;
     for (let k = 0; k < values.length; k++) {
       const v = values[k];
       if (v > mx) mx = v;
       if (v < lo) below++;
-      else if (v <= hi) {
-        if (count < cap) cand[count] = v;
-        count++;
+      else {
+        if (pc < pcap) pos[pc] = offset + k;
+        pc++;
+        if (v <= hi) {
+          if (count < cap) cand[count] = v;
+          count++;
+        }
       }
     }
     this.below = below;
     this.count = count;
+    this.posCount = pc;
     return mx;
+  }
+
+  /** Appends positions recorded by another window over a later part of the stream. */
+  absorbPositions(list: Int32Array, count: number): void {
+    if (this.posCount + count <= this.pos.length && count <= list.length)
+      this.pos.set(list.subarray(0, count), this.posCount);
+    this.posCount += count;
+  }
+
+  /** The recorded positions, or undefined when they did not fit (or none were asked for). */
+  positions(): Int32Array | undefined {
+    return this.pos.length > 0 && this.posCount <= this.pos.length
+      ? this.pos.subarray(0, this.posCount)
+      : undefined;
   }
 
   /** Adds another window's results over a disjoint part of the stream (same lo, hi). */

@@ -18,6 +18,7 @@ export function scoreChunk(
   colSum: Float32Array,
   max: Float32Array,
   wins: readonly RankWindow[],
+  offset = 0,
 ): void {
   const n = rows.length;
   const len = rows[0].length;
@@ -29,7 +30,7 @@ export function scoreChunk(
     for (let i = 0; i < n; i++) scoreRow(i, rows[i], n, cs, mag, guard, rows[i]);
   }
   // A separate loop over the chunk (still in cache): fusing it into scoreRow measured slower.
-  for (let i = 0; i < n; i++) max[i] = wins[i].addWithMax(rows[i], max[i]);
+  for (let i = 0; i < n; i++) max[i] = wins[i].addWithMax(rows[i], max[i], offset);
 }
 
 /** Sampled columns for the drop-threshold windows: SAMPLE_BLOCKS evenly spaced blocks of SAMPLE_BLOCK columns. */

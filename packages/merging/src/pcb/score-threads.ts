@@ -46,6 +46,9 @@ export interface ScoreJob extends RangeJob {
   readonly cand: readonly Float32Array[];
   /** Out: per-task maximum over the range. */
   readonly max: Float32Array;
+  /** Out: per task, positions of the scores not below the window (room as the main thread's) and their count. */
+  readonly pos: readonly Int32Array[];
+  readonly posCount: Float64Array;
 }
 
 /** Pass 2: pass-2 histogram counts of a column range, one selector plan per task. */
@@ -166,6 +169,7 @@ export function scoreStoreThreaded(
           colSum,
           max,
           wins,
+          a,
         );
       }
     },
@@ -184,12 +188,15 @@ export function scoreStoreThreaded(
       // Pages of a shared buffer are committed only when written: room for the whole window is cheap.
       cand: wins.map((w) => shared((b) => new Float32Array(b), w.cand.length * 4)),
       max: shared((b) => new Float32Array(b), n * 4),
+      pos: wins.map((w) => shared((b) => new Int32Array(b), w.pos.length * 4)),
+      posCount: shared((b) => new Float64Array(b), n * 8),
     }),
     (job) => {
       for (let i = 0; i < n; i++) {
         const c = job.count[i];
         wins[i].absorb(job.below[i], c, job.cand[i], c > job.cand[i].length);
         if (job.max[i] > max[i]) max[i] = job.max[i];
+        wins[i].absorbPositions(job.pos[i], job.posCount[i]);
       }
     },
   );

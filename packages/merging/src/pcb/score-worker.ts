@@ -12,7 +12,7 @@ import type { LowJob, ScoreJob, StoreJob } from "./score-threads.js";
 
 function score(job: ScoreJob): void {
   const mag = new MagnitudeStats(job.lo, job.hi, job.guard);
-  const wins = job.cand.map((c, i) => new RankWindow(job.winLo[i], job.winHi[i], c.length, c));
+  const wins = job.cand.map((c, i) => new RankWindow(job.winLo[i], job.winHi[i], c.length, c, job.pos[i]));
   const colSum = new Float32Array(Math.min(job.chunk, job.end - job.start));
   job.max.fill(Number.NEGATIVE_INFINITY);
   for (let a = job.start; a < job.end; a += job.chunk) {
@@ -25,12 +25,14 @@ function score(job: ScoreJob): void {
       colSum,
       job.max,
       wins,
+      a,
     );
     Atomics.add(job.status, 1, 1);
   }
   wins.forEach((w, i) => {
     job.below[i] = w.below;
     job.count[i] = w.count;
+    job.posCount[i] = w.posCount;
   });
 }
 

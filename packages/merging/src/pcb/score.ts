@@ -331,6 +331,52 @@ export function accumulateKept(
   return true;
 }
 
+/**
+ * `accumulateKept` over a list of candidate positions instead of a scan: `row` is task i's whole
+ * score row, `pos[p0..p1)` the ascending positions (in row coordinates) inside the current tensor,
+ * which starts at `start`; every kept entry (B > t_i, or NaN) must be among them. Same arithmetic,
+ * same conditions (returns false, doing nothing, when they fail).
+ */
+export function accumulateKeptAt(
+  i: number,
+  model: Float32Array,
+  base: Float32Array,
+  start: number,
+  row: Float32Array,
+  pos: Int32Array,
+  p0: number,
+  p1: number,
+  mag: MagnitudeStats,
+  st: ScoreStats,
+  guard: NanGuard,
+  lambda: number,
+  num: Float32Array,
+  den: Float32Array,
+): boolean {
+  const thr = st.threshold[i];
+  const denom = f(st.max[i] - thr);
+  const dropRow = denom === 0 && guard === "on";
+  const lo = mag.lo[i];
+  const hi = mag.hi[i];
+  const li = f(lambda);
+  const finite = Number.isFinite(thr) && Number.isFinite(lo) && Number.isFinite(hi) && Number.isFinite(li);
+  if (!finite || !(denom > 0 || dropRow)) return false;
+  if (dropRow) return true; // W = 0 everywhere
+  for (let p = p0; p < p1; p++) {
+    const j = pos[p];
+    const bk = row[j];
+    if (bk <= thr) continue;
+    const k = j - start;
+    const x = f(model[k] - base[k]);
+    const a = Math.min(Math.max(Math.abs(x), lo), hi);
+    const tc = x > 0 ? a : x < 0 ? -a : 0;
+    const w = f(f(Math.max(bk, thr) - thr) / denom);
+    den[k] = f(den[k] + w);
+    num[k] = f(num[k] + f(li * f(tc * w)));
+  }
+  return true;
+}
+
 /** τ_k = num_k / max(den_k, 1e-12) in place in `num` (NaN propagates). */
 export function finishWeighted(num: Float32Array, den: Float32Array): Float32Array {
   for (let k = 0; k < num.length; k++) {

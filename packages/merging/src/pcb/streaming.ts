@@ -25,10 +25,29 @@ import type {
 import { checkVisit, flatLayout } from "../methods/task-matrix.js";
 import { clampIndices, dropIndex, PcbError, type ResolvedPcbOptions } from "./options.js";
 import { RankWindow, windowCapacity, windowFromSample } from "./rank-window.js";
-import { accumulateKept, accumulateWeighted, finishMerged, MagnitudeStats, ScoreStats } from "./score.js";
+import {
+  accumulateKept,
+  accumulateKeptAt,
+  accumulateWeighted,
+  finishMerged,
+  MagnitudeStats,
+  ScoreStats,
+} from "./score.js";
 import { sampleScores, scoreChunk } from "./score-pass.js";
 import { refineStoreThreaded, scoreStoreThreaded } from "./score-threads.js";
 import { createTaskStore, STORE_CHUNK, sharedRowsOf, type TaskStore } from "./task-store.js";
+
+/** First index of the ascending `list` whose value is ≥ `x`. */
+function lowerBound(list: Int32Array, x: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 /** Grow-only float32 scratch buffers by slot, returned at the requested length. */
 class Scratch {
@@ -51,6 +70,8 @@ export interface StreamingPcbHooks {
   onRefineThreads?(threads: number): void;
   /** Called with the number of threads that computed the balance scores. */
   onScoreThreads?(threads: number): void;
+  /** Called with, per task, how many score positions the merge visits (undefined: it scans every score). */
+  onPositions?(counts: readonly (number | undefined)[]): void;
   /** Called with how each task's drop threshold was found: inside the sampled window, or by sweeping. */
   onThresholdPath?(paths: readonly ("window" | "sweep")[]): void;
 }
@@ -92,6 +113,7 @@ export function streamingPcbSession(
     () => new StreamingQuantile((d) => clampIndices(d, o.clampQuantile), { abs: true }),
   );
   let wins: RankWindow[] = [];
+  let positions: (Int32Array | undefined)[] = [];
   const scoreMax = new Float32Array(n).fill(Number.NEGATIVE_INFINITY);
   let store: TaskStore | undefined = createTaskStore(
     n,
@@ -191,9 +213,20 @@ export function streamingPcbSession(
             o.inter,
             o.nanGuard,
           );
+          const inMemory = sharedRowsOf(st) !== undefined;
           wins = samples.map((smp) => {
             const w = windowFromSample(smp, k, total, slack);
-            return new RankWindow(w.lo, w.hi, windowCapacity(total, w.fraction));
+            // In memory, also the positions of the scores not below the window, for the merge: about
+            // the share above the rank plus the window's (room for 1.5× that).
+            const share = Math.min(1, 1 - k / total + w.fraction);
+            const room = inMemory ? Math.min(total, Math.ceil(1.5 * share * total) + 4096) : 0;
+            return new RankWindow(
+              w.lo,
+              w.hi,
+              windowCapacity(total, w.fraction),
+              undefined,
+              new Int32Array(room),
+            );
           });
         } else wins = Array.from({ length: n }, () => new RankWindow(Number.NaN, Number.NaN, 0));
         const rows = sharedRowsOf(st);
@@ -202,7 +235,16 @@ export function streamingPcbSession(
           used = scoreStoreThreaded(rows, threads, chunk, m, o.inter, o.nanGuard, scoreMax, wins);
         } else {
           st.forEachChunk((_start, slices) => {
-            scoreChunk(slices, m, o.inter, o.nanGuard, scratch.get(2, slices[0].length), scoreMax, wins);
+            scoreChunk(
+              slices,
+              m,
+              o.inter,
+              o.nanGuard,
+              scratch.get(2, slices[0].length),
+              scoreMax,
+              wins,
+              _start,
+            );
             return true;
           }, chunk);
         }
@@ -221,6 +263,10 @@ export function streamingPcbSession(
           if (v !== undefined) thr[i] = v;
           return v === undefined ? "sweep" : "window";
         });
+        // With the threshold inside the window, every kept score (B > t_i ≥ lo, or NaN) is at a
+        // recorded position: the merge visits those only.
+        positions = wins.map((w, i) => (paths[i] === "window" ? w.positions() : undefined));
+        hooks.onPositions?.(positions.map((p) => p?.length));
         wins = [];
         const missed = paths.flatMap((p, i) => (p === "sweep" ? [i] : []));
         if (missed.length > 0) {
@@ -266,15 +312,24 @@ export function streamingPcbSession(
       const num = new Float32Array(d); // Σ λ_i T̃_i W_i, then τ, then the output
       const den = scratch.get(3, d);
       den.fill(0);
-      // Column chunks bound the scratch rows when the store is a file.
-      for (let a = 0; a < d; a += chunk) {
-        const len = Math.min(d, a + chunk) - a;
-        const nu = num.subarray(a, a + len);
-        const de = den.subarray(a, a + len);
-        for (let i = 0; i < n; i++) {
-          const m = input.models[i];
+      const rows = sharedRowsOf(st);
+      // Task by task (each element still receives its tasks' terms in task order).
+      for (let i = 0; i < n; i++) {
+        const m = input.models[i];
+        const li = input.modelParams[i].weight as number; // λ_i inside the sum
+        const pos = positions[i];
+        if (rows && pos) {
+          const p0 = lowerBound(pos, start);
+          const p1 = lowerBound(pos, start + d);
+          if (accumulateKeptAt(i, m, base, start, rows[i], pos, p0, p1, ms, ss, o.nanGuard, li, num, den))
+            continue;
+        }
+        // Column chunks bound the scratch rows when the store is a file.
+        for (let a = 0; a < d; a += chunk) {
+          const len = Math.min(d, a + chunk) - a;
+          const nu = num.subarray(a, a + len);
+          const de = den.subarray(a, a + len);
           const b = st.read(i, start + a, len, scratch.get(4, len));
-          const li = input.modelParams[i].weight as number; // λ_i inside the sum
           // Most entries are dropped (B ≤ t_i): the fast kernel only touches the kept ones.
           if (accumulateKept(i, m, base, a, b, ms, ss, o.nanGuard, li, nu, de)) continue;
           const t = scratch.get(0, len);

@@ -54,6 +54,36 @@ describe("RankWindow", () => {
     );
   });
 
+  it("records the positions of the values not below lo, split or whole, or reports that they did not fit", () => {
+    fc.assert(
+      fc.property(
+        fc.array(value, { minLength: 1, maxLength: 150 }),
+        fc.tuple(value, value),
+        fc.integer({ min: 0, max: 160 }),
+        fc.integer({ min: 0, max: 150 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (vals, [a, b], room, cut0, offset) => {
+          const all = Float32Array.from(vals);
+          const [lo, hi] = [Math.fround(a), Math.fround(b)];
+          const cut = Math.min(cut0, all.length);
+          const main = new RankWindow(lo, hi, 0, undefined, new Int32Array(room));
+          const other = new RankWindow(lo, hi, 0, undefined, new Int32Array(room));
+          main.addWithMax(all.subarray(0, cut), Number.NEGATIVE_INFINITY, offset);
+          other.addWithMax(all.subarray(cut), Number.NEGATIVE_INFINITY, offset + cut);
+          main.absorbPositions(other.pos, other.posCount);
+          const want = Array.from(all.keys())
+            .filter((k) => !(all[k] < lo))
+            .map((k) => offset + k);
+          expect(main.posCount).toBe(want.length);
+          const got = main.positions();
+          if (room > 0 && want.length <= room) expect(Array.from(got ?? [])).toEqual(want);
+          else expect(got).toBeUndefined();
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
   it("a window from a representative sample holds the rank; NaN bounds never do", () => {
     const total = 100_000;
     const all = new Float32Array(total);

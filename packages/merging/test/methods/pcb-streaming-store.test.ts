@@ -159,6 +159,7 @@ describe("pcb streaming-global task store", () => {
         let paths: readonly string[] = [];
         let refine = 0;
         let scoreThreads = 0;
+        let visited: readonly (number | undefined)[] = [];
         const got = runStreaming(model, params, weights, layout, 9, {
           onThresholdPath: (p) => {
             paths = p;
@@ -169,10 +170,21 @@ describe("pcb streaming-global task store", () => {
           onScoreThreads: (t) => {
             scoreThreads = t;
           },
+          onPositions: (c) => {
+            visited = c;
+          },
         });
         const what = `${inter} ${JSON.stringify(layout)}`;
         expect(paths, what).toEqual([path, path, path]);
         expect([refine, scoreThreads], what).toEqual([threads, threads]);
+        // The merge visits recorded positions (a share of the scores) only for an in-memory store
+        // with the threshold found in the window; otherwise it scans every score.
+        const total = 300 * 400 + 30000 + 7;
+        for (const c of visited) {
+          if (path === "window" && layout.memoryBudget > 0) expect(c, what).toBeLessThan(total / 2);
+          else expect(c, what).toBeUndefined();
+        }
+        expect(visited, what).toHaveLength(3);
         for (const t of model) {
           // Byte comparison (a deep equal of 10⁵ elements is slow); NaN payloads and ±0 count.
           const [g, r] = [got.get(t.name) as Float32Array, ref.get(t.name) as Float32Array];
