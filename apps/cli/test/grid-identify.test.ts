@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Cell, renderExact } from "../src/commands/bench-grid.js";
@@ -131,6 +131,43 @@ describe("x bench grid --quick", () => {
   });
 });
 
+describe("x grid evaluate: exact up to contraction", () => {
+  it("prints it next to the plain exact tree; a bus misplaced across a sub-noise stub is forgiven only there", async () => {
+    const { case69 } = await import("@x/grid-model");
+    const f = case69();
+    // The true 69-bus tree with bus 46 hung from 44 instead of 45 (45-46 is a 1.5 mΩ stub).
+    const branches = f.branches.map((b) => ({
+      from: f.buses[b.to]!.name === "46" ? "44" : f.buses[b.from]!.name,
+      to: f.buses[b.to]!.name,
+      rPu: b.rPu,
+      xPu: b.xPu,
+    }));
+    const model = join(tmp.path, "model69.json");
+    await writeFile(model, JSON.stringify({ format: "x-grid-model/1", feeder: "ieee69", branches }));
+    const ev = await run(["grid", "evaluate", model, "--truth", "ieee69", "--json"]);
+    expect(ev.code).toBe(0);
+    const m = JSON.parse(ev.out);
+    expect(m.exactTree).toBe(false);
+    expect(m.edgeAccuracy).toBeCloseTo(67 / 68, 12);
+    expect(m.contracted).toMatchObject({
+      exactTree: true,
+      edgeAccuracy: 1,
+      contractedBranches: 23,
+      edges: 45,
+    });
+    const text = await run(["grid", "evaluate", model, "--truth", "ieee69"]);
+    expect(text.out).toMatch(/exact tree +no/);
+    expect(text.out).toMatch(
+      /up to contraction +edges 100\.0 % \(45\/45\), exact yes \[23 true branches contracted: nominal drop/,
+    );
+    const off = await run(["grid", "evaluate", model, "--truth", "ieee69", "--contract-drop", "0"]);
+    expect(off.out).toMatch(/up to contraction +n\/a/);
+    const bad = await run(["grid", "evaluate", model, "--truth", "ieee69", "--contract-drop", "-1"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/--contract-drop/);
+  });
+});
+
 describe("samples-to-exact table", () => {
   const cell = (feeder: string, samples: number, seed: number, exact: boolean): Cell => ({
     group: "exact",
@@ -160,9 +197,35 @@ describe("samples-to-exact table", () => {
       cell("c", 2000, 1, false),
       cell("c", 4000, 1, true),
     ]).join("\n");
-    expect(lines).toMatch(/\| c \| 0\.1 \| 0\.5 \| 4000 \|$/);
-    expect(lines).toMatch(/\| a \| 0\.1 \| 0\.5 \| 2000 \|\n/);
-    expect(lines).toMatch(/\| b \| 0\.1 \| 0\.5 \| > 5000 \(edges 0\.900\) \|/);
-    expect(lines).toMatch(/\| a \| 0\.1 \| 0\.5 \| 1000 \| 0\.950 \| 0\.800 \| 1\/2 \| b7 \(1\) \|/);
+    expect(lines).toMatch(/\| c \| 0\.1 \| 0\.5 \| 4000 \| – \|$/);
+    expect(lines).toMatch(/\| a \| 0\.1 \| 0\.5 \| 2000 \| – \|\n/);
+    expect(lines).toMatch(/\| b \| 0\.1 \| 0\.5 \| > 5000 \(edges 0\.900\) \| – \|/);
+    expect(lines).toMatch(
+      /\| a \| 0\.1 \| 0\.5 \| 1000 \| 0\.950 \| 0\.800 \| 1\/2 \| – \| – \| b7 \(1\) \|/,
+    );
+    expect(lines).not.toMatch(/Up to contraction/);
+  });
+
+  it("reports exact-up-to-contraction next to the plain exact tree, with its criterion", () => {
+    const withC = (samples: number, seed: number, exact: boolean, cExact: boolean): Cell => ({
+      ...cell("d", samples, seed, exact),
+      contracted: {
+        edgeAccuracy: cExact ? 1 : 0.96,
+        exactTree: cExact,
+        contractedBranches: 23,
+        criterion: "nominal drop in |V|² < 0.00015 pu",
+      },
+    });
+    const lines = renderExact([
+      withC(1000, 1, false, false),
+      withC(1000, 2, false, true),
+      withC(2000, 1, false, true),
+      withC(2000, 2, false, true),
+    ]).join("\n");
+    expect(lines).toMatch(
+      /\| d \| 0\.1 \| 0\.5 \| 1000 \| 0\.900 \| 0\.800 \| 0\/2 \| 0\.980 \| 1\/2 \| b7 \(2\) \|/,
+    );
+    expect(lines).toMatch(/\| d \| 0\.1 \| 0\.5 \| > 2000 \(edges 0\.900\) \| 2000 \|/);
+    expect(lines).toMatch(/nominal drop in \|V\|² < 0\.00015 pu \(23 branches of d\)/);
   });
 });

@@ -147,8 +147,8 @@ describe.each(CASES)("built-in feeder $id", (c) => {
 });
 
 describe("built-in registry", () => {
-  it("lists the three feeders and accepts aliases", () => {
-    expect(builtinFeederNames()).toEqual(["ieee13", "ieee37", "ieee69"]);
+  it("lists the three feeders (and the reduced 69-bus) and accepts aliases", () => {
+    expect(builtinFeederNames()).toEqual(["ieee13", "ieee37", "ieee69", "ieee69-merged"]);
     expect(builtinFeeder("case69").id).toBe("ieee69");
     expect(builtinFeeder("13").id).toBe("ieee13");
     expect(() => builtinFeeder("ieee123")).toThrow(FeederError);

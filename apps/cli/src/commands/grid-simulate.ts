@@ -45,7 +45,7 @@ function num(v: string | undefined, name: string, min: number, max: number): num
 }
 
 const USAGE =
-  "x grid simulate --out sm.csv [--feeder ieee69|ieee13|ieee37|file.json|case.m] [--samples 2000] [--noise 0.1%] " +
+  "x grid simulate --out sm.csv [--feeder ieee69|ieee69-merged|ieee13|ieee37|file.json|case.m] [--samples 2000] [--noise 0.1%] " +
   "[--pq-noise 0.5%] [--noise-model class|sigma] [--resolution 15min] [--substeps N] [--missing 0%] [--missing-run 1] " +
   "[--outliers 0%] " +
   "[--meters load|all] [--v0 1.0] [--seed 1] [--pv 0%] [--pv-size 0.5] [--pf-sigma 0.3] [--v-step 0.1V] [--e-step 10] " +

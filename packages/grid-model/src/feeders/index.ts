@@ -1,9 +1,20 @@
 import { type Feeder, FeederError } from "../feeder.js";
 import { case69 } from "./case69.js";
+import { contractIeee69 } from "./contract.js";
 import { ieee13 } from "./ieee13.js";
 import { ieee37 } from "./ieee37.js";
 
 export { case69 } from "./case69.js";
+export {
+  type ContractedBranch,
+  type ContractionCriterion,
+  type ContractionOptions,
+  type ContractionResult,
+  contractBranches,
+  contractIeee69,
+  IEEE69_MERGE_DROP_PU,
+  nominalBranchDrops,
+} from "./contract.js";
 export { ieee13 } from "./ieee13.js";
 export { ieee37 } from "./ieee37.js";
 export { reduceUnbalancedFeeder, type UnbalancedFeederData } from "./reduce.js";
@@ -13,8 +24,15 @@ const BUILTIN: Record<string, () => Feeder> = {
   ieee13,
   ieee37,
   ieee69: case69,
+  "ieee69-merged": () => contractIeee69(case69()).feeder,
 };
-const ALIASES: Record<string, string> = { case69: "ieee69", "69": "ieee69", "13": "ieee13", "37": "ieee37" };
+const ALIASES: Record<string, string> = {
+  case69: "ieee69",
+  "69": "ieee69",
+  "69-merged": "ieee69-merged",
+  "13": "ieee13",
+  "37": "ieee37",
+};
 
 /** Names of the built-in feeders. */
 export function builtinFeederNames(): string[] {

@@ -1,1 +1,2 @@
+export * from "./contracted.js";
 export * from "./metrics.js";
