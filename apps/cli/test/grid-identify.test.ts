@@ -221,11 +221,16 @@ describe("samples-to-exact table", () => {
       withC(1000, 2, false, true),
       withC(2000, 1, false, true),
       withC(2000, 2, false, true),
+      { ...withC(1000, 1, false, false), feeder: "e" },
+      { ...withC(1000, 1, false, false), feeder: "e", pqClass: 0.1 },
     ]).join("\n");
     expect(lines).toMatch(
       /\| d \| 0\.1 \| 0\.5 \| 1000 \| 0\.900 \| 0\.800 \| 0\/2 \| 0\.980 \| 1\/2 \| b7 \(2\) \|/,
     );
     expect(lines).toMatch(/\| d \| 0\.1 \| 0\.5 \| > 2000 \(edges 0\.900\) \| 2000 \|/);
-    expect(lines).toMatch(/nominal drop in \|V\|² < 0\.00015 pu \(23 branches of d\)/);
+    // One criterion sentence per distinct criterion and feeder, not one per group.
+    expect(lines).toMatch(
+      /by nominal drop in \|V\|² < 0\.00015 pu \(23 branches of d\); nominal drop in \|V\|² < 0\.00015 pu \(23 branches of e\) \(/,
+    );
   });
 });

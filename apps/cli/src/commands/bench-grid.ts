@@ -704,10 +704,10 @@ export function renderExact(cells: Cell[]): string[] {
     summary.push(
       `| ${c0.feeder} | ${c0.vClass} | ${c0.pqClass} | ${firstExact !== undefined ? String(firstExact) : `> ${tMax} (edges ${f3(lastAcc)})`} | ${contractedCol} |`,
     );
-    if (hasContracted && !criteria.includes(c0.contracted!.criterion))
-      criteria.push(
-        `${c0.contracted!.criterion} (${c0.contracted!.contractedBranches} branches of ${c0.feeder})`,
-      );
+    const crit = hasContracted
+      ? `${c0.contracted!.criterion} (${c0.contracted!.contractedBranches} branches of ${c0.feeder})`
+      : undefined;
+    if (crit && !criteria.includes(crit)) criteria.push(crit);
   }
   out.push(
     "",
