@@ -289,6 +289,25 @@ export function accumulateWeighted(
   }
 }
 
+/** Task i's constants for the kept-entry kernels; undefined when skipping B ≤ t_i is not exact, "drop" for a dropped row. */
+function keptConstants(
+  i: number,
+  mag: MagnitudeStats,
+  st: ScoreStats,
+  guard: NanGuard,
+  lambda: number,
+): { thr: number; denom: number; lo: number; hi: number; li: number } | "drop" | undefined {
+  const thr = st.threshold[i];
+  const denom = f(st.max[i] - thr);
+  const dropRow = denom === 0 && guard === "on";
+  const lo = mag.lo[i];
+  const hi = mag.hi[i];
+  const li = f(lambda);
+  const finite = Number.isFinite(thr) && Number.isFinite(lo) && Number.isFinite(hi) && Number.isFinite(li);
+  if (!finite || !(denom > 0 || dropRow)) return undefined;
+  return dropRow ? "drop" : { thr, denom, lo, hi, li };
+}
+
 /**
  * `accumulateWeighted` for T_i = fround(model − base) computed on the fly, touching only the entries
  * a task keeps (B > t_i). Skipping B ≤ t_i is exact when t_i, lo_i, hi_i and fround(λ_i) are finite and
@@ -309,15 +328,10 @@ export function accumulateKept(
   num: Float32Array,
   den: Float32Array,
 ): boolean {
-  const thr = st.threshold[i];
-  const denom = f(st.max[i] - thr);
-  const dropRow = denom === 0 && guard === "on";
-  const lo = mag.lo[i];
-  const hi = mag.hi[i];
-  const li = f(lambda);
-  const finite = Number.isFinite(thr) && Number.isFinite(lo) && Number.isFinite(hi) && Number.isFinite(li);
-  if (!finite || !(denom > 0 || dropRow)) return false;
-  if (dropRow) return true; // W = 0 everywhere
+  const c = keptConstants(i, mag, st, guard, lambda);
+  if (c === undefined) return false;
+  if (c === "drop") return true; // W = 0 everywhere
+  const { thr, denom, lo, hi, li } = c;
   for (let k = 0; k < b.length; k++) {
     const bk = b[k];
     if (bk <= thr) continue;
@@ -353,15 +367,10 @@ export function accumulateKeptAt(
   num: Float32Array,
   den: Float32Array,
 ): boolean {
-  const thr = st.threshold[i];
-  const denom = f(st.max[i] - thr);
-  const dropRow = denom === 0 && guard === "on";
-  const lo = mag.lo[i];
-  const hi = mag.hi[i];
-  const li = f(lambda);
-  const finite = Number.isFinite(thr) && Number.isFinite(lo) && Number.isFinite(hi) && Number.isFinite(li);
-  if (!finite || !(denom > 0 || dropRow)) return false;
-  if (dropRow) return true; // W = 0 everywhere
+  const c = keptConstants(i, mag, st, guard, lambda);
+  if (c === undefined) return false;
+  if (c === "drop") return true; // W = 0 everywhere
+  const { thr, denom, lo, hi, li } = c;
   for (let p = p0; p < p1; p++) {
     const j = pos[p];
     const bk = row[j];
