@@ -6,7 +6,7 @@
 // truncated value, force the last bit to 1 if anything was discarded), which makes the second rounding
 // give the correctly rounded result of a single F64 -> 16-bit rounding (24 >= 11 + 2 and 24 >= 8 + 2 bits).
 
-import { SIMD_CHUNK, simdKernels } from "./codecs/simd.js";
+import { SIMD_CHUNK, type SimdKernels, simdKernels } from "./codecs/simd.js";
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -105,23 +105,43 @@ function checkOut<T extends { length: number }>(out: T | undefined, n: number, m
 /** Below this many elements the JavaScript loops beat copying through WebAssembly memory. */
 const SIMD_MIN = 256;
 
+/** A WebAssembly codec kernel: reads `n` elements at byte offset `src`, writes them at `dst`. */
+type SimdCodec = (src: number, dst: number, n: number) => void;
+
+/**
+ * 16-bit patterns -> float32 through WebAssembly memory, chunk by chunk. Each chunk is copied in before its
+ * outputs are written, which keeps readFloat32's in-place decode (src in the upper half of dst) safe.
+ */
+function simdDecode(simd: SimdKernels, kernel: SimdCodec, src: Uint16Array, dst: Float32Array): Float32Array {
+  const n = src.length;
+  for (let o = 0; o < n; o += SIMD_CHUNK) {
+    const len = Math.min(SIMD_CHUNK, n - o);
+    simd.codecHalf.set(src.subarray(o, o + len));
+    kernel(simd.at.codecHalf, simd.at.codecF32, len);
+    dst.set(len === SIMD_CHUNK ? simd.codecF32 : simd.codecF32.subarray(0, len), o);
+  }
+  return dst;
+}
+
+/** float32 -> 16-bit patterns through WebAssembly memory, chunk by chunk. */
+function simdEncode(simd: SimdKernels, kernel: SimdCodec, src: Float32Array, dst: Uint16Array): Uint16Array {
+  const n = src.length;
+  for (let o = 0; o < n; o += SIMD_CHUNK) {
+    const len = Math.min(SIMD_CHUNK, n - o);
+    // Bit patterns, not values, are copied (Float32Array.set between float32 arrays keeps NaN payloads).
+    simd.codecF32.set(src.subarray(o, o + len));
+    kernel(simd.at.codecF32, simd.at.codecHalf, len);
+    dst.set(len === SIMD_CHUNK ? simd.codecHalf : simd.codecHalf.subarray(0, len), o);
+  }
+  return dst;
+}
+
 /** bfloat16 bits -> float32 (exact). `out` may be given to avoid allocation. */
 export function bf16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
   const n = src.length;
   const dst = checkOut(out, n, (k) => new Float32Array(k));
   const simd = n >= SIMD_MIN ? simdKernels() : undefined;
-  if (simd) {
-    // Chunks through WebAssembly memory. Each chunk is copied in before its outputs are written, which
-    // keeps readFloat32's in-place decode (src in the upper half of dst) safe, as below.
-    for (let o = 0; o < n; o += SIMD_CHUNK) {
-      const len = Math.min(SIMD_CHUNK, n - o);
-      simd.codecHalf.set(src.subarray(o, o + len));
-      simd.bf16_to_f32(simd.at.codecHalf, simd.at.codecF32, len);
-      dst.set(len === SIMD_CHUNK ? simd.codecF32 : simd.codecF32.subarray(0, len), o);
-    }
-    return dst;
-  }
-  return bf16ToF32Js(src, dst);
+  return simd ? simdDecode(simd, simd.bf16_to_f32, src, dst) : bf16ToF32Js(src, dst);
 }
 
 /** The JavaScript form of `bf16ToF32` (no WebAssembly), into `dst` of at least src.length elements. */
@@ -154,17 +174,7 @@ export function f32ToBf16(src: Float32Array, out?: Uint16Array): Uint16Array {
   const n = src.length;
   const dst = checkOut(out, n, (k) => new Uint16Array(k));
   const simd = n >= SIMD_MIN ? simdKernels() : undefined;
-  if (simd) {
-    for (let o = 0; o < n; o += SIMD_CHUNK) {
-      const len = Math.min(SIMD_CHUNK, n - o);
-      // Bit patterns, not values, are copied (Float32Array.set between float32 arrays keeps NaN payloads).
-      simd.codecF32.set(src.subarray(o, o + len));
-      simd.f32_to_bf16(simd.at.codecF32, simd.at.codecHalf, len);
-      dst.set(len === SIMD_CHUNK ? simd.codecHalf : simd.codecHalf.subarray(0, len), o);
-    }
-    return dst;
-  }
-  return f32ToBf16Js(src, dst);
+  return simd ? simdEncode(simd, simd.f32_to_bf16, src, dst) : f32ToBf16Js(src, dst);
 }
 
 /** The JavaScript form of `f32ToBf16` (no WebAssembly), into `dst` of at least src.length elements. */
@@ -188,17 +198,7 @@ export function f16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
   const n = src.length;
   const dst = checkOut(out, n, (k) => new Float32Array(k));
   const simd = n >= SIMD_MIN ? simdKernels() : undefined;
-  if (simd) {
-    // As bf16ToF32: chunks through WebAssembly memory, each copied in before its outputs are written.
-    for (let o = 0; o < n; o += SIMD_CHUNK) {
-      const len = Math.min(SIMD_CHUNK, n - o);
-      simd.codecHalf.set(src.subarray(o, o + len));
-      simd.f16_to_f32(simd.at.codecHalf, simd.at.codecF32, len);
-      dst.set(len === SIMD_CHUNK ? simd.codecF32 : simd.codecF32.subarray(0, len), o);
-    }
-    return dst;
-  }
-  return f16ToF32Js(src, dst);
+  return simd ? simdDecode(simd, simd.f16_to_f32, src, dst) : f16ToF32Js(src, dst);
 }
 
 /** The JavaScript form of `f16ToF32` (table lookup), into `dst` of at least src.length elements. */
@@ -218,16 +218,7 @@ export function f32ToF16(src: Float32Array, out?: Uint16Array): Uint16Array {
   const n = src.length;
   const dst = checkOut(out, n, (k) => new Uint16Array(k));
   const simd = n >= SIMD_MIN ? simdKernels() : undefined;
-  if (simd) {
-    for (let o = 0; o < n; o += SIMD_CHUNK) {
-      const len = Math.min(SIMD_CHUNK, n - o);
-      simd.codecF32.set(src.subarray(o, o + len));
-      simd.f32_to_f16(simd.at.codecF32, simd.at.codecHalf, len);
-      dst.set(len === SIMD_CHUNK ? simd.codecHalf : simd.codecHalf.subarray(0, len), o);
-    }
-    return dst;
-  }
-  return f32ToF16Js(src, dst);
+  return simd ? simdEncode(simd, simd.f32_to_f16, src, dst) : f32ToF16Js(src, dst);
 }
 
 /** The JavaScript form of `f32ToF16` (no WebAssembly), into `dst` of at least src.length elements. */
