@@ -34,6 +34,20 @@ const MODELS = 4;
 // ---------------------------------------------------------------------------------------------
 // Child mode: run one contender, print {ms, maxRssBytes} as JSON.
 
+/** The floors' setup: every input opened, and a writer for an output shaped like the base. */
+async function openFloorIO(inputs, out) {
+  const cks = await Promise.all(inputs.map((p) => openCheckpoint(p)));
+  const base = cks[0];
+  const names = base.names();
+  mkdirSync(out);
+  const w = await ShardedSafetensorsWriter.create(
+    out,
+    names.map((n) => ({ name: n, ...base.info(n) })),
+    { maxShardSize: 2e9 },
+  );
+  return { cks, base, names, w };
+}
+
 async function child(kind, dir) {
   const out = join(dir, `out-${kind}-${process.pid}`);
   const cpu0 = process.cpuUsage();
@@ -47,15 +61,7 @@ async function child(kind, dir) {
   } else if (kind === "floor-raw-pieces") {
     // The I/O floor with the fused merge's overlap: 1 Mi-element pieces, the next piece's reads in
     // flight while the current one is written (no computation at all).
-    const cks = await Promise.all(inputs.map((p) => openCheckpoint(p)));
-    const base = cks[0];
-    const names = base.names();
-    mkdirSync(out);
-    const w = await ShardedSafetensorsWriter.create(
-      out,
-      names.map((n) => ({ name: n, ...base.info(n) })),
-      { maxShardSize: 2e9 },
-    );
+    const { cks, base, names, w } = await openFloorIO(inputs, out);
     const handles = new Map();
     const handle = (path) => {
       if (!handles.has(path)) handles.set(path, open(path, "r"));
@@ -95,15 +101,7 @@ async function child(kind, dir) {
     for (const h of handles.values()) await (await h).close();
     await Promise.all(cks.map((c) => c.close()));
   } else if (kind === "floor-raw" || kind === "floor-decode") {
-    const cks = await Promise.all(inputs.map((p) => openCheckpoint(p)));
-    const base = cks[0];
-    const names = base.names();
-    mkdirSync(out);
-    const w = await ShardedSafetensorsWriter.create(
-      out,
-      names.map((n) => ({ name: n, ...base.info(n) })),
-      { maxShardSize: 2e9 },
-    );
+    const { cks, base, names, w } = await openFloorIO(inputs, out);
     // Reused per-input buffers, like the merge pipeline's read slots.
     const slots = cks.map(() => new Float32Array(0));
     const bf16 = { buf: new Uint16Array(0) };
