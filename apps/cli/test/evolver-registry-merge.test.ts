@@ -2,7 +2,7 @@ import { evolve } from "@x/evolution";
 import { fisherMerge } from "@x/merging";
 import { Rng } from "@x/tensor-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { expertStats, withRidge } from "../src/commands/evolver/expert-stats.js";
+import { expertStats } from "../src/commands/evolver/expert-stats.js";
 import {
   coefficientMerge,
   MergeSetupError,
@@ -18,6 +18,7 @@ import {
   type Setup,
 } from "../src/commands/evolver/setup.js";
 import { DEFAULT_ARCH } from "../src/zoo/model.js";
+import { gramWithRidge } from "../src/zoo/stats.js";
 import * as former from "./helpers/former-merges.js";
 
 const maxAbsDiff = (a: Float32Array, b: Float32Array): number => {
@@ -207,7 +208,7 @@ describe("Fisher and RegMean on real (tiny) experts", () => {
 describe("Gram ridge", () => {
   it("adds a relative ridge to the diagonal only, without touching the input", () => {
     const g = new Float32Array([2, 1, 1, 0]);
-    const r = withRidge(g, 2);
+    const r = gramWithRidge(g, 2);
     expect(Array.from(g)).toEqual([2, 1, 1, 0]);
     expect(r[1]).toBe(1);
     expect(r[2]).toBe(1);

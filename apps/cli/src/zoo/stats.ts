@@ -91,6 +91,25 @@ export async function fisherDiagonal(
   return fisher;
 }
 
+/** Relative ridge added to each Gram diagonal before RegMean (see `gramWithRidge`). */
+export const GRAM_RIDGE = 1e-6;
+
+/**
+ * G + ε·I with ε = GRAM_RIDGE · mean diagonal entry (GRAM_RIDGE for an all-zero G), as a copy. An input that
+ * is zero in every sample of every merged model (MNIST borders, a ReLU unit no data activates) leaves a zero
+ * row and column in every Gram matrix, so Σ G̃ is singular and RegMean's solve fails. With the same relative
+ * ridge in every model, such an input's weight column becomes the plain mean of the models' columns (it
+ * multiplies zero inputs), and the rest of the solution moves by O(ε).
+ */
+export function gramWithRidge(g: Float32Array, dim: number): Float32Array {
+  let trace = 0;
+  for (let i = 0; i < dim; i++) trace += g[i * dim + i]!;
+  const eps = (GRAM_RIDGE * trace) / dim || GRAM_RIDGE;
+  const out = g.slice();
+  for (let i = 0; i < dim; i++) out[i * dim + i]! += eps;
+  return out;
+}
+
 /** Gram matrix XᵀX / n of the inputs of each linear layer, keyed by the layer's weight name, [in, in]. */
 export async function layerGrams(
   arch: MlpArch,

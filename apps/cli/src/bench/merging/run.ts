@@ -9,6 +9,7 @@ import { Rng } from "@x/tensor-core";
 import { type BuildOptions, buildZoo, type Zoo } from "../../zoo/build.js";
 import type { ZooConfig } from "../../zoo/config.js";
 import { flattenBackbone, type Params, unflattenBackbone } from "../../zoo/model.js";
+import { gramWithRidge } from "../../zoo/stats.js";
 import { Evaluator } from "./evaluator.js";
 import type { MergeInputs } from "./merge.js";
 import { CURVE_METHODS, PCB_ES, PLANS } from "./plan.js";
@@ -169,29 +170,14 @@ export function mergeInputs(zoo: Zoo, subset: readonly number[]): MergeInputs {
   };
 }
 
-/** Relative ridge added to every Gram diagonal (see `withRidge`). */
-export const GRAM_RIDGE = 1e-6;
 const ridgeCache = new WeakMap<Params, Params>();
 
-/**
- * Gram matrices with GRAM_RIDGE × mean(diag) added to the diagonal. Pixels that are zero in every sample of
- * every merged task (MNIST borders) make Σ_i G_i singular; with the ridge, RegMean's solution for those input
- * columns is the plain average of the models' columns (they multiply zero inputs, so accuracy is unaffected),
- * and elsewhere the change is ~1e-6 relative.
- */
+/** Every Gram matrix of a model with the relative ridge of `gramWithRidge` (cached per input map). */
 export function withRidge(grams: Params): Params {
   const cached = ridgeCache.get(grams);
   if (cached) return cached;
   const out: Params = new Map();
-  for (const [k, g] of grams) {
-    const n = g.shape[0]!;
-    const data = g.data.slice();
-    let trace = 0;
-    for (let i = 0; i < n; i++) trace += data[i * n + i]!;
-    const ridge = (GRAM_RIDGE * trace) / n;
-    for (let i = 0; i < n; i++) data[i * n + i]! += ridge;
-    out.set(k, { shape: g.shape, data });
-  }
+  for (const [k, g] of grams) out.set(k, { shape: g.shape, data: gramWithRidge(g.data, g.shape[0]!) });
   ridgeCache.set(grams, out);
   return out;
 }

@@ -6,7 +6,13 @@
  */
 import { IMAGE_SIZE, type ImageSet } from "../../zoo/data.js";
 import type { MlpArch } from "../../zoo/model.js";
-import { fisherDiagonal, HEAD_STATS_BIAS, HEAD_STATS_WEIGHT, layerGrams } from "../../zoo/stats.js";
+import {
+  fisherDiagonal,
+  gramWithRidge,
+  HEAD_STATS_BIAS,
+  HEAD_STATS_WEIGHT,
+  layerGrams,
+} from "../../zoo/stats.js";
 import type { GenomeTensor, SlotStats } from "./registry-merge.js";
 import { fromGenome, HEAD_BIAS, HEAD_WEIGHT } from "./setup.js";
 
@@ -19,24 +25,6 @@ const ZOO_NAME = new Map([
 function firstSamples(data: ImageSet, samples: number): ImageSet {
   const n = Math.min(samples, data.count);
   return { images: data.images.subarray(0, n * IMAGE_SIZE), labels: data.labels.subarray(0, n), count: n };
-}
-
-/** Relative ridge added to each Gram diagonal (see `withRidge`). */
-export const GRAM_RIDGE = 1e-6;
-
-/**
- * G + ε·I with ε = GRAM_RIDGE · mean diagonal entry. A ReLU unit that no expert's data activates leaves a
- * zero row and column in every Gram matrix, so Σ G̃ is singular and RegMean's solve fails (observed on
- * fc2 at 500 samples). With the same relative ridge in every slot, such an input's weight column becomes
- * the plain mean of the experts' columns, and the rest of the solution moves by O(ε).
- */
-export function withRidge(g: Float32Array, dim: number): Float32Array {
-  let trace = 0;
-  for (let i = 0; i < dim; i++) trace += g[i * dim + i]!;
-  const eps = (GRAM_RIDGE * trace) / dim || GRAM_RIDGE;
-  const out = g.slice();
-  for (let i = 0; i < dim; i++) out[i * dim + i]! += eps;
-  return out;
 }
 
 export async function expertStats(
@@ -58,7 +46,7 @@ export async function expertStats(
     if (!f || f.data.length !== t.size) throw new Error(`Fisher of '${t.name}' missing or of the wrong size`);
     fisher.set(f.data, t.offset);
     const g = gramParams.get(key);
-    if (g) gram.set(t.name, withRidge(g.data, t.shape[1]!));
+    if (g) gram.set(t.name, gramWithRidge(g.data, t.shape[1]!));
   }
   return { fisher, gram };
 }
