@@ -114,6 +114,46 @@ export interface GlobalMergeSession {
   close?(): void;
 }
 
+/** What a checkpoint merge offers a method's stored-bytes fast path (see `MergeMethod.fastGlobal`). */
+export interface FastGlobalContext {
+  /** Every merged tensor, in the order of the global statistics. */
+  readonly tensors: readonly { readonly name: string; readonly numel: number }[];
+  readonly numModels: number;
+  readonly params: ParamMap;
+  readonly modelParams: readonly ParamMap[];
+  /** Stored dtypes of the merged tensors over every input (base and models). */
+  readonly inputDtypes: ReadonlySet<string>;
+  /** Saved dtypes of the merged tensors. */
+  readonly outDtypes: ReadonlySet<string>;
+  /** mergekit's `dtype` (compute dtype), if set. */
+  readonly computeDtype?: string;
+}
+
+/**
+ * A global-scope merge computed from the inputs' stored bytes (loaded once into memory the session
+ * owns) instead of passes over decoded tensors. Same output as the method's `beginGlobal` session.
+ */
+export interface FastGlobalSession {
+  readonly label: string;
+  /** Where tensor `index`'s stored bytes of input `slot` (0 = base, 1 + i = model i) must be read to. */
+  inputView(slot: number, index: number): Uint8Array;
+  /** Global statistics, after every input view was filled. Throws FastGlobalUnsupported to decline. */
+  prepare(): Promise<void>;
+  /** Merges every tensor with its resolved per-tensor parameters, encoded as `outDtype`. */
+  merge(
+    perTensor: readonly { params: ParamMap; modelParams: readonly ParamMap[] }[],
+    outDtype: string,
+  ): Promise<void>;
+  /** Tensor `index`'s encoded output of the last `merge`. */
+  outputView(index: number): Uint8Array;
+  close(): Promise<void>;
+}
+
+/** A fast path declining inputs it would not reproduce exactly; the caller runs the general path. */
+export class FastGlobalUnsupported extends Error {
+  override name = "FastGlobalUnsupported";
+}
+
 export interface MergeMethod {
   readonly name: string;
   readonly description: string;
@@ -130,6 +170,8 @@ export interface MergeMethod {
   mergeTensor(input: TensorMergeInput): Float32Array;
   /** Global-scope session (required when `scopeOf` can return "global"). */
   beginGlobal?(ctx: GlobalMergeContext): GlobalMergeSession;
+  /** Optional stored-bytes fast path of a global-scope merge; undefined when it does not apply. */
+  fastGlobal?(ctx: FastGlobalContext): FastGlobalSession | undefined;
   /** Cross-parameter checks beyond the schema (e.g. della's density ± epsilon in (0, 1)). */
   validate?(params: ParamMap, modelParams: readonly ParamMap[]): void;
 }

@@ -14,6 +14,7 @@ import type {
   TensorMergeInput,
 } from "../method.js";
 import { MergeMethodError } from "../method.js";
+import { fastPcbSession } from "../pcb/fast/session.js";
 import {
   type NanGuard,
   PCB_DEFAULTS,
@@ -205,6 +206,16 @@ export const pcb: MergeMethod = {
       });
     }
     throw new MergeMethodError("pcb: mode 'per-tensor' is tensor-scope; call mergeTensor per tensor");
+  },
+  fastGlobal(ctx) {
+    if (str(ctx.params, "mode") !== "streaming-global") return undefined;
+    return fastPcbSession(
+      ctx,
+      optionsOf(ctx.params),
+      num(ctx.params, "lambda"),
+      num(ctx.params, "memory_budget"),
+      num(ctx.params, "threads") || undefined,
+    );
   },
   validate(params) {
     optionsOf(params);

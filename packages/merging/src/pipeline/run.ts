@@ -26,6 +26,8 @@ import type { TensorSource } from "../io/types.js";
 // Importing the built-in methods registers them, so `merge_method` names resolve without the package index.
 import "../methods/index.js";
 import {
+  type FastGlobalSession,
+  FastGlobalUnsupported,
   type GlobalMergeSession,
   getMethod,
   type MergeMethod,
@@ -215,6 +217,8 @@ export class PreparedCheckpointMerge {
   private readonly sharedRawBanks = [new ByteBuffers(true), new ByteBuffers(true)] as const;
   private readonly sharedOutBuffers = new ByteBuffers(true);
   private useSharedBuffers = false;
+  /** The method's stored-bytes fast path, when it took the global statistics (see `tryFastGlobal`). */
+  private fast?: { session: FastGlobalSession; index: Map<number, number>; order: number[] };
   private readonly numLayers: number;
   private readonly readConcurrency: number;
 
@@ -273,7 +277,7 @@ export class PreparedCheckpointMerge {
       const prepared = new PreparedCheckpointMerge(config, method, inputs, tensors, warnings, whole, options);
       if (scope === "global") {
         try {
-          await prepared.runPasses();
+          if (!(await prepared.tryFastGlobal())) await prepared.runPasses();
         } catch (err) {
           prepared.session?.close?.();
           throw err;
@@ -327,6 +331,85 @@ export class PreparedCheckpointMerge {
     const base = baseFull ? cut(baseFull, inputs.base!) : undefined;
     const models = p.models.map((mi, j) => cut(read[j + (withBase ? 1 : 0)]!, inputs.models[mi]!));
     return { base, baseFull, models };
+  }
+
+  /**
+   * The method's stored-bytes fast path of the global statistics (MergeMethod.fastGlobal), when it
+   * applies: every merged tensor read once as stored into the session's memory, then its `prepare`.
+   * Returns false (nothing kept) when there is none or it declines these inputs.
+   */
+  private async tryFastGlobal(): Promise<boolean> {
+    const { method, inputs, options } = this;
+    const base = inputs.base;
+    if (!method.fastGlobal || !base || method.base === "none") return false;
+    const order = this.tensors.flatMap((p, i) => (p.kind === "merge" ? [i] : []));
+    const n = inputs.models.length;
+    const inputDtypes = new Set<string>();
+    const outDtypes = new Set<string>();
+    for (const i of order) {
+      const p = this.tensors[i]!;
+      if (p.block || p.models.length !== n || p.models.some((mi, j) => mi !== j)) return false;
+      inputDtypes.add(base.info(p.name)!.dtype);
+      for (const m of inputs.models) inputDtypes.add(m.info(p.name)!.dtype);
+      outDtypes.add(this.outDtypeOf(p));
+    }
+    const session = method.fastGlobal({
+      tensors: order.map((i) => ({ name: this.tensors[i]!.name, numel: numel(this.tensors[i]!.shape) })),
+      numModels: n,
+      params: this.whole.params,
+      modelParams: this.whole.modelParams,
+      inputDtypes,
+      outDtypes,
+      computeDtype: this.config.dtype,
+    });
+    if (!session) return false;
+    try {
+      const jobs = order.flatMap((i, j) =>
+        [base, ...inputs.models].map((src, slot) => ({ src, slot, j, i })),
+      );
+      const bytesOf = (job: (typeof jobs)[number]) => session.inputView(job.slot, job.j).byteLength;
+      const bytesTotal = jobs.reduce((s, job) => s + bytesOf(job), 0);
+      let bytesDone = 0;
+      let tensorsDone = 0;
+      const perTensor = new Map<number, number>();
+      await mapLimited(jobs, this.readConcurrency, async (job) => {
+        const name = this.tensors[job.i]!.name;
+        await job.src.readBytesInto(name, session.inputView(job.slot, job.j));
+        bytesDone += bytesOf(job);
+        const left = (perTensor.get(job.i) ?? n + 1) - 1;
+        perTensor.set(job.i, left);
+        if (left === 0) tensorsDone++;
+        options.onProgress?.({
+          phase: "pass",
+          label: `${session.label}: read stored inputs`,
+          phaseIndex: 1,
+          phaseCount: 2,
+          tensor: name,
+          tensorsDone,
+          tensorsTotal: order.length,
+          bytesDone,
+          bytesTotal,
+        });
+      });
+      await session.prepare();
+      options.onProgress?.({
+        phase: "pass",
+        label: `${session.label}: statistics`,
+        phaseIndex: 1,
+        phaseCount: 2,
+        tensor: this.tensors[order[order.length - 1]!]?.name ?? "",
+        tensorsDone: order.length,
+        tensorsTotal: order.length,
+        bytesDone: bytesTotal,
+        bytesTotal,
+      });
+      this.fast = { session, index: new Map(order.map((i, j) => [i, j])), order };
+      return true;
+    } catch (err) {
+      await session.close();
+      if (err instanceof FastGlobalUnsupported) return false;
+      throw err;
+    }
   }
 
   private async runPasses(): Promise<void> {
@@ -551,7 +634,7 @@ export class PreparedCheckpointMerge {
         },
       );
       let threadsUsed = 1;
-      const phaseCount = session ? session.passes.length + 1 : 1;
+      const phaseCount = this.fast ? 2 : session ? session.passes.length + 1 : 1;
       const outBytesTotal = tensors.reduce((s, p) => s + numel(p.shape) * storedBytes(this.outDtypeOf(p)), 0);
       let outBytes = 0;
       let done = 0;
@@ -582,6 +665,10 @@ export class PreparedCheckpointMerge {
       // (it overlaps reading, computing and writing) and splits each piece's computation with
       // threads − 1 helper threads; whole-tensor merge workers (each reading whole tensors and copying
       // results back) measured 3-4× slower there (bench/results/merging-streaming.md).
+      if (this.fast) {
+        await this.writeFastGlobal(this.fast, computed, config, sink, report);
+        computed.length = 0; // all written
+      }
       const allFused = computed.every((i) => this.fastLinearJob(i, config) !== undefined);
       const workerUrl = allFused ? undefined : this.workerUrl();
       const helperUrl = allFused && this.threads > 1 ? findFusedHelper() : undefined;
@@ -640,7 +727,39 @@ export class PreparedCheckpointMerge {
     }
   }
 
+  /** The fast path's merge of every merged tensor, then all computed tensors written in order. */
+  private async writeFastGlobal(
+    fast: NonNullable<PreparedCheckpointMerge["fast"]>,
+    computed: readonly number[],
+    config: MergeConfig,
+    sink: Awaited<ReturnType<typeof createShardedSink>>,
+    report: (p: PlannedTensor) => void,
+  ): Promise<void> {
+    const { inputs, method } = this;
+    const perTensor = fast.order.map((i) => {
+      const p = this.tensors[i]!;
+      const t = layerPosition(p.name, this.numLayers);
+      const g = evaluateAll(config.parameters, p.name, t);
+      const ms = p.models.map((mi) =>
+        evaluateAll(config.models[inputs.configIndex[mi]!]!.parameters, p.name, t),
+      );
+      return resolveParams(method, g, ms);
+    });
+    const outDtype = fast.order.length > 0 ? this.outDtypeOf(this.tensors[fast.order[0]!]!) : "F32";
+    await fast.session.merge(perTensor, outDtype);
+    for (const i of computed) {
+      const p = this.tensors[i]!;
+      const j = fast.index.get(i);
+      await sink.addBytes(
+        p.name,
+        j !== undefined ? fast.session.outputView(j) : await this.computeEncoded(i, config),
+      );
+      report(p);
+    }
+  }
+
   async close(): Promise<void> {
+    await this.fast?.session.close();
     this.session?.close?.();
     for (const s of this.inputs.all) await s.close().catch(() => {});
   }

@@ -1,0 +1,695 @@
+// PCB streaming-global's fast path: the stored bytes of every merged tensor (base + task models, BF16
+// or F32) in one shared WebAssembly memory, and three WebAssembly SIMD passes over them on all cores:
+//   magnitude: the per-task clamp ranks of |T| by value windows from a sample (windows.ts);
+//   scores:    the drop threshold's window, the maximum and the candidates (scores ≥ the window's
+//              low end, exact, with positions) of every task; most elements are ruled out by a cheap
+//              float32 bound, the others get the exact score of score.ts;
+//   merge:     θ₀ + λ·Σ λ_i T̃_i W_i / max(Σ W_i, 1e-12) from the candidates, encoded, per tensor.
+// Every statistic is the exact order statistic / maximum, and every output element is computed by the
+// same float32 operations as reference mode, so the result is bit-identical to it. Inputs the fast
+// path does not reproduce exactly (non-finite values, nan_guard "off" with a constant row) raise
+// FastPcbUnsupported before any output exists; the caller then takes the general streaming path.
+
+import { StreamingQuantile } from "@x/tensor-core";
+import { FastGlobalUnsupported } from "../../method.js";
+import { expTable } from "../exp32.js";
+import { clampIndices, dropIndex, PcbError, type ResolvedPcbOptions } from "../options.js";
+import { MagnitudeStats, ScoreStats } from "../score.js";
+import {
+  instantiateKernels,
+  KERNEL_BLOCK,
+  type KernelLayout,
+  MAX_TASKS,
+  type ParamField,
+  type PcbKernels,
+  readLayout,
+} from "./kernels.js";
+import { MAX_MEMORY_BYTES, SharedArena } from "./memory.js";
+import { KernelThreads } from "./threads.js";
+import {
+  isPoint,
+  type Resolution,
+  resolveRank,
+  roomFor,
+  type ValueWindow,
+  windowFromSample,
+} from "./windows.js";
+
+export type FastFormat = "BF16" | "F32";
+
+/** Inputs outside what the fast path reproduces exactly; the caller falls back to the general path. */
+export class FastPcbUnsupported extends FastGlobalUnsupported {
+  override name = "FastPcbUnsupported";
+}
+
+export interface FastPcbSpec {
+  /** The merged tensors in flat (reference key) order. */
+  readonly tensors: readonly { readonly name: string; readonly numel: number }[];
+  readonly numTasks: number;
+  /** Stored dtype of every input tensor. */
+  readonly format: FastFormat;
+  readonly options: ResolvedPcbOptions;
+  readonly threads: number;
+  /** Sampled positions for the windows (default 2^17). */
+  readonly sampleSize?: number;
+  /** Window half-width in standard deviations of the sample rank (default 6); tests shrink it to force misses. */
+  readonly windowWidth?: number;
+}
+
+export interface FastPcbHooks {
+  /** How each statistic was found: first window, a widened one, or the exact sweep. */
+  onPaths?(paths: { magnitude: string[]; threshold: string[] }): void;
+}
+
+/** Per tensor: the outer λ and the per-task λ_i. */
+export interface FastSegment {
+  readonly lambda: number;
+  readonly weights: readonly number[];
+}
+
+const DEFAULT_SAMPLE = 1 << 17;
+const esize = (f: FastFormat) => (f === "BF16" ? 2 : 4);
+const WIN = { a: 0, b: 4, aLow: 8, below: 12, le: 16, coll: 20, cap: 24, fill: 28 } as const;
+/** Classification slack of the score bound: far above the float32 approximation's ~4e-6. */
+const SLACK = 2 ** -14;
+
+/** Bytes of shared memory the fast path needs besides candidates and windows (inputs + output). */
+export function fastPcbCoreBytes(total: number, numTasks: number, format: FastFormat): number {
+  return (numTasks + 1) * (total + 8) * esize(format) + (total + 8) * 4;
+}
+
+/** Estimated total bytes (inputs, output, candidates ≈ 12 % of the task elements, windows). */
+export function fastPcbBytes(total: number, numTasks: number, format: FastFormat, ratio: number): number {
+  return (
+    fastPcbCoreBytes(total, numTasks, format) +
+    Math.ceil(numTasks * total * 8 * Math.min(1, ratio * 1.2 + 0.01)) +
+    (64 << 20)
+  );
+}
+
+export class FastPcb {
+  readonly total: number;
+  readonly starts: number[];
+  private readonly n: number;
+  private readonly arena: SharedArena;
+  private readonly kernels: PcbKernels;
+  private readonly layout: KernelLayout;
+  private readonly threads: KernelThreads;
+  private readonly inputs: number[];
+  private readonly params: number[];
+  private readonly ranges: [number, number][];
+  private readonly scratch: number[];
+  private readonly expOff: number;
+  private readonly expLen: number;
+  private outOff = 0;
+  private outBytes = 0;
+  private mag?: MagnitudeStats;
+  private score?: ScoreStats;
+  private closed = false;
+
+  constructor(
+    readonly spec: FastPcbSpec,
+    private readonly hooks: FastPcbHooks = {},
+  ) {
+    const n = spec.numTasks;
+    if (n < 1 || n > MAX_TASKS) throw new FastPcbUnsupported(`pcb fast path: ${n} tasks (1 to ${MAX_TASKS})`);
+    if (spec.options.inter !== "canonical")
+      throw new FastPcbUnsupported(`pcb fast path: inter '${spec.options.inter}'`);
+    this.n = n;
+    this.starts = [];
+    let total = 0;
+    for (const t of spec.tensors) {
+      this.starts.push(total);
+      total += t.numel;
+    }
+    if (total === 0) throw new PcbError("pcb streaming-global: no tensor elements to merge");
+    if (fastPcbBytes(total, n, spec.format, spec.options.ratio) > MAX_MEMORY_BYTES)
+      throw new FastPcbUnsupported("pcb fast path: the model does not fit a 4 GiB WebAssembly memory");
+    this.total = total;
+    const es = esize(spec.format);
+    this.arena = new SharedArena(fastPcbCoreBytes(total, n, spec.format) + (8 << 20));
+    const threads = Math.max(1, Math.min(16, Math.floor(spec.threads), Math.ceil(total / 65536)));
+    this.kernels = instantiateKernels(this.arena.memory, this.arena.stackTop(0));
+    const tmp = this.arena.alloc(256);
+    this.layout = readLayout(this.kernels, this.arena.memory, tmp);
+    this.threads = new KernelThreads(this.kernels, this.arena, threads);
+    const used = this.threads.size;
+    const table = expTable(n);
+    this.expLen = table.length;
+    this.expOff = this.arena.alloc(table.length * 8);
+    this.arena.f64(this.expOff, table.length).set(table);
+    this.params = [];
+    this.scratch = [];
+    this.ranges = [];
+    for (let t = 0; t < used; t++) {
+      this.params.push(this.arena.alloc(this.layout.paramsSize));
+      this.scratch.push(this.arena.alloc(3 * KERNEL_BLOCK * 4 + 64));
+      const k0 = t === 0 ? 0 : Math.floor((total * t) / used / 4) * 4;
+      const k1 = t === used - 1 ? total : Math.floor((total * (t + 1)) / used / 4) * 4;
+      this.ranges.push([k0, k1]);
+    }
+    // Inputs padded to whole SIMD groups (the kernels read up to 3 elements past a range's end).
+    this.inputs = Array.from({ length: n + 1 }, () => this.arena.alloc((total + 8) * es));
+  }
+
+  /** Where tensor `index`'s stored bytes of input `slot` (0 = base, 1 + i = task i) go. */
+  inputView(slot: number, index: number): Uint8Array {
+    const es = esize(this.spec.format);
+    return this.arena.u8(this.inputs[slot]! + this.starts[index]! * es, this.spec.tensors[index]!.numel * es);
+  }
+
+  get threadCount(): number {
+    return this.params.length;
+  }
+
+  // -- parameter blocks ------------------------------------------------------------------------
+
+  private setU32(p: number, f: ParamField, v: number, i = 0): void {
+    this.arena.view().setUint32(p + this.layout.field[f] + 4 * i, v, true);
+  }
+  private setF32(p: number, f: ParamField, v: number, i = 0): void {
+    this.arena.view().setFloat32(p + this.layout.field[f] + 4 * i, v, true);
+  }
+  private getU32(p: number, f: ParamField, i = 0): number {
+    return this.arena.view().getUint32(p + this.layout.field[f] + 4 * i, true);
+  }
+  private getF32(p: number, f: ParamField, i = 0): number {
+    return this.arena.view().getFloat32(p + this.layout.field[f] + 4 * i, true);
+  }
+  private winAddr(p: number, w: number): number {
+    return p + this.layout.field.win + w * this.layout.winSize;
+  }
+
+  /** Common fields: inputs, range, scratch, and (once known) the magnitude statistics. */
+  private base(p: number, inputs: readonly number[], k0: number, k1: number, scratch: number): void {
+    const dv = this.arena.view();
+    this.setU32(p, "fmt", this.spec.format === "BF16" ? 0 : 1);
+    this.setU32(p, "n", this.n);
+    this.setU32(p, "k0", k0);
+    this.setU32(p, "k1", k1);
+    inputs.forEach((a, s) => {
+      this.setU32(p, "in", a, s);
+    });
+    this.setU32(p, "scratch", scratch);
+    this.setU32(p, "bad", 0);
+    this.setU32(p, "absMaxBits", 0);
+    this.setF32(p, "nf", this.n);
+    this.setU32(p, "expTab", this.expOff);
+    dv.setFloat64(p + this.layout.field.expLen, this.expLen, true);
+    const m = this.mag;
+    if (!m) return;
+    const zeroRangeOn = this.spec.options.nanGuard === "on";
+    for (let i = 0; i < this.n; i++) {
+      this.setF32(p, "lo", m.lo[i]!, i);
+      this.setF32(p, "hi", m.hi[i]!, i);
+      this.setF32(p, "mn", m.min[i]!, i);
+      this.setF32(p, "rg", m.range[i]!, i);
+      this.setU32(p, "zr", zeroRangeOn && m.range[i] === 0 ? 1 : 0, i);
+    }
+  }
+
+  private setWin(
+    p: number,
+    w: number,
+    win: { a: number; b: number; aLow?: number },
+    coll: number,
+    cap: number,
+  ): void {
+    const dv = this.arena.view();
+    const at = this.winAddr(p, w);
+    dv.setFloat32(at + WIN.a, win.a, true);
+    dv.setFloat32(at + WIN.b, win.b, true);
+    dv.setFloat32(at + WIN.aLow, win.aLow ?? win.a, true);
+    dv.setUint32(at + WIN.below, 0, true);
+    dv.setUint32(at + WIN.le, 0, true);
+    dv.setUint32(at + WIN.coll, coll, true);
+    dv.setUint32(at + WIN.cap, cap, true);
+    dv.setUint32(at + WIN.fill, 0, true);
+  }
+
+  /**
+   * A window's counts after a pass: below a, inside [a, b], and the collected values (undefined when
+   * the collection overflowed; empty for a point window, which collects nothing).
+   */
+  private readWin(
+    p: number,
+    w: number,
+  ): { below: number; inWin: number; fill: number; values?: Float32Array } {
+    const dv = this.arena.view();
+    const at = this.winAddr(p, w);
+    const below = dv.getUint32(at + WIN.below, true);
+    const inWin = dv.getUint32(at + WIN.le, true) - below;
+    const cap = dv.getUint32(at + WIN.cap, true);
+    const fill = dv.getUint32(at + WIN.fill, true);
+    const coll = dv.getUint32(at + WIN.coll, true);
+    const values =
+      cap === 0 ? new Float32Array(0) : fill <= cap ? this.arena.f32(coll, fill).slice() : undefined;
+    return { below, inWin, fill, values };
+  }
+
+  /** Room for the sampled values in [a, b] of each thread's range (0 for a point window). */
+  private roomsFor(values: Float32Array, a: number, b: number, point: boolean): number[] {
+    const s = this.takeSample();
+    return this.ranges.map(([k0, k1], t) => {
+      if (point) return 0;
+      const [j0, j1] = s.threadIdx[t]!;
+      let c = 0;
+      for (let j = j0; j < j1; j++) if (values[j]! >= a && values[j]! <= b) c++;
+      return roomFor(j1 > j0 ? c / (j1 - j0) : 1, k1 - k0);
+    });
+  }
+
+  /** Buffers reused across attempts, grown (by a fresh allocation) when too small. */
+  private readonly buffers = new Map<string, { off: number; bytes: number }>();
+  private buffer(key: string, bytes: number): number {
+    const b = this.buffers.get(key);
+    if (b && b.bytes >= bytes) return b.off;
+    const off = this.arena.alloc(Math.max(bytes, 16));
+    this.buffers.set(key, { off, bytes: Math.max(bytes, 16) });
+    return off;
+  }
+
+  // -- sample ------------------------------------------------------------------------------------
+
+  private sample?: { m: number; slots: number[]; decoded: Float32Array[]; threadIdx: [number, number][] };
+
+  /** Sampled positions' inputs, as stored (for the score kernel) and decoded (for |T|). */
+  private takeSample() {
+    if (this.sample) return this.sample;
+    const D = this.total;
+    const m = Math.min(D, this.spec.sampleSize ?? DEFAULT_SAMPLE);
+    const pos = new Uint32Array(m);
+    let x = (0x9e3779b9 ^ D) >>> 0 || 1;
+    for (let j = 0; j < m; j++) {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      pos[j] = m === D ? j : Math.floor((x / 4294967296) * D);
+    }
+    pos.sort();
+    const es = esize(this.spec.format);
+    const slots: number[] = [];
+    const decoded: Float32Array[] = [];
+    for (let s = 0; s <= this.n; s++) {
+      const off = this.arena.alloc((m + 8) * es);
+      slots.push(off);
+      const dec = new Float32Array(m);
+      if (es === 2) {
+        const src = this.arena.u16(this.inputs[s]!, D);
+        const dst = this.arena.u16(off, m);
+        const bits = new Uint32Array(dec.buffer);
+        for (let j = 0; j < m; j++) {
+          dst[j] = src[pos[j]!]!;
+          bits[j] = dst[j]! << 16;
+        }
+      } else {
+        const src = this.arena.f32(this.inputs[s]!, D);
+        const dst = this.arena.f32(off, m);
+        for (let j = 0; j < m; j++) dec[j] = dst[j] = src[pos[j]!]!;
+      }
+      decoded.push(dec);
+    }
+    // Sample indices of each thread's range (the positions are sorted).
+    let j = 0;
+    const threadIdx = this.ranges.map(([, k1]): [number, number] => {
+      const j0 = j;
+      while (j < m && pos[j]! < k1) j++;
+      return [j0, j];
+    });
+    this.sample = { m, slots, decoded, threadIdx };
+    return this.sample;
+  }
+
+  // -- magnitude statistics ----------------------------------------------------------------------
+
+  private async magnitudePass(wins: ValueWindow[][], caps: number[][][]): Promise<Resolution[][]> {
+    const T = this.params.length;
+    for (let t = 0; t < T; t++) {
+      const p = this.params[t]!;
+      const [k0, k1] = this.ranges[t]!;
+      this.base(p, this.inputs, k0, k1, this.scratch[t]!);
+      for (let i = 0; i < this.n; i++) {
+        for (let j = 0; j < 2; j++) {
+          const w = wins[i]![j]!;
+          const cap = caps[i]![j]![t]!;
+          this.setWin(p, 2 * i + j, w, this.buffer(`mag-${t}-${i}-${j}`, cap * 4), cap);
+        }
+      }
+    }
+    await this.threads.run("mag_pass", this.params);
+    for (const p of this.params) {
+      if (this.getU32(p, "bad") > 0) {
+        throw new FastPcbUnsupported("pcb fast path: a task vector has non-finite values");
+      }
+    }
+    const ranks = clampIndices(this.total, this.spec.options.clampQuantile);
+    return wins.map((ws, i) =>
+      ws.map((w, j) => {
+        let below = 0;
+        let inWin = 0;
+        const colls: (Float32Array | undefined)[] = [];
+        for (let t = 0; t < T; t++) {
+          const r = this.readWin(this.params[t]!, 2 * i + j);
+          below += r.below;
+          inWin += r.inWin;
+          if (!r.values) caps[i]![j]![t] = r.fill; // the exact room, for the rerun
+          colls.push(r.values);
+        }
+        return resolveRank(ranks[j]!, w, below, inWin, colls);
+      }),
+    );
+  }
+
+  private async magnitudeStats(): Promise<MagnitudeStats> {
+    const { n, total: D } = this;
+    const s = this.takeSample();
+    const ranks = clampIndices(D, this.spec.options.clampQuantile);
+    const abs = Array.from({ length: n }, (_, i) => {
+      const x0 = s.decoded[0]!;
+      const xi = s.decoded[1 + i]!;
+      const a = new Float32Array(s.m);
+      for (let j = 0; j < s.m; j++) a[j] = Math.abs(xi[j]! - x0[j]!);
+      return a;
+    });
+    const sorted = abs.map((a) => a.slice().sort());
+    const lo = new Float32Array(n);
+    const hi = new Float32Array(n);
+    const done: boolean[][] = Array.from({ length: n }, () => [false, false]);
+    const paths: string[] = Array.from({ length: 2 * n }, () => "sweep");
+    const width = this.spec.windowWidth ?? 6;
+    for (const widen of [1, 8]) {
+      const wins = sorted.map((srt) =>
+        ranks.map((r) => {
+          const w = windowFromSample(srt, r, D, width * widen);
+          // |T| ≥ 0: the bit-pattern compares of the kernel need a ≥ +0.
+          return w.a === Number.NEGATIVE_INFINITY || w.a < 0 ? { ...w, a: 0 } : w;
+        }),
+      );
+      const caps = wins.map((ws, i) => ws.map((w) => this.roomsFor(abs[i]!, w.a, w.b, isPoint(w))));
+      let res = await this.magnitudePass(wins, caps);
+      if (res.some((r) => r.some((x) => x.kind === "overflow"))) res = await this.magnitudePass(wins, caps);
+      res.forEach((rr, i) => {
+        rr.forEach((r, j) => {
+          if (done[i]![j] || r.kind !== "found") return;
+          (j === 0 ? lo : hi)[i] = r.value;
+          done[i]![j] = true;
+          paths[2 * i + j] = widen === 1 ? "window" : "widened";
+        });
+      });
+      if (done.every((d) => d[0] && d[1])) break;
+    }
+    for (let i = 0; i < n; i++) {
+      if (done[i]![0] && done[i]![1]) continue;
+      const [a, b] = this.magnitudeSweep(i);
+      lo[i] = a;
+      hi[i] = b;
+    }
+    this.magPaths = paths;
+    return new MagnitudeStats(lo, hi, this.spec.options.nanGuard);
+  }
+
+  private magPaths: string[] = [];
+
+  /** Exact clamp bounds of task i by histogram refinement over decoded rows (when the windows missed). */
+  private magnitudeSweep(i: number): [number, number] {
+    const q = this.spec.options.clampQuantile;
+    const sel = new StreamingQuantile((d) => clampIndices(d, q), { abs: true });
+    const feed = (add: (row: Float32Array) => void) => this.forTaskRows(i, add);
+    feed((r) => sel.addTop(r));
+    sel.finishTop();
+    feed((r) => sel.addLow(r));
+    const [a, b] = sel.finishLow();
+    return [a!, b!];
+  }
+
+  /** T_i = fround(θ_i − θ₀) in chunks of 64 Ki positions. */
+  private forTaskRows(i: number, add: (row: Float32Array) => void): void {
+    const D = this.total;
+    const chunk = 1 << 16;
+    const row = new Float32Array(chunk);
+    const bi = new Float32Array(chunk);
+    const bb = new Uint32Array(bi.buffer);
+    for (let k = 0; k < D; k += chunk) {
+      const len = Math.min(chunk, D - k);
+      if (this.spec.format === "BF16") {
+        const x0 = this.arena.u16(this.inputs[0]! + 2 * k, len);
+        const xi = this.arena.u16(this.inputs[1 + i]! + 2 * k, len);
+        const rb = new Uint32Array(row.buffer);
+        for (let j = 0; j < len; j++) {
+          rb[j] = xi[j]! << 16;
+          bb[j] = x0[j]! << 16;
+        }
+        for (let j = 0; j < len; j++) row[j] = row[j]! - bi[j]!;
+      } else {
+        const x0 = this.arena.f32(this.inputs[0]! + 4 * k, len);
+        const xi = this.arena.f32(this.inputs[1 + i]! + 4 * k, len);
+        for (let j = 0; j < len; j++) row[j] = xi[j]! - x0[j]!;
+      }
+      add(row.subarray(0, len));
+    }
+  }
+
+  // -- score statistics --------------------------------------------------------------------------
+
+  /** Exact scores of every task at positions [k0, k1) of `inputs` (n rows of k1 − k0). */
+  private emitScores(inputs: readonly number[], k0: number, k1: number): Float32Array[] {
+    const p = this.params[0]!;
+    this.base(p, inputs, k0, k1, this.scratch[0]!);
+    const len = k1 - k0;
+    const out = this.buffer("emit", this.n * len * 4);
+    this.kernels.score_emit(p, out);
+    return Array.from({ length: this.n }, (_, i) => this.arena.f32(out + 4 * i * len, len).slice());
+  }
+
+  private async scorePass(
+    wins: (ValueWindow & { aLow: number })[],
+    winCaps: number[][],
+    candCaps: number[][],
+  ): Promise<{ res: Resolution[]; candOverflow: boolean; bad: boolean }> {
+    const T = this.params.length;
+    for (let t = 0; t < T; t++) {
+      const p = this.params[t]!;
+      const [k0, k1] = this.ranges[t]!;
+      this.base(p, this.inputs, k0, k1, this.scratch[t]!);
+      for (let i = 0; i < this.n; i++) {
+        const cap = winCaps[i]![t]!;
+        this.setWin(p, i, wins[i]!, this.buffer(`win-${t}-${i}`, cap * 4), cap);
+        const cc = candCaps[i]![t]!;
+        this.setU32(p, "candPos", this.buffer(`pos-${t}-${i}`, cc * 4), i);
+        this.setU32(p, "candVal", this.buffer(`val-${t}-${i}`, cc * 4), i);
+        this.setU32(p, "candCap", cc, i);
+        this.setU32(p, "candCount", 0, i);
+        this.setF32(p, "maxB", Number.NEGATIVE_INFINITY, i);
+      }
+    }
+    await this.threads.run("score_pass", this.params);
+    const bad = this.params.some((p) => this.getU32(p, "bad") > 0);
+    let candOverflow = false;
+    const k = dropIndex(this.total, this.spec.options.ratio);
+    const res = wins.map((w, i) => {
+      let below = 0;
+      let inWin = 0;
+      const colls: (Float32Array | undefined)[] = [];
+      for (let t = 0; t < T; t++) {
+        const p = this.params[t]!;
+        const r = this.readWin(p, i);
+        below += r.below;
+        inWin += r.inWin;
+        if (!r.values) winCaps[i]![t] = r.fill;
+        colls.push(r.values);
+        const count = this.getU32(p, "candCount", i);
+        if (count > candCaps[i]![t]!) candOverflow = true;
+        candCaps[i]![t] = Math.max(candCaps[i]![t]!, count);
+      }
+      return resolveRank(k, w, below, inWin, colls);
+    });
+    return { res, candOverflow, bad };
+  }
+
+  private async scoreStats(mag: MagnitudeStats): Promise<ScoreStats> {
+    const { n, total: D } = this;
+    const s = this.takeSample();
+    const samples = this.emitScores(s.slots, 0, s.m);
+    if (samples.some((row) => row.some((v) => Number.isNaN(v))))
+      throw new FastPcbUnsupported("pcb fast path: NaN balance scores");
+    const sorted = samples.map((row) => row.slice().sort());
+    const k = dropIndex(D, this.spec.options.ratio);
+    const thr = new Float32Array(n);
+    const found: boolean[] = new Array(n).fill(false);
+    const paths: string[] = new Array(n).fill("sweep");
+    const width = this.spec.windowWidth ?? 6;
+    const lowOf = (a: number) => Math.fround(a - Math.abs(a) * SLACK - 2 ** -126);
+    const caps = (wins: (ValueWindow & { aLow: number })[]) => ({
+      win: wins.map((w, i) => this.roomsFor(samples[i]!, w.a, w.b, isPoint(w))),
+      cand: wins.map((w, i) =>
+        this.roomsFor(samples[i]!, w.aLow, Number.POSITIVE_INFINITY, false).map(
+          (r) => Math.ceil(r * 1.02) + 4096,
+        ),
+      ),
+    });
+    let last: (ValueWindow & { aLow: number })[] | undefined;
+    for (const widen of [1, 8]) {
+      const wins = sorted.map((srt) => {
+        const w = windowFromSample(srt, k, D, width * widen);
+        return { ...w, aLow: lowOf(w.a) };
+      });
+      const c = caps(wins);
+      let out = await this.scorePass(wins, c.win, c.cand);
+      if (out.candOverflow || out.res.some((r) => r.kind === "overflow"))
+        out = await this.scorePass(wins, c.win, c.cand);
+      if (out.bad) throw new FastPcbUnsupported("pcb fast path: NaN balance scores");
+      last = wins;
+      // The candidates of this pass must hold every kept score, so all tasks must resolve in one pass.
+      if (out.res.every((r) => r.kind === "found")) {
+        out.res.forEach((r, i) => {
+          thr[i] = (r as { value: number }).value;
+          found[i] = true;
+          paths[i] = widen === 1 ? "window" : "widened";
+        });
+        break;
+      }
+    }
+    if (!found.every(Boolean)) {
+      // Exact thresholds by histogram refinement over emitted scores, then one pass with point windows
+      // at the thresholds to collect the candidates.
+      const t = this.thresholdSweep();
+      t.forEach((v, i) => {
+        thr[i] = v;
+      });
+      const wins = Array.from(t, (v) => ({ a: v, b: v, share: 0, above: 1, aLow: lowOf(v) }));
+      const c = caps(wins);
+      let out = await this.scorePass(wins, c.win, c.cand);
+      if (out.candOverflow) out = await this.scorePass(wins, c.win, c.cand);
+      if (out.bad || out.candOverflow) throw new FastPcbUnsupported("pcb fast path: score pass failed");
+      last = wins;
+    }
+    void last;
+    const max = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      let m = Number.NEGATIVE_INFINITY;
+      for (const p of this.params) {
+        const v = this.getF32(p, "maxB", i);
+        if (v > m) m = v;
+      }
+      max[i] = m;
+    }
+    this.hooks.onPaths?.({ magnitude: this.magPaths, threshold: paths });
+    void mag;
+    return new ScoreStats(thr, max, this.spec.options.nanGuard);
+  }
+
+  /** Exact drop thresholds of all tasks from two sweeps of emitted scores. */
+  private thresholdSweep(): number[] {
+    const r = this.spec.options.ratio;
+    const sels = Array.from({ length: this.n }, () => new StreamingQuantile((d) => [dropIndex(d, r)]));
+    const chunk = 1 << 16;
+    const sweep = (add: (s: StreamingQuantile, row: Float32Array) => void) => {
+      for (let k = 0; k < this.total; k += chunk) {
+        const rows = this.emitScores(this.inputs, k, Math.min(this.total, k + chunk));
+        rows.forEach((row, i) => {
+          add(sels[i]!, row);
+        });
+      }
+    };
+    sweep((s, row) => s.addTop(row));
+    for (const s of sels) s.finishTop();
+    sweep((s, row) => s.addLow(row));
+    return sels.map((s) => s.finishLow()[0]!);
+  }
+
+  /**
+   * The global statistics (clamp bounds, drop thresholds, maxima). Throws PcbError for a constant row
+   * under nan_guard "error" (as the general path), FastPcbUnsupported for what it does not reproduce.
+   */
+  async computeStats(): Promise<{ magnitude: MagnitudeStats; score: ScoreStats }> {
+    const o = this.spec.options;
+    const mag = await this.magnitudeStats();
+    for (let i = 0; i < this.n; i++) {
+      if (mag.range[i] === 0 && o.nanGuard === "off")
+        throw new FastPcbUnsupported("pcb fast path: constant magnitude row with nan_guard off");
+    }
+    this.mag = mag;
+    const score = await this.scoreStats(mag);
+    for (let i = 0; i < this.n; i++) {
+      const t = score.threshold[i]!;
+      if (!Number.isFinite(t) || !Number.isFinite(score.max[i]!))
+        throw new FastPcbUnsupported("pcb fast path: non-finite drop threshold or maximum");
+      if (Math.fround(score.max[i]! - t) === 0 && o.nanGuard === "off")
+        throw new FastPcbUnsupported("pcb fast path: constant score row with nan_guard off");
+    }
+    this.score = score;
+    return { magnitude: mag, score };
+  }
+
+  // -- merge -------------------------------------------------------------------------------------
+
+  /** Merges every tensor (per-tensor λ in `segments`, aligned with the spec's tensors) into the output. */
+  async merge(segments: readonly FastSegment[], out: FastFormat): Promise<void> {
+    const { mag, score } = this;
+    if (!mag || !score) throw new PcbError("pcb fast path: merge before computeStats");
+    if (segments.length !== this.spec.tensors.length)
+      throw new PcbError(
+        `pcb fast path: ${segments.length} segments for ${this.spec.tensors.length} tensors`,
+      );
+    const ob = esize(out);
+    if (this.outBytes < ob) {
+      this.outOff = this.arena.alloc((this.total + 8) * ob);
+      this.outBytes = ob;
+    }
+    const L = this.layout;
+    const segOff = this.buffer("segments", segments.length * L.segSize);
+    const dv = this.arena.view();
+    segments.forEach((sg, g) => {
+      if (
+        !Number.isFinite(sg.lambda) ||
+        sg.weights.length !== this.n ||
+        sg.weights.some((w) => !Number.isFinite(w))
+      )
+        throw new FastPcbUnsupported("pcb fast path: non-finite λ");
+      const at = segOff + g * L.segSize;
+      dv.setUint32(at, this.starts[g]!, true);
+      dv.setUint32(at + 4, this.starts[g]! + this.spec.tensors[g]!.numel, true);
+      dv.setFloat64(at + L.segLambda, sg.lambda, true);
+      sg.weights.forEach((w, i) => {
+        dv.setFloat32(at + L.segLi + 4 * i, w, true);
+      });
+    });
+    const guardOn = this.spec.options.nanGuard === "on";
+    this.params.forEach((p, t) => {
+      const [k0, k1] = this.ranges[t]!;
+      // Keep the candidate fields of the score pass; refresh the rest.
+      this.setU32(p, "k0", k0);
+      this.setU32(p, "k1", k1);
+      this.setU32(p, "scratch", this.scratch[t]!);
+      for (let i = 0; i < this.n; i++) {
+        const thr = score.threshold[i]!;
+        const denom = Math.fround(score.max[i]! - thr);
+        this.setF32(p, "thr", thr, i);
+        this.setF32(p, "denom", denom, i);
+        this.setU32(p, "drop", guardOn && denom === 0 ? 1 : 0, i);
+      }
+      this.setU32(p, "seg", segOff);
+      this.setU32(p, "nseg", segments.length);
+      this.setU32(p, "out", this.outOff);
+      this.setU32(p, "outFmt", out === "BF16" ? 0 : 1);
+    });
+    await this.threads.run("merge_pass", this.params);
+  }
+
+  /** Tensor `index`'s encoded output of the last merge (a view into the shared memory). */
+  outputView(index: number): Uint8Array {
+    if (!this.outBytes) throw new PcbError("pcb fast path: no merge yet");
+    return this.arena.u8(
+      this.outOff + this.starts[index]! * this.outBytes,
+      this.spec.tensors[index]!.numel * this.outBytes,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.threads.close();
+  }
+}

@@ -1,0 +1,63 @@
+// PCB streaming-global's fast path as a checkpoint-merge session (MergeMethod.fastGlobal): decides
+// whether the stored-bytes kernels apply, and maps per-tensor parameters to their λ values.
+
+import { availableParallelism } from "node:os";
+import type { FastGlobalContext, FastGlobalSession } from "../../method.js";
+import type { ResolvedPcbOptions } from "../options.js";
+import { type FastFormat, FastPcb, FastPcbUnsupported, fastPcbBytes } from "./fast-pcb.js";
+import { MAX_TASKS } from "./kernels.js";
+
+/**
+ * The fast session when it applies: canonical inter term, every merged tensor stored as BF16 (or every
+ * one as F32), saved in that dtype or F32, no compute-dtype rounding that would change values, at most
+ * 16 tasks, and memory (inputs, output, candidates) within `memoryBudget`. Else undefined.
+ */
+export function fastPcbSession(
+  ctx: FastGlobalContext,
+  o: ResolvedPcbOptions,
+  lambda: number,
+  memoryBudget: number,
+  threads: number | undefined,
+): FastGlobalSession | undefined {
+  if (o.inter !== "canonical" || ctx.numModels < 1 || ctx.numModels > MAX_TASKS) return undefined;
+  if (ctx.inputDtypes.size !== 1) return undefined;
+  const format = [...ctx.inputDtypes][0] as FastFormat;
+  if (format !== "BF16" && format !== "F32") return undefined;
+  if (ctx.outDtypes.size !== 1) return undefined;
+  const out = [...ctx.outDtypes][0]!;
+  if (out !== format && out !== "F32") return undefined;
+  const cd = ctx.computeDtype;
+  if (cd !== undefined && cd !== "F32" && !(cd === format && out === format)) return undefined;
+  const total = ctx.tensors.reduce((s, t) => s + t.numel, 0);
+  if (total === 0 || fastPcbBytes(total, ctx.numModels, format, o.ratio) > memoryBudget) return undefined;
+  let fast: FastPcb;
+  try {
+    fast = new FastPcb({
+      tensors: ctx.tensors,
+      numTasks: ctx.numModels,
+      format,
+      options: o,
+      threads: threads ?? availableParallelism(),
+    });
+  } catch (e) {
+    if (e instanceof FastPcbUnsupported) return undefined;
+    throw e;
+  }
+  return {
+    label: "pcb streaming-global",
+    inputView: (slot, index) => fast.inputView(slot, index),
+    prepare: async () => {
+      await fast.computeStats();
+    },
+    merge: (perTensor, outDtype) =>
+      fast.merge(
+        perTensor.map((t) => ({
+          lambda,
+          weights: t.modelParams.map((m) => m.weight as number),
+        })),
+        outDtype as FastFormat,
+      ),
+    outputView: (index) => fast.outputView(index),
+    close: () => fast.close(),
+  };
+}

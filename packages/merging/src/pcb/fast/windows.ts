@@ -1,0 +1,94 @@
+// Value windows around order statistics, chosen from a sample so that one counting pass over all
+// elements finds the exact statistic: the pass counts the elements below the window and collects
+// those inside; the rank then lies inside the window (selection among the collected values) or the
+// window missed (the caller widens it or falls back to an exact sweep). The sample only decides
+// speed, never the result.
+
+import { selectKth } from "@x/tensor-core";
+
+export interface ValueWindow {
+  readonly a: number;
+  readonly b: number;
+  /** Share of the sample inside [a, b]. */
+  readonly share: number;
+  /** Share of the sample ≥ a. */
+  readonly above: number;
+}
+
+/** First index of ascending `s` whose value is ≥ x (NaN-free). */
+function lowerBound(s: Float32Array, x: number): number {
+  let lo = 0;
+  let hi = s.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (s[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index of ascending `s` whose value is > x. */
+function upperBound(s: Float32Array, x: number): number {
+  let lo = 0;
+  let hi = s.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (s[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The window for rank `k` of `total` elements from the ascending sample `sorted`: ± `width` standard
+ * deviations of the sample rank (binomial), plus 0.7 · `width` elements (width 0: a single sample value).
+ */
+export function windowFromSample(sorted: Float32Array, k: number, total: number, width: number): ValueWindow {
+  const m = sorted.length;
+  const p = Math.min(1, Math.max(0, (k + 0.5) / total));
+  const c = Math.floor(p * m);
+  const d = Math.ceil(width * (Math.sqrt(m * p * (1 - p)) + 0.7));
+  const a = c - d < 0 ? Number.NEGATIVE_INFINITY : sorted[c - d]!;
+  const b = c + d >= m ? Number.POSITIVE_INFINITY : sorted[c + d]!;
+  const from = lowerBound(sorted, a);
+  return { a, b, share: (upperBound(sorted, b) - from) / m, above: (m - from) / m };
+}
+
+/** Room for an expected share of `len` elements: generous, since an overflow costs a pass. */
+export function roomFor(share: number, len: number): number {
+  const mean = share * len;
+  return Math.ceil(1.25 * mean + 8 * Math.sqrt(mean) + 1024);
+}
+
+/** Whether a window holds a single value (then nothing is collected, counting suffices). */
+export function isPoint(w: { a: number; b: number }): boolean {
+  return Object.is(w.a, w.b);
+}
+
+export type Resolution =
+  | { readonly kind: "found"; readonly value: number }
+  | { readonly kind: "missed" }
+  | { readonly kind: "overflow" };
+
+/**
+ * The element of rank `r` given a window's totals: `below` elements < a, `inWin` in [a, b], and the
+ * collected values of each thread (undefined for a thread whose collection overflowed).
+ */
+export function resolveRank(
+  r: number,
+  w: { a: number; b: number },
+  below: number,
+  inWin: number,
+  collected: readonly (Float32Array | undefined)[],
+): Resolution {
+  if (r < below || r >= below + inWin) return { kind: "missed" };
+  if (isPoint(w)) return { kind: "found", value: w.a };
+  if (collected.some((c) => c === undefined)) return { kind: "overflow" };
+  const all = new Float32Array(inWin);
+  let o = 0;
+  for (const c of collected) {
+    all.set(c!, o);
+    o += c!.length;
+  }
+  return { kind: "found", value: selectKth(all, r - below) };
+}

@@ -1,0 +1,23 @@
+// Worker thread of the PCB fast path: runs kernels on its own instance of the shared memory.
+
+import { parentPort, workerData } from "node:worker_threads";
+import { instantiateKernels, type KernelName } from "./kernels.js";
+import type { WasmMemory, WasmModule } from "./wasm-api.js";
+
+interface Init {
+  readonly module: WasmModule;
+  readonly memory: WasmMemory;
+  readonly stackTop: number;
+}
+
+const { module, memory, stackTop } = workerData as Init;
+const kernels = instantiateKernels(memory, stackTop, module);
+
+parentPort!.on("message", (msg: { kernel: KernelName; params: number }) => {
+  try {
+    kernels[msg.kernel](msg.params);
+    parentPort!.postMessage({ ok: true });
+  } catch (e) {
+    parentPort!.postMessage({ ok: false, message: e instanceof Error ? e.message : String(e) });
+  }
+});

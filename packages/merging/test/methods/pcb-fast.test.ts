@@ -1,0 +1,198 @@
+// The PCB fast path (WebAssembly SIMD over the stored bytes) must give exactly reference mode's
+// statistics and output bytes, whatever the thread count, sample or window width.
+
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { f32ToBf16, Rng } from "@x/tensor-core";
+import { describe, expect, it } from "vitest";
+import { type FastFormat, FastPcb, FastPcbUnsupported } from "../../src/pcb/fast/fast-pcb.js";
+import { PCB_WASM_SOURCE_SHA256 } from "../../src/pcb/fast/pcb-wasm.js";
+import { type PcbOptions, resolvePcbOptions } from "../../src/pcb/options.js";
+import { pcbPrepare } from "../../src/pcb/reference.js";
+
+interface Case {
+  sizes: number[];
+  n: number;
+  seed: number;
+  format: FastFormat;
+  /** Share of deltas that are exactly zero, and of 30× outliers. */
+  zeros?: number;
+  outliers?: number;
+  scale?: number;
+}
+
+/** Stored inputs (base + n models) per tensor, and their float32 values. */
+function makeInputs(c: Case) {
+  const rng = new Rng(c.seed);
+  const D = c.sizes.reduce((a, b) => a + b, 0);
+  const values = Array.from({ length: c.n + 1 }, () => new Float32Array(D));
+  let k = 0;
+  for (const size of c.sizes) {
+    const s = (c.scale ?? 1e-3) * Math.exp(rng.uniformIn(-1, 1));
+    for (let j = 0; j < size; j++, k++) {
+      values[0]![k] = rng.normal(0, 0.02);
+      for (let i = 1; i <= c.n; i++) {
+        let d = rng.normal(0, s);
+        if (rng.uniform() < (c.outliers ?? 0.001)) d *= 30;
+        if (rng.uniform() < (c.zeros ?? 0)) d = 0;
+        values[i]![k] = values[0]![k]! + d;
+      }
+    }
+  }
+  if (c.format === "BF16") {
+    // Round to bf16 so the float32 values are exactly the stored ones.
+    const stored = values.map((v) => f32ToBf16(v));
+    const decoded = stored.map(
+      (s) => new Float32Array(new Uint32Array(Array.from(s, (b) => b << 16)).buffer),
+    );
+    return { D, stored: stored.map((s) => new Uint8Array(s.buffer)), decoded };
+  }
+  return { D, stored: values.map((v) => new Uint8Array(v.buffer.slice(0))), decoded: values };
+}
+
+async function runFast(
+  c: Case,
+  opts: PcbOptions,
+  segLambdas: { lambda: number; weights: number[] }[],
+  extra: { threads?: number; sampleSize?: number; windowWidth?: number } = {},
+) {
+  const inp = makeInputs(c);
+  const paths: { magnitude: string[]; threshold: string[] }[] = [];
+  const fast = new FastPcb(
+    {
+      tensors: c.sizes.map((numel, j) => ({ name: `t${j}`, numel })),
+      numTasks: c.n,
+      format: c.format,
+      options: resolvePcbOptions(opts),
+      threads: extra.threads ?? 2,
+      sampleSize: extra.sampleSize,
+      windowWidth: extra.windowWidth,
+    },
+    { onPaths: (p) => paths.push(p) },
+  );
+  try {
+    const es = c.format === "BF16" ? 2 : 4;
+    let off = 0;
+    c.sizes.forEach((numel, j) => {
+      for (let s = 0; s <= c.n; s++)
+        fast.inputView(s, j).set(inp.stored[s]!.subarray(off * es, (off + numel) * es));
+      off += numel;
+    });
+    const stats = await fast.computeStats();
+    await fast.merge(segLambdas, c.format);
+    const out = c.sizes.map((_, j) => fast.outputView(j).slice());
+    return { inp, stats, out, paths, threads: fast.threadCount };
+  } finally {
+    await fast.close();
+  }
+}
+
+function reference(
+  inp: ReturnType<typeof makeInputs>,
+  c: Case,
+  opts: PcbOptions,
+  segLambdas: { lambda: number; weights: number[] }[],
+) {
+  const [base, ...models] = inp.decoded;
+  const tasks = models.map((m) => {
+    const t = new Float32Array(inp.D);
+    for (let k = 0; k < inp.D; k++) t[k] = m[k]! - base![k]!;
+    return t;
+  });
+  const prep = pcbPrepare(tasks, opts);
+  const out: Uint8Array[] = [];
+  let start = 0;
+  c.sizes.forEach((numel, j) => {
+    const tau = prep.combine(segLambdas[j]!.weights, start, start + numel);
+    const o = new Float32Array(numel);
+    for (let k = 0; k < numel; k++) o[k] = base![start + k]! + Math.fround(segLambdas[j]!.lambda * tau[k]!);
+    out.push(c.format === "BF16" ? new Uint8Array(f32ToBf16(o).buffer) : new Uint8Array(o.buffer));
+    start += numel;
+  });
+  return { prep, out };
+}
+
+function expectSame(
+  c: Case,
+  opts: PcbOptions,
+  r: Awaited<ReturnType<typeof runFast>>,
+  segs: { lambda: number; weights: number[] }[],
+) {
+  const ref = reference(r.inp, c, opts, segs);
+  expect(Array.from(r.stats.magnitude.lo)).toEqual(Array.from(ref.prep.magnitude.lo));
+  expect(Array.from(r.stats.magnitude.hi)).toEqual(Array.from(ref.prep.magnitude.hi));
+  expect(Array.from(r.stats.score.threshold)).toEqual(Array.from(ref.prep.score.threshold));
+  expect(Array.from(r.stats.score.max)).toEqual(Array.from(ref.prep.score.max));
+  r.out.forEach((o, j) => {
+    const want = ref.out[j]!;
+    let diff = 0;
+    for (let b = 0; b < o.length; b++) if (o[b] !== want[b]) diff++;
+    expect(diff, `tensor ${j}: differing bytes`).toBe(0);
+  });
+}
+
+const segsOf = (sizes: number[], n: number, seed: number) => {
+  const rng = new Rng(seed);
+  return sizes.map(() => ({
+    lambda: rng.uniformIn(0.5, 1.5),
+    weights: Array.from({ length: n }, () => rng.uniformIn(0.7, 1.3)),
+  }));
+};
+
+describe("pcb fast path", () => {
+  it("was built from the current wasm/pcb.c (node scripts/build-pcb-wasm.mjs)", () => {
+    const src = readFileSync(new URL("../../wasm/pcb.c", import.meta.url), "utf8");
+    expect(createHash("sha256").update(src).digest("hex")).toBe(PCB_WASM_SOURCE_SHA256);
+  });
+
+  it("is bit-identical to reference mode (BF16, 4 tasks, 1 and 2 threads)", async () => {
+    const c: Case = { sizes: [50_000, 3, 123_457, 64, 77_001], n: 4, seed: 1, format: "BF16" };
+    const opts = { ratio: 0.1 };
+    const segs = segsOf(c.sizes, c.n, 5);
+    for (const threads of [1, 2]) {
+      const r = await runFast(c, opts, segs, { threads });
+      expectSame(c, opts, r, segs);
+      expect(r.paths[0]!.threshold.every((p) => p === "window")).toBe(true);
+    }
+  });
+
+  it("is bit-identical for F32 inputs, other ratios, clamp quantiles and task counts", async () => {
+    for (const [n, ratio, q, format] of [
+      [1, 0.3, 0.01, "F32"],
+      [3, 0.05, 1e-4, "F32"],
+      [7, 0.2, 0.02, "BF16"],
+    ] as const) {
+      const c: Case = { sizes: [40_000, 9_999, 1], n, seed: n, format };
+      const opts = { ratio, clampQuantile: q };
+      const segs = segsOf(c.sizes, n, n);
+      expectSame(c, opts, await runFast(c, opts, segs), segs);
+    }
+  });
+
+  it("stays exact when the windows miss or overflow (tiny samples, narrow windows) and on ties", async () => {
+    const c: Case = { sizes: [30_000, 20_000], n: 4, seed: 7, format: "BF16", zeros: 0.3, scale: 3e-3 };
+    const opts = { ratio: 0.1 };
+    const segs = segsOf(c.sizes, c.n, 2);
+    const r = await runFast(c, opts, segs, { sampleSize: 64, windowWidth: 0 });
+    expectSame(c, opts, r, segs);
+    expect([...r.paths[0]!.magnitude, ...r.paths[0]!.threshold].some((p) => p !== "window")).toBe(true);
+    const tied: Case = { ...c, zeros: 0.95, seed: 8 };
+    expectSame(tied, opts, await runFast(tied, opts, segs), segs);
+  });
+
+  it("rejects non-finite inputs as unsupported (the general path handles them)", async () => {
+    const c: Case = { sizes: [1000], n: 2, seed: 3, format: "F32" };
+    const fast = new FastPcb({
+      tensors: [{ name: "a", numel: 1000 }],
+      numTasks: 2,
+      format: "F32",
+      options: resolvePcbOptions({}),
+      threads: 1,
+    });
+    const inp = makeInputs(c);
+    inp.decoded[1]![5] = Number.NaN;
+    for (let s = 0; s <= 2; s++) fast.inputView(s, 0).set(new Uint8Array(inp.decoded[s]!.buffer));
+    await expect(fast.computeStats()).rejects.toBeInstanceOf(FastPcbUnsupported);
+    await fast.close();
+  });
+});

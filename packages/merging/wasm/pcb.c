@@ -1,0 +1,428 @@
+// PCB-Merging streaming-global kernels in WebAssembly SIMD (the fast path of src/pcb/fast/).
+//
+// Every value that reaches a result is computed with the same float32 operations, in the same order,
+// as the JavaScript kernels of src/pcb/score.ts, so the merge stays bit-identical to reference mode.
+// Approximations are used only to *classify* elements (certainly below a value window), with a slack
+// far above their error; every element that is not certainly below gets the exact computation.
+//
+// Memory: the module imports one (shared) memory; the JavaScript side lays out the inputs, tables,
+// per-thread parameter blocks and buffers (see src/pcb/fast/memory.ts). The code uses no stack and no
+// data segments, so several threads can run it on one shared memory.
+//
+// Build: node scripts/build-pcb-wasm.mjs (needs clang and wasm-ld with the wasm32 target).
+
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define MAXT 16
+#define BLOCK 2048
+
+__attribute__((import_module("env"), import_name("exp"))) double js_exp(double);
+__attribute__((import_module("env"), import_name("tanh"))) double js_tanh(double);
+
+/** A value window [a, b] around an order statistic: counts below it, collects the values inside. */
+typedef struct {
+  float a, b;
+  /** Score pass: a minus the classification slack (an element whose approximate score is below it is certainly below a). */
+  float aLow;
+  uint32_t below;  // out: #(x < a)
+  uint32_t le;     // out: #(x <= b)
+  uint32_t coll, cap;
+  uint32_t fill;   // out: values of [a, b] met while collecting (the first `cap` stored at `coll`); cap 0: none collected
+} Win;
+
+typedef struct {
+  uint32_t start, end;  // positions [start, end) of one tensor
+  double lambda;        // outer λ (kept a double, as in finishMerged)
+  float li[MAXT];       // fround(λ_i)
+} Segment;
+
+typedef struct {
+  uint32_t fmt;  // 0: inputs are bfloat16 bits, 1: float32
+  uint32_t n;    // tasks
+  uint32_t k0, k1;
+  uint32_t in[MAXT + 1];  // base, then the task models
+  uint32_t scratch;       // 3 × BLOCK floats of this thread
+  uint32_t bad;           // out: non-finite |T| (magnitude pass) or NaN score (score pass)
+  uint32_t absMaxBits;    // out (magnitude pass): max over bits of |T| (≥ 0x7f800000: non-finite)
+  float lo[MAXT], hi[MAXT], mn[MAXT], rg[MAXT];
+  uint32_t zr[MAXT];  // nan_guard "on" with a zero range: h = 0
+  float nf;           // n as float32
+  uint32_t expTab;    // Math.exp(j / 1024), j < expLen (float64)
+  double expLen;
+  Win win[2 * MAXT];  // magnitude pass: 2 per task (lower, upper clamp rank); score pass: 1 per task
+  uint32_t candPos[MAXT], candVal[MAXT], candCap[MAXT], candCount[MAXT];
+  float maxB[MAXT];
+  float thr[MAXT], denom[MAXT];
+  uint32_t drop[MAXT];
+  uint32_t seg, nseg;
+  uint32_t out, outFmt;  // outFmt 0: bfloat16, 1: float32
+  uint32_t cursor[MAXT];  // merge: next candidate of each task
+} Params;
+
+#define P_FIELDS(X)                                                                                 \
+  X(fmt) X(n) X(k0) X(k1) X(in) X(scratch) X(bad) X(absMaxBits) X(lo) X(hi) X(mn) X(rg) X(zr) X(nf) \
+      X(expTab) X(expLen) X(win) X(candPos) X(candVal) X(candCap) X(candCount) X(maxB) X(thr)      \
+          X(denom) X(drop) X(seg) X(nseg) X(out) X(outFmt) X(cursor)
+
+/** Writes the byte offsets of Params' fields (in P_FIELDS order), then sizeof(Params), sizeof(Win), sizeof(Segment). */
+__attribute__((export_name("layout"))) uint32_t layout(uint32_t* o) {
+  uint32_t j = 0;
+#define OFF(f) o[j++] = (uint32_t)__builtin_offsetof(Params, f);
+  P_FIELDS(OFF)
+#undef OFF
+  o[j++] = sizeof(Params);
+  o[j++] = sizeof(Win);
+  o[j++] = sizeof(Segment);
+  o[j++] = (uint32_t)__builtin_offsetof(Segment, lambda);
+  o[j++] = (uint32_t)__builtin_offsetof(Segment, li);
+  return j;
+}
+
+static inline v128_t ld4(const int fmt, uint32_t base, uint32_t k) {
+  if (fmt == 0) return wasm_i32x4_shl(wasm_u32x4_load16x4((const void*)(uintptr_t)(base + 2 * k)), 16);
+  return wasm_v128_load((const void*)(uintptr_t)(base + 4 * k));
+}
+
+static inline float ld1(const int fmt, uint32_t base, uint32_t k) {
+  if (fmt == 0) {
+    uint32_t bits = (uint32_t)(*(const uint16_t*)(uintptr_t)(base + 2 * k)) << 16;
+    return __builtin_bit_cast(float, bits);
+  }
+  return *(const float*)(uintptr_t)(base + 4 * k);
+}
+
+static inline float lane(v128_t v, int j) {
+  switch (j) {
+    case 0: return wasm_f32x4_extract_lane(v, 0);
+    case 1: return wasm_f32x4_extract_lane(v, 1);
+    case 2: return wasm_f32x4_extract_lane(v, 2);
+    default: return wasm_f32x4_extract_lane(v, 3);
+  }
+}
+
+static inline uint32_t hsum(v128_t v) {
+  return (uint32_t)wasm_i32x4_extract_lane(v, 0) + (uint32_t)wasm_i32x4_extract_lane(v, 1) +
+         (uint32_t)wasm_i32x4_extract_lane(v, 2) + (uint32_t)wasm_i32x4_extract_lane(v, 3);
+}
+
+static inline v128_t tailMask(uint32_t k, uint32_t k1) {
+  v128_t idx = wasm_i32x4_add(wasm_i32x4_splat((int32_t)k), wasm_i32x4_make(0, 1, 2, 3));
+  return wasm_u32x4_lt(idx, wasm_i32x4_splat((int32_t)k1));
+}
+
+static inline void collect(Win* w, float x) {
+  if (w->fill < w->cap) ((float*)(uintptr_t)w->coll)[w->fill] = x;
+  w->fill++;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Magnitude pass: for each task, the windows of its two clamp ranks over |T| = |θ_i − θ₀|.
+
+static inline void magGroup(const int fmt, uint32_t xi, uint32_t x0, uint32_t k, v128_t valid, const v128_t* A,
+                            const v128_t* B, const v128_t* W, const v128_t* C, v128_t* cnt, v128_t* mx, Win* w0,
+                            Win* w1) {
+  v128_t t = wasm_f32x4_sub(ld4(fmt, xi, k), ld4(fmt, x0, k));
+  v128_t m = wasm_v128_and(wasm_v128_and(t, wasm_i32x4_splat(0x7fffffff)), valid);
+  *mx = wasm_u32x4_max(*mx, m);
+  // For non-negative floats the bit patterns order like the values. Counters subtract the -1 masks.
+  cnt[0] = wasm_i32x4_sub(cnt[0], wasm_v128_and(wasm_u32x4_lt(m, A[0]), valid));
+  cnt[1] = wasm_i32x4_sub(cnt[1], wasm_v128_and(wasm_u32x4_le(m, B[0]), valid));
+  cnt[2] = wasm_i32x4_sub(cnt[2], wasm_v128_and(wasm_u32x4_lt(m, A[1]), valid));
+  cnt[3] = wasm_i32x4_sub(cnt[3], wasm_v128_and(wasm_u32x4_le(m, B[1]), valid));
+  // Only windows with room collect (a point window a = b is counted, never collected).
+  v128_t in0 = wasm_v128_and(wasm_u32x4_le(wasm_i32x4_sub(m, A[0]), W[0]), wasm_v128_and(valid, C[0]));
+  v128_t in1 = wasm_v128_and(wasm_u32x4_le(wasm_i32x4_sub(m, A[1]), W[1]), wasm_v128_and(valid, C[1]));
+  if (wasm_v128_any_true(wasm_v128_or(in0, in1))) {
+    const int b0 = wasm_i32x4_bitmask(in0), b1 = wasm_i32x4_bitmask(in1);
+    for (int j = 0; j < 4; j++) {
+      if ((b0 >> j) & 1) collect(w0, lane(m, j));
+      if ((b1 >> j) & 1) collect(w1, lane(m, j));
+    }
+  }
+}
+
+static inline void magBody(const int fmt, Params* P) {
+  const uint32_t x0 = P->in[0], k0 = P->k0, k1 = P->k1;
+  v128_t mx = wasm_i32x4_splat(0);
+  for (uint32_t i = 0; i < P->n; i++) {
+    const uint32_t xi = P->in[1 + i];
+    Win* w0 = &P->win[2 * i];
+    Win* w1 = &P->win[2 * i + 1];
+    const uint32_t a0 = __builtin_bit_cast(uint32_t, w0->a), b0 = __builtin_bit_cast(uint32_t, w0->b);
+    const uint32_t a1 = __builtin_bit_cast(uint32_t, w1->a), b1 = __builtin_bit_cast(uint32_t, w1->b);
+    const v128_t A[2] = {wasm_i32x4_splat((int32_t)a0), wasm_i32x4_splat((int32_t)a1)};
+    const v128_t B[2] = {wasm_i32x4_splat((int32_t)b0), wasm_i32x4_splat((int32_t)b1)};
+    const v128_t W[2] = {wasm_i32x4_splat((int32_t)(b0 - a0)), wasm_i32x4_splat((int32_t)(b1 - a1))};
+    const v128_t C[2] = {wasm_i32x4_splat(w0->cap ? -1 : 0), wasm_i32x4_splat(w1->cap ? -1 : 0)};
+    const v128_t all = wasm_i32x4_splat(-1);
+    v128_t cnt[4] = {wasm_i32x4_splat(0), wasm_i32x4_splat(0), wasm_i32x4_splat(0), wasm_i32x4_splat(0)};
+    uint32_t k = k0;
+    for (; k + 4 <= k1; k += 4) magGroup(fmt, xi, x0, k, all, A, B, W, C, cnt, &mx, w0, w1);
+    if (k < k1) magGroup(fmt, xi, x0, k, tailMask(k, k1), A, B, W, C, cnt, &mx, w0, w1);
+    w0->below += hsum(cnt[0]);
+    w0->le += hsum(cnt[1]);
+    w1->below += hsum(cnt[2]);
+    w1->le += hsum(cnt[3]);
+  }
+  uint32_t m = 0;
+  for (int j = 0; j < 4; j++) {
+    uint32_t v = (uint32_t)(j == 0   ? wasm_i32x4_extract_lane(mx, 0)
+                            : j == 1 ? wasm_i32x4_extract_lane(mx, 1)
+                            : j == 2 ? wasm_i32x4_extract_lane(mx, 2)
+                                     : wasm_i32x4_extract_lane(mx, 3));
+    if (v > m) m = v;
+  }
+  if (m > P->absMaxBits) P->absMaxBits = m;
+  if (m >= 0x7f800000u) P->bad++;
+}
+
+/** Magnitude windows of positions [k0, k1) (k0 a multiple of 4); adds to the windows' counters. */
+__attribute__((export_name("mag_pass"))) void mag_pass(Params* P) {
+  if (P->fmt == 0) magBody(0, P);
+  else magBody(1, P);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exact scalar score: bit-identical to scoreRow (score.ts) with exp32 (exp32.ts).
+
+static inline float exp32(float yf, const Params* P) {
+  const double y = (double)yf;
+  const double s = y * 1024.0 + 0.5;
+  if (s >= 0.5 && s < P->expLen) {
+    const int32_t j = (int32_t)s;
+    const double r = y - (double)j * (1.0 / 1024.0);
+    const double p = ((const double*)(uintptr_t)P->expTab)[j] * (1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0))));
+    const float a = (float)(p * (1.0 - 0x1p-40));
+    if (a == (float)(p * (1.0 + 0x1p-40))) return a;
+  }
+  return (float)js_exp(y);
+}
+
+static inline float tanh32(float y) {
+  return (y < 0x1p-12f && y > -0x1p-12f) ? y : (float)js_tanh((double)y);
+}
+
+static inline float clampMag(float t, float lo, float hi) {
+  float m = __builtin_fabsf(t);
+  m = __builtin_wasm_max_f32(m, lo);
+  return __builtin_wasm_min_f32(m, hi);
+}
+
+static inline float exactScore(const Params* P, uint32_t i, float t, float s) {
+  const float a = clampMag(t, P->lo[i], P->hi[i]);
+  const float h = P->zr[i] ? 0.0f : (a - P->mn[i]) / P->rg[i];
+  const float e = exp32(P->nf * (h * h), P);
+  return e * tanh32(t * s);
+}
+
+// 2^x for x in [0, 24], relative error < 1e-6: only for classification.
+static inline v128_t exp2Approx(v128_t x) {
+  v128_t k = wasm_f32x4_nearest(x);
+  v128_t f = wasm_f32x4_sub(x, k);
+  v128_t p = wasm_f32x4_splat(1.5403530393381606e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(1.3333558146428443e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(9.618129107628477e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(5.550410866482158e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(0.2402265069591007f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(0.6931471805599453f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(1.0f));
+  return wasm_i32x4_add(p, wasm_i32x4_shl(wasm_i32x4_trunc_sat_f32x4(k), 23));
+}
+
+static inline void columnSums(const int fmt, const Params* P, uint32_t kb, uint32_t ke, float* S) {
+  const uint32_t x0 = P->in[0];
+  for (uint32_t k = kb; k < ke; k += 4) {
+    const v128_t b = ld4(fmt, x0, k);
+    v128_t s = wasm_f32x4_splat(0.0f);
+    for (uint32_t i = 0; i < P->n; i++) s = wasm_f32x4_add(s, wasm_f32x4_sub(ld4(fmt, P->in[1 + i], k), b));
+    wasm_v128_store(S + (k - kb), s);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Score pass: per task, the drop threshold's window, the maximum, and the candidates (every element
+// whose score is ≥ the window's low end, with its exact score, in position order).
+
+static inline void scoreLane(Params* P, uint32_t i, Win* w, uint32_t k, float t, float s) {
+  const float B = exactScore(P, i, t, s);
+  if (B != B) {
+    P->bad++;
+    return;
+  }
+  if (B < w->a) {
+    w->below++;
+    w->le++;
+    return;
+  }
+  if (B <= w->b) {
+    w->le++;
+    if (w->cap) collect(w, B);
+  }
+  const uint32_t c = P->candCount[i]++;
+  if (c < P->candCap[i]) {
+    ((uint32_t*)(uintptr_t)P->candPos[i])[c] = k;
+    ((float*)(uintptr_t)P->candVal[i])[c] = B;
+  }
+  if (!(B <= P->maxB[i])) P->maxB[i] = B;
+}
+
+static inline void scoreBody(const int fmt, Params* P) {
+  float* S = (float*)(uintptr_t)P->scratch;
+  const uint32_t x0 = P->in[0], k0 = P->k0, k1 = P->k1;
+  for (uint32_t kb = k0; kb < k1; kb += BLOCK) {
+    const uint32_t ke = kb + BLOCK < k1 ? kb + BLOCK : k1;
+    columnSums(fmt, P, kb, ke, S);
+    for (uint32_t i = 0; i < P->n; i++) {
+      const uint32_t xi = P->in[1 + i];
+      Win* w = &P->win[i];
+      const v128_t lo = wasm_f32x4_splat(P->lo[i]), hi = wasm_f32x4_splat(P->hi[i]);
+      const v128_t mn = wasm_f32x4_splat(P->mn[i]), rg = wasm_f32x4_splat(P->rg[i]);
+      const v128_t keepH = wasm_i32x4_splat(P->zr[i] ? 0 : -1);
+      const v128_t nl = wasm_f32x4_splat(P->nf * 1.4426950408889634f);
+      const v128_t aLow = wasm_f32x4_splat(w->aLow);
+      const v128_t tiny = wasm_f32x4_splat(0x1p-12f);
+      v128_t cnt = wasm_i32x4_splat(0);
+      for (uint32_t k = kb; k < ke; k += 4) {
+        const v128_t t = wasm_f32x4_sub(ld4(fmt, xi, k), ld4(fmt, x0, k));
+        const v128_t a = wasm_f32x4_min(wasm_f32x4_max(wasm_f32x4_abs(t), lo), hi);
+        const v128_t h = wasm_v128_and(wasm_f32x4_div(wasm_f32x4_sub(a, mn), rg), keepH);
+        const v128_t e = exp2Approx(wasm_f32x4_mul(nl, wasm_f32x4_mul(h, h)));
+        const v128_t s = wasm_v128_load(S + (k - kb));
+        const v128_t y = wasm_f32x4_mul(t, s);
+        v128_t sure = wasm_v128_and(wasm_f32x4_lt(wasm_f32x4_mul(e, y), aLow),
+                                    wasm_f32x4_lt(wasm_f32x4_abs(y), tiny));
+        if (k + 4 > ke) sure = wasm_v128_or(sure, wasm_v128_not(tailMask(k, ke)));  // lanes past the end
+        cnt = wasm_i32x4_sub(cnt, sure);
+        if (!wasm_i32x4_all_true(sure)) {
+          const int bits = wasm_i32x4_bitmask(sure);
+          for (int j = 0; j < 4; j++)
+            if (!((bits >> j) & 1)) scoreLane(P, i, w, k + j, lane(t, j), S[k - kb + j]);
+        }
+      }
+      // `cnt` also counted the lanes past the end: subtract them. Sure lanes are below a, so ≤ b too.
+      const uint32_t pad = (4 - (ke - kb) % 4) % 4;
+      const uint32_t sure = hsum(cnt) - pad;
+      w->below += sure;
+      w->le += sure;
+    }
+  }
+}
+
+/** Score windows, maxima and candidates of positions [k0, k1) (k0 a multiple of 4). */
+__attribute__((export_name("score_pass"))) void score_pass(Params* P) {
+  if (P->fmt == 0) scoreBody(0, P);
+  else scoreBody(1, P);
+}
+
+/** Exact scores of every task at positions [k0, k1) into out + 4·(i·(k1 − k0) + k − k0) (samples, fallbacks). */
+__attribute__((export_name("score_emit"))) void score_emit(Params* P, float* out) {
+  const uint32_t k0 = P->k0, k1 = P->k1, len = k1 - k0;
+  float* S = (float*)(uintptr_t)P->scratch;
+  for (uint32_t kb = k0; kb < k1; kb += BLOCK) {
+    const uint32_t ke = kb + BLOCK < k1 ? kb + BLOCK : k1;
+    for (uint32_t k = kb; k < ke; k++) {
+      const float b = ld1(P->fmt, P->in[0], k);
+      float s = 0.0f;
+      for (uint32_t i = 0; i < P->n; i++) s += ld1(P->fmt, P->in[1 + i], k) - b;
+      S[k - kb] = s;
+    }
+    for (uint32_t i = 0; i < P->n; i++) {
+      for (uint32_t k = kb; k < ke; k++) {
+        const float t = ld1(P->fmt, P->in[1 + i], k) - ld1(P->fmt, P->in[0], k);
+        out[i * len + (k - k0)] = exactScore(P, i, t, S[k - kb]);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merge: τ = Σ_i λ_i T̃_i W_i / max(Σ_i W_i, 1e-12) from the candidates, θ = θ₀ + λ·τ, encoded.
+
+static inline void storeOut(const Params* P, uint32_t k, float v) {
+  if (P->outFmt == 1) {
+    ((float*)(uintptr_t)P->out)[k] = v;
+    return;
+  }
+  const uint32_t b = __builtin_bit_cast(uint32_t, v);
+  ((uint16_t*)(uintptr_t)P->out)[k] = (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+}
+
+static inline void mergeBody(const int fmt, Params* P) {
+  float* num = (float*)(uintptr_t)P->scratch;
+  float* den = num + BLOCK;
+  const uint32_t x0 = P->in[0], k0 = P->k0, k1 = P->k1, n = P->n;
+  uint32_t* cur = P->cursor;  // in the parameter block: the kernels use no stack
+  for (uint32_t i = 0; i < n; i++) cur[i] = 0;
+  const Segment* segs = (const Segment*)(uintptr_t)P->seg;
+  const float tiny = 1e-12f;
+  for (uint32_t g = 0; g < P->nseg; g++) {
+    const Segment* sg = &segs[g];
+    const uint32_t s0 = sg->start > k0 ? sg->start : k0;
+    const uint32_t s1 = sg->end < k1 ? sg->end : k1;
+    if (s0 >= s1) continue;
+    for (uint32_t kb = s0; kb < s1; kb += BLOCK) {
+      const uint32_t ke = kb + BLOCK < s1 ? kb + BLOCK : s1;
+      const uint32_t len = ke - kb;
+      for (uint32_t k = 0; k < len; k++) {
+        num[k] = 0.0f;
+        den[k] = 0.0f;
+      }
+      for (uint32_t i = 0; i < n; i++) {
+        const uint32_t* pos = (const uint32_t*)(uintptr_t)P->candPos[i];
+        const float* val = (const float*)(uintptr_t)P->candVal[i];
+        const uint32_t count = P->candCount[i];
+        uint32_t c = cur[i];
+        while (c < count && pos[c] < kb) c++;  // candidates of skipped positions (none in order)
+        const float thr = P->thr[i], dn = P->denom[i], lo = P->lo[i], hi = P->hi[i], li = sg->li[i];
+        const uint32_t xi = P->in[1 + i];
+        const int dropped = P->drop[i];
+        for (; c < count && pos[c] < ke; c++) {
+          const float B = val[c];
+          if (dropped || !(B > thr)) continue;
+          const uint32_t k = pos[c];
+          const float t = ld1(fmt, xi, k) - ld1(fmt, x0, k);
+          const float a = clampMag(t, lo, hi);
+          const float tc = t > 0.0f ? a : t < 0.0f ? -a : 0.0f;
+          const float w = (B - thr) / dn;
+          den[k - kb] = den[k - kb] + w;
+          num[k - kb] = num[k - kb] + li * (tc * w);
+        }
+        cur[i] = c;
+      }
+      const double lam = sg->lambda;
+      uint32_t k = 0;
+      const v128_t tv = wasm_f32x4_splat(tiny);
+      for (; k + 4 <= len; k += 4) {
+        const v128_t tau = wasm_f32x4_div(wasm_v128_load(num + k), wasm_f32x4_max(wasm_v128_load(den + k), tv));
+        const v128_t lamv = wasm_f64x2_splat(lam);
+        const v128_t lo2 = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(lamv, wasm_f64x2_promote_low_f32x4(tau)));
+        const v128_t hi2 = wasm_f32x4_demote_f64x2_zero(
+            wasm_f64x2_mul(lamv, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(tau, tau, 2, 3, 0, 1))));
+        const v128_t step = wasm_i32x4_shuffle(lo2, hi2, 0, 1, 4, 5);
+        const v128_t o = wasm_f32x4_add(ld4(fmt, x0, kb + k), step);
+        if (P->outFmt == 1) {
+          wasm_v128_store((void*)(uintptr_t)(P->out + 4 * (kb + k)), o);
+        } else {
+          v128_t r = wasm_u32x4_shr(
+              wasm_i32x4_add(wasm_i32x4_add(o, wasm_i32x4_splat(0x7fff)),
+                             wasm_v128_and(wasm_u32x4_shr(o, 16), wasm_i32x4_splat(1))),
+              16);
+          r = wasm_u16x8_narrow_i32x4(r, r);
+          wasm_v128_store64_lane((void*)(uintptr_t)(P->out + 2 * (kb + k)), r, 0);
+        }
+      }
+      for (; k < len; k++) {
+        const float d = den[k];
+        const float tau = num[k] / (d > tiny ? d : tiny);
+        storeOut(P, kb + k, ld1(fmt, x0, kb + k) + (float)(lam * (double)tau));
+      }
+    }
+  }
+}
+
+/** Merged, encoded output of positions [k0, k1) over the segments (tensors) given. */
+__attribute__((export_name("merge_pass"))) void merge_pass(Params* P) {
+  if (P->fmt == 0) mergeBody(0, P);
+  else mergeBody(1, P);
+}
