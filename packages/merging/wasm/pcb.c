@@ -23,8 +23,12 @@ __attribute__((import_module("env"), import_name("tanh"))) double js_tanh(double
 /** A value window [a, b] around an order statistic: counts below it, collects the values inside. */
 typedef struct {
   float a, b;
-  /** Score pass: a minus the classification slack (an element whose approximate score is below it is certainly below a). */
-  float aLow;
+  /**
+   * Score pass: K such that c·h² + bits(y)·2^-23 < K proves B < a (c = n·log2 e, y = T·S). The bits of a
+   * positive float, scaled, exceed log2(y) + 127 by at most 0.0861 and never fall below it; negative y
+   * give negative bits (B ≤ 0). −∞ when a ≤ 0: nothing is classified, every element is exact.
+   */
+  float sureBelow;
   uint32_t below;  // out: #(x < a)
   uint32_t le;     // out: #(x <= b)
   uint32_t coll, cap;
@@ -58,12 +62,13 @@ typedef struct {
   uint32_t seg, nseg;
   uint32_t out, outFmt;  // outFmt 0: bfloat16, 1: float32
   uint32_t cursor[MAXT];  // merge: next candidate of each task
+  uint32_t shuf;          // 16 × 16 bytes: swizzle indices packing the lanes of each 4-bit mask to the front
 } Params;
 
 #define P_FIELDS(X)                                                                                 \
   X(fmt) X(n) X(k0) X(k1) X(in) X(scratch) X(bad) X(absMaxBits) X(lo) X(hi) X(mn) X(rg) X(zr) X(nf) \
       X(expTab) X(expLen) X(win) X(candPos) X(candVal) X(candCap) X(candCount) X(maxB) X(thr)      \
-          X(denom) X(drop) X(seg) X(nseg) X(out) X(outFmt) X(cursor)
+          X(denom) X(drop) X(seg) X(nseg) X(out) X(outFmt) X(cursor) X(shuf)
 
 /** Writes the byte offsets of Params' fields (in P_FIELDS order), then sizeof(Params), sizeof(Win), sizeof(Segment). */
 __attribute__((export_name("layout"))) uint32_t layout(uint32_t* o) {
@@ -142,7 +147,7 @@ static inline void magGroup(const int fmt, uint32_t xi, uint32_t x0, uint32_t k,
   }
 }
 
-static inline void magBody(const int fmt, Params* P) {
+__attribute__((always_inline)) static inline void magBody(const int fmt, Params* P) {
   const uint32_t x0 = P->in[0], k0 = P->k0, k1 = P->k1;
   v128_t mx = wasm_i32x4_splat(0);
   for (uint32_t i = 0; i < P->n; i++) {
@@ -216,18 +221,35 @@ static inline float exactScore(const Params* P, uint32_t i, float t, float s) {
   return e * tanh32(t * s);
 }
 
-// 2^x for x in [0, 24], relative error < 1e-6: only for classification.
-static inline v128_t exp2Approx(v128_t x) {
-  v128_t k = wasm_f32x4_nearest(x);
-  v128_t f = wasm_f32x4_sub(x, k);
-  v128_t p = wasm_f32x4_splat(1.5403530393381606e-4f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(1.3333558146428443e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(9.618129107628477e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(5.550410866482158e-2f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(0.2402265069591007f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(0.6931471805599453f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(1.0f));
-  return wasm_i32x4_add(p, wasm_i32x4_shl(wasm_i32x4_trunc_sat_f32x4(k), 23));
+// exp32 of four lanes at once (two float64x2 halves), bit-identical to the scalar exp32 wherever
+// `ok` is set in a lane; the caller recomputes the other lanes with the scalar form.
+static inline v128_t exp32Half(v128_t d, const Params* P, v128_t* ok) {
+  const v128_t s = wasm_f64x2_add(wasm_f64x2_mul(d, wasm_f64x2_splat(1024.0)), wasm_f64x2_splat(0.5));
+  const v128_t inRange = wasm_v128_and(wasm_f64x2_ge(s, wasm_f64x2_splat(0.5)), wasm_f64x2_lt(s, wasm_f64x2_splat(P->expLen)));
+  const v128_t j = wasm_i32x4_trunc_sat_f64x2_zero(s);
+  const v128_t r = wasm_f64x2_sub(d, wasm_f64x2_mul(wasm_f64x2_convert_low_i32x4(j), wasm_f64x2_splat(1.0 / 1024.0)));
+  const double* tab = (const double*)(uintptr_t)P->expTab;
+  // Lanes out of range index entry 0 (their result is discarded).
+  const v128_t jj = wasm_v128_and(j, wasm_i32x4_shuffle(inRange, inRange, 0, 2, 4, 4));
+  v128_t t = wasm_f64x2_make(tab[wasm_i32x4_extract_lane(jj, 0)], tab[wasm_i32x4_extract_lane(jj, 1)]);
+  const v128_t one = wasm_f64x2_splat(1.0);
+  v128_t q = wasm_f64x2_add(wasm_f64x2_splat(0.5), wasm_f64x2_mul(r, wasm_f64x2_splat(1.0 / 6.0)));
+  q = wasm_f64x2_add(one, wasm_f64x2_mul(r, q));
+  q = wasm_f64x2_add(one, wasm_f64x2_mul(r, q));
+  const v128_t p = wasm_f64x2_mul(t, q);
+  const v128_t a = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(p, wasm_f64x2_splat(1.0 - 0x1p-40)));
+  const v128_t b = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(p, wasm_f64x2_splat(1.0 + 0x1p-40)));
+  // ok per f32 lane 0..1 (lanes 2..3 of a, b are zero and compare equal; masked by the caller).
+  *ok = wasm_v128_and(wasm_f32x4_eq(a, b), wasm_i32x4_shuffle(inRange, inRange, 0, 2, 4, 4));
+  return a;
+}
+
+static inline v128_t exp32x4(v128_t z, const Params* P, v128_t* ok) {
+  v128_t ok0, ok1;
+  const v128_t e0 = exp32Half(wasm_f64x2_promote_low_f32x4(z), P, &ok0);
+  const v128_t e1 = exp32Half(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(z, z, 2, 3, 0, 1)), P, &ok1);
+  *ok = wasm_i32x4_shuffle(ok0, ok1, 0, 1, 4, 5);
+  return wasm_i32x4_shuffle(e0, e1, 0, 1, 4, 5);
 }
 
 static inline void columnSums(const int fmt, const Params* P, uint32_t kb, uint32_t ke, float* S) {
@@ -267,7 +289,52 @@ static inline void scoreLane(Params* P, uint32_t i, Win* w, uint32_t k, float t,
   if (!(B <= P->maxB[i])) P->maxB[i] = B;
 }
 
-static inline void scoreBody(const int fmt, Params* P) {
+// The lanes `unsure` of one group, exactly: window counts and collection, candidates (packed to the
+// front with the swizzle table), maximum. Lanes whose exact score needs a libm call go through scoreLane.
+__attribute__((noinline)) static void scoreExact(Params* P, uint32_t i, Win* w, uint32_t k, v128_t t, v128_t s, v128_t unsure,
+                              v128_t a, v128_t zr, v128_t* below, v128_t* le, v128_t* mx) {
+  const v128_t h = wasm_v128_and(wasm_f32x4_div(wasm_f32x4_sub(a, wasm_f32x4_splat(P->mn[i])), wasm_f32x4_splat(P->rg[i])), zr);
+  const v128_t z = wasm_f32x4_mul(wasm_f32x4_splat(P->nf), wasm_f32x4_mul(h, h));
+  v128_t ok;
+  const v128_t e = exp32x4(z, P, &ok);
+  const v128_t y = wasm_f32x4_mul(t, s);
+  ok = wasm_v128_and(ok, wasm_f32x4_lt(wasm_f32x4_abs(y), wasm_f32x4_splat(0x1p-12f)));
+  const v128_t B = wasm_f32x4_mul(e, y);
+  ok = wasm_v128_and(ok, wasm_f32x4_eq(B, B));
+  const v128_t fast = unsure;
+  const v128_t slow = wasm_v128_andnot(unsure, ok);
+  if (wasm_v128_any_true(slow)) {
+    // Rare: the whole group's unsure lanes in scalar form, in lane order (candidates stay sorted).
+    const int bits = wasm_i32x4_bitmask(unsure);
+    for (int j = 0; j < 4; j++)
+      if ((bits >> j) & 1) scoreLane(P, i, w, k + j, lane(t, j), lane(s, j));
+    return;
+  }
+  const v128_t av = wasm_f32x4_splat(w->a), bv = wasm_f32x4_splat(w->b);
+  *below = wasm_i32x4_sub(*below, wasm_v128_and(fast, wasm_f32x4_lt(B, av)));
+  const v128_t inLe = wasm_v128_and(fast, wasm_f32x4_le(B, bv));
+  *le = wasm_i32x4_sub(*le, inLe);
+  const v128_t cand = wasm_v128_and(fast, wasm_f32x4_ge(B, av));
+  if (w->cap && wasm_v128_any_true(wasm_v128_and(cand, inLe))) {
+    const int bits = wasm_i32x4_bitmask(wasm_v128_and(cand, inLe));
+    for (int j = 0; j < 4; j++)
+      if ((bits >> j) & 1) collect(w, lane(B, j));
+  }
+  const int cm = wasm_i32x4_bitmask(cand);
+  if (cm) {
+    const uint32_t c = P->candCount[i];
+    if (c < P->candCap[i]) {
+      const v128_t idx = wasm_v128_load((const void*)(uintptr_t)(P->shuf + 16 * (uint32_t)cm));
+      const v128_t pos = wasm_i32x4_add(wasm_i32x4_splat((int32_t)k), wasm_i32x4_make(0, 1, 2, 3));
+      wasm_v128_store((void*)(uintptr_t)(P->candPos[i] + 4 * c), wasm_i8x16_swizzle(pos, idx));
+      wasm_v128_store((void*)(uintptr_t)(P->candVal[i] + 4 * c), wasm_i8x16_swizzle(B, idx));
+    }
+    P->candCount[i] = c + (uint32_t)__builtin_popcount((unsigned)cm);
+    *mx = wasm_f32x4_pmax(*mx, wasm_v128_bitselect(B, wasm_f32x4_splat(-__builtin_inff()), cand));
+  }
+}
+
+__attribute__((always_inline)) __attribute__((always_inline)) static inline void scoreBody(const int fmt, Params* P) {
   float* S = (float*)(uintptr_t)P->scratch;
   const uint32_t x0 = P->in[0], k0 = P->k0, k1 = P->k1;
   for (uint32_t kb = k0; kb < k1; kb += BLOCK) {
@@ -277,34 +344,39 @@ static inline void scoreBody(const int fmt, Params* P) {
       const uint32_t xi = P->in[1 + i];
       Win* w = &P->win[i];
       const v128_t lo = wasm_f32x4_splat(P->lo[i]), hi = wasm_f32x4_splat(P->hi[i]);
-      const v128_t mn = wasm_f32x4_splat(P->mn[i]), rg = wasm_f32x4_splat(P->rg[i]);
+      const v128_t mn = wasm_f32x4_splat(P->mn[i]);
+      // A zero range under nan_guard "on" has h = 0: a zero reciprocal gives it.
+      const v128_t rinv = wasm_f32x4_splat(P->zr[i] ? 0.0f : 1.0f / P->rg[i]);
       const v128_t keepH = wasm_i32x4_splat(P->zr[i] ? 0 : -1);
-      const v128_t nl = wasm_f32x4_splat(P->nf * 1.4426950408889634f);
-      const v128_t aLow = wasm_f32x4_splat(w->aLow);
-      const v128_t tiny = wasm_f32x4_splat(0x1p-12f);
-      v128_t cnt = wasm_i32x4_splat(0);
+      const v128_t c = wasm_f32x4_splat(P->nf * 1.4426950408889634f);
+      const v128_t K = wasm_f32x4_splat(w->sureBelow);
+      const v128_t scale = wasm_f32x4_splat(0x1p-23f);
+      v128_t cnt = wasm_i32x4_splat(0), below = wasm_i32x4_splat(0), le = wasm_i32x4_splat(0);
+      v128_t mx = wasm_f32x4_splat(-__builtin_inff());
       for (uint32_t k = kb; k < ke; k += 4) {
         const v128_t t = wasm_f32x4_sub(ld4(fmt, xi, k), ld4(fmt, x0, k));
-        const v128_t a = wasm_f32x4_min(wasm_f32x4_max(wasm_f32x4_abs(t), lo), hi);
-        const v128_t h = wasm_v128_and(wasm_f32x4_div(wasm_f32x4_sub(a, mn), rg), keepH);
-        const v128_t e = exp2Approx(wasm_f32x4_mul(nl, wasm_f32x4_mul(h, h)));
+        // Inputs are finite here (the magnitude pass checked), so pmin/pmax equal min/max.
+        const v128_t a = wasm_f32x4_pmin(wasm_f32x4_pmax(wasm_f32x4_abs(t), lo), hi);
+        const v128_t h = wasm_f32x4_mul(wasm_f32x4_sub(a, mn), rinv);
         const v128_t s = wasm_v128_load(S + (k - kb));
         const v128_t y = wasm_f32x4_mul(t, s);
-        v128_t sure = wasm_v128_and(wasm_f32x4_lt(wasm_f32x4_mul(e, y), aLow),
-                                    wasm_f32x4_lt(wasm_f32x4_abs(y), tiny));
+        const v128_t u = wasm_f32x4_add(wasm_f32x4_mul(c, wasm_f32x4_mul(h, h)),
+                                        wasm_f32x4_mul(wasm_f32x4_convert_i32x4(y), scale));
+        v128_t sure = wasm_f32x4_lt(u, K);
         if (k + 4 > ke) sure = wasm_v128_or(sure, wasm_v128_not(tailMask(k, ke)));  // lanes past the end
         cnt = wasm_i32x4_sub(cnt, sure);
-        if (!wasm_i32x4_all_true(sure)) {
-          const int bits = wasm_i32x4_bitmask(sure);
-          for (int j = 0; j < 4; j++)
-            if (!((bits >> j) & 1)) scoreLane(P, i, w, k + j, lane(t, j), S[k - kb + j]);
-        }
+        if (wasm_i32x4_bitmask(sure) != 15)
+          scoreExact(P, i, w, k, t, s, wasm_v128_not(sure), a, keepH, &below, &le, &mx);
       }
       // `cnt` also counted the lanes past the end: subtract them. Sure lanes are below a, so ≤ b too.
       const uint32_t pad = (4 - (ke - kb) % 4) % 4;
       const uint32_t sure = hsum(cnt) - pad;
-      w->below += sure;
-      w->le += sure;
+      w->below += sure + hsum(below);
+      w->le += sure + hsum(le);
+      for (int j = 0; j < 4; j++) {
+        const float m = lane(mx, j);
+        if (m > P->maxB[i]) P->maxB[i] = m;
+      }
     }
   }
 }
@@ -348,12 +420,11 @@ static inline void storeOut(const Params* P, uint32_t k, float v) {
   ((uint16_t*)(uintptr_t)P->out)[k] = (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
 }
 
-static inline void mergeBody(const int fmt, Params* P) {
+__attribute__((always_inline)) static inline void mergeBody(const int fmt, Params* P) {
   float* num = (float*)(uintptr_t)P->scratch;
   float* den = num + BLOCK;
   const uint32_t x0 = P->in[0], k0 = P->k0, k1 = P->k1, n = P->n;
-  uint32_t* cur = P->cursor;  // in the parameter block: the kernels use no stack
-  for (uint32_t i = 0; i < n; i++) cur[i] = 0;
+  uint32_t* cur = P->cursor;  // in the parameter block (zeroed by the caller before a range's first call)
   const Segment* segs = (const Segment*)(uintptr_t)P->seg;
   const float tiny = 1e-12f;
   for (uint32_t g = 0; g < P->nseg; g++) {
@@ -421,7 +492,7 @@ static inline void mergeBody(const int fmt, Params* P) {
   }
 }
 
-/** Merged, encoded output of positions [k0, k1) over the segments (tensors) given. */
+/** Merged, encoded output of positions [k0, k1) over the segments (tensors) given; consecutive calls continue the cursors. */
 __attribute__((export_name("merge_pass"))) void merge_pass(Params* P) {
   if (P->fmt == 0) mergeBody(0, P);
   else mergeBody(1, P);

@@ -26,7 +26,7 @@ import { pcbMergeRows } from "../pcb/per-tensor.js";
 import { type PcbPrepared, pcbPrepare } from "../pcb/reference.js";
 import { deltaRows } from "../pcb/score.js";
 import { streamingPcbSession } from "../pcb/streaming.js";
-import { checkInput, num, perModel, str } from "./common.js";
+import { bool, checkInput, num, perModel, str } from "./common.js";
 import { collectTaskMatrix } from "./task-matrix.js";
 
 export type PcbMode = "reference" | "streaming-global" | "per-tensor";
@@ -160,6 +160,14 @@ export const pcb: MergeMethod = {
         "streaming-global: threads for the balance-score pass when the task store is in memory; 0 = os.availableParallelism() (needs the built package; same output for any count).",
     },
     {
+      name: "fast_path",
+      scope: "global",
+      type: "boolean",
+      default: true,
+      description:
+        "streaming-global: use the WebAssembly SIMD path over the stored bytes when it applies (BF16 or F32 inputs, canonical inter, fits memory_budget); same output. false: always the general path.",
+    },
+    {
       name: "nan_guard",
       scope: "global",
       type: "string",
@@ -208,7 +216,7 @@ export const pcb: MergeMethod = {
     throw new MergeMethodError("pcb: mode 'per-tensor' is tensor-scope; call mergeTensor per tensor");
   },
   fastGlobal(ctx) {
-    if (str(ctx.params, "mode") !== "streaming-global") return undefined;
+    if (str(ctx.params, "mode") !== "streaming-global" || !bool(ctx.params, "fast_path")) return undefined;
     return fastPcbSession(
       ctx,
       optionsOf(ctx.params),

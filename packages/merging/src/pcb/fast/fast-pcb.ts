@@ -25,7 +25,7 @@ import {
   readLayout,
 } from "./kernels.js";
 import { MAX_MEMORY_BYTES, SharedArena } from "./memory.js";
-import { KernelThreads } from "./threads.js";
+import { type KernelJob, KernelThreads } from "./threads.js";
 import {
   isPoint,
   type Resolution,
@@ -69,9 +69,18 @@ export interface FastSegment {
 
 const DEFAULT_SAMPLE = 1 << 17;
 const esize = (f: FastFormat) => (f === "BF16" ? 2 : 4);
-const WIN = { a: 0, b: 4, aLow: 8, below: 12, le: 16, coll: 20, cap: 24, fill: 28 } as const;
-/** Classification slack of the score bound: far above the float32 approximation's ~4e-6. */
-const SLACK = 2 ** -14;
+const WIN = { a: 0, b: 4, sureBelow: 8, below: 12, le: 16, coll: 20, cap: 24, fill: 28 } as const;
+/**
+ * The score kernel's proof bound K for a window starting at a (see Win.sureBelow in pcb.c):
+ * c·h² + bits(y)·2^-23 < K implies B < a, with 0.0861 for the bit-pattern logarithm's error and 1e-3 for
+ * the float32 roundings of c·h² (relative ≤ 1e-6 of at most 23) and of B itself. −∞ when a ≤ 0.
+ */
+export function sureBelowBound(a: number): number {
+  if (!(a > 0)) return Number.NEGATIVE_INFINITY;
+  const k = Math.log2(a) + 127 - 0.0861 - 1e-3;
+  const f = Math.fround(k);
+  return f > k ? f - Math.abs(f) * 2 ** -23 : f;
+}
 
 /** Bytes of shared memory the fast path needs besides candidates and windows (inputs + output). */
 export function fastPcbCoreBytes(total: number, numTasks: number, format: FastFormat): number {
@@ -101,11 +110,19 @@ export class FastPcb {
   private readonly scratch: number[];
   private readonly expOff: number;
   private readonly expLen: number;
+  private readonly shufOff: number;
   private outOff = 0;
   private outBytes = 0;
   private mag?: MagnitudeStats;
   private score?: ScoreStats;
   private closed = false;
+  /** Wall time per phase in ms (kernel passes and the JavaScript work around them), accumulated. */
+  readonly timings: Record<string, number> = {};
+
+  private timed<T>(phase: string, t0: number, v: T): T {
+    this.timings[phase] = (this.timings[phase] ?? 0) + performance.now() - t0;
+    return v;
+  }
 
   constructor(
     readonly spec: FastPcbSpec,
@@ -132,8 +149,24 @@ export class FastPcb {
     this.kernels = instantiateKernels(this.arena.memory, this.arena.stackTop(0));
     const tmp = this.arena.alloc(256);
     this.layout = readLayout(this.kernels, this.arena.memory, tmp);
-    this.threads = new KernelThreads(this.kernels, this.arena, threads);
+    this.threads = new KernelThreads(this.kernels, this.arena, threads, {
+      k0: this.layout.field.k0,
+      k1: this.layout.field.k1,
+    });
     const used = this.threads.size;
+    // Swizzle indices that pack the 32-bit lanes selected by a 4-bit mask to the front.
+    const shuf = this.arena.alloc(256);
+    const sb = this.arena.u8(shuf, 256);
+    sb.fill(0x80);
+    for (let m = 0; m < 16; m++) {
+      let o = 0;
+      for (let j = 0; j < 4; j++) {
+        if (!((m >> j) & 1)) continue;
+        for (let b = 0; b < 4; b++) sb[16 * m + 4 * o + b] = 4 * j + b;
+        o++;
+      }
+    }
+    this.shufOff = shuf;
     const table = expTable(n);
     this.expLen = table.length;
     this.expOff = this.arena.alloc(table.length * 8);
@@ -156,6 +189,10 @@ export class FastPcb {
   inputView(slot: number, index: number): Uint8Array {
     const es = esize(this.spec.format);
     return this.arena.u8(this.inputs[slot]! + this.starts[index]! * es, this.spec.tensors[index]!.numel * es);
+  }
+
+  private jobs(): KernelJob[] {
+    return this.params.map((params, t) => ({ params, k0: this.ranges[t]![0], k1: this.ranges[t]![1] }));
   }
 
   get threadCount(): number {
@@ -195,6 +232,7 @@ export class FastPcb {
     this.setU32(p, "absMaxBits", 0);
     this.setF32(p, "nf", this.n);
     this.setU32(p, "expTab", this.expOff);
+    this.setU32(p, "shuf", this.shufOff);
     dv.setFloat64(p + this.layout.field.expLen, this.expLen, true);
     const m = this.mag;
     if (!m) return;
@@ -211,7 +249,7 @@ export class FastPcb {
   private setWin(
     p: number,
     w: number,
-    win: { a: number; b: number; aLow?: number },
+    win: { a: number; b: number; sureBelow?: number },
     coll: number,
     cap: number,
   ): void {
@@ -219,7 +257,7 @@ export class FastPcb {
     const at = this.winAddr(p, w);
     dv.setFloat32(at + WIN.a, win.a, true);
     dv.setFloat32(at + WIN.b, win.b, true);
-    dv.setFloat32(at + WIN.aLow, win.aLow ?? win.a, true);
+    dv.setFloat32(at + WIN.sureBelow, win.sureBelow ?? Number.NEGATIVE_INFINITY, true);
     dv.setUint32(at + WIN.below, 0, true);
     dv.setUint32(at + WIN.le, 0, true);
     dv.setUint32(at + WIN.coll, coll, true);
@@ -338,7 +376,9 @@ export class FastPcb {
         }
       }
     }
-    await this.threads.run("mag_pass", this.params);
+    const t0 = performance.now();
+    await this.threads.run("mag_pass", this.jobs());
+    this.timed("magnitude pass", t0, 0);
     for (const p of this.params) {
       if (this.getU32(p, "bad") > 0) {
         throw new FastPcbUnsupported("pcb fast path: a task vector has non-finite values");
@@ -464,7 +504,7 @@ export class FastPcb {
   }
 
   private async scorePass(
-    wins: (ValueWindow & { aLow: number })[],
+    wins: (ValueWindow & { sureBelow: number })[],
     winCaps: number[][],
     candCaps: number[][],
   ): Promise<{ res: Resolution[]; candOverflow: boolean; bad: boolean }> {
@@ -477,14 +517,17 @@ export class FastPcb {
         const cap = winCaps[i]![t]!;
         this.setWin(p, i, wins[i]!, this.buffer(`win-${t}-${i}`, cap * 4), cap);
         const cc = candCaps[i]![t]!;
-        this.setU32(p, "candPos", this.buffer(`pos-${t}-${i}`, cc * 4), i);
-        this.setU32(p, "candVal", this.buffer(`val-${t}-${i}`, cc * 4), i);
+        // 4 spare slots: the kernel stores whole vectors of packed candidates.
+        this.setU32(p, "candPos", this.buffer(`pos-${t}-${i}`, (cc + 4) * 4), i);
+        this.setU32(p, "candVal", this.buffer(`val-${t}-${i}`, (cc + 4) * 4), i);
         this.setU32(p, "candCap", cc, i);
         this.setU32(p, "candCount", 0, i);
         this.setF32(p, "maxB", Number.NEGATIVE_INFINITY, i);
       }
     }
-    await this.threads.run("score_pass", this.params);
+    const t0 = performance.now();
+    await this.threads.run("score_pass", this.jobs());
+    this.timed("score pass", t0, 0);
     const bad = this.params.some((p) => this.getU32(p, "bad") > 0);
     let candOverflow = false;
     const k = dropIndex(this.total, this.spec.options.ratio);
@@ -520,20 +563,19 @@ export class FastPcb {
     const found: boolean[] = new Array(n).fill(false);
     const paths: string[] = new Array(n).fill("sweep");
     const width = this.spec.windowWidth ?? 6;
-    const lowOf = (a: number) => Math.fround(a - Math.abs(a) * SLACK - 2 ** -126);
-    const caps = (wins: (ValueWindow & { aLow: number })[]) => ({
+    const caps = (wins: (ValueWindow & { sureBelow: number })[]) => ({
       win: wins.map((w, i) => this.roomsFor(samples[i]!, w.a, w.b, isPoint(w))),
       cand: wins.map((w, i) =>
-        this.roomsFor(samples[i]!, w.aLow, Number.POSITIVE_INFINITY, false).map(
+        this.roomsFor(samples[i]!, w.a, Number.POSITIVE_INFINITY, false).map(
           (r) => Math.ceil(r * 1.02) + 4096,
         ),
       ),
     });
-    let last: (ValueWindow & { aLow: number })[] | undefined;
+    let last: (ValueWindow & { sureBelow: number })[] | undefined;
     for (const widen of [1, 8]) {
       const wins = sorted.map((srt) => {
         const w = windowFromSample(srt, k, D, width * widen);
-        return { ...w, aLow: lowOf(w.a) };
+        return { ...w, sureBelow: sureBelowBound(w.a) };
       });
       const c = caps(wins);
       let out = await this.scorePass(wins, c.win, c.cand);
@@ -558,7 +600,7 @@ export class FastPcb {
       t.forEach((v, i) => {
         thr[i] = v;
       });
-      const wins = Array.from(t, (v) => ({ a: v, b: v, share: 0, above: 1, aLow: lowOf(v) }));
+      const wins = Array.from(t, (v) => ({ a: v, b: v, share: 0, above: 1, sureBelow: sureBelowBound(v) }));
       const c = caps(wins);
       let out = await this.scorePass(wins, c.win, c.cand);
       if (out.candOverflow) out = await this.scorePass(wins, c.win, c.cand);
@@ -605,6 +647,9 @@ export class FastPcb {
    */
   async computeStats(): Promise<{ magnitude: MagnitudeStats; score: ScoreStats }> {
     const o = this.spec.options;
+    const t0 = performance.now();
+    this.takeSample();
+    this.timed("sample", t0, 0);
     const mag = await this.magnitudeStats();
     for (let i = 0; i < this.n; i++) {
       if (mag.range[i] === 0 && o.nanGuard === "off")
@@ -669,13 +714,16 @@ export class FastPcb {
         this.setF32(p, "thr", thr, i);
         this.setF32(p, "denom", denom, i);
         this.setU32(p, "drop", guardOn && denom === 0 ? 1 : 0, i);
+        this.setU32(p, "cursor", 0, i);
       }
       this.setU32(p, "seg", segOff);
       this.setU32(p, "nseg", segments.length);
       this.setU32(p, "out", this.outOff);
       this.setU32(p, "outFmt", out === "BF16" ? 0 : 1);
     });
-    await this.threads.run("merge_pass", this.params);
+    const t0 = performance.now();
+    await this.threads.run("merge_pass", this.jobs());
+    this.timed("merge pass", t0, 0);
   }
 
   /** Tensor `index`'s encoded output of the last merge (a view into the shared memory). */

@@ -48,6 +48,7 @@ const FIELDS = [
   "out",
   "outFmt",
   "cursor",
+  "shuf",
 ] as const;
 export type ParamField = (typeof FIELDS)[number];
 

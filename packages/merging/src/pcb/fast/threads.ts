@@ -20,6 +20,40 @@ export function findFastWorker(): URL | undefined {
 
 type Reply = { ok: true } | { ok: false; message: string };
 
+/** One thread's share of a pass: its parameter block and the range of positions it covers. */
+export interface KernelJob {
+  readonly params: number;
+  readonly k0: number;
+  readonly k1: number;
+}
+
+/**
+ * Positions per kernel call. A pass is cut into many calls because WebAssembly code only moves from
+ * V8's baseline compiler to the optimizing one between calls (there is no on-stack replacement):
+ * one call per pass would run entirely in baseline code, 2× slower here. Multiples of 4 (SIMD groups).
+ */
+export const CALL_POSITIONS = 1 << 18;
+
+/**
+ * Runs `kernel` over [k0, k1) in calls of CALL_POSITIONS, writing each call's bounds into the
+ * parameter block (the kernels accumulate across calls).
+ */
+export function runInCalls(
+  kernels: PcbKernels,
+  kernel: KernelName,
+  memory: { buffer: SharedArrayBuffer },
+  job: KernelJob,
+  k0Offset: number,
+  k1Offset: number,
+): void {
+  const view = new DataView(memory.buffer);
+  for (let a = job.k0; a < job.k1; a += CALL_POSITIONS) {
+    view.setUint32(job.params + k0Offset, a, true);
+    view.setUint32(job.params + k1Offset, Math.min(job.k1, a + CALL_POSITIONS), true);
+    kernels[kernel](job.params);
+  }
+}
+
 export class KernelThreads {
   private readonly workers: Worker[] = [];
   private readonly waiting: ((r: Reply) => void)[][] = [];
@@ -27,14 +61,20 @@ export class KernelThreads {
   /** `threads − 1` workers (none when the worker script is not built). */
   constructor(
     private readonly local: PcbKernels,
-    arena: SharedArena,
+    private readonly arena: SharedArena,
     threads: number,
+    private readonly offsets: { k0: number; k1: number },
   ) {
     const url = threads > 1 ? findFastWorker() : undefined;
     if (!url) return;
     for (let t = 1; t < threads; t++) {
       const w = new Worker(url, {
-        workerData: { module: pcbModule(), memory: arena.memory, stackTop: arena.stackTop(t) },
+        workerData: {
+          module: pcbModule(),
+          memory: arena.memory,
+          stackTop: arena.stackTop(t),
+          offsets,
+        },
       });
       w.unref();
       const queue: ((r: Reply) => void)[] = [];
@@ -52,18 +92,19 @@ export class KernelThreads {
     return this.workers.length + 1;
   }
 
-  /** `kernel` on every block: blocks[0] here, blocks[t] on worker t − 1 (blocks.length ≤ size). */
-  async run(kernel: KernelName, blocks: readonly number[]): Promise<void> {
-    if (blocks.length > this.size)
-      throw new PcbError(`pcb fast path: ${blocks.length} blocks for ${this.size} threads`);
-    const replies = blocks.slice(1).map(
-      (params, j) =>
+  /** `kernel` on every job: jobs[0] here, jobs[t] on worker t − 1 (jobs.length ≤ size). */
+  async run(kernel: KernelName, jobs: readonly KernelJob[]): Promise<void> {
+    if (jobs.length > this.size)
+      throw new PcbError(`pcb fast path: ${jobs.length} jobs for ${this.size} threads`);
+    const replies = jobs.slice(1).map(
+      (job, j) =>
         new Promise<Reply>((resolve) => {
           this.waiting[j]!.push(resolve);
-          this.workers[j]!.postMessage({ kernel, params });
+          this.workers[j]!.postMessage({ kernel, job });
         }),
     );
-    if (blocks.length > 0) this.local[kernel](blocks[0]!);
+    if (jobs.length > 0)
+      runInCalls(this.local, kernel, this.arena.memory, jobs[0]!, this.offsets.k0, this.offsets.k1);
     for (const r of await Promise.all(replies)) {
       if (!r.ok) throw new PcbError(`pcb fast path: worker failed: ${r.message}`);
     }

@@ -1,0 +1,83 @@
+// `x merge` with PCB streaming-global on real directories: the WebAssembly SIMD fast path (BF16 and F32
+// inputs) writes exactly the bytes of reference mode and of the general streaming path; inputs it does
+// not take (F16) go through the general path with the same result.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openCheckpoint, Rng } from "@x/tensor-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fineTune, randomModel, withDtype, writeModelDir } from "./fixtures.js";
+import { type MergeProgressEvent, mergeCheckpoints, parseMergeConfig } from "./helpers.js";
+
+let root: string;
+
+/** Every tensor of a merged directory (dtype, then its decoded values' bits), in name order. */
+async function tensorBytes(dir: string): Promise<Buffer> {
+  const ck = await openCheckpoint(dir);
+  const parts: Buffer[] = [];
+  for (const n of [...ck.names()].sort()) {
+    const data = await ck.fileOf(n).readFloat32(n);
+    parts.push(Buffer.from(ck.info(n)!.dtype), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  }
+  await ck.close();
+  return Buffer.concat(parts);
+}
+
+async function merge(name: string, dtype: string, params: string, threads?: number) {
+  const config = parseMergeConfig(
+    `merge_method: pcb
+base_model: ${root}/${dtype}/base
+models:
+  - model: ${root}/${dtype}/ft0
+  - model: ${root}/${dtype}/ft1
+    parameters:
+      weight: [{ filter: mlp, value: 1.3 }, { value: 0.9 }]
+  - model: ${root}/${dtype}/ft2
+parameters: { ratio: 0.15, lambda: 1.1, ${params}${threads ? `, threads: ${threads}` : ""} }
+`,
+    "merge.yml",
+  );
+  const labels = new Set<string>();
+  const out = join(root, `out-${name}`);
+  await mergeCheckpoints(config, out, { onProgress: (e: MergeProgressEvent) => labels.add(e.label) });
+  return { bytes: await tensorBytes(out), labels: [...labels] };
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "x-pcb-fast-"));
+  const rng = new Rng(21);
+  const base = randomModel(rng);
+  const fts = [0, 1, 2].map(() => fineTune(rng, base, 0.01));
+  for (const dtype of ["BF16", "F32", "F16"] as const) {
+    await writeModelDir(join(root, dtype, "base"), withDtype(base, dtype));
+    for (const [i, m] of fts.entries()) await writeModelDir(join(root, dtype, `ft${i}`), withDtype(m, dtype));
+  }
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("PCB streaming-global fast path through the pipeline", () => {
+  for (const dtype of ["BF16", "F32"]) {
+    it(`${dtype}: same bytes as reference mode and the general path, any thread count`, async () => {
+      const ref = await merge(`${dtype}-ref`, dtype, "mode: reference");
+      const general = await merge(`${dtype}-general`, dtype, "mode: streaming-global, fast_path: false");
+      const fast1 = await merge(`${dtype}-fast1`, dtype, "mode: streaming-global", 1);
+      const fast2 = await merge(`${dtype}-fast2`, dtype, "mode: streaming-global", 2);
+      expect(fast1.labels).toContain("pcb streaming-global: read stored inputs");
+      expect(general.labels).not.toContain("pcb streaming-global: read stored inputs");
+      expect(general.bytes.equals(ref.bytes)).toBe(true);
+      expect(fast1.bytes.equals(ref.bytes)).toBe(true);
+      expect(fast2.bytes.equals(ref.bytes)).toBe(true);
+    });
+  }
+
+  it("F16 inputs take the general path (same bytes as reference mode)", async () => {
+    const ref = await merge("F16-ref", "F16", "mode: reference");
+    const str = await merge("F16-str", "F16", "mode: streaming-global");
+    expect(str.labels).not.toContain("pcb streaming-global: read stored inputs");
+    expect(str.bytes.equals(ref.bytes)).toBe(true);
+  });
+});
