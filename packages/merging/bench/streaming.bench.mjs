@@ -10,9 +10,13 @@
 //   task_arithmetic-js  the fused path with WebAssembly SIMD disabled (JavaScript kernels)
 //   task_arithmetic-unfused  the general path (every input decoded to float32, merge, encode)
 //   task_arithmetic-before   the general path with SIMD disabled: the code as it was before the fused path
-//   pcb           x merge pcb, mode streaming-global (exact global quantiles in passes over the tensors),
-//                 default threads (all cores for the store-only passes)
+//   pcb           x merge pcb, mode streaming-global: the default fast path (stored bytes in memory,
+//                 WebAssembly SIMD passes on all cores)
 //   pcb-t1        the same with threads: 1
+//   pcb-general   the general streaming path (fast_path: false): passes over decoded tensors, task store
+//   <kind>-cold   any contender with the page cache dropped first (root only: sync; echo 3 >
+//                 /proc/sys/vm/drop_caches), so its inputs come from the disk: the I/O floor of checkpoints
+//                 that are not already in memory
 // Peak RSS is compared with the bound (inputs + 2) × largest tensor (as f32) above a bare-process baseline.
 // Env: X_BENCH_PARAMS (default 250e6), BENCH_QUICK=1 (20e6), X_BENCH_REPS (default 2), X_BENCH_ONLY (a
 // comma-separated subset of contenders), X_BENCH_NAME (results file name, default merging-streaming),
@@ -131,7 +135,7 @@ async function child(kind, dir) {
     );
     const yaml = kind.startsWith("task_arithmetic")
       ? `merge_method: task_arithmetic\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { lambda: 0.3 }\n`
-      : `merge_method: pcb\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { mode: streaming-global, ratio: 0.1${kind === "pcb-t1" ? ", threads: 1" : ""} }\n`;
+      : `merge_method: pcb\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { mode: streaming-global, ratio: 0.1${kind === "pcb-t1" ? ", threads: 1" : ""}${kind === "pcb-general" ? ", fast_path: false" : ""} }\n`;
     const threads = kind === "task_arithmetic-t2" ? 2 : 1;
     // A copy of the method object is not recognized by the fused path: the general (decode everything
     // to float32, merge, encode) path runs instead.
@@ -241,6 +245,12 @@ function goalLine(r) {
     parts.push(`PCB ${x(r.pcbVsRawFloor)} of the raw floor (${x(r.pcbVsDecodeFloor)} of the decode floor)`);
   if (r.pcbThreads1VsRawFloor !== null)
     parts.push(`PCB with 1 thread ${x(r.pcbThreads1VsRawFloor)} of the raw floor`);
+  if (r.pcbGeneralVsRawFloor !== null)
+    parts.push(`PCB general path ${x(r.pcbGeneralVsRawFloor)} of the raw floor`);
+  if (r.taColdVsColdFloor !== null)
+    parts.push(`cold cache: TA ${x(r.taColdVsColdFloor)} of the cold raw floor`);
+  if (r.pcbColdVsColdFloor !== null)
+    parts.push(`cold cache: PCB ${x(r.pcbColdVsColdFloor)} of the cold raw floor`);
   return parts.length ? `Measured: ${parts.join("; ")}.` : "No merge contender was run.";
 }
 
@@ -275,15 +285,25 @@ async function driver() {
     console.log(`generated ${MODELS + 1} checkpoints in ${(genMs / 1000).toFixed(1)}s`);
     const kinds = (
       process.env.X_BENCH_ONLY ??
-      "baseline,floor-raw,floor-raw-pieces,floor-decode,task_arithmetic,task_arithmetic-t2,task_arithmetic-js,task_arithmetic-unfused,task_arithmetic-before,pcb,pcb-t1"
+      "baseline,floor-raw,floor-raw-pieces,floor-decode,task_arithmetic,task_arithmetic-t2,task_arithmetic-js,task_arithmetic-unfused,task_arithmetic-before,pcb,pcb-t1,pcb-general,floor-raw-cold,task_arithmetic-cold,pcb-cold"
     ).split(",");
     for (const k of kinds) results[k] = { ms: [], cpuMs: [], maxRssBytes: [], phases: [] };
     for (let r = 0; r < reps; r++) {
       for (const k of kinds) {
-        const res = spawnSync(process.execPath, ["--expose-gc", self, "--child", k, dir], {
-          encoding: "utf8",
-          maxBuffer: 1 << 20,
-        });
+        // "-cold": drop the page cache first, so the inputs are read from the disk.
+        const cold = k.endsWith("-cold");
+        if (cold) {
+          spawnSync("sync");
+          writeFileSync("/proc/sys/vm/drop_caches", "3\n");
+        }
+        const res = spawnSync(
+          process.execPath,
+          ["--expose-gc", self, "--child", cold ? k.slice(0, -5) : k, dir],
+          {
+            encoding: "utf8",
+            maxBuffer: 1 << 20,
+          },
+        );
         if (res.status !== 0) throw new Error(`${k} failed: ${res.stderr}`);
         const { ms, cpuMs, maxRssBytes, phases } = JSON.parse(res.stdout.trim().split("\n").pop());
         results[k].ms.push(ms);
@@ -332,7 +352,7 @@ async function driver() {
         node: process.version,
         loadavgAtStart: load0.map((x) => +x.toFixed(2)),
         loadavgAtEnd: loadavg().map((x) => +x.toFixed(2)),
-        note: "shared 2-core VM: other engineers' jobs ran concurrently; inputs were in the page cache (warm reads)",
+        note: "shared 2-core VM: other jobs may run concurrently; inputs in the page cache (warm reads) except for -cold contenders",
       },
       setup: {
         params,
@@ -353,6 +373,9 @@ async function driver() {
         pcbVsRawFloor: ratio("pcb", "floor-raw"),
         pcbVsDecodeFloor: ratio("pcb", "floor-decode"),
         pcbThreads1VsRawFloor: ratio("pcb-t1", "floor-raw"),
+        pcbGeneralVsRawFloor: ratio("pcb-general", "floor-raw"),
+        taColdVsColdFloor: ratio("task_arithmetic-cold", "floor-raw-cold"),
+        pcbColdVsColdFloor: ratio("pcb-cold", "floor-raw-cold"),
       },
       pcbPhases,
       memory: {
@@ -371,7 +394,7 @@ async function driver() {
     const md = [
       "# Streaming checkpoint merges (`x merge`)",
       "",
-      `Machine: ${summary.machine.cpu}, ${summary.machine.cores} cores, ${summary.machine.memGiB} GiB, Node ${summary.machine.node}; load average at start ${summary.machine.loadavgAtStart.join(" / ")}, at end ${summary.machine.loadavgAtEnd.join(" / ")} (shared machine: other jobs were running). Inputs were warm in the page cache.`,
+      `Machine: ${summary.machine.cpu}, ${summary.machine.cores} cores, ${summary.machine.memGiB} GiB, Node ${summary.machine.node}; load average at start ${summary.machine.loadavgAtStart.join(" / ")}, at end ${summary.machine.loadavgAtEnd.join(" / ")} (shared machine: other jobs may run). Inputs were warm in the page cache, except for the \`-cold\` contenders (page cache dropped before each of their runs; their "vs raw I/O floor" column compares with \`floor-raw-cold\`).`,
       "",
       `Model: llama-shaped, ${(params / 1e6).toFixed(1)} M parameters (${layers} layers, hidden 1024, MLP 2816, vocab 32000), base + ${MODELS} fine-tuned models in BF16 (${(inputBytes / 1e9).toFixed(2)} GB of inputs, sharded at 200 MB). Task vectors: Gaussian with per-tensor scale log-uniform in [2e-4, 2e-3] plus 0.1 % outliers at 30×. Output BF16 in 2 GB shards. Medians of ${reps} runs, each contender in its own process.`,
       "",
@@ -379,7 +402,13 @@ async function driver() {
       "|---|---|---|---|---|---|---|---|",
       ...kinds.map((k) => {
         const m = med[k];
-        const r = (f) => (k === "baseline" || !med[f] ? "–" : `${(m.ms / med[f].ms).toFixed(2)}×`);
+        // Cold contenders compare with the cold raw floor.
+        const r = (f) => {
+          const g = k.endsWith("-cold") && f === "floor-raw" ? "floor-raw-cold" : f;
+          return k === "baseline" || !med[g] || (k.endsWith("-cold") && g !== "floor-raw-cold")
+            ? "–"
+            : `${(m.ms / med[g].ms).toFixed(2)}×`;
+        };
         const above = k === "baseline" || baseRss === null ? "–" : mib(m.maxRssBytes - baseRss);
         return `| ${k} | ${s(m.ms)} | ${s(m.cpuMs)} | ${r("floor-raw")} | ${r("floor-raw-pieces")} | ${r("floor-decode")} | ${mib(m.maxRssBytes)} | ${above} |`;
       }),
@@ -392,7 +421,7 @@ async function driver() {
       "",
       `Goals: task arithmetic ≤ 1.5× and PCB (streaming-global) ≤ 3× the raw I/O floor. ${goalLine(summary.ratios)}`,
       "",
-      "`baseline` = a process that imports the packages and opens the five checkpoints (its RSS is subtracted). `floor-raw` reads every input tensor's bytes (whole tensors, the five inputs in parallel) and writes the base's bytes as the output; `floor-raw-pieces` does the same in 1 Mi-element pieces with the next piece's reads in flight while the current one is written (the I/O schedule of the fused merge, without computation); `floor-decode` reads whole tensors decoding BF16 → f32 and encodes f32 → BF16 on write. `task_arithmetic` is the default fused path (stored bytes → WebAssembly SIMD kernel → encoded output, piecewise); `-t2` the same with `threads: 2`; `-js` the fused path with WebAssembly SIMD disabled; `-unfused` the general path (decode every input to f32, merge, encode); `-before` the general path without SIMD, i.e. the code as it was before this work. `pcb` runs PCB `streaming-global` (ratio 0.1, task store in memory) with its default threads (all cores for the store-only passes), `pcb-t1` with `threads: 1`.",
+      "`baseline` = a process that imports the packages and opens the five checkpoints (its RSS is subtracted). `floor-raw` reads every input tensor's bytes (whole tensors, the five inputs in parallel) and writes the base's bytes as the output; `floor-raw-pieces` does the same in 1 Mi-element pieces with the next piece's reads in flight while the current one is written (the I/O schedule of the fused merge, without computation); `floor-decode` reads whole tensors decoding BF16 → f32 and encodes f32 → BF16 on write. `task_arithmetic` is the default fused path (stored bytes → WebAssembly SIMD kernel → encoded output, piecewise); `-t2` the same with `threads: 2`; `-js` the fused path with WebAssembly SIMD disabled; `-unfused` the general path (decode every input to f32, merge, encode); `-before` the general path without SIMD, i.e. the code as it was before this work. `pcb` runs PCB `streaming-global` (ratio 0.1) with its defaults: the fast path (every input's stored bytes read once into memory, WebAssembly SIMD passes on all cores); `pcb-t1` the same with `threads: 1`; `pcb-general` the general streaming path (`fast_path: false`: passes over decoded tensors with the task store in memory). `-cold` contenders run with the page cache dropped first (inputs read from the disk).",
       "",
     ].join("\n");
     writeFileSync(join(dirOut, `${name}.md`), md);

@@ -139,12 +139,14 @@ export interface FastGlobalSession {
   inputView(slot: number, index: number): Uint8Array;
   /** Global statistics, after every input view was filled. Throws FastGlobalUnsupported to decline. */
   prepare(): Promise<void>;
-  /** Merges every tensor with its resolved per-tensor parameters, encoded as `outDtype`. */
-  merge(
+  /** Starts a merge of every tensor with its resolved per-tensor parameters, encoded as `outDtype`. */
+  beginMerge(
     perTensor: readonly { params: ParamMap; modelParams: readonly ParamMap[] }[],
     outDtype: string,
-  ): Promise<void>;
-  /** Tensor `index`'s encoded output of the last `merge`. */
+  ): void;
+  /** Merges tensors [from, to); called in order over consecutive ranges after `beginMerge`. */
+  mergeTensors(from: number, to: number): Promise<void>;
+  /** Tensor `index`'s encoded output (once its range was merged). */
   outputView(index: number): Uint8Array;
   close(): Promise<void>;
 }

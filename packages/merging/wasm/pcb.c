@@ -24,9 +24,9 @@ __attribute__((import_module("env"), import_name("tanh"))) double js_tanh(double
 typedef struct {
   float a, b;
   /**
-   * Score pass: K such that c·h² + bits(y)·2^-23 < K proves B < a (c = n·log2 e, y = T·S). The bits of a
-   * positive float, scaled, exceed log2(y) + 127 by at most 0.0861 and never fall below it; negative y
-   * give negative bits (B ≤ 0). −∞ when a ≤ 0: nothing is classified, every element is exact.
+   * Score pass: K such that c·h² + L(y) < K proves B < a (c = n·log2 e, y = T·S), where L(y) is the
+   * kernel's estimate of log2(y) + 127 from the bit pattern (at most 0.0097 below the truth); negative y
+   * give negative bit patterns (B ≤ 0). −∞ when a ≤ 0: nothing is classified, every element is exact.
    */
   float sureBelow;
   uint32_t below;  // out: #(x < a)
@@ -46,7 +46,7 @@ typedef struct {
   uint32_t n;    // tasks
   uint32_t k0, k1;
   uint32_t in[MAXT + 1];  // base, then the task models
-  uint32_t scratch;       // 3 × BLOCK floats of this thread
+  uint32_t scratch;       // 4 × (BLOCK + 4) floats of this thread
   uint32_t bad;           // out: non-finite |T| (magnitude pass) or NaN score (score pass)
   uint32_t absMaxBits;    // out (magnitude pass): max over bits of |T| (≥ 0x7f800000: non-finite)
   float lo[MAXT], hi[MAXT], mn[MAXT], rg[MAXT];
@@ -289,54 +289,72 @@ static inline void scoreLane(Params* P, uint32_t i, Win* w, uint32_t k, float t,
   if (!(B <= P->maxB[i])) P->maxB[i] = B;
 }
 
-// The lanes `unsure` of one group, exactly: window counts and collection, candidates (packed to the
-// front with the swizzle table), maximum. Lanes whose exact score needs a libm call go through scoreLane.
-__attribute__((noinline)) static void scoreExact(Params* P, uint32_t i, Win* w, uint32_t k, v128_t t, v128_t s, v128_t unsure,
-                              v128_t a, v128_t zr, v128_t* below, v128_t* le, v128_t* mx) {
-  const v128_t h = wasm_v128_and(wasm_f32x4_div(wasm_f32x4_sub(a, wasm_f32x4_splat(P->mn[i])), wasm_f32x4_splat(P->rg[i])), zr);
-  const v128_t z = wasm_f32x4_mul(wasm_f32x4_splat(P->nf), wasm_f32x4_mul(h, h));
-  v128_t ok;
-  const v128_t e = exp32x4(z, P, &ok);
-  const v128_t y = wasm_f32x4_mul(t, s);
-  ok = wasm_v128_and(ok, wasm_f32x4_lt(wasm_f32x4_abs(y), wasm_f32x4_splat(0x1p-12f)));
-  const v128_t B = wasm_f32x4_mul(e, y);
-  ok = wasm_v128_and(ok, wasm_f32x4_eq(B, B));
-  const v128_t fast = unsure;
-  const v128_t slow = wasm_v128_andnot(unsure, ok);
-  if (wasm_v128_any_true(slow)) {
-    // Rare: the whole group's unsure lanes in scalar form, in lane order (candidates stay sorted).
-    const int bits = wasm_i32x4_bitmask(unsure);
-    for (int j = 0; j < 4; j++)
-      if ((bits >> j) & 1) scoreLane(P, i, w, k + j, lane(t, j), lane(s, j));
-    return;
-  }
+// Exact scores of the compacted unsure lanes of one block and task (positions ascending): window
+// counts and collection, candidates (packed to the front with the swizzle table), maximum. A batch
+// with a lane that needs a libm call (exp32's rare fallback, tanh outside the identity range) or a
+// NaN goes through scoreLane lane by lane, in order, so the candidates stay sorted.
+__attribute__((noinline)) static void scoreUnsure(Params* P, uint32_t i, Win* w, const float* Ut, const float* Us,
+                                                 const uint32_t* Uk, uint32_t nU) {
+  const v128_t lo = wasm_f32x4_splat(P->lo[i]), hi = wasm_f32x4_splat(P->hi[i]);
+  const v128_t mn = wasm_f32x4_splat(P->mn[i]), rg = wasm_f32x4_splat(P->rg[i]);
+  const v128_t keepH = wasm_i32x4_splat(P->zr[i] ? 0 : -1);
+  const v128_t nf = wasm_f32x4_splat(P->nf);
   const v128_t av = wasm_f32x4_splat(w->a), bv = wasm_f32x4_splat(w->b);
-  *below = wasm_i32x4_sub(*below, wasm_v128_and(fast, wasm_f32x4_lt(B, av)));
-  const v128_t inLe = wasm_v128_and(fast, wasm_f32x4_le(B, bv));
-  *le = wasm_i32x4_sub(*le, inLe);
-  const v128_t cand = wasm_v128_and(fast, wasm_f32x4_ge(B, av));
-  if (w->cap && wasm_v128_any_true(wasm_v128_and(cand, inLe))) {
-    const int bits = wasm_i32x4_bitmask(wasm_v128_and(cand, inLe));
-    for (int j = 0; j < 4; j++)
-      if ((bits >> j) & 1) collect(w, lane(B, j));
-  }
-  const int cm = wasm_i32x4_bitmask(cand);
-  if (cm) {
-    const uint32_t c = P->candCount[i];
-    if (c < P->candCap[i]) {
-      const v128_t idx = wasm_v128_load((const void*)(uintptr_t)(P->shuf + 16 * (uint32_t)cm));
-      const v128_t pos = wasm_i32x4_add(wasm_i32x4_splat((int32_t)k), wasm_i32x4_make(0, 1, 2, 3));
-      wasm_v128_store((void*)(uintptr_t)(P->candPos[i] + 4 * c), wasm_i8x16_swizzle(pos, idx));
-      wasm_v128_store((void*)(uintptr_t)(P->candVal[i] + 4 * c), wasm_i8x16_swizzle(B, idx));
+  const v128_t tiny = wasm_f32x4_splat(0x1p-12f);
+  v128_t below = wasm_i32x4_splat(0), le = wasm_i32x4_splat(0);
+  v128_t mx = wasm_f32x4_splat(-__builtin_inff());
+  for (uint32_t j = 0; j < nU; j += 4) {
+    const v128_t valid = tailMask(j, nU);
+    const v128_t t = wasm_v128_load(Ut + j), s = wasm_v128_load(Us + j);
+    const v128_t a = wasm_f32x4_pmin(wasm_f32x4_pmax(wasm_f32x4_abs(t), lo), hi);
+    const v128_t h = wasm_v128_and(wasm_f32x4_div(wasm_f32x4_sub(a, mn), rg), keepH);
+    v128_t ok;
+    const v128_t e = exp32x4(wasm_f32x4_mul(nf, wasm_f32x4_mul(h, h)), P, &ok);
+    const v128_t y = wasm_f32x4_mul(t, s);
+    ok = wasm_v128_and(ok, wasm_f32x4_lt(wasm_f32x4_abs(y), tiny));
+    const v128_t B = wasm_f32x4_mul(e, y);
+    ok = wasm_v128_and(ok, wasm_f32x4_eq(B, B));
+    if (wasm_v128_any_true(wasm_v128_andnot(valid, ok))) {
+      const uint32_t end = j + 4 < nU ? j + 4 : nU;
+      for (uint32_t l = j; l < end; l++) scoreLane(P, i, w, Uk[l], Ut[l], Us[l]);
+      continue;
     }
-    P->candCount[i] = c + (uint32_t)__builtin_popcount((unsigned)cm);
-    *mx = wasm_f32x4_pmax(*mx, wasm_v128_bitselect(B, wasm_f32x4_splat(-__builtin_inff()), cand));
+    below = wasm_i32x4_sub(below, wasm_v128_and(valid, wasm_f32x4_lt(B, av)));
+    const v128_t inLe = wasm_v128_and(valid, wasm_f32x4_le(B, bv));
+    le = wasm_i32x4_sub(le, inLe);
+    const v128_t cand = wasm_v128_and(valid, wasm_f32x4_ge(B, av));
+    if (w->cap && wasm_v128_any_true(wasm_v128_and(cand, inLe))) {
+      const int bits = wasm_i32x4_bitmask(wasm_v128_and(cand, inLe));
+      for (int l = 0; l < 4; l++)
+        if ((bits >> l) & 1) collect(w, lane(B, l));
+    }
+    const int cm = wasm_i32x4_bitmask(cand);
+    if (cm) {
+      const uint32_t c = P->candCount[i];
+      if (c < P->candCap[i]) {
+        const v128_t idx = wasm_v128_load((const void*)(uintptr_t)(P->shuf + 16 * (uint32_t)cm));
+        wasm_v128_store((void*)(uintptr_t)(P->candPos[i] + 4 * c), wasm_i8x16_swizzle(wasm_v128_load(Uk + j), idx));
+        wasm_v128_store((void*)(uintptr_t)(P->candVal[i] + 4 * c), wasm_i8x16_swizzle(B, idx));
+      }
+      P->candCount[i] = c + (uint32_t)__builtin_popcount((unsigned)cm);
+      mx = wasm_f32x4_pmax(mx, wasm_v128_bitselect(B, wasm_f32x4_splat(-__builtin_inff()), cand));
+    }
+  }
+  w->below += hsum(below);
+  w->le += hsum(le);
+  for (int l = 0; l < 4; l++) {
+    const float m = lane(mx, l);
+    if (m > P->maxB[i]) P->maxB[i] = m;
   }
 }
 
-__attribute__((always_inline)) __attribute__((always_inline)) static inline void scoreBody(const int fmt, Params* P) {
+__attribute__((always_inline)) static inline void scoreBody(const int fmt, Params* P) {
   float* S = (float*)(uintptr_t)P->scratch;
+  float* Ut = S + BLOCK + 4;
+  float* Us = Ut + BLOCK + 4;
+  uint32_t* Uk = (uint32_t*)(Us + BLOCK + 4);
   const uint32_t x0 = P->in[0], k0 = P->k0, k1 = P->k1;
+  const uint32_t shuf = P->shuf;
   for (uint32_t kb = k0; kb < k1; kb += BLOCK) {
     const uint32_t ke = kb + BLOCK < k1 ? kb + BLOCK : k1;
     columnSums(fmt, P, kb, ke, S);
@@ -347,12 +365,14 @@ __attribute__((always_inline)) __attribute__((always_inline)) static inline void
       const v128_t mn = wasm_f32x4_splat(P->mn[i]);
       // A zero range under nan_guard "on" has h = 0: a zero reciprocal gives it.
       const v128_t rinv = wasm_f32x4_splat(P->zr[i] ? 0.0f : 1.0f / P->rg[i]);
-      const v128_t keepH = wasm_i32x4_splat(P->zr[i] ? 0 : -1);
       const v128_t c = wasm_f32x4_splat(P->nf * 1.4426950408889634f);
       const v128_t K = wasm_f32x4_splat(w->sureBelow);
       const v128_t scale = wasm_f32x4_splat(0x1p-23f);
-      v128_t cnt = wasm_i32x4_splat(0), below = wasm_i32x4_splat(0), le = wasm_i32x4_splat(0);
-      v128_t mx = wasm_f32x4_splat(-__builtin_inff());
+      const v128_t mant = wasm_i32x4_splat(0x7fffff);
+      const v128_t cm = wasm_f32x4_splat(0.3335f);
+      const v128_t one = wasm_f32x4_splat(1.0f);
+      v128_t cnt = wasm_i32x4_splat(0);
+      uint32_t nU = 0;
       for (uint32_t k = kb; k < ke; k += 4) {
         const v128_t t = wasm_f32x4_sub(ld4(fmt, xi, k), ld4(fmt, x0, k));
         // Inputs are finite here (the magnitude pass checked), so pmin/pmax equal min/max.
@@ -360,23 +380,28 @@ __attribute__((always_inline)) __attribute__((always_inline)) static inline void
         const v128_t h = wasm_f32x4_mul(wasm_f32x4_sub(a, mn), rinv);
         const v128_t s = wasm_v128_load(S + (k - kb));
         const v128_t y = wasm_f32x4_mul(t, s);
-        const v128_t u = wasm_f32x4_add(wasm_f32x4_mul(c, wasm_f32x4_mul(h, h)),
-                                        wasm_f32x4_mul(wasm_f32x4_convert_i32x4(y), scale));
+        // log2 y + 127 ≈ bits·2^-23 + 0.3335·m(1 − m), m the mantissa fraction: error in [−0.0054, 0.0097].
+        const v128_t m = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_v128_and(y, mant)), scale);
+        const v128_t l2 = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(y), scale),
+                                         wasm_f32x4_mul(cm, wasm_f32x4_mul(m, wasm_f32x4_sub(one, m))));
+        const v128_t u = wasm_f32x4_add(wasm_f32x4_mul(c, wasm_f32x4_mul(h, h)), l2);
         v128_t sure = wasm_f32x4_lt(u, K);
         if (k + 4 > ke) sure = wasm_v128_or(sure, wasm_v128_not(tailMask(k, ke)));  // lanes past the end
         cnt = wasm_i32x4_sub(cnt, sure);
-        if (wasm_i32x4_bitmask(sure) != 15)
-          scoreExact(P, i, w, k, t, s, wasm_v128_not(sure), a, keepH, &below, &le, &mx);
+        // Unsure lanes packed to the end of the lists, branch-free.
+        const int us = wasm_i32x4_bitmask(sure) ^ 15;
+        const v128_t idx = wasm_v128_load((const void*)(uintptr_t)(shuf + 16 * (uint32_t)us));
+        wasm_v128_store(Ut + nU, wasm_i8x16_swizzle(t, idx));
+        wasm_v128_store(Us + nU, wasm_i8x16_swizzle(s, idx));
+        wasm_v128_store(Uk + nU, wasm_i8x16_swizzle(wasm_i32x4_add(wasm_i32x4_splat((int32_t)k), wasm_i32x4_make(0, 1, 2, 3)), idx));
+        nU += (uint32_t)__builtin_popcount((unsigned)us);
       }
       // `cnt` also counted the lanes past the end: subtract them. Sure lanes are below a, so ≤ b too.
       const uint32_t pad = (4 - (ke - kb) % 4) % 4;
       const uint32_t sure = hsum(cnt) - pad;
-      w->below += sure + hsum(below);
-      w->le += sure + hsum(le);
-      for (int j = 0; j < 4; j++) {
-        const float m = lane(mx, j);
-        if (m > P->maxB[i]) P->maxB[i] = m;
-      }
+      w->below += sure;
+      w->le += sure;
+      if (nU) scoreUnsure(P, i, w, Ut, Us, Uk, nU);
     }
   }
 }

@@ -52,6 +52,9 @@ import {
 import { type MergeWarning, type PlannedTensor, planMerge } from "./plan.js";
 import { findMergeWorker, runWorkers } from "./workers.js";
 
+/** Elements per merge range of a global fast path (its output is written while the next range merges). */
+const FAST_MERGE_RANGE = 1 << 24;
+
 /** Options fixed when a merge is prepared (inputs opened, tensors planned, global passes run). */
 export interface PrepareMergeOptions {
   /** Seed for randomized methods (DARE, DELLA); default 0. */
@@ -746,15 +749,42 @@ export class PreparedCheckpointMerge {
       return resolveParams(method, g, ms);
     });
     const outDtype = fast.order.length > 0 ? this.outDtypeOf(this.tensors[fast.order[0]!]!) : "F32";
-    await fast.session.merge(perTensor, outDtype);
-    for (const i of computed) {
-      const p = this.tensors[i]!;
-      const j = fast.index.get(i);
-      await sink.addBytes(
-        p.name,
-        j !== undefined ? fast.session.outputView(j) : await this.computeEncoded(i, config),
-      );
-      report(p);
+    fast.session.beginMerge(perTensor, outDtype);
+    // Tensors merged in ranges of about FAST_MERGE_RANGE elements; each range is written (in order,
+    // on libuv's threads) while the next one is merged.
+    let merged = 0;
+    const mergeThrough = async (j: number) => {
+      if (j < merged) return;
+      let to = merged;
+      let elements = 0;
+      while (to < fast.order.length && (to <= j || elements < FAST_MERGE_RANGE)) {
+        elements += numel(this.tensors[fast.order[to]!]!.shape);
+        to++;
+      }
+      await fast.session.mergeTensors(merged, to);
+      merged = to;
+    };
+    let chain: Promise<void> = Promise.resolve();
+    try {
+      for (const i of computed) {
+        const p = this.tensors[i]!;
+        const j = fast.index.get(i);
+        let bytes: Uint8Array;
+        if (j !== undefined) {
+          await mergeThrough(j);
+          bytes = fast.session.outputView(j);
+        } else {
+          await chain;
+          bytes = await this.computeEncoded(i, config);
+        }
+        chain = chain.then(async () => {
+          await sink.addBytes(p.name, bytes);
+          report(p);
+        });
+      }
+      await chain;
+    } finally {
+      await chain.catch(() => {});
     }
   }
 

@@ -54,7 +54,7 @@ async function runFast(
   c: Case,
   opts: PcbOptions,
   segLambdas: { lambda: number; weights: number[] }[],
-  extra: { threads?: number; sampleSize?: number; windowWidth?: number } = {},
+  extra: { threads?: number; sampleSize?: number; windowWidth?: number; byTensor?: boolean } = {},
 ) {
   const inp = makeInputs(c);
   const paths: { magnitude: string[]; threshold: string[] }[] = [];
@@ -79,7 +79,11 @@ async function runFast(
       off += numel;
     });
     const stats = await fast.computeStats();
-    await fast.merge(segLambdas, c.format);
+    if (extra.byTensor) {
+      // Tensor by tensor, as the pipeline merges ranges while writing earlier ones.
+      fast.beginMerge(segLambdas, c.format);
+      for (let j = 0; j < c.sizes.length; j++) await fast.mergeTensors(j, j + 1);
+    } else await fast.merge(segLambdas, c.format);
     const out = c.sizes.map((_, j) => fast.outputView(j).slice());
     return { inp, stats, out, paths, threads: fast.threadCount };
   } finally {
@@ -145,12 +149,16 @@ describe("pcb fast path", () => {
     expect(createHash("sha256").update(src).digest("hex")).toBe(PCB_WASM_SOURCE_SHA256);
   });
 
-  it("is bit-identical to reference mode (BF16, 4 tasks, 1 and 2 threads)", async () => {
+  it("is bit-identical to reference mode (BF16, 4 tasks, 1 and 2 threads, merged at once or tensor by tensor)", async () => {
     const c: Case = { sizes: [50_000, 3, 123_457, 64, 77_001], n: 4, seed: 1, format: "BF16" };
     const opts = { ratio: 0.1 };
     const segs = segsOf(c.sizes, c.n, 5);
-    for (const threads of [1, 2]) {
-      const r = await runFast(c, opts, segs, { threads });
+    for (const [threads, byTensor] of [
+      [1, false],
+      [2, false],
+      [2, true],
+    ] as const) {
+      const r = await runFast(c, opts, segs, { threads, byTensor });
       expectSame(c, opts, r, segs);
       expect(r.paths[0]!.threshold.every((p) => p === "window")).toBe(true);
     }

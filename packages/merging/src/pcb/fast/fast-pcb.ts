@@ -72,12 +72,12 @@ const esize = (f: FastFormat) => (f === "BF16" ? 2 : 4);
 const WIN = { a: 0, b: 4, sureBelow: 8, below: 12, le: 16, coll: 20, cap: 24, fill: 28 } as const;
 /**
  * The score kernel's proof bound K for a window starting at a (see Win.sureBelow in pcb.c):
- * c·h² + bits(y)·2^-23 < K implies B < a, with 0.0861 for the bit-pattern logarithm's error and 1e-3 for
+ * c·h² + L(y) < K implies B < a, with 0.0097 for the error of the kernel's logarithm L and 1e-3 for
  * the float32 roundings of c·h² (relative ≤ 1e-6 of at most 23) and of B itself. −∞ when a ≤ 0.
  */
 export function sureBelowBound(a: number): number {
   if (!(a > 0)) return Number.NEGATIVE_INFINITY;
-  const k = Math.log2(a) + 127 - 0.0861 - 1e-3;
+  const k = Math.log2(a) + 127 - 0.0097 - 1e-3;
   const f = Math.fround(k);
   return f > k ? f - Math.abs(f) * 2 ** -23 : f;
 }
@@ -176,7 +176,7 @@ export class FastPcb {
     this.ranges = [];
     for (let t = 0; t < used; t++) {
       this.params.push(this.arena.alloc(this.layout.paramsSize));
-      this.scratch.push(this.arena.alloc(3 * KERNEL_BLOCK * 4 + 64));
+      this.scratch.push(this.arena.alloc(4 * (KERNEL_BLOCK + 4) * 4 + 64));
       const k0 = t === 0 ? 0 : Math.floor((total * t) / used / 4) * 4;
       const k1 = t === used - 1 ? total : Math.floor((total * (t + 1)) / used / 4) * 4;
       this.ranges.push([k0, k1]);
@@ -671,7 +671,18 @@ export class FastPcb {
   // -- merge -------------------------------------------------------------------------------------
 
   /** Merges every tensor (per-tensor λ in `segments`, aligned with the spec's tensors) into the output. */
+  /** Merges every tensor (per-tensor λ in `segments`, aligned with the spec's tensors) into the output. */
   async merge(segments: readonly FastSegment[], out: FastFormat): Promise<void> {
+    this.beginMerge(segments, out);
+    await this.mergeTensors(0, this.spec.tensors.length);
+  }
+
+  /**
+   * Starts a merge: per-tensor λ in `segments` (aligned with the spec's tensors), output dtype. Then
+   * `mergeTensors` over consecutive tensor ranges, in order, covering all tensors (each range's output
+   * can be written while the next one is merged).
+   */
+  beginMerge(segments: readonly FastSegment[], out: FastFormat): void {
     const { mag, score } = this;
     if (!mag || !score) throw new PcbError("pcb fast path: merge before computeStats");
     if (segments.length !== this.spec.tensors.length)
@@ -721,9 +732,25 @@ export class FastPcb {
       this.setU32(p, "out", this.outOff);
       this.setU32(p, "outFmt", out === "BF16" ? 0 : 1);
     });
+    this.mergedUpTo = 0;
+  }
+
+  private mergedUpTo = -1;
+
+  /** Merges tensors [from, to) (after `beginMerge`; ranges in order, from the previous `to`). */
+  async mergeTensors(from: number, to: number): Promise<void> {
+    if (this.mergedUpTo !== from)
+      throw new PcbError(`pcb fast path: merge of tensors ${from}..${to} out of order`);
+    const p0 = from < this.starts.length ? this.starts[from]! : this.total;
+    const p1 = to < this.starts.length ? this.starts[to]! : this.total;
+    // Each thread continues its candidate cursors over its part of [p0, p1).
+    const jobs = this.jobs()
+      .map((j) => ({ ...j, k0: Math.max(j.k0, p0), k1: Math.min(j.k1, p1) }))
+      .map((j) => (j.k0 < j.k1 ? j : { ...j, k0: j.k1 }));
     const t0 = performance.now();
-    await this.threads.run("merge_pass", this.jobs());
+    await this.threads.run("merge_pass", jobs);
     this.timed("merge pass", t0, 0);
+    this.mergedUpTo = to;
   }
 
   /** Tensor `index`'s encoded output of the last merge (a view into the shared memory). */

@@ -54,7 +54,7 @@ export type ParamField = (typeof FIELDS)[number];
 
 /** Tasks the kernels take at most (MAXT in pcb.c). */
 export const MAX_TASKS = 16;
-/** Positions per block of the score and merge kernels (BLOCK in pcb.c): per-thread scratch is 3 × this floats. */
+/** Positions per block of the score and merge kernels (BLOCK in pcb.c): per-thread scratch is 4 × (this + 4) floats. */
 export const KERNEL_BLOCK = 2048;
 
 /** Byte offsets of the parameter block, window and segment structs. */

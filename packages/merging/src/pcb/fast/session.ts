@@ -49,14 +49,15 @@ export function fastPcbSession(
     prepare: async () => {
       await fast.computeStats();
     },
-    merge: (perTensor, outDtype) =>
-      fast.merge(
+    beginMerge: (perTensor, outDtype) =>
+      fast.beginMerge(
         perTensor.map((t) => ({
           lambda,
           weights: t.modelParams.map((m) => m.weight as number),
         })),
         outDtype as FastFormat,
       ),
+    mergeTensors: (from, to) => fast.mergeTensors(from, to),
     outputView: (index) => fast.outputView(index),
     close: () => fast.close(),
   };

@@ -58,16 +58,29 @@ export class KernelThreads {
   private readonly workers: Worker[] = [];
   private readonly waiting: ((r: Reply) => void)[][] = [];
 
-  /** `threads − 1` workers (none when the worker script is not built). */
+  private readonly url: URL | undefined;
+  private started = false;
+
+  /**
+   * `threads − 1` workers (none when the worker script is not built), started at the first `run`: page
+   * faults on the shared memory (the inputs being read into it) measured 2× slower here while another
+   * thread of the process was alive.
+   */
   constructor(
     private readonly local: PcbKernels,
     private readonly arena: SharedArena,
-    threads: number,
+    private readonly threads: number,
     private readonly offsets: { k0: number; k1: number },
   ) {
-    const url = threads > 1 ? findFastWorker() : undefined;
+    this.url = threads > 1 ? findFastWorker() : undefined;
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    const { url, arena, offsets } = this;
     if (!url) return;
-    for (let t = 1; t < threads; t++) {
+    for (let t = 1; t < this.threads; t++) {
       const w = new Worker(url, {
         workerData: {
           module: pcbModule(),
@@ -89,13 +102,14 @@ export class KernelThreads {
 
   /** Threads that run kernels (this one included). */
   get size(): number {
-    return this.workers.length + 1;
+    return this.url ? this.threads : 1;
   }
 
   /** `kernel` on every job: jobs[0] here, jobs[t] on worker t − 1 (jobs.length ≤ size). */
   async run(kernel: KernelName, jobs: readonly KernelJob[]): Promise<void> {
     if (jobs.length > this.size)
       throw new PcbError(`pcb fast path: ${jobs.length} jobs for ${this.size} threads`);
+    this.start();
     const replies = jobs.slice(1).map(
       (job, j) =>
         new Promise<Reply>((resolve) => {
