@@ -208,10 +208,12 @@ static inline float tanh32(float y) {
   return (y < 0x1p-12f && y > -0x1p-12f) ? y : (float)js_tanh((double)y);
 }
 
+// min(max(|t|, lo), hi) for finite t, lo, hi (selects: cheaper than WebAssembly's NaN-aware min/max;
+// equal here, where no NaN occurs and |t| is never −0).
 static inline float clampMag(float t, float lo, float hi) {
-  float m = __builtin_fabsf(t);
-  m = __builtin_wasm_max_f32(m, lo);
-  return __builtin_wasm_min_f32(m, hi);
+  const float m = __builtin_fabsf(t);
+  const float a = m < lo ? lo : m;
+  return a > hi ? hi : a;
 }
 
 static inline float exactScore(const Params* P, uint32_t i, float t, float s) {
@@ -489,13 +491,17 @@ __attribute__((always_inline)) static inline void mergeBody(const int fmt, Param
       const double lam = sg->lambda;
       uint32_t k = 0;
       const v128_t tv = wasm_f32x4_splat(tiny);
+      const v128_t lamv = wasm_f64x2_splat(lam);
+      const int unit = lam == 1.0;  // λ·τ rounds to τ itself: skip the float64 step
       for (; k + 4 <= len; k += 4) {
         const v128_t tau = wasm_f32x4_div(wasm_v128_load(num + k), wasm_f32x4_max(wasm_v128_load(den + k), tv));
-        const v128_t lamv = wasm_f64x2_splat(lam);
-        const v128_t lo2 = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(lamv, wasm_f64x2_promote_low_f32x4(tau)));
-        const v128_t hi2 = wasm_f32x4_demote_f64x2_zero(
-            wasm_f64x2_mul(lamv, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(tau, tau, 2, 3, 0, 1))));
-        const v128_t step = wasm_i32x4_shuffle(lo2, hi2, 0, 1, 4, 5);
+        v128_t step = tau;
+        if (!unit) {
+          const v128_t lo2 = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(lamv, wasm_f64x2_promote_low_f32x4(tau)));
+          const v128_t hi2 = wasm_f32x4_demote_f64x2_zero(
+              wasm_f64x2_mul(lamv, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(tau, tau, 2, 3, 0, 1))));
+          step = wasm_i32x4_shuffle(lo2, hi2, 0, 1, 4, 5);
+        }
         const v128_t o = wasm_f32x4_add(ld4(fmt, x0, kb + k), step);
         if (P->outFmt == 1) {
           wasm_v128_store((void*)(uintptr_t)(P->out + 4 * (kb + k)), o);
