@@ -54,7 +54,13 @@ async function runFast(
   c: Case,
   opts: PcbOptions,
   segLambdas: { lambda: number; weights: number[] }[],
-  extra: { threads?: number; sampleSize?: number; windowWidth?: number; byTensor?: boolean } = {},
+  extra: {
+    threads?: number;
+    sampleSize?: number;
+    windowWidth?: number;
+    roomScale?: number;
+    byTensor?: boolean;
+  } = {},
 ) {
   const inp = makeInputs(c);
   const paths: { magnitude: string[]; threshold: string[] }[] = [];
@@ -67,6 +73,7 @@ async function runFast(
       threads: extra.threads ?? 2,
       sampleSize: extra.sampleSize,
       windowWidth: extra.windowWidth,
+      roomScale: extra.roomScale,
     },
     { onPaths: (p) => paths.push(p) },
   );
@@ -85,7 +92,7 @@ async function runFast(
       for (let j = 0; j < c.sizes.length; j++) await fast.mergeTensors(j, j + 1);
     } else await fast.merge(segLambdas, c.format);
     const out = c.sizes.map((_, j) => fast.outputView(j).slice());
-    return { inp, stats, out, paths, threads: fast.threadCount };
+    return { inp, stats, out, paths, threads: fast.threadCount, reruns: fast.reruns };
   } finally {
     await fast.close();
   }
@@ -185,6 +192,10 @@ describe("pcb fast path", () => {
     const r = await runFast(c, opts, segs, { sampleSize: 64, windowWidth: 0 });
     expectSame(c, opts, r, segs);
     expect([...r.paths[0]!.magnitude, ...r.paths[0]!.threshold].some((p) => p !== "window")).toBe(true);
+    // No room to spare: window collections and candidate lists overflow and their passes run again.
+    const tight = await runFast(c, opts, segs, { roomScale: 0.001 });
+    expectSame(c, opts, tight, segs);
+    expect(tight.reruns).toBeGreaterThan(0);
     const tied: Case = { ...c, zeros: 0.95, seed: 8 };
     expectSame(tied, opts, await runFast(tied, opts, segs), segs);
   });

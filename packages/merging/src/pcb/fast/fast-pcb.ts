@@ -54,6 +54,8 @@ export interface FastPcbSpec {
   readonly sampleSize?: number;
   /** Window half-width in standard deviations of the sample rank (default 6); tests shrink it to force misses. */
   readonly windowWidth?: number;
+  /** Scales the room of window collections and candidate lists (default 1); tests shrink it to force overflows. */
+  readonly roomScale?: number;
 }
 
 export interface FastPcbHooks {
@@ -119,9 +121,11 @@ export class FastPcb {
   /** Wall time per phase in ms (kernel passes and the JavaScript work around them), accumulated. */
   readonly timings: Record<string, number> = {};
 
-  private timed<T>(phase: string, t0: number, v: T): T {
+  /** Passes run again with exact room after a window collection or candidate list overflowed. */
+  reruns = 0;
+
+  private addTime(phase: string, t0: number): void {
     this.timings[phase] = (this.timings[phase] ?? 0) + performance.now() - t0;
-    return v;
   }
 
   constructor(
@@ -293,7 +297,7 @@ export class FastPcb {
       const [j0, j1] = s.threadIdx[t]!;
       let c = 0;
       for (let j = j0; j < j1; j++) if (values[j]! >= a && values[j]! <= b) c++;
-      return roomFor(j1 > j0 ? c / (j1 - j0) : 1, k1 - k0);
+      return Math.ceil(roomFor(j1 > j0 ? c / (j1 - j0) : 1, k1 - k0) * (this.spec.roomScale ?? 1));
     });
   }
 
@@ -378,7 +382,7 @@ export class FastPcb {
     }
     const t0 = performance.now();
     await this.threads.run("mag_pass", this.jobs());
-    this.timed("magnitude pass", t0, 0);
+    this.addTime("magnitude pass", t0);
     for (const p of this.params) {
       if (this.getU32(p, "bad") > 0) {
         throw new FastPcbUnsupported("pcb fast path: a task vector has non-finite values");
@@ -429,7 +433,10 @@ export class FastPcb {
       );
       const caps = wins.map((ws, i) => ws.map((w) => this.roomsFor(abs[i]!, w.a, w.b, isPoint(w))));
       let res = await this.magnitudePass(wins, caps);
-      if (res.some((r) => r.some((x) => x.kind === "overflow"))) res = await this.magnitudePass(wins, caps);
+      if (res.some((r) => r.some((x) => x.kind === "overflow"))) {
+        this.reruns++;
+        res = await this.magnitudePass(wins, caps);
+      }
       res.forEach((rr, i) => {
         rr.forEach((r, j) => {
           if (done[i]![j] || r.kind !== "found") return;
@@ -527,7 +534,7 @@ export class FastPcb {
     }
     const t0 = performance.now();
     await this.threads.run("score_pass", this.jobs());
-    this.timed("score pass", t0, 0);
+    this.addTime("score pass", t0);
     const bad = this.params.some((p) => this.getU32(p, "bad") > 0);
     let candOverflow = false;
     const k = dropIndex(this.total, this.spec.options.ratio);
@@ -551,7 +558,7 @@ export class FastPcb {
     return { res, candOverflow, bad };
   }
 
-  private async scoreStats(mag: MagnitudeStats): Promise<ScoreStats> {
+  private async scoreStats(): Promise<ScoreStats> {
     const { n, total: D } = this;
     const s = this.takeSample();
     const samples = this.emitScores(s.slots, 0, s.m);
@@ -566,12 +573,11 @@ export class FastPcb {
     const caps = (wins: (ValueWindow & { sureBelow: number })[]) => ({
       win: wins.map((w, i) => this.roomsFor(samples[i]!, w.a, w.b, isPoint(w))),
       cand: wins.map((w, i) =>
-        this.roomsFor(samples[i]!, w.a, Number.POSITIVE_INFINITY, false).map(
-          (r) => Math.ceil(r * 1.02) + 4096,
+        this.roomsFor(samples[i]!, w.a, Number.POSITIVE_INFINITY, false).map((r) =>
+          Math.ceil((r * 1.02 + 4096) * (this.spec.roomScale ?? 1)),
         ),
       ),
     });
-    let last: (ValueWindow & { sureBelow: number })[] | undefined;
     for (const widen of [1, 8]) {
       const wins = sorted.map((srt) => {
         const w = windowFromSample(srt, k, D, width * widen);
@@ -579,10 +585,11 @@ export class FastPcb {
       });
       const c = caps(wins);
       let out = await this.scorePass(wins, c.win, c.cand);
-      if (out.candOverflow || out.res.some((r) => r.kind === "overflow"))
+      if (out.candOverflow || out.res.some((r) => r.kind === "overflow")) {
+        this.reruns++;
         out = await this.scorePass(wins, c.win, c.cand);
+      }
       if (out.bad) throw new FastPcbUnsupported("pcb fast path: NaN balance scores");
-      last = wins;
       // The candidates of this pass must hold every kept score, so all tasks must resolve in one pass.
       if (out.res.every((r) => r.kind === "found")) {
         out.res.forEach((r, i) => {
@@ -603,11 +610,12 @@ export class FastPcb {
       const wins = Array.from(t, (v) => ({ a: v, b: v, share: 0, above: 1, sureBelow: sureBelowBound(v) }));
       const c = caps(wins);
       let out = await this.scorePass(wins, c.win, c.cand);
-      if (out.candOverflow) out = await this.scorePass(wins, c.win, c.cand);
+      if (out.candOverflow) {
+        this.reruns++;
+        out = await this.scorePass(wins, c.win, c.cand);
+      }
       if (out.bad || out.candOverflow) throw new FastPcbUnsupported("pcb fast path: score pass failed");
-      last = wins;
     }
-    void last;
     const max = new Float32Array(n);
     for (let i = 0; i < n; i++) {
       let m = Number.NEGATIVE_INFINITY;
@@ -618,7 +626,6 @@ export class FastPcb {
       max[i] = m;
     }
     this.hooks.onPaths?.({ magnitude: this.magPaths, threshold: paths });
-    void mag;
     return new ScoreStats(thr, max, this.spec.options.nanGuard);
   }
 
@@ -649,14 +656,14 @@ export class FastPcb {
     const o = this.spec.options;
     const t0 = performance.now();
     this.takeSample();
-    this.timed("sample", t0, 0);
+    this.addTime("sample", t0);
     const mag = await this.magnitudeStats();
     for (let i = 0; i < this.n; i++) {
       if (mag.range[i] === 0 && o.nanGuard === "off")
         throw new FastPcbUnsupported("pcb fast path: constant magnitude row with nan_guard off");
     }
     this.mag = mag;
-    const score = await this.scoreStats(mag);
+    const score = await this.scoreStats();
     for (let i = 0; i < this.n; i++) {
       const t = score.threshold[i]!;
       if (!Number.isFinite(t) || !Number.isFinite(score.max[i]!))
@@ -749,7 +756,7 @@ export class FastPcb {
       .map((j) => (j.k0 < j.k1 ? j : { ...j, k0: j.k1 }));
     const t0 = performance.now();
     await this.threads.run("merge_pass", jobs);
-    this.timed("merge pass", t0, 0);
+    this.addTime("merge pass", t0);
     this.mergedUpTo = to;
   }
 
