@@ -16,6 +16,8 @@
 
 #define MAXT 16
 #define BLOCK 2048
+#define ECACHE_BITS 12
+#define ECACHE (1u << ECACHE_BITS)
 
 __attribute__((import_module("env"), import_name("exp"))) double js_exp(double);
 __attribute__((import_module("env"), import_name("tanh"))) double js_tanh(double);
@@ -63,12 +65,13 @@ typedef struct {
   uint32_t out, outFmt;  // outFmt 0: bfloat16, 1: float32
   uint32_t cursor[MAXT];  // merge: next candidate of each task
   uint32_t shuf;          // 16 × 16 bytes: swizzle indices packing the lanes of each 4-bit mask to the front
+  uint32_t ecache;        // this thread's intra-factor caches: per task ECACHE keys (u32) then ECACHE values (f32)
 } Params;
 
 #define P_FIELDS(X)                                                                                 \
   X(fmt) X(n) X(k0) X(k1) X(in) X(scratch) X(bad) X(absMaxBits) X(lo) X(hi) X(mn) X(rg) X(zr) X(nf) \
       X(expTab) X(expLen) X(win) X(candPos) X(candVal) X(candCap) X(candCount) X(maxB) X(thr)      \
-          X(denom) X(drop) X(seg) X(nseg) X(out) X(outFmt) X(cursor) X(shuf)
+          X(denom) X(drop) X(seg) X(nseg) X(out) X(outFmt) X(cursor) X(shuf) X(ecache)
 
 /** Writes the byte offsets of Params' fields (in P_FIELDS order), then sizeof(Params), sizeof(Win), sizeof(Segment). */
 __attribute__((export_name("layout"))) uint32_t layout(uint32_t* o) {
@@ -305,13 +308,33 @@ __attribute__((noinline)) static void scoreUnsure(Params* P, uint32_t i, Win* w,
   const v128_t tiny = wasm_f32x4_splat(0x1p-12f);
   v128_t below = wasm_i32x4_splat(0), le = wasm_i32x4_splat(0);
   v128_t mx = wasm_f32x4_splat(-__builtin_inff());
+  uint32_t* keys = (uint32_t*)(uintptr_t)(P->ecache + 8 * ECACHE * i);
+  float* vals = (float*)(keys + ECACHE);
   for (uint32_t j = 0; j < nU; j += 4) {
     const v128_t valid = tailMask(j, nU);
     const v128_t t = wasm_v128_load(Ut + j), s = wasm_v128_load(Us + j);
-    const v128_t a = wasm_f32x4_pmin(wasm_f32x4_pmax(wasm_f32x4_abs(t), lo), hi);
-    const v128_t h = wasm_v128_and(wasm_f32x4_div(wasm_f32x4_sub(a, mn), rg), keepH);
+    // The intra factor E depends on |T| only (for this task's statistics), and |T| of BF16 checkpoints
+    // repeats heavily: a direct-mapped cache by its bits, filled with exactly computed values.
+    const v128_t key = wasm_v128_and(t, wasm_i32x4_splat(0x7fffffff));
+    const v128_t slot = wasm_u32x4_shr(wasm_i32x4_mul(key, wasm_i32x4_splat((int32_t)0x9e3779b1u)), 32 - ECACHE_BITS);
+    const uint32_t s0 = (uint32_t)wasm_i32x4_extract_lane(slot, 0), s1 = (uint32_t)wasm_i32x4_extract_lane(slot, 1);
+    const uint32_t s2 = (uint32_t)wasm_i32x4_extract_lane(slot, 2), s3 = (uint32_t)wasm_i32x4_extract_lane(slot, 3);
+    const v128_t cached = wasm_i32x4_make((int32_t)keys[s0], (int32_t)keys[s1], (int32_t)keys[s2], (int32_t)keys[s3]);
     v128_t ok;
-    const v128_t e = exp32x4(wasm_f32x4_mul(nf, wasm_f32x4_mul(h, h)), P, &ok);
+    v128_t e;
+    if (wasm_i32x4_all_true(wasm_v128_or(wasm_i32x4_eq(cached, key), wasm_v128_not(valid)))) {
+      e = wasm_f32x4_make(vals[s0], vals[s1], vals[s2], vals[s3]);
+      ok = wasm_i32x4_splat(-1);
+    } else {
+      const v128_t a = wasm_f32x4_pmin(wasm_f32x4_pmax(wasm_f32x4_abs(t), lo), hi);
+      const v128_t h = wasm_v128_and(wasm_f32x4_div(wasm_f32x4_sub(a, mn), rg), keepH);
+      e = exp32x4(wasm_f32x4_mul(nf, wasm_f32x4_mul(h, h)), P, &ok);
+      const int fill = wasm_i32x4_bitmask(wasm_v128_and(ok, valid));
+      if (fill & 1) keys[s0] = (uint32_t)wasm_i32x4_extract_lane(key, 0), vals[s0] = wasm_f32x4_extract_lane(e, 0);
+      if (fill & 2) keys[s1] = (uint32_t)wasm_i32x4_extract_lane(key, 1), vals[s1] = wasm_f32x4_extract_lane(e, 1);
+      if (fill & 4) keys[s2] = (uint32_t)wasm_i32x4_extract_lane(key, 2), vals[s2] = wasm_f32x4_extract_lane(e, 2);
+      if (fill & 8) keys[s3] = (uint32_t)wasm_i32x4_extract_lane(key, 3), vals[s3] = wasm_f32x4_extract_lane(e, 3);
+    }
     const v128_t y = wasm_f32x4_mul(t, s);
     ok = wasm_v128_and(ok, wasm_f32x4_lt(wasm_f32x4_abs(y), tiny));
     const v128_t B = wasm_f32x4_mul(e, y);
@@ -475,9 +498,39 @@ __attribute__((always_inline)) static inline void mergeBody(const int fmt, Param
         const float thr = P->thr[i], dn = P->denom[i], lo = P->lo[i], hi = P->hi[i], li = sg->li[i];
         const uint32_t xi = P->in[1 + i];
         const int dropped = P->drop[i];
+        if (dropped) {  // W = 0 everywhere: skip the task's candidates of this block
+          while (c < count && pos[c] < ke) c++;
+          cur[i] = c;
+          continue;
+        }
+        // Four candidates at a time while all four lie in this block. A score at or below the
+        // threshold gets w = +0, and adding +0 or ±0 leaves den and num (never −0) unchanged, exactly as
+        // skipping it does.
+        const v128_t thrv = wasm_f32x4_splat(thr), dnv = wasm_f32x4_splat(dn), liv = wasm_f32x4_splat(li);
+        const v128_t lov = wasm_f32x4_splat(lo), hiv = wasm_f32x4_splat(hi);
+        for (; c + 4 <= count && pos[c + 3] < ke; c += 4) {
+          const v128_t B = wasm_v128_load(val + c);
+          const uint32_t q0 = pos[c], q1 = pos[c + 1], q2 = pos[c + 2], q3 = pos[c + 3];
+          const v128_t t = wasm_f32x4_sub(wasm_f32x4_make(ld1(fmt, xi, q0), ld1(fmt, xi, q1), ld1(fmt, xi, q2), ld1(fmt, xi, q3)),
+                                          wasm_f32x4_make(ld1(fmt, x0, q0), ld1(fmt, x0, q1), ld1(fmt, x0, q2), ld1(fmt, x0, q3)));
+          const v128_t a = wasm_f32x4_pmin(wasm_f32x4_pmax(wasm_f32x4_abs(t), lov), hiv);
+          // sign(T)·a, with sign(0) = 0
+          const v128_t tc = wasm_v128_and(wasm_v128_or(a, wasm_v128_and(t, wasm_i32x4_splat((int32_t)0x80000000u))),
+                                          wasm_f32x4_ne(t, wasm_f32x4_splat(0.0f)));
+          const v128_t w = wasm_v128_and(wasm_f32x4_div(wasm_f32x4_sub(B, thrv), dnv), wasm_f32x4_gt(B, thrv));
+          const v128_t term = wasm_f32x4_mul(liv, wasm_f32x4_mul(tc, w));
+          den[q0 - kb] += wasm_f32x4_extract_lane(w, 0);
+          num[q0 - kb] += wasm_f32x4_extract_lane(term, 0);
+          den[q1 - kb] += wasm_f32x4_extract_lane(w, 1);
+          num[q1 - kb] += wasm_f32x4_extract_lane(term, 1);
+          den[q2 - kb] += wasm_f32x4_extract_lane(w, 2);
+          num[q2 - kb] += wasm_f32x4_extract_lane(term, 2);
+          den[q3 - kb] += wasm_f32x4_extract_lane(w, 3);
+          num[q3 - kb] += wasm_f32x4_extract_lane(term, 3);
+        }
         for (; c < count && pos[c] < ke; c++) {
           const float B = val[c];
-          if (dropped || !(B > thr)) continue;
+          if (!(B > thr)) continue;
           const uint32_t k = pos[c];
           const float t = ld1(fmt, xi, k) - ld1(fmt, x0, k);
           const float a = clampMag(t, lo, hi);

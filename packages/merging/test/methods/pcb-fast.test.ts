@@ -63,6 +63,7 @@ async function runFast(
   } = {},
 ) {
   const inp = makeInputs(c);
+  extra.mutate?.(inp);
   const paths: { magnitude: string[]; threshold: string[] }[] = [];
   const fast = new FastPcb(
     {
@@ -198,6 +199,20 @@ describe("pcb fast path", () => {
     expect(tight.reruns).toBeGreaterThan(0);
     const tied: Case = { ...c, zeros: 0.95, seed: 8 };
     expectSame(tied, opts, await runFast(tied, opts, segs), segs);
+  });
+
+  it("applies nan_guard on exactly as reference mode (an all-zero task: zero range, dropped row)", async () => {
+    const c: Case = { sizes: [20_000, 7_001], n: 3, seed: 11, format: "BF16" };
+    const opts = { ratio: 0.1, nanGuard: "on" as const };
+    const segs = segsOf(c.sizes, c.n, 4);
+    const r = await runFast(c, opts, segs, {
+      mutate: (inp) => {
+        inp.stored[2]!.set(inp.stored[0]!);
+        inp.decoded[2]!.set(inp.decoded[0]!);
+      },
+    });
+    expect(r.stats.magnitude.range[1]).toBe(0);
+    expectSame(c, opts, r, segs);
   });
 
   it("rejects non-finite inputs as unsupported (the general path handles them)", async () => {

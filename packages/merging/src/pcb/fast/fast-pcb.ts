@@ -16,6 +16,7 @@ import { expTable } from "../exp32.js";
 import { clampIndices, dropIndex, PcbError, type ResolvedPcbOptions } from "../options.js";
 import { MagnitudeStats, ScoreStats } from "../score.js";
 import {
+  ECACHE_ENTRIES,
   instantiateKernels,
   KERNEL_BLOCK,
   type KernelLayout,
@@ -110,6 +111,7 @@ export class FastPcb {
   private readonly params: number[];
   private readonly ranges: [number, number][];
   private readonly scratch: number[];
+  private readonly ecache: number[] = [];
   private readonly expOff: number;
   private readonly expLen: number;
   private readonly shufOff: number;
@@ -181,6 +183,7 @@ export class FastPcb {
     for (let t = 0; t < used; t++) {
       this.params.push(this.arena.alloc(this.layout.paramsSize));
       this.scratch.push(this.arena.alloc(4 * (KERNEL_BLOCK + 4) * 4 + 64));
+      this.ecache.push(this.arena.alloc(8 * ECACHE_ENTRIES * n));
       const k0 = t === 0 ? 0 : Math.floor((total * t) / used / 4) * 4;
       const k1 = t === used - 1 ? total : Math.floor((total * (t + 1)) / used / 4) * 4;
       this.ranges.push([k0, k1]);
@@ -237,6 +240,8 @@ export class FastPcb {
     this.setF32(p, "nf", this.n);
     this.setU32(p, "expTab", this.expOff);
     this.setU32(p, "shuf", this.shufOff);
+    const t = this.params.indexOf(p);
+    if (t >= 0) this.setU32(p, "ecache", this.ecache[t]!);
     dv.setFloat64(p + this.layout.field.expLen, this.expLen, true);
     const m = this.mag;
     if (!m) return;
@@ -663,6 +668,9 @@ export class FastPcb {
         throw new FastPcbUnsupported("pcb fast path: constant magnitude row with nan_guard off");
     }
     this.mag = mag;
+    // The intra-factor caches hold values for these magnitude statistics only: empty them (no |T| has
+    // the bits 0xffffffff).
+    for (const c of this.ecache) this.arena.u32(c, 2 * ECACHE_ENTRIES * this.n).fill(0xffffffff);
     const score = await this.scoreStats();
     for (let i = 0; i < this.n; i++) {
       const t = score.threshold[i]!;

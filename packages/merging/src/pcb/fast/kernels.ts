@@ -49,11 +49,14 @@ const FIELDS = [
   "outFmt",
   "cursor",
   "shuf",
+  "ecache",
 ] as const;
 export type ParamField = (typeof FIELDS)[number];
 
 /** Tasks the kernels take at most (MAXT in pcb.c). */
 export const MAX_TASKS = 16;
+/** Entries of each task's intra-factor cache (ECACHE in pcb.c): per thread 8 bytes × this × tasks. */
+export const ECACHE_ENTRIES = 4096;
 /** Positions per block of the score and merge kernels (BLOCK in pcb.c): per-thread scratch is 4 × (this + 4) floats. */
 export const KERNEL_BLOCK = 2048;
 
