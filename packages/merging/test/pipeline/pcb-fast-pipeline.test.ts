@@ -80,4 +80,16 @@ describe("PCB streaming-global fast path through the pipeline", () => {
     expect(str.labels).not.toContain("pcb streaming-global: read stored inputs");
     expect(str.bytes.equals(ref.bytes)).toBe(true);
   });
+
+  it("a memory_budget below the fast path's needs, or another inter term, takes the general path", async () => {
+    for (const [name, params] of [
+      ["budget", "mode: streaming-global, memory_budget: 100000"],
+      ["vision", "mode: streaming-global, inter: vision"],
+    ]) {
+      const ref = await merge(`BF16-${name}-ref`, "BF16", params.replace("streaming-global", "reference"));
+      const str = await merge(`BF16-${name}`, "BF16", params!);
+      expect(str.labels).not.toContain("pcb streaming-global: read stored inputs");
+      expect(str.bytes.equals(ref.bytes)).toBe(true);
+    }
+  });
 });
