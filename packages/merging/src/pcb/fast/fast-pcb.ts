@@ -371,44 +371,56 @@ export class FastPcb {
 
   // -- magnitude statistics ----------------------------------------------------------------------
 
-  private async magnitudePass(wins: ValueWindow[][], caps: number[][][]): Promise<Resolution[][]> {
-    const T = this.params.length;
-    for (let t = 0; t < T; t++) {
-      const p = this.params[t]!;
+  /** Fills every thread's parameter block (`setup` adds the pass's own fields) and runs `kernel` on all. */
+  private async runPass(
+    kernel: "mag_pass" | "score_pass",
+    label: string,
+    setup: (p: number, t: number) => void,
+  ): Promise<void> {
+    this.params.forEach((p, t) => {
       const [k0, k1] = this.ranges[t]!;
       this.base(p, this.inputs, k0, k1, this.scratch[t]!);
+      setup(p, t);
+    });
+    const t0 = performance.now();
+    await this.threads.run(kernel, this.jobs());
+    this.addTime(label, t0);
+  }
+
+  /**
+   * Window `w`'s element of rank `r` from every thread's counts and collection; `caps[t]` becomes the
+   * exact room of a thread whose collection overflowed (for the rerun).
+   */
+  private resolveWindow(w: number, win: { a: number; b: number }, r: number, caps: number[]): Resolution {
+    let below = 0;
+    let inWin = 0;
+    const colls: (Float32Array | undefined)[] = [];
+    this.params.forEach((p, t) => {
+      const x = this.readWin(p, w);
+      below += x.below;
+      inWin += x.inWin;
+      if (!x.values) caps[t] = x.fill;
+      colls.push(x.values);
+    });
+    return resolveRank(r, win, below, inWin, colls);
+  }
+
+  private async magnitudePass(wins: ValueWindow[][], caps: number[][][]): Promise<Resolution[][]> {
+    await this.runPass("mag_pass", "magnitude pass", (p, t) => {
       for (let i = 0; i < this.n; i++) {
         for (let j = 0; j < 2; j++) {
-          const w = wins[i]![j]!;
           const cap = caps[i]![j]![t]!;
-          this.setWin(p, 2 * i + j, w, this.buffer(`mag-${t}-${i}-${j}`, cap * 4), cap);
+          this.setWin(p, 2 * i + j, wins[i]![j]!, this.buffer(`mag-${t}-${i}-${j}`, cap * 4), cap);
         }
       }
-    }
-    const t0 = performance.now();
-    await this.threads.run("mag_pass", this.jobs());
-    this.addTime("magnitude pass", t0);
+    });
     for (const p of this.params) {
       if (this.getU32(p, "bad") > 0) {
         throw new FastPcbUnsupported("pcb fast path: a task vector has non-finite values");
       }
     }
     const ranks = clampIndices(this.total, this.spec.options.clampQuantile);
-    return wins.map((ws, i) =>
-      ws.map((w, j) => {
-        let below = 0;
-        let inWin = 0;
-        const colls: (Float32Array | undefined)[] = [];
-        for (let t = 0; t < T; t++) {
-          const r = this.readWin(this.params[t]!, 2 * i + j);
-          below += r.below;
-          inWin += r.inWin;
-          if (!r.values) caps[i]![j]![t] = r.fill; // the exact room, for the rerun
-          colls.push(r.values);
-        }
-        return resolveRank(ranks[j]!, w, below, inWin, colls);
-      }),
-    );
+    return wins.map((ws, i) => ws.map((w, j) => this.resolveWindow(2 * i + j, w, ranks[j]!, caps[i]![j]!)));
   }
 
   private async magnitudeStats(): Promise<MagnitudeStats> {
@@ -520,11 +532,7 @@ export class FastPcb {
     winCaps: number[][],
     candCaps: number[][],
   ): Promise<{ res: Resolution[]; candOverflow: boolean; bad: boolean }> {
-    const T = this.params.length;
-    for (let t = 0; t < T; t++) {
-      const p = this.params[t]!;
-      const [k0, k1] = this.ranges[t]!;
-      this.base(p, this.inputs, k0, k1, this.scratch[t]!);
+    await this.runPass("score_pass", "score pass", (p, t) => {
       for (let i = 0; i < this.n; i++) {
         const cap = winCaps[i]![t]!;
         this.setWin(p, i, wins[i]!, this.buffer(`win-${t}-${i}`, cap * 4), cap);
@@ -536,29 +544,17 @@ export class FastPcb {
         this.setU32(p, "candCount", 0, i);
         this.setF32(p, "maxB", Number.NEGATIVE_INFINITY, i);
       }
-    }
-    const t0 = performance.now();
-    await this.threads.run("score_pass", this.jobs());
-    this.addTime("score pass", t0);
+    });
     const bad = this.params.some((p) => this.getU32(p, "bad") > 0);
     let candOverflow = false;
     const k = dropIndex(this.total, this.spec.options.ratio);
     const res = wins.map((w, i) => {
-      let below = 0;
-      let inWin = 0;
-      const colls: (Float32Array | undefined)[] = [];
-      for (let t = 0; t < T; t++) {
-        const p = this.params[t]!;
-        const r = this.readWin(p, i);
-        below += r.below;
-        inWin += r.inWin;
-        if (!r.values) winCaps[i]![t] = r.fill;
-        colls.push(r.values);
+      this.params.forEach((p, t) => {
         const count = this.getU32(p, "candCount", i);
         if (count > candCaps[i]![t]!) candOverflow = true;
         candCaps[i]![t] = Math.max(candCaps[i]![t]!, count);
-      }
-      return resolveRank(k, w, below, inWin, colls);
+      });
+      return this.resolveWindow(i, w, k, winCaps[i]!);
     });
     return { res, candOverflow, bad };
   }
