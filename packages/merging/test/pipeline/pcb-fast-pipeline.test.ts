@@ -8,7 +8,12 @@ import { join } from "node:path";
 import { openCheckpoint, Rng } from "@x/tensor-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fineTune, randomModel, withDtype, writeModelDir } from "./fixtures.js";
-import { type MergeProgressEvent, mergeCheckpoints, parseMergeConfig } from "./helpers.js";
+import {
+  type MergeProgressEvent,
+  mergeCheckpoints,
+  parseMergeConfig,
+  prepareCheckpointMerge,
+} from "./helpers.js";
 
 let root: string;
 
@@ -53,6 +58,12 @@ beforeAll(async () => {
     await writeModelDir(join(root, dtype, "base"), withDtype(base, dtype));
     for (const [i, m] of fts.entries()) await writeModelDir(join(root, dtype, `ft${i}`), withDtype(m, dtype));
   }
+  // A copy of the BF16 set whose second fine-tune has a NaN weight.
+  const nan = structuredClone(fts[1]!);
+  Object.values(nan)[0]!.data[3] = Number.NaN;
+  await writeModelDir(join(root, "NAN", "base"), withDtype(base, "BF16"));
+  for (const [i, m] of [fts[0]!, nan, fts[2]!].entries())
+    await writeModelDir(join(root, "NAN", `ft${i}`), withDtype(m, "BF16"));
 });
 
 afterAll(async () => {
@@ -79,6 +90,42 @@ describe("PCB streaming-global fast path through the pipeline", () => {
     const str = await merge("F16-str", "F16", "mode: streaming-global");
     expect(str.labels).not.toContain("pcb streaming-global: read stored inputs");
     expect(str.bytes.equals(ref.bytes)).toBe(true);
+  });
+
+  it("a NaN input makes the fast path decline after reading; the general path gives reference mode's bytes", async () => {
+    const ref = await merge("NAN-ref", "NAN", "mode: reference, nan_guard: off");
+    const str = await merge("NAN-str", "NAN", "mode: streaming-global, nan_guard: off");
+    expect(str.labels).toContain("pcb streaming-global: read stored inputs");
+    expect(str.labels).toContain("pcb streaming-global: task vectors and magnitude histogram");
+    expect(str.bytes.equals(ref.bytes)).toBe(true);
+  });
+
+  it("repeated writes with new per-task λ (coefficient search) equal fresh reference merges", async () => {
+    const yaml = (weights: number[], mode: string) =>
+      parseMergeConfig(
+        `merge_method: pcb
+base_model: ${root}/BF16/base
+models:
+${weights.map((w, i) => `  - model: ${root}/BF16/ft${i}\n    parameters: { weight: ${w} }`).join("\n")}
+parameters: { ratio: 0.1, mode: ${mode} }
+`,
+        "merge.yml",
+      );
+    const prepared = await prepareCheckpointMerge(yaml([1, 1, 1], "streaming-global"));
+    try {
+      for (const [j, weights] of [
+        [0.5, 1.5, 1],
+        [1.2, 0.8, 0.3],
+      ].entries()) {
+        const out = join(root, `out-search-${j}`);
+        await prepared.write(out, { modelParameters: weights.map((weight) => ({ weight })) });
+        const refOut = join(root, `out-search-ref-${j}`);
+        await mergeCheckpoints(yaml(weights, "reference"), refOut);
+        expect((await tensorBytes(out)).equals(await tensorBytes(refOut))).toBe(true);
+      }
+    } finally {
+      await prepared.close();
+    }
   });
 
   it("a memory_budget below the fast path's needs, or another inter term, takes the general path", async () => {
