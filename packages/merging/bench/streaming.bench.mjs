@@ -21,7 +21,8 @@
 // Env: X_BENCH_PARAMS (default 104e6: the largest size whose PCB fast path fits the default memory_budget
 // of 2 GiB; ~230e6 fits a WebAssembly memory with memory_budget raised), BENCH_QUICK=1 (20e6), X_BENCH_REPS (default 3), X_BENCH_ONLY (a
 // comma-separated subset of contenders), X_BENCH_NAME (results file name, default merging-streaming),
-// X_BENCH_DIR (keep the generated checkpoints in this directory and reuse them).
+// X_BENCH_DIR (keep the generated checkpoints in this directory and reuse them), X_BENCH_PCB_BUDGET (PCB's
+// memory_budget in bytes, e.g. 4e9 so that the fast path takes models above ~115 M parameters).
 // Writes bench/results/merging-streaming.{json,md} at the repo root; temp files in /tmp are removed.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -136,7 +137,7 @@ async function child(kind, dir) {
     );
     const yaml = kind.startsWith("task_arithmetic")
       ? `merge_method: task_arithmetic\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { lambda: 0.3 }\n`
-      : `merge_method: pcb\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { mode: streaming-global, ratio: 0.1${kind === "pcb-t1" ? ", threads: 1" : ""}${kind === "pcb-general" ? ", fast_path: false" : ""} }\n`;
+      : `merge_method: pcb\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { mode: streaming-global, ratio: 0.1${kind === "pcb-t1" ? ", threads: 1" : ""}${kind === "pcb-general" ? ", fast_path: false" : ""}${process.env.X_BENCH_PCB_BUDGET ? `, memory_budget: ${Number(process.env.X_BENCH_PCB_BUDGET)}` : ""} }\n`;
     const threads = kind === "task_arithmetic-t2" ? 2 : 1;
     // A copy of the method object is not recognized by the fused path: the general (decode everything
     // to float32, merge, encode) path runs instead.

@@ -144,9 +144,14 @@ export interface FastGlobalSession {
     perTensor: readonly { params: ParamMap; modelParams: readonly ParamMap[] }[],
     outDtype: string,
   ): void;
-  /** Merges tensors [from, to); called in order over consecutive ranges after `beginMerge`. */
+  /**
+   * Merges tensors [from, to); called in order over consecutive ranges after `beginMerge`, each of at
+   * most `rangeElements` elements (or a single larger tensor).
+   */
   mergeTensors(from: number, to: number): Promise<void>;
-  /** Tensor `index`'s encoded output (once its range was merged). */
+  /** Elements one `mergeTensors` range may hold. */
+  readonly rangeElements: number;
+  /** Tensor `index`'s encoded output: valid from its range's merge until the range after the next merges. */
   outputView(index: number): Uint8Array;
   close(): Promise<void>;
 }

@@ -168,6 +168,15 @@ export const pcb: MergeMethod = {
         "streaming-global: use the WebAssembly SIMD path over the stored bytes when it applies (BF16 or F32 inputs, canonical inter, fits memory_budget); same output. false: always the general path.",
     },
     {
+      name: "fast_range",
+      scope: "global",
+      type: "number",
+      default: 2 ** 24,
+      min: 1,
+      description:
+        "streaming-global fast path: elements per merge range; two output buffers of this size (the largest tensor at least) alternate while ranges are written.",
+    },
+    {
       name: "nan_guard",
       scope: "global",
       type: "string",
@@ -223,6 +232,7 @@ export const pcb: MergeMethod = {
       num(ctx.params, "lambda"),
       num(ctx.params, "memory_budget"),
       num(ctx.params, "threads") || undefined,
+      num(ctx.params, "fast_range"),
     );
   },
   validate(params) {

@@ -52,9 +52,6 @@ import {
 import { type MergeWarning, type PlannedTensor, planMerge } from "./plan.js";
 import { findMergeWorker, runWorkers } from "./workers.js";
 
-/** Elements per merge range of a global fast path (its output is written while the next range merges). */
-const FAST_MERGE_RANGE = 1 << 24;
-
 /** Options fixed when a merge is prepared (inputs opened, tensors planned, global passes run). */
 export interface PrepareMergeOptions {
   /** Seed for randomized methods (DARE, DELLA); default 0. */
@@ -750,18 +747,28 @@ export class PreparedCheckpointMerge {
     });
     const outDtype = fast.order.length > 0 ? this.outDtypeOf(this.tensors[fast.order[0]!]!) : "F32";
     fast.session.beginMerge(perTensor, outDtype);
-    // Tensors merged in ranges of about FAST_MERGE_RANGE elements; each range is written (in order,
-    // on libuv's threads) while the next one is merged.
+    // Tensors merge in ranges of up to `rangeElements`; each range is written (in order, on libuv's
+    // threads) while the next one merges. A range's output buffer is reused two ranges later, so that
+    // range waits for its writes first.
+    const maxRange = fast.session.rangeElements;
+    const N = fast.order.length;
+    const rangeOf: number[] = [];
+    const rangeWritten: Promise<void>[] = [];
     let merged = 0;
-    const mergeThrough = async (j: number) => {
-      if (j < merged) return;
-      let to = merged;
-      let elements = 0;
-      while (to < fast.order.length && (to <= j || elements < FAST_MERGE_RANGE)) {
-        elements += numel(this.tensors[fast.order[to]!]!.shape);
+    const mergeNext = async () => {
+      let to = merged + 1;
+      let elements = numel(this.tensors[fast.order[merged]!]!.shape);
+      while (to < N) {
+        const e = numel(this.tensors[fast.order[to]!]!.shape);
+        if (elements + e > maxRange) break;
+        elements += e;
         to++;
       }
+      const r = rangeWritten.length;
+      rangeWritten.push(Promise.resolve());
+      if (r >= 2) await rangeWritten[r - 2];
       await fast.session.mergeTensors(merged, to);
+      for (let t = merged; t < to; t++) rangeOf[t] = r;
       merged = to;
     };
     let chain: Promise<void> = Promise.resolve();
@@ -771,7 +778,7 @@ export class PreparedCheckpointMerge {
         const j = fast.index.get(i);
         let bytes: Uint8Array;
         if (j !== undefined) {
-          await mergeThrough(j);
+          while (j >= merged) await mergeNext();
           bytes = fast.session.outputView(j);
         } else {
           await chain;
@@ -781,6 +788,7 @@ export class PreparedCheckpointMerge {
           await sink.addBytes(p.name, bytes);
           report(p);
         });
+        if (j !== undefined) rangeWritten[rangeOf[j]!] = chain;
       }
       await chain;
     } finally {

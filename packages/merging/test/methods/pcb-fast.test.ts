@@ -87,12 +87,18 @@ async function runFast(
       off += numel;
     });
     const stats = await fast.computeStats();
+    const out: Uint8Array[] = [];
     if (extra.byTensor) {
-      // Tensor by tensor, as the pipeline merges ranges while writing earlier ones.
+      // Tensor by tensor (output buffers alternate), as the pipeline merges ranges while writing.
       fast.beginMerge(segLambdas, c.format);
-      for (let j = 0; j < c.sizes.length; j++) await fast.mergeTensors(j, j + 1);
-    } else await fast.merge(segLambdas, c.format);
-    const out = c.sizes.map((_, j) => fast.outputView(j).slice());
+      for (let j = 0; j < c.sizes.length; j++) {
+        await fast.mergeTensors(j, j + 1);
+        out.push(fast.outputView(j).slice());
+      }
+    } else
+      await fast.merge(segLambdas, c.format, (j, bytes) => {
+        out[j] = bytes.slice();
+      });
     return { inp, stats, out, paths, threads: fast.threadCount, reruns: fast.reruns };
   } finally {
     await fast.close();

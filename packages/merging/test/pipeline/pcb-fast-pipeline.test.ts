@@ -77,6 +77,9 @@ describe("PCB streaming-global fast path through the pipeline", () => {
       const general = await merge(`${dtype}-general`, dtype, "mode: streaming-global, fast_path: false");
       const fast1 = await merge(`${dtype}-fast1`, dtype, "mode: streaming-global", 1);
       const fast2 = await merge(`${dtype}-fast2`, dtype, "mode: streaming-global", 2);
+      // Ranges of single tensors: the two output buffers alternate and wait for earlier writes.
+      const ranges = await merge(`${dtype}-ranges`, dtype, "mode: streaming-global, fast_range: 1", 2);
+      expect(ranges.bytes.equals(ref.bytes)).toBe(true);
       expect(fast1.labels).toContain("pcb streaming-global: read stored inputs");
       expect(general.labels).not.toContain("pcb streaming-global: read stored inputs");
       expect(general.bytes.equals(ref.bytes)).toBe(true);

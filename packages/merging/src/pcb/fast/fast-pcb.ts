@@ -55,6 +55,8 @@ export interface FastPcbSpec {
   readonly sampleSize?: number;
   /** Window half-width in standard deviations of the sample rank (default 6); tests shrink it to force misses. */
   readonly windowWidth?: number;
+  /** Elements per merge range, i.e. per each of the two output buffers (default MERGE_RANGE_ELEMENTS). */
+  readonly mergeRange?: number;
   /** Scales the room of window collections and candidate lists (default 1); tests shrink it to force overflows. */
   readonly roomScale?: number;
 }
@@ -71,6 +73,8 @@ export interface FastSegment {
 }
 
 const DEFAULT_SAMPLE = 1 << 17;
+/** Elements of one merge range (output buffer) unless a single tensor is larger. */
+export const MERGE_RANGE_ELEMENTS = 1 << 24;
 const esize = (f: FastFormat) => (f === "BF16" ? 2 : 4);
 const WIN = { a: 0, b: 4, sureBelow: 8, below: 12, le: 16, coll: 20, cap: 24, fill: 28 } as const;
 /**
@@ -86,8 +90,13 @@ export function sureBelowBound(a: number): number {
 }
 
 /** Bytes of shared memory the fast path needs besides candidates and windows (inputs + output). */
-export function fastPcbCoreBytes(total: number, numTasks: number, format: FastFormat): number {
-  return (numTasks + 1) * (total + 8) * esize(format) + (total + 8) * 4;
+export function fastPcbCoreBytes(
+  total: number,
+  numTasks: number,
+  format: FastFormat,
+  range = MERGE_RANGE_ELEMENTS,
+): number {
+  return (numTasks + 1) * (total + 8) * esize(format) + 2 * (Math.min(total, range) + 8) * 4;
 }
 
 /** Estimated total bytes (inputs, output, candidates ≈ 12 % of the task elements, windows). */
@@ -115,8 +124,13 @@ export class FastPcb {
   private readonly expOff: number;
   private readonly expLen: number;
   private readonly shufOff: number;
-  private outOff = 0;
+  /** The two output buffers merge ranges alternate between (byte offsets), elements each, bytes per element. */
+  private outBufs: number[] = [];
+  private outCap = 0;
   private outBytes = 0;
+  /** Per tensor of the current merge: its output buffer and the first position of its range. */
+  private outAt: { buf: number; start: number }[] = [];
+  private rangeNo = 0;
   private mag?: MagnitudeStats;
   private score?: ScoreStats;
   private closed = false;
@@ -682,10 +696,26 @@ export class FastPcb {
   // -- merge -------------------------------------------------------------------------------------
 
   /** Merges every tensor (per-tensor λ in `segments`, aligned with the spec's tensors) into the output. */
-  /** Merges every tensor (per-tensor λ in `segments`, aligned with the spec's tensors) into the output. */
-  async merge(segments: readonly FastSegment[], out: FastFormat): Promise<void> {
+  /**
+   * Merges every tensor (per-tensor λ in `segments`, aligned with the spec's tensors) and hands each
+   * tensor's encoded output to `take` (in order; the view is only valid during the call).
+   */
+  async merge(
+    segments: readonly FastSegment[],
+    out: FastFormat,
+    take: (index: number, bytes: Uint8Array) => void,
+  ): Promise<void> {
     this.beginMerge(segments, out);
-    await this.mergeTensors(0, this.spec.tensors.length);
+    const N = this.spec.tensors.length;
+    for (let from = 0; from < N; ) {
+      let to = from + 1;
+      let elements = this.spec.tensors[from]!.numel;
+      while (to < N && elements + this.spec.tensors[to]!.numel <= this.rangeElements)
+        elements += this.spec.tensors[to++]!.numel;
+      await this.mergeTensors(from, to);
+      for (let j = from; j < to; j++) take(j, this.outputView(j));
+      from = to;
+    }
   }
 
   /**
@@ -700,11 +730,17 @@ export class FastPcb {
       throw new PcbError(
         `pcb fast path: ${segments.length} segments for ${this.spec.tensors.length} tensors`,
       );
+    // Two output buffers of one merge range each (not the whole model): less memory to touch, and a
+    // range can be written while the next one merges into the other buffer.
     const ob = esize(out);
-    if (this.outBytes < ob) {
-      this.outOff = this.arena.alloc((this.total + 8) * ob);
-      this.outBytes = ob;
+    const cap = this.rangeElements;
+    if (this.outBytes < ob || this.outCap < cap) {
+      this.outBufs = [0, 1].map(() => this.arena.alloc((cap + 8) * ob));
+      this.outCap = cap;
     }
+    this.outBytes = ob;
+    this.outAt = [];
+    this.rangeNo = 0;
     const L = this.layout;
     const segOff = this.buffer("segments", segments.length * L.segSize);
     const dv = this.arena.view();
@@ -740,7 +776,6 @@ export class FastPcb {
       }
       this.setU32(p, "seg", segOff);
       this.setU32(p, "nseg", segments.length);
-      this.setU32(p, "out", this.outOff);
       this.setU32(p, "outFmt", out === "BF16" ? 0 : 1);
     });
     this.mergedUpTo = 0;
@@ -748,12 +783,28 @@ export class FastPcb {
 
   private mergedUpTo = -1;
 
-  /** Merges tensors [from, to) (after `beginMerge`; ranges in order, from the previous `to`). */
+  /** The most elements one `mergeTensors` range may hold: MERGE_RANGE_ELEMENTS, or the largest tensor. */
+  get rangeElements(): number {
+    return Math.max(this.spec.mergeRange ?? MERGE_RANGE_ELEMENTS, ...this.spec.tensors.map((t) => t.numel));
+  }
+
+  /**
+   * Merges tensors [from, to) (after `beginMerge`; ranges in order, from the previous `to`, each of at
+   * most `rangeElements` elements). Their outputs stay valid until the range after the next one merges.
+   */
   async mergeTensors(from: number, to: number): Promise<void> {
     if (this.mergedUpTo !== from)
       throw new PcbError(`pcb fast path: merge of tensors ${from}..${to} out of order`);
     const p0 = from < this.starts.length ? this.starts[from]! : this.total;
     const p1 = to < this.starts.length ? this.starts[to]! : this.total;
+    if (p1 - p0 > this.outCap)
+      throw new PcbError(`pcb fast path: a merge range of ${p1 - p0} elements exceeds ${this.outCap}`);
+    // The kernel writes position k at out + k·bytes: point `out` below the buffer by the range's start.
+    const buf = this.rangeNo % 2;
+    const out = (this.outBufs[buf]! - p0 * this.outBytes) >>> 0;
+    for (const p of this.params) this.setU32(p, "out", out);
+    for (let t = from; t < to; t++) this.outAt[t] = { buf, start: p0 };
+    this.rangeNo++;
     // Each thread continues its candidate cursors over its part of [p0, p1).
     const jobs = this.jobs()
       .map((j) => ({ ...j, k0: Math.max(j.k0, p0), k1: Math.min(j.k1, p1) }))
@@ -764,11 +815,15 @@ export class FastPcb {
     this.mergedUpTo = to;
   }
 
-  /** Tensor `index`'s encoded output of the last merge (a view into the shared memory). */
+  /**
+   * Tensor `index`'s encoded output (a view into the shared memory), valid from its range's merge until
+   * the range after the next one merges.
+   */
   outputView(index: number): Uint8Array {
-    if (!this.outBytes) throw new PcbError("pcb fast path: no merge yet");
+    const at = this.outAt[index];
+    if (!at) throw new PcbError(`pcb fast path: tensor ${index} not merged yet`);
     return this.arena.u8(
-      this.outOff + this.starts[index]! * this.outBytes,
+      this.outBufs[at.buf]! + (this.starts[index]! - at.start) * this.outBytes,
       this.spec.tensors[index]!.numel * this.outBytes,
     );
   }

@@ -18,6 +18,7 @@ export function fastPcbSession(
   lambda: number,
   memoryBudget: number,
   threads: number | undefined,
+  mergeRange?: number,
 ): FastGlobalSession | undefined {
   if (o.inter !== "canonical" || ctx.numModels < 1 || ctx.numModels > MAX_TASKS) return undefined;
   if (ctx.inputDtypes.size !== 1) return undefined;
@@ -38,6 +39,7 @@ export function fastPcbSession(
       format,
       options: o,
       threads: threads ?? availableParallelism(),
+      mergeRange,
     });
   } catch (e) {
     if (e instanceof FastPcbUnsupported) return undefined;
@@ -58,6 +60,9 @@ export function fastPcbSession(
         outDtype as FastFormat,
       ),
     mergeTensors: (from, to) => fast.mergeTensors(from, to),
+    get rangeElements() {
+      return fast.rangeElements;
+    },
     outputView: (index) => fast.outputView(index),
     close: () => fast.close(),
   };
