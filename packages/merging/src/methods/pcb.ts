@@ -171,7 +171,7 @@ export const pcb: MergeMethod = {
       name: "fast_range",
       scope: "global",
       type: "number",
-      default: 2 ** 24,
+      default: 2 ** 22,
       min: 1,
       description:
         "streaming-global fast path: elements per merge range; two output buffers of this size (the largest tensor at least) alternate while ranges are written.",

@@ -74,7 +74,7 @@ export interface FastSegment {
 
 const DEFAULT_SAMPLE = 1 << 17;
 /** Elements of one merge range (output buffer) unless a single tensor is larger. */
-export const MERGE_RANGE_ELEMENTS = 1 << 24;
+export const MERGE_RANGE_ELEMENTS = 1 << 22;
 const esize = (f: FastFormat) => (f === "BF16" ? 2 : 4);
 const WIN = { a: 0, b: 4, sureBelow: 8, below: 12, le: 16, coll: 20, cap: 24, fill: 28 } as const;
 /**
@@ -805,14 +805,57 @@ export class FastPcb {
     for (const p of this.params) this.setU32(p, "out", out);
     for (let t = from; t < to; t++) this.outAt[t] = { buf, start: p0 };
     this.rangeNo++;
-    // Each thread continues its candidate cursors over its part of [p0, p1).
-    const jobs = this.jobs()
-      .map((j) => ({ ...j, k0: Math.max(j.k0, p0), k1: Math.min(j.k1, p1) }))
-      .map((j) => (j.k0 < j.k1 ? j : { ...j, k0: j.k1 }));
+    // The range is cut into one piece per thread (and at the boundaries of the score pass's thread
+    // ranges, whose candidate lists a piece reads). Each piece runs on a copy of its owner's parameter
+    // block with the cursors moved to the piece's first candidates; pieces beyond one per thread run
+    // in a second round.
+    const T = this.params.length;
+    const cuts = new Set<number>([p0, p1]);
+    for (let t = 1; t < T; t++)
+      cuts.add(Math.min(p1, Math.max(p0, p0 + Math.floor(((p1 - p0) * t) / T / 4) * 4)));
+    for (const [k0] of this.ranges) if (k0 > p0 && k0 < p1) cuts.add(k0);
+    const points = [...cuts].sort((a, b) => a - b);
+    const pieces: [number, number][] = [];
+    for (let j = 0; j + 1 < points.length; j++)
+      if (points[j]! < points[j + 1]!) pieces.push([points[j]!, points[j + 1]!]);
     const t0 = performance.now();
-    await this.threads.run("merge_pass", jobs);
+    for (let round = 0; round < pieces.length; round += T) {
+      const jobs = pieces
+        .slice(round, round + T)
+        .map(([a, b], e) => ({ params: this.mergeBlock(e, a), k0: a, k1: b }));
+      await this.threads.run("merge_pass", jobs);
+    }
     this.addTime("merge pass", t0);
     this.mergedUpTo = to;
+  }
+
+  private mergeBlocks: number[] = [];
+
+  /**
+   * Executing thread `e`'s parameter block for a merge piece starting at position `a`: a copy of the
+   * block of the thread whose score-pass range holds `a` (its candidate lists), with this thread's
+   * scratch and each task's cursor at its first candidate ≥ a.
+   */
+  private mergeBlock(e: number, a: number): number {
+    const size = this.layout.paramsSize;
+    while (this.mergeBlocks.length <= e) this.mergeBlocks.push(this.arena.alloc(size));
+    const owner = this.ranges.findIndex(([k0, k1]) => a >= k0 && a < k1);
+    const from = this.params[owner]!;
+    const to = this.mergeBlocks[e]!;
+    this.arena.u8(0, this.arena.memory.buffer.byteLength).copyWithin(to, from, from + size);
+    this.setU32(to, "scratch", this.scratch[e]!);
+    for (let i = 0; i < this.n; i++) {
+      const pos = this.arena.u32(this.getU32(from, "candPos", i), this.getU32(from, "candCount", i));
+      let lo = 0;
+      let hi = pos.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (pos[mid]! < a) lo = mid + 1;
+        else hi = mid;
+      }
+      this.setU32(to, "cursor", lo, i);
+    }
+    return to;
   }
 
   /**
