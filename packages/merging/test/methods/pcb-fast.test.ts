@@ -163,7 +163,7 @@ describe("pcb fast path", () => {
     expect(createHash("sha256").update(src).digest("hex")).toBe(PCB_WASM_SOURCE_SHA256);
   });
 
-  it("is bit-identical to reference mode (BF16, 4 tasks, 1 and 2 threads, merged at once or tensor by tensor)", async () => {
+  it("is bit-identical to reference mode (BF16, 4 tasks, 1–3 threads, merged at once or tensor by tensor)", async () => {
     const c: Case = { sizes: [50_000, 3, 123_457, 64, 77_001], n: 4, seed: 1, format: "BF16" };
     const opts = { ratio: 0.1 };
     const segs = segsOf(c.sizes, c.n, 5);
@@ -171,6 +171,7 @@ describe("pcb fast path", () => {
       [1, false],
       [2, false],
       [2, true],
+      [3, true],
     ] as const) {
       const r = await runFast(c, opts, segs, { threads, byTensor });
       expectSame(c, opts, r, segs);
