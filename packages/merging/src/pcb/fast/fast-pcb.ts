@@ -29,6 +29,7 @@ import { MAX_MEMORY_BYTES, SharedArena } from "./memory.js";
 import { type KernelJob, KernelThreads } from "./threads.js";
 import {
   isPoint,
+  lowerBound,
   type Resolution,
   resolveRank,
   roomFor,
@@ -846,14 +847,7 @@ export class FastPcb {
     this.setU32(to, "scratch", this.scratch[e]!);
     for (let i = 0; i < this.n; i++) {
       const pos = this.arena.u32(this.getU32(from, "candPos", i), this.getU32(from, "candCount", i));
-      let lo = 0;
-      let hi = pos.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (pos[mid]! < a) lo = mid + 1;
-        else hi = mid;
-      }
-      this.setU32(to, "cursor", lo, i);
+      this.setU32(to, "cursor", lowerBound(pos, a), i);
     }
     return to;
   }

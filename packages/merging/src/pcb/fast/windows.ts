@@ -16,7 +16,7 @@ export interface ValueWindow {
 }
 
 /** First index of ascending `s` whose value is ≥ x (NaN-free). */
-function lowerBound(s: Float32Array, x: number): number {
+export function lowerBound(s: ArrayLike<number>, x: number): number {
   let lo = 0;
   let hi = s.length;
   while (lo < hi) {
