@@ -120,6 +120,8 @@ export class FastPcb {
   private readonly inputs: number[];
   private readonly params: number[];
   private readonly ranges: [number, number][];
+  /** The score pass's thread ranges (owners of the candidate lists); set by scoreStats. */
+  private scoreRanges: [number, number][] = [];
   private readonly scratch: number[];
   private readonly ecache: number[] = [];
   private readonly expOff: number;
@@ -213,8 +215,8 @@ export class FastPcb {
     return this.arena.u8(this.inputs[slot]! + this.starts[index]! * es, this.spec.tensors[index]!.numel * es);
   }
 
-  private jobs(): KernelJob[] {
-    return this.params.map((params, t) => ({ params, k0: this.ranges[t]![0], k1: this.ranges[t]![1] }));
+  private jobs(ranges: readonly [number, number][] = this.ranges): KernelJob[] {
+    return this.params.map((params, t) => ({ params, k0: ranges[t]![0], k1: ranges[t]![1] }));
   }
 
   get threadCount(): number {
@@ -309,12 +311,18 @@ export class FastPcb {
     return { below, inWin, fill, values };
   }
 
-  /** Room for the sampled values in [a, b] of each thread's range (0 for a point window). */
-  private roomsFor(values: Float32Array, a: number, b: number, point: boolean): number[] {
-    const s = this.takeSample();
-    return this.ranges.map(([k0, k1], t) => {
+  /** Room for the sampled values in [a, b] of each of `ranges` (0 for a point window). */
+  private roomsFor(
+    values: Float32Array,
+    a: number,
+    b: number,
+    point: boolean,
+    ranges: readonly [number, number][] = this.ranges,
+  ): number[] {
+    const idx = this.sampleIndices(ranges);
+    return ranges.map(([k0, k1], t) => {
       if (point) return 0;
-      const [j0, j1] = s.threadIdx[t]!;
+      const [j0, j1] = idx[t]!;
       let c = 0;
       for (let j = j0; j < j1; j++) if (values[j]! >= a && values[j]! <= b) c++;
       return Math.ceil(roomFor(j1 > j0 ? c / (j1 - j0) : 1, k1 - k0) * (this.spec.roomScale ?? 1));
@@ -333,7 +341,7 @@ export class FastPcb {
 
   // -- sample ------------------------------------------------------------------------------------
 
-  private sample?: { m: number; slots: number[]; decoded: Float32Array[]; threadIdx: [number, number][] };
+  private sample?: { m: number; slots: number[]; decoded: Float32Array[]; pos: Uint32Array };
 
   /** Sampled positions' inputs, as stored (for the score kernel) and decoded (for |T|). */
   private takeSample() {
@@ -373,15 +381,38 @@ export class FastPcb {
       }
       decoded.push(dec);
     }
-    // Sample indices of each thread's range (the positions are sorted).
-    let j = 0;
-    const threadIdx = this.ranges.map(([, k1]): [number, number] => {
-      const j0 = j;
-      while (j < m && pos[j]! < k1) j++;
-      return [j0, j];
-    });
-    this.sample = { m, slots, decoded, threadIdx };
+    this.sample = { m, slots, decoded, pos };
     return this.sample;
+  }
+
+  /** The sample indices inside each of `ranges` (the sampled positions are sorted). */
+  private sampleIndices(ranges: readonly [number, number][]): [number, number][] {
+    const { pos } = this.takeSample();
+    return ranges.map(([k0, k1]) => [lowerBound(pos, k0), lowerBound(pos, k1)]);
+  }
+
+  /**
+   * Score-pass ranges of equal expected cost: a position costs about 1 per task to classify plus 7 per
+   * task whose score may lie at or above the window (exact scoring), as seen in the sample. Equal
+   * position counts left one thread with twice the work where task vectors concentrate in some tensors.
+   */
+  private balancedRanges(samples: readonly Float32Array[], lows: readonly number[]): [number, number][] {
+    const { pos, m } = this.takeSample();
+    const T = this.params.length;
+    const cum = new Float64Array(m + 1);
+    for (let j = 0; j < m; j++) {
+      let w = this.n;
+      for (let i = 0; i < this.n; i++) if (samples[i]![j]! >= lows[i]!) w += 7;
+      cum[j + 1] = cum[j]! + w;
+    }
+    const bounds = [0];
+    for (let t = 1; t < T; t++) {
+      const j = Math.min(m - 1, lowerBound(cum, (cum[m]! * t) / T));
+      const b = Math.floor(pos[j]! / 4) * 4;
+      bounds.push(Math.max(bounds[t - 1]!, Math.min(b, this.total)));
+    }
+    bounds.push(this.total);
+    return bounds.slice(0, T).map((k0, t) => [k0, bounds[t + 1]!]);
   }
 
   // -- magnitude statistics ----------------------------------------------------------------------
@@ -391,14 +422,15 @@ export class FastPcb {
     kernel: "mag_pass" | "score_pass",
     label: string,
     setup: (p: number, t: number) => void,
+    ranges: readonly [number, number][] = this.ranges,
   ): Promise<void> {
     this.params.forEach((p, t) => {
-      const [k0, k1] = this.ranges[t]!;
+      const [k0, k1] = ranges[t]!;
       this.base(p, this.inputs, k0, k1, this.scratch[t]!);
       setup(p, t);
     });
     const t0 = performance.now();
-    await this.threads.run(kernel, this.jobs());
+    await this.threads.run(kernel, this.jobs(ranges));
     this.addTime(label, t0);
   }
 
@@ -547,19 +579,24 @@ export class FastPcb {
     winCaps: number[][],
     candCaps: number[][],
   ): Promise<{ res: Resolution[]; candOverflow: boolean; bad: boolean }> {
-    await this.runPass("score_pass", "score pass", (p, t) => {
-      for (let i = 0; i < this.n; i++) {
-        const cap = winCaps[i]![t]!;
-        this.setWin(p, i, wins[i]!, this.buffer(`win-${t}-${i}`, cap * 4), cap);
-        const cc = candCaps[i]![t]!;
-        // 4 spare slots: the kernel stores whole vectors of packed candidates.
-        this.setU32(p, "candPos", this.buffer(`pos-${t}-${i}`, (cc + 4) * 4), i);
-        this.setU32(p, "candVal", this.buffer(`val-${t}-${i}`, (cc + 4) * 4), i);
-        this.setU32(p, "candCap", cc, i);
-        this.setU32(p, "candCount", 0, i);
-        this.setF32(p, "maxB", Number.NEGATIVE_INFINITY, i);
-      }
-    });
+    await this.runPass(
+      "score_pass",
+      "score pass",
+      (p, t) => {
+        for (let i = 0; i < this.n; i++) {
+          const cap = winCaps[i]![t]!;
+          this.setWin(p, i, wins[i]!, this.buffer(`win-${t}-${i}`, cap * 4), cap);
+          const cc = candCaps[i]![t]!;
+          // 4 spare slots: the kernel stores whole vectors of packed candidates.
+          this.setU32(p, "candPos", this.buffer(`pos-${t}-${i}`, (cc + 4) * 4), i);
+          this.setU32(p, "candVal", this.buffer(`val-${t}-${i}`, (cc + 4) * 4), i);
+          this.setU32(p, "candCap", cc, i);
+          this.setU32(p, "candCount", 0, i);
+          this.setF32(p, "maxB", Number.NEGATIVE_INFINITY, i);
+        }
+      },
+      this.scoreRanges,
+    );
     const bad = this.params.some((p) => this.getU32(p, "bad") > 0);
     let candOverflow = false;
     const k = dropIndex(this.total, this.spec.options.ratio);
@@ -587,13 +624,18 @@ export class FastPcb {
     const paths: string[] = new Array(n).fill("sweep");
     const width = this.spec.windowWidth ?? 6;
     const caps = (wins: (ValueWindow & { sureBelow: number })[]) => ({
-      win: wins.map((w, i) => this.roomsFor(samples[i]!, w.a, w.b, isPoint(w))),
+      win: wins.map((w, i) => this.roomsFor(samples[i]!, w.a, w.b, isPoint(w), this.scoreRanges)),
       cand: wins.map((w, i) =>
-        this.roomsFor(samples[i]!, w.a, Number.POSITIVE_INFINITY, false).map((r) =>
+        this.roomsFor(samples[i]!, w.a, Number.POSITIVE_INFINITY, false, this.scoreRanges).map((r) =>
           Math.ceil((r * 1.02 + 4096) * (this.spec.roomScale ?? 1)),
         ),
       ),
     });
+    // The score pass's thread ranges (and so the owners of the candidates), balanced by the sample.
+    this.scoreRanges = this.balancedRanges(
+      samples,
+      sorted.map((srt) => windowFromSample(srt, k, D, width).a),
+    );
     for (const widen of [1, 8]) {
       const wins = sorted.map((srt) => {
         const w = windowFromSample(srt, k, D, width * widen);
@@ -814,7 +856,7 @@ export class FastPcb {
     const cuts = new Set<number>([p0, p1]);
     for (let t = 1; t < T; t++)
       cuts.add(Math.min(p1, Math.max(p0, p0 + Math.floor(((p1 - p0) * t) / T / 4) * 4)));
-    for (const [k0] of this.ranges) if (k0 > p0 && k0 < p1) cuts.add(k0);
+    for (const [k0] of this.scoreRanges) if (k0 > p0 && k0 < p1) cuts.add(k0);
     const points = [...cuts].sort((a, b) => a - b);
     const pieces: [number, number][] = [];
     for (let j = 0; j + 1 < points.length; j++)
@@ -840,7 +882,7 @@ export class FastPcb {
   private mergeBlock(e: number, a: number): number {
     const size = this.layout.paramsSize;
     while (this.mergeBlocks.length <= e) this.mergeBlocks.push(this.arena.alloc(size));
-    const owner = this.ranges.findIndex(([k0, k1]) => a >= k0 && a < k1);
+    const owner = this.scoreRanges.findIndex(([k0, k1]) => a >= k0 && a < k1);
     const from = this.params[owner]!;
     const to = this.mergeBlocks[e]!;
     this.arena.u8(0, this.arena.memory.buffer.byteLength).copyWithin(to, from, from + size);
