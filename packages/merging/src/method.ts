@@ -91,6 +91,8 @@ export interface GlobalMergeContext {
   readonly modelParams: readonly ParamMap[];
   readonly params: ParamMap;
   readonly seed: number;
+  /** The caller's thread count (`threads` of the merge), when it set one; methods may use it as their default. */
+  readonly threads?: number;
 }
 
 /** One pass over all tensors. `finish` runs after the last `visit` of the pass. */
@@ -127,6 +129,8 @@ export interface FastGlobalContext {
   readonly outDtypes: ReadonlySet<string>;
   /** mergekit's `dtype` (compute dtype), if set. */
   readonly computeDtype?: string;
+  /** The caller's thread count (`threads` of the merge), when it set one. */
+  readonly threads?: number;
 }
 
 /**
@@ -135,6 +139,8 @@ export interface FastGlobalContext {
  */
 export interface FastGlobalSession {
   readonly label: string;
+  /** Threads its passes and merge run on. */
+  readonly threads: number;
   /** Where tensor `index`'s stored bytes of input `slot` (0 = base, 1 + i = model i) must be read to. */
   inputView(slot: number, index: number): Uint8Array;
   /** Global statistics, after every input view was filled. Throws FastGlobalUnsupported to decline. */

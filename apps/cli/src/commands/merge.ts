@@ -224,7 +224,7 @@ const command: Command = {
     "CONFIG.yml is mergekit's YAML subset (models, base_model, merge_method, parameters, dtype, out_dtype).\n" +
     "--threads N uses N threads: task arithmetic splits each piece of a tensor over them (no extra memory),\n" +
     "other tensor-scope methods merge whole tensors on N workers (memory grows N-fold); PCB streaming-global\n" +
-    "takes its own `threads` parameter in the config;\n" +
+    "runs its passes on N threads (all cores without --threads; its `threads` parameter takes precedence);\n" +
     "--strict turns skipped tensors into errors.",
   usage: USAGE,
   run: runMerge,

@@ -157,7 +157,7 @@ export const pcb: MergeMethod = {
       min: 0,
       max: 256,
       description:
-        "streaming-global: threads for the balance-score pass when the task store is in memory; 0 = os.availableParallelism() (needs the built package; same output for any count).",
+        "streaming-global: threads of the fast path's passes, or of the general path's store-only passes with the store in memory; 0 = the merge's `threads` option (x merge --threads) when given, else os.availableParallelism() (needs the built package; same output for any count).",
     },
     {
       name: "fast_path",
@@ -219,7 +219,8 @@ export const pcb: MergeMethod = {
       return streamingPcbSession(ctx, o, lambda, "pcb streaming-global", {
         memoryBudget: num(ctx.params, "memory_budget"),
         spillDir: str(ctx.params, "spill_dir") || undefined,
-        threads: num(ctx.params, "threads") || undefined, // 0: the session's default (all cores)
+        // 0: the merge's `threads` when given, else the session's default (all cores)
+        threads: num(ctx.params, "threads") || ctx.threads,
       });
     }
     throw new MergeMethodError("pcb: mode 'per-tensor' is tensor-scope; call mergeTensor per tensor");
@@ -231,7 +232,7 @@ export const pcb: MergeMethod = {
       optionsOf(ctx.params),
       num(ctx.params, "lambda"),
       num(ctx.params, "memory_budget"),
-      num(ctx.params, "threads") || undefined,
+      num(ctx.params, "threads") || ctx.threads,
       num(ctx.params, "fast_range"),
     );
   },

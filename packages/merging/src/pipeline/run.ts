@@ -63,7 +63,8 @@ export interface PrepareMergeOptions {
   /** Input tensors read in parallel per output tensor (default 4; 1 = one after another). */
   readConcurrency?: number;
   /**
-   * Worker threads for the final merge of tensor-scope methods (default 1 = this thread). Each worker
+   * Worker threads for the final merge of tensor-scope methods (default 1 = this thread); global-scope
+   * methods may take it as their default too (PCB streaming-global, unless its `threads` parameter is set). Each worker
    * opens the inputs itself and merges whole tensors, so peak memory grows to about threads ×
    * (inputs + 2) × largest tensor. Needs the built package (dist/pipeline/merge-worker.js); global-scope
    * methods and custom `method` objects always run on this thread. Merges that fully take the fused
@@ -361,6 +362,7 @@ export class PreparedCheckpointMerge {
       inputDtypes,
       outDtypes,
       computeDtype: this.config.dtype,
+      threads: options.threads,
     });
     if (!session) return false;
     try {
@@ -421,6 +423,7 @@ export class PreparedCheckpointMerge {
       modelParams: this.whole.modelParams,
       params: this.whole.params,
       seed: this.seed,
+      threads: options.threads,
     });
     this.session = session;
     const bytesOf = (p: PlannedTensor) =>
@@ -666,6 +669,7 @@ export class PreparedCheckpointMerge {
       // threads − 1 helper threads; whole-tensor merge workers (each reading whole tensors and copying
       // results back) measured 3-4× slower there (bench/results/merging-streaming.md).
       if (this.fast) {
+        threadsUsed = this.fast.session.threads;
         await this.writeFastGlobal(this.fast, computed, config, sink, report);
         computed.length = 0; // all written
       }

@@ -29,7 +29,7 @@ async function tensorBytes(dir: string): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-async function merge(name: string, dtype: string, params: string, threads?: number) {
+async function merge(name: string, dtype: string, params: string, threads?: number, mergeThreads?: number) {
   const config = parseMergeConfig(
     `merge_method: pcb
 base_model: ${root}/${dtype}/base
@@ -45,8 +45,11 @@ parameters: { ratio: 0.15, lambda: 1.1, ${params}${threads ? `, threads: ${threa
   );
   const labels = new Set<string>();
   const out = join(root, `out-${name}`);
-  await mergeCheckpoints(config, out, { onProgress: (e: MergeProgressEvent) => labels.add(e.label) });
-  return { bytes: await tensorBytes(out), labels: [...labels] };
+  const res = await mergeCheckpoints(config, out, {
+    threads: mergeThreads,
+    onProgress: (e: MergeProgressEvent) => labels.add(e.label),
+  });
+  return { bytes: await tensorBytes(out), labels: [...labels], threads: res.threads };
 }
 
 beforeAll(async () => {
@@ -85,6 +88,10 @@ describe("PCB streaming-global fast path through the pipeline", () => {
       expect(general.bytes.equals(ref.bytes)).toBe(true);
       expect(fast1.bytes.equals(ref.bytes)).toBe(true);
       expect(fast2.bytes.equals(ref.bytes)).toBe(true);
+      // The merge's own `threads` option (x merge --threads) is PCB's default thread count.
+      const one = await merge(`${dtype}-one`, dtype, "mode: streaming-global", undefined, 1);
+      expect(one.threads).toBe(1);
+      expect(one.bytes.equals(ref.bytes)).toBe(true);
     });
   }
 

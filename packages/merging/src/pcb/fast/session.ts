@@ -47,6 +47,7 @@ export function fastPcbSession(
   }
   return {
     label: "pcb streaming-global",
+    threads: fast.threadCount,
     inputView: (slot, index) => fast.inputView(slot, index),
     prepare: async () => {
       await fast.computeStats();
