@@ -100,10 +100,19 @@ export function fastPcbCoreBytes(
   return (numTasks + 1) * (total + 8) * esize(format) + 2 * (Math.min(total, range) + 8) * 4;
 }
 
-/** Estimated total bytes (inputs, output, candidates ≈ 12 % of the task elements, windows). */
-export function fastPcbBytes(total: number, numTasks: number, format: FastFormat, ratio: number): number {
+/**
+ * Estimated total bytes (inputs, the two output buffers — a merge range or the largest tensor each —,
+ * candidates ≈ 12 % of the task elements, windows).
+ */
+export function fastPcbBytes(
+  total: number,
+  numTasks: number,
+  format: FastFormat,
+  ratio: number,
+  largest = 0,
+): number {
   return (
-    fastPcbCoreBytes(total, numTasks, format) +
+    fastPcbCoreBytes(total, numTasks, format, Math.max(MERGE_RANGE_ELEMENTS, largest)) +
     Math.ceil(numTasks * total * 8 * Math.min(1, ratio * 1.2 + 0.01)) +
     (64 << 20)
   );
@@ -163,7 +172,8 @@ export class FastPcb {
       total += t.numel;
     }
     if (total === 0) throw new PcbError("pcb streaming-global: no tensor elements to merge");
-    if (fastPcbBytes(total, n, spec.format, spec.options.ratio) > MAX_MEMORY_BYTES)
+    const largest = Math.max(...spec.tensors.map((t) => t.numel));
+    if (fastPcbBytes(total, n, spec.format, spec.options.ratio, largest) > MAX_MEMORY_BYTES)
       throw new FastPcbUnsupported("pcb fast path: the model does not fit a 4 GiB WebAssembly memory");
     this.total = total;
     const es = esize(spec.format);
@@ -733,6 +743,8 @@ export class FastPcb {
         throw new FastPcbUnsupported("pcb fast path: constant score row with nan_guard off");
     }
     this.score = score;
+    // The merge's buffers now, while failing to get memory can still fall back to the general path.
+    this.allocOutputs();
     return { magnitude: mag, score };
   }
 
@@ -775,13 +787,8 @@ export class FastPcb {
       );
     // Two output buffers of one merge range each (not the whole model): less memory to touch, and a
     // range can be written while the next one merges into the other buffer.
-    const ob = esize(out);
-    const cap = this.rangeElements;
-    if (this.outBytes < ob || this.outCap < cap) {
-      this.outBufs = [0, 1].map(() => this.arena.alloc((cap + 8) * ob));
-      this.outCap = cap;
-    }
-    this.outBytes = ob;
+    this.allocOutputs();
+    this.outBytes = esize(out);
     this.outAt = [];
     this.rangeNo = 0;
     const L = this.layout;
@@ -825,6 +832,14 @@ export class FastPcb {
   }
 
   private mergedUpTo = -1;
+
+  /** The two range-sized output buffers, for float32 (so any output dtype fits). */
+  private allocOutputs(): void {
+    const cap = this.rangeElements;
+    if (this.outCap >= cap) return;
+    this.outBufs = [0, 1].map(() => this.arena.alloc((cap + 8) * 4));
+    this.outCap = cap;
+  }
 
   /** The most elements one `mergeTensors` range may hold: MERGE_RANGE_ELEMENTS, or the largest tensor. */
   get rangeElements(): number {

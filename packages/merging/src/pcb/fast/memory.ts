@@ -1,6 +1,7 @@
 // One shared WebAssembly memory for the PCB fast path, handed out by a bump allocator. The first
 // STACK_AREA bytes hold the per-thread C stacks (the kernels need a few dozen bytes each).
 
+import { FastGlobalUnsupported } from "../../method.js";
 import { PcbError } from "../options.js";
 import { Wasm, type WasmMemory } from "./wasm-api.js";
 
@@ -27,15 +28,24 @@ export class SharedArena {
     return (t + 1) * STACK_BYTES;
   }
 
-  /** `bytes` zeroed bytes aligned to 16; throws past 4 GiB. */
+  /**
+   * `bytes` zeroed bytes aligned to 16. Past 4 GiB, or when the system refuses to grow the memory, it
+   * throws FastGlobalUnsupported: the caller then takes the general path.
+   */
   alloc(bytes: number): number {
     const off = Math.ceil(this.top / 16) * 16;
     const end = off + Math.ceil(bytes / 16) * 16;
     if (end > MAX_MEMORY_BYTES) {
-      throw new PcbError(`pcb fast path: needs more than the 4 GiB a WebAssembly memory can hold`);
+      throw new FastGlobalUnsupported(
+        "pcb fast path: needs more than the 4 GiB a WebAssembly memory can hold",
+      );
     }
     const have = this.memory.buffer.byteLength;
-    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
+    try {
+      if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
+    } catch (e) {
+      throw new FastGlobalUnsupported(`pcb fast path: cannot grow its memory to ${end} bytes (${String(e)})`);
+    }
     this.top = end;
     return off;
   }

@@ -30,7 +30,9 @@ export function fastPcbSession(
   const cd = ctx.computeDtype;
   if (cd !== undefined && cd !== "F32" && !(cd === format && out === format)) return undefined;
   const total = ctx.tensors.reduce((s, t) => s + t.numel, 0);
-  if (total === 0 || fastPcbBytes(total, ctx.numModels, format, o.ratio) > memoryBudget) return undefined;
+  const largest = Math.max(0, ...ctx.tensors.map((t) => t.numel));
+  if (total === 0 || fastPcbBytes(total, ctx.numModels, format, o.ratio, largest) > memoryBudget)
+    return undefined;
   let fast: FastPcb;
   try {
     fast = new FastPcb({
