@@ -138,7 +138,8 @@ async function child(kind, dir) {
     const yaml = kind.startsWith("task_arithmetic")
       ? `merge_method: task_arithmetic\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { lambda: 0.3 }\n`
       : `merge_method: pcb\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { mode: streaming-global, ratio: 0.1${kind === "pcb-t1" ? ", threads: 1" : ""}${kind === "pcb-general" ? ", fast_path: false" : ""}${process.env.X_BENCH_PCB_BUDGET ? `, memory_budget: ${Number(process.env.X_BENCH_PCB_BUDGET)}` : ""} }\n`;
-    const threads = kind === "task_arithmetic-t2" ? 2 : 1;
+    // Only -t2 sets the merge's threads (PCB takes it as its default thread count; unset = all cores).
+    const threads = kind === "task_arithmetic-t2" ? 2 : undefined;
     // A copy of the method object is not recognized by the fused path: the general (decode everything
     // to float32, merge, encode) path runs instead.
     const unfused = kind === "task_arithmetic-unfused" || kind === "task_arithmetic-before";
