@@ -8,10 +8,9 @@
 // thread count. `finish()` of a global pass is synchronous, so the calling thread blocks in
 // Atomics.wait while the workers run.
 
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { StreamingLowPlan, StreamingQuantile } from "@x/tensor-core";
+import { findBuiltScript } from "../built-script.js";
 import type { NanGuard, PcbInter } from "./options.js";
 import { PcbError } from "./options.js";
 import type { RankWindow } from "./rank-window.js";
@@ -63,11 +62,7 @@ export type StoreJob = ScoreJob | LowJob;
 
 /** The built worker script (dist/pcb/score-worker.js), also when running from src; undefined if not built. */
 export function findScoreWorker(): URL | undefined {
-  for (const rel of ["./score-worker.js", "../../dist/pcb/score-worker.js"]) {
-    const url = new URL(rel, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  return undefined;
+  return findBuiltScript(import.meta.url, ["./score-worker.js", "../../dist/pcb/score-worker.js"]);
 }
 
 const shared = <T>(make: (b: SharedArrayBuffer) => T, bytes: number): T => make(new SharedArrayBuffer(bytes));

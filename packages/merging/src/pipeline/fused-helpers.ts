@@ -3,9 +3,8 @@
 // buffers. Each range is computed element by element exactly as on one thread, so the bytes do not
 // depend on the split.
 
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { findBuiltScript } from "../built-script.js";
 import type { MergeConfig } from "../config/index.js";
 import type { DenseLinearPlan } from "../methods/gta.js";
 import { MergeInputError } from "./errors.js";
@@ -28,11 +27,7 @@ const ALIGN = 64;
 
 /** The built helper script (next to this module in dist/, or dist/ when running from src/). */
 export function findFusedHelper(): URL | undefined {
-  for (const rel of ["./fused-worker.js", "../../dist/pipeline/fused-worker.js"]) {
-    const url = new URL(rel, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  return undefined;
+  return findBuiltScript(import.meta.url, ["./fused-worker.js", "../../dist/pipeline/fused-worker.js"]);
 }
 
 /** Runs the fused kernel on one element range of stored inputs (views built from shared buffers). */

@@ -3,9 +3,8 @@
 // transferred buffers and this thread writes them to their shard offsets. One tensor in flight per worker
 // keeps memory at threads × (inputs + 2) × largest tensor.
 
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { findBuiltScript } from "../built-script.js";
 import type { MergeConfig, ParameterMap } from "../config/index.js";
 import { MergeInputError } from "./errors.js";
 
@@ -24,11 +23,7 @@ export type FromWorker =
 
 /** The built worker script (next to this module in dist/, or dist/ when running from src/). */
 export function findMergeWorker(): URL | undefined {
-  for (const rel of ["./merge-worker.js", "../../dist/pipeline/merge-worker.js"]) {
-    const url = new URL(rel, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  return undefined;
+  return findBuiltScript(import.meta.url, ["./merge-worker.js", "../../dist/pipeline/merge-worker.js"]);
 }
 
 /**

@@ -2,20 +2,15 @@
 // worker threads sharing the memory. Each block covers its own range of positions, and every
 // element is computed by the same code whatever the split, so results do not depend on the count.
 
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { findBuiltScript } from "../../built-script.js";
 import { PcbError } from "../options.js";
 import { type KernelName, type PcbKernels, pcbModule } from "./kernels.js";
 import type { SharedArena } from "./memory.js";
 
 /** The built worker script (dist/pcb/fast/worker.js), also when running from src; undefined if not built. */
 export function findFastWorker(): URL | undefined {
-  for (const rel of ["./worker.js", "../../../dist/pcb/fast/worker.js"]) {
-    const url = new URL(rel, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  return undefined;
+  return findBuiltScript(import.meta.url, ["./worker.js", "../../../dist/pcb/fast/worker.js"]);
 }
 
 type Reply = { ok: true } | { ok: false; message: string };
