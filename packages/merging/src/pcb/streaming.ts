@@ -23,6 +23,7 @@ import type {
   TensorVisit,
 } from "../method.js";
 import { checkVisit, flatLayout } from "../methods/task-matrix.js";
+import { lowerBound } from "./fast/windows.js";
 import { clampIndices, dropIndex, PcbError, type ResolvedPcbOptions } from "./options.js";
 import { RankWindow, windowCapacity, windowFromSample } from "./rank-window.js";
 import {
@@ -36,18 +37,6 @@ import {
 import { sampleScores, scoreChunk } from "./score-pass.js";
 import { refineStoreThreaded, scoreStoreThreaded } from "./score-threads.js";
 import { createTaskStore, STORE_CHUNK, sharedRowsOf, type TaskStore } from "./task-store.js";
-
-/** First index of the ascending `list` whose value is ≥ `x`. */
-function lowerBound(list: Int32Array, x: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** Grow-only float32 scratch buffers by slot, returned at the requested length. */
 class Scratch {

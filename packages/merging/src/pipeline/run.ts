@@ -492,6 +492,16 @@ export class PreparedCheckpointMerge {
     return findMergeWorker();
   }
 
+  /** The method's parameters for planned tensor `p` under `config` (filters by name, layer position). */
+  private tensorParams(p: PlannedTensor, config: MergeConfig): ReturnType<typeof resolveParams> {
+    const t = layerPosition(p.name, this.numLayers);
+    const g = evaluateAll(config.parameters, p.name, t);
+    const ms = p.models.map((mi) =>
+      evaluateAll(config.models[this.inputs.configIndex[mi]!]!.parameters, p.name, t),
+    );
+    return resolveParams(this.method, g, ms);
+  }
+
   /**
    * The final float32 values of planned tensor `index` (merged, or the kept base tensor) under `config`.
    * The result may be a reused read buffer: consume it before the next call. (Used by `write` and by
@@ -502,12 +512,7 @@ export class PreparedCheckpointMerge {
     const { inputs, method, session } = this;
     if (p.kind === "copy") return this.readInput(inputs.base ?? inputs.reference, p.name, 0);
     const { base, baseFull, models } = await this.readInputs(p);
-    const t = layerPosition(p.name, this.numLayers);
-    const g = evaluateAll(config.parameters, p.name, t);
-    const ms = p.models.map((mi) =>
-      evaluateAll(config.models[inputs.configIndex[mi]!]!.parameters, p.name, t),
-    );
-    const resolved = resolveParams(method, g, ms);
+    const resolved = this.tensorParams(p, config);
     const input = {
       name: p.name,
       shape: this.mergedShape(p),
@@ -548,12 +553,7 @@ export class PreparedCheckpointMerge {
       if (!isLinearDType(dt)) return undefined;
       dtypes.push(dt);
     }
-    const t = layerPosition(p.name, this.numLayers);
-    const g = evaluateAll(config.parameters, p.name, t);
-    const ms = p.models.map((mi) =>
-      evaluateAll(config.models[inputs.configIndex[mi]!]!.parameters, p.name, t),
-    );
-    const resolved = resolveParams(method, g, ms);
+    const resolved = this.tensorParams(p, config);
     const plan = denseLinearPlan(method, resolved.params, resolved.modelParams);
     if (!plan) return undefined;
     return {
@@ -739,16 +739,7 @@ export class PreparedCheckpointMerge {
     sink: Awaited<ReturnType<typeof createShardedSink>>,
     report: (p: PlannedTensor) => void,
   ): Promise<void> {
-    const { inputs, method } = this;
-    const perTensor = fast.order.map((i) => {
-      const p = this.tensors[i]!;
-      const t = layerPosition(p.name, this.numLayers);
-      const g = evaluateAll(config.parameters, p.name, t);
-      const ms = p.models.map((mi) =>
-        evaluateAll(config.models[inputs.configIndex[mi]!]!.parameters, p.name, t),
-      );
-      return resolveParams(method, g, ms);
-    });
+    const perTensor = fast.order.map((i) => this.tensorParams(this.tensors[i]!, config));
     const outDtype = fast.order.length > 0 ? this.outDtypeOf(this.tensors[fast.order[0]!]!) : "F32";
     fast.session.beginMerge(perTensor, outDtype);
     // Tensors merge in ranges of up to `rangeElements`; each range is written (in order, on libuv's
