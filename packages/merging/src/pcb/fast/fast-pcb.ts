@@ -10,7 +10,7 @@
 // path does not reproduce exactly (non-finite values, nan_guard "off" with a constant row) raise
 // FastPcbUnsupported before any output exists; the caller then takes the general streaming path.
 
-import { StreamingQuantile } from "@x/tensor-core";
+import { bf16ToF32, StreamingQuantile } from "@x/tensor-core";
 import { FastGlobalUnsupported } from "../../method.js";
 import { expTable } from "../exp32.js";
 import { clampIndices, dropIndex, PcbError, type ResolvedPcbOptions } from "../options.js";
@@ -375,21 +375,16 @@ export class FastPcb {
     for (let s = 0; s <= this.n; s++) {
       const off = this.arena.alloc((m + 8) * es);
       slots.push(off);
-      const dec = new Float32Array(m);
       if (es === 2) {
         const src = this.arena.u16(this.inputs[s]!, D);
         const dst = this.arena.u16(off, m);
-        const bits = new Uint32Array(dec.buffer);
-        for (let j = 0; j < m; j++) {
-          dst[j] = src[pos[j]!]!;
-          bits[j] = dst[j]! << 16;
-        }
+        for (let j = 0; j < m; j++) dst[j] = src[pos[j]!]!;
       } else {
         const src = this.arena.f32(this.inputs[s]!, D);
         const dst = this.arena.f32(off, m);
-        for (let j = 0; j < m; j++) dec[j] = dst[j] = src[pos[j]!]!;
+        for (let j = 0; j < m; j++) dst[j] = src[pos[j]!]!;
       }
-      decoded.push(dec);
+      decoded.push(this.decode(off, 0, m, new Float32Array(m)));
     }
     this.sample = { m, slots, decoded, pos };
     return this.sample;
@@ -550,26 +545,22 @@ export class FastPcb {
     const D = this.total;
     const chunk = 1 << 16;
     const row = new Float32Array(chunk);
-    const bi = new Float32Array(chunk);
-    const bb = new Uint32Array(bi.buffer);
+    const x0 = new Float32Array(chunk);
     for (let k = 0; k < D; k += chunk) {
       const len = Math.min(chunk, D - k);
-      if (this.spec.format === "BF16") {
-        const x0 = this.arena.u16(this.inputs[0]! + 2 * k, len);
-        const xi = this.arena.u16(this.inputs[1 + i]! + 2 * k, len);
-        const rb = new Uint32Array(row.buffer);
-        for (let j = 0; j < len; j++) {
-          rb[j] = xi[j]! << 16;
-          bb[j] = x0[j]! << 16;
-        }
-        for (let j = 0; j < len; j++) row[j] = row[j]! - bi[j]!;
-      } else {
-        const x0 = this.arena.f32(this.inputs[0]! + 4 * k, len);
-        const xi = this.arena.f32(this.inputs[1 + i]! + 4 * k, len);
-        for (let j = 0; j < len; j++) row[j] = xi[j]! - x0[j]!;
-      }
+      this.decode(this.inputs[0]!, k, len, x0);
+      this.decode(this.inputs[1 + i]!, k, len, row);
+      for (let j = 0; j < len; j++) row[j] = row[j]! - x0[j]!;
       add(row.subarray(0, len));
     }
+  }
+
+  /** Elements [k, k + len) of the stored array at byte offset `at`, decoded into the front of `out`. */
+  private decode(at: number, k: number, len: number, out: Float32Array): Float32Array {
+    const dst = out.subarray(0, len);
+    if (this.spec.format === "BF16") return bf16ToF32(this.arena.u16(at + 2 * k, len), dst);
+    dst.set(this.arena.f32(at + 4 * k, len));
+    return dst;
   }
 
   // -- score statistics --------------------------------------------------------------------------
