@@ -146,15 +146,8 @@ export class FastPcb {
   private mag?: MagnitudeStats;
   private score?: ScoreStats;
   private closed = false;
-  /** Wall time per phase in ms (kernel passes and the JavaScript work around them), accumulated. */
-  readonly timings: Record<string, number> = {};
-
   /** Passes run again with exact room after a window collection or candidate list overflowed. */
   reruns = 0;
-
-  private addTime(phase: string, t0: number): void {
-    this.timings[phase] = (this.timings[phase] ?? 0) + performance.now() - t0;
-  }
 
   constructor(
     readonly spec: FastPcbSpec,
@@ -425,7 +418,6 @@ export class FastPcb {
   /** Fills every thread's parameter block (`setup` adds the pass's own fields) and runs `kernel` on all. */
   private async runPass(
     kernel: "mag_pass" | "score_pass",
-    label: string,
     setup: (p: number, t: number) => void,
     ranges: readonly [number, number][] = this.ranges,
   ): Promise<void> {
@@ -434,9 +426,7 @@ export class FastPcb {
       this.base(p, this.inputs, k0, k1, this.scratch[t]!);
       setup(p, t);
     });
-    const t0 = performance.now();
     await this.threads.run(kernel, this.jobs(ranges));
-    this.addTime(label, t0);
   }
 
   /**
@@ -458,7 +448,7 @@ export class FastPcb {
   }
 
   private async magnitudePass(wins: ValueWindow[][], caps: number[][][]): Promise<Resolution[][]> {
-    await this.runPass("mag_pass", "magnitude pass", (p, t) => {
+    await this.runPass("mag_pass", (p, t) => {
       for (let i = 0; i < this.n; i++) {
         for (let j = 0; j < 2; j++) {
           const cap = caps[i]![j]![t]!;
@@ -582,7 +572,6 @@ export class FastPcb {
   ): Promise<{ res: Resolution[]; candOverflow: boolean; bad: boolean }> {
     await this.runPass(
       "score_pass",
-      "score pass",
       (p, t) => {
         for (let i = 0; i < this.n; i++) {
           const cap = winCaps[i]![t]!;
@@ -713,9 +702,6 @@ export class FastPcb {
    */
   async computeStats(): Promise<{ magnitude: MagnitudeStats; score: ScoreStats }> {
     const o = this.spec.options;
-    const t0 = performance.now();
-    this.takeSample();
-    this.addTime("sample", t0);
     const mag = await this.magnitudeStats();
     for (let i = 0; i < this.n; i++) {
       if (mag.range[i] === 0 && o.nanGuard === "off")
@@ -867,14 +853,12 @@ export class FastPcb {
     const pieces: [number, number][] = [];
     for (let j = 0; j + 1 < points.length; j++)
       if (points[j]! < points[j + 1]!) pieces.push([points[j]!, points[j + 1]!]);
-    const t0 = performance.now();
     for (let round = 0; round < pieces.length; round += T) {
       const jobs = pieces
         .slice(round, round + T)
         .map(([a, b], e) => ({ params: this.mergeBlock(e, a), k0: a, k1: b }));
       await this.threads.run("merge_pass", jobs);
     }
-    this.addTime("merge pass", t0);
     this.mergedUpTo = to;
   }
 

@@ -50,10 +50,6 @@ export class SharedArena {
     return off;
   }
 
-  get bytesUsed(): number {
-    return this.top;
-  }
-
   u8(off: number, len: number): Uint8Array {
     return new Uint8Array(this.memory.buffer, off, len);
   }
