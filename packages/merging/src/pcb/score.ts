@@ -281,12 +281,39 @@ export function accumulateWeighted(
   const li = f(lambda);
   for (let k = 0; k < t.length; k++) {
     const x = t[k];
-    const a = Math.min(Math.max(Math.abs(x), lo), hi);
-    const tc = x > 0 ? a : x < 0 ? -a : 0;
+    const tc = clampedTask(x, lo, hi);
     const w = dropRow ? 0 : f(f(Math.max(b[k], thr) - thr) / denom);
     den[k] = f(den[k] + w);
     num[k] = f(num[k] + f(li * f(tc * w)));
   }
+}
+
+/** T̃ = sign(x)·clamp(|x|, lo, hi), with sign(0) = 0 (the reference's clamped task value). */
+function clampedTask(x: number, lo: number, hi: number): number {
+  const a = Math.min(Math.max(Math.abs(x), lo), hi);
+  return x > 0 ? a : x < 0 ? -a : 0;
+}
+
+interface KeptConstants {
+  thr: number;
+  denom: number;
+  lo: number;
+  hi: number;
+  li: number;
+}
+
+/** One kept entry (score bk > t_i) of task value x at column k: den += W, num += λ_i·T̃·W. */
+function addKept(
+  k: number,
+  x: number,
+  bk: number,
+  c: KeptConstants,
+  num: Float32Array,
+  den: Float32Array,
+): void {
+  const w = f(f(Math.max(bk, c.thr) - c.thr) / c.denom);
+  den[k] = f(den[k] + w);
+  num[k] = f(num[k] + f(c.li * f(clampedTask(x, c.lo, c.hi) * w)));
 }
 
 /** Task i's constants for the kept-entry kernels; undefined when skipping B ≤ t_i is not exact, "drop" for a dropped row. */
@@ -296,7 +323,7 @@ function keptConstants(
   st: ScoreStats,
   guard: NanGuard,
   lambda: number,
-): { thr: number; denom: number; lo: number; hi: number; li: number } | "drop" | undefined {
+): KeptConstants | "drop" | undefined {
   const thr = st.threshold[i];
   const denom = f(st.max[i] - thr);
   const dropRow = denom === 0 && guard === "on";
@@ -331,16 +358,11 @@ export function accumulateKept(
   const c = keptConstants(i, mag, st, guard, lambda);
   if (c === undefined) return false;
   if (c === "drop") return true; // W = 0 everywhere
-  const { thr, denom, lo, hi, li } = c;
+  const { thr } = c;
   for (let k = 0; k < b.length; k++) {
     const bk = b[k];
     if (bk <= thr) continue;
-    const x = f(model[offset + k] - base[offset + k]);
-    const a = Math.min(Math.max(Math.abs(x), lo), hi);
-    const tc = x > 0 ? a : x < 0 ? -a : 0;
-    const w = f(f(Math.max(bk, thr) - thr) / denom);
-    den[k] = f(den[k] + w);
-    num[k] = f(num[k] + f(li * f(tc * w)));
+    addKept(k, f(model[offset + k] - base[offset + k]), bk, c, num, den);
   }
   return true;
 }
@@ -370,18 +392,13 @@ export function accumulateKeptAt(
   const c = keptConstants(i, mag, st, guard, lambda);
   if (c === undefined) return false;
   if (c === "drop") return true; // W = 0 everywhere
-  const { thr, denom, lo, hi, li } = c;
+  const { thr } = c;
   for (let p = p0; p < p1; p++) {
     const j = pos[p];
     const bk = row[j];
     if (bk <= thr) continue;
     const k = j - start;
-    const x = f(model[k] - base[k]);
-    const a = Math.min(Math.max(Math.abs(x), lo), hi);
-    const tc = x > 0 ? a : x < 0 ? -a : 0;
-    const w = f(f(Math.max(bk, thr) - thr) / denom);
-    den[k] = f(den[k] + w);
-    num[k] = f(num[k] + f(li * f(tc * w)));
+    addKept(k, f(model[k] - base[k]), bk, c, num, den);
   }
   return true;
 }
@@ -443,8 +460,7 @@ export function weightScores(
     const kw = keep?.weights[i];
     for (let k = 0; k < len; k++) {
       const x = t[k];
-      const a = Math.min(Math.max(Math.abs(x), lo), hi);
-      const tc = x > 0 ? a : x < 0 ? -a : 0;
+      const tc = clampedTask(x, lo, hi);
       const w = dropRow ? 0 : f(f(Math.max(b[k], thr) - thr) / denom);
       weightSum[k] = f(weightSum[k] + w);
       b[k] = f(tc * w);
