@@ -143,6 +143,8 @@ export interface FastGlobalSession {
   readonly threads: number;
   /** Where tensor `index`'s stored bytes of input `slot` (0 = base, 1 + i = model i) must be read to. */
   inputView(slot: number, index: number): Uint8Array;
+  /** Optional: input `slot` of tensor `index` has been read into its view (lets work start during reads). */
+  inputRead?(slot: number, index: number): void;
   /** Global statistics, after every input view was filled. Throws FastGlobalUnsupported to decline. */
   prepare(): Promise<void>;
   /** Starts a merge of every tensor with its resolved per-tensor parameters, encoded as `outDtype`. */

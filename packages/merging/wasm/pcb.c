@@ -26,9 +26,9 @@ __attribute__((import_module("env"), import_name("tanh"))) double js_tanh(double
 typedef struct {
   float a, b;
   /**
-   * Score pass: K such that c·h² + L(y) < K proves B < a (c = n·log2 e, y = T·S), where L(y) is the
-   * kernel's estimate of log2(y) + 127 from the bit pattern (at most 0.0097 below the truth); negative y
-   * give negative bit patterns (B ≤ 0). −∞ when a ≤ 0: nothing is classified, every element is exact.
+   * Score pass, in units of 2^-23: K such that c·(|T| − mn)²/rg² + L(|T|) + L(|S|) < K proves B < a
+   * (c = n·log2 e), where L(x) is the kernel's estimate of log2(x) + 127 from the bit pattern (at most
+   * 0.0097 below the truth). −∞ when a ≤ 0: nothing is classified, every element is exact.
    */
   float sureBelow;
   uint32_t below;  // out: #(x < a)
@@ -126,23 +126,30 @@ static inline void collect(Win* w, float x) {
 
 // ---------------------------------------------------------------------------------------------
 // Magnitude pass: for each task, the windows of its two clamp ranks over |T| = |θ_i − θ₀|.
+//
+// Blocks of MBLOCK positions: the base, decoded once per block, stays in L1 while every task passes
+// over it. |T| has its sign bit cleared, so its bit pattern orders like the value both as unsigned
+// and as signed integers (signed compares are one instruction on x86).
 
-static inline void magGroup(const int fmt, uint32_t xi, uint32_t x0, uint32_t k, v128_t valid, const v128_t* A,
-                            const v128_t* B, const v128_t* W, const v128_t* C, v128_t* cnt, v128_t* mx, Win* w0,
-                            Win* w1) {
-  v128_t t = wasm_f32x4_sub(ld4(fmt, xi, k), ld4(fmt, x0, k));
-  v128_t m = wasm_v128_and(wasm_v128_and(t, wasm_i32x4_splat(0x7fffffff)), valid);
-  *mx = wasm_u32x4_max(*mx, m);
-  // For non-negative floats the bit patterns order like the values. Counters subtract the -1 masks.
-  cnt[0] = wasm_i32x4_sub(cnt[0], wasm_v128_and(wasm_u32x4_lt(m, A[0]), valid));
-  cnt[1] = wasm_i32x4_sub(cnt[1], wasm_v128_and(wasm_u32x4_le(m, B[0]), valid));
-  cnt[2] = wasm_i32x4_sub(cnt[2], wasm_v128_and(wasm_u32x4_lt(m, A[1]), valid));
-  cnt[3] = wasm_i32x4_sub(cnt[3], wasm_v128_and(wasm_u32x4_le(m, B[1]), valid));
+#define MBLOCK 1024
+
+__attribute__((always_inline)) static inline void magGroup(v128_t t, v128_t valid, v128_t A0, v128_t A1, v128_t W0,
+                                                         v128_t W1, v128_t C0, v128_t C1, v128_t* cnt, v128_t* mx,
+                                                         Win* w0, Win* w1) {
+  const v128_t m = wasm_v128_and(wasm_v128_and(t, wasm_i32x4_splat(0x7fffffff)), valid);
+  *mx = wasm_i32x4_max(*mx, m);
+  // a ≤ m ≤ b as one unsigned compare of m − a with b − a.
+  const v128_t in0 = wasm_v128_and(wasm_u32x4_le(wasm_i32x4_sub(m, A0), W0), valid);
+  const v128_t in1 = wasm_v128_and(wasm_u32x4_le(wasm_i32x4_sub(m, A1), W1), valid);
+  // Counters subtract the −1 masks.
+  cnt[0] = wasm_i32x4_sub(cnt[0], wasm_v128_and(wasm_i32x4_lt(m, A0), valid));
+  cnt[1] = wasm_i32x4_sub(cnt[1], in0);
+  cnt[2] = wasm_i32x4_sub(cnt[2], wasm_v128_and(wasm_i32x4_lt(m, A1), valid));
+  cnt[3] = wasm_i32x4_sub(cnt[3], in1);
   // Only windows with room collect (a point window a = b is counted, never collected).
-  v128_t in0 = wasm_v128_and(wasm_u32x4_le(wasm_i32x4_sub(m, A[0]), W[0]), wasm_v128_and(valid, C[0]));
-  v128_t in1 = wasm_v128_and(wasm_u32x4_le(wasm_i32x4_sub(m, A[1]), W[1]), wasm_v128_and(valid, C[1]));
-  if (wasm_v128_any_true(wasm_v128_or(in0, in1))) {
-    const int b0 = wasm_i32x4_bitmask(in0), b1 = wasm_i32x4_bitmask(in1);
+  const v128_t k0 = wasm_v128_and(in0, C0), k1 = wasm_v128_and(in1, C1);
+  if (wasm_v128_any_true(wasm_v128_or(k0, k1))) {
+    const int b0 = wasm_i32x4_bitmask(k0), b1 = wasm_i32x4_bitmask(k1);
     for (int j = 0; j < 4; j++) {
       if ((b0 >> j) & 1) collect(w0, lane(m, j));
       if ((b1 >> j) & 1) collect(w1, lane(m, j));
@@ -151,27 +158,39 @@ static inline void magGroup(const int fmt, uint32_t xi, uint32_t x0, uint32_t k,
 }
 
 __attribute__((always_inline)) static inline void magBody(const int fmt, Params* P) {
-  const uint32_t x0 = P->in[0], k0 = P->k0, k1 = P->k1;
+  const uint32_t x0 = P->in[0], k0 = P->k0, k1 = P->k1, n = P->n;
+  float* base = (float*)(uintptr_t)P->scratch;
+  const v128_t all = wasm_i32x4_splat(-1);
   v128_t mx = wasm_i32x4_splat(0);
-  for (uint32_t i = 0; i < P->n; i++) {
-    const uint32_t xi = P->in[1 + i];
-    Win* w0 = &P->win[2 * i];
-    Win* w1 = &P->win[2 * i + 1];
-    const uint32_t a0 = __builtin_bit_cast(uint32_t, w0->a), b0 = __builtin_bit_cast(uint32_t, w0->b);
-    const uint32_t a1 = __builtin_bit_cast(uint32_t, w1->a), b1 = __builtin_bit_cast(uint32_t, w1->b);
-    const v128_t A[2] = {wasm_i32x4_splat((int32_t)a0), wasm_i32x4_splat((int32_t)a1)};
-    const v128_t B[2] = {wasm_i32x4_splat((int32_t)b0), wasm_i32x4_splat((int32_t)b1)};
-    const v128_t W[2] = {wasm_i32x4_splat((int32_t)(b0 - a0)), wasm_i32x4_splat((int32_t)(b1 - a1))};
-    const v128_t C[2] = {wasm_i32x4_splat(w0->cap ? -1 : 0), wasm_i32x4_splat(w1->cap ? -1 : 0)};
-    const v128_t all = wasm_i32x4_splat(-1);
-    v128_t cnt[4] = {wasm_i32x4_splat(0), wasm_i32x4_splat(0), wasm_i32x4_splat(0), wasm_i32x4_splat(0)};
-    uint32_t k = k0;
-    for (; k + 4 <= k1; k += 4) magGroup(fmt, xi, x0, k, all, A, B, W, C, cnt, &mx, w0, w1);
-    if (k < k1) magGroup(fmt, xi, x0, k, tailMask(k, k1), A, B, W, C, cnt, &mx, w0, w1);
-    w0->below += hsum(cnt[0]);
-    w0->le += hsum(cnt[1]);
-    w1->below += hsum(cnt[2]);
-    w1->le += hsum(cnt[3]);
+  for (uint32_t kb = k0; kb < k1; kb += MBLOCK) {
+    const uint32_t ke = kb + MBLOCK < k1 ? kb + MBLOCK : k1;
+    const uint32_t kv = ke - (ke - kb) % 4;  // end of the whole groups
+    for (uint32_t k = kb; k < ke; k += 4) wasm_v128_store(base + (k - kb), ld4(fmt, x0, k));
+    for (uint32_t i = 0; i < n; i++) {
+      const uint32_t xi = P->in[1 + i];
+      Win* w0 = &P->win[2 * i];
+      Win* w1 = &P->win[2 * i + 1];
+      const uint32_t a0 = __builtin_bit_cast(uint32_t, w0->a), b0 = __builtin_bit_cast(uint32_t, w0->b);
+      const uint32_t a1 = __builtin_bit_cast(uint32_t, w1->a), b1 = __builtin_bit_cast(uint32_t, w1->b);
+      const v128_t A0 = wasm_i32x4_splat((int32_t)a0), A1 = wasm_i32x4_splat((int32_t)a1);
+      const v128_t W0 = wasm_i32x4_splat((int32_t)(b0 - a0)), W1 = wasm_i32x4_splat((int32_t)(b1 - a1));
+      const v128_t C0 = wasm_i32x4_splat(w0->cap ? -1 : 0), C1 = wasm_i32x4_splat(w1->cap ? -1 : 0);
+      v128_t cnt[4] = {wasm_i32x4_splat(0), wasm_i32x4_splat(0), wasm_i32x4_splat(0), wasm_i32x4_splat(0)};
+      uint32_t k = kb;
+      for (; k < kv; k += 4) {
+        const v128_t t = wasm_f32x4_sub(ld4(fmt, xi, k), wasm_v128_load(base + (k - kb)));
+        magGroup(t, all, A0, A1, W0, W1, C0, C1, cnt, &mx, w0, w1);
+      }
+      if (k < ke) {
+        const v128_t t = wasm_f32x4_sub(ld4(fmt, xi, k), wasm_v128_load(base + (k - kb)));
+        magGroup(t, tailMask(k, ke), A0, A1, W0, W1, C0, C1, cnt, &mx, w0, w1);
+      }
+      const uint32_t below0 = hsum(cnt[0]), below1 = hsum(cnt[2]);
+      w0->below += below0;
+      w0->le += below0 + hsum(cnt[1]);
+      w1->below += below1;
+      w1->le += below1 + hsum(cnt[3]);
+    }
   }
   uint32_t m = 0;
   for (int j = 0; j < 4; j++) {
@@ -255,16 +274,6 @@ static inline v128_t exp32x4(v128_t z, const Params* P, v128_t* ok) {
   const v128_t e1 = exp32Half(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(z, z, 2, 3, 0, 1)), P, &ok1);
   *ok = wasm_i32x4_shuffle(ok0, ok1, 0, 1, 4, 5);
   return wasm_i32x4_shuffle(e0, e1, 0, 1, 4, 5);
-}
-
-static inline void columnSums(const int fmt, const Params* P, uint32_t kb, uint32_t ke, float* S) {
-  const uint32_t x0 = P->in[0];
-  for (uint32_t k = kb; k < ke; k += 4) {
-    const v128_t b = ld4(fmt, x0, k);
-    v128_t s = wasm_f32x4_splat(0.0f);
-    for (uint32_t i = 0; i < P->n; i++) s = wasm_f32x4_add(s, wasm_f32x4_sub(ld4(fmt, P->in[1 + i], k), b));
-    wasm_v128_store(S + (k - kb), s);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -373,62 +382,88 @@ __attribute__((noinline)) static void scoreUnsure(Params* P, uint32_t i, Win* w,
   }
 }
 
+// L(x) · 2^23 for x ≥ 0 given as bits: log2(x) + 127 ≈ bits·2^-23 + 0.3335·m(1 − m), m the mantissa
+// fraction; the estimate is at most 0.0097 below and 0.0054 above the truth (0 for x = 0, which only
+// overestimates).
+static inline v128_t log2Bits(v128_t bits) {
+  const v128_t mf = wasm_f32x4_convert_i32x4(wasm_v128_and(bits, wasm_i32x4_splat(0x7fffff)));
+  const v128_t corr = wasm_f32x4_mul(wasm_f32x4_mul(mf, wasm_f32x4_sub(wasm_f32x4_splat(0x1p23f), mf)),
+                                     wasm_f32x4_splat(0.3335f * 0x1p-23f));
+  return wasm_f32x4_add(wasm_f32x4_convert_i32x4(bits), corr);
+}
+
+// Blocks of SBLOCK positions: T_i and S of the block are computed once into the scratch (and stay
+// in L1) for the classification of every task.
+#define SBLOCK 512
+#define SSTRIDE (SBLOCK + 4)
+
 __attribute__((always_inline)) static inline void scoreBody(const int fmt, Params* P) {
   float* S = (float*)(uintptr_t)P->scratch;
-  float* Ut = S + BLOCK + 4;
-  float* Us = Ut + BLOCK + 4;
-  uint32_t* Uk = (uint32_t*)(Us + BLOCK + 4);
-  const uint32_t x0 = P->in[0], k0 = P->k0, k1 = P->k1;
+  float* Ls = S + SSTRIDE;
+  float* Ut = Ls + SSTRIDE;
+  float* Us = Ut + SSTRIDE;
+  uint32_t* Uk = (uint32_t*)(Us + SSTRIDE);
+  float* T = (float*)(Uk + SSTRIDE);  // n rows
+  const uint32_t x0 = P->in[0], k0 = P->k0, k1 = P->k1, n = P->n;
   const uint32_t shuf = P->shuf;
-  for (uint32_t kb = k0; kb < k1; kb += BLOCK) {
-    const uint32_t ke = kb + BLOCK < k1 ? kb + BLOCK : k1;
-    columnSums(fmt, P, kb, ke, S);
-    for (uint32_t i = 0; i < P->n; i++) {
-      const uint32_t xi = P->in[1 + i];
+  const v128_t absMask = wasm_i32x4_splat(0x7fffffff);
+  const v128_t iota = wasm_i32x4_make(0, 1, 2, 3);
+  for (uint32_t kb = k0; kb < k1; kb += SBLOCK) {
+    const uint32_t ke = kb + SBLOCK < k1 ? kb + SBLOCK : k1;
+    // T_i = θ_i − θ₀ and S = Σ_i T_i summed in task order from +0 (as the exact score's sums), and L(|S|).
+    for (uint32_t k = kb; k < ke; k += 4) {
+      const v128_t b = ld4(fmt, x0, k);
+      v128_t s = wasm_f32x4_splat(0.0f);
+      for (uint32_t i = 0; i < n; i++) {
+        const v128_t t = wasm_f32x4_sub(ld4(fmt, P->in[1 + i], k), b);
+        wasm_v128_store(T + i * SSTRIDE + (k - kb), t);
+        s = wasm_f32x4_add(s, t);
+      }
+      wasm_v128_store(S + (k - kb), s);
+      wasm_v128_store(Ls + (k - kb), log2Bits(wasm_v128_and(s, absMask)));
+    }
+    for (uint32_t i = 0; i < n; i++) {
       Win* w = &P->win[i];
-      const v128_t lo = wasm_f32x4_splat(P->lo[i]), hi = wasm_f32x4_splat(P->hi[i]);
-      const v128_t mn = wasm_f32x4_splat(P->mn[i]);
-      // A zero range under nan_guard "on" has h = 0: a zero reciprocal gives it.
-      const v128_t rinv = wasm_f32x4_splat(P->zr[i] ? 0.0f : 1.0f / P->rg[i]);
-      const v128_t c = wasm_f32x4_splat(P->nf * 1.4426950408889634f);
+      const float* Ti = T + i * SSTRIDE;
+      // c·h² ≤ c·(|T| − mn)²/rg² for every |T| (the clamp only lowers it), in units of 2^-23; zero range
+      // under nan_guard "on": h = 0.
+      const float cq = P->zr[i] ? 0.0f : (P->nf * 1.4426950408889634f * 0x1p23f) / (P->rg[i] * P->rg[i]);
+      const v128_t cqv = wasm_f32x4_splat(cq), mn = wasm_f32x4_splat(P->mn[i]);
       const v128_t K = wasm_f32x4_splat(w->sureBelow);
-      const v128_t scale = wasm_f32x4_splat(0x1p-23f);
-      const v128_t mant = wasm_i32x4_splat(0x7fffff);
-      const v128_t cm = wasm_f32x4_splat(0.3335f);
-      const v128_t one = wasm_f32x4_splat(1.0f);
-      v128_t cnt = wasm_i32x4_splat(0);
+      // Opposite signs give B ≤ 0, below a window that starts above 0.
+      const v128_t signOk = wasm_i32x4_splat(w->sureBelow > -__builtin_inff() ? -1 : 0);
       uint32_t nU = 0;
       for (uint32_t k = kb; k < ke; k += 4) {
-        const v128_t t = wasm_f32x4_sub(ld4(fmt, xi, k), ld4(fmt, x0, k));
-        // Inputs are finite here (the magnitude pass checked), so pmin/pmax equal min/max.
-        const v128_t a = wasm_f32x4_pmin(wasm_f32x4_pmax(wasm_f32x4_abs(t), lo), hi);
-        const v128_t h = wasm_f32x4_mul(wasm_f32x4_sub(a, mn), rinv);
+        const v128_t t = wasm_v128_load(Ti + (k - kb));
         const v128_t s = wasm_v128_load(S + (k - kb));
-        const v128_t y = wasm_f32x4_mul(t, s);
-        // log2 y + 127 ≈ bits·2^-23 + 0.3335·m(1 − m), m the mantissa fraction: error in [−0.0054, 0.0097].
-        const v128_t m = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_v128_and(y, mant)), scale);
-        const v128_t l2 = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(y), scale),
-                                         wasm_f32x4_mul(cm, wasm_f32x4_mul(m, wasm_f32x4_sub(one, m))));
-        const v128_t u = wasm_f32x4_add(wasm_f32x4_mul(c, wasm_f32x4_mul(h, h)), l2);
-        v128_t sure = wasm_f32x4_lt(u, K);
+        const v128_t at = wasm_v128_and(t, absMask);
+        const v128_t d = wasm_f32x4_sub(at, mn);
+        const v128_t u = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(cqv, wasm_f32x4_mul(d, d)), log2Bits(at)),
+                                        wasm_v128_load(Ls + (k - kb)));
+        v128_t sure = wasm_v128_or(wasm_f32x4_lt(u, K), wasm_v128_and(wasm_i32x4_lt(wasm_v128_xor(t, s), wasm_i32x4_splat(0)), signOk));
         if (k + 4 > ke) sure = wasm_v128_or(sure, wasm_v128_not(tailMask(k, ke)));  // lanes past the end
-        cnt = wasm_i32x4_sub(cnt, sure);
         // Unsure lanes packed to the end of the lists, branch-free.
         const int us = wasm_i32x4_bitmask(sure) ^ 15;
         const v128_t idx = wasm_v128_load((const void*)(uintptr_t)(shuf + 16 * (uint32_t)us));
         wasm_v128_store(Ut + nU, wasm_i8x16_swizzle(t, idx));
         wasm_v128_store(Us + nU, wasm_i8x16_swizzle(s, idx));
-        wasm_v128_store(Uk + nU, wasm_i8x16_swizzle(wasm_i32x4_add(wasm_i32x4_splat((int32_t)k), wasm_i32x4_make(0, 1, 2, 3)), idx));
+        wasm_v128_store(Uk + nU, wasm_i8x16_swizzle(wasm_i32x4_add(wasm_i32x4_splat((int32_t)k), iota), idx));
         nU += (uint32_t)__builtin_popcount((unsigned)us);
       }
-      // `cnt` also counted the lanes past the end: subtract them. Sure lanes are below a, so ≤ b too.
-      const uint32_t pad = (4 - (ke - kb) % 4) % 4;
-      const uint32_t sure = hsum(cnt) - pad;
+      // Sure lanes are below a, so ≤ b too.
+      const uint32_t sure = (ke - kb) - nU;
       w->below += sure;
       w->le += sure;
       if (nU) scoreUnsure(P, i, w, Ut, Us, Uk, nU);
     }
   }
+}
+
+/** Scratch bytes per thread the kernels need for `n` tasks. */
+__attribute__((export_name("scratch_bytes"))) uint32_t scratch_bytes(uint32_t n) {
+  const uint32_t score = (5 + n) * SSTRIDE * 4, merge = 2 * BLOCK * 4, mag = (MBLOCK + 4) * 4;
+  const uint32_t m = score > merge ? score : merge;
+  return (m > mag ? m : mag) + 64;
 }
 
 /** Score windows, maxima and candidates of positions [k0, k1) (k0 a multiple of 4). */

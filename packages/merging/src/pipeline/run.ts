@@ -377,6 +377,7 @@ export class PreparedCheckpointMerge {
       await mapLimited(jobs, this.readConcurrency, async (job) => {
         const name = this.tensors[job.i]!.name;
         await job.src.readBytesInto(name, session.inputView(job.slot, job.j));
+        session.inputRead?.(job.slot, job.j);
         bytesDone += bytesOf(job);
         const left = (perTensor.get(job.i) ?? n + 1) - 1;
         perTensor.set(job.i, left);

@@ -18,7 +18,6 @@ import { MagnitudeStats, ScoreStats } from "../score.js";
 import {
   ECACHE_ENTRIES,
   instantiateKernels,
-  KERNEL_BLOCK,
   type KernelLayout,
   MAX_TASKS,
   type ParamField,
@@ -79,13 +78,14 @@ export const MERGE_RANGE_ELEMENTS = 1 << 22;
 const esize = (f: FastFormat) => (f === "BF16" ? 2 : 4);
 const WIN = { a: 0, b: 4, sureBelow: 8, below: 12, le: 16, coll: 20, cap: 24, fill: 28 } as const;
 /**
- * The score kernel's proof bound K for a window starting at a (see Win.sureBelow in pcb.c):
- * c·h² + L(y) < K implies B < a, with 0.0097 for the error of the kernel's logarithm L and 1e-3 for
- * the float32 roundings of c·h² (relative ≤ 1e-6 of at most 23) and of B itself. −∞ when a ≤ 0.
+ * The score kernel's proof bound K for a window starting at a (see Win.sureBelow in pcb.c), in units of
+ * 2^-23: c·h² + L(|T|) + L(|S|) < K implies B < a, with 2 · 0.0097 for the errors of the kernel's two
+ * logarithms L (each offset by 127) and 1.1e-3 for the float32 roundings of c·h² (relative ≤ 1e-6 of at
+ * most 23), of the kernel's sums (≤ 2^-15 in these units) and of B itself. −∞ when a ≤ 0.
  */
 export function sureBelowBound(a: number): number {
   if (!(a > 0)) return Number.NEGATIVE_INFINITY;
-  const k = Math.log2(a) + 127 - 0.0097 - 1e-3;
+  const k = (Math.log2(a) + 254 - 2 * 0.0097 - 1.1e-3) * 2 ** 23;
   const f = Math.fround(k);
   return f > k ? f - Math.abs(f) * 2 ** -23 : f;
 }
@@ -202,7 +202,7 @@ export class FastPcb {
     this.ranges = [];
     for (let t = 0; t < used; t++) {
       this.params.push(this.arena.alloc(this.layout.paramsSize));
-      this.scratch.push(this.arena.alloc(4 * (KERNEL_BLOCK + 4) * 4 + 64));
+      this.scratch.push(this.arena.alloc(this.kernels.scratch_bytes(n)));
       this.ecache.push(this.arena.alloc(8 * ECACHE_ENTRIES * n));
       const k0 = t === 0 ? 0 : Math.floor((total * t) / used / 4) * 4;
       const k1 = t === used - 1 ? total : Math.floor((total * (t + 1)) / used / 4) * 4;
@@ -210,6 +210,7 @@ export class FastPcb {
     }
     // Inputs padded to whole SIMD groups (the kernels read up to 3 elements past a range's end).
     this.inputs = Array.from({ length: n + 1 }, () => this.arena.alloc((total + 8) * es));
+    this.reads = new Uint8Array(spec.tensors.length);
   }
 
   /** Where tensor `index`'s stored bytes of input `slot` (0 = base, 1 + i = task i) go. */
@@ -345,10 +346,13 @@ export class FastPcb {
   // -- sample ------------------------------------------------------------------------------------
 
   private sample?: { m: number; slots: number[]; decoded: Float32Array[]; pos: Uint32Array };
+  /** The sampled positions (sorted), where their stored inputs go, and which tensors are gathered. */
+  private sampling?: { m: number; pos: Uint32Array; slots: number[]; done: Uint8Array };
+  /** Inputs read so far per tensor (see inputRead). */
+  private readonly reads: Uint8Array;
 
-  /** Sampled positions' inputs, as stored (for the score kernel) and decoded (for |T|). */
-  private takeSample() {
-    if (this.sample) return this.sample;
+  private samplePlan() {
+    if (this.sampling) return this.sampling;
     const D = this.total;
     const m = Math.min(D, this.spec.sampleSize ?? DEFAULT_SAMPLE);
     const pos = new Uint32Array(m);
@@ -363,22 +367,49 @@ export class FastPcb {
     }
     pos.sort();
     const es = esize(this.spec.format);
-    const slots: number[] = [];
-    const decoded: Float32Array[] = [];
+    const slots = Array.from({ length: this.n + 1 }, () => this.arena.alloc((m + 8) * es));
+    this.sampling = { m, pos, slots, done: new Uint8Array(this.spec.tensors.length) };
+    return this.sampling;
+  }
+
+  /**
+   * Input `slot` of tensor `index` is in its view. Once all of a tensor's inputs are, its sampled
+   * positions are gathered (while the other tensors are still being read, instead of afterwards).
+   */
+  inputRead(slot: number, index: number): void {
+    if (slot < 0 || slot > this.n) throw new PcbError(`pcb fast path: no input slot ${slot}`);
+    if (++this.reads[index]! === this.n + 1) this.sampleTensor(index);
+  }
+
+  /** Gathers the stored inputs of tensor `index`'s sampled positions (once). */
+  private sampleTensor(index: number): void {
+    const { pos, slots, done } = this.samplePlan();
+    if (done[index]) return;
+    done[index] = 1;
+    const start = this.starts[index]!;
+    const j0 = lowerBound(pos, start);
+    const j1 = lowerBound(pos, start + this.spec.tensors[index]!.numel);
+    if (j0 === j1) return;
+    const D = this.total;
     for (let s = 0; s <= this.n; s++) {
-      const off = this.arena.alloc((m + 8) * es);
-      slots.push(off);
-      if (es === 2) {
+      if (esize(this.spec.format) === 2) {
         const src = this.arena.u16(this.inputs[s]!, D);
-        const dst = this.arena.u16(off, m);
-        for (let j = 0; j < m; j++) dst[j] = src[pos[j]!]!;
+        const dst = this.arena.u16(slots[s]!, pos.length);
+        for (let j = j0; j < j1; j++) dst[j] = src[pos[j]!]!;
       } else {
         const src = this.arena.f32(this.inputs[s]!, D);
-        const dst = this.arena.f32(off, m);
-        for (let j = 0; j < m; j++) dst[j] = src[pos[j]!]!;
+        const dst = this.arena.f32(slots[s]!, pos.length);
+        for (let j = j0; j < j1; j++) dst[j] = src[pos[j]!]!;
       }
-      decoded.push(this.decode(off, 0, m, new Float32Array(m)));
     }
+  }
+
+  /** Sampled positions' inputs, as stored (for the score kernel) and decoded (for |T|). */
+  private takeSample() {
+    if (this.sample) return this.sample;
+    const { m, pos, slots } = this.samplePlan();
+    for (let t = 0; t < this.spec.tensors.length; t++) this.sampleTensor(t);
+    const decoded = slots.map((off) => this.decode(off, 0, m, new Float32Array(m)));
     this.sample = { m, slots, decoded, pos };
     return this.sample;
   }
@@ -702,6 +733,8 @@ export class FastPcb {
    */
   async computeStats(): Promise<{ magnitude: MagnitudeStats; score: ScoreStats }> {
     const o = this.spec.options;
+    // The workers start up (≈ 70 ms) while this thread takes the sample.
+    this.threads.start();
     const mag = await this.magnitudeStats();
     for (let i = 0; i < this.n; i++) {
       if (mag.range[i] === 0 && o.nanGuard === "off")

@@ -11,6 +11,8 @@ export interface PcbKernels {
   score_pass(params: number): void;
   score_emit(params: number, out: number): void;
   merge_pass(params: number): void;
+  /** Scratch bytes per thread for `n` tasks. */
+  scratch_bytes(n: number): number;
   __stack_pointer: WasmGlobal;
 }
 
@@ -57,8 +59,6 @@ export type ParamField = (typeof FIELDS)[number];
 export const MAX_TASKS = 16;
 /** Entries of each task's intra-factor cache (ECACHE in pcb.c): per thread 8 bytes × this × tasks. */
 export const ECACHE_ENTRIES = 4096;
-/** Positions per block of the score and merge kernels (BLOCK in pcb.c): per-thread scratch is 4 × (this + 4) floats. */
-export const KERNEL_BLOCK = 2048;
 
 /** Byte offsets of the parameter block, window and segment structs. */
 export interface KernelLayout {

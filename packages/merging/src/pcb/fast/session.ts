@@ -51,6 +51,7 @@ export function fastPcbSession(
     label: "pcb streaming-global",
     threads: fast.threadCount,
     inputView: (slot, index) => fast.inputView(slot, index),
+    inputRead: (slot, index) => fast.inputRead(slot, index),
     prepare: async () => {
       await fast.computeStats();
     },

@@ -57,9 +57,9 @@ export class KernelThreads {
   private started = false;
 
   /**
-   * `threads − 1` workers (none when the worker script is not built), started at the first `run`: page
-   * faults on the shared memory (the inputs being read into it) measured 2× slower here while another
-   * thread of the process was alive.
+   * `threads − 1` workers (none when the worker script is not built), started by `start` or the first
+   * `run`: page faults on the shared memory (the inputs being read into it) measured 2× slower here
+   * while another thread of the process was alive, so the caller starts them after reading.
    */
   constructor(
     private readonly local: PcbKernels,
@@ -70,7 +70,8 @@ export class KernelThreads {
     this.url = threads > 1 ? findFastWorker() : undefined;
   }
 
-  private start(): void {
+  /** Starts the workers (they compile and instantiate the kernels while this thread goes on). */
+  start(): void {
     if (this.started) return;
     this.started = true;
     const { url, arena, offsets } = this;

@@ -54,10 +54,14 @@ export function windowFromSample(sorted: Float32Array, k: number, total: number,
   return { a, b, share: (upperBound(sorted, b) - from) / m, above: (m - from) / m };
 }
 
-/** Room for an expected share of `len` elements: generous, since an overflow costs a pass. */
+/**
+ * Room for an expected share of `len` elements: generous (2×), since an overflow costs a whole pass
+ * while room costs only address space (the kernels write just the values they meet). Heavy ties (BF16
+ * task vectors) put atoms at the window ends that a sample share underestimates.
+ */
 export function roomFor(share: number, len: number): number {
   const mean = share * len;
-  return Math.ceil(1.25 * mean + 8 * Math.sqrt(mean) + 1024);
+  return Math.ceil(2 * mean + 8 * Math.sqrt(mean) + 4096);
 }
 
 /** Whether a window holds a single value (then nothing is collected, counting suffices). */
