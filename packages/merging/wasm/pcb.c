@@ -307,8 +307,8 @@ static inline void scoreLane(Params* P, uint32_t i, Win* w, uint32_t k, float t,
 // counts and collection, candidates (packed to the front with the swizzle table), maximum. A batch
 // with a lane that needs a libm call (exp32's rare fallback, tanh outside the identity range) or a
 // NaN goes through scoreLane lane by lane, in order, so the candidates stay sorted.
-__attribute__((noinline)) static void scoreUnsure(Params* P, uint32_t i, Win* w, const float* Ut, const float* Us,
-                                                 const uint32_t* Uk, uint32_t nU) {
+__attribute__((noinline)) static void scoreUnsure(Params* P, uint32_t i, Win* w, const float* Ti, const float* S,
+                                                 const uint32_t* Ur, uint32_t nU, uint32_t kb) {
   const v128_t lo = wasm_f32x4_splat(P->lo[i]), hi = wasm_f32x4_splat(P->hi[i]);
   const v128_t mn = wasm_f32x4_splat(P->mn[i]), rg = wasm_f32x4_splat(P->rg[i]);
   const v128_t keepH = wasm_i32x4_splat(P->zr[i] ? 0 : -1);
@@ -321,7 +321,13 @@ __attribute__((noinline)) static void scoreUnsure(Params* P, uint32_t i, Win* w,
   float* vals = (float*)(keys + ECACHE);
   for (uint32_t j = 0; j < nU; j += 4) {
     const v128_t valid = tailMask(j, nU);
-    const v128_t t = wasm_v128_load(Ut + j), s = wasm_v128_load(Us + j);
+    // Gathered from the block's T_i and S by the lanes' offsets (lanes past nU read offset 0: the
+    // scratch there may hold anything).
+    const v128_t r = wasm_v128_and(wasm_v128_load(Ur + j), valid);
+    const uint32_t r0 = (uint32_t)wasm_i32x4_extract_lane(r, 0), r1 = (uint32_t)wasm_i32x4_extract_lane(r, 1);
+    const uint32_t r2 = (uint32_t)wasm_i32x4_extract_lane(r, 2), r3 = (uint32_t)wasm_i32x4_extract_lane(r, 3);
+    const v128_t t = wasm_f32x4_make(Ti[r0], Ti[r1], Ti[r2], Ti[r3]);
+    const v128_t s = wasm_f32x4_make(S[r0], S[r1], S[r2], S[r3]);
     // The intra factor E depends on |T| only (for this task's statistics), and |T| of BF16 checkpoints
     // repeats heavily: a direct-mapped cache by its bits, filled with exactly computed values.
     const v128_t key = wasm_v128_and(t, wasm_i32x4_splat(0x7fffffff));
@@ -350,7 +356,7 @@ __attribute__((noinline)) static void scoreUnsure(Params* P, uint32_t i, Win* w,
     ok = wasm_v128_and(ok, wasm_f32x4_eq(B, B));
     if (wasm_v128_any_true(wasm_v128_andnot(valid, ok))) {
       const uint32_t end = j + 4 < nU ? j + 4 : nU;
-      for (uint32_t l = j; l < end; l++) scoreLane(P, i, w, Uk[l], Ut[l], Us[l]);
+      for (uint32_t l = j; l < end; l++) scoreLane(P, i, w, kb + Ur[l], Ti[Ur[l]], S[Ur[l]]);
       continue;
     }
     below = wasm_i32x4_sub(below, wasm_v128_and(valid, wasm_f32x4_lt(B, av)));
@@ -367,7 +373,7 @@ __attribute__((noinline)) static void scoreUnsure(Params* P, uint32_t i, Win* w,
       const uint32_t c = P->candCount[i];
       if (c < P->candCap[i]) {
         const v128_t idx = wasm_v128_load((const void*)(uintptr_t)(P->shuf + 16 * (uint32_t)cm));
-        wasm_v128_store((void*)(uintptr_t)(P->candPos[i] + 4 * c), wasm_i8x16_swizzle(wasm_v128_load(Uk + j), idx));
+        wasm_v128_store((void*)(uintptr_t)(P->candPos[i] + 4 * c), wasm_i8x16_swizzle(wasm_i32x4_add(r, wasm_i32x4_splat((int32_t)kb)), idx));
         wasm_v128_store((void*)(uintptr_t)(P->candVal[i] + 4 * c), wasm_i8x16_swizzle(B, idx));
       }
       P->candCount[i] = c + (uint32_t)__builtin_popcount((unsigned)cm);
@@ -400,10 +406,8 @@ static inline v128_t log2Bits(v128_t bits) {
 __attribute__((always_inline)) static inline void scoreBody(const int fmt, Params* P) {
   float* S = (float*)(uintptr_t)P->scratch;
   float* Ls = S + SSTRIDE;
-  float* Ut = Ls + SSTRIDE;
-  float* Us = Ut + SSTRIDE;
-  uint32_t* Uk = (uint32_t*)(Us + SSTRIDE);
-  float* T = (float*)(Uk + SSTRIDE);  // n rows
+  uint32_t* Ur = (uint32_t*)(Ls + SSTRIDE);  // offsets in the block of the unsure lanes
+  float* T = (float*)(Ur + SSTRIDE);         // n rows
   const uint32_t x0 = P->in[0], k0 = P->k0, k1 = P->k1, n = P->n;
   const uint32_t shuf = P->shuf;
   const v128_t absMask = wasm_i32x4_splat(0x7fffffff);
@@ -442,26 +446,24 @@ __attribute__((always_inline)) static inline void scoreBody(const int fmt, Param
                                         wasm_v128_load(Ls + (k - kb)));
         v128_t sure = wasm_v128_or(wasm_f32x4_lt(u, K), wasm_v128_and(wasm_i32x4_lt(wasm_v128_xor(t, s), wasm_i32x4_splat(0)), signOk));
         if (k + 4 > ke) sure = wasm_v128_or(sure, wasm_v128_not(tailMask(k, ke)));  // lanes past the end
-        // Unsure lanes packed to the end of the lists, branch-free.
+        // Offsets of the unsure lanes packed to the end of the list, branch-free.
         const int us = wasm_i32x4_bitmask(sure) ^ 15;
         const v128_t idx = wasm_v128_load((const void*)(uintptr_t)(shuf + 16 * (uint32_t)us));
-        wasm_v128_store(Ut + nU, wasm_i8x16_swizzle(t, idx));
-        wasm_v128_store(Us + nU, wasm_i8x16_swizzle(s, idx));
-        wasm_v128_store(Uk + nU, wasm_i8x16_swizzle(wasm_i32x4_add(wasm_i32x4_splat((int32_t)k), iota), idx));
+        wasm_v128_store(Ur + nU, wasm_i8x16_swizzle(wasm_i32x4_add(wasm_i32x4_splat((int32_t)(k - kb)), iota), idx));
         nU += (uint32_t)__builtin_popcount((unsigned)us);
       }
       // Sure lanes are below a, so ≤ b too.
       const uint32_t sure = (ke - kb) - nU;
       w->below += sure;
       w->le += sure;
-      if (nU) scoreUnsure(P, i, w, Ut, Us, Uk, nU);
+      if (nU) scoreUnsure(P, i, w, Ti, S, Ur, nU, kb);
     }
   }
 }
 
 /** Scratch bytes per thread the kernels need for `n` tasks. */
 __attribute__((export_name("scratch_bytes"))) uint32_t scratch_bytes(uint32_t n) {
-  const uint32_t score = (5 + n) * SSTRIDE * 4, merge = 2 * BLOCK * 4, mag = (MBLOCK + 4) * 4;
+  const uint32_t score = (3 + n) * SSTRIDE * 4, merge = 2 * BLOCK * 4, mag = (MBLOCK + 4) * 4;
   const uint32_t m = score > merge ? score : merge;
   return (m > mag ? m : mag) + 64;
 }
