@@ -6,6 +6,7 @@
 // - per-tensor: each tensor is its own "model" (what mergekit forks do) — a different semantics.
 // Per-model `weight` = λ_i inside the weighted average (numerator only); global `lambda` = outer λ.
 
+import { totalmem } from "node:os";
 import type {
   GlobalMergeContext,
   GlobalMergeSession,
@@ -31,8 +32,17 @@ import { collectTaskMatrix } from "./task-matrix.js";
 
 export type PcbMode = "reference" | "streaming-global" | "per-tensor";
 
-/** Default `memory_budget` of streaming-global: 2 GiB (≈ 4 tasks × 134 M parameters in memory). */
-export const STREAMING_MEMORY_BUDGET = 2 ** 31;
+/**
+ * Default `memory_budget` of streaming-global for a machine with `totalBytes` of memory: a quarter of
+ * it, between 1 GiB and 4 GiB (the most a WebAssembly memory holds: the fast path then takes models up
+ * to ≈ 280 M parameters with 4 BF16 tasks; 2 GiB ≈ 130 M). Only speed and memory depend on it, never
+ * the output.
+ */
+export function defaultMemoryBudget(totalBytes: number = totalmem()): number {
+  return Math.min(2 ** 32, Math.max(2 ** 30, Math.floor(totalBytes / 4 / 2 ** 20) * 2 ** 20));
+}
+
+export const STREAMING_MEMORY_BUDGET = defaultMemoryBudget();
 
 function optionsOf(params: ParamMap): ResolvedPcbOptions {
   return resolvePcbOptions({
@@ -140,7 +150,7 @@ export const pcb: MergeMethod = {
       default: STREAMING_MEMORY_BUDGET,
       min: 0,
       description:
-        "streaming-global: bytes the per-task store (n × D float32: task vectors, then balance scores) may take in memory; above it the store spills to a self-deleting temp file.",
+        "streaming-global: bytes the fast path, or the general path's per-task store (n × D float32: task vectors, then balance scores), may take in memory; above it the fast path is not used and the store spills to a self-deleting temp file. Default: a quarter of the machine's memory, between 1 GiB and 4 GiB.",
     },
     {
       name: "spill_dir",

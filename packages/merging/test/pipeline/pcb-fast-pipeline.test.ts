@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openCheckpoint, Rng } from "@x/tensor-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultMemoryBudget } from "../../src/methods/pcb.js";
 import { fineTune, randomModel, withDtype, writeModelDir } from "./fixtures.js";
 import {
   type MergeProgressEvent,
@@ -148,5 +149,13 @@ parameters: { ratio: 0.1, mode: ${mode} }
       expect(str.labels).not.toContain("pcb streaming-global: read stored inputs");
       expect(str.bytes.equals(ref.bytes)).toBe(true);
     }
+  });
+
+  it("defaults memory_budget to a quarter of the machine's memory, between 1 GiB and 4 GiB", () => {
+    const GiB = 2 ** 30;
+    expect(defaultMemoryBudget(24 * GiB)).toBe(4 * GiB);
+    expect(defaultMemoryBudget(8 * GiB)).toBe(2 * GiB);
+    expect(defaultMemoryBudget(2 * GiB)).toBe(GiB);
+    expect(defaultMemoryBudget(10 * GiB + 12345)).toBe(2.5 * GiB);
   });
 });

@@ -33,7 +33,7 @@ import {
   resolveRank,
   roomFor,
   type ValueWindow,
-  windowFromSample,
+  windowsFromSample,
 } from "./windows.js";
 
 export type FastFormat = "BF16" | "F32";
@@ -507,19 +507,17 @@ export class FastPcb {
       for (let j = 0; j < s.m; j++) a[j] = Math.abs(xi[j]! - x0[j]!);
       return a;
     });
-    const sorted = abs.map((a) => a.slice().sort());
     const lo = new Float32Array(n);
     const hi = new Float32Array(n);
     const done: boolean[][] = Array.from({ length: n }, () => [false, false]);
     const paths: string[] = Array.from({ length: 2 * n }, () => "sweep");
     const width = this.spec.windowWidth ?? 6;
     for (const widen of [1, 8]) {
-      const wins = sorted.map((srt) =>
-        ranks.map((r) => {
-          const w = windowFromSample(srt, r, D, width * widen);
+      const wins = abs.map((a) =>
+        windowsFromSample(a, ranks, D, width * widen).map((w) =>
           // |T| ≥ 0: the bit-pattern compares of the kernel need a ≥ +0.
-          return w.a === Number.NEGATIVE_INFINITY || w.a < 0 ? { ...w, a: 0 } : w;
-        }),
+          w.a === Number.NEGATIVE_INFINITY || w.a < 0 ? { ...w, a: 0 } : w,
+        ),
       );
       const caps = wins.map((ws, i) => ws.map((w) => this.roomsFor(abs[i]!, w.a, w.b, isPoint(w))));
       let res = await this.magnitudePass(wins, caps);
@@ -638,7 +636,6 @@ export class FastPcb {
     const samples = this.emitScores(s.slots, 0, s.m);
     if (samples.some((row) => row.some((v) => Number.isNaN(v))))
       throw new FastPcbUnsupported("pcb fast path: NaN balance scores");
-    const sorted = samples.map((row) => row.slice().sort());
     const k = dropIndex(D, this.spec.options.ratio);
     const thr = new Float32Array(n);
     const found: boolean[] = new Array(n).fill(false);
@@ -652,16 +649,19 @@ export class FastPcb {
         ),
       ),
     });
+    const windowsAt = (widen: number) =>
+      samples.map((row) => {
+        const w = windowsFromSample(row, [k], D, width * widen)[0]!;
+        return { ...w, sureBelow: sureBelowBound(w.a) };
+      });
+    const first = windowsAt(1);
     // The score pass's thread ranges (and so the owners of the candidates), balanced by the sample.
     this.scoreRanges = this.balancedRanges(
       samples,
-      sorted.map((srt) => windowFromSample(srt, k, D, width).a),
+      first.map((w) => w.a),
     );
     for (const widen of [1, 8]) {
-      const wins = sorted.map((srt) => {
-        const w = windowFromSample(srt, k, D, width * widen);
-        return { ...w, sureBelow: sureBelowBound(w.a) };
-      });
+      const wins = widen === 1 ? first : windowsAt(widen);
       const c = caps(wins);
       let out = await this.scorePass(wins, c.win, c.cand);
       if (out.candOverflow || out.res.some((r) => r.kind === "overflow")) {

@@ -4,7 +4,7 @@
 // window missed (the caller widens it or falls back to an exact sweep). The sample only decides
 // speed, never the result.
 
-import { selectKth } from "@x/tensor-core";
+import { selectKth, selectKths } from "@x/tensor-core";
 
 export interface ValueWindow {
   readonly a: number;
@@ -27,31 +27,44 @@ export function lowerBound(s: ArrayLike<number>, x: number): number {
   return lo;
 }
 
-/** First index of ascending `s` whose value is > x. */
-function upperBound(s: Float32Array, x: number): number {
-  let lo = 0;
-  let hi = s.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (s[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
- * The window for rank `k` of `total` elements from the ascending sample `sorted`: ± `width` standard
- * deviations of the sample rank (binomial), plus 0.7 · `width` elements (width 0: a single sample value).
+ * The windows for ranks `ks` of `total` elements from the (unsorted) sample `values`: each ± `width`
+ * standard deviations of the sample rank (binomial), plus 0.7 · `width` elements (width 0: a single
+ * sample value). The window ends are order statistics of the sample found by radix selection (one
+ * histogram pass for all of them, instead of sorting the sample); shares are counted in one scan.
  */
-export function windowFromSample(sorted: Float32Array, k: number, total: number, width: number): ValueWindow {
-  const m = sorted.length;
-  const p = Math.min(1, Math.max(0, (k + 0.5) / total));
-  const c = Math.floor(p * m);
-  const d = Math.ceil(width * (Math.sqrt(m * p * (1 - p)) + 0.7));
-  const a = c - d < 0 ? Number.NEGATIVE_INFINITY : sorted[c - d]!;
-  const b = c + d >= m ? Number.POSITIVE_INFINITY : sorted[c + d]!;
-  const from = lowerBound(sorted, a);
-  return { a, b, share: (upperBound(sorted, b) - from) / m, above: (m - from) / m };
+export function windowsFromSample(
+  values: Float32Array,
+  ks: readonly number[],
+  total: number,
+  width: number,
+): ValueWindow[] {
+  const m = values.length;
+  const ends = ks.map((k) => {
+    const p = Math.min(1, Math.max(0, (k + 0.5) / total));
+    const c = Math.floor(p * m);
+    const d = Math.ceil(width * (Math.sqrt(m * p * (1 - p)) + 0.7));
+    return [c - d, c + d] as const;
+  });
+  const want = ends.flat().filter((j) => j >= 0 && j < m);
+  const got = want.length > 0 ? selectKths(values, want) : [];
+  const at = (j: number) => got[want.indexOf(j)]!;
+  const wins = ends.map(([lo, hi]) => ({
+    a: lo < 0 ? Number.NEGATIVE_INFINITY : at(lo),
+    b: hi >= m ? Number.POSITIVE_INFINITY : at(hi),
+  }));
+  const inside = new Array<number>(wins.length).fill(0);
+  const atOrAbove = new Array<number>(wins.length).fill(0);
+  for (let j = 0; j < m; j++) {
+    const v = values[j]!;
+    for (let w = 0; w < wins.length; w++) {
+      if (v >= wins[w]!.a) {
+        atOrAbove[w]!++;
+        if (v <= wins[w]!.b) inside[w]!++;
+      }
+    }
+  }
+  return wins.map((w, i) => ({ ...w, share: inside[i]! / m, above: atOrAbove[i]! / m }));
 }
 
 /**
