@@ -18,11 +18,12 @@
 //                 /proc/sys/vm/drop_caches), so its inputs come from the disk: the I/O floor of checkpoints
 //                 that are not already in memory
 // Peak RSS is compared with the bound (inputs + 2) × largest tensor (as f32) above a bare-process baseline.
-// Env: X_BENCH_PARAMS (default 104e6: the largest size whose PCB fast path fits the default memory_budget
-// of 2 GiB; ~230e6 fits a WebAssembly memory with memory_budget raised), BENCH_QUICK=1 (20e6), X_BENCH_REPS (default 3), X_BENCH_ONLY (a
+// Env: X_BENCH_PARAMS (default 250e6, the example size; the PCB fast path takes it when
+// memory_budget, by default a quarter of the machine's memory up to 4 GiB, is at least ≈ 3.9 GB; up to
+// ≈ 280e6 fits a WebAssembly memory), BENCH_QUICK=1 (20e6), X_BENCH_REPS (default 3), X_BENCH_ONLY (a
 // comma-separated subset of contenders), X_BENCH_NAME (results file name, default merging-streaming),
 // X_BENCH_DIR (keep the generated checkpoints in this directory and reuse them), X_BENCH_PCB_BUDGET (PCB's
-// memory_budget in bytes, e.g. 4e9 so that the fast path takes models above ~115 M parameters).
+// memory_budget in bytes, e.g. 4e9 on a machine with less than 16 GiB).
 // Writes bench/results/merging-streaming.{json,md} at the repo root; temp files in /tmp are removed.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -264,7 +265,7 @@ const median = (xs) => {
 
 async function driver() {
   const quick = process.env.BENCH_QUICK === "1";
-  const target = Number(process.env.X_BENCH_PARAMS ?? (quick ? 20e6 : 104e6));
+  const target = Number(process.env.X_BENCH_PARAMS ?? (quick ? 20e6 : 250e6));
   const reps = Number(process.env.X_BENCH_REPS ?? 3);
   const load0 = loadavg();
   const { shapes, layers } = shapesFor(target);
