@@ -20,7 +20,7 @@
 // Peak RSS is compared with the bound (inputs + 2) × largest tensor (as f32) above a bare-process baseline.
 // Env: X_BENCH_PARAMS (default 250e6, the example size; the PCB fast path takes it when
 // memory_budget, by default a quarter of the machine's memory up to 4 GiB, is at least ≈ 3.9 GB; up to
-// ≈ 280e6 fits a WebAssembly memory), BENCH_QUICK=1 (20e6), X_BENCH_REPS (default 3), X_BENCH_ONLY (a
+// ≈ 255e6 fits a WebAssembly memory), BENCH_QUICK=1 (20e6), X_BENCH_REPS (default 3), X_BENCH_ONLY (a
 // comma-separated subset of contenders), X_BENCH_NAME (results file name, default merging-streaming),
 // X_BENCH_DIR (keep the generated checkpoints in this directory and reuse them), X_BENCH_PCB_BUDGET (PCB's
 // memory_budget in bytes, e.g. 4e9 on a machine with less than 16 GiB).

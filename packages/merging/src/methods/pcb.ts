@@ -35,7 +35,7 @@ export type PcbMode = "reference" | "streaming-global" | "per-tensor";
 /**
  * Default `memory_budget` of streaming-global for a machine with `totalBytes` of memory: a quarter of
  * it, between 1 GiB and 4 GiB (the most a WebAssembly memory holds: the fast path then takes models up
- * to ≈ 280 M parameters with 4 BF16 tasks; 2 GiB ≈ 130 M). Only speed and memory depend on it, never
+ * to ≈ 255 M parameters with 4 BF16 tasks; 2 GiB ≈ 120 M). Only speed and memory depend on it, never
  * the output.
  */
 export function defaultMemoryBudget(totalBytes: number = totalmem()): number {

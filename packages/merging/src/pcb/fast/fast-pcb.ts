@@ -101,8 +101,9 @@ export function fastPcbCoreBytes(
 }
 
 /**
- * Estimated total bytes (inputs, the two output buffers — a merge range or the largest tensor each —,
- * candidates ≈ 12 % of the task elements, windows).
+ * Estimated total bytes: inputs, the two output buffers (a merge range or the largest tensor each),
+ * candidate lists (8 bytes per candidate, room for 1.35 × the kept share), window collections (room
+ * for 1.5 × ≈ 3 % of the task elements at 4 bytes) and small tables.
  */
 export function fastPcbBytes(
   total: number,
@@ -113,7 +114,8 @@ export function fastPcbBytes(
 ): number {
   return (
     fastPcbCoreBytes(total, numTasks, format, Math.max(MERGE_RANGE_ELEMENTS, largest)) +
-    Math.ceil(numTasks * total * 8 * Math.min(1, ratio * 1.2 + 0.01)) +
+    Math.ceil(numTasks * total * 8 * Math.min(1, ratio * 1.35 + 0.01)) +
+    Math.ceil(numTasks * total * 0.2) +
     (64 << 20)
   );
 }
@@ -315,13 +317,14 @@ export class FastPcb {
     return { below, inWin, fill, values };
   }
 
-  /** Room for the sampled values in [a, b] of each of `ranges` (0 for a point window). */
+  /** Room for the sampled values in [a, b] of each of `ranges` (0 for a point window); see roomFor. */
   private roomsFor(
     values: Float32Array,
     a: number,
     b: number,
     point: boolean,
     ranges: readonly [number, number][] = this.ranges,
+    factor?: number,
   ): number[] {
     const idx = this.sampleIndices(ranges);
     return ranges.map(([k0, k1], t) => {
@@ -329,7 +332,7 @@ export class FastPcb {
       const [j0, j1] = idx[t]!;
       let c = 0;
       for (let j = j0; j < j1; j++) if (values[j]! >= a && values[j]! <= b) c++;
-      return Math.ceil(roomFor(j1 > j0 ? c / (j1 - j0) : 1, k1 - k0) * (this.spec.roomScale ?? 1));
+      return Math.ceil(roomFor(j1 > j0 ? c / (j1 - j0) : 1, k1 - k0, factor) * (this.spec.roomScale ?? 1));
     });
   }
 
@@ -644,7 +647,7 @@ export class FastPcb {
     const caps = (wins: (ValueWindow & { sureBelow: number })[]) => ({
       win: wins.map((w, i) => this.roomsFor(samples[i]!, w.a, w.b, isPoint(w), this.scoreRanges)),
       cand: wins.map((w, i) =>
-        this.roomsFor(samples[i]!, w.a, Number.POSITIVE_INFINITY, false, this.scoreRanges).map((r) =>
+        this.roomsFor(samples[i]!, w.a, Number.POSITIVE_INFINITY, false, this.scoreRanges, 1.25).map((r) =>
           Math.ceil((r * 1.02 + 4096) * (this.spec.roomScale ?? 1)),
         ),
       ),

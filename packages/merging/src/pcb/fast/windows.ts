@@ -68,13 +68,15 @@ export function windowsFromSample(
 }
 
 /**
- * Room for an expected share of `len` elements: generous (2×), since an overflow costs a whole pass
- * while room costs only address space (the kernels write just the values they meet). Heavy ties (BF16
- * task vectors) put atoms at the window ends that a sample share underestimates.
+ * Room for an expected share of `len` elements: generous (`factor` × the mean), since an overflow
+ * costs a whole pass. Window collections use 1.5×: heavy ties (BF16 task vectors) put atoms at the
+ * window ends that a sample share underestimates, and their room costs only address space (the
+ * kernels write just the values they meet). Candidate lists, ≈ 10 % of the elements and well
+ * estimated, use 1.25× (they decide how large a model fits a WebAssembly memory).
  */
-export function roomFor(share: number, len: number): number {
+export function roomFor(share: number, len: number, factor = 1.5): number {
   const mean = share * len;
-  return Math.ceil(2 * mean + 8 * Math.sqrt(mean) + 4096);
+  return Math.ceil(factor * mean + 8 * Math.sqrt(mean) + 4096);
 }
 
 /** Whether a window holds a single value (then nothing is collected, counting suffices). */
