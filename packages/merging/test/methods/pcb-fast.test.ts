@@ -189,6 +189,9 @@ describe("pcb fast path", () => {
       [1, 0.3, 0.01, "F32"],
       [3, 0.05, 1e-4, "F32"],
       [7, 0.2, 0.02, "BF16"],
+      // Keeping 80 %: the drop threshold is negative, so the kernel's bound proves nothing and every
+      // score is computed exactly.
+      [2, 0.8, 0.01, "BF16"],
     ] as const) {
       const c: Case = { sizes: [40_000, 9_999, 1], n, seed: n, format };
       const opts = { ratio, clampQuantile: q };
