@@ -138,6 +138,29 @@ describe("x merge", () => {
     expect(got["model.norm.weight"]).not.toEqual(base["model.norm.weight"]);
   });
 
+  it("says why PCB streaming-global does not take its fast path (a memory_budget too small), and still merges", async () => {
+    const cfgPath = join(root, "pcb-budget.yml");
+    await writeFile(
+      cfgPath,
+      `merge_method: pcb\nbase_model: ${root}/base\nmodels: [{model: ${root}/a}, {model: ${root}/b}]\nparameters: {mode: streaming-global, memory_budget: 1000}\n`,
+    );
+    const out = join(root, "out-pcb-budget");
+    const r = await x("merge", cfgPath, out, "--quiet");
+    expect(r.code).toBe(0);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(
+      /^note: pcb fast path: needs ≈ .* memory_budget is 0\.0 MB; taking the general path/,
+    );
+    const ref = join(root, "out-pcb-budget-ref");
+    await mergeCheckpoints(
+      parseMergeConfig(
+        `merge_method: pcb\nbase_model: ${root}/base\nmodels: [{model: ${root}/a}, {model: ${root}/b}]\nparameters: {mode: reference}\n`,
+      ),
+      ref,
+    );
+    expect(await readAll(out)).toEqual(await readAll(ref));
+  });
+
   it("prints progress (tensors and bytes) unless --quiet", async () => {
     const chunks: string[] = [];
     const spy = vi.spyOn(process.stderr, "write").mockImplementation((c: string | Uint8Array) => {

@@ -131,6 +131,8 @@ export interface FastGlobalContext {
   readonly computeDtype?: string;
   /** The caller's thread count (`threads` of the merge), when it set one. */
   readonly threads?: number;
+  /** Tells the user why the fast path was not taken, when that is worth knowing (e.g. memory). */
+  readonly notice?: (message: string) => void;
 }
 
 /**

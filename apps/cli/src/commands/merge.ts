@@ -212,6 +212,7 @@ export async function runMerge(argv: string[]): Promise<number> {
     writeModelCard: !p.bools.has("--no-model-card"),
     onProgress: progressReporter(quiet),
     onWarning: (w) => console.error(`warning: ${w.message}`),
+    onNotice: (m) => console.error(`note: ${m}`),
   });
   if (!quiet) console.log(summary(result));
   return 0;

@@ -81,6 +81,8 @@ export interface PrepareMergeOptions {
   method?: MergeMethod;
   onProgress?: (event: MergeProgressEvent) => void;
   onWarning?: (warning: MergeWarning) => void;
+  /** Information that is not about the inputs, e.g. why a method's fast path was not taken. */
+  onNotice?: (message: string) => void;
 }
 
 /** Options of one output write. */
@@ -363,6 +365,7 @@ export class PreparedCheckpointMerge {
       outDtypes,
       computeDtype: this.config.dtype,
       threads: options.threads,
+      notice: options.onNotice,
     });
     if (!session) return false;
     try {
@@ -410,7 +413,10 @@ export class PreparedCheckpointMerge {
       return true;
     } catch (err) {
       await session.close();
-      if (err instanceof FastGlobalUnsupported) return false;
+      if (err instanceof FastGlobalUnsupported) {
+        options.onNotice?.(`${err.message}: taking the general path (same output, slower)`);
+        return false;
+      }
       throw err;
     }
   }

@@ -45,12 +45,14 @@ parameters: { ratio: 0.15, lambda: 1.1, ${params}${threads ? `, threads: ${threa
     "merge.yml",
   );
   const labels = new Set<string>();
+  const notices: string[] = [];
   const out = join(root, `out-${name}`);
   const res = await mergeCheckpoints(config, out, {
     threads: mergeThreads,
     onProgress: (e: MergeProgressEvent) => labels.add(e.label),
+    onNotice: (m) => notices.push(m),
   });
-  return { bytes: await tensorBytes(out), labels: [...labels], threads: res.threads };
+  return { bytes: await tensorBytes(out), labels: [...labels], threads: res.threads, notices };
 }
 
 beforeAll(async () => {
@@ -101,6 +103,9 @@ describe("PCB streaming-global fast path through the pipeline", () => {
     const str = await merge("F16-str", "F16", "mode: streaming-global");
     expect(str.labels).not.toContain("pcb streaming-global: read stored inputs");
     expect(str.bytes.equals(ref.bytes)).toBe(true);
+    expect(str.notices).toEqual([
+      "pcb fast path: takes inputs stored all as BF16 or all as F32, these are F16; taking the general path (same output, slower)",
+    ]);
   });
 
   it("a NaN input makes the fast path decline after reading; the general path gives reference mode's bytes", async () => {
@@ -109,6 +114,9 @@ describe("PCB streaming-global fast path through the pipeline", () => {
     expect(str.labels).toContain("pcb streaming-global: read stored inputs");
     expect(str.labels).toContain("pcb streaming-global: task vectors and magnitude histogram");
     expect(str.bytes.equals(ref.bytes)).toBe(true);
+    expect(str.notices).toEqual([
+      "pcb fast path: a task vector has non-finite values: taking the general path (same output, slower)",
+    ]);
   });
 
   it("repeated writes with new per-task λ (coefficient search) equal fresh reference merges", async () => {
@@ -148,6 +156,13 @@ parameters: { ratio: 0.1, mode: ${mode} }
       const str = await merge(`BF16-${name}`, "BF16", params!);
       expect(str.labels).not.toContain("pcb streaming-global: read stored inputs");
       expect(str.bytes.equals(ref.bytes)).toBe(true);
+      // A budget too small is worth telling (with the size that would do); an explicit inter variant is not.
+      if (name === "budget") {
+        expect(str.notices).toHaveLength(1);
+        expect(str.notices[0]).toMatch(
+          /^pcb fast path: needs ≈ \d+\.\d+ [MG]B, memory_budget is 0\.1 MB; taking the general path \(same output, slower\) \(raise memory_budget to at least \d+ to use it\)$/,
+        );
+      } else expect(str.notices).toEqual([]);
     }
   });
 

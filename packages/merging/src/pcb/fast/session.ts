@@ -6,6 +6,7 @@ import type { FastGlobalContext, FastGlobalSession } from "../../method.js";
 import type { ResolvedPcbOptions } from "../options.js";
 import { type FastFormat, FastPcb, FastPcbUnsupported, fastPcbBytes } from "./fast-pcb.js";
 import { MAX_TASKS } from "./kernels.js";
+import { MAX_MEMORY_BYTES } from "./memory.js";
 
 /**
  * The fast session when it applies: canonical inter term, every merged tensor stored as BF16 (or every
@@ -20,10 +21,16 @@ export function fastPcbSession(
   threads: number | undefined,
   mergeRange?: number,
 ): FastGlobalSession | undefined {
-  if (o.inter !== "canonical" || ctx.numModels < 1 || ctx.numModels > MAX_TASKS) return undefined;
-  if (ctx.inputDtypes.size !== 1) return undefined;
+  if (o.inter !== "canonical" || ctx.numModels < 1 || ctx.numModels > MAX_TASKS || ctx.tensors.length === 0)
+    return undefined;
+  const general = "taking the general path (same output, slower)";
   const format = [...ctx.inputDtypes][0] as FastFormat;
-  if (format !== "BF16" && format !== "F32") return undefined;
+  if (ctx.inputDtypes.size !== 1 || (format !== "BF16" && format !== "F32")) {
+    ctx.notice?.(
+      `pcb fast path: takes inputs stored all as BF16 or all as F32, these are ${[...ctx.inputDtypes].join(", ")}; ${general}`,
+    );
+    return undefined;
+  }
   if (ctx.outDtypes.size !== 1) return undefined;
   const out = [...ctx.outDtypes][0]!;
   if (out !== format && out !== "F32") return undefined;
@@ -31,8 +38,17 @@ export function fastPcbSession(
   if (cd !== undefined && cd !== "F32" && !(cd === format && out === format)) return undefined;
   const total = ctx.tensors.reduce((s, t) => s + t.numel, 0);
   const largest = Math.max(0, ...ctx.tensors.map((t) => t.numel));
-  if (total === 0 || fastPcbBytes(total, ctx.numModels, format, o.ratio, largest) > memoryBudget)
+  if (total === 0) return undefined;
+  const need = fastPcbBytes(total, ctx.numModels, format, o.ratio, largest);
+  if (need > memoryBudget) {
+    const gb = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
+    ctx.notice?.(
+      need > MAX_MEMORY_BYTES
+        ? `pcb fast path: needs ≈ ${gb(need)}, more than the 4 GiB a WebAssembly memory holds; ${general}`
+        : `pcb fast path: needs ≈ ${gb(need)}, memory_budget is ${gb(memoryBudget)}; ${general} (raise memory_budget to at least ${Math.ceil(need / 1e6) * 1e6} to use it)`,
+    );
     return undefined;
+  }
   let fast: FastPcb;
   try {
     fast = new FastPcb({
@@ -44,7 +60,10 @@ export function fastPcbSession(
       mergeRange,
     });
   } catch (e) {
-    if (e instanceof FastPcbUnsupported) return undefined;
+    if (e instanceof FastPcbUnsupported) {
+      ctx.notice?.(`${e.message}; ${general}`);
+      return undefined;
+    }
     throw e;
   }
   return {
