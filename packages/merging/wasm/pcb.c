@@ -44,7 +44,7 @@ typedef struct {
 } Segment;
 
 typedef struct {
-  uint32_t fmt;  // 0: inputs are bfloat16 bits, 1: float32
+  uint32_t fmt;  // 0: inputs are bfloat16 bits, 1: float32, 2: binary16 (F16) bits
   uint32_t n;    // tasks
   uint32_t k0, k1;
   uint32_t in[MAXT + 1];  // base, then the task models
@@ -62,7 +62,7 @@ typedef struct {
   float thr[MAXT], denom[MAXT];
   uint32_t drop[MAXT];
   uint32_t seg, nseg;
-  uint32_t out, outFmt;  // outFmt 0: bfloat16, 1: float32
+  uint32_t out, outFmt;  // outFmt 0: bfloat16, 1: float32, 2: binary16
   uint32_t cursor[MAXT];  // merge: next candidate of each task
   uint32_t shuf;          // 16 × 16 bytes: swizzle indices packing the lanes of each 4-bit mask to the front
   uint32_t ecache;        // this thread's intra-factor caches: per task ECACHE keys (u32) then ECACHE values (f32)
@@ -87,8 +87,27 @@ __attribute__((export_name("layout"))) uint32_t layout(uint32_t* o) {
   return j;
 }
 
+// binary16 bits (one per 32-bit lane) → float32, exact (as tensor-core's f16ToF32): the bits shifted
+// into a float32's exponent and mantissa fields, scaled by 2^(127 − 15), give every finite value
+// (subnormals included); exponent 31 (Inf, NaN) maps to 255 with the payload kept.
+static inline v128_t f16x4(v128_t h) {
+  const v128_t em = wasm_v128_and(h, wasm_i32x4_splat(0x7fff));
+  const v128_t sh = wasm_i32x4_shl(em, 13);
+  const v128_t finite = wasm_f32x4_mul(sh, wasm_f32x4_splat(0x1p112f));
+  const v128_t v = wasm_v128_bitselect(wasm_v128_or(sh, wasm_i32x4_splat(0x7f800000)), finite,
+                                       wasm_i32x4_gt(em, wasm_i32x4_splat(0x7bff)));
+  return wasm_v128_or(v, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
+}
+
+static inline float f16to32(uint32_t h) {
+  const uint32_t em = h & 0x7fffu, sh = em << 13;
+  const uint32_t v = em > 0x7bffu ? (sh | 0x7f800000u) : __builtin_bit_cast(uint32_t, __builtin_bit_cast(float, sh) * 0x1p112f);
+  return __builtin_bit_cast(float, v | ((h & 0x8000u) << 16));
+}
+
 static inline v128_t ld4(const int fmt, uint32_t base, uint32_t k) {
   if (fmt == 0) return wasm_i32x4_shl(wasm_u32x4_load16x4((const void*)(uintptr_t)(base + 2 * k)), 16);
+  if (fmt == 2) return f16x4(wasm_u32x4_load16x4((const void*)(uintptr_t)(base + 2 * k)));
   return wasm_v128_load((const void*)(uintptr_t)(base + 4 * k));
 }
 
@@ -97,6 +116,7 @@ static inline float ld1(const int fmt, uint32_t base, uint32_t k) {
     uint32_t bits = (uint32_t)(*(const uint16_t*)(uintptr_t)(base + 2 * k)) << 16;
     return __builtin_bit_cast(float, bits);
   }
+  if (fmt == 2) return f16to32(*(const uint16_t*)(uintptr_t)(base + 2 * k));
   return *(const float*)(uintptr_t)(base + 4 * k);
 }
 
@@ -207,6 +227,7 @@ __attribute__((always_inline)) static inline void magBody(const int fmt, Params*
 /** Magnitude windows of positions [k0, k1) (k0 a multiple of 4); adds to the windows' counters. */
 __attribute__((export_name("mag_pass"))) void mag_pass(Params* P) {
   if (P->fmt == 0) magBody(0, P);
+  else if (P->fmt == 2) magBody(2, P);
   else magBody(1, P);
 }
 
@@ -471,6 +492,7 @@ __attribute__((export_name("scratch_bytes"))) uint32_t scratch_bytes(uint32_t n)
 /** Score windows, maxima and candidates of positions [k0, k1) (k0 a multiple of 4). */
 __attribute__((export_name("score_pass"))) void score_pass(Params* P) {
   if (P->fmt == 0) scoreBody(0, P);
+  else if (P->fmt == 2) scoreBody(2, P);
   else scoreBody(1, P);
 }
 
@@ -498,9 +520,32 @@ __attribute__((export_name("score_emit"))) void score_emit(Params* P, float* out
 // ---------------------------------------------------------------------------------------------
 // Merge: τ = Σ_i λ_i T̃_i W_i / max(Σ_i W_i, 1e-12) from the candidates, θ = θ₀ + λ·τ, encoded.
 
+// float32 → binary16 bits, round to nearest even, overflow to ±Inf, NaN quiet (as tensor-core's
+// f32ToF16): normal results rebias the exponent and round the 13 dropped bits; below 2^-14 the value
+// is counted in units of 2^-24 (exact in float32) and rounded to an even integer.
+static inline v128_t f32ToF16x4(v128_t o) {
+  const v128_t abs = wasm_v128_and(o, wasm_i32x4_splat(0x7fffffff));
+  const v128_t v = wasm_i32x4_sub(abs, wasm_i32x4_splat(0x38000000));
+  const v128_t normal = wasm_u32x4_shr(
+      wasm_i32x4_add(wasm_i32x4_add(v, wasm_i32x4_splat(0xfff)), wasm_v128_and(wasm_u32x4_shr(v, 13), wasm_i32x4_splat(1))),
+      13);
+  const v128_t special = wasm_v128_bitselect(
+      wasm_v128_or(wasm_i32x4_splat(0x7e00), wasm_v128_and(wasm_u32x4_shr(abs, 13), wasm_i32x4_splat(0x3ff))),
+      wasm_i32x4_splat(0x7c00), wasm_i32x4_gt(abs, wasm_i32x4_splat(0x7f800000)));
+  const v128_t tiny = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(abs, wasm_f32x4_splat(0x1p24f))));
+  const v128_t big = wasm_i32x4_gt(abs, wasm_i32x4_splat(0x477fefff));
+  const v128_t small = wasm_i32x4_lt(abs, wasm_i32x4_splat(0x38800000));
+  const v128_t r = wasm_v128_bitselect(tiny, wasm_v128_bitselect(special, normal, big), small);
+  return wasm_v128_or(r, wasm_u32x4_shr(wasm_v128_and(o, wasm_i32x4_splat((int32_t)0x80000000u)), 16));
+}
+
 static inline void storeOut(const Params* P, uint32_t k, float v) {
   if (P->outFmt == 1) {
     ((float*)(uintptr_t)P->out)[k] = v;
+    return;
+  }
+  if (P->outFmt == 2) {
+    ((uint16_t*)(uintptr_t)P->out)[k] = (uint16_t)wasm_i32x4_extract_lane(f32ToF16x4(wasm_f32x4_splat(v)), 0);
     return;
   }
   const uint32_t b = __builtin_bit_cast(uint32_t, v);
@@ -596,10 +641,10 @@ __attribute__((always_inline)) static inline void mergeBody(const int fmt, Param
         if (P->outFmt == 1) {
           wasm_v128_store((void*)(uintptr_t)(P->out + 4 * (kb + k)), o);
         } else {
-          v128_t r = wasm_u32x4_shr(
-              wasm_i32x4_add(wasm_i32x4_add(o, wasm_i32x4_splat(0x7fff)),
-                             wasm_v128_and(wasm_u32x4_shr(o, 16), wasm_i32x4_splat(1))),
-              16);
+          v128_t r = P->outFmt == 2 ? f32ToF16x4(o)
+                                    : wasm_u32x4_shr(wasm_i32x4_add(wasm_i32x4_add(o, wasm_i32x4_splat(0x7fff)),
+                                                                    wasm_v128_and(wasm_u32x4_shr(o, 16), wasm_i32x4_splat(1))),
+                                                     16);
           r = wasm_u16x8_narrow_i32x4(r, r);
           wasm_v128_store64_lane((void*)(uintptr_t)(P->out + 2 * (kb + k)), r, 0);
         }
@@ -616,5 +661,6 @@ __attribute__((always_inline)) static inline void mergeBody(const int fmt, Param
 /** Merged, encoded output of positions [k0, k1) over the segments (tensors) given; consecutive calls continue the cursors. */
 __attribute__((export_name("merge_pass"))) void merge_pass(Params* P) {
   if (P->fmt == 0) mergeBody(0, P);
+  else if (P->fmt == 2) mergeBody(2, P);
   else mergeBody(1, P);
 }

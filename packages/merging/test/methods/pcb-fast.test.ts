@@ -3,7 +3,7 @@
 
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { f32ToBf16, Rng } from "@x/tensor-core";
+import { f16ToF32, f32ToBf16, f32ToF16, Rng } from "@x/tensor-core";
 import { describe, expect, it } from "vitest";
 import { type FastFormat, FastPcb, FastPcbUnsupported } from "../../src/pcb/fast/fast-pcb.js";
 import { PCB_WASM_SOURCE_SHA256 } from "../../src/pcb/fast/pcb-wasm.js";
@@ -38,6 +38,15 @@ function makeInputs(c: Case) {
         values[i]![k] = values[0]![k]! + d;
       }
     }
+  }
+  if (c.format === "F16") {
+    // Round to binary16 (subnormals included: base values below 6.1e-5 in magnitude).
+    const stored = values.map((v) => f32ToF16(v));
+    return {
+      D,
+      stored: stored.map((s) => new Uint8Array(s.buffer)),
+      decoded: stored.map((s) => f16ToF32(s)),
+    };
   }
   if (c.format === "BF16") {
     // Round to bf16 so the float32 values are exactly the stored ones.
@@ -81,7 +90,7 @@ async function runFast(
     { onPaths: (p) => paths.push(p) },
   );
   try {
-    const es = c.format === "BF16" ? 2 : 4;
+    const es = c.format === "F32" ? 4 : 2;
     let off = 0;
     c.sizes.forEach((numel, j) => {
       for (let s = c.n; s >= 0; s--) {
@@ -128,7 +137,8 @@ function reference(
     const tau = prep.combine(segLambdas[j]!.weights, start, start + numel);
     const o = new Float32Array(numel);
     for (let k = 0; k < numel; k++) o[k] = base![start + k]! + Math.fround(segLambdas[j]!.lambda * tau[k]!);
-    out.push(c.format === "BF16" ? new Uint8Array(f32ToBf16(o).buffer) : new Uint8Array(o.buffer));
+    const enc = c.format === "BF16" ? f32ToBf16(o) : c.format === "F16" ? f32ToF16(o) : o;
+    out.push(new Uint8Array(enc.buffer, enc.byteOffset, enc.byteLength));
     start += numel;
   });
   return { prep, out };
@@ -184,7 +194,7 @@ describe("pcb fast path", () => {
     }
   });
 
-  it("is bit-identical for F32 inputs, other ratios, clamp quantiles and task counts", async () => {
+  it("is bit-identical for F32 and F16 inputs, other ratios, clamp quantiles and task counts", async () => {
     for (const [n, ratio, q, format] of [
       [1, 0.3, 0.01, "F32"],
       [3, 0.05, 1e-4, "F32"],
@@ -192,6 +202,8 @@ describe("pcb fast path", () => {
       // Keeping 80 %: the drop threshold is negative, so the kernel's bound proves nothing and every
       // score is computed exactly.
       [2, 0.8, 0.01, "BF16"],
+      [4, 0.1, 0.01, "F16"],
+      [3, 0.2, 1e-3, "F16"],
     ] as const) {
       const c: Case = { sizes: [40_000, 9_999, 1], n, seed: n, format };
       const opts = { ratio, clampQuantile: q };
@@ -214,6 +226,32 @@ describe("pcb fast path", () => {
     expect(tight.reruns).toBeGreaterThan(0);
     const tied: Case = { ...c, zeros: 0.95, seed: 8 };
     expectSame(tied, opts, await runFast(tied, opts, segs), segs);
+  });
+
+  it("decodes and encodes F16 as tensor-core does: every finite binary16 value as the base", async () => {
+    // All 63 488 finite bit patterns (subnormals, ±0, up to ±65504); the models perturb each by ≈ 1 %, so
+    // outputs cover the same range (those beyond ±65504 encode to ±Inf).
+    const finite = Uint16Array.from({ length: 65536 }, (_, h) => h).filter((h) => (h & 0x7c00) !== 0x7c00);
+    const c: Case = { sizes: [40_000, finite.length - 40_000], n: 3, seed: 12, format: "F16" };
+    const opts = { ratio: 0.2 };
+    const segs = segsOf(c.sizes, c.n, 6);
+    const rng = new Rng(13);
+    const r = await runFast(c, opts, segs, {
+      mutate: (inp) => {
+        const base = f16ToF32(finite);
+        inp.stored[0]!.set(new Uint8Array(finite.buffer));
+        inp.decoded[0]!.set(base);
+        for (let i = 1; i <= c.n; i++) {
+          // Kept finite (an Inf input is declined): at most ±65504.
+          const m = f32ToF16(
+            base.map((v) => Math.max(-65504, Math.min(65504, v * (1 + 0.01 * rng.normal())))),
+          );
+          inp.stored[i]!.set(new Uint8Array(m.buffer));
+          inp.decoded[i]!.set(f16ToF32(m));
+        }
+      },
+    });
+    expectSame(c, opts, r, segs);
   });
 
   it("applies nan_guard on exactly as reference mode (an all-zero task: zero range, dropped row)", async () => {

@@ -64,6 +64,9 @@ beforeAll(async () => {
     await writeModelDir(join(root, dtype, "base"), withDtype(base, dtype));
     for (const [i, m] of fts.entries()) await writeModelDir(join(root, dtype, `ft${i}`), withDtype(m, dtype));
   }
+  // Mixed storage: an F16 base with BF16 fine-tunes.
+  await writeModelDir(join(root, "MIX", "base"), withDtype(base, "F16"));
+  for (const [i, m] of fts.entries()) await writeModelDir(join(root, "MIX", `ft${i}`), withDtype(m, "BF16"));
   // A copy of the BF16 set whose second fine-tune has a NaN weight.
   const nan = structuredClone(fts[1]!);
   Object.values(nan)[0]!.data[3] = Number.NaN;
@@ -77,7 +80,7 @@ afterAll(async () => {
 });
 
 describe("PCB streaming-global fast path through the pipeline", () => {
-  for (const dtype of ["BF16", "F32"]) {
+  for (const dtype of ["BF16", "F32", "F16"]) {
     it(`${dtype}: same bytes as reference mode and the general path, any thread count`, async () => {
       const ref = await merge(`${dtype}-ref`, dtype, "mode: reference");
       const general = await merge(`${dtype}-general`, dtype, "mode: streaming-global, fast_path: false");
@@ -98,13 +101,13 @@ describe("PCB streaming-global fast path through the pipeline", () => {
     });
   }
 
-  it("F16 inputs take the general path (same bytes as reference mode)", async () => {
-    const ref = await merge("F16-ref", "F16", "mode: reference");
-    const str = await merge("F16-str", "F16", "mode: streaming-global");
+  it("mixed input dtypes take the general path (same bytes as reference mode)", async () => {
+    const ref = await merge("MIX-ref", "MIX", "mode: reference");
+    const str = await merge("MIX-str", "MIX", "mode: streaming-global");
     expect(str.labels).not.toContain("pcb streaming-global: read stored inputs");
     expect(str.bytes.equals(ref.bytes)).toBe(true);
     expect(str.notices).toEqual([
-      "pcb fast path: takes inputs stored all as BF16 or all as F32, these are F16; taking the general path (same output, slower)",
+      "pcb fast path: takes inputs stored all as BF16, all as F16 or all as F32, these are BF16, F16; taking the general path (same output, slower)",
     ]);
   });
 

@@ -1,5 +1,5 @@
-// PCB streaming-global's fast path: the stored bytes of every merged tensor (base + task models, BF16
-// or F32) in one shared WebAssembly memory, and three WebAssembly SIMD passes over them on all cores:
+// PCB streaming-global's fast path: the stored bytes of every merged tensor (base + task models, BF16,
+// F16 or F32) in one shared WebAssembly memory, and three WebAssembly SIMD passes over them on all cores:
 //   magnitude: the per-task clamp ranks of |T| by value windows from a sample (windows.ts);
 //   scores:    the drop threshold's window, the maximum and the candidates (scores ≥ the window's
 //              low end, exact, with positions) of every task; most elements are ruled out by a cheap
@@ -10,7 +10,7 @@
 // path does not reproduce exactly (non-finite values, nan_guard "off" with a constant row) raise
 // FastPcbUnsupported before any output exists; the caller then takes the general streaming path.
 
-import { bf16ToF32, StreamingQuantile } from "@x/tensor-core";
+import { bf16ToF32, f16ToF32, StreamingQuantile } from "@x/tensor-core";
 import { FastGlobalUnsupported } from "../../method.js";
 import { expTable } from "../exp32.js";
 import { clampIndices, dropIndex, PcbError, type ResolvedPcbOptions } from "../options.js";
@@ -36,7 +36,9 @@ import {
   windowsFromSample,
 } from "./windows.js";
 
-export type FastFormat = "BF16" | "F32";
+export type FastFormat = "BF16" | "F32" | "F16";
+/** The kernels' codes of the formats (Params.fmt and Params.outFmt in pcb.c). */
+const FORMAT_CODE: Record<FastFormat, number> = { BF16: 0, F32: 1, F16: 2 };
 
 /** Inputs outside what the fast path reproduces exactly; the caller falls back to the general path. */
 export class FastPcbUnsupported extends FastGlobalUnsupported {
@@ -75,7 +77,7 @@ export interface FastSegment {
 const DEFAULT_SAMPLE = 1 << 17;
 /** Elements of one merge range (output buffer) unless a single tensor is larger. */
 export const MERGE_RANGE_ELEMENTS = 1 << 22;
-const esize = (f: FastFormat) => (f === "BF16" ? 2 : 4);
+const esize = (f: FastFormat) => (f === "F32" ? 4 : 2);
 const WIN = { a: 0, b: 4, sureBelow: 8, below: 12, le: 16, coll: 20, cap: 24, fill: 28 } as const;
 /**
  * The score kernel's proof bound K for a window starting at a (see Win.sureBelow in pcb.c), in units of
@@ -250,7 +252,7 @@ export class FastPcb {
   /** Common fields: inputs, range, scratch, and (once known) the magnitude statistics. */
   private base(p: number, inputs: readonly number[], k0: number, k1: number, scratch: number): void {
     const dv = this.arena.view();
-    this.setU32(p, "fmt", this.spec.format === "BF16" ? 0 : 1);
+    this.setU32(p, "fmt", FORMAT_CODE[this.spec.format]);
     this.setU32(p, "n", this.n);
     this.setU32(p, "k0", k0);
     this.setU32(p, "k1", k1);
@@ -581,6 +583,7 @@ export class FastPcb {
   private decode(at: number, k: number, len: number, out: Float32Array): Float32Array {
     const dst = out.subarray(0, len);
     if (this.spec.format === "BF16") return bf16ToF32(this.arena.u16(at + 2 * k, len), dst);
+    if (this.spec.format === "F16") return f16ToF32(this.arena.u16(at + 2 * k, len), dst);
     dst.set(this.arena.f32(at + 4 * k, len));
     return dst;
   }
@@ -839,7 +842,7 @@ export class FastPcb {
       }
       this.setU32(p, "seg", segOff);
       this.setU32(p, "nseg", segments.length);
-      this.setU32(p, "outFmt", out === "BF16" ? 0 : 1);
+      this.setU32(p, "outFmt", FORMAT_CODE[out]);
     });
     this.mergedUpTo = 0;
   }

@@ -10,7 +10,7 @@ import { MAX_MEMORY_BYTES } from "./memory.js";
 
 /**
  * The fast session when it applies: canonical inter term, every merged tensor stored as BF16 (or every
- * one as F32), saved in that dtype or F32, no compute-dtype rounding that would change values, at most
+ * one as F16, or every one as F32), saved in that dtype or F32, no compute-dtype rounding that would change values, at most
  * 16 tasks, and memory (inputs, output, candidates) within `memoryBudget`. Else undefined.
  */
 export function fastPcbSession(
@@ -25,9 +25,9 @@ export function fastPcbSession(
     return undefined;
   const general = "taking the general path (same output, slower)";
   const format = [...ctx.inputDtypes][0] as FastFormat;
-  if (ctx.inputDtypes.size !== 1 || (format !== "BF16" && format !== "F32")) {
+  if (ctx.inputDtypes.size !== 1 || (format !== "BF16" && format !== "F32" && format !== "F16")) {
     ctx.notice?.(
-      `pcb fast path: takes inputs stored all as BF16 or all as F32, these are ${[...ctx.inputDtypes].join(", ")}; ${general}`,
+      `pcb fast path: takes inputs stored all as BF16, all as F16 or all as F32, these are ${[...ctx.inputDtypes].sort().join(", ")}; ${general}`,
     );
     return undefined;
   }
