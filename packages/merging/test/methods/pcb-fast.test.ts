@@ -252,6 +252,17 @@ describe("pcb fast path", () => {
       },
     });
     expectSame(c, opts, r, segs);
+    // The outputs reach the encoder's edge cases: subnormal results and overflow to ±Inf.
+    let inf = 0;
+    let subnormal = 0;
+    for (const o of r.out) {
+      for (const h of new Uint16Array(o.buffer, o.byteOffset, o.byteLength / 2)) {
+        if ((h & 0x7fff) === 0x7c00) inf++;
+        if ((h & 0x7c00) === 0 && (h & 0x3ff) !== 0) subnormal++;
+      }
+    }
+    expect(inf).toBeGreaterThan(0);
+    expect(subnormal).toBeGreaterThan(1000);
   });
 
   it("applies nan_guard on exactly as reference mode (an all-zero task: zero range, dropped row)", async () => {
