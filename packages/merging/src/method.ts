@@ -171,6 +171,9 @@ export class FastGlobalUnsupported extends Error {
   override name = "FastGlobalUnsupported";
 }
 
+/** How notices about a declined fast path end (FastGlobalContext.notice). */
+export const GENERAL_PATH_FALLBACK = "taking the general path (same output, slower)";
+
 export interface MergeMethod {
   readonly name: string;
   readonly description: string;

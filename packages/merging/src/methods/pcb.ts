@@ -175,7 +175,7 @@ export const pcb: MergeMethod = {
       type: "boolean",
       default: true,
       description:
-        "streaming-global: use the WebAssembly SIMD path over the stored bytes when it applies (BF16 or F32 inputs, canonical inter, fits memory_budget); same output. false: always the general path.",
+        "streaming-global: use the WebAssembly SIMD path over the stored bytes when it applies (inputs all BF16, all F16 or all F32, canonical inter, fits memory_budget); same output. false: always the general path.",
     },
     {
       name: "fast_range",

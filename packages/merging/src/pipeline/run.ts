@@ -28,6 +28,7 @@ import "../methods/index.js";
 import {
   type FastGlobalSession,
   FastGlobalUnsupported,
+  GENERAL_PATH_FALLBACK,
   type GlobalMergeSession,
   getMethod,
   type MergeMethod,
@@ -414,7 +415,7 @@ export class PreparedCheckpointMerge {
     } catch (err) {
       await session.close();
       if (err instanceof FastGlobalUnsupported) {
-        options.onNotice?.(`${err.message}: taking the general path (same output, slower)`);
+        options.onNotice?.(`${err.message}: ${GENERAL_PATH_FALLBACK}`);
         return false;
       }
       throw err;

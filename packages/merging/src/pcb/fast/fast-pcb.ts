@@ -40,6 +40,11 @@ export type FastFormat = "BF16" | "F32" | "F16";
 /** The kernels' codes of the formats (Params.fmt and Params.outFmt in pcb.c). */
 const FORMAT_CODE: Record<FastFormat, number> = { BF16: 0, F32: 1, F16: 2 };
 
+/** Whether the kernels read (and write) dtype `d`. */
+export function isFastFormat(d: string): d is FastFormat {
+  return Object.hasOwn(FORMAT_CODE, d);
+}
+
 /** Inputs outside what the fast path reproduces exactly; the caller falls back to the general path. */
 export class FastPcbUnsupported extends FastGlobalUnsupported {
   override name = "FastPcbUnsupported";

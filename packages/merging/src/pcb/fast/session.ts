@@ -2,9 +2,9 @@
 // whether the stored-bytes kernels apply, and maps per-tensor parameters to their λ values.
 
 import { availableParallelism } from "node:os";
-import type { FastGlobalContext, FastGlobalSession } from "../../method.js";
+import { type FastGlobalContext, type FastGlobalSession, GENERAL_PATH_FALLBACK } from "../../method.js";
 import type { ResolvedPcbOptions } from "../options.js";
-import { type FastFormat, FastPcb, FastPcbUnsupported, fastPcbBytes } from "./fast-pcb.js";
+import { type FastFormat, FastPcb, FastPcbUnsupported, fastPcbBytes, isFastFormat } from "./fast-pcb.js";
 import { MAX_TASKS } from "./kernels.js";
 import { MAX_MEMORY_BYTES } from "./memory.js";
 
@@ -23,9 +23,9 @@ export function fastPcbSession(
 ): FastGlobalSession | undefined {
   if (o.inter !== "canonical" || ctx.numModels < 1 || ctx.numModels > MAX_TASKS || ctx.tensors.length === 0)
     return undefined;
-  const general = "taking the general path (same output, slower)";
-  const format = [...ctx.inputDtypes][0] as FastFormat;
-  if (ctx.inputDtypes.size !== 1 || (format !== "BF16" && format !== "F32" && format !== "F16")) {
+  const general = GENERAL_PATH_FALLBACK;
+  const format = [...ctx.inputDtypes][0]!;
+  if (ctx.inputDtypes.size !== 1 || !isFastFormat(format)) {
     ctx.notice?.(
       `pcb fast path: takes inputs stored all as BF16, all as F16 or all as F32, these are ${[...ctx.inputDtypes].sort().join(", ")}; ${general}`,
     );
