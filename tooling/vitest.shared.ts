@@ -9,6 +9,7 @@ const pkgs: Record<string, string> = {
   "@x/evolution": "packages/evolution",
   "@x/snn": "packages/snn",
   "@x/grid-model": "packages/grid-model",
+  "@x/datasets": "packages/datasets",
 };
 
 // Subpath exports map to their own entry files; exact-match regexes keep "@x/tensor-core" from

@@ -1,6 +1,6 @@
+import { IMAGE_SIZE, type ImageSet } from "@x/datasets";
 import { Rng } from "@x/tensor-core";
 import { describe, expect, it } from "vitest";
-import { IMAGE_SIZE, type ImageSet } from "../src/zoo/data.js";
 import { evaluateTasks } from "../src/zoo/evaluate.js";
 import {
   backboneKeys,

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { IMAGE_SIZE } from "@x/datasets";
 import { Rng } from "@x/tensor-core";
 import { describe, expect, it } from "vitest";
-import { IMAGE_SIZE } from "../src/zoo/data.js";
 import { runJob, type TrainJob } from "../src/zoo/jobs.js";
 import { initBackbone, initHead, type MlpArch } from "../src/zoo/model.js";
 

@@ -2,7 +2,7 @@
  * Accuracy of a backbone with task heads. The backbone is uploaded once and every task's set is pushed through
  * it in chunks, so evaluating a merged candidate on all tasks costs one weight upload plus the matmuls.
  */
-import { IMAGE_SIZE, type ImageSet } from "./data.js";
+import { IMAGE_SIZE, type ImageSet } from "@x/datasets";
 import { type Head, layerShapes, type MlpArch, type Params } from "./model.js";
 import { getTf, type Tf } from "./tf.js";
 

@@ -3,7 +3,7 @@
  * worker thread (structured clone carries the Maps and typed arrays). An expert job also computes the expert's
  * Fisher diagonal and Gram matrices, which need exactly that expert's weights.
  */
-import type { ImageSet } from "./data.js";
+import type { ImageSet } from "@x/datasets";
 import type { Head, MlpArch, Params } from "./model.js";
 import { fisherDiagonal, layerGrams } from "./stats.js";
 import { type TrainOptions, train } from "./train.js";

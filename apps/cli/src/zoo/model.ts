@@ -3,8 +3,9 @@
  * Weights follow the PyTorch Linear layout ([out, in] weight, [out] bias) so the safetensors files read like
  * any Hugging Face checkpoint and RegMean's Gram matrices apply to them directly.
  */
+
+import { IMAGE_SIZE } from "@x/datasets";
 import type { Rng } from "@x/tensor-core";
-import { IMAGE_SIZE } from "./data.js";
 
 export interface MlpArch {
   readonly input: number;

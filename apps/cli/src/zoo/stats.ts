@@ -6,7 +6,7 @@
  * For a dense layer the per-sample weight gradient is the outer product δ xᵀ, so Σ_s (δ_s x_sᵀ)² = (δ²)ᵀ(x²):
  * squared per-sample gradients of a whole batch come from one matmul, without per-sample backward passes.
  */
-import { IMAGE_SIZE, type ImageSet } from "./data.js";
+import { IMAGE_SIZE, type ImageSet } from "@x/datasets";
 import { type Head, layerShapes, type MlpArch, type Params } from "./model.js";
 import { getTf } from "./tf.js";
 

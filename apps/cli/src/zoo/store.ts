@@ -13,10 +13,10 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { DatasetError } from "@x/datasets";
 import { openCheckpoint, saveSafetensors, Tensor } from "@x/tensor-core";
 import type { Expert, Zoo, ZooSummary } from "./build.js";
 import { configHash, type ZooConfig } from "./config.js";
-import { ZooDataError } from "./data.js";
 import { evaluateTasks } from "./evaluate.js";
 import { type Head, layerShapes, type MlpArch, type Params } from "./model.js";
 import { buildZooData } from "./tasks.js";
@@ -273,7 +273,7 @@ export async function evaluateModelDir(
         : await readHead(join(zooDir, "experts", t.name), "head", cfg.arch, t.numClasses),
     );
   }
-  if (data.tasks.length !== heads.length) throw new ZooDataError(`${zooDir}: task count mismatch`);
+  if (data.tasks.length !== heads.length) throw new DatasetError(`${zooDir}: task count mismatch`);
   const split = opts.split ?? "test";
   const acc = await evaluateTasks(
     cfg.arch,

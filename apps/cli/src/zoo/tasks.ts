@@ -3,8 +3,9 @@
  * gets disjoint train / val / test images, and the tasks (and the pretraining set) of one source never share an
  * image, so no test image is seen in training by any expert, the joint model or the backbone.
  */
+
+import { DatasetError, IMAGE_SIDE, IMAGE_SIZE, type ImageSet, loadFashion, loadMnist } from "@x/datasets";
 import { Rng } from "@x/tensor-core";
-import { IMAGE_SIDE, IMAGE_SIZE, type ImageSet, loadFashion, loadMnist, ZooDataError } from "./data.js";
 
 export type SourceName = "mnist" | "fashion";
 export type TransformName = "identity" | "rotate90" | "invert" | "noise" | "permute";
@@ -118,14 +119,14 @@ const NOISE_STD = 0.5;
 
 export function taskByName(name: string): TaskSpec {
   const t = TASKS.find((x) => x.name === name);
-  if (!t) throw new ZooDataError(`unknown task '${name}' (known: ${TASKS.map((x) => x.name).join(", ")})`);
+  if (!t) throw new DatasetError(`unknown task '${name}' (known: ${TASKS.map((x) => x.name).join(", ")})`);
   return t;
 }
 
 /** Builds the train/val/test splits of the first `numTasks` tasks plus the pretraining set, all seeded. */
 export function buildZooData(numTasks: number, sizes: SplitSizes, seed: number): ZooData {
   if (!Number.isInteger(numTasks) || numTasks < 1 || numTasks > TASKS.length) {
-    throw new ZooDataError(`number of tasks must be 1..${TASKS.length}, got ${numTasks}`);
+    throw new DatasetError(`number of tasks must be 1..${TASKS.length}, got ${numTasks}`);
   }
   const specs = TASKS.slice(0, numTasks);
   const perTask = sizes.train + sizes.val + sizes.test;
@@ -137,12 +138,12 @@ export function buildZooData(numTasks: number, sizes: SplitSizes, seed: number):
 
   const mnist = loadMnist();
   if (need.mnist > mnist.count) {
-    throw new ZooDataError(`MNIST has ${mnist.count} images, the configuration needs ${need.mnist}`);
+    throw new DatasetError(`MNIST has ${mnist.count} images, the configuration needs ${need.mnist}`);
   }
   // Loaded per class in file order; a little slack keeps the seeded draw from exhausting one class.
   const fashion = loadFashion(Math.min(7000, Math.ceil(need.fashion / 10) + 100));
   if (need.fashion > fashion.count) {
-    throw new ZooDataError(
+    throw new DatasetError(
       `Fashion-MNIST has ${fashion.count} images loaded, the configuration needs ${need.fashion}`,
     );
   }

@@ -4,8 +4,9 @@
  * multi-task training (every head; each step takes one mini-batch per task and averages their losses).
  * All randomness (shuffles) comes from the seeded Rng, so a run is reproducible on the same backend.
  */
+
+import { IMAGE_SIZE, type ImageSet } from "@x/datasets";
 import { Rng } from "@x/tensor-core";
-import { IMAGE_SIZE, type ImageSet } from "./data.js";
 import { cloneHead, cloneParams, type Head, layerShapes, type MlpArch, type Params } from "./model.js";
 import { getTf, type Tf } from "./tf.js";
 

@@ -6,8 +6,8 @@
  * elementwise combination plus the small upper layers — identical accuracies, several times cheaper.
  */
 import type * as tfTypes from "@tensorflow/tfjs-core";
+import { IMAGE_SIZE } from "@x/datasets";
 import type { Zoo } from "../../zoo/build.js";
-import { IMAGE_SIZE } from "../../zoo/data.js";
 import { layerShapes, type Params } from "../../zoo/model.js";
 import { getTf } from "../../zoo/tf.js";
 import type { Split } from "./evaluator.js";

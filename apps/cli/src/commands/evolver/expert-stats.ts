@@ -4,7 +4,7 @@
  * the expert's own training data, and laid out for the registry merges (genome-aligned Fisher; Gram
  * matrices keyed by the genome's tensor names, the head included since the experiment evolves it).
  */
-import { IMAGE_SIZE, type ImageSet } from "../../zoo/data.js";
+import { IMAGE_SIZE, type ImageSet } from "@x/datasets";
 import type { MlpArch } from "../../zoo/model.js";
 import {
   fisherDiagonal,

@@ -7,8 +7,8 @@
 
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { IMAGE_SIZE, type ImageSet } from "@x/datasets";
 import { Rng } from "@x/tensor-core";
-import { IMAGE_SIZE, type ImageSet } from "../../zoo/data.js";
 import {
   backboneKeys,
   backboneSize,

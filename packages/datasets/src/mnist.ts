@@ -7,19 +7,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
-export const IMAGE_SIDE = 28;
-export const IMAGE_SIZE = IMAGE_SIDE * IMAGE_SIDE;
-
-/** A labelled image set: image i is `images[i*784 .. (i+1)*784)`, row-major 28x28, values in [0, 1]. */
-export interface ImageSet {
-  readonly images: Float32Array;
-  readonly labels: Uint8Array;
-  readonly count: number;
-}
-
-export class ZooDataError extends Error {
-  override readonly name = "ZooDataError";
-}
+import { DatasetError, IMAGE_SIZE, type ImageSet } from "./images.js";
 
 const require = createRequire(import.meta.url);
 let mnistCache: ImageSet | undefined;
@@ -30,7 +18,7 @@ function readJson(spec: string): { data: unknown } {
   try {
     return JSON.parse(readFileSync(require.resolve(spec), "utf8")) as { data: unknown };
   } catch (err) {
-    throw new ZooDataError(`cannot read ${spec}: ${(err as Error).message}`);
+    throw new DatasetError(`cannot read ${spec}: ${(err as Error).message}`);
   }
 }
 
@@ -43,7 +31,7 @@ export function loadMnist(): ImageSet {
     const spec = `mnist/src/digits/${d}.json`;
     const { data } = readJson(spec);
     if (!Array.isArray(data) || data.length % IMAGE_SIZE !== 0) {
-      throw new ZooDataError(`${spec}: expected a flat array of n*784 floats`);
+      throw new DatasetError(`${spec}: expected a flat array of n*784 floats`);
     }
     perClass.push(data as number[]);
     total += data.length / IMAGE_SIZE;
@@ -75,7 +63,7 @@ export function loadFashion(perClass = 7000): ImageSet {
   for (let c = 0; c < 10; c++) {
     const spec = `fashion-mnist/src/clothes/${c}.json`;
     const { data } = readJson(spec);
-    if (!Array.isArray(data)) throw new ZooDataError(`${spec}: expected an array of 784-value samples`);
+    if (!Array.isArray(data)) throw new DatasetError(`${spec}: expected an array of 784-value samples`);
     // The package's class-0 file holds two empty samples (indices 1000 and 7001): skip empty entries, so
     // class c contributes its first `perClass` real images; anything else malformed is an error.
     let taken = 0;
@@ -83,7 +71,7 @@ export function loadFashion(perClass = 7000): ImageSet {
       const sample = data[k] as number[];
       if (Array.isArray(sample) && sample.length === 0) continue;
       if (!Array.isArray(sample) || sample.length !== IMAGE_SIZE) {
-        throw new ZooDataError(`${spec}: sample ${k} is not a 784-value array`);
+        throw new DatasetError(`${spec}: sample ${k} is not a 784-value array`);
       }
       const base = at * IMAGE_SIZE;
       for (let i = 0; i < IMAGE_SIZE; i++) images[base + i] = sample[i]! / 255;
@@ -92,7 +80,7 @@ export function loadFashion(perClass = 7000): ImageSet {
       taken++;
     }
     if (taken < perClass) {
-      throw new ZooDataError(`${spec}: has ${taken} non-empty samples, ${perClass} requested`);
+      throw new DatasetError(`${spec}: has ${taken} non-empty samples, ${perClass} requested`);
     }
   }
   const set = { images, labels, count: at };
