@@ -1,5 +1,5 @@
 import type { BranchSamples } from "./branch-fit.js";
-import { weightedMedian } from "./linalg.js";
+import { weightedMedian } from "./stats.js";
 
 /** One conductor type: per-length positive-sequence impedance in pu per km on the feeder base. */
 export interface LibraryConductor {

@@ -246,6 +246,9 @@ export function remeter(data: SmartMeterData, opts: RemeterOptions = {}): SmartM
       missing: String(meter.missing),
       missing_run: String(run),
       outliers: String(meter.outliers),
+      ...(meter.grossRate > 0
+        ? { gross_errors: `${meter.grossRate} (P/Q x${meter.grossPower}, |V| x${meter.grossVoltage})` }
+        : {}),
     },
     busNames: src.busNames,
     root,
