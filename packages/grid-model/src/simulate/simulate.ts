@@ -66,6 +66,13 @@ export interface SmartMeterData extends SmartMeterSeries {
   /** Buses with a simulated load (the meter placement of `meters: "load"`); absent for data read from CSV. */
   readonly hasLoad?: readonly boolean[];
   readonly truth?: SmartMeterSeries;
+  /** Rows a reader left out (skipBadRows), with file, line, column and reason. */
+  readonly skipped?: readonly {
+    readonly file: string;
+    readonly line: number;
+    readonly column: number;
+    readonly reason: string;
+  }[];
 }
 
 export interface RemeterOptions extends MeteringOptions {
