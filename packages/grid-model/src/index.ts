@@ -151,6 +151,7 @@ export {
   accuracyClassSigma,
   type MeteringOptions,
   ProfileError,
+  REALISTIC,
   type RemeterOptions,
   readShapeCsv,
   remeter,

@@ -37,6 +37,14 @@ export interface LoadModelOptions {
   readonly pvFraction?: number;
   /** PV peak as a fraction of the bus's nominal kW (default 0.5). */
   readonly pvSize?: number;
+  /**
+   * Minute-scale load variability: each bus's load is multiplied by a log-normal AR(1) factor with this σ and a
+   * correlation time of `minuteCorrelation` minutes (default 0 = off). With sub-interval power flows it makes a
+   * 15-min mean differ from the mean state, as real interval meters do.
+   */
+  readonly minuteVariability?: number;
+  /** Correlation time of the minute-scale factor in minutes (default 3). */
+  readonly minuteCorrelation?: number;
   /** Give zero-load non-root buses this fraction of the largest bus load (default 0: they stay unloaded). */
   readonly junctionLoad?: number;
   /** Household profile library replacing the packaged 100 profiles (kW, one day or longer, cyclic). */
@@ -60,6 +68,8 @@ interface BusModel {
   readonly pvKw: number;
   g: number;
   clear: number;
+  /** Minute-scale log factor. */
+  h?: number;
 }
 
 /** Generates net consumption (pu, positive = load) per bus for successive minutes. */
@@ -231,6 +241,14 @@ export class LoadModel {
         m.g = rho * m.g + innov * this.rng.normal();
         // The spec's generator uses an uncorrected lognormal(0, σ); the household model keeps the mean tanφ.
         kvar = kw * m.tanPhi * (sigma > 0 ? Math.exp(lognormal ? m.g : m.g - 0.5 * sigma * sigma) : 1);
+      }
+      const mv = this.opts.minuteVariability ?? 0;
+      if (mv > 0) {
+        const rm = Number.isFinite(dt) ? Math.exp(-dt / (this.opts.minuteCorrelation ?? 3)) : 0;
+        m.h = rm * (m.h ?? 0) + Math.sqrt(1 - rm * rm) * mv * this.rng.normal();
+        const fm = Math.exp(m.h - 0.5 * mv * mv);
+        kw *= fm;
+        kvar *= fm;
       }
       const pv = m.pvKw > 0 ? m.pvKw * m.clear * Math.max(0, pvPu) : 0;
       p[m.bus] = (kw - pv) * this.toPu;
