@@ -14,7 +14,7 @@ export class SingularMatrixError extends Error {
  * - "likelihood" (default): the tree-metric tree below as the start of a local search on the Gaussian
  *   likelihood of the voltages given a tree (branch fits r, x >= 0 on subtree flows, loss-corrected, path-summed
  *   residuals; see tree-search.ts). Uses the mean voltage drops and every branch's full flow, not only n² noisy
- *   sensitivities: exact on the 37-bus feeder at 0.1 %-class meters from ~5–10k samples (issue 6).
+ *   sensitivities: exact on the 37-bus feeder at 0.1 %-class meters from ~5–10k samples.
  * - "laplacian": paper-faithful — regress, invert the sensitivity, maximum spanning tree on the
  *   Laplacian weights. Exact on noise-free LinDistFlow data but amplifies noise by cond(R).
  * - "tree-metric": the same regression, but no inversion: the sensitivity

@@ -3,7 +3,7 @@ import type { Feeder } from "../feeder.js";
 import { householdProfiles, pvShape, type ShapeTable, sampleCyclic, weekShape } from "./shapes.js";
 
 /**
- * Per-bus load time series (spec §6.1–6.3): each loaded bus aggregates N household daily profiles with random
+ * Per-bus load time series : each loaded bus aggregates N household daily profiles with random
  * time shifts, day-to-day re-sampling and a per-household daily scale, modulated by a weekly shape and scaled so
  * that the bus peak is about its nominal kW; reactive power from the bus's base tanφ times a slowly varying
  * log-normal factor (varied power factors); optional PV at a fraction of the buses (unity power factor).
@@ -12,7 +12,7 @@ import { householdProfiles, pvShape, type ShapeTable, sampleCyclic, weekShape } 
 
 export interface LoadModelOptions {
   /**
-   * "households" (default): aggregated household profiles as described above. "lognormal": the spec's §2.5
+   * "households" (default): aggregated household profiles as described above. "lognormal": the simple
    * synthetic generator — p = P_nom · (0.6 + 0.4 sin²(2π·(t mod 96)/96 − 1.5)) · lognormal(0, lognormalSigma) i.i.d.
    * per bus and step (t = 15-min index), tanφ factor lognormal(0, pfVariation) i.i.d. (default σ 0.4).
    */
@@ -239,7 +239,7 @@ export class LoadModel {
       }
       if (Number.isNaN(kvar)) {
         m.g = rho * m.g + innov * this.rng.normal();
-        // The spec's generator uses an uncorrected lognormal(0, σ); the household model keeps the mean tanφ.
+        // The lognormal generator uses an uncorrected lognormal(0, σ); the household model keeps the mean tanφ.
         kvar = kw * m.tanPhi * (sigma > 0 ? Math.exp(lognormal ? m.g : m.g - 0.5 * sigma * sigma) : 1);
       }
       const mv = this.opts.minuteVariability ?? 0;

@@ -6,7 +6,7 @@ import { LoadModel, type LoadModelOptions } from "./loads.js";
 import { Meter, type MeteringOptions } from "./metering.js";
 
 /**
- * Smart-meter data simulator (spec §6): per-bus loads → AC power flow (backward/forward sweep) at sub-interval
+ * Smart-meter data simulator (docs/simulation.md): per-bus loads → AC power flow (backward/forward sweep) at sub-interval
  * steps → interval averages of |V|, P and Q → metering errors. Seeded and deterministic.
  */
 
@@ -119,7 +119,7 @@ export function simulateSmartMeters(feeder: Feeder, opts: SimulationOptions): Sm
   if (!Number.isInteger(T) || T < 1) throw new RangeError(`samples must be a positive integer (got ${T})`);
   const interval = opts.intervalMinutes ?? 15;
   if (!(interval > 0)) throw new RangeError(`intervalMinutes must be > 0 (got ${interval})`);
-  // The spec's i.i.d. generator draws one snapshot per interval; the household model averages sub-steps.
+  // The lognormal i.i.d. generator draws one snapshot per interval; the household model averages sub-steps.
   const sub =
     opts.substeps ?? (opts.model === "lognormal" ? 1 : Math.max(1, Math.min(Math.round(interval), 15)));
   if (!Number.isInteger(sub) || sub < 1) throw new RangeError(`substeps must be a positive integer`);

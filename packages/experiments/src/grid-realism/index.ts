@@ -1,0 +1,8 @@
+export {
+  GRID_REALISM_EFFECTS,
+  type GridRealismOptions,
+  type GridRealismResult,
+  gridRealismMarkdown,
+  runGridRealism,
+  writeGridRealism,
+} from "./experiment.js";

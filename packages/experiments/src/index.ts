@@ -1,0 +1,10 @@
+// @x/experiments: the reproduction experiments behind bench/results, one folder each. Each experiment is a
+// function that returns its result object, plus a writer of `<name>.json` and `<name>.md`.
+export {
+  GRID_REALISM_EFFECTS,
+  type GridRealismOptions,
+  type GridRealismResult,
+  gridRealismMarkdown,
+  runGridRealism,
+  writeGridRealism,
+} from "./grid-realism/index.js";
