@@ -6,5 +6,8 @@ export {
   type GridRealismResult,
   gridRealismMarkdown,
   runGridRealism,
+  runWeakBranches,
+  type WeakBranchResult,
   writeGridRealism,
+  writeWeakBranches,
 } from "./grid-realism/index.js";

@@ -6,3 +6,11 @@ export {
   runGridRealism,
   writeGridRealism,
 } from "./experiment.js";
+export {
+  runWeakBranches,
+  type WeakBranchCell,
+  type WeakBranchResult,
+  weakBranchesMarkdown,
+  weakBranchesSvg,
+  writeWeakBranches,
+} from "./weak-branches.js";
