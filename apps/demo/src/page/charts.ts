@@ -47,6 +47,7 @@ export function chart(spec: ChartSpec, width: number): HTMLElement {
     className: "legend",
   }) as HTMLElement;
   const o = spec.options;
+  const yOnFacet = (o.y as { axis?: unknown } | undefined)?.axis === null && o.fy !== undefined;
   const plot = Plot.plot({
     width,
     style: { fontSize: "13px", fontFamily: "inherit", overflow: "visible" },
@@ -55,7 +56,9 @@ export function chart(spec: ChartSpec, width: number): HTMLElement {
     ...o,
     color,
     x: spec.xLabel === null ? { axis: null, ...(o.x as object) } : { label: spec.xLabel, ...(o.x as object) },
-    y: { label: spec.yLabel, ...(o.y as object) },
+    // Grouped charts hide the inner y axis; the facet axis (the groups) then carries the label.
+    y: yOnFacet ? o.y : { label: spec.yLabel, ...(o.y as object) },
+    ...(yOnFacet ? { fy: { ...(o.fy as object), label: spec.yLabel } } : {}),
   }) as SVGSVGElement | HTMLElement;
   return h(
     "figure",

@@ -30,7 +30,7 @@ export function listDataFiles(dirs: readonly string[]): DataFile[] {
     for (const entry of readdirSync(dir, { withFileTypes: true }))
       if (
         entry.isFile() &&
-        entry.name.endsWith(".json") &&
+        isPlainJsonName(entry.name) &&
         entry.name !== "index.json" &&
         !seen.has(entry.name)
       )

@@ -171,7 +171,7 @@ export function evolutionPanel(view: EvolutionView, width: number, fitnessIsFrac
         options: {
           height: [...new Set(rows.map((r) => r.label))].length * splits.length * 16 + 70,
           marginLeft: 150,
-          fy: { label: null },
+          fy: {},
           y: { axis: null, domain: splits },
           x: { grid: true },
           facet: { marginLeft: 150 },

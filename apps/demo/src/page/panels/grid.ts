@@ -244,7 +244,7 @@ export function gridPanel(view: GridView, width: number): HTMLElement {
           options: {
             height: be.length * 30 + 60,
             marginLeft: 110,
-            fy: { label: null, domain: names },
+            fy: { domain: names },
             y: { axis: null, domain: ["r", "x"] },
             x: { grid: true },
             facet: { marginLeft: 110 },

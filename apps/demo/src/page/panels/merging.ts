@@ -35,12 +35,12 @@ export function mergingPanel(view: MergingView, width: number): HTMLElement {
       title: "Test accuracy per task and method",
       subtitle: `Mean over ${view.seeds.length} zoo seeds (${view.seeds.join(", ")}); bars end at the mean, whiskers span ± 1 standard deviation; black tick = the task's own expert.`,
       xLabel: "test accuracy (%)",
-      yLabel: "method",
+      yLabel: "task",
       legend: { domain: legendDomain, range: legendRange },
       options: {
         height: view.tasks.length * (chosen.length * 11 + 16) + 40,
         marginLeft: 10,
-        fy: { label: "task", domain: view.tasks },
+        fy: { domain: view.tasks },
         y: { axis: null, domain: labels },
         x: { domain: [0, 100], grid: true },
         facet: { marginLeft: 120 },
@@ -138,10 +138,10 @@ export function mergingPanel(view: MergingView, width: number): HTMLElement {
       options: {
         height: ordered.length * (width < 600 ? 34 : 26) + 50,
         marginLeft: width < 600 ? 120 : 240,
-        y: { domain: ordered.map((m) => m.label), label: null },
+        y: { domain: ordered.map((m) => m.label) },
         x: { grid: true },
         marks: [
-          Plot.axisY({ label: null, lineWidth: width < 600 ? 10 : 30, tickSize: 0 }),
+          Plot.axisY({ label: "method", labelAnchor: "top", lineWidth: width < 600 ? 10 : 30, tickSize: 0 }),
           Plot.ruleY(summary, {
             y: "method",
             x1: (d) => d.mean - d.std,

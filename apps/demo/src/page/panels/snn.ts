@@ -78,7 +78,7 @@ export function snnPanel(view: SnnView, width: number): HTMLElement {
       options: {
         height: armLabels.length * 30 + 60,
         marginLeft: 170,
-        y: { domain: armLabels, label: null },
+        y: { domain: armLabels },
         x: { grid: true },
         marks: [
           Plot.ruleY(summary, {
