@@ -135,6 +135,13 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
     return { count: nums.length, problems: nums.flatMap((n) => checkNum(n, docs)) };
   }
 
+  /** The whole page, and each panel on its own (easier to look at). */
+  async function screenshots(page: Page, prefix: string): Promise<void> {
+    await page.screenshot({ path: join(OUTPUT, `${prefix}.png`), fullPage: true });
+    for (const id of ["merging", "evolution", "snn", "grid", "live"])
+      await (await page.$(`#${id}`))!.screenshot({ path: join(OUTPUT, `${prefix}-${id}.png`) });
+  }
+
   async function fitsWidth(page: Page): Promise<boolean> {
     return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
   }
@@ -188,7 +195,7 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
         expect(problems).toEqual([]);
         await page.selectOption("[data-testid=merging-source]", { label: "committed merging-8task.json" });
         await page.selectOption("[data-testid=evolution-source]", { label: "committed evolver.json" });
-        await page.screenshot({ path: join(OUTPUT, `committed-${name}.png`), fullPage: true });
+        await screenshots(page, `committed-${name}`);
         await page.close();
       }
     } finally {
@@ -236,7 +243,7 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
         ).toBe(spikes);
         expect(await fitsWidth(page)).toBe(true);
         expect(problems).toEqual([]);
-        await page.screenshot({ path: join(OUTPUT, `tour-${name}.png`), fullPage: true });
+        await screenshots(page, `tour-${name}`);
         await page.close();
       }
     } finally {

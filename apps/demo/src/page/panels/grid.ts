@@ -150,7 +150,13 @@ function sweepChart(
         height: 420,
         fy: { label: null, domain: ["resistance r", "reactance x"] },
         x: x === "samples" ? { type: "log", grid: true } : { grid: true },
-        y: { type: "symlog", grid: true, ticks: [0, 1, 10, 100] },
+        // Explicit ticks outside the data would be drawn outside the frame: keep those within it.
+        y: {
+          type: "symlog",
+          grid: true,
+          ticks: [0, 1, 10, 100].filter((t) => t <= Math.max(1, ...points.map((p) => p.y)) * 1.05),
+          tickFormat: "~g",
+        },
         facet: { marginRight: 100 },
         marks: [
           Plot.lineY(points, { fy: "quantity", x: "x", y: "y", stroke: "feeder", strokeWidth: 2 }),

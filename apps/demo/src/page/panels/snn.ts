@@ -18,14 +18,14 @@ export function snnPanel(view: SnnView, width: number): HTMLElement {
       yLabel: "neuron (index)",
       legend: { domain: layers, range: colours(layers) },
       options: {
-        height: Math.min(520, 60 + layers.length * Math.max(80, maxNeurons * 2.2)),
+        height: Math.min(640, 60 + layers.length * Math.max(100, maxNeurons * 5)),
         fy: { label: "layer", domain: layers },
         x: {
           domain: [-0.5, view.timeSteps - 0.5],
           ticks: Array.from({ length: view.timeSteps }, (_, i) => i),
           tickFormat: "d",
         },
-        y: { reverse: true },
+        y: { reverse: true, ticks: 5, tickFormat: "d" },
         facet: { marginRight: 90 },
         marks: [
           Plot.tickX(spikes, { fy: "layer", x: "t", y: "neuron", stroke: "layer", strokeWidth: 3 }),
@@ -77,7 +77,7 @@ export function snnPanel(view: SnnView, width: number): HTMLElement {
       legend: { domain: armLabels, range: colours(armLabels) },
       options: {
         height: armLabels.length * 30 + 60,
-        marginLeft: 170,
+        marginLeft: width < 600 ? 120 : 200,
         y: { domain: armLabels },
         x: { grid: true },
         marks: [
