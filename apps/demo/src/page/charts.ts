@@ -85,3 +85,28 @@ export function chart(spec: ChartSpec, width: number): HTMLElement {
 export function colours(names: readonly string[]): string[] {
   return names.map((_, i) => OKABE_ITO[i % OKABE_ITO.length]);
 }
+
+/** One row per `y`: a whisker over mean ± std, a tick at the mean and one dot per seed (x in the data's unit). */
+export function seedSpreadMarks(
+  summary: readonly { y: string; colour: string; mean: number; std: number }[],
+  dots: readonly { y: string; colour: string; v: number; seed: number }[],
+): Plot.Markish[] {
+  return [
+    Plot.ruleY(summary, {
+      y: "y",
+      x1: (d) => d.mean - d.std,
+      x2: (d) => d.mean + d.std,
+      stroke: "colour",
+      strokeWidth: 2,
+    }),
+    Plot.tickX(summary, { y: "y", x: "mean", stroke: "colour", strokeWidth: 3 }),
+    Plot.dot(dots, {
+      y: "y",
+      x: "v",
+      fill: "colour",
+      fillOpacity: 0.6,
+      r: 4,
+      title: (d) => `seed ${d.seed}: ${d.v.toFixed(1)}`,
+    }),
+  ];
+}

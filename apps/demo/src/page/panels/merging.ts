@@ -1,6 +1,6 @@
 import * as Plot from "@observablehq/plot";
 import type { MergingView } from "../../data/views/merging.js";
-import { chart, colours, NEUTRAL, OKABE_ITO } from "../charts.js";
+import { chart, colours, NEUTRAL, OKABE_ITO, seedSpreadMarks } from "../charts.js";
 import { h, meanStd, note, num, table } from "../dom.js";
 
 /** Shown in the per-task chart by default (the table lists every method). */
@@ -114,15 +114,15 @@ export function mergingPanel(view: MergingView, width: number): HTMLElement {
   const ordered = [...view.methods].sort((a, b) => b.avg.mean.value - a.avg.mean.value);
   const seedDots = ordered.flatMap((m) =>
     m.perSeedAvg.map((s) => ({
-      method: m.label,
-      group: groupOf(m.id, m.role),
+      y: m.label,
+      colour: groupOf(m.id, m.role),
       seed: s.seed,
-      avg: pct(s.avg.value),
+      v: pct(s.avg.value),
     })),
   );
   const summary = ordered.map((m) => ({
-    method: m.label,
-    group: groupOf(m.id, m.role),
+    y: m.label,
+    colour: groupOf(m.id, m.role),
     mean: pct(m.avg.mean.value),
     std: pct(m.avg.std.value),
   }));
@@ -142,22 +142,7 @@ export function mergingPanel(view: MergingView, width: number): HTMLElement {
         x: { grid: true },
         marks: [
           Plot.axisY({ label: "method", labelAnchor: "top", lineWidth: width < 600 ? 10 : 30, tickSize: 0 }),
-          Plot.ruleY(summary, {
-            y: "method",
-            x1: (d) => d.mean - d.std,
-            x2: (d) => d.mean + d.std,
-            stroke: "group",
-            strokeWidth: 2,
-          }),
-          Plot.tickX(summary, { y: "method", x: "mean", stroke: "group", strokeWidth: 3 }),
-          Plot.dot(seedDots, {
-            y: "method",
-            x: "avg",
-            fill: "group",
-            fillOpacity: 0.55,
-            r: 4,
-            title: (d) => `seed ${d.seed}: ${d.avg.toFixed(1)} %`,
-          }),
+          ...seedSpreadMarks(summary, seedDots),
         ],
       },
     },

@@ -1,6 +1,6 @@
 import * as Plot from "@observablehq/plot";
 import type { SnnView } from "../../data/views/snn.js";
-import { chart, colours, NEUTRAL } from "../charts.js";
+import { chart, colours, NEUTRAL, seedSpreadMarks } from "../charts.js";
 import { h, meanStd, num, table } from "../dom.js";
 
 export function snnPanel(view: SnnView, width: number): HTMLElement {
@@ -60,10 +60,11 @@ export function snnPanel(view: SnnView, width: number): HTMLElement {
   );
   const armLabels = view.arms.map((a) => a.label);
   const seedDots = view.arms.flatMap((a) =>
-    a.perSeed.map((s) => ({ arm: a.label, seed: s.seed, v: 100 * s.test.value })),
+    a.perSeed.map((s) => ({ y: a.label, colour: a.label, seed: s.seed, v: 100 * s.test.value })),
   );
   const summary = view.arms.map((a) => ({
-    arm: a.label,
+    y: a.label,
+    colour: a.label,
     mean: 100 * a.test.mean.value,
     std: 100 * a.test.std.value,
   }));
@@ -80,17 +81,7 @@ export function snnPanel(view: SnnView, width: number): HTMLElement {
         marginLeft: width < 600 ? 120 : 200,
         y: { domain: armLabels },
         x: { grid: true },
-        marks: [
-          Plot.ruleY(summary, {
-            y: "arm",
-            x1: (d) => d.mean - d.std,
-            x2: (d) => d.mean + d.std,
-            stroke: "arm",
-            strokeWidth: 2,
-          }),
-          Plot.tickX(summary, { y: "arm", x: "mean", stroke: "arm", strokeWidth: 3 }),
-          Plot.dot(seedDots, { y: "arm", x: "v", fill: "arm", fillOpacity: 0.6, r: 4 }),
-        ],
+        marks: [...seedSpreadMarks(summary, seedDots)],
       },
     },
     width,
