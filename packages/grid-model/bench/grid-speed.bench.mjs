@@ -42,16 +42,42 @@ for (const seed of seeds) {
   });
   for (const T of counts) {
     const slice = (a) => a.map((s) => s.subarray(0, T));
-    const d = { ...full, samples: T, startMinute: full.startMinute.subarray(0, T), vm: slice(full.vm), p: slice(full.p), q: slice(full.q) };
+    const d = {
+      ...full,
+      samples: T,
+      startMinute: full.startMinute.subarray(0, T),
+      vm: slice(full.vm),
+      p: slice(full.p),
+      q: slice(full.q),
+    };
     const load = os.loadavg()[0];
     const n = time(() => cur.identifyGrid(d));
     const mn = cur.evaluateIdentification(f, n.out.branches);
-    const row = { seed, samples: T, load1: Number(load.toFixed(2)), new: { wall: n.wall, cpu: n.cpu, seconds: n.out.seconds, edgeAccuracy: mn.edgeAccuracy, exactTree: mn.exactTree, medianApeZ: mn.medianApeZ } };
+    const row = {
+      seed,
+      samples: T,
+      load1: Number(load.toFixed(2)),
+      new: {
+        wall: n.wall,
+        cpu: n.cpu,
+        seconds: n.out.seconds,
+        edgeAccuracy: mn.edgeAccuracy,
+        exactTree: mn.exactTree,
+        medianApeZ: mn.medianApeZ,
+      },
+    };
     if (base) {
       const solver = await base.createLpSolver("highs");
       const b = time(() => base.identifyGrid(d, { method: "lad", solver }));
       const mb = base.evaluateIdentification(f, b.out.branches);
-      row.before = { wall: b.wall, cpu: b.cpu, seconds: b.out.seconds, edgeAccuracy: mb.edgeAccuracy, exactTree: mb.exactTree, medianApeZ: mb.medianApeZ };
+      row.before = {
+        wall: b.wall,
+        cpu: b.cpu,
+        seconds: b.out.seconds,
+        edgeAccuracy: mb.edgeAccuracy,
+        exactTree: mb.exactTree,
+        medianApeZ: mb.medianApeZ,
+      };
     }
     rows.push(row);
     console.log(JSON.stringify(row));
@@ -60,8 +86,16 @@ for (const seed of seeds) {
 const doc = {
   name: "grid-speed",
   feeder: "ieee69",
-  machine: { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, node: process.version, loadAverageAtStart: loadStart, loadAverageAtEnd: os.loadavg().map((v) => Number(v.toFixed(2))) },
-  baseline: baselineDir ? "the package built at the branch point (d762e04): LAD on HiGHS, QR stage 1, full tree rescoring" : null,
+  machine: {
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    cores: os.cpus().length,
+    node: process.version,
+    loadAverageAtStart: loadStart,
+    loadAverageAtEnd: os.loadavg().map((v) => Number(v.toFixed(2))),
+  },
+  baseline: baselineDir
+    ? "the package built at the branch point (d762e04): LAD on HiGHS, QR stage 1, full tree rescoring"
+    : null,
   rows,
 };
 const fmt = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "–");
@@ -80,7 +114,10 @@ const md = [
 ].join("\n");
 const out = join(root, "bench/results");
 mkdirSync(out, { recursive: true });
-for (const [suffix, text] of [[".json", `${JSON.stringify(doc, null, 2)}\n`], [".md", md]]) {
+for (const [suffix, text] of [
+  [".json", `${JSON.stringify(doc, null, 2)}\n`],
+  [".md", md],
+]) {
   const file = join(out, `grid-speed${suffix}`);
   writeFileSync(`${file}.tmp-${process.pid}`, text);
   renameSync(`${file}.tmp-${process.pid}`, file);

@@ -48,8 +48,8 @@ export function modelToFeeder(model: GridModel, opts: ModelToFeederOptions): Fee
         loads.set(b, { p: mean(d.p[j]!) * 1000 * opts.baseMva, q: mean(d.q[j]!) * 1000 * opts.baseMva });
     });
   }
-  // Impedances must be positive to be a feeder: a fitted zero (r or x at its bound) becomes the smallest positive.
-  const pos = (v: number) => (v > 0 ? v : 0);
+  // A fitted impedance at its bound (r or x = 0) stays 0; r = x = 0 becomes a tiny positive impedance below.
+  const pos = (v: number) => Math.max(v, 0);
   return buildFeeder({
     id: opts.id ?? "identified",
     name: `identified from smart-meter data (${model.samples} samples)`,

@@ -1,7 +1,6 @@
-import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import type { SmartMeterData } from "../simulate/simulate.js";
-import { parseDecimal, type SkippedRow, SmartMeterCsvError } from "./smartmeter-csv.js";
+import { parseLines, RowErrors, readLines, type SkippedRow, SmartMeterCsvError } from "./row-errors.js";
+import { parseDecimal } from "./smartmeter-csv.js";
 
 /**
  * Timestamped meter data in long format — one reading per row, as utilities export them:
@@ -84,26 +83,19 @@ export class LongFormatParser {
   private readonly meters = new Map<string, MeterRows>();
   private readonly seen = new Map<string, number>();
   private zoned: boolean | undefined;
-  private readonly skipped: SkippedRow[] = [];
+
+  private readonly rows: RowErrors;
 
   constructor(
     private readonly file = "<meter readings>",
     private readonly opts: LongFormatOptions = {},
-  ) {}
-
-  private err(msg: string, column = 0): SmartMeterCsvError {
-    const where =
-      column > 0 ? `${this.file}:${this.lineNo}: column ${column}` : `${this.file}:${this.lineNo}`;
-    return new SmartMeterCsvError(`${where}: ${msg}`, this.file, this.lineNo, column);
-  }
-
-  private bad(msg: string, column: number): void {
-    if (!this.opts.skipBadRows) throw this.err(msg, column);
-    this.skipped.push({ file: this.file, line: this.lineNo, column, reason: msg });
+  ) {
+    this.rows = new RowErrors(file, opts.skipBadRows);
   }
 
   push(raw: string): void {
     this.lineNo++;
+    this.rows.line = this.lineNo;
     const line = raw.trim();
     if (line === "") return;
     if (line.startsWith("#")) {
@@ -117,18 +109,18 @@ export class LongFormatParser {
       return;
     }
     if (cells.length !== this.width) {
-      this.bad(`${cells.length} fields, header has ${this.width}`, 0);
+      this.rows.bad(`${cells.length} fields, header has ${this.width}`, 0);
       return;
     }
     const c = this.col;
     const meterId = cells[c.meter]!;
     if (meterId === "") {
-      this.bad("empty meter id", c.meter + 1);
+      this.rows.bad("empty meter id", c.meter + 1);
       return;
     }
     const bus = this.opts.meterMap?.[meterId] ?? meterId;
     if (this.opts.buses && !this.opts.buses.includes(bus)) {
-      this.bad(
+      this.rows.bad(
         `unknown meter "${meterId}"${bus !== meterId ? ` (bus "${bus}")` : ""}: not a bus of the feeder`,
         c.meter + 1,
       );
@@ -136,12 +128,12 @@ export class LongFormatParser {
     }
     const ts = parseTimestamp(cells[c.ts]!);
     if (!ts) {
-      this.bad(`timestamp "${cells[c.ts]}" is neither ISO 8601 nor Unix seconds`, c.ts + 1);
+      this.rows.bad(`timestamp "${cells[c.ts]}" is neither ISO 8601 nor Unix seconds`, c.ts + 1);
       return;
     }
     if (this.zoned === undefined) this.zoned = ts.zoned;
     else if (this.zoned !== ts.zoned) {
-      this.bad(
+      this.rows.bad(
         `inconsistent timestamps: "${cells[c.ts]}" ${ts.zoned ? "has" : "has no"} time zone, earlier rows ${this.zoned ? "have one" : "have none"}`,
         c.ts + 1,
       );
@@ -150,7 +142,7 @@ export class LongFormatParser {
     const key = `${bus}\u0000${ts.ms}`;
     const first = this.seen.get(key);
     if (first !== undefined) {
-      this.bad(
+      this.rows.bad(
         `duplicate reading of meter "${meterId}" at ${cells[c.ts]} (first at line ${first})`,
         c.ts + 1,
       );
@@ -162,7 +154,7 @@ export class LongFormatParser {
       if (cell === "") return Number.NaN;
       const v = parseDecimal(cell);
       if (Number.isNaN(v)) {
-        this.bad(`${what} "${cell}" is not a number`, idx + 1);
+        this.rows.bad(`${what} "${cell}" is not a number`, idx + 1);
         return undefined;
       }
       return v;
@@ -174,7 +166,7 @@ export class LongFormatParser {
     const v = num(c.v, "v");
     if (v === undefined) return;
     if (!Number.isNaN(v) && !(v > 0)) {
-      this.bad(`voltage ${cells[c.v]} must be positive`, c.v + 1);
+      this.rows.bad(`voltage ${cells[c.v]} must be positive`, c.v + 1);
       return;
     }
     this.seen.set(key, this.lineNo);
@@ -196,7 +188,8 @@ export class LongFormatParser {
     const find = (name: string | undefined, fallbacks: string[], required: boolean): number => {
       const cands = name ? [name.toLowerCase()] : fallbacks;
       const i = names.findIndex((n) => cands.includes(n));
-      if (i < 0 && required) throw this.err(`missing column "${cands[0]}" (header: ${cells.join(",")})`);
+      if (i < 0 && required)
+        throw this.rows.error(`missing column "${cands[0]}" (header: ${cells.join(",")})`);
       return i;
     };
     this.col = {
@@ -206,13 +199,13 @@ export class LongFormatParser {
       q: find(want.q, ["q", "q_kvar", "kvar"], false),
       v: find(want.v, ["v", "v_v", "voltage"], false),
     };
-    if (this.col.v < 0) throw this.err(`missing column "v" (voltage readings are required)`);
-    if (this.col.p < 0 !== this.col.q < 0) throw this.err(`columns "p" and "q" go together`);
+    if (this.col.v < 0) throw this.rows.error(`missing column "v" (voltage readings are required)`);
+    if (this.col.p < 0 !== this.col.q < 0) throw this.rows.error(`columns "p" and "q" go together`);
     this.width = cells.length;
   }
 
   get skippedRows(): readonly SkippedRow[] {
-    return this.skipped;
+    return this.rows.skipped;
   }
 
   finish(): SmartMeterData {
@@ -341,7 +334,7 @@ export class LongFormatParser {
       vm,
       p,
       q,
-      ...(this.skipped.length ? { skipped: this.skipped } : {}),
+      ...(this.rows.skipped.length ? { skipped: this.rows.skipped } : {}),
     };
   }
 }
@@ -352,25 +345,10 @@ export function parseMeterReadings(
   opts: LongFormatOptions = {},
   file?: string,
 ): SmartMeterData {
-  const parser = new LongFormatParser(file, opts);
-  for (const line of text.split(/\r?\n/)) parser.push(line);
-  return parser.finish();
+  return parseLines(new LongFormatParser(file, opts), text);
 }
 
 /** Reads a long-format file line by line. */
-export async function readMeterReadings(path: string, opts: LongFormatOptions = {}): Promise<SmartMeterData> {
-  const parser = new LongFormatParser(path, opts);
-  const input = createReadStream(path, { encoding: "utf8" });
-  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  try {
-    for await (const line of rl) parser.push(line);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code) throw new SmartMeterCsvError(`${path}: cannot read (${code})`, path);
-    throw e;
-  } finally {
-    rl.close();
-    input.destroy();
-  }
-  return parser.finish();
+export function readMeterReadings(path: string, opts: LongFormatOptions = {}): Promise<SmartMeterData> {
+  return readLines(new LongFormatParser(path, opts), path);
 }

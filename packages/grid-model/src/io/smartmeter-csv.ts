@@ -1,8 +1,8 @@
 import { once } from "node:events";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import { createInterface } from "node:readline";
 import type { SmartMeterData } from "../simulate/simulate.js";
+import { parseLines, RowErrors, readLines, type SkippedRow, SmartMeterCsvError } from "./row-errors.js";
 
 /**
  * Smart-meter CSV ("x-grid-smartmeter" v1), documented in the README:
@@ -24,26 +24,7 @@ import type { SmartMeterData } from "../simulate/simulate.js";
 
 export const SMARTMETER_FORMAT = "x-grid-smartmeter v1";
 
-/** Malformed smart-meter CSV; names the file, line and column (1-based; column 0 = the whole line). */
-export class SmartMeterCsvError extends Error {
-  override readonly name = "SmartMeterCsvError";
-  constructor(
-    message: string,
-    readonly file: string = "",
-    readonly line: number = 0,
-    readonly column: number = 0,
-  ) {
-    super(message);
-  }
-}
-
-/** A row left out by `skipBadRows`, and why. */
-export interface SkippedRow {
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-  readonly reason: string;
-}
+export { type SkippedRow, SmartMeterCsvError } from "./row-errors.js";
 
 export interface CsvReadOptions {
   /** Skip rows with a bad cell, a duplicate or an off-grid timestamp instead of failing; they are listed. */
@@ -138,27 +119,19 @@ export class SmartMeterCsvParser {
   private busNames: string[] = [];
   private readonly seenT = new Map<number, number>();
   private interval = Number.NaN;
-  private readonly skipped: SkippedRow[] = [];
+
+  private readonly rows: RowErrors;
 
   constructor(
     private readonly file = "<smart-meter csv>",
-    private readonly opts: CsvReadOptions = {},
-  ) {}
-
-  private err(msg: string, column = 0): SmartMeterCsvError {
-    const where =
-      column > 0 ? `${this.file}:${this.lineNo}: column ${column}` : `${this.file}:${this.lineNo}`;
-    return new SmartMeterCsvError(`${where}: ${msg}`, this.file, this.lineNo, column);
-  }
-
-  /** A bad data row: an error, or (skipBadRows) a note and the row is left out. */
-  private bad(msg: string, column: number): void {
-    if (!this.opts.skipBadRows) throw this.err(msg, column);
-    this.skipped.push({ file: this.file, line: this.lineNo, column, reason: msg });
+    opts: CsvReadOptions = {},
+  ) {
+    this.rows = new RowErrors(file, opts.skipBadRows);
   }
 
   push(raw: string): void {
     this.lineNo++;
+    this.rows.line = this.lineNo;
     const line = raw.trim();
     if (line === "") return;
     if (line.startsWith("#")) {
@@ -166,7 +139,7 @@ export class SmartMeterCsvParser {
       const m = /^#\s*([\w.-]+)\s*:\s*(.*)$/.exec(line);
       if (m) this.meta[m[1]] = m[2].trim();
       else if (this.lineNo === 1 && !line.includes(SMARTMETER_FORMAT.split(" ")[0]))
-        throw this.err(`not an ${SMARTMETER_FORMAT} file`);
+        throw this.rows.error(`not an ${SMARTMETER_FORMAT} file`);
       return;
     }
     if (!this.header) {
@@ -175,36 +148,36 @@ export class SmartMeterCsvParser {
     }
     const cells = line.split(",");
     if (cells.length !== this.header.length) {
-      this.bad(`${cells.length} fields, header has ${this.header.length}`, 0);
+      this.rows.bad(`${cells.length} fields, header has ${this.header.length}`, 0);
       return;
     }
     const t = parseDecimal(cells[0]!.trim());
     if (!Number.isInteger(t) || t < 0) {
-      this.bad(`t "${cells[0]}" is not a non-negative integer`, 1);
+      this.rows.bad(`t "${cells[0]}" is not a non-negative integer`, 1);
       return;
     }
     const s = parseDecimal(cells[1]!.trim());
     if (!Number.isFinite(s)) {
-      this.bad(`start_min "${cells[1]}" is not a number`, 2);
+      this.rows.bad(`start_min "${cells[1]}" is not a number`, 2);
       return;
     }
     const first = this.seenT.get(t);
     if (first !== undefined) {
-      this.bad(`duplicate row: t = ${t} already at line ${first}`, 1);
+      this.rows.bad(`duplicate row: t = ${t} already at line ${first}`, 1);
       return;
     }
     // Timestamps on one grid: start_min = start_min(first row) + (t − t_first) · interval.
     if (this.starts.length > 0) {
       const want = this.starts[0]! + (t - this.firstT) * this.interval;
       if (Math.abs(s - want) > 1e-6 * Math.max(1, Math.abs(want))) {
-        this.bad(
+        this.rows.bad(
           `inconsistent timestamp: start_min ${s} for t = ${t}, expected ${want} (interval ${this.interval} min from t = ${this.firstT})`,
           2,
         );
         return;
       }
       if (t <= this.lastT) {
-        this.bad(`rows out of order: t = ${t} after t = ${this.lastT}`, 1);
+        this.rows.bad(`rows out of order: t = ${t} after t = ${this.lastT}`, 1);
         return;
       }
     }
@@ -213,11 +186,11 @@ export class SmartMeterCsvParser {
       const cell = cells[c]!.trim();
       const v = cell === "" ? Number.NaN : parseDecimal(cell);
       if (cell !== "" && Number.isNaN(v)) {
-        this.bad(`column "${this.header[c]}": "${cell}" is not a number`, c + 1);
+        this.rows.bad(`column "${this.header[c]}": "${cell}" is not a number`, c + 1);
         return;
       }
       if (this.colKind[c - 2] === 0 && !(Number.isNaN(v) || v > 0)) {
-        this.bad(`column "${this.header[c]}": voltage ${cell} must be positive`, c + 1);
+        this.rows.bad(`column "${this.header[c]}": voltage ${cell} must be positive`, c + 1);
         return;
       }
       row.push(v);
@@ -242,16 +215,17 @@ export class SmartMeterCsvParser {
 
   private startTable(line: string): void {
     for (const k of REQUIRED)
-      if (this.meta[k] === undefined) throw this.err(`header comment "# ${k}: …" is missing`);
+      if (this.meta[k] === undefined) throw this.rows.error(`header comment "# ${k}: …" is missing`);
     this.interval = Number(this.meta.interval_min);
-    if (!(this.interval > 0)) throw this.err(`header "interval_min" must be a positive number`);
+    if (!(this.interval > 0)) throw this.rows.error(`header "interval_min" must be a positive number`);
     this.busNames = this.meta.buses.split(/\s+/).filter((s) => s !== "");
     this.busIndex = new Map(this.busNames.map((b, i) => [b, i]));
-    if (this.busIndex.size !== this.busNames.length) throw this.err("duplicate bus names in # buses");
-    if (!this.busIndex.has(this.meta.root)) throw this.err(`root "${this.meta.root}" is not in # buses`);
+    if (this.busIndex.size !== this.busNames.length) throw this.rows.error("duplicate bus names in # buses");
+    if (!this.busIndex.has(this.meta.root))
+      throw this.rows.error(`root "${this.meta.root}" is not in # buses`);
     const cols = line.split(",").map((c) => c.trim());
     if (cols[0] !== "t" || cols[1] !== "start_min")
-      throw this.err(`columns must start with "t,start_min"`, 1);
+      throw this.rows.error(`columns must start with "t,start_min"`, 1);
     this.header = cols;
     this.colBus = new Int32Array(cols.length - 2);
     this.colKind = new Uint8Array(cols.length - 2);
@@ -261,11 +235,12 @@ export class SmartMeterCsvParser {
       const dot = cols[c].lastIndexOf(".");
       const bus = cols[c].slice(0, dot);
       const kind = ["v_pu", "p_kw", "q_kvar"].indexOf(cols[c].slice(dot + 1));
-      if (dot <= 0 || kind < 0) throw this.err(`column "${cols[c]}" is not <bus>.v_pu|p_kw|q_kvar`, c + 1);
+      if (dot <= 0 || kind < 0)
+        throw this.rows.error(`column "${cols[c]}" is not <bus>.v_pu|p_kw|q_kvar`, c + 1);
       const j = this.busIndex.get(bus);
       if (j === undefined)
-        throw this.err(`column "${cols[c]}": unknown meter "${bus}" (not in # buses)`, c + 1);
-      if (seen.has(cols[c])) throw this.err(`duplicate column "${cols[c]}"`, c + 1);
+        throw this.rows.error(`column "${cols[c]}": unknown meter "${bus}" (not in # buses)`, c + 1);
+      if (seen.has(cols[c])) throw this.rows.error(`duplicate column "${cols[c]}"`, c + 1);
       seen.add(cols[c]);
       this.colBus[c - 2] = j;
       this.colKind[c - 2] = kind;
@@ -275,7 +250,7 @@ export class SmartMeterCsvParser {
     // A metered bus has all three columns (the root: at least its voltage); a bus without columns is unmetered.
     const root = this.busIndex.get(this.meta.root)!;
     if (!kinds.get(root)?.has(0))
-      throw this.err(`missing column "${this.meta.root}.v_pu" (the substation voltage)`);
+      throw this.rows.error(`missing column "${this.meta.root}.v_pu" (the substation voltage)`);
     for (const [j, k] of kinds) {
       if (j === root) continue;
       for (const [kind, suffix] of [
@@ -284,7 +259,7 @@ export class SmartMeterCsvParser {
         [2, "q_kvar"],
       ] as const)
         if (!k.has(kind))
-          throw this.err(
+          throw this.rows.error(
             `missing column "${this.busNames[j]}.${suffix}": a metered bus needs v_pu, p_kw and q_kvar (a zero-injection junction: write p_kw and q_kvar as 0)`,
           );
     }
@@ -293,7 +268,7 @@ export class SmartMeterCsvParser {
 
   /** Rows left out by skipBadRows so far. */
   get skippedRows(): readonly SkippedRow[] {
-    return this.skipped;
+    return this.rows.skipped;
   }
 
   finish(): SmartMeterData {
@@ -343,32 +318,17 @@ export class SmartMeterCsvParser {
       vm,
       p,
       q,
-      ...(this.skipped.length ? { skipped: this.skipped } : {}),
+      ...(this.rows.skipped.length ? { skipped: this.rows.skipped } : {}),
     };
   }
 }
 
 /** Parse CSV text (small files, tests). */
 export function parseSmartMeterCsv(text: string, file?: string, opts: CsvReadOptions = {}): SmartMeterData {
-  const parser = new SmartMeterCsvParser(file, opts);
-  for (const line of text.split(/\r?\n/)) parser.push(line);
-  return parser.finish();
+  return parseLines(new SmartMeterCsvParser(file, opts), text);
 }
 
 /** Read a smart-meter CSV file line by line. */
-export async function readSmartMeterCsv(path: string, opts: CsvReadOptions = {}): Promise<SmartMeterData> {
-  const parser = new SmartMeterCsvParser(path, opts);
-  const input = createReadStream(path, { encoding: "utf8" });
-  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  try {
-    for await (const line of rl) parser.push(line);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code)
-      throw new SmartMeterCsvError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code})`, path);
-    throw e;
-  } finally {
-    rl.close();
-    input.destroy();
-  }
-  return parser.finish();
+export function readSmartMeterCsv(path: string, opts: CsvReadOptions = {}): Promise<SmartMeterData> {
+  return readLines(new SmartMeterCsvParser(path, opts), path);
 }
