@@ -115,7 +115,7 @@ export function weakBranchesSvg(r: WeakBranchResult): string {
   const pts = r.cells.flatMap((c) =>
     c.weak.map((w) => ({
       x: Math.log10(Math.max(w.snr, 1e-6)),
-      y: w.recovered ? 1 : 0,
+      y: w.recovered ? 0.75 : 0.25,
       c: c.voltageClass,
       T: c.samples,
     })),
@@ -128,7 +128,7 @@ export function weakBranchesSvg(r: WeakBranchResult): string {
   const colours: Record<string, string> = { "0.05": "#1b9e77", "0.1": "#d95f02", "0.2": "#7570b3" };
   // Jitter recovered / missed rows by sample count so markers do not hide each other.
   const counts = [...new Set(r.cells.map((c) => c.samples))];
-  const jitter = (T: number) => (counts.indexOf(T) - (counts.length - 1) / 2) * 0.05;
+  const jitter = (T: number) => (counts.indexOf(T) - (counts.length - 1) / 2) * 0.07;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
     `<text x="${m.l}" y="18" font-size="14">69-bus: recovery of the ${r.weakest} weakest branches against signal-to-noise</text>`,
@@ -143,11 +143,11 @@ export function weakBranchesSvg(r: WeakBranchResult): string {
     `<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">T · δ² / (2 σ_v²)   (δ: nominal branch drop in |V|², σ_v: meter noise in |V|²)</text>`,
   );
   out.push(
-    `<text x="${m.l - 8}" y="${sy(1) + 4}" text-anchor="end">found</text><text x="${m.l - 8}" y="${sy(0) + 4}" text-anchor="end">missed</text>`,
+    `<text x="${m.l - 8}" y="${sy(0.75) + 4}" text-anchor="end">found</text><text x="${m.l - 8}" y="${sy(0.25) + 4}" text-anchor="end">missed</text>`,
   );
   for (const p of pts)
     out.push(
-      `<circle cx="${sx(p.x).toFixed(1)}" cy="${(sy(p.y) + jitter(p.T) * (H - m.t - m.b)).toFixed(1)}" r="4" fill="${colours[String(p.c)] ?? "#666"}" fill-opacity="0.7"/>`,
+      `<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y + jitter(p.T)).toFixed(1)}" r="4" fill="${colours[String(p.c)] ?? "#666"}" fill-opacity="0.7"/>`,
     );
   Object.entries(colours).forEach(([c, col], k) => {
     out.push(
