@@ -35,7 +35,10 @@ export interface IdentifyOptions {
   readonly method?: "lad" | "ls" | "joint";
   /** LAD engine and LP settings (the LP engine needs `solver`). */
   readonly lad?: LadOptions;
-  /** Needed only by the "lp" LAD engine. */
+  /**
+   * An LP solver: passing one selects the "lp" LAD engine unless `lad.engine` says otherwise (without one, LAD runs
+   * by IRLS).
+   */
   readonly solver?: LpSolver;
   /** Bad-data handling (default on); `false` identifies from the readings as they are. */
   readonly badData?: BadDataOptions | false;
@@ -70,6 +73,8 @@ export interface GridModel {
   };
   readonly impedance: {
     readonly method: "lad" | "ls" | "joint";
+    /** LAD: "irls" or "lp". */
+    readonly engine?: "irls" | "lp";
     readonly solver?: string;
     readonly library: boolean;
     /** Branches whose convex relaxation was exact (no repair needed). */
@@ -194,13 +199,14 @@ export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): Gr
   const t1 = performance.now();
   report("impedances", 0.8, "fitting branch impedances");
   const rejectSigmas = bad ? (bad.rejectSigmas ?? 5) : 0;
+  const lad: LadOptions = { ...opts.lad, engine: opts.lad?.engine ?? (opts.solver ? "lp" : "irls") };
   const est =
     method === "joint"
       ? fitImpedancesJoint(filled, topo.parent)
       : identifyImpedances(stage2Data, topo.parent, {
           method,
           ...(opts.solver ? { solver: opts.solver } : {}),
-          ...(opts.lad ? { lad: opts.lad } : {}),
+          lad,
           ...(opts.library ? { library: opts.library } : {}),
           ...(opts.qCapPu ? { qCapPu: opts.qCapPu } : {}),
           ...(method === "lad" && rejectSigmas > 0 ? { rejectSigmas } : {}),
@@ -265,8 +271,8 @@ export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): Gr
     },
     impedance: {
       method,
-      ...(opts.solver && !opts.library && method === "lad" && opts.lad?.engine === "lp"
-        ? { solver: opts.solver.name }
+      ...(method === "lad" && !opts.library
+        ? { engine: lad.engine, ...(opts.solver && lad.engine === "lp" ? { solver: opts.solver.name } : {}) }
         : {}),
       library: opts.library !== undefined,
       exactRelaxations,
