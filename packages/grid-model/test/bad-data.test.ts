@@ -169,3 +169,24 @@ describe("identifyGrid with bad data", () => {
     expect(JSON.parse(JSON.stringify(model)).badData.readings.length).toBe(report.readings.length);
   });
 });
+
+describe("zero-injection junctions", () => {
+  it("a known zero injection keeps an unloaded bus off a zero-impedance placement (ieee13, seed 3)", () => {
+    const d = simulateSmartMeters(f13, {
+      samples: 2880,
+      seed: 3,
+      meters: "all",
+      junctionLoad: 0,
+      voltageSigma: accuracyClassSigma(0.1),
+      powerSigma: accuracyClassSigma(0.5),
+    });
+    const withPrior = evaluateIdentification(f13, identifyGrid(d).branches);
+    const without = evaluateIdentification(
+      f13,
+      identifyGrid(d, { topology: { zeroInjectionPrior: 0 } }).branches,
+    );
+    expect(withPrior.exactTree).toBe(true);
+    expect(without.exactTree).toBe(false);
+    expect(without.wrongEdges.some((e) => e.to === "680" || e.from === "680")).toBe(true);
+  });
+});

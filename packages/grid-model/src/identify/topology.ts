@@ -48,6 +48,8 @@ export interface TopologyOptions {
    * e.g. to refine a tree found before bad readings were removed.
    */
   readonly startParent?: Int32Array;
+  /** Likelihood search: prior against zero-impedance placements of zero-injection buses (see TreeSearchOptions). */
+  readonly zeroInjectionPrior?: number;
 }
 
 export interface TopologyEstimate {
@@ -362,6 +364,7 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
         extraStarts,
         ...(correction ? { correction } : {}),
         maxSweeps: opts.maxSweeps ?? 30,
+        ...(opts.zeroInjectionPrior !== undefined ? { zeroInjectionPrior: opts.zeroInjectionPrior } : {}),
       });
       progress?.(`tree search round ${round + 1}: ${res.moves} moves`);
       const same = res.moves === 0;

@@ -44,6 +44,11 @@ export interface TreeSearchOptions {
   readonly correction?: SeriesCorrection;
   /** A Gram matrix already formed for these series (skips forming it again). */
   readonly gram?: SeriesGram;
+  /**
+   * Log-likelihood units by which the data must favour a zero-injection bus (P = Q = 0 in every reading) sitting
+   * between two buses with no drop to its child over the same bus as a leaf (default 5; 0 = no preference).
+   */
+  readonly zeroInjectionPrior?: number;
 }
 
 export interface TreeSearchResult {
@@ -285,9 +290,65 @@ export function searchTree(
     const r = descend(start);
     if (r.score < result.score) result = { ...r, startIndex: k + 1 };
   });
-  // Margins: for each edge of the final tree, the smallest score increase of a move that removes it.
+  // Zero-injection buses (P = Q = 0 in every reading) carry no flow of their own: one with a single child and no
+  // drop to it is the same electrical node as that child, and the likelihood cannot say which of the two sits
+  // upstream. Physics can: placing it between the two needs a branch of zero impedance, which real lines do not
+  // have. As a prior against such branches, a tree with the zero-injection bus as a leaf (or moved off the path) is
+  // preferred unless the data favour the other by more than `zeroInjectionPrior` log-likelihood units (default 5).
   const cur = Int32Array.from(result.parent);
-  scorer.setTree(cur);
+  let current = scorer.setTree(cur);
+  const zeroInjection = data.busNames.map(
+    (_, k) =>
+      k !== root &&
+      data.p[k]!.every((x) => x === 0 || Number.isNaN(x)) &&
+      data.q[k]!.every((x) => x === 0 || Number.isNaN(x)) &&
+      data.p[k]!.some((x) => x === 0),
+  );
+  if (zeroInjection.some(Boolean)) {
+    const tie = (2 * (opts.zeroInjectionPrior ?? 5) * current) / Math.max(1, gram.samples * (N - 1));
+    const cand = new Candidate(cur);
+    for (let pass = 0; pass < N; pass++) {
+      let changed = false;
+      for (let j = 0; j < N; j++) {
+        if (!zeroInjection[j]) continue;
+        const kids = [...scorer.children(j)];
+        if (kids.length === 0) continue;
+        const pj = cur[j]!;
+        let best = tie;
+        let pick: [number, number][] | undefined;
+        // j alone under its parent (children move up), or j a leaf under one of its children (which moves up).
+        const options: [number, number][][] = [[...kids.map((c): [number, number] => [c, pj]), [j, pj]]];
+        for (const c of kids) {
+          if (zeroInjection[c]) continue;
+          options.push([
+            [c, pj],
+            ...kids.filter((o) => o !== c).map((o): [number, number] => [o, c]),
+            [j, c],
+          ]);
+        }
+        for (const moves of options) {
+          for (const [k, v] of moves) cand.set(k, v);
+          const n = cand.count;
+          cand.scratch.set(cand.moved.subarray(0, n));
+          const d = scorer.delta(cand.parent, cand.scratch, n);
+          cand.reset();
+          if (d <= best) {
+            best = d;
+            pick = moves;
+          }
+        }
+        if (pick) {
+          for (const [k, v] of pick) cur[k] = v;
+          current = scorer.setTree(cur);
+          cand.parent.set(cur);
+          changed = true;
+        }
+      }
+      if (!changed) break;
+    }
+    result = { ...result, parent: Int32Array.from(cur), score: current };
+  }
+  // Margins: for each edge of the final tree, the smallest score increase of a move that removes it.
   const cand = new Candidate(cur);
   const margin = new Float64Array(N).fill(Number.POSITIVE_INFINITY);
   margin[root] = Number.NaN;
