@@ -7,9 +7,10 @@ import type { BadReading, Quantity } from "./report.js";
  * (x_{t−h} … x_{t+h} without x_t; a Hampel filter):
  * - deviation test: d_t = x_t − m_t scaled by the robust spread of all deviations of that series,
  *   s = 1.4826 · median|d|; flagged when |d_t| > threshold · s;
- * - ratio test (P and Q): flagged when x_t and m_t have the same sign and x_t / m_t lies outside
- *   [1 / ratio, ratio] — a tenfold reading is 10× its neighbours whatever the load level, while genuine 15-min
- *   load changes stay within 4× for 99.9 % of household-aggregate readings (measured on the simulator's loads).
+ * - ratio test (P and Q): flagged when x_t and m_t have the same sign, x_t / m_t lies outside [1 / ratio, ratio]
+ *   and |x_t − m_t| exceeds half the series' typical magnitude — a tenfold reading is 10× its neighbours at any
+ *   normal load level, while genuine 15-min load changes stay within 4× for 99.9 % of household-aggregate readings
+ *   (measured on the simulator's loads) and the rest are light loads changing by small amounts.
  * Readings are judged individually: a gross error removes one reading, never a whole time step.
  * See docs/bad-data.md.
  */
@@ -75,13 +76,27 @@ export function findSpikes(data: MeterSeries, opts: SpikeOptions = {}): BadReadi
       const spread = Math.max(1.4826 * median(abs, n), floor * typical);
       if (!(spread > 0)) return;
       const name = quantity === "v" ? "|V|" : quantity.toUpperCase();
+      // Log-ratios to the neighbours' median; a series of single households jumps by large factors every day, so
+      // the ratio limit rises to the series' own spread of log-ratios (median + 8 robust σ) where that is larger.
+      const logs: number[] = [];
+      if (quantity !== "v")
+        for (let t = 0; t < T; t++) {
+          const e = x[t]! - dev[t]!;
+          if (!Number.isNaN(dev[t]!) && x[t]! * e > 0) logs.push(Math.abs(Math.log(x[t]! / e)));
+        }
+      const logMedian = logs.length > 10 ? median(logs) : 0;
+      const ownLimit =
+        logs.length > 10 ? logMedian + 8 * 1.4826 * median(logs.map((a) => Math.abs(a - logMedian))) : 0;
+      const limit = Math.max(logRatio, ownLimit);
       for (let t = 0; t < T; t++) {
         const d = dev[t]!;
         if (Number.isNaN(d)) continue;
         const z = Math.abs(d) / spread;
         const expected = x[t]! - d;
-        const lr = quantity !== "v" && x[t]! * expected > 0 ? Math.abs(Math.log(x[t]! / expected)) : 0;
-        if (z <= k && lr <= logRatio) continue;
+        // The ratio test also needs a reading that moves the series by half its typical magnitude.
+        const big = Math.abs(d) > 0.5 * typical;
+        const lr = quantity !== "v" && big && x[t]! * expected > 0 ? Math.abs(Math.log(x[t]! / expected)) : 0;
+        if (z <= k && lr <= limit) continue;
         out.push({
           bus,
           quantity,
