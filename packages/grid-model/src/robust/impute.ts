@@ -6,7 +6,7 @@ import { solveSpd } from "../identify/normal-equations.js";
 /**
  * Missing readings filled with their conditional expectation given the other readings of the same sample, under a
  * joint Gaussian model of all series (v = |V|², p, q of every metered bus) whose mean and covariance are estimated
- * from the data by two expectation–maximisation rounds (the first round starts from interpolation in time).
+ * from the data by a few expectation–maximisation rounds (the first round starts from interpolation in time).
  * Voltages are linear in the loads on any radial feeder, so a missing voltage is predicted almost to meter
  * precision from the loads and the other voltages, and a missing load from the voltages it moves — without
  * knowing the topology, so the fill cannot bias the tree it is used to find. With the precision matrix
@@ -14,7 +14,7 @@ import { solveSpd } from "../identify/normal-equations.js";
  * readings. See docs/bad-data.md.
  */
 export interface ImputeOptions {
-  /** EM rounds (default 2). */
+  /** EM rounds (default 3). */
   readonly rounds?: number;
 }
 
@@ -60,7 +60,7 @@ export function imputeMissing(data: MeterSeries, opts: ImputeOptions = {}): Mete
   missing.forEach((idx, c) => {
     for (const t of idx) bySample[t]!.push(c);
   });
-  const rounds = opts.rounds ?? 2;
+  const rounds = opts.rounds ?? 3;
   for (let round = 0; round < rounds; round++) {
     const G = gramOf(cur, T);
     const mean = cur.map((x) => x.reduce((s, a) => s + a, 0) / T);
