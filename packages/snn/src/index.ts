@@ -1,4 +1,22 @@
 export {
+  accuracyPercent,
+  armControl,
+  armForcesJRand,
+  averageGenomes,
+  buildPopulation,
+  type CadeArm,
+  type CadeOptions,
+  type CadeProgress,
+  type CadeResult,
+  greedySoup,
+  logitEnsembleAccuracy,
+  type MemberRecipe,
+  memberRecipes,
+  type PopulationOptions,
+  populationDiversity,
+  runCade,
+} from "./cade/index.js";
+export {
   ACCEPTED_DTYPES,
   inferSpec,
   type LoadModelOptions,
@@ -6,7 +24,17 @@ export {
   SPEC_METADATA_KEY,
   saveModel,
 } from "./checkpoint/safetensors.js";
+export {
+  type BuiltinDataset,
+  FASHION_TRAIN_PER_CLASS,
+  loadBuiltinSplit,
+  loadData,
+  loadImageFile,
+  predictionsChecksum,
+  type SplitName,
+} from "./data/splits.js";
 export { SnnCheckpointError, SnnConfigError, SnnDataError } from "./errors.js";
+export { type EvaluateOptions, type EvaluateResult, evaluateCheckpoint } from "./eval/evaluate.js";
 export {
   flattenTensors,
   type GenomeEntry,
@@ -73,3 +101,7 @@ export {
   surrogatePrimitive,
   validateSurrogate,
 } from "./surrogate/index.js";
+export { type AugmentOptions, makeBatch, sampleBeta, sampleGamma } from "./train/augment.js";
+export { type AdamOptions, Optimizer, type OptimizerOptions, type SgdOptions } from "./train/optimizer.js";
+export { type EpochRecord, readTrainState, TRAIN_STATE_FILE } from "./train/state.js";
+export { type TrainOptions, type TrainProgress, type TrainResult, trainModel } from "./train/train.js";

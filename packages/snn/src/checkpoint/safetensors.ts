@@ -121,7 +121,7 @@ export function inferSpec(
 ): ModelSpec {
   const shape = (n: string) => f.info(n)?.shape;
   const fc = shape("fc.weight");
-  if (!fc || fc.length !== 2)
+  if (fc?.length !== 2)
     throw new SnnCheckpointError(f.path, "missing or not 2-D; cannot infer the model", "fc.weight");
   const common = {
     classes: fc[0],

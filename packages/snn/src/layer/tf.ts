@@ -5,6 +5,8 @@ import type { SurrogateSpec } from "../surrogate/index.js";
 
 export type Tf = typeof tfc;
 type T = tfc.Tensor;
+// tfjs types customGrad's callback arguments as a union of tensors and the save function
+type GradFn = Parameters<Tf["customGrad"]>[0];
 
 /**
  * The spike function for BPTT: forward Θ(x) (1 where x ≥ 0), backward dy·g′(x) with the surrogate's g.
@@ -21,19 +23,22 @@ export function spikeFunction(tf: Tf, s: SurrogateSpec): (x: T) => T {
           const u = tf.mul(x, (Math.PI / 2) * alpha);
           return tf.div(alpha / 2, tf.add(1, tf.square(u)));
         };
-  const f = tf.customGrad((x: T, save: (ts: T[]) => void) => {
+  const f = tf.customGrad(((x: T, save: (ts: T[]) => void) => {
     save([x]);
     return {
       value: tf.cast(tf.greaterEqual(x, 0), "float32"),
       gradFunc: (dy: T, saved: T[]) => tf.mul(dy, grad(saved[0])),
     };
-  });
+  }) as unknown as GradFn);
   return f as unknown as (x: T) => T;
 }
 
 /** Identity in the forward pass, zero gradient (PyTorch's `.detach()`). */
 export function stopGradient(tf: Tf): (x: T) => T {
-  const f = tf.customGrad((x: T) => ({ value: tf.clone(x), gradFunc: (dy: T) => tf.zerosLike(dy) }));
+  const f = tf.customGrad(((x: T) => ({
+    value: tf.clone(x),
+    gradFunc: (dy: T) => tf.zerosLike(dy),
+  })) as unknown as GradFn);
   return f as unknown as (x: T) => T;
 }
 

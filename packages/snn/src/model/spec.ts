@@ -82,7 +82,7 @@ const posInt = (name: string, v: unknown, max = 1 << 16): number => {
 export function validateSpec(spec: ModelSpec): ModelSpec {
   if (spec?.kind !== "sew-mlp" && spec?.kind !== "sew-resnet") {
     throw new SnnConfigError(
-      `model kind must be "sew-mlp" or "sew-resnet", got ${JSON.stringify(spec?.kind)}`,
+      `model kind must be "sew-mlp" or "sew-resnet", got ${JSON.stringify((spec as { kind?: unknown } | undefined)?.kind)}`,
     );
   }
   posInt("classes", spec.classes, 65536);

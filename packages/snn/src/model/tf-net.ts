@@ -5,6 +5,8 @@ import { BN_MOMENTUM, buildGraph, type Graph, INPUT_SIDE, type Unit } from "./sp
 
 type T = tfc.Tensor;
 
+let instances = 0;
+
 /** Batch statistics of one BN in a training forward pass, and how many values they were taken over. */
 export interface BatchStats {
   readonly mean: T;
@@ -28,11 +30,12 @@ export class TfSnn {
     this.graph = buildGraph(model.spec);
     this.trainable = new Map();
     this.running = new Map();
+    const id = instances++;
     for (const e of model.layout.entries) {
       const t = tf.tensor(model.tensor(e.name).slice(), [...e.shape], "float32");
       if (e.role === "bn.running_mean" || e.role === "bn.running_var") this.running.set(e.name, t);
       else {
-        this.trainable.set(e.name, tf.variable(t, true, `snn/${e.name}`));
+        this.trainable.set(e.name, tf.variable(t, true, `snn${id}/${e.name}`));
         t.dispose();
       }
     }

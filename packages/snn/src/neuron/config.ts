@@ -69,7 +69,9 @@ export function ifNeuron(o: Partial<Omit<Extract<NeuronSpec, { kind: "if" }>, "k
 
 export function validateNeuron(n: NeuronSpec): NeuronSpec {
   if (n?.kind !== "lif" && n?.kind !== "if") {
-    throw new SnnConfigError(`neuron.kind must be "lif" or "if", got ${JSON.stringify(n?.kind)}`);
+    throw new SnnConfigError(
+      `neuron.kind must be "lif" or "if", got ${JSON.stringify((n as { kind?: unknown } | undefined)?.kind)}`,
+    );
   }
   if (n.kind === "lif" && !(Number.isFinite(n.tau) && n.tau >= 1)) {
     throw new SnnConfigError(`neuron.tau must be a finite number >= 1, got ${n.tau}`);

@@ -21,7 +21,9 @@ export function atan(alpha = 2): SurrogateSpec {
 
 export function validateSurrogate(s: SurrogateSpec): SurrogateSpec {
   if (s?.kind !== "sigmoid" && s?.kind !== "atan") {
-    throw new SnnConfigError(`surrogate.kind must be "sigmoid" or "atan", got ${JSON.stringify(s?.kind)}`);
+    throw new SnnConfigError(
+      `surrogate.kind must be "sigmoid" or "atan", got ${JSON.stringify((s as { kind?: unknown } | undefined)?.kind)}`,
+    );
   }
   if (!(Number.isFinite(s.alpha) && s.alpha > 0)) {
     throw new SnnConfigError(`surrogate.alpha must be a finite number > 0, got ${s.alpha}`);
