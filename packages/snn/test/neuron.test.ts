@@ -88,9 +88,9 @@ describe("multi-step neuron dynamics", () => {
   for (const c of CASES) {
     it(`${c.name}: reference trace`, () => {
       const t = neuronTrace(c.n, c.x);
-      t.h.forEach((h, i) => expect(h).toBeCloseTo(c.h[i], 12));
+      for (let i = 0; i < c.h.length; i++) expect(t.h[i]).toBeCloseTo(c.h[i], 12);
       expect(t.s).toEqual(c.s);
-      t.v.forEach((v, i) => expect(v).toBeCloseTo(c.v[i], 12));
+      for (let i = 0; i < c.v.length; i++) expect(t.v[i]).toBeCloseTo(c.v[i], 12);
     });
     it(`${c.name}: tfjs layer gives the same spikes`, async () => {
       const tf = await tfRuntime();

@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { openSafetensors, type RngState, writeSafetensors } from "@x/tensor-core";
 import { SnnCheckpointError } from "../errors.js";
@@ -73,8 +73,21 @@ export async function writeTrainState(
   });
 }
 
-/** Reads a state file, or null when the directory has none. */
+/** Removes temporary state files left by a process killed while writing. */
+async function removeStaleTemporaries(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const f of names)
+    if (f.startsWith(`.${TRAIN_STATE_FILE}.`) && f.endsWith(".tmp")) await rm(join(dir, f), { force: true });
+}
+
+/** Reads a state file, or null when the directory has none (temporaries of killed writers are removed first). */
 export async function readTrainState(dir: string): Promise<TrainState | null> {
+  await removeStaleTemporaries(dir);
   const path = join(dir, TRAIN_STATE_FILE);
   let f: Awaited<ReturnType<typeof openSafetensors>>;
   try {
