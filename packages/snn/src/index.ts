@@ -46,7 +46,8 @@ export {
   SnnModel,
   unflattenGenome,
 } from "./genome/layout.js";
-export { argmax, FastSnn } from "./infer/net.js";
+export { argmax, FastSnn, type InferenceEngine } from "./infer/net.js";
+export { simdAvailable } from "./infer/simd-mlp.js";
 export {
   batchMoments,
   batchNormApply,

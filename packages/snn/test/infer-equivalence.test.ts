@@ -36,37 +36,41 @@ const cases: [string, ModelSpec, number, number?][] = [
 ];
 
 describe("fast inference matches the tfjs forward", () => {
-  for (const [name, spec, n, drive] of cases) {
-    it(name, async () => {
-      const tf = await tfRuntime("wasm");
-      const data = fashionSample(n, 3);
-      const model = randomModel(spec, 11, drive);
-      const fast = new FastSnn(model).logits(data.images, n);
-      const net = new TfSnn(tf, model);
-      const ref = tf.tidy(() =>
-        net
-          .forward(tf.tensor2d(data.images, [n, 784]), false)
-          .dataSync()
-          .slice(),
-      );
-      net.dispose();
-      const rel = maxRelative(fast, ref, spec.classes);
-      console.log(`${name}: max relative logit difference ${rel.toExponential(2)}`);
-      expect(rel).toBeLessThan(1e-5);
-      // the comparison means something only if spikes reach the head: logits must differ between images
-      const first = Array.from(ref.subarray(0, spec.classes));
-      const varied = Array.from({ length: n }, (_, i) => i).some((i) =>
-        first.some((v, c) => Math.abs(ref[i * spec.classes + c] - v) > 1e-3),
-      );
-      expect(varied).toBe(true);
-      const pf = new FastSnn(model).predict(data.images, n);
-      const pr = Array.from({ length: n }, (_, i) => {
-        let b = 0;
-        for (let c = 1; c < spec.classes; c++)
-          if (ref[i * spec.classes + c] > ref[i * spec.classes + b]) b = c;
-        return b;
+  for (const [name0, spec, n, drive] of cases) {
+    for (const engine of spec.kind === "sew-mlp" ? (["float64", "simd"] as const) : (["float64"] as const)) {
+      const name = `${name0} (${engine})`;
+      it(name, async () => {
+        const tf = await tfRuntime("wasm");
+        const data = fashionSample(n, 3);
+        const model = randomModel(spec, 11, drive);
+        const fast = new FastSnn(model, engine).logits(data.images, n);
+        expect(new FastSnn(model, engine).engine).toBe(engine);
+        const net = new TfSnn(tf, model);
+        const ref = tf.tidy(() =>
+          net
+            .forward(tf.tensor2d(data.images, [n, 784]), false)
+            .dataSync()
+            .slice(),
+        );
+        net.dispose();
+        const rel = maxRelative(fast, ref, spec.classes);
+        console.log(`${name}: max relative logit difference ${rel.toExponential(2)}`);
+        expect(rel).toBeLessThan(1e-5);
+        // the comparison means something only if spikes reach the head: logits must differ between images
+        const first = Array.from(ref.subarray(0, spec.classes));
+        const varied = Array.from({ length: n }, (_, i) => i).some((i) =>
+          first.some((v, c) => Math.abs(ref[i * spec.classes + c] - v) > 1e-3),
+        );
+        expect(varied).toBe(true);
+        const pf = new FastSnn(model, engine).predict(data.images, n);
+        const pr = Array.from({ length: n }, (_, i) => {
+          let b = 0;
+          for (let c = 1; c < spec.classes; c++)
+            if (ref[i * spec.classes + c] > ref[i * spec.classes + b]) b = c;
+          return b;
+        });
+        expect(Array.from(pf)).toEqual(pr);
       });
-      expect(Array.from(pf)).toEqual(pr);
-    });
+    }
   }
 });

@@ -46,6 +46,8 @@ export interface CadeScale {
   readonly variantSeeds: readonly number[];
   readonly variantTrainPerClass: number;
   readonly variantValPerClass: number;
+  /** Inference engine of every fitness / val / test pass (the committed run used float64). */
+  readonly engine: "float64" | "simd" | "auto";
 }
 
 export const DEFAULT_CADE_SCALE: CadeScale = {
@@ -67,6 +69,7 @@ export const DEFAULT_CADE_SCALE: CadeScale = {
   variantSeeds: [1, 2, 3, 4, 5],
   variantTrainPerClass: 240,
   variantValPerClass: 100,
+  engine: "float64",
 };
 
 /** Source classes (footwear and bag) and target classes (clothing) of Fashion-MNIST. */
@@ -201,7 +204,7 @@ async function runArm(
   for (const h of r.history) accepted += h.accepted;
   return {
     arm: name,
-    test: accuracyPercent(spec, g, d.test),
+    test: accuracyPercent(spec, g, d.test, s.engine),
     val: r.val[r.selected],
     fitness: r.fitness[r.selected],
     evaluations: r.evaluations,
@@ -215,11 +218,11 @@ async function runArm(
   };
 }
 
-function memberScores(spec: ModelSpec, pop: Float32Array[], d: TaskData) {
+function memberScores(spec: ModelSpec, pop: Float32Array[], d: TaskData, e: CadeScale["engine"]) {
   return pop.map((g) => ({
-    fitness: accuracyPercent(spec, g, d.fitness),
-    val: accuracyPercent(spec, g, d.val),
-    test: accuracyPercent(spec, g, d.test),
+    fitness: accuracyPercent(spec, g, d.fitness, e),
+    val: accuracyPercent(spec, g, d.val, e),
+    test: accuracyPercent(spec, g, d.test, e),
   }));
 }
 
@@ -284,9 +287,9 @@ async function runSeed(
   ).map((m) => m.genome);
   tick("population", t0);
   log(`${task} seed ${seed}: population ready`);
-  const members = memberScores(spec, tl, d);
+  const members = memberScores(spec, tl, d, s.engine);
   const bi = bestByVal(members);
-  const diversity = populationDiversity(spec, tl, d.val);
+  const diversity = populationDiversity(spec, tl, d.val, s.engine);
   // 3. DE arms on the transfer-learned population
   t0 = performance.now();
   const arms: ArmOutcome[] = [];
@@ -301,9 +304,9 @@ async function runSeed(
   t0 = performance.now();
   const baselines: Record<string, MethodScore> = {};
   const score = (g: Float32Array): MethodScore => ({
-    test: accuracyPercent(spec, g, d.test),
-    val: accuracyPercent(spec, g, d.val),
-    fitness: accuracyPercent(spec, g, d.fitness),
+    test: accuracyPercent(spec, g, d.test, s.engine),
+    val: accuracyPercent(spec, g, d.val, s.engine),
+    fitness: accuracyPercent(spec, g, d.fitness, s.engine),
   });
   // continued surrogate-gradient fine-tuning of the best initial individual at CADE's forward-equivalents
   // (N + N·G fitness passes over the fitness set; one training sample = forward + backward = 3 forwards)
@@ -328,11 +331,11 @@ async function runSeed(
       : tl[bi];
   baselines["continued fine-tuning"] = score(ftGenome);
   baselines["uniform weight average"] = score(averageGenomes(tl));
-  baselines["greedy soup"] = score(greedySoup(spec, tl, d.val).genome);
+  baselines["greedy soup"] = score(greedySoup(spec, tl, d.val, s.engine).genome);
   baselines["logit ensemble"] = {
-    test: logitEnsembleAccuracy(spec, tl, d.test),
-    val: logitEnsembleAccuracy(spec, tl, d.val),
-    fitness: logitEnsembleAccuracy(spec, tl, d.fitness),
+    test: logitEnsembleAccuracy(spec, tl, d.test, s.engine),
+    val: logitEnsembleAccuracy(spec, tl, d.val, s.engine),
+    fitness: logitEnsembleAccuracy(spec, tl, d.fitness, s.engine),
   };
   timings.ftEpochs = ftEpochs;
   tick("baselines", t0);
@@ -355,7 +358,7 @@ async function runSeed(
       })
     ).map((m) => m.genome);
     tick("scratchPopulation", t0);
-    const sm = memberScores(spec, sc, d);
+    const sm = memberScores(spec, sc, d, s.engine);
     const sb = bestByVal(sm);
     t0 = performance.now();
     const cade = await runArm(
@@ -371,7 +374,7 @@ async function runSeed(
     scratch = {
       members: sm,
       bestInitial: { ...sm[sb] },
-      diversity: populationDiversity(spec, sc, d.val),
+      diversity: populationDiversity(spec, sc, d.val, s.engine),
       cade,
     };
   }

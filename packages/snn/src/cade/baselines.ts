@@ -1,5 +1,5 @@
 import type { ImageSet } from "@x/datasets";
-import { FastSnn } from "../infer/net.js";
+import { FastSnn, type InferenceEngine } from "../infer/net.js";
 import type { ModelSpec } from "../model/spec.js";
 import { accuracyPercent } from "./fitness.js";
 
@@ -21,14 +21,15 @@ export function greedySoup(
   spec: ModelSpec,
   genomes: readonly Float32Array[],
   val: ImageSet,
+  engine: InferenceEngine = "auto",
 ): { genome: Float32Array; members: number[]; valAccuracy: number } {
-  const scores = genomes.map((g) => accuracyPercent(spec, g, val));
+  const scores = genomes.map((g) => accuracyPercent(spec, g, val, engine));
   const order = scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
   let members = [order[0]];
   let best = scores[order[0]];
   for (const i of order.slice(1)) {
     const trial = [...members, i];
-    const acc = accuracyPercent(spec, averageGenomes(trial.map((k) => genomes[k])), val);
+    const acc = accuracyPercent(spec, averageGenomes(trial.map((k) => genomes[k])), val, engine);
     if (acc >= best) {
       members = trial;
       best = acc;
@@ -42,10 +43,11 @@ export function logitEnsembleAccuracy(
   spec: ModelSpec,
   genomes: readonly Float32Array[],
   set: ImageSet,
+  engine: InferenceEngine = "auto",
 ): number {
   const sum = new Float64Array(set.count * spec.classes);
   for (const g of genomes) {
-    const l = FastSnn.compile(spec, g).logits(set.images, set.count);
+    const l = FastSnn.compile(spec, g, engine).logits(set.images, set.count);
     for (let i = 0; i < l.length; i++) sum[i] += l[i];
   }
   let correct = 0;
@@ -62,8 +64,9 @@ export function populationDiversity(
   spec: ModelSpec,
   genomes: readonly Float32Array[],
   set: ImageSet,
+  engine: InferenceEngine = "auto",
 ): { l2: number; disagreement: number } {
-  const preds = genomes.map((g) => FastSnn.compile(spec, g).predict(set.images, set.count));
+  const preds = genomes.map((g) => FastSnn.compile(spec, g, engine).predict(set.images, set.count));
   let l2 = 0;
   let dis = 0;
   let pairs = 0;

@@ -8,6 +8,7 @@ import {
 } from "@x/evolution";
 import { SnnConfigError } from "../errors.js";
 import { genomeLayout } from "../genome/layout.js";
+import type { InferenceEngine } from "../infer/net.js";
 import type { ModelSpec } from "../model/spec.js";
 import { armControl, armForcesJRand, type CadeArm } from "./arms.js";
 import { accuracyPercent } from "./fitness.js";
@@ -31,6 +32,8 @@ export interface CadeOptions {
   readonly checkpointDir?: string;
   readonly resume?: boolean;
   readonly onProgress?: (e: CadeProgress) => void;
+  /** Inference engine of the fitness and validation passes (default "auto"). */
+  readonly engine?: InferenceEngine;
 }
 
 /** One generation of a CADE run (also the convergence-curve point). */
@@ -161,10 +164,10 @@ export async function runCade(o: CadeOptions): Promise<CadeResult> {
   const t0 = performance.now();
   let gensThisCall = 0;
   const result = await de.run([...o.population], (genome, info) => {
-    const score = accuracyPercent(o.spec, genome, o.fitnessSet);
+    const score = accuracyPercent(o.spec, genome, o.fitnessSet, o.engine);
     if (info.generation < 0 || score > tracker.fit[info.target]) {
       tracker.fit[info.target] = score;
-      tracker.val[info.target] = accuracyPercent(o.spec, genome, o.val);
+      tracker.val[info.target] = accuracyPercent(o.spec, genome, o.val, o.engine);
     }
     return score;
   });

@@ -2,6 +2,13 @@ import { SnnConfigError } from "../errors.js";
 import { SnnModel } from "../genome/layout.js";
 import { buildGraph, type ConnectFunction, INPUT_SIZE, type ModelSpec } from "../model/spec.js";
 import { type FoldedUnit, foldUnit, NeuronLayer } from "./layers.js";
+import { SimdMlpEngine, simdAvailable } from "./simd-mlp.js";
+
+/**
+ * "simd": WebAssembly SIMD, float32 (SEW-MLP only); "float64": plain typed arrays in float64 (every model);
+ * "auto" (default): simd for the SEW-MLP where WebAssembly SIMD runs, else float64.
+ */
+export type InferenceEngine = "auto" | "simd" | "float64";
 
 interface BlockPlan {
   u1: FoldedUnit;
@@ -49,9 +56,22 @@ export class FastSnn {
   private readonly current: Float64Array;
   private readonly acts: Activity[];
   private readonly counts: Float64Array;
+  private readonly simd: SimdMlpEngine | null;
+  /** The engine that runs this model. */
+  readonly engine: "simd" | "float64";
 
-  constructor(model: SnnModel) {
+  constructor(model: SnnModel, engine: InferenceEngine = "auto") {
     const spec = model.spec;
+    const useSimd = spec.kind === "sew-mlp" && engine !== "float64" && simdAvailable();
+    if (engine === "simd" && !useSimd) {
+      throw new SnnConfigError(
+        spec.kind === "sew-mlp"
+          ? "WebAssembly SIMD is unavailable here"
+          : "the simd engine runs the SEW-MLP only",
+      );
+    }
+    this.simd = useSimd ? new SimdMlpEngine(model) : null;
+    this.engine = useSimd ? "simd" : "float64";
     const g = buildGraph(spec);
     this.spec = spec;
     this.classes = spec.classes;
@@ -91,12 +111,16 @@ export class FastSnn {
   }
 
   /** Compiles a model (spec + genome) for inference; the genome is read once and may change afterwards. */
-  static compile(spec: ModelSpec, genome: Float32Array): FastSnn {
-    return new FastSnn(new SnnModel(spec, genome));
+  static compile(spec: ModelSpec, genome: Float32Array, engine: InferenceEngine = "auto"): FastSnn {
+    return new FastSnn(new SnnModel(spec, genome), engine);
   }
 
   /** Logits of one image (784 values) into `out` (length ≥ classes), float64. */
   forwardOne(image: Float32Array, out: Float64Array): void {
+    if (this.simd) {
+      this.simd.forwardOne(image, out);
+      return;
+    }
     const inp = this.input;
     let n = 0;
     for (let i = 0; i < INPUT_SIZE; i++) {
