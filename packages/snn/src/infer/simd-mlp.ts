@@ -16,7 +16,7 @@ interface Exports {
     active: number,
     count: number,
     out: number,
-    n16: number,
+    n32: number,
   ): void;
 }
 
@@ -41,13 +41,13 @@ export function simdAvailable(): boolean {
   return wasmModule() !== null;
 }
 
-const pad16 = (n: number) => Math.ceil(n / 16) * 16;
+const pad32 = (n: number) => Math.ceil(n / 32) * 32;
 
 interface Layer {
   w: number;
   bias: number;
   n: number;
-  n16: number;
+  n32: number;
   out: number;
   cur: Float32Array;
   v: Float64Array;
@@ -112,10 +112,10 @@ export class SimdMlpEngine {
     };
     const plan = units.map((u) => {
       const s = u.synapse as Extract<Unit["synapse"], { kind: "dense" }>;
-      const n16 = pad16(s.outF);
-      return { u, s, n16, w: alloc(s.inF * n16), bias: alloc(n16), out: alloc(n16) };
+      const n32 = pad32(s.outF);
+      return { u, s, n32, w: alloc(s.inF * n32), bias: alloc(n32), out: alloc(n32) };
     });
-    const width = pad16(g.features);
+    const width = pad32(g.features);
     const mkAct = (n: number) => ({ x: alloc(n), active: alloc(n), n: 0 });
     const inputAt = mkAct(INPUT_SIZE);
     const actAt = [mkAct(width)];
@@ -125,7 +125,7 @@ export class SimdMlpEngine {
     if (pages > have) this.ex.memory.grow(pages - have);
     this.mem = this.ex.memory.buffer;
     const f32 = new Float32Array(this.mem);
-    const layers = plan.map(({ u, s, n16, w, bias, out }) => {
+    const layers = plan.map(({ u, s, n32, w, bias, out }) => {
       const gamma = model.tensor(`${u.bn}.weight`);
       const beta = model.tensor(`${u.bn}.bias`);
       const mean = model.tensor(`${u.bn}.running_mean`);
@@ -135,15 +135,15 @@ export class SimdMlpEngine {
         const sc = gamma[o] / Math.sqrt(variance[o] + BN_EPS);
         f32[bias / 4 + o] = b * (beta[o] - mean[o] * sc) + c;
         const k = b * sc;
-        for (let i = 0; i < s.inF; i++) f32[w / 4 + i * n16 + o] = wt[o * s.inF + i] * k;
+        for (let i = 0; i < s.inF; i++) f32[w / 4 + i * n32 + o] = wt[o * s.inF + i] * k;
       }
       return {
         w,
         bias,
         n: s.outF,
-        n16,
+        n32,
         out,
-        cur: new Float32Array(this.mem, out, n16),
+        cur: new Float32Array(this.mem, out, n32),
         v: new Float64Array(s.outF),
       };
     });
@@ -186,7 +186,7 @@ export class SimdMlpEngine {
   }
 
   private run(l: Layer, x: Act): void {
-    this.ex.accumulate(l.w, l.bias, x.x, x.active, x.n, l.out, l.n16);
+    this.ex.accumulate(l.w, l.bias, x.x, x.active, x.n, l.out, l.n32);
   }
 
   forwardOne(image: Float32Array, out: Float64Array): void {
