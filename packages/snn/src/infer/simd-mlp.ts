@@ -18,6 +18,19 @@ interface Exports {
     out: number,
     n32: number,
   ): void;
+  fire(
+    cur: number,
+    v: number,
+    vals: number,
+    idx: number,
+    n: number,
+    a: number,
+    vth: number,
+    vReset: number,
+    soft: number,
+  ): number;
+  connect(a: number, s: number, out: number, idx: number, n: number, kind: number): number;
+  nonzero(vals: number, idx: number, n: number): number;
 }
 
 let compiled: object | null | undefined;
@@ -49,8 +62,9 @@ interface Layer {
   n: number;
   n32: number;
   out: number;
-  cur: Float32Array;
-  v: Float64Array;
+  /** Membrane potentials (float32, in wasm memory). */
+  vAt: number;
+  v: Float32Array;
 }
 
 interface Act {
@@ -65,7 +79,7 @@ interface Act {
  * The SEW-MLP forward on WebAssembly SIMD: the same folded evaluation-time network as the float64 engine
  * (BN and the neuron's input scaling folded into the synapses, stem current once per image, accumulation
  * over non-zero inputs only), with float32 weights and accumulators four lanes at a time. Neuron updates and
- * connect functions stay in JavaScript (float64 membrane potentials).
+ * connect functions run in WebAssembly too (float32 membrane potentials, four neurons at a time).
  */
 export class SimdMlpEngine {
   private readonly ex: Exports;
@@ -79,7 +93,7 @@ export class SimdMlpEngine {
   private readonly vReset: number;
   private readonly soft: boolean;
   private readonly v0: number;
-  private readonly connect: string;
+  private readonly connectKind: number;
   private readonly steps: number;
   private readonly fcW: Float64Array;
   private readonly fcB: Float64Array;
@@ -99,7 +113,7 @@ export class SimdMlpEngine {
     this.soft = spec.neuron.vReset === null;
     this.vReset = spec.neuron.vReset ?? 0;
     this.v0 = initialPotential(spec.neuron);
-    this.connect = spec.connect;
+    this.connectKind = spec.connect === "ADD" ? 0 : spec.connect === "AND" ? 1 : 2;
     this.steps = spec.timeSteps;
     this.classes = spec.classes;
     // bump allocation of every buffer in wasm memory, 16-byte aligned
@@ -113,10 +127,11 @@ export class SimdMlpEngine {
     const plan = units.map((u) => {
       const s = u.synapse as Extract<Unit["synapse"], { kind: "dense" }>;
       const n32 = pad32(s.outF);
-      return { u, s, n32, w: alloc(s.inF * n32), bias: alloc(n32), out: alloc(n32) };
+      return { u, s, n32, w: alloc(s.inF * n32), bias: alloc(n32), out: alloc(n32), vAt: alloc(n32) };
     });
     const width = pad32(g.features);
-    const mkAct = (n: number) => ({ x: alloc(n), active: alloc(n), n: 0 });
+    // index lists get 16 spare slots: the branch-free compaction writes up to 3 past the last index
+    const mkAct = (n: number) => ({ x: alloc(n), active: alloc(n + 16), n: 0 });
     const inputAt = mkAct(INPUT_SIZE);
     const actAt = [mkAct(width)];
     for (let k = 0; k < g.blocks.length; k++) actAt.push(mkAct(width), mkAct(width), mkAct(width));
@@ -125,7 +140,7 @@ export class SimdMlpEngine {
     if (pages > have) this.ex.memory.grow(pages - have);
     this.mem = this.ex.memory.buffer;
     const f32 = new Float32Array(this.mem);
-    const layers = plan.map(({ u, s, n32, w, bias, out }) => {
+    const layers = plan.map(({ u, s, n32, w, bias, out, vAt }) => {
       const gamma = model.tensor(`${u.bn}.weight`);
       const beta = model.tensor(`${u.bn}.bias`);
       const mean = model.tensor(`${u.bn}.running_mean`);
@@ -143,8 +158,8 @@ export class SimdMlpEngine {
         n: s.outF,
         n32,
         out,
-        cur: new Float32Array(this.mem, out, n32),
-        v: new Float64Array(s.outF),
+        vAt,
+        v: new Float32Array(this.mem, vAt, n32),
       };
     });
     this.stem = layers[0];
@@ -155,7 +170,7 @@ export class SimdMlpEngine {
       x: p.x,
       active: p.active,
       values: new Float32Array(this.mem, p.x, n),
-      idx: new Int32Array(this.mem, p.active, n),
+      idx: new Int32Array(this.mem, p.active, n + 16),
       n: 0,
     });
     this.input = view(inputAt, INPUT_SIZE);
@@ -165,24 +180,18 @@ export class SimdMlpEngine {
     this.counts = new Float64Array(g.features);
   }
 
-  private fire(l: Layer, cur: Float32Array, out: Act): void {
-    const { a, vth, vReset, soft } = this;
-    const v = l.v;
-    const vals = out.values;
-    const idx = out.idx;
-    let m = 0;
-    for (let o = 0; o < l.n; o++) {
-      const h = a * v[o] + cur[o];
-      if (h - vth >= 0) {
-        vals[o] = 1;
-        idx[m++] = o;
-        v[o] = soft ? h - vth : vReset;
-      } else {
-        vals[o] = 0;
-        v[o] = h;
-      }
-    }
-    out.n = m;
+  private fire(l: Layer, cur: number, out: Act): void {
+    out.n = this.ex.fire(
+      cur,
+      l.vAt,
+      out.x,
+      out.active,
+      l.n,
+      this.a,
+      this.vth,
+      this.vReset,
+      this.soft ? 1 : 0,
+    );
   }
 
   private run(l: Layer, x: Act): void {
@@ -191,16 +200,9 @@ export class SimdMlpEngine {
 
   forwardOne(image: Float32Array, out: Float64Array): void {
     const inp = this.input;
-    let n = 0;
-    for (let i = 0; i < INPUT_SIZE; i++) {
-      const v = image[i];
-      inp.values[i] = v;
-      if (v !== 0) inp.idx[n++] = i;
-    }
-    inp.n = n;
+    inp.values.set(image.subarray(0, INPUT_SIZE));
+    inp.n = this.ex.nonzero(inp.x, inp.active, INPUT_SIZE);
     this.run(this.stem, inp);
-    // the stem current is needed at every step: keep a copy (the buffer is reused by no other layer)
-    const stemCur = this.stem.cur;
     this.stem.v.fill(this.v0);
     for (const b of this.blocks) {
       b.l1.v.fill(this.v0);
@@ -208,11 +210,9 @@ export class SimdMlpEngine {
     }
     const counts = this.counts;
     counts.fill(0);
-    const add = this.connect === "ADD";
-    const and = this.connect === "AND";
     for (let t = 0; t < this.steps; t++) {
       let x = this.acts[0];
-      this.fire(this.stem, stemCur, x);
+      this.fire(this.stem, this.stem.out, x);
       let k = 1;
       for (const b of this.blocks) {
         const h = this.acts[k];
@@ -220,20 +220,10 @@ export class SimdMlpEngine {
         const o = this.acts[k + 2];
         k += 3;
         this.run(b.l1, x);
-        this.fire(b.l1, b.l1.cur, h);
+        this.fire(b.l1, b.l1.out, h);
         this.run(b.l2, h);
-        this.fire(b.l2, b.l2.cur, aa);
-        const av = aa.values;
-        const sv = x.values;
-        const ov = o.values;
-        const oi = o.idx;
-        let m = 0;
-        for (let i = 0; i < b.l2.n; i++) {
-          const r = add ? av[i] + sv[i] : and ? av[i] * sv[i] : (1 - av[i]) * sv[i];
-          ov[i] = r;
-          if (r !== 0) oi[m++] = i;
-        }
-        o.n = m;
+        this.fire(b.l2, b.l2.out, aa);
+        o.n = this.ex.connect(aa.x, x.x, o.x, o.active, b.l2.n, this.connectKind);
         x = o;
       }
       const xv = x.values;
