@@ -93,7 +93,7 @@ describe("runCade", () => {
       seed: 2,
     });
     expect(r.evaluations).toBe(6 + 6 * 6);
-    population.forEach((g, i) => expect(g).toEqual(before[i]));
+    for (let i = 0; i < population.length; i++) expect(population[i]).toEqual(before[i]);
     r.population.forEach((g, i) => {
       expect(r.fitness[i]).toBeGreaterThanOrEqual(accuracyPercent(spec, before[i], fit) - 1e-12);
       expect(accuracyPercent(spec, g, fit)).toBeCloseTo(r.fitness[i], 10);
@@ -115,7 +115,7 @@ describe("runCade", () => {
       arm: { kind: "constant", f: 0.5, cr: 0 },
       seed: 2,
     });
-    r.population.forEach((g, i) => expect(g).toEqual(population[i]));
+    for (let i = 0; i < population.length; i++) expect(r.population[i]).toEqual(population[i]);
   });
 
   it("is deterministic for a seed", async () => {
