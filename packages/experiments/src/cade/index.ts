@@ -15,6 +15,8 @@ const NOTES = [
   "Continued fine-tuning gets CADE's forward-equivalents: (N + N·G)·|fitness set| forwards, one training sample = 3 forwards (forward + backward), SGD lr 0.01 constant, best epoch by val (or the initial weights if no epoch beats them).",
   "Greedy soup adds members in decreasing val order when val does not drop; the logit ensemble costs N× inference and is a reference, not a competitor.",
   "Populations and the source model are retrained for every seed; the intervals include training noise.",
+  "Fitness, validation and test passes use the float64 engine of the fast inference path (spikes identical to the TensorFlow.js forward in the equivalence tests); the SIMD engine gives the same spikes up to float32 rounding at the threshold.",
+  "The F0 sweep {1e-4, 1e-2} runs the CADE arm only; the from-scratch population runs CADE only.",
 ];
 
 /**
