@@ -46,7 +46,7 @@ export {
   SnnModel,
   unflattenGenome,
 } from "./genome/layout.js";
-export { argmax, FastSnn, type InferenceEngine } from "./infer/net.js";
+export { argmax, FastSnn, type InferenceEngine, type LayerTrace } from "./infer/net.js";
 export { simdAvailable } from "./infer/simd-mlp.js";
 export {
   batchMoments,

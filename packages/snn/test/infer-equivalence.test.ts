@@ -74,3 +74,24 @@ describe("fast inference matches the tfjs forward", () => {
     }
   }
 });
+
+describe("FastSnn.trace", () => {
+  it("records every neuron layer's spikes and H_t, consistent with the logits and the neuron equation", async () => {
+    const { neuronTrace, CADE_LIF } = await import("../src/index.js");
+    const spec = sewMlp({ hidden: 16, blocks: 1 });
+    const model = randomModel(spec, 3, 1.5);
+    const img = fashionSample(1, 2).images;
+    const fast = new FastSnn(model);
+    const tr = fast.trace(img);
+    expect(tr.logits).toEqual(Array.from(fast.logits(img, 1)));
+    expect(tr.layers.map((l) => l.layer)).toEqual(["stem.sn", "blocks.0.sn1", "blocks.0.sn2"]);
+    // the stem gets the same current at every step: its neuron 0 follows the reference dynamics for that current
+    const stem = tr.layers[0];
+    const x0 = stem.h[0]; // H_1 = X (V_0 = 0 for CADE's LIF)
+    const ref = neuronTrace(CADE_LIF, new Array(4).fill(x0));
+    for (let t = 0; t < 4; t++) {
+      expect(stem.h[t * 16]).toBeCloseTo(ref.h[t], 10);
+      expect(stem.spikes[t].includes(0)).toBe(ref.s[t] === 1);
+    }
+  });
+});

@@ -169,11 +169,12 @@ export class NeuronLayer {
     this.v.fill(this.v0);
   }
   /** One time step: H = a·V + I; S = [H ≥ V_th]; reset. Writes spikes (0/1) and their indices; returns the count. */
-  step(current: Float64Array, spikes: Float64Array, active: Int32Array): number {
+  step(current: Float64Array, spikes: Float64Array, active: Int32Array, hOut?: Float64Array): number {
     const { v, a, vth, vReset, soft } = this;
     let n = 0;
     for (let o = 0; o < this.size; o++) {
       const h = a * v[o] + current[o];
+      if (hOut) hOut[o] = h;
       if (h - vth >= 0) {
         spikes[o] = 1;
         active[n++] = o;

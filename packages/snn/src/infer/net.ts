@@ -21,6 +21,18 @@ interface BlockPlan {
   size: number;
 }
 
+/** Spikes and membrane potentials of one neuron layer over the T steps of one image (`FastSnn.trace`). */
+export interface LayerTrace {
+  /** "stem.sn", "<block>.sn1", "<block>.sn2", "<block>.downsample_sn" (spikingjelly's names for the neuron layers). */
+  readonly layer: string;
+  readonly neurons: number;
+  readonly timeSteps: number;
+  /** For each step, the indices of the neurons that fired. */
+  readonly spikes: number[][];
+  /** H_t (after charging, before reset) for each step and neuron, row-major [T, neurons]. */
+  readonly h: Float64Array;
+}
+
 /** Scratch buffers for one layer's output: values, and the indices of the non-zero ones. */
 class Activity {
   readonly values: Float64Array;
@@ -56,6 +68,7 @@ export class FastSnn {
   private readonly current: Float64Array;
   private readonly acts: Activity[];
   private readonly counts: Float64Array;
+  private recorder: Map<NeuronLayer, LayerTrace> | null = null;
   private readonly simd: SimdMlpEngine | null;
   /** The engine that runs this model. */
   readonly engine: "simd" | "float64";
@@ -117,7 +130,7 @@ export class FastSnn {
 
   /** Logits of one image (784 values) into `out` (length ≥ classes), float64. */
   forwardOne(image: Float32Array, out: Float64Array): void {
-    if (this.simd) {
+    if (this.simd && !this.recorder) {
       this.simd.forwardOne(image, out);
       return;
     }
@@ -142,7 +155,7 @@ export class FastSnn {
     const F = this.features;
     for (let t = 0; t < this.timeSteps; t++) {
       let x = this.acts[0];
-      x.n = this.stemNeurons.step(this.stemCurrent, x.values, x.active);
+      x.n = this.fire(this.stemNeurons, this.stemCurrent, x, t);
       let k = 1;
       for (const b of this.blocks) {
         const h = this.acts[k];
@@ -151,13 +164,13 @@ export class FastSnn {
         const o = this.acts[k + 3];
         k += 4;
         b.u1.accumulate(x.values, x.active, x.n, cur);
-        h.n = b.n1.step(cur, h.values, h.active);
+        h.n = this.fire(b.n1, cur, h, t);
         b.u2.accumulate(h.values, h.active, h.n, cur);
-        a.n = b.n2.step(cur, a.values, a.active);
+        a.n = this.fire(b.n2, cur, a, t);
         let s = x;
         if (b.down && b.nd) {
           b.down.accumulate(x.values, x.active, x.n, cur);
-          sc.n = b.nd.step(cur, sc.values, sc.active);
+          sc.n = this.fire(b.nd, cur, sc, t);
           s = sc;
         }
         const av = a.values;
@@ -188,6 +201,44 @@ export class FastSnn {
       for (let f = 0; f < F; f++) s += this.fcW[base + f] * counts[f];
       out[c] = s * scale + this.fcB[c];
     }
+  }
+
+  private fire(layer: NeuronLayer, current: Float64Array, out: Activity, t: number): number {
+    const rec = this.recorder?.get(layer);
+    if (!rec) return layer.step(current, out.values, out.active);
+    const h = rec.h.subarray(t * rec.neurons, (t + 1) * rec.neurons);
+    const n = layer.step(current, out.values, out.active, h);
+    rec.spikes.push(Array.from(out.active.subarray(0, n)));
+    return n;
+  }
+
+  /**
+   * One image's spikes and membrane potentials in every neuron layer, with its logits (float64 engine; for
+   * plots and debugging).
+   */
+  trace(image: Float32Array): { logits: number[]; layers: LayerTrace[] } {
+    const g = buildGraph(this.spec);
+    const T = this.timeSteps;
+    const entries: [NeuronLayer, LayerTrace][] = [];
+    const add = (layer: NeuronLayer, name: string) =>
+      entries.push([
+        layer,
+        { layer: name, neurons: layer.size, timeSteps: T, spikes: [], h: new Float64Array(T * layer.size) },
+      ]);
+    add(this.stemNeurons, "stem.sn");
+    this.blocks.forEach((b, k) => {
+      add(b.n1, `${g.blocks[k].name}.sn1`);
+      add(b.n2, `${g.blocks[k].name}.sn2`);
+      if (b.nd) add(b.nd, `${g.blocks[k].name}.downsample_sn`);
+    });
+    this.recorder = new Map(entries);
+    const out = new Float64Array(this.classes);
+    try {
+      this.forwardOne(image, out);
+    } finally {
+      this.recorder = null;
+    }
+    return { logits: Array.from(out), layers: entries.map(([, r]) => r) };
   }
 
   /** Logits of `count` images (row-major, 784 each) as a [count, classes] float64 array. */
