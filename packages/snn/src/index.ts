@@ -27,6 +27,7 @@ export {
 export {
   type BuiltinDataset,
   FASHION_TRAIN_PER_CLASS,
+  indicesByClass,
   loadBuiltinSplit,
   loadData,
   loadImageFile,

@@ -9,6 +9,7 @@ import {
   type CadeArm,
   FASHION_TRAIN_PER_CLASS,
   greedySoup,
+  indicesByClass,
   initModel,
   loadBuiltinSplit,
   loadModel,
@@ -108,14 +109,8 @@ export interface SeedResult {
 }
 
 function pickPerClass(set: ImageSet, perClass: number, rng: Rng, skip = 0): number[] {
-  const byClass = new Map<number, number[]>();
-  for (let i = 0; i < set.count; i++) {
-    const l = set.labels[i];
-    if (!byClass.has(l)) byClass.set(l, []);
-    byClass.get(l)!.push(i);
-  }
   const out: number[] = [];
-  for (const [, idx] of [...byClass].sort((a, b) => a[0] - b[0])) {
+  for (const [, idx] of indicesByClass(set)) {
     const perm = rng.permutation(idx.length);
     for (let k = skip; k < skip + perClass; k++) out.push(idx[perm[k]]);
   }

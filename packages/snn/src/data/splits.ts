@@ -12,16 +12,21 @@ export type SplitName = "train" | "test" | "all";
 export const FASHION_TRAIN_PER_CLASS = 6000;
 export const FASHION_PER_CLASS = 7000;
 
-function perClassSplit(set: ImageSet, split: SplitName, trainShare: (count: number) => number): ImageSet {
-  if (split === "all") return set;
+/** Image indices of each label, in data order, labels ascending. */
+export function indicesByClass(set: ImageSet): [label: number, indices: number[]][] {
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < set.count; i++) {
     const l = set.labels[i];
     if (!byClass.has(l)) byClass.set(l, []);
     byClass.get(l)!.push(i);
   }
+  return [...byClass].sort((a, b) => a[0] - b[0]);
+}
+
+function perClassSplit(set: ImageSet, split: SplitName, trainShare: (count: number) => number): ImageSet {
+  if (split === "all") return set;
   const picked: number[] = [];
-  for (const [, idx] of [...byClass].sort((a, b) => a[0] - b[0])) {
+  for (const [, idx] of indicesByClass(set)) {
     const cut = trainShare(idx.length);
     picked.push(...(split === "train" ? idx.slice(0, cut) : idx.slice(cut)));
   }

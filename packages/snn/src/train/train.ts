@@ -144,6 +144,16 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   let epochRng = rng.state();
   let history: EpochRecord[] = [];
   let resumed = false;
+  const result = (elapsedMs: number): TrainResult => ({
+    model: current,
+    best: best ?? current,
+    bestEpoch: bestInfo?.epoch ?? null,
+    history,
+    steps: globalStep,
+    backend: rt.backend,
+    elapsedMs,
+    resumed,
+  });
   if (o.resume && o.checkpointDir) {
     const st = await readTrainState(o.checkpointDir);
     if (st) {
@@ -168,18 +178,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
       rng = Rng.fromState(st.meta.rng);
       bestInfo = st.meta.best;
       resumed = true;
-      if (st.meta.done) {
-        return {
-          model: current,
-          best: best ?? current,
-          bestEpoch: bestInfo?.epoch ?? null,
-          history,
-          steps: globalStep,
-          backend: rt.backend,
-          elapsedMs: elapsedBefore,
-          resumed,
-        };
-      }
+      if (st.meta.done) return result(elapsedBefore);
     }
   }
   const net = new TfSnn(tf, current);
@@ -295,14 +294,5 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
     net.dispose();
     opt.dispose();
   }
-  return {
-    model: current,
-    best: best ?? current,
-    bestEpoch: bestInfo?.epoch ?? null,
-    history,
-    steps: globalStep,
-    backend: rt.backend,
-    elapsedMs: elapsed(),
-    resumed,
-  };
+  return result(elapsed());
 }
