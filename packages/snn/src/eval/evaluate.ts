@@ -9,7 +9,7 @@ export interface EvaluateOptions extends LoadModelOptions {
   readonly data?: BuiltinDataset | string;
   /** Default "test". */
   readonly split?: SplitName;
-  /** Keep only these classes, relabelled 0..k−1 (default: the checkpoint's `x-snn-classes` metadata, else all). */
+  /** Keep only these classes, relabelled 0..k−1 (default: all). */
   readonly classes?: readonly number[];
 }
 
