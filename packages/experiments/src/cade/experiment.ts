@@ -396,6 +396,10 @@ export interface CadeExperimentOptions {
   readonly shard?: { index: number; count: number };
   /** Only run seeds (no aggregation). */
   readonly runOnly?: boolean;
+  /** Run only this task's seeds (to add a process that works on one task). */
+  readonly only?: SeedResult["task"];
+  /** Work through the jobs last to first (a second process then meets the first one in the middle). */
+  readonly reverse?: boolean;
   /** Wall time to report when the seeds ran elsewhere (sharded processes); default: this call's duration. */
   readonly wallSeconds?: number;
 }
@@ -436,8 +440,11 @@ export async function runSeeds(o: CadeExperimentOptions): Promise<SeedResult[]> 
     ...s.variantSeeds.map((seed) => ({ task: "mnist-to-fashion" as const, seed })),
   ];
   const out: SeedResult[] = [];
-  for (let j = 0; j < jobs.length; j++) {
+  const order = jobs.map((_, j) => j);
+  if (o.reverse) order.reverse();
+  for (const j of order) {
     const { task, seed } = jobs[j];
+    if (o.only && task !== o.only) continue;
     const file = join(workDir, `${task}-seed${seed}.json`);
     if (existsSync(file)) {
       out.push(JSON.parse(await readFile(file, "utf8")));
@@ -451,5 +458,9 @@ export async function runSeeds(o: CadeExperimentOptions): Promise<SeedResult[]> 
     log(`${task} seed ${seed}: done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     out.push(r);
   }
-  return out;
+  return out.sort(
+    (a, b) =>
+      jobs.findIndex((x) => x.task === a.task && x.seed === a.seed) -
+      jobs.findIndex((x) => x.task === b.task && x.seed === b.seed),
+  );
 }

@@ -1,5 +1,6 @@
 // Runs experiment C from the command line until the CLI's `x bench cade` lands:
-//   node packages/experiments/dist/cade/main.js [--shard i/n] [--run-only] [--work DIR] [--out DIR] [--quick]
+//   node packages/experiments/dist/cade/main.js [--shard i/n] [--only TASK] [--reverse] [--run-only] [--work DIR]
+//     [--out DIR] [--wall SECONDS] [--quick]
 import { runCadeExperiment } from "./index.js";
 
 const args = process.argv.slice(2);
@@ -13,6 +14,8 @@ const r = await runCadeExperiment({
   workDir: get("--work"),
   outDir: get("--out"),
   runOnly: args.includes("--run-only"),
+  reverse: args.includes("--reverse"),
+  only: get("--only") as "fashion-split" | "mnist-to-fashion" | undefined,
   wallSeconds: get("--wall") ? Number(get("--wall")) : undefined,
   shard: shard ? { index: Number(shard.split("/")[0]), count: Number(shard.split("/")[1]) } : undefined,
   scale: quick
