@@ -166,3 +166,42 @@ describe("baselines and recipes", () => {
     expect(new Set(r.map((x) => x.seed)).size).toBe(8);
   });
 });
+
+describe("buildPopulation", () => {
+  it("fine-tunes members from the source body with fresh heads, saves them, and a resumed build loads them unchanged", async () => {
+    const { buildPopulation, initModel: init } = await import("../src/index.js");
+    const { mkdtempSync, readdirSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "snn-pop-"));
+    try {
+      const source = init(sewMlp({ hidden: 8, blocks: 1, classes: 4 }), new Rng(1));
+      const spec = sewMlp({ hidden: 8, blocks: 1, classes: 10 });
+      const train = fashionSample(64, 3);
+      const o = {
+        spec,
+        source,
+        train,
+        size: 4,
+        epochs: 1,
+        batchSize: 16,
+        seed: 2,
+        backend: "wasm" as const,
+        dir,
+        resume: true,
+      };
+      const a = await buildPopulation(o);
+      expect(
+        readdirSync(dir)
+          .filter((f) => f.endsWith(".safetensors"))
+          .sort(),
+      ).toEqual([0, 1, 2, 3].map((i) => `member-${i}.safetensors`));
+      expect(a.every((m) => m.spec.classes === 10)).toBe(true);
+      expect(new Set(a.map((m) => m.tensor("fc.weight")[0])).size).toBe(4);
+      const b = await buildPopulation(o);
+      for (let i = 0; i < 4; i++) expect(b[i].genome).toEqual(a[i].genome);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
