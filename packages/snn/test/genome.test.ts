@@ -14,7 +14,7 @@ import {
 } from "../src/index.js";
 
 describe("genome layout", () => {
-  it("SEW-MLP H = 128, K = 2 holds every tensor: D = 134,794 (weights, BN affine and running statistics, head)", () => {
+  it("SEW-MLP H = 128, K = 2 holds every tensor: D = 169,738 (weights, BN affine and running statistics, head)", () => {
     const spec = sewMlp();
     const layout = genomeLayout(spec);
     const d = 784 * 128 + 4 * 128 * 128 + 5 * 4 * 128 + 10 * 128 + 10;
