@@ -15,8 +15,10 @@ const NOTES = [
   "Continued fine-tuning gets CADE's forward-equivalents: (N + N·G)·|fitness set| forwards, one training sample = 3 forwards (forward + backward), SGD lr 0.01 constant, best epoch by val (or the initial weights if no epoch beats them).",
   "Greedy soup adds members in decreasing val order when val does not drop; the logit ensemble costs N× inference and is a reference, not a competitor.",
   "Populations and the source model are retrained for every seed; the intervals include training noise.",
+  "Scale caveat: to fit the budget the members are fine-tuned for only a few epochs, so they are far from converged (continued fine-tuning gains several points); the numbers speak for CADE on small, short-trained populations at this scale, not for its 200-epoch CIFAR setting.",
   "Fitness, validation and test passes use the float64 engine of the fast inference path (spikes identical to the TensorFlow.js forward in the equivalence tests); the SIMD engine gives the same spikes up to float32 rounding at the threshold.",
   "The F0 sweep {1e-4, 1e-2} runs the CADE arm only; the from-scratch population runs CADE only.",
+  "The committed run used three nice'd processes on the shared 2-core machine (`main.js --run-only --shard 0/2`, `--shard 1/2`, and `--only mnist-to-fashion --reverse` for the variant), then one aggregation pass; the wall time is from the first start to the last seed's result file.",
 ];
 
 /**
