@@ -71,9 +71,12 @@ export function configHash(cfg: ZooConfig): string {
   return createHash("sha256").update(JSON.stringify(cfg)).digest("hex").slice(0, 12);
 }
 
-/** `$X_ZOO_CACHE`, else `.zoo-cache/` in the current directory (the repo root is gitignored for it). */
+/** The cache folder under the current directory when `$X_ZOO_CACHE` is not set (gitignored at the repo root). */
+export const ZOO_CACHE_DIR = ".zoo-cache";
+
+/** `$X_ZOO_CACHE`, else `.zoo-cache/` in the current directory. */
 export function zooCacheRoot(): string {
-  return resolve(process.env.X_ZOO_CACHE ?? ".zoo-cache");
+  return resolve(process.env.X_ZOO_CACHE ?? ZOO_CACHE_DIR);
 }
 
 export function zooDir(cfg: ZooConfig, root = zooCacheRoot()): string {

@@ -11,6 +11,7 @@ import {
   MERGING_8TASK_DEFAULTS,
   MERGING_8TASK_METHODS,
 } from "@x/experiments";
+import { ZOO_CACHE_DIR } from "@x/zoo";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import {
   checkOutput,
@@ -168,15 +169,10 @@ function mergingCommand(): Command {
       numberGrid,
     )
     .option("--workers <n>", "zoo training threads (0 = in this thread)", integer(0, 16), 2)
-    .addOption(
-      new Option("--cache <dir>", "zoo cache root").default(undefined, "$X_ZOO_CACHE or ./.zoo-cache"),
-    )
+    .addOption(new Option("--cache <dir>", `zoo cache root (default: $X_ZOO_CACHE or ./${ZOO_CACHE_DIR})`))
     .option("--out <dir>", "results directory", OUT_DEFAULT)
     .addOption(
-      new Option("--name <name>", "result file name").default(
-        undefined,
-        `${d.name}, or ${d.quickName} with --quick`,
-      ),
+      new Option("--name <name>", `result file name (default: ${d.name}, or ${d.quickName} with --quick)`),
     )
     .addOption(overwriteOption())
     .addOption(quietOption())
@@ -269,10 +265,7 @@ function evolverCommand(): Command {
     .option("--render <report.json>", "re-render the markdown and plot of a report and exit")
     .option("--out <dir>", "results directory", OUT_DEFAULT)
     .addOption(
-      new Option("--name <name>", "result file name").default(
-        undefined,
-        `${d.name}, or ${d.quickName} with --quick`,
-      ),
+      new Option("--name <name>", `result file name (default: ${d.name}, or ${d.quickName} with --quick)`),
     )
     .addOption(overwriteOption())
     .addOption(quietOption())
@@ -353,10 +346,7 @@ function gridCommand(): Command {
     )
     .option("--out <dir>", "results directory", OUT_DEFAULT)
     .addOption(
-      new Option("--name <name>", "result file name").default(
-        undefined,
-        `${d.name}, or ${d.quickName} with --quick`,
-      ),
+      new Option("--name <name>", `result file name (default: ${d.name}, or ${d.quickName} with --quick)`),
     )
     .addOption(overwriteOption())
     .addOption(quietOption())

@@ -1,5 +1,5 @@
 /** `x zoo build` and `x zoo eval`: the seeded MNIST / Fashion-MNIST model zoo (@x/zoo). */
-import { defaultZooConfig, TASKS, zooCacheRoot } from "@x/zoo";
+import { defaultZooConfig, TASKS, ZOO_CACHE_DIR } from "@x/zoo";
 import { type Command, Option } from "commander";
 import { defineCommand, defineGroup, integer, jsonOption, pct, printResult, quietOption } from "../kit.js";
 import { createProgress } from "../progress.js";
@@ -84,9 +84,7 @@ export function build(): Command {
       ZOO_BUILD_WORKERS,
     )
     .option("--force", "retrain even when the cache has this zoo")
-    .addOption(
-      new Option("--cache <dir>", "cache root").default(undefined, `$X_ZOO_CACHE or ${zooCacheRoot()}`),
-    )
+    .addOption(new Option("--cache <dir>", `cache root (default: $X_ZOO_CACHE or ./${ZOO_CACHE_DIR})`))
     .addOption(quietOption())
     .addOption(jsonOption())
     .action(zooBuild);
