@@ -10,7 +10,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Command, Option } from "commander";
 import { checkOutput, defineCommand, integer, overwriteOption } from "../kit.js";
-import { main } from "../main.js";
 import { createProgress } from "../progress.js";
 import { safetensorsTour } from "../quickstart/safetensors-tour.js";
 
@@ -57,10 +56,8 @@ async function gridStep(work: string, seed: number): Promise<void> {
     ["grid", "evaluate", model, "--truth", "ieee13"],
   ];
   steps[0]!.push("--junction-load", "2%", "--seed", String(seed), "--out", csv);
-  for (const argv of steps) {
-    const code = await main(argv);
-    if (code !== 0) throw new Error(`x ${argv.slice(0, 2).join(" ")} exited with code ${code}`);
-  }
+  const { build } = await import("./grid.js");
+  for (const argv of steps) await build().exitOverride().parseAsync(argv.slice(1), { from: "user" });
 }
 
 interface QuickstartOpts {

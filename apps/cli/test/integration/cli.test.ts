@@ -34,7 +34,8 @@ describe.skipIf(!built)("x, every command", () => {
       const r = x([...path, "--help"]);
       expect(r.code, path.join(" ")).toBe(0);
       expect(r.out, path.join(" ")).toMatch(/^Examples:\n {2}\$ x/m);
-      for (const sub of cmd.commands) expect(r.out, path.join(" ")).toMatch(new RegExp(`^  ${sub.name()}\\b`, "m"));
+      for (const sub of cmd.commands)
+        expect(r.out, path.join(" ")).toMatch(new RegExp(`^  ${sub.name()}\\b`, "m"));
     }
     // `x help <group>` works like `x <group> --help`
     expect(x(["help", "grid"]).out).toBe(x(["grid", "--help"]).out);
@@ -75,7 +76,9 @@ describe.skipIf(!built)("x, every command", () => {
       const r = x(args);
       expect(r.code, args.join(" ")).toBe(2);
       expect(lines(r.err), args.join(" ")).toHaveLength(1);
-      expect(r.err, args.join(" ")).toMatch(/missing required argument|required option|expected CONFIG\.yml and OUT_DIR/);
+      expect(r.err, args.join(" ")).toMatch(
+        /missing required argument|required option|expected CONFIG\.yml and OUT_DIR/,
+      );
     }
   });
 
@@ -85,7 +88,10 @@ describe.skipIf(!built)("x, every command", () => {
       [["zoo", "eval", "m", "--split", "train"], /--split.*Allowed choices are test, val/],
       [["grid", "simulate", "--out", "x.csv", "--samples", "-3"], /--samples <n>.*'-3' is invalid/],
       [["grid", "identify", "x.csv", "--out", "m.json", "--method", "l1"], /--method.*Allowed choices/],
-      [["grid", "evaluate", "m.json", "--truth", "ieee13", "--contract-drop", "-1"], /--contract-drop.*invalid/],
+      [
+        ["grid", "evaluate", "m.json", "--truth", "ieee13", "--contract-drop", "-1"],
+        /--contract-drop.*invalid/,
+      ],
       [["safetensors", "convert", "a", "b", "--dtype", "F12"], /unknown dtype 'F12'/],
       [["bench", "merging", "--optimizer", "rmsprop"], /--optimizer.*Allowed choices are adam, sgd/],
       [["bench", "merging", "--methods", "pcb,nope"], /unknown method 'nope'/],
@@ -93,7 +99,10 @@ describe.skipIf(!built)("x, every command", () => {
       [["bench", "evolver", "--seeds", "1,x"], /--seeds.*invalid/],
       [["bench", "grid", "--only", "everything"], /--only.*Allowed choices are lp, exact, topology/],
       [["quickstart", "--seed", "minus"], /--seed <n>.*invalid/],
-      [["merge", "--method", "pcb", "--models", "a", "--out", "o", "--threads", "many"], /--threads.*invalid/],
+      [
+        ["merge", "--method", "pcb", "--models", "a", "--out", "o", "--threads", "many"],
+        /--threads.*invalid/,
+      ],
     ];
     for (const [args, msg] of cases) {
       const r = x(args);
