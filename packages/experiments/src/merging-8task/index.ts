@@ -66,5 +66,7 @@ export function writeMerging8TaskResults(report: BenchReport, dir: string, name:
 }
 
 export { MERGING_8TASK_DEFAULTS, type ZooSetting, zooConfigFor } from "./experiment.js";
+export { type MergeCall, type MergeInputs, mergeBackbone } from "./merge.js";
 export { LAMBDA_ALL, lambdaRange } from "./plan.js";
 export { type BenchReport as Merging8TaskReport, markdown as merging8TaskMarkdown } from "./report.js";
+export { mergeInputs } from "./run.js";

@@ -23,6 +23,8 @@
 
 import type { MergeFunction } from "@x/evolution";
 import { Rng } from "@x/tensor-core";
+// The subpath entry registers the built-in methods itself (the package index does it for its importers).
+import "../methods/index.js";
 import {
   getMethod,
   type MergeMethod,
