@@ -139,6 +139,7 @@ export function markdown(result: BenchReport): string {
     );
   }
   lines.push("", "## Setting", "", ...result.setting.map((s) => `- ${s}`), "");
+  if (result.notes?.length) lines.push("## Notes (written after the run)", "", ...result.notes.flatMap((n) => [n, ""]));
   return `${lines.join("\n")}\n`;
 }
 
@@ -153,4 +154,6 @@ export interface BenchReport {
   readonly config: unknown;
   readonly summary: ReturnType<typeof summarize>;
   readonly perSeed: SeedResult[];
+  /** Findings written after the run (rendered at the end of the markdown). */
+  readonly notes?: readonly string[];
 }
