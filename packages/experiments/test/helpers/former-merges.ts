@@ -3,7 +3,7 @@
  * kept only to show the registry path gives the same merges. Not used by the CLI.
  *
  * Merge operators for Evolver mode B and the baselines, on whole-model genomes with task vectors
- * τ_i = x_i − θ_0 (evolution.md §1.8). TIES and PCB come from @x/merging; mean, TA and DARE are one-line
+ * τ_i = x_i − θ_0. TIES and PCB come from @x/merging; mean, TA and DARE are one-line
  * sums. Each factory returns a MergeFunction (the interface @x/evolution injects) plus a variant that
  * scales the task vectors by per-model coefficients (for the random coefficient search baseline).
  */
@@ -18,13 +18,13 @@ export const MERGE_NAMES: readonly MergeName[] = ["mean", "ta", "ties", "dare", 
 export interface MergeSettings {
   /** Scaling λ of the merged task vector (not used by "mean"). */
   readonly lambda: number;
-  /** TIES: fraction kept per task (snn.md §8.2: 20 %). */
+  /** TIES: fraction kept per task (20 %). */
   readonly tiesTopK?: number;
   /** DARE drop probability (0.9). */
   readonly dareDrop?: number;
   /** PCB ratio (0.1, the reference default). */
   readonly pcbRatio?: number;
-  /** DARE mask seed: fixed, so the same population always merges to the same weights (§4.8). */
+  /** DARE mask seed: fixed, so the same population always merges to the same weights. */
   readonly maskSeed?: string;
 }
 

@@ -5,7 +5,7 @@
  * whole-model ones (PCB-repo TIES, PCB). The tensors are views into the genomes: nothing is copied unless
  * the coefficient search has to rescale task vectors.
  *
- * Our merge names → registry methods (the Evolver reference's merge settings; docs/evolve.md):
+ * Our merge names → registry methods (the Evolver reference's merge settings; docs/evolve.md in this package):
  *   mean    → linear (normalize, weights c_i)
  *   ta      → task_arithmetic (λ, weights c_i)
  *   dare    → dare_linear (density 1 − p, rescale 1/(1 − p), λ, weights c_i; keep-masks fixed per slot)
