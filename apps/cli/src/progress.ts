@@ -60,7 +60,8 @@ export class ProgressBar {
     const fmt = this.opts.format ?? String;
     const frac = total > 0 ? Math.min(1, this.done / total) : 1;
     const secs = (now - this.start) / 1000;
-    const eta = frac > 0 && frac < 1 ? ` eta ${formatSeconds((secs * (1 - frac)) / frac)}` : "";
+    // An estimate from under a second of work is noise: show it from 1 s on.
+    const eta = frac > 0 && frac < 1 && secs >= 1 ? ` eta ${formatSeconds((secs * (1 - frac)) / frac)}` : "";
     const counts = `${fmt(this.done)}/${fmt(total)} ${(frac * 100).toFixed(0)}% ${formatSeconds(secs)}${eta}`;
     const tail = this.extra ? ` ${this.extra}` : "";
     if (this.tty) {

@@ -44,3 +44,4 @@ export {
   zooConfigFor,
 } from "./merging-8task/index.js";
 export { type ExperimentHooks, type MachineInfo, machineInfo, writeResultFiles } from "./results.js";
+export { safetensorsTour } from "./tour/safetensors.js";

@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { type Command, Option } from "commander";
 import { checkOutput, defineCommand, integer, overwriteOption } from "../kit.js";
 import { createProgress } from "../progress.js";
-import { safetensorsTour } from "../quickstart/safetensors-tour.js";
 
 const STEPS = ["tensors", "merging", "grid"] as const;
 type Step = (typeof STEPS)[number];
@@ -79,7 +78,8 @@ async function quickstart(o: QuickstartOpts): Promise<void> {
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true });
       console.log(`\n== ${i + 1}/${steps.length} ${step}`);
-      if (step === "tensors") await safetensorsTour(dir, o.seed);
+      if (step === "tensors")
+        await (await import("@x/experiments")).safetensorsTour(dir, o.seed, console.log);
       else if (step === "merging") await mergingStep(dir, o.seed);
       else await gridStep(dir, o.seed);
     }

@@ -139,7 +139,8 @@ export function markdown(result: BenchReport): string {
     );
   }
   lines.push("", "## Setting", "", ...result.setting.map((s) => `- ${s}`), "");
-  if (result.notes?.length) lines.push("## Notes (written after the run)", "", ...result.notes.flatMap((n) => [n, ""]));
+  if (result.notes?.length)
+    lines.push("## Notes (written after the run)", "", ...result.notes.flatMap((n) => [n, ""]));
   return `${lines.join("\n")}\n`;
 }
 

@@ -1,4 +1,4 @@
-// Step 1 of `x quickstart`, a tensor-core tour: write a small multi-dtype model as a sharded safetensors
+// Step 1 of `x quickstart`, a tensor-core tour that checks its own results: write a small multi-dtype model as a sharded safetensors
 // checkpoint, read it back lazily and check every byte, convert its float tensors F32 -> BF16 with the
 // streaming converter, verify the rounding, and print a short report.
 
@@ -13,7 +13,6 @@ import {
   Tensor as TensorClass,
   writeShardedSafetensors,
 } from "@x/tensor-core";
-import { formatBytes } from "../progress.js";
 
 /** A toy 2-layer MLP state dict with a few non-float tensors, deterministic for a seed. */
 function toyModel(seed: number): Map<string, Tensor> {
@@ -61,8 +60,15 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   );
 }
 
-/** Runs the tour in `work` (a fresh directory); throws if any check fails. */
-export async function safetensorsTour(work: string, seed: number): Promise<void> {
+const formatBytes = (n: number): string =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(1)}MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}KB` : `${n}B`;
+
+/** Runs the tour in `work` (a fresh directory), narrating each step through `log`; throws if any check fails. */
+export async function safetensorsTour(
+  work: string,
+  seed: number,
+  log: (line: string) => void = () => {},
+): Promise<void> {
   const model = toyModel(seed);
   const src = join(work, "model");
   const out = join(work, "model-bf16");
@@ -72,7 +78,7 @@ export async function safetensorsTour(work: string, seed: number): Promise<void>
     maxShardSize: 64_000,
     metadata: { producer: "x quickstart" },
   });
-  console.log(
+  log(
     `wrote   ${specs.length} tensors, ${formatBytes(written.totalSize)} in ${written.files.length} shards + index -> ${src}`,
   );
 
@@ -90,12 +96,12 @@ export async function safetensorsTour(work: string, seed: number): Promise<void>
   } finally {
     await ck.close();
   }
-  console.log(
+  log(
     `read    ${checked}/${specs.length} tensors back, byte-identical (dtypes: ${[...new Set(specs.map((s) => s.dtype))].join(", ")})`,
   );
 
   const res = await convertCheckpoint(src, out, { dtype: "BF16", maxShardSize: 64_000 });
-  console.log(
+  log(
     `convert ${res.converted} float tensors -> BF16: ${formatBytes(res.inputBytes)} -> ${formatBytes(res.outputBytes)} -> ${out}`,
   );
 
@@ -125,7 +131,7 @@ export async function safetensorsTour(work: string, seed: number): Promise<void>
   }
   // BF16 keeps 8 significant bits: round-to-nearest is within 2^-8 relative for normal values.
   if (maxRel > 2 ** -8) throw new Error(`relative error ${maxRel} exceeds 2^-8`);
-  console.log(
+  log(
     `verify  ${values} values correctly rounded (max relative error ${maxRel.toExponential(2)} <= 2^-8 = ${(2 ** -8).toExponential(2)})`,
   );
 }
