@@ -75,6 +75,21 @@ function hooks(o: Common): ExperimentHooks & { done(): void; stop(): void } {
   };
 }
 
+/** The report on stdout (markdown, or JSON with --json) and the files written on stderr. */
+function printReport(
+  o: Common,
+  files: readonly string[],
+  doc: unknown,
+  markdown: string,
+  seconds?: number,
+): void {
+  console.log(o.json ? JSON.stringify(doc, null, 1) : markdown);
+  if (!o.json)
+    console.error(
+      `wrote ${files.join(", ")}${seconds === undefined ? "" : ` (${(seconds / 60).toFixed(1)} min)`}`,
+    );
+}
+
 /** The command line as the user typed it, recorded in the report. */
 function command(): string {
   return `x ${process.argv.slice(2).join(" ")}`.trim();
@@ -121,8 +136,7 @@ async function benchMerging(o: MergingOpts): Promise<void> {
     );
     h.done();
     const files = writeMerging8TaskResults(report, target.dir, target.name);
-    console.log(o.json ? JSON.stringify(report, null, 1) : merging8TaskMarkdown(report));
-    if (!o.json) console.error(`wrote ${files.join(", ")} (${(report.runSeconds / 60).toFixed(1)} min)`);
+    printReport(o, files, report, merging8TaskMarkdown(report), report.runSeconds);
   } finally {
     h.stop();
   }
@@ -219,8 +233,7 @@ async function benchEvolver(o: EvolverOpts): Promise<void> {
     );
     h.done();
     const files = x.writeEvolverResults(report, target.dir, target.name);
-    console.log(o.json ? JSON.stringify(report, null, 1) : x.evolverMarkdown(report));
-    if (!o.json) console.error(`wrote ${files.join(", ")} (${(report.runSeconds / 60).toFixed(1)} min)`);
+    printReport(o, files, report, x.evolverMarkdown(report), report.runSeconds);
   } finally {
     h.stop();
   }
@@ -302,9 +315,7 @@ async function benchGrid(o: GridOpts): Promise<void> {
       { ...h, checkpoint: (partial) => x.writeGridSweepResults(partial, dir, name) },
     );
     h.done();
-    const files = x.writeGridSweepResults(doc, dir, name);
-    console.log(o.json ? JSON.stringify(doc, null, 1) : x.gridSweepMarkdown(doc));
-    if (!o.json) console.error(`wrote ${files.join(", ")}`);
+    printReport(o, x.writeGridSweepResults(doc, dir, name), doc, x.gridSweepMarkdown(doc));
   } finally {
     h.stop();
   }

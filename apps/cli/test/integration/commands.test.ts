@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { built, lines, tempDir, x, xTty } from "./helpers.js";
 
 const root = tempDir("x-cli-commands-");
-const scorer = fileURLToPath(new URL("./fixtures/score-model.mjs", import.meta.url));
+// The evaluator fixture of @x/merging's evolve tests (one copy).
+const scorer = fileURLToPath(new URL("../../../../packages/merging/test/evolve/fixtures/score-model.mjs", import.meta.url));
 
 async function tinyModel(dir: string, seed: number, spread: number): Promise<void> {
   mkdirSync(dir, { recursive: true });

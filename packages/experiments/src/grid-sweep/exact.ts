@@ -2,9 +2,20 @@
  * Topology alone: samples to the exact tree (one simulation per feeder and seed at the largest T, shorter runs
  * as its prefixes, re-metered) and the topology-vs-noise sweep at the base T.
  */
+import type { Feeder, SmartMeterData } from "@x/grid-model";
 import { edgesOf, type SweepContext, simulate } from "./cells.js";
 import { prefixData, wrongBuses } from "./data.js";
 import type { SweepPlan } from "./plan.js";
+
+/** The default read-out's tree and its tree-metric start, scored against the feeder. */
+function scoreTopology(ctx: SweepContext, f: Feeder, d: SmartMeterData) {
+  const t0 = performance.now();
+  const topo = ctx.grid.identifyTopology(d);
+  const secs = (performance.now() - t0) / 1000;
+  const m = ctx.grid.evaluateIdentification(f, edgesOf(d, topo.parent));
+  const tm = ctx.grid.evaluateIdentification(f, edgesOf(d, topo.initialParent ?? topo.parent));
+  return { topo, secs, m, tm };
+}
 
 /** Samples-to-exact cells for one plan entry and seed. */
 export function runExactEntry(
@@ -28,11 +39,7 @@ export function runExactEntry(
       voltageSigma: grid.accuracyClassSigma(v),
       powerSigma: grid.accuracyClassSigma(pq),
     });
-    const t0 = performance.now();
-    const topo = grid.identifyTopology(d);
-    const secs = (performance.now() - t0) / 1000;
-    const m = grid.evaluateIdentification(f, edgesOf(d, topo.parent));
-    const tm = grid.evaluateIdentification(f, edgesOf(d, topo.initialParent ?? topo.parent));
+    const { topo, secs, m, tm } = scoreTopology(ctx, f, d);
     const wrong = wrongBuses(f, topo.parent);
     // Exact up to contraction, next to (never instead of) the plain exact tree; only where the feeder has
     // sub-noise branches to contract (the full 69-bus).
@@ -82,14 +89,8 @@ export function runTopologyCell(
   T: number,
   seed: number,
 ): void {
-  const { grid } = ctx;
   const f = ctx.feeders[fid]!;
-  const d = simulate(ctx, f, v, pq, T, 15, seed);
-  const t0 = performance.now();
-  const topo = grid.identifyTopology(d);
-  const secs = (performance.now() - t0) / 1000;
-  const m = grid.evaluateIdentification(f, edgesOf(d, topo.parent));
-  const tm = grid.evaluateIdentification(f, edgesOf(d, topo.initialParent ?? topo.parent));
+  const { secs, m, tm } = scoreTopology(ctx, f, simulate(ctx, f, v, pq, T, 15, seed));
   ctx.cells.push({
     group: "topology",
     feeder: fid,

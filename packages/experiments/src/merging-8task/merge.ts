@@ -41,49 +41,32 @@ export function mergeBackbone(inputs: MergeInputs, call: MergeCall): Params {
   const keys = backboneKeys(inputs.arch);
   const shapes = keys.map((k) => inputs.base.get(k)!.shape);
   const out: Params = new Map();
-  const auxOf = (k: string): TensorAux | undefined => auxFor(inputs, k);
-
+  const input = (k: string, i: number, withBase: boolean) => ({
+    name: k,
+    shape: shapes[i]!,
+    base: withBase ? inputs.base.get(k)!.data : undefined,
+    models: inputs.models.map((m) => m.get(k)!.data),
+    modelParams,
+    params,
+    rng: tensorRng(seed, k),
+    aux: auxFor(inputs, k),
+  });
   if (method.scopeOf(params) === "global") {
     const session = beginSession(method, keys, shapes, inputs.models.length, modelParams, params, seed);
     for (const pass of session.passes) {
-      for (const k of keys) {
-        pass.visit({
-          name: k,
-          shape: inputs.base.get(k)!.shape,
-          base: inputs.base.get(k)!.data,
-          models: inputs.models.map((m) => m.get(k)!.data),
-        });
+      for (const [i, k] of keys.entries()) {
+        const { name, shape, base, models } = input(k, i, true);
+        pass.visit({ name, shape, base: base!, models });
       }
       pass.finish();
     }
-    keys.forEach((k, i) => {
-      const data = session.mergeTensor({
-        name: k,
-        shape: shapes[i]!,
-        base: inputs.base.get(k)!.data,
-        models: inputs.models.map((m) => m.get(k)!.data),
-        modelParams,
-        params,
-        rng: tensorRng(seed, k),
-        aux: auxOf(k),
-      });
-      out.set(k, { shape: shapes[i]!, data });
-    });
+    for (const [i, k] of keys.entries())
+      out.set(k, { shape: shapes[i]!, data: session.mergeTensor(input(k, i, true)) });
     return out;
   }
-  keys.forEach((k, i) => {
-    const data = method.mergeTensor({
-      name: k,
-      shape: shapes[i]!,
-      base: method.base === "none" ? undefined : inputs.base.get(k)!.data,
-      models: inputs.models.map((m) => m.get(k)!.data),
-      modelParams,
-      params,
-      rng: tensorRng(seed, k),
-      aux: auxOf(k),
-    });
-    out.set(k, { shape: shapes[i]!, data });
-  });
+  const withBase = method.base !== "none";
+  for (const [i, k] of keys.entries())
+    out.set(k, { shape: shapes[i]!, data: method.mergeTensor(input(k, i, withBase)) });
   return out;
 }
 
