@@ -11,7 +11,9 @@ import { built, lines, tempDir, x, xTty } from "./helpers.js";
 
 const root = tempDir("x-cli-commands-");
 // The evaluator fixture of @x/merging's evolve tests (one copy).
-const scorer = fileURLToPath(new URL("../../../../packages/merging/test/evolve/fixtures/score-model.mjs", import.meta.url));
+const scorer = fileURLToPath(
+  new URL("../../../../packages/merging/test/evolve/fixtures/score-model.mjs", import.meta.url),
+);
 
 async function tinyModel(dir: string, seed: number, spread: number): Promise<void> {
   mkdirSync(dir, { recursive: true });
