@@ -41,7 +41,6 @@ export {
   referenceRandomProbability,
 } from "./evolver.js";
 export { type EvalInfo, evaluateAll, type FitnessFunction } from "./fitness.js";
-export { symmetricEigen } from "./linalg.js";
 export {
   buildChild,
   type ChildStats,
