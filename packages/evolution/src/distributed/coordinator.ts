@@ -1,4 +1,3 @@
-import { hostname } from "node:os";
 import { isAbsolute } from "node:path";
 import { type Job, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
