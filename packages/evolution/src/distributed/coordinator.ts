@@ -17,6 +17,7 @@ import {
   genomeBytes,
   type JobData,
   type JobResult,
+  PAYLOAD_MISSING,
   type PayloadRef,
   sha256,
   writePayload,
@@ -86,6 +87,8 @@ interface Pending {
   readonly bytes: Buffer;
   readonly submittedAt: number;
   added: boolean;
+  /** Times its genome was written again after Redis lost it. */
+  heals: number;
   readonly promise: Promise<number>;
   resolve(v: number): void;
   reject(e: Error): void;
@@ -203,10 +206,28 @@ export async function createDistributedEvaluator(
     const p = pending.get(jobId);
     if (p) finish(p, returnvalue as unknown as JobResult, false);
   });
+  /** A job failed for good: heal a lost genome, else the run fails naming the candidate. */
+  const onFailed = async (p: Pending, reason: string, job?: Job<JobData, JobResult>): Promise<void> => {
+    if (reason.includes(PAYLOAD_MISSING) && p.heals < 3) {
+      p.heals++;
+      try {
+        await writePayload(client, runId, p.key, p.bytes, p.data.payload);
+        const j = job ?? (await queue.getJob(p.key));
+        if (j) await j.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+        else await submit(p, true);
+        emit({ type: "resubmitted", jobId: p.key, candidate: p.candidate, why: "Redis had lost its genome" });
+        return;
+      } catch {
+        // fall through: the reconcile loop looks again
+        return;
+      }
+    }
+    fail(p, reason);
+  };
   events.on("failed", ({ jobId, failedReason }) => {
     const p = pending.get(jobId);
     // a job failed by an earlier coordinator is retried by `inspect`; this one failed now
-    if (p?.added) fail(p, failedReason);
+    if (p?.added) void onFailed(p, failedReason);
   });
   events.on("duplicated", ({ jobId }) => {
     const p = pending.get(jobId);
@@ -230,7 +251,7 @@ export async function createDistributedEvaluator(
         // failed before this coordinator started (a previous run stopped on it): try again
         await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
         emit({ type: "resubmitted", jobId: p.key, candidate: p.candidate, why: "failed in an earlier run" });
-      } else fail(p, job.failedReason || "failed");
+      } else await onFailed(p, job.failedReason || "failed", job);
     }
   };
 
@@ -317,6 +338,7 @@ export async function createDistributedEvaluator(
       bytes,
       submittedAt: Date.now(),
       added: false,
+      heals: 0,
       promise,
       resolve,
       reject,

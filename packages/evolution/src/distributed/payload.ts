@@ -85,6 +85,16 @@ export function decodeFitness(s: string): number {
   return Number(s);
 }
 
+/**
+ * Marks a job whose genome Redis no longer has (a restart without persistence between the genome's write and
+ * the job's): the coordinator writes it again and retries the job instead of failing the run.
+ */
+export const PAYLOAD_MISSING = "is missing from Redis (expired, or lost by a restart)";
+
+export class PayloadMissingError extends Error {
+  override readonly name = "PayloadMissingError";
+}
+
 /** Store the genome where the job says it is. */
 export async function writePayload(
   client: Redis,
@@ -124,9 +134,7 @@ export async function readPayload(
   let bytes: Buffer | null;
   if (data.payload.via === "redis") {
     bytes = await client.getBuffer(payloadKey(data.runId, data.key));
-    if (bytes === null) {
-      throw new Error(`the genome of ${data.candidate} is missing from Redis (expired, or Redis lost it)`);
-    }
+    if (bytes === null) throw new PayloadMissingError(`the genome of ${data.candidate} ${PAYLOAD_MISSING}`);
   } else {
     const root = sharedDir ?? data.payload.root;
     if (!isAbsolute(root)) throw new Error(`shared directory ${root} is not absolute`);

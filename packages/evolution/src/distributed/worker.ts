@@ -7,7 +7,7 @@ import { guardFitness } from "../fitness.js";
 import { connectRedis } from "./connect.js";
 import type { WorkerEvent } from "./events.js";
 import { cancelPattern, KEY_PREFIX, registryKey, validateRunId } from "./names.js";
-import { encodeFitness, type JobData, type JobResult, readPayload } from "./payload.js";
+import { encodeFitness, type JobData, type JobResult, PayloadMissingError, readPayload } from "./payload.js";
 import { type RedisConfig, resolveRedis } from "./redis.js";
 
 export interface WorkerOptions {
@@ -196,7 +196,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerHandle> {
       const msg = `[worker ${id}] ${why}`;
       failedCount++;
       emit({ type: "job-failed", ...base, error: msg });
-      throw e instanceof UnrecoverableError || signal?.aborted ? new UnrecoverableError(msg) : new Error(msg);
+      const final = e instanceof UnrecoverableError || e instanceof PayloadMissingError || signal?.aborted;
+      throw final ? new UnrecoverableError(msg) : new Error(msg);
     } finally {
       active--;
     }
