@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Rng } from "@x/tensor-core";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createDistributedEvaluator,
@@ -293,6 +294,35 @@ describe.skipIf(!run)("distributed evaluation with a real redis-server (password
       expect(readdirSync(shared, { recursive: true }).filter((f) => String(f).endsWith(".bin"))).toEqual([]);
     } finally {
       rmSync(shared, { recursive: true, force: true });
+    }
+  });
+
+  it("a genome Redis lost before a worker read it is written again and its job retried", async () => {
+    const rid = runId("heal");
+    const events: { type: string; jobId?: string; why?: string }[] = [];
+    const ev = await createDistributedEvaluator({
+      redis: redis.url(),
+      runId: rid,
+      evaluator: spec("sphere"),
+      onEvent: (e) => events.push(e),
+    });
+    try {
+      const pending = ev.fitness(new Float32Array([1, 2, 3]), { target: 0, generation: 0 });
+      for (let i = 0; i < 200 && !events.some((e) => e.type === "submitted"); i++)
+        await new Promise((r) => setTimeout(r, 10));
+      const jobId = events.find((e) => e.type === "submitted")!.jobId!;
+      // no worker yet: the job waits; drop its genome as a Redis restart without persistence can
+      const c = new Redis(redis.url());
+      expect(await c.del(`x-evo:payload:${rid}:${jobId}`)).toBe(1);
+      c.disconnect();
+      const v = await withWorkers(1, redis.url(), () => pending);
+      expect(v).toBe(-14);
+      expect(events.some((e) => e.type === "resubmitted" && e.why === "Redis had lost its genome")).toBe(
+        true,
+      );
+      seen.push(events);
+    } finally {
+      await ev.close();
     }
   });
 
