@@ -11,10 +11,10 @@ import {
   DifferentialEvolution,
   DirectoryRunStore,
   ScheduledControl,
-} from "../src/index.js";
+} from "../../src/index.js";
 
-const pkgDir = fileURLToPath(new URL("..", import.meta.url));
-const fixture = fileURLToPath(new URL("./fixtures/resumable-run.mjs", import.meta.url));
+const pkgDir = fileURLToPath(new URL("../..", import.meta.url));
+const fixture = fileURLToPath(new URL("../fixtures/resumable-run.mjs", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "evolution-resume-"));
 
 beforeAll(() => {
@@ -75,7 +75,7 @@ function runChild(args: string[], kill?: KillPlan): Promise<RunOutput> {
   });
 }
 
-describe.each(["de-sync", "de-async", "evolver-a", "evolver-b"])("kill and resume: %s", (mode) => {
+describe.each(["de-sync", "de-async", "evolver-a", "evolver-b", "cmaes"])("kill and resume: %s", (mode) => {
   it("a run SIGKILLed at random moments and resumed ends bit-identical to an uninterrupted run", async () => {
     const reference = await runChild([mode, "-", "fresh", "2"]);
     expect(reference.result).not.toBeNull();
