@@ -25,7 +25,7 @@ export interface DifferentialEvolutionOptions {
   readonly concurrency?: number;
   /**
    * Skip evaluating children identical to their parent (possible with tiny CR and no j_rand); they are
-   * rejected and counted in `skipped`, not in `evaluations` (evolution.md §4.3). Default true.
+   * rejected and counted in `skipped`, not in `evaluations` (docs/algorithms.md). Default true.
    */
   readonly skipIdentical?: boolean;
   /**

@@ -13,7 +13,7 @@ export type DevScore = (weights: Float32Array) => number | Promise<number>;
  * Merges the population into `out` (Evolver mode B). Injected so that @x/evolution does not depend on
  * @x/merging (whose coefficient search uses this package's CMA-ES). The genomes are views into the
  * population buffer: read them, never keep or modify them. A stochastic merge (DARE) must fix its mask
- * seed so equal populations give equal merges (evolution.md §4.8).
+ * seed so equal populations give equal merges (docs/algorithms.md, "Evolver").
  */
 export type MergeFunction = (genomes: readonly Float32Array[], out: Float32Array) => void | Promise<void>;
 
@@ -84,7 +84,7 @@ function check(v: number, what: string): number {
 }
 
 /**
- * Evolver (Du et al. 2024) as its code behaves (evolution.md §1.3–§1.4): interpolation mutation
+ * Evolver (Du et al. 2024) as its released code behaves (docs/algorithms.md): interpolation mutation
  * m = x_i + F (x_r - x_i), per-scalar binomial crossover without j_rand, greedy strict ">" in-place
  * selection. Mode A picks the reference at random with probability p_g, else the best other individual,
  * targets in order, and outputs the best individual by dev score. Mode B picks a uniform reference,

@@ -31,7 +31,7 @@ export interface DistributedEvaluatorOptions {
   readonly runId: string;
   /** The evaluator every worker loads (module, export, JSON options). */
   readonly evaluator: EvaluatorSpec;
-  /** Genomes up to this many bytes travel in Redis; larger ones as files under `sharedDir` (default 8 MiB). */
+  /** Genomes up to this many bytes travel in Redis; larger ones as files under `sharedDir` (default 1 MiB). */
   readonly inlineMaxBytes?: number;
   /** Absolute path of a directory every worker can read (needed for genomes above `inlineMaxBytes`). */
   readonly sharedDir?: string;

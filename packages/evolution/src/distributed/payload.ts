@@ -7,17 +7,14 @@ import { canonicalJson } from "../fingerprint.js";
 import { payloadKey } from "./names.js";
 
 /**
- * How a candidate travels from the coordinator to a worker.
- *
- * Rule: a genome of at most `inlineMaxBytes` bytes (default 8 MiB, 2 M float32) is stored as its raw
- * little-endian bytes in one Redis key next to the job (no JSON, no base64); a larger one is written as a
- * file under `sharedDir`, a directory every worker mounts (NFS, an object-store mount, ...), and the job
- * carries its path relative to that directory. Either way the job carries the bytes' SHA-256, which the
- * worker checks before evaluating. The threshold comes from `bench/results/evolution-distributed.md`: up to
- * a few MiB Redis is the cheaper hop; beyond that a genome per job in Redis costs Redis memory (in-flight
- * jobs × genome size) and blocks its single thread while it copies, and shared storage scales better.
+ * How a candidate travels from the coordinator to a worker (docs/distributed.md, "How a candidate travels"):
+ * a genome of at most `inlineMaxBytes` bytes (default 1 MiB, 262,144 float32) is stored as its raw
+ * little-endian bytes in one Redis key next to the job (no JSON, no base64); a larger one is written as a file
+ * under `sharedDir`, a directory every worker mounts, and the job carries its path relative to that directory.
+ * Either way the job carries the bytes' SHA-256, which the worker checks before evaluating. The threshold comes
+ * from the per-job overheads measured in bench/results/evolution-distributed.md.
  */
-export const DEFAULT_INLINE_MAX_BYTES = 8 * 2 ** 20;
+export const DEFAULT_INLINE_MAX_BYTES = 2 ** 20;
 
 /** Payload keys and files expire after a week if no coordinator comes back to delete them. */
 export const PAYLOAD_TTL_SECONDS = 7 * 24 * 3600;

@@ -1,0 +1,23 @@
+// Evaluator module for the distributed benchmark (see distributed.bench.mjs).
+/** Cheap: the negative sphere, O(D). */
+export function cheap() {
+  return (genome) => {
+    let s = 0;
+    for (let i = 0; i < genome.length; i++) s += genome[i] * genome[i];
+    return -s;
+  };
+}
+
+/** Expensive: `passes` deterministic passes over the genome (CPU-bound, standing in for a model evaluation). */
+export function expensive(options) {
+  const passes = options.passes;
+  return (genome) => {
+    let s = 0;
+    for (let p = 0; p < passes; p++) {
+      let t = 0;
+      for (let i = 0; i < genome.length; i++) t += Math.sin(genome[i] * (p + 1));
+      s += t / (p + 1);
+    }
+    return s;
+  };
+}
