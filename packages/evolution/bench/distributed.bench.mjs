@@ -47,7 +47,10 @@ redis.stdin.end(`port ${port}\nbind 127.0.0.1\ndir ${redisDir}\nsave ""\nappendo
 for (;;) {
   const ok = await new Promise((r) => {
     const c = connect(port, "127.0.0.1");
-    c.once("connect", () => (c.destroy(), r(true)));
+    c.once("connect", () => {
+      c.destroy();
+      r(true);
+    });
     c.once("error", () => r(false));
   });
   if (ok) break;
