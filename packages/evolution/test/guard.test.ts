@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import {
   type EvalInfo,
@@ -64,6 +65,30 @@ describe("guardFitness", () => {
     await expect(b).rejects.toThrow("evaluation of target 4 in generation 5 was cancelled");
     expect(seen.every((s) => s.aborted)).toBe(true);
     await expect(f(new Float32Array(1), info)).rejects.toBeInstanceOf(EvaluationCancelledError);
+  });
+
+  it("Ctrl-C stops an evaluator's child process through its signal", async () => {
+    const ac = new AbortController();
+    let child: ChildProcess | undefined;
+    const f = guardFitness(
+      (_g: Float32Array, i) =>
+        new Promise<number>((resolve, reject) => {
+          // an external evaluator (a long-running scoring script) that honours the signal
+          child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { signal: i.signal });
+          child.on("error", reject);
+          child.on("exit", () => resolve(0));
+        }),
+      { signal: ac.signal },
+    );
+    const p = f(new Float32Array(1), info);
+    await new Promise((r) => setTimeout(r, 100));
+    ac.abort();
+    await expect(p).rejects.toBeInstanceOf(EvaluationCancelledError);
+    const exit = await new Promise<string | null>((r) => {
+      if (child!.exitCode !== null || child!.signalCode !== null) r(child!.signalCode);
+      else child!.once("exit", (_c, sig) => r(sig));
+    });
+    expect(exit).toBe("SIGTERM");
   });
 
   it("a caller's per-call signal also cancels", async () => {
