@@ -20,6 +20,7 @@ import {
   DifferentialEvolution,
   EvaluationCancelledError,
   type EvaluatorSpec,
+  evolve,
   loadEvaluator,
   minimizeCmaEs,
   ScheduledControl,
@@ -133,6 +134,32 @@ describe.skipIf(!run)("distributed evaluation with a real redis-server (password
     );
     expect(workersUsed.size).toBe(2); // both workers took jobs
     seen.push(events, Array.from(b.fitness));
+  });
+
+  it("Evolver mode B with lookahead 4 over the queue equals the one-at-a-time local run", async () => {
+    const init = population(6, 32, 4);
+    const mean = (genomes: readonly Float32Array[], out: Float32Array): void => {
+      out.fill(0);
+      for (const g of genomes) for (let i = 0; i < out.length; i++) out[i] += g[i] / genomes.length;
+    };
+    const local = await loadEvaluator(spec("sphere", { center: 0.2 }));
+    const opts = { mode: "merge" as const, merge: mean, f: 0.5, cr: 0.5, generations: 4, seed: 8 };
+    const a = await evolve(init, { ...opts, score: (w) => local.fitness(w, { target: 0, generation: 0 }) });
+    const b = await withWorkers(2, redis.url(), async () => {
+      const ev = await createDistributedEvaluator({
+        redis: redis.url(),
+        runId: runId("evolver"),
+        evaluator: spec("sphere", { center: 0.2, delayMs: 2 }),
+      });
+      try {
+        return await evolve(init, { ...opts, score: (w) => ev.fitness(w), lookahead: 4 });
+      } finally {
+        await ev.close();
+      }
+    });
+    expect(b.population.genomes()).toEqual(a.population.genomes());
+    expect(b.outputScore).toBe(a.outputScore);
+    expect(b.history).toEqual(a.history);
   });
 
   it("CMA-ES (Float64 candidates) over the queue equals the local run", async () => {
