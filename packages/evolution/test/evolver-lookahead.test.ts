@@ -103,7 +103,10 @@ describe("Evolver with lookahead (speculative evaluation)", () => {
     await evolve(experts, {
       mode: "standalone",
       seed: 1,
-      score: (w) => (seen.push(Float32Array.from(w)), sphere(w)),
+      score: (w) => {
+        seen.push(Float32Array.from(w));
+        return sphere(w);
+      },
     });
     const bad = seen[5 + 8];
     const same = (w: Float32Array): boolean => w.every((v, i) => v === bad[i]);
