@@ -21,3 +21,17 @@ export function expensive(options) {
     return s;
   };
 }
+
+/**
+ * Waiting: the sphere after `delayMs` of waiting without using the CPU, standing in for an evaluation that
+ * waits on a GPU or an external process (lets several workers overlap on a machine with few cores).
+ */
+export function waiting(options) {
+  const center = options.center ?? 0;
+  return async (genome) => {
+    await new Promise((r) => setTimeout(r, options.delayMs));
+    let s = 0;
+    for (let i = 0; i < genome.length; i++) s += (genome[i] - center) ** 2;
+    return -s;
+  };
+}

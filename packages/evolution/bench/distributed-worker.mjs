@@ -6,6 +6,7 @@ const handle = await runWorker({
   concurrency: 1,
   name: process.env.X_WORKER_NAME,
   discoverIntervalMs: 100,
+  ...(process.env.X_RUNS ? { runs: process.env.X_RUNS.split(",") } : {}),
   onEvent: (e) => {
     if (e.type === "run-joined" || e.type === "started") process.stdout.write(`${JSON.stringify(e)}\n`);
   },
