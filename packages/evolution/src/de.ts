@@ -168,7 +168,7 @@ export class DifferentialEvolution {
       const scores = await evaluateAll(
         fitness,
         pop.genomes().map((genome, i) => ({ genome, info: { target: i, generation: -1 } })),
-        concurrency,
+        Math.max(concurrency, lookahead), // independent evaluations: lookahead's parallelism applies too
       );
       fit.set(scores);
       evaluations += n;

@@ -172,8 +172,14 @@ export async function evolve(initial: readonly Float32Array[], o: EvolverOptions
       scores[0] = await scoreMerged();
       evaluations = 1;
     } else {
-      for (let i = 0; i < n; i++)
-        scores[i] = check(await o.score(pop.genome(i)), `dev score of individual ${i}`);
+      // the initial individuals are independent: with lookahead k, k of them are scored at once
+      let nextInitial = 0;
+      const lane = async (): Promise<void> => {
+        for (let i = nextInitial++; i < n; i = nextInitial++) {
+          scores[i] = check(await o.score(pop.genome(i)), `dev score of individual ${i}`);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(lookahead, n) }, lane));
       evaluations = n;
     }
   }
