@@ -302,7 +302,7 @@ const evolverRows = [];
         const r = await new DifferentialEvolution({
           strategy: "rand/1",
           crossover: { kind: "binomial", forceJRand: true },
-          control: new ScheduledControl(constant(0.5), constant(0.5)),
+          control: new ScheduledControl(constant(0.5), constant(0.02)),
           generations: 4,
           seed: 5,
           lookahead: k,
