@@ -253,7 +253,40 @@ const evolverRows = [];
     out.fill(0);
     for (const g of gs) for (let i = 0; i < out.length; i++) out[i] += g[i] / gs.length;
   };
-  for (const mode of ["standalone", "merge"]) {
+  const optimizers = {
+    standalone: (k, fitness) =>
+      evolve(pop0, {
+        mode: "standalone",
+        f: 0.5,
+        cr: 0.1,
+        generations: 4,
+        seed: 5,
+        lookahead: k,
+        score: (w) => fitness(w),
+      }),
+    merge: (k, fitness) =>
+      evolve(pop0, {
+        mode: "merge",
+        merge: mean,
+        f: 0.5,
+        cr: 0.1,
+        generations: 4,
+        seed: 5,
+        lookahead: k,
+        score: (w) => fitness(w),
+      }),
+    // asynchronous DE (CADE's in-place selection), rand/1, the same population and evaluator
+    "async DE": (k, fitness) =>
+      new DifferentialEvolution({
+        strategy: "rand/1",
+        crossover: { kind: "binomial", forceJRand: true },
+        control: new ScheduledControl(constant(0.5), constant(0.02)),
+        generations: 4,
+        seed: 5,
+        lookahead: k,
+      }).run(pop0, fitness),
+  };
+  for (const [mode, optimize] of Object.entries(optimizers)) {
     let base = null;
     for (const k of [1, 4, 8]) {
       const res = await withQueue(
@@ -262,67 +295,25 @@ const evolverRows = [];
         {},
         async (fitness) => {
           const t = performance.now();
-          const r = await evolve(pop0, {
-            mode,
-            merge: mean,
-            f: 0.5,
-            cr: 0.1,
-            generations: 4,
-            seed: 5,
-            lookahead: k,
-            score: (w) => fitness(w),
-          });
+          const r = await optimize(k, fitness);
           return { ms: performance.now() - t, r };
         },
       );
       base ??= res;
+      const score = (r) => r.outputScore ?? r.bestFitness;
       const row = {
         mode,
         lookahead: k,
         seconds: res.ms / 1000,
         evaluations: res.r.evaluations,
         discarded: res.r.discarded,
-        accepted: res.r.accepted,
+        accepted: res.r.accepted ?? res.r.history.reduce((a, h) => a + h.accepted, 0),
         speedup: base.ms / res.ms,
-        identical: res.r.outputScore === base.r.outputScore,
+        identical: score(res.r) === score(base.r),
       };
       evolverRows.push(row);
       console.log(row);
     }
-  }
-  // asynchronous DE (CADE's in-place selection), rand/1, the same population and evaluator
-  let base = null;
-  for (const k of [1, 4, 8]) {
-    const res = await withQueue(
-      4,
-      spec("waiting", { delayMs: WAIT_MS, center: 0.3 }),
-      {},
-      async (fitness) => {
-        const t = performance.now();
-        const r = await new DifferentialEvolution({
-          strategy: "rand/1",
-          crossover: { kind: "binomial", forceJRand: true },
-          control: new ScheduledControl(constant(0.5), constant(0.02)),
-          generations: 4,
-          seed: 5,
-          lookahead: k,
-        }).run(pop0, fitness);
-        return { ms: performance.now() - t, r };
-      },
-    );
-    base ??= res;
-    const row = {
-      mode: "async DE",
-      lookahead: k,
-      seconds: res.ms / 1000,
-      evaluations: res.r.evaluations,
-      discarded: res.r.discarded,
-      accepted: res.r.history.reduce((a, h) => a + h.accepted, 0),
-      speedup: base.ms / res.ms,
-      identical: res.r.bestFitness === base.r.bestFitness,
-    };
-    evolverRows.push(row);
-    console.log(row);
   }
 }
 

@@ -104,27 +104,17 @@ describe("asynchronous DE with lookahead (speculative evaluation)", () => {
     }
   });
 
-  it("refuses a bad lookahead", () => {
-    expect(
-      () =>
-        new DifferentialEvolution({
-          strategy: "rand/1",
-          crossover: { kind: "binomial" },
-          control: new ScheduledControl(constant(0.5), constant(0.5)),
-          generations: 1,
-          seed: 1,
-          lookahead: 1.5,
-        }),
-    ).not.toThrow(); // checked when the run starts
-    return expect(
-      new DifferentialEvolution({
+  it("refuses a bad lookahead when the run starts", async () => {
+    for (const lookahead of [0, 1.5]) {
+      const de = new DifferentialEvolution({
         strategy: "rand/1",
         crossover: { kind: "binomial" },
         control: new ScheduledControl(constant(0.5), constant(0.5)),
         generations: 1,
         seed: 1,
-        lookahead: 0,
-      }).run(init(1, 5), () => 0),
-    ).rejects.toThrow(EvolutionConfigError);
+        lookahead,
+      });
+      await expect(de.run(init(1, 5), () => 0)).rejects.toThrow(EvolutionConfigError);
+    }
   });
 });
