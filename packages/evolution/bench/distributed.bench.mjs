@@ -253,28 +253,20 @@ const evolverRows = [];
     out.fill(0);
     for (const g of gs) for (let i = 0; i < out.length; i++) out[i] += g[i] / gs.length;
   };
+  const evolver = (mode) => (k, fitness) =>
+    evolve(pop0, {
+      mode,
+      merge: mean,
+      f: 0.5,
+      cr: 0.1,
+      generations: 4,
+      seed: 5,
+      lookahead: k,
+      score: (w) => fitness(w),
+    });
   const optimizers = {
-    standalone: (k, fitness) =>
-      evolve(pop0, {
-        mode: "standalone",
-        f: 0.5,
-        cr: 0.1,
-        generations: 4,
-        seed: 5,
-        lookahead: k,
-        score: (w) => fitness(w),
-      }),
-    merge: (k, fitness) =>
-      evolve(pop0, {
-        mode: "merge",
-        merge: mean,
-        f: 0.5,
-        cr: 0.1,
-        generations: 4,
-        seed: 5,
-        lookahead: k,
-        score: (w) => fitness(w),
-      }),
+    standalone: evolver("standalone"),
+    merge: evolver("merge"),
     // asynchronous DE (CADE's in-place selection), rand/1, the same population and evaluator
     "async DE": (k, fitness) =>
       new DifferentialEvolution({
