@@ -19,6 +19,7 @@ const pkgs: Record<string, string> = {
 const subpaths: Record<string, string> = {
   "@x/tensor-core/tfjs": "packages/tensor-core/src/tfjs/index.ts",
   "@x/merging/evolve": "packages/merging/src/evolve/index.ts",
+  "@x/evolution/distributed": "packages/evolution/src/distributed/index.ts",
 };
 
 export const workspaceAlias = [
