@@ -87,8 +87,8 @@ describe.skipIf(!built)("x grid simulate", () => {
     expect(d.p[j][5] * 1000).toBeCloseTo(500, 9);
   });
 
-  it("runs the spec's lognormal generator with junction loads", async () => {
-    const out = join(tmp.path, "spec.csv");
+  it("runs the lognormal load generator (i.i.d. lognormal on a daily sine shape) with junction loads", async () => {
+    const out = join(tmp.path, "lognormal.csv");
     const r = await run([
       "grid",
       "simulate",
