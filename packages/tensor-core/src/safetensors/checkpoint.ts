@@ -1,7 +1,7 @@
 // Opening a checkpoint given as a single safetensors file, a model directory, or a sharded index
 // (`model.safetensors.index.json`, whose `weight_map` maps tensor -> shard file). Every shard is opened and
-// validated up front and keeps one open handle until `close()`. Pickle checkpoints (`pytorch_model.bin`) are
-// deliberately not read: unpickling is unsafe outside Python.
+// validated up front and keeps one open handle until `close()`. PyTorch checkpoints (`pytorch_model.bin`) are
+// read by ../pytorch (openPytorchCheckpoint), not here.
 
 import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, normalize } from "node:path";
@@ -233,7 +233,7 @@ export async function openCheckpoint(path: string, options?: OpenSafetensorsOpti
     throw new CheckpointError(
       "UNSUPPORTED",
       path,
-      "only a PyTorch pickle checkpoint (pytorch_model.bin) was found; pickles cannot be read safely outside Python — convert it to safetensors first",
+      "only a PyTorch checkpoint (pytorch_model.bin) was found: open it with openPytorchCheckpoint, or convert it with convertPytorchToSafetensors",
     );
   }
   const why =
