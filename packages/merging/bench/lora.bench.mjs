@@ -76,7 +76,12 @@ const accuracy = [];
       v[i * k + c] = full.rightSingularVectors.get(i, c);
     }
   const err = reconstructionError(a, N, N, u, full.diagonal, v, k);
-  accuracy.push({ method: "ml-matrix full SVD", ms: Math.round(ms), errorOverOptimal: +(err / optimal).toFixed(5), maxSigmaError: 0 });
+  accuracy.push({
+    method: "ml-matrix full SVD",
+    ms: Math.round(ms),
+    errorOverOptimal: +(err / optimal).toFixed(5),
+    maxSigmaError: 0,
+  });
 }
 for (const q of [0, 1, 2, 3]) {
   const times = [];
@@ -97,7 +102,14 @@ for (const q of [0, 1, 2, 3]) {
 }
 
 // 2. Default setting on layer-sized matrices (time only; random Gaussian entries).
-const sizes = quick ? [[1024, 1024]] : [[1024, 1024], [2048, 2048], [4096, 1024], [4096, 4096]];
+const sizes = quick
+  ? [[1024, 1024]]
+  : [
+      [1024, 1024],
+      [2048, 2048],
+      [4096, 1024],
+      [4096, 4096],
+    ];
 const layerTimes = [];
 for (const [m, n] of sizes) {
   const rng = new Rng(m * n);
@@ -118,7 +130,8 @@ const dir = mkdtempSync(join(tmpdir(), "lora-bench-"));
 const shapes = new Map([["model.embed_tokens.weight", [VOCAB, HIDDEN]]]);
 for (let l = 0; l < LAYERS; l++) {
   const p = `model.layers.${l}`;
-  for (const n of ["q_proj", "k_proj", "v_proj", "o_proj"]) shapes.set(`${p}.self_attn.${n}.weight`, [HIDDEN, HIDDEN]);
+  for (const n of ["q_proj", "k_proj", "v_proj", "o_proj"])
+    shapes.set(`${p}.self_attn.${n}.weight`, [HIDDEN, HIDDEN]);
   shapes.set(`${p}.mlp.gate_proj.weight`, [INTER, HIDDEN]);
   shapes.set(`${p}.mlp.up_proj.weight`, [INTER, HIDDEN]);
   shapes.set(`${p}.mlp.down_proj.weight`, [HIDDEN, INTER]);
@@ -158,12 +171,21 @@ const child = spawnSync(process.execPath, ["--input-type=module", "-e", script],
 if (child.status !== 0) throw new Error(child.stderr);
 const e2e = JSON.parse(child.stdout.trim().split("\n").at(-1));
 rmSync(dir, { recursive: true, force: true });
-const largest = Math.max(...[...shapes].filter(([n, s]) => s.length === 2 && !n.includes("embed") && !n.includes("lm_head")).map(([, s]) => s[0] * s[1]));
+const largest = Math.max(
+  ...[...shapes]
+    .filter(([n, s]) => s.length === 2 && !n.includes("embed") && !n.includes("lm_head"))
+    .map(([, s]) => s[0] * s[1]),
+);
 const l = Math.min(E2E_RANK + 16, HIDDEN);
 const boundMiB = (2 * largest * 4 + 4 * (HIDDEN + INTER) * l * 8 + 16 * 2 ** 20) / 2 ** 20;
 
 const results = {
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
+  machine: {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+  },
   loadavg: { before: load0.map((x) => +x.toFixed(2)), after: loadavg().map((x) => +x.toFixed(2)) },
   quick,
   accuracy: { shape: `${N}×${N}`, rank: RANK, spectrum: "σᵢ = 1e-3·i^-0.5", rows: accuracy },

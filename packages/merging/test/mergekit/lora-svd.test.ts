@@ -63,7 +63,11 @@ function check(a: Float32Array, m: number, n: number, r: ReturnType<typeof trunc
 function exactSingularValues(a: Float32Array, m: number, n: number): number[] {
   const mat = new Matrix(m, n);
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) mat.set(i, j, a[i * n + j]);
-  return new SingularValueDecomposition(mat, { autoTranspose: true, computeLeftSingularVectors: false, computeRightSingularVectors: false }).diagonal;
+  return new SingularValueDecomposition(mat, {
+    autoTranspose: true,
+    computeLeftSingularVectors: false,
+    computeRightSingularVectors: false,
+  }).diagonal;
 }
 
 describe("truncatedSvd", () => {

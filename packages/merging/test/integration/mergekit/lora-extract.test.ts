@@ -5,7 +5,14 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DType, openCheckpoint, openSafetensors, Rng, Tensor, writeShardedSafetensors } from "@x/tensor-core";
+import {
+  type DType,
+  openCheckpoint,
+  openSafetensors,
+  Rng,
+  Tensor,
+  writeShardedSafetensors,
+} from "@x/tensor-core";
 import { Matrix, SingularValueDecomposition } from "ml-matrix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { extractLora, LoraExtractionError } from "../../../src/index.js";
@@ -20,7 +27,8 @@ function llamaShapes(bias: boolean): Map<string, number[]> {
   const s = new Map<string, number[]>([["model.embed_tokens.weight", [VOCAB, HIDDEN]]]);
   for (let l = 0; l < LAYERS; l++) {
     const p = `model.layers.${l}`;
-    for (const n of ["q_proj", "k_proj", "v_proj", "o_proj"]) s.set(`${p}.self_attn.${n}.weight`, [HIDDEN, HIDDEN]);
+    for (const n of ["q_proj", "k_proj", "v_proj", "o_proj"])
+      s.set(`${p}.self_attn.${n}.weight`, [HIDDEN, HIDDEN]);
     if (bias) for (const n of ["q_proj", "k_proj", "v_proj"]) s.set(`${p}.self_attn.${n}.bias`, [HIDDEN]);
     s.set(`${p}.mlp.gate_proj.weight`, [INTER, HIDDEN]);
     s.set(`${p}.mlp.up_proj.weight`, [INTER, HIDDEN]);
@@ -46,7 +54,10 @@ function models(seed: number, shapes: Map<string, number[]>): { base: Model; tun
   const tuned: Model = new Map();
   for (const [name, shape] of shapes) {
     const numel = shape.reduce((a, b) => a * b, 1);
-    const b = Float32Array.from({ length: numel }, () => (name.includes("norm") ? 1 : 0) + 0.02 * rng.normal());
+    const b = Float32Array.from(
+      { length: numel },
+      () => (name.includes("norm") ? 1 : 0) + 0.02 * rng.normal(),
+    );
     const t = b.slice();
     if (shape.length === 2) {
       const [rows, cols] = shape;
@@ -71,7 +82,9 @@ async function write(dir: string, model: Model, shapes: Map<string, number[]>, d
   await writeShardedSafetensors(
     dir,
     [...shapes].map(([name, shape]) => ({ name, dtype, shape })),
-    [...model].map(([name, v]) => [name, Tensor.fromFloat32(dtype, shapes.get(name) as number[], v)] as const),
+    [...model].map(
+      ([name, v]) => [name, Tensor.fromFloat32(dtype, shapes.get(name) as number[], v)] as const,
+    ),
   );
 }
 
@@ -120,7 +133,11 @@ describe("extractLora on Llama-layout checkpoints", () => {
         rank,
         onProgress: (e) => progress.push(e.done),
       });
-      expect((await readdir(out)).sort()).toEqual(["README.md", "adapter_config.json", "adapter_model.safetensors"]);
+      expect((await readdir(out)).sort()).toEqual([
+        "README.md",
+        "adapter_config.json",
+        "adapter_model.safetensors",
+      ]);
       expect(progress.at(-1)).toBe(result.modules.length);
       expect(result.ignored).toEqual(["model.rotary_emb.inv_freq"]);
 
@@ -148,7 +165,12 @@ describe("extractLora on Llama-layout checkpoints", () => {
         const names = new Set(adapter.names());
         expect(names.size).toBe(LAYERS * 7 * 2 + 2 + LAYERS * 2 + 1);
         // Full-rank modules are the fine-tuned tensors, bit for bit.
-        for (const t of ["model.embed_tokens.weight", "lm_head.weight", "model.norm.weight", "model.layers.1.input_layernorm.weight"]) {
+        for (const t of [
+          "model.embed_tokens.weight",
+          "lm_head.weight",
+          "model.norm.weight",
+          "model.layers.1.input_layernorm.weight",
+        ]) {
           const got = await adapter.read(`base_model.model.${t}`);
           expect(got.dtype).toBe(dtype);
           expect(Array.from(got.toFloat32())).toEqual(Array.from(await stored(tunedDir, t)));
@@ -159,7 +181,12 @@ describe("extractLora on Llama-layout checkpoints", () => {
           const a = await adapter.read(`base_model.model.${module}.lora_A.weight`);
           const b = await adapter.read(`base_model.model.${module}.lora_B.weight`);
           const [rows, cols] = shape;
-          expect([a.dtype, [...a.shape], b.dtype, [...b.shape]]).toEqual([dtype, [rank, cols], dtype, [rows, rank]]);
+          expect([a.dtype, [...a.shape], b.dtype, [...b.shape]]).toEqual([
+            dtype,
+            [rank, cols],
+            dtype,
+            [rows, rank],
+          ]);
           // Δ as stored, and what PEFT adds: scaling · B·A with scaling = lora_alpha / r = 1.
           const w0 = await stored(baseDir, name);
           const w1 = await stored(tunedDir, name);
@@ -209,7 +236,14 @@ describe("extractLora on Llama-layout checkpoints", () => {
     await write(tunedDir, tuned, shapes, "F32");
     const out = join(dir, "adapter-bias");
     // The attention changes have 4 singular values well above 1e-5; the MLP ones many more.
-    const result = await extractLora({ model: tunedDir, base: baseDir, out, rank: 16, svEpsilon: 2e-4, embedLora: true });
+    const result = await extractLora({
+      model: tunedDir,
+      base: baseDir,
+      out,
+      rank: 16,
+      svEpsilon: 2e-4,
+      embedLora: true,
+    });
     const config = JSON.parse(await readFile(join(out, "adapter_config.json"), "utf8"));
     expect(config.lora_bias).toBe(true);
     expect(config.target_modules).toContain("embed_tokens");
@@ -282,16 +316,40 @@ describe("extractLora on Llama-layout checkpoints", () => {
     // (PEFT refuses rank 0).
     const zero = await extractLora({ model: tunedDir, base: tunedDir, out, rank: 4 });
     expect(zero.rank).toBe(4);
-    expect(zero.modules.filter((m) => m.kind === "lora").every((m) => m.rank === 4 && m.deltaNorm === 0)).toBe(true);
-    const kept = await extractLora({ model: tunedDir, base: tunedDir, out, rank: 4, svEpsilon: 1e-9, overwrite: true });
+    expect(
+      zero.modules.filter((m) => m.kind === "lora").every((m) => m.rank === 4 && m.deltaNorm === 0),
+    ).toBe(true);
+    const kept = await extractLora({
+      model: tunedDir,
+      base: tunedDir,
+      out,
+      rank: 4,
+      svEpsilon: 1e-9,
+      overwrite: true,
+    });
     expect(kept.rank).toBe(1);
     await expect(extractLora({ model: tunedDir, base: tunedDir, out })).rejects.toThrow(/not empty/);
   });
 
   it("reads PyTorch .bin checkpoints as inputs", async () => {
-    const fixtures = join(import.meta.dirname, "..", "..", "..", "..", "tensor-core", "test", "fixtures", "pytorch");
+    const fixtures = join(
+      import.meta.dirname,
+      "..",
+      "..",
+      "..",
+      "..",
+      "tensor-core",
+      "test",
+      "fixtures",
+      "pytorch",
+    );
     const out = join(dir, "adapter-bin");
-    const result = await extractLora({ model: join(fixtures, "module.bin"), base: join(fixtures, "sharded"), out, rank: 2 });
+    const result = await extractLora({
+      model: join(fixtures, "module.bin"),
+      base: join(fixtures, "sharded"),
+      out,
+      rank: 2,
+    });
     // Same weights in both (the shards hold clones): zero changes. Without a transformers module class,
     // "embed" is not a known embedding name: a 2-D weight, so a linear layer here.
     expect(result.modules.map((m) => [m.name, m.kind, m.rank])).toEqual([
