@@ -7,7 +7,7 @@
 // when complete.
 
 import { open, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import {
   CheckpointError,
   type DType,
@@ -126,6 +126,13 @@ export async function extractLora(options: ExtractLoraOptions): Promise<ExtractL
     throw new LoraExtractionError(`dtype must be F32, F16 or BF16, got ${options.dtype}`);
   }
   const distribute = options.distributeScale ?? true;
+  const out = resolve(options.out);
+  for (const input of [options.model, options.base]) {
+    const abs = resolve(input);
+    if (out === abs || out === dirname(abs) || abs.startsWith(`${out}${sep}`)) {
+      throw new LoraExtractionError(`the output ${options.out} would overwrite the input ${input}`);
+    }
+  }
   const model = await openAnyCheckpoint(options.model);
   let base: TensorReader | undefined;
   let tmp: string | undefined;

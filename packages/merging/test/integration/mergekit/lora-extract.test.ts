@@ -329,6 +329,9 @@ describe("extractLora on Llama-layout checkpoints", () => {
     });
     expect(kept.rank).toBe(1);
     await expect(extractLora({ model: tunedDir, base: tunedDir, out })).rejects.toThrow(/not empty/);
+    await expect(
+      extractLora({ model: tunedDir, base: baseDir, out: tunedDir, overwrite: true }),
+    ).rejects.toThrow(/would overwrite the input/);
   });
 
   it("reads PyTorch .bin checkpoints as inputs", async () => {
