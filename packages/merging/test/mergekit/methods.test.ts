@@ -249,27 +249,43 @@ describe("karcher", () => {
   });
 
   it("invariants: identical points, positive scaling, order, norm = mean norm", () => {
+    // The mean is unique (and the iteration converges) for points within an open half-sphere; there the
+    // result cannot depend on the order of the inputs. Near-antipodal points are ill-posed (in mergekit too).
+    const converged = { max_iter: 100, tol: 1e-9 };
     fc.assert(
-      fc.property(vec(8), vec(8), vec(8), fc.double({ min: 0.5, max: 4, noNaN: true }), (a, b, c, s) => {
-        const pts = [a, b, c];
-        const norms = pts.map((p) => Math.hypot(...p.map((v) => Math.fround(v))));
-        fc.pre(norms.every((n) => n > 1e-2));
-        const out = merge("karcher", { models: pts });
-        const meanNorm = norms.reduce((x, y) => x + y, 0) / 3;
-        expect(Math.hypot(...out)).toBeCloseTo(meanNorm, 4);
-        close(merge("karcher", { models: [c, a, b] }), Array.from(out), 1e-5 * (1 + meanNorm));
-        const scaled = merge("karcher", { models: pts.map((p) => p.map((v) => Math.fround(v) * s)) });
-        close(
-          scaled,
-          Array.from(out, (v) => v * s),
-          1e-5 * (1 + s * meanNorm),
-        );
-        close(
-          merge("karcher", { models: [a, a, a] }),
-          a.map((v) => Math.fround(v)),
-          1e-5 * (1 + norms[0]),
-        );
-      }),
+      fc.property(
+        vec(8),
+        vec(8),
+        vec(8),
+        vec(8),
+        fc.double({ min: 0.5, max: 4, noNaN: true }),
+        (center, da, db, dc, s) => {
+          const a = center.map((v, k) => v + 0.3 * da[k]);
+          const pts = [a, center.map((v, k) => v + 0.3 * db[k]), center.map((v, k) => v + 0.3 * dc[k])].map(
+            (p) => p.map((v) => Math.fround(v)),
+          );
+          const norms = pts.map((p) => Math.hypot(...p));
+          fc.pre(norms.every((n) => n > 1e-2));
+          const cos = (p: number[], q: number[]) =>
+            p.reduce((x, v, k) => x + v * q[k], 0) / Math.hypot(...p) / Math.hypot(...q);
+          fc.pre(cos(pts[0], pts[1]) > 0.2 && cos(pts[0], pts[2]) > 0.2 && cos(pts[1], pts[2]) > 0.2);
+          const out = merge("karcher", { models: pts, params: converged });
+          const meanNorm = norms.reduce((x, y) => x + y, 0) / 3;
+          expect(Math.hypot(...out)).toBeCloseTo(meanNorm, 4);
+          close(
+            merge("karcher", { models: [pts[2], pts[0], pts[1]], params: converged }),
+            Array.from(out),
+            1e-5 * (1 + meanNorm),
+          );
+          const scaled = merge("karcher", { models: pts.map((p) => p.map((v) => v * s)), params: converged });
+          close(
+            scaled,
+            Array.from(out, (v) => v * s),
+            1e-5 * (1 + s * meanNorm),
+          );
+          close(merge("karcher", { models: [a, a, a] }), pts[0], 1e-5 * (1 + norms[0]));
+        },
+      ),
       { numRuns: 60 },
     );
   });
