@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type ImageSet, subset } from "@x/datasets";
 import {
@@ -23,6 +23,7 @@ import {
   trainModel,
 } from "@x/snn";
 import { Rng } from "@x/tensor-core";
+import { writeResultFiles } from "../results.js";
 
 /** The experiment's scale (chosen so the full run fits ~90 minutes on a shared 2-core machine). */
 export interface CadeScale {
@@ -140,12 +141,6 @@ function splitTask(
 
 const log = (msg: string) =>
   process.stdout.write(`[cade ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}
 
 interface TaskData {
   source: ImageSet;
@@ -454,7 +449,7 @@ export async function runSeeds(o: CadeExperimentOptions): Promise<SeedResult[]> 
     const t0 = performance.now();
     log(`${task} seed ${seed}: start`);
     const r = await runSeed(task, await loadTaskData(task, s, seed), s, seed, workDir);
-    await writeAtomic(file, JSON.stringify(r));
+    writeResultFiles(workDir, `${task}-seed${seed}`, [[".json", JSON.stringify(r)]]);
     log(`${task} seed ${seed}: done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     out.push(r);
   }

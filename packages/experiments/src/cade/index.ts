@@ -34,6 +34,6 @@ export async function runCadeExperiment(o: CadeExperimentOptions = {}): Promise<
     o.runOnly ? null : (o.wallSeconds ?? (performance.now() - t0) / 1000),
     NOTES,
   );
-  if (!o.runOnly && o.outDir !== null) await writeReport(r, o.outDir ?? "bench/results");
+  if (!o.runOnly && o.outDir !== null) writeReport(r, o.outDir ?? "bench/results");
   return r;
 }

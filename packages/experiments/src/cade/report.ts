@@ -1,6 +1,5 @@
-import { mkdir, rename, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
+import { writeResultFiles } from "../results.js";
 import type { CadeScale, SeedResult } from "./experiment.js";
 import { type MeanCi, meanCi, pairedDiff } from "./stats.js";
 
@@ -230,12 +229,6 @@ function markdown(r: CadeExperimentResult): string {
   return out.join("\n");
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}
-
 export function aggregate(
   scale: CadeScale,
   perSeed: SeedResult[],
@@ -259,8 +252,10 @@ export function aggregate(
   };
 }
 
-export async function writeReport(r: CadeExperimentResult, outDir: string): Promise<void> {
-  await mkdir(outDir, { recursive: true });
-  await writeAtomic(join(outDir, "cade.json"), `${JSON.stringify(r, null, 1)}\n`);
-  await writeAtomic(join(outDir, "cade.md"), markdown(r));
+/** Writes `cade.json` and `cade.md` into `outDir` (temporary names, then renamed). */
+export function writeReport(r: CadeExperimentResult, outDir: string): string[] {
+  return writeResultFiles(outDir, "cade", [
+    [".json", `${JSON.stringify(r, null, 1)}\n`],
+    [".md", markdown(r)],
+  ]);
 }
