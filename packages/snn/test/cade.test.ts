@@ -119,24 +119,18 @@ describe("runCade", () => {
   });
 
   it("is deterministic for a seed", async () => {
-    const a = await runCade({
-      spec,
-      population,
-      fitnessSet: fit,
-      val,
-      generations: 3,
-      arm: { kind: "constant", f: 0.3, cr: 0.2 },
-      seed: 9,
-    });
-    const b = await runCade({
-      spec,
-      population,
-      fitnessSet: fit,
-      val,
-      generations: 3,
-      arm: { kind: "constant", f: 0.3, cr: 0.2 },
-      seed: 9,
-    });
+    const run = () =>
+      runCade({
+        spec,
+        population,
+        fitnessSet: fit,
+        val,
+        generations: 3,
+        arm: { kind: "constant", f: 0.3, cr: 0.2 },
+        seed: 9,
+      });
+    const a = await run();
+    const b = await run();
     expect(a.population).toEqual(b.population);
   });
 });

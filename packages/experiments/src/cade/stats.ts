@@ -1,4 +1,5 @@
 import { t975 } from "../evolver/experiment.js";
+import { stat } from "../merging-8task/report.js";
 
 export interface MeanCi {
   readonly n: number;
@@ -10,9 +11,7 @@ export interface MeanCi {
 }
 
 export function meanCi(xs: readonly number[]): MeanCi {
-  const n = xs.length;
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  const sd = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  const { n, mean, std: sd } = stat(xs);
   const t = n > 1 ? t975(n - 1) : Number.NaN;
   const half = (t * sd) / Math.sqrt(n);
   return { n, mean, sd, lo: mean - half, hi: mean + half };
