@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 
 it("the README example runs", async () => {
-  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
   const code = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
   expect(code).toBeDefined();
   const file = fileURLToPath(new URL(`./readme-example-${process.pid}.ts`, import.meta.url));
