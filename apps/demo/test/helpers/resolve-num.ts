@@ -11,7 +11,7 @@ export interface NumAttrs {
   text: string;
 }
 
-function unescape(seg: string): string {
+function unescapePointer(seg: string): string {
   return seg.replaceAll("~1", "/").replaceAll("~0", "~");
 }
 
@@ -26,7 +26,7 @@ export function select(doc: unknown, ptr: string): unknown[] {
         if (!Array.isArray(node)) throw new Error(`${ptr}: * applied to a non-array`);
         next.push(...node);
       } else {
-        const key = unescape(raw);
+        const key = unescapePointer(raw);
         const child = (node as Record<string, unknown>)?.[key];
         if (child === undefined) throw new Error(`${ptr}: no key ${key}`);
         next.push(child);
