@@ -20,6 +20,17 @@ export {
   writeEvolverResults,
 } from "./evolver/index.js";
 export {
+  GRID_REALISM_EFFECTS,
+  type GridRealismOptions,
+  type GridRealismResult,
+  gridRealismMarkdown,
+  runGridRealism,
+  runWeakBranches,
+  type WeakBranchResult,
+  writeGridRealism,
+  writeWeakBranches,
+} from "./grid-realism/index.js";
+export {
   GRID_SWEEP_DEFAULTS,
   type GridSweepCell,
   type GridSweepDoc,
@@ -53,14 +64,3 @@ export {
 } from "./merging-8task/index.js";
 export { type ExperimentHooks, type MachineInfo, machineInfo, writeResultFiles } from "./results.js";
 export { safetensorsTour } from "./tour/safetensors.js";
-export {
-  GRID_REALISM_EFFECTS,
-  type GridRealismOptions,
-  type GridRealismResult,
-  gridRealismMarkdown,
-  runGridRealism,
-  runWeakBranches,
-  type WeakBranchResult,
-  writeGridRealism,
-  writeWeakBranches,
-} from "./grid-realism/index.js";
