@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { MergeInputError } from "../pipeline/errors.js";
+import { MergeInputError } from "../errors.js";
 
 async function isNonEmptyDir(path: string): Promise<boolean | undefined> {
   try {

@@ -4,7 +4,7 @@
 import { type FileHandle, open, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type Checkpoint, openCheckpoint } from "@x/tensor-core";
-import { MergeInputError } from "../pipeline/errors.js";
+import { MergeInputError } from "../errors.js";
 import type { StoredTensorInfo, TensorSource } from "./types.js";
 
 /** The absolute path of a model reference; a missing path is a MergeInputError saying what is supported. */

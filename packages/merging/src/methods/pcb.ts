@@ -15,6 +15,7 @@ import type {
   TensorMergeInput,
 } from "../method.js";
 import { MergeMethodError } from "../method.js";
+import { MAX_TASKS } from "../pcb/fast/kernels.js";
 import { fastPcbSession } from "../pcb/fast/session.js";
 import {
   type NanGuard,
@@ -235,17 +236,28 @@ export const pcb: MergeMethod = {
     }
     throw new MergeMethodError("pcb: mode 'per-tensor' is tensor-scope; call mergeTensor per tensor");
   },
-  fastGlobal(ctx) {
-    if (str(ctx.params, "mode") !== "streaming-global" || !bool(ctx.params, "fast_path")) return undefined;
-    return fastPcbSession(
-      ctx,
-      optionsOf(ctx.params),
-      num(ctx.params, "lambda"),
-      num(ctx.params, "memory_budget"),
-      num(ctx.params, "threads") || ctx.threads,
-      num(ctx.params, "fast_range"),
-    );
-  },
+  fastPaths: [
+    {
+      kind: "stored-global",
+      scope: "global",
+      dtypes: ["BF16", "F16", "F32"],
+      uniformDtype: true,
+      maxModels: MAX_TASKS,
+      applies: (params) =>
+        str(params, "mode") === "streaming-global" &&
+        bool(params, "fast_path") &&
+        str(params, "inter") === "canonical",
+      begin: (ctx) =>
+        fastPcbSession(
+          ctx,
+          optionsOf(ctx.params),
+          num(ctx.params, "lambda"),
+          num(ctx.params, "memory_budget"),
+          num(ctx.params, "threads") || ctx.threads,
+          num(ctx.params, "fast_range"),
+        ),
+    },
+  ],
   validate(params) {
     optionsOf(params);
   },

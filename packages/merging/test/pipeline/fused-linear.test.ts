@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DType, openCheckpoint, Rng, setSimdEnabled } from "@x/tensor-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type FastLinearJob, stepsOf } from "../../src/pipeline/fast-write.js";
+import { type FastLinearJob, stepsOf } from "../../src/exec/write-order.js";
 import { type FixtureModel, fineTune, randomModel, withDtype, writeModelDir } from "./fixtures.js";
 import {
   getMethod,

@@ -2,9 +2,10 @@
 // whether the stored-bytes kernels apply, and maps per-tensor parameters to their λ values.
 
 import { availableParallelism } from "node:os";
+import { mapLimited } from "../../async.js";
 import { type FastGlobalContext, type FastGlobalSession, GENERAL_PATH_FALLBACK } from "../../method.js";
 import type { ResolvedPcbOptions } from "../options.js";
-import { type FastFormat, FastPcb, FastPcbUnsupported, fastPcbBytes, isFastFormat } from "./fast-pcb.js";
+import { type FastFormat, FastPcb, FastPcbUnsupported, fastPcbBytes } from "./fast-pcb.js";
 import { MAX_TASKS } from "./kernels.js";
 import { MAX_MEMORY_BYTES } from "./memory.js";
 
@@ -24,18 +25,7 @@ export function fastPcbSession(
   if (o.inter !== "canonical" || ctx.numModels < 1 || ctx.numModels > MAX_TASKS || ctx.tensors.length === 0)
     return undefined;
   const general = GENERAL_PATH_FALLBACK;
-  const format = [...ctx.inputDtypes][0]!;
-  if (ctx.inputDtypes.size !== 1 || !isFastFormat(format)) {
-    ctx.notice?.(
-      `pcb fast path: takes inputs stored all as BF16, all as F16 or all as F32, these are ${[...ctx.inputDtypes].sort().join(", ")}; ${general}`,
-    );
-    return undefined;
-  }
-  if (ctx.outDtypes.size !== 1) return undefined;
-  const out = [...ctx.outDtypes][0]!;
-  if (out !== format && out !== "F32") return undefined;
-  const cd = ctx.computeDtype;
-  if (cd !== undefined && cd !== "F32" && !(cd === format && out === format)) return undefined;
+  const format = ctx.inputDtype;
   const total = ctx.tensors.reduce((s, t) => s + t.numel, 0);
   const largest = Math.max(0, ...ctx.tensors.map((t) => t.numel));
   if (total === 0) return undefined;
@@ -69,10 +59,17 @@ export function fastPcbSession(
   return {
     label: "pcb streaming-global",
     threads: fast.threadCount,
-    inputView: (slot, index) => fast.inputView(slot, index),
-    inputRead: (slot, index) => fast.inputRead(slot, index),
     prepare: async () => {
+      await loadInputs(ctx, fast);
       await fast.computeStats();
+      const last = ctx.tensors.length - 1;
+      ctx.onProgress?.({
+        label: "pcb streaming-global: statistics",
+        tensor: last,
+        tensorsDone: ctx.tensors.length,
+        bytesDone: 1,
+        bytesTotal: 1,
+      });
     },
     beginMerge: (perTensor, outDtype) =>
       fast.beginMerge(
@@ -89,4 +86,30 @@ export function fastPcbSession(
     outputView: (index) => fast.outputView(index),
     close: () => fast.close(),
   };
+}
+
+/** Every merged tensor's stored bytes of every input read into the fast path's memory. */
+async function loadInputs(ctx: FastGlobalContext, fast: FastPcb): Promise<void> {
+  const slots = ctx.numModels + 1;
+  const jobs = ctx.tensors.flatMap((_, j) => Array.from({ length: slots }, (_, slot) => ({ slot, j })));
+  const bytesTotal = jobs.reduce((s, job) => s + fast.inputView(job.slot, job.j).byteLength, 0);
+  let bytesDone = 0;
+  let tensorsDone = 0;
+  const left = new Map<number, number>();
+  await mapLimited(jobs, ctx.readConcurrency, async ({ slot, j }) => {
+    const view = fast.inputView(slot, j);
+    await ctx.readRange(slot, j, 0, view);
+    fast.inputRead(slot, j);
+    bytesDone += view.byteLength;
+    const l = (left.get(j) ?? slots) - 1;
+    left.set(j, l);
+    if (l === 0) tensorsDone++;
+    ctx.onProgress?.({
+      label: "pcb streaming-global: read stored inputs",
+      tensor: j,
+      tensorsDone,
+      bytesDone,
+      bytesTotal,
+    });
+  });
 }
