@@ -197,15 +197,20 @@ export interface FastGlobalSession {
     outDtype: string,
   ): void;
   /**
-   * Merges tensors [from, to); called in order over consecutive ranges after `beginMerge`, each of at
-   * most `rangeElements` elements (or a single larger tensor).
+   * Merges the next part of the tensors (in order: a tensor's pieces come in order, tensors in
+   * ascending index); undefined once every tensor is merged. The pieces' bytes stay valid until the
+   * call after the next one returns, so a step can be written while the next one merges.
    */
-  mergeTensors(from: number, to: number): Promise<void>;
-  /** Elements one `mergeTensors` range may hold. */
-  readonly rangeElements: number;
-  /** Tensor `index`'s encoded output: valid from its range's merge until the range after the next merges. */
-  outputView(index: number): Uint8Array;
+  mergeNext(): Promise<readonly FastMergePiece[] | undefined>;
   close(): Promise<void>;
+}
+
+/** Encoded output of consecutive elements of merged tensor `index` (see FastGlobalSession.mergeNext). */
+export interface FastMergePiece {
+  readonly index: number;
+  readonly bytes: Uint8Array;
+  /** Whether this piece ends the tensor. */
+  readonly last: boolean;
 }
 
 /**

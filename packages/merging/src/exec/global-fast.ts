@@ -106,8 +106,9 @@ export class FastGlobalRun {
   }
 
   /**
-   * Writes every computed tensor in plan order: merged ones from the session's ranges, the others
-   * through `computeEncoded` (general path).
+   * Writes every computed tensor: the merged ones from the session's steps (each written, in order, on
+   * libuv's threads while the next step merges; a step's buffers are reused two steps later, so that
+   * step waits for its writes first), then the others through `computeEncoded` (general path).
    */
   async write(
     computed: readonly number[],
@@ -122,50 +123,33 @@ export class FastGlobalRun {
       order.map((i) => perTensor(i)),
       outDtype,
     );
-    // A range's output buffer is reused two ranges later, so that range waits for its writes first.
-    const maxRange = session.rangeElements;
-    const N = order.length;
-    const rangeOf: number[] = [];
-    const rangeWritten: Promise<void>[] = [];
-    let merged = 0;
-    const mergeNext = async () => {
-      let to = merged + 1;
-      let elements = numel(plan.tensors[order[merged]!]!.shape);
-      while (to < N) {
-        const e = numel(plan.tensors[order[to]!]!.shape);
-        if (elements + e > maxRange) break;
-        elements += e;
-        to++;
-      }
-      const r = rangeWritten.length;
-      rangeWritten.push(Promise.resolve());
-      if (r >= 2) await rangeWritten[r - 2];
-      await session.mergeTensors(merged, to);
-      for (let t = merged; t < to; t++) rangeOf[t] = r;
-      merged = to;
-    };
+    const written: Promise<void>[] = [];
     let chain: Promise<void> = Promise.resolve();
     try {
-      for (const i of computed) {
-        const name = plan.tensors[i]!.name;
-        const j = this.index.get(i);
-        let bytes: Uint8Array;
-        if (j !== undefined) {
-          while (j >= merged) await mergeNext();
-          bytes = session.outputView(j);
-        } else {
-          await chain;
-          bytes = await computeEncoded(i);
+      for (let step = 0; ; step++) {
+        if (step >= 2) await written[step - 2];
+        const pieces = await session.mergeNext();
+        if (!pieces) break;
+        for (const piece of pieces) {
+          const i = order[piece.index]!;
+          const name = plan.tensors[i]!.name;
+          chain = chain.then(async () => {
+            await sink.addBytesChunk(name, piece.bytes);
+            if (piece.last) report(i);
+          });
         }
-        chain = chain.then(async () => {
-          await sink.addBytes(name, bytes);
-          report(i);
-        });
-        if (j !== undefined) rangeWritten[rangeOf[j]!] = chain;
+        written[step] = chain;
+        // Awaited two steps later (or below); this keeps an early error from going unhandled.
+        chain.catch(() => {});
       }
       await chain;
     } finally {
       await chain.catch(() => {});
+    }
+    for (const i of computed) {
+      if (this.index.has(i)) continue;
+      await sink.addBytes(plan.tensors[i]!.name, await computeEncoded(i));
+      report(i);
     }
   }
 

@@ -1,18 +1,27 @@
-// PCB streaming-global's fast path as a checkpoint-merge session (MergeMethod.fastGlobal): decides
-// whether the stored-bytes kernels apply, and maps per-tensor parameters to their λ values.
+// PCB streaming-global's fast path as a checkpoint-merge session (the method's "stored-global" fast
+// path): decides whether the stored-bytes kernels apply within `memory_budget`, reads through the
+// executor's ranged reads, and maps per-tensor parameters to their λ values.
 
 import { availableParallelism } from "node:os";
-import { mapLimited } from "../../async.js";
-import { type FastGlobalContext, type FastGlobalSession, GENERAL_PATH_FALLBACK } from "../../method.js";
+import {
+  type FastGlobalContext,
+  FastGlobalNonFinite,
+  type FastGlobalSession,
+  GENERAL_PATH_FALLBACK,
+} from "../../method.js";
 import type { ResolvedPcbOptions } from "../options.js";
-import { type FastFormat, FastPcb, FastPcbUnsupported, fastPcbBytes } from "./fast-pcb.js";
+import { type FastFormat, FastPcb, FastPcbNonFinite, FastPcbUnsupported } from "./fast-pcb.js";
 import { MAX_TASKS } from "./kernels.js";
-import { MAX_MEMORY_BYTES } from "./memory.js";
+import { fastPcbBytes, MERGE_RANGE_ELEMENTS, minimumFastPcbBytes } from "./layout.js";
+import type { FastMerge } from "./merge.js";
+
+const gb = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
 
 /**
- * The fast session when it applies: canonical inter term, every merged tensor stored as BF16 (or every
- * one as F16, or every one as F32), saved in that dtype or F32, no compute-dtype rounding that would change values, at most
- * 16 tasks, and memory (inputs, output, candidates) within `memoryBudget`. Else undefined.
+ * The fast session when it applies: canonical inter term, at most 16 tasks, and `memoryBudget` at
+ * least the smallest working set. Models whose inputs, candidates and collections fit the budget are
+ * read once (resident slabs, several WebAssembly memories when needed); larger ones keep what fits
+ * resident and stream the rest in windows re-read by every pass. Else undefined (with a notice).
  */
 export function fastPcbSession(
   ctx: FastGlobalContext,
@@ -20,24 +29,26 @@ export function fastPcbSession(
   lambda: number,
   memoryBudget: number,
   threads: number | undefined,
-  mergeRange?: number,
+  mergeRange = MERGE_RANGE_ELEMENTS,
 ): FastGlobalSession | undefined {
   if (o.inter !== "canonical" || ctx.numModels < 1 || ctx.numModels > MAX_TASKS || ctx.tensors.length === 0)
     return undefined;
-  const general = GENERAL_PATH_FALLBACK;
   const format = ctx.inputDtype;
   const total = ctx.tensors.reduce((s, t) => s + t.numel, 0);
-  const largest = Math.max(0, ...ctx.tensors.map((t) => t.numel));
   if (total === 0) return undefined;
-  const need = fastPcbBytes(total, ctx.numModels, format, o.ratio, largest);
-  if (need > memoryBudget) {
-    const gb = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
+  const range = Math.min(mergeRange, total);
+  const all = fastPcbBytes(total, ctx.numModels, format, o.ratio, 0, range);
+  const least = Math.min(all, minimumFastPcbBytes(ctx.numModels, format, o.ratio, range));
+  if (least > memoryBudget) {
     ctx.notice?.(
-      need > MAX_MEMORY_BYTES
-        ? `pcb fast path: needs ≈ ${gb(need)}, more than the 4 GiB a WebAssembly memory holds; ${general}`
-        : `pcb fast path: needs ≈ ${gb(need)}, memory_budget is ${gb(memoryBudget)}; ${general} (raise memory_budget to at least ${Math.ceil(need / 1e6) * 1e6} to use it)`,
+      `pcb fast path: needs ≈ ${gb(least)}, memory_budget is ${gb(memoryBudget)}; ${GENERAL_PATH_FALLBACK} (raise memory_budget to at least ${Math.ceil(least / 1e6) * 1e6} to use it)`,
     );
     return undefined;
+  }
+  if (all > memoryBudget) {
+    ctx.notice?.(
+      `pcb fast path: the model needs ≈ ${gb(all)} to be read once, memory_budget is ${gb(memoryBudget)}; the part that does not fit is read again by each pass (raise memory_budget to at least ${Math.ceil(all / 1e6) * 1e6} to read it once)`,
+    );
   }
   let fast: FastPcb;
   try {
@@ -47,21 +58,30 @@ export function fastPcbSession(
       format,
       options: o,
       threads: threads ?? availableParallelism(),
+      memoryBudget,
       mergeRange,
     });
   } catch (e) {
     if (e instanceof FastPcbUnsupported) {
-      ctx.notice?.(`${e.message}; ${general}`);
+      ctx.notice?.(`${e.message}; ${GENERAL_PATH_FALLBACK}`);
       return undefined;
     }
     throw e;
   }
+  let merge: FastMerge | undefined;
   return {
     label: "pcb streaming-global",
     threads: fast.threadCount,
     prepare: async () => {
-      await loadInputs(ctx, fast);
-      await fast.computeStats();
+      await fast.load(ctx.readRange, ctx.readConcurrency, (p) =>
+        ctx.onProgress?.({ label: "pcb streaming-global: read stored inputs", ...p }),
+      );
+      try {
+        await fast.computeStats();
+      } catch (e) {
+        if (e instanceof FastPcbNonFinite) throw new FastGlobalNonFinite(e.message, e.found);
+        throw e;
+      }
       const last = ctx.tensors.length - 1;
       ctx.onProgress?.({
         label: "pcb streaming-global: statistics",
@@ -71,45 +91,16 @@ export function fastPcbSession(
         bytesTotal: 1,
       });
     },
-    beginMerge: (perTensor, outDtype) =>
-      fast.beginMerge(
-        perTensor.map((t) => ({
-          lambda,
-          weights: t.modelParams.map((m) => m.weight as number),
-        })),
+    beginMerge: (perTensor, outDtype) => {
+      merge = fast.beginMerge(
+        perTensor.map((t) => ({ lambda, weights: t.modelParams.map((m) => m.weight as number) })),
         outDtype as FastFormat,
-      ),
-    mergeTensors: (from, to) => fast.mergeTensors(from, to),
-    get rangeElements() {
-      return fast.rangeElements;
+      );
     },
-    outputView: (index) => fast.outputView(index),
+    mergeNext: () => {
+      if (!merge) throw new FastPcbUnsupported("pcb fast path: mergeNext before beginMerge");
+      return merge.next();
+    },
     close: () => fast.close(),
   };
-}
-
-/** Every merged tensor's stored bytes of every input read into the fast path's memory. */
-async function loadInputs(ctx: FastGlobalContext, fast: FastPcb): Promise<void> {
-  const slots = ctx.numModels + 1;
-  const jobs = ctx.tensors.flatMap((_, j) => Array.from({ length: slots }, (_, slot) => ({ slot, j })));
-  const bytesTotal = jobs.reduce((s, job) => s + fast.inputView(job.slot, job.j).byteLength, 0);
-  let bytesDone = 0;
-  let tensorsDone = 0;
-  const left = new Map<number, number>();
-  await mapLimited(jobs, ctx.readConcurrency, async ({ slot, j }) => {
-    const view = fast.inputView(slot, j);
-    await ctx.readRange(slot, j, 0, view);
-    fast.inputRead(slot, j);
-    bytesDone += view.byteLength;
-    const l = (left.get(j) ?? slots) - 1;
-    left.set(j, l);
-    if (l === 0) tensorsDone++;
-    ctx.onProgress?.({
-      label: "pcb streaming-global: read stored inputs",
-      tensor: j,
-      tensorsDone,
-      bytesDone,
-      bytesTotal,
-    });
-  });
 }
