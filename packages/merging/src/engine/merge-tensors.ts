@@ -110,7 +110,7 @@ function runInMemory(
   take: (index: number, merged: Float32Array) => void,
 ): void {
   const usesBase = method.base !== "none";
-  const report = new NonFiniteReport(settings.allowNonfinite ?? true);
+  const report = new NonFiniteReport(settings.allowNonfinite ?? false);
   const baseLabel = settings.labels?.base ?? "base";
   const modelLabel = (i: number) => settings.labels?.models?.[i] ?? `model ${i}`;
   for (const s of slots) {

@@ -72,12 +72,17 @@ export class CheckpointInputs {
         await Promise.all(cache.values()),
         options.computeDtype,
         Math.max(1, Math.floor(options.readConcurrency ?? 4)),
-        new NonFiniteReport(options.allowNonfinite ?? true),
+        new NonFiniteReport(options.allowNonfinite ?? false),
       );
     } catch (err) {
       for (const p of cache.values()) await p.then((s) => s.close()).catch(() => {});
       throw err;
     }
+  }
+
+  /** Paths of every opened input (an output must not overlap them). */
+  get paths(): string[] {
+    return this.all.map((s) => s.path);
   }
 
   get headers(): PlanHeaders {

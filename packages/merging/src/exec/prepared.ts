@@ -5,13 +5,18 @@
 // Peak memory ≈ (inputs + 2) × largest tensor on the general path (the sharded writer writes each
 // tensor at its offset, no shard buffer); a few pieces on the fused path.
 
-import { rm } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { type MergeConfig, mergeConfigHash, type ParameterMap, parseByteSize } from "../config/index.js";
 import { countNonFiniteStored } from "../engine/nonfinite.js";
 import type { MergeRun } from "../engine/run.js";
 import { castToComputeDType } from "../io/cast.js";
-import { commitOutputDir, prepareOutputDir } from "../io/output-dir.js";
+import { StagedOutput } from "../io/output-dir.js";
+import {
+  acquireOutputLock,
+  checkOutputDir,
+  type OutputLock,
+  removeStaleTemporaries,
+} from "../io/output-guard.js";
 import { createShardedSink, encodeFloat32 } from "../io/sink.js";
 import { copyTagalongFiles, writeMergeMetadataFiles } from "../io/tagalong.js";
 // Importing the built-in methods registers them, so `merge_method` names resolve without the package index.
@@ -369,6 +374,15 @@ export class PreparedCheckpointMerge {
    * directory and renamed at the end; on error nothing is left behind.
    */
   async write(outDir: string, options: WriteMergeOptions = {}): Promise<MergeCheckpointsResult> {
+    return this.writeLocked(outDir, options);
+  }
+
+  /** `write`, under `lock` when the caller already holds the output's lock (mergeCheckpoints). */
+  async writeLocked(
+    outDir: string,
+    options: WriteMergeOptions,
+    held?: OutputLock,
+  ): Promise<MergeCheckpointsResult> {
     const t0 = performance.now();
     const { inputs, method, plan } = this;
     const tensors = plan.tensors;
@@ -377,9 +391,15 @@ export class PreparedCheckpointMerge {
     const seed = this.seed;
     const configHash = mergeConfigHash(config, { seed });
     const onProgress = options.onProgress ?? this.options.onProgress;
-    let tmpDir: string | undefined = await prepareOutputDir(outDir, options.overwrite ?? false);
+    const overwrite = options.overwrite ?? false;
+    await checkOutputDir(outDir, { inputs: this.inputs.paths, overwrite });
+    const lock = held ?? (await acquireOutputLock(outDir, this.options.onNotice));
+    let staged: StagedOutput | undefined;
     let sink: Awaited<ReturnType<typeof createShardedSink>> | undefined;
     try {
+      await noticeStaleTemporaries(outDir, this.options.onNotice);
+      staged = await StagedOutput.create(outDir, overwrite);
+      const tmpDir = staged.dir;
       sink = await createShardedSink(
         tmpDir,
         tensors.map((p) => ({ name: p.name, dtype: p.outDtype, shape: p.shape })),
@@ -476,8 +496,7 @@ export class PreparedCheckpointMerge {
         await copyTagalongFiles(tmpDir, donor, config.tokenizerSource, this.options.baseDir);
       }
       if (options.writeModelCard ?? true) await writeMergeMetadataFiles(tmpDir, config, configHash);
-      await commitOutputDir(tmpDir, outDir, options.overwrite ?? false);
-      tmpDir = undefined;
+      await staged.commit();
       const summary = this.options.allowNonfinite ? inputs.nonFinite.summary() : undefined;
       if (summary) this.options.onNotice?.(summary);
       return {
@@ -495,7 +514,8 @@ export class PreparedCheckpointMerge {
     } finally {
       this.current = this.config;
       if (sink) await sink.abort().catch(() => {});
-      if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
+      await staged?.discard();
+      if (!held) await lock.release();
     }
   }
 
@@ -508,6 +528,19 @@ export class PreparedCheckpointMerge {
     await this.fast?.close();
     this.run?.close();
     await this.inputs.close();
+  }
+}
+
+/** Removes temporaries that killed merges to `outDir` left behind, and says so. */
+export async function noticeStaleTemporaries(
+  outDir: string,
+  onNotice?: (message: string) => void,
+): Promise<void> {
+  const removed = await removeStaleTemporaries(outDir);
+  if (removed.length > 0) {
+    onNotice?.(
+      `removed ${removed.length} temporar${removed.length === 1 ? "y" : "ies"} that killed merges to ${outDir} left behind: ${removed.join(", ")}`,
+    );
   }
 }
 

@@ -29,6 +29,7 @@ class CheckpointSource implements TensorSource {
 
   constructor(
     readonly label: string,
+    readonly path: string,
     private readonly ckpt: Checkpoint,
   ) {}
 
@@ -93,5 +94,5 @@ class CheckpointSource implements TensorSource {
 /** Opens a model reference (directory or .safetensors file) as a lazily read tensor source. */
 export async function openModel(ref: string, baseDir?: string): Promise<TensorSource> {
   const path = await resolveModelPath(ref, baseDir);
-  return new CheckpointSource(ref, await openCheckpoint(path));
+  return new CheckpointSource(ref, path, await openCheckpoint(path));
 }

@@ -1,8 +1,9 @@
 // The `pcb` merge method: PCB-Merging as the reference code computes it, in three modes.
-// - reference (default): whole model flattened in sorted key order, statistics per task row over all
-//   D parameters, in memory (≈ 2·n·D float32 + D).
-// - streaming-global: the same statistics from passes over the tensors; identical output; the per-task
-//   store (n × D float32) in memory up to `memory_budget`, else in a temp file.
+// - streaming-global (default): the whole-model statistics from passes over the tensors, identical to
+//   reference mode: the WebAssembly fast path over the stored bytes when it applies, else the general
+//   path with its per-task store (n × D float32) in memory up to `memory_budget`, else in a temp file.
+// - reference: whole model flattened in sorted key order, statistics per task row over all D
+//   parameters, in memory (≈ 2·n·D float32 + D); kept for checking.
 // - per-tensor: each tensor is its own "model" (what mergekit forks do) — a different semantics.
 // Per-model `weight` = λ_i inside the weighted average (numerator only); global `lambda` = outer λ.
 
@@ -35,12 +36,13 @@ export type PcbMode = "reference" | "streaming-global" | "per-tensor";
 
 /**
  * Default `memory_budget` of streaming-global for a machine with `totalBytes` of memory: a quarter of
- * it, between 1 GiB and 4 GiB (the most a WebAssembly memory holds: the fast path then takes models up
- * to ≈ 255 M parameters with 4 BF16 tasks; 2 GiB ≈ 120 M). Only speed and memory depend on it, never
- * the output.
+ * it, at least 1 GiB. On the fast path, a model whose inputs, candidates and collections fit is read
+ * once (in as many WebAssembly memories as it needs: ≈ 47 bytes per parameter with 8 F32 tasks, so
+ * ≈ 5.4 GB at 113 M); beyond it the rest is re-read by each pass. Only speed and memory depend on it,
+ * never the output.
  */
 export function defaultMemoryBudget(totalBytes: number = totalmem()): number {
-  return Math.min(2 ** 32, Math.max(2 ** 30, Math.floor(totalBytes / 4 / 2 ** 20) * 2 ** 20));
+  return Math.max(2 ** 30, Math.floor(totalBytes / 4 / 2 ** 20) * 2 ** 20);
 }
 
 export const STREAMING_MEMORY_BUDGET = defaultMemoryBudget();
@@ -114,9 +116,10 @@ export const pcb: MergeMethod = {
       name: "mode",
       scope: "global",
       type: "string",
-      default: "reference",
+      default: "streaming-global",
       choices: ["reference", "streaming-global", "per-tensor"],
-      description: "Statistics over the whole flattened model (in memory or streamed) or per tensor.",
+      description:
+        "Statistics over the whole flattened model, streamed (default; the fast path when it applies) or in memory (reference, for checking), or per tensor (a different semantics).",
     },
     {
       name: "ratio",
@@ -151,7 +154,7 @@ export const pcb: MergeMethod = {
       default: STREAMING_MEMORY_BUDGET,
       min: 0,
       description:
-        "streaming-global: bytes the fast path, or the general path's per-task store (n × D float32: task vectors, then balance scores), may take in memory; above it the fast path is not used and the store spills to a self-deleting temp file. Default: a quarter of the machine's memory, between 1 GiB and 4 GiB.",
+        "streaming-global: bytes the fast path, or the general path's per-task store (n × D float32: task vectors, then balance scores), may take in memory. The fast path reads a model that fits once; beyond the budget it keeps what fits and re-reads the rest in every pass; the store spills to a self-deleting temp file. Default: a quarter of the machine's memory, at least 1 GiB.",
     },
     {
       name: "spill_dir",
@@ -176,7 +179,7 @@ export const pcb: MergeMethod = {
       type: "boolean",
       default: true,
       description:
-        "streaming-global: use the WebAssembly SIMD path over the stored bytes when it applies (inputs all BF16, all F16 or all F32, canonical inter, fits memory_budget); same output. false: always the general path.",
+        "streaming-global: use the WebAssembly SIMD path over the stored bytes when it applies (inputs all BF16, all F16 or all F32, canonical inter, at most 16 tasks); same output. false: always the general path.",
     },
     {
       name: "fast_range",
@@ -185,7 +188,7 @@ export const pcb: MergeMethod = {
       default: 2 ** 22,
       min: 1,
       description:
-        "streaming-global fast path: elements per merge range; two output buffers of this size (the largest tensor at least) alternate while ranges are written.",
+        "streaming-global fast path: elements per merge step; two output buffers of this size alternate while steps are written.",
     },
     {
       name: "nan_guard",

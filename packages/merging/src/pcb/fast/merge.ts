@@ -8,8 +8,8 @@ import { PcbError } from "../options.js";
 import type { FastPcb } from "./fast-pcb.js";
 import { FastPcbUnsupported } from "./fast-pcb.js";
 import type { FastFormat } from "./layout.js";
-import { FORMAT_CODE, type Slab } from "./slab.js";
 import { sureBelowBound } from "./scores.js";
+import { FORMAT_CODE, type Slab } from "./slab.js";
 import { lowerBound, roomFor } from "./windows.js";
 
 /** Per tensor: the outer λ and the per-task λ_i. */

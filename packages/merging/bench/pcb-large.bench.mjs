@@ -1,0 +1,254 @@
+// PCB streaming-global at real model size, side by side with task arithmetic on the same inputs (run
+// with `pnpm bench pcb-large` after a build): a base and 8 fine-tuned ViT-B/32-scale checkpoints
+// (≈ 113.4 M parameters each, F32, sharded at 2 GB: 16 transformer blocks of width 768 with
+// ViT-style task vectors), merged by
+//   task_arithmetic     x merge task_arithmetic (the fused dense-linear path)
+//   pcb                 x merge pcb with its defaults (streaming-global fast path; the model needs
+//                       ≈ 5.4 GB, several WebAssembly memories, read once when memory_budget allows)
+//   pcb-streamed        the same with memory_budget 2.5e9: what fits stays resident, the rest is
+//                       re-read by every pass (the path that keeps memory bounded at any size)
+// each run in its own child process (peak RSS per run), contenders interleaved within each rep.
+// Goal: PCB within 5× task arithmetic's time. Env: X_BENCH_REPS (default 3), X_BENCH_ONLY (subset),
+// X_BENCH_DIR (keep / reuse the generated checkpoints there), X_BENCH_MODELS (default 8).
+// Writes bench/results/merging-pcb-large.{json,md} at the repo root.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Rng, ShardedSafetensorsWriter } from "@x/tensor-core";
+import { mergeCheckpoints, parseMergeConfig } from "../dist/index.js";
+
+const self = fileURLToPath(import.meta.url);
+const root = new URL("../../..", import.meta.url).pathname;
+const MODELS = Number(process.env.X_BENCH_MODELS ?? 8);
+
+/** ViT-B/32-like tensors: 16 residual blocks of width 768 (≈ 113.4 M parameters). */
+function shapes() {
+  const W = 768;
+  const s = [
+    ["visual.class_embedding", [W]],
+    ["visual.positional_embedding", [50, W]],
+    ["visual.ln_pre.weight", [W]],
+    ["visual.ln_pre.bias", [W]],
+  ];
+  for (let b = 0; b < 16; b++) {
+    const p = `visual.transformer.resblocks.${b}`;
+    s.push([`${p}.attn.in_proj_weight`, [3 * W, W]], [`${p}.attn.in_proj_bias`, [3 * W]]);
+    s.push([`${p}.attn.out_proj.weight`, [W, W]], [`${p}.attn.out_proj.bias`, [W]]);
+    s.push([`${p}.ln_1.weight`, [W]], [`${p}.ln_1.bias`, [W]]);
+    s.push([`${p}.mlp.c_fc.weight`, [4 * W, W]], [`${p}.mlp.c_fc.bias`, [4 * W]]);
+    s.push([`${p}.mlp.c_proj.weight`, [W, 4 * W]], [`${p}.mlp.c_proj.bias`, [W]]);
+    s.push([`${p}.ln_2.weight`, [W]], [`${p}.ln_2.bias`, [W]]);
+  }
+  s.push(["visual.ln_post.weight", [W]], ["visual.ln_post.bias", [W]]);
+  return s;
+}
+
+const TABLE_BITS = 20;
+const TABLE = (() => {
+  const rng = new Rng(1);
+  return Float32Array.from({ length: 1 << TABLE_BITS }, () => rng.normal());
+})();
+
+/** One checkpoint; model 0 is the base, the others add a task vector (per-tensor scale, 0.1 % outliers). */
+async function writeModel(dir, list, model) {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ architectures: ["CLIPVisionModel"] }));
+  const w = await ShardedSafetensorsWriter.create(
+    dir,
+    list.map(([name, shape]) => ({ name, dtype: "F32", shape })),
+    { maxShardSize: 2e9 },
+  );
+  const rng = new Rng(100 + model);
+  const mask = (1 << TABLE_BITS) - 1;
+  for (const [ti, [name, shape]] of list.entries()) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(n);
+    const norm = name.includes(".ln_") && name.endsWith(".weight");
+    let h = (ti * 2654435761) >>> 0;
+    for (let k = 0; k < n; k++) {
+      h = (Math.imul(h, 1664525) + 1013904223) >>> 0;
+      v[k] = (norm ? 1 : 0) + 0.02 * TABLE[h >>> (32 - TABLE_BITS)];
+    }
+    if (model > 0) {
+      const scale = 2e-4 * 10 ** rng.uniform();
+      let g = rng.nextU32() >>> 0;
+      for (let k = 0; k < n; k++) {
+        g = (Math.imul(g, 1664525) + 1013904223) >>> 0;
+        const z = TABLE[g & mask];
+        v[k] += scale * (g >>> 22 === 0 ? 30 * z : z);
+      }
+    }
+    await w.write(name, v);
+  }
+  await w.finish();
+}
+
+async function child(kind, dir) {
+  const out = join(dir, `out-${kind}-${process.pid}`);
+  const inputs = ["base", ...Array.from({ length: MODELS }, (_, i) => `ft${i}`)].map((m) => join(dir, m));
+  const models = inputs.slice(1).map((m) => `  - model: ${m}`);
+  const yaml =
+    kind === "task_arithmetic"
+      ? `merge_method: task_arithmetic\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { lambda: 0.3 }\n`
+      : `merge_method: pcb\nbase_model: ${inputs[0]}\nmodels:\n${models.join("\n")}\nparameters: { ratio: 0.05, lambda: 1.2${kind === "pcb-streamed" ? ", memory_budget: 2500000000" : ""} }\n`;
+  const ends = new Map();
+  const notices = [];
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  await mergeCheckpoints(parseMergeConfig(yaml), out, {
+    outShardSize: 2e9,
+    onProgress: (e) => ends.set(e.label, [performance.now(), process.cpuUsage()]),
+    onNotice: (m) => notices.push(m),
+  });
+  const ms = performance.now() - t0;
+  const phases = [];
+  let prev = [t0, cpu0];
+  for (const [label, end] of ends) {
+    phases.push([
+      label.replace(/^pcb streaming-global: /, ""),
+      end[0] - prev[0],
+      (end[1].user + end[1].system - prev[1].user - prev[1].system) / 1000,
+    ]);
+    prev = end;
+  }
+  rmSync(out, { recursive: true, force: true });
+  const cpu = process.cpuUsage();
+  process.stdout.write(
+    `${JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, maxRssBytes: process.resourceUsage().maxRSS * 1024, phases, notices })}\n`,
+  );
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function driver() {
+  const reps = Number(process.env.X_BENCH_REPS ?? 3);
+  const list = shapes();
+  const numel = (s) => s.reduce((a, b) => a * b, 1);
+  const params = list.reduce((a, [, s]) => a + numel(s), 0);
+  const keepDir = process.env.X_BENCH_DIR;
+  const dir = keepDir ?? (await mkdtemp(join(tmpdir(), "x-pcb-large-")));
+  console.log(`params ${(params / 1e6).toFixed(1)}M × ${MODELS} models + base, F32, dir ${dir}`);
+  const load0 = loadavg();
+  const loads = [];
+  const results = {};
+  try {
+    const tg = performance.now();
+    for (let m = 0; m <= MODELS; m++) {
+      const mdir = join(dir, m === 0 ? "base" : `ft${m - 1}`);
+      if (!keepDir || !existsSync(join(mdir, "config.json"))) await writeModel(mdir, list, m);
+    }
+    console.log(`generated in ${((performance.now() - tg) / 1000).toFixed(1)}s`);
+    const kinds = (process.env.X_BENCH_ONLY ?? "task_arithmetic,pcb,pcb-streamed").split(",");
+    for (const k of kinds) results[k] = { ms: [], cpuMs: [], maxRssBytes: [], phases: [], notices: [] };
+    for (let r = 0; r < reps; r++) {
+      for (const k of kinds) {
+        const res = spawnSync(process.execPath, [self, "--child", k, dir], {
+          encoding: "utf8",
+          maxBuffer: 1 << 20,
+        });
+        if (res.status !== 0) throw new Error(`${k} failed: ${res.stderr}`);
+        const o = JSON.parse(res.stdout.trim().split("\n").pop());
+        for (const f of ["ms", "cpuMs", "maxRssBytes", "phases", "notices"]) results[k][f].push(o[f]);
+        const load = loadavg()[0];
+        loads.push(load);
+        console.log(
+          `rep ${r + 1} ${k}: ${(o.ms / 1000).toFixed(2)}s (CPU ${(o.cpuMs / 1000).toFixed(2)}s), peak RSS ${(o.maxRssBytes / 2 ** 30).toFixed(2)} GiB, load ${load.toFixed(2)}`,
+        );
+      }
+    }
+  } finally {
+    if (!keepDir) rmSync(dir, { recursive: true, force: true });
+  }
+  const kinds = Object.keys(results);
+  const med = Object.fromEntries(
+    kinds.map((k) => [
+      k,
+      {
+        ms: median(results[k].ms),
+        cpuMs: median(results[k].cpuMs),
+        maxRssBytes: median(results[k].maxRssBytes),
+      },
+    ]),
+  );
+  const ratio = (a) =>
+    med[a] && med.task_arithmetic ? +(med[a].ms / med.task_arithmetic.ms).toFixed(2) : null;
+  const phasesOf = (k) =>
+    results[k].phases[0].map(([label], j) => ({
+      label,
+      ms: median(results[k].phases.map((p) => p[j]?.[1] ?? Number.NaN)),
+      cpuMs: median(results[k].phases.map((p) => p[j]?.[2] ?? Number.NaN)),
+    }));
+  const summary = {
+    machine: {
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+      node: process.version,
+      loadavgAtStart: load0.map((x) => +x.toFixed(2)),
+      loadavgAfterEachRun: loads.map((x) => +x.toFixed(2)),
+      loadavgAtEnd: loadavg().map((x) => +x.toFixed(2)),
+      note: "shared 2-core VM (other engineers' jobs run concurrently); inputs warm in the page cache",
+    },
+    setup: {
+      params,
+      models: MODELS,
+      dtype: "F32",
+      inputBytes: params * 4 * (MODELS + 1),
+      reps,
+      pcb: { ratio: 0.05, lambda: 1.2 },
+    },
+    raw: results,
+    median: med,
+    ratioToTaskArithmetic: Object.fromEntries(kinds.map((k) => [k, ratio(k)])),
+    phases: Object.fromEntries(kinds.filter((k) => k.startsWith("pcb")).map((k) => [k, phasesOf(k)])),
+  };
+  const dirOut = join(root, "bench", "results");
+  mkdirSync(dirOut, { recursive: true });
+  writeFileSync(join(dirOut, "merging-pcb-large.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+  const gib = (b) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  const md = [
+    "# PCB streaming-global at ViT-B/32 scale, side by side with task arithmetic",
+    "",
+    `Machine: ${summary.machine.cpu}, ${summary.machine.cores} cores, ${summary.machine.memGiB} GiB, Node ${summary.machine.node}. Load average at start ${summary.machine.loadavgAtStart.join(" / ")}, after each run ${summary.machine.loadavgAfterEachRun.join(", ")}, at end ${summary.machine.loadavgAtEnd.join(" / ")} (shared machine: other engineers' tests and benchmarks ran meanwhile). Inputs warm in the page cache.`,
+    "",
+    `Inputs: a base and ${MODELS} fine-tuned checkpoints, ${(params / 1e6).toFixed(1)} M parameters each, F32 (${((params * 4 * (MODELS + 1)) / 1e9).toFixed(2)} GB in all), 16 ViT-B blocks of width 768; task vectors Gaussian with per-tensor scale log-uniform in [2e-4, 2e-3] plus 0.1 % outliers at 30×. PCB as the vision script runs it (ratio 0.05, λ = 1.2, canonical inter term); task arithmetic λ = 0.3. Output F32. Medians of ${reps} runs; every run its own process, the contenders interleaved within each rep.`,
+    "",
+    "| contender | median time | CPU (user + sys) | × task arithmetic | peak RSS |",
+    "|---|---|---|---|---|",
+    ...kinds.map(
+      (k) =>
+        `| ${k} | ${s(med[k].ms)} | ${s(med[k].cpuMs)} | ${ratio(k) === null ? "–" : `${ratio(k)}×`} | ${gib(med[k].maxRssBytes)} |`,
+    ),
+    "",
+    ...kinds
+      .filter((k) => k.startsWith("pcb"))
+      .flatMap((k) => [
+        `Phases of \`${k}\` (medians, wall / CPU): ${phasesOf(k)
+          .map((p) => `${p.label} ${s(p.ms)} / ${s(p.cpuMs)}`)
+          .join("; ")}.`,
+        ...(results[k].notices[0]?.length
+          ? [`Its notices: ${results[k].notices[0].map((n) => `“${n}”`).join(" ")}`]
+          : []),
+        "",
+      ]),
+    `Goal: PCB streaming-global within 5× task arithmetic's time. Measured: ${kinds
+      .filter((k) => k.startsWith("pcb"))
+      .map((k) => `\`${k}\` ${ratio(k)}×`)
+      .join(", ")}.`,
+    "",
+    "Per-run times are in the JSON (`raw`). `pcb` keeps every input resident (two WebAssembly memories at this size) and reads the checkpoints once; `pcb-streamed` (memory_budget 2.5 GB) keeps what fits resident and re-reads the rest in windows during each of its passes.",
+    "",
+  ].join("\n");
+  writeFileSync(join(dirOut, "merging-pcb-large.md"), md);
+  console.log(md);
+}
+
+if (process.argv[2] === "--child") await child(process.argv[3], process.argv[4]);
+else await driver();
