@@ -53,6 +53,12 @@ export interface TensorAux {
   readonly masks?: readonly Uint8Array[];
 }
 
+/** A per-model statistic a method reads (`TensorAux` field) and whether every merged tensor needs it. */
+export interface AuxInput {
+  readonly kind: "fisher" | "gram";
+  readonly required: boolean;
+}
+
 /** Everything a per-tensor merge needs. */
 export interface TensorMergeInput {
   readonly name: string;
@@ -268,6 +274,11 @@ export interface MergeMethod {
   mergeTensor(input: TensorMergeInput): Float32Array;
   /** Global-scope session (required when `scopeOf` can return "global"). */
   beginGlobal?(ctx: GlobalMergeContext): GlobalMergeSession;
+  /**
+   * Per-model statistics the method reads from `TensorAux` (e.g. `fisher`: required, `regmean`'s
+   * `gram`: optional). Checkpoint merges load them from files beside each model (see AUX_FILES).
+   */
+  readonly auxInputs?: readonly AuxInput[];
   /**
    * Faster computations of this method's own results that the checkpoint executor may choose from
    * (see FastPath). Only declarations of methods taken from the registry are used.

@@ -5,9 +5,11 @@
 import { mapLimited } from "../async.js";
 import type { MergeConfig } from "../config/index.js";
 import { NonFiniteReport } from "../engine/nonfinite.js";
+import { AuxFiles } from "../io/aux-files.js";
 import { castToComputeDType } from "../io/cast.js";
 import { openModel } from "../io/source.js";
 import type { TensorSource } from "../io/types.js";
+import type { AuxInput, TensorAux } from "../method.js";
 import type { InputRefs, PlanHeaders } from "../plan/plan.js";
 import type { PlannedTensor } from "../plan/tensors.js";
 import { extractBlock } from "./blocks.js";
@@ -39,6 +41,8 @@ export class CheckpointInputs {
     private readonly computeDtype: MergeConfig["dtype"],
     readonly readConcurrency: number,
     readonly nonFinite: NonFiniteReport,
+    /** Per-model statistics files (Fisher, Gram) the method reads, when it declares any. */
+    private readonly aux: AuxFiles | undefined,
   ) {}
 
   /** Opens every referenced model once (a reference listed twice is the same source). */
@@ -49,6 +53,7 @@ export class CheckpointInputs {
       computeDtype?: MergeConfig["dtype"];
       readConcurrency?: number;
       allowNonfinite?: boolean;
+      auxInputs?: readonly AuxInput[];
     },
   ): Promise<CheckpointInputs> {
     const cache = new Map<string, Promise<TensorSource>>();
@@ -65,6 +70,11 @@ export class CheckpointInputs {
       const models: TensorSource[] = [];
       for (const ref of refs.models) models.push(await open(ref));
       const reference = await open(refs.reference);
+      const aux = await AuxFiles.open(
+        options.auxInputs ?? [],
+        models.map((m) => m.path),
+        models.map((m) => m.label),
+      );
       return new CheckpointInputs(
         reference,
         base,
@@ -73,6 +83,7 @@ export class CheckpointInputs {
         options.computeDtype,
         Math.max(1, Math.floor(options.readConcurrency ?? 4)),
         new NonFiniteReport(options.allowNonfinite ?? false),
+        aux,
       );
     } catch (err) {
       for (const p of cache.values()) await p.then((s) => s.close()).catch(() => {});
@@ -124,6 +135,15 @@ export class CheckpointInputs {
     return { base, baseFull, models };
   }
 
+  /** The per-model statistics (Fisher, Gram) of a merged tensor, cut like it; undefined without any. */
+  readAux(p: PlannedTensor): Promise<TensorAux | undefined> {
+    if (!this.aux) return Promise.resolve(undefined);
+    const shape = p.block ? [p.block.rows, p.block.cols] : p.shape;
+    return this.aux.read(p.name, shape, p.models, (data, stored) =>
+      p.block ? extractBlock(data, stored[1]!, p.block.rows, p.block.cols) : data,
+    );
+  }
+
   /**
    * Reads elements [start, start + count) of tensor `name` of `sources`, as stored, into raw bank
    * `bank` (the whole tensor when count covers it).
@@ -150,6 +170,7 @@ export class CheckpointInputs {
   }
 
   async close(): Promise<void> {
+    await this.aux?.close().catch(() => {});
     for (const s of this.all) await s.close().catch(() => {});
   }
 }

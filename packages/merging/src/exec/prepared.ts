@@ -168,6 +168,7 @@ export class PreparedCheckpointMerge {
       computeDtype: config.dtype,
       readConcurrency: options.readConcurrency,
       allowNonfinite: options.allowNonfinite,
+      auxInputs: method.auxInputs,
     });
     try {
       const plan = planCheckpointMerge(config, method, inputs.headers, refs, options.strict ?? false);
@@ -271,6 +272,7 @@ export class PreparedCheckpointMerge {
       models,
       modelParams: resolved.modelParams,
       params: resolved.params,
+      aux: await inputs.readAux(p),
     };
     let out = this.run
       ? this.run.mergeTensor(request)

@@ -99,6 +99,7 @@ export const regmean: MergeMethod = {
         "A 2-D weight without Gram matrices: 'error' (default) names it; 'average' merges it by the plain average (embeddings, or no Gram statistics at all).",
     },
   ],
+  auxInputs: [{ kind: "gram", required: false }],
   scopeOf: tensorScope,
   mergeTensor(input) {
     const d = checkInput(regmean, input);
