@@ -317,7 +317,7 @@ export class FastPcb {
     return stats;
   }
 
-  /** Starts a merge: per-tensor λ in `segments` (aligned with the spec's tensors), output dtype. */
+  /** Starts a merge: per-tensor λ in `segments` (aligned with FastPcbSpec.tensors), output dtype. */
   beginMerge(segments: readonly FastSegment[], out: FastFormat): FastMerge {
     return new FastMerge(this, segments, out);
   }
