@@ -14,11 +14,11 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
-import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Rng, ShardedSafetensorsWriter } from "@x/tensor-core";
 import { mergeCheckpoints, parseMergeConfig } from "../dist/index.js";
+import { machineOf, median, writeSyntheticModel } from "./synthetic.mjs";
 
 const self = fileURLToPath(import.meta.url);
 const root = new URL("../../..", import.meta.url).pathname;
@@ -46,44 +46,14 @@ function shapes() {
   return s;
 }
 
-const TABLE_BITS = 20;
-const TABLE = (() => {
-  const rng = new Rng(1);
-  return Float32Array.from({ length: 1 << TABLE_BITS }, () => rng.normal());
-})();
-
-/** One checkpoint; model 0 is the base, the others add a task vector (per-tensor scale, 0.1 % outliers). */
-async function writeModel(dir, list, model) {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ architectures: ["CLIPVisionModel"] }));
-  const w = await ShardedSafetensorsWriter.create(
-    dir,
-    list.map(([name, shape]) => ({ name, dtype: "F32", shape })),
-    { maxShardSize: 2e9 },
-  );
-  const rng = new Rng(100 + model);
-  const mask = (1 << TABLE_BITS) - 1;
-  for (const [ti, [name, shape]] of list.entries()) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const v = new Float32Array(n);
-    const norm = name.includes(".ln_") && name.endsWith(".weight");
-    let h = (ti * 2654435761) >>> 0;
-    for (let k = 0; k < n; k++) {
-      h = (Math.imul(h, 1664525) + 1013904223) >>> 0;
-      v[k] = (norm ? 1 : 0) + 0.02 * TABLE[h >>> (32 - TABLE_BITS)];
-    }
-    if (model > 0) {
-      const scale = 2e-4 * 10 ** rng.uniform();
-      let g = rng.nextU32() >>> 0;
-      for (let k = 0; k < n; k++) {
-        g = (Math.imul(g, 1664525) + 1013904223) >>> 0;
-        const z = TABLE[g & mask];
-        v[k] += scale * (g >>> 22 === 0 ? 30 * z : z);
-      }
-    }
-    await w.write(name, v);
-  }
-  await w.finish();
+/** One checkpoint; model 0 is the base, the others add a task vector. */
+function writeModel(dir, list, model) {
+  return writeSyntheticModel(dir, list, model, {
+    dtype: "F32",
+    maxShardSize: 2e9,
+    architecture: "CLIPVisionModel",
+    isNorm: (name) => name.includes(".ln_") && name.endsWith(".weight"),
+  });
 }
 
 async function child(kind, dir) {
@@ -120,11 +90,6 @@ async function child(kind, dir) {
     `${JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, maxRssBytes: process.resourceUsage().maxRSS * 1024, phases, notices })}\n`,
   );
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function driver() {
   const reps = Number(process.env.X_BENCH_REPS ?? 3);
@@ -186,14 +151,11 @@ async function driver() {
     }));
   const summary = {
     machine: {
-      cpu: cpus()[0]?.model,
-      cores: cpus().length,
-      memGiB: +(totalmem() / 2 ** 30).toFixed(1),
-      node: process.version,
-      loadavgAtStart: load0.map((x) => +x.toFixed(2)),
+      ...machineOf(
+        load0,
+        "shared 2-core VM (other engineers' jobs run concurrently); inputs warm in the page cache",
+      ),
       loadavgAfterEachRun: loads.map((x) => +x.toFixed(2)),
-      loadavgAtEnd: loadavg().map((x) => +x.toFixed(2)),
-      note: "shared 2-core VM (other engineers' jobs run concurrently); inputs warm in the page cache",
     },
     setup: {
       params,
