@@ -16,6 +16,7 @@ const pkgs: Record<string, string> = {
 // swallowing "@x/tensor-core/tfjs" as a path prefix.
 const subpaths: Record<string, string> = {
   "@x/tensor-core/tfjs": "packages/tensor-core/src/tfjs/index.ts",
+  "@x/evolution/distributed": "packages/evolution/src/distributed/index.ts",
 };
 
 export const workspaceAlias = [
