@@ -49,6 +49,8 @@ export { openModel, resolveModelPath } from "./io/source.js";
 export type { StoredTensorInfo, TensorSource } from "./io/types.js";
 // --- Merge methods: the interface, the registry and parameter resolution ---------------------------
 export {
+  type AuxInput,
+  checkAuxGiven,
   type DenseLinearFastPath,
   type DenseLinearPlan,
   type FastDType,

@@ -53,10 +53,38 @@ export interface TensorAux {
   readonly masks?: readonly Uint8Array[];
 }
 
-/** A per-model statistic a method reads (`TensorAux` field) and whether every merged tensor needs it. */
+/**
+ * A per-model statistic a method reads (`TensorAux` field). `required`: "every" merged tensor needs it
+ * (the method errs per tensor); "some" tensor of the merge must have it, else the merge is an error
+ * unless the parameter setting `fallback` accepts none (checked by the drivers before any work); or
+ * "none".
+ */
 export interface AuxInput {
   readonly kind: "fisher" | "gram";
-  readonly required: boolean;
+  readonly required: "every" | "some" | "none";
+  readonly fallback?: { readonly param: string; readonly value: ParamValue };
+}
+
+const AUX_LABEL: Record<AuxInput["kind"], string> = { fisher: "Fisher weights", gram: "Gram matrices" };
+
+/**
+ * Checks a merge's per-model statistics against the method's declarations: a statistic required by
+ * "some" tensor but given for none is a MergeMethodError, unless its fallback parameter accepts that.
+ * `given(kind)` says whether any merged tensor has that statistic.
+ */
+export function checkAuxGiven(
+  method: MergeMethod,
+  params: ParamMap,
+  given: (kind: AuxInput["kind"]) => boolean,
+): void {
+  for (const a of method.auxInputs ?? []) {
+    if (a.required !== "some" || given(a.kind)) continue;
+    if (a.fallback && params[a.fallback.param] === a.fallback.value) continue;
+    throw new MergeMethodError(
+      `${method.name}: no ${AUX_LABEL[a.kind]} were given for any tensor (aux.${a.kind} in memory, ${a.kind}.safetensors beside each checkpoint)` +
+        (a.fallback ? `; set ${a.fallback.param}: ${String(a.fallback.value)} to merge without them` : ""),
+    );
+  }
 }
 
 /** Everything a per-tensor merge needs. */

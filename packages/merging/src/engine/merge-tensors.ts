@@ -4,6 +4,7 @@
 
 import { MergeInputError } from "../errors.js";
 import {
+  checkAuxGiven,
   getMethod,
   type MergeMethod,
   MergeMethodError,
@@ -118,6 +119,7 @@ function runInMemory(
     if (b) report.check(baseLabel, s.name, b);
     for (let i = 0; i < numModels; i++) report.check(modelLabel(i), s.name, s.model(i));
   }
+  checkAuxGiven(method, resolved.params, (kind) => slots.some((s) => s.aux()?.[kind] !== undefined));
   const run = new MergeRun({
     method,
     params: resolved.params,

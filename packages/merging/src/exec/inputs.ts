@@ -135,6 +135,11 @@ export class CheckpointInputs {
     return { base, baseFull, models };
   }
 
+  /** Whether any model's statistics file of `kind` covers any of the tensors `names`. */
+  auxCovers(kind: AuxInput["kind"], names: readonly string[]): boolean {
+    return this.aux?.covers(kind, names) ?? false;
+  }
+
   /** The per-model statistics (Fisher, Gram) of a merged tensor, cut like it; undefined without any. */
   readAux(p: PlannedTensor): Promise<TensorAux | undefined> {
     if (!this.aux) return Promise.resolve(undefined);

@@ -21,7 +21,7 @@ import { createShardedSink, encodeFloat32 } from "../io/sink.js";
 import { copyTagalongFiles, writeMergeMetadataFiles } from "../io/tagalong.js";
 // Importing the built-in methods registers them, so `merge_method` names resolve without the package index.
 import "../methods/index.js";
-import { getMethod, type MergeMethod, tensorRng } from "../method.js";
+import { checkAuxGiven, getMethod, type MergeMethod, tensorRng } from "../method.js";
 import { denseLinearChoice, storedGlobalChoice } from "../plan/fast-paths.js";
 import {
   type CheckpointPlan,
@@ -172,6 +172,8 @@ export class PreparedCheckpointMerge {
     });
     try {
       const plan = planCheckpointMerge(config, method, inputs.headers, refs, options.strict ?? false);
+      const merged = plan.tensors.filter((p) => p.kind === "merge").map((p) => p.name);
+      checkAuxGiven(method, plan.whole.params, (kind) => inputs.auxCovers(kind, merged));
       for (const w of plan.warnings) options.onWarning?.(w);
       const prepared = new PreparedCheckpointMerge(config, plan, inputs, options);
       if (plan.scope === "global") await prepared.prepareGlobal();

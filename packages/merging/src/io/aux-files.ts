@@ -55,7 +55,7 @@ export class AuxFiles {
         for (let i = 0; i < paths.length; i++) {
           const path = await auxPathOf(paths[i]!, d.kind);
           if (await exists(path)) list.push({ path, ckpt: await openCheckpoint(path) });
-          else if (d.required) {
+          else if (d.required === "every") {
             throw new MergeInputError(
               `model ${labels[i]}: no ${d.kind === "fisher" ? "Fisher weights" : "Gram matrices"} (expected ${path}, with the model's tensor names; see the package docs, aux-inputs)`,
             );
@@ -126,6 +126,15 @@ export class AuxFiles {
       }
     }
     return aux.fisher || aux.gram ? aux : undefined;
+  }
+
+  /** Whether any model's file of statistic `kind` has any of the tensors `names`. */
+  covers(kind: AuxInput["kind"], names: readonly string[]): boolean {
+    const list = this.files.get(kind);
+    return (
+      list !== undefined &&
+      list.some((f) => f.ckpt !== undefined && names.some((n) => f.ckpt!.info(n) !== undefined))
+    );
   }
 
   async close(): Promise<void> {

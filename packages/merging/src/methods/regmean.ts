@@ -3,9 +3,10 @@
 //   (Σ_i G̃_i) W_Mᵀ = Σ_i G̃_i W_iᵀ,  G̃_i = G_i with off-diagonal entries scaled by α
 // (`reduce_non_diagonal_ratio`). Products and the solve (LU with partial pivoting) in float64 with
 // ml-matrix.
-// One-dimensional parameters (biases, norms) have no Gram matrix in RegMean and are averaged; a
-// two-dimensional weight without one is an error unless `missing_gram: average` asks for the average
-// (embeddings, or merges without Gram statistics; see docs/aux-inputs.md).
+// Parameters without Gram matrices (biases, norms, embeddings: everything but the linear layers) are
+// averaged. A merge given no Gram matrices at all is an error unless `missing_gram: average` asks for
+// the plain average; `missing_gram: strict` makes every 2-D weight without them an error
+// (docs/aux-inputs.md).
 
 import { LuDecomposition, Matrix } from "ml-matrix";
 import type { MergeMethod } from "../method.js";
@@ -94,20 +95,20 @@ export const regmean: MergeMethod = {
       scope: "global",
       type: "string",
       default: "error",
-      choices: ["error", "average"],
+      choices: ["error", "strict", "average"],
       description:
-        "A 2-D weight without Gram matrices: 'error' (default) names it; 'average' merges it by the plain average (embeddings, or no Gram statistics at all).",
+        "Tensors without Gram matrices are averaged; 'error' (default): a merge given no Gram matrices at all is an error; 'strict': every 2-D weight without them is; 'average': never (the plain average when none are given).",
     },
   ],
-  auxInputs: [{ kind: "gram", required: false }],
+  auxInputs: [{ kind: "gram", required: "some", fallback: { param: "missing_gram", value: "average" } }],
   scopeOf: tensorScope,
   mergeTensor(input) {
     const d = checkInput(regmean, input);
     const grams = input.aux?.gram;
     if (!grams) {
-      if (input.shape.length >= 2 && str(input.params, "missing_gram") !== "average") {
+      if (input.shape.length >= 2 && str(input.params, "missing_gram") === "strict") {
         throw new MergeMethodError(
-          `regmean: tensor '${input.name}' (shape [${input.shape.join(", ")}]) has no Gram matrices: give each model's Gram matrix of this layer's inputs (aux.gram, or gram.safetensors beside each checkpoint), or set missing_gram: average to average it`,
+          `regmean: tensor '${input.name}' (shape [${input.shape.join(", ")}]) has no Gram matrices (missing_gram: strict): give each model's Gram matrix of this layer's inputs (aux.gram, or gram.safetensors beside each checkpoint)`,
         );
       }
       const out = new Float32Array(d);

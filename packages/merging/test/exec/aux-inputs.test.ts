@@ -90,19 +90,34 @@ const config = (method: string, dirs: string[], params = "") =>
 let runs = 0;
 
 describe("methods with per-model statistics", () => {
-  it("regmean: a 2-D weight without Gram matrices is an error unless missing_gram: average", async () => {
+  it("regmean without any Gram matrices is an error unless missing_gram: average; strict asks for every 2-D weight's", async () => {
     const dicts = models.slice(0, 2).map(dict);
-    expect(() => mergeTensors("regmean", { models: dicts })).toThrow(
-      /regmean: tensor 'model\.embed_tokens\.weight' \(shape \[10, 8\]\) has no Gram matrices: give each model's Gram matrix/,
-    );
-    expect(() => mergeTensors("regmean", { models: dicts })).toThrow(MergeMethodError);
+    const none =
+      "regmean: no Gram matrices were given for any tensor (aux.gram in memory, gram.safetensors beside each checkpoint); set missing_gram: average to merge without them";
+    expect(() => mergeTensors("regmean", { models: dicts })).toThrow(new MergeMethodError(none));
     const avg = mergeTensors("regmean", { models: dicts, params: { missing_gram: "average" } });
     const lin = mergeTensors("linear", { models: dicts });
     for (const [n, t] of avg) expect(t.data).toEqual(lin.get(n)!.data);
-    // From checkpoints without gram.safetensors: the same error.
+    // From checkpoints without gram.safetensors: the same error, before any tensor is read.
     await expect(
       mergeCheckpoints(config("regmean", ["bare", "bare"]), join(root, `out-${runs++}`)),
-    ).rejects.toThrow(/has no Gram matrices/);
+    ).rejects.toThrow(new MergeMethodError(none));
+    // Gram matrices for some linear weights: those are RegMean-merged, the others averaged; `strict`
+    // refuses a 2-D weight without them.
+    const head = (g: FixtureModel) =>
+      new Map([["lm_head.weight", { shape: g["lm_head.weight"]!.shape, data: g["lm_head.weight"]!.data }]]);
+    const some = grams.slice(0, 2).map(head);
+    const partial = mergeTensors("regmean", { models: dicts, aux: { gram: some } });
+    expect(partial.get("model.norm.weight")!.data).toEqual(lin.get("model.norm.weight")!.data);
+    expect(partial.get("model.embed_tokens.weight")!.data).toEqual(
+      lin.get("model.embed_tokens.weight")!.data,
+    );
+    expect(partial.get("lm_head.weight")!.data).not.toEqual(lin.get("lm_head.weight")!.data);
+    expect(() =>
+      mergeTensors("regmean", { models: dicts, aux: { gram: some }, params: { missing_gram: "strict" } }),
+    ).toThrow(
+      /regmean: tensor 'model\.embed_tokens\.weight' \(shape \[10, 8\]\) has no Gram matrices \(missing_gram: strict\)/,
+    );
   });
 
   it("fisher reads fisher.safetensors beside each model: same as the in-memory merge", async () => {
@@ -128,7 +143,7 @@ describe("methods with per-model statistics", () => {
   it("regmean reads gram.safetensors for the linear weights and averages the rest", async () => {
     const out = join(root, `out-${runs++}`);
     await mergeCheckpoints(
-      config("regmean", ["m0", "m1", "m2"], "reduce_non_diagonal_ratio: 0.9, missing_gram: error"),
+      config("regmean", ["m0", "m1", "m2"], "reduce_non_diagonal_ratio: 0.9, missing_gram: strict"),
       out,
       { threads: 2 },
     );
