@@ -8,7 +8,7 @@
 import { performance } from "node:perf_hooks";
 import { type MergeConfig, mergeConfigHash, type ParameterMap, parseByteSize } from "../config/index.js";
 import { countNonFiniteStored } from "../engine/nonfinite.js";
-import type { MergeRun } from "../engine/run.js";
+import { MergeRun } from "../engine/run.js";
 import { castToComputeDType } from "../io/cast.js";
 import { StagedOutput } from "../io/output-dir.js";
 import {
@@ -21,7 +21,7 @@ import { createShardedSink, encodeFloat32 } from "../io/sink.js";
 import { copyTagalongFiles, writeMergeMetadataFiles } from "../io/tagalong.js";
 // Importing the built-in methods registers them, so `merge_method` names resolve without the package index.
 import "../methods/index.js";
-import { checkAuxGiven, getMethod, type MergeMethod, tensorRng } from "../method.js";
+import { checkAuxGiven, getMethod, type MergeMethod, MergeMethodError } from "../method.js";
 import { denseLinearChoice, storedGlobalChoice } from "../plan/fast-paths.js";
 import {
   type CheckpointPlan,
@@ -139,7 +139,10 @@ export class PreparedCheckpointMerge {
   readonly scope: "tensor" | "global";
   private readonly outBuffers = new ByteBuffers();
   private readonly sharedOutBuffers = new ByteBuffers(true);
-  /** The general path's session of a global-scope method (statistics passes done). */
+  /**
+   * The merge core of the general path: the method with its whole-model parameters, and for a
+   * global-scope method its session with the statistics passes done (unset when the fast path took them).
+   */
   private run?: MergeRun;
   /** The method's stored-global fast path, when it took the global statistics. */
   private fast?: FastGlobalRun;
@@ -177,6 +180,15 @@ export class PreparedCheckpointMerge {
       for (const w of plan.warnings) options.onWarning?.(w);
       const prepared = new PreparedCheckpointMerge(config, plan, inputs, options);
       if (plan.scope === "global") await prepared.prepareGlobal();
+      else {
+        prepared.run = new MergeRun({
+          method,
+          params: plan.whole.params,
+          modelParams: plan.whole.modelParams,
+          tensors: [],
+          seed: prepared.seed,
+        });
+      }
       return prepared;
     } catch (err) {
       await inputs.close();
@@ -276,9 +288,11 @@ export class PreparedCheckpointMerge {
       params: resolved.params,
       aux: await inputs.readAux(p),
     };
-    let out = this.run
-      ? this.run.mergeTensor(request)
-      : method.mergeTensor({ ...request, rng: tensorRng(this.seed, p.name) });
+    if (!this.run)
+      throw new MergeMethodError(
+        `${method.name}: tensor '${p.name}' has no general-path merge (fast path only)`,
+      );
+    let out = this.run.mergeTensor(request);
     if (config.dtype) castToComputeDType(out, config.dtype);
     if (p.block) {
       // Outside the common block the reference values stay.
@@ -414,6 +428,7 @@ export class PreparedCheckpointMerge {
       );
       let threadsUsed = 1;
       const phaseCount = this.fast ? 2 : this.run ? this.run.passes.length + 1 : 1;
+
       const outBytesTotal = tensors.reduce((s, p) => s + numel(p.shape) * storedBytes(p.outDtype), 0);
       let outBytes = 0;
       let done = 0;
