@@ -17,6 +17,7 @@ import type {
 } from "../method.js";
 import { MergeMethodError } from "../method.js";
 import { MAX_TASKS } from "../pcb/fast/kernels.js";
+import { DEFAULT_WINDOW } from "../pcb/fast/layout.js";
 import { fastPcbSession } from "../pcb/fast/session.js";
 import {
   type NanGuard,
@@ -36,10 +37,9 @@ export type PcbMode = "reference" | "streaming-global" | "per-tensor";
 
 /**
  * Default `memory_budget` of streaming-global for a machine with `totalBytes` of memory: a quarter of
- * it, at least 1 GiB. On the fast path, a model whose inputs, candidates and collections fit is read
- * once (in as many WebAssembly memories as it needs: ≈ 47 bytes per parameter with 8 F32 tasks, so
- * ≈ 5.4 GB at 113 M); beyond it the rest is re-read by each pass. Only speed and memory depend on it,
- * never the output.
+ * it, at least 1 GiB. It bounds the fast path's windows and, with `fast_window: 0`, how much of a model
+ * stays resident (in as many WebAssembly memories as it needs: ≈ 47 bytes per parameter with 8 F32
+ * tasks); it bounds the general path's task store. Only speed and memory depend on it, never the output.
  */
 export function defaultMemoryBudget(totalBytes: number = totalmem()): number {
   return Math.max(2 ** 30, Math.floor(totalBytes / 4 / 2 ** 20) * 2 ** 20);
@@ -182,6 +182,15 @@ export const pcb: MergeMethod = {
         "streaming-global: use the WebAssembly SIMD path over the stored bytes when it applies (inputs all BF16, all F16 or all F32, canonical inter, at most 16 tasks); same output. false: always the general path.",
     },
     {
+      name: "fast_window",
+      scope: "global",
+      type: "number",
+      default: DEFAULT_WINDOW,
+      min: 0,
+      description:
+        "streaming-global fast path: positions held in memory at once; a model with more is streamed in windows of this many, every pass re-reading them (from the page cache after the first). 0: hold the whole model in memory when memory_budget allows (read once; first touches of that much shared WebAssembly memory are slow on some machines).",
+    },
+    {
       name: "fast_range",
       scope: "global",
       type: "number",
@@ -258,6 +267,7 @@ export const pcb: MergeMethod = {
           num(ctx.params, "memory_budget"),
           num(ctx.params, "threads") || ctx.threads,
           num(ctx.params, "fast_range"),
+          num(ctx.params, "fast_window"),
         ),
     },
   ],

@@ -93,6 +93,7 @@ async function runFast(
     /** A streamed slab (windows re-read by every pass), after `budget` bytes of resident slabs. */
     windowElements?: number;
     budget?: number;
+    residentFirst?: boolean;
     mutate?: (inp: ReturnType<typeof makeInputs>) => void;
   } = {},
 ) {
@@ -112,6 +113,7 @@ async function runFast(
       slabElements: extra.slabElements,
       windowElements: extra.windowElements,
       memoryBudget: extra.budget,
+      residentFirst: extra.residentFirst,
       mergeRange: extra.byTensor ? 10_007 : undefined,
     },
     { onPaths: (p) => paths.push(p) },
@@ -301,7 +303,7 @@ describe("pcb fast path", () => {
       // No budget: everything streamed in windows of 30 000 positions, read again by every pass.
       ["streamed", { windowElements: 30_000, budget: 0 }, ["S"]],
       // Budget for one resident slab, the rest streamed.
-      ["resident + streamed", { windowElements: 30_000, budget: 134 * MB }, ["R", "S"]],
+      ["resident + streamed", { windowElements: 30_000, budget: 134 * MB, residentFirst: true }, ["R", "S"]],
       [
         "streamed, 1 thread, small steps",
         { windowElements: 40_000, budget: 0, threads: 1, byTensor: true },

@@ -97,6 +97,17 @@ describe("PCB streaming-global fast path through the pipeline", () => {
       // Ranges of single tensors: the two output buffers alternate and wait for earlier writes.
       const ranges = await merge(`${dtype}-ranges`, dtype, "mode: streaming-global, fast_range: 1", 2);
       expect(ranges.bytes.equals(ref.bytes)).toBe(true);
+      // Streamed in windows of 100 positions (every pass re-reads them from the files), and resident.
+      for (const window of [100, 0]) {
+        const w = await merge(
+          `${dtype}-window-${window}`,
+          dtype,
+          `mode: streaming-global, fast_window: ${window}`,
+          2,
+        );
+        expect(w.labels).toContain("pcb streaming-global: statistics");
+        expect(w.bytes.equals(ref.bytes), `fast_window ${window}`).toBe(true);
+      }
       expect(fast1.labels).toContain("pcb streaming-global: read stored inputs");
       expect(general.labels).not.toContain("pcb streaming-global: read stored inputs");
       expect(general.bytes.equals(ref.bytes)).toBe(true);

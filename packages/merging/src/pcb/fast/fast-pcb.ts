@@ -87,8 +87,13 @@ export interface FastPcbSpec {
   readonly roomScale?: number;
   /** Positions per resident slab at most (tests: several slabs on small models). */
   readonly slabElements?: number;
-  /** Window of the streamed slab (tests: a streamed slab on small models, with this budget). */
+  /**
+   * Positions per window: a model with more is streamed in windows (re-read by every pass). Default:
+   * everything resident when `memoryBudget` holds it.
+   */
   readonly windowElements?: number;
+  /** Keep resident what `memoryBudget` holds and stream only the rest (see SlabLayoutOptions). */
+  readonly residentFirst?: boolean;
 }
 
 export interface FastPcbHooks {
@@ -161,9 +166,7 @@ export class FastPcb {
     const sizes = spec.tensors.map((t) => t.numel);
     const budget =
       spec.memoryBudget ??
-      (spec.windowElements !== undefined
-        ? 0
-        : fastPcbBytes(this.total, this.n, spec.format, spec.options.ratio, 0, this.mergeRange));
+      fastPcbBytes(this.total, this.n, spec.format, spec.options.ratio, 0, this.mergeRange);
     const plans = planSlabs(sizes, {
       numTasks: this.n,
       format: spec.format,
@@ -172,6 +175,7 @@ export class FastPcb {
       mergeRange: this.mergeRange,
       slabElements: spec.slabElements,
       windowElements: spec.windowElements,
+      residentFirst: spec.residentFirst,
     });
     if (!plans)
       throw new FastPcbUnsupported("pcb fast path: memory_budget is below its smallest working set");

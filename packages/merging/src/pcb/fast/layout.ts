@@ -1,9 +1,10 @@
 // Memory planning of the PCB fast path. Positions 0..D of the flattened model are cut into slabs,
 // each with its own WebAssembly memory (at most 4 GiB each). A resident slab holds its inputs (base +
-// models, as stored), candidates and window collections for the whole run: it is read once. When the
-// model does not fit `memory_budget`, the positions that do not fit form one streamed slab: it holds a
-// window of positions at a time and every pass reads its windows again (ranged reads), so memory
-// stays bounded whatever the model size (docs/pcb-fast-path.md).
+// models, as stored), candidates and window collections for the whole run: it is read once. A
+// streamed slab holds a window of positions at a time and every pass reads its windows again (ranged
+// reads, from the page cache once the first pass has read the files), so memory stays bounded
+// whatever the model size. By default a model larger than one window is streamed: first touches of
+// shared WebAssembly memory cost far more than re-reading cached files (docs/pcb-fast-path.md).
 
 /** Stored formats the kernels read (and write). */
 export type FastFormat = "BF16" | "F32" | "F16";
@@ -20,6 +21,8 @@ const ARENA_SLACK = 64 << 20;
 const MIN_WINDOW = 1 << 20;
 /** Largest window of a streamed slab (positions): larger ones only add memory. */
 const MAX_WINDOW = 1 << 25;
+/** Positions per window by default (`fast_window`): the model is streamed when it has more. */
+export const DEFAULT_WINDOW = 1 << 23;
 
 /** Candidate bytes per position and task: 8 bytes each, room for 1.35 × the kept share. */
 const candidateShare = (ratio: number) => Math.min(1, ratio * 1.35 + 0.01);
@@ -89,8 +92,17 @@ export interface SlabLayoutOptions {
   readonly mergeRange: number;
   /** Positions per resident slab at most (tests: many small slabs). */
   readonly slabElements?: number;
-  /** Window of the streamed slab (tests: small windows). */
+  /**
+   * Positions per window of a streamed slab: a model with more positions is streamed in windows of
+   * at most this many (fewer when the budget says so); undefined or 0: keep everything resident when
+   * the budget holds it.
+   */
   readonly windowElements?: number;
+  /**
+   * Keep resident as much as `budget` holds and stream only the rest (windows of `windowElements`,
+   * else half the budget's worth) instead of streaming every model larger than one window.
+   */
+  readonly residentFirst?: boolean;
 }
 
 const down4 = (x: number) => Math.floor(x / 4) * 4;
@@ -109,19 +121,23 @@ export function planSlabs(sizes: readonly number[], o: SlabLayoutOptions): SlabP
     down4(Math.min(o.slabElements ?? Number.POSITIVE_INFINITY, (MAX_ARENA_BYTES - overhead) / perPos)),
   );
   const everything = fastPcbBytes(total, o.numTasks, o.format, o.ratio, 0, o.mergeRange);
+  const winPerPos = windowBytesPerPosition(o.numTasks, o.format, o.ratio);
+  const preferred = o.windowElements ?? 0;
   let residentBudget = o.budget;
   let window = 0;
-  if (everything > o.budget || o.windowElements !== undefined) {
-    if (
-      o.budget < minimumFastPcbBytes(o.numTasks, o.format, o.ratio, o.mergeRange) &&
-      o.windowElements === undefined
-    )
-      return undefined;
-    // Half of the budget for the streamed window (enough to amortise each read), the rest resident.
-    const winPerPos = windowBytesPerPosition(o.numTasks, o.format, o.ratio);
+  if (!o.residentFirst && preferred > 0 && total > preferred) {
+    // Streamed in windows of the preferred size, or of what the budget holds.
+    window = down4(Math.min(preferred, MAX_WINDOW, Math.max(MIN_WINDOW, (o.budget - overhead) / winPerPos)));
+    residentBudget = 0;
+  } else if (everything > o.budget || (o.residentFirst && preferred > 0)) {
+    // What the budget holds resident (after the streamed window: `windowElements`, else half the
+    // budget's worth, enough to amortise each read), the rest streamed.
     window =
-      o.windowElements ??
-      down4(Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, o.mergeRange, (o.budget / 2 - overhead) / winPerPos)));
+      preferred > 0
+        ? preferred
+        : down4(
+            Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, o.mergeRange, (o.budget / 2 - overhead) / winPerPos)),
+          );
     residentBudget = o.budget - (Math.ceil(window * winPerPos) + overhead);
   }
   const slabs: SlabPlan[] = [];

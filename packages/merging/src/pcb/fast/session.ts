@@ -12,16 +12,17 @@ import {
 import type { ResolvedPcbOptions } from "../options.js";
 import { type FastFormat, FastPcb, FastPcbNonFinite, FastPcbUnsupported } from "./fast-pcb.js";
 import { MAX_TASKS } from "./kernels.js";
-import { fastPcbBytes, MERGE_RANGE_ELEMENTS, minimumFastPcbBytes } from "./layout.js";
+import { DEFAULT_WINDOW, fastPcbBytes, MERGE_RANGE_ELEMENTS, minimumFastPcbBytes } from "./layout.js";
 import type { FastMerge } from "./merge.js";
 
 const gb = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
 
 /**
  * The fast session when it applies: canonical inter term, at most 16 tasks, and `memoryBudget` at
- * least the smallest working set. Models whose inputs, candidates and collections fit the budget are
- * read once (resident slabs, several WebAssembly memories when needed); larger ones keep what fits
- * resident and stream the rest in windows re-read by every pass. Else undefined (with a notice).
+ * least the smallest working set. A model of at most `window` positions is held resident (read once);
+ * a larger one is streamed in windows re-read by every pass. With `window` 0, what fits the budget is
+ * resident (several WebAssembly memories when needed) and only the rest streamed. Else undefined
+ * (with a notice).
  */
 export function fastPcbSession(
   ctx: FastGlobalContext,
@@ -30,6 +31,7 @@ export function fastPcbSession(
   memoryBudget: number,
   threads: number | undefined,
   mergeRange = MERGE_RANGE_ELEMENTS,
+  window = DEFAULT_WINDOW,
 ): FastGlobalSession | undefined {
   if (o.inter !== "canonical" || ctx.numModels < 1 || ctx.numModels > MAX_TASKS || ctx.tensors.length === 0)
     return undefined;
@@ -45,7 +47,7 @@ export function fastPcbSession(
     );
     return undefined;
   }
-  if (all > memoryBudget) {
+  if (window === 0 && all > memoryBudget) {
     ctx.notice?.(
       `pcb fast path: the model needs ≈ ${gb(all)} to be read once, memory_budget is ${gb(memoryBudget)}; the part that does not fit is read again by each pass (raise memory_budget to at least ${Math.ceil(all / 1e6) * 1e6} to read it once)`,
     );
@@ -60,6 +62,7 @@ export function fastPcbSession(
       threads: threads ?? availableParallelism(),
       memoryBudget,
       mergeRange,
+      windowElements: window > 0 ? window : undefined,
     });
   } catch (e) {
     if (e instanceof FastPcbUnsupported) {
