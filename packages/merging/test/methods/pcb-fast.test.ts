@@ -125,7 +125,16 @@ async function runFast(
     await fast.merge(segLambdas, c.format, (j, bytes) => {
       out[j] = bytes.slice();
     });
-    return { inp, stats, out, paths, threads: fast.threadCount, reruns: fast.reruns, slabs: fast.slabs };
+    return {
+      inp,
+      stats,
+      out,
+      paths,
+      threads: fast.threadCount,
+      reruns: fast.reruns,
+      slabs: fast.slabs,
+      keptWindows: fast.kept.size,
+    };
   } finally {
     await fast.close();
   }
@@ -300,7 +309,9 @@ describe("pcb fast path", () => {
     for (const [label, extra, kinds] of [
       // Resident slabs of at most 60 000 positions: tensors packed, the large ones cut where a slab fills.
       ["resident slabs", { slabElements: 60_000 }, ["R", "R", "R", "R", "R"]],
-      // No budget: everything streamed in windows of 30 000 positions, read again by every pass.
+      // Everything streamed in windows of 30 000 positions, read again by every pass; the score pass's
+      // candidates kept per window for the merge (default budget), or recomputed (budget 0).
+      ["streamed, candidates kept", { windowElements: 30_000 }, ["S"]],
       ["streamed", { windowElements: 30_000, budget: 0 }, ["S"]],
       // Budget for one resident slab, the rest streamed.
       ["resident + streamed", { windowElements: 30_000, budget: 134 * MB, residentFirst: true }, ["R", "S"]],

@@ -17,6 +17,7 @@ import { countNonFiniteStored } from "../../engine/nonfinite.js";
 import { FastGlobalUnsupported } from "../../method.js";
 import { PcbError, type ResolvedPcbOptions } from "../options.js";
 import type { MagnitudeStats, ScoreStats } from "../score.js";
+import { KeptCandidates } from "./kept.js";
 import { MAX_TASKS } from "./kernels.js";
 import {
   esize,
@@ -125,6 +126,8 @@ export class FastPcb {
   scoreRanges: [number, number][][] = [];
   mag?: MagnitudeStats;
   score?: ScoreStats;
+  /** Candidates of the streamed slab's last score pass, per window (see kept.ts). */
+  readonly kept: KeptCandidates;
   private reader?: RangeReader;
   private readConcurrency = 4;
   private closed = false;
@@ -148,8 +151,9 @@ export class FastPcb {
     if (total >= 2 ** 32) throw new FastPcbUnsupported("pcb fast path: more than 2^32 − 1 parameters");
     this.total = total;
     this.mergeRange = Math.max(1, Math.min(spec.mergeRange ?? MERGE_RANGE_ELEMENTS, total));
-    const plans = this.planSlabs();
+    const { plans, budget } = this.planSlabs();
     this.slabs = plans.map((p) => new Slab(p, n, spec.format, spec.threads));
+    this.kept = new KeptCandidates(Math.max(0, budget - plans.reduce((sum, p) => sum + p.bytes, 0)));
     const streamedFrom = plans.find((p) => !p.resident)?.p0 ?? total;
     this.sample = new Sample(
       this.slabs[0]!,
@@ -161,7 +165,7 @@ export class FastPcb {
     );
   }
 
-  private planSlabs(): SlabPlan[] {
+  private planSlabs(): { plans: SlabPlan[]; budget: number } {
     const { spec } = this;
     const sizes = spec.tensors.map((t) => t.numel);
     const budget =
@@ -183,7 +187,7 @@ export class FastPcb {
       if (p.bytes > MAX_ARENA_BYTES)
         throw new FastPcbUnsupported("pcb fast path: a slab does not fit a 4 GiB WebAssembly memory");
     }
-    return plans;
+    return { plans, budget };
   }
 
   get threadCount(): number {

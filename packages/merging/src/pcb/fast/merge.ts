@@ -7,6 +7,7 @@
 import { PcbError } from "../options.js";
 import type { FastPcb } from "./fast-pcb.js";
 import { FastPcbUnsupported } from "./fast-pcb.js";
+import type { KeptWindow } from "./kept.js";
 import type { FastFormat } from "./layout.js";
 import { sureBelowBound } from "./scores.js";
 import { FORMAT_CODE, type Slab } from "./slab.js";
@@ -81,8 +82,9 @@ export class FastMerge {
         slab.setU32(p, "nseg", segments.length);
         slab.setU32(p, "outFmt", FORMAT_CODE[out]);
       }
-      // Two output buffers of one step each, for float32 (so any output dtype fits).
-      const cap = fp.mergeRange;
+      // Two output buffers of one step each, for float32 (so any output dtype fits); a streamed slab
+      // merges a window per step.
+      const cap = slab.resident ? fp.mergeRange : Math.max(fp.mergeRange, slab.plan.window);
       this.outBufs.push([0, 1].map((b) => slab.buffer(`out-${b}`, (cap + 8) * 4)));
     }
   }
@@ -92,7 +94,9 @@ export class FastMerge {
    * streamed slab), at a tensor end when one falls inside.
    */
   private stepEnd(slab: Slab, a: number): number {
-    const limit = Math.min(slab.p1, a + Math.min(this.fp.mergeRange, slab.plan.window));
+    // A streamed slab merges window by window (the windows of its score pass, whose candidates it may keep).
+    if (!slab.resident) return Math.min(slab.p1, a + slab.plan.window);
+    const limit = Math.min(slab.p1, a + this.fp.mergeRange);
     if (limit === slab.p1) return limit;
     let end = limit;
     for (const [, , to] of this.fp.parts(a, limit)) if (to <= limit && to > a) end = to;
@@ -117,7 +121,11 @@ export class FastMerge {
     // The kernel writes position k at out + k·bytes: point `out` below the buffer by the step's start.
     const out = (buf - a * this.outBytes) >>> 0;
     if (slab.resident) await this.mergeResident(s, a, b, out);
-    else await this.mergeStreamed(slab, a, b, out);
+    else {
+      const kept = fp.kept.get(s, Math.floor((a - slab.p0) / slab.plan.window));
+      if (kept) await this.mergeKept(slab, kept, a, b, out);
+      else await this.mergeStreamed(slab, a, b, out);
+    }
     this.pos = b;
     const pieces: FastMergePiece[] = [];
     for (const [t, from, to] of fp.parts(a, b)) {
@@ -226,6 +234,32 @@ export class FastMerge {
       if (attempt > 0) throw new FastPcbUnsupported("pcb fast path: candidate lists overflowed twice");
       fp.reruns++;
     }
+    await slab.run("merge_pass", ranges);
+  }
+
+  /** A streamed slab's window merged from the candidates its score pass kept (kept.ts). */
+  private async mergeKept(slab: Slab, kept: KeptWindow, a: number, b: number, out: number): Promise<void> {
+    const { fp } = this;
+    await fp.loadWindow(slab, a, b);
+    const inputs = slab.inputPointers();
+    const zeroRangeOn = fp.spec.options.nanGuard === "on";
+    const ranges = kept.ranges.map(([k0, k1]) => [k0, k1] as [number, number]);
+    slab.params.forEach((p, t) => {
+      slab.setBase(p, t, inputs, ranges[t]![0], ranges[t]![1], fp.mag!, zeroRangeOn);
+      slab.setU32(p, "out", out);
+      for (let i = 0; i < fp.n; i++) {
+        const pos = kept.pos[t]![i]!;
+        const val = kept.val[t]![i]!;
+        const pOff = slab.buffer(`mpos-${t}-${i}`, (pos.length + 4) * 4);
+        const vOff = slab.buffer(`mval-${t}-${i}`, (val.length + 4) * 4);
+        slab.arena.u32(pOff, pos.length).set(pos);
+        slab.arena.f32(vOff, val.length).set(val);
+        slab.setU32(p, "candPos", pOff, i);
+        slab.setU32(p, "candVal", vOff, i);
+        slab.setU32(p, "candCount", pos.length, i);
+        slab.setU32(p, "cursor", 0, i);
+      }
+    });
     await slab.run("merge_pass", ranges);
   }
 

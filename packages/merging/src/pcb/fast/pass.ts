@@ -51,6 +51,8 @@ export async function runPass(
   mag: KernelMagnitude | undefined,
   setup: (slab: Slab, s: number, p: number, t: number) => void,
   rangesOf: (s: number, a: number, b: number) => [number, number][],
+  /** Runs after each window of a streamed slab (e.g. to keep what the window produced). */
+  afterWindow?: (slab: Slab, s: number, w: number, ranges: readonly [number, number][]) => void,
 ): Promise<boolean> {
   const zeroRangeOn = fp.spec.options.nanGuard === "on";
   let bad = false;
@@ -60,7 +62,7 @@ export async function runPass(
       slab.resetFlags(p);
       setup(slab, s, p, t);
     });
-    for (const [a, b] of slab.windows()) {
+    for (const [w, [a, b]] of slab.windows().entries()) {
       await fp.loadWindow(slab, a, b);
       const inputs = slab.inputPointers();
       const ranges = rangesOf(s, a, b);
@@ -68,6 +70,7 @@ export async function runPass(
         slab.setBase(p, t, inputs, ranges[t]![0], ranges[t]![1], mag, zeroRangeOn);
       });
       await slab.run(kernel, ranges);
+      if (!slab.resident) afterWindow?.(slab, s, w, ranges);
     }
     bad ||= slab.params.some((p) => slab.getU32(p, "bad") > 0);
   }

@@ -59,6 +59,11 @@ function balancedRanges(
 
 type ScoreWindow = ValueWindow & { sureBelow: number };
 
+/** A streamed slab's per-window share of a thread's room for the whole slab (plus slack). */
+function windowCap(slab: Slab, slabCap: number): number {
+  return Math.ceil((slabCap * slab.plan.window) / (slab.p1 - slab.p0)) + 4096;
+}
+
 async function scorePass(
   fp: FastPcb,
   mag: KernelMagnitude,
@@ -74,9 +79,10 @@ async function scorePass(
       for (let i = 0; i < fp.n; i++) {
         const cap = winCaps[i]![s]![t]!;
         slab.setWin(p, i, wins[i]!, slab.buffer(`win-${t}-${i}`, cap * 4), cap);
-        // A streamed slab keeps no candidates (its merge recomputes them); 4 spare slots: the kernel
-        // stores whole vectors of packed candidates.
-        const cc = slab.resident ? candCaps[i]![s]![t]! : 0;
+        // A streamed slab's lists hold one window's candidates (kept after each window while the
+        // budget allows, else its merge recomputes them); 4 spare slots: the kernel stores whole
+        // vectors of packed candidates.
+        const cc = slab.resident ? candCaps[i]![s]![t]! : windowCap(slab, candCaps[i]![s]![t]!);
         slab.setU32(p, "candPos", slab.buffer(`pos-${t}-${i}`, (cc + 4) * 4), i);
         slab.setU32(p, "candVal", slab.buffer(`val-${t}-${i}`, (cc + 4) * 4), i);
         slab.setU32(p, "candCap", cc, i);
@@ -85,6 +91,9 @@ async function scorePass(
       }
     },
     (s, a, b) => (fp.slabs[s]!.resident ? fp.scoreRanges[s]! : fp.slabs[s]!.equalRanges(a, b)),
+    (slab, s, w, ranges) => {
+      fp.kept.keepWindow(slab, s, w, ranges, (t, i) => windowCap(slab, candCaps[i]![s]![t]!));
+    },
   );
   let candOverflow = false;
   const k = dropIndex(fp.total, fp.spec.options.ratio);
@@ -166,11 +175,13 @@ export async function scoreStats(
       : [],
   );
   for (const widen of [1, 8]) {
+    fp.kept.clear();
     const wins = widen === 1 ? first : windowsAt(widen);
     const c = caps(wins);
     let out = await scorePass(fp, mag, wins, c.win, c.cand);
     if (out.candOverflow || out.res.some((r) => r.kind === "overflow")) {
       fp.reruns++;
+      fp.kept.clear();
       out = await scorePass(fp, mag, wins, c.win, c.cand);
     }
     if (out.bad) throw new FastPcbUnsupported("pcb fast path: NaN balance scores");
@@ -192,10 +203,12 @@ export async function scoreStats(
       thr[i] = v;
     });
     const wins = Array.from(t, (v) => ({ a: v, b: v, share: 0, above: 1, sureBelow: sureBelowBound(v) }));
+    fp.kept.clear();
     const c = caps(wins);
     let out = await scorePass(fp, mag, wins, c.win, c.cand);
     if (out.candOverflow) {
       fp.reruns++;
+      fp.kept.clear();
       out = await scorePass(fp, mag, wins, c.win, c.cand);
     }
     if (out.bad || out.candOverflow) throw new FastPcbUnsupported("pcb fast path: score pass failed");
