@@ -53,6 +53,8 @@ export async function runPass(
   rangesOf: (s: number, a: number, b: number) => [number, number][],
   /** Runs after each window of a streamed slab (e.g. to keep what the window produced). */
   afterWindow?: (slab: Slab, s: number, w: number, ranges: readonly [number, number][]) => void,
+  /** Runs before each window of a streamed slab, its blocks set up (e.g. per-window room). */
+  beforeWindow?: (slab: Slab, s: number, w: number, ranges: readonly [number, number][]) => void,
 ): Promise<boolean> {
   const zeroRangeOn = fp.spec.options.nanGuard === "on";
   let bad = false;
@@ -69,6 +71,7 @@ export async function runPass(
       slab.params.forEach((p, t) => {
         slab.setBase(p, t, inputs, ranges[t]![0], ranges[t]![1], mag, zeroRangeOn);
       });
+      if (!slab.resident) beforeWindow?.(slab, s, w, ranges);
       await slab.run(kernel, ranges);
       if (!slab.resident) afterWindow?.(slab, s, w, ranges);
     }

@@ -10,7 +10,14 @@ import type { FastPcb } from "./fast-pcb.js";
 import { FastPcbUnsupported } from "./fast-pcb.js";
 import { type PerThread, resolveWindow, roomsFor, runPass } from "./pass.js";
 import type { KernelMagnitude, Slab } from "./slab.js";
-import { isPoint, lowerBound, type Resolution, type ValueWindow, windowsFromSample } from "./windows.js";
+import {
+  isPoint,
+  lowerBound,
+  type Resolution,
+  roomFor,
+  type ValueWindow,
+  windowsFromSample,
+} from "./windows.js";
 
 /**
  * The score kernel's proof bound K for a window starting at a (see Win.sureBelow in pcb.c), in units of
@@ -59,9 +66,29 @@ function balancedRanges(
 
 type ScoreWindow = ValueWindow & { sureBelow: number };
 
-/** A streamed slab's per-window share of a thread's room for the whole slab (plus slack). */
-function windowCap(slab: Slab, slabCap: number): number {
-  return Math.ceil((slabCap * slab.plan.window) / (slab.p1 - slab.p0)) + 4096;
+/**
+ * Room of a streamed slab's candidate lists per window, thread and task, from the share of sampled
+ * scores at or above each window's low end inside that window's thread range (candidates concentrate
+ * where task vectors are large, so one share for the whole slab does not do).
+ */
+function streamedCaps(
+  fp: FastPcb,
+  slab: Slab,
+  samples: readonly Float32Array[],
+  wins: readonly ScoreWindow[],
+): number[][][] {
+  return slab.windows().map(([a, b]) => {
+    const ranges = slab.equalRanges(a, b);
+    return fp.sample.indices(ranges).map(([j0, j1], t) => {
+      const len = ranges[t]![1] - ranges[t]![0];
+      return wins.map((w, i) => {
+        let c = 0;
+        for (let j = j0; j < j1; j++) if (samples[i]![j]! >= w.a) c++;
+        const share = j1 > j0 ? Math.min(1, (c + 1) / (j1 - j0)) : 1;
+        return Math.ceil((roomFor(share, len, 1.6) + 4096) * (fp.spec.roomScale ?? 1));
+      });
+    });
+  });
 }
 
 async function scorePass(
@@ -70,7 +97,9 @@ async function scorePass(
   wins: ScoreWindow[],
   winCaps: PerThread[],
   candCaps: PerThread[],
+  samples: readonly Float32Array[],
 ): Promise<{ res: Resolution[]; candOverflow: boolean; bad: boolean }> {
+  const perWindow = fp.slabs.map((slab) => (slab.resident ? [] : streamedCaps(fp, slab, samples, wins)));
   const bad = await runPass(
     fp,
     "score_pass",
@@ -82,7 +111,7 @@ async function scorePass(
         // A streamed slab's lists hold one window's candidates (kept after each window while the
         // budget allows, else its merge recomputes them); 4 spare slots: the kernel stores whole
         // vectors of packed candidates.
-        const cc = slab.resident ? candCaps[i]![s]![t]! : windowCap(slab, candCaps[i]![s]![t]!);
+        const cc = slab.resident ? candCaps[i]![s]![t]! : Math.max(...perWindow[s]!.map((w) => w[t]![i]!));
         slab.setU32(p, "candPos", slab.buffer(`pos-${t}-${i}`, (cc + 4) * 4), i);
         slab.setU32(p, "candVal", slab.buffer(`val-${t}-${i}`, (cc + 4) * 4), i);
         slab.setU32(p, "candCap", cc, i);
@@ -92,7 +121,12 @@ async function scorePass(
     },
     (s, a, b) => (fp.slabs[s]!.resident ? fp.scoreRanges[s]! : fp.slabs[s]!.equalRanges(a, b)),
     (slab, s, w, ranges) => {
-      fp.kept.keepWindow(slab, s, w, ranges, (t, i) => windowCap(slab, candCaps[i]![s]![t]!));
+      fp.kept.keepWindow(slab, s, w, ranges, (t, i) => perWindow[s]![w]![t]![i]!);
+    },
+    (slab, s, w) => {
+      slab.params.forEach((p, t) => {
+        for (let i = 0; i < fp.n; i++) slab.setU32(p, "candCap", perWindow[s]![w]![t]![i]!, i);
+      });
     },
   );
   let candOverflow = false;
@@ -178,11 +212,11 @@ export async function scoreStats(
     fp.kept.clear();
     const wins = widen === 1 ? first : windowsAt(widen);
     const c = caps(wins);
-    let out = await scorePass(fp, mag, wins, c.win, c.cand);
+    let out = await scorePass(fp, mag, wins, c.win, c.cand, samples);
     if (out.candOverflow || out.res.some((r) => r.kind === "overflow")) {
       fp.reruns++;
       fp.kept.clear();
-      out = await scorePass(fp, mag, wins, c.win, c.cand);
+      out = await scorePass(fp, mag, wins, c.win, c.cand, samples);
     }
     if (out.bad) throw new FastPcbUnsupported("pcb fast path: NaN balance scores");
     // The candidates of this pass must hold every kept score, so all tasks must resolve in one pass.
@@ -205,11 +239,11 @@ export async function scoreStats(
     const wins = Array.from(t, (v) => ({ a: v, b: v, share: 0, above: 1, sureBelow: sureBelowBound(v) }));
     fp.kept.clear();
     const c = caps(wins);
-    let out = await scorePass(fp, mag, wins, c.win, c.cand);
+    let out = await scorePass(fp, mag, wins, c.win, c.cand, samples);
     if (out.candOverflow) {
       fp.reruns++;
       fp.kept.clear();
-      out = await scorePass(fp, mag, wins, c.win, c.cand);
+      out = await scorePass(fp, mag, wins, c.win, c.cand, samples);
     }
     if (out.bad || out.candOverflow) throw new FastPcbUnsupported("pcb fast path: score pass failed");
   }
