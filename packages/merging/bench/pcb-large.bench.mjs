@@ -205,7 +205,7 @@ async function driver() {
       .map((k) => `\`${k}\` ${ratio(k)}×`)
       .join(", ")}.`,
     "",
-    "Per-run times are in the JSON (`raw`). `pcb` runs the defaults: the model is larger than one window (8 Mi positions), so it is streamed — every pass re-reads its windows by ranged reads (from the page cache after the first pass) and the merge recomputes the kept scores; `pcb-resident` (`fast_window: 0`) holds every input in memory (two WebAssembly memories at this size) and reads the checkpoints once.",
+    "Per-run times are in the JSON (`raw`). `pcb` runs the defaults: the model is larger than one window (8 Mi positions), so it is streamed — every pass re-reads its windows by ranged reads (from the page cache after the first pass), and the merge works from the candidates the score pass kept per window in ordinary memory; `pcb-resident` (`fast_window: 0`) holds every input in memory (two WebAssembly memories at this size) and reads the checkpoints once.",
     "",
   ].join("\n");
   writeFileSync(join(dirOut, "merging-pcb-large.md"), md);
