@@ -10,12 +10,15 @@ const pkgs: Record<string, string> = {
   "@x/snn": "packages/snn",
   "@x/grid-model": "packages/grid-model",
   "@x/datasets": "packages/datasets",
+  "@x/zoo": "packages/zoo",
+  "@x/experiments": "packages/experiments",
 };
 
 // Subpath exports map to their own entry files; exact-match regexes keep "@x/tensor-core" from
 // swallowing "@x/tensor-core/tfjs" as a path prefix.
 const subpaths: Record<string, string> = {
   "@x/tensor-core/tfjs": "packages/tensor-core/src/tfjs/index.ts",
+  "@x/merging/evolve": "packages/merging/src/evolve/index.ts",
   "@x/evolution/distributed": "packages/evolution/src/distributed/index.ts",
 };
 

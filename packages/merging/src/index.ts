@@ -1,8 +1,12 @@
-// @x/merging: the public API. Everything a user imports is listed here by name; more specialised
-// entry points are `@x/merging/pcb` (PCB-Merging on in-memory task vectors and its statistics),
-// `@x/merging/config` (mergekit YAML) and `@x/merging/search` (coefficient search).
+// @x/merging: the public API, every name listed explicitly (the statements are ordered by module):
+// merge methods (the MergeMethod interface, registry, parameter resolution, the built-ins' flat-vector
+// forms), the in-memory API (mergeTensors, mergeFlat, MergeRun), checkpoint merges (mergeCheckpoints,
+// PreparedCheckpointMerge, the planner, output guards' errors), mergekit YAML, PCB on in-memory task
+// vectors, coefficient search, and LoRA extraction. More specialised entry points: `@x/merging/pcb`
+// (PCB's options, index rules and row statistics), `@x/merging/config` (mergekit YAML),
+// `@x/merging/search` (coefficient search) and `@x/merging/evolve` (evolving a population of
+// checkpoints with Evolver).
 
-// --- Checkpoint merges --------------------------------------------------------------------------
 export {
   type ConditionalParameter,
   type MergeConfig,
@@ -18,7 +22,6 @@ export {
   parseMergeConfig,
   type ScalarSetting,
 } from "./config/index.js";
-// --- In-memory merges ---------------------------------------------------------------------------
 export {
   type FlatTensor,
   type MergeAuxDicts,
@@ -47,7 +50,19 @@ export {
 } from "./exec/prepared.js";
 export { openModel, resolveModelPath } from "./io/source.js";
 export type { StoredTensorInfo, TensorSource } from "./io/types.js";
-// --- Merge methods: the interface, the registry and parameter resolution ---------------------------
+export {
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_WEIGHTS_FILE,
+  type ExtractLoraOptions,
+  type ExtractLoraResult,
+  extractLora,
+  LoraExtractionError,
+  type LoraModuleReport,
+  openAnyCheckpoint,
+  type SvdOptions,
+  type TruncatedSvd,
+  truncatedSvd,
+} from "./lora/index.js";
 export {
   type AuxInput,
   checkAuxGiven,
@@ -88,7 +103,6 @@ export { regmeanMerge } from "./methods/regmean.js";
 export { slerpVectors } from "./methods/slerp.js";
 export type { RescaleMode } from "./methods/sparsify.js";
 export { type TiesPcbOptions, tiesPcbMerge } from "./methods/ties-pcb.js";
-// --- PCB-Merging (more in @x/merging/pcb) ----------------------------------------------------------
 export {
   type NanGuard,
   PCB_DEFAULTS,
@@ -113,8 +127,6 @@ export {
   type PlannedTensor,
   planMerge,
 } from "./plan/tensors.js";
-
-// --- Coefficient search (also @x/merging/search) ---------------------------------------------------
 export {
   type CheckpointSearchOptions,
   type CheckpointSearchResult,

@@ -52,6 +52,7 @@ export {
   toShared,
   type UnaryOp,
 } from "./pool/index.js";
+export * from "./pytorch/index.js";
 export { Rng, type RngState } from "./rng.js";
 export * from "./safetensors/index.js";
 export {

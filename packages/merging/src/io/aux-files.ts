@@ -130,11 +130,8 @@ export class AuxFiles {
 
   /** Whether any model's file of statistic `kind` has any of the tensors `names`. */
   covers(kind: AuxInput["kind"], names: readonly string[]): boolean {
-    const list = this.files.get(kind);
-    return (
-      list !== undefined &&
-      list.some((f) => f.ckpt !== undefined && names.some((n) => f.ckpt!.info(n) !== undefined))
-    );
+    const list = this.files.get(kind) ?? [];
+    return list.some((f) => f.ckpt !== undefined && names.some((n) => f.ckpt!.info(n) !== undefined));
   }
 
   async close(): Promise<void> {
