@@ -3,6 +3,7 @@
 // read) or as stored bytes (whole tensors or element ranges) into reusable buffers.
 
 import { mapLimited } from "../async.js";
+import { ByteBuffers, ReadBuffers } from "../buffers.js";
 import type { MergeConfig } from "../config/index.js";
 import { NonFiniteReport } from "../engine/nonfinite.js";
 import { AuxFiles } from "../io/aux-files.js";
@@ -13,7 +14,6 @@ import type { AuxInput, TensorAux } from "../method.js";
 import type { InputRefs, PlanHeaders } from "../plan/plan.js";
 import type { PlannedTensor } from "../plan/tensors.js";
 import { extractBlock } from "./blocks.js";
-import { ByteBuffers, ReadBuffers } from "./buffers.js";
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 

@@ -21,6 +21,7 @@ import { createShardedSink, encodeFloat32 } from "../io/sink.js";
 import { copyTagalongFiles, writeMergeMetadataFiles } from "../io/tagalong.js";
 // Importing the built-in methods registers them, so `merge_method` names resolve without the package index.
 import "../methods/index.js";
+import { ByteBuffers } from "../buffers.js";
 import { checkAuxGiven, getMethod, type MergeMethod, MergeMethodError } from "../method.js";
 import { denseLinearChoice, storedGlobalChoice } from "../plan/fast-paths.js";
 import {
@@ -36,7 +37,6 @@ import {
 } from "../plan/plan.js";
 import type { MergeWarning } from "../plan/tensors.js";
 import { insertBlock } from "./blocks.js";
-import { ByteBuffers } from "./buffers.js";
 import type { MergeProgressEvent } from "./events.js";
 import { FusedHelpers, findFusedHelper } from "./fused-helpers.js";
 import {
