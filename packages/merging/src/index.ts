@@ -48,6 +48,15 @@ export {
   prepareCheckpointMerge,
   type WriteMergeOptions,
 } from "./exec/prepared.js";
+export { AUX_FILES, auxPathOf } from "./io/aux-files.js";
+export {
+  acquireOutputLock,
+  checkOutputDir,
+  lockPathOf,
+  type OutputCheckOptions,
+  type OutputLock,
+  removeStaleTemporaries,
+} from "./io/output-guard.js";
 export { openModel, resolveModelPath } from "./io/source.js";
 export type { StoredTensorInfo, TensorSource } from "./io/types.js";
 export {
