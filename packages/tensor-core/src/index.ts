@@ -1,3 +1,6 @@
+// The public API of @x/tensor-core (subpaths: @x/tensor-core/tfjs, @x/tensor-core/workers).
+import * as kernels from "./kernels/index.js";
+
 export {
   type StoredFloats,
   type WeightedDeltaSumOptions,
@@ -38,14 +41,11 @@ export {
   numberToBf16,
   numberToF16,
 } from "./half.js";
-export * as kernels from "./kernels/index.js";
 export { KernelError, type RowReduceOp, SUM_BLOCK, type TaskReduceOp } from "./kernels/index.js";
 export {
   type ElementwiseOp,
-  findPoolWorker,
   KernelPool,
   type KernelPoolOptions,
-  PoolError,
   type RangeReduceOp,
   sharedFloat32Array,
   sharedFloat64Array,
@@ -53,7 +53,42 @@ export {
   type UnaryOp,
 } from "./pool/index.js";
 export { Rng, type RngState } from "./rng.js";
-export * from "./safetensors/index.js";
+export {
+  type BuiltHeader,
+  buildHeader,
+  Checkpoint,
+  type ConvertOptions,
+  type ConvertResult,
+  convertCheckpoint,
+  INDEX_FILE_NAME,
+  type LayoutOrder,
+  layoutOrder,
+  MAX_HEADER_SIZE,
+  type OpenSafetensorsOptions,
+  openCheckpoint,
+  openSafetensors,
+  parseHeader,
+  planShards,
+  readHeaderLength,
+  type SafetensorsEntry,
+  SafetensorsFile,
+  type SafetensorsHeader,
+  SafetensorsWriter,
+  ShardedSafetensorsWriter,
+  type ShardedWriteOptions,
+  type ShardedWriteResult,
+  SINGLE_FILE_NAME,
+  saveSafetensors,
+  shardFileName,
+  type TensorPayload,
+  type TensorReader,
+  type TensorSourceFn,
+  type TensorSpec,
+  type TensorStream,
+  type WriteOptions,
+  writeSafetensors,
+  writeShardedSafetensors,
+} from "./safetensors/index.js";
 export {
   countNaN,
   createSelectScratch,
@@ -83,3 +118,6 @@ export {
   type StreamingQuantilePhase,
 } from "./streaming-quantile.js";
 export { Tensor } from "./tensor.js";
+
+/** The single-threaded typed-array kernels (`kernels.abs`, `kernels.reduceTasks`, ...). */
+export { kernels };
