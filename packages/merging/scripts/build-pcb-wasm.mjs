@@ -1,16 +1,26 @@
 // Compiles wasm/pcb.c (PCB streaming-global kernels, WebAssembly SIMD) into src/pcb/fast/pcb-wasm.ts: the
 // module bytes as base64 plus the SHA-256 of the C source they were built from, so the package needs no
-// compiler at build or run time. Needs clang and wasm-ld with the wasm32 target (Debian: apt install
-// clang lld). Run after editing pcb.c: `node scripts/build-pcb-wasm.mjs`. The test pcb-fast-wasm.test.ts
-// fails while the committed module was built from another source.
+// compiler at build or run time.
+//
+// The toolchain is pinned: Debian's clang-14 and lld-14 at exactly PINNED_VERSION (install with
+// `apt-get install clang-14=1:14.0.6-12 lld-14=1:14.0.6-12`); another compiler version produces other bytes.
+// `pnpm --filter @x/merging build:wasm` rewrites the module after editing pcb.c; `check:wasm` (run by CI)
+// rebuilds it in memory and fails when the committed module differs. The test pcb-fast.test.ts also fails
+// while the committed module was built from another source.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const srcPath = new URL("../wasm/pcb.c", import.meta.url);
 const outPath = new URL("../src/pcb/fast/pcb-wasm.ts", import.meta.url);
+
+/** Debian package version of clang-14 and lld-14 the committed module is built with. */
+export const PINNED_VERSION = "1:14.0.6-12";
+const CLANG = "clang-14";
+const WASM_LD = "/usr/bin/wasm-ld-14";
 
 export const CLANG_FLAGS = [
   "--target=wasm32",
@@ -21,6 +31,7 @@ export const CLANG_FLAGS = [
   "-mmutable-globals",
   "-ffp-contract=off",
   "-nostdlib",
+  `-fuse-ld=${WASM_LD}`,
   "-Wl,--no-entry",
   "-Wl,--import-memory",
   "-Wl,--shared-memory",
@@ -34,12 +45,31 @@ export function sourceHash(text) {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** The module bytes compiled from the C source at `srcPath`. */
+/** Throws unless clang-14 and lld-14 are installed at exactly PINNED_VERSION. */
+export function checkToolchain() {
+  const fix = `install the pinned toolchain: apt-get install clang-14=${PINNED_VERSION} lld-14=${PINNED_VERSION}`;
+  let installed;
+  try {
+    installed = execFileSync("dpkg-query", ["-W", "-f=${Package} ${Version}\\n", "clang-14", "lld-14"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } catch {
+    throw new Error(`clang-14 / lld-14 are not installed as Debian packages: ${fix}`);
+  }
+  for (const line of installed.trim().split("\n")) {
+    const [pkg, version] = line.split(" ");
+    if (version !== PINNED_VERSION) throw new Error(`${pkg} is ${version || "missing"}, not ${PINNED_VERSION}: ${fix}`);
+  }
+}
+
+/** The module bytes compiled from the C source at `path`. */
 export function compile(path = srcPath) {
+  checkToolchain();
   const dir = mkdtempSync(join(tmpdir(), "pcb-wasm-"));
   try {
     const out = join(dir, "pcb.wasm");
-    execFileSync("clang", [...CLANG_FLAGS, "-o", out, path instanceof URL ? path.pathname : path]);
+    execFileSync(CLANG, [...CLANG_FLAGS, "-o", out, path instanceof URL ? fileURLToPath(path) : path]);
     return readFileSync(out);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -61,6 +91,15 @@ export function generate(bytes, hash) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const text = readFileSync(srcPath, "utf8");
-  writeFileSync(outPath, generate(compile(), sourceHash(text)));
+  const text = generate(compile(), sourceHash(readFileSync(srcPath, "utf8")));
+  if (process.argv.includes("--check")) {
+    if (readFileSync(outPath, "utf8") !== text) {
+      console.error(
+        "src/pcb/fast/pcb-wasm.ts differs from a rebuild of wasm/pcb.c with the pinned toolchain: " +
+          "run pnpm --filter @x/merging build:wasm and commit the result",
+      );
+      process.exit(1);
+    }
+    console.log("src/pcb/fast/pcb-wasm.ts matches wasm/pcb.c");
+  } else writeFileSync(outPath, text);
 }

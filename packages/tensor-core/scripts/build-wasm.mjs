@@ -1,15 +1,30 @@
 // Compiles src/codecs/simd.wat (hand-written WebAssembly text) into src/codecs/simd-wasm.ts, the module
 // bytes as base64, so the package needs no build-time tool and no file lookup at run time.
-// Run after editing the .wat: `node scripts/build-wasm.mjs` (the test simd-wasm.test.ts fails while the
-// committed bytes are out of date; `--check` exits 1 instead of writing).
+//
+// The toolchain is pinned: the `wabt` dev dependency at exactly PINNED_WABT (package.json pins it; this
+// script refuses another version). `pnpm --filter @x/tensor-core build:wasm` rewrites the module after
+// editing the .wat; `check:wasm` (run by CI) rebuilds it in memory and fails when the committed module
+// differs.
 import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import wabtInit from "wabt";
+
+export const PINNED_WABT = "1.0.39";
 
 const watPath = new URL("../src/codecs/simd.wat", import.meta.url);
 const outPath = new URL("../src/codecs/simd-wasm.ts", import.meta.url);
 
+/** Throws unless the installed wabt is exactly PINNED_WABT. */
+export function checkToolchain() {
+  const { version } = createRequire(import.meta.url)("wabt/package.json");
+  if (version !== PINNED_WABT) {
+    throw new Error(`wabt is ${version}, not ${PINNED_WABT}: run pnpm install (package.json pins it)`);
+  }
+}
+
 /** The generated TypeScript module for the given .wat source. */
 export async function generate(watSource) {
+  checkToolchain();
   const wabt = await wabtInit();
   const mod = wabt.parseWat("simd.wat", watSource, { simd: true });
   try {
@@ -31,10 +46,13 @@ export async function generate(watSource) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const text = await generate(readFileSync(watPath, "utf8"));
   if (process.argv.includes("--check")) {
-    const current = readFileSync(outPath, "utf8");
-    if (current !== text) {
-      console.error("src/codecs/simd-wasm.ts is out of date: run node scripts/build-wasm.mjs");
+    if (readFileSync(outPath, "utf8") !== text) {
+      console.error(
+        "src/codecs/simd-wasm.ts differs from a rebuild of simd.wat with the pinned wabt: " +
+          "run pnpm --filter @x/tensor-core build:wasm and commit the result",
+      );
       process.exit(1);
     }
+    console.log("src/codecs/simd-wasm.ts matches simd.wat");
   } else writeFileSync(outPath, text);
 }
