@@ -50,7 +50,9 @@ export function checkToolchain() {
   const fix = `install the pinned toolchain: apt-get install clang-14=${PINNED_VERSION} lld-14=${PINNED_VERSION}`;
   let installed;
   try {
-    installed = execFileSync("dpkg-query", ["-W", "-f=${Package} ${Version}\\n", "clang-14", "lld-14"], {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax.
+    const format = "-f=${Package} ${Version}\\n";
+    installed = execFileSync("dpkg-query", ["-W", format, "clang-14", "lld-14"], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -59,7 +61,8 @@ export function checkToolchain() {
   }
   for (const line of installed.trim().split("\n")) {
     const [pkg, version] = line.split(" ");
-    if (version !== PINNED_VERSION) throw new Error(`${pkg} is ${version || "missing"}, not ${PINNED_VERSION}: ${fix}`);
+    if (version !== PINNED_VERSION)
+      throw new Error(`${pkg} is ${version || "missing"}, not ${PINNED_VERSION}: ${fix}`);
   }
 }
 
