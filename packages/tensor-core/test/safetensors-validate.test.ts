@@ -1,19 +1,12 @@
-import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  isNumericDType,
-  MAX_HEADER_SIZE,
   openSafetensors,
-  parseHeader,
-  Rng,
-  readHeaderLength,
   SafetensorsError,
   type SafetensorsErrorCode,
   SafetensorsFile,
-  saveSafetensors,
-  Tensor,
 } from "../src/index.js";
 
 let dir: string;

@@ -183,7 +183,7 @@ function deepest(node: Node, level: number): number {
 }
 
 function integers(node: Node | undefined, what: string, max: number): number[] {
-  if (!node || node.kind !== "array") invalid(`${what} is not an array`);
+  if (node?.kind !== "array") invalid(`${what} is not an array`);
   if (node.items.length > max) invalid(`${what} too long`);
   return node.items.map((n) => {
     if (n.kind !== "number" || !/^(0|[1-9][0-9]*)$/.test(n.literal)) invalid(`${what} has a non-integer`);
@@ -236,7 +236,7 @@ function check(file: Uint8Array): OracleTensor[] {
       }
     }
     const dtype = fields.get("dtype");
-    if (!dtype || dtype.kind !== "string") invalid("dtype missing or not a string");
+    if (dtype?.kind !== "string") invalid("dtype missing or not a string");
     const bits = DTYPE_BITS[dtype.value];
     if (bits === undefined) invalid("unknown dtype");
     const shape = integers(fields.get("shape"), "shape", MAX_RANK);
