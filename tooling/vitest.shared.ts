@@ -10,54 +10,14 @@
 // named by each package's `exports` map, exactly what an npm user imports; code under test and the worker
 // scripts it starts (`dist/**/*-worker.js`) then come from the same build. They import packages by name,
 // never `../src/...` (that would load a second copy of the package from sources).
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
-
-const root = fileURLToPath(new URL("..", import.meta.url));
+import { root, workspacePackages } from "./workspace.mjs";
 
 export type TestKind = "unit" | "integration" | "reliability";
 export type Build = "src" | "dist";
-
-interface WorkspacePackage {
-  readonly name: string;
-  readonly dir: string;
-  readonly exports: Record<string, string>;
-}
-
-/** `exports` subpath → built JavaScript file (the "import" condition), relative to the package. */
-function importTargets(exportsField: unknown): Record<string, string> {
-  if (typeof exportsField === "string") return { ".": exportsField };
-  const out: Record<string, string> = {};
-  if (exportsField && typeof exportsField === "object") {
-    for (const [sub, target] of Object.entries(exportsField as Record<string, unknown>)) {
-      if (typeof target === "string") out[sub] = target;
-      else if (target && typeof target === "object") {
-        const t = target as Record<string, unknown>;
-        const file = t.import ?? t.default;
-        if (typeof file === "string") out[sub] = file;
-      }
-    }
-  }
-  return out;
-}
-
-/** Every package under packages/ and apps/, read from its package.json. */
-export function workspacePackages(): WorkspacePackage[] {
-  const out: WorkspacePackage[] = [];
-  for (const group of ["packages", "apps"]) {
-    const base = join(root, group);
-    if (!existsSync(base)) continue;
-    for (const entry of readdirSync(base, { withFileTypes: true })) {
-      const file = join(base, entry.name, "package.json");
-      if (!entry.isDirectory() || !existsSync(file)) continue;
-      const pkg = JSON.parse(readFileSync(file, "utf8")) as { name: string; exports?: unknown };
-      out.push({ name: pkg.name, dir: join(base, entry.name), exports: importTargets(pkg.exports) });
-    }
-  }
-  return out;
-}
 
 /** `./dist/a/index.js` → `src/a/index.ts` (tsconfig: rootDir src, outDir dist). */
 function sourceOf(pkgDir: string, built: string): string {
@@ -140,9 +100,21 @@ export function testProjects(dir: string) {
     });
 }
 
-/** The projects of every workspace package (the root vitest.config.ts). */
+/**
+ * The projects of every workspace package, plus `tooling:integration` (tooling/test: checks across all
+ * packages, such as every README example): the root vitest.config.ts.
+ */
 export function workspaceTestProjects() {
-  return workspacePackages().flatMap((p) => testProjects(p.dir));
+  const tooling = {
+    root: join(root, "tooling"),
+    test: {
+      name: "tooling:integration",
+      include: ["test/**/*.test.ts"],
+      testTimeout: TEST_KINDS.integration.timeout,
+      hookTimeout: TEST_KINDS.integration.timeout,
+    },
+  };
+  return [...workspacePackages().flatMap((p) => testProjects(p.dir)), tooling];
 }
 
 /**

@@ -8,6 +8,7 @@ export {
 } from "./codecs/linear.js";
 export { setSimdEnabled, simdAvailable } from "./codecs/simd.js";
 export {
+  type ArrayCtor,
   byteLengthOf,
   DTYPES,
   type DType,

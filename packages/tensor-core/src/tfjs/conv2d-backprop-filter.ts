@@ -18,7 +18,8 @@ import { TfBridgeError } from "./errors.js";
 
 export const CONV2D_BACKPROP_FILTER = "Conv2DBackpropFilter";
 
-interface FilterGradAttrs {
+/** The kernel attributes the filter gradient reads. */
+export interface FilterGradAttrs {
   strides: number | [number, number];
   pad: "same" | "valid" | number | backend_util.ExplicitPadding;
   dataFormat: "NHWC" | "NCHW";

@@ -14,12 +14,15 @@ export {
   WorkerTaskError,
 } from "./errors.js";
 export { type ModulePool, type ModulePoolOptions, startModulePool } from "./module-pool.js";
-export type { ModuleWorkerInit } from "./module-worker.js";
+export type { ModuleTask, ModuleWorkerDefinition, ModuleWorkerInit } from "./module-worker.js";
 export {
+  type AnyDefinition,
   type CallOptions,
+  type InitOf,
   type MethodArg,
   type MethodName,
   type MethodResult,
+  type MethodsOf,
   terminateAllWorkerPools,
   WorkerPool,
   type WorkerPoolOptions,

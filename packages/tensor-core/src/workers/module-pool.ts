@@ -3,7 +3,7 @@
 
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
-import type moduleWorker from "./module-worker.js";
+import type { ModuleWorkerDefinition } from "./module-worker.js";
 import { WorkerPool } from "./pool.js";
 import { workerScript } from "./script.js";
 
@@ -18,7 +18,7 @@ export interface ModulePoolOptions {
 }
 
 /** The pool type `startModulePool` returns. */
-export type ModulePool = WorkerPool<typeof moduleWorker>;
+export type ModulePool = WorkerPool<ModuleWorkerDefinition>;
 
 /** Starts workers that each import `module` and call its export `exportName` per `run("call", args)`. */
 export function startModulePool(options: ModulePoolOptions): Promise<ModulePool> {
@@ -26,7 +26,7 @@ export function startModulePool(options: ModulePoolOptions): Promise<ModulePool>
   const href =
     m instanceof URL ? m.href : /^[a-z][a-z0-9+.-]*:/i.test(m) && !isAbsolute(m) ? m : pathToFileURL(m).href;
   const name = options.name ?? `module pool (${href})`;
-  return WorkerPool.start<typeof moduleWorker>({
+  return WorkerPool.start<ModuleWorkerDefinition>({
     script: workerScript(import.meta.url, "./module-worker.js", name),
     threads: options.threads,
     name,

@@ -14,12 +14,15 @@ import type { WorkerDefinition, WorkerMethods } from "./define.js";
 import { type RemoteError, WorkerError, WorkerTaskError } from "./errors.js";
 import { type FromWorker, HARNESS_KEY, type HarnessData, type ToWorker } from "./protocol.js";
 
+/** Any worker definition (the type parameter of `WorkerPool`). */
 // biome-ignore lint/suspicious/noExplicitAny: the pool is typed by the worker's definition.
-type AnyDefinition = WorkerDefinition<any, any, WorkerMethods<any>>;
+export type AnyDefinition = WorkerDefinition<any, any, WorkerMethods<any>>;
+/** The methods of a worker definition. */
 // biome-ignore lint/suspicious/noExplicitAny: see above.
-type MethodsOf<D> = D extends WorkerDefinition<any, any, infer M> ? M : never;
+export type MethodsOf<D> = D extends WorkerDefinition<any, any, infer M> ? M : never;
+/** The `init` type of a worker definition. */
 // biome-ignore lint/suspicious/noExplicitAny: see above.
-type InitOf<D> = D extends WorkerDefinition<infer I, any, any> ? I : never;
+export type InitOf<D> = D extends WorkerDefinition<infer I, any, any> ? I : never;
 /** Names of a definition's methods. */
 export type MethodName<D> = keyof MethodsOf<D> & string;
 /** The argument type of method `K`. */
