@@ -10,6 +10,8 @@ const only = process.argv.slice(2);
 const pkgs = workspacePackages().filter(
   (p) => p.group === "packages" && (only.length === 0 || only.some((o) => p.name.endsWith(o))),
 );
+/** Terminal colour codes, removed from TypeDoc's output before it is counted and printed. */
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 let errors = 0;
 let warnings = 0;
 for (const pkg of pkgs) {
@@ -37,7 +39,7 @@ for (const pkg of pkgs) {
     cwd: pkg.dir,
     encoding: "utf8",
   });
-  const text = `${r.stdout}${r.stderr}`.replace(/\u001b\[[0-9;]*m/g, "");
+  const text = `${r.stdout}${r.stderr}`.replace(ANSI, "");
   const w = (text.match(/\[warning\](?! Found)/g) ?? []).length;
   warnings += w;
   if (r.status !== 0) {
