@@ -1,6 +1,8 @@
 import { Rng, type RngState } from "@x/tensor-core";
+import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { EvolutionConfigError } from "./errors.js";
-import { symmetricEigen } from "./linalg.js";
+import type { EvalInfo } from "./fitness.js";
+import type { RunSnapshot, RunStore } from "./run-store.js";
 
 export interface Bounds {
   readonly lower: ArrayLike<number>;
@@ -52,7 +54,7 @@ export class CmaEs {
   readonly cMu: number;
   readonly chiN: number;
   private readonly bounds?: Bounds;
-  private readonly rng: Rng;
+  private rng: Rng;
   readonly sigma0: number;
 
   mean: Float64Array;
@@ -226,10 +228,62 @@ export class CmaEs {
     this.decompose();
   }
 
+  // C = B diag(D²) Bᵀ by ml-matrix's symmetric eigensolver (Householder tridiagonalisation + QL): plain
+  // JavaScript arithmetic in a fixed order, so the decomposition, and the run, are bit-reproducible.
   private decompose(): void {
-    const { values, vectors } = symmetricEigen(this.C, this.n);
-    for (let i = 0; i < this.n; i++) this.D[i] = Math.sqrt(Math.max(values[i], 1e-300));
-    this.B = vectors;
+    const n = this.n;
+    const evd = new EigenvalueDecomposition(Matrix.from1DArray(n, n, this.C), { assumeSymmetric: true });
+    const values = evd.realEigenvalues;
+    const vectors = evd.eigenvectorMatrix;
+    for (let i = 0; i < n; i++) {
+      this.D[i] = Math.sqrt(Math.max(values[i], 1e-300));
+      for (let j = 0; j < n; j++) this.B[i * n + j] = vectors.get(i, j);
+    }
+  }
+
+  /** Everything that evolves during a run (JSON-safe with exact doubles via `toExactJson`). */
+  state(): CmaEsState {
+    return {
+      mean: Array.from(this.mean),
+      sigma: this.sigma,
+      C: Array.from(this.C),
+      B: Array.from(this.B),
+      D: Array.from(this.D),
+      pSigma: Array.from(this.pSigma),
+      pc: Array.from(this.pc),
+      generation: this.generation,
+      evaluations: this.evaluations,
+      bestX: Array.from(this.bestX),
+      bestF: this.bestF,
+      bestHistory: [...this.bestHistory],
+      lastRange: this.lastRange,
+      rng: this.rng.state(),
+    };
+  }
+
+  /** Continue from a saved `state()` (same constructor options); the run goes on bit-identically. */
+  restore(s: CmaEsState): void {
+    const n = this.n;
+    if (s.mean.length !== n || s.C.length !== n * n) {
+      throw new EvolutionConfigError(
+        `CMA-ES state is for dimension ${s.mean.length}, this optimizer has ${n}`,
+      );
+    }
+    this.mean = Float64Array.from(s.mean);
+    this.sigma = s.sigma;
+    this.C = Float64Array.from(s.C);
+    this.B = Float64Array.from(s.B);
+    this.D = Float64Array.from(s.D);
+    this.pSigma = Float64Array.from(s.pSigma);
+    this.pc = Float64Array.from(s.pc);
+    this.generation = s.generation;
+    this.evaluations = s.evaluations;
+    this.bestX = Float64Array.from(s.bestX);
+    this.bestF = s.bestF;
+    this.bestHistory.length = 0;
+    this.bestHistory.push(...s.bestHistory);
+    this.lastRange = s.lastRange;
+    this.rng = Rng.fromState(s.rng);
   }
 
   /** Condition number of C. */
@@ -271,6 +325,27 @@ export class CmaEs {
   }
 }
 
+/** The evolving state of a `CmaEs` (see `state()` / `restore()`). */
+export interface CmaEsState {
+  readonly mean: number[];
+  readonly sigma: number;
+  readonly C: number[];
+  readonly B: number[];
+  readonly D: number[];
+  readonly pSigma: number[];
+  readonly pc: number[];
+  readonly generation: number;
+  readonly evaluations: number;
+  readonly bestX: number[];
+  readonly bestF: number;
+  readonly bestHistory: number[];
+  readonly lastRange: number;
+  readonly rng: RngState;
+}
+
+/** An objective for `minimizeCmaEs`: lower is better; `info` names the candidate (index, generation). */
+export type Objective = (x: Float64Array, info: EvalInfo) => number | Promise<number>;
+
 export interface MinimizeOptions extends Omit<CmaEsOptions, "lambda"> {
   /** Total function-evaluation budget across restarts (checked first, before any other stop). */
   readonly maxEvaluations: number;
@@ -280,8 +355,16 @@ export interface MinimizeOptions extends Omit<CmaEsOptions, "lambda"> {
   readonly lambda?: number;
   /** Stop once f <= target. */
   readonly target?: number;
-  /** Candidates evaluated at once (the objective may be async, e.g. a worker pool). */
+  /** Candidates evaluated at once (the objective may be async, e.g. a worker pool or a queue). */
   readonly concurrency?: number;
+  /**
+   * Checkpoint store: written after every `checkpointEvery` generations (default 1); with `resume`, a run
+   * killed at any moment continues from its last checkpoint and ends bit-identical to an uninterrupted run.
+   * Every option that changes the result (budget and target included) must match on resume.
+   */
+  readonly store?: RunStore;
+  readonly resume?: boolean;
+  readonly checkpointEvery?: number;
 }
 
 export interface MinimizeResult {
@@ -293,70 +376,150 @@ export interface MinimizeResult {
   readonly runs: readonly { lambda: number; evaluations: number; best: number; stop: string }[];
 }
 
+interface RunRecord {
+  lambda: number;
+  evaluations: number;
+  best: number;
+  stop: string;
+}
+
+/** Where the restart driver is; saved in checkpoints next to the active run's `CmaEsState`. */
+interface DriverState {
+  rng: RngState;
+  /** Index of the next (or active) run. */
+  run: number;
+  used: number;
+  /** Generations done over all runs (the `generation` an objective sees). */
+  generation: number;
+  bestX: number[];
+  bestF: number;
+  largeRestarts: number;
+  largeBudget: number;
+  smallBudget: number;
+  runs: RunRecord[];
+  /** The active run's construction, or null between runs. */
+  current: { x0: number[]; sigma0: number; lambda: number; seed: number; regime: "large" | "small" } | null;
+  es: CmaEsState | null;
+  /** True once the driver has stopped (budget or target reached, restarts exhausted). */
+  finished: boolean;
+}
+
 /**
  * Minimize with CMA-ES and optional IPOP / BIPOP restarts (Auger & Hansen 2005; Hansen 2009). Restarts
  * begin at a uniform point of the box when bounds are given, else at x0. Evaluation order within a
- * generation never affects the result (fitness values are stored by candidate index).
+ * generation never affects the result (fitness values are stored by candidate index). With a `store`, the
+ * run checkpoints after every generation and `resume` continues it exactly.
  */
-export async function minimizeCmaEs(
-  f: (x: Float64Array) => number | Promise<number>,
-  o: MinimizeOptions,
-): Promise<MinimizeResult> {
+export async function minimizeCmaEs(f: Objective, o: MinimizeOptions): Promise<MinimizeResult> {
   const n = o.x0.length;
-  const rng = new Rng(o.seed);
   const defaultLambda = o.lambda ?? 4 + Math.floor(3 * Math.log(n));
-  const runs: { lambda: number; evaluations: number; best: number; stop: string }[] = [];
-  let used = 0;
-  let bestX = Float64Array.from(o.x0);
-  let bestF = Number.POSITIVE_INFINITY;
-  let largeRestarts = 0;
-  let largeBudget = 0;
-  let smallBudget = 0;
+  const mode = o.restarts ?? "none";
   const concurrency = Math.max(1, o.concurrency ?? 1);
-  for (let run = 0; used < o.maxEvaluations; run++) {
-    let lambda = defaultLambda;
-    let sigma0 = o.sigma0;
-    const mode = o.restarts ?? "none";
-    if (run > 0 && mode === "none") break;
-    let regime: "large" | "small" = "large";
-    if (mode === "ipop") lambda = defaultLambda * 2 ** run;
-    if (mode === "bipop" && run > 0) {
-      // Small regime whenever it has spent less than the large one (Hansen 2009).
-      if (smallBudget < largeBudget) {
-        regime = "small";
-        const u = rng.uniform();
-        lambda = Math.max(2, Math.floor(defaultLambda * (0.5 * 2 ** largeRestarts) ** (u * u)));
-        sigma0 = o.sigma0 * 2 * 10 ** (-2 * rng.uniform());
-      } else {
-        largeRestarts++;
-        lambda = defaultLambda * 2 ** largeRestarts;
+  const every = Math.max(1, o.checkpointEvery ?? 1);
+  const fingerprint = JSON.stringify({
+    algorithm: "cmaes",
+    n,
+    x0: Array.from(o.x0),
+    sigma0: o.sigma0,
+    seed: o.seed,
+    lambda: defaultLambda,
+    restarts: mode,
+    maxEvaluations: o.maxEvaluations,
+    target: o.target ?? null,
+    bounds: o.bounds ? { lower: Array.from(o.bounds.lower), upper: Array.from(o.bounds.upper) } : null,
+  });
+  let rng = new Rng(o.seed);
+  let st: DriverState = {
+    rng: rng.state(),
+    run: 0,
+    used: 0,
+    generation: 0,
+    bestX: Array.from(o.x0),
+    bestF: Number.POSITIVE_INFINITY,
+    largeRestarts: 0,
+    largeBudget: 0,
+    smallBudget: 0,
+    runs: [],
+    current: null,
+    es: null,
+    finished: false,
+  };
+  const loaded = o.resume && o.store ? await o.store.load(fingerprint, () => new Float32Array(0), 0) : null;
+  if (loaded) {
+    st = loaded.extra as DriverState;
+    rng = Rng.fromState(st.rng);
+  }
+  const save = async (): Promise<void> => {
+    if (!o.store) return;
+    st.rng = rng.state();
+    const snap: RunSnapshot = {
+      fingerprint,
+      generation: st.generation,
+      evaluations: st.used,
+      skipped: 0,
+      fitness: [st.bestF],
+      rng: st.rng,
+      control: null,
+      history: [],
+      extra: st,
+    };
+    await o.store.save(snap, []);
+  };
+
+  while (!st.finished) {
+    if (st.current === null) {
+      if (st.used >= o.maxEvaluations || (st.run > 0 && mode === "none")) {
+        st.finished = true;
+        break;
       }
+      let lambda = defaultLambda;
+      let sigma0 = o.sigma0;
+      let regime: "large" | "small" = "large";
+      if (mode === "ipop") lambda = defaultLambda * 2 ** st.run;
+      if (mode === "bipop" && st.run > 0) {
+        // Small regime whenever it has spent less than the large one (Hansen 2009).
+        if (st.smallBudget < st.largeBudget) {
+          regime = "small";
+          const u = rng.uniform();
+          lambda = Math.max(2, Math.floor(defaultLambda * (0.5 * 2 ** st.largeRestarts) ** (u * u)));
+          sigma0 = o.sigma0 * 2 * 10 ** (-2 * rng.uniform());
+        } else {
+          st.largeRestarts++;
+          lambda = defaultLambda * 2 ** st.largeRestarts;
+        }
+      }
+      const x0 =
+        st.run === 0 || !o.bounds
+          ? Array.from(o.x0)
+          : Array.from({ length: n }, (_, i) => rng.uniformIn(o.bounds!.lower[i], o.bounds!.upper[i]));
+      st.current = { x0, sigma0, lambda, seed: rng.nextU32(), regime };
+      st.es = null;
     }
-    const x0 =
-      run === 0 || !o.bounds
-        ? Float64Array.from(o.x0)
-        : Float64Array.from({ length: n }, (_, i) => rng.uniformIn(o.bounds!.lower[i], o.bounds!.upper[i]));
-    const es = new CmaEs({ x0, sigma0, seed: rng.nextU32(), lambda, bounds: o.bounds });
+    const c = st.current;
+    const es = new CmaEs({ x0: c.x0, sigma0: c.sigma0, seed: c.seed, lambda: c.lambda, bounds: o.bounds });
+    if (st.es) es.restore(st.es);
     let stop = "budget";
-    while (used + es.lambda <= o.maxEvaluations) {
+    while (st.used + es.lambda <= o.maxEvaluations) {
       const xs = es.ask();
       const fs = new Array<number>(xs.length);
+      const generation = st.generation;
       let next = 0;
       const lane = async (): Promise<void> => {
         for (;;) {
           const k = next++;
           if (k >= xs.length) return;
-          fs[k] = await f(xs[k]);
+          fs[k] = await f(xs[k], { target: k, generation });
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, xs.length) }, lane));
-      used += xs.length;
+      st.used += xs.length;
+      st.generation++;
       es.tell(xs, fs);
-      if (es.bestF < bestF) {
-        bestF = es.bestF;
-        bestX = Float64Array.from(es.bestX);
+      if (es.bestF < st.bestF) {
+        st.bestF = es.bestF;
+        st.bestX = Array.from(es.bestX);
       }
-      if (o.target !== undefined && bestF <= o.target) {
+      if (o.target !== undefined && st.bestF <= o.target) {
         stop = "target";
         break;
       }
@@ -365,11 +528,25 @@ export async function minimizeCmaEs(
         stop = r;
         break;
       }
+      if ((es.generation % every === 0 || st.used + es.lambda > o.maxEvaluations) && o.store) {
+        st.es = es.state();
+        await save();
+      }
     }
-    runs.push({ lambda: es.lambda, evaluations: es.evaluations, best: es.bestF, stop });
-    if (regime === "small") smallBudget += es.evaluations;
-    else largeBudget += es.evaluations;
-    if (stop === "target" || stop === "budget") break;
+    st.runs.push({ lambda: es.lambda, evaluations: es.evaluations, best: es.bestF, stop });
+    if (c.regime === "small") st.smallBudget += es.evaluations;
+    else st.largeBudget += es.evaluations;
+    st.current = null;
+    st.es = null;
+    st.run++;
+    if (stop === "target" || stop === "budget") st.finished = true;
+    await save();
   }
-  return { x: bestX, f: bestF, evaluations: used, restarts: runs.length - 1, runs };
+  return {
+    x: Float64Array.from(st.bestX),
+    f: st.bestF,
+    evaluations: st.used,
+    restarts: st.runs.length - 1,
+    runs: st.runs,
+  };
 }

@@ -1,6 +1,7 @@
 import { Rng, type RngState } from "@x/tensor-core";
 import type { ParameterControl, Params } from "./control.js";
 import { type CrossoverSpec, crossoverStream, validateCrossover } from "./crossover.js";
+import { asyncGenerationWithLookahead, lookaheadState } from "./de-lookahead.js";
 import { EvolutionConfigError } from "./errors.js";
 import { evaluateAll, type FitnessFunction } from "./fitness.js";
 import { buildChild, randomsNeeded, type Strategy, strategyTerms } from "./mutation.js";
@@ -25,7 +26,7 @@ export interface DifferentialEvolutionOptions {
   readonly concurrency?: number;
   /**
    * Skip evaluating children identical to their parent (possible with tiny CR and no j_rand); they are
-   * rejected and counted in `skipped`, not in `evaluations` (evolution.md §4.3). Default true.
+   * rejected and counted in `skipped`, not in `evaluations` (docs/algorithms.md). Default true.
    */
   readonly skipIdentical?: boolean;
   /**
@@ -41,6 +42,12 @@ export interface DifferentialEvolutionOptions {
   readonly resume?: boolean;
   /** Allocate genomes in SharedArrayBuffers (needed for zero-copy worker fitness). */
   readonly shared?: boolean;
+  /**
+   * Async selection only: children evaluated at once (default 1). The next k − 1 children are built and
+   * evaluated speculatively and rebuilt from the same draws when an earlier decision changes their inputs;
+   * the run is bit-identical to k = 1 (see de-lookahead.ts). Holds up to 3k extra genomes.
+   */
+  readonly lookahead?: number;
 }
 
 /** Fills the population in place: genome i is a zeroed view into the population buffer. */
@@ -59,6 +66,8 @@ export interface DifferentialEvolutionResult {
   readonly evaluations: number;
   readonly skipped: number;
   readonly history: readonly GenerationRecord[];
+  /** Speculative evaluations thrown away (async selection with lookahead > 1); not in `evaluations`. */
+  readonly discarded: number;
 }
 
 /**
@@ -128,7 +137,15 @@ export class DifferentialEvolution {
     const better = (a: number, b: number): boolean => (maximize ? a > b : a < b);
     const skipIdentical = o.skipIdentical ?? true;
     const concurrency = Math.max(1, o.concurrency ?? 1);
-    const pop = new Population(n, dim, { shared: o.shared, spare: sync ? n : 1 });
+    const lookahead = o.lookahead ?? 1;
+    if (!(Number.isInteger(lookahead) && lookahead >= 1)) {
+      throw new EvolutionConfigError(`lookahead must be an integer >= 1, got ${lookahead}`);
+    }
+    const pop = new Population(n, dim, {
+      shared: o.shared,
+      spare: sync ? n : lookahead > 1 ? 3 * lookahead : 1,
+    });
+    const ahead = !sync && lookahead > 1 ? lookaheadState(n, lookahead) : null;
     const fp = this.fingerprint(n, dim);
 
     let rng = new Rng(o.seed);
@@ -151,7 +168,7 @@ export class DifferentialEvolution {
       const scores = await evaluateAll(
         fitness,
         pop.genomes().map((genome, i) => ({ genome, info: { target: i, generation: -1 } })),
-        concurrency,
+        Math.max(concurrency, lookahead), // independent evaluations: lookahead's parallelism applies too
       );
       fit.set(scores);
       evaluations += n;
@@ -228,6 +245,32 @@ export class DifferentialEvolution {
           }
           decide(i, n + i, childFit[i], parentFit[i]);
         }
+      } else if (ahead) {
+        const counts = { evaluations, skipped };
+        await asyncGenerationWithLookahead(
+          {
+            pop,
+            fit,
+            rng,
+            n,
+            dim,
+            generation: g,
+            strategy: o.strategy,
+            crossover: o.crossover,
+            control: o.control,
+            fitness,
+            skipIdentical,
+            reevaluateParents: o.reevaluateParents ?? false,
+            lookahead,
+            params,
+            bestIndex,
+            decide,
+            counts,
+          },
+          ahead,
+        );
+        evaluations = counts.evaluations;
+        skipped = counts.skipped;
       } else {
         for (let i = 0; i < n; i++) {
           params[i] = o.control.sample(i, rng);
@@ -280,6 +323,7 @@ export class DifferentialEvolution {
       await save(g + 1);
       o.onProgress?.(rec);
     }
+    await ahead?.inflight.settle(); // no thrown-away evaluation outlives the call
     const b = bestIndex();
     return {
       population: pop,
@@ -290,6 +334,7 @@ export class DifferentialEvolution {
       evaluations,
       skipped,
       history,
+      discarded: ahead?.inflight.discarded ?? 0,
     };
   }
 }

@@ -5,6 +5,7 @@ import { buildChild, interpolationTerms } from "./mutation.js";
 import { Population } from "./population.js";
 import { type GenerationRecord, meanOf, type ProgressListener } from "./progress.js";
 import type { RunSnapshot, RunStore } from "./run-store.js";
+import { InFlight, Leases } from "./speculation.js";
 
 /** Scores a weight vector on the evolution (dev) split; higher is better; must be deterministic. */
 export type DevScore = (weights: Float32Array) => number | Promise<number>;
@@ -13,7 +14,7 @@ export type DevScore = (weights: Float32Array) => number | Promise<number>;
  * Merges the population into `out` (Evolver mode B). Injected so that @x/evolution does not depend on
  * @x/merging (whose coefficient search uses this package's CMA-ES). The genomes are views into the
  * population buffer: read them, never keep or modify them. A stochastic merge (DARE) must fix its mask
- * seed so equal populations give equal merges (evolution.md §4.8).
+ * seed so equal populations give equal merges (docs/algorithms.md, "Evolver").
  */
 export type MergeFunction = (genomes: readonly Float32Array[], out: Float32Array) => void | Promise<void>;
 
@@ -42,6 +43,15 @@ export interface EvolverOptions {
   readonly onEvaluation?: (e: EvolverEvaluation) => void | Promise<void>;
   readonly store?: RunStore;
   readonly resume?: boolean;
+  /**
+   * Children evaluated at once (default 1: one at a time, as the algorithm is written). With k > 1 the next
+   * k − 1 children are built and evaluated while earlier decisions are pending; a child whose inputs an
+   * earlier acceptance changed (its reference individual; the best individual in mode A; any slot in mode B,
+   * whose fitness merges the whole population) is rebuilt from the same random draws and evaluated again. The
+   * run is bit-identical to k = 1 and faster when evaluations run in parallel (worker threads, a queue of
+   * machines); thrown-away evaluations are counted in `discarded`. Holds up to 3k extra genomes in memory.
+   */
+  readonly lookahead?: number;
 }
 
 export interface EvolverEvaluation {
@@ -70,6 +80,8 @@ export interface EvolverResult {
   readonly skipped: number;
   readonly accepted: number;
   readonly history: readonly GenerationRecord[];
+  /** Speculative evaluations thrown away (lookahead > 1); never counted in `evaluations`. */
+  readonly discarded: number;
 }
 
 /** Evolver's reference-choice probability p_g = 0.5 + 0.5 / (G - g) (mode A). */
@@ -84,7 +96,7 @@ function check(v: number, what: string): number {
 }
 
 /**
- * Evolver (Du et al. 2024) as its code behaves (evolution.md §1.3–§1.4): interpolation mutation
+ * Evolver (Du et al. 2024) as its released code behaves (docs/algorithms.md): interpolation mutation
  * m = x_i + F (x_r - x_i), per-scalar binomial crossover without j_rand, greedy strict ">" in-place
  * selection. Mode A picks the reference at random with probability p_g, else the best other individual,
  * targets in order, and outputs the best individual by dev score. Mode B picks a uniform reference,
@@ -114,8 +126,12 @@ export async function evolve(initial: readonly Float32Array[], o: EvolverOptions
   }
   const modeB = o.mode === "merge";
   const skipIdentical = o.skipIdentical ?? true;
+  const lookahead = o.lookahead ?? 1;
+  if (!(Number.isInteger(lookahead) && lookahead >= 1)) {
+    throw new EvolutionConfigError(`lookahead must be an integer >= 1, got ${lookahead}`);
+  }
   const crossover: CrossoverSpec = { kind: "binomial", forceJRand: false, sampling: o.sampling ?? "auto" };
-  const pop = new Population(n, dim, { spare: 1 });
+  const pop = new Population(n, dim, { spare: lookahead === 1 ? 1 : 3 * lookahead });
   const merged = modeB ? new Float32Array(dim) : null;
   const fingerprint = JSON.stringify({
     algorithm: "evolver",
@@ -156,8 +172,14 @@ export async function evolve(initial: readonly Float32Array[], o: EvolverOptions
       scores[0] = await scoreMerged();
       evaluations = 1;
     } else {
-      for (let i = 0; i < n; i++)
-        scores[i] = check(await o.score(pop.genome(i)), `dev score of individual ${i}`);
+      // the initial individuals are independent: with lookahead k, k of them are scored at once
+      let nextInitial = 0;
+      const lane = async (): Promise<void> => {
+        for (let i = nextInitial++; i < n; i = nextInitial++) {
+          scores[i] = check(await o.score(pop.genome(i)), `dev score of individual ${i}`);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(lookahead, n) }, lane));
       evaluations = n;
     }
   }
@@ -192,53 +214,209 @@ export async function evolve(initial: readonly Float32Array[], o: EvolverOptions
     return r >= i ? r + 1 : r;
   };
 
-  for (let g = start; g < G; g++) {
+  // ---- speculative evaluation (lookahead > 1) ----
+  // Children are dispatched in target order, so the random draws happen in exactly the sequential order; a
+  // child's draws never depend on earlier decisions, only its contents do. Each child remembers the RNG state
+  // before its crossover draws and the versions of what it read; when an acceptance changes those, it is rebuilt
+  // from the same draws and evaluated again. Decisions are taken in order with the values of valid children
+  // only, so the run equals lookahead 1.
+  interface Entry {
+    readonly target: number;
+    readonly kind: "random" | "best";
+    ref: number;
+    refVersion: number;
+    globalVersion: number;
+    readonly crossState: RngState;
+    slot: number;
+    out: number;
+    changed: boolean;
+    value: Promise<number> | null;
+  }
+  const inflight = new InFlight();
+  const version = new Uint32Array(n); // acceptances per slot
+  let globalVersion = 0;
+  const slotLeases = new Leases(Array.from({ length: 3 * lookahead }, (_, k) => n + k));
+  const outLeases = new Leases(Array.from({ length: 3 * lookahead }, (_, k) => k));
+  const outBuffers: Float32Array[] = [];
+  const outBuffer = (k: number): Float32Array => {
+    let b = outBuffers[k];
+    if (!b) {
+      b = new Float32Array(dim);
+      outBuffers[k] = b;
+    }
+    return b;
+  };
+  const startEvaluation = (e: Entry): void => {
+    e.value = null;
+    if (skipIdentical && !e.changed) return;
+    const child = pop.genome(e.slot);
+    let run: Promise<number>;
+    if (modeB) {
+      const list = pop.genomes();
+      list[e.target] = child; // the population with u in slot i, as the sequential loop scores it
+      const out = outBuffer(e.out);
+      run = (async () => {
+        await o.merge!(list, out);
+        return check(await o.score(out), "merged dev score");
+      })();
+    } else {
+      run = (async () => check(await o.score(child), `dev score of the child for individual ${e.target}`))();
+    }
+    run.catch(() => {}); // a thrown-away evaluation may fail unobserved
+    e.value = inflight.track(run);
+  };
+  const build = (e: Entry, r: Rng): void => {
+    const x = pop.genome(e.target);
+    const stats = buildChild(
+      pop.genome(e.slot),
+      x,
+      interpolationTerms(x, pop.genome(e.ref), f),
+      crossoverStream(crossover, r, dim, cr),
+    );
+    e.changed = stats.changed;
+    e.refVersion = version[e.ref];
+    e.globalVersion = globalVersion;
+    startEvaluation(e);
+  };
+  const valid = (e: Entry): boolean =>
+    modeB
+      ? e.globalVersion === globalVersion
+      : version[e.ref] === e.refVersion && (e.kind === "random" || bestOther(e.target) === e.ref);
+  const dispatch = async (t: number, p: number): Promise<Entry> => {
+    const slot = await slotLeases.take();
+    const out = modeB ? await outLeases.take() : -1;
+    let kind: "random" | "best" = "random";
+    let ref: number;
+    if (modeB || rng.uniform() < p) ref = uniformOther(t);
+    else {
+      kind = "best";
+      ref = bestOther(t);
+    }
+    const e: Entry = {
+      target: t,
+      kind,
+      ref,
+      refVersion: 0,
+      globalVersion: 0,
+      crossState: rng.state(),
+      slot,
+      out,
+      changed: false,
+      value: null,
+    };
+    build(e, rng);
+    return e;
+  };
+  const release = (e: Entry, slotReaders: Iterable<Promise<unknown>>): void => {
+    slotLeases.release(e.slot, slotReaders);
+    if (e.out >= 0) outLeases.release(e.out, e.value ? [e.value] : []);
+  };
+  const rebuild = async (e: Entry): Promise<void> => {
+    if (e.value) inflight.discarded++;
+    release(e, e.value ? [e.value] : []);
+    e.slot = await slotLeases.take();
+    e.out = modeB ? await outLeases.take() : -1;
+    if (e.kind === "best") e.ref = bestOther(e.target);
+    build(e, Rng.fromState(e.crossState));
+  };
+  const speculativeGeneration = async (g: number, order: readonly number[], p: number): Promise<number> => {
     let accepted = 0;
-    const order = modeB ? Array.from(rng.permutation(n)) : Array.from({ length: n }, (_, i) => i);
-    const p = referenceRandomProbability(g, G);
-    for (const i of order) {
-      let r: number;
-      if (modeB) r = uniformOther(i);
-      else r = rng.uniform() < p ? uniformOther(i) : bestOther(i);
-      const child = pop.genome(n);
-      const stats = buildChild(
-        child,
-        pop.genome(i),
-        interpolationTerms(pop.genome(i), pop.genome(r), f),
-        crossoverStream(crossover, rng, dim, cr),
-      );
-      if (skipIdentical && !stats.changed) {
+    const window: Entry[] = [];
+    let next = 0;
+    const fill = async (): Promise<void> => {
+      while (window.length < lookahead && next < order.length) window.push(await dispatch(order[next++], p));
+    };
+    await fill();
+    while (window.length > 0) {
+      const e = window[0];
+      const i = e.target;
+      if (!valid(e)) await rebuild(e);
+      if (skipIdentical && !e.changed) {
         skipped++;
+        release(e, []);
+        window.shift();
+        await fill();
         continue;
       }
-      let childScore: number;
-      let won: boolean;
-      if (modeB) {
-        pop.swap(i, n); // u goes into slot i
-        childScore = await scoreMerged();
-        won = childScore > scores[0];
-        if (won) scores[0] = childScore;
-        else pop.swap(i, n); // restore x_i
-      } else {
-        childScore = check(await o.score(child), `dev score of the child for individual ${i}`);
-        won = childScore > scores[i];
-        if (won) {
-          pop.swap(i, n);
-          scores[i] = childScore;
-        }
-      }
+      const childScore = await e.value!;
+      const won = modeB ? childScore > scores[0] : childScore > scores[i];
+      if (won) {
+        pop.swap(i, e.slot); // u into slot i; the old x_i now sits in the spare slot
+        if (modeB) scores[0] = childScore;
+        else scores[i] = childScore;
+        version[i]++;
+        globalVersion++;
+        accepted++;
+        release(e, inflight.all); // evaluations in flight may still read the old x_i (mode B merges)
+      } else release(e, [e.value!]);
       evaluations++;
-      if (won) accepted++;
       await o.onEvaluation?.({
         generation: g,
         target: i,
-        reference: r,
+        reference: e.ref,
         evaluations,
         childScore,
         accepted: won,
         current: modeB ? scores[0] : scores[bestIndex()],
         population: pop,
       });
+      window.shift();
+      if (won) for (const w of window) if (!valid(w)) await rebuild(w);
+      await fill();
+    }
+    return accepted;
+  };
+
+  for (let g = start; g < G; g++) {
+    let accepted = 0;
+    const order = modeB ? Array.from(rng.permutation(n)) : Array.from({ length: n }, (_, i) => i);
+    const p = referenceRandomProbability(g, G);
+    if (lookahead > 1) accepted = await speculativeGeneration(g, order, p);
+    else {
+      for (const i of order) {
+        let r: number;
+        if (modeB) r = uniformOther(i);
+        else r = rng.uniform() < p ? uniformOther(i) : bestOther(i);
+        const child = pop.genome(n);
+        const stats = buildChild(
+          child,
+          pop.genome(i),
+          interpolationTerms(pop.genome(i), pop.genome(r), f),
+          crossoverStream(crossover, rng, dim, cr),
+        );
+        if (skipIdentical && !stats.changed) {
+          skipped++;
+          continue;
+        }
+        let childScore: number;
+        let won: boolean;
+        if (modeB) {
+          pop.swap(i, n); // u goes into slot i
+          childScore = await scoreMerged();
+          won = childScore > scores[0];
+          if (won) scores[0] = childScore;
+          else pop.swap(i, n); // restore x_i
+        } else {
+          childScore = check(await o.score(child), `dev score of the child for individual ${i}`);
+          won = childScore > scores[i];
+          if (won) {
+            pop.swap(i, n);
+            scores[i] = childScore;
+          }
+        }
+        evaluations++;
+        if (won) accepted++;
+        await o.onEvaluation?.({
+          generation: g,
+          target: i,
+          reference: r,
+          evaluations,
+          childScore,
+          accepted: won,
+          current: modeB ? scores[0] : scores[bestIndex()],
+          population: pop,
+        });
+      }
     }
     acceptedTotal += accepted;
     const rec: GenerationRecord = {
@@ -256,6 +434,7 @@ export async function evolve(initial: readonly Float32Array[], o: EvolverOptions
     await save(g + 1);
     o.onProgress?.(rec);
   }
+  await inflight.settle(); // no thrown-away evaluation outlives the call
   let output: Float32Array;
   let outputIndex = -1;
   let outputScore: number;
@@ -278,5 +457,6 @@ export async function evolve(initial: readonly Float32Array[], o: EvolverOptions
     skipped,
     accepted: acceptedTotal,
     history,
+    discarded: inflight.discarded,
   };
 }

@@ -1,10 +1,16 @@
+// Public API of @x/evolution. The distributed evaluator (BullMQ on Redis) is the subpath
+// `@x/evolution/distributed`, so users who do not need it install nothing for it.
+
+// CMA-ES
 export {
   type Bounds,
   CmaEs,
   type CmaEsOptions,
+  type CmaEsState,
   type MinimizeOptions,
   type MinimizeResult,
   minimizeCmaEs,
+  type Objective,
   reflectIntoBox,
 } from "./cmaes.js";
 export {
@@ -14,23 +20,33 @@ export {
   ShadeControl,
   type ShadeOptions,
 } from "./control.js";
-export {
-  type CrossoverSpec,
-  crossoverStream,
-  DenseBinomialStream,
-  ExponentialStream,
-  ForcedCoordinateStream,
-  GeometricBinomialStream,
-  type PositionStream,
-  SPARSE_CR_THRESHOLD,
-} from "./crossover.js";
+export { type CrossoverSpec, SPARSE_CR_THRESHOLD } from "./crossover.js";
+// Differential evolution
 export {
   DifferentialEvolution,
   type DifferentialEvolutionOptions,
   type DifferentialEvolutionResult,
   type PopulationInit,
 } from "./de.js";
-export { CheckpointError, EvolutionConfigError, FitnessError } from "./errors.js";
+// Errors
+export {
+  CheckpointError,
+  EvaluationCancelledError,
+  EvaluationTimeoutError,
+  EvolutionConfigError,
+  type FingerprintChange,
+  FitnessError,
+} from "./errors.js";
+export {
+  type Evaluator,
+  type EvaluatorContext,
+  type EvaluatorFactory,
+  type EvaluatorSpec,
+  type GenomeFitness,
+  type ImportModule,
+  loadEvaluator,
+} from "./evaluator.js";
+// Evolver
 export {
   type DevScore,
   type EvolverEvaluation,
@@ -40,28 +56,31 @@ export {
   type MergeFunction,
   referenceRandomProbability,
 } from "./evolver.js";
-export { type EvalInfo, evaluateAll, type FitnessFunction } from "./fitness.js";
-export { symmetricEigen } from "./linalg.js";
 export {
-  buildChild,
-  type ChildStats,
-  drawDistinct,
-  interpolationTerms,
-  type MutantTerms,
-  randomsNeeded,
-  STRATEGIES,
-  type Strategy,
-  strategyTerms,
-} from "./mutation.js";
+  canonicalJson,
+  describeChanges,
+  fileDigest,
+  fingerprintChanges,
+  fingerprintHash,
+} from "./fingerprint.js";
+
+// Fitness evaluation: timeouts, cancellation, evaluators loadable by name, worker threads
+export {
+  describeCandidate,
+  type EvalInfo,
+  type FitnessFunction,
+  type GuardOptions,
+  guardFitness,
+} from "./fitness.js";
+export { STRATEGIES, type Strategy } from "./mutation.js";
 export { Population, type PopulationOptions } from "./population.js";
 export type { GenerationRecord, ProgressListener } from "./progress.js";
+// Checkpoints and run fingerprints
 export {
-  checkpointBytes,
   DirectoryRunStore,
-  fromExactJson,
+  type DirectoryRunStoreOptions,
   type RunSnapshot,
   type RunStore,
-  toExactJson,
 } from "./run-store.js";
 export {
   CADE_FMIN,

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/p
 import { join } from "node:path";
 import { openSafetensors, writeSafetensors } from "@x/tensor-core";
 import { CheckpointError } from "./errors.js";
+import { canonicalJson, describeChanges, fingerprintChanges } from "./fingerprint.js";
 import type { GenerationRecord } from "./progress.js";
 
 /** Everything but the genomes needed to continue a run exactly. */
@@ -31,9 +32,12 @@ export interface RunStore {
   load(fingerprint: string, genome: (i: number) => Float32Array, count: number): Promise<RunSnapshot | null>;
 }
 
-// JSON cannot hold NaN / ±Infinity (fitness may be -Infinity): encode them as {"$f64": "..."}.
+// JSON cannot hold NaN / ±Infinity (fitness may be -Infinity) nor -0 (CMA-ES state may): encode them as
+// {"$f64": "..."}.
 function replacer(_k: string, v: unknown): unknown {
-  return typeof v === "number" && !Number.isFinite(v) ? { $f64: String(v) } : v;
+  if (typeof v !== "number") return v;
+  if (Object.is(v, -0)) return { $f64: "-0" };
+  return Number.isFinite(v) ? v : { $f64: String(v) };
 }
 function reviver(_k: string, v: unknown): unknown {
   if (v !== null && typeof v === "object" && "$f64" in v && Object.keys(v).length === 1) {
@@ -60,13 +64,37 @@ const genName = (g: number, ext: string): string => `gen-${String(g).padStart(6,
  * at them, and older generations are deleted. A process killed at any instant leaves `latest.json`
  * naming a complete, consistent pair.
  */
+export interface DirectoryRunStoreOptions {
+  /** fsync files before renaming them (default true). */
+  readonly fsync?: boolean;
+  /**
+   * Settings outside the optimizer that change the result (the merge block, the evaluator, data digests,
+   * ...). They join the optimizer's own fingerprint under the key `settings`; a resume whose settings differ
+   * is refused with a CheckpointError naming each changed key.
+   */
+  readonly settings?: Record<string, unknown>;
+}
+
+/** The fingerprint a store writes and checks: the optimizer's, plus the caller's settings. */
+function fullFingerprint(optimizer: string, settings: Record<string, unknown> | undefined): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(optimizer);
+  } catch {
+    parsed = { optimizer };
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) parsed = { optimizer: parsed };
+  return canonicalJson(settings ? { ...(parsed as object), settings } : parsed);
+}
+
 export class DirectoryRunStore implements RunStore {
   constructor(
     readonly dir: string,
-    private readonly options: { fsync?: boolean } = {},
+    private readonly options: DirectoryRunStoreOptions = {},
   ) {}
 
   async save(snapshot: RunSnapshot, genomes: readonly Float32Array[]): Promise<void> {
+    snapshot = { ...snapshot, fingerprint: fullFingerprint(snapshot.fingerprint, this.options.settings) };
     await mkdir(this.dir, { recursive: true });
     const weights = genName(snapshot.generation, "safetensors");
     const state = genName(snapshot.generation, "json");
@@ -108,11 +136,20 @@ export class DirectoryRunStore implements RunStore {
       throw new CheckpointError(pointerPath, "not valid JSON");
     }
     const statePath = join(this.dir, pointer.state);
-    const snap = fromExactJson<RunSnapshot>(await readFile(statePath, "utf8"));
-    if (snap.fingerprint !== fingerprint) {
+    let snap: RunSnapshot;
+    try {
+      snap = fromExactJson<RunSnapshot>(await readFile(statePath, "utf8"));
+    } catch (e) {
+      throw new CheckpointError(statePath, `unreadable checkpoint state: ${(e as Error).message}`);
+    }
+    const expected = fullFingerprint(fingerprint, this.options.settings);
+    const stored = fullFingerprint(snap.fingerprint, undefined);
+    if (stored !== expected) {
+      const changes = fingerprintChanges(JSON.parse(stored), JSON.parse(expected));
       throw new CheckpointError(
         statePath,
-        `checkpoint was written by a different configuration\n  checkpoint: ${snap.fingerprint}\n  this run:   ${fingerprint}`,
+        `checkpoint was written by a different configuration (${describeChanges(changes)}); start a fresh run or restore the settings`,
+        changes,
       );
     }
     await readGenomesSafetensors(join(this.dir, pointer.weights), genome, count);

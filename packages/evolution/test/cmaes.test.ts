@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CmaEs, minimizeCmaEs, reflectIntoBox, symmetricEigen } from "../src/index.js";
+import { CmaEs, minimizeCmaEs, reflectIntoBox } from "../src/index.js";
 
 const sphere = (x: Float64Array): number => {
   let s = 0;
@@ -28,21 +28,6 @@ describe("CMA-ES constants (Hansen tutorial defaults)", () => {
     // mu_eff for lambda = 10 is 3.1672 (tutorial table value for default weights)
     expect(es.muEff).toBeCloseTo(3.1672, 3);
     expect(es.chiN).toBeCloseTo(Math.sqrt(10) * (1 - 1 / 40 + 1 / 2100), 12);
-  });
-});
-
-describe("symmetricEigen", () => {
-  it("reconstructs a symmetric matrix", () => {
-    const n = 4;
-    const a = new Float64Array([4, 1, 0.5, 0, 1, 3, 0.2, 0.1, 0.5, 0.2, 2, 0.3, 0, 0.1, 0.3, 1]);
-    const { values, vectors } = symmetricEigen(a, n);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let k = 0; k < n; k++) s += vectors[i * n + k] * values[k] * vectors[j * n + k];
-        expect(s).toBeCloseTo(a[i * n + j], 10);
-      }
-    }
   });
 });
 

@@ -8,7 +8,7 @@ import {
   ForcedCoordinateStream,
   GeometricBinomialStream,
   type PositionStream,
-} from "../src/index.js";
+} from "../src/crossover.js";
 import { binomialPmf, chiSquare, chiSquareCritical } from "./stats.js";
 
 function drain(s: PositionStream, block = 7): number[] {

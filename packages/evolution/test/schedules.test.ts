@@ -55,7 +55,7 @@ describe("basic schedules", () => {
   });
 });
 
-describe("CADE schedules (evolution.md §2.5 worked values)", () => {
+describe("CADE schedules (worked values of the CADE code)", () => {
   it("S3 with the active F0 = 1e-9: g=0 uses F0; the curve rises to Fmin = 1e-6 at e = 40 and falls back at e = 80", () => {
     const rng = new Rng(11);
     const probe = rng.clone();

@@ -11,10 +11,10 @@ import {
   DifferentialEvolution,
   DirectoryRunStore,
   ScheduledControl,
-} from "../src/index.js";
+} from "../../src/index.js";
 
-const pkgDir = fileURLToPath(new URL("..", import.meta.url));
-const fixture = fileURLToPath(new URL("./fixtures/resumable-run.mjs", import.meta.url));
+const pkgDir = fileURLToPath(new URL("../..", import.meta.url));
+const fixture = fileURLToPath(new URL("../fixtures/resumable-run.mjs", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "evolution-resume-"));
 
 beforeAll(() => {
@@ -75,46 +75,49 @@ function runChild(args: string[], kill?: KillPlan): Promise<RunOutput> {
   });
 }
 
-describe.each(["de-sync", "de-async", "evolver-a", "evolver-b"])("kill and resume: %s", (mode) => {
-  it("a run SIGKILLed at random moments and resumed ends bit-identical to an uninterrupted run", async () => {
-    const reference = await runChild([mode, "-", "fresh", "2"]);
-    expect(reference.result).not.toBeNull();
-    const dir = join(tmp, mode);
-    const rng = new Rng(`kills-${mode}`);
-    let kills = 0;
-    let final: RunOutput | null = null;
-    const resumedAt: number[] = [];
-    for (let attempt = 0; attempt < 12; attempt++) {
-      // First kill at a random moment after start-up (possibly before the first checkpoint); the second at a
-      // random moment after the resumed run has finished a generation (mid-run, maybe mid-write); the third
-      // once the resumed run has finished two generations, so that however slow the machine is, a checkpoint
-      // past the resume point exists and the last resume really starts mid-run.
-      const kill: KillPlan | undefined =
-        attempt === 0
-          ? { after: "started", delayMs: rng.int(200) }
-          : attempt === 1
-            ? { after: "progress", delayMs: rng.int(40) }
-            : attempt === 2
-              ? { after: "progress", delayMs: rng.int(40), count: 2 }
-              : undefined;
-      const r = await runChild([mode, dir, attempt === 0 ? "fresh" : "resume", "2"], kill);
-      if (r.resumedAt !== null) resumedAt.push(r.resumedAt);
-      if (r.signal === "SIGKILL") {
-        kills++;
-        continue;
+describe.each(["de-sync", "de-async", "de-async-lookahead", "evolver-a", "evolver-b", "cmaes"])(
+  "kill and resume: %s",
+  (mode) => {
+    it("a run SIGKILLed at random moments and resumed ends bit-identical to an uninterrupted run", async () => {
+      const reference = await runChild([mode, "-", "fresh", "2"]);
+      expect(reference.result).not.toBeNull();
+      const dir = join(tmp, mode);
+      const rng = new Rng(`kills-${mode}`);
+      let kills = 0;
+      let final: RunOutput | null = null;
+      const resumedAt: number[] = [];
+      for (let attempt = 0; attempt < 12; attempt++) {
+        // First kill at a random moment after start-up (possibly before the first checkpoint); the second at a
+        // random moment after the resumed run has finished a generation (mid-run, maybe mid-write); the third
+        // once the resumed run has finished two generations, so that however slow the machine is, a checkpoint
+        // past the resume point exists and the last resume really starts mid-run.
+        const kill: KillPlan | undefined =
+          attempt === 0
+            ? { after: "started", delayMs: rng.int(200) }
+            : attempt === 1
+              ? { after: "progress", delayMs: rng.int(40) }
+              : attempt === 2
+                ? { after: "progress", delayMs: rng.int(40), count: 2 }
+                : undefined;
+        const r = await runChild([mode, dir, attempt === 0 ? "fresh" : "resume", "2"], kill);
+        if (r.resumedAt !== null) resumedAt.push(r.resumedAt);
+        if (r.signal === "SIGKILL") {
+          kills++;
+          continue;
+        }
+        final = r;
+        break;
       }
-      final = r;
-      break;
-    }
-    expect(kills).toBeGreaterThanOrEqual(2);
-    // at least one resume really continued from the middle of the run
-    expect(resumedAt.some((g) => g > 0)).toBe(true);
-    expect(final?.result).not.toBeNull();
-    expect(final!.result!.digest).toBe(reference.result!.digest);
-    expect(final!.result!.fitness).toEqual(reference.result!.fitness);
-    expect(final!.result!.history).toEqual(reference.result!.history);
-  });
-});
+      expect(kills).toBeGreaterThanOrEqual(2);
+      // at least one resume really continued from the middle of the run
+      expect(resumedAt.some((g) => g > 0)).toBe(true);
+      expect(final?.result).not.toBeNull();
+      expect(final!.result!.digest).toBe(reference.result!.digest);
+      expect(final!.result!.fitness).toEqual(reference.result!.fitness);
+      expect(final!.result!.history).toEqual(reference.result!.history);
+    });
+  },
+);
 
 describe("DirectoryRunStore", () => {
   const negSphere = (g: Float32Array): number => -g.reduce((a, v) => a + v * v, 0);
