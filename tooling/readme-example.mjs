@@ -7,7 +7,8 @@
 //   import { runReadmeExample } from "./readme-example.mjs"    # from a test
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import ts from "typescript";
 
@@ -32,12 +33,21 @@ export function runReadmeExample(dir, { timeoutMs = 300_000 } = {}) {
         }).outputText
       : example.code;
   const file = join(pkgDir, `.readme-example-${process.pid}-${randomBytes(3).toString("hex")}.mjs`);
+  // A fresh temporary directory per run (os.tmpdir() follows TMPDIR): examples that write under tmpdir()
+  // see neither each other's leftovers nor those of an earlier run.
+  const temp = mkdtempSync(join(tmpdir(), "x-readme-example-"));
   writeFileSync(file, code);
   try {
-    const r = spawnSync(process.execPath, [file], { cwd: pkgDir, encoding: "utf8", timeout: timeoutMs });
+    const r = spawnSync(process.execPath, [file], {
+      cwd: pkgDir,
+      encoding: "utf8",
+      timeout: timeoutMs,
+      env: { ...process.env, TMPDIR: temp },
+    });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, code };
   } finally {
     rmSync(file, { force: true });
+    rmSync(temp, { recursive: true, force: true });
   }
 }
 
