@@ -1,7 +1,8 @@
 // `pnpm check:install`: what an npm user gets. Packs every publishable package, installs the tarballs with
-// npm into a new project outside the workspace (with the optional TensorFlow.js peers, so that
-// @x/tensor-core/tfjs can load), and imports every entry point of every package's `exports` map in a fresh
-// Node process, which must find a non-empty module. Exit code 1 on any failure. Needs a build.
+// npm into a new project outside the workspace (with the packages' peer dependencies, optional ones too, so
+// that subpaths such as @x/tensor-core/tfjs can load), and imports every entry point of every package's
+// `exports` map in a fresh Node process, which must find a non-empty module. Exit code 1 on any failure.
+// Needs a build.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,13 +10,21 @@ import { join } from "node:path";
 import { pack } from "./check-packages.mjs";
 import { publishablePackages } from "./workspace.mjs";
 
-/** Optional peers a user installs to use every entry point (kept at the versions the workspace tests). */
-const PEERS = [
-  "@tensorflow/tfjs-core@4.22.0",
-  "@tensorflow/tfjs-backend-cpu@4.22.0",
-  "@tensorflow/tfjs-backend-wasm@4.22.0",
-  "@tensorflow/tfjs-layers@4.22.0",
-];
+/**
+ * Every peer dependency of the packages (optional ones too: a user who imports `@x/tensor-core/tfjs` or
+ * `@x/evolution/distributed` installs them), at the version the workspace pins in devDependencies when it
+ * does, else the declared range.
+ */
+function peers(pkgs) {
+  const out = new Map();
+  for (const p of pkgs) {
+    for (const [name, range] of Object.entries(p.json.peerDependencies ?? {})) {
+      if (name.startsWith("@x/")) continue;
+      out.set(name, p.json.devDependencies?.[name] ?? range);
+    }
+  }
+  return [...out].map(([name, version]) => `${name}@${version}`);
+}
 
 const work = mkdtempSync(join(tmpdir(), "x-pack-install-"));
 let failed = 0;
@@ -25,6 +34,7 @@ try {
   execFileSync("mkdir", ["-p", tarballs, project]);
   const pkgs = publishablePackages();
   const files = pkgs.map((p) => pack(p, tarballs));
+  const PEERS = peers(pkgs);
   writeFileSync(
     join(project, "package.json"),
     JSON.stringify({ name: "x-install-check", private: true, type: "module" }),
