@@ -1,6 +1,6 @@
-// `pnpm docs`: TypeDoc API reference of every library package, from the entry points its `exports` map
+// `pnpm run docs` (plain `pnpm docs` is a pnpm command of its own): TypeDoc API reference of every library package, from the entry points its `exports` map
 // names, into packages/<name>/docs/api/index.html (generated, not committed; each README links it).
-// `pnpm docs -- <name>...` builds some packages only. Exit code 1 when TypeDoc reports an error;
+// `pnpm run docs -- <name>...` builds some packages only. Exit code 1 when TypeDoc reports an error;
 // warnings (a documented type that mentions an unexported one) are printed and counted.
 import { spawnSync } from "node:child_process";
 import { join, relative } from "node:path";
