@@ -1,3 +1,3 @@
-export type { Command } from "./command.js";
-export { UsageError } from "./command.js";
-export { main, resolveCommand } from "./main.js";
+export { checkOutput, UsageError } from "./kit.js";
+export { buildProgram, main, VERSION } from "./main.js";
+export { createProgress, formatBytes, type Progress, ProgressBar } from "./progress.js";

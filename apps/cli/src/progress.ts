@@ -1,45 +1,57 @@
 /**
- * A dependency-free progress bar for long jobs. On a TTY it redraws one line; elsewhere (CI, pipes)
- * it prints at most one line per `everyMs` so logs stay readable.
+ * The one progress module of `x`. On a terminal a bar redraws in place with percent, elapsed time and ETA; when
+ * stderr is piped (CI, logs) it prints a plain line at most every 5 s plus the final one; with --quiet nothing.
+ * Drawing is synchronous and throttled, so a bar also moves during long synchronous computations (a library that
+ * renders from a timer cannot). Everything goes to stderr: stdout stays for results (and --json).
  */
-export interface ProgressOptions {
-  label: string;
-  total: number;
-  /** Formats the unit of `done`/`total` (e.g. bytes). */
-  format?: (n: number) => string;
-  stream?: NodeJS.WriteStream;
-  everyMs?: number;
+
+export interface BarOptions {
+  readonly label: string;
+  readonly total: number;
+  /** Formats `done` / `total` (e.g. bytes). */
+  readonly format?: (n: number) => string;
+  readonly stream?: NodeJS.WriteStream;
 }
+
+const TTY_EVERY_MS = 100;
+const PIPED_EVERY_MS = 5000;
 
 export class ProgressBar {
   private done = 0;
   private extra = "";
   private lastDraw = 0;
+  private finished = false;
   private readonly start = Date.now();
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
 
-  constructor(private readonly opts: ProgressOptions) {
+  constructor(private readonly opts: BarOptions) {
     this.stream = opts.stream ?? process.stderr;
     this.tty = Boolean(this.stream.isTTY) && !process.env.CI;
   }
 
   update(done: number, extra = ""): void {
+    if (this.finished) return;
     this.done = done;
     this.extra = extra;
     const now = Date.now();
-    if (now - this.lastDraw >= (this.opts.everyMs ?? (this.tty ? 100 : 5000))) this.draw(now);
-  }
-
-  tick(delta = 1, extra = ""): void {
-    this.update(this.done + delta, extra);
+    if (now - this.lastDraw >= (this.tty ? TTY_EVERY_MS : PIPED_EVERY_MS)) this.draw(now);
   }
 
   finish(extra = ""): void {
-    this.done = this.opts.total;
+    if (this.finished) return;
+    this.finished = true;
+    this.done = Math.max(this.done, this.opts.total);
     this.extra = extra || this.extra;
     this.draw(Date.now());
     if (this.tty) this.stream.write("\n");
+  }
+
+  /** Ends the bar without claiming completion (the job failed or stopped early). */
+  stop(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.tty && this.lastDraw > 0) this.stream.write("\n");
   }
 
   private draw(now: number): void {
@@ -47,14 +59,63 @@ export class ProgressBar {
     const { total, label } = this.opts;
     const fmt = this.opts.format ?? String;
     const frac = total > 0 ? Math.min(1, this.done / total) : 1;
-    const width = 24;
-    const filled = Math.round(frac * width);
     const secs = (now - this.start) / 1000;
-    const eta = frac > 0 && frac < 1 ? ` eta ${((secs * (1 - frac)) / frac).toFixed(0)}s` : "";
-    const line = `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${fmt(this.done)}/${fmt(total)} ${(frac * 100).toFixed(0)}% ${secs.toFixed(1)}s${eta}${this.extra ? ` ${this.extra}` : ""}`;
-    if (this.tty) this.stream.write(`\r${line}\x1b[K`);
-    else this.stream.write(`${line}\n`);
+    // An estimate from under a second of work is noise: show it from 1 s on.
+    const eta = frac > 0 && frac < 1 && secs >= 1 ? ` eta ${formatSeconds((secs * (1 - frac)) / frac)}` : "";
+    const counts = `${fmt(this.done)}/${fmt(total)} ${(frac * 100).toFixed(0)}% ${formatSeconds(secs)}${eta}`;
+    const tail = this.extra ? ` ${this.extra}` : "";
+    if (this.tty) {
+      const width = 24;
+      const filled = Math.round(frac * width);
+      this.stream.write(
+        `\r${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${counts}${tail}\x1b[K`,
+      );
+    } else this.stream.write(`${label}: ${counts}${tail}\n`);
   }
+}
+
+/** A reporter for a job with phases: whatever order events come in, a new label starts a new bar. */
+export interface Progress {
+  update(label: string, done: number, total: number, extra?: string, format?: (n: number) => string): void;
+  /** Completes the open bar (the job succeeded). */
+  finish(): void;
+  /** Ends the open bar without completing it; safe to call after `finish` (use in `finally`). */
+  stop(): void;
+}
+
+export function createProgress(quiet: boolean): Progress {
+  if (quiet) return { update: () => {}, finish: () => {}, stop: () => {} };
+  let bar: ProgressBar | undefined;
+  let current = "";
+  return {
+    update(label, done, total, extra = "", format) {
+      if (!bar || label !== current) {
+        bar?.finish();
+        bar = new ProgressBar({ label, total, format });
+        current = label;
+      }
+      if (done >= total) {
+        bar.finish(extra);
+        bar = undefined;
+      } else bar.update(done, extra);
+    },
+    finish() {
+      bar?.finish();
+      bar = undefined;
+    },
+    stop() {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}
+
+export function formatSeconds(s: number): string {
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  return m < 60
+    ? `${m}m${String(Math.round(s - 60 * m)).padStart(2, "0")}s`
+    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }
 
 export function formatBytes(n: number): string {

@@ -2,6 +2,8 @@
 export * from "./config/index.js";
 // Streaming checkpoint merges (safetensors in, sharded safetensors out) and coefficient search.
 export * from "./io/index.js";
+// LoRA extraction into PEFT adapters.
+export * from "./lora/index.js";
 export {
   type GlobalMergeContext,
   type GlobalMergeSession,

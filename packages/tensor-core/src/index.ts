@@ -53,6 +53,7 @@ export {
   toShared,
   type UnaryOp,
 } from "./pool/index.js";
+export * from "./pytorch/index.js";
 export { Rng, type RngState } from "./rng.js";
 export {
   type BuiltHeader,

@@ -1,171 +1,94 @@
 /**
- * `x evolve CONFIG.yml OUT_DIR [--resume]`: Evolver over a population of checkpoints. Mode A (standalone)
- * outputs the best individual by dev score; mode B (merge) outputs the merge of the evolved population. The
- * dev score comes from an external command that receives a candidate model directory and prints a number
- * (the last number on its stdout; higher is better), or from a zoo built by `x zoo build` (mean validation
- * accuracy over its tasks — never the test split). Checkpoints go to OUT_DIR/checkpoint every generation;
- * --resume continues a killed run exactly.
+ * `x evolve CONFIG.yml OUT_DIR [--resume]`: Evolver over a population of checkpoints (@x/merging/evolve). The dev
+ * score comes from the config's evaluator: an external command, or a zoo built by `x zoo build` (mean validation
+ * accuracy over its tasks, never the test split).
  */
-import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { type Command, UsageError } from "../command.js";
-import { ProgressBar } from "../progress.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { EVOLVE_DEFAULTS, EXAMPLE_CONFIG, loadEvolveConfig, MERGE_NAMES, runEvolve } from "@x/merging/evolve";
+import type { Command } from "commander";
+import {
+  checkOutput,
+  defineCommand,
+  jsonOption,
+  overwriteOption,
+  printResult,
+  quietOption,
+  UsageError,
+} from "../kit.js";
+import { createProgress } from "../progress.js";
 
-/** Runs the evaluator on a model directory and parses its score. */
-export function runEvaluator(command: readonly string[], cwd: string, modelDir: string): Promise<number> {
-  const argv = command.map((a) => a.replaceAll("{model}", modelDir));
-  return new Promise((res, rej) => {
-    execFile(argv[0], argv.slice(1), { cwd, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) {
-        rej(
-          new Error(
-            `evaluator '${argv.join(" ")}' failed: ${err.message}${stderr ? `\n${stderr.slice(-2000)}` : ""}`,
-          ),
-        );
-        return;
-      }
-      const nums = stdout.match(/[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf(?:inity)?|nan/gi);
-      const last = nums?.[nums.length - 1];
-      const v = last === undefined ? Number.NaN : Number(last.replace(/^([-+]?)inf(inity)?$/i, "$1Infinity"));
-      if (!Number.isFinite(v)) {
-        rej(
-          new Error(
-            `evaluator '${argv.join(" ")}' printed no finite score (stdout: ${JSON.stringify(stdout.slice(-200))})`,
-          ),
-        );
-        return;
-      }
-      res(v);
-    });
-  });
+interface EvolveOpts {
+  resume?: boolean;
+  example?: boolean;
+  overwrite?: boolean;
+  quiet?: boolean;
+  json?: boolean;
 }
 
-export const evolveCommand: Command = {
-  name: "evolve",
-  summary:
-    "Evolver over a population of model checkpoints (mode A standalone, or mode B with a @x/merging method: mean, ta, ties, dare, pcb, fisher, regmean; Fisher/Gram statistics from files). Dev score from an external command; checkpoints every generation; --resume continues a killed run exactly.",
-  usage: "x evolve CONFIG.yml OUT_DIR [--resume] [--example]",
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: { resume: { type: "boolean" }, example: { type: "boolean" } },
-      allowPositionals: true,
-      strict: true,
-    });
-    const { EXAMPLE_CONFIG, loadEvolveConfig } = await import("./evolver/config.js");
-    if (values.example) {
-      console.log(EXAMPLE_CONFIG);
-      return 0;
-    }
-    if (positionals.length !== 2) throw new UsageError("expected CONFIG.yml and OUT_DIR");
-    const cfg = loadEvolveConfig(positionals[0]);
-    const outDir = resolve(positionals[1]);
-    const { evolve, DirectoryRunStore } = await import("@x/evolution");
-    const { readGenome, readLayout, writeModel } = await import("./evolver/models.js");
-    const { mergeFunction } = await import("./evolver/registry-merge.js");
-    const { readSlotStats } = await import("./evolver/stats-files.js");
-
-    const layout = await readLayout(cfg.population[0], cfg.include, cfg.exclude);
-    const genomes = cfg.population.map(() => new Float32Array(layout.dim));
-    for (let i = 0; i < genomes.length; i++) await readGenome(cfg.population[i], layout, genomes[i]);
-    let base: Float32Array | null = null;
-    if (cfg.base) {
-      base = new Float32Array(layout.dim);
-      await readGenome(cfg.base, layout, base);
-    }
-    mkdirSync(outDir, { recursive: true });
-    const scratch = mkdtempSync(join(outDir, ".candidates-"));
-    let candidate = 0;
-    const score = async (w: Float32Array): Promise<number> => {
-      const dir = join(scratch, `c${candidate++}`);
-      await writeModel(dir, cfg.population[0], layout, w);
-      try {
-        if (cfg.zoo) {
-          const { evaluateModelDir } = await import("../zoo/store.js");
-          return (await evaluateModelDir(dir, { zooDir: cfg.zoo, split: "val" })).average;
-        }
-        return await runEvaluator(cfg.command!, cfg.cwd, dir);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
+async function evolveAction(
+  config: string | undefined,
+  out: string | undefined,
+  o: EvolveOpts,
+): Promise<void> {
+  if (o.example) {
+    console.log(EXAMPLE_CONFIG);
+    return;
+  }
+  if (config === undefined || out === undefined) throw new UsageError("expected CONFIG.yml and OUT_DIR");
+  const cfg = loadEvolveConfig(config);
+  const inputs = [...cfg.population, ...(cfg.base ? [cfg.base] : []), ...(cfg.merge?.stats ?? [])];
+  if (o.resume) {
+    if (!existsSync(join(out, "checkpoint")))
+      throw new UsageError(`--resume: ${out} has no checkpoint to resume from`);
+    checkOutput(out, { overwrite: true, inputs });
+  } else checkOutput(out, { overwrite: o.overwrite, inputs });
+  const zooDir = cfg.zoo;
+  const score = zooDir
+    ? async (dir: string) => {
+        const { evaluateModelDir } = await import("@x/zoo");
+        return (await evaluateModelDir(dir, { zooDir, split: "val" })).average;
       }
-    };
-    // Statistics belong to the slot: an evolved child keeps its parent's (see registry-merge.ts).
-    const stats = cfg.merge?.stats
-      ? await Promise.all(
-          cfg.merge.stats.map((file, i) =>
-            readSlotStats(
-              file,
-              cfg.population[i],
-              layout.evolved,
-              cfg.merge!.method === "fisher" ? "fisher" : "gram",
-            ),
-          ),
-        )
-      : undefined;
-    const merge =
-      cfg.mode === "merge" && cfg.merge
-        ? mergeFunction(cfg.merge.method, layout.evolved, base ?? new Float32Array(layout.dim), {
-            lambda: cfg.merge.lambda,
-            tiesTopK: cfg.merge.topK,
-            dareDrop: cfg.merge.drop,
-            pcbRatio: cfg.merge.ratio,
-            regmeanAlpha: cfg.merge.alpha,
-            maskSeed: `x-evolve-${cfg.seed}`,
-            stats,
-            slotNames: cfg.population,
-          })
-        : undefined;
-    const bar = new ProgressBar({ label: "evolve", total: genomes.length * cfg.generations });
-    let children = 0;
-    try {
-      const r = await evolve(genomes, {
-        mode: cfg.mode,
-        merge,
-        f: cfg.f,
-        cr: cfg.cr,
-        generations: cfg.generations,
-        seed: cfg.seed,
-        score,
-        store: new DirectoryRunStore(join(outDir, "checkpoint")),
-        resume: values.resume ?? false,
-        onEvaluation: (e) => {
-          children++;
-          bar.update(e.generation * genomes.length + children, `dev ${e.current.toFixed(4)}`);
-        },
-        onProgress: (e) => {
-          children = 0;
-          bar.update(
-            (e.generation + 1) * genomes.length,
-            `gen ${e.generation + 1}/${e.generations} best ${e.best.toFixed(4)} accepted ${e.accepted}`,
-          );
-        },
-      });
-      bar.finish();
-      await writeModel(join(outDir, "model"), cfg.population[0], layout, r.output);
-      const result = {
-        config: { ...cfg, include: cfg.include?.source ?? null, exclude: cfg.exclude?.source ?? null },
-        outputScore: r.outputScore,
-        outputIndex: r.outputIndex,
-        scores: Array.from(r.scores),
-        evaluations: r.evaluations,
-        skipped: r.skipped,
-        accepted: r.accepted,
-        history: r.history,
-        evolvedTensors: layout.evolved.length,
-        dim: layout.dim,
-        note: "Selection used only the evaluator's (dev) score; no test data is consulted.",
-      };
-      const file = join(outDir, "evolve-result.json");
-      writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 1)}\n`);
-      renameSync(`${file}.tmp`, file);
-      console.log(
-        `dev score ${r.outputScore} (${cfg.mode === "merge" ? "merged population" : `individual ${r.outputIndex}`}), ${r.evaluations} evaluations, ${r.accepted} accepted; wrote ${join(outDir, "model")}`,
-      );
-      return 0;
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
-  },
-};
+    : undefined;
+  const progress = createProgress(o.quiet === true || o.json === true);
+  try {
+    const r = await runEvolve(cfg, out, {
+      resume: o.resume === true,
+      score,
+      onProgress: (done, total, message) => progress.update("evolve", done, total, message),
+    });
+    progress.finish();
+    printResult(
+      o.json,
+      r,
+      () =>
+        `dev score ${r.outputScore} (${r.mode === "merge" ? "merged population" : `individual ${r.outputIndex}`}), ${r.evaluations} evaluations, ${r.accepted} accepted; wrote ${r.modelDir}`,
+    );
+  } finally {
+    progress.stop();
+  }
+}
+
+export function build(): Command {
+  const d = EVOLVE_DEFAULTS;
+  return defineCommand(
+    "evolve",
+    "Evolver over a population of model checkpoints (standalone, or through a merge method), resumable",
+    [
+      "x evolve --example > evolve.yml",
+      "x evolve evolve.yml out/",
+      "x evolve evolve.yml out/ --resume --json",
+    ],
+  )
+    .description(
+      `Evolver over a population of checkpoints (directories or safetensors files of one architecture). Mode A (standalone) outputs the best individual by dev score; mode B (merge) keeps a child only if the merged population's dev score strictly improves and outputs that merge. Merge methods: ${MERGE_NAMES.join(", ")}. Config defaults: mode ${d.mode}, merge.method ${d.mergeMethod}, lambda ${d.lambda}, topK ${d.topK}, drop ${d.drop}, ratio ${d.ratio}, alpha ${d.alpha}, f ${d.f}, cr ${d.cr}, generations ${d.generations}, seed ${d.seed}. The dev score comes from evaluator.command (prints a number; {model} is the candidate directory) or evaluator.zoo (mean validation accuracy of a zoo's tasks). Checkpoints go to OUT_DIR/checkpoint every generation; --resume continues a killed run to exactly the result of an uninterrupted one. Writes OUT_DIR/model/ and OUT_DIR/evolve-result.json.`,
+    )
+    .argument("[config]", "the YAML config (x evolve --example prints one)")
+    .argument("[out]", "output directory")
+    .option("--resume", "continue the run in OUT_DIR from its last checkpoint")
+    .option("--example", "print an example config and exit")
+    .addOption(overwriteOption())
+    .addOption(quietOption())
+    .addOption(jsonOption())
+    .action(evolveAction);
+}

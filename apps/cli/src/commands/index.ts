@@ -1,20 +1,50 @@
-import type { Command } from "../command.js";
+import type { Command } from "commander";
 
 /**
- * Every command, loaded lazily so `x grid ...` never pays for TensorFlow.js start-up.
- * Keys are the command words; add one line per command.
+ * Every top-level command of `x`, in help order. Only the invoked one is loaded (so `x grid ...` never pays for
+ * TensorFlow.js); the others appear in `x --help` with their summary. To add a command: write a module whose
+ * `build()` returns a commander Command (see grid.ts), and add one line here.
  */
-export const commands: Record<string, () => Promise<Command>> = {
-  "bench evolver": async () => (await import("./bench-evolver.js")).benchEvolver,
-  evolve: async () => (await import("./evolve.js")).evolveCommand,
-  "grid simulate": async () => (await import("./grid-simulate.js")).gridSimulate,
-  "grid identify": async () => (await import("./grid-identify.js")).gridIdentify,
-  "grid evaluate": async () => (await import("./grid-evaluate.js")).gridEvaluate,
-  "bench grid": async () => (await import("./bench-grid.js")).benchGrid,
-  "bench merging": async () => (await import("./bench-merging.js")).benchMerging,
-  merge: async () => (await import("./merge.js")).default,
-  quickstart: () => import("./quickstart.js").then((m) => m.command),
-  safetensors: () => import("./safetensors.js").then((m) => m.command),
-  "zoo build": async () => (await import("./zoo.js")).zooBuild,
-  "zoo eval": async () => (await import("./zoo.js")).zooEval,
-};
+export interface CommandEntry {
+  readonly name: string;
+  readonly summary: string;
+  readonly load: () => Promise<{ build(): Command }>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: "quickstart",
+    summary: "the main job on built-in defaults: tensors, merging on a small zoo, grid identification",
+    load: () => import("./quickstart.js"),
+  },
+  {
+    name: "merge",
+    summary: "merge safetensors checkpoints (PCB, TIES, DARE, task arithmetic, ...), mergekit-style YAML",
+    load: () => import("./merge.js"),
+  },
+  {
+    name: "safetensors",
+    summary: "inspect a checkpoint, convert its dtypes with streaming I/O",
+    load: () => import("./safetensors.js"),
+  },
+  {
+    name: "zoo",
+    summary: "the MNIST / Fashion-MNIST model zoo: build (train or load from cache), evaluate a model",
+    load: () => import("./zoo.js"),
+  },
+  {
+    name: "evolve",
+    summary: "Evolver over a population of checkpoints (standalone or through a merge method), resumable",
+    load: () => import("./evolve.js"),
+  },
+  {
+    name: "grid",
+    summary: "smart-meter data: simulate, identify topology + impedances, evaluate against the truth",
+    load: () => import("./grid.js"),
+  },
+  {
+    name: "bench",
+    summary: "the reproduction experiments behind bench/results (merging, evolver, grid)",
+    load: () => import("./bench.js"),
+  },
+];

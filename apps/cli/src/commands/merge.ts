@@ -1,157 +1,111 @@
-// `x merge`: merge checkpoints from a mergekit-style YAML config, or the quick PCB / TA form from flags.
-
+// `x merge`: merge checkpoints from a mergekit-style YAML config, or the quick form from flags; `x merge methods`
+// lists the registered methods with their parameters.
 import { readFile } from "node:fs/promises";
 import {
+  getMethod,
+  hasMethod,
+  listMethods,
   type MergeCheckpointsResult,
   type MergeConfig,
-  type MergeProgressEvent,
+  type MergeMethod,
   mergeCheckpoints,
   parseByteSize,
   parseDTypeName,
   parseMergeConfig,
   type ScalarSetting,
 } from "@x/merging";
-import { type Command, UsageError } from "../command.js";
-import { formatBytes, ProgressBar } from "../progress.js";
-
-const USAGE = [
-  "x merge CONFIG.yml OUT_DIR [--out-shard-size 5GB] [--seed N] [--threads N] [--strict] [--overwrite] [--quiet]",
-  "               [--no-copy-tokenizer] [--no-model-card]",
-  "       x merge --method pcb --base DIR --models DIR DIR ... --out DIR [--ratio 0.1] [--lambda 1.0]",
-  "               [--mode reference|streaming-global|per-tensor] [--param key=value ...] [--dtype float32]",
-  "               [--out-dtype bfloat16] [--out-shard-size 5GB] [--seed N] [--strict] [--overwrite]",
-].join("\n");
-
-const VALUE_FLAGS = new Set([
-  "--out-shard-size",
-  "--seed",
-  "--threads",
-  "--method",
-  "--base",
-  "--out",
-  "--ratio",
-  "--lambda",
-  "--mode",
-  "--param",
-  "--dtype",
-  "--out-dtype",
-]);
-const BOOL_FLAGS = new Set(["--strict", "--overwrite", "--quiet", "--no-copy-tokenizer", "--no-model-card"]);
-
-interface Parsed {
-  positional: string[];
-  values: Map<string, string[]>;
-  bools: Set<string>;
-  models: string[];
-}
-
-function parseArgs(argv: string[]): Parsed {
-  const p: Parsed = { positional: [], values: new Map(), bools: new Set(), models: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.startsWith("--") ? a.indexOf("=") : -1;
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    if (flag === "--models") {
-      // Every following non-flag argument is a model.
-      while (i + 1 < argv.length && !argv[i + 1]!.startsWith("--")) p.models.push(argv[++i]!);
-      if (p.models.length === 0) throw new UsageError("--models needs at least one directory");
-    } else if (VALUE_FLAGS.has(flag)) {
-      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      p.values.set(flag, [...(p.values.get(flag) ?? []), v]);
-    } else if (BOOL_FLAGS.has(a)) {
-      p.bools.add(a);
-    } else if (a.startsWith("--")) {
-      throw new UsageError(`unknown option ${a}`);
-    } else {
-      p.positional.push(a);
-    }
-  }
-  return p;
-}
-
-function one(p: Parsed, flag: string): string | undefined {
-  const v = p.values.get(flag);
-  if (v && v.length > 1) throw new UsageError(`${flag} given more than once`);
-  return v?.[0];
-}
-
-function intFlag(p: Parsed, flag: string): number | undefined {
-  const v = one(p, flag);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0)
-    throw new UsageError(`${flag} must be a non-negative integer, got '${v}'`);
-  return n;
-}
-
-function numberFlag(p: Parsed, flag: string): number | undefined {
-  const v = one(p, flag);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number, got '${v}'`);
-  return n;
-}
+import { type Command, InvalidArgumentError, Option } from "commander";
+import {
+  checkOutput,
+  defineCommand,
+  integer,
+  jsonOption,
+  number,
+  overwriteOption,
+  printResult,
+  quietOption,
+  UsageError,
+} from "../kit.js";
+import { createProgress, formatBytes } from "../progress.js";
 
 /** `key=value` with YAML-like scalars: numbers, true/false, otherwise a string. */
-function parseParam(text: string): [string, ScalarSetting] {
+function param(text: string, prev: [string, ScalarSetting][] = []): [string, ScalarSetting][] {
   const eq = text.indexOf("=");
-  if (eq <= 0) throw new UsageError(`--param expects key=value, got '${text}'`);
-  const key = text.slice(0, eq);
+  if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got '${text}'`);
   const raw = text.slice(eq + 1);
-  if (raw === "true" || raw === "false") return [key, raw === "true"];
   const n = Number(raw);
-  return [key, raw.trim() !== "" && Number.isFinite(n) ? n : raw];
+  const value: ScalarSetting =
+    raw === "true" || raw === "false" ? raw === "true" : raw.trim() !== "" && Number.isFinite(n) ? n : raw;
+  return [...prev, [text.slice(0, eq), value]];
 }
 
-/** The config of the quick form (`--method ... --base ... --models ...`). */
-export function quickConfig(p: Parsed): MergeConfig {
-  const method = one(p, "--method");
-  if (!method) throw new UsageError("the quick form needs --method (e.g. pcb, task_arithmetic, ties)");
-  if (p.models.length === 0) throw new UsageError("the quick form needs --models DIR [DIR ...]");
-  const parameters: Record<string, ScalarSetting> = {};
-  const ratio = numberFlag(p, "--ratio");
-  if (ratio !== undefined) parameters.ratio = ratio;
-  const lambda = numberFlag(p, "--lambda");
-  if (lambda !== undefined) parameters.lambda = lambda;
-  const mode = one(p, "--mode");
-  if (mode !== undefined) parameters.mode = mode;
-  for (const kv of p.values.get("--param") ?? []) {
-    const [k, v] = parseParam(kv);
-    parameters[k] = v;
+function byteSize(v: string): number {
+  try {
+    return parseByteSize(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
   }
+}
+
+function methodName(v: string): string {
+  if (!hasMethod(v)) throw new InvalidArgumentError(`unknown method '${v}' (x merge methods lists them)`);
+  return v;
+}
+
+interface MergeOpts {
+  method?: string;
+  base?: string;
+  models?: string[];
+  out?: string;
+  ratio?: number;
+  lambda?: number;
+  mode?: string;
+  param?: [string, ScalarSetting][];
+  dtype?: string;
+  outDtype?: string;
+  outShardSize?: number;
+  seed?: number;
+  threads?: number;
+  strict?: boolean;
+  overwrite?: boolean;
+  quiet?: boolean;
+  copyTokenizer: boolean;
+  modelCard: boolean;
+  json?: boolean;
+  listMethods?: boolean;
+}
+
+const QUICK_ONLY = ["base", "out", "ratio", "lambda", "mode", "param", "dtype", "outDtype"] as const;
+
+/** The config of the quick form (`--method ... --base ... --models ...`). */
+function quickConfig(o: MergeOpts): MergeConfig {
+  if (!o.method) throw new UsageError("the quick form needs --method (e.g. pcb, task_arithmetic, ties)");
+  if (!o.models?.length) throw new UsageError("the quick form needs --models DIR [DIR ...]");
+  const parameters: Record<string, ScalarSetting> = {};
+  if (o.ratio !== undefined) parameters.ratio = o.ratio;
+  if (o.lambda !== undefined) parameters.lambda = o.lambda;
+  // Only what the user gave: the method's own defaults (e.g. PCB's mode) stay the library's.
+  if (o.mode !== undefined) parameters.mode = o.mode;
+  for (const [k, v] of o.param ?? []) parameters[k] = v;
   const config: MergeConfig = {
-    mergeMethod: method,
-    models: p.models.map((model) => ({ model, parameters: {} })),
+    mergeMethod: o.method,
+    models: o.models.map((model) => ({ model, parameters: {} })),
     parameters,
   };
-  const base = one(p, "--base");
-  if (base !== undefined) config.baseModel = base;
-  const dtype = one(p, "--dtype");
-  if (dtype !== undefined) config.dtype = parseDTypeName(dtype, "--dtype");
-  const outDtype = one(p, "--out-dtype");
-  if (outDtype !== undefined) config.outDtype = parseDTypeName(outDtype, "--out-dtype");
+  if (o.base !== undefined) config.baseModel = o.base;
+  if (o.dtype !== undefined) config.dtype = parseDTypeName(o.dtype, "--dtype");
+  if (o.outDtype !== undefined) config.outDtype = parseDTypeName(o.outDtype, "--out-dtype");
   return config;
 }
 
-/** A progress bar per phase (statistics passes, then the merge), in bytes with a tensor count. */
-function progressReporter(quiet: boolean): (e: MergeProgressEvent) => void {
-  let bar: ProgressBar | undefined;
-  let phase = -1;
-  return (e) => {
-    if (quiet) return;
-    if (e.phaseIndex !== phase) {
-      bar?.finish();
-      phase = e.phaseIndex;
-      const label = e.phaseCount > 1 ? `${e.label} ${e.phaseIndex}/${e.phaseCount}` : e.label;
-      bar = new ProgressBar({ label, total: e.bytesTotal, format: formatBytes });
-    }
-    bar!.update(e.bytesDone, `${e.tensorsDone}/${e.tensorsTotal} tensors`);
-    if (e.tensorsDone === e.tensorsTotal) {
-      bar!.finish(`${e.tensorsDone}/${e.tensorsTotal} tensors`);
-      bar = undefined;
-    }
-  };
+async function yamlConfig(configPath: string): Promise<MergeConfig> {
+  let text: string;
+  try {
+    text = await readFile(configPath, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read config ${configPath}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  return parseMergeConfig(text, configPath);
 }
 
 function summary(r: MergeCheckpointsResult): string {
@@ -163,72 +117,185 @@ function summary(r: MergeCheckpointsResult): string {
   );
 }
 
-export async function runMerge(argv: string[]): Promise<number> {
-  const p = parseArgs(argv);
-  let config: MergeConfig;
+async function runMerge(config: string | undefined, outArg: string | undefined, o: MergeOpts): Promise<void> {
+  if (o.listMethods) return printMethods(undefined, o.json);
+  let cfg: MergeConfig;
   let outDir: string;
-  if (one(p, "--method") !== undefined || p.models.length > 0) {
-    if (p.positional.length > 0)
-      throw new UsageError(`unexpected argument '${p.positional[0]}' in the quick form`);
-    config = quickConfig(p);
-    const out = one(p, "--out");
-    if (!out) throw new UsageError("the quick form needs --out DIR");
-    outDir = out;
+  if (o.method !== undefined || o.models !== undefined) {
+    if (config !== undefined) throw new UsageError(`unexpected argument '${config}' in the quick form`);
+    cfg = quickConfig(o);
+    if (!o.out) throw new UsageError("the quick form needs --out DIR");
+    outDir = o.out;
   } else {
-    if (p.positional.length !== 2) throw new UsageError("expected CONFIG.yml and OUT_DIR");
-    for (const f of [
-      "--base",
-      "--out",
-      "--ratio",
-      "--lambda",
-      "--mode",
-      "--param",
-      "--dtype",
-      "--out-dtype",
-    ]) {
-      if (p.values.has(f))
-        throw new UsageError(`${f} belongs to the quick form; set it in the YAML config instead`);
-    }
-    const [configPath, out] = p.positional as [string, string];
-    let text: string;
-    try {
-      text = await readFile(configPath, "utf8");
-    } catch (err) {
-      throw new UsageError(`cannot read config ${configPath}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-    }
-    config = parseMergeConfig(text, configPath);
-    outDir = out;
+    if (config === undefined || outArg === undefined)
+      throw new UsageError("expected CONFIG.yml and OUT_DIR (or the quick form: --method --models --out)");
+    const given = QUICK_ONLY.find((k) => o[k] !== undefined);
+    if (given)
+      throw new UsageError(
+        `--${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} belongs to the quick form; set it in the YAML config instead`,
+      );
+    cfg = await yamlConfig(config);
+    outDir = outArg;
   }
-  const shard = one(p, "--out-shard-size");
-  const quiet = p.bools.has("--quiet");
-  const threads = intFlag(p, "--threads");
-  const result = await mergeCheckpoints(config, outDir, {
-    outShardSize: shard !== undefined ? parseByteSize(shard) : undefined,
-    seed: intFlag(p, "--seed"),
-    threads: threads === 0 ? undefined : threads,
-    strict: p.bools.has("--strict"),
-    overwrite: p.bools.has("--overwrite"),
-    copyTokenizer: !p.bools.has("--no-copy-tokenizer"),
-    writeModelCard: !p.bools.has("--no-model-card"),
-    onProgress: progressReporter(quiet),
-    onWarning: (w) => console.error(`warning: ${w.message}`),
-    onNotice: (m) => console.error(`note: ${m}`),
-  });
-  if (!quiet) console.log(summary(result));
-  return 0;
+  const inputs = [...cfg.models.map((m) => m.model), ...(cfg.baseModel ? [cfg.baseModel] : [])];
+  checkOutput(outDir, { overwrite: o.overwrite, inputs });
+  const progress = createProgress(o.quiet === true || o.json === true);
+  try {
+    const result = await mergeCheckpoints(cfg, outDir, {
+      outShardSize: o.outShardSize,
+      seed: o.seed,
+      threads: o.threads === 0 ? undefined : o.threads,
+      strict: o.strict === true,
+      overwrite: o.overwrite === true,
+      copyTokenizer: o.copyTokenizer,
+      writeModelCard: o.modelCard,
+      onProgress: (e) => {
+        const label = e.phaseCount > 1 ? `${e.label} (${e.phaseIndex}/${e.phaseCount})` : e.label;
+        progress.update(
+          label,
+          e.bytesDone,
+          e.bytesTotal,
+          `${e.tensorsDone}/${e.tensorsTotal} tensors`,
+          formatBytes,
+        );
+      },
+      onWarning: (w) => console.error(`warning: ${w.message}`),
+      onNotice: (m) => console.error(`note: ${m}`),
+    });
+    progress.finish();
+    if (!o.quiet || o.json) printResult(o.json, result, () => summary(result));
+  } finally {
+    progress.stop();
+  }
 }
 
-const command: Command = {
-  name: "merge",
-  summary:
-    "Merge model checkpoints (safetensors, Hugging Face layout) with PCB, TIES, DARE, task arithmetic and more.\n" +
-    "CONFIG.yml is mergekit's YAML subset (models, base_model, merge_method, parameters, dtype, out_dtype).\n" +
-    "--threads N uses N threads: task arithmetic splits each piece of a tensor over them (no extra memory),\n" +
-    "other tensor-scope methods merge whole tensors on N workers (memory grows N-fold); PCB streaming-global\n" +
-    "runs its passes on N threads (all cores without --threads; its `threads` parameter takes precedence);\n" +
-    "--strict turns skipped tensors into errors.",
-  usage: USAGE,
-  run: runMerge,
-};
+// ---------------------------------------------------------------- x merge methods
 
-export default command;
+function methodDoc(m: MergeMethod) {
+  return {
+    name: m.name,
+    description: m.description,
+    base: m.base,
+    minModels: m.minModels,
+    ...(m.maxModels !== undefined ? { maxModels: m.maxModels } : {}),
+    randomized: m.randomized,
+    params: m.params.map((p) => ({
+      name: p.name,
+      scope: p.scope,
+      type: p.type,
+      default: p.default ?? null,
+      ...(p.choices ? { choices: [...p.choices] } : {}),
+      ...(p.min !== undefined ? { min: p.min } : {}),
+      ...(p.max !== undefined ? { max: p.max } : {}),
+      description: p.description,
+    })),
+  };
+}
+
+function range(p: ReturnType<typeof methodDoc>["params"][number]): string {
+  if (p.choices) return p.choices.join("|");
+  if (p.min !== undefined || p.max !== undefined) return `[${p.min ?? "-inf"}, ${p.max ?? "inf"}]`;
+  return "";
+}
+
+function printMethods(name: string | undefined, json: boolean | undefined): void {
+  const methods = (name ? [getMethod(name)] : listMethods()).map(methodDoc);
+  printResult(json, name ? methods[0] : methods, () =>
+    methods
+      .map((m) => {
+        const head = `${m.name}: ${m.description} (base ${m.base}, ${m.minModels}+ models${m.randomized ? ", seeded" : ""})`;
+        if (m.params.length === 0) return `${head}\n  (no parameters)`;
+        const rows = m.params.map((p) => [
+          p.name,
+          p.scope,
+          p.type,
+          JSON.stringify(p.default),
+          range(p),
+          p.description,
+        ]);
+        const widths = [0, 1, 2, 3, 4].map((i) =>
+          Math.max(
+            ["name", "scope", "type", "default", "range"][i]!.length,
+            ...rows.map((r) => r[i]!.length),
+          ),
+        );
+        const line = (r: string[]) => `  ${r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join("  ")}`;
+        return [
+          head,
+          line(["name", "scope", "type", "default", "range", "description"]),
+          ...rows.map(line),
+        ].join("\n");
+      })
+      .join("\n\n"),
+  );
+}
+
+export function build(): Command {
+  const pcb = Object.fromEntries(getMethod("pcb").params.map((p) => [p.name, p]));
+  const methods = defineCommand(
+    "methods",
+    "list every registered merge method with its parameters (name, scope, type, default, range, description)",
+    ["x merge methods", "x merge methods pcb", "x merge methods --json"],
+  )
+    .argument("[method]", "only this method", methodName)
+    .addOption(jsonOption())
+    // --json may land on `x merge` (which has one too) when it follows the subcommand: read both.
+    .action((name: string | undefined, _o: unknown, cmd: Command) =>
+      printMethods(name, cmd.optsWithGlobals().json),
+    );
+  return defineCommand(
+    "merge",
+    "merge model checkpoints (safetensors, Hugging Face layout) with PCB, TIES, DARE, task arithmetic and more",
+    [
+      "x merge config.yml merged/",
+      "x merge --method pcb --base base/ --models a/ b/ c/ --out merged/ --ratio 0.1 --lambda 1",
+      "x merge --method pcb --base base/ --models a/ b/ --out merged/ --mode reference --quiet",
+      "x merge --method ties --base base/ --models a/ b/ --out merged/ --param density=0.2 --json",
+      "x merge methods pcb",
+    ],
+  )
+    .description(
+      "Merge checkpoints. CONFIG.yml is mergekit's YAML subset (models, base_model, merge_method, parameters, dtype, " +
+        "out_dtype); the quick form takes --method, --base, --models and --out instead. Method parameters not given " +
+        "keep the method's defaults (x merge methods lists them). --threads N: task arithmetic splits each piece of a " +
+        "tensor over N threads, other tensor-scope methods merge whole tensors on N workers (memory grows N-fold), " +
+        "PCB streaming-global runs its passes on N threads. The output directory must not be, contain or lie inside " +
+        "an input, and a non-empty one is refused unless --overwrite.",
+    )
+    .argument("[config]", "mergekit-style YAML config")
+    .argument("[out]", "output directory")
+    .option("--method <name>", "merge method of the quick form (x merge methods)", methodName)
+    .option("--base <dir>", "base model θ0 of the quick form")
+    .option("--models <dir...>", "the models to merge (quick form)")
+    .option("--out <dir>", "output directory of the quick form")
+    .option("--ratio <r>", `PCB's ratio (default ${String(pcb.ratio?.default)})`, number(0, 1))
+    .option(
+      "--lambda <λ>",
+      `scaling of the merged task vector (PCB default ${String(pcb.lambda?.default)})`,
+      number(),
+    )
+    .addOption(
+      new Option("--mode <mode>", `PCB's mode (default ${String(pcb.mode?.default)})`).choices(
+        pcb.mode?.choices ?? [],
+      ),
+    )
+    .option("--param <key=value>", "any method parameter, repeatable", param)
+    .option("--dtype <dtype>", "compute dtype (quick form)")
+    .option("--out-dtype <dtype>", "output dtype (quick form)")
+    .option(
+      "--out-shard-size <size>",
+      "largest output shard, e.g. 5GB (default: the library's, as mergekit)",
+      byteSize,
+    )
+    .option("--seed <n>", "seed of the randomized methods (default: the library's)", integer(0))
+    .option("--threads <n>", "threads (0 = the library's choice)", integer(0, 256))
+    .option("--strict", "turn skipped tensors into errors")
+    .addOption(overwriteOption())
+    .addOption(quietOption())
+    .option("--no-copy-tokenizer", "do not copy tokenizer files from the first model")
+    .option("--no-model-card", "do not write README.md")
+    .addOption(jsonOption())
+    .option("--list-methods", "list the merge methods and their parameters (same as x merge methods)")
+    .action(runMerge)
+    .addCommand(methods);
+}

@@ -1,112 +1,110 @@
-/** `x zoo build` and `x zoo eval`: the seeded MNIST / Fashion-MNIST model zoo. */
-import { parseArgs } from "node:util";
-import { type Command, UsageError } from "../command.js";
-import { ProgressBar } from "../progress.js";
+/** `x zoo build` and `x zoo eval`: the seeded MNIST / Fashion-MNIST model zoo (@x/zoo). */
+import { defaultZooConfig, TASKS, ZOO_CACHE_DIR } from "@x/zoo";
+import { type Command, Option } from "commander";
+import { defineCommand, defineGroup, integer, jsonOption, pct, printResult, quietOption } from "../kit.js";
+import { createProgress } from "../progress.js";
 
-export function intOption(
-  v: string | undefined,
-  name: string,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got '${v}'`);
-  return n;
+const DEFAULTS = defaultZooConfig();
+export const ZOO_BUILD_WORKERS = 2;
+
+interface BuildOpts {
+  tasks: number;
+  seed: number;
+  workers: number;
+  force?: boolean;
+  cache?: string;
+  quiet?: boolean;
+  json?: boolean;
 }
 
-export function progressReporter(label: string) {
-  let bar: ProgressBar | undefined;
-  let phase = "";
-  return {
-    update(p: string, done: number, total: number) {
-      if (!bar || p.split(" ")[0] !== phase.split(" ")[0]) {
-        bar?.finish();
-        bar = new ProgressBar({ label: `${label} ${p.split(" ")[0]}`, total });
-      }
-      phase = p;
-      bar.update(done);
-    },
-    finish() {
-      bar?.finish();
-      bar = undefined;
-    },
-  };
-}
-
-export const zooBuild: Command = {
-  name: "zoo build",
-  summary:
-    "Trains (or loads from the cache) the seeded model zoo: a briefly pretrained MLP backbone on MNIST + Fashion-MNIST, one fine-tuned expert per task with its own head, Fisher diagonals, Gram matrices and a joint multi-task model. Cache: $X_ZOO_CACHE or ./.zoo-cache.",
-  usage: "x zoo build [--tasks 8] [--seed 1] [--workers 2] [--force] [--cache DIR]",
-  async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        tasks: { type: "string" },
-        seed: { type: "string" },
-        workers: { type: "string" },
-        force: { type: "boolean" },
-        cache: { type: "string" },
-      },
-      strict: true,
-    });
-    const { buildZoo } = await import("../zoo/build.js");
-    const { defaultZooConfig } = await import("../zoo/config.js");
-    const cfg = defaultZooConfig({
-      ...(values.tasks !== undefined ? { tasks: intOption(values.tasks, "tasks", 1, 8)! } : {}),
-      ...(values.seed !== undefined ? { seed: intOption(values.seed, "seed", 0)! } : {}),
-    });
-    const progress = progressReporter("zoo");
-    const zoo = await buildZoo(cfg, {
-      root: values.cache,
-      workers: intOption(values.workers, "workers", 0, 16) ?? 2,
-      force: Boolean(values.force),
-      progress: progress.update,
+async function zooBuild(o: BuildOpts): Promise<void> {
+  const { buildZoo } = await import("@x/zoo");
+  const progress = createProgress(o.quiet === true || o.json === true);
+  try {
+    const zoo = await buildZoo(defaultZooConfig({ tasks: o.tasks, seed: o.seed }), {
+      root: o.cache,
+      workers: o.workers,
+      force: o.force === true,
+      progress: (phase, done, total) => progress.update(`zoo ${phase}`, done, total),
     });
     progress.finish();
-    console.log(
-      `zoo ${zoo.cached ? "loaded from cache" : `built in ${zoo.summary.buildSeconds.toFixed(1)} s`}: ${zoo.dir}`,
+    const doc = { dir: zoo.dir, cached: zoo.cached, ...zoo.summary };
+    printResult(o.json, doc, () =>
+      [
+        `zoo ${zoo.cached ? "loaded from cache" : `built in ${zoo.summary.buildSeconds.toFixed(1)} s`}: ${zoo.dir}`,
+        "task                 classes  expert val  expert test  joint test",
+        ...zoo.summary.tasks.map(
+          (t) =>
+            `${t.name.padEnd(20)} ${String(t.numClasses).padStart(7)}  ${pct(t.expertVal).padStart(10)}  ${pct(t.expertTest).padStart(11)}  ${pct(t.jointTest).padStart(10)}`,
+        ),
+      ].join("\n"),
     );
-    console.log("task                 classes  expert val  expert test  joint test");
-    for (const t of zoo.summary.tasks) {
-      console.log(
-        `${t.name.padEnd(20)} ${String(t.numClasses).padStart(7)}  ${pct(t.expertVal).padStart(10)}  ${pct(t.expertTest).padStart(11)}  ${pct(t.jointTest).padStart(10)}`,
-      );
-    }
-    return 0;
-  },
-};
+  } finally {
+    progress.stop();
+  }
+}
 
-export const zooEval: Command = {
-  name: "zoo eval",
-  summary:
-    "Evaluates the backbone of MODEL_DIR (config.json + model.safetensors, e.g. a merged model) with every task head of the zoo it belongs to (--zoo DIR, else the zoo recorded in MODEL_DIR/config.json).",
-  usage: "x zoo eval MODEL_DIR [--zoo ZOO_DIR] [--split test|val]",
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: { zoo: { type: "string" }, split: { type: "string" } },
-      allowPositionals: true,
-      strict: true,
-    });
-    if (positionals.length !== 1) throw new UsageError("expected exactly one MODEL_DIR");
-    const split = (values.split ?? "test") as string;
-    if (split !== "test" && split !== "val")
-      throw new UsageError(`--split must be test or val, got '${split}'`);
-    const { evaluateModelDir } = await import("../zoo/store.js");
-    const res = await evaluateModelDir(positionals[0]!, { zooDir: values.zoo, split });
-    console.log(
-      `model ${res.modelDir} with the heads of zoo ${res.zooDir} (${split} split, ${res.headSource} heads)`,
-    );
-    console.log("task                 accuracy");
-    for (const t of res.tasks) console.log(`${t.name.padEnd(20)} ${pct(t.accuracy).padStart(8)}`);
-    console.log(`${"average".padEnd(20)} ${pct(res.average).padStart(8)}`);
-    return 0;
-  },
-};
+async function zooEval(
+  modelDir: string,
+  o: { zoo?: string; split: "test" | "val"; json?: boolean },
+): Promise<void> {
+  const { evaluateModelDir } = await import("@x/zoo");
+  const res = await evaluateModelDir(modelDir, { zooDir: o.zoo, split: o.split });
+  printResult(o.json, { ...res, split: o.split }, () =>
+    [
+      `model ${res.modelDir} with the heads of zoo ${res.zooDir} (${o.split} split, ${res.headSource} heads)`,
+      "task                 accuracy",
+      ...res.tasks.map((t) => `${t.name.padEnd(20)} ${pct(t.accuracy).padStart(8)}`),
+      `${"average".padEnd(20)} ${pct(res.average).padStart(8)}`,
+    ].join("\n"),
+  );
+}
 
-function pct(x: number): string {
-  return `${(100 * x).toFixed(1)}%`;
+export function build(): Command {
+  const buildCmd = defineCommand(
+    "build",
+    "train (or load from the cache) the zoo: pretrained MLP backbone, one expert per task, Fisher / Gram statistics, a joint model",
+    [
+      "x zoo build",
+      "x zoo build --tasks 3 --seed 2 --workers 0",
+      "x zoo build --cache /tmp/zoo --force --json",
+    ],
+  )
+    .option(
+      "--tasks <n>",
+      `number of tasks, the first n of ${TASKS.map((t) => t.name).join(", ")}`,
+      integer(1, TASKS.length),
+      DEFAULTS.tasks,
+    )
+    .option("--seed <n>", "zoo seed (data splits, initialisation, training order)", integer(0), DEFAULTS.seed)
+    .option(
+      "--workers <n>",
+      "training threads (0 = in this thread; results are identical)",
+      integer(0, 16),
+      ZOO_BUILD_WORKERS,
+    )
+    .option("--force", "retrain even when the cache has this zoo")
+    .addOption(new Option("--cache <dir>", `cache root (default: $X_ZOO_CACHE or ./${ZOO_CACHE_DIR})`))
+    .addOption(quietOption())
+    .addOption(jsonOption())
+    .action(zooBuild);
+  const evalCmd = defineCommand(
+    "eval",
+    "accuracy of a model directory's backbone with every task head of its zoo (e.g. a merged model)",
+    [
+      "x zoo eval .zoo-cache/zoo-s1-t8-*/joint",
+      "x zoo eval merged/ --zoo .zoo-cache/zoo-s1-t8-<hash> --split val --json",
+    ],
+  )
+    .argument("<model-dir>", "config.json + model.safetensors with backbone.* tensors")
+    .option("--zoo <dir>", "zoo directory (default: the zoo_dir in MODEL_DIR/config.json)")
+    .addOption(new Option("--split <split>", "data split").choices(["test", "val"]).default("test"))
+    .addOption(jsonOption())
+    .action(zooEval);
+  return defineGroup(
+    "zoo",
+    "the MNIST / Fashion-MNIST model zoo: build (train or load from cache), evaluate a model",
+    ["x zoo build --tasks 8 --seed 1", "x zoo eval merged/ --zoo <zoo dir>"],
+    [buildCmd, evalCmd],
+  );
 }

@@ -1,6 +1,7 @@
 // Built-in merge methods, registered by name on import.
 
 import { registerMethod } from "../method.js";
+import { arceeFusion } from "./arcee-fusion.js";
 import { fisher } from "./fisher.js";
 import {
   breadcrumbs,
@@ -11,12 +12,15 @@ import {
   dellaLinear,
   taskArithmetic,
 } from "./gta.js";
+import { karcher } from "./karcher.js";
 import { linear } from "./linear.js";
 import { modelStock } from "./model-stock.js";
+import { multislerp } from "./multislerp.js";
 import { nearswap } from "./nearswap.js";
 import { nuslerp } from "./nuslerp.js";
 import { passthrough } from "./passthrough.js";
 import { pcb } from "./pcb.js";
+import { ram, ramplusTl } from "./ram.js";
 import { regmean } from "./regmean.js";
 import { sce } from "./sce.js";
 import { slerp } from "./slerp.js";
@@ -41,6 +45,11 @@ export const BUILTIN_METHODS = [
   regmean,
   sce,
   pcb,
+  karcher,
+  multislerp,
+  arceeFusion,
+  ram,
+  ramplusTl,
 ] as const;
 
 for (const m of BUILTIN_METHODS) registerMethod(m);

@@ -2,13 +2,20 @@
 //  select: with select_topk < 1, keep the ⌊topk · #(non-zero variance)⌋ positions whose variance
 //          across the task vectors (population variance) is largest, the same positions for every
 //          model (k = 0 keeps nothing; ties by lower index);
-//  calculate: one weight per model, mean(δ̂_i²), normalized to sum 1 (all zero → 1/n);
+//  calculate: one weight per model, mean(δ̂_i²), divided by their sum — uniform 1/n when that sum is
+//          below 1e-6 in magnitude, which is the usual case for full fine-tunes (task vectors of
+//          1e-4 to 1e-3 RMS give mean squares of 1e-8 to 1e-6);
 //  erase: keep entries whose sign matches the elected sign (+ where Σ_i δ̂_i ≥ 0), then the
-//         weighted sum divided by the kept weights (0 → 1). No λ; θ = θ₀ + mixed.
+//         weighted sum divided by the kept weights, that divisor floored at 1e-6. No λ; θ = θ₀ + mixed.
+// The two thresholds are mergekit's (`sce_weight`, `sce_merge`); see docs/mergekit-methods.md.
 
 import type { MergeMethod } from "../method.js";
 import { checkInput, INT8_MASK, num, tensorScope } from "./common.js";
 import { topKMask } from "./sparsify.js";
+
+/** mergekit's floor for the weight sum (below it: uniform weights) and for the per-entry divisor. */
+export const SCE_WEIGHT_SUM_MIN = 1e-6;
+export const SCE_DIVISOR_MIN = 1e-6;
 
 export const sce: MergeMethod = {
   name: "sce",
@@ -83,7 +90,8 @@ export const sce: MergeMethod = {
       w[i] = sq / d;
       sw += w[i];
     }
-    for (let i = 0; i < n; i++) w[i] = sw === 0 ? 1 / n : w[i] / sw;
+    const uniform = Math.abs(sw) < SCE_WEIGHT_SUM_MIN;
+    for (let i = 0; i < n; i++) w[i] = uniform ? 1 / n : w[i] / sw;
     // Erase and merge.
     const mixed = new Float64Array(d);
     const div = new Float64Array(d);
@@ -100,7 +108,7 @@ export const sce: MergeMethod = {
       }
     }
     const out = vote; // reuse
-    for (let k = 0; k < d; k++) out[k] = base[k] + mixed[k] / (div[k] === 0 ? 1 : div[k]);
+    for (let k = 0; k < d; k++) out[k] = base[k] + mixed[k] / Math.max(div[k], SCE_DIVISOR_MIN);
     return out;
   },
 };

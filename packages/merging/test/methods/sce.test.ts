@@ -21,7 +21,7 @@ function naiveSce(t: ToyTensor, topk: number): number[] {
   }
   let w = deltas.map((dl) => dl.reduce((s, v) => s + v * v, 0) / d);
   const sw = w.reduce((a, b) => a + b, 0);
-  w = sw === 0 ? w.map(() => 1 / n) : w.map((x) => x / sw);
+  w = Math.abs(sw) < 1e-6 ? w.map(() => 1 / n) : w.map((x) => x / sw);
   return Array.from(t.base, (b, k) => {
     const elected = deltas.reduce((s, dl) => s + dl[k], 0) >= 0 ? 1 : -1;
     let mixed = 0;
@@ -32,7 +32,7 @@ function naiveSce(t: ToyTensor, topk: number): number[] {
         div += w[i];
       }
     });
-    return b + mixed / (div === 0 ? 1 : div);
+    return b + mixed / Math.max(div, 1e-6);
   });
 }
 

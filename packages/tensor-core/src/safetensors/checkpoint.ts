@@ -1,7 +1,7 @@
 // Opening a checkpoint given as a single safetensors file, a model directory, or a sharded index
 // (`model.safetensors.index.json`, whose `weight_map` maps tensor -> shard file). Every shard is opened and
-// validated up front and keeps one open handle until `close()`. Pickle checkpoints (`pytorch_model.bin`) are
-// deliberately not read: unpickling is unsafe outside Python.
+// validated up front and keeps one open handle until `close()`. PyTorch checkpoints (`pytorch_model.bin`) are
+// read by ../pytorch (openPytorchCheckpoint), not here.
 
 import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, normalize } from "node:path";
@@ -20,20 +20,23 @@ import { INDEX_FILE_NAME, SINGLE_FILE_NAME } from "./sharded.js";
 /** Index files larger than this are rejected before parsing (real ones are well under 10 MB). */
 const MAX_INDEX_BYTES = 256 << 20;
 
-/** A checkpoint of one or more safetensors files read through one name space. */
-export class Checkpoint implements TensorReader {
+/**
+ * Tensors spread over one or more files (of one format), read through one name space: the shards of a
+ * sharded checkpoint. Every file keeps one open handle until `close()`.
+ */
+export class MultiFileReader<F extends TensorReader> implements TensorReader {
   readonly path: string;
   /** Shard files in the order their tensors are listed. */
-  readonly files: readonly SafetensorsFile[];
+  readonly files: readonly F[];
   /** The index's `metadata` object for sharded checkpoints, else null. */
   readonly indexMetadata: Readonly<Record<string, unknown>> | null;
-  readonly #fileOf: Map<string, SafetensorsFile>;
+  readonly #fileOf: Map<string, F>;
   readonly #names: string[];
 
   constructor(
     path: string,
-    files: readonly SafetensorsFile[],
-    fileOf: Map<string, SafetensorsFile>,
+    files: readonly F[],
+    fileOf: Map<string, F>,
     names: string[],
     indexMetadata: Record<string, unknown> | null,
   ) {
@@ -62,7 +65,7 @@ export class Checkpoint implements TensorReader {
   }
 
   /** The open file holding `name`. */
-  fileOf(name: string): SafetensorsFile {
+  fileOf(name: string): F {
     const f = this.#fileOf.get(name);
     if (f === undefined)
       throw new CheckpointError("MISSING_TENSOR", this.path, "no such tensor in this checkpoint", name);
@@ -102,7 +105,11 @@ export class Checkpoint implements TensorReader {
   }
 }
 
-async function kindOf(path: string): Promise<"file" | "dir" | "missing"> {
+/** A checkpoint of one or more safetensors files read through one name space. */
+export class Checkpoint extends MultiFileReader<SafetensorsFile> {}
+
+/** Whether `path` is a file, a directory or missing. */
+export async function kindOf(path: string): Promise<"file" | "dir" | "missing"> {
   try {
     const s = await stat(path);
     return s.isDirectory() ? "dir" : "file";
@@ -134,7 +141,14 @@ function checkShardName(indexPath: string, tensor: string, file: unknown): strin
   return n;
 }
 
-async function fromIndex(indexPath: string, options?: OpenSafetensorsOptions): Promise<Checkpoint> {
+/** A sharded index's `weight_map` grouped by shard (shards sorted by name), and its `metadata`. */
+export interface ShardIndex {
+  readonly shards: readonly (readonly [shard: string, tensors: readonly string[]])[];
+  readonly indexMetadata: Record<string, unknown> | null;
+}
+
+/** Reads and validates a `*.index.json` (size limit, JSON, `weight_map`, shard names inside the directory). */
+export async function readShardIndex(indexPath: string): Promise<ShardIndex> {
   const s = await stat(indexPath);
   if (s.size > MAX_INDEX_BYTES)
     throw new CheckpointError(
@@ -163,7 +177,6 @@ async function fromIndex(indexPath: string, options?: OpenSafetensorsOptions): P
     typeof meta === "object" && meta !== null && !Array.isArray(meta)
       ? (meta as Record<string, unknown>)
       : null;
-  const dir = dirname(indexPath);
   const byShard = new Map<string, string[]>();
   for (const [tensor, file] of Object.entries(weightMap as Record<string, unknown>)) {
     const shard = checkShardName(indexPath, tensor, file);
@@ -171,46 +184,75 @@ async function fromIndex(indexPath: string, options?: OpenSafetensorsOptions): P
     if (list === undefined) byShard.set(shard, [tensor]);
     else list.push(tensor);
   }
-  const shardNames = [...byShard.keys()].sort();
-  const files: SafetensorsFile[] = [];
-  try {
-    for (const shard of shardNames) files.push(await openSafetensors(join(dir, shard), options));
-  } catch (err) {
-    await Promise.all(files.map((f) => f.close()));
-    if (err instanceof SafetensorsError && err.code === "NOT_FOUND") {
-      throw new CheckpointError(
-        "NOT_FOUND",
-        indexPath,
-        `shard listed in weight_map is missing: ${err.file}`,
-        undefined,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-  const fileOf = new Map<string, SafetensorsFile>();
+  const shards = [...byShard.keys()].sort().map((k) => [k, byShard.get(k) as string[]] as const);
+  return { shards, indexMetadata };
+}
+
+/** The open shards of an index and which one holds each tensor (MultiFileReader's constructor arguments). */
+export interface OpenShards<F extends TensorReader> {
+  readonly files: F[];
+  readonly fileOf: Map<string, F>;
+  readonly names: string[];
+}
+
+/**
+ * Opens every shard of an index with `openShard` and checks that each holds the tensors the index places
+ * in it; on any error the files opened so far are closed.
+ */
+export async function openShards<F extends TensorReader>(
+  indexPath: string,
+  index: ShardIndex,
+  openShard: (path: string) => Promise<F>,
+): Promise<OpenShards<F>> {
+  const dir = dirname(indexPath);
+  const files: F[] = [];
+  const fileOf = new Map<string, F>();
   const names: string[] = [];
-  for (const [i, shard] of shardNames.entries()) {
-    const f = files[i];
-    const wanted = new Set(byShard.get(shard));
-    for (const t of wanted) {
-      if (!f.has(t)) {
-        await Promise.all(files.map((x) => x.close()));
-        throw new CheckpointError(
-          "MISSING_TENSOR",
-          indexPath,
-          `weight_map says it is in ${shard}, which does not contain it`,
-          t,
-        );
+  try {
+    for (const [shard, tensors] of index.shards) {
+      const f = await openShard(join(dir, shard));
+      files.push(f);
+      const wanted = new Set(tensors);
+      for (const t of wanted) {
+        if (!f.has(t)) {
+          throw new CheckpointError(
+            "MISSING_TENSOR",
+            indexPath,
+            `weight_map says it is in ${shard}, which does not contain it`,
+            t,
+          );
+        }
+      }
+      for (const n of f.names()) {
+        if (!wanted.has(n)) continue;
+        fileOf.set(n, f);
+        names.push(n);
       }
     }
-    for (const n of f.names()) {
-      if (!wanted.has(n)) continue;
-      fileOf.set(n, f);
-      names.push(n);
-    }
+  } catch (err) {
+    await Promise.all(files.map((f) => f.close()));
+    throw err;
   }
-  return new Checkpoint(indexPath, files, fileOf, names, indexMetadata);
+  return { files, fileOf, names };
+}
+
+async function fromIndex(indexPath: string, options?: OpenSafetensorsOptions): Promise<Checkpoint> {
+  const index = await readShardIndex(indexPath);
+  const r = await openShards(indexPath, index, (path) =>
+    openSafetensors(path, options).catch((err) => {
+      if (err instanceof SafetensorsError && err.code === "NOT_FOUND") {
+        throw new CheckpointError(
+          "NOT_FOUND",
+          indexPath,
+          `shard listed in weight_map is missing: ${err.file}`,
+          undefined,
+          { cause: err },
+        );
+      }
+      throw err;
+    }),
+  );
+  return new Checkpoint(indexPath, r.files, r.fileOf, r.names, index.indexMetadata);
 }
 
 /**
@@ -233,7 +275,7 @@ export async function openCheckpoint(path: string, options?: OpenSafetensorsOpti
     throw new CheckpointError(
       "UNSUPPORTED",
       path,
-      "only a PyTorch pickle checkpoint (pytorch_model.bin) was found; pickles cannot be read safely outside Python — convert it to safetensors first",
+      "only a PyTorch checkpoint (pytorch_model.bin) was found: open it with openPytorchCheckpoint, or convert it with convertPytorchToSafetensors",
     );
   }
   const why =

@@ -1,0 +1,379 @@
+/**
+ * `x bench merging | evolver | grid`: the reproduction experiments of @x/experiments. Each subcommand parses,
+ * calls the experiment, writes `<out>/<name>.json` and `.md` (refusing existing ones unless --overwrite) and
+ * prints the report.
+ */
+import { join, resolve } from "node:path";
+import {
+  EVOLVER_DEFAULTS,
+  type ExperimentHooks,
+  GRID_SWEEP_DEFAULTS,
+  MERGING_8TASK_DEFAULTS,
+  MERGING_8TASK_METHODS,
+} from "@x/experiments";
+import { ZOO_CACHE_DIR } from "@x/zoo";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import {
+  checkOutput,
+  defineCommand,
+  defineGroup,
+  integer,
+  jsonOption,
+  list,
+  number,
+  numberGrid,
+  overwriteOption,
+  quietOption,
+  UsageError,
+} from "../kit.js";
+import { createProgress } from "../progress.js";
+
+const OUT_DEFAULT = "bench/results";
+const seedList = list(integer(0));
+
+function methodList(v: string): string[] {
+  const ms = v.split(",").map((m) => m.trim());
+  for (const m of ms)
+    if (!MERGING_8TASK_METHODS.includes(m))
+      throw new InvalidArgumentError(`unknown method '${m}' (known: ${MERGING_8TASK_METHODS.join(", ")})`);
+  return ms;
+}
+
+interface Common {
+  out: string;
+  name?: string;
+  overwrite?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** Refuses existing result files unless --overwrite; returns the files' base path. */
+function resultTarget(
+  o: Common,
+  defaultName: string,
+  suffixes: readonly string[],
+): { dir: string; name: string } {
+  const dir = resolve(o.out);
+  const name = o.name ?? defaultName;
+  for (const s of suffixes) checkOutput(join(dir, `${name}${s}`), { overwrite: o.overwrite });
+  return { dir, name };
+}
+
+/** Log lines and progress to stderr (nothing with --quiet); the report goes to stdout. */
+function hooks(o: Common): ExperimentHooks & { done(): void; stop(): void } {
+  const progress = createProgress(o.quiet === true);
+  return {
+    log: o.quiet
+      ? undefined
+      : (m) => {
+          progress.finish();
+          console.error(m);
+        },
+    progress: (phase, done, total) => progress.update(phase, done, total),
+    done: () => progress.finish(),
+    stop: () => progress.stop(),
+  };
+}
+
+/** The report on stdout (markdown, or JSON with --json) and the files written on stderr. */
+function printReport(
+  o: Common,
+  files: readonly string[],
+  doc: unknown,
+  markdown: string,
+  seconds?: number,
+): void {
+  console.log(o.json ? JSON.stringify(doc, null, 1) : markdown);
+  if (!o.json)
+    console.error(
+      `wrote ${files.join(", ")}${seconds === undefined ? "" : ` (${(seconds / 60).toFixed(1)} min)`}`,
+    );
+}
+
+/** The command line as the user typed it, recorded in the report. */
+function command(): string {
+  return `x ${process.argv.slice(2).join(" ")}`.trim();
+}
+
+// ---------------------------------------------------------------- merging
+
+interface MergingOpts extends Common {
+  seeds?: number[];
+  tasks?: number;
+  methods?: string[];
+  es: boolean;
+  curve: boolean;
+  quick?: boolean;
+  optimizer: "adam" | "sgd";
+  lr?: number;
+  lambdas?: number[];
+  workers: number;
+  cache?: string;
+}
+
+async function benchMerging(o: MergingOpts): Promise<void> {
+  const { runMerging8Task, writeMerging8TaskResults, merging8TaskMarkdown } = await import("@x/experiments");
+  const d = MERGING_8TASK_DEFAULTS;
+  const target = resultTarget(o, o.quick ? d.quickName : d.name, [".json", ".md"]);
+  const h = hooks(o);
+  try {
+    const report = await runMerging8Task(
+      {
+        seeds: o.seeds,
+        tasks: o.tasks,
+        quick: o.quick,
+        optimizer: o.optimizer,
+        lr: o.lr,
+        methods: o.methods,
+        es: o.es,
+        curve: o.curve,
+        lambdas: o.lambdas,
+        cacheRoot: o.cache,
+        workers: o.workers,
+        command: command(),
+      },
+      h,
+    );
+    h.done();
+    const files = writeMerging8TaskResults(report, target.dir, target.name);
+    printReport(o, files, report, merging8TaskMarkdown(report), report.runSeconds);
+  } finally {
+    h.stop();
+  }
+}
+
+function mergingCommand(): Command {
+  const d = MERGING_8TASK_DEFAULTS;
+  return defineCommand(
+    "merging",
+    "the 8-task merging benchmark: every method on the zoo, tuned on validation, scored on test, over zoo seeds",
+    [
+      "x bench merging --quick --out /tmp/results",
+      "x bench merging --seeds 2 --methods averaging,task_arithmetic,pcb --no-curve",
+      "x bench merging --optimizer sgd --no-curve --lambdas 0.01..0.09:0.01,0.1..2.2:0.1 --name merging-8task-sgd --overwrite",
+    ],
+  )
+    .option(
+      "--seeds <list>",
+      `zoo seeds (default ${d.seeds.join(",")}; ${d.quickSeeds.join(",")} with --quick)`,
+      seedList,
+    )
+    .option(
+      "--tasks <n>",
+      `tasks merged (default ${d.tasks}; ${d.quickTasks} with --quick)`,
+      integer(2, d.tasks),
+    )
+    .option("--methods <list>", `methods (default all: ${MERGING_8TASK_METHODS.join(", ")})`, methodList)
+    .option("--no-es", "skip PCB with per-task λ from CMA-ES")
+    .option("--no-curve", "skip the accuracy-vs-number-of-tasks curve")
+    .option("--quick", "the reduced CI configuration (small MLP, few samples, short training)")
+    .addOption(
+      new Option("--optimizer <opt>", "fine-tuning optimizer of the experts")
+        .choices(["adam", "sgd"])
+        .default(d.optimizer),
+    )
+    .option(
+      "--lr <x>",
+      `fine-tuning learning rate (default: the zoo's for adam, ${d.sgdLr} for sgd)`,
+      number(0, 10, true),
+    )
+    .option(
+      "--lambdas <grid>",
+      `λ grid of every λ-method, values or a..b:step ranges (default ${d.lambdas[0]}..${d.lambdas.at(-1)}:0.1)`,
+      numberGrid,
+    )
+    .option("--workers <n>", "zoo training threads (0 = in this thread)", integer(0, 16), 2)
+    .addOption(new Option("--cache <dir>", `zoo cache root (default: $X_ZOO_CACHE or ./${ZOO_CACHE_DIR})`))
+    .option("--out <dir>", "results directory", OUT_DEFAULT)
+    .addOption(
+      new Option("--name <name>", `result file name (default: ${d.name}, or ${d.quickName} with --quick)`),
+    )
+    .addOption(overwriteOption())
+    .addOption(quietOption())
+    .addOption(jsonOption())
+    .action(benchMerging);
+}
+
+// ---------------------------------------------------------------- evolver
+
+interface EvolverOpts extends Common {
+  seeds?: number[];
+  workers: number;
+  generations?: number;
+  quick?: boolean;
+  lambdas?: number[];
+  extras: boolean;
+  fromParts?: string;
+  parts?: string;
+  render?: string;
+}
+
+async function benchEvolver(o: EvolverOpts): Promise<void> {
+  const x = await import("@x/experiments");
+  if (o.render) {
+    for (const f of x.renderEvolverResults(o.render)) console.error(`wrote ${f}`);
+    return;
+  }
+  const d = EVOLVER_DEFAULTS;
+  const target = resultTarget(o, o.quick ? d.quickName : d.name, [".json", ".md", "-curves.svg"]);
+  const h = hooks(o);
+  try {
+    const report = await x.runEvolver(
+      {
+        seeds: o.seeds,
+        quick: o.quick,
+        generations: o.generations,
+        lambdas: o.lambdas,
+        extras: o.extras,
+        workers: o.workers,
+        partsDir: o.parts,
+        command: command(),
+      },
+      { ...h, fromParts: o.fromParts },
+    );
+    h.done();
+    const files = x.writeEvolverResults(report, target.dir, target.name);
+    printReport(o, files, report, x.evolverMarkdown(report), report.runSeconds);
+  } finally {
+    h.stop();
+  }
+}
+
+function evolverCommand(): Command {
+  const d = EVOLVER_DEFAULTS;
+  return defineCommand(
+    "evolver",
+    "the Evolver experiment on Fashion-MNIST domain experts: mode A and mode B with seven merges vs baselines, paired CIs",
+    [
+      "x bench evolver --quick --workers 0 --out /tmp/results",
+      "x bench evolver --seeds 3,4 --no-extras --name evolver-b",
+      "x bench evolver --render bench/results/evolver.json",
+    ],
+  )
+    .option(
+      "--seeds <list>",
+      `seeds (default ${d.seeds[0]}..${d.seeds.at(-1)}; ${d.quickSeeds.join(",")} with --quick)`,
+      seedList,
+    )
+    .option(
+      "--workers <n>",
+      "worker processes, one per group of seeds (0 or 1 = this process)",
+      integer(0, 16),
+      d.workers,
+    )
+    .option(
+      "--generations <n>",
+      `Evolver generations (default ${d.generations}; ${d.quickGenerations} with --quick)`,
+      integer(1, 1000),
+    )
+    .option("--quick", "the tiny configuration for tests and smoke runs")
+    .option(
+      "--lambdas <grid>",
+      `λ grid of the task-vector merges (default ${d.lambdas.join(",")})`,
+      numberGrid,
+    )
+    .option("--no-extras", "skip mode A at F 0.2 / CR 0.3 / G 50 and mode B at F 0.1")
+    .option("--parts <dir>", "keep finished seeds in this folder as JSON lines (default: a temporary one)")
+    .option("--from-parts <dir>", "aggregate the seeds an earlier run finished instead of running")
+    .option("--render <report.json>", "re-render the markdown and plot of a report and exit")
+    .option("--out <dir>", "results directory", OUT_DEFAULT)
+    .addOption(
+      new Option("--name <name>", `result file name (default: ${d.name}, or ${d.quickName} with --quick)`),
+    )
+    .addOption(overwriteOption())
+    .addOption(quietOption())
+    .addOption(jsonOption())
+    .action(benchEvolver);
+}
+
+// ---------------------------------------------------------------- grid
+
+interface GridOpts extends Common {
+  quick?: boolean;
+  seeds?: number[];
+  exactSeeds?: number[];
+  only?: "lp" | "exact" | "topology";
+  skipTopology?: boolean;
+  feeders?: string[];
+}
+
+async function benchGrid(o: GridOpts): Promise<void> {
+  const x = await import("@x/experiments");
+  if (o.skipTopology && o.only !== "exact") throw new UsageError("--skip-topology goes with --only exact");
+  const d = GRID_SWEEP_DEFAULTS;
+  const name = o.name ?? (o.quick ? d.quickName : d.name);
+  const dir = resolve(o.out);
+  // A partial rerun completes the earlier document of the same name; a full run refuses to replace one.
+  const previous = o.only ? x.readGridSweepResults(join(dir, `${name}.json`)) : undefined;
+  if (o.only && !previous)
+    throw new UsageError(`--only ${o.only} needs an earlier ${join(dir, `${name}.json`)}`);
+  if (!o.only) resultTarget(o, name, [".json", ".md"]);
+  const h = hooks(o);
+  try {
+    const doc = await x.runGridSweep(
+      { ...o, name, previous, command: command() },
+      { ...h, checkpoint: (partial) => x.writeGridSweepResults(partial, dir, name) },
+    );
+    h.done();
+    printReport(o, x.writeGridSweepResults(doc, dir, name), doc, x.gridSweepMarkdown(doc));
+  } finally {
+    h.stop();
+  }
+}
+
+function gridCommand(): Command {
+  const d = GRID_SWEEP_DEFAULTS;
+  return defineCommand(
+    "grid",
+    "the grid identification sweep: noise, samples, resolution on IEEE 13/37/69, samples to exact topology, LP solvers",
+    [
+      "x bench grid --quick --out /tmp/results",
+      "x bench grid --overwrite",
+      "x bench grid --only exact --feeders ieee69,ieee69-merged",
+    ],
+  )
+    .option("--quick", "a seconds-long smoke configuration")
+    .option(
+      "--seeds <list>",
+      `seeds of the sweep cells (default ${d.seeds.join(",")}; ${d.quickSeeds.join(",")} with --quick)`,
+      seedList,
+    )
+    .option(
+      "--exact-seeds <list>",
+      `seeds of samples-to-exact and the topology sweep (default ${d.exactSeeds.join(",")}; ${d.quickExactSeeds.join(",")} with --quick)`,
+      seedList,
+    )
+    .addOption(
+      new Option(
+        "--only <part>",
+        "rerun one part, keeping the other records of the earlier result file",
+      ).choices(["lp", "exact", "topology"]),
+    )
+    .option("--skip-topology", "with --only exact: keep the topology sweep's records")
+    .addOption(
+      new Option("--feeders <list>", "restrict samples-to-exact and the topology sweep").argParser(
+        list((f) => f),
+      ),
+    )
+    .option("--out <dir>", "results directory", OUT_DEFAULT)
+    .addOption(
+      new Option("--name <name>", `result file name (default: ${d.name}, or ${d.quickName} with --quick)`),
+    )
+    .addOption(overwriteOption())
+    .addOption(quietOption())
+    .addOption(jsonOption())
+    .action(benchGrid);
+}
+
+export function build(): Command {
+  return defineGroup(
+    "bench",
+    "the reproduction experiments behind bench/results (merging, evolver, grid)",
+    [
+      "x bench merging --quick --out /tmp/results",
+      "x bench evolver --quick --workers 0 --out /tmp/results",
+      "x bench grid --quick --out /tmp/results",
+    ],
+    [mergingCommand(), evolverCommand(), gridCommand()],
+  );
+}

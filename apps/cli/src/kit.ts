@@ -1,0 +1,131 @@
+/**
+ * What every `x` command is built from: a commander `Command` with a summary and examples in its help, argument
+ * parsers that turn bad values into usage errors, the output policy (refuse a non-empty output unless
+ * --overwrite, never write into or over an input), and printing results as text or --json.
+ */
+import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { dirname, relative, resolve, sep } from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+
+/** A usage error: one line, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** A new (sub)command with its summary and the examples its help ends with. */
+export function defineCommand(name: string, summary: string, examples: readonly string[]): Command {
+  const cmd = new Command(name).summary(summary).description(summary);
+  cmd.addHelpText("after", `\nExamples:\n${examples.map((e) => `  $ ${e}`).join("\n")}\n`);
+  return cmd;
+}
+
+/** A command group (`x grid`, `x bench`, ...): its help lists the subcommands. */
+export function defineGroup(
+  name: string,
+  summary: string,
+  examples: readonly string[],
+  children: readonly Command[],
+): Command {
+  const cmd = defineCommand(name, summary, examples);
+  for (const c of children) cmd.addCommand(c);
+  return cmd;
+}
+
+/** Shared flags, defined once so every command spells them the same. */
+export const jsonOption = () => new Option("--json", "print the result as one JSON document on stdout");
+export const quietOption = () => new Option("-q, --quiet", "no progress output");
+export const overwriteOption = () => new Option("--overwrite", "replace a non-empty output (never an input)");
+
+// ---------------------------------------------------------------- argument parsers (bad value -> exit 2)
+
+export function integer(min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer in [${min}, ${max}], got '${v}'`);
+    return n;
+  };
+}
+
+export function number(min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY, open = false) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n) || n < min || n > max || (open && (n === min || n === max)))
+      throw new InvalidArgumentError(
+        `expected a number in ${open ? "(" : "["}${min}, ${max}${open ? ")" : "]"}, got '${v}'`,
+      );
+    return n;
+  };
+}
+
+/** A comma-separated list, each item parsed by `item`. */
+export function list<T>(item: (v: string) => T) {
+  return (v: string): T[] => v.split(",").map((s) => item(s.trim()));
+}
+
+/** "a..b:step" ranges and single values, comma-separated: "0.01..0.09:0.01,0.1..2.2:0.1" or "0.3,0.6,1". */
+export function numberGrid(v: string): number[] {
+  const out: number[] = [];
+  for (const part of v.split(",")) {
+    const m = /^\s*([0-9.eE+-]+)\s*\.\.\s*([0-9.eE+-]+)\s*:\s*([0-9.eE+-]+)\s*$/.exec(part);
+    if (m) {
+      const [a, b, s] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      if (![a, b, s].every(Number.isFinite) || s <= 0 || b < a)
+        throw new InvalidArgumentError(`bad range '${part}' (expected a..b:step with a <= b, step > 0)`);
+      const decimals = Math.max(...[m[1], m[3]].map((x) => (x!.split(".")[1] ?? "").length));
+      for (let k = 0; a + k * s <= b + s * 1e-9; k++) out.push(Number((a + k * s).toFixed(decimals)));
+    } else out.push(number(0, Number.POSITIVE_INFINITY, true)(part.trim()));
+  }
+  if (out.some((x) => !(x > 0))) throw new InvalidArgumentError(`values must be positive, got '${v}'`);
+  return out;
+}
+
+// ---------------------------------------------------------------- output policy
+
+function real(p: string): string {
+  // The nearest existing ancestor's real path, plus the rest: symlinks cannot smuggle an output into an input.
+  let at = resolve(p);
+  const rest: string[] = [];
+  while (!existsSync(at) && dirname(at) !== at) {
+    rest.unshift(at.slice(dirname(at).length + 1));
+    at = dirname(at);
+  }
+  return resolve(realpathSync(at), ...rest);
+}
+
+const inside = (child: string, parent: string) => {
+  const r = relative(parent, child);
+  return r === "" || (!r.startsWith(`..${sep}`) && r !== ".." && !r.startsWith(sep));
+};
+
+/**
+ * The one output policy: `out` must not be, contain, or lie inside any input (even with --overwrite), and an
+ * existing non-empty output (a file, or a directory with entries) is refused unless `overwrite`.
+ */
+export function checkOutput(out: string, opts: { overwrite?: boolean; inputs?: readonly string[] }): void {
+  const o = real(out);
+  for (const input of opts.inputs ?? []) {
+    const i = real(input);
+    if (inside(o, i) || inside(i, o))
+      throw new UsageError(
+        o === i
+          ? `output ${out} is the input ${input}: an input is never written`
+          : inside(o, i)
+            ? `output ${out} lies inside the input ${input}: an input is never written into`
+            : `output ${out} contains the input ${input}: replacing it would delete an input`,
+      );
+  }
+  if (opts.overwrite || !existsSync(o)) return;
+  const st = statSync(o);
+  if (st.isDirectory() ? readdirSync(o).length > 0 : true)
+    throw new UsageError(`${out} exists and is not empty (pass --overwrite to replace it)`);
+}
+
+// ---------------------------------------------------------------- printing
+
+/** Prints `doc` as JSON with --json, else the human lines. */
+export function printResult(json: boolean | undefined, doc: unknown, human: () => string): void {
+  console.log(json ? JSON.stringify(doc, null, 2) : human());
+}
+
+export const pct = (x: number, digits = 1): string => `${(100 * x).toFixed(digits)}%`;

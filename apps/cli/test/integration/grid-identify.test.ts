@@ -1,0 +1,134 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { built, tempDir, x } from "./helpers.js";
+
+const tmp = { path: tempDir("x-cli-grid-id-") };
+
+const run = async (args: string[]) => x(args);
+
+describe.skipIf(!built)("x grid identify / evaluate", () => {
+  it("identifies the 13-bus feeder from simulated 0.1 %-class meter data and evaluates it", async () => {
+    const csv = join(tmp.path, "sm13.csv");
+    const sim = await run([
+      "grid",
+      "simulate",
+      "--feeder",
+      "ieee13",
+      "--samples",
+      "2000",
+      "--noise",
+      "0.1%",
+      "--meters",
+      "all",
+      "--seed",
+      "3",
+      "--out",
+      csv,
+    ]);
+    expect(sim.code).toBe(0);
+    const model = join(tmp.path, "model.json");
+    const id = await run(["grid", "identify", csv, "--out", model, "--json"]);
+    expect(id.err).toBe("");
+    expect(id.code).toBe(0);
+    const summary = JSON.parse(id.out);
+    expect(summary).toMatchObject({ feeder: "ieee13", branches: 13, method: "lad", solver: "highs" });
+    const doc = JSON.parse(await readFile(model, "utf8"));
+    expect(doc.format).toBe("x-grid-model/1");
+    expect(doc.branches).toHaveLength(13);
+
+    const ev = await run(["grid", "evaluate", model, "--truth", "ieee13", "--json"]);
+    expect(ev.code).toBe(0);
+    const m = JSON.parse(ev.out);
+    // 680 is an unloaded leaf (identical voltage to 671), so one edge may be ambiguous.
+    expect(m.edgeAccuracy).toBeGreaterThanOrEqual(11 / 12);
+    expect(m.medianApeZ).toBeLessThan(10);
+
+    const text = await run(["grid", "evaluate", model, "--truth", "ieee13"]);
+    expect(text.out).toMatch(/edge accuracy/);
+    expect(text.out).toMatch(/median \|z\| error/);
+  });
+
+  it("LS and the conductor library run from the CLI; library mode reports conductor accuracy", async () => {
+    const csv = join(tmp.path, "sm37.csv");
+    expect(
+      (
+        await run([
+          "grid",
+          "simulate",
+          "--feeder",
+          "ieee37",
+          "--samples",
+          "1200",
+          "--meters",
+          "all",
+          "--out",
+          csv,
+        ])
+      ).code,
+    ).toBe(0);
+    const ls = join(tmp.path, "ls.json");
+    expect((await run(["grid", "identify", csv, "--out", ls, "--method", "ls"])).code).toBe(0);
+    const lib = join(tmp.path, "lib.json");
+    expect((await run(["grid", "identify", csv, "--out", lib, "--library"])).code).toBe(0);
+    const ev = await run(["grid", "evaluate", lib, "--truth", "ieee37", "--json"]);
+    const m = JSON.parse(ev.out);
+    expect(m.conductorAccuracy).not.toBeNull();
+    expect(m.conductorAccuracy).toBeGreaterThan(0.5);
+  }, 300_000);
+
+  it("rejects bad usage and bad input with clear errors", async () => {
+    expect((await run(["grid", "identify", "nope.csv"])).code).toBe(2);
+    expect((await run(["grid", "identify", "x.csv", "--out", "m.json", "--method", "l1"])).code).toBe(2);
+    const missing = await run([
+      "grid",
+      "identify",
+      join(tmp.path, "absent.csv"),
+      "--out",
+      join(tmp.path, "m.json"),
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/absent\.csv/);
+    const badModel = join(tmp.path, "sm13.csv");
+    const ev = await run(["grid", "evaluate", badModel, "--truth", "ieee13"]);
+    expect(ev.code).toBe(1);
+    expect(ev.err).toMatch(/not a readable model JSON|not an x-grid-model/);
+  });
+});
+
+describe.skipIf(!built)("x grid evaluate: exact up to contraction", () => {
+  it("prints it next to the plain exact tree; a bus misplaced across a sub-noise stub is forgiven only there", async () => {
+    const { case69 } = await import("@x/grid-model");
+    const f = case69();
+    // The true 69-bus tree with bus 46 hung from 44 instead of 45 (45-46 is a 1.5 mΩ stub).
+    const branches = f.branches.map((b) => ({
+      from: f.buses[b.to]!.name === "46" ? "44" : f.buses[b.from]!.name,
+      to: f.buses[b.to]!.name,
+      rPu: b.rPu,
+      xPu: b.xPu,
+    }));
+    const model = join(tmp.path, "model69.json");
+    await writeFile(model, JSON.stringify({ format: "x-grid-model/1", feeder: "ieee69", branches }));
+    const ev = await run(["grid", "evaluate", model, "--truth", "ieee69", "--json"]);
+    expect(ev.code).toBe(0);
+    const m = JSON.parse(ev.out);
+    expect(m.exactTree).toBe(false);
+    expect(m.edgeAccuracy).toBeCloseTo(67 / 68, 12);
+    expect(m.contracted).toMatchObject({
+      exactTree: true,
+      edgeAccuracy: 1,
+      contractedBranches: 23,
+      edges: 45,
+    });
+    const text = await run(["grid", "evaluate", model, "--truth", "ieee69"]);
+    expect(text.out).toMatch(/exact tree +no/);
+    expect(text.out).toMatch(
+      /up to contraction +edges 100\.0 % \(45\/45\), exact yes \[23 true branches contracted: nominal drop/,
+    );
+    const off = await run(["grid", "evaluate", model, "--truth", "ieee69", "--contract-drop", "0"]);
+    expect(off.out).toMatch(/up to contraction +n\/a/);
+    const bad = await run(["grid", "evaluate", model, "--truth", "ieee69", "--contract-drop", "-1"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/--contract-drop/);
+  });
+});

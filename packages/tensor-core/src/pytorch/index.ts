@@ -1,0 +1,16 @@
+// Reading PyTorch checkpoints (`pytorch_model.bin`, sharded indexes) without Python and without running
+// their pickles, and converting them to safetensors.
+export {
+  openPytorchCheckpoint,
+  PYTORCH_INDEX_FILE,
+  PYTORCH_SINGLE_FILE,
+  PytorchCheckpoint,
+} from "./checkpoint.js";
+export {
+  convertPytorchToSafetensors,
+  type PytorchConvertOptions,
+  type PytorchConvertResult,
+} from "./convert.js";
+export { PytorchError, type PytorchErrorCode, UnsafePickleError } from "./errors.js";
+export { type OpenPytorchOptions, openPytorchFile, PytorchFile } from "./reader.js";
+export { ALLOWED_GLOBALS as PYTORCH_ALLOWED_GLOBALS } from "./rebuild.js";
