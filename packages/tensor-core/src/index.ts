@@ -53,7 +53,22 @@ export {
   toShared,
   type UnaryOp,
 } from "./pool/index.js";
-export * from "./pytorch/index.js";
+export {
+  convertPytorchToSafetensors,
+  type OpenPytorchOptions,
+  openPytorchCheckpoint,
+  openPytorchFile,
+  PYTORCH_ALLOWED_GLOBALS,
+  PYTORCH_INDEX_FILE,
+  PYTORCH_SINGLE_FILE,
+  PytorchCheckpoint,
+  type PytorchConvertOptions,
+  type PytorchConvertResult,
+  PytorchError,
+  type PytorchErrorCode,
+  PytorchFile,
+  UnsafePickleError,
+} from "./pytorch/index.js";
 export { Rng, type RngState } from "./rng.js";
 export {
   type BuiltHeader,
