@@ -1,7 +1,8 @@
 // End to end on real data: a small conv net trains on MNIST digits with the wasm backend, which is
 // only possible because initTf registers the own Conv2DBackpropFilter kernel (wasm has none).
+
+import { initTf } from "@x/tensor-core/tfjs";
 import { describe, expect, it } from "vitest";
-import { initTf } from "../src/tfjs/index.js";
 
 interface MnistDigit {
   get(index: number): number[];
