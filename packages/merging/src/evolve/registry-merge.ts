@@ -202,49 +202,71 @@ function dareMasks(seed: string, p: number, n: number, dim: number): Uint8Array[
 /**
  * A merge over genomes with this layout, through the registered method `name`. `base` is θ_0 (ignored by
  * the full-weight merges). The returned function writes Merge(genomes; c) into `out`.
+ *
+ * Without `groupOf`, `c` holds one coefficient per model. With `groupOf` (tensor index in `layout` → group),
+ * `c` holds one coefficient per group and model, group-major (`c[g * n + i]`): each group of tensors (a range
+ * of layers, as mergekit-evolve's `layer_granularity`) gets its own weights.
  */
 export function coefficientMerge(
   name: MergeName,
   layout: readonly GenomeTensor[],
   base: Float32Array,
   s: MergeSettings,
+  groupOf?: ArrayLike<number>,
 ): CoefficientMerge {
   const plan = planOf(name, s);
   const dim = base.length;
   const seed = 0;
   let masks: Uint8Array[] | null = null;
   let scaled: Float32Array[] = [];
+  if (groupOf && groupOf.length !== layout.length)
+    throw new MergeSetupError(`groupOf has ${groupOf.length} entries for ${layout.length} tensors`);
   return (genomes, c, out) => {
     const n = genomes.length;
     checkStats(name, layout, dim, n, s);
-    const { params, modelParams } = resolveParams(plan.method, plan.global, plan.perModel(c));
+    const groups = groupOf ? c.length / n : 1;
+    if (groupOf ? !Number.isInteger(groups) || groups < 1 : c.length !== n)
+      throw new MergeSetupError(
+        `${c.length} coefficients for ${n} models${groupOf ? " and its groups" : ""}`,
+      );
+    // The coefficients of each group, and the method's parameters resolved once per group.
+    const coeffs = Array.from({ length: groups }, (_, g) =>
+      Array.from({ length: n }, (_, i) => c[g * n + i]!),
+    );
+    const resolved = coeffs.map((cg) => resolveParams(plan.method, plan.global, plan.perModel(cg)));
+    const groupAt = (k: number): number => (groupOf ? groupOf[k]! : 0);
     let models = genomes;
-    if (plan.scaleTaskVectors && Array.from(c).some((v) => v !== 1)) {
+    if (plan.scaleTaskVectors && coeffs.some((cg) => cg.some((v) => v !== 1))) {
       // θ_0 + c_i τ_i: the methods without per-model weights see rescaled task vectors.
       if (scaled.length !== n) scaled = Array.from({ length: n }, () => new Float32Array(dim));
-      for (let i = 0; i < n; i++) {
-        const g = genomes[i];
-        const t = scaled[i];
-        const ci = c[i];
-        for (let k = 0; k < dim; k++) t[k] = base[k] + ci * (g[k] - base[k]);
-      }
+      layout.forEach((t, k) => {
+        const cg = coeffs[groupAt(k)]!;
+        for (let i = 0; i < n; i++) {
+          const g = genomes[i];
+          const d = scaled[i];
+          const ci = cg[i];
+          for (let x = t.offset, end = t.offset + t.size; x < end; x++)
+            d[x] = base[x] + ci * (g[x] - base[x]);
+        }
+      });
       models = scaled;
     }
     if (name === "dare" && (!masks || masks.length !== n))
       masks = dareMasks(s.maskSeed ?? "dare", s.dareDrop ?? 0.9, n, dim);
     const view = (a: Float32Array, t: GenomeTensor) => a.subarray(t.offset, t.offset + t.size);
-    const auxOf = (t: GenomeTensor): TensorAux | undefined => {
+    const auxOf = (t: GenomeTensor, k: number): TensorAux | undefined => {
       if (name === "dare") return { masks: masks!.map((m) => m.subarray(t.offset, t.offset + t.size)) };
       if (name === "fisher") return { fisher: s.stats!.map((st) => view(st.fisher!, t)) };
       if (name === "regmean") {
         const grams = s.stats!.map((st) => st.gram!.get(t.name));
         if (grams.some((g) => !g)) return undefined; // non-linear parameter: averaged
+        const cg = coeffs[groupAt(k)]!;
         return {
           gram: grams.map((g, i) => {
-            const ci = c[i];
+            const ci = cg[i];
             if (ci === 1) return g!;
             const sg = new Float32Array(g!.length);
-            for (let k = 0; k < sg.length; k++) sg[k] = ci * g![k];
+            for (let x = 0; x < sg.length; x++) sg[x] = ci * g![x];
             return sg;
           }),
         };
@@ -252,8 +274,7 @@ export function coefficientMerge(
       return undefined;
     };
     mergeGenomeTensors(plan.method, layout, plan.usesBase ? base : undefined, base, models, {
-      modelParams,
-      params,
+      paramsOf: (k) => resolved[groupAt(k)]!,
       seed,
       aux: auxOf,
       out,
@@ -273,33 +294,38 @@ function mergeGenomeTensors(
   passBase: Float32Array,
   models: readonly Float32Array[],
   o: {
-    modelParams: readonly ParamMap[];
-    params: ParamMap;
+    /** The resolved parameters of the tensor at this index of `layout`. */
+    paramsOf: (k: number) => { params: ParamMap; modelParams: readonly ParamMap[] };
     seed: number;
-    aux: (t: GenomeTensor) => TensorAux | undefined;
+    aux: (t: GenomeTensor, k: number) => TensorAux | undefined;
     out: Float32Array;
   },
 ): void {
   const view = (a: Float32Array, t: GenomeTensor) => a.subarray(t.offset, t.offset + t.size);
-  const input = (t: GenomeTensor) => ({
+  const input = (t: GenomeTensor, k: number) => ({
     name: t.name,
     shape: t.shape,
     base: base ? view(base, t) : undefined,
     models: models.map((g) => view(g, t)),
-    modelParams: o.modelParams,
-    params: o.params,
+    modelParams: o.paramsOf(k).modelParams,
+    params: o.paramsOf(k).params,
     rng: tensorRng(o.seed, t.name),
-    aux: o.aux(t),
+    aux: o.aux(t, k),
   });
-  if (method.scopeOf(o.params) === "tensor") {
-    for (const t of layout) o.out.set(method.mergeTensor(input(t)), t.offset);
+  const first = o.paramsOf(0);
+  if (method.scopeOf(first.params) === "tensor") {
+    layout.forEach((t, k) => {
+      o.out.set(method.mergeTensor(input(t, k)), t.offset);
+    });
     return;
   }
+  // Whole-model methods take no per-model weights here (coefficients scale the task vectors instead), so the
+  // parameters are the same for every group.
   const session = method.beginGlobal!({
     tensors: layout.map((t) => ({ name: t.name, shape: [...t.shape] })),
     numModels: models.length,
-    modelParams: o.modelParams,
-    params: o.params,
+    modelParams: first.modelParams,
+    params: first.params,
     seed: o.seed,
   });
   for (const pass of session.passes) {
@@ -312,7 +338,9 @@ function mergeGenomeTensors(
       });
     pass.finish();
   }
-  for (const t of layout) o.out.set(session.mergeTensor(input(t)), t.offset);
+  layout.forEach((t, k) => {
+    o.out.set(session.mergeTensor(input(t, k)), t.offset);
+  });
 }
 
 /** The plain merge (all coefficients 1) as the MergeFunction @x/evolution's mode B expects. */
