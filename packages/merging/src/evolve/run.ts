@@ -126,9 +126,7 @@ export async function runEvolve(
     );
     return p;
   };
-  const guarded = local
-    ? guardFitness(track, { timeoutMs: options.timeoutMs, signal: options.signal })
-    : track;
+  const guarded = guardFitness(track, { timeoutMs: options.timeoutMs, signal: options.signal });
   let calls = 0;
   const evaluate = async (genome: Float32Array | Float64Array, info?: EvalInfo): Promise<number> => {
     const candidate = info
@@ -136,8 +134,9 @@ export async function runEvolve(
       : `candidate ${++calls}`;
     if (options.signal?.aborted) throw new EvaluationCancelledError(candidate);
     try {
-      // guardFitness needs an info; its own candidate text is replaced below.
-      return await guarded(genome, info ?? { target: -1, generation: -1 });
+      // guardFitness needs an info (its own candidate text is replaced below); a queue gets the run's own, or
+      // none (Evolver: its jobs are keyed by the genome alone).
+      return local ? await guarded(genome, info ?? { target: -1, generation: -1 }) : await track(genome, info);
     } catch (e) {
       if (options.signal?.aborted) throw new EvaluationCancelledError(candidate);
       if (e instanceof EvaluationTimeoutError) throw new EvaluationTimeoutError(candidate, e.timeoutMs);
