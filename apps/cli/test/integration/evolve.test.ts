@@ -150,7 +150,11 @@ describe.skipIf(!built)("x evolve reliability (built binary)", () => {
   ] as const) {
     it(`${how}: the evaluator's processes stop, temporaries are removed, exit ${code} with the resume command`, async () => {
       const marker = `sleep 4${code}${how.length}`;
-      const cfg = play.config(`int-${code}-${how.length}.yml`, MERGE, JSON.stringify(`${marker}; echo 1 {model}`));
+      const cfg = play.config(
+        `int-${code}-${how.length}.yml`,
+        MERGE,
+        JSON.stringify(`${marker}; echo 1 {model}`),
+      );
       const out = join(root, `int-out-${code}-${how.length}`);
       const tty = how.includes("terminal");
       const p = new XProcess(["evolve", cfg, out], { tty });
