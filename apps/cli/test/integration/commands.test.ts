@@ -4,7 +4,6 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mergeBackbone, mergeInputs } from "@x/experiments";
-import { Rng, saveSafetensors, Tensor } from "@x/tensor-core";
 import { backboneKeys, buildZoo, quickZooConfig, readBackbone, type Zoo } from "@x/zoo";
 import { beforeAll, describe, expect, it } from "vitest";
 import { built, lines, SCORER as scorer, tempDir, tinyModel, x, xTty } from "./helpers.js";

@@ -136,7 +136,9 @@ export async function runEvolve(
     try {
       // guardFitness needs an info (its own candidate text is replaced below); a queue gets the run's own, or
       // none (Evolver: its jobs are keyed by the genome alone).
-      return local ? await guarded(genome, info ?? { target: -1, generation: -1 }) : await track(genome, info);
+      return local
+        ? await guarded(genome, info ?? { target: -1, generation: -1 })
+        : await track(genome, info);
     } catch (e) {
       if (options.signal?.aborted) throw new EvaluationCancelledError(candidate);
       if (e instanceof EvaluationTimeoutError) throw new EvaluationTimeoutError(candidate, e.timeoutMs);
