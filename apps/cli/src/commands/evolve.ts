@@ -198,9 +198,9 @@ async function evolveAction(
     throw e;
   } finally {
     progress.stop();
+    await remote?.close({ cancel: caught !== null });
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
-    await remote?.close({ cancel: caught !== null });
   }
 }
 

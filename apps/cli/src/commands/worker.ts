@@ -136,8 +136,7 @@ async function workerAction(o: WorkerOpts): Promise<void> {
   } finally {
     clearInterval(ticker);
     out.clear();
-    process.off("SIGINT", onInt);
-    process.off("SIGTERM", onTerm);
+    // The handlers stay until the process exits: a Ctrl-C during the last cleanup still means "force" (130).
   }
   if (signals === 0) throw new ExitError("stopped", 1);
 }
