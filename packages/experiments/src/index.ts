@@ -1,6 +1,14 @@
 // @x/experiments: the reproduction experiments behind bench/results, one folder each. Each experiment is a
 // function that returns its result object, plus a writer of `<name>.json` and `<name>.md`.
 export {
+  type CadeExperimentOptions,
+  type CadeExperimentResult,
+  type CadeScale,
+  DEFAULT_CADE_SCALE,
+  runCadeExperiment,
+  type SeedResult as CadeSeedResult,
+} from "./cade/index.js";
+export {
   EVOLVER_DEFAULTS,
   type EvolverOptions,
   type EvolverReport,

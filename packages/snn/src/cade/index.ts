@@ -1,0 +1,5 @@
+export { armControl, armForcesJRand, type CadeArm } from "./arms.js";
+export { averageGenomes, greedySoup, logitEnsembleAccuracy, populationDiversity } from "./baselines.js";
+export { accuracyPercent } from "./fitness.js";
+export { buildPopulation, type MemberRecipe, memberRecipes, type PopulationOptions } from "./population.js";
+export { type CadeOptions, type CadeProgress, type CadeResult, runCade } from "./run.js";

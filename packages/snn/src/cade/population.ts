@@ -1,0 +1,97 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { ImageSet } from "@x/datasets";
+import { Rng } from "@x/tensor-core";
+import type { TfBackendName } from "@x/tensor-core/tfjs";
+import { loadModel, saveModel } from "../checkpoint/safetensors.js";
+import { SnnConfigError } from "../errors.js";
+import { initModel, replaceHead, type SnnModel } from "../genome/layout.js";
+import type { ModelSpec } from "../model/spec.js";
+import type { AugmentOptions } from "../train/augment.js";
+import { type TrainProgress, trainModel } from "../train/train.js";
+
+/** How one population member is fine-tuned (CADE varies these across members). */
+export interface MemberRecipe {
+  readonly lr: number;
+  readonly augment: AugmentOptions;
+  readonly seed: number;
+}
+
+/**
+ * N recipes from CADE's grid: label smoothing {0, 0.1}, mixup α {0, 0.1}, random erasing {0, 0.25}, lr {0.05, 0.1}
+ * in a 2^(4−1) fractional factorial (lr level = parity of the other three), cycled when N > 8, each with its own seed.
+ */
+export function memberRecipes(n: number, seed: number): MemberRecipe[] {
+  const out: MemberRecipe[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = i % 8;
+    const ls = c & 1;
+    const mix = (c >> 1) & 1;
+    const er = (c >> 2) & 1;
+    out.push({
+      lr: (ls ^ mix ^ er) === 1 ? 0.1 : 0.05,
+      augment: { labelSmoothing: ls ? 0.1 : 0, mixupAlpha: mix ? 0.1 : 0, erasing: er ? 0.25 : 0 },
+      seed: seed * 1000 + i,
+    });
+  }
+  return out;
+}
+
+export interface PopulationOptions {
+  /** Target model spec (its `classes` is the target's). */
+  readonly spec: ModelSpec;
+  /** Pretrained source model (transfer learning: its head is replaced); null trains every member from scratch. */
+  readonly source: SnnModel | null;
+  readonly train: ImageSet;
+  readonly val?: ImageSet;
+  readonly size: number;
+  readonly epochs: number;
+  readonly batchSize?: number;
+  readonly seed: number;
+  readonly recipes?: readonly MemberRecipe[];
+  readonly backend?: TfBackendName | "auto";
+  /** Members are saved here as `member-<i>.safetensors`; each member's training state lives in `member-<i>/`. */
+  readonly dir?: string;
+  readonly resume?: boolean;
+  readonly onProgress?: (member: number, e: TrainProgress) => void;
+}
+
+/**
+ * Builds a population: each member starts from the source model with a fresh head (or from a fresh random
+ * initialisation) and is fine-tuned with its own recipe (SGD, Nesterov momentum 0.9, weight decay 5e-4, cosine lr).
+ * With `dir` + `resume`, finished members are loaded and an interrupted one continues where it stopped.
+ */
+export async function buildPopulation(o: PopulationOptions): Promise<SnnModel[]> {
+  const recipes = o.recipes ?? memberRecipes(o.size, o.seed);
+  if (recipes.length < o.size)
+    throw new SnnConfigError(`${o.size} members need ${o.size} recipes, got ${recipes.length}`);
+  const out: SnnModel[] = [];
+  for (let i = 0; i < o.size; i++) {
+    const file = o.dir ? join(o.dir, `member-${i}.safetensors`) : null;
+    if (file && o.resume && existsSync(file)) {
+      out.push(await loadModel(file));
+      continue;
+    }
+    const r = recipes[i];
+    const rng = new Rng(r.seed);
+    const init = o.source ? replaceHead(o.source, o.spec.classes, rng) : initModel(o.spec, rng);
+    const res = await trainModel({
+      model: init,
+      train: o.train,
+      val: o.val,
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      optimizer: { kind: "sgd", lr: r.lr, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
+      schedule: "cosine",
+      augment: r.augment,
+      seed: r.seed,
+      backend: o.backend,
+      checkpointDir: o.dir ? join(o.dir, `member-${i}`) : undefined,
+      resume: o.resume,
+      onProgress: o.onProgress ? (e) => o.onProgress!(i, e) : undefined,
+    });
+    if (file) await saveModel(res.model, file, { recipe: JSON.stringify(r) });
+    out.push(res.model);
+  }
+  return out;
+}

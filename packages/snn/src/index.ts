@@ -1,0 +1,109 @@
+export {
+  accuracyPercent,
+  armControl,
+  armForcesJRand,
+  averageGenomes,
+  buildPopulation,
+  type CadeArm,
+  type CadeOptions,
+  type CadeProgress,
+  type CadeResult,
+  greedySoup,
+  logitEnsembleAccuracy,
+  type MemberRecipe,
+  memberRecipes,
+  type PopulationOptions,
+  populationDiversity,
+  runCade,
+} from "./cade/index.js";
+export {
+  ACCEPTED_DTYPES,
+  inferSpec,
+  type LoadModelOptions,
+  loadModel,
+  SPEC_METADATA_KEY,
+  saveModel,
+} from "./checkpoint/safetensors.js";
+export {
+  type BuiltinDataset,
+  FASHION_TRAIN_PER_CLASS,
+  indicesByClass,
+  loadBuiltinSplit,
+  loadData,
+  loadImageFile,
+  predictionsChecksum,
+  type SplitName,
+} from "./data/splits.js";
+export { SnnCheckpointError, SnnConfigError, SnnDataError } from "./errors.js";
+export { type EvaluateOptions, type EvaluateResult, evaluateCheckpoint } from "./eval/evaluate.js";
+export {
+  flattenTensors,
+  type GenomeEntry,
+  type GenomeLayout,
+  genomeLayout,
+  type InitOptions,
+  initModel,
+  replaceHead,
+  SnnModel,
+  unflattenGenome,
+} from "./genome/layout.js";
+export { argmax, FastSnn, type InferenceEngine, type LayerTrace } from "./infer/net.js";
+export { simdAvailable } from "./infer/simd-mlp.js";
+export {
+  batchMoments,
+  batchNormApply,
+  connectTf,
+  multiStepNeuron,
+  spikeFunction,
+  stopGradient,
+  type Tf,
+} from "./layer/tf.js";
+export {
+  type Block,
+  BN_EPS,
+  BN_MOMENTUM,
+  buildGraph,
+  CONNECT_FUNCTIONS,
+  type ConnectFunction,
+  type Graph,
+  INPUT_SIDE,
+  INPUT_SIZE,
+  type ModelSpec,
+  type ParamEntry,
+  type ParamRole,
+  paramTable,
+  type SewMlpSpec,
+  type SewResNetSpec,
+  type StageSpec,
+  type Synapse,
+  sewMlp,
+  sewResNet,
+  type Unit,
+  validateSpec,
+} from "./model/spec.js";
+export { type BatchStats, TfSnn } from "./model/tf-net.js";
+export {
+  CADE_LIF,
+  chargeCoefficients,
+  ifNeuron,
+  initialPotential,
+  lif,
+  type NeuronSpec,
+  SPIKINGJELLY_LIF,
+  validateNeuron,
+} from "./neuron/config.js";
+export { charge, neuronTrace, reset } from "./neuron/dynamics.js";
+export {
+  atan,
+  heaviside,
+  SIGMOID_4,
+  type SurrogateSpec,
+  sigmoid,
+  surrogateGrad,
+  surrogatePrimitive,
+  validateSurrogate,
+} from "./surrogate/index.js";
+export { type AugmentOptions, makeBatch, sampleBeta, sampleGamma } from "./train/augment.js";
+export { type AdamOptions, Optimizer, type OptimizerOptions, type SgdOptions } from "./train/optimizer.js";
+export { type EpochRecord, readTrainState, TRAIN_STATE_FILE } from "./train/state.js";
+export { type TrainOptions, type TrainProgress, type TrainResult, trainModel } from "./train/train.js";
