@@ -4,8 +4,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Rng, saveSafetensors, Tensor, writeShardedSafetensors } from "@x/tensor-core";
+import { Rng, Tensor, writeShardedSafetensors } from "@x/tensor-core";
 import { afterAll } from "vitest";
+import { writeTinyModel } from "../../../../packages/merging/test/evolve/fixtures/population.js";
 
 export const BIN = fileURLToPath(new URL("../../dist/bin.js", import.meta.url));
 /** The binary must be built (`pnpm build`; `pnpm test` builds first). */
@@ -171,24 +172,8 @@ export const SCORER = fileURLToPath(
   new URL("../../../../packages/merging/test/evolve/fixtures/score-model.mjs", import.meta.url),
 );
 
-/** A tiny model directory (layer.weight [3, 4], layer.bias [3], F32) around 0.5. */
-export async function tinyModel(dir: string, seed: number, spread: number): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  const r = new Rng(seed);
-  await saveSafetensors(join(dir, "model.safetensors"), {
-    "layer.weight": new Tensor(
-      "F32",
-      [3, 4],
-      new Float32Array(12).map(() => 0.5 + r.normal(0, spread)),
-    ),
-    "layer.bias": new Tensor(
-      "F32",
-      [3],
-      new Float32Array(3).map(() => 0.5 + r.normal(0, spread)),
-    ),
-  });
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ seed }));
-}
+/** A tiny model directory (the one of @x/merging's evolve tests: layer.weight [3, 4], layer.bias [3] around 0.5). */
+export const tinyModel = writeTinyModel;
 
 /** An evolve playground in `dir`: base/, e0/..e2/ and `config(name, body)` writing a YAML with the evaluator. */
 export async function evolvePlayground(dir: string): Promise<{

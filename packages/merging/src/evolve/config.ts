@@ -25,7 +25,7 @@ export interface EvolveMergeBlock {
   /** RegMean off-diagonal scaling α. */
   readonly alpha: number;
   /** Per population member: a safetensors file of `fisher.<tensor>` / `gram.<tensor>` statistics. */
-  readonly stats: string[] | null;
+  readonly stats: readonly string[] | null;
 }
 
 /** CMA-ES over the merge coefficients (mergekit-evolve's optimizer and genome; docs/evolve.md). */
@@ -126,7 +126,7 @@ export const CONFIG_KEYS: KeySchema = {
 };
 
 /** The merge keys each method reads (besides `method`). */
-const MERGE_KEYS_OF: Record<MergeName, readonly string[]> = {
+export const MERGE_KEYS_OF: Readonly<Record<MergeName, readonly (keyof EvolveMergeBlock)[]>> = {
   mean: [],
   ta: ["lambda"],
   ties: ["lambda", "topK"],
@@ -235,8 +235,8 @@ export function parseEvolveConfig(raw: unknown, path: string): EvolveConfig {
     if (!MERGE_NAMES.includes(method))
       fail("merge.method", `must be one of ${MERGE_NAMES.join(", ")}, got ${JSON.stringify(method)}`);
     for (const k of Object.keys(m)) {
-      if (k !== "method" && !MERGE_KEYS_OF[method].includes(k)) {
-        const users = MERGE_NAMES.filter((n) => MERGE_KEYS_OF[n].includes(k));
+      if (k !== "method" && !MERGE_KEYS_OF[method].includes(k as keyof EvolveMergeBlock)) {
+        const users = MERGE_NAMES.filter((n) => MERGE_KEYS_OF[n].includes(k as keyof EvolveMergeBlock));
         fail(`merge.${k}`, `merge method ${method} does not use it (used by ${users.join(", ")})`);
       }
     }

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileDigest } from "@x/evolution";
-import type { EvolveConfig } from "./config.js";
+import { type EvolveConfig, MERGE_KEYS_OF } from "./config.js";
 import type { LoadedPopulation } from "./setup.js";
 
 const short = (hex: string) => `sha256:${hex.slice(0, 16)}`;
@@ -63,19 +63,11 @@ export async function runSettings(
   pop: LoadedPopulation,
 ): Promise<Record<string, unknown>> {
   const m = cfg.merge;
-  const mergeKeys: Record<string, readonly string[]> = {
-    mean: [],
-    ta: ["lambda"],
-    ties: ["lambda", "topK"],
-    dare: ["lambda", "drop"],
-    pcb: ["lambda", "ratio"],
-    fisher: [],
-    regmean: ["alpha"],
-  };
+  // The keys the method reads; statistics files are data (by digest, below).
   const merge = m
     ? Object.fromEntries([
         ["method", m.method],
-        ...mergeKeys[m.method]!.map((k) => [k, m[k as keyof typeof m]]),
+        ...MERGE_KEYS_OF[m.method].filter((k) => k !== "stats").map((k) => [k, m[k]]),
       ])
     : null;
   const evaluator = cfg.zoo

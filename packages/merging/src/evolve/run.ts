@@ -32,7 +32,7 @@ import { EvaluatorError } from "./evaluator.js";
 import { layerGroups } from "./layer-groups.js";
 import { writeModel } from "./models.js";
 import { runSettings } from "./run-settings.js";
-import { buildMerge, loadPopulation } from "./setup.js";
+import { buildMerge, type LoadedPopulation, loadPopulation } from "./setup.js";
 import { createTemporaryDir, removeStaleTemporaries } from "./temporaries.js";
 
 /** Scores a genome (higher is better): the weights of a candidate model, or CMA-ES's merge coefficients. */
@@ -149,10 +149,8 @@ export async function runEvolve(
   };
 
   try {
-    const found =
-      cfg.algorithm === "cmaes"
-        ? await runCmaes(cfg, pop, store, evaluate, options, lookahead)
-        : await runEvolver(cfg, pop, store, evaluate, options, lookahead);
+    const search: Search = { cfg, pop, store, evaluate, options, lookahead };
+    const found = cfg.algorithm === "cmaes" ? await runCmaes(search) : await runEvolver(search);
     // The output model: written in a temporary directory, then renamed into place.
     const modelDir = join(outDir, "model");
     const tmpModel = createTemporaryDir(outDir, "model");
@@ -222,16 +220,17 @@ interface Found {
   readonly runs?: unknown;
 }
 
-type Evaluate = (genome: Float32Array | Float64Array, info?: EvalInfo) => Promise<number>;
+/** What a search algorithm gets from `runEvolve`. */
+interface Search {
+  readonly cfg: EvolveConfig;
+  readonly pop: LoadedPopulation;
+  readonly store: DirectoryRunStore;
+  readonly evaluate: EvolveFitness;
+  readonly options: EvolveRunOptions;
+  readonly lookahead: number;
+}
 
-async function runEvolver(
-  cfg: EvolveConfig,
-  pop: Awaited<ReturnType<typeof loadPopulation>>,
-  store: DirectoryRunStore,
-  evaluate: Evaluate,
-  options: EvolveRunOptions,
-  lookahead: number,
-): Promise<Found> {
+async function runEvolver({ cfg, pop, store, evaluate, options, lookahead }: Search): Promise<Found> {
   const n = pop.genomes.length;
   const coeffMerge = cfg.mode === "merge" ? await buildMerge(evolveEvaluatorOptions(cfg), pop) : null;
   const ones = new Float64Array(n).fill(1);
@@ -274,14 +273,7 @@ async function runEvolver(
   };
 }
 
-async function runCmaes(
-  cfg: EvolveConfig,
-  pop: Awaited<ReturnType<typeof loadPopulation>>,
-  store: DirectoryRunStore,
-  evaluate: Evaluate,
-  options: EvolveRunOptions,
-  lookahead: number,
-): Promise<Found> {
+async function runCmaes({ cfg, pop, store, evaluate, options, lookahead }: Search): Promise<Found> {
   const s = cfg.cmaes!;
   const n = pop.genomes.length;
   const groups = layerGroups(pop.layout.evolved, s.layerGranularity, cfg.file);

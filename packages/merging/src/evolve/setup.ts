@@ -2,8 +2,9 @@
  * What a run (and a queue worker scoring merge coefficients) loads before the first evaluation: the genome
  * layout, the population and base genomes, the statistics files, and the merge through the method registry.
  */
+import type { EvolveMergeBlock } from "./config.js";
 import { type GenomeLayout, readGenome, readLayout } from "./models.js";
-import { type CoefficientMerge, coefficientMerge, type MergeName } from "./registry-merge.js";
+import { type CoefficientMerge, coefficientMerge } from "./registry-merge.js";
 import { readSlotStats } from "./stats-files.js";
 
 /** The parts of a config that decide the genomes and the merge (plain JSON: it travels to queue workers). */
@@ -13,15 +14,7 @@ export interface PopulationSpec {
   /** Regular-expression sources. */
   readonly include: string | null;
   readonly exclude: string | null;
-  readonly merge: {
-    readonly method: MergeName;
-    readonly lambda: number;
-    readonly topK: number;
-    readonly drop: number;
-    readonly ratio: number;
-    readonly alpha: number;
-    readonly stats: readonly string[] | null;
-  } | null;
+  readonly merge: EvolveMergeBlock | null;
   readonly seed: number;
 }
 

@@ -16,7 +16,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadEvaluator } from "@x/evolution";
-import { Rng, saveSafetensors, Tensor } from "@x/tensor-core";
+import { Rng } from "@x/tensor-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   coefficientMerge,
@@ -34,26 +34,13 @@ import {
   runEvaluator,
   runEvolve,
 } from "../../src/evolve/index.js";
+import { writeTinyModel } from "../evolve/fixtures/population.js";
 
 const scorer = fileURLToPath(new URL("../evolve/fixtures/score-model.mjs", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "x-evolve-rel-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function model(dir: string, seed: number, spread: number): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  const r = new Rng(seed);
-  const t = (shape: number[]) =>
-    new Tensor(
-      "F32",
-      shape,
-      new Float32Array(shape.reduce((a, b) => a * b, 1)).map(() => 0.5 + r.normal(0, spread)),
-    );
-  await saveSafetensors(join(dir, "model.safetensors"), {
-    "layer.weight": t([3, 4]),
-    "layer.bias": t([3]),
-  });
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ seed }));
-}
+const model = writeTinyModel;
 
 const command = JSON.stringify([process.execPath, scorer, "{model}"]);
 const CMAES = `algorithm: cmaes
