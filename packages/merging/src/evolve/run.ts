@@ -207,18 +207,15 @@ export async function runEvolve(
   }
 }
 
-interface Found {
+/** What a search returns: the output genome, the result's numbers, and what goes into the result file only. */
+type Found = Pick<
+  EvolveRunResult,
+  "outputScore" | "outputIndex" | "scores" | "evaluations" | "accepted" | "skipped" | "weights"
+> & {
   readonly output: Float32Array;
-  readonly outputScore: number;
-  readonly outputIndex: number;
-  readonly scores: number[];
-  readonly evaluations: number;
-  readonly accepted: number;
-  readonly skipped: number;
   readonly history?: unknown;
-  readonly weights?: { groups: string[]; values: number[][] };
   readonly runs?: unknown;
-}
+};
 
 /** What a search algorithm gets from `runEvolve`. */
 interface Search {
