@@ -1,27 +1,24 @@
-// The single-thread write loop: tensor by tensor in output order. Fused linear tensors (linear-fast.ts)
+// The single-thread write loop: tensor by tensor in output order. Fused linear tensors (fused-linear.ts)
 // are pipelined in pieces: while one piece is computed, the next one's inputs are read and earlier
 // results are written, with two banks of piece-sized buffers (so memory no longer grows with the
 // largest tensor). With helper threads (threads > 1) each piece's computation is split with them.
 
-import type { MergeConfig } from "../config/index.js";
-import type { TensorSink, TensorSource } from "../io/types.js";
-import type { DenseLinearPlan } from "../methods/gta.js";
+import type { TensorSink } from "../io/types.js";
 import type { FusedHelpers } from "./fused-helpers.js";
-import type { LinearDType, RawTensor } from "./linear-fast.js";
-import type { PreparedCheckpointMerge } from "./run.js";
+import type { FastLinearJob, RawTensor } from "./fused-linear.js";
 
-/** One output tensor that takes the fused linear path. */
-export interface FastLinearJob {
-  readonly index: number;
-  readonly name: string;
-  readonly numel: number;
-  /** The base first, then the merged models. */
-  readonly sources: readonly TensorSource[];
-  /** Stored dtype of each source's copy of the tensor. */
-  readonly dtypes: readonly LinearDType[];
-  readonly plan: DenseLinearPlan;
-  readonly outDtype: LinearDType;
-  readonly computeDtype: MergeConfig["dtype"];
+/** What the write loop needs from the prepared merge. */
+export interface OrderedMerge {
+  /** The fused job of computed tensor `index` under the current parameters, when it takes that path. */
+  fastLinearJob(index: number): FastLinearJob | undefined;
+  readRaw(job: FastLinearJob, bank: 0 | 1, start: number, count: number): Promise<RawTensor[]>;
+  outView(job: FastLinearJob, out: 0 | 1, count: number): Uint8Array;
+  runFastLinear(job: FastLinearJob, out: 0 | 1, raw: readonly RawTensor[], count: number): Uint8Array;
+  /** The general path's float32 values of tensor `index`. */
+  computeTensor(index: number): Promise<Float32Array>;
+  tensorName(index: number): string;
+  /** Checks a fused piece for non-finite inputs (their output is non-finite too: only then are the inputs scanned). */
+  checkFused(job: FastLinearJob, raw: readonly RawTensor[], out: Uint8Array): void;
 }
 
 /** Elements per piece: big tensors are streamed in pieces so reading one overlaps computing another. */
@@ -60,15 +57,14 @@ export function stepsOf(
  * each result piece is written while later ones are computed. Memory: 2 × (inputs + 1) × piece.
  */
 export async function writeTensorsInOrder(
-  merge: PreparedCheckpointMerge,
+  merge: OrderedMerge,
   computed: readonly number[],
-  config: MergeConfig,
   sink: TensorSink,
   report: (index: number) => void,
   pieceElements = PIECE_ELEMENTS,
   helpers?: FusedHelpers,
 ): Promise<void> {
-  const jobs = computed.map((i) => merge.fastLinearJob(i, config));
+  const jobs = computed.map((i) => merge.fastLinearJob(i));
   const steps = stepsOf(computed, jobs, pieceElements);
   const read = (s: Step, bank: 0 | 1) =>
     "job" in s ? merge.readRaw(s.job, bank, s.start, s.count) : undefined;
@@ -82,7 +78,7 @@ export async function writeTensorsInOrder(
       const step = steps[j]!;
       if (!("job" in step)) {
         await chain;
-        await sink.add(merge.tensors[step.index]!.name, await merge.computeTensor(step.index, config));
+        await sink.add(merge.tensorName(step.index), await merge.computeTensor(step.index));
         report(step.index);
         continue;
       }
@@ -103,6 +99,7 @@ export async function writeTensorsInOrder(
         bytes = merge.outView(job, out, count);
         await helpers.run(raw, job.plan, job.computeDtype, job.outDtype, bytes, count);
       } else bytes = merge.runFastLinear(job, out, raw, count);
+      merge.checkFused(job, raw, bytes);
       const last = start + count === job.numel;
       chain = chain.then(async () => {
         await sink.addBytesChunk(job.name, bytes);

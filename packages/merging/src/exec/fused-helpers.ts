@@ -3,12 +3,12 @@
 // buffers. Each range is computed element by element exactly as on one thread, so the bytes do not
 // depend on the split.
 
-import { Worker } from "node:worker_threads";
-import { findBuiltScript } from "../built-script.js";
+import type { Worker } from "node:worker_threads";
 import type { MergeConfig } from "../config/index.js";
-import type { DenseLinearPlan } from "../methods/gta.js";
-import { MergeInputError } from "./errors.js";
-import { fusedLinearMerge, type LinearDType, linearBytes, type RawTensor } from "./linear-fast.js";
+import { MergeInputError } from "../errors.js";
+import type { DenseLinearPlan } from "../method.js";
+import { findBuiltScript, startWorker } from "../threads.js";
+import { fusedLinearMerge, type LinearDType, linearBytes, type RawTensor } from "./fused-linear.js";
 
 /** A range of one piece for a helper: views into shared buffers, by buffer and byte offset. */
 export interface FusedRangeTask {
@@ -27,7 +27,7 @@ const ALIGN = 64;
 
 /** The built helper script (next to this module in dist/, or dist/ when running from src/). */
 export function findFusedHelper(): URL | undefined {
-  return findBuiltScript(import.meta.url, ["./fused-worker.js", "../../dist/pipeline/fused-worker.js"]);
+  return findBuiltScript(import.meta.url, ["./fused-worker.js", "../../dist/exec/fused-worker.js"]);
 }
 
 /** Runs the fused kernel on one element range of stored inputs (views built from shared buffers). */
@@ -53,7 +53,7 @@ export class FusedHelpers {
   private failure: Error | undefined;
 
   constructor(url: URL, count: number) {
-    this.workers = Array.from({ length: count }, () => new Worker(url));
+    this.workers = Array.from({ length: count }, () => startWorker(url));
     this.workers.forEach((w, i) => {
       w.on("message", (msg: FromFusedHelper) => this.pending[i]?.(msg));
       w.on("error", (err) => {

@@ -3,7 +3,8 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import "../methods/index.js";
-import { prepareCheckpointMerge } from "./run.js";
+import { NonFiniteInputError } from "../errors.js";
+import { prepareCheckpointMerge } from "./prepared.js";
 import type { FromWorker, MergeWorkerData, ToWorker } from "./workers.js";
 
 const data = workerData as MergeWorkerData;
@@ -22,9 +23,13 @@ try {
     try {
       // A fresh buffer to transfer (the encoded view may be a reused scratch or read buffer).
       const bytes = (await prepared.computeEncoded(msg.index, config)).slice();
-      send({ type: "done", index: msg.index, bytes }, [bytes.buffer]);
+      send({ type: "done", index: msg.index, bytes, nonFinite: prepared.drainNonFinite() }, [bytes.buffer]);
     } catch (err) {
-      send({ type: "error", message: (err as Error).message });
+      const nonFinite =
+        err instanceof NonFiniteInputError
+          ? { model: err.model, tensor: err.tensor, count: err.count }
+          : undefined;
+      send({ type: "error", message: (err as Error).message, nonFinite });
     }
   });
   send({ type: "ready", count: prepared.tensors.length });

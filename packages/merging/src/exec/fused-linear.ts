@@ -9,14 +9,11 @@
 import { type StoredFloats, weightedDeltaSum } from "@x/tensor-core";
 import type { MergeDType } from "../config/index.js";
 import { castToComputeDType } from "../io/cast.js";
-import type { DenseLinearPlan } from "../methods/gta.js";
+import type { TensorSource } from "../io/types.js";
+import type { DenseLinearPlan } from "../method.js";
 
 /** Stored dtypes the fused path reads and writes. */
 export type LinearDType = "BF16" | "F16" | "F32";
-
-export function isLinearDType(dtype: string): dtype is LinearDType {
-  return dtype === "BF16" || dtype === "F16" || dtype === "F32";
-}
 
 /** Bytes per element of a fused-path dtype. */
 export const linearBytes = (dtype: LinearDType): number => (dtype === "F32" ? 4 : 2);
@@ -65,4 +62,18 @@ export function fusedLinearMerge(
     },
   );
   return out;
+}
+
+/** One output tensor that takes the fused linear path. */
+export interface FastLinearJob {
+  readonly index: number;
+  readonly name: string;
+  readonly numel: number;
+  /** The base first, then the merged models. */
+  readonly sources: readonly TensorSource[];
+  /** Stored dtype of each source's copy of the tensor. */
+  readonly dtypes: readonly LinearDType[];
+  readonly plan: DenseLinearPlan;
+  readonly outDtype: LinearDType;
+  readonly computeDtype: MergeDType | undefined;
 }

@@ -1,4 +1,4 @@
-import type { MergeWarning } from "./plan.js";
+import type { MergeWarning } from "../plan/tensors.js";
 
 /** Progress of a checkpoint merge. Global-scope methods report one "pass" phase per statistics pass first. */
 export interface MergeProgressEvent {

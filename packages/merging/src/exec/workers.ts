@@ -3,27 +3,33 @@
 // transferred buffers and this thread writes them to their shard offsets. One tensor in flight per worker
 // keeps memory at threads × (inputs + 2) × largest tensor.
 
-import { Worker } from "node:worker_threads";
-import { findBuiltScript } from "../built-script.js";
 import type { MergeConfig, ParameterMap } from "../config/index.js";
-import { MergeInputError } from "./errors.js";
+import { MergeInputError, NonFiniteInputError } from "../errors.js";
+import { findBuiltScript, startWorker } from "../threads.js";
 
 /** What a merge worker needs to rebuild the prepared merge. */
 export interface MergeWorkerData {
   readonly config: MergeConfig;
   readonly modelParameters?: readonly ParameterMap[];
-  readonly prepare: { seed: number; baseDir?: string; readConcurrency: number };
+  readonly prepare: { seed: number; baseDir?: string; readConcurrency: number; allowNonfinite: boolean };
+}
+
+/** Non-finite input values a worker met (with allowNonfinite). */
+export interface WorkerNonFinite {
+  readonly model: string;
+  readonly tensor: string;
+  readonly count: number;
 }
 
 export type ToWorker = { type: "tensor"; index: number } | { type: "close" };
 export type FromWorker =
   | { type: "ready"; count: number }
-  | { type: "done"; index: number; bytes: Uint8Array }
-  | { type: "error"; message: string };
+  | { type: "done"; index: number; bytes: Uint8Array; nonFinite: readonly WorkerNonFinite[] }
+  | { type: "error"; message: string; nonFinite?: WorkerNonFinite };
 
 /** The built worker script (next to this module in dist/, or dist/ when running from src/). */
 export function findMergeWorker(): URL | undefined {
-  return findBuiltScript(import.meta.url, ["./merge-worker.js", "../../dist/pipeline/merge-worker.js"]);
+  return findBuiltScript(import.meta.url, ["./merge-worker.js", "../../dist/exec/merge-worker.js"]);
 }
 
 /**
@@ -34,7 +40,11 @@ export async function runWorkers(
   url: URL,
   threads: number,
   indices: readonly number[],
-  job: MergeWorkerData & { tensorCount: number; write: (index: number, bytes: Uint8Array) => Promise<void> },
+  job: MergeWorkerData & {
+    tensorCount: number;
+    write: (index: number, bytes: Uint8Array) => Promise<void>;
+    nonFinite: (found: readonly WorkerNonFinite[]) => void;
+  },
 ): Promise<number> {
   const count = Math.min(threads, indices.length);
   const data: MergeWorkerData = {
@@ -42,7 +52,7 @@ export async function runWorkers(
     modelParameters: job.modelParameters,
     prepare: job.prepare,
   };
-  const workers = Array.from({ length: count }, () => new Worker(url, { workerData: data }));
+  const workers = Array.from({ length: count }, () => startWorker(url, data));
   let next = 0;
   let writing = Promise.resolve();
   try {
@@ -65,9 +75,13 @@ export async function runWorkers(
                   );
                 } else feed();
               } else if (msg.type === "done") {
+                job.nonFinite(msg.nonFinite);
                 writing = writing.then(() => job.write(msg.index, msg.bytes));
                 writing.catch(reject);
                 feed();
+              } else if (msg.nonFinite) {
+                const f = msg.nonFinite;
+                reject(new NonFiniteInputError(f.model, f.tensor, f.count));
               } else {
                 reject(new MergeInputError(`merge worker: ${msg.message}`));
               }

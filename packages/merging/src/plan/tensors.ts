@@ -1,9 +1,17 @@
-// Decides, before any data is read, what happens to every output tensor: which models take part,
-// whether an embedding is merged on its common top-left block, and what is skipped (with a warning,
-// or an error under `strict`). Planning first means a strict merge fails before writing anything.
+// Decides, from the inputs' headers only, what happens to every output tensor: which models take
+// part, whether an embedding is merged on its common top-left block, and what is skipped (with a
+// warning, or an error under `strict`). Planning first means a strict merge fails before writing
+// anything.
 
-import type { TensorSource } from "../io/types.js";
-import { MergeInputError } from "./errors.js";
+import { MergeInputError } from "../errors.js";
+
+/** The header of one input checkpoint: tensor names in storage order and their dtype and shape. */
+export interface HeaderView {
+  /** The path the user gave (for messages). */
+  readonly label: string;
+  names(): readonly string[];
+  info(name: string): { readonly dtype: string; readonly shape: readonly number[] } | undefined;
+}
 
 /** Substrings that mark vocabulary-indexed tensors (rows = tokens), where a row-count mismatch is expected. */
 export const EMBEDDING_PATTERNS: readonly string[] = [
@@ -45,11 +53,11 @@ export interface PlannedTensor {
 
 export interface PlanInput {
   /** The model whose names, shapes and order the output follows (base, else the first model). */
-  reference: TensorSource;
-  /** The base model source (may equal `reference`), if the method uses one. */
-  base?: TensorSource;
+  reference: HeaderView;
+  /** The base model (may be `reference` itself), if the method uses one. */
+  base?: HeaderView;
   /** The models being merged (base excluded unless the method has no base). */
-  models: readonly TensorSource[];
+  models: readonly HeaderView[];
   minModels: number;
   strict: boolean;
   embeddingPatterns?: readonly string[];

@@ -1,6 +1,8 @@
-// Reusable float32 read buffers, one per input slot, grown to the largest tensor seen. Reusing them keeps
-// the merge's footprint at (inputs + 2) × largest tensor instead of leaving dead per-tensor arrays to the
-// garbage collector (which lags behind 100 MB allocations), and avoids zeroing fresh memory per tensor.
+// Reusable buffers by slot, grown to the largest request. The checkpoint executor reads each input
+// tensor into its slot's float32 buffer (PCB's general streaming path keeps its chunk rows the same
+// way). Reusing them keeps the merge's footprint at (inputs + 2) × largest tensor instead of leaving
+// dead per-tensor arrays to the garbage collector (which lags behind 100 MB allocations), and avoids
+// zeroing fresh memory per tensor.
 
 export class ReadBuffers {
   private readonly slots: Float32Array[] = [];
