@@ -16,10 +16,10 @@ import {
   EvolveResumeError,
   EXAMPLE_CONFIG,
   evolveEvaluatorSpec,
-  isTemporaryName,
+  isEvolveTemporary,
   loadEvolveConfig,
   MERGE_NAMES,
-  removeStaleTemporaries,
+  removeStaleEvolveTemporaries,
   runEvolve,
 } from "@x/merging/evolve";
 import type { Command } from "commander";
@@ -55,7 +55,7 @@ function checkResumable(out: string): void {
   if (existsSync(join(out, "checkpoint", "latest.json"))) return;
   if (!existsSync(out))
     throw new UsageError(`--resume: ${out} has no checkpoint to resume from (it does not exist)`);
-  const foreign = readdirSync(out).filter((e) => e !== "checkpoint" && !isTemporaryName(e));
+  const foreign = readdirSync(out).filter((e) => e !== "checkpoint" && !isEvolveTemporary(e));
   if (foreign.length > 0) throw new UsageError(`--resume: ${out} has no checkpoint to resume from`);
 }
 
@@ -110,7 +110,7 @@ async function evolveAction(
       return;
     }
     // A second Ctrl-C: leave at once, removing this process's temporaries.
-    removeStaleTemporaries(out, true);
+    removeStaleEvolveTemporaries(out, true);
     process.stderr.write(`x evolve: forced stop; resume with x evolve ${config} ${outArg} --resume\n`);
     process.exit(130);
   };

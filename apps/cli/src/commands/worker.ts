@@ -62,7 +62,7 @@ const QUIET_EVENTS = new Set(["started", "job-failed", "connection", "error", "s
 
 async function workerAction(o: WorkerOpts): Promise<void> {
   const { config } = await redisConfigOf(o, true);
-  const { removeStaleTemporaries } = await import("@x/merging/evolve");
+  const { removeStaleEvolveTemporaries } = await import("@x/merging/evolve");
   const { runWorker } = await import("@x/evolution/distributed");
   installZooScorer();
   const out = new StatusLog(process.stdout);
@@ -99,7 +99,7 @@ async function workerAction(o: WorkerOpts): Promise<void> {
     if (e.type !== "stopped") drawStatus(true);
   };
   // Candidate models of x evolve runs are written under the OS temp directory: remove those of dead workers.
-  const stale = removeStaleTemporaries(tmpdir());
+  const stale = removeStaleEvolveTemporaries(tmpdir());
   if (stale.length > 0 && !o.json)
     out.log(
       `removed ${stale.length} stale temporar${stale.length === 1 ? "y" : "ies"} of dead processes in ${tmpdir()}`,

@@ -19,7 +19,7 @@ import { EvaluatorError, runEvaluator } from "./evaluator.js";
 import { layerGroups } from "./layer-groups.js";
 import { readLayout, writeModel } from "./models.js";
 import { buildMerge, loadPopulation, type PopulationSpec } from "./setup.js";
-import { createTemporaryDir } from "./temporaries.js";
+import { createEvolveTemporary } from "./temporaries.js";
 
 /** How a candidate model directory is scored: an external command, or a zoo (see `registerZooScorer`). */
 export type ScorerSpec =
@@ -139,7 +139,7 @@ export async function evolveEvaluator(options: unknown): Promise<EvolveEvaluator
     async fitness(genome, info) {
       const signal = info?.signal;
       const weights = toWeights(genome);
-      scratch ??= createTemporaryDir(o.scratch ?? tmpdir(), "candidates");
+      scratch ??= createEvolveTemporary(o.scratch ?? tmpdir(), "candidates");
       const dir = join(scratch, `c${next++}`);
       try {
         await writeModel(dir, template, layout, weights);

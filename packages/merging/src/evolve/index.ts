@@ -54,8 +54,8 @@ export {
 } from "./run.js";
 export { readSlotStats, StatsFileError } from "./stats-files.js";
 export {
-  createTemporaryDir,
-  isTemporaryName,
-  removeStaleTemporaries,
+  createEvolveTemporary,
+  isEvolveTemporary,
+  removeStaleEvolveTemporaries,
   type TemporaryKind,
 } from "./temporaries.js";

@@ -33,7 +33,7 @@ import { layerGroups } from "./layer-groups.js";
 import { writeModel } from "./models.js";
 import { runSettings } from "./run-settings.js";
 import { buildMerge, type LoadedPopulation, loadPopulation } from "./setup.js";
-import { createTemporaryDir, removeStaleTemporaries } from "./temporaries.js";
+import { createEvolveTemporary, removeStaleEvolveTemporaries } from "./temporaries.js";
 
 /** Scores a genome (higher is better): the weights of a candidate model, or CMA-ES's merge coefficients. */
 export type EvolveFitness = (genome: Float32Array | Float64Array, info?: EvalInfo) => Promise<number>;
@@ -99,7 +99,7 @@ export async function runEvolve(
   if (!(Number.isInteger(lookahead) && lookahead >= 1))
     throw new EvaluatorError(`lookahead must be an integer >= 1, got ${lookahead}`);
   mkdirSync(outDir, { recursive: true });
-  const stale = removeStaleTemporaries(outDir);
+  const stale = removeStaleEvolveTemporaries(outDir);
   if (stale.length > 0)
     notice(
       `removed ${stale.length} stale temporar${stale.length === 1 ? "y" : "ies"} of dead processes: ${stale.join(", ")}`,
@@ -153,7 +153,7 @@ export async function runEvolve(
     const found = cfg.algorithm === "cmaes" ? await runCmaes(search) : await runEvolver(search);
     // The output model: written in a temporary directory, then renamed into place.
     const modelDir = join(outDir, "model");
-    const tmpModel = createTemporaryDir(outDir, "model");
+    const tmpModel = createEvolveTemporary(outDir, "model");
     try {
       await writeModel(tmpModel, cfg.population[0]!, layout, found.output);
       rmSync(modelDir, { recursive: true, force: true });

@@ -20,7 +20,7 @@ import { Rng } from "@x/tensor-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   coefficientMerge,
-  createTemporaryDir,
+  createEvolveTemporary,
   EvolveConfigError,
   EvolveResumeError,
   evolveEvaluator,
@@ -30,7 +30,7 @@ import {
   parseEvolveConfig,
   readGenome,
   readLayout,
-  removeStaleTemporaries,
+  removeStaleEvolveTemporaries,
   runEvaluator,
   runEvolve,
 } from "../../src/evolve/index.js";
@@ -239,16 +239,16 @@ describe("processes and temporaries", () => {
     const dir = join(tmp, "temps");
     mkdirSync(dir);
     const host = hostname().replace(/[^A-Za-z0-9]/g, "_");
-    const mine = createTemporaryDir(dir, "candidates");
+    const mine = createEvolveTemporary(dir, "candidates");
     mkdirSync(join(dir, `.candidates-${host}-4194303-aaaaaa`));
     mkdirSync(join(dir, `.model-${host}-4194302-bbbbbb`));
     mkdirSync(join(dir, ".candidates-elsewhere-4194303-cccccc"));
     mkdirSync(join(dir, `.candidates-${host}-1-dddddd`)); // pid 1 is alive
-    expect(removeStaleTemporaries(dir)).toEqual([
+    expect(removeStaleEvolveTemporaries(dir)).toEqual([
       `.candidates-${host}-4194303-aaaaaa`,
       `.model-${host}-4194302-bbbbbb`,
     ]);
     expect(existsSync(mine)).toBe(true);
-    expect(removeStaleTemporaries(dir, true)).toEqual([mine.split("/").pop()]);
+    expect(removeStaleEvolveTemporaries(dir, true)).toEqual([mine.split("/").pop()]);
   });
 });
