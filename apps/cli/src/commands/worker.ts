@@ -61,7 +61,7 @@ export function describeEvent(e: WorkerEvent): string | null {
 const QUIET_EVENTS = new Set(["started", "job-failed", "connection", "error", "stopping", "stopped"]);
 
 async function workerAction(o: WorkerOpts): Promise<void> {
-  const { config } = await redisConfigOf(o, true);
+  const { config, redacted } = await redisConfigOf(o, true);
   const { removeStaleEvolveTemporaries } = await import("@x/merging/evolve");
   const { runWorker } = await import("@x/evolution/distributed");
   installZooScorer();
@@ -104,24 +104,22 @@ async function workerAction(o: WorkerOpts): Promise<void> {
     out.log(
       `removed ${stale.length} stale temporar${stale.length === 1 ? "y" : "ies"} of dead processes in ${tmpdir()}`,
     );
-  const handle = await runWorker({
-    redis: config,
-    concurrency: o.concurrency,
-    runs: o.runs,
-    sharedDir: o.sharedDir,
-    allowModules: [EVOLVE_MODULE, ...(o.allowModule ?? [])],
-    // resolve evaluator packages (@x/merging/evolve) from the x CLI, which depends on them
-    importModule: (s) => import(s),
-    handleSignals: false,
-    connectTimeoutMs: o.connectTimeout * 1000,
-    onEvent,
-  });
-  const ticker = setInterval(() => drawStatus(), 1000);
+  // Signals are handled from the start: one that comes while the worker is still connecting (before it can have
+  // taken a job) ends the process at once; after that the first stops cleanly, a second Ctrl-C forces.
+  let handle: Awaited<ReturnType<typeof runWorker>> | null = null;
+  let connected = false;
+  let pending: NodeJS.Signals | null = null;
   let signals = 0;
   const stop = (sig: NodeJS.Signals): void => {
     signals++;
-    if (signals === 1) void handle.close(sig);
-    else if (sig === "SIGINT") {
+    if (signals === 1 && handle) void handle.close(sig);
+    else if (signals === 1 && connected)
+      pending = sig; // connected, the handle comes next: close it then
+    else if (signals === 1) {
+      out.clear();
+      process.stderr.write(`x worker: stopped (${sig}) before it connected\n`);
+      process.exit(0);
+    } else if (sig === "SIGINT") {
       out.clear();
       process.stderr.write("x worker: forced stop; running evaluations are retried by other workers\n");
       process.exit(130);
@@ -131,6 +129,24 @@ async function workerAction(o: WorkerOpts): Promise<void> {
   const onTerm = () => stop("SIGTERM");
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
+  if (!o.json) out.log(`connecting to ${redacted} ...`);
+  handle = await runWorker({
+    redis: config,
+    concurrency: o.concurrency,
+    runs: o.runs,
+    sharedDir: o.sharedDir,
+    allowModules: [EVOLVE_MODULE, ...(o.allowModule ?? [])],
+    // resolve evaluator packages (@x/merging/evolve) from the x CLI, which depends on them
+    importModule: (s) => import(s),
+    handleSignals: false,
+    connectTimeoutMs: o.connectTimeout * 1000,
+    onEvent: (e) => {
+      if (e.type === "started") connected = true;
+      onEvent(e);
+    },
+  });
+  if (pending) void handle.close(pending);
+  const ticker = setInterval(() => drawStatus(), 1000);
   try {
     await handle.done;
   } finally {

@@ -115,6 +115,14 @@ describe.skipIf(!haveRedis)("x worker (built binary, real redis-server)", () => 
     expect(w.output).toMatch(/stopped: 0 evaluations, 0 failed/);
   });
 
+  it("Ctrl-C while it is still connecting ends it at once (exit 0)", async () => {
+    const w = start(["--redis", "redis://127.0.0.1:1", "--connect-timeout", "60"]);
+    await w.waitFor(/^connecting to redis:\/\/127\.0\.0\.1:1\/? \.\.\.$/m);
+    w.signal("SIGINT");
+    expect((await w.exited).code).toBe(0);
+    expect(w.errors).toMatch(/^x worker: stopped \(SIGINT\) before it connected$/m);
+  });
+
   it("--json: one JSON object per event and line", async () => {
     const w = start(["--redis", redis.url(), "--json"]);
     await w.waitFor(/"type":"started"/);
