@@ -100,6 +100,7 @@ describe.skipIf(!built)("x evolve under kill -9, SIGINT and SIGTERM (built binar
         leftovers: 0,
         staleRemoved: 0,
         signalTrials: 0,
+        signalInterrupted: 0,
         signalExits: 0,
         signalTemporaries: 0,
       };
@@ -110,8 +111,10 @@ describe.skipIf(!built)("x evolve under kill -9, SIGINT and SIGTERM (built binar
         const delay = Math.round(rng.uniform() * duration);
         const first = await runAndSignal(["evolve", cfg, out, "-q"], delay, signal);
         const interrupted = first.code !== 0;
-        if (!interrupted) counts.finishedFirst++;
-        else if (signal === "SIGKILL") counts.killedMidRun++;
+        if (signal === "SIGKILL") {
+          if (interrupted) counts.killedMidRun++;
+          else counts.finishedFirst++;
+        } else if (interrupted) counts.signalInterrupted++;
         if (signal !== "SIGKILL") {
           counts.signalTrials++;
           // 130 / 143 from x's handler, 0 when it finished first, or the default action of the signal when it came
@@ -141,7 +144,7 @@ describe.skipIf(!built)("x evolve under kill -9, SIGINT and SIGTERM (built binar
       console.log(
         `x evolve (${algorithm}) fault trials, seed ${SEED}, uninterrupted run ${duration} ms: ${counts.trials} trials ` +
           `(${KILLS} kill -9: ${counts.killedMidRun} killed mid-run, ${counts.finishedFirst} finished before the signal; ` +
-          `${counts.signalTrials} SIGINT/SIGTERM: ${counts.signalExits} clean exits, ${counts.signalTemporaries} temporaries left at exit), ` +
+          `${counts.signalTrials} SIGINT/SIGTERM: ${counts.signalInterrupted} interrupted mid-run, ${counts.signalExits} clean exits, ${counts.signalTemporaries} temporaries left at exit), ` +
           `${counts.identical} identical results after --resume, ${counts.staleRemoved} stale temporaries removed and reported, ` +
           `${counts.leftovers} leftovers`,
       );
