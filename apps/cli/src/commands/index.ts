@@ -43,8 +43,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import("./grid.js"),
   },
   {
+    name: "snn",
+    summary: "spiking networks: train a SEW ResNet, CADE over a population, evaluate",
+    load: () => import("./snn.js"),
+  },
+  {
     name: "bench",
-    summary: "the reproduction experiments behind bench/results (merging, evolver, grid)",
+    summary: "the reproduction experiments behind bench/results (merging, evolver, grid, cade)",
     load: () => import("./bench.js"),
   },
 ];
