@@ -4,8 +4,8 @@
  * Redis (--redis); resumable from a checkpoint directory after a kill.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { type ImageSet, selectClasses, subset } from "@x/datasets";
 import { DEFAULT_CADE_SCALE } from "@x/experiments";
 import {
@@ -54,6 +54,7 @@ import {
   type ModelOpts,
   NEURON_KEYS,
   note,
+  removeDeadTemporaries,
   snnAction,
   specFrom,
   splitPerClass,
@@ -131,6 +132,7 @@ function digest(parts: readonly (Float32Array | Uint8Array | string)[]): string 
 /** Writes the run's settings, or on --resume checks that they are the stored ones. */
 function checkRunSettings(dir: string, settings: Record<string, unknown>, resume: boolean): void {
   const file = join(dir, RUN_FILE);
+  rmSync(`${file}.tmp`, { force: true }); // a killed writer's
   const text = `${JSON.stringify(settings, null, 1)}\n`;
   if (resume && existsSync(file)) {
     const stored = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
@@ -272,6 +274,8 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   ];
   checkOutput(o.out, { overwrite: o.overwrite || o.resume, inputs });
   if (o.checkpointDir) checkOutput(o.checkpointDir, { overwrite: o.overwrite || o.resume, inputs });
+  removeDeadTemporaries(dirname(resolve(o.out)));
+  if (o.checkpointDir) removeDeadTemporaries(join(o.checkpointDir, "population"));
 
   // data: validation held out of the training split (or --val-data), the fitness set sampled from the rest
   const pool = await loadPool(o.data, "train", o.classes);

@@ -2,6 +2,8 @@
  * What `x snn train | cade | eval` share: the model and neuron flags (defaults read from @x/snn), the data flags
  * and the per-class split, the mapping of @x/snn's errors to exit codes, and log lines that coexist with a bar.
  */
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { ImageSet } from "@x/datasets";
 import {
   CADE_LIF,
@@ -291,6 +293,36 @@ export function splitPerClass(
     for (let k = 0; k < end; k++) (k < o.valPerClass ? val : train).push(idx[perm[k]!]!);
   }
   return { train, val };
+}
+
+// ---------------------------------------------------------------- temporaries
+
+const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes the temporary files (`.<name>.<pid>.<random>.tmp`, @x/tensor-core's atomic writes) that processes
+ * killed while writing left in `dir`; those of live processes stay.
+ */
+export function removeDeadTemporaries(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = TEMPORARY.exec(name);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) rmSync(join(dir, name), { force: true });
+  }
 }
 
 // ---------------------------------------------------------------- errors and log lines

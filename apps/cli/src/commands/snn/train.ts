@@ -3,7 +3,7 @@
  * Fashion-MNIST or a safetensors data file; resumable from a checkpoint directory after a kill.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { type ImageSet, subset } from "@x/datasets";
 import {
   initModel,
@@ -44,6 +44,7 @@ import {
   type ModelOpts,
   NEURON_KEYS,
   note,
+  removeDeadTemporaries,
   snnAction,
   specFrom,
   splitPerClass,
@@ -134,6 +135,7 @@ async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
   checkOutput(o.out, { overwrite: o.overwrite || o.resume, inputs });
   if (o.checkpointDir) checkOutput(o.checkpointDir, { overwrite: o.overwrite || o.resume, inputs });
   const optimizer = optimizerOf(o, cmd);
+  removeDeadTemporaries(dirname(resolve(o.out)));
 
   const pool = await loadPool(o.data, "train", o.classes);
   const classes = o.classes?.length ?? pool.classes;
