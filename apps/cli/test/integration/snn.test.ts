@@ -3,36 +3,24 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadFashion, selectClasses, subset } from "@x/datasets";
 import { FastSnn, loadModel } from "@x/snn";
-import { openSafetensors, Rng, saveSafetensors, Tensor } from "@x/tensor-core";
+import { openSafetensors, saveSafetensors, Tensor } from "@x/tensor-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { built, lines, tempDir, x, xTty } from "./helpers.js";
+import { writeFashionFile } from "./snn-data.js";
 
 const root = tempDir("x-cli-snn-");
 const SOURCE_DATA = join(root, "source.safetensors"); // Fashion classes 5, 7, 8, 9 relabelled 0..3
 const TARGET_DATA = join(root, "target.safetensors"); // Fashion classes 0, 1, 2 relabelled 0..2
 const TINY = ["--hidden", "16", "--blocks", "1", "--batch-size", "16"];
 
-async function writeData(file: string, classes: number[], perClass: number, seed: number): Promise<void> {
-  const set = selectClasses(loadFashion(200), classes);
-  const pick = subset(
-    set,
-    Array.from(new Rng(seed).sampleWithoutReplacement(set.count, perClass * classes.length)),
-  );
-  await saveSafetensors(file, {
-    images: new Tensor("F32", [pick.count, 784], pick.images),
-    labels: new Tensor("U8", [pick.count], pick.labels),
-  });
-}
-
 const sha = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 // biome-ignore lint/suspicious/noExplicitAny: the commands' JSON documents, checked field by field
 const json = (s: string): Record<string, any> => JSON.parse(s);
 
 beforeAll(async () => {
-  await writeData(SOURCE_DATA, [5, 7, 8, 9], 60, 1);
-  await writeData(TARGET_DATA, [0, 1, 2], 80, 2);
+  await writeFashionFile(SOURCE_DATA, [5, 7, 8, 9], 60, 1);
+  await writeFashionFile(TARGET_DATA, [0, 1, 2], 80, 2);
 });
 
 describe.skipIf(!built)("x snn train (built binary)", () => {
