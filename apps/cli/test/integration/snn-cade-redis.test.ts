@@ -1,0 +1,266 @@
+// x snn cade --redis against a real redis-server (started here on a free port in a temporary directory): the
+// fitness evaluations run in worker processes that load @x/snn's evaluator by { module, export, options }, and
+// the result is identical to the local run; the password never shows; the coordinator killed with SIGKILL and
+// started again with --resume ends identical too.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedisServer, redisAvailable } from "../../../../packages/evolution/test/integration/redis-server.js";
+import { BIN, built, tempDir, x } from "./helpers.js";
+import { writeFashionFile } from "./snn-data.js";
+
+const haveRedis = built && redisAvailable();
+const root = tempDir("x-cli-snn-redis-");
+const WORKER = fileURLToPath(new URL("../fixtures/snn-worker.mjs", import.meta.url));
+const PASSWORD = "s3cret-snn-Pa55";
+const sha = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  err: string;
+}
+
+/** x as a child process (the event loop stays free for the workers' pipes); SIGKILL once `killWhen` holds. */
+function xRun(args: string[], env: NodeJS.ProcessEnv = {}, killWhen?: () => boolean): Promise<Exit> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    const timer = killWhen
+      ? setInterval(() => {
+          if (killWhen()) child.kill("SIGKILL");
+        }, 20)
+      : null;
+    child.on("close", (code, signal) => {
+      if (timer) clearInterval(timer);
+      resolve({ code, signal, out, err });
+    });
+  });
+}
+
+/** The CADE result without what differs by design between runs (path, timing, queue statistics). */
+function result(out: string): unknown {
+  const { out: _o, elapsedMs: _e, queue: _q, ...rest } = JSON.parse(out) as Record<string, unknown>;
+  return rest;
+}
+
+describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server, worker processes)", () => {
+  let redis: RedisServer;
+  const workers: ChildProcess[] = [];
+  const logs: string[] = [];
+  let members: string[] = [];
+  let common: string[] = [];
+
+  beforeAll(async () => {
+    redis = await RedisServer.start({ password: PASSWORD });
+    const source = join(root, "source.safetensors");
+    const target = join(root, "target.safetensors");
+    await writeFashionFile(source, [5, 7, 8, 9], 60, 1);
+    await writeFashionFile(target, [0, 1, 2], 80, 2);
+    const src = join(root, "src.safetensors");
+    const tiny = ["--hidden", "32", "--blocks", "1", "--batch-size", "16"];
+    expect(x(["snn", "train", "--data", source, ...tiny, "--out", src, "-q"]).code).toBe(0);
+    common = [
+      "--data",
+      target,
+      "--val-per-class",
+      "20",
+      "--fitness-size",
+      "120",
+      "--generations",
+      "10",
+      "--f0",
+      "0.05",
+    ];
+    const built = x([
+      "snn",
+      "cade",
+      "--source",
+      src,
+      "--size",
+      "5",
+      "--member-epochs",
+      "1",
+      "--batch-size",
+      "16",
+      ...common,
+      "--generations",
+      "0",
+      "--checkpoint-dir",
+      join(root, "pop"),
+      "--out",
+      join(root, "pop.safetensors"),
+      "-q",
+    ]);
+    expect(built.code, built.err).toBe(0);
+    members = [0, 1, 2, 3, 4].map((i) => join(root, "pop", "population", `member-${i}.safetensors`));
+    for (let i = 0; i < 2; i++) {
+      const w = spawn(process.execPath, [WORKER], {
+        env: { ...process.env, X_REDIS_URL: redis.url(), X_WORKER_NAME: `w${i}`, X_CONCURRENCY: "2" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      w.stdout!.on("data", (d: Buffer) => logs.push(d.toString()));
+      w.stderr!.on("data", (d: Buffer) => logs.push(d.toString()));
+      workers.push(w);
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const w of workers) if (w.exitCode === null) w.kill("SIGKILL");
+    await redis?.dispose();
+  });
+
+  it("evaluates on the workers and ends with the local run's model and result; the password never shows", async () => {
+    const local = await xRun([
+      "snn",
+      "cade",
+      "--population",
+      ...members,
+      ...common,
+      "--out",
+      join(root, "local.safetensors"),
+      "--json",
+    ]);
+    expect(local.code, local.err).toBe(0);
+    // the password reaches x through the environment, not the command line
+    const url = redis.url("");
+    const remote = await xRun(
+      [
+        "snn",
+        "cade",
+        "--population",
+        ...members,
+        ...common,
+        "--redis",
+        url,
+        "--lookahead",
+        "3",
+        "--out",
+        join(root, "remote.safetensors"),
+        "--json",
+      ],
+      { REDIS_PASSWORD: PASSWORD },
+    );
+    expect(remote.code, remote.err).toBe(0);
+    const doc = JSON.parse(remote.out);
+    expect(doc.queue.completed).toBeGreaterThanOrEqual(doc.evaluations);
+    expect(doc.queue.failed).toBe(0);
+    expect(result(remote.out)).toEqual(result(local.out));
+    expect(sha(join(root, "remote.safetensors"))).toBe(sha(join(root, "local.safetensors")));
+    const finished = logs
+      .join("")
+      .split("\n")
+      .filter((l) => l.includes('"job-finished"'));
+    expect(finished.length).toBeGreaterThanOrEqual(doc.evaluations);
+    expect(new Set(finished.map((l) => JSON.parse(l).runId)).size).toBeGreaterThanOrEqual(1);
+    for (const text of [remote.out, remote.err, logs.join("")]) expect(text).not.toContain(PASSWORD);
+    // piped: the coordinator says where its queue is (redacted URL) and shows plain progress lines
+    const piped = await xRun(
+      [
+        "snn",
+        "cade",
+        "--population",
+        ...members,
+        ...common,
+        "--redis",
+        url,
+        "--out",
+        join(root, "piped.safetensors"),
+      ],
+      { REDIS_PASSWORD: PASSWORD },
+    );
+    expect(piped.code, piped.err).toBe(0);
+    expect(piped.err).toMatch(
+      /^queue \S+ on redis:\/\/127\.0\.0\.1:\d+\/?: waiting for x worker processes$/m,
+    );
+    expect(piped.err).toMatch(/^cade: 10\/10 100% /m);
+    expect(piped.out).toMatch(/, \d+ on workers; /);
+    expect(sha(join(root, "piped.safetensors"))).toBe(sha(join(root, "local.safetensors")));
+  }, 300_000);
+
+  it("a coordinator killed with SIGKILL and run again with --resume ends identical to the local run", async () => {
+    const local = await xRun([
+      "snn",
+      "cade",
+      "--population",
+      ...members,
+      ...common,
+      "--out",
+      join(root, "ref.safetensors"),
+      "--json",
+    ]);
+    const args = [
+      "snn",
+      "cade",
+      "--population",
+      ...members,
+      ...common,
+      "--redis",
+      redis.url(""),
+      "--checkpoint-dir",
+      join(root, "ck"),
+      "--resume",
+      "--out",
+      join(root, "resumed.safetensors"),
+      "--json",
+    ];
+    const env = { REDIS_PASSWORD: PASSWORD };
+    // killed once the DE state of generation 3 is on disk: mid-run, with jobs on the queue
+    const latest = join(root, "ck", "de", "latest.json");
+    const killed = await xRun(args, env, () => {
+      try {
+        return JSON.parse(readFileSync(latest, "utf8")).generation >= 3;
+      } catch {
+        return false;
+      }
+    });
+    expect(killed.signal).toBe("SIGKILL");
+    const again = await xRun(args, env);
+    expect(again.code, again.err).toBe(0);
+    expect(result(again.out)).toEqual(result(local.out));
+    expect(sha(join(root, "resumed.safetensors"))).toBe(sha(join(root, "ref.safetensors")));
+  }, 300_000);
+
+  it("a wrong password and a bad URL are usage errors (exit 2, one line) that do not print the password", async () => {
+    const wrong = await xRun(
+      [
+        "snn",
+        "cade",
+        "--population",
+        ...members,
+        ...common,
+        "--redis",
+        redis.url(""),
+        "--out",
+        join(root, "wrong.safetensors"),
+      ],
+      { REDIS_PASSWORD: "not-the-password" },
+    );
+    expect(wrong.code).toBe(2);
+    expect(wrong.err.trim().split("\n")).toEqual([expect.stringMatching(/--redis: .*refused the credentials/)]);
+    expect(wrong.err).not.toContain("not-the-password");
+    const bad = x([
+      "snn",
+      "cade",
+      "--population",
+      ...members,
+      "--redis",
+      "localhost:6379",
+      "--out",
+      join(root, "b.safetensors"),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--redis: unsupported scheme localhost:/);
+  }, 120_000);
+});
