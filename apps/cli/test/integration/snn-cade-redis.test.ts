@@ -248,7 +248,9 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
       { REDIS_PASSWORD: "not-the-password" },
     );
     expect(wrong.code).toBe(2);
-    expect(wrong.err.trim().split("\n")).toEqual([expect.stringMatching(/--redis: .*refused the credentials/)]);
+    expect(wrong.err.trim().split("\n")).toEqual([
+      expect.stringMatching(/--redis: .*refused the credentials/),
+    ]);
     expect(wrong.err).not.toContain("not-the-password");
     const bad = x([
       "snn",
