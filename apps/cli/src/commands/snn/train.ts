@@ -53,6 +53,8 @@ import {
 /** Adam's learning rate when --lr is not given (torch.optim.Adam's default). */
 const ADAM_LR = 1e-3;
 const SGD = TRAIN_DEFAULTS.optimizer;
+/** Epochs when --epochs is not given (the library has no default; a short run, like the CADE experiment's). */
+const EPOCHS = 2;
 /** Steps between training-state writes (besides every epoch end). */
 const CHECKPOINT_EVERY = 50;
 
@@ -273,7 +275,7 @@ export function trainCommand(): Command {
       0,
     )
     .option("--keep-best", "write the epoch with the best validation accuracy (needs --val-per-class)")
-    .option("--epochs <n>", "epochs", integer(0, 100000), 2)
+    .option("--epochs <n>", "epochs", integer(0, 100000), EPOCHS)
     .option(
       "--batch-size <n>",
       "batch size (the last incomplete batch is dropped)",
