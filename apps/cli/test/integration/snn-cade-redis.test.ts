@@ -9,45 +9,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisServer, redisAvailable } from "../../../../packages/evolution/test/integration/redis-server.js";
-import { BIN, built, tempDir, x } from "./helpers.js";
-import { writeFashionFile } from "./snn-data.js";
+import { built, tempDir, x } from "./helpers.js";
+import { runX, writeFashionFile } from "./snn-helpers.js";
 
 const haveRedis = built && redisAvailable();
 const root = tempDir("x-cli-snn-redis-");
 const WORKER = fileURLToPath(new URL("../fixtures/snn-worker.mjs", import.meta.url));
 const PASSWORD = "s3cret-snn-Pa55";
 const sha = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  out: string;
-  err: string;
-}
-
-/** x as a child process (the event loop stays free for the workers' pipes); SIGKILL once `killWhen` holds. */
-function xRun(args: string[], env: NodeJS.ProcessEnv = {}, killWhen?: () => boolean): Promise<Exit> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    const timer = killWhen
-      ? setInterval(() => {
-          if (killWhen()) child.kill("SIGKILL");
-        }, 20)
-      : null;
-    child.on("close", (code, signal) => {
-      if (timer) clearInterval(timer);
-      resolve({ code, signal, out, err });
-    });
-  });
-}
 
 /** The CADE result without what differs by design between runs (path, timing, queue statistics). */
 function result(out: string): unknown {
@@ -122,7 +91,7 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
   });
 
   it("evaluates on the workers and ends with the local run's model and result; the password never shows", async () => {
-    const local = await xRun([
+    const local = await runX([
       "snn",
       "cade",
       "--population",
@@ -135,7 +104,7 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
     expect(local.code, local.err).toBe(0);
     // the password reaches x through the environment, not the command line
     const url = redis.url("");
-    const remote = await xRun(
+    const remote = await runX(
       [
         "snn",
         "cade",
@@ -150,7 +119,7 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
         join(root, "remote.safetensors"),
         "--json",
       ],
-      { REDIS_PASSWORD: PASSWORD },
+      { env: { REDIS_PASSWORD: PASSWORD } },
     );
     expect(remote.code, remote.err).toBe(0);
     const doc = JSON.parse(remote.out);
@@ -166,7 +135,7 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
     expect(new Set(finished.map((l) => JSON.parse(l).runId)).size).toBeGreaterThanOrEqual(1);
     for (const text of [remote.out, remote.err, logs.join("")]) expect(text).not.toContain(PASSWORD);
     // piped: the coordinator says where its queue is (redacted URL) and shows plain progress lines
-    const piped = await xRun(
+    const piped = await runX(
       [
         "snn",
         "cade",
@@ -178,7 +147,7 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
         "--out",
         join(root, "piped.safetensors"),
       ],
-      { REDIS_PASSWORD: PASSWORD },
+      { env: { REDIS_PASSWORD: PASSWORD } },
     );
     expect(piped.code, piped.err).toBe(0);
     expect(piped.err).toMatch(
@@ -190,7 +159,7 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
   }, 300_000);
 
   it("a coordinator killed with SIGKILL and run again with --resume ends identical to the local run", async () => {
-    const local = await xRun([
+    const local = await runX([
       "snn",
       "cade",
       "--population",
@@ -218,22 +187,25 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
     const env = { REDIS_PASSWORD: PASSWORD };
     // killed once the DE state of generation 3 is on disk: mid-run, with jobs on the queue
     const latest = join(root, "ck", "de", "latest.json");
-    const killed = await xRun(args, env, () => {
-      try {
-        return JSON.parse(readFileSync(latest, "utf8")).generation >= 3;
-      } catch {
-        return false;
-      }
+    const killed = await runX(args, {
+      env,
+      killWhen: () => {
+        try {
+          return JSON.parse(readFileSync(latest, "utf8")).generation >= 3;
+        } catch {
+          return false;
+        }
+      },
     });
     expect(killed.signal).toBe("SIGKILL");
-    const again = await xRun(args, env);
+    const again = await runX(args, { env });
     expect(again.code, again.err).toBe(0);
     expect(result(again.out)).toEqual(result(local.out));
     expect(sha(join(root, "resumed.safetensors"))).toBe(sha(join(root, "ref.safetensors")));
   }, 300_000);
 
   it("a wrong password and a bad URL are usage errors (exit 2, one line) that do not print the password", async () => {
-    const wrong = await xRun(
+    const wrong = await runX(
       [
         "snn",
         "cade",
@@ -245,7 +217,7 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
         "--out",
         join(root, "wrong.safetensors"),
       ],
-      { REDIS_PASSWORD: "not-the-password" },
+      { env: { REDIS_PASSWORD: "not-the-password" } },
     );
     expect(wrong.code).toBe(2);
     expect(wrong.err.trim().split("\n")).toEqual([

@@ -7,7 +7,7 @@ import { FastSnn, loadModel } from "@x/snn";
 import { openSafetensors, saveSafetensors, Tensor } from "@x/tensor-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { built, lines, tempDir, x, xTty } from "./helpers.js";
-import { writeFashionFile } from "./snn-data.js";
+import { writeFashionFile } from "./snn-helpers.js";
 
 const root = tempDir("x-cli-snn-");
 const SOURCE_DATA = join(root, "source.safetensors"); // Fashion classes 5, 7, 8, 9 relabelled 0..3

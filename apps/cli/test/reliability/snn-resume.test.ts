@@ -1,14 +1,13 @@
 // kill -9 at random moments, then the same command again (with --resume), until it finishes: `x snn train` and
 // `x snn cade` (population build + DE) end with the bytes of an uninterrupted run's checkpoint and the same JSON
 // result, and leave no temporary file behind. Toy scale on real Fashion-MNIST images; the kill times are seeded.
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "@x/tensor-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BIN, built, tempDir } from "../integration/helpers.js";
-import { writeFashionFile } from "../integration/snn-data.js";
+import { built, tempDir } from "../integration/helpers.js";
+import { runX, writeFashionFile } from "../integration/snn-helpers.js";
 
 const root = tempDir("x-cli-snn-kill-");
 const SOURCE = join(root, "source.safetensors");
@@ -16,35 +15,6 @@ const TARGET = join(root, "target.safetensors");
 /** Trials that must be killed mid-run, per command. */
 const INTERRUPTED = 5;
 const MAX_ATTEMPTS = 14;
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  out: string;
-  err: string;
-  ms: number;
-}
-
-/** Runs x; with `killAfterMs`, SIGKILLs it then (if it is still running). */
-function run(args: readonly string[], killAfterMs?: number): Promise<Exit> {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    const timer = killAfterMs === undefined ? null : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-    child.on("close", (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, signal, out, err, ms: Date.now() - t0 });
-    });
-  });
-}
 
 const sha = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
@@ -65,7 +35,7 @@ function files(dir: string): string[] {
  * and runs it again until it exits 0 (a second kill in every other trial). Returns the counts.
  */
 async function killAndResume(name: string, command: (dir: string) => string[]) {
-  const ref = await run(command(join(root, `${name}-ref`)));
+  const ref = await runX(command(join(root, `${name}-ref`)));
   expect(ref.code, ref.err).toBe(0);
   const refBytes = sha(join(root, `${name}-ref`, "out.safetensors"));
   const refDoc = stable(ref.out);
@@ -79,7 +49,7 @@ async function killAndResume(name: string, command: (dir: string) => string[]) {
     const dir = join(root, `${name}-${attempt}`);
     const args = command(dir);
     const when = 0.1 + 0.85 * rng.uniform();
-    const first = await run(args, ref.ms * when);
+    const first = await runX(args, { killAfterMs: ref.ms * when });
     if (first.signal !== "SIGKILL") {
       expect(first.code, first.err).toBe(0);
       finishedFirst++;
@@ -91,7 +61,9 @@ async function killAndResume(name: string, command: (dir: string) => string[]) {
     let last = first;
     for (let k = 0; last.code !== 0; k++) {
       expect(k, `${name} trial ${attempt} does not finish`).toBeLessThan(4);
-      const again = await run(args, k === 0 && interrupted % 2 === 0 ? ref.ms * rng.uniform() : undefined);
+      const again = await runX(args, {
+        killAfterMs: k === 0 && interrupted % 2 === 0 ? ref.ms * rng.uniform() : undefined,
+      });
       if (again.signal === "SIGKILL") kills++;
       else {
         expect(again.code, again.err).toBe(0);
@@ -154,7 +126,7 @@ describe.skipIf(!built)("kill -9 and --resume (built binary)", () => {
 
   it("x snn cade: population build and DE, killed anywhere, end with the uninterrupted run's model and result", async () => {
     const src = join(root, "src.safetensors");
-    const pre = await run([
+    const pre = await runX([
       "snn",
       "train",
       "--data",

@@ -39,7 +39,7 @@ import {
   quietOption,
   UsageError,
 } from "../../kit.js";
-import { formatSeconds, ProgressBar } from "../../progress.js";
+import { formatSeconds } from "../../progress.js";
 import {
   ARCHITECTURE_KEYS,
   addModelOptions,
@@ -55,6 +55,7 @@ import {
   NEURON_KEYS,
   note,
   removeDeadTemporaries,
+  resumableBar,
   snnAction,
   specFrom,
   splitPerClass,
@@ -150,26 +151,6 @@ function checkRunSettings(dir: string, settings: Record<string, unknown>, resume
   renameSync(`${file}.tmp`, file);
 }
 
-/** A bar over the units this process runs (so the ETA is right after a resume). */
-function offsetBar(quiet: boolean, label: string) {
-  let bar: ProgressBar | undefined;
-  let offset = 0;
-  return {
-    update(done: number, total: number, extra: string): void {
-      if (quiet) return;
-      if (!bar) {
-        offset = done - 1;
-        bar = new ProgressBar({ label, total: total - offset });
-      }
-      if (done >= total) {
-        bar.finish(extra);
-        bar = undefined;
-      } else bar.update(done - offset, extra);
-    },
-    stop: () => bar?.stop(),
-  };
-}
-
 interface Population {
   readonly spec: ModelSpec;
   readonly genomes: Float32Array[];
@@ -216,7 +197,7 @@ async function populationOf(
     source = await loadModel(o.source);
   }
   const spec = source ? ({ ...source.spec, classes } as ModelSpec) : specFrom(o, cmd, classes);
-  const bar = offsetBar(quiet, "population");
+  const bar = resumableBar(quiet, "population");
   try {
     const members = await buildPopulation({
       spec,
@@ -337,7 +318,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   const remote = o.redis
     ? await distributedFitness(o, evaluator, o.checkpointDir ?? o.out, (line) => note(quiet, line))
     : null;
-  const bar = offsetBar(quiet, "cade");
+  const bar = resumableBar(quiet, "cade");
   let r: Awaited<ReturnType<typeof runCade>>;
   try {
     r = await runCade({

@@ -23,6 +23,7 @@ import {
 import { Rng } from "@x/tensor-core";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { integer, list, number, UsageError } from "../../kit.js";
+import { ProgressBar } from "../../progress.js";
 
 export const MLP = sewMlp();
 export const RESNET = sewResNet();
@@ -346,6 +347,29 @@ export function note(quiet: boolean, line: string): void {
   if (quiet) return;
   const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
   process.stderr.write(tty ? `\r\x1b[K${line}\n` : `${line}\n`);
+}
+
+/**
+ * A bar over the units this process runs: its first report sets the start, so after a resume the bar counts
+ * (and the ETA extrapolates) only the remaining work.
+ */
+export function resumableBar(quiet: boolean, label: string) {
+  let bar: ProgressBar | undefined;
+  let offset = 0;
+  return {
+    update(done: number, total: number, extra: string): void {
+      if (quiet) return;
+      if (!bar) {
+        offset = done - 1;
+        bar = new ProgressBar({ label, total: total - offset });
+      }
+      if (done >= total) {
+        bar.finish(extra);
+        bar = undefined;
+      } else bar.update(done - offset, extra);
+    },
+    stop: () => bar?.stop(),
+  };
 }
 
 export const backendOption = () =>

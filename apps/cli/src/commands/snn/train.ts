@@ -14,7 +14,6 @@ import {
   saveModel,
   TRAIN_DEFAULTS,
   TRAIN_STATE_FILE,
-  type TrainProgress,
   trainModel,
 } from "@x/snn";
 import { Rng } from "@x/tensor-core";
@@ -30,7 +29,7 @@ import {
   quietOption,
   UsageError,
 } from "../../kit.js";
-import { formatSeconds, ProgressBar } from "../../progress.js";
+import { formatSeconds } from "../../progress.js";
 import {
   ARCHITECTURE_KEYS,
   addModelOptions,
@@ -45,6 +44,7 @@ import {
   NEURON_KEYS,
   note,
   removeDeadTemporaries,
+  resumableBar,
   snnAction,
   specFrom,
   splitPerClass,
@@ -104,27 +104,6 @@ function optimizerOf(o: TrainOpts, cmd: Command): OptimizerOptions {
   };
 }
 
-/** A bar over the steps this process runs (so the ETA is right after a resume). */
-export function trainBar(quiet: boolean, label: string) {
-  let bar: ProgressBar | undefined;
-  let offset = 0;
-  return {
-    update(e: TrainProgress, prefix = ""): void {
-      if (quiet) return;
-      if (!bar) {
-        offset = e.globalStep - 1;
-        bar = new ProgressBar({ label, total: e.totalSteps - offset });
-      }
-      const extra = `${prefix}epoch ${e.epoch + 1}/${e.epochs} step ${e.globalStep}/${e.totalSteps} loss ${e.loss.toFixed(3)} ${Math.round(e.samplesPerSecond)} img/s`;
-      if (e.globalStep >= e.totalSteps) {
-        bar.finish(extra);
-        bar = undefined;
-      } else bar.update(e.globalStep - offset, extra);
-    },
-    stop: () => bar?.stop(),
-  };
-}
-
 async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
   if (!o.out) throw new UsageError("--out FILE is required (where the trained model goes)");
   if (o.resume && !o.checkpointDir)
@@ -167,13 +146,15 @@ async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
 
   if (o.resume && o.checkpointDir && !existsSync(join(o.checkpointDir, TRAIN_STATE_FILE)))
     note(quiet, `no training state in ${o.checkpointDir} yet: starting from the beginning`);
-  const bar = trainBar(quiet, "train");
+  const bar = resumableBar(quiet, "train");
   let announced = false;
-  const augment = {
-    shift: o.shift,
-    erasing: o.erasing,
-    mixupAlpha: o.mixup,
-    labelSmoothing: o.labelSmoothing,
+  const settings = {
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    optimizer,
+    schedule: o.schedule,
+    augment: { shift: o.shift, erasing: o.erasing, mixupAlpha: o.mixup, labelSmoothing: o.labelSmoothing },
+    seed: o.seed,
   };
   try {
     const res = await trainModel({
@@ -181,12 +162,7 @@ async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
       train,
       val,
       keepBest: o.keepBest,
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      optimizer,
-      schedule: o.schedule,
-      augment,
-      seed: o.seed,
+      ...settings,
       backend: o.backend,
       checkpointDir: o.checkpointDir,
       checkpointEvery: o.checkpointDir ? o.checkpointEvery : undefined,
@@ -195,7 +171,11 @@ async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
         if (!announced && e.globalStep > 1)
           note(quiet, `resuming at step ${e.globalStep - 1} of ${e.totalSteps}`);
         announced = true;
-        bar.update(e);
+        bar.update(
+          e.globalStep,
+          e.totalSteps,
+          `epoch ${e.epoch + 1}/${e.epochs} step ${e.globalStep}/${e.totalSteps} loss ${e.loss.toFixed(3)} ${Math.round(e.samplesPerSecond)} img/s`,
+        );
         if (e.epochDone && e.valAccuracy !== null)
           note(quiet, `epoch ${e.epoch + 1}/${e.epochs}: validation ${(100 * e.valAccuracy).toFixed(2)}%`);
       },
@@ -206,12 +186,7 @@ async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
       classes: o.classes ?? null,
       trainImages: train.count,
       valImages: val?.count ?? 0,
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      optimizer,
-      schedule: o.schedule,
-      augment,
-      seed: o.seed,
+      ...settings,
       init: o.init ?? null,
       keepBest: o.keepBest === true,
     };
