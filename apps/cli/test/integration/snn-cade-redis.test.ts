@@ -30,6 +30,7 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
   const logs: string[] = [];
   let members: string[] = [];
   let common: string[] = [];
+  const cade = (...extra: string[]) => ["snn", "cade", "--population", ...members, ...common, ...extra];
 
   beforeAll(async () => {
     redis = await RedisServer.start({ password: PASSWORD });
@@ -91,34 +92,12 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
   });
 
   it("evaluates on the workers and ends with the local run's model and result; the password never shows", async () => {
-    const local = await runX([
-      "snn",
-      "cade",
-      "--population",
-      ...members,
-      ...common,
-      "--out",
-      join(root, "local.safetensors"),
-      "--json",
-    ]);
+    const local = await runX(cade("--out", join(root, "local.safetensors"), "--json"));
     expect(local.code, local.err).toBe(0);
     // the password reaches x through the environment, not the command line
     const url = redis.url("");
     const remote = await runX(
-      [
-        "snn",
-        "cade",
-        "--population",
-        ...members,
-        ...common,
-        "--redis",
-        url,
-        "--lookahead",
-        "3",
-        "--out",
-        join(root, "remote.safetensors"),
-        "--json",
-      ],
+      cade("--redis", url, "--lookahead", "3", "--out", join(root, "remote.safetensors"), "--json"),
       { env: { REDIS_PASSWORD: PASSWORD } },
     );
     expect(remote.code, remote.err).toBe(0);
@@ -135,20 +114,9 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
     expect(new Set(finished.map((l) => JSON.parse(l).runId)).size).toBeGreaterThanOrEqual(1);
     for (const text of [remote.out, remote.err, logs.join("")]) expect(text).not.toContain(PASSWORD);
     // piped: the coordinator says where its queue is (redacted URL) and shows plain progress lines
-    const piped = await runX(
-      [
-        "snn",
-        "cade",
-        "--population",
-        ...members,
-        ...common,
-        "--redis",
-        url,
-        "--out",
-        join(root, "piped.safetensors"),
-      ],
-      { env: { REDIS_PASSWORD: PASSWORD } },
-    );
+    const piped = await runX(cade("--redis", url, "--out", join(root, "piped.safetensors")), {
+      env: { REDIS_PASSWORD: PASSWORD },
+    });
     expect(piped.code, piped.err).toBe(0);
     expect(piped.err).toMatch(
       /^queue \S+ on redis:\/\/127\.0\.0\.1:\d+\/?: waiting for x worker processes$/m,
@@ -159,22 +127,8 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
   }, 300_000);
 
   it("a coordinator killed with SIGKILL and run again with --resume ends identical to the local run", async () => {
-    const local = await runX([
-      "snn",
-      "cade",
-      "--population",
-      ...members,
-      ...common,
-      "--out",
-      join(root, "ref.safetensors"),
-      "--json",
-    ]);
-    const args = [
-      "snn",
-      "cade",
-      "--population",
-      ...members,
-      ...common,
+    const local = await runX(cade("--out", join(root, "ref.safetensors"), "--json"));
+    const args = cade(
       "--redis",
       redis.url(""),
       "--checkpoint-dir",
@@ -183,7 +137,7 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
       "--out",
       join(root, "resumed.safetensors"),
       "--json",
-    ];
+    );
     const env = { REDIS_PASSWORD: PASSWORD };
     // killed once the DE state of generation 3 is on disk: mid-run, with jobs on the queue
     const latest = join(root, "ck", "de", "latest.json");
@@ -205,20 +159,9 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
   }, 300_000);
 
   it("a wrong password and a bad URL are usage errors (exit 2, one line) that do not print the password", async () => {
-    const wrong = await runX(
-      [
-        "snn",
-        "cade",
-        "--population",
-        ...members,
-        ...common,
-        "--redis",
-        redis.url(""),
-        "--out",
-        join(root, "wrong.safetensors"),
-      ],
-      { env: { REDIS_PASSWORD: "not-the-password" } },
-    );
+    const wrong = await runX(cade("--redis", redis.url(""), "--out", join(root, "wrong.safetensors")), {
+      env: { REDIS_PASSWORD: "not-the-password" },
+    });
     expect(wrong.code).toBe(2);
     expect(wrong.err.trim().split("\n")).toEqual([
       expect.stringMatching(/--redis: .*refused the credentials/),

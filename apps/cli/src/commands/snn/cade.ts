@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { type ImageSet, selectClasses, subset } from "@x/datasets";
 import { DEFAULT_CADE_SCALE } from "@x/experiments";
 import {
@@ -28,27 +28,19 @@ import {
 } from "@x/snn";
 import { Rng } from "@x/tensor-core";
 import { type Command, Option } from "commander";
-import {
-  checkOutput,
-  defineCommand,
-  integer,
-  jsonOption,
-  number,
-  overwriteOption,
-  printResult,
-  quietOption,
-  UsageError,
-} from "../../kit.js";
+import { defineCommand, integer, number, printResult, UsageError } from "../../kit.js";
 import { formatSeconds } from "../../progress.js";
 import {
   ARCHITECTURE_KEYS,
+  addDataOptions,
   addModelOptions,
+  addRunOutputOptions,
   backendOption,
-  classesOption,
-  dataOption,
+  checkRunOutputs,
   describeSpec,
   engineOption,
   given,
+  isBuiltinData,
   kebab,
   loadPool,
   type ModelOpts,
@@ -237,15 +229,13 @@ async function populationOf(
 const round2 = (x: number | null) => (x === null ? "-" : `${x.toFixed(2)}%`);
 
 async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
-  if (!o.out) throw new UsageError("--out FILE is required (where the selected model goes)");
-  if (o.resume && !o.checkpointDir) throw new UsageError("--resume needs --checkpoint-dir (the run's state)");
   if (o.lookahead !== undefined && !o.redis) throw new UsageError("--lookahead goes with --redis");
   checkRedisUrl(o.redis);
   if (o.valData && given(cmd, "valPerClass")) throw new UsageError("--val-data replaces --val-per-class");
   if (o.testData && !o.test) throw new UsageError("--test-data and --no-test contradict each other");
   const quiet = o.quiet === true || o.json === true;
   const arm = armOf(o, cmd);
-  const builtin = o.data === "mnist" || o.data === "fashion-mnist";
+  const builtin = isBuiltinData(o.data);
   const inputs = [
     ...(o.population ?? []),
     ...(o.source ? [o.source] : []),
@@ -253,9 +243,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
     ...(o.valData ? [o.valData] : []),
     ...(o.testData ? [o.testData] : []),
   ];
-  checkOutput(o.out, { overwrite: o.overwrite || o.resume, inputs });
-  if (o.checkpointDir) checkOutput(o.checkpointDir, { overwrite: o.overwrite || o.resume, inputs });
-  removeDeadTemporaries(dirname(resolve(o.out)));
+  const out = checkRunOutputs(o, "where the selected model goes", inputs);
   if (o.checkpointDir) removeDeadTemporaries(join(o.checkpointDir, "population"));
 
   // data: validation held out of the training split (or --val-data), the fitness set sampled from the rest
@@ -316,7 +304,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   });
 
   const remote = o.redis
-    ? await distributedFitness(o, evaluator, o.checkpointDir ?? o.out, (line) => note(quiet, line))
+    ? await distributedFitness(o, evaluator, o.checkpointDir ?? out, (line) => note(quiet, line))
     : null;
   const bar = resumableBar(quiet, "cade");
   let r: Awaited<ReturnType<typeof runCade>>;
@@ -366,12 +354,12 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   };
   let accepted = 0;
   for (const h of r.history) accepted += h.accepted;
-  await saveModel(new SnnModel(spec, g), o.out, {
+  await saveModel(new SnnModel(spec, g), out, {
     "x-snn-cade": JSON.stringify({ arm, generations: o.generations, seed: o.seed, selected }),
   });
   const { population: _genomes, ...result } = r;
   const doc = {
-    out: o.out,
+    out: out,
     spec,
     arm,
     generations: o.generations,
@@ -398,7 +386,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
       `data: fitness ${fitnessSet.count} images, validation ${val.count}, test ${test?.count ?? "none"}`,
       `best initial individual by validation: #${bestInitial}  validation ${round2(initial.bestVal)}  test ${round2(initial.bestTest)}`,
       `selected by validation:                #${selected.index}  validation ${round2(selected.val)}  test ${round2(selected.test)}  fitness ${round2(selected.fitness)}`,
-      `${r.evaluations} fitness evaluations, ${accepted} children accepted${queue ? `, ${queue.completed} on workers` : ""}; ${formatSeconds(r.elapsedMs / 1000)}; wrote ${o.out}`,
+      `${r.evaluations} fitness evaluations, ${accepted} children accepted${queue ? `, ${queue.completed} on workers` : ""}; ${formatSeconds(r.elapsedMs / 1000)}; wrote ${out}`,
     ].join("\n"),
   );
 }
@@ -425,53 +413,31 @@ export function cadeCommand(): Command {
     .option("--batch-size <n>", "fine-tuning batch size", integer(1, 65536), TRAIN_DEFAULTS.batchSize)
     .addOption(backendOption());
   addModelOptions(cmd);
-  return addRedisOptions(
-    cmd
-      .addOption(dataOption())
-      .addOption(classesOption())
-      .option(
-        "--train-per-class <n>",
-        "training images per class (default: all but the validation ones)",
-        integer(1),
-      )
-      .option(
-        "--val-per-class <n>",
-        "validation images per class, held out of the training data",
-        integer(1),
-        D.valPerClass,
-      )
-      .option(
-        "--val-data <file>",
-        "a validation set (safetensors images + labels) instead of holding one out",
-      )
-      .option(
-        "--fitness-size <n>",
-        "images of the fitness set (a seeded sample of the training images)",
-        integer(1),
-        D.fitnessSetSize,
-      )
-      .option("--no-test", "do not score the test split (mnist / fashion-mnist)")
-      .option("--test-data <file>", "a test set to report on (safetensors images + labels)")
-      .option("--generations <n>", "generations", integer(0, 1000000), D.generations)
-      .addOption(new Option("--arm <arm>", "F / CR schedule").choices(ARMS).default("cade"))
-      .option("--f0 <F>", "F at the start (the constant F of --arm constant)", number(0), D.f0)
-      .option("--cr0 <CR>", "CR at the start (default: F0)", number(0, 1))
-      .option("--f-min <x>", "floor of the schedule (default: F0/10)", number(0))
-      .option(
-        "--half-period <g>",
-        "half period P of the cosine in generations (default: round(0.4·G))",
-        integer(1),
-      )
-      .option("--j-rand", "force one crossed coordinate per child (textbook DE; CADE's runs do not)")
-      .addOption(engineOption())
-      .option("--seed <n>", "seed of data split, fitness sample, population recipes and DE", integer(0), 1)
-      .option("-o, --out <file>", "the selected model (safetensors; required)")
-      .option("--checkpoint-dir <dir>", "keep the population and the DE state here (resumable)")
-      .option("--resume", "continue the run in --checkpoint-dir (the same flags; nothing is redone)")
-      .addOption(overwriteOption())
-      .addOption(quietOption())
-      .addOption(jsonOption()),
-  )
+  addDataOptions(cmd, { min: 1, default: D.valPerClass })
+    .option("--val-data <file>", "a validation set (safetensors images + labels) instead of holding one out")
+    .option(
+      "--fitness-size <n>",
+      "images of the fitness set (a seeded sample of the training images)",
+      integer(1),
+      D.fitnessSetSize,
+    )
+    .option("--no-test", "do not score the test split (mnist / fashion-mnist)")
+    .option("--test-data <file>", "a test set to report on (safetensors images + labels)")
+    .option("--generations <n>", "generations", integer(0, 1000000), D.generations)
+    .addOption(new Option("--arm <arm>", "F / CR schedule").choices(ARMS).default("cade"))
+    .option("--f0 <F>", "F at the start (the constant F of --arm constant)", number(0), D.f0)
+    .option("--cr0 <CR>", "CR at the start (default: F0)", number(0, 1))
+    .option("--f-min <x>", "floor of the schedule (default: F0/10)", number(0))
+    .option(
+      "--half-period <g>",
+      "half period P of the cosine in generations (default: round(0.4·G))",
+      integer(1),
+    )
+    .option("--j-rand", "force one crossed coordinate per child (textbook DE; CADE's runs do not)")
+    .addOption(engineOption())
+    .option("--seed <n>", "seed of data split, fitness sample, population recipes and DE", integer(0), 1);
+  addRunOutputOptions(cmd, "the selected model", "the population and the DE state");
+  return addRedisOptions(cmd)
     .option(
       "--lookahead <k>",
       `with --redis: children evaluated at once, about the number of workers (default: ${REDIS_LOOKAHEAD}; the result does not depend on it)`,

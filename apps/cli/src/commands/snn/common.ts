@@ -3,7 +3,7 @@
  * and the per-class split, the mapping of @x/snn's errors to exit codes, and log lines that coexist with a bar.
  */
 import { readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { ImageSet } from "@x/datasets";
 import {
   CADE_LIF,
@@ -22,7 +22,16 @@ import {
 } from "@x/snn";
 import { Rng } from "@x/tensor-core";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { integer, list, number, UsageError } from "../../kit.js";
+import {
+  checkOutput,
+  integer,
+  jsonOption,
+  list,
+  number,
+  overwriteOption,
+  quietOption,
+  UsageError,
+} from "../../kit.js";
 import { ProgressBar } from "../../progress.js";
 
 export const MLP = sewMlp();
@@ -260,6 +269,24 @@ export async function loadPool(
   return { set, classes: classes?.length ?? classCount(set) };
 }
 
+/** --data, --classes and the per-class split (validation held out of the training data). */
+export function addDataOptions(cmd: Command, valPerClass: { min: number; default: number }): Command {
+  return cmd
+    .addOption(dataOption())
+    .addOption(classesOption())
+    .option(
+      "--train-per-class <n>",
+      "training images per class (default: all but the validation ones)",
+      integer(1),
+    )
+    .option(
+      "--val-per-class <n>",
+      "validation images per class, held out of the training data",
+      integer(valPerClass.min),
+      valPerClass.default,
+    );
+}
+
 /** Number of classes of a set (the highest label + 1). */
 export function classCount(set: ImageSet): number {
   let m = -1;
@@ -294,6 +321,40 @@ export function splitPerClass(
     for (let k = 0; k < end; k++) (k < o.valPerClass ? val : train).push(idx[perm[k]!]!);
   }
   return { train, val };
+}
+
+// ---------------------------------------------------------------- outputs
+
+export const isBuiltinData = (data: string) => data === "mnist" || data === "fashion-mnist";
+
+/**
+ * The output policy of a resumable command: --out is required, --resume needs --checkpoint-dir, neither output
+ * may be or hold an input, and an existing one is replaced only with --overwrite or --resume (which continues
+ * what is there). Temporaries of killed writers next to --out are removed. Returns the --out path.
+ */
+export function checkRunOutputs(
+  o: { out?: string; checkpointDir?: string; resume?: boolean; overwrite?: boolean },
+  what: string,
+  inputs: readonly string[],
+): string {
+  if (!o.out) throw new UsageError(`--out FILE is required (${what})`);
+  if (o.resume && !o.checkpointDir) throw new UsageError("--resume needs --checkpoint-dir (the run's state)");
+  const overwrite = o.overwrite || o.resume;
+  checkOutput(o.out, { overwrite, inputs });
+  if (o.checkpointDir) checkOutput(o.checkpointDir, { overwrite, inputs });
+  removeDeadTemporaries(dirname(resolve(o.out)));
+  return o.out;
+}
+
+/** --out, --checkpoint-dir (`state` says what it keeps), --resume and the shared output flags, last in the help. */
+export function addRunOutputOptions(cmd: Command, out: string, state: string): Command {
+  return cmd
+    .option("-o, --out <file>", `${out} (safetensors; required)`)
+    .option("--checkpoint-dir <dir>", `keep ${state} here (resumable)`)
+    .option("--resume", "continue the run in --checkpoint-dir (the same flags; nothing is redone)")
+    .addOption(overwriteOption())
+    .addOption(quietOption())
+    .addOption(jsonOption());
 }
 
 // ---------------------------------------------------------------- temporaries

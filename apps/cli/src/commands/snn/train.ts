@@ -3,7 +3,7 @@
  * Fashion-MNIST or a safetensors data file; resumable from a checkpoint directory after a kill.
  */
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { type ImageSet, subset } from "@x/datasets";
 import {
   initModel,
@@ -18,32 +18,23 @@ import {
 } from "@x/snn";
 import { Rng } from "@x/tensor-core";
 import { type Command, Option } from "commander";
-import {
-  checkOutput,
-  defineCommand,
-  integer,
-  jsonOption,
-  number,
-  overwriteOption,
-  printResult,
-  quietOption,
-  UsageError,
-} from "../../kit.js";
+import { defineCommand, integer, number, printResult, UsageError } from "../../kit.js";
 import { formatSeconds } from "../../progress.js";
 import {
   ARCHITECTURE_KEYS,
+  addDataOptions,
   addModelOptions,
+  addRunOutputOptions,
   backendOption,
-  classesOption,
-  dataOption,
+  checkRunOutputs,
   describeSpec,
   given,
+  isBuiltinData,
   kebab,
   loadPool,
   type ModelOpts,
   NEURON_KEYS,
   note,
-  removeDeadTemporaries,
   resumableBar,
   snnAction,
   specFrom,
@@ -105,18 +96,14 @@ function optimizerOf(o: TrainOpts, cmd: Command): OptimizerOptions {
 }
 
 async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
-  if (!o.out) throw new UsageError("--out FILE is required (where the trained model goes)");
-  if (o.resume && !o.checkpointDir)
-    throw new UsageError("--resume needs --checkpoint-dir (the directory of the training state)");
+  const out = checkRunOutputs(o, "where the trained model goes", [
+    ...(o.init ? [o.init] : []),
+    ...(isBuiltinData(o.data) ? [] : [o.data]),
+  ]);
   if (o.keepBest && o.valPerClass === 0)
     throw new UsageError("--keep-best needs a validation set (--val-per-class N)");
   const quiet = o.quiet === true || o.json === true;
-  const builtin = o.data === "mnist" || o.data === "fashion-mnist";
-  const inputs = [...(o.init ? [o.init] : []), ...(builtin ? [] : [o.data])];
-  checkOutput(o.out, { overwrite: o.overwrite || o.resume, inputs });
-  if (o.checkpointDir) checkOutput(o.checkpointDir, { overwrite: o.overwrite || o.resume, inputs });
   const optimizer = optimizerOf(o, cmd);
-  removeDeadTemporaries(dirname(resolve(o.out)));
 
   const pool = await loadPool(o.data, "train", o.classes);
   const classes = o.classes?.length ?? pool.classes;
@@ -190,9 +177,9 @@ async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
       init: o.init ?? null,
       keepBest: o.keepBest === true,
     };
-    await saveModel(final, o.out, { "x-snn-train": JSON.stringify(record) });
+    await saveModel(final, out, { "x-snn-train": JSON.stringify(record) });
     const doc = {
-      out: o.out,
+      out: out,
       spec: final.spec,
       parameters: final.genome.length,
       ...record,
@@ -212,7 +199,7 @@ async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
           (h) =>
             `${String(h.epoch + 1).padEnd(5)}  ${h.loss.toFixed(4).padEnd(7)}  ${h.lr.toPrecision(3).padEnd(9)}  ${h.valAccuracy === null ? "-" : `${(100 * h.valAccuracy).toFixed(2)}%`}`,
         ),
-        `${res.steps} steps on ${res.backend} in ${formatSeconds(res.elapsedMs / 1000)}${res.resumed ? " (resumed)" : ""}; wrote ${o.out}${o.keepBest && res.bestEpoch !== null ? ` (epoch ${res.bestEpoch + 1}, best by validation)` : ""}`,
+        `${res.steps} steps on ${res.backend} in ${formatSeconds(res.elapsedMs / 1000)}${res.resumed ? " (resumed)" : ""}; wrote ${out}${o.keepBest && res.bestEpoch !== null ? ` (epoch ${res.bestEpoch + 1}, best by validation)` : ""}`,
       ].join("\n"),
     );
   } finally {
@@ -235,20 +222,7 @@ export function trainCommand(): Command {
     "Train with BPTT over the T time steps on TensorFlow.js (wasm by default; tfjs-node when installed). Data: the train split of mnist (first 80 % of each class) or fashion-mnist (first 6,000 of each class), or a safetensors file (all of it). --val-per-class holds out a seeded validation set. With --init the model (and its neuron) come from the file; a different class count gets a fresh head (transfer learning). With --checkpoint-dir the training state is written every --checkpoint-every steps and at each epoch end; --resume continues a killed run to exactly the weights of an uninterrupted one. The checkpoint layout is in the @x/snn README.",
   );
   addModelOptions(cmd);
-  return cmd
-    .addOption(dataOption())
-    .addOption(classesOption())
-    .option(
-      "--train-per-class <n>",
-      "training images per class (default: all but the validation ones)",
-      integer(1),
-    )
-    .option(
-      "--val-per-class <n>",
-      "validation images per class, held out of the training data",
-      integer(0),
-      0,
-    )
+  addDataOptions(cmd, { min: 0, default: 0 })
     .option("--keep-best", "write the epoch with the best validation accuracy (needs --val-per-class)")
     .option("--epochs <n>", "epochs", integer(0, 100000), EPOCHS)
     .option(
@@ -285,17 +259,11 @@ export function trainCommand(): Command {
       "--init <file>",
       "start from this checkpoint (its architecture; a new head if the classes differ)",
     )
-    .option("-o, --out <file>", "the trained model (safetensors; required)")
-    .option("--checkpoint-dir <dir>", "keep a resumable training state here")
     .option(
       "--checkpoint-every <steps>",
       "training-state writes, in steps (besides every epoch end)",
       integer(1),
       CHECKPOINT_EVERY,
-    )
-    .option("--resume", "continue from the state in --checkpoint-dir (the same flags; nothing is redone)")
-    .addOption(overwriteOption())
-    .addOption(quietOption())
-    .addOption(jsonOption())
-    .action(snnAction(trainAction));
+    );
+  return addRunOutputOptions(cmd, "the trained model", "the training state").action(snnAction(trainAction));
 }
