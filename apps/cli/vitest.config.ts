@@ -1,7 +1,4 @@
-import { defineProject } from "vitest/config";
-import { sharedTest, workspaceAlias } from "../../tooling/vitest.shared.js";
+import { packageTestProjects } from "../../tooling/vitest.shared.js";
 
-export default defineProject({
-  resolve: { alias: workspaceAlias },
-  test: { name: "cli", include: ["test/**/*.test.ts"], ...sharedTest },
-});
+// Unit, integration and reliability projects, shared by every package (see tooling/vitest.shared.ts).
+export default packageTestProjects(import.meta.url);

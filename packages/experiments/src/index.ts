@@ -21,6 +21,17 @@ export {
   writeEvolverResults,
 } from "./evolver/index.js";
 export {
+  GRID_REALISM_EFFECTS,
+  type GridRealismOptions,
+  type GridRealismResult,
+  gridRealismMarkdown,
+  runGridRealism,
+  runWeakBranches,
+  type WeakBranchResult,
+  writeGridRealism,
+  writeWeakBranches,
+} from "./grid-realism/index.js";
+export {
   GRID_SWEEP_DEFAULTS,
   type GridSweepCell,
   type GridSweepDoc,

@@ -4,7 +4,7 @@
  * Invariants of a built `Feeder` (established by `buildFeeder`, relied on everywhere):
  * - buses are numbered 0 … n−1 in breadth-first order from the root; the root is bus 0;
  * - branch k feeds bus k + 1 (`branches[k].to === k + 1`, `branches[k].from === parent[k + 1]`), so the
- *   spec's "branch j is the branch into bus j" is `branches[j − 1]`;
+ *   DistFlow notation's "branch j is the branch into bus j" is `branches[j − 1]`;
  * - `parent[j] < j` for every non-root bus, so a reverse loop over bus ids visits leaves before parents.
  */
 

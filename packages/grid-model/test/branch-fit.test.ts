@@ -1,16 +1,15 @@
 import { Rng } from "@x/tensor-core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { branchLoss } from "../src/identify/branch-fit.js";
+import { dedupeLibrary, fitBranchLibrary } from "../src/identify/library.js";
+import { weightedMedian } from "../src/identify/stats.js";
 import {
   type BranchSamples,
-  branchLoss,
   createLpSolver,
-  dedupeLibrary,
   fitBranchLad,
-  fitBranchLibrary,
   fitBranchLs,
   type LibraryConductor,
-  weightedMedian,
 } from "../src/index.js";
 
 const highs = await createLpSolver("highs");

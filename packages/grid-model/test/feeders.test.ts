@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { inverse, Matrix } from "ml-matrix";
 import { describe, expect, it } from "vitest";
+import { IEEE_LINE_CODES, IEEE13_MTX_CODES } from "../src/conductors/linecodes.js";
 import {
   branchImpedancesPu,
   builtinFeeder,
@@ -9,8 +10,6 @@ import {
   distflowResidual,
   type Feeder,
   FeederError,
-  IEEE_LINE_CODES,
-  IEEE13_MTX_CODES,
   linDistFlow,
   nominalLoadsPu,
   pathSumMatrices,

@@ -12,9 +12,9 @@ import {
   loadFeeder,
   parseFeederJson,
   parseMatpower,
-  parseMatpowerCase,
   solvePowerFlow,
 } from "../src/index.js";
+import { parseMatpowerCase } from "../src/io/matpower.js";
 
 const dir = mkdtempSync(join(tmpdir(), "grid-io-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

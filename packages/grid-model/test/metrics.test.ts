@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  conductorKey,
-  evaluateIdentification,
-  type IdentifiedBranch,
-  ieee13,
-  MetricsError,
-} from "../src/index.js";
+import { evaluateIdentification, type IdentifiedBranch, ieee13, MetricsError } from "../src/index.js";
+import { conductorKey } from "../src/metrics/metrics.js";
 
 describe("identification metrics", () => {
   const f = ieee13();

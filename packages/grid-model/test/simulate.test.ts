@@ -5,12 +5,12 @@ import {
   builtinFeeder,
   nominalLoadsPu,
   ProfileError,
-  parseShapeCsv,
   RadialSweep,
   remeter,
   type SmartMeterData,
   simulateSmartMeters,
 } from "../src/index.js";
+import { parseShapeCsv } from "../src/simulate/shapes.js";
 
 const LOADS = new URL("../../../../shared/data/loads/", import.meta.url);
 const f13 = builtinFeeder("ieee13");

@@ -77,10 +77,10 @@ describe("smart-meter CSV", () => {
       l[i] = line;
       parseSmartMeterCsv(l.join("\n"), "sm.csv");
     };
-    expect(bad(8, "0,0,1,0.98,abc,20")).toThrow(/sm\.csv:9: column "675\.p_kw": "abc"/);
+    expect(bad(8, "0,0,1,0.98,abc,20")).toThrow(/sm\.csv:9: column 5: column "675\.p_kw": "abc"/);
     expect(bad(8, "0,0,1,0.98")).toThrow(/sm\.csv:9: 4 fields, header has 6/);
     expect(bad(7, "t,start_min,650.v_pu,999.v_pu,675.p_kw,675.q_kvar")).toThrow(
-      /bus "999" is not in # buses/,
+      /unknown meter "999" \(not in # buses\)/,
     );
     expect(bad(7, "t,start_min,650.v_pu,675.volts,675.p_kw,675.q_kvar")).toThrow(/not <bus>\.v_pu/);
     expect(bad(3, "# nothing")).toThrow(SmartMeterCsvError);

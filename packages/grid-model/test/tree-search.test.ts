@@ -1,7 +1,9 @@
 import { Rng } from "@x/tensor-core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { seriesGram } from "../src/identify/gram.js";
 import { identifyTopology, type MeterSeries, searchTree } from "../src/identify/index.js";
+import { TreeScorer } from "../src/identify/tree-scorer.js";
 import { ieee13, ieee37, mergeNegligibleBranches } from "../src/index.js";
 import { generateMeterData } from "./identify-fixtures.js";
 
@@ -109,6 +111,48 @@ describe("likelihood tree search", () => {
         },
       ),
       { numRuns: 40 },
+    );
+  });
+
+  it("scores a move incrementally exactly as a full evaluation of the moved tree (property)", () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 3, max: 12 })
+          .chain((N) =>
+            fc.tuple(
+              fc.constant(N),
+              fc.array(fc.nat(), { minLength: N - 1, maxLength: N - 1 }),
+              fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 3 }),
+              fc.nat(),
+            ),
+          ),
+        ([N, links, moves, seed]) => {
+          const d = randomSeries(N, 30, seed);
+          const parent = new Int32Array(N).fill(-1);
+          for (let k = 1; k < N; k++) parent[k] = links[k - 1]! % k;
+          const { G } = seriesGram(d);
+          const scorer = new TreeScorer(G, N, 0);
+          const base = scorer.setTree(parent);
+          const cand = Int32Array.from(parent);
+          const moved: number[] = [];
+          for (const [a, b] of moves) {
+            const k = 1 + (a % (N - 1));
+            cand[k] = b % N;
+            moved.push(k);
+          }
+          const delta = scorer.delta(cand, Int32Array.from(moved), moved.length);
+          const full = new TreeScorer(G, N, 0).setTree(cand);
+          if (!Number.isFinite(full)) {
+            expect(delta).toBe(Number.POSITIVE_INFINITY);
+            return;
+          }
+          expect(Math.abs(base + delta - full)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(full)));
+          // The scorer's own tree is unchanged by an evaluation.
+          expect(scorer.score).toBe(base);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

@@ -28,11 +28,12 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, open } from "node:fs/promises";
-import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { f32ToBf16, openCheckpoint, Rng, ShardedSafetensorsWriter, setSimdEnabled } from "@x/tensor-core";
+import { f32ToBf16, openCheckpoint, ShardedSafetensorsWriter, setSimdEnabled } from "@x/tensor-core";
 import { getMethod, mergeCheckpoints, parseMergeConfig } from "../dist/index.js";
+import { machineOf, median, writeSyntheticModel } from "./synthetic.mjs";
 
 const self = fileURLToPath(import.meta.url);
 const root = new URL("../../..", import.meta.url).pathname;
@@ -190,47 +191,14 @@ function shapesFor(params) {
   return { shapes: s, layers };
 }
 
-const TABLE_BITS = 20;
-const TABLE = (() => {
-  const rng = new Rng(1);
-  return Float32Array.from({ length: 1 << TABLE_BITS }, () => rng.normal());
-})();
-
 /** Writes one model; `model` 0 is the base, others add a task vector to the same base values. */
-async function writeModel(dir, shapes, model) {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ architectures: ["LlamaForCausalLM"] }));
-  writeFileSync(join(dir, "tokenizer.json"), "{}");
-  const w = await ShardedSafetensorsWriter.create(
-    dir,
-    shapes.map(([name, shape]) => ({ name, dtype: "BF16", shape })),
-    { maxShardSize: 200e6 },
-  );
-  const rng = new Rng(100 + model);
-  const mask = (1 << TABLE_BITS) - 1;
-  for (const [ti, [name, shape]] of shapes.entries()) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const v = new Float32Array(n);
-    const norm = shape.length === 1;
-    // Base: deterministic per tensor (same for every model), std 0.02 (norm weights around 1).
-    let h = (ti * 2654435761) >>> 0;
-    for (let k = 0; k < n; k++) {
-      h = (Math.imul(h, 1664525) + 1013904223) >>> 0;
-      v[k] = (norm ? 1 : 0) + 0.02 * TABLE[h >>> (32 - TABLE_BITS)];
-    }
-    if (model > 0) {
-      // Task vector: per-tensor scale log-uniform in [2e-4, 2e-3], 0.1 % outliers at 30×.
-      const scale = 2e-4 * 10 ** rng.uniform();
-      let g = rng.nextU32() >>> 0;
-      for (let k = 0; k < n; k++) {
-        g = (Math.imul(g, 1664525) + 1013904223) >>> 0;
-        const z = TABLE[g & mask];
-        v[k] += scale * (g >>> 22 === 0 ? 30 * z : z);
-      }
-    }
-    await w.write(name, f32ToBf16(v));
-  }
-  await w.finish();
+function writeModel(dir, shapes, model) {
+  return writeSyntheticModel(dir, shapes, model, {
+    dtype: "BF16",
+    maxShardSize: 200e6,
+    architecture: "LlamaForCausalLM",
+    isNorm: (_name, shape) => shape.length === 1,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,11 +225,6 @@ function goalLine(r) {
     parts.push(`cold cache: PCB ${x(r.pcbColdVsColdFloor)} of the cold raw floor`);
   return parts.length ? `Measured: ${parts.join("; ")}.` : "No merge contender was run.";
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function driver() {
   const quick = process.env.BENCH_QUICK === "1";
@@ -349,15 +312,10 @@ async function driver() {
     const baseRss = med.baseline?.maxRssBytes ?? null;
     const aboveBase = (k) => (med[k] && baseRss !== null ? med[k].maxRssBytes - baseRss : null);
     const summary = {
-      machine: {
-        cpu: cpus()[0]?.model,
-        cores: cpus().length,
-        memGiB: +(totalmem() / 2 ** 30).toFixed(1),
-        node: process.version,
-        loadavgAtStart: load0.map((x) => +x.toFixed(2)),
-        loadavgAtEnd: loadavg().map((x) => +x.toFixed(2)),
-        note: "shared 2-core VM: other jobs may run concurrently; inputs in the page cache (warm reads) except for -cold contenders",
-      },
+      machine: machineOf(
+        load0,
+        "shared 2-core VM: other jobs may run concurrently; inputs in the page cache (warm reads) except for -cold contenders",
+      ),
       setup: {
         params,
         layers,

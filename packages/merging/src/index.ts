@@ -1,10 +1,88 @@
-// Merge configuration (mergekit YAML subset), parameter resolution, sizes and dtype names.
-export * from "./config/index.js";
-// Streaming checkpoint merges (safetensors in, sharded safetensors out) and coefficient search.
-export * from "./io/index.js";
-// LoRA extraction into PEFT adapters.
-export * from "./lora/index.js";
+// @x/merging: the public API, every name listed explicitly (the statements are ordered by module):
+// merge methods (the MergeMethod interface, registry, parameter resolution, the built-ins' flat-vector
+// forms), the in-memory API (mergeTensors, mergeFlat, MergeRun), checkpoint merges (mergeCheckpoints,
+// PreparedCheckpointMerge, the planner, output guards' errors), mergekit YAML, PCB on in-memory task
+// vectors, coefficient search, and LoRA extraction. More specialised entry points: `@x/merging/pcb`
+// (PCB's options, index rules and row statistics), `@x/merging/config` (mergekit YAML),
+// `@x/merging/search` (coefficient search) and `@x/merging/evolve` (evolving a population of
+// checkpoints with Evolver).
+
 export {
+  type ConditionalParameter,
+  type MergeConfig,
+  MergeConfigError,
+  type MergeDType,
+  type ModelEntry,
+  mergeConfigHash,
+  mergeConfigToYaml,
+  type ParameterMap,
+  type ParameterSetting,
+  parseByteSize,
+  parseDTypeName,
+  parseMergeConfig,
+  type ScalarSetting,
+} from "./config/index.js";
+export {
+  type FlatTensor,
+  type MergeAuxDicts,
+  type MergeFlatAux,
+  type MergeFlatInput,
+  type MergeSettings,
+  type MergeTensor,
+  type MergeTensorsInput,
+  mergeFlat,
+  mergeTensors,
+  type RawParams,
+  type TensorDict,
+} from "./engine/merge-tensors.js";
+export { countNonFinite } from "./engine/nonfinite.js";
+export { MergeRun, type MergeRunSpec, type PassStep, type TensorMergeRequest } from "./engine/run.js";
+export { MergeInputError, NonFiniteInputError, OutputDirError, OutputLockedError } from "./errors.js";
+export { extractBlock, insertBlock } from "./exec/blocks.js";
+export type { MergeProgressEvent } from "./exec/events.js";
+export { type MergeCheckpointsOptions, mergeCheckpoints } from "./exec/merge-checkpoints.js";
+export {
+  type MergeCheckpointsResult,
+  PreparedCheckpointMerge,
+  type PrepareMergeOptions,
+  prepareCheckpointMerge,
+  type WriteMergeOptions,
+} from "./exec/prepared.js";
+export { AUX_FILES, auxPathOf } from "./io/aux-files.js";
+export {
+  acquireOutputLock,
+  checkOutputDir,
+  lockPathOf,
+  type OutputCheckOptions,
+  type OutputLock,
+  removeStaleTemporaries,
+} from "./io/output-guard.js";
+export { openModel, resolveModelPath } from "./io/source.js";
+export type { StoredTensorInfo, TensorSource } from "./io/types.js";
+export {
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_WEIGHTS_FILE,
+  type ExtractLoraOptions,
+  type ExtractLoraResult,
+  extractLora,
+  LoraExtractionError,
+  type LoraModuleReport,
+  openAnyCheckpoint,
+  type SvdOptions,
+  type TruncatedSvd,
+  truncatedSvd,
+} from "./lora/index.js";
+export {
+  type AuxInput,
+  checkAuxGiven,
+  type DenseLinearFastPath,
+  type DenseLinearPlan,
+  type FastDType,
+  type FastGlobalContext,
+  FastGlobalNonFinite,
+  type FastGlobalSession,
+  FastGlobalUnsupported,
+  type FastPath,
   type GlobalMergeContext,
   type GlobalMergeSession,
   type GlobalPass,
@@ -19,32 +97,61 @@ export {
   type ParamValue,
   registerMethod,
   resolveParams,
+  type StoredGlobalFastPath,
   type TensorAux,
   type TensorMergeInput,
   type TensorVisit,
   tensorRng,
 } from "./method.js";
+// Built-in methods (registered on import) and the flat-vector forms of the data-dependent ones.
 export { type FisherMergeOptions, fisherMerge } from "./methods/fisher.js";
 export { planSparsify, type SparsePlan, type Sparsifier, sparsifyDelta } from "./methods/gta.js";
-// Built-in methods (registered on import) and their flat-vector entry points.
 export { BUILTIN_METHODS } from "./methods/index.js";
+export { defaultMemoryBudget, type PcbMode } from "./methods/pcb.js";
 export { regmeanMerge } from "./methods/regmean.js";
 export { slerpVectors } from "./methods/slerp.js";
 export type { RescaleMode } from "./methods/sparsify.js";
 export { type TiesPcbOptions, tiesPcbMerge } from "./methods/ties-pcb.js";
-// PCB-Merging on in-memory task vectors (reference mode) and its streaming statistics.
 export {
-  clampIndices,
-  dropIndex,
   type NanGuard,
   PCB_DEFAULTS,
   PcbError,
   type PcbInter,
   type PcbOptions,
-  type ResolvedPcbOptions,
-  resolvePcbOptions,
 } from "./pcb/options.js";
 export { type PcbIntermediates, PcbPrepared, pcbMerge, pcbPrepare } from "./pcb/reference.js";
-export { MagnitudeStats, ScoreStats } from "./pcb/score.js";
-export * from "./pipeline/index.js";
-export * from "./search/index.js";
+export {
+  type CheckpointPlan,
+  type InputRefs,
+  type PlanHeaders,
+  type PlannedOutput,
+  planCheckpointMerge,
+  planInputs,
+} from "./plan/plan.js";
+export {
+  EMBEDDING_PATTERNS,
+  type HeaderView,
+  isEmbeddingLike,
+  type MergeWarning,
+  type PlannedTensor,
+  planMerge,
+} from "./plan/tensors.js";
+export {
+  type CheckpointSearchOptions,
+  type CheckpointSearchResult,
+  type CoefficientObjective,
+  type CoefficientSearchOptions,
+  type CoefficientSearchResult,
+  type CommandEvaluatorOptions,
+  commandEvaluator,
+  type DirectoryEvaluator,
+  EvaluatorError,
+  type PcbLambdaSearchInput,
+  type PcbLambdaSearchResult,
+  parseScore,
+  type SearchRecord,
+  type Split,
+  searchCheckpointCoefficients,
+  searchCoefficients,
+  searchPcbLambdas,
+} from "./search/index.js";

@@ -53,6 +53,40 @@ export interface TensorAux {
   readonly masks?: readonly Uint8Array[];
 }
 
+/**
+ * A per-model statistic a method reads (`TensorAux` field). `required`: "every" merged tensor needs it
+ * (the method errs per tensor); "some" tensor of the merge must have it, else the merge is an error
+ * unless the parameter setting `fallback` accepts none (checked by the drivers before any work); or
+ * "none".
+ */
+export interface AuxInput {
+  readonly kind: "fisher" | "gram";
+  readonly required: "every" | "some" | "none";
+  readonly fallback?: { readonly param: string; readonly value: ParamValue };
+}
+
+const AUX_LABEL: Record<AuxInput["kind"], string> = { fisher: "Fisher weights", gram: "Gram matrices" };
+
+/**
+ * Checks a merge's per-model statistics against the method's declarations: a statistic required by
+ * "some" tensor but given for none is a MergeMethodError, unless its fallback parameter accepts that.
+ * `given(kind)` says whether any merged tensor has that statistic.
+ */
+export function checkAuxGiven(
+  method: MergeMethod,
+  params: ParamMap,
+  given: (kind: AuxInput["kind"]) => boolean,
+): void {
+  for (const a of method.auxInputs ?? []) {
+    if (a.required !== "some" || given(a.kind)) continue;
+    if (a.fallback && params[a.fallback.param] === a.fallback.value) continue;
+    throw new MergeMethodError(
+      `${method.name}: no ${AUX_LABEL[a.kind]} were given for any tensor (aux.${a.kind} in memory, ${a.kind}.safetensors beside each checkpoint)` +
+        (a.fallback ? `; set ${a.fallback.param}: ${String(a.fallback.value)} to merge without them` : ""),
+    );
+  }
+}
+
 /** Everything a per-tensor merge needs. */
 export interface TensorMergeInput {
   readonly name: string;
@@ -116,38 +150,80 @@ export interface GlobalMergeSession {
   close?(): void;
 }
 
-/** What a checkpoint merge offers a method's stored-bytes fast path (see `MergeMethod.fastGlobal`). */
+// ---------------------------------------------------------------------------------------------
+// Fast paths: a method declares which faster computations of its own results it supports, with the
+// inputs each one needs; the checkpoint executor picks one from these declarations (see
+// docs/fast-paths.md). A fast path must produce exactly the bytes of the general path.
+
+/** Stored dtypes the fast paths read and write. */
+export type FastDType = "BF16" | "F16" | "F32";
+
+/** θ₀ + scale · Σ w_i (θ_i − θ₀): the per-model weights and the final scale of a dense linear merge. */
+export interface DenseLinearPlan {
+  readonly weights: Float64Array;
+  readonly scale: number;
+}
+
+/**
+ * Per-tensor fast path: for these parameters, the method's `mergeTensor` is the dense linear merge of
+ * a `DenseLinearPlan`, computed in float32 per element as θ₀ + scale · Σ w_i fround(θ_i − θ₀). The
+ * executor then merges the tensor straight from its stored bytes in pieces (no float32 copies of the
+ * inputs). Needs a base model; inputs and output stored in `dtypes` (any mix).
+ */
+export interface DenseLinearFastPath {
+  readonly kind: "dense-linear";
+  readonly scope: "tensor";
+  readonly dtypes: readonly FastDType[];
+  /** The plan for one tensor's resolved parameters, or undefined when its merge is not dense linear. */
+  plan(params: ParamMap, modelParams: readonly ParamMap[]): DenseLinearPlan | undefined;
+}
+
+/** What a checkpoint merge offers a stored-bytes global fast path (`StoredGlobalFastPath.begin`). */
 export interface FastGlobalContext {
   /** Every merged tensor, in the order of the global statistics. */
   readonly tensors: readonly { readonly name: string; readonly numel: number }[];
   readonly numModels: number;
   readonly params: ParamMap;
   readonly modelParams: readonly ParamMap[];
-  /** Stored dtypes of the merged tensors over every input (base and models). */
-  readonly inputDtypes: ReadonlySet<string>;
-  /** Saved dtypes of the merged tensors. */
-  readonly outDtypes: ReadonlySet<string>;
-  /** mergekit's `dtype` (compute dtype), if set. */
-  readonly computeDtype?: string;
+  /** The stored dtype of every merged input tensor (one of the declaration's dtypes). */
+  readonly inputDtype: FastDType;
+  /** The saved dtype of every merged tensor. */
+  readonly outDtype: FastDType;
   /** The caller's thread count (`threads` of the merge), when it set one. */
   readonly threads?: number;
   /** Tells the user why the fast path was not taken, when that is worth knowing (e.g. memory). */
   readonly notice?: (message: string) => void;
+  /**
+   * Reads stored bytes [byteOffset, byteOffset + target.byteLength) of merged tensor `index` of input
+   * `slot` (0 = base, 1 + i = model i) into `target`. Sessions read everything they need through it,
+   * whole tensors or windows of positions (several reads may be in flight at once).
+   */
+  readonly readRange: (slot: number, index: number, byteOffset: number, target: Uint8Array) => Promise<void>;
+  /** Reads a session may keep in flight (the merge's `readConcurrency`). */
+  readonly readConcurrency: number;
+  /** Progress of the session's reads and statistics (`tensor`: the last tensor touched). */
+  readonly onProgress?: (p: {
+    readonly label: string;
+    readonly tensor: number;
+    readonly tensorsDone: number;
+    readonly bytesDone: number;
+    readonly bytesTotal: number;
+  }) => void;
 }
 
 /**
- * A global-scope merge computed from the inputs' stored bytes (loaded once into memory the session
- * owns) instead of passes over decoded tensors. Same output as the method's `beginGlobal` session.
+ * A global-scope merge computed from the inputs' stored bytes instead of passes over decoded tensors.
+ * Same output as the method's `beginGlobal` session.
  */
 export interface FastGlobalSession {
   readonly label: string;
   /** Threads its passes and merge run on. */
   readonly threads: number;
-  /** Where tensor `index`'s stored bytes of input `slot` (0 = base, 1 + i = model i) must be read to. */
-  inputView(slot: number, index: number): Uint8Array;
-  /** Optional: input `slot` of tensor `index` has been read into its view (lets work start during reads). */
-  inputRead?(slot: number, index: number): void;
-  /** Global statistics, after every input view was filled. Throws FastGlobalUnsupported to decline. */
+  /**
+   * Reads the stored inputs (through `FastGlobalContext.readRange`) and computes the global statistics.
+   * Throws FastGlobalUnsupported to decline (the caller takes the general path), FastGlobalNonFinite
+   * when inputs hold NaN or ±Inf.
+   */
   prepare(): Promise<void>;
   /** Starts a merge of every tensor with its resolved per-tensor parameters, encoded as `outDtype`. */
   beginMerge(
@@ -155,23 +231,59 @@ export interface FastGlobalSession {
     outDtype: string,
   ): void;
   /**
-   * Merges tensors [from, to); called in order over consecutive ranges after `beginMerge`, each of at
-   * most `rangeElements` elements (or a single larger tensor).
+   * Merges the next part of the tensors (in order: a tensor's pieces come in order, tensors in
+   * ascending index); undefined once every tensor is merged. The pieces' bytes stay valid until the
+   * call after the next one returns, so a step can be written while the next one merges.
    */
-  mergeTensors(from: number, to: number): Promise<void>;
-  /** Elements one `mergeTensors` range may hold. */
-  readonly rangeElements: number;
-  /** Tensor `index`'s encoded output: valid from its range's merge until the range after the next merges. */
-  outputView(index: number): Uint8Array;
+  mergeNext(): Promise<readonly FastMergePiece[] | undefined>;
   close(): Promise<void>;
 }
+
+/** Encoded output of consecutive elements of merged tensor `index` (see FastGlobalSession.mergeNext). */
+export interface FastMergePiece {
+  readonly index: number;
+  readonly bytes: Uint8Array;
+  /** Whether this piece ends the tensor. */
+  readonly last: boolean;
+}
+
+/**
+ * Global fast path over stored bytes. The executor offers it only when every merged tensor is present
+ * in the base and in every model with the same shape (no embedding block cuts), the inputs are all
+ * stored in one of `dtypes` (the same one for all when `uniformDtype`), the output dtype is that dtype
+ * or F32, mergekit's `dtype` does not round values, and there are at most `maxModels` models.
+ */
+export interface StoredGlobalFastPath {
+  readonly kind: "stored-global";
+  readonly scope: "global";
+  readonly dtypes: readonly FastDType[];
+  readonly uniformDtype: boolean;
+  readonly maxModels: number;
+  /** Whether these global parameters ask for this fast path (e.g. PCB: mode and `fast_path`). */
+  applies(params: ParamMap): boolean;
+  /** The session, or undefined when it declines (after telling `ctx.notice` why, if worth it). */
+  begin(ctx: FastGlobalContext): FastGlobalSession | undefined;
+}
+
+export type FastPath = DenseLinearFastPath | StoredGlobalFastPath;
 
 /** A fast path declining inputs it would not reproduce exactly; the caller runs the general path. */
 export class FastGlobalUnsupported extends Error {
   override name = "FastGlobalUnsupported";
 }
 
-/** How notices about a declined fast path end (FastGlobalContext.notice). */
+/** A fast path that met non-finite input values: where, and how many (slot 0 = base, 1 + i = model i). */
+export class FastGlobalNonFinite extends FastGlobalUnsupported {
+  override name = "FastGlobalNonFinite";
+  constructor(
+    message: string,
+    readonly found: readonly { readonly slot: number; readonly index: number; readonly count: number }[],
+  ) {
+    super(message);
+  }
+}
+
+/** How notices about a declined fast path end. */
 export const GENERAL_PATH_FALLBACK = "taking the general path (same output, slower)";
 
 export interface MergeMethod {
@@ -190,8 +302,16 @@ export interface MergeMethod {
   mergeTensor(input: TensorMergeInput): Float32Array;
   /** Global-scope session (required when `scopeOf` can return "global"). */
   beginGlobal?(ctx: GlobalMergeContext): GlobalMergeSession;
-  /** Optional stored-bytes fast path of a global-scope merge; undefined when it does not apply. */
-  fastGlobal?(ctx: FastGlobalContext): FastGlobalSession | undefined;
+  /**
+   * Per-model statistics the method reads from `TensorAux` (e.g. `fisher`: required, `regmean`'s
+   * `gram`: optional). Checkpoint merges load them from files beside each model (see AUX_FILES).
+   */
+  readonly auxInputs?: readonly AuxInput[];
+  /**
+   * Faster computations of this method's own results that the checkpoint executor may choose from
+   * (see FastPath). Only declarations of methods taken from the registry are used.
+   */
+  readonly fastPaths?: readonly FastPath[];
   /** Cross-parameter checks beyond the schema (e.g. della's density ± epsilon in (0, 1)). */
   validate?(params: ParamMap, modelParams: readonly ParamMap[]): void;
 }

@@ -1,4 +1,4 @@
-// Compute benchmarks for @x/tensor-core (issue 2 / toolchain spec §6), run from the built dist/:
+// Compute benchmarks for @x/tensor-core, run from the built dist/:
 //   1. exact selection (radix selectKth) vs Float32Array.prototype.sort, D = 10M, same values verified;
 //   2. chain z = sign(a) · min(|a|, 0.5) · exp(−0.1·x²) on 50M float32: one thread (fused kernel),
 //      one thread unfused (separate kernels), KernelPool (2 workers over SharedArrayBuffer), tfjs wasm;

@@ -1,4 +1,4 @@
-// I/O benchmarks for @x/tensor-core (issue 2), run from the built dist/:
+// I/O benchmarks for @x/tensor-core, run from the built dist/:
 //   1. write a >= 1 GB multi-tensor safetensors file with the streaming writer vs a plain sequential fs write
 //      of the same bytes (same chunk size);
 //   2. read it back tensor by tensor (read, readFloat32, readChunks) vs a plain sequential fs read;

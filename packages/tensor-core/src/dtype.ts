@@ -68,7 +68,8 @@ export interface DTypeArrayMap {
   F6_E3M2: Uint8Array;
 }
 
-type ArrayCtor = {
+/** The typed-array constructor a dtype is stored in. */
+export type ArrayCtor = {
   new (length: number): TensorData;
   new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): TensorData;
   readonly BYTES_PER_ELEMENT: number;

@@ -6,6 +6,11 @@ export class TensorError extends Error {
   override name = "TensorError";
 }
 
+/** A name for a message: JSON-quoted, cut after 200 characters (hostile files carry megabyte names). */
+function quoteName(name: string): string {
+  return JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);
+}
+
 /** Problem codes of `SafetensorsError`; stable strings for programmatic handling. */
 export type SafetensorsErrorCode =
   | "HEADER_TOO_SMALL"
@@ -42,7 +47,7 @@ export class SafetensorsError extends Error {
     tensor?: string,
     options?: ErrorOptions,
   ) {
-    const where = tensor === undefined ? file : `${file}: tensor ${JSON.stringify(tensor)}`;
+    const where = tensor === undefined ? file : `${file}: tensor ${quoteName(tensor)}`;
     super(`${where}: ${problem}`, options);
     this.code = code;
     this.file = file;
@@ -67,7 +72,7 @@ export class CheckpointError extends Error {
     tensor?: string,
     options?: ErrorOptions,
   ) {
-    const where = tensor === undefined ? path : `${path}: tensor ${JSON.stringify(tensor)}`;
+    const where = tensor === undefined ? path : `${path}: tensor ${quoteName(tensor)}`;
     super(`${where}: ${problem}`, options);
     this.code = code;
     this.path = path;

@@ -1,3 +1,6 @@
+// The public API of @x/tensor-core (subpaths: @x/tensor-core/tfjs, @x/tensor-core/workers).
+import * as kernels from "./kernels/index.js";
+
 export {
   type StoredFloats,
   type WeightedDeltaSumOptions,
@@ -5,6 +8,7 @@ export {
 } from "./codecs/linear.js";
 export { setSimdEnabled, simdAvailable } from "./codecs/simd.js";
 export {
+  type ArrayCtor,
   byteLengthOf,
   DTYPES,
   type DType,
@@ -38,23 +42,70 @@ export {
   numberToBf16,
   numberToF16,
 } from "./half.js";
-export * as kernels from "./kernels/index.js";
 export { KernelError, type RowReduceOp, SUM_BLOCK, type TaskReduceOp } from "./kernels/index.js";
 export {
   type ElementwiseOp,
-  findPoolWorker,
   KernelPool,
   type KernelPoolOptions,
-  PoolError,
   type RangeReduceOp,
   sharedFloat32Array,
   sharedFloat64Array,
   toShared,
   type UnaryOp,
 } from "./pool/index.js";
-export * from "./pytorch/index.js";
+export {
+  convertPytorchToSafetensors,
+  type OpenPytorchOptions,
+  openPytorchCheckpoint,
+  openPytorchFile,
+  PYTORCH_ALLOWED_GLOBALS,
+  PYTORCH_INDEX_FILE,
+  PYTORCH_SINGLE_FILE,
+  PytorchCheckpoint,
+  type PytorchConvertOptions,
+  type PytorchConvertResult,
+  PytorchError,
+  type PytorchErrorCode,
+  PytorchFile,
+  UnsafePickleError,
+} from "./pytorch/index.js";
 export { Rng, type RngState } from "./rng.js";
-export * from "./safetensors/index.js";
+export {
+  type BuiltHeader,
+  buildHeader,
+  Checkpoint,
+  type ConvertOptions,
+  type ConvertResult,
+  convertCheckpoint,
+  INDEX_FILE_NAME,
+  type LayoutOrder,
+  layoutOrder,
+  MAX_HEADER_SIZE,
+  type OpenSafetensorsOptions,
+  openCheckpoint,
+  openSafetensors,
+  parseHeader,
+  planShards,
+  readHeaderLength,
+  type SafetensorsEntry,
+  SafetensorsFile,
+  type SafetensorsHeader,
+  SafetensorsWriter,
+  ShardedSafetensorsWriter,
+  type ShardedWriteOptions,
+  type ShardedWriteResult,
+  SINGLE_FILE_NAME,
+  saveSafetensors,
+  shardFileName,
+  type TensorPayload,
+  type TensorReader,
+  type TensorSourceFn,
+  type TensorSpec,
+  type TensorStream,
+  type WriteOptions,
+  writeSafetensors,
+  writeShardedSafetensors,
+} from "./safetensors/index.js";
 export {
   countNaN,
   createSelectScratch,
@@ -84,3 +135,6 @@ export {
   type StreamingQuantilePhase,
 } from "./streaming-quantile.js";
 export { Tensor } from "./tensor.js";
+
+/** The single-threaded typed-array kernels (`kernels.abs`, `kernels.reduceTasks`, ...). */
+export { kernels };

@@ -152,7 +152,7 @@ function buildLikeReference(
 }
 
 describe("layout parity with the reference writer (save_file)", () => {
-  it("mixed dtypes and awkward names: our writer equals the spec-built file; read -> write is byte-identical", async () => {
+  it("mixed dtypes and awkward names: our writer equals the hand-built file; read -> write is byte-identical", async () => {
     const rng = new Rng(5);
     const f32 = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
     const ts: Record<string, Tensor> = {
@@ -218,7 +218,7 @@ describe("layout parity with the reference writer (save_file)", () => {
   });
 });
 
-describe("a file written by Python (test/fixtures/gen_numpy_f16.py, json + struct per the spec)", () => {
+describe("a file written by Python (test/fixtures/gen_numpy_f16.py, json + struct by the format)", () => {
   it("reads it and rewrites it byte for byte (given order, same metadata)", async () => {
     const src = fileURLToPath(new URL("fixtures/numpy-f16.safetensors", import.meta.url));
     const f = await openSafetensors(src);

@@ -1,18 +1,12 @@
-import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  isNumericDType,
-  MAX_HEADER_SIZE,
   openSafetensors,
-  parseHeader,
-  Rng,
-  readHeaderLength,
   SafetensorsError,
   type SafetensorsErrorCode,
-  saveSafetensors,
-  Tensor,
+  SafetensorsFile,
 } from "../src/index.js";
 
 let dir: string;
@@ -97,8 +91,9 @@ describe("header validation (what the reference reader rejects)", () => {
     await expectCode(fileBytes(' {"a":1}', 0), "HEADER_START");
     await expectCode(fileBytes("[1,2]", 0), "HEADER_START");
     await expectCode(fileBytes('{"a":', 0), "HEADER_JSON");
-    await expectCode(fileBytes('{"a":{}} x', 0), "HEADER_JSON");
-    await expectCode(fileBytes(`{"a":${"[".repeat(5000)}}`, 0), "HEADER_JSON");
+    await expectCode(fileBytes("{} x", 0), "HEADER_JSON");
+    // Deep nesting in a field the reader skips is bounded, not recursed into.
+    await expectCode(fileBytes(`{"a":{"dtype":"F32","x":${"[".repeat(5000)}}}`, 0), "HEADER_JSON");
   });
 
   it("rejects duplicate tensor names (JSON.parse would silently keep one)", async () => {
@@ -137,6 +132,66 @@ describe("header validation (what the reference reader rejects)", () => {
       fileBytes(`{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,18446744073709551615]}}`, 1),
       "INVALID_OFFSETS",
       "w",
+    );
+  });
+
+  it("takes only integer literals for shapes and offsets, like the reference (usize) reader", async () => {
+    const header = (shape: string, offsets: string) =>
+      `{"w":{"dtype":"U8","shape":${shape},"data_offsets":${offsets}}}`;
+    // 256.0 equals 256 for JSON.parse, but it is not an integer literal.
+    const e = await expectCode(fileBytes(header("[256.0]", "[0,256]"), 256), "INVALID_SHAPE", "w");
+    expect(e.message).toContain("shape[0] must be a non-negative integer, got 256.0");
+    await expectCode(fileBytes(header("[2.56e2]", "[0,256]"), 256), "INVALID_SHAPE", "w");
+    await expectCode(fileBytes(header("[256E0]", "[0,256]"), 256), "INVALID_SHAPE", "w");
+    await expectCode(fileBytes(header("[-0]", "[0,0]"), 0), "INVALID_SHAPE", "w");
+    await expectCode(fileBytes(header("[0256]", "[0,256]"), 256), "INVALID_SHAPE", "w");
+    await expectCode(fileBytes(header('["4"]', "[0,4]"), 4), "INVALID_SHAPE", "w");
+    await expectCode(fileBytes(header("[4]", "[0,4.0]"), 4), "INVALID_OFFSETS", "w");
+    await expectCode(fileBytes(header("[4]", "[0.0,4]"), 4), "INVALID_OFFSETS", "w");
+    await expectCode(fileBytes(header("[4]", "[0,4e0]"), 4), "INVALID_OFFSETS", "w");
+    await expectCode(fileBytes(header("[4]", "[0,9007199254740993]"), 4), "INVALID_OFFSETS", "w");
+    await expectCode(fileBytes(header("[4]", "[0,null]"), 4), "INVALID_OFFSETS", "w");
+    await expectCode(fileBytes(header("4", "[0,4]"), 4), "INVALID_SHAPE", "w");
+    // The same file with integers is fine, and whitespace between numbers is JSON.
+    expect(await openBytes(fileBytes(header("[ 2 , 2 ]", "[ 0 , 4 ]"), 4))).toBeInstanceOf(SafetensorsFile);
+  });
+
+  it("requires valid Unicode strings: a lone surrogate escape is rejected, a pair is fine", async () => {
+    const named = (name: string) => fileBytes(`{"${name}":${entry("U8", [1], 0, 1)}}`, 1);
+    await expectCode(named("\\ud800"), "HEADER_JSON");
+    await expectCode(named("a\\udc00"), "HEADER_JSON");
+    await expectCode(named("\\ud800\\u0041"), "HEADER_JSON");
+    await expectCode(named("\\ud800x"), "HEADER_JSON");
+    await expectCode(named("\\u12G4"), "HEADER_JSON");
+    await expectCode(named("tab\tinside"), "HEADER_JSON"); // a raw control character
+    const pair = (await openBytes(named("\\ud83d\\ude00 \\u00e9\\n"))) as SafetensorsFile;
+    expect(pair.names()).toEqual(["\u{1F600} é\n"]);
+    await expectCode(
+      fileBytes(`{"__metadata__":{"k":"\\udfff"},"a":${entry("U8", [1], 0, 1)}}`, 1),
+      "HEADER_JSON",
+    );
+  });
+
+  it("rejects a field listed twice in an entry and skips unknown fields", async () => {
+    await expectCode(
+      fileBytes(`{"w":{"dtype":"U8","dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, 1),
+      "DUPLICATE_KEY",
+      "w",
+    );
+    await expectCode(
+      fileBytes(`{"w":{"dtype":"U8","shape":[1],"shape":[1],"data_offsets":[0,1]}}`, 1),
+      "DUPLICATE_KEY",
+      "w",
+    );
+    await expectCode(
+      fileBytes(`{"__metadata__":{"k":"v","k":"w"},"a":${entry("U8", [1], 0, 1)}}`, 1),
+      "METADATA",
+    );
+    const extra = `{"w":{"dtype":"U8","note":{"x":[1.5,-2e3,true,null,"s"]},"shape":[1],"data_offsets":[0,1]}}`;
+    expect(await openBytes(fileBytes(extra, 1))).toBeInstanceOf(SafetensorsFile);
+    await expectCode(
+      fileBytes(`{"w":{"dtype":"U8","note":{"x":1,"x":2},"shape":[1],"data_offsets":[0,1]}}`, 1),
+      "HEADER_JSON",
     );
   });
 
@@ -209,131 +264,5 @@ describe("header validation (what the reference reader rejects)", () => {
     await expect(f.read("b")).rejects.toMatchObject({ code: "TRUNCATED", tensor: "b" });
     await f.close();
     await expect(f.read("a")).rejects.toMatchObject({ code: "CLOSED" });
-  });
-});
-
-describe("fuzz: mutated valid files give a valid read or a typed error, never a crash", () => {
-  const interesting = [
-    0, 1, 0x7f, 0x80, 0xff, 0x22, 0x2c, 0x3a, 0x5b, 0x5d, 0x7b, 0x7d, 0x30, 0x39, 0x2d, 0x20,
-  ];
-
-  function mutate(orig: Uint8Array, headerLen: number, rng: Rng): Uint8Array {
-    let m = orig.slice();
-    const kind = rng.int(7);
-    if (kind === 0) {
-      // Flip random bits anywhere.
-      for (let k = 0, c = 1 + rng.int(4); k < c; k++) m[rng.int(m.length)] ^= 1 << rng.int(8);
-    } else if (kind === 1) {
-      // Overwrite header bytes with JSON-significant characters.
-      for (let k = 0, c = 1 + rng.int(3); k < c; k++)
-        m[8 + rng.int(headerLen)] = interesting[rng.int(interesting.length)];
-    } else if (kind === 2) {
-      m = m.slice(0, rng.int(m.length));
-    } else if (kind === 3) {
-      const extra = new Uint8Array(m.length + 1 + rng.int(16));
-      extra.set(m);
-      m = extra;
-    } else if (kind === 4) {
-      // Random header length, including huge ones.
-      const v =
-        rng.uniform() < 0.5
-          ? BigInt(rng.int(headerLen * 2))
-          : BigInt(rng.int(2 ** 31)) * BigInt(rng.int(2 ** 31) + 1);
-      new DataView(m.buffer).setBigUint64(0, v, true);
-    } else if (kind === 5) {
-      // Change one digit inside the header (offsets/shapes).
-      const digits: number[] = [];
-      for (let i = 8; i < 8 + headerLen; i++) if (m[i] >= 0x30 && m[i] <= 0x39) digits.push(i);
-      m[digits[rng.int(digits.length)]] = 0x30 + rng.int(10);
-    } else {
-      // Delete or duplicate a header byte range, keeping the length prefix.
-      const a = 8 + rng.int(headerLen);
-      const b = Math.min(8 + headerLen, a + 1 + rng.int(12));
-      const dup = rng.uniform() < 0.5;
-      const joined = new Uint8Array(m.length + (dup ? b - a : -(b - a)));
-      // Duplicate: bytes [0, b) then [a, end). Delete: bytes [0, a) then [b, end).
-      joined.set(m.subarray(0, dup ? b : a));
-      joined.set(m.subarray(dup ? a : b), dup ? b : a);
-      m = joined;
-    }
-    return m;
-  }
-
-  async function baseFile(): Promise<{ orig: Uint8Array; headerLen: number }> {
-    const base = join(dir, "base.safetensors");
-    const rng = new Rng(99);
-    await saveSafetensors(base, {
-      "a.weight": Tensor.fromFloat32(
-        "F32",
-        [3, 5],
-        Float32Array.from({ length: 15 }, () => rng.normal()),
-      ),
-      "a.bias": Tensor.fromFloat32(
-        "BF16",
-        [5],
-        Float32Array.from({ length: 5 }, () => rng.normal()),
-      ),
-      ids: Tensor.fromNumbers("I64", [2], [1, 2]),
-      m: Tensor.fromNumbers("BOOL", [3], [1, 0, 1]),
-    });
-    const orig = new Uint8Array(await readFile(base));
-    return { orig, headerLen: Number(new DataView(orig.buffer).getBigUint64(0, true)) };
-  }
-
-  it("3000 seeded mutations through header parsing and tensor decoding (in memory)", async () => {
-    const { orig, headerLen } = await baseFile();
-    const rng = new Rng(1234);
-    const seen = new Map<string, number>();
-    for (let iter = 0; iter < 3000; iter++) {
-      const m = mutate(orig, headerLen, rng);
-      let outcome = "valid";
-      try {
-        const n = readHeaderLength("mem.safetensors", m.subarray(0, 8), m.length, MAX_HEADER_SIZE);
-        const h = parseHeader("mem.safetensors", m.subarray(8, 8 + n), m.length);
-        for (const e of h.entries) {
-          const t = Tensor.fromBytes(
-            e.dtype,
-            e.shape,
-            m.subarray(h.dataOffset + e.begin, h.dataOffset + e.end),
-          );
-          if (isNumericDType(t.dtype)) expect(t.toFloat32().length).toBe(t.numel);
-        }
-      } catch (e) {
-        if (!(e instanceof SafetensorsError))
-          throw new Error(`iteration ${iter}: untyped error ${String(e)}`);
-        outcome = e.code;
-      }
-      seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
-    }
-    // The mutations reach many distinct failure modes, and some files stay valid.
-    expect(seen.size).toBeGreaterThanOrEqual(8);
-    expect(seen.get("valid") ?? 0).toBeGreaterThan(0);
-  });
-
-  it("400 seeded mutations through the file reader (open, read, readFloat32)", async () => {
-    const { orig, headerLen } = await baseFile();
-    const rng = new Rng(99);
-    const path = join(dir, "fuzz.safetensors");
-    let typed = 0;
-    for (let iter = 0; iter < 400; iter++) {
-      await writeFile(path, mutate(orig, headerLen, rng));
-      try {
-        const f = await openSafetensors(path);
-        try {
-          for (const e of f.header.entries) {
-            const t = await f.read(e.name);
-            expect(t.byteLength).toBe(e.end - e.begin);
-            if (isNumericDType(e.dtype)) expect((await f.readFloat32(e.name)).length).toBe(t.numel);
-          }
-        } finally {
-          await f.close();
-        }
-      } catch (e) {
-        if (!(e instanceof SafetensorsError))
-          throw new Error(`iteration ${iter}: untyped error ${String(e)}`);
-        typed++;
-      }
-    }
-    expect(typed).toBeGreaterThan(0);
   });
 });

@@ -156,7 +156,7 @@ describe("selectKth", () => {
 });
 
 describe("quantile helpers", () => {
-  it("truncIndex reproduces the PCB reference index arithmetic (merging spec §1.7)", () => {
+  it("truncIndex reproduces the PCB reference index arithmetic (int(D * f + offset) in IEEE double)", () => {
     // Upper clamp index trunc(D(1-q) - 1) and lower trunc(D q) for q = 0.01.
     const cases: [number, number, number][] = [
       [10, 1, 0],

@@ -29,7 +29,7 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-// The three geometries of toolchain spec §5.4.
+// Three geometries: stride 1 'same', stride 2 'valid', strides [2, 1] with a 5x5 filter 'same'.
 const shapes = [
   { name: "stride 1 'same' 3x3", x: [2, 9, 8, 3], filter: [3, 3, 3, 4], strides: 1, pad: "same" as const },
   {
@@ -82,7 +82,7 @@ describe("TensorFlow.js bridge", () => {
   it("auto selection falls back from tfjs-node (not installable here) to wasm and registers gradients", async () => {
     delete process.env.X_TF_BACKEND;
     const rt = await initTf();
-    // tfjs-node has no binary on this machine (toolchain §5.1); if a user has it, it wins.
+    // tfjs-node has no binary here (its install script downloads one); if a user has it, it wins.
     expect(["tensorflow", "wasm"]).toContain(rt.backend);
     if (rt.backend === "wasm") expect(rt.skipped.map((s) => s.backend)).toEqual(["tensorflow"]);
     expect(rt.gradients).toBe(true);

@@ -1,8 +1,9 @@
 import { type LinearProgram, LpBuilder, LpError, type LpSolver } from "../solvers/lp.js";
-import { qrLeastSquares, SingularMatrixError, solveSmall } from "./linalg.js";
+import { solveSpd, weightedLeastSquares } from "./normal-equations.js";
+import { mad, median } from "./stats.js";
 
 /**
- * Per-branch regression data (spec §3.1): y_t = a_t r + b_t x + c_t (r² + x²) + ε_t with
+ * Per-branch regression data: y_t = a_t r + b_t x + c_t (r² + x²) + ε_t with
  * y = v_π(j) − v_j, a = 2P̃_j, b = 2Q̃_j, c = ℓ_j (squared magnitudes, receiving-end flows, pu).
  */
 export interface BranchSamples {
@@ -60,33 +61,25 @@ export function branchLoss(s: BranchSamples, r: number, x: number, kind: "lad" |
 const GAP_TOL = 1e-6;
 
 /**
- * LS (spec §3.2/§3.3): linear LS in the lifted (r, x, w) — the LS-SOCP optimum when it lies
- * inside the cone — then Gauss-Newton on the exact model w = r² + x² as the repair step.
+ * LS: linear LS in the lifted (r, x, w) — the LS-SOCP optimum when it lies inside the cone — then Gauss-Newton
+ * on the exact model w = r² + x² as the repair step (docs/identification.md, "Branch fits").
  * LS is not robust: one gross voltage error shifts the fit in proportion to its size.
  */
 export function fitBranchLs(s: BranchSamples, gaussNewtonSteps = 8): BranchFit {
   const T = s.y.length;
   if (T < 3) throw new BranchFitError(`LS needs at least 3 samples, got ${T}`);
   if (carriesNoFlow(s)) return NO_FLOW_FIT;
-  const A = new Float64Array(T * 3);
-  A.set(s.a, 0);
-  A.set(s.b, T);
-  A.set(s.c, 2 * T);
-  const Y = Float64Array.from(s.y);
   let r: number;
   let x: number;
   let w: number;
-  try {
-    const ls = qrLeastSquares(A, T, 3, Y, 1);
-    [r, x, w] = [ls.beta[0]!, ls.beta[1]!, ls.beta[2]!];
-  } catch (err) {
-    if (!(err instanceof SingularMatrixError)) throw err;
+  const lifted = weightedLeastSquares([s.a, s.b, s.c], s.y);
+  if (lifted) {
+    [r, x, w] = lifted as [number, number, number];
+  } else {
     // ℓ without variation (e.g. a constant load): drop the lifted column and fit (r, x) only.
-    const A2 = new Float64Array(T * 2);
-    A2.set(s.a, 0);
-    A2.set(s.b, T);
-    const ls = qrLeastSquares(A2, T, 2, Float64Array.from(s.y), 1);
-    [r, x] = [ls.beta[0]!, ls.beta[1]!];
+    const two = weightedLeastSquares([s.a, s.b], s.y);
+    if (!two) throw new BranchFitError("branch flows P and Q are linearly dependent or zero");
+    [r, x] = two as [number, number];
     w = r * r + x * x;
   }
   const gap = w - (r * r + x * x);
@@ -96,30 +89,7 @@ export function fitBranchLs(s: BranchSamples, gaussNewtonSteps = 8): BranchFit {
   let steps = 0;
   if (!exact) {
     for (; steps < gaussNewtonSteps; steps++) {
-      // J columns: d/dr = a + 2 c r, d/dx = b + 2 c x; normal equations (2 x 2).
-      let jrr = 0;
-      let jrx = 0;
-      let jxx = 0;
-      let gr = 0;
-      let gx = 0;
-      const ww = r * r + x * x;
-      for (let t = 0; t < T; t++) {
-        const dr = s.a[t]! + 2 * s.c[t]! * r;
-        const dx = s.b[t]! + 2 * s.c[t]! * x;
-        const e = s.y[t]! - s.a[t]! * r - s.b[t]! * x - s.c[t]! * ww;
-        jrr += dr * dr;
-        jrx += dr * dx;
-        jxx += dx * dx;
-        gr += dr * e;
-        gx += dx * e;
-      }
-      const step = solveSmall(
-        [
-          [jrr, jrx],
-          [jrx, jxx],
-        ],
-        [gr, gx],
-      );
+      const step = gaussNewtonStep(s, r, x);
       if (!step) break;
       const nr = Math.max(0, r + step[0]!);
       const nx = Math.max(0, x + step[1]!);
@@ -135,8 +105,249 @@ export function fitBranchLs(s: BranchSamples, gaussNewtonSteps = 8): BranchFit {
   return { r, x, gap, exact, loss: branchLoss(s, r, x, "ls"), iterations: steps };
 }
 
+/** One (weighted) Gauss–Newton step of the exact model y = a r + b x + c (r² + x²) at (r, x). */
+function gaussNewtonStep(s: BranchSamples, r: number, x: number, u?: Float64Array): number[] | undefined {
+  const T = s.y.length;
+  // J columns: d/dr = a + 2 c r, d/dx = b + 2 c x; normal equations (2 x 2).
+  let jrr = 0;
+  let jrx = 0;
+  let jxx = 0;
+  let gr = 0;
+  let gx = 0;
+  const ww = r * r + x * x;
+  for (let t = 0; t < T; t++) {
+    const dr = s.a[t]! + 2 * s.c[t]! * r;
+    const dx = s.b[t]! + 2 * s.c[t]! * x;
+    const e = s.y[t]! - s.a[t]! * r - s.b[t]! * x - s.c[t]! * ww;
+    const wt = u ? u[t]! : 1;
+    jrr += wt * dr * dr;
+    jrx += wt * dr * dx;
+    jxx += wt * dx * dx;
+    gr += wt * dr * e;
+    gx += wt * dx * e;
+  }
+  return solveSpd(
+    [
+      [jrr, jrx],
+      [jrx, jxx],
+    ],
+    [gr, gx],
+  );
+}
+
+/**
+ * Least absolute deviations of y on the columns X (at most 3) by iteratively reweighted least squares (weights
+ * 1/|e|, floored at a tiny δ): a majorise–minimise scheme whose objective decreases at every step.
+ */
+function ladIrls(X: readonly Float64Array[], y: Float64Array, maxIter = 100): number[] | undefined {
+  const T = y.length;
+  const p = X.length;
+  let beta = weightedLeastSquares(X, y);
+  if (!beta) return undefined;
+  let scale = 0;
+  for (let t = 0; t < T; t++) scale = Math.max(scale, Math.abs(y[t]!));
+  const delta = 1e-9 * (scale || 1);
+  const x0 = X[0]!;
+  const x1 = X[1] ?? x0;
+  const x2 = X[2] ?? x0;
+  let prev = Number.POSITIVE_INFINITY;
+  for (let it = 0; it < maxIter; it++) {
+    // One pass: residuals, objective and the weighted normal equations (p ≤ 3 unrolled).
+    const b0 = beta[0]!;
+    const b1 = p > 1 ? beta[1]! : 0;
+    const b2 = p > 2 ? beta[2]! : 0;
+    let obj = 0;
+    let m00 = 0;
+    let m01 = 0;
+    let m02 = 0;
+    let m11 = 0;
+    let m12 = 0;
+    let m22 = 0;
+    let g0 = 0;
+    let g1 = 0;
+    let g2 = 0;
+    for (let t = 0; t < T; t++) {
+      const a0 = x0[t]!;
+      const a1 = p > 1 ? x1[t]! : 0;
+      const a2 = p > 2 ? x2[t]! : 0;
+      const yt = y[t]!;
+      const ae = Math.abs(yt - a0 * b0 - a1 * b1 - a2 * b2);
+      obj += ae;
+      const u = 1 / Math.max(ae, delta);
+      const ua0 = u * a0;
+      const ua1 = u * a1;
+      m00 += ua0 * a0;
+      m01 += ua0 * a1;
+      m02 += ua0 * a2;
+      m11 += ua1 * a1;
+      m12 += ua1 * a2;
+      m22 += u * a2 * a2;
+      g0 += ua0 * yt;
+      g1 += ua1 * yt;
+      g2 += u * a2 * yt;
+    }
+    if (prev - obj <= 1e-9 * obj) break;
+    prev = obj;
+    const M = [
+      [m00, m01, m02],
+      [m01, m11, m12],
+      [m02, m12, m22],
+    ]
+      .slice(0, p)
+      .map((row) => row.slice(0, p));
+    const next = solveSpd(M, [g0, g1, g2].slice(0, p));
+    if (!next) break;
+    beta = next;
+  }
+  return beta;
+}
+
+/** LAD in the lifted (r, x, w) with r, x, w ≥ 0 by IRLS and an active set on the bounds. */
+function liftedLad(s: BranchSamples, fixedW?: number): { r: number; x: number; w: number } | undefined {
+  const y = fixedW === undefined ? s.y : Float64Array.from(s.y, (v, t) => v - s.c[t]! * fixedW);
+  const cols = fixedW === undefined ? [s.a, s.b, s.c] : [s.a, s.b];
+  let free = cols.map((_, i) => i);
+  for (let pass = 0; pass < cols.length; pass++) {
+    const beta = ladIrls(
+      free.map((i) => cols[i]!),
+      y,
+    );
+    if (!beta) return undefined;
+    const full = new Array<number>(cols.length).fill(0);
+    free.forEach((i, k) => {
+      full[i] = beta[k]!;
+    });
+    const neg = free.filter((i) => full[i]! < 0);
+    if (neg.length === 0) return { r: full[0]!, x: full[1]!, w: fixedW ?? full[2]! };
+    // Pin the most negative coefficient to its bound and re-solve.
+    const worst = neg.reduce((a, b) => (full[a]! < full[b]! ? a : b));
+    free = free.filter((i) => i !== worst);
+    if (free.length === 0) return { r: 0, x: 0, w: fixedW ?? 0 };
+  }
+  return undefined;
+}
+
+/**
+ * LAD on the exact model w = r² + x² (the boundary of the relaxation) by IRLS with Gauss–Newton steps from
+ * (r0, x0), projected onto r, x ≥ 0.
+ */
+function boundaryLad(s: BranchSamples, r0: number, x0: number, maxIter = 200): { r: number; x: number } {
+  const T = s.y.length;
+  let r = Math.max(0, r0);
+  let x = Math.max(0, x0);
+  const u = new Float64Array(T);
+  let scale = 0;
+  for (let t = 0; t < T; t++) scale = Math.max(scale, Math.abs(s.y[t]!));
+  const delta = 1e-9 * (scale || 1);
+  let prev = Number.POSITIVE_INFINITY;
+  for (let it = 0; it < maxIter; it++) {
+    const w = r * r + x * x;
+    let obj = 0;
+    for (let t = 0; t < T; t++) {
+      const ae = Math.abs(s.y[t]! - s.a[t]! * r - s.b[t]! * x - s.c[t]! * w);
+      obj += ae;
+      u[t] = 1 / Math.max(ae, delta);
+    }
+    if (prev - obj <= 1e-10 * obj) break;
+    prev = obj;
+    const step = gaussNewtonStep(s, r, x, u);
+    if (!step) break;
+    r = Math.max(0, r + step[0]!);
+    x = Math.max(0, x + step[1]!);
+  }
+  return { r, x };
+}
+
+/**
+ * LAD by IRLS, with the same relaxation logic as the LP form: the lifted problem (r, x, w ≥ 0) is solved first;
+ * inside the cone w ≥ r² + x² it is the relaxation's optimum (exact when the gap is within tolerance, otherwise
+ * repaired by fixing w = r̂² + x̂² for up to `repairPasses` passes); outside it the relaxation's optimum lies on
+ * the cone, where the exact model is solved directly (exact, gap 0).
+ */
+function fitBranchLadIrls(s: BranchSamples, repairPasses: number): BranchFit {
+  const lifted = liftedLad(s);
+  if (!lifted) {
+    const ls = fitBranchLs(s);
+    const b = boundaryLad(s, ls.r, ls.x);
+    return { r: b.r, x: b.x, gap: 0, exact: true, loss: branchLoss(s, b.r, b.x, "lad"), iterations: 1 };
+  }
+  let { r, x } = lifted;
+  const gap = lifted.w - (r * r + x * x);
+  if (gap < 0) {
+    const b = boundaryLad(s, r, x);
+    return { r: b.r, x: b.x, gap: 0, exact: true, loss: branchLoss(s, b.r, b.x, "lad"), iterations: 2 };
+  }
+  const exact = gap <= GAP_TOL * Math.max(lifted.w, 1e-30);
+  let iterations = 1;
+  if (!exact) {
+    for (let k = 0; k < repairPasses; k++) {
+      const fixed = liftedLad(s, r * r + x * x);
+      iterations++;
+      if (!fixed) break;
+      const moved = Math.abs(fixed.r - r) + Math.abs(fixed.x - x);
+      r = fixed.r;
+      x = fixed.x;
+      if (moved <= 1e-9 * (r + x)) break;
+    }
+  }
+  return { r, x, gap, exact, loss: branchLoss(s, r, x, "lad"), iterations };
+}
+
+/** Result of a robust branch fit: the fit on the kept samples and the samples rejected by their residual. */
+export interface RobustBranchFit extends BranchFit {
+  /** Indices (into the branch samples) rejected as gross errors, with their robust z-scores. */
+  readonly rejected: readonly { readonly index: number; readonly z: number }[];
+  /** Robust residual scale (1.4826 · MAD) of the first fit. */
+  readonly residualScale: number;
+}
+
+/**
+ * LAD with residual-based rejection: LAD fit, robust residual scale σ̂ = 1.4826 · MAD, samples with
+ * |residual| > rejectSigmas · σ̂ rejected, LAD refit on the rest (repeated while more are rejected, at most 3
+ * rounds). LAD alone resists gross voltage errors; a gross error in a flow (a regressor) is a leverage point that
+ * pulls even LAD, which is what the rejection removes.
+ */
+export function fitBranchRobust(
+  s: BranchSamples,
+  opts: LadOptions & { readonly rejectSigmas?: number; readonly solver?: LpSolver } = {},
+): RobustBranchFit {
+  const k = opts.rejectSigmas ?? 5;
+  const T = s.y.length;
+  let keep = Int32Array.from({ length: T }, (_, t) => t);
+  let fit = fitBranchLad(s, opts.solver, opts);
+  if (fit === NO_FLOW_FIT) return { ...fit, rejected: [], residualScale: 0 };
+  const res = new Float64Array(T);
+  let sigma = 0;
+  const rejected: { index: number; z: number }[] = [];
+  for (let round = 0; round < 3; round++) {
+    const w = fit.r * fit.r + fit.x * fit.x;
+    for (let t = 0; t < T; t++) res[t] = s.y[t]! - s.a[t]! * fit.r - s.b[t]! * fit.x - s.c[t]! * w;
+    if (round === 0) sigma = mad(res);
+    if (!(sigma > 0)) break;
+    const med = median(res);
+    const next: number[] = [];
+    rejected.length = 0;
+    for (let t = 0; t < T; t++) {
+      const z = Math.abs(res[t]! - med) / sigma;
+      if (z > k) rejected.push({ index: t, z });
+      else next.push(t);
+    }
+    if (next.length === keep.length || next.length < 3) break;
+    keep = Int32Array.from(next);
+    const sub = (a: Float64Array) => Float64Array.from(keep, (t) => a[t]!);
+    fit = fitBranchLad({ y: sub(s.y), a: sub(s.a), b: sub(s.b), c: sub(s.c) }, opts.solver, opts);
+  }
+  return { ...fit, loss: branchLoss(s, fit.r, fit.x, "lad"), rejected: [...rejected], residualScale: sigma };
+}
+
 export interface LadOptions {
-  /** "dual" (default): 3 rows x (T + cuts) bounded columns; "primal": T rows (for checks / IPM). */
+  /**
+   * "irls" (default): iteratively reweighted least squares, O(T) per iteration, the same relaxation and repair
+   * logic; "lp": the lifted LP with tangent cuts on an LP solver (needs `solver`). Both reach the LAD optimum
+   * (compared in the tests); IRLS is 20–50× faster on long series.
+   */
+  readonly engine?: "irls" | "lp";
+  /** LP engine: "dual" (default): 3 rows x (T + cuts) bounded columns; "primal": T rows (for checks / IPM). */
   readonly form?: "dual" | "primal";
   /** Maximum cutting-plane rounds. */
   readonly maxRounds?: number;
@@ -248,15 +459,20 @@ function solveLad(
 }
 
 /**
- * LAD (spec §3.2–3.3) with the lifted w ≥ r² + x² relaxation solved as an LP: tangent cuts,
- * refined at the incumbent until the cone is met, then the exactness check; when the
- * relaxation is not tight, repair by fixing w = r̂² + x̂² and re-solving the now linear LAD in
- * (r, x) for a few fixed-point passes.
+ * LAD with the lifted w ≥ r² + x² relaxation: by IRLS (default) or as an LP with tangent cuts, refined at the
+ * incumbent until the cone is met; then the exactness check; when the relaxation is not tight, repair by fixing
+ * w = r̂² + x̂² and re-solving the now linear LAD in (r, x) for a few fixed-point passes.
  */
-export function fitBranchLad(s: BranchSamples, solver: LpSolver, opts: LadOptions = {}): BranchFit {
+export function fitBranchLad(
+  s: BranchSamples,
+  solver: LpSolver | undefined,
+  opts: LadOptions = {},
+): BranchFit {
   const T = s.y.length;
   if (T < 3) throw new BranchFitError(`LAD needs at least 3 samples, got ${T}`);
   if (carriesNoFlow(s)) return NO_FLOW_FIT;
+  if ((opts.engine ?? "irls") === "irls") return fitBranchLadIrls(s, opts.repairPasses ?? 3);
+  if (!solver) throw new BranchFitError('the "lp" LAD engine needs an LP solver');
   const form = opts.form ?? "dual";
   let pilot = opts.pilot;
   if (!pilot) {

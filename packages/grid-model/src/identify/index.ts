@@ -1,12 +1,35 @@
-export * from "./branch-fit.js";
+export {
+  type BranchFit,
+  BranchFitError,
+  type BranchSamples,
+  branchLoss,
+  carriesNoFlow,
+  fitBranchLad,
+  fitBranchLs,
+  fitBranchRobust,
+  type LadOptions,
+  type RobustBranchFit,
+} from "./branch-fit.js";
 export { fitImpedancesJoint, type JointFitOptions } from "./joint-fit.js";
-export * from "./library.js";
-export { invert, qrLeastSquares, SingularMatrixError, weightedMedian } from "./linalg.js";
-export * from "./meter-data.js";
-export * from "./pipeline.js";
+export { fitBranchLibrary, type LibraryConductor, type LibraryFit } from "./library.js";
+export { checkMeterSeries, interpolateMissing, MeterDataError, type MeterSeries } from "./meter-data.js";
+export {
+  type BadDataOptions,
+  type GridModel,
+  type IdentifyOptions,
+  type IdentifyProgress,
+  identifyGrid,
+  type ModelBranch,
+} from "./pipeline.js";
 export { mergeNegligibleBranches } from "./prepare.js";
-export * from "./sweep.js";
-export * from "./topology.js";
+export { type BranchEstimate, type ImpedanceOptions, identifyImpedances } from "./sweep.js";
+export {
+  identifyTopology,
+  SingularMatrixError,
+  type TopologyEstimate,
+  type TopologyMethod,
+  type TopologyOptions,
+} from "./topology.js";
 export { bfsOrder, childrenOf, primTree, TopologyError } from "./tree.js";
 export {
   lossCorrection,

@@ -1,18 +1,19 @@
-import { solveSmall } from "./linalg.js";
+import { seriesGram } from "./gram.js";
 import { MeterDataError, type MeterSeries } from "./meter-data.js";
+import { solveSpd } from "./normal-equations.js";
 import type { BranchEstimate } from "./sweep.js";
 import { bfsOrder } from "./tree.js";
-import { basisGram, lossCorrection } from "./tree-search.js";
+import { lossCorrection } from "./tree-search.js";
 
 /**
- * Joint (generalised) least squares of all branch impedances on a known tree (issue 6, stage 2 alternative).
+ * Joint (generalised) least squares of all branch impedances on a known tree (a stage 2 alternative).
  *
  * The per-branch sweep fits each v_π(j) − v_j on its own; every bus voltage then enters two branch equations and
  * the noise of adjacent branches is correlated, so the per-branch fits waste information. Here the bus voltages are
  * fitted jointly with the path-sum model (loss-corrected LinDistFlow, the stage-1 likelihood):
  *   v_0 − v_k = Σ_{e ∈ path(k)} 2 (r_e P_e + x_e Q_e) + noise_k − noise_0,
  * with the substation noise shared by all buses whitened (weight I − 11ᵀ/(n + 1)). The normal equations need only
- * the Gram matrix of the per-bus series (see tree-search.ts), so T enters once. LS, not robust: gross errors must
+ * the Gram matrix of the per-bus series (see gram.ts), so T enters once. LS, not robust: gross errors must
  * be screened first (`rows`).
  */
 export interface JointFitOptions {
@@ -30,7 +31,7 @@ export function fitImpedancesJoint(
   const K = 3 * N;
   const order = bfsOrder(parent, root);
   const corr = lossCorrection(data, parent);
-  const G = basisGram(data, corr, opts.rows);
+  const G = seriesGram(data, corr, opts.rows).G;
   // Subtree membership (post-order accumulation) and G · (Σ_{m ∈ sub(e)} p_m), G · (Σ q_m), G · (Σ w_m).
   const sub: number[][] = Array.from({ length: N }, (_, k) => [k]);
   const gp = new Float64Array(N * K);
@@ -102,7 +103,7 @@ export function fitImpedancesJoint(
       A[n + i]![j] = A[j]![n + i] = qp;
     }
   }
-  const beta = solveSmall(A, b);
+  const beta = solveSpd(A, b);
   if (!beta) throw new MeterDataError("joint impedance fit is singular (a subtree without load variation?)");
   const samples = opts.rows ? opts.rows.length : data.samples;
   return edges.map((e, i) => ({ bus: e, parent: parent[e]!, r: beta[i]! / 2, x: beta[n + i]! / 2, samples }));

@@ -1,5 +1,5 @@
 import type { BranchSamples } from "./branch-fit.js";
-import { weightedMedian } from "./linalg.js";
+import { weightedMedian } from "./stats.js";
 
 /** One conductor type: per-length positive-sequence impedance in pu per km on the feeder base. */
 export interface LibraryConductor {
@@ -20,7 +20,7 @@ export interface LibraryFit {
 
 /**
  * Groups entries with the same R/X ratio (within tol): data only identify the ratio and the
- * length × |z'| product, so such entries form one "type family" (spec §3.6).
+ * length × |z'| product, so such entries form one "type family".
  */
 export function dedupeLibrary(
   lib: readonly LibraryConductor[],
@@ -42,7 +42,7 @@ export function dedupeLibrary(
 }
 
 /**
- * Conductor-library fit by enumeration (spec §3.6): for each type k the model is
+ * Conductor-library fit by enumeration: for each type k the model is
  * y = L g + L² h with g = a r' + b x', h = c |z'|²; the length L is fitted by LAD (weighted
  * median of (y − L² h)/g, weights |g|) or LS (closed form) with the L² term from the previous
  * pass; the type with the smallest loss wins. Exact enumeration, no solver.

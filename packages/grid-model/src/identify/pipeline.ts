@@ -1,5 +1,10 @@
 import type { IdentifiedBranch } from "../metrics/metrics.js";
+import { imputeMissing } from "../robust/impute.js";
+import { type BadDataReport, type BadReading, badMeters, withoutReadings } from "../robust/report.js";
+import { type ResidualTestOptions, testResiduals } from "../robust/residuals.js";
+import { findSpikes, type SpikeOptions } from "../robust/spikes.js";
 import type { LpSolver } from "../solvers/lp.js";
+import type { LadOptions } from "./branch-fit.js";
 import { fitImpedancesJoint } from "./joint-fit.js";
 import type { LibraryConductor } from "./library.js";
 import type { MeterSeries } from "./meter-data.js";
@@ -7,11 +12,42 @@ import { MeterDataError } from "./meter-data.js";
 import { identifyImpedances } from "./sweep.js";
 import { identifyTopology, type TopologyMethod, type TopologyOptions } from "./topology.js";
 
+/** Bad-data handling of identifyGrid (docs/bad-data.md); `false` turns all of it off. */
+export interface BadDataOptions {
+  /** Screen 1: isolated spikes in time, per reading (default on). */
+  readonly spikes?: SpikeOptions | false;
+  /** Screen 2: chi-squared test and largest normalised residual on the identified tree (default on). */
+  readonly residuals?: ResidualTestOptions | false;
+  /** Stage 2 (LAD): reject branch samples beyond this many robust σ and refit (default 5; 0 = off). */
+  readonly rejectSigmas?: number;
+}
+
+/** Progress of identifyGrid, for a progress bar: `fraction` grows from 0 to 1. */
+export interface IdentifyProgress {
+  readonly stage: "screening" | "topology" | "bad-data" | "impedances";
+  readonly fraction: number;
+  readonly message: string;
+}
+
 export interface IdentifyOptions {
   readonly topology?: TopologyOptions;
   /** Stage 2: per-branch LAD / LS sweep, or "joint" generalised LS of all branches at once (fitImpedancesJoint). */
   readonly method?: "lad" | "ls" | "joint";
+  /** LAD engine and LP settings (the LP engine needs `solver`). */
+  readonly lad?: LadOptions;
+  /**
+   * An LP solver: passing one selects the "lp" LAD engine unless `lad.engine` says otherwise (without one, LAD runs
+   * by IRLS).
+   */
   readonly solver?: LpSolver;
+  /** Bad-data handling (default on); `false` identifies from the readings as they are. */
+  readonly badData?: BadDataOptions | false;
+  /**
+   * An edge whose log-likelihood margin over its best alternative is below this counts as uncertain
+   * (default 4.6, i.e. confidence 0.99).
+   */
+  readonly uncertainMargin?: number;
+  readonly onProgress?: (p: IdentifyProgress) => void;
   readonly library?: readonly LibraryConductor[];
   readonly qCapPu?: Float64Array;
   /** Known feeder base, to report impedances in ohm as well. */
@@ -37,6 +73,8 @@ export interface GridModel {
   };
   readonly impedance: {
     readonly method: "lad" | "ls" | "joint";
+    /** LAD: "irls" or "lp". */
+    readonly engine?: "irls" | "lp";
     readonly solver?: string;
     readonly library: boolean;
     /** Branches whose convex relaxation was exact (no repair needed). */
@@ -44,15 +82,31 @@ export interface GridModel {
     /** Largest relaxation gap w − (r² + x²) seen (pu²). */
     readonly maxGap: number;
   };
-  readonly branches: readonly (IdentifiedBranch & {
-    readonly rOhm?: number;
-    readonly xOhm?: number;
-    readonly samples: number;
-    readonly exact?: boolean;
-    readonly gap?: number;
-  })[];
+  readonly branches: readonly ModelBranch[];
+  /** Edges with confidence below 0.99 (log-likelihood margin below `uncertainMargin`), as "from-to". */
+  readonly uncertainEdges: readonly string[];
+  /** What the bad-data steps flagged and left out (absent with badData: false). */
+  readonly badData?: BadDataReport;
   readonly samples: number;
-  readonly seconds: { readonly topology: number; readonly impedance: number };
+  readonly seconds: { readonly topology: number; readonly impedance: number; readonly badData: number };
+}
+
+/** One branch of an identified model. */
+export interface ModelBranch extends IdentifiedBranch {
+  readonly rOhm?: number;
+  readonly xOhm?: number;
+  readonly samples: number;
+  readonly exact?: boolean;
+  readonly gap?: number;
+  /**
+   * Probability-like confidence in the edge from the tree likelihood: 1 / (1 + e^(−m)) with m the log-likelihood
+   * margin over the best tree without this edge (likelihood read-out only).
+   */
+  readonly confidence?: number;
+  /** The log-likelihood margin m itself. */
+  readonly margin?: number;
+  /** Stage-2 samples rejected by the residual test. */
+  readonly rejected?: number;
 }
 
 /** Restricts the series to buses with at least one voltage reading (the root always stays). */
@@ -79,32 +133,108 @@ function dropHiddenBuses(data: MeterSeries): { data: MeterSeries; hidden: string
   };
 }
 
-/** Both stages (spec §4): topology, then the bottom-up impedance sweep on the recovered tree. */
+/** Both stages, with the bad-data steps around them (docs/identification.md, docs/bad-data.md). */
 export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): GridModel {
   const method = opts.method ?? "lad";
-  const { data, hidden } = dropHiddenBuses(input);
-  const t0 = performance.now();
-  const topo = identifyTopology(data, opts.topology);
-  const t1 = performance.now();
+  const { data: raw, hidden } = dropHiddenBuses(input);
+  const bad = opts.badData === false ? undefined : (opts.badData ?? {});
+  const report = (stage: IdentifyProgress["stage"], fraction: number, message: string) =>
+    opts.onProgress?.({ stage, fraction, message });
   if (method === "joint" && (opts.library || opts.qCapPu))
     throw new MeterDataError("the joint impedance fit supports neither the conductor library nor qCapPu");
+  const t0 = performance.now();
+  let flags: BadReading[] = [];
+  let data = raw;
+  if (bad && bad.spikes !== false) {
+    report("screening", 0, "screening readings for spikes");
+    flags = findSpikes(raw, bad.spikes ?? {});
+    data = withoutReadings(raw, flags);
+  }
+  // Gaps (missing or flagged readings) are filled by their conditional expectation for stage 1.
+  const hasGaps = (d: MeterSeries) =>
+    [d.vm, d.p, d.q].some((a) => a.some((s, j) => j !== d.root && s.some(Number.isNaN)));
+  let filled = bad && hasGaps(data) ? imputeMissing(data) : data;
+  const tb = performance.now();
+  report("topology", 0.05, "identifying the topology");
+  const topoOpts = (base: TopologyOptions | undefined, from: number, to: number): TopologyOptions => {
+    let k = 0;
+    return {
+      ...base,
+      onProgress: (step) => {
+        k++;
+        report("topology", from + (to - from) * (1 - 1 / (1 + k / 4)), step);
+        base?.onProgress?.(step);
+      },
+    };
+  };
+  let topo = identifyTopology(filled, topoOpts(opts.topology, 0.05, 0.6));
+  let chi = { before: 0, after: 0 };
+  let tBad = tb - t0;
+  if (bad && bad.residuals !== false && method !== "joint") {
+    const t2 = performance.now();
+    report("bad-data", 0.6, "chi-squared and largest-normalised-residual tests");
+    const ls = identifyImpedances(filled, topo.parent, { method: "ls", minSamples: 3 });
+    const r = new Float64Array(data.busNames.length).fill(Number.NaN);
+    const x = new Float64Array(data.busNames.length).fill(Number.NaN);
+    for (const e of ls) {
+      r[e.bus] = e.r;
+      x[e.bus] = e.x;
+    }
+    const res = testResiduals(data, topo.parent, r, x, bad.residuals ?? {});
+    chi = res.chiSquaredFailed;
+    if (res.flags.length > 0) {
+      flags = [...flags, ...res.flags];
+      data = withoutReadings(data, res.flags);
+      filled = imputeMissing(data);
+      tBad += performance.now() - t2;
+      report("topology", 0.65, "refining the topology without the flagged readings");
+      if ((opts.topology?.method ?? "likelihood") === "likelihood")
+        topo = identifyTopology(filled, { ...topoOpts(opts.topology, 0.65, 0.8), startParent: topo.parent });
+      else topo = identifyTopology(filled, topoOpts(opts.topology, 0.65, 0.8));
+    } else tBad += performance.now() - t2;
+  }
+  // Stage 2 takes the filled loads (flows need every load) but only observed voltages (its samples need both
+  // ends of a branch measured).
+  const stage2Data: MeterSeries = filled === data ? data : { ...filled, vm: data.vm };
+  const t1 = performance.now();
+  report("impedances", 0.8, "fitting branch impedances");
+  const rejectSigmas = bad ? (bad.rejectSigmas ?? 5) : 0;
+  const lad: LadOptions = { ...opts.lad, engine: opts.lad?.engine ?? (opts.solver ? "lp" : "irls") };
   const est =
     method === "joint"
-      ? fitImpedancesJoint(data, topo.parent)
-      : identifyImpedances(data, topo.parent, {
+      ? fitImpedancesJoint(filled, topo.parent)
+      : identifyImpedances(stage2Data, topo.parent, {
           method,
           ...(opts.solver ? { solver: opts.solver } : {}),
+          lad,
           ...(opts.library ? { library: opts.library } : {}),
           ...(opts.qCapPu ? { qCapPu: opts.qCapPu } : {}),
+          ...(method === "lad" && rejectSigmas > 0 ? { rejectSigmas } : {}),
+          onProgress: (done, total) =>
+            report("impedances", 0.8 + (0.2 * done) / total, `branch ${done}/${total}`),
         });
   const t2 = performance.now();
   const names = data.busNames;
   const zb = opts.zBaseOhm;
   let exactRelaxations = 0;
   let maxGap = 0;
-  const branches = est.map((e) => {
+  let branchRejections = 0;
+  const uncertain: string[] = [];
+  const limit = opts.uncertainMargin ?? 4.6;
+  const sigma2 = topo.residualVariance;
+  const branches: ModelBranch[] = est.map((e) => {
     if (e.fit?.exact) exactRelaxations++;
     if (e.fit) maxGap = Math.max(maxGap, e.fit.gap);
+    branchRejections += e.rejected ?? 0;
+    const raw = topo.margin?.[e.bus];
+    const margin =
+      raw !== undefined && sigma2 !== undefined && sigma2 > 0
+        ? Number.isFinite(raw)
+          ? raw / (2 * sigma2)
+          : Number.POSITIVE_INFINITY
+        : undefined;
+    const confidence = margin === undefined ? undefined : 1 / (1 + Math.exp(-margin));
+    if (margin !== undefined && margin < limit) uncertain.push(`${names[e.parent]}-${names[e.bus]}`);
     return {
       from: names[e.parent]!,
       to: names[e.bus]!,
@@ -116,8 +246,17 @@ export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): Gr
         : {}),
       samples: e.samples,
       ...(e.fit ? { exact: e.fit.exact, gap: e.fit.gap } : {}),
+      ...(confidence !== undefined ? { confidence, margin: Number.isFinite(margin!) ? margin! : 1e300 } : {}),
+      ...(e.rejected !== undefined ? { rejected: e.rejected } : {}),
     };
   });
+  report("impedances", 1, "done");
+  let missing = 0;
+  for (const a of [raw.vm, raw.p, raw.q])
+    a.forEach((s, j) => {
+      if (j === raw.root && a !== raw.vm) return;
+      for (let t = 0; t < s.length; t++) if (Number.isNaN(s[t]!)) missing++;
+    });
   return {
     format: "x-grid-model/1",
     root: names[data.root]!,
@@ -132,13 +271,27 @@ export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): Gr
     },
     impedance: {
       method,
-      ...(opts.solver && !opts.library && method === "lad" ? { solver: opts.solver.name } : {}),
+      ...(method === "lad" && !opts.library
+        ? { engine: lad.engine, ...(opts.solver && lad.engine === "lp" ? { solver: opts.solver.name } : {}) }
+        : {}),
       library: opts.library !== undefined,
       exactRelaxations,
       maxGap,
     },
     branches,
+    uncertainEdges: uncertain,
+    ...(bad
+      ? {
+          badData: {
+            readings: flags,
+            meters: badMeters(raw, flags),
+            missing,
+            chiSquaredFailed: chi,
+            branchRejections,
+          },
+        }
+      : {}),
     samples: data.samples,
-    seconds: { topology: (t1 - t0) / 1000, impedance: (t2 - t1) / 1000 },
+    seconds: { topology: (t1 - t0 - tBad) / 1000, impedance: (t2 - t1) / 1000, badData: tBad / 1000 },
   };
 }

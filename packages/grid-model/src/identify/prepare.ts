@@ -3,7 +3,7 @@ import { buildFeeder, type Feeder } from "../feeder.js";
 /**
  * The feeder as stage 1 can see it: branches with |z| ≤ minZPu (switches, e.g. the IEEE 13
  * 671–692 switch at 1e-4 Ω) are merged into their parent bus — loads and capacitors summed,
- * children re-attached — because no voltage measurement can tell the two ends apart (spec §2.5).
+ * children re-attached — because no voltage measurement can tell the two ends apart (docs/identification.md).
  */
 export function mergeNegligibleBranches(feeder: Feeder, minZPu = 2e-5): Feeder {
   const n = feeder.buses.length;

@@ -5,6 +5,7 @@ import {
   carriesNoFlow,
   fitBranchLad,
   fitBranchLs,
+  fitBranchRobust,
   type LadOptions,
 } from "./branch-fit.js";
 import { fitBranchLibrary, type LibraryConductor, type LibraryFit } from "./library.js";
@@ -24,6 +25,13 @@ export interface ImpedanceOptions {
   readonly minSamples?: number;
   /** Keep the per-sample squared current ℓ of every branch (used by stage 1's loss correction). */
   readonly keepCurrents?: boolean;
+  /**
+   * LAD only: reject samples whose branch residual exceeds this many robust standard deviations and refit
+   * (fitBranchRobust); 0 / undefined = plain LAD.
+   */
+  readonly rejectSigmas?: number;
+  /** Called after each branch with (done, total). */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 export interface BranchEstimate {
@@ -38,10 +46,12 @@ export interface BranchEstimate {
   readonly library?: LibraryFit;
   /** Per-sample ℓ = |I|² (pu) with the estimated flows, when keepCurrents was set. */
   readonly l?: Float64Array;
+  /** Samples rejected as gross errors by the residual test (rejectSigmas). */
+  readonly rejected?: number;
 }
 
 /**
- * Stage 2 bottom-up sweep (spec §3.4): leaves first, fit each branch on the receiving-end
+ * Stage 2 bottom-up sweep: leaves first, fit each branch on the receiving-end
  * flows of its subtree, then add the estimated losses r̂ℓ, x̂ℓ to the flow carried upstream.
  * Missing p/q are interpolated in time (flows need every subtree load); a branch only uses
  * samples where both end voltages were observed.
@@ -53,7 +63,8 @@ export function identifyImpedances(
 ): BranchEstimate[] {
   checkMeterSeries(data);
   const method = opts.method ?? "lad";
-  if (method === "lad" && !opts.solver && !opts.library) throw new MeterDataError("LAD needs an LP solver");
+  if (method === "lad" && opts.lad?.engine === "lp" && !opts.solver && !opts.library)
+    throw new MeterDataError('the "lp" LAD engine needs an LP solver');
   const N = data.busNames.length;
   const T = data.samples;
   const order = bfsOrder(parent, data.root);
@@ -119,8 +130,21 @@ export function identifyImpedances(
       const lib = fitBranchLibrary(s, opts.library, method);
       est = { bus: j, parent: i, r: lib.r, x: lib.x, samples: m, library: lib };
     } else {
-      const fit = method === "lad" ? fitBranchLad(s, opts.solver!, opts.lad) : fitBranchLs(s);
-      est = { bus: j, parent: i, r: fit.r, x: fit.x, samples: m, fit };
+      if (method === "lad" && opts.rejectSigmas) {
+        const {
+          rejected,
+          residualScale: _,
+          ...fit
+        } = fitBranchRobust(s, {
+          ...opts.lad,
+          rejectSigmas: opts.rejectSigmas,
+          ...(opts.solver ? { solver: opts.solver } : {}),
+        });
+        est = { bus: j, parent: i, r: fit.r, x: fit.x, samples: m, fit, rejected: rejected.length };
+      } else {
+        const fit = method === "lad" ? fitBranchLad(s, opts.solver, opts.lad) : fitBranchLs(s);
+        est = { bus: j, parent: i, r: fit.r, x: fit.x, samples: m, fit };
+      }
     }
     // Sending-end flow = receiving-end + losses; ℓ from the interpolated voltage on every sample.
     const PU = Pt[i]!;
@@ -134,6 +158,7 @@ export function identifyImpedances(
       QU[t] = QU[t]! + Q[t]! + (l > 0 ? est.x * l : 0);
     }
     out.push(keep ? { ...est, l: keep } : est);
+    opts.onProgress?.(N - k, N - 1);
   }
   return out.reverse();
 }

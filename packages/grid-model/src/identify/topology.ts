@@ -1,14 +1,20 @@
-import { invert, qrLeastSquares, SingularMatrixError } from "./linalg.js";
+import { CholeskyDecomposition, inverse, Matrix } from "ml-matrix";
+import { type SeriesCorrection, type SeriesGram, seriesGram } from "./gram.js";
 import { checkMeterSeries, interpolateMissing, MeterDataError, type MeterSeries } from "./meter-data.js";
 import { primTree } from "./tree.js";
-import { lossCorrection, type SeriesCorrection, searchTree } from "./tree-search.js";
+import { lossCorrection, searchTree } from "./tree-search.js";
+
+/** The regression design is singular (a regressor without variation, or linearly dependent regressors). */
+export class SingularMatrixError extends Error {
+  override readonly name = "SingularMatrixError";
+}
 
 /**
- * Stage 1 read-outs (spec §2):
+ * Stage 1 read-outs (derivations in docs/identification.md):
  * - "likelihood" (default): the tree-metric tree below as the start of a local search on the Gaussian
  *   likelihood of the voltages given a tree (branch fits r, x >= 0 on subtree flows, loss-corrected, path-summed
  *   residuals; see tree-search.ts). Uses the mean voltage drops and every branch's full flow, not only n² noisy
- *   sensitivities: exact on the 37-bus feeder at 0.1 %-class meters from ~5–10k samples (issue 6).
+ *   sensitivities: exact on the 37-bus feeder at 0.1 %-class meters from ~5–10k samples.
  * - "laplacian": paper-faithful — regress, invert the sensitivity, maximum spanning tree on the
  *   Laplacian weights. Exact on noise-free LinDistFlow data but amplifies noise by cond(R).
  * - "tree-metric": the same regression, but no inversion: the sensitivity
@@ -23,8 +29,8 @@ export interface TopologyOptions {
   readonly method?: TopologyMethod;
   /** Scaled-design condition proxy above which P and Q count as collinear (p-only regression). */
   readonly collinearityLimit?: number;
-  /** Robust row screening: drop samples whose residual exceeds this many robust sigmas. */
-  readonly outlierSigmas?: number;
+  /** Called after each search sweep / regression round with a short description of the step. */
+  readonly onProgress?: (step: string) => void;
   /**
    * Loss-correction rounds (default 2): fit LS impedances on the current tree, move each
    * branch's losses r̂ℓ, x̂ℓ into the injections and its |ẑ|²ℓ out of the voltages, re-regress.
@@ -37,9 +43,14 @@ export interface TopologyOptions {
   readonly maxSweeps?: number;
   /** Likelihood search: also start from Var-MinST and a star in the first round, keep the best (default true). */
   readonly multiStart?: boolean;
+  /**
+   * Likelihood search: start from this tree instead of the tree-metric estimate (and without the extra starts),
+   * e.g. to refine a tree found before bad readings were removed.
+   */
+  readonly startParent?: Int32Array;
+  /** Likelihood search: prior against zero-impedance placements of zero-injection buses (see TreeSearchOptions). */
+  readonly zeroInjectionPrior?: number;
 }
-
-type LossCorrection = SeriesCorrection;
 
 export interface TopologyEstimate {
   readonly method: TopologyMethod;
@@ -51,10 +62,17 @@ export interface TopologyEstimate {
   readonly design: "pq" | "p" | "none";
   /** Condition proxy of the scaled regression design. */
   readonly condition: number;
-  /** Samples used after screening. */
+  /** Samples used. */
   readonly samplesUsed: number;
   /** "likelihood": the tree-metric tree the search started from. */
   readonly initialParent?: Int32Array;
+  /**
+   * "likelihood": per bus, the increase of the generalised residual sum of squares of the best tree without the
+   * chosen edge into the bus (NaN at the root). Divided by 2 × residualVariance it is a log-likelihood ratio.
+   */
+  readonly margin?: Float64Array;
+  /** "likelihood": residual variance per bus and sample of the fitted voltages (pu², in v = |V|²). */
+  readonly residualVariance?: number;
 }
 
 interface Sensitivity {
@@ -65,178 +83,106 @@ interface Sensitivity {
   readonly design: "pq" | "p";
   readonly condition: number;
   readonly samplesUsed: number;
-  /** Samples kept by the robust screening. */
-  readonly rows: Int32Array;
-}
-
-/** Column-centres and scales a design column in place; returns the scale (0 if constant). */
-function centreScale(col: Float64Array): { mean: number; scale: number } {
-  let mean = 0;
-  for (let t = 0; t < col.length; t++) mean += col[t]!;
-  mean /= col.length;
-  let ss = 0;
-  for (let t = 0; t < col.length; t++) {
-    col[t] = col[t]! - mean;
-    ss += col[t]! * col[t]!;
-  }
-  const scale = Math.sqrt(ss);
-  if (scale > 0) for (let t = 0; t < col.length; t++) col[t] = col[t]! / scale;
-  return { mean, scale };
-}
-
-function median(a: Float64Array): number {
-  const s = Float64Array.from(a).sort();
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**
- * Multi-output regression of v_j - v_0 (squared magnitudes) on [-p, -q] (centred: the intercept
- * is implicit), with one robust re-fit after dropping gross-error rows.
+ * Multi-output regression of w_j = v_j − v_0 (squared magnitudes, loss-corrected) on the injections −p, −q of the
+ * buses whose load varies, with an implicit intercept (centred series), solved from the Gram matrix of the series:
+ * the normal equations of the column-scaled design by Cholesky (ml-matrix). The condition proxy is the ratio of the
+ * largest to the smallest diagonal of the Cholesky factor — the same numbers as |R_ii| of a QR of the design.
  */
-function estimateSensitivity(data: MeterSeries, opts: TopologyOptions, corr?: LossCorrection): Sensitivity {
+function estimateSensitivity(data: MeterSeries, opts: TopologyOptions, gram: SeriesGram): Sensitivity {
   const buses = [...data.busNames.keys()].filter((b) => b !== data.root);
   const n = buses.length;
-  const T = data.samples;
-  const v0 = interpolateMissing(data.vm[data.root]!);
-  const Y0: Float64Array[] = buses.map((b) => {
-    const v = interpolateMissing(data.vm[b]!);
-    const y = new Float64Array(T);
-    const dv = corr?.dv[b];
-    for (let t = 0; t < T; t++) y[t] = v[t]! * v[t]! - v0[t]! * v0[t]! - (dv ? dv[t]! : 0);
-    return y;
-  });
-  const withCorr = (s: Float64Array, d: Float64Array | undefined) => {
-    if (d) for (let t = 0; t < T; t++) s[t] = s[t]! + d[t]!;
-    return s;
+  const N = data.busNames.length;
+  const K = 3 * N;
+  const T = gram.samples;
+  const { G, mean, range } = gram;
+  // Centred cross products of basis series a, b.
+  const C = (a: number, b: number) => G[a * K + b]! - T * mean[a]! * mean[b]!;
+  const varies = (col: number) => range[col]! > 1e-12 * Math.max(1, Math.abs(mean[col]!));
+  // Activity is judged on the measured injections: the loss terms of an unloaded bus are exactly collinear with
+  // its children's and would wreck the P/Q design; their columns are filled in from the rows (fillUnloaded).
+  const activeP = buses.map((b) => varies(N + b));
+  const activeQ = buses.map((b) => varies(2 * N + b));
+  const fit = (pq: boolean) => {
+    const active = buses.map((_, m) => m).filter((m) => activeP[m] && (!pq || activeQ[m]));
+    const na = active.length;
+    const k = pq ? 2 * na : na;
+    if (na === 0) throw new MeterDataError("no bus load varies: stage 1 has nothing to regress on");
+    if (T < k + 2) throw new MeterDataError(`stage 1 needs more than ${k + 1} samples, have ${T}`);
+    const col = (c: number) => (c < na ? N + buses[active[c]!]! : 2 * N + buses[active[c - na]!]!);
+    const scales = new Float64Array(k);
+    for (let c = 0; c < k; c++) {
+      scales[c] = Math.sqrt(Math.max(0, C(col(c), col(c))));
+      if (!(scales[c]! > 0)) throw new SingularMatrixError(`regressor ${c} is constant`);
+    }
+    // Design columns are −p, −q: the signs cancel in Z'Z and flip Z'Y.
+    const ZZ = new Matrix(k, k);
+    for (let a = 0; a < k; a++)
+      for (let b = a; b < k; b++) {
+        const v = C(col(a), col(b)) / (scales[a]! * scales[b]!);
+        ZZ.set(a, b, v);
+        ZZ.set(b, a, v);
+      }
+    const ZY = new Matrix(k, n);
+    for (let a = 0; a < k; a++) for (let j = 0; j < n; j++) ZY.set(a, j, -C(col(a), buses[j]!) / scales[a]!);
+    const chol = new CholeskyDecomposition(ZZ);
+    if (!chol.isPositiveDefinite())
+      throw new SingularMatrixError("regressors are linearly dependent (rank deficient design)");
+    const Lc = chol.lowerTriangularMatrix;
+    let maxD = 0;
+    let minD = Infinity;
+    for (let c = 0; c < k; c++) {
+      maxD = Math.max(maxD, Lc.get(c, c));
+      minD = Math.min(minD, Lc.get(c, c));
+    }
+    if (minD <= maxD * 1e-7)
+      throw new SingularMatrixError("regressors are linearly dependent (rank deficient design)");
+    const beta = chol.solve(ZY);
+    const diagInv = chol.solve(Matrix.eye(k, k)).diagonal();
+    const rss = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      let explained = 0;
+      for (let a = 0; a < k; a++) explained += beta.get(a, j) * ZY.get(a, j);
+      rss[j] = Math.max(0, C(buses[j]!, buses[j]!) - explained);
+    }
+    return { beta, rss, diagInv, condEstimate: maxD / minD, k, scales, active };
   };
-  const P = buses.map((b) => interpolateMissing(data.p[b]!));
-  const Q = buses.map((b) => interpolateMissing(data.q[b]!));
-  buses.forEach((b, m) => {
-    if (Y0[m]!.some(Number.isNaN)) {
-      throw new MeterDataError(
-        `bus ${data.busNames[b]} has no voltage reading at all: hidden (unmetered) buses are not supported, meter every bus`,
-      );
-    }
-    if (P[m]!.some(Number.isNaN) || Q[m]!.some(Number.isNaN)) {
-      throw new MeterDataError(`bus ${data.busNames[b]} has no p/q reading at all`);
-    }
-  });
-  // Buses whose injection never varies (unloaded junctions) cannot be regressors: their
-  // sensitivity columns are filled in from the rows afterwards (see fillUnloaded).
-  const varies = (x: Float64Array) => {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let t = 0; t < T; t++) {
-      lo = Math.min(lo, x[t]!);
-      hi = Math.max(hi, x[t]!);
-    }
-    return hi - lo > 1e-12 * Math.max(1, Math.abs(hi));
-  };
-  // Activity is judged on the measured injections: the loss terms r̂ℓ, x̂ℓ of an unloaded bus
-  // are exactly collinear and would wreck the P/Q design. Their losses are left out (second order).
-  const activeP = buses.map((_, m) => varies(P[m]!));
-  const activeQ = buses.map((_, m) => varies(Q[m]!));
-  buses.forEach((b, m) => {
-    if (activeP[m]) withCorr(P[m]!, corr?.dp[b]);
-    if (activeQ[m]) withCorr(Q[m]!, corr?.dq[b]);
-  });
-  let rows = Int32Array.from({ length: T }, (_, t) => t);
+  let f: ReturnType<typeof fit>;
   let usePq = true;
-  let last: Sensitivity | undefined;
-  for (let pass = 0; pass < 2; pass++) {
-    const fit = (pq: boolean) => {
-      // Active buses: p varies (and q, in the P/Q design). Columns: p of active, then q of active.
-      const active = buses.map((_, m) => m).filter((m) => activeP[m] && (!pq || activeQ[m]));
-      const na = active.length;
-      const k = pq ? 2 * na : na;
-      const R = rows.length;
-      if (na === 0) throw new MeterDataError("no bus load varies: stage 1 has nothing to regress on");
-      if (R < k + 2) throw new MeterDataError(`stage 1 needs more than ${k + 1} samples, have ${R}`);
-      const A = new Float64Array(R * k);
-      const scales = new Float64Array(k);
-      for (let c = 0; c < k; c++) {
-        const col = A.subarray(c * R, (c + 1) * R);
-        const src = c < na ? P[active[c]!]! : Q[active[c - na]!]!;
-        for (let r = 0; r < R; r++) col[r] = -src[rows[r]!]!;
-        scales[c] = centreScale(col).scale;
-        if (scales[c] === 0) throw new SingularMatrixError(`regressor ${c} is constant`);
-      }
-      const Aorig = Float64Array.from(A);
-      const Y = new Float64Array(R * n);
-      for (let j = 0; j < n; j++) {
-        const src = Y0[j]!;
-        let mean = 0;
-        for (let r = 0; r < R; r++) mean += src[rows[r]!]!;
-        mean /= R;
-        for (let r = 0; r < R; r++) Y[j * R + r] = src[rows[r]!]! - mean;
-      }
-      const Yorig = Float64Array.from(Y);
-      const ls = qrLeastSquares(A, R, k, Y, n);
-      return { ls, k, R, Aorig, Yorig, scales, active };
-    };
-    let f: ReturnType<typeof fit>;
-    if (usePq) {
-      try {
-        f = fit(true);
-        if (f.ls.condEstimate > (opts.collinearityLimit ?? 1e3)) {
-          usePq = false;
-          f = fit(false);
-        }
-      } catch (err) {
-        if (!(err instanceof SingularMatrixError)) throw err;
-        usePq = false;
-        f = fit(false);
-      }
-    } else {
+  try {
+    f = fit(true);
+    if (f.condEstimate > (opts.collinearityLimit ?? 1e3)) {
+      usePq = false;
       f = fit(false);
     }
-    const { ls, k, R, scales, active } = f;
-    const na = active.length;
-    const S = new Float64Array(n * n).fill(Number.NaN);
-    const W = new Float64Array(n * n);
-    for (let j = 0; j < n; j++) {
-      const sigma2 = ls.rss[j]! / Math.max(1, R - k - 1);
-      for (let c = 0; c < na; c++) {
-        const m = active[c]!;
-        // Coefficient on -p_m (and -q_m) is 2R_jm (2X_jm); S = R + X.
-        let s = ls.beta[j * k + c]! / scales[c]!;
-        let v = (sigma2 * ls.diagInv[c]!) / scales[c]! ** 2;
-        if (usePq) {
-          s += ls.beta[j * k + na + c]! / scales[na + c]!;
-          v += (sigma2 * ls.diagInv[na + c]!) / scales[na + c]! ** 2;
-        }
-        S[j * n + m] = s / 2;
-        W[j * n + m] = v > 0 ? 4 / v : 1e30;
-      }
-    }
-    fillUnloaded(S, W, n, active);
-    last = { S, W, design: usePq ? "pq" : "p", condition: ls.condEstimate, samplesUsed: R, rows };
-    if (pass === 1) break;
-    // Robust screening: residual of every output on every kept row.
-    const resid = new Float64Array(R * n);
-    for (let j = 0; j < n; j++) {
-      for (let r = 0; r < R; r++) resid[j * R + r] = f.Yorig[j * R + r]!;
-      for (let c = 0; c < k; c++) {
-        const b = ls.beta[j * k + c]!;
-        if (b === 0) continue;
-        for (let r = 0; r < R; r++) resid[j * R + r] = resid[j * R + r]! - b * f.Aorig[c * R + r]!;
-      }
-    }
-    const score = new Float64Array(R);
-    for (let j = 0; j < n; j++) {
-      const col = resid.subarray(j * R, (j + 1) * R);
-      const med = median(col);
-      const abs = col.map((x) => Math.abs(x - med));
-      const sc = 1.4826 * median(abs) || 1e-300;
-      for (let r = 0; r < R; r++) score[r] = Math.max(score[r]!, Math.abs(col[r]! - med) / sc);
-    }
-    const limit = opts.outlierSigmas ?? 6;
-    const keep = rows.filter((_, r) => score[r]! <= limit);
-    if (keep.length === rows.length || keep.length < rows.length * 0.8) break;
-    rows = keep;
+  } catch (err) {
+    if (!(err instanceof SingularMatrixError)) throw err;
+    usePq = false;
+    f = fit(false);
   }
-  return last!;
+  const { beta, rss, diagInv, k, scales, active } = f;
+  const na = active.length;
+  const S = new Float64Array(n * n).fill(Number.NaN);
+  const W = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    const sigma2 = rss[j]! / Math.max(1, T - k - 1);
+    for (let c = 0; c < na; c++) {
+      const m = active[c]!;
+      // Coefficient on -p_m (and -q_m) is 2R_jm (2X_jm); S = R + X.
+      let s = beta.get(c, j) / scales[c]!;
+      let v = (sigma2 * diagInv[c]!) / scales[c]! ** 2;
+      if (usePq) {
+        s += beta.get(na + c, j) / scales[na + c]!;
+        v += (sigma2 * diagInv[na + c]!) / scales[na + c]! ** 2;
+      }
+      S[j * n + m] = s / 2;
+      W[j * n + m] = v > 0 ? 4 / v : 1e30;
+    }
+  }
+  fillUnloaded(S, W, n, active);
+  return { S, W, design: usePq ? "pq" : "p", condition: f.condEstimate, samplesUsed: T };
 }
 
 /**
@@ -297,9 +243,18 @@ function treeMetric(sens: Sensitivity, n: number, pooledDiagonal: boolean): (i: 
   };
 }
 
-/** Laplacian weights from the inverse of the (unsymmetrised) sensitivity, spec §2.2. */
+/** Laplacian weights from the inverse of the (unsymmetrised) sensitivity. */
 function laplacianWeights(sens: Sensitivity, n: number): (i: number, j: number) => number {
-  const L = invert(sens.S, n);
+  const M = new Matrix(n, n);
+  for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) M.set(i, k, sens.S[i * n + k]!);
+  let inv: Matrix;
+  try {
+    inv = inverse(M);
+  } catch {
+    throw new SingularMatrixError("the sensitivity matrix is singular");
+  }
+  const L = Float64Array.from(inv.to1DArray());
+  if (!L.every(Number.isFinite)) throw new SingularMatrixError("the sensitivity matrix is singular");
   const rowSum = new Float64Array(n);
   for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) rowSum[i] = rowSum[i]! + L[i * n + k]!;
   return (i, j) => {
@@ -357,18 +312,21 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
   let design: TopologyEstimate["design"] = "none";
   let condition = Number.NaN;
   let samplesUsed = data.samples;
-  let rows: Int32Array | undefined;
-  if (method === "variance") {
+  const progress = opts.onProgress;
+  const start = method === "likelihood" ? opts.startParent : undefined;
+  if (start && start.length !== data.busNames.length)
+    throw new MeterDataError(`startParent has ${start.length} entries for ${data.busNames.length} buses`);
+  if (method === "variance" || start) {
     cost = varianceDistance(data, buses);
   } else {
-    let corr: LossCorrection | undefined;
+    let corr: SeriesCorrection | undefined;
     const rounds = opts.lossCorrection ?? 2;
     for (let round = 0; ; round++) {
-      const sens = estimateSensitivity(data, opts, corr);
+      const sens = estimateSensitivity(data, opts, seriesGram(data, corr));
+      progress?.(`regression round ${round + 1}`);
       design = sens.design;
       condition = sens.condition;
       samplesUsed = sens.samplesUsed;
-      rows = sens.rows;
       if (method === "laplacian") {
         cost = laplacianWeights(sens, n);
         maximize = true;
@@ -383,16 +341,20 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
       corr = next;
     }
   }
-  const { parent, edgeScore } = readOut(data, buses, cost, maximize);
+  const { parent, edgeScore } = start
+    ? { parent: start, edgeScore: new Float64Array(0) }
+    : readOut(data, buses, cost, maximize);
   if (method === "likelihood") {
     // Local search on the tree likelihood from the tree-metric estimate, re-correcting losses on the new tree.
     let tree = parent;
+    let margin: Float64Array | undefined;
+    let residualVariance: number | undefined;
     for (let round = 0; round < Math.max(1, opts.lossCorrection ?? 2); round++) {
       const correction = (opts.lossCorrection ?? 2) > 0 ? lossCorrection(data, tree) : undefined;
       // First round: also descend from the Var-MinST tree and from a star (all buses on the substation); on the
-      // 69-bus feeder the tree-metric start can sit in a worse basin than either (measured, issue 6).
+      // 69-bus feeder the tree-metric start can sit in a worse basin than either.
       const extraStarts =
-        round === 0 && (opts.multiStart ?? true)
+        round === 0 && !start && (opts.multiStart ?? true)
           ? [
               readOut(data, buses, varianceDistance(data, buses), false).parent,
               Int32Array.from(data.busNames, (_, j) => (j === data.root ? -1 : data.root)),
@@ -401,11 +363,14 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
       const res = searchTree(data, tree, {
         extraStarts,
         ...(correction ? { correction } : {}),
-        ...(rows && rows.length < data.samples ? { rows } : {}),
         maxSweeps: opts.maxSweeps ?? 30,
+        ...(opts.zeroInjectionPrior !== undefined ? { zeroInjectionPrior: opts.zeroInjectionPrior } : {}),
       });
+      progress?.(`tree search round ${round + 1}: ${res.moves} moves`);
       const same = res.moves === 0;
       tree = res.parent;
+      margin = res.margin;
+      residualVariance = res.residualVariance;
       if (same) break;
     }
     // Edge scores stay the tree-metric distances (r + x along the edge), now of the searched tree's edges.
@@ -414,8 +379,18 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
       local[b] = l;
     });
     const scores = new Float64Array(data.busNames.length).fill(Number.NaN);
-    for (const b of buses) scores[b] = cost(local[tree[b]!]!, local[b]!);
-    return { method, parent: tree, edgeScore: scores, design, condition, samplesUsed, initialParent: parent };
+    if (!start) for (const b of buses) scores[b] = cost(local[tree[b]!]!, local[b]!);
+    return {
+      method,
+      parent: tree,
+      edgeScore: scores,
+      design,
+      condition,
+      samplesUsed,
+      initialParent: parent,
+      ...(margin ? { margin } : {}),
+      ...(residualVariance !== undefined ? { residualVariance } : {}),
+    };
   }
   return { method, parent, edgeScore, design, condition, samplesUsed };
 }

@@ -1,9 +1,11 @@
-import { interpolateMissing, MeterDataError, type MeterSeries } from "./meter-data.js";
+import { type SeriesCorrection, type SeriesGram, seriesGram } from "./gram.js";
+import type { MeterSeries } from "./meter-data.js";
 import { type BranchEstimate, identifyImpedances } from "./sweep.js";
 import { TopologyError } from "./tree.js";
+import { TreeScorer } from "./tree-scorer.js";
 
 /**
- * Topology refinement by local search on a tree likelihood (issue 6).
+ * Topology refinement by local search on a tree likelihood.
  *
  * For a candidate tree, every branch e gets the LinDistFlow branch fit (after loss correction)
  *   w_π(e) − w_e = 2 r_e P_e + 2 x_e Q_e + residual_e,   P_e, Q_e = sums of the loads in the subtree of e,
@@ -11,15 +13,15 @@ import { TopologyError } from "./tree.js";
  * each bus, the true tree's cumulative residual along the root path of bus k is n_k − n_0, so the Gaussian
  * log-likelihood of the voltages is (up to constants) the generalised sum of squares
  *   score = Σ_k ‖U_k‖² − ‖Σ_k U_k‖² / (n + 1),   U_k = Σ_{e ∈ path(k)} residual_e
- * (the second term whitens the substation noise shared by every U_k). Summing edge residuals instead counts a
- * bus's noise once per incident edge and rewards hubs with quiet meters; the path form counts it once.
- *
- * Every series involved is a linear combination of the per-bus series w_k, p_k, q_k, so the score depends on the
- * data only through their K × K Gram matrix (K = 3N): each candidate tree costs O(N·K), independent of T.
+ * (the second term whitens the substation noise shared by every U_k). The score depends on the data only through
+ * the Gram matrix of the per-bus series (gram.ts); a move is scored incrementally (tree-scorer.ts).
  * Moves (best improvement per bus, repeated until none improves): regraft the subtree of j under any bus;
  * move bus j alone (its children go to its parent) to any bus, as a leaf or inserted into an edge; insert the
  * subtree of j into an edge; exchange the parents of j and k; swap j with its parent.
+ * Derivation: docs/identification.md, "The tree likelihood".
  */
+
+export type { SeriesCorrection } from "./gram.js";
 
 export interface TreeSearchOptions {
   /** Maximum passes over all buses per loss-correction round (default 30). */
@@ -34,10 +36,19 @@ export interface TreeSearchOptions {
    * 69-bus feeder has basins a single start cannot leave (e.g. restructured head junctions).
    */
   readonly extraStarts?: readonly Int32Array[];
-  /** Use only these samples (e.g. after robust screening of gross meter errors); default all. */
+  /** Use only these samples; default all. */
   readonly rows?: Int32Array;
   /** Constrain every branch fit to r, x ≥ 0 (default true). */
   readonly nonNegative?: boolean;
+  /** Loss correction applied to the series before the Gram matrix is formed. */
+  readonly correction?: SeriesCorrection;
+  /** A Gram matrix already formed for these series (skips forming it again). */
+  readonly gram?: SeriesGram;
+  /**
+   * Log-likelihood units by which the data must favour a zero-injection bus (P = Q = 0 in every reading) sitting
+   * between two buses with no drop to its child over the same bus as a leaf (default 5; 0 = no preference).
+   */
+  readonly zeroInjectionPrior?: number;
 }
 
 export interface TreeSearchResult {
@@ -51,13 +62,13 @@ export interface TreeSearchResult {
   readonly sweeps: number;
   /** Which start gave the result: 0 = parent0, k = extraStarts[k − 1]. */
   readonly startIndex: number;
-}
-
-/** Per-sample additive corrections on a tree (from stage 2 with LS): losses into p/q, Σ|z|²ℓ out of v − v0. */
-export interface SeriesCorrection {
-  readonly dp: readonly Float64Array[];
-  readonly dq: readonly Float64Array[];
-  readonly dv: readonly Float64Array[];
+  /**
+   * Per bus: the score increase of the best tree that gives the bus another parent (among the search's moves of
+   * that bus), i.e. how much worse the data fit the runner-up; NaN at the root. Small = uncertain edge.
+   */
+  readonly margin: Float64Array;
+  /** Estimated noise variance per bus and sample of the voltage residuals (score / (samples · (N − 1))). */
+  readonly residualVariance: number;
 }
 
 /** Loss corrections on a candidate tree from a fast LS stage-2 pass; undefined if the pass fails. */
@@ -80,249 +91,45 @@ export function lossCorrection(data: MeterSeries, parent: Int32Array): SeriesCor
     const z2 = e.r * e.r + e.x * e.x;
     const up = dv[e.parent]!;
     const own = dv[e.bus]!;
+    const dpb = dp[e.bus]!;
+    const dqb = dq[e.bus]!;
     for (let t = 0; t < T; t++) {
-      dp[e.bus]![t] = e.r * l[t]!;
-      dq[e.bus]![t] = e.x * l[t]!;
+      dpb[t] = e.r * l[t]!;
+      dqb[t] = e.x * l[t]!;
       own[t] = up[t]! + z2 * l[t]!;
     }
   }
   return { dp, dq, dv };
 }
 
-/** Gram matrix of the basis [w_0..w_{N-1}, p_0..p_{N-1}, q_0..q_{N-1}] (row-major K × K). */
-export function basisGram(
-  data: MeterSeries,
-  corr: SeriesCorrection | undefined,
-  rows?: Int32Array,
-): Float64Array {
-  const N = data.busNames.length;
-  const T = data.samples;
+/** Records the buses a candidate changes, so the scorer can evaluate the move incrementally. */
+class Candidate {
+  readonly parent: Int32Array;
+  readonly moved: Int32Array;
+  readonly scratch: Int32Array;
+  count = 0;
+  constructor(private readonly cur: Int32Array) {
+    this.parent = Int32Array.from(cur);
+    this.moved = new Int32Array(cur.length * 2);
+    this.scratch = new Int32Array(cur.length * 2);
+  }
+  set(k: number, p: number): void {
+    if (this.parent[k] === p) return;
+    this.parent[k] = p;
+    this.moved[this.count++] = k;
+  }
+  /** Back to the current tree. */
+  reset(): void {
+    for (let a = 0; a < this.count; a++) {
+      const k = this.moved[a]!;
+      this.parent[k] = this.cur[k]!;
+    }
+    this.count = 0;
+  }
+}
+
+function nearestByVoltage(G: Float64Array, N: number, root: number, M: number): Uint8Array[] {
   const K = 3 * N;
-  const v0 = interpolateMissing(data.vm[data.root]!);
-  const basis: Float64Array[] = [];
-  for (let k = 0; k < N; k++) {
-    const w = new Float64Array(T);
-    if (k !== data.root) {
-      const vk = interpolateMissing(data.vm[k]!);
-      if (Number.isNaN(vk[0]!))
-        throw new MeterDataError(`bus ${data.busNames[k]} has no voltage reading at all`);
-      const dv = corr?.dv[k];
-      for (let t = 0; t < T; t++) w[t] = vk[t]! * vk[t]! - v0[t]! * v0[t]! - (dv ? dv[t]! : 0);
-    }
-    basis.push(w);
-  }
-  for (const [src, d] of [
-    [data.p, corr?.dp],
-    [data.q, corr?.dq],
-  ] as const) {
-    for (let k = 0; k < N; k++) {
-      const s = interpolateMissing(src[k]!);
-      if (Number.isNaN(s[0]!)) throw new MeterDataError(`bus ${data.busNames[k]} has no p/q reading at all`);
-      const dk = d?.[k];
-      if (dk) for (let t = 0; t < T; t++) s[t] = s[t]! + dk[t]!;
-      if (k === data.root) s.fill(0); // the substation's own series is not a load
-      basis.push(s);
-    }
-  }
-  if (rows) {
-    // Compact every basis series to the kept samples.
-    for (const x of basis) for (let r = 0; r < rows.length; r++) x[r] = x[rows[r]!]!;
-  }
-  const len = rows ? rows.length : T;
-  const G = new Float64Array(K * K);
-  for (let a = 0; a < K; a++) {
-    const x = basis[a]!;
-    for (let b = a; b < K; b++) {
-      const y = basis[b]!;
-      let s = 0;
-      for (let t = 0; t < len; t++) s += x[t]! * y[t]!;
-      G[a * K + b] = s;
-      G[b * K + a] = s;
-    }
-  }
-  return G;
-}
-
-/** Scores candidate trees from the Gram matrix; owns all scratch memory (no allocation per candidate). */
-class TreeScorer {
-  private readonly K: number;
-  private readonly order: Int32Array;
-  private readonly kids: Int32Array; // first-child / next-sibling lists
-  private readonly next: Int32Array;
-  private readonly Ga: Float64Array; // per bus: G · a_k (a_k = indicator of the p basis over the subtree)
-  private readonly Gb: Float64Array;
-  private readonly U: Float64Array; // per bus: coefficients of U_k
-  private readonly GU: Float64Array;
-  private readonly sumU: Float64Array;
-  private readonly sumGU: Float64Array;
-  private readonly subStart: Int32Array; // subtree of k = post-order slice
-  private readonly post: Int32Array;
-  private readonly beta1: Float64Array;
-  private readonly beta2: Float64Array;
-
-  constructor(
-    private readonly G: Float64Array,
-    private readonly N: number,
-    private readonly root: number,
-    private readonly nonNegative: boolean,
-  ) {
-    const K = 3 * N;
-    this.K = K;
-    this.order = new Int32Array(N);
-    this.kids = new Int32Array(N);
-    this.next = new Int32Array(N);
-    this.Ga = new Float64Array(N * K);
-    this.Gb = new Float64Array(N * K);
-    this.U = new Float64Array(N * K);
-    this.GU = new Float64Array(N * K);
-    this.sumU = new Float64Array(K);
-    this.sumGU = new Float64Array(K);
-    this.subStart = new Int32Array(N);
-    this.post = new Int32Array(N);
-    this.beta1 = new Float64Array(N);
-    this.beta2 = new Float64Array(N);
-  }
-
-  /** Generalised RSS of the tree; Infinity if parent is not a tree rooted at root. */
-  score(parent: Int32Array): number {
-    const { N, K, G, root, order, kids, next, Ga, Gb, U, GU, sumU, sumGU, post, subStart } = this;
-    kids.fill(-1);
-    for (let j = N - 1; j >= 0; j--) {
-      if (j === root) continue;
-      const p = parent[j]!;
-      if (p < 0 || p >= N || p === j) return Number.POSITIVE_INFINITY;
-      next[j] = kids[p]!;
-      kids[p] = j;
-    }
-    let tail = 0;
-    order[tail++] = root;
-    for (let h = 0; h < tail; h++) for (let c = kids[order[h]!]!; c >= 0; c = next[c]!) order[tail++] = c;
-    if (tail !== N) return Number.POSITIVE_INFINITY; // a cycle: some buses unreachable
-    // Post-order positions: subtree of k = post[subStart[k] .. pos(k)].
-    let pc = 0;
-    const visit = (k: number): void => {
-      subStart[k] = pc;
-      for (let c = kids[k]!; c >= 0; c = next[c]!) visit(c);
-      post[pc++] = k;
-    };
-    visit(root);
-    // Leaves first: G·a_k, G·b_k accumulate over children; fit each branch.
-    for (let h = N - 1; h >= 1; h--) {
-      const k = order[h]!;
-      const ga = Ga.subarray(k * K, k * K + K);
-      const gb = Gb.subarray(k * K, k * K + K);
-      const pCol = N + k;
-      const qCol = 2 * N + k;
-      // G is symmetric: read its rows (contiguous) instead of columns.
-      ga.set(G.subarray(pCol * K, pCol * K + K));
-      gb.set(G.subarray(qCol * K, qCol * K + K));
-      for (let c = kids[k]!; c >= 0; c = next[c]!) {
-        const o = c * K;
-        for (let m = 0; m < K; m++) {
-          ga[m] = ga[m]! + Ga[o + m]!;
-          gb[m] = gb[m]! + Gb[o + m]!;
-        }
-      }
-    }
-    sumU.fill(0);
-    sumGU.fill(0);
-    U.fill(0, root * K, root * K + K);
-    GU.fill(0, root * K, root * K + K);
-    let total = 0;
-    for (let h = 1; h < N; h++) {
-      const k = order[h]!;
-      const i = parent[k]!;
-      const o = k * K;
-      // Normal equations of y = w_i − w_k on a = Σ p, b = Σ q over the subtree.
-      let aa = 0;
-      let ab = 0;
-      let bb = 0;
-      const pos = subStart[k]!;
-      let end = pos;
-      while (post[end] !== k) end++;
-      for (let s = pos; s <= end; s++) {
-        const m = post[s]!;
-        aa += Ga[o + N + m]!;
-        ab += Gb[o + N + m]!;
-        bb += Gb[o + 2 * N + m]!;
-      }
-      const ya = Ga[o + i]! - Ga[o + k]!;
-      const yb = Gb[o + i]! - Gb[o + k]!;
-      // Non-negative LS (r, x ≥ 0): a negative impedance is how a wrong orientation would fit a voltage rise.
-      let b1 = 0;
-      let b2 = 0;
-      const det = aa * bb - ab * ab;
-      if (det > 1e-12 * aa * bb && aa > 0) {
-        b1 = (bb * ya - ab * yb) / det;
-        b2 = (aa * yb - ab * ya) / det;
-      } else if (aa > 0) {
-        b1 = ya / aa; // P and Q collinear in this subtree: effective impedance on P
-      }
-      if (this.nonNegative && (b1 < 0 || b2 < 0)) {
-        // Best of the two one-regressor fits on the boundary (or zero): gain = β·c − ½ βᵀAβ.
-        const g1 = aa > 0 && ya > 0 ? (ya * ya) / aa : 0;
-        const g2 = bb > 0 && yb > 0 ? (yb * yb) / bb : 0;
-        if (g1 >= g2) {
-          b1 = g1 > 0 ? ya / aa : 0;
-          b2 = 0;
-        } else {
-          b1 = 0;
-          b2 = yb / bb;
-        }
-      }
-      this.beta1[k] = b1;
-      this.beta2[k] = b2;
-      // U_k = U_i + residual_k; residual_k = e_{w_i} − e_{w_k} − b1 a_k − b2 b_k.
-      const oi = i * K;
-      const gi = i * K;
-      const gk = k * K;
-      U.copyWithin(o, oi, oi + K);
-      for (let m = 0; m < K; m++) {
-        GU[o + m] = GU[oi + m]! + G[gi + m]! - G[gk + m]! - b1 * Ga[o + m]! - b2 * Gb[o + m]!;
-      }
-      U[o + i] = U[o + i]! + 1;
-      U[o + k] = U[o + k]! - 1;
-      for (let s = pos; s <= end; s++) {
-        const m = post[s]!;
-        U[o + N + m] = U[o + N + m]! - b1;
-        U[o + 2 * N + m] = U[o + 2 * N + m]! - b2;
-      }
-      let q = 0;
-      for (let m = 0; m < K; m++) {
-        q += U[o + m]! * GU[o + m]!;
-        sumU[m] = sumU[m]! + U[o + m]!;
-        sumGU[m] = sumGU[m]! + GU[o + m]!;
-      }
-      total += q;
-    }
-    let common = 0;
-    for (let m = 0; m < K; m++) common += sumU[m]! * sumGU[m]!;
-    return total - common / N;
-  }
-}
-
-function isAncestor(parent: Int32Array, root: number, a: number, b: number): boolean {
-  for (let x = b; x !== root; x = parent[x]!) if (x === a) return true;
-  return a === root;
-}
-
-/**
- * Local search from `parent0` for the tree with the smallest generalised residual sum of squares.
- * `corrections` (optional, per loss-correction round) are applied to the series before the Gram matrix is formed.
- */
-export function searchTree(
-  data: MeterSeries,
-  parent0: Int32Array,
-  opts: TreeSearchOptions & { readonly correction?: SeriesCorrection } = {},
-): TreeSearchResult {
-  const N = data.busNames.length;
-  const root = data.root;
-  if (parent0.length !== N)
-    throw new TopologyError(`parent array has ${parent0.length} entries for ${N} buses`);
-  const G = basisGram(data, opts.correction, opts.rows);
-  const scorer = new TreeScorer(G, N, root, opts.nonNegative ?? true);
-  const K = 3 * N;
-  const M = opts.neighbours ?? 20;
   const near: Uint8Array[] = [];
   for (let j = 0; j < N; j++) {
     const dist = Float64Array.from(
@@ -335,109 +142,240 @@ export function searchTree(
     mask[root] = 1; // the substation is always a candidate
     near.push(mask);
   }
-  // Local search from one start tree (best improvement per bus, passes until none improves).
-  const descend = (start: Int32Array): TreeSearchResult => {
+  return near;
+}
+
+/**
+ * Local search from `parent0` for the tree with the smallest generalised residual sum of squares.
+ */
+export function searchTree(
+  data: MeterSeries,
+  parent0: Int32Array,
+  opts: TreeSearchOptions = {},
+): TreeSearchResult {
+  const N = data.busNames.length;
+  const root = data.root;
+  if (parent0.length !== N)
+    throw new TopologyError(`parent array has ${parent0.length} entries for ${N} buses`);
+  const gram = opts.gram ?? seriesGram(data, opts.correction, opts.rows);
+  const G = gram.G;
+  const scorer = new TreeScorer(G, N, root, opts.nonNegative ?? true);
+  const near = nearestByVoltage(G, N, root, opts.neighbours ?? 20);
+  const maxSweeps = opts.maxSweeps ?? 30;
+  const tol = 1e-12;
+
+  // Every candidate move of bus j, as a sequence of parent changes on top of the current tree.
+  const movesOf = (j: number, cur: Int32Array, cand: Candidate, visit: () => void) => {
+    const pj = cur[j]!;
+    const kidsJ = [...scorer.children(j)];
+    for (let i = 0; i < N; i++) {
+      if (!near[j]![i]) continue;
+      const iInSub = scorer.inSubtree(j, i);
+      // Subtree regraft under i, and subtree inserted into the edge i -> c, and exchange with c.
+      if (!iInSub) {
+        if (i !== pj) {
+          cand.set(j, i);
+          visit();
+          cand.reset();
+        }
+        for (const c of scorer.children(i)) {
+          if (scorer.inSubtree(j, c)) continue;
+          cand.set(j, i);
+          cand.set(c, j);
+          visit();
+          cand.reset();
+          if (!scorer.inSubtree(c, pj)) {
+            cand.set(j, i);
+            cand.set(c, pj);
+            visit();
+            cand.reset();
+          }
+        }
+      }
+      // Bus j alone: its children move up to its parent, j becomes a leaf of i or splits an edge i -> c.
+      if (i !== j) {
+        const setBase = () => {
+          for (const c of kidsJ) cand.set(c, pj);
+          cand.set(j, i);
+        };
+        if (i !== pj || kidsJ.length > 0) {
+          setBase();
+          visit();
+          cand.reset();
+        }
+        const splitChildren = i === pj ? [...scorer.children(i), ...kidsJ] : [...scorer.children(i)];
+        for (const c of splitChildren) {
+          if (c === root || c === j) continue;
+          setBase();
+          cand.set(c, j);
+          visit();
+          cand.reset();
+        }
+      }
+    }
+    if (pj !== root) {
+      // Swap j with its parent a: partial (children stay) and full (children exchanged).
+      const a = pj;
+      const pa = cur[a]!;
+      cand.set(j, pa);
+      cand.set(a, j);
+      visit();
+      for (const c of kidsJ) cand.set(c, a);
+      for (const c of scorer.children(a)) if (c !== j) cand.set(c, j);
+      visit();
+      cand.reset();
+    }
+  };
+
+  const descend = (
+    start: Int32Array,
+  ): { parent: Int32Array; score: number; initialScore: number; moves: number; sweeps: number } => {
     const cur = Int32Array.from(start);
-    let best = scorer.score(cur);
+    let best = scorer.setTree(cur);
     if (!Number.isFinite(best)) throw new TopologyError(`start parent array is not a tree rooted at ${root}`);
     const initialScore = best;
-    const cand = new Int32Array(N);
-    const bestTree = new Int32Array(N);
-    const inSub = new Uint8Array(N);
-    const maxSweeps = opts.maxSweeps ?? 30;
     let moves = 0;
     let sweeps = 0;
-    const tol = 1e-12;
+    const cand = new Candidate(cur);
+    const bestMoves: number[] = [];
+    // "Don't look" flags: after a pass without an improving move, bus j is looked at again only when a bus among
+    // its voltage neighbours moved (a move elsewhere changes j's options only through far-away fits).
+    const look = new Uint8Array(N).fill(1);
+    look[root] = 0;
     for (; sweeps < maxSweeps; ) {
       sweeps++;
       let moved = 0;
       for (let j = 0; j < N; j++) {
-        if (j === root) continue;
+        if (!look[j]) continue;
+        look[j] = 0;
+        let bestDelta = -tol * Math.abs(best);
         let found = false;
-        let bestScore = best;
-        const tryTree = () => {
-          const s = scorer.score(cand);
-          if (s < bestScore - tol * Math.abs(bestScore)) {
-            bestScore = s;
-            bestTree.set(cand);
+        movesOf(j, cur, cand, () => {
+          const n = cand.count;
+          cand.scratch.set(cand.moved.subarray(0, n));
+          const d = scorer.delta(cand.parent, cand.scratch, n);
+          if (d < bestDelta) {
+            bestDelta = d;
             found = true;
-          }
-        };
-        inSub.fill(0);
-        for (let k = 0; k < N; k++) if (k !== root && isAncestor(cur, root, j, k)) inSub[k] = 1;
-        inSub[j] = 1;
-        const pj = cur[j]!;
-        const nearJ = near[j]!;
-        for (let i = 0; i < N; i++) {
-          if (!nearJ[i]) continue;
-          // Subtree regraft under i, and subtree inserted into the edge i -> c.
-          if (!inSub[i]) {
-            if (i !== pj) {
-              cand.set(cur);
-              cand[j] = i;
-              tryTree();
-            }
-            for (let c = 0; c < N; c++) {
-              if (c === root || cur[c] !== i || inSub[c]) continue;
-              cand.set(cur);
-              cand[j] = i;
-              cand[c] = j;
-              tryTree();
-              // Exchange: j goes under i (c's parent) and c takes j's old place.
-              if (!isAncestor(cur, root, c, pj)) {
-                cand.set(cur);
-                cand[j] = i;
-                cand[c] = pj;
-                tryTree();
-              }
+            bestMoves.length = 0;
+            for (let a = 0; a < n; a++) {
+              const k = cand.moved[a]!;
+              bestMoves.push(k, cand.parent[k]!);
             }
           }
-          // Bus j alone: its children move up to its parent, j becomes a leaf of i or splits an edge i -> c.
-          if (i !== j) {
-            cand.set(cur);
-            for (let c = 0; c < N; c++) if (c !== root && cur[c] === j) cand[c] = pj;
-            cand[j] = i;
-            const base = Int32Array.from(cand);
-            if (i !== pj || cur.some((p, c) => c !== root && p === j)) tryTree();
-            for (let c = 0; c < N; c++) {
-              if (c === root || c === j || base[c] !== i) continue;
-              cand.set(base);
-              cand[c] = j;
-              tryTree();
-            }
-          }
-        }
-        if (pj !== root) {
-          // Swap j with its parent a: partial (children stay) and full (children exchanged).
-          const a = pj;
-          cand.set(cur);
-          cand[j] = cur[a]!;
-          cand[a] = j;
-          tryTree();
-          for (let c = 0; c < N; c++) {
-            if (c === root) continue;
-            if (cur[c] === j) cand[c] = a;
-            else if (cur[c] === a && c !== j) cand[c] = j;
-          }
-          tryTree();
-        }
+        });
         if (found) {
-          cur.set(bestTree);
-          best = bestScore;
+          for (let a = 0; a < bestMoves.length; a += 2) {
+            const k = bestMoves[a]!;
+            for (const x of [k, cur[k]!, bestMoves[a + 1]!])
+              for (let u = 0; u < N; u++) if (u !== root && (near[u]![x] || near[x]![u])) look[u] = 1;
+            cur[k] = bestMoves[a + 1]!;
+          }
+          best = scorer.setTree(cur);
+          cand.parent.set(cur);
           moved++;
         }
       }
       moves += moved;
       if (!moved) break;
     }
-    return { parent: cur, score: best, initialScore, moves, sweeps, startIndex: 0 };
+    return { parent: cur, score: best, initialScore, moves, sweeps };
   };
-  let result = descend(parent0);
+
+  let result = { ...descend(parent0), startIndex: 0 };
+  const initialScore = result.initialScore;
   (opts.extraStarts ?? []).forEach((start, k) => {
     if (start.length !== N)
       throw new TopologyError(`start ${k + 1} has ${start.length} entries for ${N} buses`);
     const r = descend(start);
-    if (r.score < result.score) result = { ...r, initialScore: result.initialScore, startIndex: k + 1 };
+    if (r.score < result.score) result = { ...r, startIndex: k + 1 };
   });
-  return result;
+  // Zero-injection buses (P = Q = 0 in every reading) carry no flow of their own: one with a single child and no
+  // drop to it is the same electrical node as that child, and the likelihood cannot say which of the two sits
+  // upstream. Physics can: placing it between the two needs a branch of zero impedance, which real lines do not
+  // have. As a prior against such branches, a tree with the zero-injection bus as a leaf (or moved off the path) is
+  // preferred unless the data favour the other by more than `zeroInjectionPrior` log-likelihood units (default 5).
+  const cur = Int32Array.from(result.parent);
+  let current = scorer.setTree(cur);
+  const zeroInjection = data.busNames.map(
+    (_, k) =>
+      k !== root &&
+      data.p[k]!.every((x) => x === 0 || Number.isNaN(x)) &&
+      data.q[k]!.every((x) => x === 0 || Number.isNaN(x)) &&
+      data.p[k]!.some((x) => x === 0),
+  );
+  if (zeroInjection.some(Boolean)) {
+    const tie = (2 * (opts.zeroInjectionPrior ?? 5) * current) / Math.max(1, gram.samples * (N - 1));
+    const cand = new Candidate(cur);
+    for (let pass = 0; pass < N; pass++) {
+      let changed = false;
+      for (let j = 0; j < N; j++) {
+        if (!zeroInjection[j]) continue;
+        const kids = [...scorer.children(j)];
+        if (kids.length === 0) continue;
+        const pj = cur[j]!;
+        let best = tie;
+        let pick: [number, number][] | undefined;
+        // j alone under its parent (children move up), or j a leaf under one of its children (which moves up).
+        const options: [number, number][][] = [[...kids.map((c): [number, number] => [c, pj]), [j, pj]]];
+        for (const c of kids) {
+          if (zeroInjection[c]) continue;
+          options.push([
+            [c, pj],
+            ...kids.filter((o) => o !== c).map((o): [number, number] => [o, c]),
+            [j, c],
+          ]);
+        }
+        for (const moves of options) {
+          for (const [k, v] of moves) cand.set(k, v);
+          const n = cand.count;
+          cand.scratch.set(cand.moved.subarray(0, n));
+          const d = scorer.delta(cand.parent, cand.scratch, n);
+          cand.reset();
+          if (d <= best) {
+            best = d;
+            pick = moves;
+          }
+        }
+        if (pick) {
+          for (const [k, v] of pick) cur[k] = v;
+          current = scorer.setTree(cur);
+          cand.parent.set(cur);
+          changed = true;
+        }
+      }
+      if (!changed) break;
+    }
+    result = { ...result, parent: Int32Array.from(cur), score: current };
+  }
+  // Margins: for each edge of the final tree, the smallest score increase of a move that removes it.
+  const cand = new Candidate(cur);
+  const margin = new Float64Array(N).fill(Number.POSITIVE_INFINITY);
+  margin[root] = Number.NaN;
+  for (let j = 0; j < N; j++) {
+    if (j === root) continue;
+    movesOf(j, cur, cand, () => {
+      const n = cand.count;
+      cand.scratch.set(cand.moved.subarray(0, n));
+      const d = scorer.delta(cand.parent, cand.scratch, n);
+      if (!Number.isFinite(d)) return;
+      for (let a = 0; a < n; a++) {
+        const k = cand.moved[a]!;
+        const p = cur[k]!;
+        // The undirected edge {p, k} survives a flipped orientation.
+        if (cand.parent[k] === p || cand.parent[p] === k) continue;
+        if (d < margin[k]!) margin[k] = d;
+      }
+    });
+  }
+  return {
+    parent: result.parent,
+    score: result.score,
+    initialScore,
+    moves: result.moves,
+    sweeps: result.sweeps,
+    startIndex: result.startIndex,
+    margin,
+    residualVariance: result.score / Math.max(1, gram.samples * (N - 1)),
+  };
 }

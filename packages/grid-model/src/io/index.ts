@@ -1,4 +1,11 @@
 export {
+  feederToMatpower,
+  feederToOpenDss,
+  type ModelToFeederOptions,
+  modelToFeeder,
+  parseOpenDss,
+} from "./export.js";
+export {
   FEEDER_FORMAT,
   FEEDER_FORMAT_VERSION,
   feederFromJson,
@@ -7,6 +14,12 @@ export {
 } from "./feeder-json.js";
 export { loadFeeder } from "./load.js";
 export {
+  type LongFormatOptions,
+  LongFormatParser,
+  parseMeterReadings,
+  readMeterReadings,
+} from "./long-format.js";
+export {
   type MatpowerCase,
   type MatpowerMatrix,
   type MatpowerOptions,
@@ -14,9 +27,12 @@ export {
   parseMatpowerCase,
 } from "./matpower.js";
 export {
+  type CsvReadOptions,
   type CsvWriteOptions,
+  parseDecimal,
   parseSmartMeterCsv,
   readSmartMeterCsv,
+  type SkippedRow,
   SMARTMETER_FORMAT,
   SmartMeterCsvError,
   SmartMeterCsvParser,

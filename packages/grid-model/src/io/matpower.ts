@@ -23,6 +23,8 @@ export interface MatpowerCase {
   /** Units after applying the recognised conversion statements. */
   readonly branchUnits: "pu" | "ohm";
   readonly loadUnits: "MW" | "kW";
+  /** mpc.bus_name, one name per bus row, when the file has it. */
+  readonly busNames?: readonly string[];
 }
 
 export interface MatpowerOptions {
@@ -60,12 +62,24 @@ export function parseMatpowerCase(text: string, file = "<case.m>"): MatpowerCase
   const scalars = new Map<string, number>();
   let branchUnits: "pu" | "ohm" = "pu";
   let loadUnits: "MW" | "kW" = "MW";
+  let busNames: string[] | undefined;
   let i = 0;
   while (i < lines.length) {
     const lineNo = i + 1;
     let stmt = stripComment(lines[i]).trim();
     i++;
     if (stmt === "") continue;
+    const cell = /^mpc\.bus_name\s*=\s*\{(.*)$/.exec(stmt);
+    if (cell) {
+      // A cell array of quoted names, possibly over several lines, closed by "}".
+      let body = cell[1]!;
+      while (!body.includes("}") && i < lines.length) body += `\n${lines[i++]}`;
+      if (!body.includes("}")) throw ERR(file, lineNo, 'mpc.bus_name: cell array is not closed with "}"');
+      busNames = [...body.slice(0, body.indexOf("}")).matchAll(/'((?:[^']|'')*)'/g)].map((m) =>
+        m[1]!.replace(/''/g, "'"),
+      );
+      continue;
+    }
     const open = /^mpc\.(\w+)\s*=\s*\[(.*)$/.exec(stmt);
     if (open) {
       const name = open[1];
@@ -158,7 +172,15 @@ export function parseMatpowerCase(text: string, file = "<case.m>"): MatpowerCase
   if (branch.rows.length > 0 && branch.rows[0].length < 11)
     throw new FeederError(`${file}: mpc.branch needs at least 11 columns (got ${branch.rows[0].length})`);
   const gen = matrices.get("gen");
-  return { baseMVA, bus, branch, ...(gen ? { gen } : {}), branchUnits, loadUnits };
+  return {
+    ...(busNames ? { busNames } : {}),
+    baseMVA,
+    bus,
+    branch,
+    ...(gen ? { gen } : {}),
+    branchUnits,
+    loadUnits,
+  };
 }
 
 /**
@@ -176,6 +198,12 @@ export function parseMatpower(text: string, opts: MatpowerOptions = {}): Feeder 
       `${file}: need exactly one reference bus (type 3) as the feeder root, found ${refs.length}${refs.length ? ` (buses ${refs.map(({ r }) => r[0]).join(", ")})` : ""}`,
     );
   const rootRow = refs[0].r;
+  if (c.busNames && c.busNames.length !== c.bus.rows.length)
+    throw new FeederError(
+      `${file}: mpc.bus_name has ${c.busNames.length} names for ${c.bus.rows.length} buses`,
+    );
+  const nameOf = new Map(c.bus.rows.map((r, k) => [r[0], c.busNames?.[k] ?? String(r[0])]));
+  const busName = (i: number) => nameOf.get(i) ?? String(i);
   const baseKv = rootRow[9];
   if (!(baseKv > 0)) throw ERR(file, c.bus.lines[refs[0].k], `root bus ${rootRow[0]}: BASE_KV must be > 0`);
   const loadScale = c.loadUnits === "kW" ? 1 : 1000; // → kW
@@ -205,7 +233,7 @@ export function parseMatpower(text: string, opts: MatpowerOptions = {}): Feeder 
     const [gp, gq] = dg.get(r[0]) ?? [0, 0];
     return [
       {
-        name: String(r[0]),
+        name: busName(r[0]),
         pKw: r[2] * loadScale - gp,
         qKvar: r[3] * loadScale - gq,
         shuntCapKvar: r[5] * 1000,
@@ -216,7 +244,7 @@ export function parseMatpower(text: string, opts: MatpowerOptions = {}): Feeder 
   const branches: BranchInput[] = [];
   c.branch.rows.forEach((r, k) => {
     if (r[10] === 0 || isolated.has(r[0]) || isolated.has(r[1])) return;
-    const name = `${r[0]}-${r[1]}`;
+    const name = `${busName(r[0])}-${busName(r[1])}`;
     const rOhm = c.branchUnits === "ohm" ? r[2] : r[2] * zBase;
     const xOhm = c.branchUnits === "ohm" ? r[3] : r[3] * zBase;
     if (!(rOhm >= 0 && xOhm >= 0 && rOhm + xOhm > 0))
@@ -224,8 +252,8 @@ export function parseMatpower(text: string, opts: MatpowerOptions = {}): Feeder 
     const tap = r[8];
     branches.push({
       name,
-      from: String(r[0]),
-      to: String(r[1]),
+      from: busName(r[0]),
+      to: busName(r[1]),
       kind: tap !== 0 && tap !== 1 ? "transformer" : "line",
       rOhm,
       xOhm,
@@ -240,7 +268,7 @@ export function parseMatpower(text: string, opts: MatpowerOptions = {}): Feeder 
       name: `${id} (MATPOWER case)`,
       baseKvLl: baseKv,
       baseMva: c.baseMVA,
-      root: String(rootRow[0]),
+      root: busName(rootRow[0]),
       rootVoltagePu: v0 > 0 ? v0 : 1,
       buses,
       branches,

@@ -1,8 +1,8 @@
 import { once } from "node:events";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import { createInterface } from "node:readline";
 import type { SmartMeterData } from "../simulate/simulate.js";
+import { parseLines, RowErrors, readLines, type SkippedRow, SmartMeterCsvError } from "./row-errors.js";
 
 /**
  * Smart-meter CSV ("x-grid-smartmeter" v1), documented in the README:
@@ -24,9 +24,19 @@ import type { SmartMeterData } from "../simulate/simulate.js";
 
 export const SMARTMETER_FORMAT = "x-grid-smartmeter v1";
 
-/** Malformed smart-meter CSV; names the file, line and column. */
-export class SmartMeterCsvError extends Error {
-  override readonly name = "SmartMeterCsvError";
+export { type SkippedRow, SmartMeterCsvError } from "./row-errors.js";
+
+export interface CsvReadOptions {
+  /** Skip rows with a bad cell, a duplicate or an off-grid timestamp instead of failing; they are listed. */
+  readonly skipBadRows?: boolean;
+}
+
+/** Plain decimal numbers only: no hex (0x1F), no Infinity, no blanks or thousands separators. */
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Parses one CSV cell as a plain decimal number; NaN when it is not one. */
+export function parseDecimal(cell: string): number {
+  return NUMBER.test(cell) ? Number(cell) : Number.NaN;
 }
 
 const REQUIRED = ["feeder", "base_kv_ll", "base_mva", "interval_min", "root", "buses"] as const;
@@ -107,15 +117,21 @@ export class SmartMeterCsvParser {
   private values: number[][] = [];
   private busIndex = new Map<string, number>();
   private busNames: string[] = [];
+  private readonly seenT = new Map<number, number>();
+  private interval = Number.NaN;
 
-  constructor(private readonly file = "<smart-meter csv>") {}
+  private readonly rows: RowErrors;
 
-  private err(msg: string): SmartMeterCsvError {
-    return new SmartMeterCsvError(`${this.file}:${this.lineNo}: ${msg}`);
+  constructor(
+    private readonly file = "<smart-meter csv>",
+    opts: CsvReadOptions = {},
+  ) {
+    this.rows = new RowErrors(file, opts.skipBadRows);
   }
 
   push(raw: string): void {
     this.lineNo++;
+    this.rows.line = this.lineNo;
     const line = raw.trim();
     if (line === "") return;
     if (line.startsWith("#")) {
@@ -123,7 +139,7 @@ export class SmartMeterCsvParser {
       const m = /^#\s*([\w.-]+)\s*:\s*(.*)$/.exec(line);
       if (m) this.meta[m[1]] = m[2].trim();
       else if (this.lineNo === 1 && !line.includes(SMARTMETER_FORMAT.split(" ")[0]))
-        throw this.err(`not an ${SMARTMETER_FORMAT} file`);
+        throw this.rows.error(`not an ${SMARTMETER_FORMAT} file`);
       return;
     }
     if (!this.header) {
@@ -131,46 +147,128 @@ export class SmartMeterCsvParser {
       return;
     }
     const cells = line.split(",");
-    if (cells.length !== this.header.length)
-      throw this.err(`${cells.length} fields, header has ${this.header.length}`);
-    const s = Number(cells[1]);
-    if (cells[1] === "" || !Number.isFinite(s)) throw this.err(`start_min "${cells[1]}" is not a number`);
-    this.starts.push(s);
-    for (let c = 2; c < cells.length; c++) {
-      const cell = cells[c];
-      const v = cell === "" ? Number.NaN : Number(cell);
-      if (cell !== "" && !Number.isFinite(v))
-        throw this.err(`column "${this.header[c]}": "${cell}" is not a number`);
-      this.values[c - 2].push(v);
+    if (cells.length !== this.header.length) {
+      this.rows.bad(`${cells.length} fields, header has ${this.header.length}`, 0);
+      return;
     }
+    const t = parseDecimal(cells[0]!.trim());
+    if (!Number.isInteger(t) || t < 0) {
+      this.rows.bad(`t "${cells[0]}" is not a non-negative integer`, 1);
+      return;
+    }
+    const s = parseDecimal(cells[1]!.trim());
+    if (!Number.isFinite(s)) {
+      this.rows.bad(`start_min "${cells[1]}" is not a number`, 2);
+      return;
+    }
+    const first = this.seenT.get(t);
+    if (first !== undefined) {
+      this.rows.bad(`duplicate row: t = ${t} already at line ${first}`, 1);
+      return;
+    }
+    // Timestamps on one grid: start_min = start_min(first row) + (t − t_first) · interval.
+    if (this.starts.length > 0) {
+      const want = this.starts[0]! + (t - this.firstT) * this.interval;
+      if (Math.abs(s - want) > 1e-6 * Math.max(1, Math.abs(want))) {
+        this.rows.bad(
+          `inconsistent timestamp: start_min ${s} for t = ${t}, expected ${want} (interval ${this.interval} min from t = ${this.firstT})`,
+          2,
+        );
+        return;
+      }
+      if (t <= this.lastT) {
+        this.rows.bad(`rows out of order: t = ${t} after t = ${this.lastT}`, 1);
+        return;
+      }
+    }
+    const row: number[] = [];
+    for (let c = 2; c < cells.length; c++) {
+      const cell = cells[c]!.trim();
+      const v = cell === "" ? Number.NaN : parseDecimal(cell);
+      if (cell !== "" && Number.isNaN(v)) {
+        this.rows.bad(`column "${this.header[c]}": "${cell}" is not a number`, c + 1);
+        return;
+      }
+      if (this.colKind[c - 2] === 0 && !(Number.isNaN(v) || v > 0)) {
+        this.rows.bad(`column "${this.header[c]}": voltage ${cell} must be positive`, c + 1);
+        return;
+      }
+      row.push(v);
+    }
+    if (this.starts.length === 0) this.firstT = t;
+    this.lastT = t;
+    this.seenT.set(t, this.lineNo);
+    // Intervals without a row (t jumps) are missing readings.
+    const pos = t - this.firstT;
+    while (this.starts.length < pos) {
+      this.starts.push(this.starts[0]! + this.starts.length * this.interval);
+      for (const col of this.values) col.push(Number.NaN);
+    }
+    this.starts.push(s);
+    row.forEach((v, c) => {
+      this.values[c]!.push(v);
+    });
   }
+
+  private firstT = 0;
+  private lastT = -1;
 
   private startTable(line: string): void {
     for (const k of REQUIRED)
-      if (this.meta[k] === undefined) throw this.err(`header comment "# ${k}: …" is missing`);
+      if (this.meta[k] === undefined) throw this.rows.error(`header comment "# ${k}: …" is missing`);
+    this.interval = Number(this.meta.interval_min);
+    if (!(this.interval > 0)) throw this.rows.error(`header "interval_min" must be a positive number`);
     this.busNames = this.meta.buses.split(/\s+/).filter((s) => s !== "");
     this.busIndex = new Map(this.busNames.map((b, i) => [b, i]));
-    if (this.busIndex.size !== this.busNames.length) throw this.err("duplicate bus names in # buses");
-    if (!this.busIndex.has(this.meta.root)) throw this.err(`root "${this.meta.root}" is not in # buses`);
+    if (this.busIndex.size !== this.busNames.length) throw this.rows.error("duplicate bus names in # buses");
+    if (!this.busIndex.has(this.meta.root))
+      throw this.rows.error(`root "${this.meta.root}" is not in # buses`);
     const cols = line.split(",").map((c) => c.trim());
-    if (cols[0] !== "t" || cols[1] !== "start_min") throw this.err(`columns must start with "t,start_min"`);
+    if (cols[0] !== "t" || cols[1] !== "start_min")
+      throw this.rows.error(`columns must start with "t,start_min"`, 1);
     this.header = cols;
     this.colBus = new Int32Array(cols.length - 2);
     this.colKind = new Uint8Array(cols.length - 2);
     const seen = new Set<string>();
+    const kinds = new Map<number, Set<number>>();
     for (let c = 2; c < cols.length; c++) {
       const dot = cols[c].lastIndexOf(".");
       const bus = cols[c].slice(0, dot);
       const kind = ["v_pu", "p_kw", "q_kvar"].indexOf(cols[c].slice(dot + 1));
-      if (dot <= 0 || kind < 0) throw this.err(`column "${cols[c]}" is not <bus>.v_pu|p_kw|q_kvar`);
+      if (dot <= 0 || kind < 0)
+        throw this.rows.error(`column "${cols[c]}" is not <bus>.v_pu|p_kw|q_kvar`, c + 1);
       const j = this.busIndex.get(bus);
-      if (j === undefined) throw this.err(`column "${cols[c]}": bus "${bus}" is not in # buses`);
-      if (seen.has(cols[c])) throw this.err(`duplicate column "${cols[c]}"`);
+      if (j === undefined)
+        throw this.rows.error(`column "${cols[c]}": unknown meter "${bus}" (not in # buses)`, c + 1);
+      if (seen.has(cols[c])) throw this.rows.error(`duplicate column "${cols[c]}"`, c + 1);
       seen.add(cols[c]);
       this.colBus[c - 2] = j;
       this.colKind[c - 2] = kind;
+      if (!kinds.has(j)) kinds.set(j, new Set());
+      kinds.get(j)!.add(kind);
+    }
+    // A metered bus has all three columns (the root: at least its voltage); a bus without columns is unmetered.
+    const root = this.busIndex.get(this.meta.root)!;
+    if (!kinds.get(root)?.has(0))
+      throw this.rows.error(`missing column "${this.meta.root}.v_pu" (the substation voltage)`);
+    for (const [j, k] of kinds) {
+      if (j === root) continue;
+      for (const [kind, suffix] of [
+        [0, "v_pu"],
+        [1, "p_kw"],
+        [2, "q_kvar"],
+      ] as const)
+        if (!k.has(kind))
+          throw this.rows.error(
+            `missing column "${this.busNames[j]}.${suffix}": a metered bus needs v_pu, p_kw and q_kvar (a zero-injection junction: write p_kw and q_kvar as 0)`,
+          );
     }
     this.values = cols.slice(2).map(() => []);
+  }
+
+  /** Rows left out by skipBadRows so far. */
+  get skippedRows(): readonly SkippedRow[] {
+    return this.rows.skipped;
   }
 
   finish(): SmartMeterData {
@@ -220,31 +318,17 @@ export class SmartMeterCsvParser {
       vm,
       p,
       q,
+      ...(this.rows.skipped.length ? { skipped: this.rows.skipped } : {}),
     };
   }
 }
 
 /** Parse CSV text (small files, tests). */
-export function parseSmartMeterCsv(text: string, file?: string): SmartMeterData {
-  const parser = new SmartMeterCsvParser(file);
-  for (const line of text.split(/\r?\n/)) parser.push(line);
-  return parser.finish();
+export function parseSmartMeterCsv(text: string, file?: string, opts: CsvReadOptions = {}): SmartMeterData {
+  return parseLines(new SmartMeterCsvParser(file, opts), text);
 }
 
 /** Read a smart-meter CSV file line by line. */
-export async function readSmartMeterCsv(path: string): Promise<SmartMeterData> {
-  const parser = new SmartMeterCsvParser(path);
-  const input = createReadStream(path, { encoding: "utf8" });
-  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  try {
-    for await (const line of rl) parser.push(line);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code)
-      throw new SmartMeterCsvError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code})`);
-    throw e;
-  } finally {
-    rl.close();
-    input.destroy();
-  }
-  return parser.finish();
+export function readSmartMeterCsv(path: string, opts: CsvReadOptions = {}): Promise<SmartMeterData> {
+  return readLines(new SmartMeterCsvParser(path, opts), path);
 }

@@ -34,6 +34,26 @@ export interface IdentificationMetrics {
   /** Conductor-type accuracy over edges with a known true conductor (a tie counts as a match); null without library. */
   readonly conductorAccuracy: number | null;
   readonly lengthMape: number | null;
+  /** Estimated edges that are not edges of the (reduced) true tree. */
+  readonly wrongEdges: readonly { readonly from: string; readonly to: string }[];
+  /** True edges the estimate does not have. */
+  readonly missedEdges: readonly { readonly from: string; readonly to: string }[];
+  /** Correctly recovered edges with the largest |z| errors (worst first, at most `worst`). */
+  readonly worstBranches: readonly BranchError[];
+}
+
+/** Impedance error of one correctly recovered branch. */
+export interface BranchError {
+  readonly from: string;
+  readonly to: string;
+  /** Percent errors. */
+  readonly apeZ: number;
+  readonly apeR: number;
+  readonly apeX: number;
+  readonly rPu: number;
+  readonly xPu: number;
+  readonly trueRPu: number;
+  readonly trueXPu: number;
 }
 
 export class MetricsError extends Error {
@@ -55,6 +75,8 @@ export interface EvaluateOptions {
    * on both sides (no measurement can separate them). Default 2e-5 (the IEEE 13 switch).
    */
   readonly mergeBelowPu?: number;
+  /** How many worst branches to list (default 5). */
+  readonly worst?: number;
 }
 
 interface TruthBranch {
@@ -129,7 +151,7 @@ function key(a: string, b: string): string {
 }
 
 /**
- * Spec §5 metrics of an identified model against the true feeder; buses are matched by name.
+ * Metrics of an identified model against the true feeder; buses are matched by name.
  * Impedance errors are computed over the correctly recovered edges only (their count is
  * `correctEdges`); MAPE is dominated by very short branches, hence the medians.
  */
@@ -160,10 +182,16 @@ export function evaluateIdentification(
   let condOk = 0;
   let anyConductor = false;
   let unidentified = 0;
+  const trueKeys = new Set(reduced.branches.map((b) => key(b.from, b.to)));
+  const missedEdges: { from: string; to: string }[] = [];
+  const branchErrors: BranchError[] = [];
   for (const br of reduced.branches) {
     const { from, to } = br;
     const e = est.get(key(from, to));
-    if (!e) continue;
+    if (!e) {
+      missedEdges.push({ from, to });
+      continue;
+    }
     correct++;
     if (!Number.isFinite(e.rPu) || !Number.isFinite(e.xPu)) {
       unidentified++;
@@ -173,6 +201,17 @@ export function evaluateIdentification(
     apeX.push((100 * Math.abs(e.xPu - br.xPu)) / br.xPu);
     const zt = Math.hypot(br.rPu, br.xPu);
     apeZ.push((100 * Math.abs(Math.hypot(e.rPu, e.xPu) - zt)) / zt);
+    branchErrors.push({
+      from: e.from,
+      to: e.to,
+      apeZ: apeZ[apeZ.length - 1]!,
+      apeR: apeR[apeR.length - 1]!,
+      apeX: apeX[apeX.length - 1]!,
+      rPu: e.rPu,
+      xPu: e.xPu,
+      trueRPu: br.rPu,
+      trueXPu: br.xPu,
+    });
     if (e.conductor !== undefined) anyConductor = true;
     if (e.conductor !== undefined && br.conductor !== undefined) {
       condKnown++;
@@ -199,5 +238,13 @@ export function evaluateIdentification(
     within10: apeZ.length ? apeZ.filter((v) => v <= 10).length / apeZ.length : 0,
     conductorAccuracy: anyConductor && condKnown > 0 ? condOk / condKnown : null,
     lengthMape: apeL.length ? mean(apeL) : null,
+    wrongEdges: [...est.values()]
+      .filter((e) => !trueKeys.has(key(e.from, e.to)))
+      .map((e) => ({ from: e.from, to: e.to })),
+    missedEdges,
+    worstBranches: branchErrors
+      .filter((b) => Number.isFinite(b.apeZ))
+      .sort((a, b) => b.apeZ - a.apeZ)
+      .slice(0, opts.worst ?? 5),
   };
 }

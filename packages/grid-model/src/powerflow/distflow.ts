@@ -2,7 +2,7 @@ import { branchImpedancesPu, type Feeder } from "../feeder.js";
 import type { BusLoadsPu, PowerFlowResult } from "./sweep.js";
 
 /**
- * The DistFlow branch equations (Baran & Wu 1989; branch flow model, Farivar & Low 2013) in the spec's
+ * The DistFlow branch equations (Baran & Wu 1989; branch flow model, Farivar & Low 2013) in the package's
  * notation: v = |V|² (squared magnitude), P_j / Q_j sending-end flow on branch j (at π(j)), P̃_j / Q̃_j the
  * receiving-end flow (at j), ℓ_j = |I_j|². All per unit.
  */

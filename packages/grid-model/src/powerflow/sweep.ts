@@ -2,7 +2,7 @@ import { branchImpedancesPu, type Feeder, FeederError, nominalLoadsPu } from "..
 
 /**
  * AC power flow for a radial feeder by backward/forward sweep (current summation), in per unit.
- * Loads are constant power; shunt capacitors constant impedance (q_cap · |V|²). The root voltage is fixed
+ * Loads are constant power (or ZIP, `BusLoadsPu.zip`); shunt capacitors constant impedance (q_cap · |V|²). The root voltage is fixed
  * (magnitude v0, angle 0).
  */
 
@@ -12,6 +12,11 @@ export interface BusLoadsPu {
   readonly q: ArrayLike<number>;
   /** Rated shunt capacitor output at 1 pu voltage (pu); optional. */
   readonly qCap?: ArrayLike<number>;
+  /**
+   * Voltage-dependent (ZIP) loads: the consumption at |V| is p·(z|V|² + i|V| + c) with z + i + c = 1
+   * (constant impedance, current, power); default constant power.
+   */
+  readonly zip?: { readonly z: number; readonly i: number; readonly p: number };
 }
 
 export interface SweepOptions {
@@ -101,6 +106,9 @@ export class RadialSweep {
     const { n, parent, r, x, vr, vi, jr, ji } = this;
     const { p, q } = loads;
     const qCap = loads.qCap;
+    const zip = loads.zip;
+    if (zip && !(Math.abs(zip.z + zip.i + zip.p - 1) < 1e-9 && zip.z >= 0 && zip.i >= 0 && zip.p >= 0))
+      throw new FeederError(`ZIP coefficients must be >= 0 and sum to 1 (got ${zip.z}, ${zip.i}, ${zip.p})`);
     if (p.length !== n || q.length !== n || (qCap && qCap.length !== n))
       throw new FeederError(`feeder "${this.feeder.id}": load vectors must have length ${n} (one per bus)`);
     const v0 = opts.v0 ?? this.feeder.rootVoltagePu;
@@ -128,9 +136,11 @@ export class RadialSweep {
         const er = vr[j];
         const ei = vi[j];
         const m2 = er * er + ei * ei;
-        const qn = q[j] - (qCap ? qCap[j] * m2 : 0);
-        jr[j] += (p[j] * er + qn * ei) / m2;
-        ji[j] += (p[j] * ei - qn * er) / m2;
+        const f = zip ? zip.z * m2 + zip.i * Math.sqrt(m2) + zip.p : 1;
+        const pj = p[j] * f;
+        const qn = q[j] * f - (qCap ? qCap[j] * m2 : 0);
+        jr[j] += (pj * er + qn * ei) / m2;
+        ji[j] += (pj * ei - qn * er) / m2;
         const k = parent[j];
         jr[k] += jr[j];
         ji[k] += ji[j];

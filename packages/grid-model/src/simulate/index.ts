@@ -11,6 +11,7 @@ export {
   weekShape,
 } from "./shapes.js";
 export {
+  REALISTIC,
   type RemeterOptions,
   remeter,
   type SimulationOptions,

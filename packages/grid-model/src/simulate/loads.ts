@@ -3,7 +3,7 @@ import type { Feeder } from "../feeder.js";
 import { householdProfiles, pvShape, type ShapeTable, sampleCyclic, weekShape } from "./shapes.js";
 
 /**
- * Per-bus load time series (spec §6.1–6.3): each loaded bus aggregates N household daily profiles with random
+ * Per-bus load time series : each loaded bus aggregates N household daily profiles with random
  * time shifts, day-to-day re-sampling and a per-household daily scale, modulated by a weekly shape and scaled so
  * that the bus peak is about its nominal kW; reactive power from the bus's base tanφ times a slowly varying
  * log-normal factor (varied power factors); optional PV at a fraction of the buses (unity power factor).
@@ -12,7 +12,7 @@ import { householdProfiles, pvShape, type ShapeTable, sampleCyclic, weekShape } 
 
 export interface LoadModelOptions {
   /**
-   * "households" (default): aggregated household profiles as described above. "lognormal": the spec's §2.5
+   * "households" (default): aggregated household profiles as described above. "lognormal": the simple
    * synthetic generator — p = P_nom · (0.6 + 0.4 sin²(2π·(t mod 96)/96 − 1.5)) · lognormal(0, lognormalSigma) i.i.d.
    * per bus and step (t = 15-min index), tanφ factor lognormal(0, pfVariation) i.i.d. (default σ 0.4).
    */
@@ -37,6 +37,14 @@ export interface LoadModelOptions {
   readonly pvFraction?: number;
   /** PV peak as a fraction of the bus's nominal kW (default 0.5). */
   readonly pvSize?: number;
+  /**
+   * Minute-scale load variability: each bus's load is multiplied by a log-normal AR(1) factor with this σ and a
+   * correlation time of `minuteCorrelation` minutes (default 0 = off). With sub-interval power flows it makes a
+   * 15-min mean differ from the mean state, as real interval meters do.
+   */
+  readonly minuteVariability?: number;
+  /** Correlation time of the minute-scale factor in minutes (default 3). */
+  readonly minuteCorrelation?: number;
   /** Give zero-load non-root buses this fraction of the largest bus load (default 0: they stay unloaded). */
   readonly junctionLoad?: number;
   /** Household profile library replacing the packaged 100 profiles (kW, one day or longer, cyclic). */
@@ -60,6 +68,8 @@ interface BusModel {
   readonly pvKw: number;
   g: number;
   clear: number;
+  /** Minute-scale log factor. */
+  h?: number;
 }
 
 /** Generates net consumption (pu, positive = load) per bus for successive minutes. */
@@ -229,8 +239,16 @@ export class LoadModel {
       }
       if (Number.isNaN(kvar)) {
         m.g = rho * m.g + innov * this.rng.normal();
-        // The spec's generator uses an uncorrected lognormal(0, σ); the household model keeps the mean tanφ.
+        // The lognormal generator uses an uncorrected lognormal(0, σ); the household model keeps the mean tanφ.
         kvar = kw * m.tanPhi * (sigma > 0 ? Math.exp(lognormal ? m.g : m.g - 0.5 * sigma * sigma) : 1);
+      }
+      const mv = this.opts.minuteVariability ?? 0;
+      if (mv > 0) {
+        const rm = Number.isFinite(dt) ? Math.exp(-dt / (this.opts.minuteCorrelation ?? 3)) : 0;
+        m.h = rm * (m.h ?? 0) + Math.sqrt(1 - rm * rm) * mv * this.rng.normal();
+        const fm = Math.exp(m.h - 0.5 * mv * mv);
+        kw *= fm;
+        kvar *= fm;
       }
       const pv = m.pvKw > 0 ? m.pvKw * m.clear * Math.max(0, pvPu) : 0;
       p[m.bus] = (kw - pv) * this.toPu;

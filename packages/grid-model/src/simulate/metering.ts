@@ -1,7 +1,7 @@
 import type { Rng } from "@x/tensor-core";
 
 /**
- * Metering errors (spec §6.5–6.6): multiplicative Gaussian noise by accuracy class, register quantisation,
+ * Metering errors: multiplicative Gaussian noise by accuracy class, register quantisation,
  * gross outliers and missing readings. Applied to one reading at a time; no allocation.
  */
 
@@ -16,8 +16,17 @@ export interface MeteringOptions {
   readonly energyStepWh?: number;
   /** Long-run fraction of a meter's interval records (|V|, P, Q together) that are missing. */
   readonly missing?: number;
-  /** Probability that a single reading is a gross error. */
+  /** Probability that a single reading is a gross error: |V| × (1 ± 2–10 %), P/Q × (1 ± 20–100 %). */
   readonly outliers?: number;
+  /**
+   * Gross errors of a fixed size: each reading independently with probability `rate` is multiplied by
+   * `powerFactor` (P, Q; default 10, e.g. a unit or decimal-point slip) or `voltageFactor` (|V|; default 1.2).
+   */
+  readonly grossErrors?: {
+    readonly rate: number;
+    readonly powerFactor?: number;
+    readonly voltageFactor?: number;
+  };
 }
 
 /** Accuracy class c % (maximum error ≈ 3σ) → relative σ = c / 300. */
@@ -37,6 +46,9 @@ export class Meter {
   readonly energyStepWh: number;
   readonly missing: number;
   readonly outliers: number;
+  readonly grossRate: number;
+  readonly grossPower: number;
+  readonly grossVoltage: number;
 
   constructor(
     private readonly rng: Rng,
@@ -48,12 +60,15 @@ export class Meter {
     this.energyStepWh = opts.energyStepWh ?? 0;
     this.missing = opts.missing ?? 0;
     this.outliers = opts.outliers ?? 0;
+    this.grossRate = opts.grossErrors?.rate ?? 0;
+    this.grossPower = opts.grossErrors?.powerFactor ?? 10;
+    this.grossVoltage = opts.grossErrors?.voltageFactor ?? 1.2;
     for (const [k, v] of Object.entries(this)) {
       if (typeof v === "number" && !(v >= 0 && Number.isFinite(v)))
         throw new RangeError(`metering option ${k} must be a finite number >= 0 (got ${v})`);
     }
-    if (this.missing >= 1 || this.outliers >= 1)
-      throw new RangeError("missing and outlier rates must be < 1");
+    if (this.missing >= 1 || this.outliers >= 1 || this.grossRate >= 1)
+      throw new RangeError("missing, outlier and gross-error rates must be < 1");
   }
 
   /** A voltage reading (pu): noise, occasional gross error (±2–10 %), register quantisation. */
@@ -61,6 +76,7 @@ export class Meter {
     let m = this.voltageSigma > 0 ? v * (1 + this.voltageSigma * this.rng.normal()) : v;
     if (this.outliers > 0 && this.rng.uniform() < this.outliers)
       m *= 1 + this.sign() * this.rng.uniformIn(0.02, 0.1);
+    if (this.grossRate > 0 && this.rng.uniform() < this.grossRate) m *= this.grossVoltage;
     return quantize(m, this.voltageStepPu);
   }
 
@@ -72,6 +88,7 @@ export class Meter {
     let m = this.powerSigma > 0 ? value * (1 + this.powerSigma * this.rng.normal()) : value;
     if (this.outliers > 0 && this.rng.uniform() < this.outliers)
       m *= 1 + this.sign() * this.rng.uniformIn(0.2, 1);
+    if (this.grossRate > 0 && this.rng.uniform() < this.grossRate) m *= this.grossPower;
     if (this.energyStepWh > 0) {
       const stepPu = this.energyStepWh / 1000 / intervalHours / kwPerPu;
       m = quantize(m, stepPu);

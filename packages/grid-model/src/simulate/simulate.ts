@@ -6,7 +6,7 @@ import { LoadModel, type LoadModelOptions } from "./loads.js";
 import { Meter, type MeteringOptions } from "./metering.js";
 
 /**
- * Smart-meter data simulator (spec §6): per-bus loads → AC power flow (backward/forward sweep) at sub-interval
+ * Smart-meter data simulator (docs/simulation.md): per-bus loads → AC power flow (backward/forward sweep) at sub-interval
  * steps → interval averages of |V|, P and Q → metering errors. Seeded and deterministic.
  */
 
@@ -36,7 +36,40 @@ export interface SimulationOptions extends LoadModelOptions, MeteringOptions {
   readonly missingRun?: number;
   /** Called after each interval with (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Voltage-dependent loads (ZIP fractions z + i + p = 1); default constant power. { z: 1, i: 0, p: 0 } = constant impedance. */
+  readonly zip?: { readonly z: number; readonly i: number; readonly p: number };
+  /**
+   * Per-meter clock offsets: each meter (not the substation) averages its interval over a window shifted by a
+   * random offset, uniform in ±clockOffsetMinutes and rounded to the power-flow sub-step (default 0).
+   */
+  readonly clockOffsetMinutes?: number;
 }
+
+/**
+ * The options that make simulated meter data look like a real AMI export (each also usable alone):
+ * ZIP loads (40 % constant impedance, 30 % current, 30 % power), PV at 30 % of the loaded buses sized at 1.5× their
+ * nominal load (reverse flow at midday), 15-min interval means of 1-min power flows with minute-scale load
+ * variability (σ 0.3), 0.1 V voltage registers on a 230 V base, 10 Wh energy registers, zero-injection junctions
+ * (no synthetic junction load; junctions metered for voltage, P = Q = 0), meter clocks off by up to ±2 min,
+ * 0.1 %-class voltage and 0.5 %-class power meters, 5 % missing records in outages of 4 intervals on average and
+ * 0.1 % gross readings (P/Q ×10, |V| ×1.2).
+ */
+export const REALISTIC: Readonly<Partial<SimulationOptions>> = {
+  zip: { z: 0.4, i: 0.3, p: 0.3 },
+  pvFraction: 0.3,
+  pvSize: 1.5,
+  minuteVariability: 0.3,
+  voltageStepPu: 0.1 / 230,
+  energyStepWh: 10,
+  junctionLoad: 0,
+  meters: "all",
+  clockOffsetMinutes: 2,
+  voltageSigma: 0.1 / 300,
+  powerSigma: 0.5 / 300,
+  missing: 0.05,
+  missingRun: 4,
+  grossErrors: { rate: 0.001 },
+};
 
 /** Per-bus interval series; compatible with the identification's MeterSeries. */
 export interface SmartMeterSeries {
@@ -66,6 +99,13 @@ export interface SmartMeterData extends SmartMeterSeries {
   /** Buses with a simulated load (the meter placement of `meters: "load"`); absent for data read from CSV. */
   readonly hasLoad?: readonly boolean[];
   readonly truth?: SmartMeterSeries;
+  /** Rows a reader left out (skipBadRows), with file, line, column and reason. */
+  readonly skipped?: readonly {
+    readonly file: string;
+    readonly line: number;
+    readonly column: number;
+    readonly reason: string;
+  }[];
 }
 
 export interface RemeterOptions extends MeteringOptions {
@@ -79,7 +119,7 @@ export function simulateSmartMeters(feeder: Feeder, opts: SimulationOptions): Sm
   if (!Number.isInteger(T) || T < 1) throw new RangeError(`samples must be a positive integer (got ${T})`);
   const interval = opts.intervalMinutes ?? 15;
   if (!(interval > 0)) throw new RangeError(`intervalMinutes must be > 0 (got ${interval})`);
-  // The spec's i.i.d. generator draws one snapshot per interval; the household model averages sub-steps.
+  // The lognormal i.i.d. generator draws one snapshot per interval; the household model averages sub-steps.
   const sub =
     opts.substeps ?? (opts.model === "lognormal" ? 1 : Math.max(1, Math.min(Math.round(interval), 15)));
   if (!Number.isInteger(sub) || sub < 1) throw new RangeError(`substeps must be a positive integer`);
@@ -99,9 +139,6 @@ export function simulateSmartMeters(feeder: Feeder, opts: SimulationOptions): Sm
   const startMinute = new Float64Array(T);
   const pNow = new Float64Array(n);
   const qNow = new Float64Array(n);
-  const vAcc = new Float64Array(n);
-  const pAcc = new Float64Array(n);
-  const qAcc = new Float64Array(n);
   const v0Nominal = opts.v0 ?? feeder.rootVoltagePu;
   if (!(v0Nominal > 0.5 && v0Nominal < 1.5))
     throw new RangeError(`v0 must be a per-unit voltage (got ${v0Nominal})`);
@@ -111,34 +148,40 @@ export function simulateSmartMeters(feeder: Feeder, opts: SimulationOptions): Sm
   let v0 = v0Nominal;
   const t0 = opts.startMinute ?? 0;
   const instant = opts.voltageReading === "instant";
-
-  for (let t = 0; t < T; t++) {
-    const start = t0 + t * interval;
-    startMinute[t] = start;
-    vAcc.fill(0);
-    pAcc.fill(0);
-    qAcc.fill(0);
-    for (let s = 0; s < sub; s++) {
-      if (walk > 0) {
-        v0 += walk * rng.normal();
-        v0 = Math.min(v0Nominal * (1 + band), Math.max(v0Nominal * (1 - band), v0));
-      }
-      loads.at(start + (s + 0.5) * dtSub, pNow, qNow);
-      const pf = sweep.solve({ p: pNow, q: qNow, qCap }, { v0, warmStart: true });
-      for (let j = 0; j < n; j++) {
-        const v = pf.vm[j];
-        if (instant) vAcc[j] = v * sub;
-        else vAcc[j] += v;
-        pAcc[j] += pNow[j];
-        qAcc[j] += qNow[j] - qCap[j] * v * v;
-      }
+  // Clock offsets in sub-steps per meter (the substation's clock is the reference).
+  const maxOff = Math.round((opts.clockOffsetMinutes ?? 0) / dtSub);
+  if (!(maxOff >= 0)) throw new RangeError("clockOffsetMinutes must be >= 0");
+  const clockRng = new Rng(`${seed}/clocks`);
+  const offset = Int32Array.from({ length: n }, (_, j) =>
+    j === 0 || maxOff === 0 ? 0 : Math.round(clockRng.uniformIn(-maxOff, maxOff)),
+  );
+  const zip = opts.zip;
+  const loadsPu = { p: pNow, q: qNow, qCap, ...(zip ? { zip } : {}) };
+  for (let t = 0; t < T; t++) startMinute[t] = t0 + t * interval;
+  // Sub-step g covers minutes t0 + g·dt … (g + 1)·dt; meter j's interval t averages g ∈ [t·sub + o_j, (t+1)·sub + o_j).
+  const g0 = -maxOff;
+  const g1 = T * sub + maxOff;
+  let done = 0;
+  for (let g = g0; g < g1; g++) {
+    if (walk > 0) {
+      v0 += walk * rng.normal();
+      v0 = Math.min(v0Nominal * (1 + band), Math.max(v0Nominal * (1 - band), v0));
     }
+    loads.at(t0 + (g + 0.5) * dtSub, pNow, qNow);
+    const pf = sweep.solve(loadsPu, { v0, warmStart: true });
     for (let j = 0; j < n; j++) {
-      truth.vm[j][t] = vAcc[j] / sub;
-      truth.p[j][t] = pAcc[j] / sub;
-      truth.q[j][t] = qAcc[j] / sub;
+      const gj = g - offset[j]!;
+      if (gj < 0 || gj >= T * sub) continue;
+      const t = Math.floor(gj / sub);
+      const v = pf.vm[j]!;
+      const f = zip ? zip.z * v * v + zip.i * v + zip.p : 1;
+      if (instant) {
+        if (gj % sub === sub - 1) truth.vm[j]![t] = v;
+      } else truth.vm[j]![t] += v / sub;
+      truth.p[j]![t] += (pNow[j]! * f) / sub;
+      truth.q[j]![t] += (qNow[j]! * f - qCap[j]! * v * v) / sub;
     }
-    opts.onProgress?.(t + 1, T);
+    if (g >= 0 && (g + 1) % sub === 0) opts.onProgress?.(++done, T);
   }
 
   const busNames = feeder.buses.map((b) => b.name);
@@ -157,6 +200,9 @@ export function simulateSmartMeters(feeder: Feeder, opts: SimulationOptions): Sm
       voltage_reading: instant ? "instant" : "mean",
       load_model: opts.model ?? "households",
       pf_variation: String(opts.pfVariation ?? (opts.model === "lognormal" ? 0.4 : 0.3)),
+      ...(zip ? { zip: `${zip.z} ${zip.i} ${zip.p}` } : {}),
+      ...(maxOff > 0 ? { clock_offsets_min: Array.from(offset, (o) => o * dtSub).join(" ") } : {}),
+      ...(opts.minuteVariability ? { minute_variability: String(opts.minuteVariability) } : {}),
       pv_buses: loads
         .pvBuses()
         .map((j) => busNames[j])
@@ -246,6 +292,9 @@ export function remeter(data: SmartMeterData, opts: RemeterOptions = {}): SmartM
       missing: String(meter.missing),
       missing_run: String(run),
       outliers: String(meter.outliers),
+      ...(meter.grossRate > 0
+        ? { gross_errors: `${meter.grossRate} (P/Q x${meter.grossPower}, |V| x${meter.grossVoltage})` }
+        : {}),
     },
     busNames: src.busNames,
     root,

@@ -10,7 +10,7 @@ import {
 } from "./lp.js";
 
 // highs ships a CommonJS-typed .d.ts: under NodeNext the default import types as the module
-// object, at run time it is the loader function (toolchain.md §7.2).
+// object, at run time it is the loader function.
 const loadHighs = highsDefault as unknown as typeof highsDefault.default;
 type HighsRuntime = Awaited<ReturnType<typeof loadHighs>>;
 

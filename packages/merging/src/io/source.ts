@@ -4,7 +4,7 @@
 import { type FileHandle, open, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type Checkpoint, openCheckpoint } from "@x/tensor-core";
-import { MergeInputError } from "../pipeline/errors.js";
+import { MergeInputError } from "../errors.js";
 import type { StoredTensorInfo, TensorSource } from "./types.js";
 
 /** The absolute path of a model reference; a missing path is a MergeInputError saying what is supported. */
@@ -29,6 +29,7 @@ class CheckpointSource implements TensorSource {
 
   constructor(
     readonly label: string,
+    readonly path: string,
     private readonly ckpt: Checkpoint,
   ) {}
 
@@ -93,5 +94,5 @@ class CheckpointSource implements TensorSource {
 /** Opens a model reference (directory or .safetensors file) as a lazily read tensor source. */
 export async function openModel(ref: string, baseDir?: string): Promise<TensorSource> {
   const path = await resolveModelPath(ref, baseDir);
-  return new CheckpointSource(ref, await openCheckpoint(path));
+  return new CheckpointSource(ref, path, await openCheckpoint(path));
 }

@@ -11,6 +11,8 @@ export interface StoredTensorInfo {
 export interface TensorSource {
   /** The path the user gave (for messages). */
   readonly label: string;
+  /** The resolved path of the directory or file. */
+  readonly path: string;
   /** Tensor names in storage order. */
   names(): readonly string[];
   info(name: string): StoredTensorInfo | undefined;

@@ -20,7 +20,7 @@ import {
   type TensorReader,
   type TensorSpec,
 } from "@x/tensor-core";
-import { commitOutputDir, prepareOutputDir } from "../io/index.js";
+import { StagedOutput } from "../io/output-dir.js";
 import { type SvdOptions, type TruncatedSvd, truncatedSvd } from "./linalg.js";
 import { type ModuleKind, type PlannedModule, planModules } from "./modules.js";
 
@@ -135,7 +135,7 @@ export async function extractLora(options: ExtractLoraOptions): Promise<ExtractL
   }
   const model = await openAnyCheckpoint(options.model);
   let base: TensorReader | undefined;
-  let tmp: string | undefined;
+  let staged: StagedOutput | undefined;
   try {
     base = await openAnyCheckpoint(options.base);
     const shapes = new Map(model.names().map((n) => [n, model.info(n)?.shape ?? []] as const));
@@ -162,7 +162,8 @@ export async function extractLora(options: ExtractLoraOptions): Promise<ExtractL
         }
       }
     }
-    tmp = await prepareOutputDir(options.out, options.overwrite ?? false);
+    staged = await StagedOutput.create(options.out, options.overwrite ?? false);
+    const tmp = staged.dir;
     const spillPath = join(tmp, ".lora-factors.spill");
     const spill = await open(spillPath, "w+");
     const spilled: SpilledTensor[] = [];
@@ -238,8 +239,7 @@ export async function extractLora(options: ExtractLoraOptions): Promise<ExtractL
     };
     await writeFile(join(tmp, ADAPTER_CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
     await writeFile(join(tmp, "README.md"), modelCard(options, rank, reports));
-    await commitOutputDir(tmp, options.out, options.overwrite ?? false);
-    tmp = undefined;
+    await staged.commit();
     return {
       out: options.out,
       rank,
@@ -250,7 +250,7 @@ export async function extractLora(options: ExtractLoraOptions): Promise<ExtractL
       skipped: plan.skipped,
     };
   } finally {
-    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+    await staged?.discard();
     await model.close();
     await base?.close();
   }

@@ -78,6 +78,7 @@ export const fisher: MergeMethod = {
       description: "Added to every Fisher entry (FusionBench minimal_fisher_weight).",
     },
   ],
+  auxInputs: [{ kind: "fisher", required: "every" }],
   scopeOf: tensorScope,
   mergeTensor(input) {
     checkInput(fisher, input);

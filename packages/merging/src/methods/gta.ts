@@ -6,7 +6,7 @@
 // sign is +1 where Σ_i w_i δ_i ≥ 0 (ties go to +) and only agreeing entries are summed; normalize
 // divides by Σ w_i over the summed entries (0 → 1; without consensus |Σ w_i| < 1e-8 → 1); × λ; + θ₀.
 
-import type { MergeMethod, ParamMap, ParamSpec, TensorMergeInput } from "../method.js";
+import type { DenseLinearPlan, MergeMethod, ParamMap, ParamSpec, TensorMergeInput } from "../method.js";
 import { MergeMethodError } from "../method.js";
 import {
   bool,
@@ -277,26 +277,19 @@ function denseLinearMerge(
   return acc;
 }
 
-/** θ₀ + scale · Σ w_i (θ_i − θ₀): the per-model weights and the final scale of a dense linear merge. */
-export interface DenseLinearPlan {
-  readonly weights: Float64Array;
-  readonly scale: number;
-}
-
 /**
- * When `method` (one of this module's methods, by identity) would merge a tensor with these resolved
- * parameters through the dense, consensus-free path, its weights and scale; else undefined. Lets the
- * streaming pipeline run the same arithmetic fused with decoding (see pipeline/linear-fast.ts), with
- * results bit-identical to `mergeTensor`.
+ * The dense linear plan of a tensor merge of this family, when it takes the dense, consensus-free path
+ * (`denseLinearMerge`) with these resolved parameters: the declaration of the methods' "dense-linear"
+ * fast path (the executor runs the same arithmetic fused with decoding, bit-identical to `mergeTensor`).
  */
-export function denseLinearPlan(
-  method: MergeMethod,
+function denseLinearPlanOf(
+  sparsifier: Sparsifier,
+  consensus: boolean,
+  minModels: number,
   params: ParamMap,
   modelParams: readonly ParamMap[],
 ): DenseLinearPlan | undefined {
-  const sparsifier = SPARSIFIER.get(method);
-  if (sparsifier === undefined || CONSENSUS.has(method.name) || modelParams.length < method.minModels)
-    return undefined;
+  if (consensus || modelParams.length < minModels) return undefined;
   if (sparsifier !== "none" && modelParams.some((mp) => num(mp, "density") < 1)) return undefined;
   const weights = perModel(modelParams, "weight");
   return { weights, scale: linearScale(weights, bool(params, "normalize"), num(params, "lambda")) };
@@ -320,8 +313,6 @@ function applyPlan(plan: SparsePlan, delta: Float32Array): void {
 }
 
 const CONSENSUS = new Set(["ties", "dare_ties", "breadcrumbs_ties", "della"]);
-/** This module's method objects and their sparsifiers (identity: a look-alike custom method is not one). */
-const SPARSIFIER = new Map<MergeMethod, Sparsifier>();
 
 function gtaMethod(
   name: string,
@@ -349,6 +340,15 @@ function gtaMethod(
     randomized: sparsifier === "random" || sparsifier === "della",
     scopeOf: tensorScope,
     mergeTensor: (input) => gtaMergeTensor(method, sparsifier, input),
+    fastPaths: [
+      {
+        kind: "dense-linear",
+        scope: "tensor",
+        dtypes: ["BF16", "F16", "F32"],
+        plan: (params, modelParams) =>
+          denseLinearPlanOf(sparsifier, CONSENSUS.has(name), 1, params, modelParams),
+      },
+    ],
     validate(_params, modelParams) {
       if (sparsifier !== "della") return;
       modelParams.forEach((mp, i) => {
@@ -356,7 +356,6 @@ function gtaMethod(
       });
     },
   };
-  SPARSIFIER.set(method, sparsifier);
   return method;
 }
 

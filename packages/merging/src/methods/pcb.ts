@@ -1,8 +1,9 @@
 // The `pcb` merge method: PCB-Merging as the reference code computes it, in three modes.
-// - reference (default): whole model flattened in sorted key order, statistics per task row over all
-//   D parameters, in memory (≈ 2·n·D float32 + D).
-// - streaming-global: the same statistics from passes over the tensors; identical output; the per-task
-//   store (n × D float32) in memory up to `memory_budget`, else in a temp file.
+// - streaming-global (default): the whole-model statistics from passes over the tensors, identical to
+//   reference mode: the WebAssembly fast path over the stored bytes when it applies, else the general
+//   path with its per-task store (n × D float32) in memory up to `memory_budget`, else in a temp file.
+// - reference: whole model flattened in sorted key order, statistics per task row over all D
+//   parameters, in memory (≈ 2·n·D float32 + D); kept for checking.
 // - per-tensor: each tensor is its own "model" (what mergekit forks do) — a different semantics.
 // Per-model `weight` = λ_i inside the weighted average (numerator only); global `lambda` = outer λ.
 
@@ -15,6 +16,8 @@ import type {
   TensorMergeInput,
 } from "../method.js";
 import { MergeMethodError } from "../method.js";
+import { MAX_TASKS } from "../pcb/fast/kernels.js";
+import { DEFAULT_WINDOW } from "../pcb/fast/layout.js";
 import { fastPcbSession } from "../pcb/fast/session.js";
 import {
   type NanGuard,
@@ -34,12 +37,12 @@ export type PcbMode = "reference" | "streaming-global" | "per-tensor";
 
 /**
  * Default `memory_budget` of streaming-global for a machine with `totalBytes` of memory: a quarter of
- * it, between 1 GiB and 4 GiB (the most a WebAssembly memory holds: the fast path then takes models up
- * to ≈ 255 M parameters with 4 BF16 tasks; 2 GiB ≈ 120 M). Only speed and memory depend on it, never
- * the output.
+ * it, at least 1 GiB. It bounds the fast path's windows and, with `fast_window: 0`, how much of a model
+ * stays resident (in as many WebAssembly memories as it needs: ≈ 47 bytes per parameter with 8 F32
+ * tasks); it bounds the general path's task store. Only speed and memory depend on it, never the output.
  */
 export function defaultMemoryBudget(totalBytes: number = totalmem()): number {
-  return Math.min(2 ** 32, Math.max(2 ** 30, Math.floor(totalBytes / 4 / 2 ** 20) * 2 ** 20));
+  return Math.max(2 ** 30, Math.floor(totalBytes / 4 / 2 ** 20) * 2 ** 20);
 }
 
 export const STREAMING_MEMORY_BUDGET = defaultMemoryBudget();
@@ -113,9 +116,10 @@ export const pcb: MergeMethod = {
       name: "mode",
       scope: "global",
       type: "string",
-      default: "reference",
+      default: "streaming-global",
       choices: ["reference", "streaming-global", "per-tensor"],
-      description: "Statistics over the whole flattened model (in memory or streamed) or per tensor.",
+      description:
+        "Statistics over the whole flattened model, streamed (default; the fast path when it applies) or in memory (reference, for checking), or per tensor (a different semantics).",
     },
     {
       name: "ratio",
@@ -150,7 +154,7 @@ export const pcb: MergeMethod = {
       default: STREAMING_MEMORY_BUDGET,
       min: 0,
       description:
-        "streaming-global: bytes the fast path, or the general path's per-task store (n × D float32: task vectors, then balance scores), may take in memory; above it the fast path is not used and the store spills to a self-deleting temp file. Default: a quarter of the machine's memory, between 1 GiB and 4 GiB.",
+        "streaming-global: bytes the fast path, or the general path's per-task store (n × D float32: task vectors, then balance scores), may take in memory. The fast path reads a model that fits once; beyond the budget it keeps what fits and re-reads the rest in every pass; the store spills to a self-deleting temp file. Default: a quarter of the machine's memory, at least 1 GiB.",
     },
     {
       name: "spill_dir",
@@ -175,7 +179,16 @@ export const pcb: MergeMethod = {
       type: "boolean",
       default: true,
       description:
-        "streaming-global: use the WebAssembly SIMD path over the stored bytes when it applies (inputs all BF16, all F16 or all F32, canonical inter, fits memory_budget); same output. false: always the general path.",
+        "streaming-global: use the WebAssembly SIMD path over the stored bytes when it applies (inputs all BF16, all F16 or all F32, canonical inter, at most 16 tasks); same output. false: always the general path.",
+    },
+    {
+      name: "fast_window",
+      scope: "global",
+      type: "number",
+      default: DEFAULT_WINDOW,
+      min: 0,
+      description:
+        "streaming-global fast path: positions held in memory at once; a model with more is streamed in windows of this many, every pass re-reading them (from the page cache after the first). 0: hold the whole model in memory when memory_budget allows (read once; first touches of that much shared WebAssembly memory are slow on some machines).",
     },
     {
       name: "fast_range",
@@ -184,7 +197,7 @@ export const pcb: MergeMethod = {
       default: 2 ** 22,
       min: 1,
       description:
-        "streaming-global fast path: elements per merge range; two output buffers of this size (the largest tensor at least) alternate while ranges are written.",
+        "streaming-global fast path: elements per merge step; two output buffers of this size alternate while steps are written.",
     },
     {
       name: "nan_guard",
@@ -235,17 +248,29 @@ export const pcb: MergeMethod = {
     }
     throw new MergeMethodError("pcb: mode 'per-tensor' is tensor-scope; call mergeTensor per tensor");
   },
-  fastGlobal(ctx) {
-    if (str(ctx.params, "mode") !== "streaming-global" || !bool(ctx.params, "fast_path")) return undefined;
-    return fastPcbSession(
-      ctx,
-      optionsOf(ctx.params),
-      num(ctx.params, "lambda"),
-      num(ctx.params, "memory_budget"),
-      num(ctx.params, "threads") || ctx.threads,
-      num(ctx.params, "fast_range"),
-    );
-  },
+  fastPaths: [
+    {
+      kind: "stored-global",
+      scope: "global",
+      dtypes: ["BF16", "F16", "F32"],
+      uniformDtype: true,
+      maxModels: MAX_TASKS,
+      applies: (params) =>
+        str(params, "mode") === "streaming-global" &&
+        bool(params, "fast_path") &&
+        str(params, "inter") === "canonical",
+      begin: (ctx) =>
+        fastPcbSession(
+          ctx,
+          optionsOf(ctx.params),
+          num(ctx.params, "lambda"),
+          num(ctx.params, "memory_budget"),
+          num(ctx.params, "threads") || ctx.threads,
+          num(ctx.params, "fast_range"),
+          num(ctx.params, "fast_window"),
+        ),
+    },
+  ],
   validate(params) {
     optionsOf(params);
   },

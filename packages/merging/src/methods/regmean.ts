@@ -1,79 +1,27 @@
 // `regmean` (Jin et al.): for a linear layer y = W x with W of shape [out, in] and per-model input
 // Gram matrices G_i = X_iᵀX_i ([in, in], `aux.gram`), the merged weight solves
 //   (Σ_i G̃_i) W_Mᵀ = Σ_i G̃_i W_iᵀ,  G̃_i = G_i with off-diagonal entries scaled by α
-// (`reduce_non_diagonal_ratio`). Parameters without Gram matrices (biases, norms, embeddings) are
-// averaged. Solved in float64 by Cholesky, falling back to pivoted LU when Σ G̃ is not positive definite.
+// (`reduce_non_diagonal_ratio`). Products and the solve (LU with partial pivoting) in float64 with
+// ml-matrix.
+// Parameters without Gram matrices (biases, norms, embeddings: everything but the linear layers) are
+// averaged. A merge given no Gram matrices at all is an error unless `missing_gram: average` asks for
+// the plain average; `missing_gram: strict` makes every 2-D weight without them an error
+// (docs/aux-inputs.md).
 
+import { LuDecomposition, Matrix } from "ml-matrix";
 import type { MergeMethod } from "../method.js";
 import { MergeMethodError } from "../method.js";
-import { checkInput, num, tensorScope } from "./common.js";
+import { checkInput, num, str, tensorScope } from "./common.js";
 
-/** Solves A X = B in place for X (A: m×m, B: m×c, both row-major float64); A is overwritten. */
-export function solveSpd(
-  a: Float64Array,
-  b: Float64Array,
-  m: number,
-  c: number,
-  where: string,
-): Float64Array {
-  // Cholesky A = L Lᵀ (lower triangle in place).
-  const l = a.slice();
-  let spd = true;
-  for (let j = 0; j < m && spd; j++) {
-    let s = l[j * m + j];
-    for (let p = 0; p < j; p++) s -= l[j * m + p] * l[j * m + p];
-    if (!(s > 0)) {
-      spd = false;
-      break;
-    }
-    const ljj = Math.sqrt(s);
-    l[j * m + j] = ljj;
-    for (let i = j + 1; i < m; i++) {
-      let t = l[i * m + j];
-      for (let p = 0; p < j; p++) t -= l[i * m + p] * l[j * m + p];
-      l[i * m + j] = t / ljj;
-    }
-  }
-  if (spd) {
-    for (let col = 0; col < c; col++) {
-      for (let i = 0; i < m; i++) {
-        let s = b[i * c + col];
-        for (let p = 0; p < i; p++) s -= l[i * m + p] * b[p * c + col];
-        b[i * c + col] = s / l[i * m + i];
-      }
-      for (let i = m - 1; i >= 0; i--) {
-        let s = b[i * c + col];
-        for (let p = i + 1; p < m; p++) s -= l[p * m + i] * b[p * c + col];
-        b[i * c + col] = s / l[i * m + i];
-      }
-    }
-    return b;
-  }
-  // Gaussian elimination with partial pivoting.
-  for (let j = 0; j < m; j++) {
-    let piv = j;
-    for (let i = j + 1; i < m; i++) if (Math.abs(a[i * m + j]) > Math.abs(a[piv * m + j])) piv = i;
-    if (a[piv * m + j] === 0) throw new MergeMethodError(`${where}: summed Gram matrix is singular`);
-    if (piv !== j) {
-      for (let p = 0; p < m; p++) [a[j * m + p], a[piv * m + p]] = [a[piv * m + p], a[j * m + p]];
-      for (let p = 0; p < c; p++) [b[j * c + p], b[piv * c + p]] = [b[piv * c + p], b[j * c + p]];
-    }
-    const ajj = a[j * m + j];
-    for (let i = j + 1; i < m; i++) {
-      const f = a[i * m + j] / ajj;
-      if (f === 0) continue;
-      for (let p = j; p < m; p++) a[i * m + p] -= f * a[j * m + p];
-      for (let p = 0; p < c; p++) b[i * c + p] -= f * b[j * c + p];
-    }
-  }
-  for (let i = m - 1; i >= 0; i--) {
-    for (let p = 0; p < c; p++) {
-      let s = b[i * c + p];
-      for (let q = i + 1; q < m; q++) s -= a[i * m + q] * b[q * c + p];
-      b[i * c + p] = s / a[i * m + i];
-    }
-  }
-  return b;
+/**
+ * Solves A X = B for X (A: m×m, B: m×c) by LU with partial pivoting (stable for the symmetric positive
+ * (semi-)definite Gram sums, and ml-matrix's fastest solve for many right-hand sides: its Cholesky
+ * solve walks B by columns). Throws a MergeMethodError when A is singular.
+ */
+function solveGramSystem(a: Matrix, b: Matrix, where: string): Matrix {
+  const lu = new LuDecomposition(a);
+  if (lu.isSingular()) throw new MergeMethodError(`${where}: summed Gram matrix is singular`);
+  return lu.solve(b);
 }
 
 /**
@@ -104,38 +52,31 @@ export function regmeanMerge(
       );
     }
   }
-  const sumG = new Float64Array(inDim * inDim);
-  const rhs = new Float64Array(inDim * outDim); // Σ G̃_i W_iᵀ, [in, out]
-  const gi = new Float64Array(inDim * inDim);
+  const sumG = Matrix.zeros(inDim, inDim);
+  const rhs = Matrix.zeros(inDim, outDim); // Σ G̃_i W_iᵀ, [in, out]
   for (let i = 0; i < n; i++) {
     const g = grams[i];
+    const gi = new Matrix(inDim, inDim);
     for (let r = 0; r < inDim; r++) {
-      for (let c = 0; c < inDim; c++) {
-        const v = r === c ? g[r * inDim + c] : nonDiagonalRatio * g[r * inDim + c];
-        gi[r * inDim + c] = v;
-        sumG[r * inDim + c] += v;
-      }
+      for (let c = 0; c < inDim; c++)
+        gi.set(r, c, r === c ? g[r * inDim + c] : nonDiagonalRatio * g[r * inDim + c]);
     }
+    sumG.add(gi);
+    const wt = new Matrix(inDim, outDim);
     const w = weights[i];
-    // (G̃ Wᵀ)[r, o] = Σ_c G̃[r, c] W[o, c]
-    for (let r = 0; r < inDim; r++) {
-      for (let o = 0; o < outDim; o++) {
-        let s = 0;
-        for (let c = 0; c < inDim; c++) s += gi[r * inDim + c] * w[o * inDim + c];
-        rhs[r * outDim + o] += s;
-      }
-    }
+    for (let o = 0; o < outDim; o++) for (let c = 0; c < inDim; c++) wt.set(c, o, w[o * inDim + c]);
+    rhs.add(gi.mmul(wt));
   }
-  const x = solveSpd(sumG, rhs, inDim, outDim, where); // W_Mᵀ, [in, out]
+  const x = solveGramSystem(sumG, rhs, where); // W_Mᵀ, [in, out]
   const out = new Float32Array(outDim * inDim);
-  for (let o = 0; o < outDim; o++) for (let c = 0; c < inDim; c++) out[o * inDim + c] = x[c * outDim + o];
+  for (let o = 0; o < outDim; o++) for (let c = 0; c < inDim; c++) out[o * inDim + c] = x.get(c, o);
   return out;
 }
 
 export const regmean: MergeMethod = {
   name: "regmean",
   description:
-    "RegMean: closed-form merge of linear layers from per-model input Gram matrices (aux.gram); others averaged",
+    "RegMean: closed-form merge of linear layers from per-model input Gram matrices (aux.gram); 1-D parameters averaged",
   base: "none",
   minModels: 1,
   randomized: false,
@@ -149,12 +90,27 @@ export const regmean: MergeMethod = {
       max: 1,
       description: "α scaling the Gram matrices' off-diagonal entries (FusionBench CLIP config: 0.95).",
     },
+    {
+      name: "missing_gram",
+      scope: "global",
+      type: "string",
+      default: "error",
+      choices: ["error", "strict", "average"],
+      description:
+        "Tensors without Gram matrices are averaged; 'error' (default): a merge given no Gram matrices at all is an error; 'strict': every 2-D weight without them is; 'average': never (the plain average when none are given).",
+    },
   ],
+  auxInputs: [{ kind: "gram", required: "some", fallback: { param: "missing_gram", value: "average" } }],
   scopeOf: tensorScope,
   mergeTensor(input) {
     const d = checkInput(regmean, input);
     const grams = input.aux?.gram;
     if (!grams) {
+      if (input.shape.length >= 2 && str(input.params, "missing_gram") === "strict") {
+        throw new MergeMethodError(
+          `regmean: tensor '${input.name}' (shape [${input.shape.join(", ")}]) has no Gram matrices (missing_gram: strict): give each model's Gram matrix of this layer's inputs (aux.gram, or gram.safetensors beside each checkpoint)`,
+        );
+      }
       const out = new Float32Array(d);
       const n = input.models.length;
       for (let k = 0; k < d; k++) {

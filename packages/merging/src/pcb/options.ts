@@ -1,10 +1,10 @@
-// PCB-Merging options, defaults and the reference code's index rules (spec merging.md §1.4, §1.7).
+// PCB-Merging options, defaults and the reference code's index rules (docs/pcb.md).
 
 import { truncIndex } from "@x/tensor-core";
 import { MergeMethodError } from "../method.js";
 
 /**
- * Inter-score variant (spec §1.5):
+ * Inter-score variant (docs/pcb.md, "Inter-term variants"):
  * - "canonical": C_ik = tanh(T_ik · Σ_j T_jk) on raw task vectors (pcb-merging.py, NLP code);
  * - "vision":    C_ik = tanh(T_ik · Σ_j S_jk), S_j = sign(T_j) ⊙ MinMax(A_j) (vision_source_code/pcb.py);
  * - "pairwise":  C_ik = Σ_j tanh(S_ik · S_jk) (vision_source_code/pcb_ES.py).
@@ -12,7 +12,7 @@ import { MergeMethodError } from "../method.js";
 export type PcbInter = "canonical" | "vision" | "pairwise";
 
 /**
- * What to do when a row statistic's MinMax has a zero range (spec §1.7 quirk 4: an all-zero or
+ * What to do when a row statistic's MinMax has a zero range (docs/pcb.md, index rule 4: an all-zero or
  * constant task vector, or a balance-score row whose max equals its drop threshold):
  * - "off":   reproduce the reference exactly: 0/0 = NaN, which poisons every merged parameter;
  * - "error": throw a PcbError naming the task row (results otherwise identical to "off");

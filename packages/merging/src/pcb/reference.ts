@@ -1,5 +1,5 @@
 // PCB-Merging "reference" mode on an in-memory n × D task matrix: the whole model flattened, every
-// statistic per task row over all D entries (spec §1.4). Quantiles use exact O(D) selection.
+// statistic per task row over all D entries (docs/pcb.md). Quantiles use exact O(D) selection.
 //
 // `pcbPrepare` computes everything that does not depend on λ (clamp, scores, W) once;
 // `PcbPrepared.combine(lambdas)` then only redoes the weighted sum (step 7) — the coefficient-search path.

@@ -8,9 +8,9 @@
 // thread count. `finish()` of a global pass is synchronous, so the calling thread blocks in
 // Atomics.wait while the workers run.
 
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { StreamingLowPlan, StreamingQuantile } from "@x/tensor-core";
-import { findBuiltScript } from "../built-script.js";
+import { findBuiltScript, startWorker } from "../threads.js";
 import type { NanGuard, PcbInter } from "./options.js";
 import { PcbError } from "./options.js";
 import type { RankWindow } from "./rank-window.js";
@@ -100,8 +100,7 @@ function runRanges<J extends StoreJob>(
         status: shared((b) => new Int32Array(b), 8),
         error: shared((b) => new Uint8Array(b), 4096),
       });
-      const w = new Worker(url as URL);
-      w.unref();
+      const w = startWorker(url as URL, undefined, true);
       w.postMessage(job);
       workers.push(w);
       jobs.push(job);

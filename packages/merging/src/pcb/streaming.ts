@@ -15,6 +15,7 @@
 
 import { availableParallelism } from "node:os";
 import { StreamingQuantile } from "@x/tensor-core";
+import { ReadBuffers } from "../buffers.js";
 import type {
   GlobalMergeContext,
   GlobalMergeSession,
@@ -37,20 +38,6 @@ import {
 import { sampleScores, scoreChunk } from "./score-pass.js";
 import { refineStoreThreaded, scoreStoreThreaded } from "./score-threads.js";
 import { createTaskStore, STORE_CHUNK, sharedRowsOf, type TaskStore } from "./task-store.js";
-
-/** Grow-only float32 scratch buffers by slot, returned at the requested length. */
-class Scratch {
-  private bufs: Float32Array[] = [];
-
-  get(slot: number, len: number): Float32Array {
-    let b = this.bufs[slot];
-    if (!b || b.length < len) {
-      b = new Float32Array(len);
-      this.bufs[slot] = b;
-    }
-    return b.subarray(0, len);
-  }
-}
 
 export interface StreamingPcbHooks {
   /** Called with the global statistics once known (tests, reporting). */
@@ -96,7 +83,7 @@ export function streamingPcbSession(
   const n = ctx.numModels;
   const { total, ranges } = flatLayout(ctx, where);
   if (total === 0) throw new PcbError(`${where}: no tensor elements to merge`);
-  const scratch = new Scratch();
+  const scratch = new ReadBuffers();
   const absSel = Array.from(
     { length: n },
     () => new StreamingQuantile((d) => clampIndices(d, o.clampQuantile), { abs: true }),
@@ -142,7 +129,7 @@ export function streamingPcbSession(
             const m = t.models[i];
             // In memory, T goes straight into the store; a file store gets it through a scratch row.
             const view = st.view(i, start + a, len);
-            const row = view ?? scratch.get(0, len);
+            const row = view ?? scratch.view(0, len);
             for (let k = 0; k < len; k++) row[k] = m[a + k] - base[a + k];
             if (!view) st.write(i, start + a, row);
             absSel[i].addTop(row); // the selector keys |T|
@@ -229,7 +216,7 @@ export function streamingPcbSession(
               m,
               o.inter,
               o.nanGuard,
-              scratch.get(2, slices[0].length),
+              scratch.view(2, slices[0].length),
               scoreMax,
               wins,
               _start,
@@ -299,7 +286,7 @@ export function streamingPcbSession(
       const base = input.base as Float32Array;
       const d = base.length;
       const num = new Float32Array(d); // Σ λ_i T̃_i W_i, then τ, then the output
-      const den = scratch.get(3, d);
+      const den = scratch.view(3, d);
       den.fill(0);
       const rows = sharedRowsOf(st);
       // Task by task (each element still receives its tasks' terms in task order).
@@ -318,10 +305,10 @@ export function streamingPcbSession(
           const len = Math.min(d, a + chunk) - a;
           const nu = num.subarray(a, a + len);
           const de = den.subarray(a, a + len);
-          const b = st.read(i, start + a, len, scratch.get(4, len));
+          const b = st.read(i, start + a, len, scratch.view(4, len));
           // Most entries are dropped (B ≤ t_i): the fast kernel only touches the kept ones.
           if (accumulateKept(i, m, base, a, b, ms, ss, o.nanGuard, li, nu, de)) continue;
-          const t = scratch.get(0, len);
+          const t = scratch.view(0, len);
           for (let k = 0; k < len; k++) t[k] = m[a + k] - base[a + k];
           accumulateWeighted(i, t, b, ms, ss, o.nanGuard, li, nu, de);
         }

@@ -12,7 +12,7 @@ import {
   type PrepareMergeOptions,
   prepareCheckpointMerge,
   type WriteMergeOptions,
-} from "../pipeline/run.js";
+} from "../exec/prepared.js";
 import {
   type CoefficientSearchOptions,
   type CoefficientSearchResult,

@@ -1,13 +1,7 @@
-// Test helpers: synthetic models, a minimal driver for global-scope sessions, and float checks.
+// Test helpers: synthetic models, a driver over the merge core (MergeRun), and float checks.
 import { Rng } from "@x/tensor-core";
 import { expect } from "vitest";
-import {
-  type MergeMethod,
-  type ParamMap,
-  resolveParams,
-  type TensorAux,
-  tensorRng,
-} from "../../src/index.js";
+import { type MergeMethod, MergeRun, resolveParams, type TensorAux } from "../../src/index.js";
 
 export interface ToyTensor {
   readonly name: string;
@@ -62,7 +56,7 @@ export interface RunOptions {
   aux?: (t: ToyTensor) => TensorAux | undefined;
 }
 
-/** Runs a method over all tensors like the pipeline does (per tensor, or passes + mergeTensor). */
+/** Runs a method over all tensors through the merge core (per tensor, or passes + mergeTensor). */
 export function runMethod(
   method: MergeMethod,
   tensors: readonly ToyTensor[],
@@ -74,40 +68,37 @@ export function runMethod(
     opts.params ?? {},
     opts.modelParams ?? Array.from({ length: n }, () => ({})),
   );
-  const seed = opts.seed ?? 0;
   const out = new Map<string, Float32Array>();
-  const inputOf = (t: ToyTensor) => ({
-    name: t.name,
-    shape: t.shape,
-    base: method.base === "none" ? undefined : t.base,
-    models: t.models,
-    modelParams: modelParams as ParamMap[],
+  const run = new MergeRun({
+    method,
     params,
-    rng: tensorRng(seed, t.name),
-    aux: opts.aux?.(t),
-  });
-  if (method.scopeOf(params) === "tensor") {
-    for (const t of tensors) out.set(t.name, method.mergeTensor(inputOf(t)));
-    return out;
-  }
-  const session = method.beginGlobal!({
-    tensors: tensors.map((t) => ({ name: t.name, shape: t.shape })),
-    numModels: n,
     modelParams,
-    params,
-    seed,
+    tensors: tensors.map((t) => ({ name: t.name, shape: t.shape })),
+    seed: opts.seed ?? 0,
   });
+  const orders = new Map<number, readonly ToyTensor[]>();
+  const orderOf = (pass: number) => {
+    const o = orders.get(pass) ?? opts.order?.(pass) ?? tensors;
+    orders.set(pass, o);
+    return o;
+  };
   try {
-    session.passes.forEach((pass, p) => {
-      if (pass.readsTensors !== false) {
-        for (const t of opts.order?.(p) ?? tensors)
-          pass.visit({ name: t.name, shape: t.shape, base: t.base, models: t.models });
+    for (const step of run.passSteps()) {
+      if (step.tensor === undefined) {
+        step.pass.finish();
+        continue;
       }
-      pass.finish();
-    });
-    for (const t of tensors) out.set(t.name, session.mergeTensor(inputOf(t)));
+      const t = orderOf(step.passIndex)[step.tensor]!;
+      step.pass.visit({ name: t.name, shape: t.shape, base: t.base, models: t.models });
+    }
+    for (const t of tensors) {
+      out.set(
+        t.name,
+        run.mergeTensor({ name: t.name, shape: t.shape, base: t.base, models: t.models, aux: opts.aux?.(t) }),
+      );
+    }
   } finally {
-    session.close?.();
+    run.close();
   }
   return out;
 }

@@ -5,7 +5,12 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { f16ToF32, f32ToBf16, f32ToF16, Rng } from "@x/tensor-core";
 import { describe, expect, it } from "vitest";
-import { type FastFormat, FastPcb, FastPcbUnsupported } from "../../src/pcb/fast/fast-pcb.js";
+import {
+  type FastFormat,
+  FastPcb,
+  FastPcbNonFinite,
+  FastPcbUnsupported,
+} from "../../src/pcb/fast/fast-pcb.js";
 import { PCB_WASM_SOURCE_SHA256 } from "../../src/pcb/fast/pcb-wasm.js";
 import { type PcbOptions, resolvePcbOptions } from "../../src/pcb/options.js";
 import { pcbPrepare } from "../../src/pcb/reference.js";
@@ -59,6 +64,16 @@ function makeInputs(c: Case) {
   return { D, stored: values.map((v) => new Uint8Array(v.buffer.slice(0))), decoded: values };
 }
 
+/** A reader over in-memory stored inputs, as the pipeline's ranged reads. */
+function readerOf(sizes: readonly number[], stored: readonly Uint8Array[], format: FastFormat) {
+  const es = format === "F32" ? 4 : 2;
+  const starts = sizes.map((_, j) => sizes.slice(0, j).reduce((a, b) => a + b, 0));
+  return async (slot: number, j: number, byteOffset: number, target: Uint8Array) => {
+    const o = starts[j]! * es + byteOffset;
+    target.set(stored[slot]!.subarray(o, o + target.byteLength));
+  };
+}
+
 async function runFast(
   c: Case,
   opts: PcbOptions,
@@ -68,9 +83,18 @@ async function runFast(
     sampleSize?: number;
     windowWidth?: number;
     roomScale?: number;
+    /** Merge in small steps (the two output buffers alternate, tensors come in pieces). */
     byTensor?: boolean;
-    /** Report the reads of every other tensor (their samples are then gathered as they arrive). */
+    /** Read with this many reads in flight (the sample is gathered as slabs arrive). */
     announce?: boolean;
+    /** Several resident slabs, each its own WebAssembly memory. */
+    slabElements?: number;
+    /** Threads (default 2). */
+    /** A streamed slab (windows re-read by every pass), after `budget` bytes of resident slabs. */
+    windowElements?: number;
+    budget?: number;
+    residentFirst?: boolean;
+    mutate?: (inp: ReturnType<typeof makeInputs>) => void;
   } = {},
 ) {
   const inp = makeInputs(c);
@@ -86,33 +110,31 @@ async function runFast(
       sampleSize: extra.sampleSize,
       windowWidth: extra.windowWidth,
       roomScale: extra.roomScale,
+      slabElements: extra.slabElements,
+      windowElements: extra.windowElements,
+      memoryBudget: extra.budget,
+      residentFirst: extra.residentFirst,
+      mergeRange: extra.byTensor ? 10_007 : undefined,
     },
     { onPaths: (p) => paths.push(p) },
   );
   try {
-    const es = c.format === "F32" ? 4 : 2;
-    let off = 0;
-    c.sizes.forEach((numel, j) => {
-      for (let s = c.n; s >= 0; s--) {
-        fast.inputView(s, j).set(inp.stored[s]!.subarray(off * es, (off + numel) * es));
-        if (extra.announce && j % 2 === 0) fast.inputRead(s, j);
-      }
-      off += numel;
-    });
+    await fast.load(readerOf(c.sizes, inp.stored, c.format), extra.announce ? 1 : 4);
     const stats = await fast.computeStats();
     const out: Uint8Array[] = [];
-    if (extra.byTensor) {
-      // Tensor by tensor (output buffers alternate), as the pipeline merges ranges while writing.
-      fast.beginMerge(segLambdas, c.format);
-      for (let j = 0; j < c.sizes.length; j++) {
-        await fast.mergeTensors(j, j + 1);
-        out.push(fast.outputView(j).slice());
-      }
-    } else
-      await fast.merge(segLambdas, c.format, (j, bytes) => {
-        out[j] = bytes.slice();
-      });
-    return { inp, stats, out, paths, threads: fast.threadCount, reruns: fast.reruns };
+    await fast.merge(segLambdas, c.format, (j, bytes) => {
+      out[j] = bytes.slice();
+    });
+    return {
+      inp,
+      stats,
+      out,
+      paths,
+      threads: fast.threadCount,
+      reruns: fast.reruns,
+      slabs: fast.slabs,
+      keptWindows: fast.kept.size,
+    };
   } finally {
     await fast.close();
   }
@@ -279,6 +301,80 @@ describe("pcb fast path", () => {
     expectSame(c, opts, r, segs);
   });
 
+  it("is bit-identical across slabs: several WebAssembly memories, a streamed slab, or both", async () => {
+    const c: Case = { sizes: [50_000, 3, 123_457, 64, 77_001], n: 4, seed: 21, format: "BF16" };
+    const opts = { ratio: 0.1 };
+    const segs = segsOf(c.sizes, c.n, 9);
+    const MB = 2 ** 20;
+    for (const [label, extra, kinds] of [
+      // Resident slabs of at most 60 000 positions: tensors packed, the large ones cut where a slab fills.
+      ["resident slabs", { slabElements: 60_000 }, ["R", "R", "R", "R", "R"]],
+      // Everything streamed in windows of 30 000 positions, read again by every pass; the score pass's
+      // candidates kept per window for the merge (default budget), or recomputed (budget 0).
+      ["streamed, candidates kept", { windowElements: 30_000 }, ["S"]],
+      ["streamed", { windowElements: 30_000, budget: 0 }, ["S"]],
+      // Budget for one resident slab, the rest streamed.
+      ["resident + streamed", { windowElements: 30_000, budget: 134 * MB, residentFirst: true }, ["R", "S"]],
+      [
+        "streamed, 1 thread, small steps",
+        { windowElements: 40_000, budget: 0, threads: 1, byTensor: true },
+        ["S"],
+      ],
+    ] as const) {
+      const r = await runFast(c, opts, segs, extra);
+      expect(
+        r.slabs.map((sl) => (sl.resident ? "R" : "S")),
+        label,
+      ).toEqual(kinds);
+      expectSame(c, opts, r, segs);
+    }
+    // F32 and F16 inputs, another ratio, streamed.
+    for (const format of ["F32", "F16"] as const) {
+      const f: Case = { sizes: [40_000, 9_999, 1, 33_333], n: 3, seed: 5, format };
+      const o = { ratio: 0.2, clampQuantile: 1e-3 };
+      const sg = segsOf(f.sizes, f.n, 3);
+      expectSame(f, o, await runFast(f, o, sg, { windowElements: 20_000, budget: 0 }), sg);
+    }
+  });
+
+  it("counts non-finite inputs per input and tensor, in resident and streamed slabs", async () => {
+    const c: Case = { sizes: [1000, 2000, 3000], n: 2, seed: 3, format: "F32" };
+    for (const extra of [{}, { windowElements: 1000, budget: 0 }]) {
+      const inp = makeInputs(c);
+      inp.decoded[1]![5] = Number.NaN;
+      inp.decoded[2]![1500] = Number.POSITIVE_INFINITY;
+      inp.decoded[2]![1501] = Number.NEGATIVE_INFINITY;
+      inp.decoded[0]![5999] = Number.NaN;
+      const fast = new FastPcb({
+        tensors: c.sizes.map((numel, j) => ({ name: `t${j}`, numel })),
+        numTasks: 2,
+        format: "F32",
+        options: resolvePcbOptions({}),
+        threads: 1,
+        windowElements: (extra as { windowElements?: number }).windowElements,
+        memoryBudget: (extra as { budget?: number }).budget,
+      });
+      try {
+        await fast.load(
+          readerOf(
+            c.sizes,
+            inp.decoded.map((d) => new Uint8Array(d.buffer)),
+            "F32",
+          ),
+        );
+        const err = await fast.computeStats().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(FastPcbNonFinite);
+        expect((err as FastPcbNonFinite).found).toEqual([
+          { slot: 1, index: 0, count: 1 },
+          { slot: 2, index: 1, count: 2 },
+          { slot: 0, index: 2, count: 1 },
+        ]);
+      } finally {
+        await fast.close();
+      }
+    }
+  });
+
   it("rejects non-finite inputs as unsupported (the general path handles them)", async () => {
     const c: Case = { sizes: [1000], n: 2, seed: 3, format: "F32" };
     const fast = new FastPcb({
@@ -290,7 +386,13 @@ describe("pcb fast path", () => {
     });
     const inp = makeInputs(c);
     inp.decoded[1]![5] = Number.NaN;
-    for (let s = 0; s <= 2; s++) fast.inputView(s, 0).set(new Uint8Array(inp.decoded[s]!.buffer));
+    await fast.load(
+      readerOf(
+        c.sizes,
+        inp.decoded.map((d) => new Uint8Array(d.buffer)),
+        "F32",
+      ),
+    );
     await expect(fast.computeStats()).rejects.toBeInstanceOf(FastPcbUnsupported);
     await fast.close();
   });

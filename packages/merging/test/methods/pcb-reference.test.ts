@@ -1,6 +1,6 @@
-// PCB reference mode against a dense, sort-based implementation written straight from spec §1.4
+// PCB reference mode against a dense, sort-based implementation written straight from the steps of docs/pcb.md
 // (same float32 rounding order, so results must be bit-identical), plus property tests for the
-// index rules and quirks of §1.7.
+// index rules and quirks listed there.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { getMethod, PcbError, type PcbInter, pcbMerge, pcbPrepare } from "../../src/index.js";
@@ -112,7 +112,7 @@ describe("PCB reference vs the sort-based implementation", () => {
   }
 });
 
-describe("PCB index rules and quirks (spec §1.7)", () => {
+describe("PCB index rules and quirks (docs/pcb.md)", () => {
   const distinct = (d: number, seed: number) => {
     // |values| are distinct: a shuffled ramp with random signs.
     const v = new Float32Array(d);

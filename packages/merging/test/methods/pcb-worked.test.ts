@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { pcbMerge, pcbPrepare } from "../../src/pcb/reference.js";
 
-// Spec merging.md §1.8: n = 2, D = 10, r = 0.5, q = 0.01, λ_i = 1.
+// The worked example of docs/pcb.md: n = 2, D = 10, r = 0.5, q = 0.01, λ_i = 1.
 const t1 = Float32Array.from([0.5, -0.2, 0.05, 0.9, -0.7, 0.0, 0.3, -0.1, 0.25, 0.6]);
 const t2 = Float32Array.from([0.4, 0.3, -0.05, -0.8, -0.6, 0.1, 0.2, 0.15, -0.35, 0.05]);
 const opts = { ratio: 0.5, clampQuantile: 0.01 } as const;
 
-// The spec's values were derived in float64 and printed to 6 decimals; PCB computes in float32 like
+// The worked values were derived in float64 and printed to 6 decimals; PCB computes in float32 like
 // the PyTorch reference, so allow 1e-6 plus one float32 ulp-scale relative term.
 function expectClose(actual: ArrayLike<number>, expected: readonly number[]) {
   expect(actual.length).toBe(expected.length);
@@ -19,7 +19,7 @@ function expectClose(actual: ArrayLike<number>, expected: readonly number[]) {
   }
 }
 
-describe("PCB worked 2x10 example (spec §1.8)", () => {
+describe("PCB worked 2x10 example (docs/pcb.md)", () => {
   it("clamps the top magnitude to the second largest and raises nothing", () => {
     const p = pcbPrepare([t1, t2], { ...opts, keepIntermediates: true });
     expectClose(p.intermediates!.clamped[0], [0.5, -0.2, 0.05, 0.7, -0.7, 0, 0.3, -0.1, 0.25, 0.6]);

@@ -1,32 +1,25 @@
 // Runs the README's checkpoint API example verbatim and merges its YAML example on real directories.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Rng } from "@x/tensor-core";
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { mergeCheckpoints, parseMergeConfig } from "../../src/index.js";
+import { readmeSection, runReadmeBlock } from "../readme.js";
 import { fineTune, randomModel, writeModelDir } from "./fixtures.js";
 
-const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
-const section = readme.slice(readme.indexOf("## Checkpoint merges"));
-const tmp = fileURLToPath(new URL("./.readme-pipeline.tmp.mjs", import.meta.url));
+const section = readmeSection("## Checkpoint merges");
 const root = mkdtempSync(join(tmpdir(), "x-readme-"));
 
 describe("README checkpoint examples", () => {
   afterAll(() => {
-    rmSync(tmp, { force: true });
     rmSync(root, { recursive: true, force: true });
   });
 
   it("the API example runs: merge from YAML, then a PCB λ search", async () => {
-    const code = section.match(/### Checkpoint API example[\s\S]*?```js\n([\s\S]*?)```/)?.[1];
-    expect(code).toBeTruthy();
-    writeFileSync(tmp, code!);
-    const log = vi.spyOn(console, "log").mockImplementation(() => {});
-    try {
-      await import(/* @vite-ignore */ tmp);
-      const lines = log.mock.calls.map((c) => c.join(" "));
+    {
+      const block = /### Checkpoint API example[\s\S]*?```js\n([\s\S]*?)```/;
+      const lines = await runReadmeBlock("## Checkpoint merges", block);
       // PCB streaming-global's fast path (stored inputs read once, then its statistics), then the merge.
       expect(lines.filter((l) => l.startsWith("pcb streaming-global:"))).toEqual([
         "pcb streaming-global: read stored inputs: 3 tensors",
@@ -35,8 +28,6 @@ describe("README checkpoint examples", () => {
       expect(lines).toContain("merge: 3 tensors");
       expect(lines.some((l) => l.startsWith("merged 3 tensors, 1568 bytes, 0 warnings"))).toBe(true);
       expect(lines.at(-1)).toMatch(/^λ = [\d.]+, [\d.]+; validation -?[\d.]+ \(start -?[\d.]+\)$/);
-    } finally {
-      log.mockRestore();
     }
   });
 

@@ -115,7 +115,7 @@ export function affineNormalize(
 }
 
 /**
- * The benchmark chain of toolchain §6, fused: out = sign(a) · min(|a|, cap) · exp(−alpha · x²).
+ * The chain of bench/compute.bench.mjs, fused: out = sign(a) · min(|a|, cap) · exp(−alpha · x²).
  * One pass, no temporaries (the unfused tfjs form allocates a tensor per op).
  */
 export function gatedClamp(

@@ -1,8 +1,6 @@
 export {
-  findPoolWorker,
   KernelPool,
   type KernelPoolOptions,
-  PoolError,
   sharedFloat32Array,
   sharedFloat64Array,
   toShared,

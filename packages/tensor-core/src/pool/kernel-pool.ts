@@ -1,14 +1,15 @@
-// Chunked execution of the typed-array kernels across worker threads (piscina) over
+// Chunked execution of the typed-array kernels across worker threads (the harness in ../workers) over
 // SharedArrayBuffer. Every chunk runs the same kernel code as the single-threaded call on a
 // [start, end) range, and reductions along D are combined in a fixed order, so results are
 // bit-identical to the single-threaded kernels whatever the thread count or chunk size.
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
-import { Piscina } from "piscina";
 import { expectLength, expectMatrix, KernelError } from "../kernels/errors.js";
 import { combineBlockSums, SUM_BLOCK, type TaskReduceOp } from "../kernels/reduce.js";
 import type { FloatArray } from "../select.js";
+import { WorkerError } from "../workers/errors.js";
+import { WorkerPool } from "../workers/pool.js";
+import { workerScript } from "../workers/script.js";
+import type kernelWorker from "./kernel-worker.js";
 import {
   type ArraySpec,
   describe,
@@ -19,11 +20,6 @@ import {
   type Task,
 } from "./tasks.js";
 
-/** Thrown when the pool cannot start (no worker script) or is used after `destroy()`. */
-export class PoolError extends Error {
-  override name = "PoolError";
-}
-
 export interface KernelPoolOptions {
   /** Worker threads (default: available cores, at most 8). */
   threads?: number;
@@ -31,7 +27,7 @@ export interface KernelPoolOptions {
   chunkElements?: number;
   /** Work below this many elements runs in the calling thread (default 2^18); 0 forces the workers. */
   inlineBelow?: number;
-  /** Explicit worker script (a built pool-worker.js). */
+  /** Explicit worker script (a built kernel-worker.js); default: the one of this build. */
   workerUrl?: URL;
 }
 
@@ -53,24 +49,12 @@ export function toShared<T extends FloatArray>(a: T): T {
   return s;
 }
 
-/**
- * The built worker script: `./pool-worker.js` next to this module when running from dist, else the
- * package's dist/pool/pool-worker.js when running from src (tests). Undefined if not built.
- */
-export function findPoolWorker(): URL | undefined {
-  for (const rel of ["./pool-worker.js", "../../dist/pool/pool-worker.js"]) {
-    const url = new URL(rel, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  return undefined;
-}
-
 export class KernelPool {
   readonly threads: number;
   private readonly chunkElements: number | undefined;
   private readonly inlineBelow: number;
   private readonly workerUrl: URL | undefined;
-  private piscina: Piscina | undefined;
+  private workers: Promise<WorkerPool<typeof kernelWorker>> | undefined;
   private destroyed = false;
 
   constructor(opts: KernelPoolOptions = {}) {
@@ -80,22 +64,16 @@ export class KernelPool {
     this.workerUrl = opts.workerUrl;
   }
 
-  private workers(): Piscina {
-    if (this.destroyed) throw new PoolError("KernelPool used after destroy()");
-    if (this.piscina) return this.piscina;
-    const url = this.workerUrl ?? findPoolWorker();
-    if (!url || !existsSync(fileURLToPath(url))) {
-      throw new PoolError(
-        "KernelPool: worker script dist/pool/pool-worker.js not found; build first (pnpm --filter @x/tensor-core build)",
-      );
-    }
-    this.piscina = new Piscina({
-      filename: url.href,
-      minThreads: this.threads,
-      maxThreads: this.threads,
-      idleTimeout: 30_000,
+  /** The worker pool, started on first use (the script is resolved in the build this module runs from). */
+  private pool(): Promise<WorkerPool<typeof kernelWorker>> {
+    if (this.destroyed)
+      return Promise.reject(new WorkerError("CLOSED", "KernelPool", "used after destroy()"));
+    this.workers ??= WorkerPool.start<typeof kernelWorker>({
+      script: this.workerUrl ?? workerScript(import.meta.url, "./kernel-worker.js", "KernelPool"),
+      threads: this.threads,
+      name: "KernelPool",
     });
-    return this.piscina;
+    return this.workers;
   }
 
   /** Contiguous [start, end) chunks covering [0, len), each a multiple of SUM_BLOCK except the last. */
@@ -112,8 +90,8 @@ export class KernelPool {
   }
 
   private async dispatch<R>(tasks: Task[]): Promise<R[]> {
-    const p = this.workers();
-    return Promise.all(tasks.map((t) => p.run(t) as Promise<R>));
+    const p = await this.pool();
+    return Promise.all(tasks.map((t) => p.run("run", t) as Promise<R>));
   }
 
   /**
@@ -270,8 +248,12 @@ export class KernelPool {
   /** Stops the worker threads; the pool cannot be used afterwards. */
   async destroy(): Promise<void> {
     this.destroyed = true;
-    const p = this.piscina;
-    this.piscina = undefined;
-    if (p) await p.destroy();
+    const p = this.workers;
+    this.workers = undefined;
+    if (p) await (await p.catch(() => undefined))?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.destroy();
   }
 }

@@ -1,8 +1,9 @@
 // safetensors header: parsing with the reference reader's validation, and building headers for the writer.
 
-import { byteLengthOf, DTYPES, type DType, dtypeInfo, isDType, numelOf } from "../dtype.js";
+import { isUtf8 } from "node:buffer";
+import { byteLengthOf, type DType, dtypeInfo, isDType, numelOf } from "../dtype.js";
 import { SafetensorsError } from "../errors.js";
-import { JsonSyntaxError, type JsonValue, parseJsonStrict } from "./json.js";
+import { type HeaderJson, HeaderProblem, parseHeaderJson } from "./header-json.js";
 
 /** The reference reader's maximum header length (bytes). */
 export const MAX_HEADER_SIZE = 100_000_000;
@@ -26,6 +27,8 @@ export interface SafetensorsHeader {
   readonly dataLength: number;
   /** Entries in data-offset order. */
   readonly entries: readonly SafetensorsEntry[];
+  /** The same entries by tensor name. */
+  readonly byName: ReadonlyMap<string, SafetensorsEntry>;
   /** `__metadata__`, or null when absent. */
   readonly metadata: Readonly<Record<string, string>> | null;
 }
@@ -65,59 +68,72 @@ export function readHeaderLength(
   return n;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/** `[2, 3, 4]`, cut after 16 dimensions (a hostile header may hold millions). */
+export function formatShape(shape: readonly number[]): string {
+  const shown =
+    shape.length > 16 ? `${shape.slice(0, 16).join(", ")}, … (${shape.length} dimensions)` : shape.join(", ");
+  return `[${shown}]`;
+}
 
-function isPlainObject(v: JsonValue | undefined): v is { [key: string]: JsonValue } {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+/**
+ * Bytes of a tensor of `dtype` and `shape`, or -1 when the element count overflows 2^53 - 1 (multiplied in
+ * order, like the reference's checked multiplication) or the bits are not whole bytes.
+ */
+function tensorBytes(dtype: DType, shape: readonly number[]): number {
+  let numel = 1;
+  for (let i = 0; i < shape.length; i++) {
+    numel *= shape[i];
+    if (!Number.isSafeInteger(numel)) return -1;
+  }
+  return byteLengthOf(dtype, numel);
 }
 
 /** Parses and validates the header JSON bytes of a file of `fileSize` bytes. */
 export function parseHeader(file: string, json: Uint8Array, fileSize: number): SafetensorsHeader {
   const headerLength = json.length;
-  let text: string;
+  if (!isUtf8(json)) throw new SafetensorsError("HEADER_UTF8", file, "header is not valid UTF-8");
+  let parsed: HeaderJson;
   try {
-    text = utf8.decode(json);
+    parsed = parseHeaderJson(json);
   } catch (cause) {
-    throw new SafetensorsError("HEADER_UTF8", file, "header is not valid UTF-8", undefined, { cause });
+    if (cause instanceof HeaderProblem) {
+      throw new SafetensorsError(cause.code, file, cause.message, cause.tensor, { cause });
+    }
+    throw cause;
   }
-  if (!text.startsWith("{")) {
-    throw new SafetensorsError(
-      "HEADER_START",
-      file,
-      `header must start with '{', got ${JSON.stringify(text.slice(0, 16))}`,
-    );
-  }
-  let root: JsonValue;
-  try {
-    root = parseJsonStrict(text);
-  } catch (cause) {
-    if (cause instanceof JsonSyntaxError && cause.duplicateKey !== undefined) {
+  const entries = parsed.entries;
+  let sorted = true;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (e.end < e.begin) {
       throw new SafetensorsError(
-        "DUPLICATE_KEY",
+        "INVALID_OFFSETS",
         file,
-        "the header lists this key twice",
-        cause.duplicateKey,
-        { cause },
+        `data_offsets [${e.begin}, ${e.end}] end before they begin`,
+        e.name,
       );
     }
-    const msg = cause instanceof Error ? cause.message : String(cause);
-    throw new SafetensorsError("HEADER_JSON", file, `header is not valid JSON: ${msg}`, undefined, { cause });
-  }
-  if (!isPlainObject(root)) throw new SafetensorsError("HEADER_JSON", file, "header JSON is not an object");
-
-  let metadata: Record<string, string> | null = null;
-  const entries: SafetensorsEntry[] = [];
-  for (const name of Object.keys(root)) {
-    const value = root[name];
-    if (name === "__metadata__") {
-      metadata = parseMetadata(file, value);
-      continue;
+    const bytes = tensorBytes(e.dtype, e.shape);
+    if (bytes < 0) {
+      throw new SafetensorsError(
+        "INVALID_SHAPE",
+        file,
+        `shape ${formatShape(e.shape)} of ${e.dtype} overflows or is not whole bytes`,
+        e.name,
+      );
     }
-    entries.push(parseEntry(file, name, value));
+    if (e.end - e.begin !== bytes) {
+      throw new SafetensorsError(
+        "SIZE_MISMATCH",
+        file,
+        `shape ${formatShape(e.shape)} of ${e.dtype} needs ${bytes} bytes but data_offsets [${e.begin}, ${e.end}] hold ${e.end - e.begin}`,
+        e.name,
+      );
+    }
+    if (i > 0 && byOffsets(entries[i - 1], e) > 0) sorted = false;
   }
-
   // Like the reference: order by (begin, end), then each entry must start where the previous one ended.
-  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  if (!sorted) entries.sort(byOffsets);
   let expected = 0;
   for (const e of entries) {
     if (e.begin !== expected) {
@@ -138,96 +154,35 @@ export function parseHeader(file: string, json: Uint8Array, fileSize: number): S
         (fileSize < dataOffset + expected ? " (truncated?)" : ""),
     );
   }
-  return { headerLength, dataOffset, dataLength: expected, entries, metadata };
+  const meta = parsed.metadata;
+  let record: Readonly<Record<string, string>> | undefined;
+  return {
+    headerLength,
+    dataOffset,
+    dataLength: expected,
+    entries,
+    byName: parsed.byName,
+    // Built on first use: a hostile header's millions of keys cost nothing unless someone asks for them.
+    get metadata() {
+      if (meta === null) return null;
+      record ??= metadataRecord(meta);
+      return record;
+    },
+  };
 }
 
-function parseMetadata(file: string, value: JsonValue): Record<string, string> | null {
-  if (value === null) return null;
-  if (!isPlainObject(value))
-    throw new SafetensorsError("METADATA", file, "__metadata__ must be an object of strings");
+/** A frozen plain object of the metadata ("__proto__" stays an ordinary own key). */
+function metadataRecord(meta: ReadonlyMap<string, string>): Readonly<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (typeof v !== "string") {
-      throw new SafetensorsError(
-        "METADATA",
-        file,
-        `__metadata__ value for ${JSON.stringify(k)} is not a string`,
-      );
-    }
-    Object.defineProperty(out, k, { value: v, enumerable: true, writable: false, configurable: false });
+  for (const [k, v] of meta) {
+    if (k === "__proto__") Object.defineProperty(out, k, { value: v, enumerable: true, writable: true });
+    else out[k] = v;
   }
-  return out;
+  return Object.freeze(out);
 }
 
-function isOffset(v: JsonValue): v is number {
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-}
-
-function parseEntry(file: string, name: string, value: JsonValue): SafetensorsEntry {
-  if (!isPlainObject(value)) {
-    throw new SafetensorsError(
-      "INVALID_ENTRY",
-      file,
-      "entry must be an object with dtype, shape and data_offsets",
-      name,
-    );
-  }
-  const { dtype, shape, data_offsets: offsets } = value;
-  if (typeof dtype !== "string")
-    throw new SafetensorsError("INVALID_ENTRY", file, "missing or non-string dtype", name);
-  if (!isDType(dtype)) {
-    throw new SafetensorsError(
-      "UNKNOWN_DTYPE",
-      file,
-      `unknown dtype ${JSON.stringify(dtype)} (known: ${DTYPES.join(", ")})`,
-      name,
-    );
-  }
-  if (!Array.isArray(shape) || !shape.every(isOffset)) {
-    throw new SafetensorsError(
-      "INVALID_SHAPE",
-      file,
-      "shape must be an array of non-negative integers",
-      name,
-    );
-  }
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !isOffset(offsets[0]) || !isOffset(offsets[1])) {
-    throw new SafetensorsError(
-      "INVALID_OFFSETS",
-      file,
-      "data_offsets must be [begin, end] non-negative integers",
-      name,
-    );
-  }
-  const begin = offsets[0];
-  const end = offsets[1];
-  if (end < begin)
-    throw new SafetensorsError(
-      "INVALID_OFFSETS",
-      file,
-      `data_offsets [${begin}, ${end}] end before they begin`,
-      name,
-    );
-  const dims = shape as number[];
-  const numel = numelOf(dims);
-  const bytes = numel < 0 ? -1 : byteLengthOf(dtype, numel);
-  if (bytes < 0) {
-    throw new SafetensorsError(
-      "INVALID_SHAPE",
-      file,
-      `shape [${dims.join(", ")}] of ${dtype} overflows or is not whole bytes`,
-      name,
-    );
-  }
-  if (end - begin !== bytes) {
-    throw new SafetensorsError(
-      "SIZE_MISMATCH",
-      file,
-      `shape [${dims.join(", ")}] of ${dtype} needs ${bytes} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
-      name,
-    );
-  }
-  return { name, dtype, shape: Object.freeze([...dims]), begin, end };
+function byOffsets(a: SafetensorsEntry, b: SafetensorsEntry): number {
+  return a.begin - b.begin || a.end - b.end;
 }
 
 /** A tensor to be written: its header facts. */
@@ -307,7 +262,7 @@ export function buildHeader(
       throw new SafetensorsError(
         "INVALID_SHAPE",
         file,
-        `invalid shape [${s.shape.join(", ")}] for ${s.dtype}`,
+        `invalid shape ${formatShape(s.shape)} for ${s.dtype}`,
         s.name,
       );
     const entry = {

@@ -94,14 +94,14 @@ export class SafetensorsFile implements TensorReader {
   readonly path: string;
   readonly header: SafetensorsHeader;
   readonly #fh: FileHandle;
-  readonly #byName: Map<string, SafetensorsEntry>;
+  readonly #byName: ReadonlyMap<string, SafetensorsEntry>;
   #closed = false;
 
   private constructor(path: string, fh: FileHandle, header: SafetensorsHeader) {
     this.path = path;
     this.#fh = fh;
     this.header = header;
-    this.#byName = new Map(header.entries.map((e) => [e.name, e]));
+    this.#byName = header.byName;
   }
 
   /** Opens and validates `path`. Throws `SafetensorsError` for anything malformed; the handle is then closed. */

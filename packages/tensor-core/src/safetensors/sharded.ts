@@ -189,7 +189,7 @@ export class ShardedSafetensorsWriter {
 
   /** Seals a shard once every tensor in it is complete, releasing its file handle. */
   async #sealIfComplete(w: SafetensorsWriter): Promise<void> {
-    if (!w.sealed && w.entries.every((e) => w.isWritten(e.name))) await w.seal();
+    if (!w.sealed && w.allWritten) await w.seal();
   }
 
   async write(name: string, payload: TensorPayload): Promise<void> {

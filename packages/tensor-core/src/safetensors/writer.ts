@@ -67,6 +67,8 @@ export class SafetensorsWriter {
   readonly #durable: boolean;
   /** Bytes written so far per tensor (chunked writes append). */
   readonly #written = new Map<string, number>();
+  /** Tensors for which `isWritten` holds (kept as a count: checking every name per write is quadratic). */
+  #writtenCount = 0;
   #state: "open" | "sealed" | "finished" | "aborted" = "open";
 
   private constructor(
@@ -168,6 +170,11 @@ export class SafetensorsWriter {
     return this.#written.has(name) && this.isComplete(name);
   }
 
+  /** True once every tensor of the file `isWritten`. */
+  get allWritten(): boolean {
+    return this.#writtenCount === this.entries.length;
+  }
+
   /** Writes the next chunk of `name`'s bytes (chunks of one tensor must come in order). */
   async writeChunk(name: string, chunk: Uint8Array): Promise<void> {
     const e = this.#entry(name);
@@ -182,7 +189,9 @@ export class SafetensorsWriter {
       );
     }
     await this.#writeAt(chunk, this.dataOffset + e.begin + done, name);
+    const wasWritten = this.#written.get(name) === size;
     this.#written.set(name, done + chunk.byteLength);
+    if (!wasWritten && done + chunk.byteLength === size) this.#writtenCount++;
   }
 
   /** Writes a whole tensor. A `Tensor` must have the spec's dtype and shape; raw data must have its byte size. */

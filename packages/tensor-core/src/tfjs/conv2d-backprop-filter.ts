@@ -1,4 +1,4 @@
-// Own `Conv2DBackpropFilter` kernel (toolchain spec §5.4). tfjs-backend-wasm 4.22 has none, so conv
+// Own `Conv2DBackpropFilter` kernel. tfjs-backend-wasm 4.22 has none, so conv
 // layers cannot train on wasm; the cpu backend's one reads every element through TensorBuffer.get
 // and is very slow. This kernel reads x and dy once as flat arrays and accumulates
 //   dW[kr, kc, ci, co] += x[b, yR·SH − top + kr, yC·SW − left + kc, ci] · dy[b, yR, yC, co]
@@ -18,7 +18,8 @@ import { TfBridgeError } from "./errors.js";
 
 export const CONV2D_BACKPROP_FILTER = "Conv2DBackpropFilter";
 
-interface FilterGradAttrs {
+/** The kernel attributes the filter gradient reads. */
+export interface FilterGradAttrs {
   strides: number | [number, number];
   pad: "same" | "valid" | number | backend_util.ExplicitPadding;
   dataFormat: "NHWC" | "NCHW";

@@ -2,6 +2,7 @@
 export {
   CONV2D_BACKPROP_FILTER,
   conv2dFilterGradNHWC,
+  type FilterGradAttrs,
   registerConv2DBackpropFilter,
   replacedKernel,
 } from "./conv2d-backprop-filter.js";

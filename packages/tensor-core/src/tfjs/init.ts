@@ -1,4 +1,4 @@
-// Backend selection for TensorFlow.js in Node (toolchain spec §5): tfjs-node ("tensorflow") when it
+// Backend selection for TensorFlow.js in Node: tfjs-node ("tensorflow") when it
 // resolves, else wasm, else cpu; `X_TF_BACKEND` or the `backend` option picks one explicitly. Also
 // registers gradients (tfjs-core's Node bundle has none; tfjs-layers registers them all) and the own
 // Conv2DBackpropFilter kernel for wasm and cpu. Backends must be ready before any tensor exists.

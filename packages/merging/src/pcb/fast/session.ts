@@ -1,17 +1,28 @@
-// PCB streaming-global's fast path as a checkpoint-merge session (MergeMethod.fastGlobal): decides
-// whether the stored-bytes kernels apply, and maps per-tensor parameters to their λ values.
+// PCB streaming-global's fast path as a checkpoint-merge session (the method's "stored-global" fast
+// path): decides whether the stored-bytes kernels apply within `memory_budget`, reads through the
+// executor's ranged reads, and maps per-tensor parameters to their λ values.
 
 import { availableParallelism } from "node:os";
-import { type FastGlobalContext, type FastGlobalSession, GENERAL_PATH_FALLBACK } from "../../method.js";
+import {
+  type FastGlobalContext,
+  FastGlobalNonFinite,
+  type FastGlobalSession,
+  GENERAL_PATH_FALLBACK,
+} from "../../method.js";
 import type { ResolvedPcbOptions } from "../options.js";
-import { type FastFormat, FastPcb, FastPcbUnsupported, fastPcbBytes, isFastFormat } from "./fast-pcb.js";
+import { type FastFormat, FastPcb, FastPcbNonFinite, FastPcbUnsupported } from "./fast-pcb.js";
 import { MAX_TASKS } from "./kernels.js";
-import { MAX_MEMORY_BYTES } from "./memory.js";
+import { DEFAULT_WINDOW, fastPcbBytes, MERGE_RANGE_ELEMENTS, minimumFastPcbBytes } from "./layout.js";
+import type { FastMerge } from "./merge.js";
+
+const gb = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
 
 /**
- * The fast session when it applies: canonical inter term, every merged tensor stored as BF16 (or every
- * one as F16, or every one as F32), saved in that dtype or F32, no compute-dtype rounding that would change values, at most
- * 16 tasks, and memory (inputs, output, candidates) within `memoryBudget`. Else undefined.
+ * The fast session when it applies: canonical inter term, at most 16 tasks, and `memoryBudget` at
+ * least the smallest working set. A model of at most `window` positions is held resident (read once);
+ * a larger one is streamed in windows re-read by every pass. With `window` 0, what fits the budget is
+ * resident (several WebAssembly memories when needed) and only the rest streamed. Else undefined
+ * (with a notice).
  */
 export function fastPcbSession(
   ctx: FastGlobalContext,
@@ -19,35 +30,27 @@ export function fastPcbSession(
   lambda: number,
   memoryBudget: number,
   threads: number | undefined,
-  mergeRange?: number,
+  mergeRange = MERGE_RANGE_ELEMENTS,
+  window = DEFAULT_WINDOW,
 ): FastGlobalSession | undefined {
   if (o.inter !== "canonical" || ctx.numModels < 1 || ctx.numModels > MAX_TASKS || ctx.tensors.length === 0)
     return undefined;
-  const general = GENERAL_PATH_FALLBACK;
-  const format = [...ctx.inputDtypes][0]!;
-  if (ctx.inputDtypes.size !== 1 || !isFastFormat(format)) {
+  const format = ctx.inputDtype;
+  const total = ctx.tensors.reduce((s, t) => s + t.numel, 0);
+  if (total === 0) return undefined;
+  const range = Math.min(mergeRange, total);
+  const all = fastPcbBytes(total, ctx.numModels, format, o.ratio, 0, range);
+  const least = Math.min(all, minimumFastPcbBytes(ctx.numModels, format, o.ratio, range));
+  if (least > memoryBudget) {
     ctx.notice?.(
-      `pcb fast path: takes inputs stored all as BF16, all as F16 or all as F32, these are ${[...ctx.inputDtypes].sort().join(", ")}; ${general}`,
+      `pcb fast path: needs ≈ ${gb(least)}, memory_budget is ${gb(memoryBudget)}; ${GENERAL_PATH_FALLBACK} (raise memory_budget to at least ${Math.ceil(least / 1e6) * 1e6} to use it)`,
     );
     return undefined;
   }
-  if (ctx.outDtypes.size !== 1) return undefined;
-  const out = [...ctx.outDtypes][0]!;
-  if (out !== format && out !== "F32") return undefined;
-  const cd = ctx.computeDtype;
-  if (cd !== undefined && cd !== "F32" && !(cd === format && out === format)) return undefined;
-  const total = ctx.tensors.reduce((s, t) => s + t.numel, 0);
-  const largest = Math.max(0, ...ctx.tensors.map((t) => t.numel));
-  if (total === 0) return undefined;
-  const need = fastPcbBytes(total, ctx.numModels, format, o.ratio, largest);
-  if (need > memoryBudget) {
-    const gb = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
+  if (window === 0 && all > memoryBudget) {
     ctx.notice?.(
-      need > MAX_MEMORY_BYTES
-        ? `pcb fast path: needs ≈ ${gb(need)}, more than the 4 GiB a WebAssembly memory holds; ${general}`
-        : `pcb fast path: needs ≈ ${gb(need)}, memory_budget is ${gb(memoryBudget)}; ${general} (raise memory_budget to at least ${Math.ceil(need / 1e6) * 1e6} to use it)`,
+      `pcb fast path: the model needs ≈ ${gb(all)} to be read once, memory_budget is ${gb(memoryBudget)}; the part that does not fit is read again by each pass (raise memory_budget to at least ${Math.ceil(all / 1e6) * 1e6} to read it once)`,
     );
-    return undefined;
   }
   let fast: FastPcb;
   try {
@@ -57,36 +60,50 @@ export function fastPcbSession(
       format,
       options: o,
       threads: threads ?? availableParallelism(),
+      memoryBudget,
       mergeRange,
+      windowElements: window > 0 ? window : undefined,
     });
   } catch (e) {
     if (e instanceof FastPcbUnsupported) {
-      ctx.notice?.(`${e.message}; ${general}`);
+      ctx.notice?.(`${e.message}; ${GENERAL_PATH_FALLBACK}`);
       return undefined;
     }
     throw e;
   }
+  let merge: FastMerge | undefined;
   return {
     label: "pcb streaming-global",
     threads: fast.threadCount,
-    inputView: (slot, index) => fast.inputView(slot, index),
-    inputRead: (slot, index) => fast.inputRead(slot, index),
     prepare: async () => {
-      await fast.computeStats();
+      await fast.load(ctx.readRange, ctx.readConcurrency, (p) =>
+        ctx.onProgress?.({ label: "pcb streaming-global: read stored inputs", ...p }),
+      );
+      try {
+        await fast.computeStats();
+      } catch (e) {
+        if (e instanceof FastPcbNonFinite) throw new FastGlobalNonFinite(e.message, e.found);
+        throw e;
+      }
+      const last = ctx.tensors.length - 1;
+      ctx.onProgress?.({
+        label: "pcb streaming-global: statistics",
+        tensor: last,
+        tensorsDone: ctx.tensors.length,
+        bytesDone: 1,
+        bytesTotal: 1,
+      });
     },
-    beginMerge: (perTensor, outDtype) =>
-      fast.beginMerge(
-        perTensor.map((t) => ({
-          lambda,
-          weights: t.modelParams.map((m) => m.weight as number),
-        })),
+    beginMerge: (perTensor, outDtype) => {
+      merge = fast.beginMerge(
+        perTensor.map((t) => ({ lambda, weights: t.modelParams.map((m) => m.weight as number) })),
         outDtype as FastFormat,
-      ),
-    mergeTensors: (from, to) => fast.mergeTensors(from, to),
-    get rangeElements() {
-      return fast.rangeElements;
+      );
     },
-    outputView: (index) => fast.outputView(index),
+    mergeNext: () => {
+      if (!merge) throw new FastPcbUnsupported("pcb fast path: mergeNext before beginMerge");
+      return merge.next();
+    },
     close: () => fast.close(),
   };
 }

@@ -2,8 +2,8 @@
 // worker threads sharing the memory. Each block covers its own range of positions, and every
 // element is computed by the same code whatever the split, so results do not depend on the count.
 
-import { Worker } from "node:worker_threads";
-import { findBuiltScript } from "../../built-script.js";
+import type { Worker } from "node:worker_threads";
+import { findBuiltScript, startWorker } from "../../threads.js";
 import { PcbError } from "../options.js";
 import { type KernelName, type PcbKernels, pcbModule } from "./kernels.js";
 import type { SharedArena } from "./memory.js";
@@ -77,15 +77,11 @@ export class KernelThreads {
     const { url, arena, offsets } = this;
     if (!url) return;
     for (let t = 1; t < this.threads; t++) {
-      const w = new Worker(url, {
-        workerData: {
-          module: pcbModule(),
-          memory: arena.memory,
-          stackTop: arena.stackTop(t),
-          offsets,
-        },
-      });
-      w.unref();
+      const w = startWorker(
+        url,
+        { module: pcbModule(), memory: arena.memory, stackTop: arena.stackTop(t), offsets },
+        true,
+      );
       const queue: ((r: Reply) => void)[] = [];
       w.on("message", (r: Reply) => queue.shift()?.(r));
       w.on("error", (e) => {

@@ -1,0 +1,54 @@
+// `pnpm run docs` (plain `pnpm docs` is a pnpm command of its own): TypeDoc API reference of every library package, from the entry points its `exports` map
+// names, into packages/<name>/docs/api/index.html (generated, not committed; each README links it).
+// `pnpm run docs -- <name>...` builds some packages only. Exit code 1 when TypeDoc reports an error;
+// warnings (a documented type that mentions an unexported one) are printed and counted.
+import { spawnSync } from "node:child_process";
+import { join, relative } from "node:path";
+import { root, workspacePackages } from "./workspace.mjs";
+
+const only = process.argv.slice(2);
+const pkgs = workspacePackages().filter(
+  (p) => p.group === "packages" && (only.length === 0 || only.some((o) => p.name.endsWith(o))),
+);
+/** Terminal colour codes, removed from TypeDoc's output before it is counted and printed. */
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+let errors = 0;
+let warnings = 0;
+for (const pkg of pkgs) {
+  // dist/a/index.js -> src/a/index.ts (tsconfig: rootDir src, outDir dist)
+  const entries = Object.values(pkg.exports).map((f) =>
+    f.replace(/^\.\/dist\//, "src/").replace(/\.js$/, ".ts"),
+  );
+  const out = join(pkg.dir, "docs", "api");
+  const args = [
+    ...entries.flatMap((e) => ["--entryPoints", e]),
+    "--tsconfig",
+    "tsconfig.json",
+    "--out",
+    out,
+    "--name",
+    pkg.name,
+    "--readme",
+    "README.md",
+    "--excludePrivate",
+    "--excludeInternal",
+    "--logLevel",
+    "Warn",
+  ];
+  const r = spawnSync(join(root, "node_modules", ".bin", "typedoc"), args, {
+    cwd: pkg.dir,
+    encoding: "utf8",
+  });
+  const text = `${r.stdout}${r.stderr}`.replace(ANSI, "");
+  const w = (text.match(/\[warning\](?! Found)/g) ?? []).length;
+  warnings += w;
+  if (r.status !== 0) {
+    errors++;
+    console.log(`FAIL ${pkg.name}\n${text}`);
+  } else {
+    console.log(`ok   ${pkg.name}: ${relative(root, out)}/index.html${w ? ` (${w} warnings)` : ""}`);
+    if (w) console.log(text.trim().replace(/^/gm, "       "));
+  }
+}
+console.log(`\nAPI docs for ${pkgs.length} packages, ${errors} failed, ${warnings} warnings`);
+process.exit(errors ? 1 : 0);
