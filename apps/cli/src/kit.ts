@@ -12,6 +12,17 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+/** Ends a command with this exit code after one line (an interrupted run: 130 for SIGINT, 143 for SIGTERM). */
+export class ExitError extends Error {
+  override readonly name = "ExitError";
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
 /** A new (sub)command with its summary and the examples its help ends with. */
 export function defineCommand(name: string, summary: string, examples: readonly string[]): Command {
   const cmd = new Command(name).summary(summary).description(summary);

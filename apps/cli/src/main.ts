@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { type Command, CommanderError } from "commander";
 import { COMMANDS } from "./commands/index.js";
-import { defineCommand, UsageError } from "./kit.js";
+import { defineCommand, ExitError, UsageError } from "./kit.js";
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
@@ -75,6 +75,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     const where = commandPath(failing) || "x";
+    if (err instanceof ExitError) {
+      if (err.message) process.stderr.write(`${where}: ${err.message}\n`);
+      return err.code;
+    }
     if (err instanceof UsageError) {
       process.stderr.write(`${where}: ${err.message} (see ${where} --help)\n`);
       return 2;

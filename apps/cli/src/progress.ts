@@ -127,3 +127,37 @@ export function formatBytes(n: number): string {
   }
   return `${n.toFixed(i === 0 ? 0 : 1)}${units[i]}`;
 }
+
+/**
+ * A log with a status line: `log` prints a line; on a terminal the status line stays below the log, redrawn
+ * in place by `status` (at most every 100 ms unless forced); elsewhere there is no status line, only the log.
+ */
+export class StatusLog {
+  private current = "";
+  private lastDraw = 0;
+  readonly tty: boolean;
+
+  constructor(private readonly stream: NodeJS.WriteStream = process.stdout) {
+    this.tty = Boolean(stream.isTTY) && !process.env.CI;
+  }
+
+  log(line: string): void {
+    if (this.tty && this.current) this.stream.write(`\r\x1b[K${line}\n${this.current}`);
+    else this.stream.write(`${line}\n`);
+  }
+
+  status(line: string, force = false): void {
+    if (!this.tty) return;
+    this.current = line;
+    const now = Date.now();
+    if (!force && now - this.lastDraw < TTY_EVERY_MS) return;
+    this.lastDraw = now;
+    this.stream.write(`\r\x1b[K${line}`);
+  }
+
+  /** Removes the status line (before the program ends). */
+  clear(): void {
+    if (this.tty && this.current) this.stream.write("\r\x1b[K");
+    this.current = "";
+  }
+}

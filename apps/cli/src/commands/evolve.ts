@@ -1,94 +1,247 @@
 /**
- * `x evolve CONFIG.yml OUT_DIR [--resume]`: Evolver over a population of checkpoints (@x/merging/evolve). The dev
- * score comes from the config's evaluator: an external command, or a zoo built by `x zoo build` (mean validation
- * accuracy over its tasks, never the test split).
+ * `x evolve CONFIG.yml OUT_DIR [--resume] [--redis URL]`: evolutionary search over a population of checkpoints
+ * (@x/merging/evolve): Evolver (differential evolution) or CMA-ES over merge weights. The dev score comes from
+ * the config's evaluator (an external command, or a zoo's validation accuracy), run here or on `x worker`
+ * processes through Redis. Ctrl-C stops the evaluations (their processes too) and exits 130 with the resume
+ * command; the last checkpoint stays valid.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { EVOLVE_DEFAULTS, EXAMPLE_CONFIG, loadEvolveConfig, MERGE_NAMES, runEvolve } from "@x/merging/evolve";
+import { existsSync, readdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import type { CoordinatorEvent } from "@x/evolution/distributed";
+import {
+  ALGORITHMS,
+  EVOLVE_DEFAULTS,
+  type EvolveFitness,
+  EvolveResumeError,
+  EXAMPLE_CONFIG,
+  evolveEvaluatorSpec,
+  isEvolveTemporary,
+  loadEvolveConfig,
+  MERGE_NAMES,
+  removeStaleEvolveTemporaries,
+  runEvolve,
+} from "@x/merging/evolve";
 import type { Command } from "commander";
 import {
   checkOutput,
   defineCommand,
+  ExitError,
+  integer,
   jsonOption,
+  number,
   overwriteOption,
   printResult,
   quietOption,
   UsageError,
 } from "../kit.js";
 import { createProgress } from "../progress.js";
+import { addRedisOptions, countWorkers, type RedisOpts, redisConfigOf } from "../redis.js";
+import { installZooScorer } from "../zoo-scorer.js";
 
-interface EvolveOpts {
+interface EvolveOpts extends RedisOpts {
   resume?: boolean;
   example?: boolean;
   overwrite?: boolean;
   quiet?: boolean;
   json?: boolean;
+  lookahead?: number;
+  evalTimeout?: number;
+  sharedDir?: string;
+}
+
+/** `--resume` needs a checkpoint, or an OUT_DIR that only a killed earlier run of x evolve can have left. */
+function checkResumable(out: string): void {
+  if (existsSync(join(out, "checkpoint", "latest.json"))) return;
+  if (!existsSync(out))
+    throw new UsageError(`--resume: ${out} has no checkpoint to resume from (it does not exist)`);
+  const foreign = readdirSync(out).filter((e) => e !== "checkpoint" && !isEvolveTemporary(e));
+  if (foreign.length > 0) throw new UsageError(`--resume: ${out} has no checkpoint to resume from`);
+}
+
+function describeCoordinatorEvent(e: CoordinatorEvent): string | null {
+  switch (e.type) {
+    case "failed":
+      return `${e.candidate} failed on a worker: ${e.error}`;
+    case "resubmitted":
+      return `${e.candidate} enqueued again: ${e.why}`;
+    case "connection":
+      return e.state === "lost"
+        ? `connection to Redis lost${e.detail ? ` (${e.detail})` : ""}; waiting for it`
+        : "connection to Redis restored";
+    default:
+      return null;
+  }
 }
 
 async function evolveAction(
   config: string | undefined,
-  out: string | undefined,
+  outArg: string | undefined,
   o: EvolveOpts,
 ): Promise<void> {
   if (o.example) {
     console.log(EXAMPLE_CONFIG);
     return;
   }
-  if (config === undefined || out === undefined) throw new UsageError("expected CONFIG.yml and OUT_DIR");
+  if (config === undefined || outArg === undefined) throw new UsageError("expected CONFIG.yml and OUT_DIR");
+  const out = resolve(outArg);
   const cfg = loadEvolveConfig(config);
   const inputs = [...cfg.population, ...(cfg.base ? [cfg.base] : []), ...(cfg.merge?.stats ?? [])];
   if (o.resume) {
-    if (!existsSync(join(out, "checkpoint")))
-      throw new UsageError(`--resume: ${out} has no checkpoint to resume from`);
+    checkResumable(out);
     checkOutput(out, { overwrite: true, inputs });
   } else checkOutput(out, { overwrite: o.overwrite, inputs });
-  const zooDir = cfg.zoo;
-  const score = zooDir
-    ? async (dir: string) => {
-        const { evaluateModelDir } = await import("@x/zoo");
-        return (await evaluateModelDir(dir, { zooDir, split: "val" })).average;
-      }
-    : undefined;
+  const distributed = o.redis !== undefined;
+  if (o.sharedDir !== undefined && !distributed) throw new UsageError("--shared-dir needs --redis");
+  // Bad Redis options are usage errors before any work starts.
+  const redis = distributed ? await redisConfigOf(o) : null;
+  if (cfg.zoo) installZooScorer();
+  const say = (line: string) => {
+    if (!o.quiet && !o.json) process.stderr.write(`${line}\n`);
+  };
+
+  // Ctrl-C / SIGTERM: stop the evaluations (their child processes, the queue's jobs), keep the checkpoint.
+  const ac = new AbortController();
+  let caught: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (caught === null) {
+      caught = sig;
+      ac.abort(new Error(`interrupted by ${sig}`));
+      return;
+    }
+    // A second Ctrl-C: leave at once, removing this process's temporaries.
+    removeStaleEvolveTemporaries(out, true);
+    process.stderr.write(`x evolve: forced stop; resume with x evolve ${config} ${outArg} --resume\n`);
+    process.exit(130);
+  };
+  const onInt = () => onSignal("SIGINT");
+  const onTerm = () => onSignal("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+
   const progress = createProgress(o.quiet === true || o.json === true);
+  let remote: Awaited<
+    ReturnType<typeof import("@x/evolution/distributed").createDistributedEvaluator>
+  > | null = null;
   try {
+    let fitness: EvolveFitness | undefined;
+    let lookahead = o.lookahead;
+    if (distributed) {
+      const { createDistributedEvaluator, runIdFrom } = await import("@x/evolution/distributed");
+      const runId = runIdFrom(out, hostname());
+      remote = await createDistributedEvaluator({
+        redis: redis!.config,
+        runId,
+        evaluator: evolveEvaluatorSpec(cfg),
+        timeoutMs: o.evalTimeout === undefined ? undefined : o.evalTimeout * 1000,
+        sharedDir: o.sharedDir === undefined ? undefined : resolve(o.sharedDir),
+        signal: ac.signal,
+        onEvent: (e) => {
+          const line = describeCoordinatorEvent(e);
+          if (line) say(line);
+        },
+      });
+      fitness = remote.fitness;
+      let why = "--lookahead";
+      if (lookahead === undefined) {
+        const workers = await countWorkers(redis!.config);
+        if (cfg.algorithm === "cmaes") {
+          lookahead = Number.MAX_SAFE_INTEGER;
+          why = "a whole generation at once";
+        } else {
+          lookahead = Math.max(2, workers ?? 0);
+          why =
+            workers === null
+              ? "the server hides its client list; set --lookahead"
+              : `${workers} worker${workers === 1 ? "" : "s"} connected`;
+        }
+      }
+      const shown = lookahead === Number.MAX_SAFE_INTEGER ? "generation" : String(lookahead);
+      say(
+        `x evolve: run ${runId} on ${redis!.redacted}, lookahead ${shown} (${why}); start workers with x worker --redis URL`,
+      );
+    }
     const r = await runEvolve(cfg, out, {
       resume: o.resume === true,
-      score,
+      fitness,
+      lookahead,
+      timeoutMs: distributed || o.evalTimeout === undefined ? undefined : o.evalTimeout * 1000,
+      signal: ac.signal,
       onProgress: (done, total, message) => progress.update("evolve", done, total, message),
+      onNotice: (m) => say(`x evolve: ${m}`),
     });
     progress.finish();
-    printResult(
-      o.json,
-      r,
-      () =>
-        `dev score ${r.outputScore} (${r.mode === "merge" ? "merged population" : `individual ${r.outputIndex}`}), ${r.evaluations} evaluations, ${r.accepted} accepted; wrote ${r.modelDir}`,
-    );
+    const doc = { ...r, ...(remote ? { runId: remote.runId, queue: remote.stats() } : {}) };
+    printResult(o.json, doc, () => {
+      const what =
+        r.algorithm === "cmaes"
+          ? "merge with the best weights"
+          : r.mode === "merge"
+            ? "merged population"
+            : `individual ${r.outputIndex}`;
+      return `dev score ${r.outputScore} (${what}), ${r.evaluations} evaluations${r.algorithm === "cmaes" ? "" : `, ${r.accepted} accepted`}; wrote ${r.modelDir}`;
+    });
+  } catch (e) {
+    if (caught !== null) {
+      progress.stop();
+      const kept = existsSync(join(out, "checkpoint", "latest.json"))
+        ? "the last checkpoint is kept"
+        : "no checkpoint yet";
+      throw new ExitError(
+        `interrupted (${caught}); ${kept}: resume with x evolve ${config} ${outArg} --resume`,
+        caught === "SIGINT" ? 130 : 143,
+      );
+    }
+    if (e instanceof EvolveResumeError) throw new UsageError(e.message);
+    if (e instanceof Error && e.name === "EvaluationTimeoutError")
+      e.message = `${e.message} (--eval-timeout); the run stopped at its last checkpoint: --resume retries it`;
+    throw e;
   } finally {
     progress.stop();
+    await remote?.close({ cancel: caught !== null });
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
   }
 }
 
 export function build(): Command {
   const d = EVOLVE_DEFAULTS;
-  return defineCommand(
-    "evolve",
-    "Evolver over a population of model checkpoints (standalone, or through a merge method), resumable",
-    [
-      "x evolve --example > evolve.yml",
-      "x evolve evolve.yml out/",
-      "x evolve evolve.yml out/ --resume --json",
-    ],
-  )
-    .description(
-      `Evolver over a population of checkpoints (directories or safetensors files of one architecture). Mode A (standalone) outputs the best individual by dev score; mode B (merge) keeps a child only if the merged population's dev score strictly improves and outputs that merge. Merge methods: ${MERGE_NAMES.join(", ")}. Config defaults: mode ${d.mode}, merge.method ${d.mergeMethod}, lambda ${d.lambda}, topK ${d.topK}, drop ${d.drop}, ratio ${d.ratio}, alpha ${d.alpha}, f ${d.f}, cr ${d.cr}, generations ${d.generations}, seed ${d.seed}. The dev score comes from evaluator.command (prints a number; {model} is the candidate directory) or evaluator.zoo (mean validation accuracy of a zoo's tasks). Checkpoints go to OUT_DIR/checkpoint every generation; --resume continues a killed run to exactly the result of an uninterrupted one. Writes OUT_DIR/model/ and OUT_DIR/evolve-result.json.`,
+  return addRedisOptions(
+    defineCommand(
+      "evolve",
+      "Evolver or CMA-ES over a population of model checkpoints, resumable, locally or on x worker processes",
+      [
+        "x evolve --example > evolve.yml",
+        "x evolve evolve.yml out/",
+        "x evolve evolve.yml out/ --resume --json",
+        "x evolve evolve.yml out/ --redis redis://10.0.0.1:6379   # with x worker on any machine",
+      ],
     )
-    .argument("[config]", "the YAML config (x evolve --example prints one)")
-    .argument("[out]", "output directory")
-    .option("--resume", "continue the run in OUT_DIR from its last checkpoint")
-    .option("--example", "print an example config and exit")
-    .addOption(overwriteOption())
-    .addOption(quietOption())
-    .addOption(jsonOption())
-    .action(evolveAction);
+      .description(
+        `Evolutionary search over a population of checkpoints (directories or safetensors files of one architecture). algorithm (${ALGORITHMS.join(", ")}; default ${d.algorithm}): evolver is differential evolution over the weights — mode A (standalone) outputs the best individual by dev score; mode B (merge) keeps a child only if the merged population's dev score strictly improves and outputs that merge. cmaes (as mergekit-evolve) searches one weight per model (per group of layers with cmaes.layer_granularity) of the merge block's method, from the merge as configured (all weights 1), within [0, max_weight], and outputs the merge with the best weights. Merge methods: ${MERGE_NAMES.join(", ")}. Config defaults: mode ${d.mode}, merge.method ${d.mergeMethod}, lambda ${d.lambda}, topK ${d.topK}, drop ${d.drop}, ratio ${d.ratio}, alpha ${d.alpha}, f ${d.f}, cr ${d.cr}, generations ${d.generations}, seed ${d.seed}; cmaes: max_fevals ${d.maxFevals}, sigma0 1/6, popsize 4 + 3 ln(dims), layer_granularity ${d.layerGranularity}, max_weight ${d.maxWeight}, restarts ${d.restarts}. Every key is checked: an unknown key is an error naming the nearest valid one. The dev score comes from evaluator.command (prints a number; {model} is the candidate directory) or evaluator.zoo (mean validation accuracy of a zoo's tasks). Checkpoints go to OUT_DIR/checkpoint every generation with a fingerprint of every setting that changes the result (merge block, evaluator, data by SHA-256, seed, budget, algorithm); --resume continues a killed run to exactly the result of an uninterrupted one and refuses changed settings, naming them. Ctrl-C (or SIGTERM) stops the evaluations and their processes, removes temporaries and exits 130 (143) with the resume command. Writes OUT_DIR/model/ and OUT_DIR/evolve-result.json.`,
+      )
+      .argument("[config]", "the YAML config (x evolve --example prints one)")
+      .argument("[out]", "output directory")
+      .option("--resume", "continue the run in OUT_DIR from its last checkpoint (same settings)")
+      .option("--example", "print an example config and exit")
+      .option(
+        "--lookahead <n>",
+        "evaluations in flight at once (evolver: the next children, speculatively, results identical; cmaes: candidates of a generation); default 1, with --redis the number of connected workers (at least 2) or a whole cmaes generation",
+        integer(1, 1_000_000),
+      )
+      .option(
+        "--eval-timeout <s>",
+        "time limit of one evaluation in seconds: a candidate exceeding it fails with an error naming it and the run stops at its last checkpoint (exit 1; --resume retries it); with --redis the worker enforces it and retries the candidate up to 3 times first",
+        number(0.001, 1e7),
+      )
+      .option(
+        "--shared-dir <dir>",
+        "with --redis: a directory every worker mounts, for genomes above 1 MiB (whole models of Evolver runs)",
+      )
+      .addOption(overwriteOption())
+      .addOption(quietOption())
+      .addOption(jsonOption())
+      .action(evolveAction),
+    "evaluate on x worker processes through this Redis, redis://host:6379 or rediss:// for TLS (queue named after OUT_DIR and this host; results identical to a local run); the password comes from $REDIS_PASSWORD or --redis-password-file",
+  );
 }

@@ -24,7 +24,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "safetensors",
-    summary: "inspect a checkpoint, convert its dtypes with streaming I/O",
+    summary:
+      "inspect a checkpoint (safetensors or PyTorch .bin), convert dtypes or .bin to safetensors, streaming",
     load: () => import("./safetensors.js"),
   },
   {
@@ -34,8 +35,21 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "evolve",
-    summary: "Evolver over a population of checkpoints (standalone or through a merge method), resumable",
+    summary:
+      "Evolver or CMA-ES over a population of model checkpoints, resumable, locally or on x worker processes",
     load: () => import("./evolve.js"),
+  },
+  {
+    name: "worker",
+    summary:
+      "evaluate candidates of x evolve and x snn cade runs (and any @x/evolution/distributed run) from a Redis queue",
+    load: () => import("./worker.js"),
+  },
+  {
+    name: "extract-lora",
+    summary:
+      "extract a PEFT LoRA adapter from a fine-tuned model and its base (per-module truncated SVD of model − base)",
+    load: () => import("./extract-lora.js"),
   },
   {
     name: "grid",

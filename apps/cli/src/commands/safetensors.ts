@@ -1,11 +1,16 @@
-// `x safetensors inspect FILE|DIR` and `x safetensors convert IN OUT --dtype BF16`.
+// `x safetensors inspect FILE|DIR` and `x safetensors convert IN OUT --dtype BF16`; both read PyTorch checkpoints
+// too (pytorch_model.bin, a sharded *.bin.index.json, a model directory of them) through the restricted
+// unpickler of @x/tensor-core, which never executes a pickle.
+import { readdirSync, statSync } from "node:fs";
 import {
   byteLengthOf,
   convertCheckpoint,
+  convertPytorchToSafetensors,
   type DType,
   isDType,
   numelOf,
   openCheckpoint,
+  openPytorchCheckpoint,
 } from "@x/tensor-core";
 import { type Command, InvalidArgumentError } from "commander";
 import {
@@ -16,6 +21,7 @@ import {
   overwriteOption,
   printResult,
   quietOption,
+  UsageError,
 } from "../kit.js";
 import { createProgress, formatBytes } from "../progress.js";
 
@@ -58,8 +64,23 @@ function size(s: string): number {
   return Math.floor(Number(m[1]) * UNIT[(m[2] ?? "B").toUpperCase()]!);
 }
 
+/** A PyTorch checkpoint: a .bin / .pt / .pth file, a *.bin.index.json, or a directory with .bin files and no safetensors. */
+function isPytorchInput(path: string): boolean {
+  if (/\.(bin|pt|pth)$/.test(path) || path.endsWith(".bin.index.json")) return true;
+  try {
+    if (!statSync(path).isDirectory()) return false;
+    const entries = readdirSync(path);
+    if (entries.some((e) => e.endsWith(".safetensors") || e.endsWith(".safetensors.index.json")))
+      return false;
+    return entries.some((e) => e.endsWith(".bin") || e.endsWith(".bin.index.json"));
+  } catch {
+    return false;
+  }
+}
+
 async function inspect(path: string, o: { json?: boolean }): Promise<void> {
-  const ck = await openCheckpoint(path);
+  const pytorch = isPytorchInput(path);
+  const ck = pytorch ? await openPytorchCheckpoint(path) : await openCheckpoint(path);
   try {
     const rows = ck.names().map((name) => {
       const info = ck.info(name) as { dtype: DType; shape: readonly number[] };
@@ -69,6 +90,7 @@ async function inspect(path: string, o: { json?: boolean }): Promise<void> {
     const totalBytes = rows.reduce((a, r) => a + r.bytes, 0);
     const doc = {
       path: ck.path,
+      format: pytorch ? "pytorch" : "safetensors",
       files: ck.files.map((f) => f.path),
       metadata: ck.metadata,
       indexMetadata: ck.indexMetadata,
@@ -83,6 +105,7 @@ async function inspect(path: string, o: { json?: boolean }): Promise<void> {
       for (const r of rows) w = Math.max(w, Math.min(60, r.name.length));
       const lines = [
         ck.path,
+        `  format:   ${pytorch ? "PyTorch (read without executing its pickle)" : "safetensors"}`,
         `  files:    ${ck.files.length}${ck.files.length > 1 ? " (sharded)" : ""}`,
         `  tensors:  ${rows.length} (${[...byDtype].map(([d, c]) => `${c} ${d}`).join(", ")}), ${formatBytes(totalBytes)} of data`,
         `  metadata: ${JSON.stringify(ck.metadata ?? {})}`,
@@ -102,7 +125,7 @@ async function inspect(path: string, o: { json?: boolean }): Promise<void> {
 }
 
 interface ConvertOpts {
-  dtype: DType;
+  dtype?: DType;
   maxShardSize?: number;
   overwrite?: boolean;
   quiet?: boolean;
@@ -110,12 +133,35 @@ interface ConvertOpts {
 }
 
 async function convert(input: string, out: string, o: ConvertOpts): Promise<void> {
+  const pytorch = isPytorchInput(input);
+  if (!pytorch && o.dtype === undefined)
+    throw new UsageError(
+      "required option '--dtype <dtype>' not specified (a safetensors input is converted to another dtype; a PyTorch .bin input keeps its dtypes without it)",
+    );
   checkOutput(out, { overwrite: o.overwrite, inputs: [input] });
   const started = Date.now();
   const progress = createProgress(o.quiet === true || o.json === true);
   try {
+    if (pytorch) {
+      const res = await convertPytorchToSafetensors(input, out, {
+        dtype: o.dtype,
+        maxShardSize: o.maxShardSize,
+        overwrite: o.overwrite,
+        onProgress: (done, total) => progress.update("convert", done, total, "", formatBytes),
+      });
+      progress.finish();
+      const seconds = (Date.now() - started) / 1000;
+      printResult(
+        o.json,
+        { input, out, format: "pytorch", dtype: o.dtype ?? null, ...res, seconds },
+        () =>
+          `converted the PyTorch checkpoint's ${res.tensors} tensors${o.dtype ? ` to ${o.dtype}` : ""}: ${formatBytes(res.totalSize)} in ${res.files.length} safetensors file${res.files.length === 1 ? "" : "s"}${res.copied.length > 0 ? `, ${res.copied.length} other files copied` : ""}${res.sharedStorages.length > 0 ? `, ${res.sharedStorages.length} tied group(s) written as copies` : ""} in ${seconds.toFixed(2)}s -> ${out}`,
+      );
+      return;
+    }
+    const dtype = o.dtype as DType;
     const res = await convertCheckpoint(input, out, {
-      dtype: o.dtype,
+      dtype,
       maxShardSize: o.maxShardSize,
       onProgress: (done, total) => progress.update("convert", done, total, "", formatBytes),
     });
@@ -123,9 +169,9 @@ async function convert(input: string, out: string, o: ConvertOpts): Promise<void
     const seconds = (Date.now() - started) / 1000;
     printResult(
       o.json,
-      { input, out, dtype: o.dtype, ...res, seconds },
+      { input, out, format: "safetensors", dtype, ...res, seconds },
       () =>
-        `converted ${res.converted} of ${res.tensors} tensors to ${o.dtype}: ${formatBytes(res.inputBytes)} -> ${formatBytes(res.outputBytes)} in ${seconds.toFixed(2)}s -> ${out}`,
+        `converted ${res.converted} of ${res.tensors} tensors to ${dtype}: ${formatBytes(res.inputBytes)} -> ${formatBytes(res.outputBytes)} in ${seconds.toFixed(2)}s -> ${out}`,
     );
   } finally {
     progress.stop();
@@ -135,25 +181,40 @@ async function convert(input: string, out: string, o: ConvertOpts): Promise<void
 export function build(): Command {
   const inspectCmd = defineCommand(
     "inspect",
-    "tensors, dtypes, shapes and metadata of a safetensors file, model directory or sharded index",
-    ["x safetensors inspect model.safetensors", "x safetensors inspect model-dir/ --json"],
+    "tensors, dtypes, shapes and metadata of a safetensors or PyTorch .bin checkpoint (file, model directory or sharded index)",
+    [
+      "x safetensors inspect model.safetensors",
+      "x safetensors inspect model-dir/ --json",
+      "x safetensors inspect pytorch_model.bin",
+    ],
   )
-    .argument("<path>", "a .safetensors file, a model directory or a .safetensors.index.json")
+    .description(
+      "Lists a checkpoint's tensors, dtypes, shapes and metadata. PyTorch checkpoints (pytorch_model.bin, *.bin.index.json, a directory of .bin shards) are read by a restricted unpickler that accepts only what rebuilding tensors needs and never executes the pickle: a file that asks for anything else (e.g. os.system) is refused with one error line naming it (exit 1).",
+    )
+    .argument(
+      "<path>",
+      "a .safetensors or .bin file, a model directory, or a sharded index (.safetensors.index.json / .bin.index.json)",
+    )
     .addOption(jsonOption())
     .action(inspect);
   const convertCmd = defineCommand(
     "convert",
-    "convert the floating-point tensors of a checkpoint to another dtype, streaming with bounded memory",
+    "convert a checkpoint's float tensors to another dtype, or a PyTorch .bin checkpoint to safetensors, streaming",
     [
       "x safetensors convert model/ model-bf16/ --dtype BF16",
       "x safetensors convert in/ out/ --dtype F16 --max-shard-size 2GB",
+      "x safetensors convert pytorch_model.bin model/",
+      "x safetensors convert llama-bin/pytorch_model.bin.index.json llama/ --dtype BF16",
     ],
   )
-    .argument("<in>", "input checkpoint (file, directory or index)")
+    .description(
+      "Converts a safetensors checkpoint's floating-point tensors to --dtype, or a PyTorch checkpoint (pytorch_model.bin, a sharded *.bin.index.json, or a model directory holding them) to safetensors (model.safetensors, or shards plus model.safetensors.index.json), keeping each dtype unless --dtype is given and copying the directory's other files (config, tokenizer). One tensor in memory at a time; output files appear only when complete. PyTorch pickles are never executed: a file asking for anything beyond tensor rebuilding is refused with one error line (exit 1) and nothing is written.",
+    )
+    .argument("<in>", "input checkpoint: safetensors or PyTorch .bin (file, directory or index)")
     .argument("<out>", "output directory")
-    .requiredOption(
+    .option(
       "--dtype <dtype>",
-      "target dtype: BF16, F16, F32 or F64 (torch names accepted)",
+      "target dtype: BF16, F16, F32 or F64 (torch names accepted); required for a safetensors input",
       parseDTypeArg,
     )
     .option("--max-shard-size <size>", "largest output shard, e.g. 2GB (default: the writer's)", size)
@@ -163,7 +224,7 @@ export function build(): Command {
     .action(convert);
   return defineGroup(
     "safetensors",
-    "inspect a checkpoint, convert its dtypes with streaming I/O",
+    "inspect a checkpoint (safetensors or PyTorch .bin), convert dtypes or .bin to safetensors, streaming",
     ["x safetensors inspect model/", "x safetensors convert model/ model-bf16/ --dtype BF16"],
     [inspectCmd, convertCmd],
   );

@@ -48,6 +48,7 @@ describe.skipIf(!built)("x, every command", () => {
       "grid simulate": ["--out", "x.csv"],
       "grid identify": ["--out", "m.json"],
       "grid evaluate": ["--truth", "ieee13"],
+      "extract-lora": ["--model", "m", "--base", "b", "--out", "o"],
     };
     for (const { path } of leaves) {
       const r = x([...path, ...(required[path.join(" ")] ?? []), "--no-such-option"]);

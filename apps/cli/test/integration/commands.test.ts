@@ -4,35 +4,11 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mergeBackbone, mergeInputs } from "@x/experiments";
-import { Rng, saveSafetensors, Tensor } from "@x/tensor-core";
 import { backboneKeys, buildZoo, quickZooConfig, readBackbone, type Zoo } from "@x/zoo";
 import { beforeAll, describe, expect, it } from "vitest";
-import { built, lines, tempDir, x, xTty } from "./helpers.js";
+import { built, lines, SCORER as scorer, tempDir, tinyModel, x, xTty } from "./helpers.js";
 
 const root = tempDir("x-cli-commands-");
-// The evaluator fixture of @x/merging's evolve tests (one copy).
-const scorer = fileURLToPath(
-  new URL("../../../../packages/merging/test/evolve/fixtures/score-model.mjs", import.meta.url),
-);
-
-async function tinyModel(dir: string, seed: number, spread: number): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  const r = new Rng(seed);
-  await saveSafetensors(join(dir, "model.safetensors"), {
-    "layer.weight": new Tensor(
-      "F32",
-      [3, 4],
-      new Float32Array(12).map(() => 0.5 + r.normal(0, spread)),
-    ),
-    "layer.bias": new Tensor(
-      "F32",
-      [3],
-      new Float32Array(3).map(() => 0.5 + r.normal(0, spread)),
-    ),
-  });
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ seed }));
-}
-
 describe.skipIf(!built)("x evolve (built binary)", () => {
   let cfg = "";
   beforeAll(async () => {
@@ -261,6 +237,10 @@ describe.skipIf(!built)("x safetensors (built binary)", () => {
     expect(self.code).toBe(2);
     expect(self.err).toMatch(/is the input/);
     const doc = JSON.parse(x(["safetensors", "inspect", out, "--json"]).out);
-    expect(doc.tensors.map((t: { dtype: string }) => t.dtype)).toEqual(["F16", "F16"]);
+    // float tensors converted, the integer one untouched
+    const dtypes = Object.fromEntries(
+      doc.tensors.map((t: { name: string; dtype: string }) => [t.name, t.dtype]),
+    );
+    expect(dtypes).toEqual({ "layer.weight": "F16", "layer.bias": "F16", "layer.step": "I64" });
   });
 });

@@ -1,20 +1,17 @@
 // x snn cade --redis against a real redis-server (started here on a free port in a temporary directory): the
-// fitness evaluations run in worker processes that load @x/snn's evaluator by { module, export, options }, and
-// the result is identical to the local run; the password never shows; the coordinator killed with SIGKILL and
-// started again with --resume ends identical too.
-import { type ChildProcess, spawn } from "node:child_process";
+// fitness evaluations run in `x worker` processes that load @x/snn's evaluator by { module, export, options },
+// and the result is identical to the local run; the password never shows; the coordinator killed with SIGKILL
+// and started again with --resume ends identical too.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisServer, redisAvailable } from "../../../../packages/evolution/test/integration/redis-server.js";
-import { built, tempDir, x } from "./helpers.js";
+import { built, tempDir, XProcess, x } from "./helpers.js";
 import { runX, writeFashionFile } from "./snn-helpers.js";
 
 const haveRedis = built && redisAvailable();
 const root = tempDir("x-cli-snn-redis-");
-const WORKER = fileURLToPath(new URL("../fixtures/snn-worker.mjs", import.meta.url));
 const PASSWORD = "s3cret-snn-Pa55";
 const sha = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
@@ -26,8 +23,7 @@ function result(out: string): unknown {
 
 describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server, worker processes)", () => {
   let redis: RedisServer;
-  const workers: ChildProcess[] = [];
-  const logs: string[] = [];
+  const workers: XProcess[] = [];
   let members: string[] = [];
   let common: string[] = [];
   const cade = (...extra: string[]) => ["snn", "cade", "--population", ...members, ...common, ...extra];
@@ -75,19 +71,19 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
     ]);
     expect(built.code, built.err).toBe(0);
     members = [0, 1, 2, 3, 4].map((i) => join(root, "pop", "population", `member-${i}.safetensors`));
+    // two x worker processes with their defaults (the password from the environment, never in argv)
     for (let i = 0; i < 2; i++) {
-      const w = spawn(process.execPath, [WORKER], {
-        env: { ...process.env, X_REDIS_URL: redis.url(), X_WORKER_NAME: `w${i}`, X_CONCURRENCY: "2" },
-        stdio: ["ignore", "pipe", "pipe"],
+      const w = new XProcess(["worker", "--redis", redis.url(""), "--concurrency", "2", "--json"], {
+        env: { REDIS_PASSWORD: PASSWORD },
       });
-      w.stdout!.on("data", (d: Buffer) => logs.push(d.toString()));
-      w.stderr!.on("data", (d: Buffer) => logs.push(d.toString()));
       workers.push(w);
+      await w.waitFor(/"type":"started"/);
     }
   }, 300_000);
 
   afterAll(async () => {
-    for (const w of workers) if (w.exitCode === null) w.kill("SIGKILL");
+    for (const w of workers) w.signal("SIGTERM");
+    for (const w of workers) expect((await w.exited).code).toBe(0);
     await redis?.dispose();
   });
 
@@ -106,20 +102,22 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
     expect(doc.queue.failed).toBe(0);
     expect(result(remote.out)).toEqual(result(local.out));
     expect(sha(join(root, "remote.safetensors"))).toBe(sha(join(root, "local.safetensors")));
-    const finished = logs
+    const finished = workers
+      .map((w) => w.output)
       .join("")
       .split("\n")
       .filter((l) => l.includes('"job-finished"'));
     expect(finished.length).toBeGreaterThanOrEqual(doc.evaluations);
     expect(new Set(finished.map((l) => JSON.parse(l).runId)).size).toBeGreaterThanOrEqual(1);
-    for (const text of [remote.out, remote.err, logs.join("")]) expect(text).not.toContain(PASSWORD);
+    for (const text of [remote.out, remote.err, workers.map((w) => w.output + w.errors).join("")])
+      expect(text).not.toContain(PASSWORD);
     // piped: the coordinator says where its queue is (redacted URL) and shows plain progress lines
     const piped = await runX(cade("--redis", url, "--out", join(root, "piped.safetensors")), {
       env: { REDIS_PASSWORD: PASSWORD },
     });
     expect(piped.code, piped.err).toBe(0);
     expect(piped.err).toMatch(
-      /^queue \S+ on redis:\/\/127\.0\.0\.1:\d+\/?: waiting for x worker processes$/m,
+      /^run \S+ on redis:\/\/127\.0\.0\.1:\d+\/?, lookahead 2 \(2 workers connected\); start workers with x worker --redis URL$/m,
     );
     expect(piped.err).toMatch(/^cade: 10\/10 100% /m);
     expect(piped.out).toMatch(/, \d+ on workers; /);
@@ -158,13 +156,52 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
     expect(sha(join(root, "resumed.safetensors"))).toBe(sha(join(root, "ref.safetensors")));
   }, 300_000);
 
-  it("a wrong password and a bad URL are usage errors (exit 2, one line) that do not print the password", async () => {
+  it("Ctrl-C (SIGINT) on the coordinator: the workers drop its jobs, exit 130 with the resume hint; --resume ends identical", async () => {
+    const long = ["--generations", "200"];
+    const local = await runX(cade(...long, "--out", join(root, "long-ref.safetensors"), "--json"));
+    expect(local.code, local.err).toBe(0);
+    const args = cade(
+      ...long,
+      "--redis",
+      redis.url(""),
+      "--checkpoint-dir",
+      join(root, "ck-int"),
+      "--resume",
+      "--out",
+      join(root, "long.safetensors"),
+      "--json",
+    );
+    const env = { REDIS_PASSWORD: PASSWORD };
+    const latest = join(root, "ck-int", "de", "latest.json");
+    const stopped = await runX(args, {
+      env,
+      signal: "SIGINT",
+      killWhen: () => {
+        try {
+          return JSON.parse(readFileSync(latest, "utf8")).generation >= 5;
+        } catch {
+          return false;
+        }
+      },
+    });
+    expect(stopped.code, stopped.err).toBe(130);
+    expect(stopped.err).toMatch(
+      /^x snn cade: interrupted \(SIGINT\); the last checkpoint is kept: run the same command with --resume$/m,
+    );
+    expect(stopped.out).toBe("");
+    const again = await runX(args, { env });
+    expect(again.code, again.err).toBe(0);
+    expect(result(again.out)).toEqual(result(local.out));
+    expect(sha(join(root, "long.safetensors"))).toBe(sha(join(root, "long-ref.safetensors")));
+  }, 300_000);
+
+  it("a wrong password is one line, exit 1, without the password; a bad URL is a usage error (exit 2)", async () => {
     const wrong = await runX(cade("--redis", redis.url(""), "--out", join(root, "wrong.safetensors")), {
       env: { REDIS_PASSWORD: "not-the-password" },
     });
-    expect(wrong.code).toBe(2);
+    expect(wrong.code).toBe(1);
     expect(wrong.err.trim().split("\n")).toEqual([
-      expect.stringMatching(/--redis: .*refused the credentials/),
+      expect.stringMatching(/^x snn cade: RedisConfigError: .*refused the credentials/),
     ]);
     expect(wrong.err).not.toContain("not-the-password");
     const bad = x([
@@ -178,6 +215,6 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
       join(root, "b.safetensors"),
     ]);
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/--redis: unsupported scheme localhost:/);
+    expect(bad.err).toMatch(/--redis: unsupported Redis URL scheme localhost:/);
   }, 120_000);
 });

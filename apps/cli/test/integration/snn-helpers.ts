@@ -1,9 +1,8 @@
-// For the x snn tests: toy data files of real Fashion-MNIST images, and x as a child process that a test can
-// kill with SIGKILL.
-import { spawn } from "node:child_process";
+// For the x snn tests: toy data files of real Fashion-MNIST images, and x as a child process that a test stops
+// with a signal at a chosen moment.
 import { loadFashion, selectClasses, subset } from "@x/datasets";
 import { Rng, saveSafetensors, Tensor } from "@x/tensor-core";
-import { BIN } from "./helpers.js";
+import { XProcess } from "./helpers.js";
 
 /** Writes `perClass` seeded images of each of `classes` as a safetensors data file (images F32, labels U8). */
 export async function writeFashionFile(
@@ -32,34 +31,29 @@ export interface Exit {
 }
 
 /**
- * `x ...args` piped, without blocking the test's event loop; SIGKILLed after `killAfterMs`, or as soon as
- * `killWhen()` holds (polled every 20 ms), if it is still running.
+ * `x ...args` piped, without blocking the test's event loop; sent `signal` (default SIGKILL) after
+ * `killAfterMs`, or as soon as `killWhen()` holds (polled every 20 ms), once, if it is still running.
  */
-export function runX(
+export async function runX(
   args: readonly string[],
-  o: { env?: NodeJS.ProcessEnv; killAfterMs?: number; killWhen?: () => boolean } = {},
+  o: {
+    env?: NodeJS.ProcessEnv;
+    killAfterMs?: number;
+    killWhen?: () => boolean;
+    signal?: NodeJS.Signals;
+  } = {},
 ): Promise<Exit> {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...o.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    const kill = () => child.kill("SIGKILL");
-    const timer = o.killAfterMs === undefined ? null : setTimeout(kill, o.killAfterMs);
-    const poll = o.killWhen ? setInterval(() => o.killWhen!() && kill(), 20) : null;
-    child.on("close", (code, signal) => {
-      if (timer) clearTimeout(timer);
-      if (poll) clearInterval(poll);
-      resolve({ code, signal, out, err, ms: Date.now() - t0 });
-    });
-  });
+  const t0 = Date.now();
+  const p = new XProcess(args, { env: o.env });
+  let sent = false;
+  const kill = () => {
+    if (!sent && p.child.exitCode === null) p.signal(o.signal ?? "SIGKILL");
+    sent = true;
+  };
+  const timer = o.killAfterMs === undefined ? null : setTimeout(kill, o.killAfterMs);
+  const poll = o.killWhen ? setInterval(() => o.killWhen!() && kill(), 20) : null;
+  const { code, signal } = await p.exited;
+  if (timer) clearTimeout(timer);
+  if (poll) clearInterval(poll);
+  return { code, signal, out: p.output, err: p.errors, ms: Date.now() - t0 };
 }

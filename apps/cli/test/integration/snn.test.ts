@@ -477,7 +477,7 @@ describe.skipIf(!built)("x snn cade (built binary)", () => {
         /--fitness-size 1000 exceeds the 180 training images/,
       ],
       [["--population", ...m, "--lookahead", "2"], /--lookahead goes with --redis/],
-      [["--population", ...m, "--redis", "http://localhost"], /--redis: unsupported scheme http:/],
+      [["--population", ...m, "--redis", "http://localhost"], /--redis: unsupported Redis URL scheme http:/],
       [["--population", ...m, "--out", m[2]!], /is the input/],
       [
         ["--population", ...m, "--generations", "1", "--arm", "constant", "--checkpoint-dir", ck, "--resume"],

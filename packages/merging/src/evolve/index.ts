@@ -1,13 +1,30 @@
-// @x/merging/evolve: evolving a population of checkpoints with Evolver (mode A standalone, mode B through a
-// registered merge method), as `x evolve` runs it; and the genome merge glue the Evolver experiment reuses.
+// @x/merging/evolve: evolving a population of checkpoints (Evolver mode A standalone, mode B through a
+// registered merge method, or CMA-ES over merge weights), as `x evolve` runs it; the evaluator factory queue
+// workers load; and the genome merge glue the Evolver experiment reuses.
 export {
+  type EvolveEvaluator,
+  type EvolveEvaluatorOptions,
+  evolveEvaluator,
+  evolveEvaluatorOptions,
+  evolveEvaluatorSpec,
+  registerZooScorer,
+  type ScorerSpec,
+} from "./candidate-evaluator.js";
+export {
+  ALGORITHMS,
+  type CmaesSettings,
+  CONFIG_KEYS,
   EVOLVE_DEFAULTS,
+  type EvolveAlgorithm,
   type EvolveConfig,
   EvolveConfigError,
+  type EvolveMergeBlock,
   EXAMPLE_CONFIG,
   loadEvolveConfig,
+  parseEvolveConfig,
 } from "./config.js";
 export { EvaluatorError, runEvaluator } from "./evaluator.js";
+export { type LayerGroups, layerGroups, layerIndex } from "./layer-groups.js";
 export {
   type GenomeLayout,
   PopulationError,
@@ -28,5 +45,17 @@ export {
   mergeFunction,
   type SlotStats,
 } from "./registry-merge.js";
-export { type EvolveRunOptions, type EvolveRunResult, runEvolve } from "./run.js";
+export {
+  type EvolveFitness,
+  EvolveResumeError,
+  type EvolveRunOptions,
+  type EvolveRunResult,
+  runEvolve,
+} from "./run.js";
 export { readSlotStats, StatsFileError } from "./stats-files.js";
+export {
+  createEvolveTemporary,
+  isEvolveTemporary,
+  removeStaleEvolveTemporaries,
+  type TemporaryKind,
+} from "./temporaries.js";

@@ -1,8 +1,8 @@
 /**
  * Evolver mode B merges through the @x/merging method registry, on whole-model genomes: a genome is a flat
- * float32 vector made of named tensors (a `GenomeTensor` layout), and each merge drives the registered
- * method over those tensors — per tensor for tensor-scope methods, through `beginGlobal` passes for the
- * whole-model ones (PCB-repo TIES, PCB). The tensors are views into the genomes: nothing is copied unless
+ * float32 vector made of named tensors (a `GenomeTensor` layout), and each merge is the library's in-memory
+ * merge of flat vectors (`mergeFlat`: per tensor for tensor-scope methods, through the global passes for the
+ * whole-model ones, PCB-repo TIES and PCB). The tensors are views into the genomes: nothing is copied unless
  * the coefficient search has to rescale task vectors.
  *
  * Our merge names → registry methods (the Evolver reference's merge settings; docs/evolve.md in this package):
@@ -25,14 +25,8 @@ import type { MergeFunction } from "@x/evolution";
 import { Rng } from "@x/tensor-core";
 // The subpath entry registers the built-in methods itself (the package index does it for its importers).
 import "../methods/index.js";
-import {
-  getMethod,
-  type MergeMethod,
-  type ParamMap,
-  resolveParams,
-  type TensorAux,
-  tensorRng,
-} from "../method.js";
+import { type MergeFlatAux, mergeFlat } from "../engine/merge-tensors.js";
+import { getMethod, type MergeMethod, resolveParams } from "../method.js";
 
 export type MergeName = "mean" | "ta" | "ties" | "dare" | "pcb" | "fisher" | "regmean";
 export const MERGE_NAMES: readonly MergeName[] = ["mean", "ta", "ties", "dare", "pcb", "fisher", "regmean"];
@@ -202,117 +196,99 @@ function dareMasks(seed: string, p: number, n: number, dim: number): Uint8Array[
 /**
  * A merge over genomes with this layout, through the registered method `name`. `base` is θ_0 (ignored by
  * the full-weight merges). The returned function writes Merge(genomes; c) into `out`.
+ *
+ * Without `groupOf`, `c` holds one coefficient per model. With `groupOf` (tensor index in `layout` → group),
+ * `c` holds one coefficient per group and model, group-major (`c[g * n + i]`): each group of tensors (a range
+ * of layers, as mergekit-evolve's `layer_granularity`) gets its own weights.
  */
 export function coefficientMerge(
   name: MergeName,
   layout: readonly GenomeTensor[],
   base: Float32Array,
   s: MergeSettings,
+  groupOf?: ArrayLike<number>,
 ): CoefficientMerge {
   const plan = planOf(name, s);
   const dim = base.length;
   const seed = 0;
   let masks: Uint8Array[] | null = null;
   let scaled: Float32Array[] = [];
+  if (groupOf && groupOf.length !== layout.length)
+    throw new MergeSetupError(`groupOf has ${groupOf.length} entries for ${layout.length} tensors`);
   return (genomes, c, out) => {
     const n = genomes.length;
     checkStats(name, layout, dim, n, s);
-    const { params, modelParams } = resolveParams(plan.method, plan.global, plan.perModel(c));
+    const groups = groupOf ? c.length / n : 1;
+    if (groupOf ? !Number.isInteger(groups) || groups < 1 : c.length !== n)
+      throw new MergeSetupError(
+        `${c.length} coefficients for ${n} models${groupOf ? " and its groups" : ""}`,
+      );
+    // The coefficients of each group, and the method's parameters resolved once per group.
+    const coeffs = Array.from({ length: groups }, (_, g) =>
+      Array.from({ length: n }, (_, i) => c[g * n + i]!),
+    );
+    const resolved = coeffs.map((cg) => resolveParams(plan.method, plan.global, plan.perModel(cg)));
+    const groupAt = (k: number): number => (groupOf ? groupOf[k]! : 0);
     let models = genomes;
-    if (plan.scaleTaskVectors && Array.from(c).some((v) => v !== 1)) {
+    if (plan.scaleTaskVectors && coeffs.some((cg) => cg.some((v) => v !== 1))) {
       // θ_0 + c_i τ_i: the methods without per-model weights see rescaled task vectors.
       if (scaled.length !== n) scaled = Array.from({ length: n }, () => new Float32Array(dim));
-      for (let i = 0; i < n; i++) {
-        const g = genomes[i];
-        const t = scaled[i];
-        const ci = c[i];
-        for (let k = 0; k < dim; k++) t[k] = base[k] + ci * (g[k] - base[k]);
-      }
+      layout.forEach((t, k) => {
+        const cg = coeffs[groupAt(k)]!;
+        for (let i = 0; i < n; i++) {
+          const g = genomes[i];
+          const d = scaled[i];
+          const ci = cg[i];
+          for (let x = t.offset, end = t.offset + t.size; x < end; x++)
+            d[x] = base[x] + ci * (g[x] - base[x]);
+        }
+      });
       models = scaled;
     }
     if (name === "dare" && (!masks || masks.length !== n))
       masks = dareMasks(s.maskSeed ?? "dare", s.dareDrop ?? 0.9, n, dim);
-    const view = (a: Float32Array, t: GenomeTensor) => a.subarray(t.offset, t.offset + t.size);
-    const auxOf = (t: GenomeTensor): TensorAux | undefined => {
-      if (name === "dare") return { masks: masks!.map((m) => m.subarray(t.offset, t.offset + t.size)) };
-      if (name === "fisher") return { fisher: s.stats!.map((st) => view(st.fisher!, t)) };
-      if (name === "regmean") {
-        const grams = s.stats!.map((st) => st.gram!.get(t.name));
-        if (grams.some((g) => !g)) return undefined; // non-linear parameter: averaged
-        return {
-          gram: grams.map((g, i) => {
-            const ci = c[i];
-            if (ci === 1) return g!;
-            const sg = new Float32Array(g!.length);
-            for (let k = 0; k < sg.length; k++) sg[k] = ci * g![k];
-            return sg;
-          }),
-        };
-      }
-      return undefined;
+    // Per-model inputs of the data-dependent methods, for the tensors of group g.
+    const auxOf = (g: number): MergeFlatAux | undefined => {
+      if (name === "dare") return { masks: masks! };
+      if (name === "fisher") return { fisher: s.stats!.map((st) => st.fisher!) };
+      if (name !== "regmean") return undefined;
+      const cg = coeffs[g]!;
+      return {
+        gram: s.stats!.map((st, i) => {
+          const ci = cg[i]!;
+          if (ci === 1) return st.gram!;
+          const scaledGrams = new Map<string, Float32Array>();
+          for (const [t, gm] of st.gram!) {
+            const sg = new Float32Array(gm.length);
+            for (let x = 0; x < sg.length; x++) sg[x] = ci * gm[x]!;
+            scaledGrams.set(t, sg);
+          }
+          return scaledGrams;
+        }),
+      };
     };
-    mergeGenomeTensors(plan.method, layout, plan.usesBase ? base : undefined, base, models, {
-      modelParams,
-      params,
-      seed,
-      aux: auxOf,
-      out,
-    });
-  };
-}
-
-/**
- * The merge loop over a genome's named tensors (views, no copies): per tensor for tensor-scope methods, through
- * the session's passes for whole-model ones. One small function so it can be pointed at the library's in-memory
- * merge API as one edit.
- */
-function mergeGenomeTensors(
-  method: MergeMethod,
-  layout: readonly GenomeTensor[],
-  base: Float32Array | undefined,
-  passBase: Float32Array,
-  models: readonly Float32Array[],
-  o: {
-    modelParams: readonly ParamMap[];
-    params: ParamMap;
-    seed: number;
-    aux: (t: GenomeTensor) => TensorAux | undefined;
-    out: Float32Array;
-  },
-): void {
-  const view = (a: Float32Array, t: GenomeTensor) => a.subarray(t.offset, t.offset + t.size);
-  const input = (t: GenomeTensor) => ({
-    name: t.name,
-    shape: t.shape,
-    base: base ? view(base, t) : undefined,
-    models: models.map((g) => view(g, t)),
-    modelParams: o.modelParams,
-    params: o.params,
-    rng: tensorRng(o.seed, t.name),
-    aux: o.aux(t),
-  });
-  if (method.scopeOf(o.params) === "tensor") {
-    for (const t of layout) o.out.set(method.mergeTensor(input(t)), t.offset);
-    return;
-  }
-  const session = method.beginGlobal!({
-    tensors: layout.map((t) => ({ name: t.name, shape: [...t.shape] })),
-    numModels: models.length,
-    modelParams: o.modelParams,
-    params: o.params,
-    seed: o.seed,
-  });
-  for (const pass of session.passes) {
-    for (const t of layout)
-      pass.visit({
-        name: t.name,
-        shape: t.shape,
-        base: view(passBase, t),
-        models: models.map((g) => view(g, t)),
+    const run = (tensors: readonly GenomeTensor[], g: number) =>
+      mergeFlat(plan.method, {
+        layout: tensors,
+        base: plan.usesBase ? base : undefined,
+        models,
+        aux: auxOf(g),
+        out,
+        params: plan.global,
+        modelParams: plan.perModel(coeffs[g]!),
+        seed,
       });
-    pass.finish();
-  }
-  for (const t of layout) o.out.set(session.mergeTensor(input(t)), t.offset);
+    if (plan.method.scopeOf(resolved[0]!.params) !== "tensor" || !groupOf) {
+      // Whole-model methods take no per-model weights here (coefficients scale the task vectors instead), so
+      // one pass over every tensor merges all groups.
+      run(layout, 0);
+      return;
+    }
+    for (let g = 0; g < groups; g++) {
+      const tensors = layout.filter((_, k) => groupAt(k) === g);
+      if (tensors.length > 0) run(tensors, g);
+    }
+  };
 }
 
 /** The plain merge (all coefficients 1) as the MergeFunction @x/evolution's mode B expects. */

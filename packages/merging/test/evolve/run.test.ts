@@ -6,6 +6,7 @@ import { fisherMerge, regmeanMerge } from "@x/merging";
 import { openCheckpoint, Rng, saveSafetensors, Tensor } from "@x/tensor-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EvolveConfigError, loadEvolveConfig, runEvaluator, runEvolve } from "../../src/evolve/index.js";
+import { writeTinyModel } from "./fixtures/population.js";
 
 /** `x evolve CONFIG OUT [--resume]` without the CLI. */
 const evolveCommand = {
@@ -19,18 +20,7 @@ const scorer = fileURLToPath(new URL("./fixtures/score-model.mjs", import.meta.u
 const tmp = mkdtempSync(join(tmpdir(), "x-evolve-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function model(dir: string, seed: number, spread: number): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  const r = new Rng(seed);
-  const w = new Float32Array(12).map(() => 0.5 + r.normal(0, spread));
-  const b = new Float32Array(3).map(() => 0.5 + r.normal(0, spread));
-  await saveSafetensors(join(dir, "model.safetensors"), {
-    "layer.weight": new Tensor("F32", [3, 4], w),
-    "layer.bias": new Tensor("F32", [3], b),
-    "layer.step": new Tensor("I64", [1], new BigInt64Array([42n])),
-  });
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ seed }));
-}
+const model = writeTinyModel;
 
 /** A statistics file: positive Fisher diagonals and an SPD 4×4 Gram matrix for layer.weight. */
 async function statsFile(file: string, seed: number, skipFisherBias = false): Promise<void> {

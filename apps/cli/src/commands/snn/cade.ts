@@ -52,16 +52,19 @@ import {
   specFrom,
   splitPerClass,
 } from "./common.js";
-import { addRedisOptions, checkRedisUrl, distributedFitness, type RedisOpts } from "./distributed.js";
+import {
+  addDistributedOptions,
+  type DistributedOpts,
+  distributedFitness,
+  redisSettings,
+} from "./distributed.js";
 
 const D = DEFAULT_CADE_SCALE;
 const ARMS = ["cade", "constant", "cade-mean", "jitter", "linear"] as const;
-/** Children evaluated at once on the queue when --lookahead is not given. */
-const REDIS_LOOKAHEAD = 4;
 /** The run's settings, checked on --resume. */
 const RUN_FILE = "x-snn-cade.json";
 
-interface CadeOpts extends ModelOpts, RedisOpts {
+interface CadeOpts extends ModelOpts, DistributedOpts {
   population?: string[];
   source?: string;
   size: number;
@@ -85,7 +88,6 @@ interface CadeOpts extends ModelOpts, RedisOpts {
   jRand?: boolean;
   engine: InferenceEngine;
   seed: number;
-  lookahead?: number;
   checkpointDir?: string;
   resume?: boolean;
   out?: string;
@@ -229,8 +231,9 @@ async function populationOf(
 const round2 = (x: number | null) => (x === null ? "-" : `${x.toFixed(2)}%`);
 
 async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
-  if (o.lookahead !== undefined && !o.redis) throw new UsageError("--lookahead goes with --redis");
-  checkRedisUrl(o.redis);
+  for (const k of ["lookahead", "sharedDir"] as const)
+    if (o[k] !== undefined && !o.redis) throw new UsageError(`--${kebab(k)} goes with --redis`);
+  const redis = await redisSettings(o);
   if (o.valData && given(cmd, "valPerClass")) throw new UsageError("--val-data replaces --val-per-class");
   if (o.testData && !o.test) throw new UsageError("--test-data and --no-test contradict each other");
   const quiet = o.quiet === true || o.json === true;
@@ -303,8 +306,8 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
     if (v > initialVal[bestInitial]!) bestInitial = i;
   });
 
-  const remote = o.redis
-    ? await distributedFitness(o, evaluator, o.checkpointDir ?? out, (line) => note(quiet, line))
+  const remote = redis
+    ? await distributedFitness(o, redis, evaluator, o.checkpointDir ?? out, (line) => note(quiet, line))
     : null;
   const bar = resumableBar(quiet, "cade");
   let r: Awaited<ReturnType<typeof runCade>>;
@@ -314,7 +317,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
       population: pop.genomes,
       fitnessSet: remote ? undefined : fitnessSet,
       fitness: remote?.fitness,
-      lookahead: remote ? (o.lookahead ?? REDIS_LOOKAHEAD) : undefined,
+      lookahead: remote?.lookahead,
       val,
       generations: o.generations,
       arm,
@@ -330,13 +333,13 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
         ),
     });
   } catch (e) {
-    await remote?.close(true);
-    throw remote ? remote.explain(e) : e;
+    await remote?.close();
+    throw remote ? remote.explain(e, o.checkpointDir !== undefined) : e;
   } finally {
     bar.stop();
   }
   const queue = remote ? remote.stats() : null;
-  await remote?.close(false);
+  await remote?.close();
 
   const g = r.population[r.selected]!;
   const score = (genome: Float32Array) => (test ? accuracyPercent(spec, genome, test, engine) : null);
@@ -437,11 +440,5 @@ export function cadeCommand(): Command {
     .addOption(engineOption())
     .option("--seed <n>", "seed of data split, fitness sample, population recipes and DE", integer(0), 1);
   addRunOutputOptions(cmd, "the selected model", "the population and the DE state");
-  return addRedisOptions(cmd)
-    .option(
-      "--lookahead <k>",
-      `with --redis: children evaluated at once, about the number of workers (default: ${REDIS_LOOKAHEAD}; the result does not depend on it)`,
-      integer(1, 1024),
-    )
-    .action(snnAction(cadeAction));
+  return addDistributedOptions(cmd).action(snnAction(cadeAction));
 }
