@@ -184,7 +184,7 @@ describe.skipIf(!haveRedis)("x snn cade --redis (built binary, real redis-server
         }
       },
     });
-    expect(stopped.code, stopped.err).toBe(130);
+    expect(stopped.code, `${stopped.signal} ${stopped.err} ${stopped.out}`).toBe(130);
     expect(stopped.err).toMatch(
       /^x snn cade: interrupted \(SIGINT\); the last checkpoint is kept: run the same command with --resume$/m,
     );

@@ -333,7 +333,8 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
         ),
     });
   } catch (e) {
-    await remote?.close();
+    // the run's own error (or the interrupt) is what the user needs to see, not a failure while closing
+    await remote?.close().catch(() => {});
     throw remote ? remote.explain(e, o.checkpointDir !== undefined) : e;
   } finally {
     bar.stop();
