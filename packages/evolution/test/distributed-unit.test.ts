@@ -67,6 +67,8 @@ describe("run ids", () => {
     expect(runIdFrom("/data/out/evolve run", "config-hash")).toBe(a);
     expect(runIdFrom("/data/out/evolve run", "other")).not.toBe(a);
     validateRunId(a);
+    // a long path is cut to its last 40 characters, which must not start with a separator
+    validateRunId(runIdFrom("/tmp/x-cli-snn-redis-9WLXCX/remote.safetensors"));
   });
 });
 

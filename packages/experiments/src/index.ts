@@ -5,6 +5,7 @@ export {
   type CadeExperimentResult,
   type CadeScale,
   DEFAULT_CADE_SCALE,
+  QUICK_CADE_SCALE,
   runCadeExperiment,
   type SeedResult as CadeSeedResult,
 } from "./cade/index.js";

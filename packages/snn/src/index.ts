@@ -4,11 +4,20 @@ export {
   armForcesJRand,
   averageGenomes,
   buildPopulation,
+  CADE_EVALUATOR_EXPORT,
+  CADE_EVALUATOR_MODULE,
   type CadeArm,
+  type CadeFitnessOptions,
   type CadeOptions,
   type CadeProgress,
   type CadeResult,
+  cadeEvaluatorSpec,
+  cadeFitnessEvaluator,
+  concreteEngine,
+  type FitnessSetRef,
   greedySoup,
+  imageSetChecksum,
+  loadFitnessSet,
   logitEnsembleAccuracy,
   type MemberRecipe,
   memberRecipes,
@@ -106,4 +115,10 @@ export {
 export { type AugmentOptions, makeBatch, sampleBeta, sampleGamma } from "./train/augment.js";
 export { type AdamOptions, Optimizer, type OptimizerOptions, type SgdOptions } from "./train/optimizer.js";
 export { type EpochRecord, readTrainState, TRAIN_STATE_FILE } from "./train/state.js";
-export { type TrainOptions, type TrainProgress, type TrainResult, trainModel } from "./train/train.js";
+export {
+  TRAIN_DEFAULTS,
+  type TrainOptions,
+  type TrainProgress,
+  type TrainResult,
+  trainModel,
+} from "./train/train.js";

@@ -4,6 +4,8 @@ import {
   accuracyPercent,
   armControl,
   averageGenomes,
+  cadeEvaluatorSpec,
+  cadeFitnessEvaluator,
   greedySoup,
   initModel,
   memberRecipes,
@@ -132,6 +134,59 @@ describe("runCade", () => {
     const a = await run();
     const b = await run();
     expect(a.population).toEqual(b.population);
+  });
+
+  it("gives the identical result with speculative lookahead and with the fitness of cadeFitnessEvaluator", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { saveSafetensors, Tensor } = await import("@x/tensor-core");
+    const dir = mkdtempSync(join(tmpdir(), "snn-cade-eval-"));
+    try {
+      // the fitness set as a data file, named by a FitnessSetRef with indices (as a worker would rebuild it)
+      const file = join(dir, "data.safetensors");
+      await saveSafetensors(file, {
+        images: new Tensor("F32", [data.count, 784], data.images.slice()),
+        labels: new Tensor("U8", [data.count], data.labels.slice()),
+      });
+      const indices = Array.from({ length: 200 }, (_, i) => i);
+      const ref = { data: file, split: "train" as const, classes: null, indices };
+      const evSpec = cadeEvaluatorSpec({ spec, fitnessSet: ref, set: fit, engine: "float64" });
+      expect(evSpec).toMatchObject({ module: "@x/snn", export: "cadeFitnessEvaluator" });
+      expect(JSON.parse(JSON.stringify(evSpec.options))).toEqual(evSpec.options);
+      const remote = await cadeFitnessEvaluator(evSpec.options);
+      const base = {
+        spec,
+        population,
+        val,
+        generations: 4,
+        arm: { kind: "cade", f0: 0.08, cr0: 0.08 } as const,
+        seed: 4,
+        engine: "float64" as const,
+      };
+      const local = await runCade({ ...base, fitnessSet: fit });
+      const ahead = await runCade({ ...base, fitnessSet: fit, lookahead: 3 });
+      const viaFactory = await runCade({
+        ...base,
+        lookahead: 2,
+        fitness: async (g) => remote.fitness(g),
+      });
+      expect(local.history.reduce((a, h) => a + h.accepted, 0)).toBeGreaterThan(0);
+      for (const r of [ahead, viaFactory]) {
+        expect(r.population).toEqual(local.population);
+        expect(r.fitness).toEqual(local.fitness);
+        expect(r.val).toEqual(local.val);
+        expect(r.curve).toEqual(local.curve);
+        expect(r.selected).toBe(local.selected);
+      }
+      // a worker whose data differs refuses to evaluate, naming the file
+      await expect(
+        cadeFitnessEvaluator({ ...evSpec.options, fitnessSet: { ...ref, indices: indices.slice(1) } }),
+      ).rejects.toThrow(/data\.safetensors: the fitness set here .* differs from the run's/);
+      await expect(runCade({ ...base })).rejects.toThrow(/needs a fitnessSet or a fitness function/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

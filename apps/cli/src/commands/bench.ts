@@ -1,10 +1,13 @@
 /**
- * `x bench merging | evolver | grid`: the reproduction experiments of @x/experiments. Each subcommand parses,
+ * `x bench merging | evolver | grid | cade`: the reproduction experiments of @x/experiments. Each subcommand parses,
  * calls the experiment, writes `<out>/<name>.json` and `.md` (refusing existing ones unless --overwrite) and
  * prints the report.
  */
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
+  type CadeScale,
+  DEFAULT_CADE_SCALE,
   EVOLVER_DEFAULTS,
   type ExperimentHooks,
   GRID_SWEEP_DEFAULTS,
@@ -365,15 +368,142 @@ function gridCommand(): Command {
     .action(benchGrid);
 }
 
+// ---------------------------------------------------------------- cade
+
+interface CadeOpts extends Common {
+  quick?: boolean;
+  set: Partial<CadeScale>;
+  work?: string;
+  shard?: { index: number; count: number };
+  only?: "fashion-split" | "mnist-to-fashion";
+  reverse?: boolean;
+  runOnly?: boolean;
+  wallSeconds?: number;
+}
+
+/** `key=value` of the experiment's scale: numbers, comma lists (empty = none) or the engine. */
+function scaleSetting(v: string, prev: Partial<CadeScale>): Partial<CadeScale> {
+  const at = v.indexOf("=");
+  const key = v.slice(0, Math.max(0, at)) as keyof CadeScale;
+  const value = v.slice(at + 1).trim();
+  const d = DEFAULT_CADE_SCALE;
+  if (at < 1 || !(key in d))
+    throw new InvalidArgumentError(
+      `expected KEY=VALUE with KEY one of ${Object.keys(d).join(", ")}, got '${v}'`,
+    );
+  const current = d[key];
+  let parsed: unknown;
+  if (Array.isArray(current))
+    parsed = value === "" || value === "none" ? [] : list(key === "f0Sweep" ? number(0) : integer(0))(value);
+  else if (typeof current === "number") parsed = number(0)(value);
+  else if (["auto", "simd", "float64"].includes(value)) parsed = value;
+  else throw new InvalidArgumentError(`${key} is auto, simd or float64, got '${value}'`);
+  return { ...prev, [key]: parsed };
+}
+
+async function benchCade(o: CadeOpts): Promise<void> {
+  const x = await import("@x/experiments");
+  const dir = resolve(o.out);
+  if (!o.runOnly) resultTarget(o, "cade", [".json", ".md"]);
+  const h = hooks(o);
+  try {
+    const report = await x.runCadeExperiment(
+      {
+        scale: { ...(o.quick ? x.QUICK_CADE_SCALE : {}), ...o.set },
+        workDir: o.work,
+        outDir: o.runOnly ? null : dir,
+        shard: o.shard,
+        only: o.only,
+        reverse: o.reverse,
+        runOnly: o.runOnly,
+        wallSeconds: o.wallSeconds,
+      },
+      h,
+    );
+    h.done();
+    if (o.runOnly) {
+      const seeds = report.perSeed.map((r) => `${r.task} ${r.seed}`).join(", ");
+      if (o.json) console.log(JSON.stringify(report, null, 1));
+      else
+        console.log(
+          `finished seeds in ${o.work ?? ".cade-work"}: ${seeds || "none"} (aggregate without --run-only)`,
+        );
+      return;
+    }
+    const files = [join(dir, "cade.json"), join(dir, "cade.md")];
+    printReport(o, files, report, readFileSync(files[1]!, "utf8"), report.wallSeconds ?? undefined);
+  } finally {
+    h.stop();
+  }
+}
+
+function shardOf(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+  if (!m || Number(m[1]) >= Number(m[2]))
+    throw new InvalidArgumentError(`expected I/N with 0 <= I < N (e.g. 0/2), got '${v}'`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+function cadeCommand(): Command {
+  const d = DEFAULT_CADE_SCALE;
+  return defineCommand(
+    "cade",
+    "experiment C: CADE vs F / CR ablations and baselines on a transfer-learned SEW-MLP population, paired CIs",
+    [
+      "x bench cade --quick --out /tmp/results",
+      "x bench cade --run-only --shard 0/2 & x bench cade --run-only --shard 1/2; x bench cade --overwrite",
+      "x bench cade --set seeds=1,2,3 --set variantSeeds=none --set generations=40 --out /tmp/results",
+    ],
+  )
+    .description(
+      `Runs experiment C (Fashion-MNIST source/target class split, and the MNIST → Fashion-MNIST variant): per seed a source model, a transfer-learned and a from-scratch population, every F / CR arm at equal fitness evaluations, and the baselines (best initial individual, continued fine-tuning, weight average, greedy soup, logit ensemble); selection on validation, test reported; writes <out>/cade.json and cade.md with paired differences, 95 % CIs and the convergence curves. Every finished seed is kept in --work, so a killed run resumes where it stopped and processes can split the seeds (--shard). Scale (--set KEY=VALUE): ${Object.entries(
+        d,
+      )
+        .map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(",") || "none" : v}`)
+        .join(", ")}.`,
+    )
+    .option(
+      "--quick",
+      "the minutes-long smoke scale (one seed per task, 4 members, 3 generations, small data)",
+    )
+    .option(
+      "--set <key=value>",
+      "override a scale value (repeatable; lists comma-separated, empty = none)",
+      scaleSetting,
+      {},
+    )
+    .option("--work <dir>", "per-seed results and checkpoints, reused on the next run (default: .cade-work)")
+    .option("--shard <i/n>", "run only the seeds j with j mod n = i (for parallel processes)", shardOf)
+    .addOption(
+      new Option("--only <task>", "run one task's seeds").choices(["fashion-split", "mnist-to-fashion"]),
+    )
+    .option(
+      "--reverse",
+      "work through the seeds last to first (a second process meets the first in the middle)",
+    )
+    .option("--run-only", "only run seeds into --work; write no result files")
+    .option(
+      "--wall-seconds <s>",
+      "wall time to report when the seeds ran in other processes (default: this run's)",
+      number(0),
+    )
+    .option("--out <dir>", "results directory", OUT_DEFAULT)
+    .addOption(overwriteOption())
+    .addOption(quietOption())
+    .addOption(jsonOption())
+    .action(benchCade);
+}
+
 export function build(): Command {
   return defineGroup(
     "bench",
-    "the reproduction experiments behind bench/results (merging, evolver, grid)",
+    "the reproduction experiments behind bench/results (merging, evolver, grid, cade)",
     [
       "x bench merging --quick --out /tmp/results",
       "x bench evolver --quick --workers 0 --out /tmp/results",
       "x bench grid --quick --out /tmp/results",
+      "x bench cade --quick --out /tmp/results",
     ],
-    [mergingCommand(), evolverCommand(), gridCommand()],
+    [mergingCommand(), evolverCommand(), gridCommand(), cadeCommand()],
   );
 }

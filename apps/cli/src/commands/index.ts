@@ -41,7 +41,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "worker",
-    summary: "evaluate candidates of x evolve runs (and any @x/evolution/distributed run) from a Redis queue",
+    summary:
+      "evaluate candidates of x evolve and x snn cade runs (and any @x/evolution/distributed run) from a Redis queue",
     load: () => import("./worker.js"),
   },
   {
@@ -56,8 +57,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import("./grid.js"),
   },
   {
+    name: "snn",
+    summary: "spiking networks: train a SEW ResNet, CADE over a population, evaluate",
+    load: () => import("./snn.js"),
+  },
+  {
     name: "bench",
-    summary: "the reproduction experiments behind bench/results (merging, evolver, grid)",
+    summary: "the reproduction experiments behind bench/results (merging, evolver, grid, cade)",
     load: () => import("./bench.js"),
   },
 ];

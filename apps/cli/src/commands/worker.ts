@@ -13,8 +13,11 @@ import { formatSeconds, StatusLog } from "../progress.js";
 import { addRedisOptions, type RedisOpts, redisConfigOf } from "../redis.js";
 import { installZooScorer } from "../zoo-scorer.js";
 
-/** The evaluator module of `x evolve`: the only one a worker loads unless --allow-module names more. */
-const EVOLVE_MODULE = "@x/merging/evolve";
+/**
+ * The evaluator modules of `x evolve` and `x snn cade` (@x/snn's CADE_EVALUATOR_MODULE): the only ones a worker
+ * loads unless --allow-module names more.
+ */
+const OWN_MODULES = ["@x/merging/evolve", "@x/snn"];
 
 interface WorkerOpts extends RedisOpts {
   concurrency: number;
@@ -135,8 +138,8 @@ async function workerAction(o: WorkerOpts): Promise<void> {
     concurrency: o.concurrency,
     runs: o.runs,
     sharedDir: o.sharedDir,
-    allowModules: [EVOLVE_MODULE, ...(o.allowModule ?? [])],
-    // resolve evaluator packages (@x/merging/evolve) from the x CLI, which depends on them
+    allowModules: [...OWN_MODULES, ...(o.allowModule ?? [])],
+    // resolve evaluator packages (@x/merging/evolve, @x/snn) from the x CLI, which depends on them
     importModule: (s) => import(s),
     handleSignals: false,
     connectTimeoutMs: o.connectTimeout * 1000,
@@ -161,14 +164,14 @@ export function build(): Command {
   return addRedisOptions(
     defineCommand(
       "worker",
-      "evaluate candidates of x evolve runs (and any @x/evolution/distributed run) from a Redis queue",
+      "evaluate candidates of x evolve and x snn cade runs (and any @x/evolution/distributed run) from a Redis queue",
       [
         "x worker --redis redis://10.0.0.1:6379 --concurrency 2",
         "REDIS_PASSWORD=... x worker --redis rediss://queue.example:6380 --redis-ca ca.pem",
         "x worker --redis redis://127.0.0.1:6379 --json > worker.log",
       ],
     ).description(
-      "A queue worker: serves every run that registers in the Redis (x evolve CONFIG OUT --redis URL on any machine), loads the evaluator the run names (x evolve's own; others only with --allow-module), evaluates candidates and returns their fitness. The machine needs x and the run's data (models, evaluator script, zoo) at the same paths as the coordinator; candidate models are written under the OS temp directory ($TMPDIR). Prints one line per event (a status line below them on a terminal; --json: one JSON object per line). Ctrl-C or SIGTERM stops cleanly: running evaluations go back to the queue at once and the exit code is 0; a second Ctrl-C forces the exit (130) and other workers retry those evaluations after the lock lapses (30 s). The Redis password is read from $REDIS_PASSWORD or --redis-password-file and never printed.",
+      "A queue worker: serves every run that registers in the Redis (x evolve CONFIG OUT --redis URL or x snn cade ... --redis URL on any machine), loads the evaluator the run names (those of x evolve and x snn cade; others only with --allow-module), evaluates candidates and returns their fitness. The machine needs x and the run's data (models, evaluator script, zoo) at the same paths as the coordinator; candidate models are written under the OS temp directory ($TMPDIR). Prints one line per event (a status line below them on a terminal; --json: one JSON object per line). Ctrl-C or SIGTERM stops cleanly: running evaluations go back to the queue at once and the exit code is 0; a second Ctrl-C forces the exit (130) and other workers retry those evaluations after the lock lapses (30 s). The Redis password is read from $REDIS_PASSWORD or --redis-password-file and never printed.",
     ),
     "the job queue: redis://host:6379 or rediss:// for TLS (default: $X_REDIS_URL); the password comes from $REDIS_PASSWORD or --redis-password-file",
   )

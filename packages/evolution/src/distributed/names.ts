@@ -22,8 +22,8 @@ export function validateRunId(runId: string): void {
 export function runIdFrom(...parts: string[]): string {
   const head = (parts[0] ?? "run")
     .replace(/[^A-Za-z0-9._-]+/g, "-")
-    .replace(/^[^A-Za-z0-9]+/, "")
-    .slice(-40);
+    .slice(-40)
+    .replace(/^[^A-Za-z0-9]+/, "");
   const hash = createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 12);
   return `${head || "run"}-${hash}`;
 }

@@ -23,7 +23,7 @@ import {
   trainModel,
 } from "@x/snn";
 import { Rng } from "@x/tensor-core";
-import { writeResultFiles } from "../results.js";
+import { type ExperimentHooks, writeResultFiles } from "../results.js";
 
 /** The experiment's scale (chosen so the full run fits ~90 minutes on a shared 2-core machine). */
 export interface CadeScale {
@@ -139,8 +139,7 @@ function splitTask(
   return { train, val: subset(pool, valIdx), test, fitness };
 }
 
-const log = (msg: string) =>
-  process.stdout.write(`[cade ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+type Log = (message: string) => void;
 
 interface TaskData {
   source: ImageSet;
@@ -229,6 +228,7 @@ async function runSeed(
   s: CadeScale,
   seed: number,
   workDir: string,
+  log: Log,
 ): Promise<SeedResult> {
   const timings: Record<string, number> = {};
   const tick = (k: string, t0: number) => {
@@ -425,8 +425,12 @@ export async function loadTaskData(task: SeedResult["task"], s: CadeScale, seed:
 
 export { FASHION_TRAIN_PER_CLASS };
 
-/** Runs (or resumes) every seed of both tasks; returns the per-seed results in seed order. */
-export async function runSeeds(o: CadeExperimentOptions): Promise<SeedResult[]> {
+/**
+ * Runs (or resumes) every seed of both tasks; returns the per-seed results in seed order. Progress counts the
+ * seeds this call covers (those already finished in `workDir` included).
+ */
+export async function runSeeds(o: CadeExperimentOptions, hooks: ExperimentHooks = {}): Promise<SeedResult[]> {
+  const log: Log = hooks.log ?? (() => {});
   const s = { ...DEFAULT_CADE_SCALE, ...o.scale };
   const workDir = o.workDir ?? ".cade-work";
   await mkdir(workDir, { recursive: true });
@@ -437,21 +441,27 @@ export async function runSeeds(o: CadeExperimentOptions): Promise<SeedResult[]> 
   const out: SeedResult[] = [];
   const order = jobs.map((_, j) => j);
   if (o.reverse) order.reverse();
-  for (const j of order) {
+  const fileOf = (j: number) => join(workDir, `${jobs[j].task}-seed${jobs[j].seed}.json`);
+  const mine = order.filter(
+    (j) =>
+      !(o.only && jobs[j].task !== o.only) &&
+      (existsSync(fileOf(j)) || !o.shard || j % o.shard.count === o.shard.index),
+  );
+  let done = 0;
+  hooks.progress?.("cade seeds", 0, mine.length);
+  for (const j of mine) {
     const { task, seed } = jobs[j];
-    if (o.only && task !== o.only) continue;
-    const file = join(workDir, `${task}-seed${seed}.json`);
-    if (existsSync(file)) {
-      out.push(JSON.parse(await readFile(file, "utf8")));
-      continue;
+    const file = fileOf(j);
+    if (existsSync(file)) out.push(JSON.parse(await readFile(file, "utf8")));
+    else {
+      const t0 = performance.now();
+      log(`${task} seed ${seed}: start`);
+      const r = await runSeed(task, await loadTaskData(task, s, seed), s, seed, workDir, log);
+      writeResultFiles(workDir, `${task}-seed${seed}`, [[".json", JSON.stringify(r)]]);
+      log(`${task} seed ${seed}: done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      out.push(r);
     }
-    if (o.shard && j % o.shard.count !== o.shard.index) continue;
-    const t0 = performance.now();
-    log(`${task} seed ${seed}: start`);
-    const r = await runSeed(task, await loadTaskData(task, s, seed), s, seed, workDir);
-    writeResultFiles(workDir, `${task}-seed${seed}`, [[".json", JSON.stringify(r)]]);
-    log(`${task} seed ${seed}: done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-    out.push(r);
+    hooks.progress?.("cade seeds", ++done, mine.length);
   }
   return out.sort(
     (a, b) =>

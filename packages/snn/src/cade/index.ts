@@ -1,5 +1,16 @@
 export { armControl, armForcesJRand, type CadeArm } from "./arms.js";
 export { averageGenomes, greedySoup, logitEnsembleAccuracy, populationDiversity } from "./baselines.js";
+export {
+  CADE_EVALUATOR_EXPORT,
+  CADE_EVALUATOR_MODULE,
+  type CadeFitnessOptions,
+  cadeEvaluatorSpec,
+  cadeFitnessEvaluator,
+  concreteEngine,
+  type FitnessSetRef,
+  imageSetChecksum,
+  loadFitnessSet,
+} from "./evaluator.js";
 export { accuracyPercent } from "./fitness.js";
 export { buildPopulation, type MemberRecipe, memberRecipes, type PopulationOptions } from "./population.js";
 export { type CadeOptions, type CadeProgress, type CadeResult, runCade } from "./run.js";

@@ -2,6 +2,7 @@ import type { ImageSet } from "@x/datasets";
 import {
   DifferentialEvolution,
   DirectoryRunStore,
+  type FitnessFunction,
   type GenerationRecord,
   type RunSnapshot,
   type RunStore,
@@ -18,7 +19,17 @@ export interface CadeOptions {
   /** The initial population (genomes of `spec`; copied, never modified). */
   readonly population: readonly Float32Array[];
   /** Fitness = top-1 accuracy (%) on this fixed set (CADE uses training data). */
-  readonly fitnessSet: ImageSet;
+  readonly fitnessSet?: ImageSet;
+  /**
+   * Computes the fitness in place of the accuracy on `fitnessSet`, e.g. a distributed evaluator whose workers run
+   * `cadeFitnessEvaluator` (the same accuracy on the same set). Give `fitnessSet` or `fitness`.
+   */
+  readonly fitness?: FitnessFunction;
+  /**
+   * Children evaluated at once (default 1): the next k − 1 children are evaluated speculatively while one is
+   * pending, which keeps k workers of a distributed evaluator busy. The result is identical for every k.
+   */
+  readonly lookahead?: number;
   /** Selection set: the final model is the individual with the best accuracy here. */
   readonly val: ImageSet;
   readonly generations: number;
@@ -74,13 +85,25 @@ interface Tracker {
   curve: CadeResult["curve"];
 }
 
-/** Persists the validation mirror next to the DE engine's snapshot, and rebuilds it on resume. */
+/**
+ * Tracks validation accuracy next to the DE engine's snapshots and persists it, and rebuilds it on resume. An
+ * individual's fitness changes exactly when a child replaced it (strict greedy selection, parents cached), so at
+ * the end of each generation the individuals whose fitness changed are scored on validation: the decisions are
+ * final here, whatever was evaluated speculatively.
+ */
 class TrackingStore implements RunStore {
   constructor(
     private readonly inner: RunStore | null,
     private readonly t: Tracker,
+    private readonly score: (genome: Float32Array) => number,
   ) {}
   async save(snapshot: RunSnapshot, genomes: readonly Float32Array[]): Promise<void> {
+    snapshot.fitness.forEach((f, i) => {
+      if (!Object.is(f, this.t.fit[i])) {
+        this.t.fit[i] = f;
+        this.t.val[i] = this.score(genomes[i]);
+      }
+    });
     const g = snapshot.generation - 1;
     if (!this.t.curve.some((c) => c.generation === g)) {
       let bf = Number.NEGATIVE_INFINITY;
@@ -120,6 +143,10 @@ class TrackingStore implements RunStore {
 export async function runCade(o: CadeOptions): Promise<CadeResult> {
   const n = o.population.length;
   const dim = genomeLayout(o.spec).length;
+  const fitnessSet = o.fitnessSet;
+  const score: FitnessFunction | undefined =
+    o.fitness ?? (fitnessSet && ((genome) => accuracyPercent(o.spec, genome, fitnessSet, o.engine)));
+  if (!score) throw new SnnConfigError("runCade needs a fitnessSet or a fitness function");
   if (n < 4) throw new SnnConfigError(`CADE's DE/rand/1 needs a population of at least 4, got ${n}`);
   o.population.forEach((g, i) => {
     if (g.length !== dim)
@@ -130,7 +157,11 @@ export async function runCade(o: CadeOptions): Promise<CadeResult> {
     val: new Array(n).fill(Number.NaN),
     curve: [],
   };
-  const store = new TrackingStore(o.checkpointDir ? new DirectoryRunStore(o.checkpointDir) : null, tracker);
+  const store = new TrackingStore(
+    o.checkpointDir ? new DirectoryRunStore(o.checkpointDir) : null,
+    tracker,
+    (genome) => accuracyPercent(o.spec, genome, o.val, o.engine),
+  );
   const de = new DifferentialEvolution({
     strategy: "rand/1",
     crossover: { kind: "binomial", forceJRand: armForcesJRand(o.arm), sampling: "auto" },
@@ -141,6 +172,7 @@ export async function runCade(o: CadeOptions): Promise<CadeResult> {
     direction: "maximize",
     skipIdentical: o.skipIdentical ?? false,
     reevaluateParents: false,
+    lookahead: o.lookahead,
     store,
     resume: o.resume ?? false,
     onProgress: (rec) => {
@@ -163,14 +195,7 @@ export async function runCade(o: CadeOptions): Promise<CadeResult> {
   });
   const t0 = performance.now();
   let gensThisCall = 0;
-  const result = await de.run([...o.population], (genome, info) => {
-    const score = accuracyPercent(o.spec, genome, o.fitnessSet, o.engine);
-    if (info.generation < 0 || score > tracker.fit[info.target]) {
-      tracker.fit[info.target] = score;
-      tracker.val[info.target] = accuracyPercent(o.spec, genome, o.val, o.engine);
-    }
-    return score;
-  });
+  const result = await de.run([...o.population], score);
   const elapsedMs = performance.now() - t0;
   const fitness = Array.from(result.fitness);
   let selected = 0;

@@ -12,6 +12,13 @@ import { type AugmentOptions, makeBatch } from "./augment.js";
 import { Optimizer, type OptimizerOptions, validateOptimizer } from "./optimizer.js";
 import { type EpochRecord, readTrainState, type TrainStateMeta, writeTrainState } from "./state.js";
 
+/** What `trainModel` uses when an option is not given. */
+export const TRAIN_DEFAULTS = {
+  batchSize: 64,
+  optimizer: { kind: "sgd", lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
+  schedule: "cosine",
+} as const satisfies { batchSize: number; optimizer: OptimizerOptions; schedule: "cosine" | "constant" };
+
 export interface TrainOptions {
   /** Initial weights (never modified). */
   readonly model: SnnModel;
@@ -89,7 +96,7 @@ function softCrossEntropy(tf: Tf, logits: tfc.Tensor, targets: tfc.Tensor): tfc.
  */
 export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   const spec = o.model.spec;
-  const batch = o.batchSize ?? 64;
+  const batch = o.batchSize ?? TRAIN_DEFAULTS.batchSize;
   if (!(Number.isInteger(o.epochs) && o.epochs >= 0))
     throw new SnnConfigError(`epochs must be an integer >= 0, got ${o.epochs}`);
   if (!(Number.isInteger(batch) && batch >= 1))
@@ -108,10 +115,8 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
       );
     }
   }
-  const optimizer = validateOptimizer(
-    o.optimizer ?? { kind: "sgd", lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
-  );
-  const schedule = o.schedule ?? "cosine";
+  const optimizer = validateOptimizer(o.optimizer ?? TRAIN_DEFAULTS.optimizer);
+  const schedule = o.schedule ?? TRAIN_DEFAULTS.schedule;
   const rt = await initTf({ backend: o.backend ?? "auto" });
   if (!rt.gradients)
     throw new SnnConfigError("TensorFlow.js gradients are unavailable: @tensorflow/tfjs-layers did not load");

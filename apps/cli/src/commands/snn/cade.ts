@@ -1,0 +1,445 @@
+/**
+ * `x snn cade`: CADE (cosine-annealing differential evolution) over a population of SNN checkpoints, given as
+ * files or built by transfer learning from a source model; fitness locally or on `x worker` processes through
+ * Redis (--redis); resumable from a checkpoint directory after a kill.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type ImageSet, selectClasses, subset } from "@x/datasets";
+import { DEFAULT_CADE_SCALE } from "@x/experiments";
+import {
+  accuracyPercent,
+  buildPopulation,
+  type CadeArm,
+  type CadeProgress,
+  cadeEvaluatorSpec,
+  concreteEngine,
+  type FitnessSetRef,
+  type InferenceEngine,
+  loadImageFile,
+  loadModel,
+  type ModelSpec,
+  runCade,
+  SnnCheckpointError,
+  SnnModel,
+  saveModel,
+  TRAIN_DEFAULTS,
+} from "@x/snn";
+import { Rng } from "@x/tensor-core";
+import { type Command, Option } from "commander";
+import { defineCommand, integer, number, printResult, UsageError } from "../../kit.js";
+import { formatSeconds } from "../../progress.js";
+import {
+  ARCHITECTURE_KEYS,
+  addDataOptions,
+  addModelOptions,
+  addRunOutputOptions,
+  backendOption,
+  checkRunOutputs,
+  describeSpec,
+  engineOption,
+  given,
+  isBuiltinData,
+  kebab,
+  loadPool,
+  type ModelOpts,
+  NEURON_KEYS,
+  note,
+  removeDeadTemporaries,
+  resumableBar,
+  snnAction,
+  specFrom,
+  splitPerClass,
+} from "./common.js";
+import {
+  addDistributedOptions,
+  type DistributedOpts,
+  distributedFitness,
+  redisSettings,
+} from "./distributed.js";
+
+const D = DEFAULT_CADE_SCALE;
+const ARMS = ["cade", "constant", "cade-mean", "jitter", "linear"] as const;
+/** The run's settings, checked on --resume. */
+const RUN_FILE = "x-snn-cade.json";
+
+interface CadeOpts extends ModelOpts, DistributedOpts {
+  population?: string[];
+  source?: string;
+  size: number;
+  memberEpochs: number;
+  batchSize: number;
+  backend: "auto" | "tensorflow" | "wasm" | "cpu";
+  data: string;
+  classes?: number[];
+  trainPerClass?: number;
+  valPerClass: number;
+  valData?: string;
+  fitnessSize: number;
+  test: boolean;
+  testData?: string;
+  generations: number;
+  arm: (typeof ARMS)[number];
+  f0: number;
+  cr0?: number;
+  fMin?: number;
+  halfPeriod?: number;
+  jRand?: boolean;
+  engine: InferenceEngine;
+  seed: number;
+  checkpointDir?: string;
+  resume?: boolean;
+  out?: string;
+  overwrite?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+function armOf(o: CadeOpts, cmd: Command): CadeArm {
+  const cr0 = o.cr0 ?? o.f0;
+  const refuse = (flag: string) => {
+    throw new UsageError(`${flag} does not apply to --arm ${o.arm}`);
+  };
+  if (given(cmd, "jRand") && o.arm !== "cade" && o.arm !== "constant") refuse("--j-rand");
+  if (given(cmd, "fMin") && o.arm === "constant") refuse("--f-min");
+  if (given(cmd, "halfPeriod") && (o.arm === "constant" || o.arm === "linear")) refuse("--half-period");
+  const shape = { f0: o.f0, cr0, fMin: o.fMin, halfPeriod: o.halfPeriod };
+  switch (o.arm) {
+    case "constant":
+      return { kind: "constant", f: o.f0, cr: cr0, jRand: o.jRand === true };
+    case "cade":
+      return { kind: "cade", ...shape, jRand: o.jRand === true };
+    case "linear":
+      return { kind: "linear", f0: o.f0, cr0, fMin: o.fMin };
+    default:
+      return { kind: o.arm, ...shape };
+  }
+}
+
+function digest(parts: readonly (Float32Array | Uint8Array | string)[]): string {
+  const h = createHash("sha256");
+  for (const p of parts)
+    h.update(typeof p === "string" ? p : new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+  return h.digest("hex");
+}
+
+/** Writes the run's settings, or on --resume checks that they are the stored ones. */
+function checkRunSettings(dir: string, settings: Record<string, unknown>, resume: boolean): void {
+  const file = join(dir, RUN_FILE);
+  rmSync(`${file}.tmp`, { force: true }); // a killed writer's
+  const text = `${JSON.stringify(settings, null, 1)}\n`;
+  if (resume && existsSync(file)) {
+    const stored = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    const differs = Object.keys({ ...stored, ...settings }).filter(
+      (k) => JSON.stringify(stored[k]) !== JSON.stringify(settings[k]),
+    );
+    if (differs.length)
+      throw new UsageError(
+        `--resume: ${dir} holds a run with other settings (${differs.join(", ")}); use the flags of that run`,
+      );
+    return;
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
+interface Population {
+  readonly spec: ModelSpec;
+  readonly genomes: Float32Array[];
+  readonly origin: Record<string, unknown>;
+}
+
+async function populationOf(
+  o: CadeOpts,
+  cmd: Command,
+  train: ImageSet,
+  classes: number,
+): Promise<Population> {
+  const quiet = o.quiet === true || o.json === true;
+  const typedModel = [...ARCHITECTURE_KEYS, ...NEURON_KEYS].find((k) => given(cmd, k));
+  if (o.population) {
+    const typed = ["source", "size", "memberEpochs", "batchSize", "backend"].find((k) => given(cmd, k));
+    if (typed ?? typedModel)
+      throw new UsageError(`--${kebab((typed ?? typedModel)!)} builds a population; --population gives one`);
+    if (o.population.length < 4)
+      throw new UsageError(
+        `CADE's DE/rand/1 needs at least 4 members, --population gives ${o.population.length}`,
+      );
+    const models = [];
+    for (const f of o.population) models.push(await loadModel(f));
+    const spec = models[0]!.spec;
+    models.forEach((m, i) => {
+      if (JSON.stringify(m.spec) !== JSON.stringify(spec))
+        throw new SnnCheckpointError(
+          o.population![i]!,
+          `a different model than ${o.population![0]} (${describeSpec(m.spec)} vs ${describeSpec(spec)})`,
+        );
+    });
+    if (spec.classes !== classes)
+      throw new UsageError(`the population has ${spec.classes} classes, --data/--classes give ${classes}`);
+    const genomes = models.map((m) => m.genome);
+    return { spec, genomes, origin: { files: o.population.map((f) => resolve(f)), sha256: digest(genomes) } };
+  }
+  let source: SnnModel | null = null;
+  if (o.source) {
+    if (typedModel)
+      throw new UsageError(
+        `--${kebab(typedModel)} cannot change the model of --source (its file defines it)`,
+      );
+    source = await loadModel(o.source);
+  }
+  const spec = source ? ({ ...source.spec, classes } as ModelSpec) : specFrom(o, cmd, classes);
+  const bar = resumableBar(quiet, "population");
+  try {
+    const members = await buildPopulation({
+      spec,
+      source,
+      train,
+      size: o.size,
+      epochs: o.memberEpochs,
+      batchSize: o.batchSize,
+      seed: o.seed,
+      backend: o.backend,
+      dir: o.checkpointDir ? join(o.checkpointDir, "population") : undefined,
+      resume: o.resume === true,
+      onProgress: (member, e) =>
+        bar.update(
+          member * e.totalSteps + e.globalStep,
+          o.size * e.totalSteps,
+          `member ${member + 1}/${o.size} epoch ${e.epoch + 1}/${e.epochs} loss ${e.loss.toFixed(3)}`,
+        ),
+    });
+    return {
+      spec,
+      genomes: members.map((m) => m.genome),
+      origin: {
+        source: o.source ? resolve(o.source) : null,
+        sourceSha256: source ? digest([source.genome]) : null,
+        size: o.size,
+        memberEpochs: o.memberEpochs,
+        batchSize: o.batchSize,
+        backend: o.backend,
+      },
+    };
+  } finally {
+    bar.stop();
+  }
+}
+
+const round2 = (x: number | null) => (x === null ? "-" : `${x.toFixed(2)}%`);
+
+async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
+  for (const k of ["lookahead", "sharedDir"] as const)
+    if (o[k] !== undefined && !o.redis) throw new UsageError(`--${kebab(k)} goes with --redis`);
+  const redis = await redisSettings(o);
+  if (o.valData && given(cmd, "valPerClass")) throw new UsageError("--val-data replaces --val-per-class");
+  if (o.testData && !o.test) throw new UsageError("--test-data and --no-test contradict each other");
+  const quiet = o.quiet === true || o.json === true;
+  const arm = armOf(o, cmd);
+  const builtin = isBuiltinData(o.data);
+  const inputs = [
+    ...(o.population ?? []),
+    ...(o.source ? [o.source] : []),
+    ...(builtin ? [] : [o.data]),
+    ...(o.valData ? [o.valData] : []),
+    ...(o.testData ? [o.testData] : []),
+  ];
+  const out = checkRunOutputs(o, "where the selected model goes", inputs);
+  if (o.checkpointDir) removeDeadTemporaries(join(o.checkpointDir, "population"));
+
+  // data: validation held out of the training split (or --val-data), the fitness set sampled from the rest
+  const pool = await loadPool(o.data, "train", o.classes);
+  const split = splitPerClass(pool.set, {
+    valPerClass: o.valData ? 0 : o.valPerClass,
+    trainPerClass: o.trainPerClass,
+    seed: o.seed,
+  });
+  const train = subset(pool.set, split.train);
+  const withClasses = (s: ImageSet) => (o.classes ? selectClasses(s, o.classes) : s);
+  const val = o.valData ? withClasses(await loadImageFile(o.valData)) : subset(pool.set, split.val);
+  if (val.count === 0) throw new UsageError("the validation set is empty (--val-per-class or --val-data)");
+  if (o.fitnessSize > train.count)
+    throw new UsageError(`--fitness-size ${o.fitnessSize} exceeds the ${train.count} training images`);
+  const picked = new Rng(`fitness-${o.seed}`).sampleWithoutReplacement(train.count, o.fitnessSize);
+  const fitnessRef: FitnessSetRef = {
+    data: builtin ? o.data : resolve(o.data),
+    split: "train",
+    classes: o.classes ?? null,
+    indices: Array.from(picked, (k) => split.train[k]!),
+  };
+  const fitnessSet = subset(pool.set, fitnessRef.indices!);
+  let test: ImageSet | null = null;
+  if (o.testData) test = withClasses(await loadImageFile(o.testData));
+  else if (o.test && builtin) test = (await loadPool(o.data, "test", o.classes)).set;
+
+  const pop = await populationOf(o, cmd, train, pool.classes);
+  const spec = pop.spec;
+  const engine = concreteEngine(spec, o.engine);
+  const evaluator = cadeEvaluatorSpec({ spec, fitnessSet: fitnessRef, set: fitnessSet, engine });
+  if (o.checkpointDir) {
+    checkRunSettings(
+      o.checkpointDir,
+      {
+        spec,
+        population: pop.origin,
+        fitness: {
+          ...fitnessRef,
+          indices: undefined,
+          size: o.fitnessSize,
+          sha256: evaluator.options.checksum,
+        },
+        valSha256: digest([val.images.subarray(0, val.count * 784), val.labels.subarray(0, val.count)]),
+        arm,
+        generations: o.generations,
+        seed: o.seed,
+        engine,
+      },
+      o.resume === true,
+    );
+  }
+
+  const initialVal = pop.genomes.map((g) => accuracyPercent(spec, g, val, engine));
+  let bestInitial = 0;
+  initialVal.forEach((v, i) => {
+    if (v > initialVal[bestInitial]!) bestInitial = i;
+  });
+
+  const remote = redis
+    ? await distributedFitness(o, redis, evaluator, o.checkpointDir ?? out, (line) => note(quiet, line))
+    : null;
+  const bar = resumableBar(quiet, "cade");
+  let r: Awaited<ReturnType<typeof runCade>>;
+  try {
+    r = await runCade({
+      spec,
+      population: pop.genomes,
+      fitnessSet: remote ? undefined : fitnessSet,
+      fitness: remote?.fitness,
+      lookahead: remote?.lookahead,
+      val,
+      generations: o.generations,
+      arm,
+      seed: o.seed,
+      engine,
+      checkpointDir: o.checkpointDir ? join(o.checkpointDir, "de") : undefined,
+      resume: o.resume,
+      onProgress: (e: CadeProgress) =>
+        bar.update(
+          e.generation + 1,
+          e.generations,
+          `gen ${e.generation + 1}/${e.generations} evals ${e.evaluations} best fitness ${e.bestFitness.toFixed(2)}% val ${e.bestVal.toFixed(2)}% F ${e.f.toPrecision(2)}`,
+        ),
+    });
+  } catch (e) {
+    // the run's own error (or the interrupt) is what the user needs to see, not a failure while closing
+    await remote?.close().catch(() => {});
+    throw remote ? remote.explain(e, o.checkpointDir !== undefined) : e;
+  } finally {
+    bar.stop();
+  }
+  const queue = remote ? remote.stats() : null;
+  await remote?.close();
+
+  const g = r.population[r.selected]!;
+  const score = (genome: Float32Array) => (test ? accuracyPercent(spec, genome, test, engine) : null);
+  const selected = {
+    index: r.selected,
+    fitness: r.fitness[r.selected]!,
+    val: r.val[r.selected]!,
+    test: score(g),
+  };
+  const initial = {
+    val: initialVal,
+    bestByVal: bestInitial,
+    bestVal: initialVal[bestInitial]!,
+    bestTest: score(pop.genomes[bestInitial]!),
+  };
+  let accepted = 0;
+  for (const h of r.history) accepted += h.accepted;
+  await saveModel(new SnnModel(spec, g), out, {
+    "x-snn-cade": JSON.stringify({ arm, generations: o.generations, seed: o.seed, selected }),
+  });
+  const { population: _genomes, ...result } = r;
+  const doc = {
+    out: out,
+    spec,
+    arm,
+    generations: o.generations,
+    seed: o.seed,
+    engine,
+    data: {
+      data: o.data,
+      classes: o.classes ?? null,
+      train: train.count,
+      val: val.count,
+      fitness: fitnessSet.count,
+      test: test?.count ?? null,
+    },
+    initial,
+    ...result,
+    accepted,
+    selectedScores: selected,
+    queue,
+  };
+  printResult(o.json, doc, () =>
+    [
+      `CADE arm ${o.arm} (${JSON.stringify(arm)}), ${o.generations} generations, seed ${o.seed}, engine ${engine}`,
+      `population: ${pop.genomes.length} × ${describeSpec(spec)}`,
+      `data: fitness ${fitnessSet.count} images, validation ${val.count}, test ${test?.count ?? "none"}`,
+      `best initial individual by validation: #${bestInitial}  validation ${round2(initial.bestVal)}  test ${round2(initial.bestTest)}`,
+      `selected by validation:                #${selected.index}  validation ${round2(selected.val)}  test ${round2(selected.test)}  fitness ${round2(selected.fitness)}`,
+      `${r.evaluations} fitness evaluations, ${accepted} children accepted${queue ? `, ${queue.completed} on workers` : ""}; ${formatSeconds(r.elapsedMs / 1000)}; wrote ${out}`,
+    ].join("\n"),
+  );
+}
+
+export function cadeCommand(): Command {
+  const cmd = defineCommand(
+    "cade",
+    "CADE (cosine-annealing DE) over a population of SNN checkpoints, given or transfer-learned; resumable, optionally on x worker processes",
+    [
+      "x snn cade --source source.safetensors --classes 0,1,2,3,4,6 --out cade.safetensors",
+      "x snn cade --population m0.safetensors m1.safetensors m2.safetensors m3.safetensors --out cade.safetensors --json",
+      "x snn cade --source source.safetensors --classes 0,1,2,3,4,6 --checkpoint-dir run/ --out cade.safetensors --resume",
+      "x snn cade --population pop/*.safetensors --arm constant --f0 0.5 --cr0 0.9 --j-rand --out de.safetensors",
+      "x snn cade --population pop/*.safetensors --redis redis://queue:6379 --out cade.safetensors   # x worker elsewhere",
+    ],
+  ).description(
+    `DE/rand/1/bin as CADE runs it (no j_rand unless --j-rand, strict greedy in-place selection) with the F / CR schedule of --arm: cade = F0 at generation 0, then Fmin + (F0 − Fmin)(1 + cos(πg/P))/2 + U(Fmin, F0) (same for CR); constant; cade-mean = constant at S3's expected average; jitter = S3 without the cosine's shape; linear = F0 → Fmin. Fitness = top-1 accuracy (%) on a fixed sample of --fitness-size training images; each child costs one evaluation; the written model is the best individual by validation accuracy (test is only reported). The population comes from --population files, or is built: each of --size members starts from --source with a fresh head (transfer learning; without --source from random weights of the model flags) and is fine-tuned for --member-epochs under its own recipe (label smoothing, mixup, erasing, lr). --checkpoint-dir keeps the population and the DE state; --resume continues a killed run to exactly the result of an uninterrupted one. --redis sends the fitness evaluations to x worker processes (any machine with x and the data); the result is identical to a local run. Defaults are those of the experiment behind bench/results/cade.md.`,
+  );
+  cmd
+    .option("--population <files...>", "the initial population: at least 4 checkpoints of one model")
+    .option("--source <file>", "pretrained source model: the population is fine-tuned from it with new heads")
+    .option("--size <n>", "members to build", integer(4, 10000), D.populationSize)
+    .option("--member-epochs <n>", "fine-tuning epochs per built member", integer(0, 100000), D.memberEpochs)
+    .option("--batch-size <n>", "fine-tuning batch size", integer(1, 65536), TRAIN_DEFAULTS.batchSize)
+    .addOption(backendOption());
+  addModelOptions(cmd);
+  addDataOptions(cmd, { min: 1, default: D.valPerClass })
+    .option("--val-data <file>", "a validation set (safetensors images + labels) instead of holding one out")
+    .option(
+      "--fitness-size <n>",
+      "images of the fitness set (a seeded sample of the training images)",
+      integer(1),
+      D.fitnessSetSize,
+    )
+    .option("--no-test", "do not score the test split (mnist / fashion-mnist)")
+    .option("--test-data <file>", "a test set to report on (safetensors images + labels)")
+    .option("--generations <n>", "generations", integer(0, 1000000), D.generations)
+    .addOption(new Option("--arm <arm>", "F / CR schedule").choices(ARMS).default("cade"))
+    .option("--f0 <F>", "F at the start (the constant F of --arm constant)", number(0), D.f0)
+    .option("--cr0 <CR>", "CR at the start (default: F0)", number(0, 1))
+    .option("--f-min <x>", "floor of the schedule (default: F0/10)", number(0))
+    .option(
+      "--half-period <g>",
+      "half period P of the cosine in generations (default: round(0.4·G))",
+      integer(1),
+    )
+    .option("--j-rand", "force one crossed coordinate per child (textbook DE; CADE's runs do not)")
+    .addOption(engineOption())
+    .option("--seed <n>", "seed of data split, fitness sample, population recipes and DE", integer(0), 1);
+  addRunOutputOptions(cmd, "the selected model", "the population and the DE state");
+  return addDistributedOptions(cmd).action(snnAction(cadeAction));
+}

@@ -1,0 +1,94 @@
+/**
+ * `x snn eval`: accuracy and the SHA-256 of the predictions of any checkpoint with @x/snn's documented layout
+ * (written here or by another framework), through the fast inference path.
+ */
+import { evaluateCheckpoint } from "@x/snn";
+import { type Command, Option } from "commander";
+import { defineCommand, integer, jsonOption, pct, printResult, UsageError } from "../../kit.js";
+import { formatSeconds } from "../../progress.js";
+import {
+  addNeuronOptions,
+  classesOption,
+  dataOption,
+  describeSpec,
+  given,
+  kebab,
+  MLP,
+  NEURON_KEYS,
+  type NeuronOpts,
+  neuronFrom,
+  snnAction,
+} from "./common.js";
+
+interface EvalOpts extends NeuronOpts {
+  model?: string;
+  data: string;
+  split: "train" | "test" | "all";
+  classes?: number[];
+  timeSteps?: number;
+  connect?: "ADD" | "AND" | "IAND";
+  json?: boolean;
+}
+
+async function evalAction(o: EvalOpts, cmd: Command): Promise<void> {
+  if (!o.model) throw new UsageError("--model FILE is required (the checkpoint to evaluate)");
+  const builtin = o.data === "mnist" || o.data === "fashion-mnist";
+  const unknown = builtin ? o.classes?.filter((c) => c > 9) : undefined;
+  if (unknown?.length)
+    throw new UsageError(`--classes: ${o.data} has classes 0..9, not ${unknown.join(", ")}`);
+  const neuronTyped = NEURON_KEYS.some((k) => given(cmd, k));
+  const r = await evaluateCheckpoint(o.model, {
+    data: o.data,
+    split: o.split,
+    classes: o.classes,
+    timeSteps: o.timeSteps,
+    connect: o.connect,
+    neuron: neuronTyped ? neuronFrom(o) : undefined,
+  });
+  const ignored = (["timeSteps", "connect"] as const).filter(
+    (k) => o[k] !== undefined && o[k] !== r.model[k],
+  );
+  if (ignored.length || (neuronTyped && JSON.stringify(neuronFrom(o)) !== JSON.stringify(r.model.neuron)))
+    process.stderr.write(
+      `note: ${o.model} carries its model spec (x-snn-model metadata); ${[...ignored.map((k) => `--${kebab(k)}`), ...(neuronTyped ? ["the neuron flags"] : [])].join(", ")} did not apply\n`,
+    );
+  printResult(o.json, r, () =>
+    [
+      `accuracy ${pct(r.accuracy, 2)} (${r.correct}/${r.count}) on ${r.data} ${r.split}${r.classes ? ` classes ${r.classes.join(",")}` : ""}`,
+      `predictions sha256 ${r.predictionsSha256}`,
+      `model ${describeSpec(r.model)}; ${formatSeconds(r.elapsedMs / 1000)}`,
+    ].join("\n"),
+  );
+}
+
+export function evalCommand(): Command {
+  const cmd = defineCommand(
+    "eval",
+    "accuracy and predictions checksum of a checkpoint (any file with the documented tensor layout) on a data split",
+    [
+      "x snn eval --model sew-mlp.safetensors",
+      "x snn eval --model cade.safetensors --data fashion-mnist --classes 0,1,2,3,4,6 --split test --json",
+      "x snn eval --model from-pytorch.safetensors --data mnist --time-steps 8 --neuron spikingjelly-lif",
+    ],
+  ).description(
+    "Loads a checkpoint (every tensor checked: name, shape, dtype F32/F16/BF16/F64), runs the fast inference path over a split and prints top-1 accuracy and the SHA-256 of the predicted labels (one byte each, in data order: equal predictions, equal checksum). The architecture comes from the file's x-snn-model metadata; a file without it (another framework's) is read from its tensor shapes, with --time-steps, --connect and the neuron flags where those differ from the defaults. Splits: mnist train = the first 80 % of each class, test = the rest; fashion-mnist train = the first 6,000 of each class, test = the last 1,000; a data file is used whole.",
+  );
+  cmd
+    .option("-m, --model <file>", "the checkpoint (safetensors; required)")
+    .addOption(dataOption())
+    .addOption(new Option("--split <split>", "data split").choices(["test", "train", "all"]).default("test"))
+    .addOption(classesOption())
+    .option(
+      "-T, --time-steps <T>",
+      `time steps for a file without x-snn-model metadata (default: ${MLP.timeSteps})`,
+      integer(1, 1024),
+    )
+    .addOption(
+      new Option(
+        "--connect <fn>",
+        `connect function for a file without metadata (default: ${MLP.connect})`,
+      ).choices(["ADD", "AND", "IAND"]),
+    );
+  addNeuronOptions(cmd);
+  return cmd.addOption(jsonOption()).action(snnAction(evalAction));
+}

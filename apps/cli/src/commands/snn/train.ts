@@ -1,0 +1,269 @@
+/**
+ * `x snn train`: surrogate-gradient training of a SEW-MLP or conv SEW ResNet (@x/snn's `trainModel`) on MNIST,
+ * Fashion-MNIST or a safetensors data file; resumable from a checkpoint directory after a kill.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { type ImageSet, subset } from "@x/datasets";
+import {
+  initModel,
+  loadModel,
+  type OptimizerOptions,
+  replaceHead,
+  type SnnModel,
+  saveModel,
+  TRAIN_DEFAULTS,
+  TRAIN_STATE_FILE,
+  trainModel,
+} from "@x/snn";
+import { Rng } from "@x/tensor-core";
+import { type Command, Option } from "commander";
+import { defineCommand, integer, number, printResult, UsageError } from "../../kit.js";
+import { formatSeconds } from "../../progress.js";
+import {
+  ARCHITECTURE_KEYS,
+  addDataOptions,
+  addModelOptions,
+  addRunOutputOptions,
+  backendOption,
+  checkRunOutputs,
+  describeSpec,
+  given,
+  isBuiltinData,
+  kebab,
+  loadPool,
+  type ModelOpts,
+  NEURON_KEYS,
+  note,
+  resumableBar,
+  snnAction,
+  specFrom,
+  splitPerClass,
+} from "./common.js";
+
+/** Adam's learning rate when --lr is not given (torch.optim.Adam's default). */
+const ADAM_LR = 1e-3;
+const SGD = TRAIN_DEFAULTS.optimizer;
+/** Epochs when --epochs is not given (the library has no default; a short run, like the CADE experiment's). */
+const EPOCHS = 2;
+/** Steps between training-state writes (besides every epoch end). */
+const CHECKPOINT_EVERY = 50;
+
+interface TrainOpts extends ModelOpts {
+  data: string;
+  classes?: number[];
+  trainPerClass?: number;
+  valPerClass: number;
+  keepBest?: boolean;
+  epochs: number;
+  batchSize: number;
+  optimizer: "sgd" | "adam";
+  lr?: number;
+  momentum?: number;
+  nesterov: boolean;
+  weightDecay?: number;
+  schedule: "cosine" | "constant";
+  shift: number;
+  erasing: number;
+  mixup: number;
+  labelSmoothing: number;
+  seed: number;
+  backend: "auto" | "tensorflow" | "wasm" | "cpu";
+  init?: string;
+  out?: string;
+  checkpointDir?: string;
+  checkpointEvery: number;
+  resume?: boolean;
+  overwrite?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+function optimizerOf(o: TrainOpts, cmd: Command): OptimizerOptions {
+  if (o.optimizer === "adam") {
+    for (const k of ["momentum", "nesterov"])
+      if (given(cmd, k))
+        throw new UsageError(`--${k === "nesterov" ? "no-nesterov" : k} applies to --optimizer sgd`);
+    return { kind: "adam", lr: o.lr ?? ADAM_LR, weightDecay: o.weightDecay ?? 0 };
+  }
+  return {
+    kind: "sgd",
+    lr: o.lr ?? SGD.lr,
+    momentum: o.momentum ?? SGD.momentum,
+    nesterov: o.nesterov,
+    weightDecay: o.weightDecay ?? SGD.weightDecay,
+  };
+}
+
+async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
+  const out = checkRunOutputs(o, "where the trained model goes", [
+    ...(o.init ? [o.init] : []),
+    ...(isBuiltinData(o.data) ? [] : [o.data]),
+  ]);
+  if (o.keepBest && o.valPerClass === 0)
+    throw new UsageError("--keep-best needs a validation set (--val-per-class N)");
+  const quiet = o.quiet === true || o.json === true;
+  const optimizer = optimizerOf(o, cmd);
+
+  const pool = await loadPool(o.data, "train", o.classes);
+  const classes = o.classes?.length ?? pool.classes;
+  let train: ImageSet = pool.set;
+  let val: ImageSet | undefined;
+  if (o.valPerClass > 0 || o.trainPerClass !== undefined) {
+    const s = splitPerClass(pool.set, {
+      valPerClass: o.valPerClass,
+      trainPerClass: o.trainPerClass,
+      seed: o.seed,
+    });
+    train = subset(pool.set, s.train);
+    if (s.val.length > 0) val = subset(pool.set, s.val);
+  }
+
+  let model: SnnModel;
+  if (o.init) {
+    const typed = [...ARCHITECTURE_KEYS, ...NEURON_KEYS].find((k) => given(cmd, k));
+    if (typed)
+      throw new UsageError(`--${kebab(typed)} cannot change the model of --init (its file defines it)`);
+    model = await loadModel(o.init);
+    if (model.spec.classes !== classes) {
+      note(quiet, `new ${classes}-class head on the ${model.spec.classes}-class model of ${o.init}`);
+      model = replaceHead(model, classes, new Rng(`head-${o.seed}`));
+    }
+  } else model = initModel(specFrom(o, cmd, classes), new Rng(`init-${o.seed}`));
+
+  if (o.resume && o.checkpointDir && !existsSync(join(o.checkpointDir, TRAIN_STATE_FILE)))
+    note(quiet, `no training state in ${o.checkpointDir} yet: starting from the beginning`);
+  const bar = resumableBar(quiet, "train");
+  let announced = false;
+  const settings = {
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    optimizer,
+    schedule: o.schedule,
+    augment: { shift: o.shift, erasing: o.erasing, mixupAlpha: o.mixup, labelSmoothing: o.labelSmoothing },
+    seed: o.seed,
+  };
+  try {
+    const res = await trainModel({
+      model,
+      train,
+      val,
+      keepBest: o.keepBest,
+      ...settings,
+      backend: o.backend,
+      checkpointDir: o.checkpointDir,
+      checkpointEvery: o.checkpointDir ? o.checkpointEvery : undefined,
+      resume: o.resume,
+      onProgress: (e) => {
+        if (!announced && e.globalStep > 1)
+          note(quiet, `resuming at step ${e.globalStep - 1} of ${e.totalSteps}`);
+        announced = true;
+        bar.update(
+          e.globalStep,
+          e.totalSteps,
+          `epoch ${e.epoch + 1}/${e.epochs} step ${e.globalStep}/${e.totalSteps} loss ${e.loss.toFixed(3)} ${Math.round(e.samplesPerSecond)} img/s`,
+        );
+        if (e.epochDone && e.valAccuracy !== null)
+          note(quiet, `epoch ${e.epoch + 1}/${e.epochs}: validation ${(100 * e.valAccuracy).toFixed(2)}%`);
+      },
+    });
+    const final = o.keepBest ? res.best : res.model;
+    const record = {
+      data: o.data,
+      classes: o.classes ?? null,
+      trainImages: train.count,
+      valImages: val?.count ?? 0,
+      ...settings,
+      init: o.init ?? null,
+      keepBest: o.keepBest === true,
+    };
+    await saveModel(final, out, { "x-snn-train": JSON.stringify(record) });
+    const doc = {
+      out: out,
+      spec: final.spec,
+      parameters: final.genome.length,
+      ...record,
+      backend: res.backend,
+      steps: res.steps,
+      history: res.history,
+      bestEpoch: res.bestEpoch,
+      resumed: res.resumed,
+      elapsedMs: res.elapsedMs,
+    };
+    printResult(o.json, doc, () =>
+      [
+        `${describeSpec(final.spec)} (${final.genome.length.toLocaleString("en-US")} parameters)`,
+        `data: ${o.data}${o.classes ? ` classes ${o.classes.join(",")}` : ""}, ${train.count} training images, ${val ? `${val.count} validation` : "no validation"}`,
+        "epoch  loss     lr         validation",
+        ...res.history.map(
+          (h) =>
+            `${String(h.epoch + 1).padEnd(5)}  ${h.loss.toFixed(4).padEnd(7)}  ${h.lr.toPrecision(3).padEnd(9)}  ${h.valAccuracy === null ? "-" : `${(100 * h.valAccuracy).toFixed(2)}%`}`,
+        ),
+        `${res.steps} steps on ${res.backend} in ${formatSeconds(res.elapsedMs / 1000)}${res.resumed ? " (resumed)" : ""}; wrote ${out}${o.keepBest && res.bestEpoch !== null ? ` (epoch ${res.bestEpoch + 1}, best by validation)` : ""}`,
+      ].join("\n"),
+    );
+  } finally {
+    bar.stop();
+  }
+}
+
+export function trainCommand(): Command {
+  const cmd = defineCommand(
+    "train",
+    "train a spiking network (SEW-MLP or conv SEW ResNet) with surrogate gradients through time; resumable",
+    [
+      "x snn train --out sew-mlp.safetensors",
+      "x snn train --data fashion-mnist --classes 5,7,8,9 --epochs 5 --out source.safetensors --checkpoint-dir ckpt/",
+      "x snn train --out source.safetensors --checkpoint-dir ckpt/ --resume   # after a crash: the same weights",
+      "x snn train --model sew-resnet --stages 8x1/2,16x1/2 --connect IAND --optimizer adam --out resnet.safetensors",
+      "x snn train --init source.safetensors --classes 0,1,2,3,4,6 --val-per-class 200 --keep-best --out target.safetensors",
+    ],
+  ).description(
+    "Train with BPTT over the T time steps on TensorFlow.js (wasm by default; tfjs-node when installed). Data: the train split of mnist (first 80 % of each class) or fashion-mnist (first 6,000 of each class), or a safetensors file (all of it). --val-per-class holds out a seeded validation set. With --init the model (and its neuron) come from the file; a different class count gets a fresh head (transfer learning). With --checkpoint-dir the training state is written every --checkpoint-every steps and at each epoch end; --resume continues a killed run to exactly the weights of an uninterrupted one. The checkpoint layout is in the @x/snn README.",
+  );
+  addModelOptions(cmd);
+  addDataOptions(cmd, { min: 0, default: 0 })
+    .option("--keep-best", "write the epoch with the best validation accuracy (needs --val-per-class)")
+    .option("--epochs <n>", "epochs", integer(0, 100000), EPOCHS)
+    .option(
+      "--batch-size <n>",
+      "batch size (the last incomplete batch is dropped)",
+      integer(1, 65536),
+      TRAIN_DEFAULTS.batchSize,
+    )
+    .addOption(new Option("--optimizer <name>", "optimizer").choices(["sgd", "adam"]).default(SGD.kind))
+    .option(
+      "--lr <x>",
+      `learning rate (default: ${SGD.lr} for sgd, ${ADAM_LR} for adam)`,
+      number(0, Infinity, true),
+    )
+    .option("--momentum <m>", `sgd momentum (default: ${SGD.momentum})`, number(0, 1))
+    .option("--no-nesterov", "sgd: plain momentum instead of Nesterov's")
+    .option(
+      "--weight-decay <x>",
+      `L2 weight decay (default: ${SGD.weightDecay} for sgd, 0 for adam)`,
+      number(0),
+    )
+    .addOption(
+      new Option("--schedule <s>", "learning rate: cosine = lr·(1 + cos(π·step/steps))/2, or constant")
+        .choices(["cosine", "constant"])
+        .default(TRAIN_DEFAULTS.schedule),
+    )
+    .option("--shift <px>", "augmentation: random translation by up to this many pixels", integer(0, 27), 0)
+    .option("--erasing <p>", "augmentation: random erasing probability", number(0, 1), 0)
+    .option("--mixup <α>", "augmentation: mixup with λ ~ Beta(α, α) (0 = off)", number(0), 0)
+    .option("--label-smoothing <ε>", "label smoothing", number(0, 1), 0)
+    .option("--seed <n>", "seed of initialisation, data split, batch order and augmentation", integer(0), 1)
+    .addOption(backendOption())
+    .option(
+      "--init <file>",
+      "start from this checkpoint (its architecture; a new head if the classes differ)",
+    )
+    .option(
+      "--checkpoint-every <steps>",
+      "training-state writes, in steps (besides every epoch end)",
+      integer(1),
+      CHECKPOINT_EVERY,
+    );
+  return addRunOutputOptions(cmd, "the trained model", "the training state").action(snnAction(trainAction));
+}
