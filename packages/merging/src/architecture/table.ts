@@ -94,7 +94,7 @@ export class ArchitectureTable {
     throw new ArchitectureError(
       `model ${model}: no architecture definition matches (${what}); slices and modules place tensors by ` +
         "layer and need one. Write it as a JSON file in mergekit's architecture format (pre_weights, " +
-        `layer_templates with ${"${layer_index}"}, post_weights, num_layers_config_key; see @x/merging's ` +
+        `layer_templates with $\{layer_index}, post_weights, num_layers_config_key; see @x/merging's ` +
         `docs/architectures.md) and name it in the config (architecture_files: [./my-arch.json]), in the ` +
         `architectureFiles option, or in ${ARCHITECTURES_ENV}. Known classes: ${this.knownClasses().join(", ")}`,
     );
