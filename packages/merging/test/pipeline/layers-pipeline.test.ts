@@ -10,6 +10,7 @@ import { openCheckpoint } from "@x/tensor-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArchitectureError } from "../../src/architecture/index.js";
 import { MergeInputError, mergeCheckpoints, parseMergeConfig } from "../../src/index.js";
+import { expectClose } from "../fixtures/close.js";
 import { fineTune, llamaShapes, llamaWeights, type Weights, writeLlama } from "../fixtures/llama.js";
 import { refLinear, refSlerp } from "../mergekit/reference.js";
 
@@ -99,11 +100,11 @@ merge_method: passthrough
     );
     expect(config.num_hidden_layers).toBe(6);
     const from = [0, 1, 1, 2, 2, 3];
-    from.forEach((i, j) =>
+    for (const [j, i] of from.entries()) {
       expect(tensors.get(`model.layers.${j}.mlp.up_proj.weight`)).toEqual(
         a.get(`model.layers.${i}.mlp.up_proj.weight`)!.data,
-      ),
-    );
+      );
+    }
     // The stored config is otherwise the donor's, and the input is untouched.
     const donor = JSON.parse(await readFile(join(root, "a", "config.json"), "utf8"));
     expect({ ...config, num_hidden_layers: donor.num_hidden_layers }).toEqual(donor);
@@ -151,13 +152,13 @@ dtype: float32
           tt,
         );
         const got = tensors.get(name)!;
-        got.forEach((v, k) => expect(v).toBeCloseTo(want[k]!, 6));
+        expectClose(got, want, 6);
       }
     }
     // Pre- and post-layer weights sit at t = 0: self_attn / mlp filters do not match them, so 0.5.
     const emb = "model.embed_tokens.weight";
     const want = refSlerp({ shape: [0], base: f64(a.get(emb)!.data), models: [f64(b.get(emb)!.data)] }, 0.5);
-    tensors.get(emb)!.forEach((v, k) => expect(v).toBeCloseTo(want[k]!, 6));
+    expectClose(tensors.get(emb)!, want, 6);
   });
 
   it("a linear slice next to a passthrough slice, with slice- and source-level parameters", async () => {
@@ -182,7 +183,7 @@ merge_method: linear
         [3, 1],
         true,
       );
-      tensors.get(name(l))!.forEach((v, k) => expect(v).toBeCloseTo(want[k]!, 6));
+      expectClose(tensors.get(name(l))!, want, 6);
     }
     expect(tensors.get(name(2))).toEqual(b.get(name(3))!.data);
   });
@@ -222,7 +223,10 @@ merge_method: linear
     expect(warnings).toEqual([]);
     const head = a.get("lm_head.weight")!.data;
     const emb = wt.get("model.embed_tokens.weight")!.data;
-    tensors.get("lm_head.weight")!.forEach((v, k) => expect(v).toBeCloseTo((head[k]! + emb[k]!) / 2, 6));
+    expectClose(
+      tensors.get("lm_head.weight")!,
+      head.map((v, k) => (v + emb[k]!) / 2),
+    );
     // An optional head no source of the last slice stores is left out (as mergekit does).
     const { tensors: t2 } = await merge(
       "slices:\n  - sources: [{ model: tied, layer_range: [0, 4] }]\nmerge_method: passthrough\n",
@@ -244,7 +248,7 @@ describe("modules and user architecture files", () => {
           architectures: [],
           num_layers_config_key: "text_config.num_layers",
           pre_weights: [{ name: "embed.weight", is_embed: true }],
-          layer_templates: { weights: [{ name: "blocks.${layer_index}.w" }] },
+          layer_templates: { weights: [{ name: "blocks.$layer_index.w" }] },
           post_weights: [{ name: "norm.weight" }],
         },
         weight_prefix: "lm.",
@@ -255,7 +259,7 @@ describe("modules and user architecture files", () => {
           architectures: [],
           num_layers_config_key: "vision_config.depth",
           pre_weights: [{ name: "patch.weight" }],
-          layer_templates: { weights: [{ name: "layers.${layer_index}.w" }] },
+          layer_templates: { weights: [{ name: "layers.$layer_index.w" }] },
           post_weights: [],
         },
         weight_prefix: "vision.",
@@ -333,7 +337,7 @@ architecture_files: [toy-arch.json]
     );
     expect(tensors.get("lm.blocks.3.w")).toEqual(q.get("lm.blocks.1.w"));
     const avg = p.get("vision.layers.1.w")!.map((v, k) => (v + q.get("vision.layers.1.w")![k]!) / 2);
-    tensors.get("vision.layers.1.w")!.forEach((v, k) => expect(v).toBeCloseTo(avg[k]!, 6));
+    expectClose(tensors.get("vision.layers.1.w")!, avg, 6);
   });
 
   it("slices on a multi-module architecture need modules:, and a module missing from modules: is left out with a warning", async () => {

@@ -10,6 +10,7 @@ import { openCheckpoint } from "@x/tensor-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mergeCheckpoints, parseMergeConfig } from "../../src/index.js";
 import { TokenizerError } from "../../src/tokenizer/index.js";
+import { expectClose } from "../fixtures/close.js";
 import {
   allTokens,
   BASE_TOKENS,
@@ -112,7 +113,7 @@ dtype: float32
     const vocab = vocabOf(r.tokenizer);
     const want = [...BASE_TOKENS, "xy", "▁z", "<|im_start|>"];
     expect([...vocab.keys()].sort()).toEqual([...want].sort());
-    want.forEach((t, i) => expect(vocab.get(t)).toBe(i));
+    for (const [i, t] of want.entries()) expect(vocab.get(t)).toBe(i);
     expect(r.config.vocab_size).toBe(want.length);
     expect(r.tensors.get("model.embed_tokens.weight")!.length).toBe(want.length * 8);
     // The special token keeps its flags; plain new tokens are normal added tokens.
@@ -138,7 +139,7 @@ dtype: float32
         const fallback = ownRow("base", tok, head) ?? ownRow(owners[0]!, tok, head)!;
         const [b, p, c] = ["base", "perm", "chat"].map((m) => ownRow(m, tok, head) ?? fallback);
         const expected = b!.map((v, k) => v + 0.7 * (p![k]! - v) + 0.4 * (c![k]! - v));
-        rowOf(t, vocab.get(tok)!).forEach((v, k) => expect(v).toBeCloseTo(expected[k]!, 6));
+        expectClose(rowOf(t, vocab.get(tok)!), expected, 6);
       }
     }
     // Tokens only one model has are that model's rows exactly (the other deltas are zero).
@@ -157,7 +158,10 @@ dtype: float32
     BASE_TOKENS.forEach((tok, id) => {
       const b = rows.get("base")!.get(tok)![0]!;
       const p = rows.get("perm")!.get(tok)![0]!;
-      rowOf(emb, id).forEach((v, k) => expect(v).toBeCloseTo((b[k]! + p[k]!) / 2, 6));
+      expectClose(
+        rowOf(emb, id),
+        b.map((v, k) => (v + p[k]!) / 2),
+      );
     });
     expect(r.config.vocab_size).toBe(BASE_TOKENS.length);
   });
@@ -170,11 +174,9 @@ dtype: float32
     const tokens = allTokens(PERMUTED);
     expect([...vocabOf(r.tokenizer)].sort((x, y) => x[1] - y[1]).map(([t]) => t)).toEqual(tokens);
     // task arithmetic with weight 1: the result is perm's rows, for its own and its new tokens.
-    tokens.forEach((tok, id) =>
-      rowOf(r.tensors.get("lm_head.weight")!, id).forEach((v, k) =>
-        expect(v).toBeCloseTo(rows.get("perm")!.get(tok)![1]![k]!, 6),
-      ),
-    );
+    for (const [id, tok] of tokens.entries()) {
+      expectClose(rowOf(r.tensors.get("lm_head.weight")!, id), rows.get("perm")!.get(tok)![1]!);
+    }
   });
 });
 
@@ -212,9 +214,9 @@ tokenizer:
     expect(emb.length).toBe(16 * 8);
     const chatRows = rows.get("chat")!;
     // <|im_start|>: chat's own row everywhere (the base lacks it) → the mean is chat's row.
-    rowOf(emb, n).forEach((v, k) => expect(v).toBeCloseTo(chatRows.get("<|im_start|>")![0]![k]!, 6));
+    expectClose(rowOf(emb, n), chatRows.get("<|im_start|>")![0]!, 6);
     // <|im_end|>: nobody has it; its source is chat's "</s>" row.
-    rowOf(emb, n + 1).forEach((v, k) => expect(v).toBeCloseTo(chatRows.get("</s>")![0]![k]!, 6));
+    expectClose(rowOf(emb, n + 1), chatRows.get("</s>")![0]!);
     // abc forced to zero in both models.
     expect(Array.from(rowOf(emb, vocab.get("abc")!))).toEqual(new Array(8).fill(0));
     // Padding rows: the mean of the vocabulary's rows.
@@ -223,7 +225,7 @@ tokenizer:
       for (let id = 0; id < n + 2; id++) s += emb[id * 8 + k]!;
       return s / (n + 2);
     });
-    for (let id = n + 2; id < 16; id++) rowOf(emb, id).forEach((v, k) => expect(v).toBeCloseTo(mean[k]!, 5));
+    for (let id = n + 2; id < 16; id++) expectClose(rowOf(emb, id), mean, 5);
   });
 
   it("a base without tokenizer.json is an error naming it; a model without one is assumed to share the base's", async () => {
