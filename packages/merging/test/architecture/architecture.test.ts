@@ -124,14 +124,21 @@ describe("user definitions", () => {
 });
 
 describe("names", () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: mergekit's placeholder syntax, not a template literal
   it("substitute ${layer_index} / ${num_layers} with ±1, with or without braces", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: mergekit's placeholder syntax, not a template literal
     expect(substituteTemplate("model.layers.${layer_index}.w", 8, 3)).toBe("model.layers.3.w");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: mergekit's placeholder syntax, not a template literal
     expect(substituteTemplate("layers.${layer_index+1}.x.$layer_index-1", 8, 3)).toBe("layers.4.x.2");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: mergekit's placeholder syntax, not a template literal
     expect(substituteTemplate("layers.${num_layers}.linear", 8)).toBe("layers.8.linear");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: mergekit's placeholder syntax, not a template literal
     expect(substituteTemplate("a$$b.${num_layers-1}", 8)).toBe("a$b.7");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: mergekit's placeholder syntax, not a template literal
     expect(() => substituteTemplate("layers.${layer_index}.w", 8)).toThrow(
       /unknown placeholder .* outside the layer templates/,
     );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: mergekit's placeholder syntax, not a template literal
     expect(() => substituteTemplate("${depth}", 8)).toThrow(/unknown placeholder '\$\{depth\}'/);
   });
 
