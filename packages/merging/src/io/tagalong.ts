@@ -3,7 +3,7 @@
 
 import { copyFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type MergeConfig, mergeConfigToYaml } from "../config/index.js";
+import { type MergeConfig, mergeConfigToYaml, referencedModels } from "../config/index.js";
 import { resolveModelPath } from "./source.js";
 
 /** Weight files and our own outputs are never copied from a donor. */
@@ -56,7 +56,9 @@ export async function writeMergeMetadataFiles(
 ): Promise<void> {
   const yaml = mergeConfigToYaml(config);
   await writeFile(join(outDir, "mergekit_config.yml"), yaml);
-  const models = config.models.map((m) => `* ${m.model}`).join("\n");
+  const models = referencedModels(config)
+    .map((m) => `* ${m}`)
+    .join("\n");
   const card = [
     "---",
     "tags:",

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { openCheckpoint } from "@x/tensor-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArchitectureError } from "../../src/architecture/index.js";
-import { MergeInputError, mergeCheckpoints, parseMergeConfig } from "../../src/index.js";
+import { getMethod, MergeInputError, mergeCheckpoints, parseMergeConfig } from "../../src/index.js";
 import { expectClose } from "../fixtures/close.js";
 import { fineTune, llamaShapes, llamaWeights, type Weights, writeLlama } from "../fixtures/llama.js";
 import { refLinear, refSlerp } from "../mergekit/reference.js";
@@ -233,6 +233,41 @@ merge_method: linear
       "tied-only",
     );
     expect(t2.has("lm_head.weight")).toBe(false);
+  });
+});
+
+describe("slices: execution paths give the same bytes", () => {
+  async function bytesOf(dir: string) {
+    const ck = await openCheckpoint(dir);
+    const out = new Map<string, Uint8Array>();
+    for (const n of ck.names()) out.set(n, await ck.readBytes(n));
+    await ck.close();
+    return out;
+  }
+
+  it("fused dense-linear path, general path and worker threads, with a tokenizer merge", async () => {
+    const yaml = `
+slices:
+  - sources:
+      - { model: a, layer_range: [0, 2] }
+      - { model: b, layer_range: [0, 2], parameters: { weight: 0.7 } }
+  - sources:
+      - { model: a, layer_range: [1, 4] }
+      - { model: b, layer_range: [0, 3], parameters: { weight: [0.2, 0.9] } }
+merge_method: task_arithmetic
+base_model: a
+tokenizer_source: union
+out_dtype: bfloat16
+`;
+    const fast = await merge(yaml, "paths-fast");
+    // A copy of the method is not trusted with fast paths: the general path.
+    const general = await merge(yaml, "paths-general", { method: { ...getMethod("task_arithmetic") } });
+    const threaded = await merge(yaml, "paths-threads", { threads: 2 });
+    expect(fast.config.num_hidden_layers).toBe(5);
+    const want = await bytesOf(fast.out);
+    expect(await bytesOf(general.out)).toEqual(want);
+    expect(await bytesOf(threaded.out)).toEqual(want);
+    expect(threaded.result.threads).toBe(2);
   });
 });
 
