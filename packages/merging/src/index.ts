@@ -1,18 +1,30 @@
 // @x/merging: the public API, every name listed explicitly (the statements are ordered by module):
 // merge methods (the MergeMethod interface, registry, parameter resolution, the built-ins' flat-vector
 // forms), the in-memory API (mergeTensors, mergeFlat, MergeRun), checkpoint merges (mergeCheckpoints,
-// PreparedCheckpointMerge, the planner, output guards' errors), mergekit YAML, PCB on in-memory task
-// vectors, coefficient search, and LoRA extraction. More specialised entry points: `@x/merging/pcb`
+// PreparedCheckpointMerge, the planners, output guards' errors), mergekit YAML, architecture
+// definitions, tokenizer merges, PCB on in-memory task vectors, coefficient search, and LoRA extraction. More specialised entry points: `@x/merging/pcb`
 // (PCB's options, index rules and row statistics), `@x/merging/config` (mergekit YAML),
 // `@x/merging/search` (coefficient search) and `@x/merging/evolve` (evolving a population of
 // checkpoints with Evolver).
 
+export {
+  ARCHITECTURES_ENV,
+  type ArchitectureDefinition,
+  ArchitectureError,
+  ArchitectureTable,
+  builtinArchitectures,
+  type ModuleDefinition,
+  type ModuleLayout,
+  parseArchitectureDefinition,
+  type WeightTemplate,
+} from "./architecture/index.js";
 export {
   type ConditionalParameter,
   type MergeConfig,
   MergeConfigError,
   type MergeDType,
   type ModelEntry,
+  type ModuleEntry,
   mergeConfigHash,
   mergeConfigToYaml,
   type ParameterMap,
@@ -20,7 +32,13 @@ export {
   parseByteSize,
   parseDTypeName,
   parseMergeConfig,
+  referencedModels,
   type ScalarSetting,
+  type SliceEntry,
+  type SliceSource,
+  type TokenEmbeddingSource,
+  type TokenizerSettings,
+  type TokenSettings,
 } from "./config/index.js";
 export {
   type FlatTensor,
@@ -120,13 +138,19 @@ export {
   type PcbOptions,
 } from "./pcb/options.js";
 export { type PcbIntermediates, PcbPrepared, pcbMerge, pcbPrepare } from "./pcb/reference.js";
+export { type LayerPlanInput, planLayerMerge } from "./plan/layers.js";
+export type { ParamContext, ParamPath } from "./plan/params.js";
 export {
   type CheckpointPlan,
   type InputRefs,
+  type ModuleLayers,
   type PlanHeaders,
   type PlannedOutput,
   planCheckpointMerge,
   planInputs,
+  type SourceRef,
+  type TensorReads,
+  type VocabularyPlan,
 } from "./plan/plan.js";
 export {
   EMBEDDING_PATTERNS,
@@ -155,3 +179,15 @@ export {
   searchCoefficients,
   searchPcbLambdas,
 } from "./search/index.js";
+export {
+  type BuiltVocabulary,
+  buildVocabulary,
+  builtinChatTemplates,
+  type EmbeddingInput,
+  type PermuteOptions,
+  permuteEmbeddings,
+  resolveChatTemplate,
+  TokenizerError,
+  type TokenizerInput,
+  TokenizerJson,
+} from "./tokenizer/index.js";

@@ -11,13 +11,20 @@ export {
   type TensorContext,
 } from "./params.js";
 export { parseMergeConfig, validateMergeConfig } from "./parse.js";
+export { referencedModels, tokenizerSettingsOf, usesLayerLayout } from "./refs.js";
 export type {
   ConditionalParameter,
   MergeConfig,
   ModelEntry,
+  ModuleEntry,
   ParameterMap,
   ParameterSetting,
   ScalarSetting,
+  SliceEntry,
+  SliceSource,
+  TokenEmbeddingSource,
+  TokenizerSettings,
+  TokenSettings,
 } from "./schema.js";
 export { mergeConfigHash, mergeConfigToYaml, toMergekitObject } from "./serialize.js";
 export { parseByteSize } from "./size.js";

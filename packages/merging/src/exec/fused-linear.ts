@@ -67,10 +67,13 @@ export function fusedLinearMerge(
 /** One output tensor that takes the fused linear path. */
 export interface FastLinearJob {
   readonly index: number;
+  /** The output tensor's name. */
   readonly name: string;
   readonly numel: number;
   /** The base first, then the merged models. */
   readonly sources: readonly TensorSource[];
+  /** Each source's stored name of the tensor (slices read other layers' names). */
+  readonly names: readonly string[];
   /** Stored dtype of each source's copy of the tensor. */
   readonly dtypes: readonly LinearDType[];
   readonly plan: DenseLinearPlan;

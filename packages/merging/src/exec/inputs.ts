@@ -6,14 +6,26 @@ import { mapLimited } from "../async.js";
 import { ByteBuffers, ReadBuffers } from "../buffers.js";
 import type { MergeConfig } from "../config/index.js";
 import { NonFiniteReport } from "../engine/nonfinite.js";
+import { MergeInputError } from "../errors.js";
 import { AuxFiles } from "../io/aux-files.js";
 import { castToComputeDType } from "../io/cast.js";
 import { openModel } from "../io/source.js";
 import type { TensorSource } from "../io/types.js";
 import type { AuxInput, TensorAux } from "../method.js";
-import type { InputRefs, PlanHeaders } from "../plan/plan.js";
+import type { InputRefs, PlanHeaders, PlannedOutput, SourceRef } from "../plan/plan.js";
 import type { PlannedTensor } from "../plan/tensors.js";
 import { extractBlock } from "./blocks.js";
+
+/**
+ * Permutes the rows of a vocabulary-indexed tensor's inputs (their input indices, float32 data and
+ * row counts) to the output vocabulary: returns one [rows, cols] array per input, in the same order.
+ */
+export type VocabularyPermuter = (
+  inputs: readonly number[],
+  tensors: readonly { readonly data: Float32Array; readonly rows: number }[],
+  cols: number,
+  withBase: boolean,
+) => Float32Array[];
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -34,10 +46,11 @@ export class CheckpointInputs {
   private readonly checked = new Set<string>();
 
   private constructor(
+    /** Every opened input, aligned with `InputRefs.all` (a planned tensor's `SourceRef.input`). */
+    readonly sources: readonly TensorSource[],
     readonly reference: TensorSource,
     readonly base: TensorSource | undefined,
     readonly models: readonly TensorSource[],
-    readonly all: readonly TensorSource[],
     private readonly computeDtype: MergeConfig["dtype"],
     readonly readConcurrency: number,
     readonly nonFinite: NonFiniteReport,
@@ -56,44 +69,40 @@ export class CheckpointInputs {
       auxInputs?: readonly AuxInput[];
     },
   ): Promise<CheckpointInputs> {
-    const cache = new Map<string, Promise<TensorSource>>();
-    const open = (ref: string) => {
-      let p = cache.get(ref);
-      if (!p) {
-        p = openModel(ref, options.baseDir);
-        cache.set(ref, p);
-      }
-      return p;
-    };
+    const opened: TensorSource[] = [];
     try {
-      const base = refs.base !== undefined ? await open(refs.base) : undefined;
-      const models: TensorSource[] = [];
-      for (const ref of refs.models) models.push(await open(ref));
-      const reference = await open(refs.reference);
+      for (const ref of refs.all) opened.push(await openModel(ref, options.baseDir));
+      const at = (ref: string) => opened[refs.all.indexOf(ref)]!;
+      const models = refs.models.map(at);
       const aux = await AuxFiles.open(
         options.auxInputs ?? [],
         models.map((m) => m.path),
         models.map((m) => m.label),
       );
       return new CheckpointInputs(
-        reference,
-        base,
+        opened,
+        at(refs.reference),
+        refs.base !== undefined ? at(refs.base) : undefined,
         models,
-        await Promise.all(cache.values()),
         options.computeDtype,
         Math.max(1, Math.floor(options.readConcurrency ?? 4)),
         new NonFiniteReport(options.allowNonfinite ?? false),
         aux,
       );
     } catch (err) {
-      for (const p of cache.values()) await p.then((s) => s.close()).catch(() => {});
+      for (const s of opened) await s.close().catch(() => {});
       throw err;
     }
   }
 
+  /** The opened input `input` (an index into `InputRefs.all`). */
+  sourceAt(input: number): TensorSource {
+    return this.sources[input]!;
+  }
+
   /** Paths of every opened input (an output must not overlap them). */
   get paths(): string[] {
-    return this.all.map((s) => s.path);
+    return this.sources.map((s) => s.path);
   }
 
   get headers(): PlanHeaders {
@@ -119,20 +128,47 @@ export class CheckpointInputs {
 
   /**
    * Reads the inputs of a merged tensor, cut to its common block when it has one: the base (when the
-   * method uses one; `baseFull` is its uncut copy) and the taking models.
+   * method uses one; `baseFull` is its uncut copy) and the taking models. Vocabulary-indexed tensors of
+   * a tokenizer merge come back with their rows permuted to the output vocabulary (`permute`).
    */
-  async readMerged(p: PlannedTensor, usesBase: boolean) {
-    const cut = (a: Float32Array, src: TensorSource) =>
-      p.block ? extractBlock(a, src.info(p.name)!.shape[1]!, p.block.rows, p.block.cols) : a;
-    const withBase = this.base !== undefined && usesBase;
-    const slots = withBase ? [-1, ...p.models] : [...p.models];
-    const read = await mapLimited(slots, this.readConcurrency, (mi) =>
-      mi < 0 ? this.readFloat32(this.base!, p.name, 0) : this.readFloat32(this.models[mi]!, p.name, 1 + mi),
+  async readMerged(p: PlannedOutput, usesBase: boolean, permute?: VocabularyPermuter) {
+    const { reads } = p;
+    const base = usesBase ? reads.base : undefined;
+    const wanted = base ? [base, ...reads.models] : [...reads.models];
+    const read = await mapLimited(wanted, this.readConcurrency, (r, slot) =>
+      this.readFloat32(this.sourceAt(r.input), r.name, slot),
     );
-    const baseFull = withBase ? read[0] : undefined;
-    const base = baseFull ? cut(baseFull, this.base!) : undefined;
-    const models = p.models.map((mi, j) => cut(read[j + (withBase ? 1 : 0)]!, this.models[mi]!));
-    return { base, baseFull, models };
+    if (p.vocabulary) {
+      if (!permute)
+        throw new MergeInputError(`tensor '${p.name}' is vocabulary-indexed but no tokenizer was built`);
+      const rows = permute(
+        wanted.map((r) => r.input),
+        read.map((data, k) => ({
+          data,
+          rows: this.sourceAt(wanted[k]!.input).info(wanted[k]!.name)!.shape[0]!,
+        })),
+        p.shape[1]!,
+        base !== undefined,
+      );
+      if (this.computeDtype) for (const r of rows) castToComputeDType(r, this.computeDtype);
+      const off = base ? 1 : 0;
+      return {
+        base: base ? rows[0] : undefined,
+        baseFull: base ? rows[0] : undefined,
+        models: rows.slice(off),
+      };
+    }
+    const cut = (a: Float32Array, r: SourceRef) =>
+      p.block
+        ? extractBlock(a, this.sourceAt(r.input).info(r.name)!.shape[1]!, p.block.rows, p.block.cols)
+        : a;
+    const off = base ? 1 : 0;
+    const baseFull = base ? read[0] : undefined;
+    return {
+      base: baseFull && base ? cut(baseFull, base) : undefined,
+      baseFull,
+      models: reads.models.map((r, j) => cut(read[j + off]!, r)),
+    };
   }
 
   /** Whether any model's statistics file of `kind` covers any of the tensors `names`. */
@@ -150,12 +186,12 @@ export class CheckpointInputs {
   }
 
   /**
-   * Reads elements [start, start + count) of tensor `name` of `sources`, as stored, into raw bank
-   * `bank` (the whole tensor when count covers it).
+   * Reads elements [start, start + count) of tensor `names[i]` of `sources[i]`, as stored, into raw
+   * bank `bank` (the whole tensor when count covers it).
    */
   readStored(
     sources: readonly TensorSource[],
-    name: string,
+    names: readonly string[],
     bank: 0 | 1,
     start: number,
     count: number,
@@ -165,6 +201,7 @@ export class CheckpointInputs {
     const slots = sources.map((_, slot) => slot);
     return mapLimited(slots, this.readConcurrency, async (slot) => {
       const src = sources[slot]!;
+      const name = names[slot]!;
       const dtype = src.info(name)!.dtype;
       const size = dtype === "F32" ? 4 : 2;
       const bytes = buffers.view(slot, count * size);
@@ -176,6 +213,6 @@ export class CheckpointInputs {
 
   async close(): Promise<void> {
     await this.aux?.close().catch(() => {});
-    for (const s of this.all) await s.close().catch(() => {});
+    for (const s of this.sources) await s.close().catch(() => {});
   }
 }

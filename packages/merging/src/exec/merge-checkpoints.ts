@@ -4,7 +4,7 @@
 // statistics), write, close.
 
 import { performance } from "node:perf_hooks";
-import type { MergeConfig } from "../config/index.js";
+import { type MergeConfig, referencedModels, tokenizerSettingsOf } from "../config/index.js";
 import { acquireOutputLock, checkOutputDir } from "../io/output-guard.js";
 import { resolveModelPath } from "../io/source.js";
 import {
@@ -17,12 +17,11 @@ import {
 
 export interface MergeCheckpointsOptions extends PrepareMergeOptions, WriteMergeOptions {}
 
-/** Paths of every model a config reads (base, models, tokenizer source), resolved against `baseDir`. */
+/** Paths of every model a config reads (base, models, slice sources, tokenizer source), resolved against `baseDir`. */
 export async function configInputPaths(config: MergeConfig, baseDir?: string): Promise<string[]> {
-  const refs = new Set<string>(config.models.map((m) => m.model));
-  if (config.baseModel !== undefined) refs.add(config.baseModel);
-  if (config.tokenizerSource !== undefined && config.tokenizerSource !== "base")
-    refs.add(config.tokenizerSource);
+  const refs = new Set<string>(referencedModels(config));
+  const source = tokenizerSettingsOf(config)?.source;
+  if (source !== undefined && source !== "base" && source !== "union") refs.add(source);
   return Promise.all([...refs].map((r) => resolveModelPath(r, baseDir)));
 }
 

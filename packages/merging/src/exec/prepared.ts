@@ -10,6 +10,7 @@ import { type MergeConfig, mergeConfigHash, type ParameterMap, parseByteSize } f
 import { countNonFiniteStored } from "../engine/nonfinite.js";
 import { MergeRun } from "../engine/run.js";
 import { castToComputeDType } from "../io/cast.js";
+import { outputModelConfig, readModelConfig } from "../io/model-config.js";
 import { StagedOutput } from "../io/output-dir.js";
 import {
   acquireOutputLock,
@@ -21,6 +22,9 @@ import { createShardedSink, encodeFloat32 } from "../io/sink.js";
 import { copyTagalongFiles, writeMergeMetadataFiles } from "../io/tagalong.js";
 // Importing the built-in methods registers them, so `merge_method` names resolve without the package index.
 import "../methods/index.js";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ArchitectureDefinition, ConfigJson } from "../architecture/index.js";
 import { ByteBuffers } from "../buffers.js";
 import { checkAuxGiven, getMethod, type MergeMethod, MergeMethodError } from "../method.js";
 import { denseLinearChoice, storedGlobalChoice } from "../plan/fast-paths.js";
@@ -29,13 +33,18 @@ import {
   isComputed,
   mergedShape,
   type PlannedOutput,
-  planCheckpointMerge,
   planInputs,
   storedBytes,
   tensorParams,
   withModelParameters,
 } from "../plan/plan.js";
 import type { MergeWarning } from "../plan/tensors.js";
+import {
+  type MergeTokenizer,
+  readChatTemplate,
+  resolveChatTemplate,
+  setChatTemplate,
+} from "../tokenizer/index.js";
 import { insertBlock } from "./blocks.js";
 import type { MergeProgressEvent } from "./events.js";
 import { FusedHelpers, findFusedHelper } from "./fused-helpers.js";
@@ -49,6 +58,7 @@ import {
 import { FastGlobalRun } from "./global-fast.js";
 import { runGlobalPasses } from "./global-passes.js";
 import { CheckpointInputs } from "./inputs.js";
+import { donorOf, planFromInputs } from "./layout.js";
 import { findMergeWorker, runWorkers } from "./workers.js";
 import { PIECE_ELEMENTS, writeTensorsInOrder } from "./write-order.js";
 
@@ -87,6 +97,12 @@ export interface PrepareMergeOptions {
    * tensor and count). What was merged is reported through `onNotice` at the end of each write.
    */
   allowNonfinite?: boolean;
+  /**
+   * Architecture definition files (mergekit's JSON format) or directories of them, added to the
+   * built-in table for `slices` / `modules` configs and tokenizer merges (besides the config's
+   * `architecture_files` and the X_MERGE_ARCHITECTURES environment variable).
+   */
+  architectureFiles?: readonly string[];
   onProgress?: (event: MergeProgressEvent) => void;
   onWarning?: (warning: MergeWarning) => void;
   /** Information that is not about the inputs, e.g. why a method's fast path was not taken. */
@@ -148,6 +164,12 @@ export class PreparedCheckpointMerge {
   private fast?: FastGlobalRun;
   /** The config of the write in progress (per-model parameters may differ between writes). */
   private current: MergeConfig;
+  /** config.json of each input (aligned with the plan's inputs). */
+  private configs: readonly (ConfigJson | undefined)[] = [];
+  /** The architecture definition, when the merge needed one (slices, modules, tokenizer merges). */
+  architecture?: ArchitectureDefinition;
+  /** The tokenizer merge (tokenizer_source / tokenizer:), when the config asks for one. */
+  private tokenizer?: MergeTokenizer;
 
   private constructor(
     readonly config: MergeConfig,
@@ -174,11 +196,20 @@ export class PreparedCheckpointMerge {
       auxInputs: method.auxInputs,
     });
     try {
-      const plan = planCheckpointMerge(config, method, inputs.headers, refs, options.strict ?? false);
+      const planned = await planFromInputs(config, method, refs, inputs, {
+        baseDir: options.baseDir,
+        strict: options.strict ?? false,
+        architectureFiles: options.architectureFiles,
+        onWarning: (message) => options.onWarning?.({ kind: "extra", tensor: "", message }),
+      });
+      const { plan } = planned;
       const merged = plan.tensors.filter((p) => p.kind === "merge").map((p) => p.name);
       checkAuxGiven(method, plan.whole.params, (kind) => inputs.auxCovers(kind, merged));
       for (const w of plan.warnings) options.onWarning?.(w);
       const prepared = new PreparedCheckpointMerge(config, plan, inputs, options);
+      prepared.configs = planned.configs;
+      prepared.architecture = planned.architecture;
+      prepared.tokenizer = planned.tokenizer;
       if (plan.scope === "global") await prepared.prepareGlobal();
       else {
         prepared.run = new MergeRun({
@@ -276,8 +307,13 @@ export class PreparedCheckpointMerge {
   async computeTensor(index: number, config: MergeConfig = this.current): Promise<Float32Array> {
     const p = this.plan.tensors[index]!;
     const { inputs, method } = this;
-    if (p.kind === "copy") return inputs.readFloat32(inputs.base ?? inputs.reference, p.name, 0);
-    const { base, baseFull, models } = await inputs.readMerged(p, method.base !== "none");
+    if (p.kind === "copy")
+      return inputs.readFloat32(inputs.sourceAt(p.reads.keep.input), p.reads.keep.name, 0);
+    const { base, baseFull, models } = await inputs.readMerged(
+      p,
+      method.base !== "none",
+      p.vocabulary ? this.tokenizer?.permuter(p.name) : undefined,
+    );
     const resolved = tensorParams(this.plan, config, index);
     const request = {
       name: p.name,
@@ -297,7 +333,8 @@ export class PreparedCheckpointMerge {
     if (p.block) {
       // Outside the common block the reference values stay.
       // (Slot 0 is free here: it only holds the base, which "none"-base methods do not read.)
-      const full = baseFull ?? (await inputs.readFloat32(inputs.reference, p.name, 0));
+      const keep = p.reads.keep;
+      const full = baseFull ?? (await inputs.readFloat32(inputs.sourceAt(keep.input), keep.name, 0));
       insertBlock(full, p.shape[1]!, out, p.block.rows, p.block.cols);
       out = full;
     }
@@ -311,9 +348,13 @@ export class PreparedCheckpointMerge {
   fastLinearJob(index: number, config: MergeConfig = this.current): FastLinearJob | undefined {
     const p = this.plan.tensors[index]!;
     const { inputs } = this;
-    if (!this.trusted || p.kind !== "merge" || inputs.base === undefined) return undefined;
-    const sources = [inputs.base, ...p.models.map((mi) => inputs.models[mi]!)];
-    const dtypes = sources.map((src) => src.info(p.name)!.dtype);
+    const base = p.reads.base;
+    if (!this.trusted || p.kind !== "merge" || base === undefined || p.vocabulary) return undefined;
+    const reads = [base, ...p.reads.models];
+    const sources = reads.map((r) => inputs.sourceAt(r.input));
+    if (!sources.every((src) => src.rangedReads)) return undefined;
+    const names = reads.map((r) => r.name);
+    const dtypes = sources.map((src, k) => src.info(names[k]!)!.dtype);
     const plan = denseLinearChoice(this.method, p, dtypes, tensorParams(this.plan, config, index));
     if (!plan) return undefined;
     return {
@@ -321,6 +362,7 @@ export class PreparedCheckpointMerge {
       name: p.name,
       numel: numel(p.shape),
       sources,
+      names,
       dtypes: dtypes as LinearDType[],
       plan,
       outDtype: p.outDtype as LinearDType,
@@ -354,7 +396,7 @@ export class PreparedCheckpointMerge {
   async readRaw(job: FastLinearJob, bank: 0 | 1, start = 0, count = job.numel): Promise<RawTensor[]> {
     return (await this.inputs.readStored(
       job.sources,
-      job.name,
+      job.names,
       bank,
       start,
       count,
@@ -450,7 +492,7 @@ export class PreparedCheckpointMerge {
       for (let i = 0; i < tensors.length; i++) {
         const p = tensors[i]!;
         if (p.kind === "copy" && !FLOAT.has(p.storedDtype)) {
-          await sink.addRaw(p.name, inputs.reference);
+          await sink.addRaw(p.name, inputs.sourceAt(p.reads.keep.input), p.reads.keep.name);
           report(i);
         }
       }
@@ -482,6 +524,9 @@ export class PreparedCheckpointMerge {
               baseDir: this.options.baseDir,
               readConcurrency: inputs.readConcurrency,
               allowNonfinite: inputs.nonFinite.allow,
+              ...(this.options.architectureFiles
+                ? { architectureFiles: [...this.options.architectureFiles] }
+                : {}),
             },
             write: (i, bytes) => sink!.addBytes(tensors[i]!.name, bytes).then(() => report(i)),
             nonFinite: (found) => {
@@ -510,10 +555,7 @@ export class PreparedCheckpointMerge {
       }
       await sink.finish();
       sink = undefined;
-      const donor = config.baseModel ?? config.models[0]!.model;
-      if (options.copyTokenizer ?? true) {
-        await copyTagalongFiles(tmpDir, donor, config.tokenizerSource, this.options.baseDir);
-      }
+      await this.writeSideFiles(tmpDir, config, options);
       if (options.writeModelCard ?? true) await writeMergeMetadataFiles(tmpDir, config, configHash);
       await staged.commit();
       const summary = this.options.allowNonfinite ? inputs.nonFinite.summary() : undefined;
@@ -535,6 +577,59 @@ export class PreparedCheckpointMerge {
       if (sink) await sink.abort().catch(() => {});
       await staged?.discard();
       if (!held) await lock.release();
+    }
+  }
+
+  /**
+   * The files beside the weights: the donor's tagalong files (config.json, generation config, the
+   * tokenizer unless one is built), the output config.json when the merge changed it (layer counts,
+   * vocabulary size, dtype), the built tokenizer's files, and the chat template.
+   */
+  private async writeSideFiles(
+    tmpDir: string,
+    config: MergeConfig,
+    options: WriteMergeOptions,
+  ): Promise<void> {
+    const notice = (m: string) => this.options.onNotice?.(m);
+    const donor = donorOf(config);
+    const built = this.tokenizer !== undefined;
+    await copyTagalongFiles(tmpDir, donor, {
+      tokenizer: !built && (options.copyTokenizer ?? true),
+      baseDir: this.options.baseDir,
+    });
+    const donorConfig = this.configs[this.plan.inputs.indexOf(donor)] ?? (await readModelConfig(tmpDir));
+    if (donorConfig) {
+      const out = outputModelConfig(donorConfig, {
+        ...(this.plan.layers ? { layers: this.plan.layers } : {}),
+        configOf: (ref) => this.configs[this.plan.inputs.indexOf(ref)],
+        ...(this.tokenizer
+          ? {
+              vocab: { key: this.architecture?.vocabSizeKey ?? "vocab_size", size: this.tokenizer.vocabSize },
+            }
+          : {}),
+        ...((config.outDtype ?? config.dtype) ? { dtype: config.outDtype ?? config.dtype } : {}),
+      });
+      for (const n of out.notes) notice(n);
+      if (out.changed)
+        await writeFile(join(tmpDir, "config.json"), `${JSON.stringify(out.config, null, 2)}\n`);
+    } else if (this.plan.layers) {
+      notice(`the donor model ${donor} has no config.json: the output has none either`);
+    }
+    const templates =
+      config.chatTemplate === "auto"
+        ? await Promise.all(this.inputs.sources.map((src) => readChatTemplate(src.path)))
+        : [];
+    const template =
+      config.chatTemplate === undefined
+        ? undefined
+        : resolveChatTemplate(config.chatTemplate, () => templates);
+    if (this.tokenizer) await this.tokenizer.write(tmpDir, template);
+    else if (template !== undefined) {
+      if (options.copyTokenizer ?? true) await setChatTemplate(tmpDir, template);
+      else
+        notice(
+          "chat_template is set but the tokenizer is not copied (copyTokenizer false): the template is not saved",
+        );
     }
   }
 

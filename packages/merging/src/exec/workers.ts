@@ -11,7 +11,13 @@ import { findBuiltScript, startWorker } from "../threads.js";
 export interface MergeWorkerData {
   readonly config: MergeConfig;
   readonly modelParameters?: readonly ParameterMap[];
-  readonly prepare: { seed: number; baseDir?: string; readConcurrency: number; allowNonfinite: boolean };
+  readonly prepare: {
+    seed: number;
+    baseDir?: string;
+    readConcurrency: number;
+    allowNonfinite: boolean;
+    architectureFiles?: readonly string[];
+  };
 }
 
 /** Non-finite input values a worker met (with allowNonfinite). */

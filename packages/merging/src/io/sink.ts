@@ -59,7 +59,7 @@ export async function createShardedSink(
   return {
     shardNames: writer.shardNames,
     add: (name, data) => writer.write(name, encodeFloat32(dtypeOf.get(name) ?? "F32", data)),
-    addRaw: async (name, source) => writer.write(name, await source.readBytes(name)),
+    addRaw: async (name, source, sourceName = name) => writer.write(name, await source.readBytes(sourceName)),
     addBytes: (name, bytes) => writer.write(name, bytes),
     addBytesChunk: (name, bytes) => writer.writeChunk(name, bytes),
     finish: async () => {

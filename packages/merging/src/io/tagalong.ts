@@ -1,10 +1,9 @@
 // Files that travel with the weights: config, generation config and tokenizer from the donor model
-// (base, else first model; tokenizer optionally from `tokenizer_source`), plus the merge config and a
-// short model card written by us.
+// (base, else first model), plus the merge config and a short model card written by us.
 
 import { copyFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type MergeConfig, mergeConfigToYaml } from "../config/index.js";
+import { type MergeConfig, mergeConfigToYaml, referencedModels } from "../config/index.js";
 import { resolveModelPath } from "./source.js";
 
 /** Weight files and our own outputs are never copied from a donor. */
@@ -28,35 +27,23 @@ async function modelDir(ref: string, baseDir?: string): Promise<string | undefin
 }
 
 /**
- * Copies non-weight files (config.json, generation_config.json, tokenizer files, ...) from the donor
- * directory into `outDir`. With `tokenizerSource` set to a model (not "base"), tokenizer files come from
- * that model instead. Single-file inputs have nothing to copy. Returns the copied file names.
+ * Copies the donor directory's non-weight files (config.json, generation_config.json, tokenizer files,
+ * ...) into `outDir`; tokenizer files only when `tokenizer` is true (a merge that builds its own
+ * tokenizer, or --no-copy-tokenizer, leaves them out). Single-file inputs have nothing to copy.
+ * Returns the copied file names.
  */
 export async function copyTagalongFiles(
   outDir: string,
   donorRef: string,
-  tokenizerSource?: string,
-  baseDir?: string,
+  options: { tokenizer?: boolean; baseDir?: string } = {},
 ): Promise<string[]> {
   const copied: string[] = [];
-  const donor = await modelDir(donorRef, baseDir);
-  const tokDonor =
-    tokenizerSource !== undefined && tokenizerSource !== "base"
-      ? await modelDir(tokenizerSource, baseDir)
-      : donor;
-  if (donor) {
-    for (const f of await filesOf(donor)) {
-      if (tokDonor !== donor && TOKENIZER_FILE.test(f)) continue;
-      await copyFile(join(donor, f), join(outDir, f));
-      copied.push(f);
-    }
-  }
-  if (tokDonor && tokDonor !== donor) {
-    for (const f of await filesOf(tokDonor)) {
-      if (!TOKENIZER_FILE.test(f)) continue;
-      await copyFile(join(tokDonor, f), join(outDir, f));
-      copied.push(f);
-    }
+  const donor = await modelDir(donorRef, options.baseDir);
+  if (!donor) return copied;
+  for (const f of await filesOf(donor)) {
+    if (options.tokenizer === false && TOKENIZER_FILE.test(f)) continue;
+    await copyFile(join(donor, f), join(outDir, f));
+    copied.push(f);
   }
   return copied;
 }
@@ -69,7 +56,9 @@ export async function writeMergeMetadataFiles(
 ): Promise<void> {
   const yaml = mergeConfigToYaml(config);
   await writeFile(join(outDir, "mergekit_config.yml"), yaml);
-  const models = config.models.map((m) => `* ${m.model}`).join("\n");
+  const models = referencedModels(config)
+    .map((m) => `* ${m}`)
+    .join("\n");
   const card = [
     "---",
     "tags:",

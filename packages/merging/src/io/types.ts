@@ -25,6 +25,12 @@ export interface TensorSource {
   readBytes(name: string): Promise<Uint8Array>;
   /** The stored bytes of one tensor into `target` (exactly its stored size); returns `target`. */
   readBytesInto(name: string, target: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Whether `readBytesRangeInto` reads only the range from the file (safetensors); otherwise it reads
+   * the whole tensor each call, so callers that read a tensor piece by piece (the fused fast paths)
+   * take the general path instead.
+   */
+  readonly rangedReads: boolean;
   /** Stored bytes [byteOffset, byteOffset + target.byteLength) of one tensor into `target`. */
   readBytesRangeInto(name: string, byteOffset: number, target: Uint8Array): Promise<Uint8Array>;
   close(): Promise<void>;
@@ -41,8 +47,8 @@ export interface OutputTensorSpec {
 export interface TensorSink {
   /** Encodes float32 values to the declared dtype and writes them. */
   add(name: string, data: Float32Array): Promise<void>;
-  /** Copies a stored tensor's bytes unchanged (its dtype must be the declared one). */
-  addRaw(name: string, source: TensorSource): Promise<void>;
+  /** Copies a stored tensor's bytes unchanged (its dtype must be the declared one); `sourceName` defaults to `name`. */
+  addRaw(name: string, source: TensorSource, sourceName?: string): Promise<void>;
   /** Writes bytes already encoded in the declared dtype. */
   addBytes(name: string, bytes: Uint8Array): Promise<void>;
   /** Writes the next encoded bytes of a tensor (a tensor's chunks in order, together its full size). */

@@ -9,18 +9,19 @@
 import { open, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import {
-  CheckpointError,
   type DType,
   dtypeInfo,
   isFloatDType,
-  openCheckpoint,
-  openPytorchCheckpoint,
   SafetensorsWriter,
   Tensor,
   type TensorReader,
   type TensorSpec,
 } from "@x/tensor-core";
 import { StagedOutput } from "../io/output-dir.js";
+import { openAnyCheckpoint } from "../io/source.js";
+
+export { openAnyCheckpoint };
+
 import { type SvdOptions, type TruncatedSvd, truncatedSvd } from "./linalg.js";
 import { type ModuleKind, type PlannedModule, planModules } from "./modules.js";
 
@@ -93,17 +94,6 @@ export interface ExtractLoraResult {
   /** Tensors that belong to no module (not in the adapter). */
   readonly ignored: readonly string[];
   readonly skipped: readonly string[];
-}
-
-/** A checkpoint in any format x reads: safetensors first, PyTorch `.bin` otherwise. */
-export async function openAnyCheckpoint(path: string): Promise<TensorReader> {
-  if (/\.(bin|pt|pth)$/.test(path) || path.endsWith(".bin.index.json")) return openPytorchCheckpoint(path);
-  try {
-    return await openCheckpoint(path);
-  } catch (err) {
-    if (err instanceof CheckpointError && err.code === "UNSUPPORTED") return openPytorchCheckpoint(path);
-    throw err;
-  }
 }
 
 interface SpilledTensor {

@@ -1,38 +1,56 @@
 // The planner of checkpoint merges: config + method + the inputs' headers → the per-tensor tasks
-// (merge or copy, which models, block cuts, saved dtype), the whole-model parameters, and the
-// fast path each task may take. Pure: no file is read here (the executor opens the inputs and hands
-// their headers in), so every decision is unit-tested without I/O.
+// (merge or copy, which inputs and stored names each reads, block cuts, saved dtype, where its
+// parameters come from), the whole-model parameters, and the fast path each task may take. Pure: no
+// file is read here (the executor opens the inputs and hands their headers in), so every decision is
+// unit-tested without I/O. `models:` configs are planned by tensor name (plan/tensors.ts); `slices:`
+// and `modules:` configs by layer, from an architecture definition (plan/layers.ts).
 
 import { type DType, elementSize } from "@x/tensor-core";
 import {
   countLayers,
-  evaluateSetting,
   layerPosition,
   type MergeConfig,
-  type ParameterSetting,
-  type ScalarSetting,
+  referencedModels,
+  usesLayerLayout,
 } from "../config/index.js";
 import { MergeInputError } from "../errors.js";
 import { type MergeMethod, type ParamMap, resolveParams } from "../method.js";
+import { evaluateAll, type ParamContext, resolveContext } from "./params.js";
 import { type HeaderView, type MergeWarning, type PlannedTensor, planMerge } from "./tensors.js";
+
+export { evaluateAll } from "./params.js";
 
 /** Which model references a merge opens, and how the merged models map to `config.models`. */
 export interface InputRefs {
   /** The base model reference, when the method uses one and the config names it. */
   readonly base?: string;
-  /** The merged models' references (the base excluded when the method uses one). */
+  /** The merged models' references (the base excluded when the method uses one); `models:` configs only. */
   readonly models: readonly string[];
   /** config.models index of each merged model (for its per-model parameters). */
   readonly configIndex: readonly number[];
   /** The model whose names, shapes and order the output follows: the base, else the first model. */
   readonly reference: string;
+  /** Every input, once each; a planned tensor's `SourceRef.input` indexes this list. */
+  readonly all: readonly string[];
 }
 
 /** The inputs of `config` for `method` (mergekit skips the base when it is also listed among the models). */
 export function planInputs(config: MergeConfig, method: MergeMethod): InputRefs {
   const usesBase = method.base !== "none";
-  if (method.base === "required" && config.baseModel === undefined) {
+  if (method.base === "required" && config.baseModel === undefined && !usesLayerLayout(config)) {
     throw new MergeInputError(`merge method '${method.name}' needs 'base_model'`);
+  }
+  if (usesLayerLayout(config)) {
+    const all = referencedModels(config);
+    const reference = config.baseModel ?? all[0];
+    if (reference === undefined) throw new MergeInputError("no input models");
+    return {
+      ...(usesBase && config.baseModel !== undefined ? { base: config.baseModel } : {}),
+      models: [],
+      configIndex: [],
+      reference,
+      all,
+    };
   }
   const models: string[] = [];
   const configIndex: number[] = [];
@@ -43,21 +61,56 @@ export function planInputs(config: MergeConfig, method: MergeMethod): InputRefs 
   });
   const reference = config.baseModel ?? models[0];
   if (reference === undefined) throw new MergeInputError("no input models");
+  const base = usesBase && config.baseModel !== undefined ? config.baseModel : undefined;
   return {
-    ...(usesBase && config.baseModel !== undefined ? { base: config.baseModel } : {}),
+    ...(base !== undefined ? { base } : {}),
     models,
     configIndex,
     reference,
+    all: [...new Set([...(base !== undefined ? [base] : []), ...models, reference])],
   };
 }
 
 const FLOAT_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
 const isFloat = (dt: string) => dt in FLOAT_BYTES;
 
-/** A planned tensor with its saved dtype. */
+/** One input's copy of a tensor: the input (an index into `InputRefs.all`) and its stored name there. */
+export interface SourceRef {
+  readonly input: number;
+  readonly name: string;
+}
+
+/** What a planned tensor reads. */
+export interface TensorReads {
+  /** The tensor kept for copies, and outside a merged block: the base's (else the reference's) copy. */
+  readonly keep: SourceRef;
+  /** The base's copy, when the method uses a base. */
+  readonly base?: SourceRef;
+  /** The taking models' copies, aligned with `PlannedTensor.models`. */
+  readonly models: readonly SourceRef[];
+}
+
+/** A planned tensor with its saved dtype, its reads and where its parameters come from. */
 export interface PlannedOutput extends PlannedTensor {
   /** out_dtype, else dtype, else the stored dtype (non-float tensors keep theirs). */
   readonly outDtype: string;
+  readonly reads: TensorReads;
+  readonly params: ParamContext;
+  /**
+   * Rows index the output vocabulary of a tokenizer merge: each input's rows are permuted to it
+   * before merging (src/tokenizer/embed.ts), and `shape[0]` is the output vocabulary size.
+   */
+  readonly vocabulary?: boolean;
+}
+
+/** The output layer count of one module (slices and modules), and the config.json key that holds it. */
+export interface ModuleLayers {
+  readonly module: string;
+  /** Dotted config.json key (undefined: the definition fixes the count). */
+  readonly key?: string;
+  readonly count: number;
+  /** For each output layer, the source model and its layer index (to carry per-layer config lists). */
+  readonly sources: readonly { readonly model: string; readonly layer: number }[];
 }
 
 export interface CheckpointPlan {
@@ -67,10 +120,14 @@ export interface CheckpointPlan {
   readonly whole: { readonly params: ParamMap; readonly modelParams: readonly ParamMap[] };
   readonly tensors: readonly PlannedOutput[];
   readonly warnings: readonly MergeWarning[];
-  /** config.models index of each merged model. */
+  /** config.models index of each merged model (`models:` configs). */
   readonly configIndex: readonly number[];
-  /** Layers of the reference model (for layer gradients). */
+  /** Layers of the reference model (for layer gradients of `models:` configs). */
   readonly numLayers: number;
+  /** Every input reference; `SourceRef.input` indexes it. */
+  readonly inputs: readonly string[];
+  /** Output layer counts per module (slices and modules); undefined for `models:` configs. */
+  readonly layers?: readonly ModuleLayers[];
 }
 
 export interface PlanHeaders {
@@ -79,24 +136,33 @@ export interface PlanHeaders {
   readonly models: readonly HeaderView[];
 }
 
-/** Evaluates every setting of a parameter map for one tensor (unmatched filters drop out). */
-export function evaluateAll(
-  params: Readonly<Record<string, ParameterSetting>>,
-  tensorName: string,
-  t: number,
-): Record<string, ScalarSetting> {
-  const out: Record<string, ScalarSetting> = {};
-  for (const [k, setting] of Object.entries(params)) {
-    const v = evaluateSetting(setting, tensorName, t);
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
+/** Tensor names (of the reference) whose rows index the vocabulary, for a tokenizer merge. */
+export interface VocabularyPlan {
+  /** Rows of the output embedding matrices (the output vocabulary, padded). */
+  readonly rows: number;
+  /** Which reference tensors are vocabulary-indexed. */
+  readonly names: ReadonlySet<string>;
+}
+
+/** The saved dtype of a tensor stored as `stored`. */
+export function outDtypeOf(config: MergeConfig, stored: string): string {
+  return isFloat(stored) ? (config.outDtype ?? config.dtype ?? stored) : stored;
+}
+
+/** Checks that every merged tensor's parameters resolve (unknown or missing ones fail before any write). */
+export function checkTensorParams(
+  config: MergeConfig,
+  method: MergeMethod,
+  tensors: readonly PlannedOutput[],
+): void {
+  for (const p of tensors) if (p.kind === "merge") resolveContext(method, config, p.params, p.name);
 }
 
 /**
- * Plans a checkpoint merge: validates the whole-model parameters, plans every tensor, and (for
- * global-scope methods, whose statistics need every model's copy of a tensor) turns tensors missing
- * from some model into copies of the base.
+ * Plans a `models:` checkpoint merge: validates the whole-model parameters, plans every tensor, and
+ * (for global-scope methods, whose statistics need every model's copy of a tensor) turns tensors
+ * missing from some model into copies of the base. With `vocabulary`, its tensors take the output
+ * vocabulary's row count and every model with matching columns.
  */
 export function planCheckpointMerge(
   config: MergeConfig,
@@ -104,7 +170,13 @@ export function planCheckpointMerge(
   headers: PlanHeaders,
   refs: InputRefs,
   strict = false,
+  vocabulary?: VocabularyPlan,
 ): CheckpointPlan {
+  if (usesLayerLayout(config)) {
+    throw new MergeInputError(
+      "slices / modules configs are planned by planLayerMerge (they need an architecture)",
+    );
+  }
   const wholeGlobal = evaluateAll(config.parameters, "", 0);
   const wholeModels = refs.configIndex.map((ci) => evaluateAll(config.models[ci]!.parameters, "", 0));
   const whole = resolveParams(method, wholeGlobal, wholeModels);
@@ -115,6 +187,7 @@ export function planCheckpointMerge(
     models: headers.models,
     minModels: method.minModels,
     strict,
+    ...(vocabulary ? { vocabulary: vocabulary.names } : {}),
   });
   if (scope === "global") {
     for (let i = 0; i < tensors.length; i++) {
@@ -131,16 +204,41 @@ export function planCheckpointMerge(
       }
     }
   }
-  const outDtype = (stored: string) =>
-    isFloat(stored) ? (config.outDtype ?? config.dtype ?? stored) : stored;
+  const index = new Map(refs.all.map((r, i) => [r, i]));
+  const at = (ref: string) => index.get(ref)!;
+  const keepRef = at(refs.base ?? refs.reference);
+  const numLayers = countLayers(headers.reference.names());
+  const planned = tensors.map((p): PlannedOutput => {
+    const vocab = vocabulary?.names.has(p.name) === true;
+    return {
+      ...p,
+      ...(vocab ? { shape: [vocabulary!.rows, p.shape[1]!], vocabulary: true } : {}),
+      outDtype: outDtypeOf(config, p.storedDtype),
+      reads: {
+        keep: { input: keepRef, name: p.name },
+        ...(refs.base !== undefined ? { base: { input: at(refs.base), name: p.name } } : {}),
+        models: p.models.map((mi) => ({ input: at(refs.models[mi]!), name: p.name })),
+      },
+      params: {
+        t: layerPosition(p.name, numLayers),
+        global: [{ kind: "top" }],
+        models: p.models.map((mi) => ({
+          own: { kind: "model", index: refs.configIndex[mi]! },
+          name: p.name,
+        })),
+      },
+    };
+  });
+  checkTensorParams(config, method, planned);
   return {
     method,
     scope,
     whole,
-    tensors: tensors.map((p) => ({ ...p, outDtype: outDtype(p.storedDtype) })),
+    tensors: planned,
     warnings,
     configIndex: refs.configIndex,
-    numLayers: countLayers(headers.reference.names()),
+    numLayers,
+    inputs: refs.all,
   };
 }
 
@@ -156,10 +254,7 @@ export function tensorParams(
   index: number,
 ): { params: ParamMap; modelParams: ParamMap[] } {
   const p = plan.tensors[index]!;
-  const t = layerPosition(p.name, plan.numLayers);
-  const g = evaluateAll(config.parameters, p.name, t);
-  const ms = p.models.map((mi) => evaluateAll(config.models[plan.configIndex[mi]!]!.parameters, p.name, t));
-  return resolveParams(plan.method, g, ms);
+  return resolveContext(plan.method, config, p.params, p.name);
 }
 
 /** Whether a tensor's values are computed (floats, and every merged tensor) rather than copied as stored. */

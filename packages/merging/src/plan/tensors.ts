@@ -61,15 +61,125 @@ export interface PlanInput {
   minModels: number;
   strict: boolean;
   embeddingPatterns?: readonly string[];
+  /**
+   * Tensors whose rows index the vocabulary of a tokenizer merge: every model whose copy has the
+   * reference's column count takes part (rows are permuted to the output vocabulary before merging).
+   */
+  vocabulary?: ReadonlySet<string>;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/**
+ * The models taking part in a vocabulary-indexed tensor of a tokenizer merge: 2-D copies with the
+ * reference's column count (their rows are permuted to the output vocabulary before merging).
+ */
+export function takeVocabulary(
+  name: string,
+  refShape: readonly number[],
+  candidates: readonly CandidateTensor[],
+  warn: (w: MergeWarning) => void,
+): { taking: number[]; block?: undefined } {
+  const taking: number[] = [];
+  candidates.forEach((src, i) => {
+    const info = src.info;
+    if (!info) {
+      warn({
+        kind: "missing",
+        tensor: name,
+        model: src.label,
+        message: `model ${src.label} has no tensor '${name}'; merging it without that model`,
+      });
+    } else if (info.shape.length === 2 && info.shape[1] === refShape[1]) taking.push(i);
+    else {
+      warn({
+        kind: "shape",
+        tensor: name,
+        model: src.label,
+        message: `model ${src.label}: '${name}' has shape ${fmt(info.shape)}, expected [*, ${refShape[1]}] (a vocabulary-indexed tensor); skipping that model for this tensor`,
+      });
+    }
+  });
+  return { taking };
+}
+
 function fmt(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
 }
+
+/** A model's copy of one tensor, as the planner checks it. */
+export interface CandidateTensor {
+  /** The model path (for messages). */
+  readonly label: string;
+  /** Its header entry for the tensor (undefined: the model lacks it). */
+  readonly info: { readonly dtype: string; readonly shape: readonly number[] } | undefined;
+  /** The reference model itself: always takes part. */
+  readonly isReference?: boolean;
+}
+
+/**
+ * Which candidates take part in one output tensor of shape `refShape`: same shape, or (embedding-like
+ * 2-D tensors) any 2-D shape, merged on the common top-left block. Missing tensors and other shapes
+ * drop that model with a warning (`warn` throws under strict).
+ */
+export function takeModels(
+  name: string,
+  refShape: readonly number[],
+  candidates: readonly CandidateTensor[],
+  embedding: boolean,
+  warn: (w: MergeWarning) => void,
+  note: (w: MergeWarning) => void,
+): { taking: number[]; block?: { rows: number; cols: number } } {
+  let rows = refShape[0] ?? 0;
+  let cols = refShape[1] ?? 0;
+  let block = false;
+  const taking: number[] = [];
+  candidates.forEach((src, i) => {
+    if (src.isReference) {
+      taking.push(i);
+      return;
+    }
+    const info = src.info;
+    if (!info) {
+      warn({
+        kind: "missing",
+        tensor: name,
+        model: src.label,
+        message: `model ${src.label} has no tensor '${name}'; merging it without that model`,
+      });
+      return;
+    }
+    if (sameShape(info.shape, refShape)) {
+      taking.push(i);
+      return;
+    }
+    if (embedding && info.shape.length === 2) {
+      rows = Math.min(rows, info.shape[0]!);
+      cols = Math.min(cols, info.shape[1]!);
+      block = true;
+      note({
+        kind: "submatrix",
+        tensor: name,
+        model: src.label,
+        message: `model ${src.label}: '${name}' has shape ${fmt(info.shape)} vs ${fmt(refShape)}; using the common top-left submatrix`,
+      });
+      taking.push(i);
+      return;
+    }
+    warn({
+      kind: "shape",
+      tensor: name,
+      model: src.label,
+      message: `model ${src.label}: '${name}' has shape ${fmt(info.shape)}, expected ${fmt(refShape)}; skipping that model for this tensor`,
+    });
+  });
+  return block ? { taking, block: { rows, cols } } : { taking };
+}
+
+/** Whether a stored dtype holds floating-point values (merged); others are copied. */
+export const isFloatDtype = (dtype: string): boolean => FLOAT_DTYPES.has(dtype);
 
 /** Plans every output tensor. Throws MergeInputError on the first problem when `strict`. */
 export function planMerge(input: PlanInput): { tensors: PlannedTensor[]; warnings: MergeWarning[] } {
@@ -79,6 +189,7 @@ export function planMerge(input: PlanInput): { tensors: PlannedTensor[]; warning
     if (strict) throw new MergeInputError(`${w.message} (--strict)`);
     warnings.push(w);
   };
+  const note = (w: MergeWarning) => warnings.push(w);
   const tensors: PlannedTensor[] = [];
   const refNames = new Set(reference.names());
   for (const name of reference.names()) {
@@ -87,9 +198,6 @@ export function planMerge(input: PlanInput): { tensors: PlannedTensor[]; warning
       tensors.push({ name, shape: ref.shape, storedDtype: ref.dtype, kind: "copy", models: [] });
       continue;
     }
-    let rows = ref.shape[0] ?? 0;
-    let cols = ref.shape[1] ?? 0;
-    let block = false;
     const embedding = ref.shape.length === 2 && isEmbeddingLike(name, input.embeddingPatterns);
     if (base && base !== reference) {
       const b = base.info(name);
@@ -100,46 +208,15 @@ export function planMerge(input: PlanInput): { tensors: PlannedTensor[]; warning
         );
       }
     }
-    const taking: number[] = [];
-    models.forEach((src, i) => {
-      if (src === reference) {
-        taking.push(i);
-        return;
-      }
-      const info = src.info(name);
-      if (!info) {
-        warn({
-          kind: "missing",
-          tensor: name,
-          model: src.label,
-          message: `model ${src.label} has no tensor '${name}'; merging it without that model`,
-        });
-        return;
-      }
-      if (sameShape(info.shape, ref.shape)) {
-        taking.push(i);
-        return;
-      }
-      if (embedding && info.shape.length === 2) {
-        rows = Math.min(rows, info.shape[0]!);
-        cols = Math.min(cols, info.shape[1]!);
-        block = true;
-        warnings.push({
-          kind: "submatrix",
-          tensor: name,
-          model: src.label,
-          message: `model ${src.label}: '${name}' has shape ${fmt(info.shape)} vs ${fmt(ref.shape)}; using the common top-left submatrix`,
-        });
-        taking.push(i);
-        return;
-      }
-      warn({
-        kind: "shape",
-        tensor: name,
-        model: src.label,
-        message: `model ${src.label}: '${name}' has shape ${fmt(info.shape)}, expected ${fmt(ref.shape)}; skipping that model for this tensor`,
-      });
-    });
+    const vocabulary = input.vocabulary?.has(name) === true;
+    const candidates = models.map((src) => ({
+      label: src.label,
+      info: src.info(name),
+      isReference: src === reference && !vocabulary,
+    }));
+    const { taking, block } = vocabulary
+      ? takeVocabulary(name, ref.shape, candidates, warn)
+      : takeModels(name, ref.shape, candidates, embedding, warn, note);
     if (taking.length < input.minModels) {
       warn({
         kind: "copied",
@@ -155,7 +232,7 @@ export function planMerge(input: PlanInput): { tensors: PlannedTensor[]; warning
       storedDtype: ref.dtype,
       kind: "merge",
       models: taking,
-      ...(block ? { block: { rows, cols } } : {}),
+      ...(block ? { block } : {}),
     });
   }
   // Tensors some model has but the reference lacks cannot appear in the output: say so.

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MergeConfig, ParameterMap } from "../config/index.js";
+import { MergeInputError } from "../errors.js";
 import {
   type MergeCheckpointsResult,
   type PrepareMergeOptions,
@@ -45,6 +46,11 @@ export async function searchCheckpointCoefficients(
   options: CheckpointSearchOptions = {},
 ): Promise<CheckpointSearchResult> {
   const param = options.param ?? "weight";
+  if (config.models.length === 0) {
+    throw new MergeInputError(
+      "coefficient search varies the per-model parameters of a models: config; this config uses slices or modules",
+    );
+  }
   const prepared = await prepareCheckpointMerge(config, options.prepare);
   const work = await mkdtemp(join(options.workDir ?? tmpdir(), "x-merge-search-"));
   try {

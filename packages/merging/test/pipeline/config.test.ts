@@ -56,11 +56,23 @@ describe("parseMergeConfig", () => {
     ).toThrow(/unknown key 'filt' in models\[0\]\.parameters\.weight/);
   });
 
-  it("rejects mergekit keys outside the subset by name", () => {
-    expect(() => parseMergeConfig("merge_method: linear\nslices: []\n")).toThrow(/'slices' not supported/);
-    expect(() => parseMergeConfig("merge_method: linear\nmodels: [a]\ntokenizer_source: union\n")).toThrow(
-      /union/,
+  it("takes exactly one of models, slices and modules, and one of tokenizer_source and tokenizer", () => {
+    expect(() => parseMergeConfig("merge_method: linear\nslices: []\n")).toThrow(
+      /'slices' must be a non-empty/,
     );
+    expect(() =>
+      parseMergeConfig(
+        "merge_method: linear\nmodels: [a]\nslices: [{sources: [{model: a, layer_range: [0, 2]}]}]\n",
+      ),
+    ).toThrow(/exactly one of 'models', 'slices' or 'modules'/);
+    expect(() =>
+      parseMergeConfig(
+        "merge_method: linear\nmodels: [a]\ntokenizer_source: union\ntokenizer: {source: base}\n",
+      ),
+    ).toThrow(/either 'tokenizer_source' or 'tokenizer'/);
+    expect(
+      parseMergeConfig("merge_method: linear\nmodels: [a]\ntokenizer_source: union\n").tokenizerSource,
+    ).toBe("union");
   });
 
   it("requires merge_method and a non-empty models list", () => {

@@ -51,6 +51,7 @@ describe("planner", () => {
       models: ["a", "b"],
       configIndex: [0, 2],
       reference: "base",
+      all: ["base", "a", "b"],
     });
     // Without a base the first model is the reference, and a base-less method merges every model.
     const linear = parseMergeConfig("merge_method: linear\nmodels: [{model: a}, {model: b}]\n");
@@ -58,6 +59,7 @@ describe("planner", () => {
       models: ["a", "b"],
       configIndex: [0, 1],
       reference: "a",
+      all: ["a", "b"],
     });
     expect(() =>
       planInputs(parseMergeConfig("merge_method: ties\nmodels: [{model: a}]\n"), getMethod("ties")),
