@@ -73,7 +73,7 @@ export interface ShadeOptions {
   readonly scale?: number;
 }
 
-interface ShadeState {
+export interface ShadeState {
   mF: number[];
   mCr: number[];
   k: number;

@@ -19,6 +19,7 @@ export {
   ScheduledControl,
   ShadeControl,
   type ShadeOptions,
+  type ShadeState,
 } from "./control.js";
 export { type CrossoverSpec, SPARSE_CR_THRESHOLD } from "./crossover.js";
 // Differential evolution

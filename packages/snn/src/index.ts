@@ -114,7 +114,13 @@ export {
 } from "./surrogate/index.js";
 export { type AugmentOptions, makeBatch, sampleBeta, sampleGamma } from "./train/augment.js";
 export { type AdamOptions, Optimizer, type OptimizerOptions, type SgdOptions } from "./train/optimizer.js";
-export { type EpochRecord, readTrainState, TRAIN_STATE_FILE } from "./train/state.js";
+export {
+  type EpochRecord,
+  readTrainState,
+  TRAIN_STATE_FILE,
+  type TrainState,
+  type TrainStateMeta,
+} from "./train/state.js";
 export {
   TRAIN_DEFAULTS,
   type TrainOptions,

@@ -35,7 +35,9 @@ export function x(args: readonly string[], opts: { cwd?: string; env?: NodeJS.Pr
 export function xTty(args: readonly string[], opts: { cwd?: string } = {}): Run {
   const env = { ...process.env, COLUMNS: "120" };
   delete env.CI; // CI=true turns bars into plain lines even on a terminal
-  const cmd = [process.execPath, BIN, ...args].map(quote).join(" ");
+  // `exec`: the shell of `script -c` steps aside, so a Ctrl-C typed on the terminal reaches x alone (a shell
+  // still waiting could die of that SIGINT itself and turn x's exit 0 into 130).
+  const cmd = `exec ${[process.execPath, BIN, ...args].map(quote).join(" ")}`;
   const r = spawnSync("script", ["-qec", cmd, "/dev/null"], {
     cwd: opts.cwd,
     env,
@@ -132,7 +134,9 @@ export class XProcess {
     const env = { ...process.env, COLUMNS: "120", ...opts.env };
     if (opts.tty) {
       delete env.CI;
-      const cmd = [process.execPath, BIN, ...args].map(quote).join(" ");
+      // `exec`: the shell of `script -c` steps aside, so a Ctrl-C typed on the terminal reaches x alone (a shell
+      // still waiting could die of that SIGINT itself and turn x's exit 0 into 130).
+      const cmd = `exec ${[process.execPath, BIN, ...args].map(quote).join(" ")}`;
       this.child = spawn("script", ["-qec", cmd, "/dev/null"], { cwd: opts.cwd, env, stdio: "pipe" });
     } else this.child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env, stdio: "pipe" });
     this.child.stdout!.on("data", (d: Buffer) => {

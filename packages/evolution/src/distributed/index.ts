@@ -12,5 +12,5 @@ export { DistributedEvaluationError, RedisConfigError } from "./errors.js";
 export type { CoordinatorEvent, WorkerEvent } from "./events.js";
 export { KEY_PREFIX, runIdFrom, validateRunId } from "./names.js";
 export { DEFAULT_INLINE_MAX_BYTES } from "./payload.js";
-export { type RedisConfig, redactRedisUrl, resolveRedis } from "./redis.js";
+export { type RedisConfig, type ResolvedRedis, redactRedisUrl, resolveRedis } from "./redis.js";
 export { runWorker, type WorkerHandle, type WorkerOptions, type WorkerStats } from "./worker.js";
