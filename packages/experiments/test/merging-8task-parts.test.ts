@@ -17,6 +17,8 @@ function maxAbsDiff(a: Params, b: Params): number {
 }
 
 // A real (small) 3-task zoo in memory: the adapter, the λ shortcut and the fast evaluator are checked on it.
+// PCB runs on one thread here: its store threads start only from the built package, and unit tests run
+// the sources (results do not depend on the thread count).
 describe("merging benchmark parts", () => {
   let zoo: Zoo;
   beforeAll(async () => {
@@ -29,7 +31,7 @@ describe("merging benchmark parts", () => {
     for (const [method, extra] of [
       ["task_arithmetic", {}],
       ["ties", { variant: "pcb", density: 0.2 }],
-      ["pcb", { ratio: 0.1 }],
+      ["pcb", { ratio: 0.1, threads: 1 }],
     ] as const) {
       const one = mergeBackbone(inputs, { method, params: { ...extra, lambda: 1 } });
       const direct = mergeBackbone(inputs, { method, params: { ...extra, lambda: 0.7 } });
@@ -50,7 +52,7 @@ describe("merging benchmark parts", () => {
     for (let i = 0; i < base.length; i += 97) expect(viaAdapter[i]).toBeCloseTo(base[i]! + tau[i]!, 6);
     const pcb = flattenBackbone(
       arch,
-      mergeBackbone(inputs, { method: "pcb", params: { ratio: 0.05, lambda: 1 } }),
+      mergeBackbone(inputs, { method: "pcb", params: { ratio: 0.05, lambda: 1, threads: 1 } }),
     );
     const tauPcb = pcbMerge(tasks, { ratio: 0.05 });
     for (let i = 0; i < base.length; i += 97) expect(pcb[i]).toBeCloseTo(base[i]! + tauPcb[i]!, 6);
@@ -63,7 +65,7 @@ describe("merging benchmark parts", () => {
     const fast = combineDirections(inputs.base, dirs, lambdas);
     const registry = mergeBackbone(inputs, {
       method: "pcb",
-      params: { ratio: 0.1, lambda: 1 },
+      params: { ratio: 0.1, lambda: 1, threads: 1 },
       modelParams: lambdas.map((weight) => ({ weight })),
     });
     expect(maxAbsDiff(fast, registry)).toBeLessThan(1e-5);

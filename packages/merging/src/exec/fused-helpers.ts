@@ -3,12 +3,12 @@
 // buffers. Each range is computed element by element exactly as on one thread, so the bytes do not
 // depend on the split.
 
-import type { Worker } from "node:worker_threads";
+import { WorkerPool, workerScript } from "@x/tensor-core/workers";
 import type { MergeConfig } from "../config/index.js";
 import { MergeInputError } from "../errors.js";
 import type { DenseLinearPlan } from "../method.js";
-import { findBuiltScript, startWorker } from "../threads.js";
 import { fusedLinearMerge, type LinearDType, linearBytes, type RawTensor } from "./fused-linear.js";
+import type fusedWorker from "./fused-worker.js";
 
 /** A range of one piece for a helper: views into shared buffers, by buffer and byte offset. */
 export interface FusedRangeTask {
@@ -20,15 +20,10 @@ export interface FusedRangeTask {
   readonly computeDtype: MergeConfig["dtype"];
 }
 
-export type FromFusedHelper = { ok: true } | { ok: false; message: string };
-
 /** Elements of a range boundary are multiples of this (whole SIMD vectors, aligned views). */
 const ALIGN = 64;
 
-/** The built helper script (next to this module in dist/, or dist/ when running from src/). */
-export function findFusedHelper(): URL | undefined {
-  return findBuiltScript(import.meta.url, ["./fused-worker.js", "../../dist/exec/fused-worker.js"]);
-}
+const POOL = "fused-linear helpers";
 
 /** Runs the fused kernel on one element range of stored inputs (views built from shared buffers). */
 export function runFusedRange(task: FusedRangeTask): void {
@@ -47,24 +42,22 @@ export function runFusedRange(task: FusedRangeTask): void {
   );
 }
 
+/** Helper threads that compute ranges of each piece while this thread computes the first. */
 export class FusedHelpers {
-  private readonly workers: Worker[];
-  private readonly pending: ((msg: FromFusedHelper) => void)[] = [];
-  private failure: Error | undefined;
+  private constructor(private readonly pool: WorkerPool<typeof fusedWorker>) {}
 
-  constructor(url: URL, count: number) {
-    this.workers = Array.from({ length: count }, () => startWorker(url));
-    this.workers.forEach((w, i) => {
-      w.on("message", (msg: FromFusedHelper) => this.pending[i]?.(msg));
-      w.on("error", (err) => {
-        this.failure = err;
-        this.pending[i]?.({ ok: false, message: err.message });
-      });
+  /** Starts `count` helper threads (the built package's fused-worker.js). */
+  static async start(count: number): Promise<FusedHelpers> {
+    const pool = await WorkerPool.start<typeof fusedWorker>({
+      script: workerScript(import.meta.url, "./fused-worker.js", POOL),
+      threads: count,
+      name: POOL,
     });
+    return new FusedHelpers(pool);
   }
 
   get size(): number {
-    return this.workers.length;
+    return this.pool.threads;
   }
 
   /**
@@ -79,8 +72,7 @@ export class FusedHelpers {
     out: Uint8Array,
     count: number,
   ): Promise<void> {
-    if (this.failure) throw new MergeInputError(`fused helper thread failed: ${this.failure.message}`);
-    const parts = this.workers.length + 1;
+    const parts = this.size + 1;
     const per = Math.ceil(count / parts / ALIGN) * ALIGN;
     const task = (start: number, n: number): FusedRangeTask => ({
       inputs: raw.map((r) => ({
@@ -98,26 +90,20 @@ export class FusedHelpers {
       scale: plan.scale,
       computeDtype,
     });
-    const done: Promise<FromFusedHelper>[] = [];
-    for (let h = 0; h < this.workers.length; h++) {
+    const done: Promise<void>[] = [];
+    for (let h = 0; h < this.size; h++) {
       const start = Math.min(count, (h + 1) * per);
       const n = Math.min(count, start + per) - start;
-      if (n <= 0) continue;
-      done.push(
-        new Promise<FromFusedHelper>((resolve) => {
-          this.pending[h] = resolve;
-        }),
-      );
-      this.workers[h]!.postMessage(task(start, n));
+      if (n > 0) done.push(this.pool.runOn(h, "range", task(start, n)));
     }
     // This thread's range while the helpers work on theirs.
     runFusedRange(task(0, Math.min(count, per)));
-    for (const msg of await Promise.all(done)) {
-      if (!msg.ok) throw new MergeInputError(`fused helper thread: ${msg.message}`);
-    }
+    await Promise.all(done).catch((e: Error) => {
+      throw new MergeInputError(`fused helper thread: ${e.message}`, { cause: e });
+    });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await this.pool.terminate();
   }
 }

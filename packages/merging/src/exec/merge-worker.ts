@@ -1,38 +1,33 @@
-// Worker-thread entry for `threads > 1` merges (see workers.ts): rebuilds the prepared merge from the
-// config and answers tensor requests with the encoded output bytes.
+// Worker thread of `threads > 1` merges (see workers.ts): rebuilds the prepared merge from the config
+// once (its setup), then answers each `tensor(index)` with the encoded output bytes, moved to the caller.
 
-import { parentPort, workerData } from "node:worker_threads";
+import { defineWorker } from "@x/tensor-core/workers";
 import "../methods/index.js";
-import { NonFiniteInputError } from "../errors.js";
+import { MergeInputError } from "../errors.js";
 import { prepareCheckpointMerge } from "./prepared.js";
-import type { FromWorker, MergeWorkerData, ToWorker } from "./workers.js";
+import type { MergeWorkerData, WorkerNonFinite } from "./workers.js";
 
-const data = workerData as MergeWorkerData;
-const port = parentPort!;
-const send = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
-
-try {
-  const prepared = await prepareCheckpointMerge(data.config, data.prepare);
-  const config = prepared.withModelParameters(data.modelParameters);
-  port.on("message", async (msg: ToWorker) => {
-    if (msg.type === "close") {
+const mergeWorker = defineWorker({
+  setup: async (data: MergeWorkerData) => {
+    const prepared = await prepareCheckpointMerge(data.config, data.prepare);
+    if (prepared.tensors.length !== data.tensorCount) {
       await prepared.close();
-      port.close();
-      return;
+      throw new MergeInputError(`planned ${prepared.tensors.length} tensors, expected ${data.tensorCount}`);
     }
-    try {
-      // A fresh buffer to transfer (the encoded view may be a reused scratch or read buffer).
-      const bytes = (await prepared.computeEncoded(msg.index, config)).slice();
-      send({ type: "done", index: msg.index, bytes, nonFinite: prepared.drainNonFinite() }, [bytes.buffer]);
-    } catch (err) {
-      const nonFinite =
-        err instanceof NonFiniteInputError
-          ? { model: err.model, tensor: err.tensor, count: err.count }
-          : undefined;
-      send({ type: "error", message: (err as Error).message, nonFinite });
-    }
-  });
-  send({ type: "ready", count: prepared.tensors.length });
-} catch (err) {
-  send({ type: "error", message: (err as Error).message });
-}
+    return { prepared, config: prepared.withModelParameters(data.modelParameters) };
+  },
+  methods: {
+    tensor: async (
+      index: number,
+      ctx,
+    ): Promise<{ bytes: Uint8Array; nonFinite: readonly WorkerNonFinite[] }> => {
+      const { prepared, config } = ctx.state;
+      // A fresh buffer to move (the encoded view may be a reused scratch or read buffer).
+      const bytes = (await prepared.computeEncoded(index, config)).slice();
+      ctx.transfer(bytes.buffer);
+      return { bytes, nonFinite: prepared.drainNonFinite() };
+    },
+  },
+  teardown: (state) => state.prepared.close(),
+});
+export default mergeWorker;

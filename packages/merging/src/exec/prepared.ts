@@ -47,7 +47,7 @@ import {
 } from "../tokenizer/index.js";
 import { insertBlock } from "./blocks.js";
 import type { MergeProgressEvent } from "./events.js";
-import { FusedHelpers, findFusedHelper } from "./fused-helpers.js";
+import { FusedHelpers } from "./fused-helpers.js";
 import {
   type FastLinearJob,
   fusedLinearMerge,
@@ -59,7 +59,7 @@ import { FastGlobalRun } from "./global-fast.js";
 import { runGlobalPasses } from "./global-passes.js";
 import { CheckpointInputs } from "./inputs.js";
 import { donorOf, planFromInputs } from "./layout.js";
-import { findMergeWorker, runWorkers } from "./workers.js";
+import { runWorkers } from "./workers.js";
 import { PIECE_ELEMENTS, writeTensorsInOrder } from "./write-order.js";
 
 /** Options fixed when a merge is prepared (inputs opened, tensors planned, global passes run). */
@@ -289,10 +289,9 @@ export class PreparedCheckpointMerge {
     return Math.max(1, Math.floor(this.options.threads ?? 1));
   }
 
-  /** The merge-worker script when the final merge may run on worker threads, else undefined. */
-  private workerUrl(): URL | undefined {
-    if (this.threads < 2 || this.scope !== "tensor" || !this.trusted) return undefined;
-    return findMergeWorker();
+  /** Whether the final merge runs on merge workers (tensor scope, a built-in method, threads > 1). */
+  private get mergeWorkers(): boolean {
+    return this.threads > 1 && this.scope === "tensor" && this.trusted;
   }
 
   tensorName(index: number): string {
@@ -512,10 +511,8 @@ export class PreparedCheckpointMerge {
         // threads − 1 helper threads; whole-tensor merge workers (each reading whole tensors and copying
         // results back) measured 3-4× slower there.
         const allFused = computed.every((i) => this.fastLinearJob(i, config) !== undefined);
-        const workerUrl = allFused ? undefined : this.workerUrl();
-        const helperUrl = allFused && this.threads > 1 ? findFusedHelper() : undefined;
-        if (workerUrl && computed.length > 1) {
-          threadsUsed = await runWorkers(workerUrl, this.threads, computed, {
+        if (!allFused && this.mergeWorkers && computed.length > 1) {
+          threadsUsed = await runWorkers(this.threads, computed, {
             config: this.config,
             tensorCount: tensors.length,
             modelParameters: options.modelParameters,
@@ -535,7 +532,8 @@ export class PreparedCheckpointMerge {
           });
         } else {
           // Tensor by tensor, in the reference's order (fused tensors prefetch the next one's inputs).
-          const helpers = helperUrl ? new FusedHelpers(helperUrl, this.threads - 1) : undefined;
+          const helpers =
+            allFused && this.threads > 1 ? await FusedHelpers.start(this.threads - 1) : undefined;
           inputs.useShared = helpers !== undefined;
           try {
             await writeTensorsInOrder(

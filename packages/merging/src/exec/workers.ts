@@ -1,11 +1,12 @@
 // The final merge of tensor-scope methods on worker threads: each worker prepares the same merge (opens
 // the inputs, plans the same tensors) and merges whole tensors on request; encoded bytes come back as
-// transferred buffers and this thread writes them to their shard offsets. One tensor in flight per worker
+// moved buffers and this thread writes them to their shard offsets. One tensor in flight per worker
 // keeps memory at threads × (inputs + 2) × largest tensor.
 
+import { type WorkerError, WorkerPool, WorkerTaskError, workerScript } from "@x/tensor-core/workers";
 import type { MergeConfig, ParameterMap } from "../config/index.js";
 import { MergeInputError, NonFiniteInputError } from "../errors.js";
-import { findBuiltScript, startWorker } from "../threads.js";
+import type mergeWorker from "./merge-worker.js";
 
 /** What a merge worker needs to rebuild the prepared merge. */
 export interface MergeWorkerData {
@@ -18,6 +19,8 @@ export interface MergeWorkerData {
     allowNonfinite: boolean;
     architectureFiles?: readonly string[];
   };
+  /** Tensors this thread planned: a worker that plans others refuses to start. */
+  readonly tensorCount: number;
 }
 
 /** Non-finite input values a worker met (with allowNonfinite). */
@@ -27,96 +30,70 @@ export interface WorkerNonFinite {
   readonly count: number;
 }
 
-export type ToWorker = { type: "tensor"; index: number } | { type: "close" };
-export type FromWorker =
-  | { type: "ready"; count: number }
-  | { type: "done"; index: number; bytes: Uint8Array; nonFinite: readonly WorkerNonFinite[] }
-  | { type: "error"; message: string; nonFinite?: WorkerNonFinite };
+const POOL = "merge workers";
 
-/** The built worker script (next to this module in dist/, or dist/ when running from src/). */
-export function findMergeWorker(): URL | undefined {
-  return findBuiltScript(import.meta.url, ["./merge-worker.js", "../../dist/exec/merge-worker.js"]);
+/** A worker's failure as this package's error: the non-finite input it met, or what went wrong. */
+function mergeError(e: unknown): Error {
+  if (!(e instanceof WorkerTaskError)) return e as Error;
+  const { name, message, details } = e.remote;
+  if (name === "NonFiniteInputError") {
+    return new NonFiniteInputError(String(details.model), String(details.tensor), Number(details.count));
+  }
+  return new MergeInputError(`merge worker: ${message}`, { cause: e });
 }
 
 /**
- * Merges the tensors `indices` on `threads` workers, calling `write(index, bytes)` for each result
+ * Merges the tensors `indices` on up to `threads` workers, calling `write(index, bytes)` for each result
  * (writes are serialized). Returns the number of workers used. Any worker error stops all of them.
  */
 export async function runWorkers(
-  url: URL,
   threads: number,
   indices: readonly number[],
   job: MergeWorkerData & {
-    tensorCount: number;
     write: (index: number, bytes: Uint8Array) => Promise<void>;
     nonFinite: (found: readonly WorkerNonFinite[]) => void;
   },
 ): Promise<number> {
   const count = Math.min(threads, indices.length);
-  const data: MergeWorkerData = {
+  const init: MergeWorkerData = {
     config: job.config,
     modelParameters: job.modelParameters,
     prepare: job.prepare,
+    tensorCount: job.tensorCount,
   };
-  const workers = Array.from({ length: count }, () => startWorker(url, data));
+  const pool = await WorkerPool.start<typeof mergeWorker>({
+    script: workerScript(import.meta.url, "./merge-worker.js", POOL),
+    threads: count,
+    init,
+    name: POOL,
+  }).catch((e: WorkerError) => {
+    throw mergeError(e);
+  });
   let next = 0;
   let writing = Promise.resolve();
+  let writeFailed: { error: unknown } | undefined;
   try {
+    // One feeder per worker: the next tensor as soon as its previous one is back.
     await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            const feed = () => {
-              if (next < indices.length)
-                w.postMessage({ type: "tensor", index: indices[next++]! } satisfies ToWorker);
-              else resolve();
-            };
-            w.on("message", (msg: FromWorker) => {
-              if (msg.type === "ready") {
-                if (msg.count !== job.tensorCount) {
-                  reject(
-                    new MergeInputError(
-                      `merge worker planned ${msg.count} tensors, expected ${job.tensorCount}`,
-                    ),
-                  );
-                } else feed();
-              } else if (msg.type === "done") {
-                job.nonFinite(msg.nonFinite);
-                writing = writing.then(() => job.write(msg.index, msg.bytes));
-                writing.catch(reject);
-                feed();
-              } else if (msg.nonFinite) {
-                const f = msg.nonFinite;
-                reject(new NonFiniteInputError(f.model, f.tensor, f.count));
-              } else {
-                reject(new MergeInputError(`merge worker: ${msg.message}`));
-              }
-            });
-            w.on("error", reject);
-            w.on("exit", (code) => {
-              if (next < indices.length || code !== 0)
-                reject(new MergeInputError(`merge worker exited with code ${code}`));
-            });
-          }),
-      ),
+      Array.from({ length: count }, async () => {
+        while (next < indices.length && !writeFailed) {
+          const index = indices[next++]!;
+          const { bytes, nonFinite } = await pool.run("tensor", index).catch((e: unknown) => {
+            throw mergeError(e);
+          });
+          job.nonFinite(nonFinite);
+          writing = writing.then(() => job.write(index, bytes));
+          writing.catch((error: unknown) => {
+            writeFailed ??= { error };
+          });
+        }
+      }),
     );
     await writing;
-    // Let each worker close its input files, then make sure it is gone.
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => void w.terminate().then(() => resolve()), 5000);
-            w.once("exit", () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            w.postMessage({ type: "close" } satisfies ToWorker);
-          }),
-      ),
-    );
+    // Each worker closes its input files (teardown), then ends.
+    await pool.close();
     return count;
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await pool.terminate();
   }
 }

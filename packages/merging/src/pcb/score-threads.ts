@@ -5,17 +5,18 @@
 // sums), drop-threshold windows (counts and kept scores; the order of kept values does not matter
 // to a selection) and maxima (combined in column order, which fixes the choice between −0 and +0).
 // Every element is computed by the same code whatever the split, so results do not depend on the
-// thread count. `finish()` of a global pass is synchronous, so the calling thread blocks in
-// Atomics.wait while the workers run.
+// thread count. `finish()` of a global pass is synchronous (drivers call it without awaiting), so the
+// workers' calls are posted with `WorkerPool.post` and this thread blocks in `wait()` for them; one
+// pool serves a session's store passes (StoreThreads) and ends with them.
 
-import type { Worker } from "node:worker_threads";
 import type { StreamingLowPlan, StreamingQuantile } from "@x/tensor-core";
-import { findBuiltScript, startWorker } from "../threads.js";
+import { WorkerPool, workerScript } from "@x/tensor-core/workers";
 import type { NanGuard, PcbInter } from "./options.js";
 import { PcbError } from "./options.js";
 import type { RankWindow } from "./rank-window.js";
 import type { MagnitudeStats } from "./score.js";
 import { scoreChunk } from "./score-pass.js";
+import type scoreWorker from "./score-worker.js";
 
 /** What every worker job carries, all arrays over SharedArrayBuffers. */
 interface RangeJob {
@@ -23,9 +24,6 @@ interface RangeJob {
   readonly start: number;
   readonly end: number;
   readonly chunk: number;
-  /** [state, progress]: state 0 running, 1 done, 2 failed (message in `error`); progress counts chunks. */
-  readonly status: Int32Array;
-  readonly error: Uint8Array;
 }
 
 /** Pass 3: score a column range of the store in place. */
@@ -60,175 +58,163 @@ export interface LowJob extends RangeJob {
 
 export type StoreJob = ScoreJob | LowJob;
 
-/** The built worker script (dist/pcb/score-worker.js), also when running from src; undefined if not built. */
-export function findScoreWorker(): URL | undefined {
-  return findBuiltScript(import.meta.url, ["./score-worker.js", "../../dist/pcb/score-worker.js"]);
-}
+const POOL = "PCB store threads";
 
 const shared = <T>(make: (b: SharedArrayBuffer) => T, bytes: number): T => make(new SharedArrayBuffer(bytes));
 
 /**
- * Runs `local` on the first column range here and jobs from `makeJob` on workers for the others,
- * then `absorb`s the jobs in range order. Returns the number of threads used (1 when the worker
- * script is missing or there is a single chunk).
+ * The worker threads of one session's store passes, started at the first pass that splits (the built
+ * package's score-worker.js) and ended by `close()`.
  */
-function runRanges<J extends StoreJob>(
-  d: number,
-  threads: number,
-  chunk: number,
-  local: (start: number, end: number) => void,
-  makeJob: (base: RangeJob) => J,
-  absorb: (job: J) => void,
-): number {
-  const chunks = Math.ceil(d / chunk);
-  const url = threads > 1 && chunks > 1 ? findScoreWorker() : undefined;
-  const parts = url ? Math.min(threads, chunks) : 1;
-  const per = Math.ceil(chunks / parts) * chunk;
-  if (parts === 1) {
-    local(0, d);
-    return 1;
+export class StoreThreads {
+  private pool: WorkerPool<typeof scoreWorker> | undefined;
+
+  /** Up to `threads` threads (this one included) over columns [0, d) cut in multiples of `chunk`. */
+  constructor(
+    readonly threads: number,
+    readonly d: number,
+    readonly chunk: number,
+  ) {}
+
+  /** Threads a pass uses: no more than the chunks. */
+  get parts(): number {
+    return Math.max(1, Math.min(this.threads, Math.ceil(this.d / this.chunk)));
   }
-  const workers: Worker[] = [];
-  const jobs: J[] = [];
-  try {
-    for (let p = 1; p < parts && p * per < d; p++) {
-      const job = makeJob({
-        rows: [],
-        start: p * per,
-        end: Math.min(d, (p + 1) * per),
-        chunk,
-        status: shared((b) => new Int32Array(b), 8),
-        error: shared((b) => new Uint8Array(b), 4096),
+
+  /**
+   * Runs `local` on the first column range here and jobs from `makeJob` on workers for the others,
+   * then `absorb`s the jobs in range order. Returns the number of threads used.
+   */
+  private runRanges<J extends StoreJob>(
+    local: (start: number, end: number) => void,
+    makeJob: (base: RangeJob) => J,
+    absorb: (job: J) => void,
+  ): number {
+    const { d, chunk, parts } = this;
+    if (parts === 1) {
+      local(0, d);
+      return 1;
+    }
+    const per = Math.ceil(Math.ceil(d / chunk) / parts) * chunk;
+    this.pool ??= WorkerPool.open<typeof scoreWorker>({
+      script: workerScript(import.meta.url, "./score-worker.js", POOL),
+      threads: parts - 1,
+      name: POOL,
+    });
+    const pool = this.pool;
+    try {
+      const jobs: J[] = [];
+      for (let p = 1; p < parts && p * per < d; p++) {
+        jobs.push(makeJob({ rows: [], start: p * per, end: Math.min(d, (p + 1) * per), chunk }));
+      }
+      // Posted before this thread starts its own range, so all ranges run at once.
+      const calls = jobs.map((job, j) => pool.post(j, "run", job));
+      local(0, Math.min(d, per));
+      jobs.forEach((job, j) => {
+        calls[j]!.wait();
+        absorb(job);
       });
-      const w = startWorker(url as URL, undefined, true);
-      w.postMessage(job);
-      workers.push(w);
-      jobs.push(job);
+      return jobs.length + 1;
+    } catch (e) {
+      this.close();
+      if (e instanceof PcbError) throw e;
+      throw new PcbError(`pcb streaming-global: store worker failed: ${(e as Error).message}`, { cause: e });
     }
-    local(0, Math.min(d, per));
-    for (const job of jobs) {
-      // Wait in range order. A worker that died without reporting would block forever: give up when
-      // it has not finished a single chunk for two minutes.
-      let seen = -1;
-      let idle = 0;
-      while (Atomics.load(job.status, 0) === 0) {
-        if (Atomics.wait(job.status, 0, 0, 10_000) !== "timed-out") continue;
-        const progress = Atomics.load(job.status, 1);
-        idle = progress === seen ? idle + 1 : 0;
-        seen = progress;
-        if (idle >= 12)
-          throw new PcbError("pcb streaming-global: a store worker made no progress for 2 minutes");
-      }
-      if (job.status[0] === 2) {
-        const msg = new TextDecoder().decode(job.error.slice()).replace(/\0+$/, "");
-        throw new PcbError(`pcb streaming-global: store worker failed: ${msg}`);
-      }
-      absorb(job);
-    }
-    return jobs.length + 1;
-  } finally {
-    for (const w of workers) void w.terminate();
   }
-}
 
-/**
- * Scores every column of `rows` (shared-memory task rows, T in, B out) on up to `threads` threads,
- * raising `max` and feeding `wins`; returns the number of threads used.
- */
-export function scoreStoreThreaded(
-  rows: readonly Float32Array[],
-  threads: number,
-  chunk: number,
-  mag: MagnitudeStats,
-  inter: PcbInter,
-  guard: NanGuard,
-  max: Float32Array,
-  wins: readonly RankWindow[],
-): number {
-  const n = rows.length;
-  const d = rows[0].length;
-  const colSum = new Float32Array(Math.min(chunk, d));
-  return runRanges<ScoreJob>(
-    d,
-    threads,
-    chunk,
-    (start, end) => {
-      for (let a = start; a < end; a += chunk) {
-        const e = Math.min(end, a + chunk);
-        scoreChunk(
-          rows.map((r) => r.subarray(a, e)),
-          mag,
-          inter,
-          guard,
-          colSum,
-          max,
-          wins,
-          a,
-        );
-      }
-    },
-    (base) => ({
-      ...base,
-      kind: "score",
-      rows,
-      lo: mag.lo,
-      hi: mag.hi,
-      inter,
-      guard,
-      winLo: Float64Array.from(wins, (w) => w.lo),
-      winHi: Float64Array.from(wins, (w) => w.hi),
-      below: shared((b) => new Float64Array(b), n * 8),
-      count: shared((b) => new Float64Array(b), n * 8),
-      // Pages of a shared buffer are committed only when written: room for the whole window is cheap.
-      cand: wins.map((w) => shared((b) => new Float32Array(b), w.cand.length * 4)),
-      max: shared((b) => new Float32Array(b), n * 4),
-      pos: wins.map((w) => shared((b) => new Int32Array(b), w.pos.length * 4)),
-      posCount: shared((b) => new Float64Array(b), n * 8),
-    }),
-    (job) => {
-      for (let i = 0; i < n; i++) {
-        const c = job.count[i];
-        wins[i].absorb(job.below[i], c, job.cand[i], c > job.cand[i].length);
-        if (job.max[i] > max[i]) max[i] = job.max[i];
-        wins[i].absorbPositions(job.pos[i], job.posCount[i]);
-      }
-    },
-  );
-}
+  /** Ends the workers (calls in flight are dropped). */
+  close(): void {
+    void this.pool?.terminate();
+    this.pool = undefined;
+  }
 
-/**
- * Feeds every column of `rows` (shared-memory task rows) to the pass-2 selectors `sels` (one per
- * row, in phase "low") on up to `threads` threads; returns the number of threads used.
- */
-export function refineStoreThreaded(
-  rows: readonly Float32Array[],
-  threads: number,
-  chunk: number,
-  sels: readonly StreamingQuantile[],
-): number {
-  const n = rows.length;
-  return runRanges<LowJob>(
-    rows[0].length,
-    threads,
-    chunk,
-    (start, end) => {
-      for (let a = start; a < end; a += chunk) {
-        const e = Math.min(end, a + chunk);
-        for (let i = 0; i < n; i++) sels[i].addLow(rows[i], a, e);
-      }
-    },
-    (base) => {
-      const plans = sels.map((s) => s.lowPlan());
-      return {
+  /**
+   * Scores every column of `rows` (shared-memory task rows, T in, B out) on up to `threads` threads,
+   * raising `max` and feeding `wins`; returns the number of threads used.
+   */
+  score(
+    rows: readonly Float32Array[],
+    mag: MagnitudeStats,
+    inter: PcbInter,
+    guard: NanGuard,
+    max: Float32Array,
+    wins: readonly RankWindow[],
+  ): number {
+    const { chunk } = this;
+    const n = rows.length;
+    const colSum = new Float32Array(Math.min(chunk, this.d));
+    return this.runRanges<ScoreJob>(
+      (start, end) => {
+        for (let a = start; a < end; a += chunk) {
+          const e = Math.min(end, a + chunk);
+          scoreChunk(
+            rows.map((r) => r.subarray(a, e)),
+            mag,
+            inter,
+            guard,
+            colSum,
+            max,
+            wins,
+            a,
+          );
+        }
+      },
+      (base) => ({
         ...base,
-        kind: "low",
+        kind: "score",
         rows,
-        plans,
-        counts: plans.map((p) => shared((b) => new Float64Array(b), p.slots * 65536 * 8)),
-      };
-    },
-    (job) => {
-      for (let i = 0; i < n; i++) sels[i].absorbLowCounts(job.counts[i], job.end - job.start);
-    },
-  );
+        lo: mag.lo,
+        hi: mag.hi,
+        inter,
+        guard,
+        winLo: Float64Array.from(wins, (w) => w.lo),
+        winHi: Float64Array.from(wins, (w) => w.hi),
+        below: shared((b) => new Float64Array(b), n * 8),
+        count: shared((b) => new Float64Array(b), n * 8),
+        // Pages of a shared buffer are committed only when written: room for the whole window is cheap.
+        cand: wins.map((w) => shared((b) => new Float32Array(b), w.cand.length * 4)),
+        max: shared((b) => new Float32Array(b), n * 4),
+        pos: wins.map((w) => shared((b) => new Int32Array(b), w.pos.length * 4)),
+        posCount: shared((b) => new Float64Array(b), n * 8),
+      }),
+      (job) => {
+        for (let i = 0; i < n; i++) {
+          const c = job.count[i];
+          wins[i].absorb(job.below[i], c, job.cand[i], c > job.cand[i].length);
+          if (job.max[i] > max[i]) max[i] = job.max[i];
+          wins[i].absorbPositions(job.pos[i], job.posCount[i]);
+        }
+      },
+    );
+  }
+
+  /**
+   * Feeds every column of `rows` (shared-memory task rows) to the pass-2 selectors `sels` (one per
+   * row, in phase "low") on up to `threads` threads; returns the number of threads used.
+   */
+  refine(rows: readonly Float32Array[], sels: readonly StreamingQuantile[]): number {
+    const { chunk } = this;
+    const n = rows.length;
+    return this.runRanges<LowJob>(
+      (start, end) => {
+        for (let a = start; a < end; a += chunk) {
+          const e = Math.min(end, a + chunk);
+          for (let i = 0; i < n; i++) sels[i].addLow(rows[i], a, e);
+        }
+      },
+      (base) => {
+        const plans = sels.map((s) => s.lowPlan());
+        return {
+          ...base,
+          kind: "low",
+          rows,
+          plans,
+          counts: plans.map((p) => shared((b) => new Float64Array(b), p.slots * 65536 * 8)),
+        };
+      },
+      (job) => {
+        for (let i = 0; i < n; i++) sels[i].absorbLowCounts(job.counts[i], job.end - job.start);
+      },
+    );
+  }
 }

@@ -1,10 +1,10 @@
 // Worker thread of PCB streaming-global's store-only passes (see score-threads.ts): scores one
 // column range of the shared in-memory task store with `scoreChunk` (pass 3), or feeds it to pass-2
 // selectors built from the main thread's plans (pass 2), and hands results back through shared
-// memory. The main thread blocks on `status` (Atomics.wait), so nothing travels by message.
+// memory (the caller is blocked in `PostedCall.wait`, the result value itself is empty).
 
-import { parentPort } from "node:worker_threads";
 import { StreamingQuantile } from "@x/tensor-core";
+import { defineWorker } from "@x/tensor-core/workers";
 import { RankWindow } from "./rank-window.js";
 import { MagnitudeStats } from "./score.js";
 import { scoreChunk } from "./score-pass.js";
@@ -27,7 +27,6 @@ function score(job: ScoreJob): void {
       wins,
       a,
     );
-    Atomics.add(job.status, 1, 1);
   }
   wins.forEach((w, i) => {
     job.below[i] = w.below;
@@ -41,22 +40,15 @@ function refine(job: LowJob): void {
   for (let a = job.start; a < job.end; a += job.chunk) {
     const e = Math.min(job.end, a + job.chunk);
     for (let i = 0; i < sels.length; i++) sels[i].addLow(job.rows[i], a, e);
-    Atomics.add(job.status, 1, 1);
   }
   sels.forEach((s, i) => {
     job.counts[i].set(s.lowCounts().counts);
   });
 }
 
-parentPort?.on("message", (job: StoreJob) => {
-  try {
-    if (job.kind === "score") score(job);
-    else refine(job);
-    Atomics.store(job.status, 0, 1);
-  } catch (e) {
-    const msg = new TextEncoder().encode(String((e as Error)?.stack ?? e)).subarray(0, job.error.length);
-    job.error.set(msg);
-    Atomics.store(job.status, 0, 2);
-  }
-  Atomics.notify(job.status, 0);
+const scoreWorker = defineWorker({
+  methods: {
+    run: (job: StoreJob): void => (job.kind === "score" ? score(job) : refine(job)),
+  },
 });
+export default scoreWorker;

@@ -36,7 +36,7 @@ import {
   ScoreStats,
 } from "./score.js";
 import { sampleScores, scoreChunk } from "./score-pass.js";
-import { refineStoreThreaded, scoreStoreThreaded } from "./score-threads.js";
+import { StoreThreads } from "./score-threads.js";
 import { createTaskStore, STORE_CHUNK, sharedRowsOf, type TaskStore } from "./task-store.js";
 
 export interface StreamingPcbHooks {
@@ -101,6 +101,8 @@ export function streamingPcbSession(
   if (!(Number.isInteger(chunk) && chunk > 0))
     throw new PcbError(`${where}: chunk must be a positive integer, got ${chunk}`);
   const threads = Math.max(1, Math.floor(storeOptions.threads ?? availableParallelism()));
+  // Worker threads of the store-only passes (started by the first that splits, ended after the last).
+  const workers = new StoreThreads(threads, total, chunk);
   const slack = storeOptions.windowSlack ?? 0.03;
   const seen = new Set<string>();
   let mag: MagnitudeStats | undefined;
@@ -155,7 +157,7 @@ export function streamingPcbSession(
         const st = storeOf();
         const shared = sharedRowsOf(st);
         let used = 1;
-        if (shared && threads > 1) used = refineStoreThreaded(shared, threads, chunk, absSel);
+        if (shared && threads > 1) used = workers.refine(shared, absSel);
         else {
           st.forEachChunk((_start, rows) => {
             for (let i = 0; i < n; i++) absSel[i].addLow(rows[i]);
@@ -208,7 +210,7 @@ export function streamingPcbSession(
         const rows = sharedRowsOf(st);
         let used = 1;
         if (rows && threads > 1) {
-          used = scoreStoreThreaded(rows, threads, chunk, m, o.inter, o.nanGuard, scoreMax, wins);
+          used = workers.score(rows, m, o.inter, o.nanGuard, scoreMax, wins);
         } else {
           st.forEachChunk((_start, slices) => {
             scoreChunk(
@@ -257,10 +259,8 @@ export function streamingPcbSession(
           for (const s of sels) s.finishTop();
           const shared = sharedRowsOf(storeOf());
           if (shared && threads > 1)
-            refineStoreThreaded(
+            workers.refine(
               missed.map((i) => shared[i]),
-              threads,
-              chunk,
               sels,
             );
           else sweep((s, row) => s.addLow(row));
@@ -268,12 +268,26 @@ export function streamingPcbSession(
             thr[i] = sels[j].finishLow()[0];
           });
         }
+        workers.close(); // the last store pass
         hooks.onThresholdPath?.(paths);
         score = new ScoreStats(thr, scoreMax, o.nanGuard);
         hooks.onStats?.(mag as MagnitudeStats, score);
       },
     },
   ];
+
+  // A pass that throws ends the store threads too: drivers need not close a session whose pass failed.
+  for (const pass of passes) {
+    const finish = pass.finish.bind(pass);
+    pass.finish = () => {
+      try {
+        finish();
+      } catch (e) {
+        workers.close();
+        throw e;
+      }
+    };
+  }
 
   return {
     passes,
@@ -316,6 +330,7 @@ export function streamingPcbSession(
       return finishMerged(num, den, base, lambda); // outer λ: θ₀ + λ·τ
     },
     close() {
+      workers.close();
       store?.close();
       store = undefined;
     },

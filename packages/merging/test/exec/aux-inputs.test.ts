@@ -145,7 +145,6 @@ describe("methods with per-model statistics", () => {
     await mergeCheckpoints(
       config("regmean", ["m0", "m1", "m2"], "reduce_non_diagonal_ratio: 0.9, missing_gram: strict"),
       out,
-      { threads: 2 },
     );
     const want = mergeTensors("regmean", {
       models: models.map(dict),

@@ -1,5 +1,5 @@
 // NaN or ±Inf in any input: a NonFiniteInputError naming the model, tensor and count, on every path
-// (fused dense-linear, general, worker threads, PCB fast path resident and streamed, PCB general and
+// (fused dense-linear, general, PCB fast path resident and streamed, PCB general and
 // reference, the in-memory API); `allowNonfinite` merges them as they are and says so. (On main before
 // this change, task arithmetic and PCB wrote NaN without a word and TIES dropped them silently.)
 
@@ -63,7 +63,6 @@ describe("non-finite inputs", () => {
       "",
       { method: { ...getMethod("task_arithmetic") } },
     ],
-    ["ties (density 1) on 2 merge worker threads", "F32", "ties", "density: 1", { threads: 2 }],
     ["ties (drops them silently otherwise)", "F32", "ties", "density: 0.5", {}],
     ["pcb fast path, resident", "BF16", "pcb", "", {}],
     ["pcb fast path, F32", "F32", "pcb", "", {}],

@@ -16,7 +16,6 @@ import {
   resolveParams,
 } from "../../src/index.js";
 import { resolvePcbOptions } from "../../src/pcb/options.js";
-import { findScoreWorker } from "../../src/pcb/score-threads.js";
 import {
   type StreamingPcbHooks,
   type StreamingPcbOptions,
@@ -54,6 +53,7 @@ function runStreaming(
     nanGuard: params.nan_guard ?? "error",
   });
   const modelParams = weights.map((weight) => ({ weight }));
+  // One thread: store threads run only the built package (test/integration/threads.test.ts).
   const session = streamingPcbSession(
     {
       tensors: model.map((t) => ({ name: t.name, shape: t.shape })),
@@ -65,7 +65,7 @@ function runStreaming(
     o,
     params.lambda,
     "pcb streaming-global",
-    store,
+    { threads: 1, ...store },
     hooks,
   );
   const rng = new Rng(seed);
@@ -111,51 +111,26 @@ describe("pcb streaming-global task store", () => {
     });
   }
 
-  it("scores on worker threads (2 and 3, tiny chunks) give reference mode's bytes (needs the build)", () => {
-    expect(findScoreWorker(), "build the package first: pnpm --filter @x/merging build").toBeDefined();
-    for (const inter of ["canonical", "vision", "pairwise"] as const) {
-      const model = toyModel(21, 4, shapes);
-      const params = { ratio: 0.15, lambda: 1.1, inter };
-      const weights = [1, 0.8, 1.2, 0.9];
-      const ref = runMethod(getMethod("pcb"), model, {
-        params,
-        modelParams: weights.map((weight) => ({ weight })),
-      });
-      for (const threads of [2, 3]) {
-        let used = 0;
-        const got = runStreaming(model, params, weights, { memoryBudget: 1e9, chunk: 64, threads }, 3, {
-          onScoreThreads: (t) => {
-            used = t;
-          },
-        });
-        expect(used).toBe(threads);
-        for (const t of model)
-          expect(got.get(t.name), `${inter} threads ${threads} ${t.name}`).toEqual(ref.get(t.name));
-      }
-    }
-  });
-
-  it("drop threshold from the sampled window or by sweeping, magnitude refinement on threads: reference bytes at D > sample", () => {
-    expect(findScoreWorker(), "build the package first: pnpm --filter @x/merging build").toBeDefined();
+  it("drop threshold from the sampled window or by sweeping: reference bytes at D > sample", () => {
     // 3 tasks × 150 k parameters: the sample (256 blocks of 256 columns) covers under half of the columns.
     const big = { "a.w": [300, 400], "b.w": [30000], "c.b": [7] };
     for (const inter of ["canonical", "pairwise"] as const) {
       const model = toyModel(inter === "canonical" ? 41 : 42, 3, big);
       const params = { ratio: 0.1, lambda: 1, inter };
       const weights = [1, 1.2, 0.8];
+      // Reference mode: the default (streaming-global on every core) would start store threads.
       const ref = runMethod(getMethod("pcb"), model, {
-        params,
+        params: { ...params, mode: "reference" },
         modelParams: weights.map((weight) => ({ weight })),
       });
-      const cases: [StreamingPcbOptions, "window" | "sweep", number][] = [
-        [{ memoryBudget: 1e9, threads: 1 }, "window", 1],
-        [{ memoryBudget: 1e9, threads: 2, chunk: 4096 }, "window", 2],
-        [{ memoryBudget: 1e9, threads: 2, chunk: 4096, windowSlack: -1 }, "sweep", 2],
-        [{ memoryBudget: 1e9, threads: 1, windowSlack: 0 }, "window", 1],
-        [{ memoryBudget: 0, spillDir: spill, chunk: 5000 }, "window", 1],
-        [{ memoryBudget: 0, spillDir: spill, chunk: 5000, windowSlack: -1 }, "sweep", 1],
+      const cases: [StreamingPcbOptions, "window" | "sweep"][] = [
+        [{ memoryBudget: 1e9 }, "window"],
+        [{ memoryBudget: 1e9, chunk: 4096, windowSlack: -1 }, "sweep"],
+        [{ memoryBudget: 1e9, windowSlack: 0 }, "window"],
+        [{ memoryBudget: 0, spillDir: spill, chunk: 5000 }, "window"],
+        [{ memoryBudget: 0, spillDir: spill, chunk: 5000, windowSlack: -1 }, "sweep"],
       ];
-      for (const [layout, path, threads] of cases) {
+      for (const [layout, path] of cases) {
         let paths: readonly string[] = [];
         let refine = 0;
         let scoreThreads = 0;
@@ -176,7 +151,7 @@ describe("pcb streaming-global task store", () => {
         });
         const what = `${inter} ${JSON.stringify(layout)}`;
         expect(paths, what).toEqual([path, path, path]);
-        expect([refine, scoreThreads], what).toEqual([threads, threads]);
+        expect([refine, scoreThreads], what).toEqual([1, 1]);
         // The merge visits recorded positions (a share of the scores) only for an in-memory store
         // with the threshold found in the window; otherwise it scans every score.
         const total = 300 * 400 + 30000 + 7;

@@ -29,6 +29,16 @@ export function llamaShapes(vocab = VOCAB): Record<string, number[]> {
   return s;
 }
 
+/** Fused-path shapes: tensors over several 8192-element kernel chunks with ragged tails, plus tiny ones. */
+export const FUSED_SHAPES: Record<string, number[]> = {
+  "model.embed_tokens.weight": [97, 211],
+  "model.layers.0.self_attn.q_proj.weight": [64, 64],
+  "model.layers.0.input_layernorm.weight": [64],
+  "model.layers.1.mlp.up_proj.weight": [129, 65],
+  "model.norm.weight": [3],
+  "lm_head.weight": [97, 211],
+};
+
 export function randomModel(rng: Rng, shapes = llamaShapes()): FixtureModel {
   const m: FixtureModel = {};
   for (const [name, shape] of Object.entries(shapes)) {

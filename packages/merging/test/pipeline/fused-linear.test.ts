@@ -1,15 +1,22 @@
 // The fused dense-linear path of the pipeline (pipeline/linear-fast.ts, fast-write.ts): it must write
 // exactly the bytes of the general path (decode every input to float32, method.mergeTensor, encode),
-// for BF16 / F16 / F32 and mixed inputs, compute dtypes, output dtypes, with and without WebAssembly SIMD
-// and on worker threads. The general path is forced with a copy of the method object (the fused path
-// recognizes the built-in methods by identity).
+// for BF16 / F16 / F32 and mixed inputs, compute dtypes, output dtypes, with and without WebAssembly SIMD.
+// The general path is forced with a copy of the method object (the fused path recognizes the built-in
+// methods by identity). On threads (helpers, merge workers): test/integration/threads.test.ts.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DType, openCheckpoint, Rng, setSimdEnabled } from "@x/tensor-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FastLinearJob, stepsOf } from "../../src/exec/write-order.js";
-import { type FixtureModel, fineTune, randomModel, withDtype, writeModelDir } from "./fixtures.js";
+import {
+  type FixtureModel,
+  FUSED_SHAPES,
+  fineTune,
+  randomModel,
+  withDtype,
+  writeModelDir,
+} from "./fixtures.js";
 import {
   getMethod,
   type MergeConfig,
@@ -19,16 +26,6 @@ import {
 } from "./helpers.js";
 
 let root: string;
-
-// Tensors over several 8192-element kernel chunks with a ragged tail, plus tiny ones.
-const SHAPES: Record<string, number[]> = {
-  "model.embed_tokens.weight": [97, 211],
-  "model.layers.0.self_attn.q_proj.weight": [64, 64],
-  "model.layers.0.input_layernorm.weight": [64],
-  "model.layers.1.mlp.up_proj.weight": [129, 65],
-  "model.norm.weight": [3],
-  "lm_head.weight": [97, 211],
-};
 
 /** Special values in a few places: ±Inf, ±0, huge (overflows F16/BF16 sums), tiny (subnormal). */
 function withSpecials(model: FixtureModel, rng: Rng): FixtureModel {
@@ -42,7 +39,7 @@ function withSpecials(model: FixtureModel, rng: Rng): FixtureModel {
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "x-merge-fused-"));
   const rng = new Rng(21);
-  const base = randomModel(rng, SHAPES);
+  const base = randomModel(rng, FUSED_SHAPES);
   const dtypes: DType[] = ["BF16", "F16", "F32", "BF16"];
   await writeModelDir(join(root, "base"), withDtype(base, "BF16"), { maxShardSize: 30_000 });
   for (let i = 0; i < dtypes.length; i++) {
@@ -75,13 +72,12 @@ async function storedBytes(dir: string): Promise<Record<string, { dtype: string;
 }
 
 let runs = 0;
-async function merged(config: MergeConfig, opts: { general?: boolean; threads?: number } = {}) {
+async function merged(config: MergeConfig, opts: { general?: boolean } = {}) {
   const out = join(root, `out-${runs++}`);
   const method = opts.general ? { ...getMethod(config.mergeMethod) } : undefined;
   // The fixtures hold ±Inf on purpose (the paths must agree on them too).
   await mergeCheckpoints(config, out, {
     method,
-    threads: opts.threads,
     copyTokenizer: false,
     allowNonfinite: true,
   });
@@ -182,33 +178,11 @@ describe("fused dense-linear pipeline path", () => {
     ]);
   });
 
-  it("splits pieces with helper threads (threads: 2 and 3, ragged pieces) with the same bytes", async () => {
-    for (const [label, yaml] of Object.entries(CONFIGS)) {
-      const config = cfg(yaml);
-      const general = await merged(config, { general: true });
-      for (const [threads, pieceElements] of [
-        [2, undefined],
-        [3, 1000],
-      ] as const) {
-        const out = join(root, `out-${runs++}`);
-        const r = await mergeCheckpoints(config, out, {
-          threads,
-          pieceElements,
-          copyTokenizer: false,
-          allowNonfinite: true,
-        });
-        // Needs the built helper (dist/pipeline/fused-worker.js), as CI builds first.
-        expect(r.threads, label).toBe(threads);
-        expect(await storedBytes(out), label).toEqual(general);
-      }
-    }
-  });
-
-  it("computes fused tensors on worker threads too when some tensors need the general path", async () => {
+  it("sends only the tensors that need it down the general path, with the same bytes", async () => {
     // An F64 tensor in one model sends that tensor down the general path; the rest stay fused.
     const dir = join(root, "ft-f64");
     const rng = new Rng(5);
-    const model = withDtype(fineTune(rng, randomModel(new Rng(21), SHAPES)), "BF16");
+    const model = withDtype(fineTune(rng, randomModel(new Rng(21), FUSED_SHAPES)), "BF16");
     model["model.norm.weight"] = { ...model["model.norm.weight"]!, dtype: "F64" };
     await writeModelDir(dir, model);
     const config = cfg(
@@ -222,10 +196,6 @@ describe("fused dense-linear pipeline path", () => {
     } finally {
       await prepared.close();
     }
-    const out = join(root, `out-${runs++}`);
-    const r = await mergeCheckpoints(config, out, { threads: 2, copyTokenizer: false, allowNonfinite: true });
-    expect(r.threads).toBe(2); // needs the built worker (dist/pipeline/merge-worker.js), as CI builds first
-    expect(await storedBytes(out)).toEqual(await merged(config, { general: true }));
     expect(await merged(config)).toEqual(await merged(config, { general: true }));
   });
 });

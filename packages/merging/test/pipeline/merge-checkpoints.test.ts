@@ -495,38 +495,6 @@ models:
     );
   });
 
-  it("threads > 1 merges tensors on worker threads with identical output", async () => {
-    // A model with 12 vocabulary rows, so the embedding block path runs on the workers too.
-    await writeModelDir(
-      join(root, "thr-vocab"),
-      fineTune(new Rng(8), randomModel(new Rng(8), llamaShapes(12))),
-    );
-    const yaml = `
-merge_method: dare_ties
-base_model: $ROOT/base
-models:
-  - model: $ROOT/ft0
-    parameters: { weight: 0.7, density: 0.6 }
-  - model: $ROOT/thr-vocab
-    parameters: { weight: [0.2, 0.9], density: 0.5 }
-dtype: bfloat16
-out_dtype: float16
-`;
-    const one = await mergeCheckpoints(cfg(yaml), join(root, "thr-1"), { seed: 5 });
-    const two = await mergeCheckpoints(cfg(yaml), join(root, "thr-2"), { seed: 5, threads: 2 });
-    expect(one.threads).toBe(1);
-    expect(two.threads).toBe(2); // needs the built worker (dist/pipeline/merge-worker.js), as CI builds first
-    expect(two.configHash).toBe(one.configHash);
-    expect(await readAll(join(root, "thr-2"))).toEqual(await readAll(join(root, "thr-1")));
-    // Global-scope methods stay on this thread.
-    const pcb = await mergeCheckpoints(
-      cfg("merge_method: pcb\nbase_model: $ROOT/base\nmodels: [{model: $ROOT/ft0}, {model: $ROOT/ft1}]\n"),
-      join(root, "thr-pcb"),
-      { threads: 2 },
-    );
-    expect(pcb.threads).toBe(1);
-  });
-
   it("names a missing model path and unknown method parameters", async () => {
     await expect(
       mergeCheckpoints(cfg("merge_method: linear\nmodels: [{ model: $ROOT/nope }]\n"), join(root, "x1")),

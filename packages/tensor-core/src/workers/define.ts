@@ -7,7 +7,14 @@
 
 import { parentPort, type TransferListItem, workerData } from "node:worker_threads";
 import { toRemoteError } from "./errors.js";
-import { type FromWorker, HARNESS_KEY, type HarnessData, type ToWorker } from "./protocol.js";
+import {
+  type FromWorker,
+  HARNESS_KEY,
+  type HarnessData,
+  SIGNAL_EXITED,
+  SIGNAL_POSTED,
+  type ToWorker,
+} from "./protocol.js";
 
 /** Which worker this is. */
 export interface SlotInfo {
@@ -62,14 +69,49 @@ let serving = false;
 
 function serve(def: WorkerDefinition<unknown, unknown, WorkerMethods<unknown>>, data: HarnessData): void {
   const port = parentPort!;
+  const { replies, signal } = data;
   const info: SlotInfo = { slot: data.slot, threads: data.threads };
-  const send = (msg: FromWorker, transfer: TransferListItem[] = []) => port.postMessage(msg, transfer);
+  const wake = () => {
+    Atomics.add(signal, SIGNAL_POSTED, 1);
+    Atomics.notify(signal, SIGNAL_POSTED);
+  };
+  const send = (msg: FromWorker, transfer: TransferListItem[] = []) => {
+    replies.postMessage(msg, transfer);
+    wake();
+  };
+  // A caller blocked in PostedCall.wait cannot see the 'exit' event: tell it through shared memory
+  // (process.exit and uncaught errors run this; a worker killed for memory runs no JavaScript).
+  process.on("uncaughtExceptionMonitor", (e) => {
+    try {
+      send({ t: "crashed", error: toRemoteError(e) });
+    } catch {
+      // The port may be closed already; the 'error' event still reaches the pool.
+    }
+  });
+  process.once("exit", () => {
+    Atomics.store(signal, SIGNAL_EXITED, 1);
+    wake();
+  });
   const aborts = new Map<number, AbortController>();
   let state: unknown;
+
+  // Calls may arrive while `setup` runs (a pool opened synchronously posts at once): each waits for it.
+  // "ready" is sent before any call's result; after a failed setup no call runs (the pool fails them).
+  const started = (async () => {
+    try {
+      state = await def.setup?.(data.init, info);
+      send({ t: "ready", methods: Object.keys(def.methods) });
+      return true;
+    } catch (e) {
+      send({ t: "setup-error", error: toRemoteError(e) });
+      return false;
+    }
+  })();
 
   const call = async (id: number, method: string, arg: unknown): Promise<void> => {
     const abort = new AbortController();
     aborts.set(id, abort);
+    if (!(await started)) return;
     const transfer: TransferListItem[] = [];
     const ctx: WorkerContext<unknown> = {
       ...info,
@@ -103,21 +145,13 @@ function serve(def: WorkerDefinition<unknown, unknown, WorkerMethods<unknown>>, 
     else if (msg.t === "close") {
       void (async () => {
         try {
-          await def.teardown?.(state, info);
+          if (await started) await def.teardown?.(state, info);
         } finally {
           send({ t: "closed" });
+          replies.close();
           port.close();
         }
       })();
     }
   });
-
-  void (async () => {
-    try {
-      state = await def.setup?.(data.init, info);
-      send({ t: "ready", methods: Object.keys(def.methods) });
-    } catch (e) {
-      send({ t: "setup-error", error: toRemoteError(e) });
-    }
-  })();
 }

@@ -41,6 +41,11 @@ export interface RemoteError {
   readonly stack: string | undefined;
   /** `err.code` when the worker's error had one (SafetensorsError, Node system errors, ...). */
   readonly code: string | number | undefined;
+  /**
+   * The error's other own fields with string, number or boolean values (a NonFiniteInputError's
+   * `model`, `tensor`, `count`), so the caller can rebuild its typed error.
+   */
+  readonly details: Readonly<Record<string, string | number | boolean>>;
 }
 
 /** A method that threw inside a worker. `remote` is the worker's error; `stack` ends with the worker's stack. */
@@ -69,12 +74,20 @@ export class WorkerTaskError extends WorkerError {
 export function toRemoteError(e: unknown): RemoteError {
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
+    const details: Record<string, string | number | boolean> = {};
+    for (const [key, value] of Object.entries(e)) {
+      if (key === "name" || key === "message" || key === "stack" || key === "code") continue;
+      if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+        details[key] = value;
+      }
+    }
     return {
       name: e.name,
       message: e.message,
       stack: e.stack,
       code: typeof code === "string" || typeof code === "number" ? code : undefined,
+      details,
     };
   }
-  return { name: "Error", message: String(e), stack: undefined, code: undefined };
+  return { name: "Error", message: String(e), stack: undefined, code: undefined, details: {} };
 }

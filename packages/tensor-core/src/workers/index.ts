@@ -13,7 +13,12 @@ export {
   type WorkerErrorCode,
   WorkerTaskError,
 } from "./errors.js";
-export { type ModulePool, type ModulePoolOptions, startModulePool } from "./module-pool.js";
+export {
+  type ModulePool,
+  type ModulePoolOptions,
+  openModulePool,
+  startModulePool,
+} from "./module-pool.js";
 export type { ModuleTask, ModuleWorkerDefinition, ModuleWorkerInit } from "./module-worker.js";
 export {
   type AnyDefinition,
@@ -23,6 +28,7 @@ export {
   type MethodName,
   type MethodResult,
   type MethodsOf,
+  type PostedCall,
   terminateAllWorkerPools,
   WorkerPool,
   type WorkerPoolOptions,

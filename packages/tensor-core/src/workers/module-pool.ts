@@ -21,12 +21,22 @@ export interface ModulePoolOptions {
 export type ModulePool = WorkerPool<ModuleWorkerDefinition>;
 
 /** Starts workers that each import `module` and call its export `exportName` per `run("call", args)`. */
-export function startModulePool(options: ModulePoolOptions): Promise<ModulePool> {
+export async function startModulePool(options: ModulePoolOptions): Promise<ModulePool> {
+  const pool = openModulePool(options);
+  await pool.ready;
+  return pool;
+}
+
+/**
+ * `startModulePool` for code that cannot await: the pool at once, its workers still importing the
+ * module (calls made meanwhile run after that; a module without the export fails them with SETUP).
+ */
+export function openModulePool(options: ModulePoolOptions): ModulePool {
   const m = options.module;
   const href =
     m instanceof URL ? m.href : /^[a-z][a-z0-9+.-]*:/i.test(m) && !isAbsolute(m) ? m : pathToFileURL(m).href;
   const name = options.name ?? `module pool (${href})`;
-  return WorkerPool.start<ModuleWorkerDefinition>({
+  return WorkerPool.open<ModuleWorkerDefinition>({
     script: workerScript(import.meta.url, "./module-worker.js", name),
     threads: options.threads,
     name,

@@ -3,16 +3,34 @@
 // (`run`), to one chosen worker (`runOn`), or to every worker (`broadcast`). See docs/workers.md.
 //
 // Lifetime: `WorkerPool.start` resolves once every worker has finished `setup` (a failing setup rejects it
-// with the worker's error). Idle workers are unref'd, so a pool never keeps the process alive by itself;
+// with the worker's error); `WorkerPool.open` returns the pool at once and posts calls to workers still
+// in setup (each runs them after its setup), for code that cannot await. Callers that cannot yield to
+// the event loop at all (a synchronous pass over shared memory) post with `post` and block in `wait`,
+// which takes the workers' replies synchronously (they come through a MessageChannel per worker, with a
+// shared counter to wait on). Idle workers are unref'd, so a pool never keeps the process alive by itself;
 // a worker with a call in flight is ref'd, so an awaited call is never cut short by the process exiting.
 // A worker that dies mid-call rejects that call (CRASHED) and is started again in its slot (setup runs
 // again); if that setup fails the pool is broken and every later call rejects with the cause.
 
 import { availableParallelism } from "node:os";
-import { type ResourceLimits, type TransferListItem, Worker } from "node:worker_threads";
+import {
+  MessageChannel,
+  type MessagePort,
+  type ResourceLimits,
+  receiveMessageOnPort,
+  type TransferListItem,
+  Worker,
+} from "node:worker_threads";
 import type { WorkerDefinition, WorkerMethods } from "./define.js";
 import { type RemoteError, WorkerError, WorkerTaskError } from "./errors.js";
-import { type FromWorker, HARNESS_KEY, type HarnessData, type ToWorker } from "./protocol.js";
+import {
+  type FromWorker,
+  HARNESS_KEY,
+  type HarnessData,
+  SIGNAL_EXITED,
+  SIGNAL_POSTED,
+  type ToWorker,
+} from "./protocol.js";
 
 /** Any worker definition (the type parameter of `WorkerPool`). */
 // biome-ignore lint/suspicious/noExplicitAny: the pool is typed by the worker's definition.
@@ -58,6 +76,17 @@ export interface CallOptions {
   readonly onProgress?: (value: unknown) => void;
 }
 
+/** A call posted by `WorkerPool.post`: wait for it by blocking this thread, or await its promise. */
+export interface PostedCall<R> {
+  /** Settles like a `runOn` call. */
+  readonly promise: Promise<R>;
+  /**
+   * Blocks this thread until the call settles and returns its result (or throws what the promise
+   * rejects with). Meanwhile this thread handles the pool's replies itself, without the event loop.
+   */
+  wait(): R;
+}
+
 interface Call {
   readonly id: number;
   readonly method: string;
@@ -66,18 +95,26 @@ interface Call {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
   settled: boolean;
+  /** The outcome, kept for `PostedCall.wait` (a promise cannot be read synchronously). */
+  outcome?: { readonly error: Error } | { readonly error?: undefined; readonly value: unknown };
   detach?: () => void;
 }
 
 interface Slot {
   readonly index: number;
   worker: Worker | undefined;
+  /** Where the worker's replies arrive, and the shared counter it bumps after each (see protocol.ts). */
+  replies: MessagePort | undefined;
+  signal: Int32Array | undefined;
   status: "starting" | "idle" | "busy" | "closing" | "down";
+  /** The call the worker runs (a worker still in setup may hold one, which it runs after setup). */
   current: Call | undefined;
   /** Calls for this worker only (runOn, broadcast). */
   readonly queue: Call[];
   starting?: { resolve: () => void; reject: (e: Error) => void };
   closing?: () => void;
+  /** The uncaught error the worker reported as it died (see define.ts). */
+  crash?: RemoteError;
 }
 
 const live = new Set<WorkerPool<AnyDefinition>>();
@@ -102,6 +139,7 @@ export class WorkerPool<D extends AnyDefinition> {
   #broken: Error | undefined;
   #closed: Promise<void> | undefined;
   #drainWaiters: (() => void)[] = [];
+  #ready: Promise<void> = Promise.resolve();
 
   private constructor(options: WorkerPoolOptions<InitOf<D>>) {
     this.#options = options;
@@ -115,6 +153,8 @@ export class WorkerPool<D extends AnyDefinition> {
     this.#slots = Array.from({ length: threads }, (_, index) => ({
       index,
       worker: undefined,
+      replies: undefined,
+      signal: undefined,
       status: "down" as const,
       current: undefined,
       queue: [],
@@ -123,15 +163,34 @@ export class WorkerPool<D extends AnyDefinition> {
 
   /** Starts `threads` workers and resolves when each has finished `setup` (rejects with WorkerError SETUP). */
   static async start<D extends AnyDefinition>(options: WorkerPoolOptions<InitOf<D>>): Promise<WorkerPool<D>> {
+    const pool = WorkerPool.open<D>(options);
+    await pool.ready;
+    return pool;
+  }
+
+  /**
+   * Starts `threads` workers and returns the pool at once, for code that cannot await: calls may be
+   * made right away (a worker still in setup gets its call at once and runs it after setup). `ready`
+   * settles like `start`; if a setup fails, the pool is terminated and its calls reject with that error.
+   */
+  static open<D extends AnyDefinition>(options: WorkerPoolOptions<InitOf<D>>): WorkerPool<D> {
     const pool = new WorkerPool<D>(options);
     live.add(pool as unknown as WorkerPool<AnyDefinition>);
-    const started = await Promise.allSettled(pool.#slots.map((s) => pool.#spawn(s)));
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) {
-      await pool.terminate();
-      throw failed.reason;
-    }
+    const spawned = pool.#slots.map((s) => pool.#spawn(s));
+    pool.#ready = Promise.allSettled(spawned).then(async (started) => {
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) {
+        await pool.terminate();
+        throw failed.reason;
+      }
+    });
+    pool.#ready.catch(() => {}); // reported to whoever awaits `ready` (or by the calls themselves)
     return pool;
+  }
+
+  /** Resolves when every worker has finished its first `setup` (rejects with WorkerError SETUP). */
+  get ready(): Promise<void> {
+    return this.#ready;
   }
 
   /** Workers waiting for a call. */
@@ -145,6 +204,46 @@ export class WorkerPool<D extends AnyDefinition> {
       this.#queue.length +
       this.#slots.reduce((n, s) => n + s.queue.length + (s.current && !s.current.settled ? 1 : 0), 0)
     );
+  }
+
+  /**
+   * Posts `method(arg)` to worker `slot` now, for a caller that then blocks this thread (on shared
+   * memory, or in `wait()`) instead of yielding to the event loop. If that worker is still busy, this
+   * first blocks until it is free. The worker runs the call as one from `runOn`.
+   */
+  post<K extends MethodName<D>>(
+    slot: number,
+    method: K,
+    arg: MethodArg<D, K>,
+    options: Omit<CallOptions, "signal"> = {},
+  ): PostedCall<MethodResult<D, K>> {
+    const s = this.#slots[slot];
+    if (!Number.isInteger(slot) || !s) {
+      throw new WorkerError("USAGE", this.name, `no worker ${slot} (the pool has ${this.threads})`);
+    }
+    // Replies this thread has not seen yet may free the worker; a running or queued call goes first.
+    this.#blockUntil(
+      s,
+      () => (this.#free(s) && s.queue.length === 0) || !this.#accepting || this.#broken !== undefined,
+    );
+    let call!: Call;
+    const promise = new Promise<unknown>((resolve, reject) => {
+      call = { id: this.#nextId++, method, arg, options, resolve, reject, settled: false };
+    });
+    promise.catch(() => {}); // a caller that only waits has seen the error
+    if (this.#broken) this.#settle(call, this.#broken);
+    else if (!this.#accepting) {
+      this.#settle(call, new WorkerError("CLOSED", this.name, `${method}() called after close()`));
+    } else this.#dispatch(s, call);
+    return {
+      promise: promise as Promise<MethodResult<D, K>>,
+      wait: () => {
+        this.#blockUntil(s, () => call.settled);
+        const outcome = call.outcome!;
+        if (outcome.error) throw outcome.error;
+        return outcome.value as MethodResult<D, K>;
+      },
+    };
   }
 
   /**
@@ -203,7 +302,8 @@ export class WorkerPool<D extends AnyDefinition> {
   /** Ends every thread now; queued and running calls reject with CLOSED. No teardown runs. */
   async terminate(): Promise<void> {
     this.#accepting = false;
-    const closed = new WorkerError("CLOSED", this.name, "the pool was terminated");
+    // A pool terminated because a setup failed rejects its calls with that failure.
+    const closed = this.#broken ?? new WorkerError("CLOSED", this.name, "the pool was terminated");
     for (const call of this.#queue.splice(0)) this.#settle(call, closed);
     const ending: Promise<unknown>[] = [];
     for (const s of this.#slots) {
@@ -212,9 +312,7 @@ export class WorkerPool<D extends AnyDefinition> {
       s.current = undefined;
       s.starting?.reject(closed);
       s.starting = undefined;
-      const w = s.worker;
-      s.worker = undefined;
-      s.status = "down";
+      const w = this.#detach(s);
       if (w) ending.push(w.terminate());
     }
     this.#checkDrained();
@@ -267,6 +365,7 @@ export class WorkerPool<D extends AnyDefinition> {
   #settle(call: Call, error: Error | undefined, value?: unknown): void {
     if (call.settled) return;
     call.settled = true;
+    call.outcome = error ? { error } : { value };
     call.detach?.();
     if (error) call.reject(error);
     else call.resolve(value);
@@ -274,12 +373,17 @@ export class WorkerPool<D extends AnyDefinition> {
 
   #pump(): void {
     for (const slot of this.#slots) {
-      while (slot.status === "idle") {
+      while (this.#free(slot)) {
         const call = slot.queue.shift() ?? this.#queue.shift();
         if (!call) break;
         this.#dispatch(slot, call);
       }
     }
+  }
+
+  /** Whether `slot` can take a call now: idle, or in setup without one (it runs it after setup). */
+  #free(slot: Slot): boolean {
+    return slot.current === undefined && (slot.status === "idle" || slot.status === "starting");
   }
 
   #dispatch(slot: Slot, call: Call): void {
@@ -301,27 +405,72 @@ export class WorkerPool<D extends AnyDefinition> {
       );
       return;
     }
-    slot.status = "busy";
+    if (slot.status === "idle") slot.status = "busy";
     slot.current = call;
     worker.ref();
+  }
+
+  /** Takes the replies of `slot` that have arrived, without the event loop. */
+  #drainReplies(slot: Slot): void {
+    const worker = slot.worker;
+    const port = slot.replies;
+    if (!port) return;
+    for (;;) {
+      const got = receiveMessageOnPort(port);
+      if (!got || slot.worker !== worker) return;
+      this.#onMessage(slot, got.message as FromWorker);
+    }
+  }
+
+  /**
+   * Blocks this thread until `done()`, handling the replies of `slot` as they come (Atomics.wait on its
+   * shared counter). A worker that exits meanwhile fails its call (CRASHED) as the 'exit' event would.
+   */
+  #blockUntil(slot: Slot, done: () => boolean): void {
+    for (;;) {
+      const signal = slot.signal;
+      const seen = signal ? Atomics.load(signal, SIGNAL_POSTED) : 0;
+      this.#drainReplies(slot);
+      if (done()) return;
+      if (!signal || slot.status === "down") {
+        // No worker to wait for (a broken pool, or terminated): nothing more will come.
+        if (done()) return;
+        throw new WorkerError("CLOSED", this.name, `worker ${slot.index} is not running`);
+      }
+      if (Atomics.load(signal, SIGNAL_EXITED) === 1) {
+        this.#drainReplies(slot); // everything it posted before exiting
+        if (done()) return;
+        const worker = slot.worker;
+        this.#onDeath(slot, "exited");
+        void worker?.terminate();
+        continue;
+      }
+      Atomics.wait(signal, SIGNAL_POSTED, seen);
+    }
   }
 
   #spawn(slot: Slot): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const opts = this.#options;
-      const data: HarnessData = {
-        pool: this.name,
-        slot: slot.index,
-        threads: this.threads,
-        init: opts.initFor ? opts.initFor(slot.index) : opts.init,
-      };
+      const channel = new MessageChannel();
+      const signal = new Int32Array(new SharedArrayBuffer(8));
       let worker: Worker;
       try {
+        const data: HarnessData = {
+          pool: this.name,
+          slot: slot.index,
+          threads: this.threads,
+          init: opts.initFor ? opts.initFor(slot.index) : opts.init,
+          replies: channel.port2,
+          signal,
+        };
         worker = new Worker(this.#script, {
           workerData: { [HARNESS_KEY]: data },
+          transferList: [channel.port2],
           resourceLimits: opts.resourceLimits,
         });
       } catch (e) {
+        channel.port1.close();
         reject(
           new WorkerError("SETUP", this.name, `cannot start worker ${slot.index}: ${(e as Error).message}`, {
             cause: e,
@@ -330,19 +479,27 @@ export class WorkerPool<D extends AnyDefinition> {
         return;
       }
       slot.worker = worker;
+      slot.replies = channel.port1;
+      slot.signal = signal;
+      slot.crash = undefined;
       slot.status = "starting";
       slot.starting = { resolve, reject };
-      worker.on("message", (msg: FromWorker) => {
+      channel.port1.on("message", (msg: FromWorker) => {
         if (slot.worker === worker) this.#onMessage(slot, msg);
       });
+      // The port never keeps the process alive: a worker with a call in flight does (ref'd).
+      channel.port1.unref();
       worker.on("error", (e) => {
+        if (slot.worker !== worker) return;
+        this.#drainReplies(slot); // replies posted before it died come first
         if (slot.worker === worker) this.#onDeath(slot, `died: ${e.name}: ${e.message}`, e);
       });
       worker.on("exit", (code) => {
         if (slot.worker !== worker) return;
+        this.#drainReplies(slot);
+        if (slot.worker !== worker) return;
         if (slot.status === "closing") {
-          slot.worker = undefined;
-          slot.status = "down";
+          this.#detach(slot);
           slot.closing?.();
         } else this.#onDeath(slot, `exited with code ${code}`);
       });
@@ -352,21 +509,21 @@ export class WorkerPool<D extends AnyDefinition> {
   #onMessage(slot: Slot, msg: FromWorker): void {
     switch (msg.t) {
       case "ready": {
-        if (slot.status !== "starting") return;
-        slot.status = "idle";
-        slot.worker?.unref();
         slot.starting?.resolve();
         slot.starting = undefined;
+        if (slot.status !== "starting") return; // closing already
+        // A call posted during setup is running now.
+        slot.status = slot.current ? "busy" : "idle";
+        if (!slot.current) slot.worker?.unref();
         this.#pump();
         this.#checkDrained();
         return;
       }
       case "setup-error": {
         const err = new WorkerTaskError(this.name, slot.index, "setup", msg.error, "SETUP");
-        const w = slot.worker;
-        slot.worker = undefined;
-        slot.status = "down";
-        void w?.terminate();
+        void this.#detach(slot)?.terminate();
+        if (slot.current) this.#settle(slot.current, err);
+        slot.current = undefined;
         if (slot.starting) {
           slot.starting.reject(err);
           slot.starting = undefined;
@@ -396,23 +553,40 @@ export class WorkerPool<D extends AnyDefinition> {
         this.#checkDrained();
         return;
       }
+      case "crashed":
+        // Sent as an uncaught error ends the worker: for a caller blocked in wait(), which sees the
+        // exit through shared memory before the 'error' event.
+        slot.crash = msg.error;
+        return;
       case "closed":
         return;
     }
   }
 
+  /** Forgets the slot's worker (returned) and closes its reply port; the slot is down. */
+  #detach(slot: Slot): Worker | undefined {
+    const w = slot.worker;
+    slot.worker = undefined;
+    slot.replies?.close();
+    slot.replies = undefined;
+    slot.signal = undefined;
+    slot.status = "down";
+    return w;
+  }
+
   /** A worker died (uncaught error, process.exit, out of memory): fail its call, start it again. */
   #onDeath(slot: Slot, what: string, cause?: Error): void {
     if (slot.status === "closing") {
-      slot.worker = undefined;
-      slot.status = "down";
+      this.#detach(slot);
       slot.closing?.();
       return;
     }
+    const crash = slot.crash;
+    if (!cause && crash) what = `died: ${crash.name}: ${crash.message}`;
     const err = new WorkerError("CRASHED", this.name, `worker ${slot.index} ${what}`, { cause });
-    if (cause?.stack) err.stack = `${err.stack}\n  in the worker thread:\n${cause.stack}`;
-    slot.worker = undefined;
-    slot.status = "down";
+    const stack = cause?.stack ?? crash?.stack;
+    if (stack) err.stack = `${err.stack}\n  in the worker thread:\n${stack}`;
+    this.#detach(slot);
     if (slot.current) this.#settle(slot.current, err);
     slot.current = undefined;
     if (slot.starting) {
@@ -438,7 +612,8 @@ export class WorkerPool<D extends AnyDefinition> {
 
   #checkDrained(): void {
     if (this.#drainWaiters.length === 0) return;
-    const busy = this.#queue.length > 0 || this.#slots.some((s) => s.queue.length > 0 || s.status === "busy");
+    const busy =
+      this.#queue.length > 0 || this.#slots.some((s) => s.queue.length > 0 || s.current !== undefined);
     if (busy) return;
     for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }

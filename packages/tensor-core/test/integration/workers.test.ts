@@ -112,6 +112,7 @@ describe("WorkerPool: errors", () => {
     expect(e.code).toBe("TASK");
     expect(e.method).toBe("throwTyped");
     expect(e.remote).toMatchObject({ name: "FixtureError", code: "E_FIXTURE", message: "bad tensor t.0" });
+    expect(e.remote.details).toEqual({ tensor: "t.0", count: 3 });
     expect(e.message).toMatch(/^fixture pool: worker [01], throwTyped\(\): FixtureError: bad tensor t\.0$/);
     expect(e.stack).toContain("harness-worker.mjs");
     expect(await pool.run("throwString", null).catch((x: WorkerTaskError) => x.remote.message)).toBe(
@@ -204,6 +205,76 @@ describe("WorkerPool: cancellation and shutdown", () => {
     expect(code).toBe(130);
     expect(out).toContain("call ended: CLOSED");
     expect(existsSync(temp)).toBe(false);
+  });
+});
+
+describe("WorkerPool: callers that cannot await", () => {
+  it("open() returns at once and posts calls to workers still in setup", async () => {
+    const pool = WorkerPool.open<Fixture>({ script, threads: 2, name: "fixture pool" });
+    expect(pool.idle).toBe(0);
+    const shared = new Int32Array(new SharedArrayBuffer(8));
+    const running = pool.runOn(1, "write", { array: shared, index: 0, value: 5 });
+    // The call reached the starting worker: this thread may block until it has run.
+    expect(Atomics.wait(shared, 0, 0, 10_000)).not.toBe("timed-out");
+    expect(shared[0]).toBe(5);
+    expect(await running).toBe(1);
+    await pool.ready;
+    expect(await pool.run("add", [2, 3])).toBe(5);
+    await pool.close();
+  });
+
+  it("post() and wait() run calls without the event loop, one after another on a worker", () => {
+    const pool = WorkerPool.open<Fixture>({ script, threads: 2, name: "fixture pool" });
+    try {
+      // No await anywhere: replies are taken synchronously, so the workers are free again for the next post.
+      for (let round = 0; round < 3; round++) {
+        const calls = [0, 1].map((slot) => pool.post(slot, "add", [round, slot]));
+        expect(calls.map((c) => c.wait())).toEqual([round, round + 1]);
+      }
+      // A second post to a busy worker blocks until the first call is done.
+      const first = pool.post(0, "sleep", 20);
+      const second = pool.post(0, "add", [1, 1]);
+      expect(second.wait()).toBe(2);
+      expect(first.wait()).toBe(20);
+      expect(pool.post(1, "whoami", null).wait()).toMatchObject({ slot: 1, setups: 1 });
+    } finally {
+      void pool.terminate();
+    }
+  });
+
+  it("wait() throws the worker's error, a crash, or the setup failure, synchronously", async () => {
+    const setups = new Int32Array(new SharedArrayBuffer(8));
+    const pool = WorkerPool.open<Fixture>({ script, threads: 2, name: "fixture pool", init: { setups } });
+    const thrown = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (e) {
+        return e;
+      }
+      throw new Error("did not throw");
+    };
+    const task = thrown(() => pool.post(0, "throwTyped", "bad tensor t.1").wait());
+    expect(task).toBeInstanceOf(WorkerTaskError);
+    expect(task).toMatchObject({ code: "TASK", remote: { name: "FixtureError", message: "bad tensor t.1" } });
+    expect((task as Error).stack).toContain("harness-worker.mjs");
+    // A worker that exits, or dies of an uncaught error, fails its call at once and is started again.
+    const exit = thrown(() => pool.post(0, "crash", 4).wait());
+    expect(exit).toMatchObject({ code: "CRASHED" });
+    const uncaught = thrown(() => pool.post(1, "crashLater", null).wait());
+    expect(uncaught).toMatchObject({ code: "CRASHED" });
+    expect((uncaught as Error).message).toMatch(/died: Error: uncaught in a timer/);
+    expect((uncaught as Error).stack).toContain("harness-worker.mjs");
+    expect([0, 1].map((slot) => pool.post(slot, "whoami", null).wait().slot)).toEqual([0, 1]);
+    expect([...setups]).toEqual([2, 2]);
+    await pool.close();
+
+    const broken = WorkerPool.open<Fixture>({ script, threads: 2, init: { failSetup: true } });
+    const setup = thrown(() => broken.post(1, "add", [1, 1]).wait());
+    expect(setup).toMatchObject({ code: "SETUP" });
+    expect((setup as WorkerTaskError).remote.message).toMatch(/setup refused in worker 1/);
+    await expect(broken.ready).rejects.toMatchObject({ code: "SETUP" });
+    await expect(broken.run("add", [1, 1])).rejects.toMatchObject({ code: "SETUP" });
+    expect(() => broken.post(5, "add", [1, 1])).toThrow(expect.objectContaining({ code: "USAGE" }));
   });
 });
 

@@ -1,48 +1,54 @@
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { IMAGE_SIZE } from "@x/datasets";
-import { Rng } from "@x/tensor-core";
+import { buildZoo, type Param, type Params, quickZooConfig } from "@x/zoo";
 import { describe, expect, it } from "vitest";
-import { runJob, type TrainJob } from "../../src/jobs.js";
-import { initBackbone, initHead, type MlpArch } from "../../src/model.js";
 
-// Worker files must be built JavaScript, so this test drives the built pool (CI builds before testing).
-const distPool = fileURLToPath(new URL("../../dist/pool.js", import.meta.url));
+// Training on worker threads must give the zoo that in-process training gives, bit for bit. The
+// package is imported by name: the integration project resolves it to the build, whose trainer pool
+// starts the built train-worker.js (the same build).
+const cfg = { ...quickZooConfig(4, 2), sizes: { train: 120, val: 40, test: 60, pretrainPerSource: 100 } };
 
-describe.skipIf(!existsSync(distPool))("zoo training in worker threads", () => {
-  it("gives bit-identical experts and statistics to in-process training", async () => {
-    const { runJobs } = (await import(distPool)) as typeof import("../../src/pool.js");
-    const arch: MlpArch = { input: IMAGE_SIZE, hidden: [8, 4] };
-    const rng = new Rng(2);
-    const backbone = initBackbone(arch, rng);
-    const jobs: TrainJob[] = [0, 1, 2].map((k) => {
-      const n = 48;
-      const images = rng.fillUniform(new Float32Array(n * IMAGE_SIZE)) as Float32Array;
-      const labels = new Uint8Array(n).map(() => rng.int(3));
-      const data = { images, labels, count: n };
-      return {
-        id: `job${k}`,
-        arch,
-        backbone,
-        tasks: [{ name: `t${k}`, head: initHead(arch, 3, rng), numClasses: 3, train: data, stats: data }],
-        options: { epochs: 2, batchSize: 16, lr: 1e-2, seed: `w${k}`, headOnlyEpochs: 1 },
-      };
+const bytes = (p: Param) => Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength);
+
+function expectSame(a: Params, b: Params, what: string): void {
+  expect([...a.keys()], what).toEqual([...b.keys()]);
+  for (const [name, p] of a) {
+    expect(p.shape, `${what} ${name}`).toEqual(b.get(name)!.shape);
+    expect(bytes(p).equals(bytes(b.get(name)!)), `${what} ${name}`).toBe(true);
+  }
+}
+
+const headParams = (h: { weight: Param; bias: Param }): Params =>
+  new Map([
+    ["weight", h.weight],
+    ["bias", h.bias],
+  ]);
+
+describe("zoo training in worker threads", () => {
+  it("gives bit-identical experts, statistics and joint model to in-process training", async () => {
+    const steps: [string, number, number][] = [];
+    const threaded = await buildZoo(cfg, {
+      workers: 2,
+      persist: false,
+      progress: (phase, done, total) => steps.push([phase, done, total]),
     });
-    const steps: string[] = [];
-    const viaWorkers = await runJobs(jobs, 2, (id, d, t) => steps.push(`${id}:${d}/${t}`));
-    expect(viaWorkers.map((r) => r.id)).toEqual(["job0", "job1", "job2"]);
-    for (let k = 0; k < jobs.length; k++) {
-      const local = await runJob(jobs[k]!);
-      const w = viaWorkers[k]!;
-      for (const [name, p] of local.backbone) expect(w.backbone.get(name)!.data).toEqual(p.data);
-      expect(w.heads[0]!.weight.data).toEqual(local.heads[0]!.weight.data);
-      expect(w.fisher!.get("backbone.fc1.weight")!.data).toEqual(
-        local.fisher!.get("backbone.fc1.weight")!.data,
-      );
-      expect(w.grams!.get("backbone.fc2.weight")!.data).toEqual(
-        local.grams!.get("backbone.fc2.weight")!.data,
-      );
-    }
-    expect(steps.some((s) => s.endsWith("6/6"))).toBe(true);
+    const local = await buildZoo(cfg, { workers: 0, persist: false });
+    expect(threaded.experts.map((e) => e.name)).toEqual(["mnist-digits", "fashion-classes"]);
+    expect(local.experts.map((e) => e.name)).toEqual(threaded.experts.map((e) => e.name));
+    expectSame(threaded.pretrained.backbone, local.pretrained.backbone, "pretrained");
+    expectSame(threaded.joint.backbone, local.joint.backbone, "joint");
+    threaded.joint.heads.forEach((h, k) => {
+      expectSame(headParams(h), headParams(local.joint.heads[k]!), `joint head ${k}`);
+    });
+    threaded.experts.forEach((e, k) => {
+      const l = local.experts[k]!;
+      expectSame(e.backbone, l.backbone, `expert ${e.name}`);
+      expectSame(headParams(e.head), headParams(l.head), `expert ${e.name} head`);
+      expectSame(e.fisher, l.fisher, `expert ${e.name} fisher`);
+      expectSame(e.grams, l.grams, `expert ${e.name} grams`);
+    });
+    expect(threaded.summary.tasks).toEqual(local.summary.tasks);
+    // Progress from the worker threads reaches the caller, up to the last step of the experts and joint model.
+    const last = steps.filter(([phase]) => phase === "experts+joint").at(-1)!;
+    expect(last[1]).toBe(last[2]);
+    expect(steps.some(([phase]) => phase === "pretrain")).toBe(true);
   });
 });

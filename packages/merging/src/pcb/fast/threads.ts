@@ -2,18 +2,13 @@
 // worker threads sharing the memory. Each block covers its own range of positions, and every
 // element is computed by the same code whatever the split, so results do not depend on the count.
 
-import type { Worker } from "node:worker_threads";
-import { findBuiltScript, startWorker } from "../../threads.js";
+import { WorkerPool, workerScript } from "@x/tensor-core/workers";
 import { PcbError } from "../options.js";
 import { type KernelName, type PcbKernels, pcbModule } from "./kernels.js";
 import type { SharedArena } from "./memory.js";
+import type fastWorker from "./worker.js";
 
-/** The built worker script (dist/pcb/fast/worker.js), also when running from src; undefined if not built. */
-export function findFastWorker(): URL | undefined {
-  return findBuiltScript(import.meta.url, ["./worker.js", "../../../dist/pcb/fast/worker.js"]);
-}
-
-type Reply = { ok: true } | { ok: false; message: string };
+const POOL = "PCB fast-path threads";
 
 /** One thread's share of a pass: its parameter block and the range of positions it covers. */
 export interface KernelJob {
@@ -50,74 +45,63 @@ export function runInCalls(
 }
 
 export class KernelThreads {
-  private readonly workers: Worker[] = [];
-  private readonly waiting: ((r: Reply) => void)[][] = [];
-
-  private readonly url: URL | undefined;
-  private started = false;
+  /** Threads that run kernels (this one included). */
+  readonly size: number;
+  private readonly script: URL | undefined;
+  private pool: WorkerPool<typeof fastWorker> | undefined;
 
   /**
-   * `threads − 1` workers (none when the worker script is not built), started by `start` or the first
-   * `run`: page faults on the shared memory (the inputs being read into it) measured 2× slower here
-   * while another thread of the process was alive, so the caller starts them after reading.
+   * `threads − 1` workers (the built package's worker.js, resolved now), started by `start` or the
+   * first `run`: page faults on the shared memory (the inputs being read into it) measured 2× slower
+   * here while another thread of the process was alive, so the caller starts them after reading.
    */
   constructor(
     private readonly local: PcbKernels,
     private readonly arena: SharedArena,
-    private readonly threads: number,
+    threads: number,
     private readonly offsets: { k0: number; k1: number },
   ) {
-    this.url = threads > 1 ? findFastWorker() : undefined;
+    this.size = Math.max(1, threads);
+    this.script = this.size > 1 ? workerScript(import.meta.url, "./worker.js", POOL) : undefined;
   }
 
-  /** Starts the workers (they compile and instantiate the kernels while this thread goes on). */
+  /**
+   * Starts the workers (they compile and instantiate the kernels while this thread goes on; jobs
+   * posted meanwhile run after that). Each gets its own stack region of the shared memory.
+   */
   start(): void {
-    if (this.started) return;
-    this.started = true;
-    const { url, arena, offsets } = this;
-    if (!url) return;
-    for (let t = 1; t < this.threads; t++) {
-      const w = startWorker(
-        url,
-        { module: pcbModule(), memory: arena.memory, stackTop: arena.stackTop(t), offsets },
-        true,
-      );
-      const queue: ((r: Reply) => void)[] = [];
-      w.on("message", (r: Reply) => queue.shift()?.(r));
-      w.on("error", (e) => {
-        for (const f of queue.splice(0)) f({ ok: false, message: e.message });
-      });
-      this.workers.push(w);
-      this.waiting.push(queue);
-    }
-  }
-
-  /** Threads that run kernels (this one included). */
-  get size(): number {
-    return this.url ? this.threads : 1;
+    if (this.pool || !this.script) return;
+    const { arena, offsets } = this;
+    this.pool = WorkerPool.open<typeof fastWorker>({
+      script: this.script,
+      threads: this.size - 1,
+      name: POOL,
+      initFor: (slot) => ({
+        module: pcbModule(),
+        memory: arena.memory,
+        stackTop: arena.stackTop(slot + 1),
+        offsets,
+      }),
+    });
   }
 
   /** `kernel` on every job: jobs[0] here, jobs[t] on worker t − 1 (jobs.length ≤ size). */
   async run(kernel: KernelName, jobs: readonly KernelJob[]): Promise<void> {
     if (jobs.length > this.size)
       throw new PcbError(`pcb fast path: ${jobs.length} jobs for ${this.size} threads`);
-    this.start();
-    const replies = jobs.slice(1).map(
-      (job, j) =>
-        new Promise<Reply>((resolve) => {
-          this.waiting[j]!.push(resolve);
-          this.workers[j]!.postMessage({ kernel, job });
-        }),
-    );
+    if (jobs.length > 1) this.start();
+    const pool = this.pool;
+    const replies = jobs.slice(1).map((job, j) => pool!.runOn(j, "kernel", { kernel, job }));
     if (jobs.length > 0)
       runInCalls(this.local, kernel, this.arena.memory, jobs[0]!, this.offsets.k0, this.offsets.k1);
-    for (const r of await Promise.all(replies)) {
-      if (!r.ok) throw new PcbError(`pcb fast path: worker failed: ${r.message}`);
-    }
+    await Promise.all(replies).catch((e: Error) => {
+      throw new PcbError(`pcb fast path: worker failed: ${e.message}`, { cause: e });
+    });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
-    this.workers.length = 0;
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.terminate();
   }
 }

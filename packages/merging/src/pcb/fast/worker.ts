@@ -1,25 +1,29 @@
-// Worker thread of the PCB fast path: runs kernels on its own instance of the shared memory.
+// Worker thread of the PCB fast path: its own instance of the kernels on the shared memory, with its
+// own stack region; runs kernels over the jobs (parameter blocks) it is given.
 
-import { parentPort, workerData } from "node:worker_threads";
+import { defineWorker } from "@x/tensor-core/workers";
 import { instantiateKernels, type KernelName } from "./kernels.js";
 import { type KernelJob, runInCalls } from "./threads.js";
 import type { WasmMemory, WasmModule } from "./wasm-api.js";
 
-interface Init {
+export interface FastWorkerInit {
   readonly module: WasmModule;
   readonly memory: WasmMemory;
   readonly stackTop: number;
   readonly offsets: { k0: number; k1: number };
 }
 
-const { module, memory, stackTop, offsets } = workerData as Init;
-const kernels = instantiateKernels(memory, stackTop, module);
-
-parentPort!.on("message", (msg: { kernel: KernelName; job: KernelJob }) => {
-  try {
-    runInCalls(kernels, msg.kernel, memory, msg.job, offsets.k0, offsets.k1);
-    parentPort!.postMessage({ ok: true });
-  } catch (e) {
-    parentPort!.postMessage({ ok: false, message: e instanceof Error ? e.message : String(e) });
-  }
+const fastWorker = defineWorker({
+  setup: (init: FastWorkerInit) => ({
+    kernels: instantiateKernels(init.memory, init.stackTop, init.module),
+    memory: init.memory,
+    offsets: init.offsets,
+  }),
+  methods: {
+    kernel: ({ kernel, job }: { kernel: KernelName; job: KernelJob }, ctx): void => {
+      const { kernels, memory, offsets } = ctx.state;
+      runInCalls(kernels, kernel, memory, job, offsets.k0, offsets.k1);
+    },
+  },
 });
+export default fastWorker;

@@ -1,14 +1,16 @@
-import { Rng } from "@x/tensor-core";
-import { describe, expect, it } from "vitest";
 import {
   constant,
   createWorkerFitness,
   DifferentialEvolution,
   FitnessError,
   ScheduledControl,
-} from "../src/index.js";
+} from "@x/evolution";
+import { Rng } from "@x/tensor-core";
+import { describe, expect, it } from "vitest";
 
-const fixture = new URL("./fixtures/sphere-fitness.mjs", import.meta.url);
+// Worker threads run the built package: this test imports it by name (the integration project
+// resolves that to dist/), so the pool and its workers come from the same build.
+const fixture = new URL("../fixtures/sphere-fitness.mjs", import.meta.url);
 const negSphere = (g: Float32Array): number => {
   let s = 0;
   for (let i = 0; i < g.length; i++) s += g[i] * g[i];
@@ -44,17 +46,29 @@ describe("worker-pool fitness", () => {
     }
   });
 
-  it("copies non-shared genomes and reports worker errors as FitnessError", async () => {
+  it("copies non-shared genomes and reports worker errors as FitnessError with the user's stack", async () => {
     const ok = createWorkerFitness({ module: fixture, threads: 1 });
     const bad = createWorkerFitness({ module: fixture, exportName: "broken", threads: 1 });
+    const missing = createWorkerFitness({ module: fixture, exportName: "absent", threads: 1 });
+    const info = { target: 0, generation: 0 };
     try {
-      expect(await ok.fitness(new Float32Array([1, 2]), { target: 0, generation: 0 })).toBe(-5);
-      await expect(bad.fitness(new Float32Array([1]), { target: 0, generation: 0 })).rejects.toThrow(
-        FitnessError,
+      expect(ok.threads).toBe(1);
+      expect(await ok.fitness(new Float32Array([1, 2]), info)).toBe(-5);
+      const err = await bad.fitness(new Float32Array([1]), info).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FitnessError);
+      expect((err as Error).message).toMatch(
+        /worker fitness \(file:.*sphere-fitness\.mjs\) failed: Error: deliberate failure/,
+      );
+      expect((err as Error).message).toContain("sphere-fitness.mjs:"); // the stack line in the user's module
+      // The pool stays usable after a failed evaluation.
+      await expect(bad.fitness(new Float32Array([1]), info)).rejects.toThrow(FitnessError);
+      await expect(missing.fitness(new Float32Array([1]), info)).rejects.toThrow(
+        /has no function export "absent"/,
       );
     } finally {
       await ok.close();
       await bad.close();
+      await missing.close();
     }
   });
 });
