@@ -9,7 +9,7 @@
 // workers' calls are posted with `WorkerPool.post` and this thread blocks in `wait()` for them; one
 // pool serves a session's store passes (StoreThreads) and ends with them.
 
-import type { StreamingLowPlan, StreamingQuantile } from "@x/tensor-core";
+import type { StreamingQuantile } from "@x/tensor-core";
 import { WorkerPool, workerScript } from "@x/tensor-core/workers";
 import type { NanGuard, PcbInter } from "./options.js";
 import { PcbError } from "./options.js";
