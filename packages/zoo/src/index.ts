@@ -44,10 +44,12 @@ export { evaluateModelDir, type ModelEvaluation, readBackbone, ZooStoreError } f
 export {
   buildZooData,
   PRETRAIN_CLASSES,
+  type SourceName,
   type SplitSizes,
   TASKS,
   type TaskData,
   type TaskSpec,
+  type TransformName,
   type ZooData,
 } from "./tasks.js";
 export { getTf, type Tf } from "./tf.js";

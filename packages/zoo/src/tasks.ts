@@ -7,7 +7,9 @@
 import { DatasetError, IMAGE_SIDE, IMAGE_SIZE, type ImageSet, loadFashion, loadMnist } from "@x/datasets";
 import { Rng } from "@x/tensor-core";
 
+/** The dataset a task draws its images from. */
 export type SourceName = "mnist" | "fashion";
+/** The input-domain change a task applies to its source images. */
 export type TransformName = "identity" | "rotate90" | "invert" | "noise" | "permute";
 
 export interface TaskSpec {
