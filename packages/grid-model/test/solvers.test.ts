@@ -1,12 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  createLpSolver,
-  type LinearProgram,
-  LpBuilder,
-  LpError,
-  type LpSolver,
-} from "../src/solvers/index.js";
+import { createLpSolver, type LinearProgram, LpBuilder, LpError, type LpSolver } from "../src/index.js";
 
 const solvers: Record<string, LpSolver> = {
   highs: await createLpSolver("highs"),

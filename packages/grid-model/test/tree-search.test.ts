@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { seriesGram } from "../src/identify/gram.js";
 import { identifyTopology, type MeterSeries, searchTree } from "../src/identify/index.js";
 import { TreeScorer } from "../src/identify/tree-scorer.js";
+import * as publicApi from "../src/index.js";
 import { ieee13, ieee37, mergeNegligibleBranches } from "../src/index.js";
 import { generateMeterData } from "./identify-fixtures.js";
 
@@ -166,6 +167,26 @@ describe("likelihood tree search", () => {
     expect(Array.from(res.parent)).toEqual(Array.from(f.parent));
     expect(res.score).toBeLessThan(res.initialScore);
     expect(() => searchTree(d, star, { extraStarts: [new Int32Array(3)] })).toThrow(/3 entries/);
+  });
+
+  it("takes a Gram matrix and loss correction formed once with the public seriesGram and lossCorrection", () => {
+    const f = ieee37();
+    const d = generateMeterData(f, { samples: 300, seed: 7 });
+    const star = new Int32Array(f.parent.length).fill(0);
+    star[0] = -1;
+    const correction = publicApi.lossCorrection(d, f.parent);
+    expect(correction).toBeDefined();
+    const own = publicApi.searchTree(d, star, { correction });
+    const given = publicApi.searchTree(d, star, { correction, gram: publicApi.seriesGram(d, correction) });
+    expect(Array.from(given.parent)).toEqual(Array.from(own.parent));
+    expect(given.score).toBe(own.score);
+    // The given matrix is the one scored: the uncorrected series' Gram matrix scores the same tree differently.
+    const uncorrected = publicApi.searchTree(d, own.parent, {
+      correction,
+      gram: publicApi.seriesGram(d),
+      maxSweeps: 0,
+    });
+    expect(uncorrected.score).not.toBe(own.score);
   });
 
   it("rejects a parent array that is not a tree", () => {

@@ -17,7 +17,13 @@ export {
 } from "./contract.js";
 export { ieee13 } from "./ieee13.js";
 export { ieee37 } from "./ieee37.js";
-export { reduceUnbalancedFeeder, type UnbalancedFeederData } from "./reduce.js";
+export {
+  type LineRow,
+  type LoadRow,
+  reduceUnbalancedFeeder,
+  type TransformerRow,
+  type UnbalancedFeederData,
+} from "./reduce.js";
 
 /** Built-in feeders by name (aliases accepted: "13", "37", "69", "case69"). */
 const BUILTIN: Record<string, () => Feeder> = {

@@ -19,6 +19,7 @@ export type LineRow = readonly [string, string, string, string, number];
 /** [name, bus, phases, OpenDSS load model code, kW, kvar] — the source's per-phase load components. */
 export type LoadRow = readonly [string, string, string, number, number, number];
 
+/** A transformer of the source feeder, as a series impedance between its two buses. */
 export interface TransformerRow {
   readonly name: string;
   readonly from: string;

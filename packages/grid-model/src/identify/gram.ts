@@ -18,6 +18,7 @@ export interface SeriesCorrection {
   readonly dv: readonly Float64Array[];
 }
 
+/** The Gram matrix of the basis series and what the searches need besides it (from `seriesGram`). */
 export interface SeriesGram {
   /** Number of buses N (basis size K = 3N). */
   readonly N: number;

@@ -10,6 +10,7 @@ export {
   type LadOptions,
   type RobustBranchFit,
 } from "./branch-fit.js";
+export { type SeriesGram, seriesGram } from "./gram.js";
 export { fitImpedancesJoint, type JointFitOptions } from "./joint-fit.js";
 export { fitBranchLibrary, type LibraryConductor, type LibraryFit } from "./library.js";
 export { checkMeterSeries, interpolateMissing, MeterDataError, type MeterSeries } from "./meter-data.js";

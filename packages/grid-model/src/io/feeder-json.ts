@@ -116,7 +116,7 @@ export function feederFromJson(doc: unknown, file = "<feeder json>"): Feeder {
 }
 
 /** Serialise a feeder to the x-grid-feeder JSON document (impedances in ohm). */
-export function feederToJson(f: Feeder): Json {
+export function feederToJson(f: Feeder): Record<string, unknown> {
   return {
     format: FEEDER_FORMAT,
     version: FEEDER_FORMAT_VERSION,

@@ -16,8 +16,11 @@ export { loadFeeder } from "./load.js";
 export {
   type LongFormatOptions,
   LongFormatParser,
+  type PowerUnit,
   parseMeterReadings,
+  type ReactiveUnit,
   readMeterReadings,
+  type VoltageUnit,
 } from "./long-format.js";
 export {
   type MatpowerCase,

@@ -42,8 +42,11 @@ export interface LongFormatOptions {
   readonly feederId?: string;
 }
 
+/** Unit of the active-power column; default kW (or the file's "# units:" header); pu is on `baseMva`. */
 export type PowerUnit = "W" | "kW" | "MW" | "pu";
+/** Unit of the reactive-power column; default kvar (or the "# units:" header); pu is on `baseMva`. */
 export type ReactiveUnit = "var" | "kvar" | "Mvar" | "pu";
+/** Unit of the voltage column; default V (or the "# units:" header); pu is on the voltage base. */
 export type VoltageUnit = "V" | "kV" | "pu";
 
 const POWER: Record<string, number> = { w: 1e-3, kw: 1, mw: 1e3, var: 1e-3, kvar: 1, mvar: 1e3 };

@@ -26,6 +26,7 @@ export interface LinearProgram {
   readonly integer?: Uint8Array;
 }
 
+/** How a solve ended ("limit": the time limit or another solver limit was hit). */
 export type LpStatus = "optimal" | "infeasible" | "unbounded" | "limit" | "error";
 
 export interface LpSolution {
@@ -40,6 +41,7 @@ export interface LpSolution {
   readonly rowDual?: Float64Array;
 }
 
+/** Per-solve settings of an `LpSolver`. */
 export interface SolveOptions {
   /** LP algorithm; "ipm" pays off for large primal LPs on HiGHS. glpk.js always uses simplex. */
   readonly method?: "simplex" | "ipm" | "auto";
