@@ -3,12 +3,15 @@ import { type CadeExperimentOptions, type CadeScale, DEFAULT_CADE_SCALE, runSeed
 import { aggregate, type CadeExperimentResult, writeReport } from "./report.js";
 
 export {
+  type ArmOutcome,
   type CadeExperimentOptions,
   type CadeScale,
   DEFAULT_CADE_SCALE,
+  type MethodScore,
   type SeedResult,
 } from "./experiment.js";
-export type { CadeExperimentResult } from "./report.js";
+export type { CadeExperimentResult, CurvePoint, MethodRow, TaskSummary } from "./report.js";
+export type { MeanCi } from "./stats.js";
 
 /** A minutes-long smoke configuration (`x bench cade --quick`): one seed per task, tiny population and data. */
 export const QUICK_CADE_SCALE: Partial<CadeScale> = {

@@ -160,5 +160,14 @@ export function renderEvolverResults(jsonFile: string): string[] {
   ]);
 }
 
+export type {
+  ArmResult,
+  Comparison,
+  ExperimentOptions,
+  GenerationCurve,
+  PairedStat,
+  SeedResult,
+} from "./experiment.js";
 export type { EvolverReport } from "./report.js";
 export { markdown as evolverMarkdown } from "./report.js";
+export type { ExperimentSizes } from "./setup.js";

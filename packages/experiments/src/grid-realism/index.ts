@@ -1,5 +1,6 @@
 export {
   GRID_REALISM_EFFECTS,
+  type GridRealismCell,
   type GridRealismOptions,
   type GridRealismResult,
   gridRealismMarkdown,

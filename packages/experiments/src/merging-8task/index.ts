@@ -68,5 +68,15 @@ export function writeMerging8TaskResults(report: BenchReport, dir: string, name:
 export { MERGING_8TASK_DEFAULTS, type ZooSetting, zooConfigFor } from "./experiment.js";
 export { type MergeCall, type MergeInputs, mergeBackbone } from "./merge.js";
 export { LAMBDA_ALL, lambdaRange } from "./plan.js";
-export { type BenchReport as Merging8TaskReport, markdown as merging8TaskMarkdown } from "./report.js";
-export { mergeInputs } from "./run.js";
+export {
+  type BenchReport as Merging8TaskReport,
+  type BenchSummary as Merging8TaskSummary,
+  markdown as merging8TaskMarkdown,
+  type RowSummary as Merging8TaskRowSummary,
+  type Stat as Merging8TaskStat,
+} from "./report.js";
+export {
+  mergeInputs,
+  type RowResult as Merging8TaskRowResult,
+  type SeedResult as Merging8TaskSeedResult,
+} from "./run.js";

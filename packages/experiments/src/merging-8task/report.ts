@@ -38,7 +38,15 @@ export interface RowSummary {
   readonly params: unknown[];
 }
 
-export function summarize(seeds: readonly SeedResult[]) {
+/** Per-method statistics over the seeds: the table rows and the accuracy-vs-number-of-tasks curve. */
+export interface BenchSummary {
+  /** Method id -> its row. */
+  readonly rows: Record<string, RowSummary>;
+  /** Method id -> number of tasks k -> mean test accuracy over the k-task subsets. */
+  readonly curve: Record<string, Record<string, { avg: Stat; normalizedAvg: Stat }>>;
+}
+
+export function summarize(seeds: readonly SeedResult[]): BenchSummary {
   const rows: Record<string, RowSummary> = {};
   for (const { id, label } of ROW_ORDER) {
     const present = seeds.filter((s) => s.rows[id]);
@@ -153,7 +161,7 @@ export interface BenchReport {
   readonly tasks: string[];
   readonly setting: string[];
   readonly config: unknown;
-  readonly summary: ReturnType<typeof summarize>;
+  readonly summary: BenchSummary;
   readonly perSeed: SeedResult[];
   /** Findings written after the run (rendered at the end of the markdown). */
   readonly notes?: readonly string[];
