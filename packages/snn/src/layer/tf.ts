@@ -1,10 +1,10 @@
 import type * as tfc from "@tensorflow/tfjs-core";
+import type { Tensor as T } from "@tensorflow/tfjs-core";
 import { BN_EPS, type ConnectFunction } from "../model/spec.js";
 import type { NeuronSpec } from "../neuron/config.js";
 import type { SurrogateSpec } from "../surrogate/index.js";
 
 export type Tf = typeof tfc;
-type T = tfc.Tensor;
 // tfjs types customGrad's callback arguments as a union of tensors and the save function
 type GradFn = Parameters<Tf["customGrad"]>[0];
 

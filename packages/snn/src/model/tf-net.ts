@@ -1,9 +1,8 @@
 import type * as tfc from "@tensorflow/tfjs-core";
+import type { Tensor as T } from "@tensorflow/tfjs-core";
 import type { SnnModel } from "../genome/layout.js";
 import { batchMoments, batchNormApply, connectTf, multiStepNeuron, type Tf } from "../layer/tf.js";
 import { BN_MOMENTUM, buildGraph, type Graph, INPUT_SIDE, type Unit } from "./spec.js";
-
-type T = tfc.Tensor;
 
 let instances = 0;
 
