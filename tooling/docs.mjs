@@ -1,8 +1,10 @@
 // `pnpm run docs` (plain `pnpm docs` is a pnpm command of its own): TypeDoc API reference of every library package, from the entry points its `exports` map
-// names, into packages/<name>/docs/api/index.html (generated, not committed; each README links it).
+// names, into packages/<name>/docs/api/index.html (generated, not committed; each README names the path). The
+// README is the site's front page and docs/*.md its documents, so a README links files, never docs/api or docs/.
 // `pnpm run docs -- <name>...` builds some packages only. Exit code 1 when TypeDoc reports an error;
 // warnings (a documented type that mentions an unexported one) are printed and counted.
 import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { root, workspacePackages } from "./workspace.mjs";
 
@@ -20,6 +22,9 @@ for (const pkg of pkgs) {
     f.replace(/^\.\/dist\//, "src/").replace(/\.js$/, ".ts"),
   );
   const out = join(pkg.dir, "docs", "api");
+  const docs = existsSync(join(pkg.dir, "docs"))
+    ? readdirSync(join(pkg.dir, "docs")).filter((f) => f.endsWith(".md"))
+    : [];
   const args = [
     ...entries.flatMap((e) => ["--entryPoints", e]),
     "--tsconfig",
@@ -30,6 +35,9 @@ for (const pkg of pkgs) {
     pkg.name,
     "--readme",
     "README.md",
+    // docs/*.md (derivations, formats) become pages of the site, so the README's links to them open the rendered
+    // page; the single entry point stays the site's root (documents would otherwise push it into a module).
+    ...(docs.length ? ["--projectDocuments", "docs/*.md", "--alwaysCreateEntryPointModule", "false"] : []),
     "--excludePrivate",
     "--excludeInternal",
     "--logLevel",
