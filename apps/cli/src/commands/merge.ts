@@ -18,6 +18,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import {
   checkOutput,
   defineCommand,
+  exitOnInterrupt,
   integer,
   jsonOption,
   number,
@@ -67,6 +68,7 @@ interface MergeOpts {
   seed?: number;
   threads?: number;
   strict?: boolean;
+  allowNonfinite?: boolean;
   overwrite?: boolean;
   quiet?: boolean;
   copyTokenizer: boolean;
@@ -113,9 +115,12 @@ function summary(r: MergeCheckpointsResult): string {
     `merged ${r.tensorsMerged} tensors` +
     (r.tensorsCopied ? `, kept ${r.tensorsCopied}` : "") +
     ` with ${r.method} (${r.scope} scope) into ${r.outDir}: ${formatBytes(r.outputBytes)} in ${r.seconds.toFixed(1)}s` +
-    (r.warnings.length ? `, ${r.warnings.length} warning(s)` : "")
+    (r.warnings.length ? `, ${r.warnings.length} warning(s)` : "") +
+    (r.nonFinite.length ? `, ${nonFiniteTotal(r)} non-finite input value(s) merged as they are` : "")
   );
 }
+
+const nonFiniteTotal = (r: MergeCheckpointsResult) => r.nonFinite.reduce((s, e) => s + e.count, 0);
 
 async function runMerge(config: string | undefined, outArg: string | undefined, o: MergeOpts): Promise<void> {
   if (o.listMethods) return printMethods(undefined, o.json);
@@ -140,12 +145,20 @@ async function runMerge(config: string | undefined, outArg: string | undefined, 
   const inputs = [...cfg.models.map((m) => m.model), ...(cfg.baseModel ? [cfg.baseModel] : [])];
   checkOutput(outDir, { overwrite: o.overwrite, inputs });
   const progress = createProgress(o.quiet === true || o.json === true);
+  // The merge cannot be cancelled midway: Ctrl-C / SIGTERM end the process, and the library's exit hooks remove
+  // the partial output (.OUT.partial-*) and the lock.
+  const release = exitOnInterrupt(
+    "x merge",
+    `removed the partial output and the lock; nothing was written to ${outDir}`,
+    () => progress.stop(),
+  );
   try {
     const result = await mergeCheckpoints(cfg, outDir, {
       outShardSize: o.outShardSize,
       seed: o.seed,
       threads: o.threads === 0 ? undefined : o.threads,
       strict: o.strict === true,
+      allowNonfinite: o.allowNonfinite === true,
       overwrite: o.overwrite === true,
       copyTokenizer: o.copyTokenizer,
       writeModelCard: o.modelCard,
@@ -160,11 +173,12 @@ async function runMerge(config: string | undefined, outArg: string | undefined, 
         );
       },
       onWarning: (w) => console.error(`warning: ${w.message}`),
-      onNotice: (m) => console.error(`note: ${m}`),
+      onNotice: (m) => console.error(`note: ${m.replace(/^allowNonfinite:/, "--allow-nonfinite:")}`),
     });
     progress.finish();
     if (!o.quiet || o.json) printResult(o.json, result, () => summary(result));
   } finally {
+    release();
     progress.stop();
   }
 }
@@ -251,6 +265,7 @@ export function build(): Command {
       "x merge --method pcb --base base/ --models a/ b/ c/ --out merged/ --ratio 0.1 --lambda 1",
       "x merge --method pcb --base base/ --models a/ b/ --out merged/ --mode reference --quiet",
       "x merge --method ties --base base/ --models a/ b/ --out merged/ --param density=0.2 --json",
+      "x merge --method fisher --models a/ b/ --out merged/   # a/fisher.safetensors, b/fisher.safetensors",
       "x merge methods pcb",
     ],
   )
@@ -260,7 +275,12 @@ export function build(): Command {
         "keep the method's defaults (x merge methods lists them). --threads N: task arithmetic splits each piece of a " +
         "tensor over N threads, other tensor-scope methods merge whole tensors on N workers (memory grows N-fold), " +
         "PCB streaming-global runs its passes on N threads. The output directory must not be, contain or lie inside " +
-        "an input, and a non-empty one is refused unless --overwrite.",
+        "an input, and a non-empty one is refused unless --overwrite; it is locked while a merge writes it. NaN / ±Inf " +
+        "in an input is an error naming the model, tensor and count unless --allow-nonfinite. Ctrl-C (SIGTERM) removes " +
+        "the partial output and the lock and exits 130 (143); temporaries of killed merges are removed by the next " +
+        "run. fisher reads fisher.safetensors and regmean gram.safetensors beside each model (M/fisher.safetensors, " +
+        "or P/name.fisher.safetensors beside a single file; x zoo stats writes them for the zoo's experts); regmean " +
+        "without Gram matrices is an error unless --param missing_gram=average.",
     )
     .argument("[config]", "mergekit-style YAML config")
     .argument("[out]", "output directory")
@@ -290,6 +310,10 @@ export function build(): Command {
     .option("--seed <n>", "seed of the randomized methods (default: the library's)", integer(0))
     .option("--threads <n>", "threads (0 = the library's choice)", integer(0, 256))
     .option("--strict", "turn skipped tensors into errors")
+    .option(
+      "--allow-nonfinite",
+      "merge NaN / ±Inf input values as they are (default: an error naming the model, tensor and count); a note lists what was merged",
+    )
     .addOption(overwriteOption())
     .addOption(quietOption())
     .option("--no-copy-tokenizer", "do not copy tokenizer files from the first model")

@@ -3,9 +3,9 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { listMethods, mergeCheckpoints, parseMergeConfig } from "@x/merging";
-import { openCheckpoint } from "@x/tensor-core";
+import { openCheckpoint, Tensor, writeShardedSafetensors } from "@x/tensor-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { built, lines, tempDir, writeModels, x, xTty } from "./helpers.js";
+import { built, lines, SHAPES, tempDir, writeModel, writeModels, x, xTty } from "./helpers.js";
 
 const root = tempDir("x-cli-merge-");
 let base = "";
@@ -235,5 +235,73 @@ describe.skipIf(!built)("x merge (built binary)", () => {
     expect(verbose.code).toBe(1);
     expect(verbose.err).toMatch(/\n\s+at /);
     for (const o of ["o1", "o2", "o3", "o4", "o5"]) expect(existsSync(join(root, o))).toBe(false);
+  });
+
+  it("non-finite inputs: an error naming model, tensor and count, nothing written; --allow-nonfinite merges and says what", async () => {
+    // A copy of model 1 with 2 NaN and 1 +Inf in one tensor.
+    const bad = join(root, "m-nonfinite");
+    const data = await writeModel(join(root, "m-nonfinite-src"), 11);
+    const up = data["model.layers.1.mlp.up_proj.weight"]!;
+    up[0] = Number.NaN;
+    up[5] = Number.NaN;
+    up[9] = Number.POSITIVE_INFINITY;
+    await writeShardedSafetensors(
+      bad,
+      Object.entries(SHAPES).map(([name, shape]) => ({ name, dtype: "F32" as const, shape })),
+      Object.entries(data).map(([n, d]) => [n, Tensor.fromFloat32("F32", SHAPES[n]!, d)] as const),
+    );
+    const quick = (method: string, out: string, ...more: string[]) => [
+      "merge",
+      "--method",
+      method,
+      "--base",
+      base,
+      "--models",
+      models[0]!,
+      bad,
+      "--out",
+      out,
+      "--quiet",
+      ...more,
+    ];
+    for (const method of ["task_arithmetic", "ties", "pcb"]) {
+      const out = join(root, `nonfinite-${method}`);
+      const refused = x(quick(method, out));
+      expect(refused.code, method).toBe(1);
+      expect(lines(refused.err), method).toEqual([
+        expect.stringMatching(
+          /^x merge: NonFiniteInputError: .*m-nonfinite: tensor 'model\.layers\.1\.mlp\.up_proj\.weight' has 3 non-finite values \(NaN or ±Inf\);.*--allow-nonfinite/,
+        ),
+      ]);
+      expect(existsSync(out), method).toBe(false);
+      expect(readdirSync(root).filter((e) => e.startsWith(`.nonfinite-${method}.`))).toEqual([]);
+
+      const allowed = x(quick(method, out, "--allow-nonfinite"));
+      expect(allowed.code, allowed.err).toBe(0);
+      expect(allowed.err).toMatch(
+        /^note: --allow-nonfinite: merged 3 non-finite input value\(s\) .* in 1 tensor\(s\) \(.*m-nonfinite 'model\.layers\.1\.mlp\.up_proj\.weight': 3\)/m,
+      );
+      expect(
+        existsSync(join(out, "model.safetensors")) || existsSync(join(out, "model.safetensors.index.json")),
+      ).toBe(true);
+    }
+    const text = x(
+      quick("task_arithmetic", join(root, "nonfinite-text"), "--allow-nonfinite").filter(
+        (a) => a !== "--quiet",
+      ),
+    );
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toMatch(/, 3 non-finite input value\(s\) merged as they are$/m);
+    const json = x(quick("task_arithmetic", join(root, "nonfinite-json"), "--allow-nonfinite", "--json"));
+    expect(json.code, json.err).toBe(0);
+    expect(JSON.parse(json.out).nonFinite).toEqual([
+      { model: bad, tensor: "model.layers.1.mlp.up_proj.weight", count: 3 },
+    ]);
+    // Task arithmetic keeps them where they were: NaN, NaN, +Inf at the same places of the output.
+    const merged = (await readAll(join(root, "nonfinite-json")))["model.layers.1.mlp.up_proj.weight"]!;
+    expect([merged[0], merged[5], merged[9]]).toEqual([Number.NaN, Number.NaN, Number.POSITIVE_INFINITY]);
+    expect(merged.filter((v) => !Number.isFinite(v))).toHaveLength(3);
+    const plain = x(quick("task_arithmetic", join(root, "nonfinite-plain")).filter((a) => a !== "--quiet"));
+    expect(plain.out).toBe("");
   });
 });

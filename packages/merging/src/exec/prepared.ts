@@ -141,6 +141,11 @@ export interface MergeCheckpointsResult {
   /** Threads that ran the final merge. */
   readonly threads: number;
   readonly seconds: number;
+  /**
+   * Non-finite input values (NaN, ±Inf) merged as they are, per input and tensor (with allowNonfinite;
+   * empty otherwise, since any would have been an error).
+   */
+  readonly nonFinite: readonly { model: string; tensor: string; count: number }[];
 }
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -569,6 +574,7 @@ export class PreparedCheckpointMerge {
         warnings: plan.warnings,
         configHash,
         seconds: (performance.now() - t0) / 1000,
+        nonFinite: inputs.nonFinite.entries(),
       };
     } finally {
       this.current = this.config;
