@@ -209,7 +209,12 @@ export class PreparedCheckpointMerge {
       });
       const { plan } = planned;
       const merged = plan.tensors.filter((p) => p.kind === "merge").map((p) => p.name);
-      checkAuxGiven(method, plan.whole.params, (kind) => inputs.auxCovers(kind, merged));
+      checkAuxGiven(
+        method,
+        plan.whole.params,
+        (kind) => inputs.auxCovers(kind, merged),
+        (kind) => inputs.auxWhere(kind) ?? `${kind}.safetensors beside each checkpoint`,
+      );
       for (const w of plan.warnings) options.onWarning?.(w);
       const prepared = new PreparedCheckpointMerge(config, plan, inputs, options);
       prepared.configs = planned.configs;
