@@ -7,7 +7,6 @@ import {
   integer,
   jsonOption,
   list,
-  overwriteOption,
   pct,
   printResult,
   quietOption,
@@ -172,7 +171,7 @@ export function build(): Command {
       integer(1),
     )
     .option("--tasks <names>", "only these tasks, comma-separated", list(String))
-    .addOption(overwriteOption())
+    .option("--overwrite", "replace statistics files computed with other settings")
     .addOption(quietOption())
     .addOption(jsonOption())
     .action(zooStats);
