@@ -40,12 +40,31 @@ function param(text: string, prev: [string, ScalarSetting][] = []): [string, Sca
   return [...prev, [text.slice(0, eq), value]];
 }
 
-function byteSize(v: string): number {
-  try {
-    return parseByteSize(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
+function byteSize(what: string) {
+  return (v: string): number => {
+    try {
+      return parseByteSize(v, what);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
+/**
+ * --memory-budget: the method's `memory_budget` parameter (PCB streaming-global: the fast path's windows and
+ * the general path's task store), in either form; a method without one is a usage error.
+ */
+function applyMemoryBudget(cfg: MergeConfig, bytes: number | undefined): void {
+  if (bytes === undefined) return;
+  const method = getMethod(cfg.mergeMethod);
+  if (!method.params.some((p) => p.name === "memory_budget"))
+    throw new UsageError(
+      `--memory-budget applies to methods with a memory_budget parameter (${listMethods()
+        .filter((m) => m.params.some((p) => p.name === "memory_budget"))
+        .map((m) => m.name)
+        .join(", ")}), not ${method.name}`,
+    );
+  cfg.parameters = { ...cfg.parameters, memory_budget: bytes };
 }
 
 function methodName(v: string): string {
@@ -65,6 +84,7 @@ interface MergeOpts {
   dtype?: string;
   outDtype?: string;
   outShardSize?: number;
+  memoryBudget?: number;
   seed?: number;
   threads?: number;
   strict?: boolean;
@@ -142,6 +162,7 @@ async function runMerge(config: string | undefined, outArg: string | undefined, 
     cfg = await yamlConfig(config);
     outDir = outArg;
   }
+  applyMemoryBudget(cfg, o.memoryBudget);
   const inputs = [...cfg.models.map((m) => m.model), ...(cfg.baseModel ? [cfg.baseModel] : [])];
   checkOutput(outDir, { overwrite: o.overwrite, inputs });
   const progress = createProgress(o.quiet === true || o.json === true);
@@ -305,7 +326,12 @@ export function build(): Command {
     .option(
       "--out-shard-size <size>",
       "largest output shard, e.g. 5GB (default: the library's, as mergekit)",
-      byteSize,
+      byteSize("--out-shard-size"),
+    )
+    .option(
+      "--memory-budget <size>",
+      "memory the merge may hold, e.g. 4GB (PCB streaming-global: the fast path keeps what fits and re-reads the rest in each pass, the general path spills its task store to a temp file; default: a quarter of the machine's memory); overrides memory_budget of a config",
+      byteSize("--memory-budget"),
     )
     .option("--seed <n>", "seed of the randomized methods (default: the library's)", integer(0))
     .option("--threads <n>", "threads (0 = the library's choice)", integer(0, 256))

@@ -304,4 +304,67 @@ describe.skipIf(!built)("x merge (built binary)", () => {
     const plain = x(quick("task_arithmetic", join(root, "nonfinite-plain")).filter((a) => a !== "--quiet"));
     expect(plain.out).toBe("");
   });
+
+  it("--memory-budget sets PCB's memory_budget in either form (same tensors; below the fast path's need, the general path)", async () => {
+    const quick = (out: string, ...more: string[]) => [
+      "merge",
+      "--method",
+      "pcb",
+      "--base",
+      base,
+      "--models",
+      ...models,
+      "--out",
+      join(root, out),
+      ...more,
+    ];
+    const plain = x(quick("budget-default", "--quiet"));
+    expect(plain.code, plain.err).toBe(0);
+    const small = x(quick("budget-small", "--quiet", "--memory-budget", "1KB"));
+    expect(small.code, small.err).toBe(0);
+    expect(lines(small.err)).toEqual([
+      expect.stringMatching(
+        /^note: pcb fast path: needs ≈ .*, memory_budget is 0\.0 MB; taking the general path/,
+      ),
+    ]);
+    const yml = join(root, "budget.yml");
+    writeFileSync(
+      yml,
+      `merge_method: pcb\nbase_model: ${base}\nmodels: [${models.map((m) => `{model: ${m}}`).join(", ")}]\n`,
+    );
+    const fromYaml = x(["merge", yml, join(root, "budget-yaml"), "--quiet", "--memory-budget", "1e3"]);
+    expect(fromYaml.code, fromYaml.err).toBe(0);
+    expect(fromYaml.err).toMatch(/memory_budget is 0\.0 MB; taking the general path/);
+    const ref = await readAll(join(root, "budget-default"));
+    for (const out of ["budget-small", "budget-yaml"]) {
+      const got = await readAll(join(root, out));
+      for (const [n, t] of Object.entries(ref)) expect(got[n], `${out} ${n}`).toEqual(t);
+    }
+    for (const [args, msg] of [
+      [["--memory-budget", "lots"], /--memory-budget: cannot parse size 'lots'/],
+      [["--memory-budget", "0"], /--memory-budget: must be a positive size|'0' is invalid/],
+    ] as const) {
+      const r = x(quick("budget-bad", ...args));
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(lines(r.err)).toEqual([expect.stringMatching(msg)]);
+    }
+    const ties = x([
+      "merge",
+      "--method",
+      "ties",
+      "--base",
+      base,
+      "--models",
+      ...models,
+      "--out",
+      join(root, "budget-ties"),
+      "--memory-budget",
+      "1GB",
+    ]);
+    expect(ties.code).toBe(2);
+    expect(lines(ties.err)).toEqual([
+      "x merge: --memory-budget applies to methods with a memory_budget parameter (pcb), not ties (see x merge --help)",
+    ]);
+    for (const o of ["budget-bad", "budget-ties"]) expect(existsSync(join(root, o))).toBe(false);
+  });
 });
