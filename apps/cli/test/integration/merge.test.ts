@@ -301,8 +301,27 @@ describe.skipIf(!built)("x merge (built binary)", () => {
     const merged = (await readAll(join(root, "nonfinite-json")))["model.layers.1.mlp.up_proj.weight"]!;
     expect([merged[0], merged[5], merged[9]]).toEqual([Number.NaN, Number.NaN, Number.POSITIVE_INFINITY]);
     expect(merged.filter((v) => !Number.isFinite(v))).toHaveLength(3);
-    const plain = x(quick("task_arithmetic", join(root, "nonfinite-plain")).filter((a) => a !== "--quiet"));
-    expect(plain.out).toBe("");
+    // On a terminal: the bar, the note, the summary; from a YAML config the same.
+    const tty = xTty(
+      quick("pcb", join(root, "nonfinite-tty"), "--allow-nonfinite").filter((a) => a !== "--quiet"),
+    );
+    expect(tty.code, tty.out).toBe(0);
+    expect(tty.out).toMatch(/merge \(\d\/\d\) \[#+\] .*100%/);
+    expect(tty.out).toMatch(/^note: --allow-nonfinite: merged 3 non-finite input value\(s\)/m);
+    expect(tty.out).toMatch(
+      /^merged \d+ tensors with pcb .*, 3 non-finite input value\(s\) merged as they are$/m,
+    );
+    const yml = join(root, "nonfinite.yml");
+    writeFileSync(
+      yml,
+      `merge_method: ties\nbase_model: ${base}\nmodels: [{model: ${models[0]}}, {model: ${bad}}]\n`,
+    );
+    expect(x(["merge", yml, join(root, "nonfinite-yaml"), "--quiet"]).code).toBe(1);
+    const yaml = x(["merge", yml, join(root, "nonfinite-yaml"), "--quiet", "--allow-nonfinite", "--json"]);
+    expect(yaml.code, yaml.err).toBe(0);
+    expect(JSON.parse(yaml.out).nonFinite).toEqual([
+      { model: bad, tensor: "model.layers.1.mlp.up_proj.weight", count: 3 },
+    ]);
   });
 
   it("--memory-budget sets PCB's memory_budget in either form (same tensors; below the fast path's need, the general path)", async () => {
