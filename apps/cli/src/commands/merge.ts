@@ -2,6 +2,7 @@
 // lists the registered methods with their parameters.
 import { readFile } from "node:fs/promises";
 import {
+  AUX_FILES,
   getMethod,
   hasMethod,
   listMethods,
@@ -214,6 +215,10 @@ function methodDoc(m: MergeMethod) {
     minModels: m.minModels,
     ...(m.maxModels !== undefined ? { maxModels: m.maxModels } : {}),
     randomized: m.randomized,
+    // Per-model statistics files the method reads beside each model (fisher.safetensors, gram.safetensors).
+    auxFiles: (m.auxInputs ?? [])
+      .filter((a) => a.required !== "none")
+      .map((a) => ({ kind: a.kind, file: AUX_FILES[a.kind], required: a.required })),
     params: m.params.map((p) => ({
       name: p.name,
       scope: p.scope,
@@ -238,7 +243,10 @@ function printMethods(name: string | undefined, json: boolean | undefined): void
   printResult(json, name ? methods[0] : methods, () =>
     methods
       .map((m) => {
-        const head = `${m.name}: ${m.description} (base ${m.base}, ${m.minModels}+ models${m.randomized ? ", seeded" : ""})`;
+        const aux = m.auxFiles.map(
+          (a) => `; ${a.required === "every" ? "needs" : "reads"} ${a.file} beside each model (x zoo stats)`,
+        );
+        const head = `${m.name}: ${m.description} (base ${m.base}, ${m.minModels}+ models${m.randomized ? ", seeded" : ""}${aux.join("")})`;
         if (m.params.length === 0) return `${head}\n  (no parameters)`;
         const rows = m.params.map((p) => [
           p.name,

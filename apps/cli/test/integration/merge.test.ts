@@ -143,6 +143,11 @@ describe.skipIf(!built)("x merge (built binary)", () => {
     expect(text.code).toBe(0);
     for (const m of registered) expect(text.out).toMatch(new RegExp(`^${m.name}: `, "m"));
     expect(text.out).toMatch(/^ {2}name +scope +type +default +range +description$/m);
+    // Methods that read per-model statistics name their files.
+    const withAux = docs.filter((d) => (d as { auxFiles: unknown[] }).auxFiles.length > 0).map((d) => d.name);
+    expect(withAux).toEqual(["fisher", "regmean"]);
+    expect(text.out).toMatch(/^fisher: .*; needs fisher\.safetensors beside each model \(x zoo stats\)\)$/m);
+    expect(text.out).toMatch(/^regmean: .*; reads gram\.safetensors beside each model \(x zoo stats\)\)$/m);
     const pcb = x(["merge", "methods", "pcb"]);
     expect(pcb.out).toMatch(/^ {2}mode +global +string +"[a-z-]+" +reference\|/m);
     const help = x(["merge", "--help"]);
