@@ -29,6 +29,8 @@ export default defineConfig({
   base: "./",
   publicDir: false,
   plugins: [noNodeBuiltins()],
+  // The live panel's worker (live-worker.ts) is bundled on its own, with the same guard.
+  worker: { format: "es", plugins: () => [noNodeBuiltins()] },
   resolve: {
     alias: {
       // @x/evolution's schedule formulas, taken from source: they import nothing at run time but their

@@ -21,7 +21,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import sirv from "sirv";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiveMergeParams, type LiveMethod, liveMergeCall } from "../../src/live/live-merge.js";
+import { type LiveMergeParams, type LiveMethod, liveMergeCall } from "../../src/live/live-settings.js";
 import { exportStaticDemo } from "../../src/server/export.js";
 import { serveDemo } from "../../src/server/serve.js";
 import { makeTourFixture } from "../fixtures/make-tour.js";
@@ -359,6 +359,8 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
       );
       expect(names).toEqual(bundle.manifest.tasks.map((t) => t.name));
       expect(await page.isDisabled("[data-testid=live-ratio]")).toBe(true);
+      // Merges run in the live worker, not in the page's thread.
+      expect(await page.getAttribute("[data-testid=live-status]", "data-engine")).toBe("worker");
       // First computation: task arithmetic, λ = 1.
       let shown = await liveShown(page, 0);
       await expectNodeEqual(shown, "task_arithmetic", { lambda: 1 });

@@ -5,14 +5,14 @@ import {
   LIVE_TIES_DENSITY,
   type LiveMergerState,
   type LiveMethod,
-} from "../../live/live-merge.js";
+} from "../../live/live-settings.js";
 import { h, table } from "../dom.js";
 
 const PCB_RATIOS = [0.05, 0.1, 0.2];
 /** Quiet time after the last control change before merging (a dragged slider merges once). */
 const DEBOUNCE_MS = 250;
 
-/** Lets the browser paint ("Computing…") before the merge takes the thread. */
+/** Lets the browser paint ("Computing…") before the merge takes the thread (when it runs in the page's). */
 const nextPaint = () => new Promise<void>((r) => requestAnimationFrame(() => setTimeout(r, 0)));
 
 /**
@@ -53,6 +53,7 @@ export function livePanel(state: LiveMergerState, fallbackTasks: readonly string
       "aria-live": "polite",
       "data-testid": "live-status",
       "data-state": state.available ? "idle" : "unavailable",
+      "data-engine": state.available ? state.merger.engine : undefined,
     },
     state.available ? "Ready." : state.reason,
   );
