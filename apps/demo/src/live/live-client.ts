@@ -15,7 +15,7 @@ import type { LiveWorkerReply, LiveWorkerRequest } from "./live-worker.js";
 /** The engine in this thread, loaded (as a separate script) only when no worker can run it. */
 async function loadInThisThread(): Promise<LiveMergerState> {
   const { loadLiveMerger } = await import("./live-merge.js");
-  return loadInThisThread();
+  return loadLiveMerger(true);
 }
 
 /** The live merger for the page: in a worker when possible; `served` is `data/index.json`'s `liveBundle`. */

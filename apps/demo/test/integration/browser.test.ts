@@ -407,6 +407,15 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
       expect(phone.problems).toEqual([]);
       await (await phone.page.$("#live"))!.screenshot({ path: join(OUTPUT, "live-merge-phone.png") });
       await phone.page.close();
+      // A browser whose worker cannot start: the page loads the engine itself, same numbers.
+      const noWorker = await browser.newPage({ viewport: VIEWPORTS.laptop });
+      await noWorker.route(/live-worker-[^/]*\.js$/, (r) => r.abort());
+      await noWorker.goto(server.url);
+      await noWorker.waitForSelector("#app[data-ready=true]", { timeout: 30_000 });
+      const inPage = await liveShown(noWorker, 0);
+      expect(await noWorker.getAttribute("[data-testid=live-status]", "data-engine")).toBe("page");
+      await expectNodeEqual(inPage, "task_arithmetic", { lambda: 1 });
+      await noWorker.close();
     } finally {
       await server.close();
       writeFileSync(join(OUTPUT, "live-merge-timings.txt"), `${timings.join("\n")}\n`);
