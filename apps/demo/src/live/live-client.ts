@@ -30,12 +30,16 @@ export async function loadLiveMergerForPage(served: boolean): Promise<LiveMerger
   const pending = new Map<number, { resolve: (r: LiveMergeResult) => void; reject: (e: Error) => void }>();
   let nextId = 0;
   let tasks: readonly string[] = [];
+  let started = false;
   const ready = new Promise<LiveMergerState>((resolve) => {
     worker.onerror = (e) => {
       e.preventDefault();
       worker.terminate();
-      // A worker that cannot start (or dies while loading): merge in this thread instead.
-      resolve(loadInThisThread());
+      // A worker that cannot start (or dies while loading): merge in this thread instead. One that
+      // dies later fails the merges it was running (the panel says so).
+      if (!started) resolve(loadInThisThread());
+      for (const p of pending.values()) p.reject(new Error(`the live-merge worker stopped: ${e.message}`));
+      pending.clear();
     };
     worker.onmessage = (e: MessageEvent<LiveWorkerReply>) => {
       const r = e.data;
@@ -43,6 +47,7 @@ export async function loadLiveMergerForPage(served: boolean): Promise<LiveMerger
         worker.terminate();
         resolve({ available: false, reason: r.reason });
       } else if (r.type === "ready") {
+        started = true;
         tasks = r.tasks;
         const merger: LiveMerger = {
           tasks: r.tasks,

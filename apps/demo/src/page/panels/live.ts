@@ -104,8 +104,10 @@ export function livePanel(state: LiveMergerState, fallbackTasks: readonly string
       };
       status.textContent = "Computing…";
       status.dataset.state = "computing";
-      await nextPaint();
-      if (id !== run) return;
+      if (state.merger.engine === "page") {
+        await nextPaint();
+        if (id !== run) return;
+      }
       try {
         const r = await state.merger.mergeAndEvaluate(m, params);
         if (id !== run) return;
