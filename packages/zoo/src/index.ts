@@ -14,6 +14,14 @@ export {
   zooDir,
 } from "./config.js";
 export { type EvalTask, evaluateTasks } from "./evaluate.js";
+export {
+  type ExpertStatKind,
+  type ExpertStatsFile,
+  ExpertStatsOptionError,
+  type ExpertStatsOptions,
+  type ExpertStatsResult,
+  writeExpertStats,
+} from "./expert-stats.js";
 export { type FlatHead, type FlatImages, mlpAccuracy, mlpFeatures } from "./forward.js";
 export {
   evaluateLiveBundle,
