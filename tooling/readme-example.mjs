@@ -18,6 +18,12 @@ export function firstExample(markdown) {
   return m ? { lang: m[1].startsWith("t") ? "ts" : "js", code: m[2] } : undefined;
 }
 
+/** The first ```ts / ```js block under the heading `heading` (e.g. "## In the browser"), or undefined. */
+export function sectionExample(markdown, heading) {
+  const at = markdown.indexOf(`\n${heading}\n`);
+  return at < 0 ? undefined : firstExample(markdown.slice(at));
+}
+
 /**
  * Runs the example of the package in `dir`. Returns { status, stdout, stderr, code } (status null on a
  * timeout); throws when the README has no ts/js block.

@@ -1,5 +1,25 @@
+import { builtinModules } from "node:module";
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
+
+const BUILTINS = new Set(builtinModules.flatMap((m) => [m, m.split("/")[0]!]));
+
+/**
+ * The page runs the packages' browser entry points (`@x/merging/browser`, `@x/zoo/browser`, ...): a
+ * Node built-in reaching the page's import graph fails the build, naming the module that imports it
+ * (Vite would otherwise replace it by an empty stub and the page would fail at run time).
+ */
+function noNodeBuiltins(): Plugin {
+  return {
+    name: "x:no-node-builtins",
+    enforce: "pre",
+    resolveId(id, importer) {
+      if (id.startsWith("node:") || BUILTINS.has(id) || BUILTINS.has(id.split("/")[0]!))
+        this.error(`the page imports the Node built-in '${id}' (from ${importer ?? "the entry"})`);
+      return null;
+    },
+  };
+}
 
 // The page is built into dist/page with relative asset paths, so the same files work when served from
 // any folder (`x demo`, or a static copy written by `--out`). Everything, fonts included, is bundled:
@@ -8,6 +28,9 @@ export default defineConfig({
   root: fileURLToPath(new URL("src/page", import.meta.url)),
   base: "./",
   publicDir: false,
+  plugins: [noNodeBuiltins()],
+  // The live panel's worker (live-worker.ts) is bundled on its own, with the same guard.
+  worker: { format: "es", plugins: () => [noNodeBuiltins()] },
   resolve: {
     alias: {
       // @x/evolution's schedule formulas, taken from source: they import nothing at run time but their

@@ -33,6 +33,21 @@ const bench = folder("bench", {
   ".hidden.json": "{}",
 });
 
+// Two data folders with a live-merge bundle each: the first one's is served, whole.
+const bin = Uint8Array.from({ length: 1000 }, (_, i) => (i * 37) % 256);
+const liveA = folder("live-a", {
+  "tour.json": "{}",
+  "live-merge/manifest.json": '{"from":"a"}',
+  "live-merge/notes.txt": "no",
+  "live-merge/.hidden.bin": "no",
+  "live-merge/sub/deep.bin": "no",
+});
+writeFileSync(join(liveA, "live-merge", "weights.bin"), bin);
+const liveB = folder("live-b", {
+  "live-merge/manifest.json": '{"from":"b"}',
+  "live-merge/other.bin": "b",
+});
+
 describe("serveDemo", () => {
   it("serves the page, the file list and the data files; first folder wins", async () => {
     const s = await serveDemo({ dataDir: [tour, bench], appDir: app });
@@ -44,7 +59,7 @@ describe("serveDemo", () => {
       expect(page.headers.get("x-content-type-options")).toBe("nosniff");
       expect((await fetch(`${s.url}assets/app.js`)).headers.get("content-type")).toMatch(/javascript/);
       const index = await (await fetch(`${s.url}data/index.json`)).json();
-      expect(index).toEqual({ files: ["evolver.json", "grid.json", "tour.json"] });
+      expect(index).toEqual({ files: ["evolver.json", "grid.json", "tour.json"], liveBundle: false });
       expect(await (await fetch(`${s.url}data/grid.json`)).json()).toEqual({ from: "tour" });
       // A file written while the server runs shows up (the tour writes while the page is open).
       writeFileSync(join(bench, "late.json"), "[1]");
@@ -69,6 +84,62 @@ describe("serveDemo", () => {
       expect((await fetch(s.url, { method: "POST" })).status).toBe(405);
     } finally {
       await s.close();
+    }
+  });
+
+  it("serves the live-merge bundle of the first data folder that has one, GET and HEAD", async () => {
+    const s = await serveDemo({ dataDir: [bench, liveA, liveB], appDir: app });
+    try {
+      const manifest = await fetch(`${s.url}data/live-merge/manifest.json`);
+      expect(manifest.headers.get("content-type")).toBe("application/json; charset=utf-8");
+      expect(await manifest.json()).toEqual({ from: "a" });
+      const weights = await fetch(`${s.url}data/live-merge/weights.bin`);
+      expect(weights.status).toBe(200);
+      expect(weights.headers.get("content-type")).toBe("application/octet-stream");
+      expect(new Uint8Array(await weights.arrayBuffer())).toEqual(bin);
+      const head = await fetch(`${s.url}data/live-merge/weights.bin`, { method: "HEAD" });
+      expect(head.status).toBe(200);
+      expect((await head.arrayBuffer()).byteLength).toBe(0);
+      // The bundle is taken whole from one folder: the second folder's files are not mixed in.
+      expect((await fetch(`${s.url}data/live-merge/other.bin`)).status).toBe(404);
+      // Not a data file of the JSON list either.
+      expect(await (await fetch(`${s.url}data/index.json`)).json()).toEqual({
+        files: ["evolver.json", "grid.json", "late.json", "tour.json"],
+        liveBundle: true,
+      });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("refuses anything in the bundle route but its plain .json / .bin files", async () => {
+    const s = await serveDemo({ dataDir: [liveA], appDir: app });
+    try {
+      for (const path of [
+        "data/live-merge/notes.txt",
+        "data/live-merge/.hidden.bin",
+        "data/live-merge/sub/deep.bin",
+        "data/live-merge/sub%2Fdeep.bin",
+        "data/live-merge/..%2Ftour.json",
+        "data/live-merge/..%2F..%2Flive-a%2Ftour.json",
+        "data/live-merge/..",
+        "data/live-merge/",
+        "data/live-merge/missing.bin",
+        "data/live-merge/%E0%A4%A.bin",
+        "data/%E0%A4%A.json",
+      ])
+        expect((await fetch(`${s.url}${path}`)).status, path).toBe(404);
+      expect((await fetch(`${s.url}data/live-merge/weights.bin`, { method: "PUT" })).status).toBe(405);
+      expect((await fetch(`${s.url}data/live-merge/weights.bin`, { method: "DELETE" })).status).toBe(405);
+    } finally {
+      await s.close();
+    }
+    // Without a bundle in any folder: 404 (the page then says the panel has no bundle).
+    const none = await serveDemo({ dataDir: bench, appDir: app });
+    try {
+      expect((await fetch(`${none.url}data/live-merge/manifest.json`)).status).toBe(404);
+    } finally {
+      await none.close();
     }
   });
 
@@ -127,6 +198,25 @@ describe("exportStaticDemo", () => {
     await expect(
       exportStaticDemo({ dataDir: join(root, "exports"), outDir: root, appDir: app, overwrite: true }),
     ).rejects.toThrow(/overlaps the input/);
+  });
+
+  it("copies the live-merge bundle of the first folder that has one, and only its plain files", async () => {
+    const out = join(root, "exports-live", "site");
+    const r = await exportStaticDemo({ dataDir: [bench, liveA, liveB], outDir: out, appDir: app });
+    expect(r.liveBundleFiles).toEqual(["manifest.json", "weights.bin"]);
+    expect(JSON.parse(readFileSync(join(out, "data/index.json"), "utf8")).liveBundle).toBe(true);
+    expect(readdirSync(join(out, "data", "live-merge")).sort()).toEqual(["manifest.json", "weights.bin"]);
+    expect(new Uint8Array(readFileSync(join(out, "data/live-merge/weights.bin")))).toEqual(bin);
+    const plain = await exportStaticDemo({
+      dataDir: bench,
+      outDir: join(root, "exports-live", "plain"),
+      appDir: app,
+    });
+    expect(plain.liveBundleFiles).toEqual([]);
+    expect(
+      JSON.parse(readFileSync(join(root, "exports-live", "plain", "data/index.json"), "utf8")).liveBundle,
+    ).toBe(false);
+    expect(readdirSync(join(root, "exports-live", "plain", "data"))).not.toContain("live-merge");
   });
 
   it("removes temporaries that a dead export left behind", async () => {

@@ -125,7 +125,8 @@ export {
 export { type FisherMergeOptions, fisherMerge } from "./methods/fisher.js";
 export { planSparsify, type SparsePlan, type Sparsifier, sparsifyDelta } from "./methods/gta.js";
 export { BUILTIN_METHODS } from "./methods/index.js";
-export { defaultMemoryBudget, type PcbMode } from "./methods/pcb.js";
+export type { PcbMode } from "./methods/pcb.js";
+export { defaultMemoryBudget } from "./methods/pcb-node.js";
 export { regmeanMerge } from "./methods/regmean.js";
 export { slerpVectors } from "./methods/slerp.js";
 export type { RescaleMode } from "./methods/sparsify.js";

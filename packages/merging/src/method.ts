@@ -13,7 +13,7 @@
 //
 // All arrays are float32. Inputs are never modified; outputs are freshly allocated.
 
-import { Rng } from "@x/tensor-core";
+import { Rng } from "@x/tensor-core/browser";
 
 /** A resolved parameter value. Lists (gradients) and filters are resolved by the config layer first. */
 export type ParamValue = number | boolean | string;

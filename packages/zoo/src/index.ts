@@ -22,8 +22,33 @@ export {
   type ExpertStatsResult,
   writeExpertStats,
 } from "./expert-stats.js";
+export { type FlatHead, type FlatImages, mlpAccuracy, mlpFeatures } from "./forward.js";
 export {
+  evaluateLiveBundle,
+  LIVE_BUNDLE_DIR,
+  LIVE_BUNDLE_FORMAT,
+  LIVE_BUNDLE_MANIFEST,
+  LIVE_BUNDLE_VERSION,
+  type LiveBundle,
+  LiveBundleError,
+  type LiveManifest,
+  type LiveSection,
+  type LiveTaskInfo,
+  liveBundleFiles,
+  openLiveBundle,
+  parseLiveManifest,
+} from "./live-bundle.js";
+export {
+  LIVE_TEST_PER_TASK,
+  type LiveMergeBundleResult,
+  readLiveMergeBundle,
+  type WriteLiveMergeBundleOptions,
+  writeLiveMergeBundle,
+} from "./live-bundle-writer.js";
+export {
+  type BackboneTensor,
   backboneKeys,
+  backboneLayout,
   backboneSize,
   cloneHead,
   cloneParams,

@@ -6,11 +6,25 @@
 
 import { IMAGE_SIZE } from "@x/datasets";
 import type { Rng } from "@x/tensor-core";
+import {
+  backboneKeys,
+  backboneLayout,
+  backboneSize,
+  featureSize,
+  layerShapes,
+  type MlpArch,
+} from "./layout.js";
 
-export interface MlpArch {
-  readonly input: number;
-  readonly hidden: readonly number[];
-}
+export {
+  type BackboneTensor,
+  backboneKeys,
+  backboneLayout,
+  backboneSize,
+  featureSize,
+  layerName,
+  layerShapes,
+  type MlpArch,
+} from "./layout.js";
 
 export const DEFAULT_ARCH: MlpArch = { input: IMAGE_SIZE, hidden: [256, 128] };
 
@@ -24,29 +38,6 @@ export type Params = Map<string, Param>;
 export interface Head {
   readonly weight: Param;
   readonly bias: Param;
-}
-
-export const layerName = (i: number) => `backbone.fc${i + 1}`;
-
-/** Backbone parameter names in code-point-sorted order (the flattening order of the merging reference). */
-export function backboneKeys(arch: MlpArch): string[] {
-  const keys: string[] = [];
-  for (let i = 0; i < arch.hidden.length; i++) keys.push(`${layerName(i)}.bias`, `${layerName(i)}.weight`);
-  return keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-export function featureSize(arch: MlpArch): number {
-  return arch.hidden[arch.hidden.length - 1]!;
-}
-
-export function layerShapes(arch: MlpArch): { name: string; inDim: number; outDim: number }[] {
-  const out = [];
-  let inDim = arch.input;
-  for (let i = 0; i < arch.hidden.length; i++) {
-    out.push({ name: layerName(i), inDim, outDim: arch.hidden[i]! });
-    inDim = arch.hidden[i]!;
-  }
-  return out;
 }
 
 /** He-normal weights, zero biases, drawn from a seeded RNG (no tfjs randomness anywhere). */
@@ -84,11 +75,6 @@ export function cloneHead(h: Head): Head {
   };
 }
 
-/** Number of backbone parameters (the merged vector's length D). */
-export function backboneSize(arch: MlpArch): number {
-  return layerShapes(arch).reduce((s, l) => s + l.outDim * l.inDim + l.outDim, 0);
-}
-
 /** Concatenates the backbone in sorted-key order into one Float32Array (the merging code's task-vector layout). */
 export function flattenBackbone(
   arch: MlpArch,
@@ -110,18 +96,10 @@ export function unflattenBackbone(arch: MlpArch, flat: Float32Array): Params {
   if (flat.length !== backboneSize(arch)) {
     throw new Error(`flat backbone has ${flat.length} values, the architecture needs ${backboneSize(arch)}`);
   }
-  const shapes = new Map<string, number[]>();
-  for (const l of layerShapes(arch)) {
-    shapes.set(`${l.name}.weight`, [l.outDim, l.inDim]);
-    shapes.set(`${l.name}.bias`, [l.outDim]);
-  }
   const p: Params = new Map();
-  let at = 0;
-  for (const k of backboneKeys(arch)) {
-    const shape = shapes.get(k)!;
-    const n = shape.reduce((a, b) => a * b, 1);
-    p.set(k, { shape, data: flat.subarray(at, at + n) });
-    at += n;
+  for (const t of backboneLayout(arch)) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    p.set(t.name, { shape: t.shape, data: flat.subarray(t.offset, t.offset + n) });
   }
   return p;
 }

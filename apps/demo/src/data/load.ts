@@ -21,6 +21,8 @@ export const DATA_INDEX_FILE = "index.json";
 
 export interface DataIndex {
   readonly files: readonly string[];
+  /** A live-merge bundle is served under `data/live-merge/` (the live panel fetches it only then). */
+  readonly liveBundle: boolean;
 }
 
 /** One selectable source of a panel: a view, or why there is none. */
@@ -50,7 +52,7 @@ export function parseDataIndex(json: unknown): DataIndex {
   const files = (json as { files?: unknown })?.files;
   if (!Array.isArray(files) || !files.every((f) => typeof f === "string"))
     throw new DemoDataError(DATA_INDEX_FILE, "files", "must be an array of file names");
-  return { files };
+  return { files, liveBundle: (json as { liveBundle?: unknown }).liveBundle === true };
 }
 
 const TOUR_LABEL = "this tour (x demo)";

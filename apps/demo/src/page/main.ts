@@ -9,7 +9,7 @@ import {
   parseDataIndex,
 } from "../data/load.js";
 import type { SourceInfo } from "../data/views/source.js";
-import { loadLiveMerger } from "../live/live-merge.js";
+import { loadLiveMergerForPage } from "../live/live-client.js";
 import { h, note } from "./dom.js";
 import { evolutionPanel } from "./panels/evolution.js";
 import { gridPanel } from "./panels/grid.js";
@@ -94,8 +94,10 @@ function panel<V extends { source: SourceInfo }>(
 async function main(): Promise<void> {
   const app = document.getElementById("app")!;
   let data: DemoData;
+  let liveBundle = false;
   try {
     const index = parseDataIndex(await readJson(DATA_INDEX_FILE));
+    liveBundle = index.liveBundle;
     data = await loadDemoData(index.files, readJson);
   } catch (e) {
     app.replaceChildren(
@@ -165,7 +167,7 @@ async function main(): Promise<void> {
       { class: "intro" },
       "Merge the model zoo in your browser with a method and its parameters and see the per-task test accuracy.",
     ),
-    livePanel(await loadLiveMerger(), liveTasks),
+    livePanel(await loadLiveMergerForPage(liveBundle), liveTasks),
   );
   const nav = h(
     "nav",

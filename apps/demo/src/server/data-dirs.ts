@@ -1,6 +1,9 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { LIVE_BUNDLE_DIR, LIVE_BUNDLE_MANIFEST } from "@x/zoo/browser";
 import { DemoServerError } from "./errors.js";
+
+export { LIVE_BUNDLE_DIR };
 
 /** One data file the page can read: its name in `data/` and where it is on disk. */
 export interface DataFile {
@@ -41,4 +44,29 @@ export function listDataFiles(dirs: readonly string[]): DataFile[] {
 /** Only plain file names may be asked for: no folders, no dot files, no traversal. */
 export function isPlainJsonName(name: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*\.json$/.test(name) && !name.includes("..");
+}
+
+/**
+ * The live-merge bundle (`<data folder>/live-merge/`, written by `writeLiveMergeBundle` of @x/zoo) of
+ * the first data folder that has one (a bundle is used whole, never mixed across folders), or undefined.
+ */
+export function findLiveBundleDir(dirs: readonly string[]): string | undefined {
+  for (const dir of dirs) {
+    const bundle = join(dir, LIVE_BUNDLE_DIR);
+    if (existsSync(join(bundle, LIVE_BUNDLE_MANIFEST)) && statSync(bundle).isDirectory()) return bundle;
+  }
+  return undefined;
+}
+
+/** The bundle's files (plain `.json` and `.bin` names; nothing in subfolders, no dot files), read now. */
+export function listLiveBundleFiles(bundleDir: string): DataFile[] {
+  return readdirSync(bundleDir, { withFileTypes: true })
+    .filter((e) => e.isFile() && isPlainBundleName(e.name))
+    .map((e) => ({ name: e.name, path: join(bundleDir, e.name) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Only plain names of bundle files may be asked for: `.json` or `.bin`, no folders, no dot files, no traversal. */
+export function isPlainBundleName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*\.(json|bin)$/.test(name) && !name.includes("..");
 }

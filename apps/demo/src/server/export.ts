@@ -2,7 +2,13 @@ import { existsSync, readdirSync } from "node:fs";
 import { cp, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { checkAppDir, defaultAppDir } from "./app-dir.js";
-import { listDataFiles, resolveDataDirs } from "./data-dirs.js";
+import {
+  findLiveBundleDir,
+  LIVE_BUNDLE_DIR,
+  listDataFiles,
+  listLiveBundleFiles,
+  resolveDataDirs,
+} from "./data-dirs.js";
 import { DemoServerError } from "./errors.js";
 
 export interface ExportStaticDemoOptions {
@@ -20,6 +26,8 @@ export interface StaticDemoExport {
   readonly outDir: string;
   /** Data files copied into `outDir/data`. */
   readonly dataFiles: readonly string[];
+  /** Files of the live-merge bundle copied into `outDir/data/live-merge` (empty without a bundle). */
+  readonly liveBundleFiles: readonly string[];
 }
 
 const inside = (child: string, parent: string) => {
@@ -29,7 +37,8 @@ const inside = (child: string, parent: string) => {
 
 /**
  * Writes a self-contained copy of the page with its data: `index.html`, `assets/` (scripts, styles,
- * fonts) and `data/` (the JSON files and `data/index.json`). Any static file server can serve the
+ * fonts) and `data/` (the JSON files, `data/index.json` and the live-merge bundle in `data/live-merge/` when a data
+ * folder has one). Any static file server can serve the
  * folder. The copy is written beside `outDir` under a temporary name and renamed into place, so a
  * failed export leaves nothing half-written; it never writes into or over an input.
  */
@@ -51,13 +60,19 @@ export async function exportStaticDemo(options: ExportStaticDemoOptions): Promis
   await removeStaleTemporaries(parent, basename(outDir));
   const tmp = join(parent, `${basename(outDir)}.tmp-${process.pid}-${Date.now().toString(36)}`);
   const files = listDataFiles(dataDirs);
+  const bundleDir = findLiveBundleDir(dataDirs);
+  const bundleFiles = bundleDir ? listLiveBundleFiles(bundleDir) : [];
   try {
     await cp(appDir, tmp, { recursive: true });
     await mkdir(join(tmp, "data"), { recursive: true });
     for (const f of files) await cp(f.path, join(tmp, "data", f.name));
+    if (bundleFiles.length > 0) {
+      await mkdir(join(tmp, "data", LIVE_BUNDLE_DIR));
+      for (const f of bundleFiles) await cp(f.path, join(tmp, "data", LIVE_BUNDLE_DIR, f.name));
+    }
     await writeFile(
       join(tmp, "data", "index.json"),
-      `${JSON.stringify({ files: files.map((f) => f.name) })}\n`,
+      `${JSON.stringify({ files: files.map((f) => f.name), liveBundle: bundleFiles.length > 0 })}\n`,
     );
     if (existsSync(outDir)) {
       const old = join(parent, `${basename(outDir)}.old-${process.pid}-${Date.now().toString(36)}`);
@@ -75,7 +90,7 @@ export async function exportStaticDemo(options: ExportStaticDemoOptions): Promis
           `cannot write the static demo to ${outDir}: ${e instanceof Error ? e.message : String(e)}`,
         );
   }
-  return { outDir, dataFiles: files.map((f) => f.name) };
+  return { outDir, dataFiles: files.map((f) => f.name), liveBundleFiles: bundleFiles.map((f) => f.name) };
 }
 
 /** Temporaries (`<name>.tmp-<pid>-…`, `<name>.old-<pid>-…`) left by exports whose process died. */

@@ -3,7 +3,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import sirv from "sirv";
 import { checkAppDir, defaultAppDir } from "./app-dir.js";
-import { isPlainJsonName, listDataFiles, resolveDataDirs } from "./data-dirs.js";
+import {
+  findLiveBundleDir,
+  isPlainBundleName,
+  isPlainJsonName,
+  LIVE_BUNDLE_DIR,
+  listDataFiles,
+  listLiveBundleFiles,
+  resolveDataDirs,
+} from "./data-dirs.js";
 import { DemoServerError } from "./errors.js";
 
 export interface ServeDemoOptions {
@@ -37,7 +45,8 @@ const SECURITY_HEADERS = { "x-content-type-options": "nosniff", "referrer-policy
 
 /**
  * Serves the built demo page with the data folders under `/data/`: `/data/index.json` lists the files,
- * `/data/<name>.json` returns one. Resolves once the server listens.
+ * `/data/<name>.json` returns one, `/data/live-merge/<name>.{json,bin}` a file of the live-merge bundle
+ * (of the first data folder that has one). Resolves once the server listens.
  */
 export async function serveDemo(options: ServeDemoOptions): Promise<DemoServer> {
   const appDir = options.appDir ?? defaultAppDir();
@@ -58,8 +67,12 @@ export async function serveDemo(options: ServeDemoOptions): Promise<DemoServer> 
       return;
     }
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (path.startsWith(`/data/${LIVE_BUNDLE_DIR}/`)) {
+      serveBundleFile(safeDecode(path.slice(`/data/${LIVE_BUNDLE_DIR}/`.length)), dataDirs, req, res);
+      return;
+    }
     if (path.startsWith("/data/")) {
-      serveData(decodeURIComponent(path.slice("/data/".length)), dataDirs, req, res);
+      serveData(safeDecode(path.slice("/data/".length)), dataDirs, req, res);
       return;
     }
     page(req, res, () => {
@@ -102,6 +115,48 @@ function setHeaders(res: ServerResponse, headers: Record<string, string>): void 
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
 }
 
+/** The decoded path segment; a malformed escape decodes to "" (then nothing matches: 404). */
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return "";
+  }
+}
+
+function notFound(res: ServerResponse, what: string): void {
+  res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end(`no ${what}\n`);
+}
+
+/** Streams one file to a GET (headers only for HEAD). */
+function sendFile(path: string, type: string, req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { "content-type": type, "cache-control": "no-store" });
+  if (req.method === "HEAD") {
+    res.end();
+    return;
+  }
+  createReadStream(path)
+    .on("error", () => res.destroy())
+    .pipe(res);
+}
+
+/** `/data/live-merge/<name>`: a file of the first data folder's live-merge bundle (`.json` / `.bin`). */
+function serveBundleFile(
+  name: string,
+  dataDirs: readonly string[],
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  const bundle = isPlainBundleName(name) ? findLiveBundleDir(dataDirs) : undefined;
+  const file = bundle ? listLiveBundleFiles(bundle).find((f) => f.name === name) : undefined;
+  if (!file) {
+    notFound(res, `live-merge bundle file ${name}`);
+    return;
+  }
+  const type = name.endsWith(".json") ? "application/json; charset=utf-8" : "application/octet-stream";
+  sendFile(file.path, type, req, res);
+}
+
 function serveData(
   name: string,
   dataDirs: readonly string[],
@@ -110,23 +165,19 @@ function serveData(
 ): void {
   const json = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
   if (name === "index.json") {
-    const body = JSON.stringify({ files: listDataFiles(dataDirs).map((f) => f.name) });
+    const body = JSON.stringify({
+      files: listDataFiles(dataDirs).map((f) => f.name),
+      liveBundle: findLiveBundleDir(dataDirs) !== undefined,
+    });
     res.writeHead(200, json).end(req.method === "HEAD" ? undefined : body);
     return;
   }
   const file = isPlainJsonName(name) ? listDataFiles(dataDirs).find((f) => f.name === name) : undefined;
   if (!file) {
-    res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end(`no data file ${name}\n`);
+    notFound(res, `data file ${name}`);
     return;
   }
-  res.writeHead(200, json);
-  if (req.method === "HEAD") {
-    res.end();
-    return;
-  }
-  createReadStream(file.path)
-    .on("error", () => res.destroy())
-    .pipe(res);
+  sendFile(file.path, json["content-type"], req, res);
 }
 
 function listen(server: ReturnType<typeof createServer>, port: number, host: string): Promise<number> {

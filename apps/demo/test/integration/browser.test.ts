@@ -8,10 +8,20 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { mergeFlat } from "@x/merging";
+import {
+  backboneLayout,
+  evaluateTasks,
+  type LiveBundle,
+  quickZooConfig,
+  readLiveMergeBundle,
+  writeLiveMergeBundle,
+} from "@x/zoo";
 import { type Browser, chromium, type Page } from "playwright-core";
 import sirv from "sirv";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LiveMergeParams, type LiveMethod, liveMergeCall } from "../../src/live/live-settings.js";
 import { exportStaticDemo } from "../../src/server/export.js";
 import { serveDemo } from "../../src/server/serve.js";
 import { makeTourFixture } from "../fixtures/make-tour.js";
@@ -35,7 +45,9 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
   const tmp = mkdtempSync(join(tmpdir(), "x-demo-browser-"));
   const appDir = join(tmp, "page");
   const tourDir = join(tmp, "tour");
+  const liveDir = join(tmp, "live");
   let browser: Browser;
+  let bundle: LiveBundle;
   const docs: Record<string, unknown> = {};
 
   beforeAll(async () => {
@@ -56,6 +68,15 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
       docs[f] = JSON.parse(readFileSync(join(RESULTS, f), "utf8"));
     docs["tour.json"] = JSON.parse(readFileSync(join(tourDir, "tour.json"), "utf8"));
     mkdirSync(OUTPUT, { recursive: true });
+    // A live-merge bundle of a small zoo (3 tasks; trained once into the zoo cache, then loaded).
+    await writeLiveMergeBundle({
+      config: quickZooConfig(1, 3),
+      cacheRoot: process.env.X_ZOO_CACHE ?? join(tmp, "zoo-cache"),
+      outDir: liveDir,
+      testPerTask: 100,
+      workers: 0,
+    });
+    bundle = await readLiveMergeBundle(liveDir);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -251,18 +272,170 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
     }
   });
 
-  it("shows the live panel's controls and says plainly that it computes nothing in this build", async () => {
+  /** What the Node API computes for a control setting: @x/merging's mergeFlat, @x/zoo's TensorFlow.js evaluation. */
+  async function nodeAccuracy(method: LiveMethod, params: LiveMergeParams): Promise<number[]> {
+    const call = liveMergeCall(method, params);
+    const merged = mergeFlat(call.method, {
+      layout: backboneLayout(bundle.arch),
+      base: bundle.base,
+      models: bundle.models,
+      params: call.params,
+    });
+    const backbone = new Map(
+      backboneLayout(bundle.arch).map((t) => [
+        t.name,
+        { shape: t.shape, data: merged.subarray(t.offset, t.offset + t.shape.reduce((a, b) => a * b, 1)) },
+      ]),
+    );
+    return evaluateTasks(
+      bundle.arch,
+      backbone,
+      bundle.heads.map((h, k) => ({
+        head: {
+          weight: { shape: [h.numClasses, h.weight.length / h.numClasses], data: h.weight },
+          bias: { shape: [h.numClasses], data: h.bias },
+        },
+        data: bundle.test[k]!,
+      })),
+    );
+  }
+
+  interface LiveShown {
+    run: number;
+    mergeMs: number;
+    evalMs: number;
+    cells: { value: number; text: string; method: string; lambda: number; ratio: number | undefined }[];
+  }
+
+  /** Waits for the live panel to finish a computation after run `after`, then reads what it shows. */
+  async function liveShown(page: Page, after: number): Promise<LiveShown> {
+    await page.waitForFunction(
+      (n) => {
+        const s = document.querySelector<HTMLElement>("[data-testid=live-status]")!;
+        return s.dataset.state === "done" && Number(s.dataset.run) > n;
+      },
+      after,
+      { timeout: 60_000 },
+    );
+    return page.evaluate(() => {
+      const s = document.querySelector<HTMLElement>("[data-testid=live-status]")!;
+      return {
+        run: Number(s.dataset.run),
+        mergeMs: Number(s.dataset.mergeMs),
+        evalMs: Number(s.dataset.evalMs),
+        cells: [...document.querySelectorAll<HTMLElement>("[data-testid=live-acc]")].map((c) => ({
+          value: Number(c.dataset.value),
+          text: c.textContent ?? "",
+          method: c.dataset.method ?? "",
+          lambda: Number(c.dataset.lambda),
+          ratio: c.dataset.ratio === undefined ? undefined : Number(c.dataset.ratio),
+        })),
+      };
+    });
+  }
+
+  /** The shown accuracies equal the Node API's for the setting they carry (within 1e-6), as text too. */
+  async function expectNodeEqual(shown: LiveShown, method: LiveMethod, params: LiveMergeParams) {
+    for (const c of shown.cells) {
+      expect(c.method).toBe(method);
+      expect(c.lambda).toBeCloseTo(params.lambda, 12);
+      expect(c.ratio).toBe(params.pcbRatio);
+    }
+    const node = await nodeAccuracy(method, params);
+    expect(shown.cells).toHaveLength(node.length);
+    shown.cells.forEach((c, i) => {
+      expect(Math.abs(c.value - node[i]!), `${method} task ${i}`).toBeLessThanOrEqual(1e-6);
+      expect(c.text).toBe((c.value * 100).toFixed(1));
+    });
+  }
+
+  it("live panel: merges the zoo in the browser, equal to the Node API, and recomputes when a control moves", async () => {
+    const server = await serveDemo({ dataDir: [liveDir, RESULTS], appDir });
+    const timings: string[] = [];
+    try {
+      const { page, problems } = await open(server.url, VIEWPORTS.laptop);
+      const names = await page.$$eval("#live [data-testid=live-table] tbody th", (t) =>
+        t.map((x) => x.textContent),
+      );
+      expect(names).toEqual(bundle.manifest.tasks.map((t) => t.name));
+      expect(await page.isDisabled("[data-testid=live-ratio]")).toBe(true);
+      // Merges run in the live worker, not in the page's thread.
+      expect(await page.getAttribute("[data-testid=live-status]", "data-engine")).toBe("worker");
+      // First computation: task arithmetic, λ = 1.
+      let shown = await liveShown(page, 0);
+      await expectNodeEqual(shown, "task_arithmetic", { lambda: 1 });
+      const first = shown.cells.map((c) => c.value);
+      timings.push(`task_arithmetic λ 1: merge ${shown.mergeMs} ms, eval ${shown.evalMs} ms`);
+      // Move λ: the numbers change, and still equal the Node API.
+      await page.fill("[data-testid=live-lambda]", "0.4");
+      expect(await page.textContent("[data-testid=live-lambda-value]")).toBe("0.4");
+      shown = await liveShown(page, shown.run);
+      await expectNodeEqual(shown, "task_arithmetic", { lambda: 0.4 });
+      expect(shown.cells.map((c) => c.value)).not.toEqual(first);
+      timings.push(`task_arithmetic λ 0.4: merge ${shown.mergeMs} ms, eval ${shown.evalMs} ms`);
+      // Another method.
+      await page.selectOption("[data-testid=live-method]", "ties");
+      shown = await liveShown(page, shown.run);
+      await expectNodeEqual(shown, "ties", { lambda: 0.4 });
+      timings.push(`ties λ 0.4: merge ${shown.mergeMs} ms, eval ${shown.evalMs} ms`);
+      // PCB with its ratio control.
+      await page.selectOption("[data-testid=live-method]", "pcb");
+      shown = await liveShown(page, shown.run);
+      expect(await page.isDisabled("[data-testid=live-ratio]")).toBe(false);
+      await expectNodeEqual(shown, "pcb", { lambda: 0.4, pcbRatio: 0.1 });
+      await page.selectOption("[data-testid=live-ratio]", "0.2");
+      await page.fill("[data-testid=live-lambda]", "1.3");
+      shown = await liveShown(page, shown.run);
+      await expectNodeEqual(shown, "pcb", { lambda: 1.3, pcbRatio: 0.2 });
+      timings.push(`pcb λ 1.3 r 0.2: merge ${shown.mergeMs} ms, eval ${shown.evalMs} ms`);
+      expect(await page.textContent("[data-testid=live-status]")).toMatch(
+        /^PCB-Merging, λ 1\.3, r 0\.2: average \d+\.\d %\. Merged in \d+ ms and scored in \d+ ms in this browser\.$/,
+      );
+      // The experts' own accuracies, as the bundle records them.
+      expect(
+        await page.$$eval("[data-testid=live-expert]", (c) =>
+          c.map((x) => Number(x.getAttribute("data-value"))),
+        ),
+      ).toEqual(bundle.manifest.tasks.map((t) => t.expertTestSubset));
+      expect(problems).toEqual([]);
+      await (await page.$("#live"))!.screenshot({ path: join(OUTPUT, "live-merge-laptop.png") });
+      await page.close();
+      // The phone width shows the panel without overflow.
+      const phone = await open(server.url, VIEWPORTS.phone);
+      await liveShown(phone.page, 0);
+      expect(await fitsWidth(phone.page)).toBe(true);
+      expect(phone.problems).toEqual([]);
+      await (await phone.page.$("#live"))!.screenshot({ path: join(OUTPUT, "live-merge-phone.png") });
+      await phone.page.close();
+      // A browser whose worker cannot start: the page loads the engine itself, same numbers.
+      const noWorker = await browser.newPage({ viewport: VIEWPORTS.laptop });
+      await noWorker.route(/live-worker-[^/]*\.js$/, (r) => r.abort());
+      await noWorker.goto(server.url);
+      await noWorker.waitForSelector("#app[data-ready=true]", { timeout: 30_000 });
+      const inPage = await liveShown(noWorker, 0);
+      expect(await noWorker.getAttribute("[data-testid=live-status]", "data-engine")).toBe("page");
+      await expectNodeEqual(inPage, "task_arithmetic", { lambda: 1 });
+      await noWorker.close();
+    } finally {
+      await server.close();
+      writeFileSync(join(OUTPUT, "live-merge-timings.txt"), `${timings.join("\n")}\n`);
+    }
+  });
+
+  it("live panel without a bundle: controls shown, says plainly that there is no bundle, requests nothing", async () => {
     const server = await serveDemo({ dataDir: RESULTS, appDir });
     try {
       const { page, problems } = await open(server.url, VIEWPORTS.laptop);
-      expect(await page.textContent("[data-testid=live-status]")).toMatch(
-        /^Live panel not available in this build/,
-      );
+      const requests: string[] = [];
+      page.on("request", (r) => requests.push(r.url()));
+      expect(await page.textContent("[data-testid=live-status]")).toMatch(/^No live-merge bundle is served/);
+      expect(await page.getAttribute("[data-testid=live-status]", "data-state")).toBe("unavailable");
       for (const id of ["live-method", "live-lambda", "live-ratio"])
         expect(await page.isDisabled(`[data-testid=${id}]`)).toBe(true);
       const cells = await page.$$eval("[data-testid=live-acc]", (c) => c.map((x) => x.textContent));
       expect(cells).toHaveLength(8);
       expect(new Set(cells)).toEqual(new Set(["–"]));
+      expect(requests.filter((u) => u.includes("live-merge"))).toEqual([]);
       expect(problems).toEqual([]);
       await (await page.$("#live"))!.screenshot({ path: join(OUTPUT, "live-laptop.png") });
       await page.close();
@@ -273,7 +446,8 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
 
   it("works as a static copy (--out) served by any static file server", async () => {
     const out = join(tmp, "site");
-    await exportStaticDemo({ dataDir: [tourDir, RESULTS], outDir: out, appDir });
+    const exported = await exportStaticDemo({ dataDir: [tourDir, liveDir, RESULTS], outDir: out, appDir });
+    expect(exported.liveBundleFiles).toEqual(["manifest.json", "test.bin", "weights.bin"]);
     const plain = sirv(out);
     const http = createServer((req, res) =>
       plain(req, res, () => {
@@ -292,6 +466,8 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
         ),
       ).toEqual(["ok", "ok", "ok", "ok"]);
       expect((await numberProblems(page)).problems).toEqual([]);
+      // The live panel computes from the copied bundle too.
+      await expectNodeEqual(await liveShown(page, 0), "task_arithmetic", { lambda: 1 });
       expect(problems).toEqual([]);
       await page.close();
     } finally {

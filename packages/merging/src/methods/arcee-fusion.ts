@@ -10,7 +10,7 @@
 // the exact order statistics of every tensor (deterministic, same result as mergekit below 10⁶).
 // KL is computed in float64 per row; importances and the threshold are float32, as in mergekit.
 
-import { selectKths } from "@x/tensor-core";
+import { selectKths } from "@x/tensor-core/browser";
 import type { MergeMethod } from "../method.js";
 import { checkInput, tensorScope } from "./common.js";
 

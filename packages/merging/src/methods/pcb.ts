@@ -6,8 +6,12 @@
 //   parameters, in memory (≈ 2·n·D float32 + D); kept for checking.
 // - per-tensor: each tensor is its own "model" (what mergekit forks do) — a different semantics.
 // Per-model `weight` = λ_i inside the weighted average (numerator only); global `lambda` = outer λ.
+//
+// This module runs in a browser (it is on `@x/merging/browser`'s import graph): the streaming-global
+// sessions (threads, spill files, the machine's memory size) are Node-only and are installed by
+// `pcb-node.ts`, which the package entry loads. Without them (in a browser) streaming-global computes
+// through the reference session: the same output, in memory (≈ 2·n·D float32).
 
-import { totalmem } from "node:os";
 import type {
   GlobalMergeContext,
   GlobalMergeSession,
@@ -18,7 +22,7 @@ import type {
 import { MergeMethodError } from "../method.js";
 import { MAX_TASKS } from "../pcb/fast/kernels.js";
 import { DEFAULT_WINDOW } from "../pcb/fast/layout.js";
-import { fastPcbSession } from "../pcb/fast/session.js";
+import type { FastPcbSession } from "../pcb/fast/session.js";
 import {
   type NanGuard,
   PCB_DEFAULTS,
@@ -29,23 +33,29 @@ import {
 import { pcbMergeRows } from "../pcb/per-tensor.js";
 import { type PcbPrepared, pcbPrepare } from "../pcb/reference.js";
 import { deltaRows } from "../pcb/score.js";
-import { streamingPcbSession } from "../pcb/streaming.js";
+import type { StreamingPcbSession } from "../pcb/streaming.js";
 import { bool, checkInput, num, perModel, str } from "./common.js";
 import { collectTaskMatrix } from "./task-matrix.js";
 
 export type PcbMode = "reference" | "streaming-global" | "per-tensor";
 
-/**
- * Default `memory_budget` of streaming-global for a machine with `totalBytes` of memory: a quarter of
- * it, at least 1 GiB. It bounds the fast path's windows and, with `fast_window: 0`, how much of a model
- * stays resident (in as many WebAssembly memories as it needs: ≈ 47 bytes per parameter with 8 F32
- * tasks); it bounds the general path's task store. Only speed and memory depend on it, never the output.
- */
-export function defaultMemoryBudget(totalBytes: number = totalmem()): number {
-  return Math.max(2 ** 30, Math.floor(totalBytes / 4 / 2 ** 20) * 2 ** 20);
+/** The Node-only sessions of streaming-global and its fast path (see `pcb-node.ts`). */
+export interface PcbNodeSessions {
+  /** Default of `memory_budget` on this machine. */
+  readonly memoryBudget: number;
+  readonly streaming: StreamingPcbSession;
+  readonly fast: FastPcbSession;
 }
 
-export const STREAMING_MEMORY_BUDGET = defaultMemoryBudget();
+let nodeSessions: PcbNodeSessions | undefined;
+
+/** Installs the Node-only sessions (done once by `pcb-node.ts` when the package entry loads). */
+export function installPcbNodeSessions(sessions: PcbNodeSessions): void {
+  nodeSessions = sessions;
+}
+
+/** `memory_budget` default without the Node sessions (it only bounds the streaming paths). */
+const FALLBACK_MEMORY_BUDGET = 2 ** 30;
 
 function optionsOf(params: ParamMap): ResolvedPcbOptions {
   return resolvePcbOptions({
@@ -151,7 +161,9 @@ export const pcb: MergeMethod = {
       name: "memory_budget",
       scope: "global",
       type: "number",
-      default: STREAMING_MEMORY_BUDGET,
+      get default() {
+        return nodeSessions?.memoryBudget ?? FALLBACK_MEMORY_BUDGET;
+      },
       min: 0,
       description:
         "streaming-global: bytes the fast path, or the general path's per-task store (n × D float32: task vectors, then balance scores), may take in memory. The fast path reads a model that fits once; beyond the budget it keeps what fits and re-reads the rest in every pass; the store spills to a self-deleting temp file. Default: a quarter of the machine's memory, at least 1 GiB.",
@@ -239,7 +251,8 @@ export const pcb: MergeMethod = {
     const mode = str(ctx.params, "mode") as PcbMode;
     if (mode === "reference") return referenceSession(ctx, o, lambda);
     if (mode === "streaming-global") {
-      return streamingPcbSession(ctx, o, lambda, "pcb streaming-global", {
+      if (!nodeSessions) return referenceSession(ctx, o, lambda);
+      return nodeSessions.streaming(ctx, o, lambda, "pcb streaming-global", {
         memoryBudget: num(ctx.params, "memory_budget"),
         spillDir: str(ctx.params, "spill_dir") || undefined,
         // 0: the merge's `threads` when given, else the session's default (all cores)
@@ -256,11 +269,12 @@ export const pcb: MergeMethod = {
       uniformDtype: true,
       maxModels: MAX_TASKS,
       applies: (params) =>
+        nodeSessions !== undefined &&
         str(params, "mode") === "streaming-global" &&
         bool(params, "fast_path") &&
         str(params, "inter") === "canonical",
       begin: (ctx) =>
-        fastPcbSession(
+        nodeSessions?.fast(
           ctx,
           optionsOf(ctx.params),
           num(ctx.params, "lambda"),

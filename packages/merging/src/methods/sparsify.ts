@@ -5,7 +5,7 @@
 // value are taken in increasing index order (as a stable sort would). Thresholds come from the exact
 // O(D) `selectKth` of @x/tensor-core; no full sorts except DELLA's per-row ranks, which need them.
 
-import { type Rng, selectKth } from "@x/tensor-core";
+import { type Rng, selectKth } from "@x/tensor-core/browser";
 import { MergeMethodError } from "../method.js";
 
 /** How a sparsified task vector is rescaled: mergekit's L1 norm matching, or 1/p (DARE/DELLA papers). */

@@ -7,7 +7,7 @@
 //     as the reference's `where(s > 0, τ > 0, τ < 0)` does) over their count (min 1).
 // Returns the merged task vector τ; the caller applies θ₀ + λ·τ.
 
-import { createSelectScratch, selectKth } from "@x/tensor-core";
+import { createSelectScratch, selectKth } from "@x/tensor-core/browser";
 import { MergeMethodError } from "../method.js";
 
 export interface TiesPcbOptions {

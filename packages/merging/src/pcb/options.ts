@@ -1,6 +1,6 @@
 // PCB-Merging options, defaults and the reference code's index rules (docs/pcb.md).
 
-import { truncIndex } from "@x/tensor-core";
+import { truncIndex } from "@x/tensor-core/browser";
 import { MergeMethodError } from "../method.js";
 
 /**

@@ -4,7 +4,7 @@
 // threshold, once for the merge) instead of keeping n score rows. Same kernels and float32 order
 // as `pcbPrepare` + `combine`, so results are bit-identical to them.
 
-import { createSelectScratch, selectKth, selectKths } from "@x/tensor-core";
+import { createSelectScratch, selectKth, selectKths } from "@x/tensor-core/browser";
 import { clampIndices, dropIndex, type ResolvedPcbOptions } from "./options.js";
 import {
   accumulateWeighted,

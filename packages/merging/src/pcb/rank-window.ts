@@ -8,7 +8,7 @@
 // caller falls back to a two-sweep histogram refinement. PCB streaming-global uses this for the drop
 // threshold, which saves a whole sweep over the n × D balance scores.
 
-import { selectKth } from "@x/tensor-core";
+import { selectKth } from "@x/tensor-core/browser";
 
 /** The value window of one selection, chosen from a sample of the values. */
 export interface ValueWindow {

@@ -4,7 +4,7 @@
 // `pcbPrepare` computes everything that does not depend on λ (clamp, scores, W) once;
 // `PcbPrepared.combine(lambdas)` then only redoes the weighted sum (step 7) — the coefficient-search path.
 
-import { createSelectScratch, selectKth, selectKths } from "@x/tensor-core";
+import { createSelectScratch, selectKth, selectKths } from "@x/tensor-core/browser";
 import {
   clampIndices,
   dropIndex,

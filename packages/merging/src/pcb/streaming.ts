@@ -336,3 +336,6 @@ export function streamingPcbSession(
     },
   };
 }
+
+/** The type of `streamingPcbSession` (installed into the `pcb` method by `methods/pcb-node.ts`). */
+export type StreamingPcbSession = typeof streamingPcbSession;

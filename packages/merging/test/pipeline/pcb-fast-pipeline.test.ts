@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openCheckpoint, Rng } from "@x/tensor-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultMemoryBudget } from "../../src/methods/pcb.js";
+import { defaultMemoryBudget } from "../../src/methods/pcb-node.js";
 import { fineTune, randomModel, withDtype, writeModelDir } from "./fixtures.js";
 import {
   type MergeProgressEvent,

@@ -107,3 +107,6 @@ export function fastPcbSession(
     close: () => fast.close(),
   };
 }
+
+/** The type of `fastPcbSession` (installed into the `pcb` method by `methods/pcb-node.ts`). */
+export type FastPcbSession = typeof fastPcbSession;
