@@ -141,7 +141,7 @@ function splitTask(
 
 type Log = (message: string) => void;
 
-interface TaskData {
+export interface TaskData {
   source: ImageSet;
   sourceClasses: number;
   train: ImageSet;
@@ -207,7 +207,7 @@ async function runArm(
   };
 }
 
-function memberScores(spec: ModelSpec, pop: Float32Array[], d: TaskData, e: CadeScale["engine"]) {
+export function memberScores(spec: ModelSpec, pop: Float32Array[], d: TaskData, e: CadeScale["engine"]) {
   return pop.map((g) => ({
     fitness: accuracyPercent(spec, g, d.fitness, e),
     val: accuracyPercent(spec, g, d.val, e),
@@ -215,11 +215,65 @@ function memberScores(spec: ModelSpec, pop: Float32Array[], d: TaskData, e: Cade
   }));
 }
 
-function bestByVal(ms: { fitness: number; val: number; test: number }[]): number {
+export function bestByVal(ms: { fitness: number; val: number; test: number }[]): number {
   let b = 0;
   for (let i = 1; i < ms.length; i++)
     if (ms[i].val > ms[b].val || (ms[i].val === ms[b].val && ms[i].fitness > ms[b].fitness)) b = i;
   return b;
+}
+
+/** Step 1 of a seed: the source model pretrained on the source classes (kept in `dir`, resumed from it). */
+export async function pretrainSource(
+  d: TaskData,
+  s: CadeScale,
+  seed: number,
+  dir: string,
+): Promise<SnnModel> {
+  const base = { hidden: s.hidden, blocks: s.blocks, timeSteps: s.timeSteps };
+  const srcFile = join(dir, "source.safetensors");
+  let source: SnnModel;
+  if (existsSync(srcFile)) source = await loadModel(srcFile);
+  else {
+    const r = await trainModel({
+      model: initModel(sewMlp({ ...base, classes: d.sourceClasses }), new Rng(`source-${seed}`)),
+      train: d.source,
+      epochs: s.pretrainEpochs,
+      batchSize: s.batchSize,
+      optimizer: { kind: "sgd", lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
+      seed: `source-${seed}`,
+      backend: "wasm",
+      checkpointDir: join(dir, "source"),
+      resume: true,
+    });
+    source = r.model;
+    await saveModel(source, srcFile);
+  }
+  return source;
+}
+
+/** Step 2 of a seed: the population, each member transfer-learned from `source` (kept in `dir`, resumed). */
+export async function transferPopulation(
+  spec: ModelSpec,
+  source: SnnModel,
+  d: TaskData,
+  s: CadeScale,
+  seed: number,
+  dir: string,
+): Promise<Float32Array[]> {
+  return (
+    await buildPopulation({
+      spec,
+      source,
+      train: d.train,
+      size: s.populationSize,
+      epochs: s.memberEpochs,
+      batchSize: s.batchSize,
+      seed,
+      backend: "wasm",
+      dir: join(dir, "tl"),
+      resume: true,
+    })
+  ).map((m) => m.genome);
 }
 
 async function runSeed(
@@ -239,42 +293,12 @@ async function runSeed(
   await mkdir(dir, { recursive: true });
   // 1. source pretraining
   let t0 = performance.now();
-  const srcFile = join(dir, "source.safetensors");
-  let source: SnnModel;
-  if (existsSync(srcFile)) source = await loadModel(srcFile);
-  else {
-    const r = await trainModel({
-      model: initModel(sewMlp({ ...base, classes: d.sourceClasses }), new Rng(`source-${seed}`)),
-      train: d.source,
-      epochs: s.pretrainEpochs,
-      batchSize: s.batchSize,
-      optimizer: { kind: "sgd", lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
-      seed: `source-${seed}`,
-      backend: "wasm",
-      checkpointDir: join(dir, "source"),
-      resume: true,
-    });
-    source = r.model;
-    await saveModel(source, srcFile);
-  }
+  const source = await pretrainSource(d, s, seed, dir);
   tick("pretrain", t0);
   const spec = sewMlp({ ...base, classes: d.classes });
   // 2. transfer-learned population
   t0 = performance.now();
-  const tl = (
-    await buildPopulation({
-      spec,
-      source,
-      train: d.train,
-      size: s.populationSize,
-      epochs: s.memberEpochs,
-      batchSize: s.batchSize,
-      seed,
-      backend: "wasm",
-      dir: join(dir, "tl"),
-      resume: true,
-    })
-  ).map((m) => m.genome);
+  const tl = await transferPopulation(spec, source, d, s, seed, dir);
   tick("population", t0);
   log(`${task} seed ${seed}: population ready`);
   const members = memberScores(spec, tl, d, s.engine);
