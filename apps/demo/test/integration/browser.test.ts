@@ -2,34 +2,37 @@
 // Debian's chromium with playwright-core, and compare every number the page shows with the JSON files.
 // Screenshots go to apps/demo/test-output/ (ignored by git). Without chromium the test skips outside CI
 // and fails in CI.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import sirv from "sirv";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportStaticDemo } from "../../src/server/export.js";
 import { serveDemo } from "../../src/server/serve.js";
 import { makeTourFixture } from "../fixtures/make-tour.js";
-import { checkNum, type NumAttrs } from "../helpers/resolve-num.js";
+import {
+  chartProblems,
+  fitsWidth,
+  HAVE_CHROMIUM,
+  launchChromium,
+  OUTPUT,
+  openPage,
+  PKG,
+  numberProblems as pageNumberProblems,
+  RESULTS,
+  requireChromium,
+  screenshots,
+  shownNumbers,
+  VIEWPORTS,
+  type Viewport,
+  WRONG,
+} from "../helpers/browser.js";
 
-const PKG = fileURLToPath(new URL("../../", import.meta.url));
-const RESULTS = fileURLToPath(new URL("../../../../bench/results/", import.meta.url));
-const OUTPUT = join(PKG, "test-output");
-const CHROMIUM = process.env.X_CHROMIUM ?? "/usr/bin/chromium";
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const WRONG = "#D55E00";
-const VIEWPORTS = { laptop: { width: 1366, height: 900 }, phone: { width: 390, height: 844 } } as const;
-
-if (!HAVE_CHROMIUM) {
-  const how = `browser test needs chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set X_CHROMIUM)`;
-  if (process.env.CI) throw new Error(how);
-  console.warn(`skipping: ${how}`);
-}
+requireChromium();
 
 describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
   const tmp = mkdtempSync(join(tmpdir(), "x-demo-browser-"));
@@ -56,19 +59,7 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
       docs[f] = JSON.parse(readFileSync(join(RESULTS, f), "utf8"));
     docs["tour.json"] = JSON.parse(readFileSync(join(tourDir, "tour.json"), "utf8"));
     mkdirSync(OUTPUT, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // Playwright gives every launch a fresh temporary profile (user data dir).
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
@@ -76,75 +67,8 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  /** Opens the page, records requests that leave the server and errors, and waits until it is drawn. */
-  async function open(url: string, viewport: { width: number; height: number }) {
-    const page = await browser.newPage({ viewport });
-    const problems: string[] = [];
-    const origin = new URL(url).origin;
-    page.on("request", (r) => {
-      if (!r.url().startsWith(origin) && !r.url().startsWith("data:"))
-        problems.push(`request outside the server: ${r.url()}`);
-    });
-    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-    page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    await page.goto(url);
-    await page.waitForSelector("#app[data-ready=true]", { timeout: 30_000 });
-    return { page, problems };
-  }
-
-  async function shownNumbers(page: Page, scope = "#app"): Promise<NumAttrs[]> {
-    return page.$$eval(`${scope} [data-json]`, (els) =>
-      els.map((e) => ({
-        value: e.getAttribute("data-value")!,
-        format: e.getAttribute("data-format")!,
-        file: e.getAttribute("data-file"),
-        json: e.getAttribute("data-json"),
-        agg: e.getAttribute("data-agg"),
-        text: e.textContent ?? "",
-      })),
-    );
-  }
-
-  /** Every chart has a title, labelled axes and a legend with at least one entry. */
-  async function chartProblems(page: Page): Promise<string[]> {
-    return page.$$eval("figure.chart", (figs) =>
-      figs.flatMap((f) => {
-        const id = f.getAttribute("data-chart");
-        const out: string[] = [];
-        if (!f.querySelector(".chart-title")?.textContent?.trim()) out.push(`${id}: no title`);
-        if (!f.querySelector("svg")) out.push(`${id}: no plot`);
-        const y = f.getAttribute("data-y-label") ?? "";
-        const x = f.getAttribute("data-x-label") ?? "";
-        if (!y.trim()) out.push(`${id}: no y label`);
-        if (!x.trim()) out.push(`${id}: no x label`);
-        // The labels are drawn in the plot, not only declared.
-        const texts = [...f.querySelectorAll("svg text")].map((t) => t.textContent ?? "").join(" | ");
-        if (!texts.includes(y.slice(0, 12))) out.push(`${id}: y label "${y}" not drawn`);
-        if (x !== "none" && !texts.includes(x.slice(0, 12))) out.push(`${id}: x label "${x}" not drawn`);
-        if (f.querySelectorAll("[data-testid=legend] [class*=swatch]").length === 0)
-          out.push(`${id}: no legend entries`);
-        return out;
-      }),
-    );
-  }
-
-  async function numberProblems(page: Page): Promise<{ count: number; problems: string[] }> {
-    const nums = await shownNumbers(page);
-    return { count: nums.length, problems: nums.flatMap((n) => checkNum(n, docs)) };
-  }
-
-  /** The whole page, and each panel on its own (easier to look at). */
-  async function screenshots(page: Page, prefix: string): Promise<void> {
-    await page.screenshot({ path: join(OUTPUT, `${prefix}.png`), fullPage: true });
-    for (const id of ["merging", "evolution", "snn", "grid", "live"])
-      await (await page.$(`#${id}`))!.screenshot({ path: join(OUTPUT, `${prefix}-${id}.png`) });
-  }
-
-  async function fitsWidth(page: Page): Promise<boolean> {
-    return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
-  }
+  const open = (url: string, viewport: Viewport) => openPage(browser, url, viewport);
+  const numberProblems = (page: Page) => pageNumberProblems(page, docs);
 
   it("shows the committed results: every panel, every number equal to its JSON, at laptop and phone width", async () => {
     const server = await serveDemo({ dataDir: RESULTS, appDir });
