@@ -16,6 +16,7 @@ import {
   list,
   overwriteOption,
   quietOption,
+  UsageError,
 } from "../kit.js";
 
 /** Default work folder (relative to the current directory): tour data, the zoo cache, trained SNN models. */
@@ -77,6 +78,8 @@ function summaryTable(rows: readonly TourSummaryRow[]): string {
 
 async function demo(o: DemoOpts): Promise<void> {
   const { defaultAppDir } = await import("@x/demo");
+  if (o.seeds && new Set(o.seeds).size !== o.seeds.length)
+    throw new UsageError(`--seeds lists a seed twice (${o.seeds.join(",")})`);
   const work = resolve(o.work);
   const tourDir = join(work, "data");
   if (o.out !== undefined) checkOutput(o.out, { overwrite: o.overwrite, inputs: [tourDir] });

@@ -165,6 +165,7 @@ describe.skipIf(!built)("x demo", () => {
       [["--port", "70000"], /expected an integer in \[0, 65535\]/],
       [["--seeds", "1,x"], /--seeds <list>.*got 'x'/],
       [["--bogus"], /unknown option '--bogus'/],
+      [["--seeds", "1,1"], /--seeds lists a seed twice \(1,1\)/],
     ] as const) {
       const r = x(["demo", ...args, "--work", join(tmp, "unused")]);
       expect(r.code, args.join(" ")).toBe(2);
