@@ -1,10 +1,11 @@
 // What the browser tests share: launching Debian's chromium with playwright-core, opening the page until it is
 // drawn (recording requests that leave the server and console errors), reading back every shown number and
 // checking it against its JSON, checking the charts' titles, axes and legends, and screenshots.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
+import type { TourResult } from "../../src/data/tour-schema.js";
 import { checkNum, type NumAttrs } from "./resolve-num.js";
 
 export const PKG = fileURLToPath(new URL("../../", import.meta.url));
@@ -18,6 +19,18 @@ export const VIEWPORTS = {
   phone: { width: 390, height: 844 },
 } as const;
 export type Viewport = { readonly width: number; readonly height: number };
+
+/** The committed result files the page's panels read, parsed, by file name. */
+export function committedDocs(): Record<string, unknown> {
+  const files = [
+    "merging-8task.json",
+    "merging-8task-sgd.json",
+    "evolver.json",
+    "evolver-lambda-check.json",
+    "grid.json",
+  ];
+  return Object.fromEntries(files.map((f) => [f, JSON.parse(readFileSync(join(RESULTS, f), "utf8"))]));
+}
 
 /** Without chromium: fail in CI, else say how to install it (the caller skips). */
 export function requireChromium(): void {
@@ -115,4 +128,53 @@ export async function screenshots(page: Page, prefix: string): Promise<void> {
 
 export async function fitsWidth(page: Page): Promise<boolean> {
   return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+}
+
+/** Each panel's state ("ok", "empty", ...) by panel id. */
+export async function panelStates(page: Page): Promise<Record<string, string | undefined>> {
+  return page.$$eval("[data-panel] .panel-content", (els) =>
+    Object.fromEntries(
+      els.map((e) => [
+        e.closest("[data-panel]")!.getAttribute("data-panel"),
+        (e as HTMLElement).dataset.state,
+      ]),
+    ),
+  );
+}
+
+/** Charts every panel draws for a tour with all four sections. */
+export const TOUR_CHARTS = [
+  "merging-per-task",
+  "merging-task-count",
+  "evolution-fitness",
+  "evolution-cade-schedule",
+  "snn-raster",
+  "snn-membrane",
+  "snn-arms",
+  "grid-true-tree",
+  "grid-identified-tree",
+  "grid-branch-errors",
+];
+
+/** What the page draws from a tour: each panel's source line, the charts, wrong branches in the highlight colour, spikes. */
+export async function tourDrawing(page: Page) {
+  return {
+    sources: await page.$$eval("[data-panel] [data-testid=source]", (els) => els.map((e) => e.textContent)),
+    charts: await page.$$eval("figure.chart", (f) => f.map((x) => x.getAttribute("data-chart"))),
+    wrongBranches: await page.$$eval(
+      `[data-chart=grid-identified-tree] svg [stroke="${WRONG}"] path, [data-chart=grid-identified-tree] svg path[stroke="${WRONG}"]`,
+      (p) => p.length,
+    ),
+    spikes: await page.$$eval("[data-chart=snn-raster] svg g[aria-label=tick] line", (l) => l.length),
+  };
+}
+
+/** The same counts in the tour's JSON: branches marked wrong, spikes in the rasters. */
+export function tourCounts(tour: TourResult): { wrongBranches: number; spikes: number } {
+  if (tour.grid.status !== "ok" || tour.snn.status !== "ok")
+    throw new Error("the tour's grid or SNN section did not run");
+  return {
+    wrongBranches: tour.grid.identifiedTree.filter((e) => e.wrong).length,
+    spikes: tour.snn.rasters.reduce((n, r) => n + r.spikes.flat().length, 0),
+  };
 }

@@ -12,17 +12,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseTourResult, type TourResult } from "../../src/data/tour-schema.js";
 import {
   chartProblems,
+  committedDocs,
   fitsWidth,
   HAVE_CHROMIUM,
   launchChromium,
   numberProblems,
   OUTPUT,
   openPage,
-  RESULTS,
+  panelStates,
   requireChromium,
   screenshots,
+  TOUR_CHARTS,
+  tourCounts,
+  tourDrawing,
   VIEWPORTS,
-  WRONG,
 } from "../helpers/browser.js";
 
 const CLI = fileURLToPath(new URL("../../../cli/dist/bin.js", import.meta.url));
@@ -66,14 +69,7 @@ describe.skipIf(!HAVE_CHROMIUM || !READY)("demo page on a real x demo --quick ru
     }
     url = URL_LINE.exec(out)![1]!;
     docs["tour.json"] = JSON.parse(readFileSync(join(work, "data", "tour.json"), "utf8"));
-    for (const f of [
-      "merging-8task.json",
-      "merging-8task-sgd.json",
-      "evolver.json",
-      "evolver-lambda-check.json",
-      "grid.json",
-    ])
-      docs[f] = JSON.parse(readFileSync(join(RESULTS, f), "utf8"));
+    Object.assign(docs, committedDocs());
     mkdirSync(OUTPUT, { recursive: true });
     browser = await launchChromium();
   }, 300_000);
@@ -88,34 +84,15 @@ describe.skipIf(!HAVE_CHROMIUM || !READY)("demo page on a real x demo --quick ru
     const tour: TourResult = parseTourResult(docs["tour.json"]);
     for (const [name, viewport] of Object.entries(VIEWPORTS)) {
       const { page, problems } = await openPage(browser, url, viewport);
-      const states = await page.$$eval("[data-panel] .panel-content", (els) =>
-        Object.fromEntries(
-          els.map((e) => [
-            e.closest("[data-panel]")!.getAttribute("data-panel"),
-            (e as HTMLElement).dataset.state,
-          ]),
-        ),
-      );
+      const states = await panelStates(page);
       expect(states).toEqual({ merging: "ok", evolution: "ok", snn: "ok", grid: "ok" });
-      const sources = await page.$$eval("[data-panel] [data-testid=source]", (els) =>
-        els.map((e) => e.textContent),
-      );
-      expect(sources).toHaveLength(4);
-      for (const s of sources) expect(s).toMatch(/^Tour run tour\.json/);
-      const charts = await page.$$eval("figure.chart", (f) => f.map((x) => x.getAttribute("data-chart")));
-      for (const id of [
-        "merging-per-task",
-        "merging-task-count",
-        "evolution-fitness",
-        "evolution-cade-schedule",
-        "snn-raster",
-        "snn-membrane",
-        "snn-arms",
-        "grid-true-tree",
-        "grid-identified-tree",
-        "grid-branch-errors",
-      ])
-        expect(charts).toContain(id);
+      const drawn = await tourDrawing(page);
+      expect(drawn.sources).toHaveLength(4);
+      for (const src of drawn.sources) expect(src).toMatch(/^Tour run tour\.json/);
+      for (const id of TOUR_CHARTS) expect(drawn.charts).toContain(id);
+      const counts = tourCounts(tour);
+      expect(drawn.wrongBranches).toBe(counts.wrongBranches);
+      expect(drawn.spikes).toBe(counts.spikes);
       expect(await chartProblems(page)).toEqual([]);
       const { count, problems: wrong } = await numberProblems(page, docs);
       expect(wrong).toEqual([]);
@@ -126,16 +103,6 @@ describe.skipIf(!HAVE_CHROMIUM || !READY)("demo page on a real x demo --quick ru
       );
       expect(fromTour.length).toBeGreaterThan(0);
       expect(new Set(fromTour)).toEqual(new Set(["tour.json"]));
-      if (tour.grid.status !== "ok" || tour.snn.status !== "ok") throw new Error("tour sections not run");
-      const highlighted = await page.$$eval(
-        `[data-chart=grid-identified-tree] svg [stroke="${WRONG}"] path, [data-chart=grid-identified-tree] svg path[stroke="${WRONG}"]`,
-        (p) => p.length,
-      );
-      expect(highlighted).toBe(tour.grid.identifiedTree.filter((e) => e.wrong).length);
-      const spikes = tour.snn.rasters.reduce((n, r) => n + r.spikes.flat().length, 0);
-      expect(await page.$$eval("[data-chart=snn-raster] svg g[aria-label=tick] line", (l) => l.length)).toBe(
-        spikes,
-      );
       expect(await fitsWidth(page)).toBe(true);
       expect(problems).toEqual([]);
       await screenshots(page, `tour-run-${name}`);

@@ -16,6 +16,7 @@ import { serveDemo } from "../../src/server/serve.js";
 import { makeTourFixture } from "../fixtures/make-tour.js";
 import {
   chartProblems,
+  committedDocs,
   fitsWidth,
   HAVE_CHROMIUM,
   launchChromium,
@@ -23,13 +24,16 @@ import {
   openPage,
   PKG,
   numberProblems as pageNumberProblems,
+  panelStates,
   RESULTS,
   requireChromium,
   screenshots,
   shownNumbers,
+  TOUR_CHARTS,
+  tourCounts,
+  tourDrawing,
   VIEWPORTS,
   type Viewport,
-  WRONG,
 } from "../helpers/browser.js";
 
 requireChromium();
@@ -49,14 +53,7 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
     });
     mkdirSync(tourDir);
     writeFileSync(join(tourDir, "tour.json"), JSON.stringify(makeTourFixture()));
-    for (const f of [
-      "merging-8task.json",
-      "merging-8task-sgd.json",
-      "evolver.json",
-      "evolver-lambda-check.json",
-      "grid.json",
-    ])
-      docs[f] = JSON.parse(readFileSync(join(RESULTS, f), "utf8"));
+    Object.assign(docs, committedDocs());
     docs["tour.json"] = JSON.parse(readFileSync(join(tourDir, "tour.json"), "utf8"));
     mkdirSync(OUTPUT, { recursive: true });
     browser = await launchChromium();
@@ -75,14 +72,7 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
     try {
       for (const [name, viewport] of Object.entries(VIEWPORTS)) {
         const { page, problems } = await open(server.url, viewport);
-        const states = await page.$$eval("[data-panel] .panel-content", (els) =>
-          Object.fromEntries(
-            els.map((e) => [
-              e.closest("[data-panel]")!.getAttribute("data-panel"),
-              (e as HTMLElement).dataset.state,
-            ]),
-          ),
-        );
+        const states = await panelStates(page);
         expect(states).toEqual({ merging: "ok", evolution: "ok", snn: "empty", grid: "ok" });
         expect(await page.textContent("[data-testid=snn-not-run]")).toMatch(/^Not run yet: /);
         const charts = await page.$$eval("figure.chart", (f) => f.map((x) => x.getAttribute("data-chart")));
@@ -132,39 +122,18 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
     try {
       for (const [name, viewport] of Object.entries(VIEWPORTS)) {
         const { page, problems } = await open(server.url, viewport);
-        const sources = await page.$$eval("[data-panel] [data-testid=source]", (els) =>
-          els.map((e) => e.textContent),
-        );
-        expect(sources).toHaveLength(4);
-        for (const s of sources) expect(s).toMatch(/^Tour run tour\.json/);
-        const charts = await page.$$eval("figure.chart", (f) => f.map((x) => x.getAttribute("data-chart")));
-        for (const id of [
-          "snn-raster",
-          "snn-membrane",
-          "snn-arms",
-          "grid-true-tree",
-          "grid-identified-tree",
-          "grid-branch-errors",
-        ])
-          expect(charts).toContain(id);
+        const drawn = await tourDrawing(page);
+        expect(drawn.sources).toHaveLength(4);
+        for (const s of drawn.sources) expect(s).toMatch(/^Tour run tour\.json/);
+        for (const id of TOUR_CHARTS) expect(drawn.charts).toContain(id);
         expect(await chartProblems(page)).toEqual([]);
         const { problems: wrong } = await numberProblems(page);
         expect(wrong).toEqual([]);
-        // Wrong branches drawn in the highlight colour: as many as the JSON marks wrong (missed ones on the true tree).
-        const tour = docs["tour.json"] as ReturnType<typeof makeTourFixture>;
-        if (tour.grid.status !== "ok") throw new Error("fixture grid not ok");
-        const highlighted = await page.$$eval(
-          `[data-chart=grid-identified-tree] svg [stroke="${WRONG}"] path, [data-chart=grid-identified-tree] svg path[stroke="${WRONG}"]`,
-          (p) => p.length,
-        );
-        expect(highlighted).toBe(tour.grid.identifiedTree.filter((e) => e.wrong).length);
+        // Wrong branches drawn in the highlight colour: as many as the JSON marks wrong; spikes drawn = spikes in the JSON.
+        const counts = tourCounts(docs["tour.json"] as ReturnType<typeof makeTourFixture>);
+        expect(drawn.wrongBranches).toBe(counts.wrongBranches);
         expect(await page.textContent("[data-testid=grid-tree-summary]")).toContain("692–684");
-        // Spikes drawn = spikes in the JSON.
-        if (tour.snn.status !== "ok") throw new Error("fixture snn not ok");
-        const spikes = tour.snn.rasters.reduce((n, r) => n + r.spikes.flat().length, 0);
-        expect(
-          await page.$$eval("[data-chart=snn-raster] svg g[aria-label=tick] line", (l) => l.length),
-        ).toBe(spikes);
+        expect(drawn.spikes).toBe(counts.spikes);
         expect(await fitsWidth(page)).toBe(true);
         expect(problems).toEqual([]);
         await screenshots(page, `tour-${name}`);

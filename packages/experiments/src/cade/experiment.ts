@@ -7,6 +7,7 @@ import {
   averageGenomes,
   buildPopulation,
   type CadeArm,
+  type CadeResult,
   FASHION_TRAIN_PER_CLASS,
   greedySoup,
   indicesByClass,
@@ -169,6 +170,27 @@ function armList(s: CadeScale, main: boolean): { name: string; arm: CadeArm }[] 
   return arms;
 }
 
+/** One DE arm on a population (fitness on the fitness set, selection on val); test accuracy (%) of its choice. */
+export async function runDeArm(
+  spec: ModelSpec,
+  pop: Float32Array[],
+  d: TaskData,
+  s: CadeScale,
+  arm: CadeArm,
+  seed: string,
+): Promise<{ r: CadeResult; test: number }> {
+  const r = await runCade({
+    spec,
+    population: pop,
+    fitnessSet: d.fitness,
+    val: d.val,
+    generations: s.generations,
+    arm,
+    seed,
+  });
+  return { r, test: accuracyPercent(spec, r.population[r.selected], d.test, s.engine) };
+}
+
 async function runArm(
   spec: ModelSpec,
   pop: Float32Array[],
@@ -179,21 +201,12 @@ async function runArm(
   seed: number,
 ): Promise<ArmOutcome> {
   const t0 = performance.now();
-  const r = await runCade({
-    spec,
-    population: pop,
-    fitnessSet: d.fitness,
-    val: d.val,
-    generations: s.generations,
-    arm,
-    seed: `${seed}-${name}`,
-  });
-  const g = r.population[r.selected];
+  const { r, test } = await runDeArm(spec, pop, d, s, arm, `${seed}-${name}`);
   let accepted = 0;
   for (const h of r.history) accepted += h.accepted;
   return {
     arm: name,
-    test: accuracyPercent(spec, g, d.test, s.engine),
+    test,
     val: r.val[r.selected],
     fitness: r.fitness[r.selected],
     evaluations: r.evaluations,

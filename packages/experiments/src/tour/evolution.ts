@@ -8,7 +8,7 @@
 import { evolve } from "@x/evolution";
 import { coefficientMerge, mergeFunction } from "@x/merging/evolve";
 import { Rng } from "@x/tensor-core";
-import { defaultOptions, dirichletCoefficients } from "../evolver/experiment.js";
+import { defaultOptions, dirichletCoefficients, mergeSettings } from "../evolver/experiment.js";
 import { buildSetup, Evaluator, type ExperimentSizes, genomeLayout } from "../evolver/setup.js";
 import type { TourEvolutionRun } from "./types.js";
 
@@ -55,14 +55,7 @@ export async function tourEvolverSeed(seed: number, o: TourEvolverOptions): Prom
     // Random search at the same evaluation counts: λ of task arithmetic on dev first, then Dirichlet weights.
     const layout = genomeLayout(setup.arch);
     const out = new Float32Array(setup.dim);
-    const settings = (lambda: number) => ({
-      lambda,
-      tiesTopK: 0.2,
-      dareDrop: 0.9,
-      pcbRatio: 0.1,
-      regmeanAlpha: 0.1,
-      maskSeed: `dare-${seed}`,
-    });
+    const settings = (lambda: number) => mergeSettings(seed, lambda);
     let evaluations = 0;
     let best = Number.NEGATIVE_INFINITY;
     const bestWeights = new Float32Array(setup.dim);

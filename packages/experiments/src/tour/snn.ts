@@ -5,7 +5,7 @@
  * raster and membrane traces of one test image through the CADE-selected model (`FastSnn.trace`).
  */
 import { join } from "node:path";
-import { accuracyPercent, type CadeArm, FastSnn, runCade, SnnModel, sewMlp } from "@x/snn";
+import { type CadeArm, FastSnn, SnnModel, sewMlp } from "@x/snn";
 import {
   bestByVal,
   type CadeScale,
@@ -13,6 +13,7 @@ import {
   loadTaskData,
   memberScores,
   pretrainSource,
+  runDeArm,
   transferPopulation,
 } from "../cade/experiment.js";
 import type { SnnSection, TourCadeSchedule } from "./types.js";
@@ -62,18 +63,8 @@ export async function tourSnn(o: TourSnnOptions): Promise<TourSnnResult> {
         perArm[k]!.push({ seed, testAccuracy: b.test / 100, valAccuracy: b.val / 100 });
         continue;
       }
-      const r = await runCade({
-        spec,
-        population: pop,
-        fitnessSet: d.fitness,
-        val: d.val,
-        generations: s.generations,
-        arm: a.arm,
-        seed: `demo-tour-${seed}-${a.id}`,
-        engine: s.engine,
-      });
+      const { r, test } = await runDeArm(spec, pop, d, s, a.arm, `demo-tour-${seed}-${a.id}`);
       const chosen = r.population[r.selected]!;
-      const test = accuracyPercent(spec, chosen, d.test, s.engine);
       perArm[k]!.push({ seed, testAccuracy: test / 100, valAccuracy: r.val[r.selected]! / 100 });
       o.log?.(`seed ${seed}: ${a.label} test ${test.toFixed(1)} % (val ${r.val[r.selected]!.toFixed(1)} %)`);
       if (a.id === "cade-s3" && !schedule) {
