@@ -23,6 +23,34 @@ export class ExitError extends Error {
   }
 }
 
+/** The exit code of a run stopped by `signal`: 130 for SIGINT (Ctrl-C), 143 for SIGTERM. */
+export const interruptedCode = (signal: NodeJS.Signals): number => (signal === "SIGINT" ? 130 : 143);
+
+/**
+ * For a command whose library work cannot be cancelled midway (a merge): until the returned function is
+ * called, SIGINT / SIGTERM end the process at once with one line on stderr, `where: interrupted (SIGNAL); ...`,
+ * and exit code 130 / 143. `before` runs first (stop a progress bar); the libraries' exit hooks then remove
+ * their temporaries and locks (process.exit runs them).
+ */
+export function exitOnInterrupt(where: string, message: string, before?: () => void): () => void {
+  const on = (signal: NodeJS.Signals) => {
+    try {
+      before?.();
+    } finally {
+      process.stderr.write(`${where}: interrupted (${signal}); ${message}\n`);
+      process.exit(interruptedCode(signal));
+    }
+  };
+  const onInt = () => on("SIGINT");
+  const onTerm = () => on("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  return () => {
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+  };
+}
+
 /** A new (sub)command with its summary and the examples its help ends with. */
 export function defineCommand(name: string, summary: string, examples: readonly string[]): Command {
   const cmd = new Command(name).summary(summary).description(summary);

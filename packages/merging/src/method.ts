@@ -76,13 +76,17 @@ export function checkAuxGiven(
   method: MergeMethod,
   params: ParamMap,
   given: (kind: AuxInput["kind"]) => boolean,
+  /** Where they were looked for (checkpoint merges: the files expected), for the message. */
+  where?: (kind: AuxInput["kind"]) => string,
 ): void {
   for (const a of method.auxInputs ?? []) {
     if (a.required !== "some" || given(a.kind)) continue;
     if (a.fallback && params[a.fallback.param] === a.fallback.value) continue;
     throw new MergeMethodError(
-      `${method.name}: no ${AUX_LABEL[a.kind]} were given for any tensor (aux.${a.kind} in memory, ${a.kind}.safetensors beside each checkpoint)` +
-        (a.fallback ? `; set ${a.fallback.param}: ${String(a.fallback.value)} to merge without them` : ""),
+      `${method.name}: no ${AUX_LABEL[a.kind]} were given for any tensor (${where?.(a.kind) ?? `aux.${a.kind} in memory, ${a.kind}.safetensors beside each checkpoint`})` +
+        (a.fallback
+          ? `; set ${a.fallback.param}: ${String(a.fallback.value)} (x merge --param ${a.fallback.param}=${String(a.fallback.value)}) to merge without them`
+          : ""),
     );
   }
 }

@@ -15,6 +15,14 @@ export {
 } from "./config.js";
 export { type EvalTask, evaluateTasks } from "./evaluate.js";
 export {
+  type ExpertStatKind,
+  type ExpertStatsFile,
+  ExpertStatsOptionError,
+  type ExpertStatsOptions,
+  type ExpertStatsResult,
+  writeExpertStats,
+} from "./expert-stats.js";
+export {
   backboneKeys,
   backboneSize,
   cloneHead,

@@ -22,7 +22,7 @@ import { buildZooData } from "./tasks.js";
 import type { Expert, Zoo, ZooSummary } from "./types.js";
 
 export class ZooStoreError extends Error {
-  override readonly name = "ZooStoreError";
+  override readonly name: string = "ZooStoreError";
 }
 
 interface ModelConfigJson {
@@ -159,7 +159,13 @@ export function readBackbone(path: string, arch: MlpArch): Promise<Params> {
   return readParams(path, backboneShapes(arch));
 }
 
-async function readHead(path: string, prefix: string, arch: MlpArch, numClasses: number): Promise<Head> {
+/** Reads head `prefix`.weight / `prefix`.bias of a model directory. */
+export async function readHead(
+  path: string,
+  prefix: string,
+  arch: MlpArch,
+  numClasses: number,
+): Promise<Head> {
   const f = arch.hidden[arch.hidden.length - 1]!;
   const p = await readParams(
     path,
@@ -175,12 +181,13 @@ function stripPrefix(p: Params, prefix: string): Params {
   return new Map([...p].map(([k, v]) => [k.slice(prefix.length), v]));
 }
 
-interface ZooJson {
+export interface ZooJson {
   config: ZooConfig;
   summary: ZooSummary;
 }
 
-async function readZooJson(dir: string): Promise<ZooJson> {
+/** A zoo directory's zoo.json (configuration and summary); a ZooStoreError when it is not a zoo. */
+export async function readZooJson(dir: string): Promise<ZooJson> {
   try {
     return JSON.parse(await readFile(join(dir, "zoo.json"), "utf8")) as ZooJson;
   } catch (err) {

@@ -35,7 +35,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "zoo",
-    summary: "the MNIST / Fashion-MNIST model zoo: build (train or load from cache), evaluate a model",
+    summary:
+      "the MNIST / Fashion-MNIST model zoo: build (train or load from cache), evaluate a model, Fisher / Gram statistics",
     load: () => import("./zoo.js"),
   },
   {

@@ -2,6 +2,7 @@
 // lists the registered methods with their parameters.
 import { readFile } from "node:fs/promises";
 import {
+  AUX_FILES,
   getMethod,
   hasMethod,
   listMethods,
@@ -18,6 +19,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import {
   checkOutput,
   defineCommand,
+  exitOnInterrupt,
   integer,
   jsonOption,
   number,
@@ -39,12 +41,31 @@ function param(text: string, prev: [string, ScalarSetting][] = []): [string, Sca
   return [...prev, [text.slice(0, eq), value]];
 }
 
-function byteSize(v: string): number {
-  try {
-    return parseByteSize(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
+function byteSize(what: string) {
+  return (v: string): number => {
+    try {
+      return parseByteSize(v, what);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
+/**
+ * --memory-budget: the method's `memory_budget` parameter (PCB streaming-global: the fast path's windows and
+ * the general path's task store), in either form; a method without one is a usage error.
+ */
+function applyMemoryBudget(cfg: MergeConfig, bytes: number | undefined): void {
+  if (bytes === undefined) return;
+  const method = getMethod(cfg.mergeMethod);
+  if (!method.params.some((p) => p.name === "memory_budget"))
+    throw new UsageError(
+      `--memory-budget applies to methods with a memory_budget parameter (${listMethods()
+        .filter((m) => m.params.some((p) => p.name === "memory_budget"))
+        .map((m) => m.name)
+        .join(", ")}), not ${method.name}`,
+    );
+  cfg.parameters = { ...cfg.parameters, memory_budget: bytes };
 }
 
 function methodName(v: string): string {
@@ -64,9 +85,11 @@ interface MergeOpts {
   dtype?: string;
   outDtype?: string;
   outShardSize?: number;
+  memoryBudget?: number;
   seed?: number;
   threads?: number;
   strict?: boolean;
+  allowNonfinite?: boolean;
   overwrite?: boolean;
   quiet?: boolean;
   copyTokenizer: boolean;
@@ -113,9 +136,12 @@ function summary(r: MergeCheckpointsResult): string {
     `merged ${r.tensorsMerged} tensors` +
     (r.tensorsCopied ? `, kept ${r.tensorsCopied}` : "") +
     ` with ${r.method} (${r.scope} scope) into ${r.outDir}: ${formatBytes(r.outputBytes)} in ${r.seconds.toFixed(1)}s` +
-    (r.warnings.length ? `, ${r.warnings.length} warning(s)` : "")
+    (r.warnings.length ? `, ${r.warnings.length} warning(s)` : "") +
+    (r.nonFinite.length ? `, ${nonFiniteTotal(r)} non-finite input value(s) merged as they are` : "")
   );
 }
+
+const nonFiniteTotal = (r: MergeCheckpointsResult) => r.nonFinite.reduce((s, e) => s + e.count, 0);
 
 async function runMerge(config: string | undefined, outArg: string | undefined, o: MergeOpts): Promise<void> {
   if (o.listMethods) return printMethods(undefined, o.json);
@@ -137,15 +163,24 @@ async function runMerge(config: string | undefined, outArg: string | undefined, 
     cfg = await yamlConfig(config);
     outDir = outArg;
   }
+  applyMemoryBudget(cfg, o.memoryBudget);
   const inputs = [...cfg.models.map((m) => m.model), ...(cfg.baseModel ? [cfg.baseModel] : [])];
   checkOutput(outDir, { overwrite: o.overwrite, inputs });
   const progress = createProgress(o.quiet === true || o.json === true);
+  // The merge cannot be cancelled midway: Ctrl-C / SIGTERM end the process, and the library's exit hooks remove
+  // the partial output (.OUT.partial-*) and the lock.
+  const release = exitOnInterrupt(
+    "x merge",
+    `removed the partial output and the lock; nothing was written to ${outDir}`,
+    () => progress.stop(),
+  );
   try {
     const result = await mergeCheckpoints(cfg, outDir, {
       outShardSize: o.outShardSize,
       seed: o.seed,
       threads: o.threads === 0 ? undefined : o.threads,
       strict: o.strict === true,
+      allowNonfinite: o.allowNonfinite === true,
       overwrite: o.overwrite === true,
       copyTokenizer: o.copyTokenizer,
       writeModelCard: o.modelCard,
@@ -160,11 +195,12 @@ async function runMerge(config: string | undefined, outArg: string | undefined, 
         );
       },
       onWarning: (w) => console.error(`warning: ${w.message}`),
-      onNotice: (m) => console.error(`note: ${m}`),
+      onNotice: (m) => console.error(`note: ${m.replace(/^allowNonfinite:/, "--allow-nonfinite:")}`),
     });
     progress.finish();
     if (!o.quiet || o.json) printResult(o.json, result, () => summary(result));
   } finally {
+    release();
     progress.stop();
   }
 }
@@ -179,6 +215,10 @@ function methodDoc(m: MergeMethod) {
     minModels: m.minModels,
     ...(m.maxModels !== undefined ? { maxModels: m.maxModels } : {}),
     randomized: m.randomized,
+    // Per-model statistics files the method reads beside each model (fisher.safetensors, gram.safetensors).
+    auxFiles: (m.auxInputs ?? [])
+      .filter((a) => a.required !== "none")
+      .map((a) => ({ kind: a.kind, file: AUX_FILES[a.kind], required: a.required })),
     params: m.params.map((p) => ({
       name: p.name,
       scope: p.scope,
@@ -203,7 +243,10 @@ function printMethods(name: string | undefined, json: boolean | undefined): void
   printResult(json, name ? methods[0] : methods, () =>
     methods
       .map((m) => {
-        const head = `${m.name}: ${m.description} (base ${m.base}, ${m.minModels}+ models${m.randomized ? ", seeded" : ""})`;
+        const aux = m.auxFiles.map(
+          (a) => `; ${a.required === "every" ? "needs" : "reads"} ${a.file} beside each model (x zoo stats)`,
+        );
+        const head = `${m.name}: ${m.description} (base ${m.base}, ${m.minModels}+ models${m.randomized ? ", seeded" : ""}${aux.join("")})`;
         if (m.params.length === 0) return `${head}\n  (no parameters)`;
         const rows = m.params.map((p) => [
           p.name,
@@ -251,6 +294,7 @@ export function build(): Command {
       "x merge --method pcb --base base/ --models a/ b/ c/ --out merged/ --ratio 0.1 --lambda 1",
       "x merge --method pcb --base base/ --models a/ b/ --out merged/ --mode reference --quiet",
       "x merge --method ties --base base/ --models a/ b/ --out merged/ --param density=0.2 --json",
+      "x merge --method fisher --models a/ b/ --out merged/   # a/fisher.safetensors, b/fisher.safetensors",
       "x merge methods pcb",
     ],
   )
@@ -260,7 +304,12 @@ export function build(): Command {
         "keep the method's defaults (x merge methods lists them). --threads N: task arithmetic splits each piece of a " +
         "tensor over N threads, other tensor-scope methods merge whole tensors on N workers (memory grows N-fold), " +
         "PCB streaming-global runs its passes on N threads. The output directory must not be, contain or lie inside " +
-        "an input, and a non-empty one is refused unless --overwrite.",
+        "an input, and a non-empty one is refused unless --overwrite; it is locked while a merge writes it. NaN / ±Inf " +
+        "in an input is an error naming the model, tensor and count unless --allow-nonfinite. Ctrl-C (SIGTERM) removes " +
+        "the partial output and the lock and exits 130 (143); temporaries of killed merges are removed by the next " +
+        "run. fisher reads fisher.safetensors and regmean gram.safetensors beside each model (M/fisher.safetensors, " +
+        "or P/name.fisher.safetensors beside a single file; x zoo stats writes them for the zoo's experts); regmean " +
+        "without Gram matrices is an error unless --param missing_gram=average.",
     )
     .argument("[config]", "mergekit-style YAML config")
     .argument("[out]", "output directory")
@@ -285,11 +334,20 @@ export function build(): Command {
     .option(
       "--out-shard-size <size>",
       "largest output shard, e.g. 5GB (default: the library's, as mergekit)",
-      byteSize,
+      byteSize("--out-shard-size"),
+    )
+    .option(
+      "--memory-budget <size>",
+      "memory the merge may hold, e.g. 4GB (PCB streaming-global: the fast path keeps what fits and re-reads the rest in each pass, the general path spills its task store to a temp file; default: a quarter of the machine's memory); overrides memory_budget of a config",
+      byteSize("--memory-budget"),
     )
     .option("--seed <n>", "seed of the randomized methods (default: the library's)", integer(0))
     .option("--threads <n>", "threads (0 = the library's choice)", integer(0, 256))
     .option("--strict", "turn skipped tensors into errors")
+    .option(
+      "--allow-nonfinite",
+      "merge NaN / ±Inf input values as they are (default: an error naming the model, tensor and count); a note lists what was merged",
+    )
     .addOption(overwriteOption())
     .addOption(quietOption())
     .option("--no-copy-tokenizer", "do not copy tokenizer files from the first model")

@@ -1,7 +1,17 @@
 /** `x zoo build` and `x zoo eval`: the seeded MNIST / Fashion-MNIST model zoo (@x/zoo). */
 import { defaultZooConfig, TASKS, ZOO_CACHE_DIR } from "@x/zoo";
 import { type Command, Option } from "commander";
-import { defineCommand, defineGroup, integer, jsonOption, pct, printResult, quietOption } from "../kit.js";
+import {
+  defineCommand,
+  defineGroup,
+  integer,
+  jsonOption,
+  list,
+  pct,
+  printResult,
+  quietOption,
+  UsageError,
+} from "../kit.js";
 import { createProgress } from "../progress.js";
 
 const DEFAULTS = defaultZooConfig();
@@ -60,6 +70,41 @@ async function zooEval(
   );
 }
 
+async function zooStats(
+  zooDir: string,
+  o: { samples?: number; tasks?: string[]; overwrite?: boolean; quiet?: boolean; json?: boolean },
+): Promise<void> {
+  const [{ ExpertStatsOptionError, writeExpertStats }, { auxPathOf }] = await Promise.all([
+    import("@x/zoo"),
+    import("@x/merging"),
+  ]);
+  const progress = createProgress(o.quiet === true || o.json === true);
+  try {
+    const res = await writeExpertStats(zooDir, {
+      pathOf: auxPathOf,
+      samples: o.samples,
+      tasks: o.tasks,
+      overwrite: o.overwrite === true,
+      progress: (done, total) => progress.update("zoo stats", done, total, "experts"),
+    }).catch((err: unknown) => {
+      // An unknown task, or files computed otherwise without --overwrite: the output policy's exit 2.
+      throw err instanceof ExpertStatsOptionError ? new UsageError(err.message) : err;
+    });
+    progress.finish();
+    printResult(o.json, res, () =>
+      [
+        ...res.files.map(
+          (f) =>
+            `${f.status === "written" ? "wrote" : "kept "} ${f.path} (${f.tensors} tensors${f.status === "kept" ? ", same settings" : ""})`,
+        ),
+        `Fisher and Gram files of ${new Set(res.files.map((f) => f.task)).size} expert(s), from ${res.samples} training images each: x merge --method fisher|regmean --models ${zooDir}/experts/<task> ...`,
+      ].join("\n"),
+    );
+  } finally {
+    progress.stop();
+  }
+}
+
 export function build(): Command {
   const buildCmd = defineCommand(
     "build",
@@ -101,10 +146,39 @@ export function build(): Command {
     .addOption(new Option("--split <split>", "data split").choices(["test", "val"]).default("test"))
     .addOption(jsonOption())
     .action(zooEval);
+  const statsCmd = defineCommand(
+    "stats",
+    "write each expert's Fisher weights and Gram matrices beside it (fisher.safetensors, gram.safetensors) for x merge --method fisher / regmean",
+    [
+      "x zoo stats .zoo-cache/zoo-s1-t8-<hash>",
+      "x zoo stats <zoo dir> --samples 512 --tasks mnist-digits,fashion-classes --overwrite --json",
+    ],
+  )
+    .description(
+      "For each expert of the zoo (ZOO_DIR/experts/<task>/), on the first N images of its own task's training split, " +
+        "writes beside the model: fisher.safetensors, the diagonal empirical Fisher (mean of squared per-sample gradients " +
+        "of the true label's log-likelihood) of every tensor, same names and shapes (backbone.* and head.*); " +
+        "gram.safetensors, for each linear weight [out, in] a tensor of the same name [in, in]: XᵀX/N of that layer's " +
+        "inputs plus a 1e-6 × mean-diagonal ridge (pixels that are zero in every image would make RegMean's system " +
+        "singular). This is the layout x merge reads (a single-file model P/name.safetensors uses " +
+        "P/name.fisher.safetensors and P/name.gram.safetensors). Files with the same settings are kept; files computed " +
+        "otherwise are refused unless --overwrite.",
+    )
+    .argument("<zoo-dir>", "a zoo directory (x zoo build prints it)")
+    .option(
+      "--samples <n>",
+      `training images per expert (default: the zoo's own, ${DEFAULTS.statsSamples} for the default zoo)`,
+      integer(1),
+    )
+    .option("--tasks <names>", "only these tasks, comma-separated", list(String))
+    .option("--overwrite", "replace statistics files computed with other settings")
+    .addOption(quietOption())
+    .addOption(jsonOption())
+    .action(zooStats);
   return defineGroup(
     "zoo",
-    "the MNIST / Fashion-MNIST model zoo: build (train or load from cache), evaluate a model",
-    ["x zoo build --tasks 8 --seed 1", "x zoo eval merged/ --zoo <zoo dir>"],
-    [buildCmd, evalCmd],
+    "the MNIST / Fashion-MNIST model zoo: build (train or load from cache), evaluate a model, Fisher / Gram statistics",
+    ["x zoo build --tasks 8 --seed 1", "x zoo eval merged/ --zoo <zoo dir>", "x zoo stats <zoo dir>"],
+    [buildCmd, evalCmd, statsCmd],
   );
 }

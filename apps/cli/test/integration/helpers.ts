@@ -150,10 +150,13 @@ export class XProcess {
     );
   }
 
-  /** Waits until stdout matches `re` (or the process exits, or `timeoutMs` passes: then it throws). */
-  async waitFor(re: RegExp, timeoutMs = 60_000): Promise<void> {
+  /**
+   * Waits until stdout (`from: "errors"`: stderr) matches `re` (or the process exits, or `timeoutMs` passes:
+   * then it throws).
+   */
+  async waitFor(re: RegExp, timeoutMs = 60_000, from: "output" | "errors" = "output"): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!re.test(this.output)) {
+    while (!re.test(this[from])) {
       if (this.child.exitCode !== null || Date.now() > deadline)
         throw new Error(`no ${re} in the output of x:\n${this.output}\n${this.errors}`);
       await new Promise((r) => setTimeout(r, 25));

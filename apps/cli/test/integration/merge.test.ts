@@ -3,9 +3,9 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { listMethods, mergeCheckpoints, parseMergeConfig } from "@x/merging";
-import { openCheckpoint } from "@x/tensor-core";
+import { openCheckpoint, Tensor, writeShardedSafetensors } from "@x/tensor-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { built, lines, tempDir, writeModels, x, xTty } from "./helpers.js";
+import { built, lines, SHAPES, tempDir, writeModel, writeModels, x, xTty } from "./helpers.js";
 
 const root = tempDir("x-cli-merge-");
 let base = "";
@@ -143,6 +143,11 @@ describe.skipIf(!built)("x merge (built binary)", () => {
     expect(text.code).toBe(0);
     for (const m of registered) expect(text.out).toMatch(new RegExp(`^${m.name}: `, "m"));
     expect(text.out).toMatch(/^ {2}name +scope +type +default +range +description$/m);
+    // Methods that read per-model statistics name their files.
+    const withAux = docs.filter((d) => (d as { auxFiles: unknown[] }).auxFiles.length > 0).map((d) => d.name);
+    expect(withAux).toEqual(["fisher", "regmean"]);
+    expect(text.out).toMatch(/^fisher: .*; needs fisher\.safetensors beside each model \(x zoo stats\)\)$/m);
+    expect(text.out).toMatch(/^regmean: .*; reads gram\.safetensors beside each model \(x zoo stats\)\)$/m);
     const pcb = x(["merge", "methods", "pcb"]);
     expect(pcb.out).toMatch(/^ {2}mode +global +string +"[a-z-]+" +reference\|/m);
     const help = x(["merge", "--help"]);
@@ -235,5 +240,155 @@ describe.skipIf(!built)("x merge (built binary)", () => {
     expect(verbose.code).toBe(1);
     expect(verbose.err).toMatch(/\n\s+at /);
     for (const o of ["o1", "o2", "o3", "o4", "o5"]) expect(existsSync(join(root, o))).toBe(false);
+  });
+
+  it("non-finite inputs: an error naming model, tensor and count, nothing written; --allow-nonfinite merges and says what", async () => {
+    // A copy of model 1 with 2 NaN and 1 +Inf in one tensor.
+    const bad = join(root, "m-nonfinite");
+    const data = await writeModel(join(root, "m-nonfinite-src"), 11);
+    const up = data["model.layers.1.mlp.up_proj.weight"]!;
+    up[0] = Number.NaN;
+    up[5] = Number.NaN;
+    up[9] = Number.POSITIVE_INFINITY;
+    await writeShardedSafetensors(
+      bad,
+      Object.entries(SHAPES).map(([name, shape]) => ({ name, dtype: "F32" as const, shape })),
+      Object.entries(data).map(([n, d]) => [n, Tensor.fromFloat32("F32", SHAPES[n]!, d)] as const),
+    );
+    const quick = (method: string, out: string, ...more: string[]) => [
+      "merge",
+      "--method",
+      method,
+      "--base",
+      base,
+      "--models",
+      models[0]!,
+      bad,
+      "--out",
+      out,
+      "--quiet",
+      ...more,
+    ];
+    for (const method of ["task_arithmetic", "ties", "pcb"]) {
+      const out = join(root, `nonfinite-${method}`);
+      const refused = x(quick(method, out));
+      expect(refused.code, method).toBe(1);
+      expect(lines(refused.err), method).toEqual([
+        expect.stringMatching(
+          /^x merge: NonFiniteInputError: .*m-nonfinite: tensor 'model\.layers\.1\.mlp\.up_proj\.weight' has 3 non-finite values \(NaN or ±Inf\);.*--allow-nonfinite/,
+        ),
+      ]);
+      expect(existsSync(out), method).toBe(false);
+      expect(readdirSync(root).filter((e) => e.startsWith(`.nonfinite-${method}.`))).toEqual([]);
+
+      const allowed = x(quick(method, out, "--allow-nonfinite"));
+      expect(allowed.code, allowed.err).toBe(0);
+      expect(allowed.err).toMatch(
+        /^note: --allow-nonfinite: merged 3 non-finite input value\(s\) .* in 1 tensor\(s\) \(.*m-nonfinite 'model\.layers\.1\.mlp\.up_proj\.weight': 3\)/m,
+      );
+      expect(
+        existsSync(join(out, "model.safetensors")) || existsSync(join(out, "model.safetensors.index.json")),
+      ).toBe(true);
+    }
+    const text = x(
+      quick("task_arithmetic", join(root, "nonfinite-text"), "--allow-nonfinite").filter(
+        (a) => a !== "--quiet",
+      ),
+    );
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toMatch(/, 3 non-finite input value\(s\) merged as they are$/m);
+    const json = x(quick("task_arithmetic", join(root, "nonfinite-json"), "--allow-nonfinite", "--json"));
+    expect(json.code, json.err).toBe(0);
+    expect(JSON.parse(json.out).nonFinite).toEqual([
+      { model: bad, tensor: "model.layers.1.mlp.up_proj.weight", count: 3 },
+    ]);
+    // Task arithmetic keeps them where they were: NaN, NaN, +Inf at the same places of the output.
+    const merged = (await readAll(join(root, "nonfinite-json")))["model.layers.1.mlp.up_proj.weight"]!;
+    expect([merged[0], merged[5], merged[9]]).toEqual([Number.NaN, Number.NaN, Number.POSITIVE_INFINITY]);
+    expect(merged.filter((v) => !Number.isFinite(v))).toHaveLength(3);
+    // On a terminal: the bar, the note, the summary; from a YAML config the same.
+    const tty = xTty(
+      quick("pcb", join(root, "nonfinite-tty"), "--allow-nonfinite").filter((a) => a !== "--quiet"),
+    );
+    expect(tty.code, tty.out).toBe(0);
+    expect(tty.out).toMatch(/merge \(\d\/\d\) \[#+\] .*100%/);
+    expect(tty.out).toMatch(/^note: --allow-nonfinite: merged 3 non-finite input value\(s\)/m);
+    expect(tty.out).toMatch(
+      /^merged \d+ tensors with pcb .*, 3 non-finite input value\(s\) merged as they are$/m,
+    );
+    const yml = join(root, "nonfinite.yml");
+    writeFileSync(
+      yml,
+      `merge_method: ties\nbase_model: ${base}\nmodels: [{model: ${models[0]}}, {model: ${bad}}]\n`,
+    );
+    expect(x(["merge", yml, join(root, "nonfinite-yaml"), "--quiet"]).code).toBe(1);
+    const yaml = x(["merge", yml, join(root, "nonfinite-yaml"), "--quiet", "--allow-nonfinite", "--json"]);
+    expect(yaml.code, yaml.err).toBe(0);
+    expect(JSON.parse(yaml.out).nonFinite).toEqual([
+      { model: bad, tensor: "model.layers.1.mlp.up_proj.weight", count: 3 },
+    ]);
+  });
+
+  it("--memory-budget sets PCB's memory_budget in either form (same tensors; below the fast path's need, the general path)", async () => {
+    const quick = (out: string, ...more: string[]) => [
+      "merge",
+      "--method",
+      "pcb",
+      "--base",
+      base,
+      "--models",
+      ...models,
+      "--out",
+      join(root, out),
+      ...more,
+    ];
+    const plain = x(quick("budget-default", "--quiet"));
+    expect(plain.code, plain.err).toBe(0);
+    const small = x(quick("budget-small", "--quiet", "--memory-budget", "1KB"));
+    expect(small.code, small.err).toBe(0);
+    expect(lines(small.err)).toEqual([
+      expect.stringMatching(
+        /^note: pcb fast path: needs ≈ .*, memory_budget is 0\.0 MB; taking the general path/,
+      ),
+    ]);
+    const yml = join(root, "budget.yml");
+    writeFileSync(
+      yml,
+      `merge_method: pcb\nbase_model: ${base}\nmodels: [${models.map((m) => `{model: ${m}}`).join(", ")}]\n`,
+    );
+    const fromYaml = x(["merge", yml, join(root, "budget-yaml"), "--quiet", "--memory-budget", "1e3"]);
+    expect(fromYaml.code, fromYaml.err).toBe(0);
+    expect(fromYaml.err).toMatch(/memory_budget is 0\.0 MB; taking the general path/);
+    const ref = await readAll(join(root, "budget-default"));
+    for (const out of ["budget-small", "budget-yaml"]) {
+      const got = await readAll(join(root, out));
+      for (const [n, t] of Object.entries(ref)) expect(got[n], `${out} ${n}`).toEqual(t);
+    }
+    for (const [args, msg] of [
+      [["--memory-budget", "lots"], /--memory-budget: cannot parse size 'lots'/],
+      [["--memory-budget", "0"], /--memory-budget: must be a positive size|'0' is invalid/],
+    ] as const) {
+      const r = x(quick("budget-bad", ...args));
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(lines(r.err)).toEqual([expect.stringMatching(msg)]);
+    }
+    const ties = x([
+      "merge",
+      "--method",
+      "ties",
+      "--base",
+      base,
+      "--models",
+      ...models,
+      "--out",
+      join(root, "budget-ties"),
+      "--memory-budget",
+      "1GB",
+    ]);
+    expect(ties.code).toBe(2);
+    expect(lines(ties.err)).toEqual([
+      "x merge: --memory-budget applies to methods with a memory_budget parameter (pcb), not ties (see x merge --help)",
+    ]);
+    for (const o of ["budget-bad", "budget-ties"]) expect(existsSync(join(root, o))).toBe(false);
   });
 });

@@ -71,6 +71,11 @@ export class NonFiniteReport {
     return out;
   }
 
+  /** Every input tensor with non-finite values met so far, in the order first met. */
+  entries(): { model: string; tensor: string; count: number }[] {
+    return [...this.found.values()].map((e) => ({ ...e }));
+  }
+
   get total(): number {
     let s = 0;
     for (const e of this.found.values()) s += e.count;

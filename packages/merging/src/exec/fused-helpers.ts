@@ -7,40 +7,14 @@ import { WorkerPool, workerScript } from "@x/tensor-core/workers";
 import type { MergeConfig } from "../config/index.js";
 import { MergeInputError } from "../errors.js";
 import type { DenseLinearPlan } from "../method.js";
-import { fusedLinearMerge, type LinearDType, linearBytes, type RawTensor } from "./fused-linear.js";
+import { type LinearDType, linearBytes, type RawTensor } from "./fused-linear.js";
+import { type FusedRangeTask, runFusedRange } from "./fused-range.js";
 import type fusedWorker from "./fused-worker.js";
-
-/** A range of one piece for a helper: views into shared buffers, by buffer and byte offset. */
-export interface FusedRangeTask {
-  readonly inputs: readonly { dtype: LinearDType; buffer: SharedArrayBuffer; byteOffset: number }[];
-  readonly out: { dtype: LinearDType; buffer: SharedArrayBuffer; byteOffset: number };
-  readonly count: number;
-  readonly weights: Float64Array;
-  readonly scale: number;
-  readonly computeDtype: MergeConfig["dtype"];
-}
 
 /** Elements of a range boundary are multiples of this (whole SIMD vectors, aligned views). */
 const ALIGN = 64;
 
 const POOL = "fused-linear helpers";
-
-/** Runs the fused kernel on one element range of stored inputs (views built from shared buffers). */
-export function runFusedRange(task: FusedRangeTask): void {
-  const view = (t: { dtype: LinearDType; buffer: SharedArrayBuffer; byteOffset: number }): RawTensor => ({
-    dtype: t.dtype,
-    bytes: new Uint8Array(t.buffer, t.byteOffset, task.count * linearBytes(t.dtype)),
-  });
-  const [base, ...models] = task.inputs.map(view);
-  fusedLinearMerge(
-    base!,
-    models,
-    { weights: task.weights, scale: task.scale },
-    task.computeDtype,
-    task.out.dtype,
-    view(task.out).bytes,
-  );
-}
 
 /** Helper threads that compute ranges of each piece while this thread computes the first. */
 export class FusedHelpers {

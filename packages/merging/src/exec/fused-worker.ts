@@ -2,7 +2,7 @@
 // pieces in shared buffers. No state: each `range` call names its buffers.
 
 import { defineWorker } from "@x/tensor-core/workers";
-import { type FusedRangeTask, runFusedRange } from "./fused-helpers.js";
+import { type FusedRangeTask, runFusedRange } from "./fused-range.js";
 
 const fusedWorker = defineWorker({
   methods: {

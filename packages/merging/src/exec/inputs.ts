@@ -176,6 +176,11 @@ export class CheckpointInputs {
     return this.aux?.covers(kind, names) ?? false;
   }
 
+  /** Where the statistics files of `kind` were looked for (for messages); undefined without any declared. */
+  auxWhere(kind: AuxInput["kind"]): string | undefined {
+    return this.aux?.describe(kind) || undefined;
+  }
+
   /** The per-model statistics (Fisher, Gram) of a merged tensor, cut like it; undefined without any. */
   readAux(p: PlannedTensor): Promise<TensorAux | undefined> {
     if (!this.aux) return Promise.resolve(undefined);

@@ -141,6 +141,11 @@ export interface MergeCheckpointsResult {
   /** Threads that ran the final merge. */
   readonly threads: number;
   readonly seconds: number;
+  /**
+   * Non-finite input values (NaN, ±Inf) merged as they are, per input and tensor (with allowNonfinite;
+   * empty otherwise, since any would have been an error).
+   */
+  readonly nonFinite: readonly { model: string; tensor: string; count: number }[];
 }
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -204,7 +209,12 @@ export class PreparedCheckpointMerge {
       });
       const { plan } = planned;
       const merged = plan.tensors.filter((p) => p.kind === "merge").map((p) => p.name);
-      checkAuxGiven(method, plan.whole.params, (kind) => inputs.auxCovers(kind, merged));
+      checkAuxGiven(
+        method,
+        plan.whole.params,
+        (kind) => inputs.auxCovers(kind, merged),
+        (kind) => inputs.auxWhere(kind) ?? `${kind}.safetensors beside each checkpoint`,
+      );
       for (const w of plan.warnings) options.onWarning?.(w);
       const prepared = new PreparedCheckpointMerge(config, plan, inputs, options);
       prepared.configs = planned.configs;
@@ -569,6 +579,7 @@ export class PreparedCheckpointMerge {
         warnings: plan.warnings,
         configHash,
         seconds: (performance.now() - t0) / 1000,
+        nonFinite: inputs.nonFinite.entries(),
       };
     } finally {
       this.current = this.config;

@@ -134,6 +134,19 @@ export class AuxFiles {
     return list.some((f) => f.ckpt !== undefined && names.some((n) => f.ckpt!.info(n) !== undefined));
   }
 
+  /** Where statistic `kind` was looked for, for messages: the files that are missing, those without the tensors. */
+  describe(kind: AuxInput["kind"]): string {
+    const list = this.files.get(kind) ?? [];
+    const missing = list.filter((f) => !f.ckpt).map((f) => f.path);
+    const present = list.filter((f) => f.ckpt).map((f) => f.path);
+    return [
+      missing.length ? `expected ${missing.join(", ")}: missing` : "",
+      present.length ? `${present.join(", ")}: none of the merged tensors` : "",
+    ]
+      .filter(Boolean)
+      .join("; ");
+  }
+
   async close(): Promise<void> {
     for (const list of this.files.values()) for (const f of list) await f.ckpt?.close();
   }

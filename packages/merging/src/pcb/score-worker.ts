@@ -8,7 +8,7 @@ import { defineWorker } from "@x/tensor-core/workers";
 import { RankWindow } from "./rank-window.js";
 import { MagnitudeStats } from "./score.js";
 import { scoreChunk } from "./score-pass.js";
-import type { LowJob, ScoreJob, StoreJob } from "./score-threads.js";
+import type { LowJob, ScoreJob, StoreJob } from "./store-jobs.js";
 
 function score(job: ScoreJob): void {
   const mag = new MagnitudeStats(job.lo, job.hi, job.guard);

@@ -92,16 +92,23 @@ let runs = 0;
 describe("methods with per-model statistics", () => {
   it("regmean without any Gram matrices is an error unless missing_gram: average; strict asks for every 2-D weight's", async () => {
     const dicts = models.slice(0, 2).map(dict);
-    const none =
-      "regmean: no Gram matrices were given for any tensor (aux.gram in memory, gram.safetensors beside each checkpoint); set missing_gram: average to merge without them";
+    const fallback =
+      "; set missing_gram: average (x merge --param missing_gram=average) to merge without them";
+    const none = `regmean: no Gram matrices were given for any tensor (aux.gram in memory, gram.safetensors beside each checkpoint)${fallback}`;
     expect(() => mergeTensors("regmean", { models: dicts })).toThrow(new MergeMethodError(none));
     const avg = mergeTensors("regmean", { models: dicts, params: { missing_gram: "average" } });
     const lin = mergeTensors("linear", { models: dicts });
     for (const [n, t] of avg) expect(t.data).toEqual(lin.get(n)!.data);
-    // From checkpoints without gram.safetensors: the same error, before any tensor is read.
+    // From checkpoints without gram.safetensors: the same error naming the files expected, before any
+    // tensor is read.
+    const bare = join(root, "bare", "gram.safetensors");
     await expect(
       mergeCheckpoints(config("regmean", ["bare", "bare"]), join(root, `out-${runs++}`)),
-    ).rejects.toThrow(new MergeMethodError(none));
+    ).rejects.toThrow(
+      new MergeMethodError(
+        `regmean: no Gram matrices were given for any tensor (expected ${bare}, ${bare}: missing)${fallback}`,
+      ),
+    );
     // Gram matrices for some linear weights: those are RegMean-merged, the others averaged; `strict`
     // refuses a 2-D weight without them.
     const head = (g: FixtureModel) =>

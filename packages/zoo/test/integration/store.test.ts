@@ -6,9 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   backboneKeys,
   buildZoo,
+  ExpertStatsOptionError,
   evaluateModelDir,
   quickZooConfig,
   readBackbone,
+  writeExpertStats,
   type Zoo,
 } from "../../src/index.js";
 
@@ -71,5 +73,47 @@ describe("zoo build / cache / eval", () => {
     await (await import("node:fs/promises")).mkdir(noZoo);
     await writeFile(join(noZoo, "config.json"), "{}");
     await expect(evaluateModelDir(noZoo)).rejects.toThrow(/zoo_dir/);
+  });
+  it("writeExpertStats: Fisher / Gram files beside each expert where pathOf says; same settings kept, others refused unless overwrite", async () => {
+    const pathOf = (dir: string, kind: string) => join(dir, `${kind}.safetensors`);
+    const first = await writeExpertStats(zoo.dir, { pathOf, tasks: ["fashion-classes"] });
+    expect(first.samples).toBe(zoo.config.statsSamples);
+    expect(first.files.map((f) => [f.task, f.kind, f.status, f.tensors])).toEqual([
+      ["fashion-classes", "fisher", "written", 6],
+      ["fashion-classes", "gram", "written", 3],
+    ]);
+    const expert = zoo.experts[1]!;
+    const fisher = await openCheckpoint(first.files[0]!.path);
+    expect(fisher.metadata).toMatchObject({ kind: "fisher", task: "fashion-classes", samples: "64" });
+    // The backbone's Fisher is the zoo's own (same code, same first images of the training split).
+    for (const k of backboneKeys(zoo.config.arch)) {
+      const got = await fisher.readFloat32(k);
+      const want = expert.fisher.get(k)!.data;
+      for (let i = 0; i < got.length; i += 97) expect(got[i]).toBeCloseTo(want[i]!, 6);
+    }
+    expect(fisher.has("head.weight") && fisher.has("head.bias")).toBe(true);
+    await fisher.close();
+    const gram = await openCheckpoint(first.files[1]!.path);
+    expect(gram.names().sort()).toEqual(["backbone.fc1.weight", "backbone.fc2.weight", "head.weight"]);
+    const g = await gram.readFloat32("backbone.fc1.weight");
+    const raw = expert.grams.get("backbone.fc1.weight")!.data;
+    expect(g[0]).toBeGreaterThan(raw[0]!); // the ridge on the diagonal (a border pixel: 0 in every image)
+    expect(g[1]).toBe(raw[1]);
+    await gram.close();
+    const again = await writeExpertStats(zoo.dir, { pathOf, tasks: ["fashion-classes"] });
+    expect(again.files.map((f) => f.status)).toEqual(["kept", "kept"]);
+    await expect(
+      writeExpertStats(zoo.dir, { pathOf, tasks: ["fashion-classes"], samples: 8 }),
+    ).rejects.toThrow(ExpertStatsOptionError);
+    const other = await writeExpertStats(zoo.dir, {
+      pathOf,
+      tasks: ["fashion-classes"],
+      samples: 8,
+      overwrite: true,
+    });
+    expect(other.files.map((f) => f.status)).toEqual(["written", "written"]);
+    await expect(writeExpertStats(zoo.dir, { pathOf, tasks: ["nope"] })).rejects.toThrow(
+      /no task 'nope' \(the zoo has mnist-digits, fashion-classes\)/,
+    );
   });
 });

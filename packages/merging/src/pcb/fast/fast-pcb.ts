@@ -14,8 +14,7 @@
 // counts. The caller then takes the general streaming path (or reports the values).
 
 import { countNonFiniteStored } from "../../engine/nonfinite.js";
-import { FastGlobalUnsupported } from "../../method.js";
-import { PcbError, type ResolvedPcbOptions } from "../options.js";
+import { PcbError } from "../options.js";
 import type { MagnitudeStats, ScoreStats } from "../score.js";
 import { KeptCandidates } from "./kept.js";
 import { MAX_TASKS } from "./kernels.js";
@@ -31,33 +30,20 @@ import {
 import { FastMerge, type FastMergePiece, type FastSegment } from "./merge.js";
 import { Sample } from "./sample.js";
 import { Slab } from "./slab.js";
+import { type FastPcbHooks, type FastPcbSpec, type FastPcbState, FastPcbUnsupported } from "./state.js";
 import { computeStats } from "./stats.js";
 
 export type { FastFormat } from "./layout.js";
 export { fastPcbBytes, MERGE_RANGE_ELEMENTS } from "./layout.js";
 export type { FastMergePiece, FastSegment } from "./merge.js";
+export type { FastPcbHooks, FastPcbSpec, FastPcbState } from "./state.js";
+export { FastPcbNonFinite, FastPcbUnsupported } from "./state.js";
 
 const FORMATS: readonly string[] = ["BF16", "F32", "F16"];
 
 /** Whether the kernels read (and write) dtype `d`. */
 export function isFastFormat(d: string): d is FastFormat {
   return FORMATS.includes(d);
-}
-
-/** Inputs outside what the fast path reproduces exactly; the caller falls back to the general path. */
-export class FastPcbUnsupported extends FastGlobalUnsupported {
-  override name = "FastPcbUnsupported";
-}
-
-/** Non-finite input values: per input slot (0 = base) and tensor, how many. */
-export class FastPcbNonFinite extends FastPcbUnsupported {
-  override name = "FastPcbNonFinite";
-  constructor(
-    message: string,
-    readonly found: readonly { readonly slot: number; readonly index: number; readonly count: number }[],
-  ) {
-    super(message);
-  }
 }
 
 /** Reads stored bytes [byteOffset, byteOffset + target.byteLength) of tensor `index` of input `slot`. */
@@ -67,40 +53,6 @@ export type RangeReader = (
   byteOffset: number,
   target: Uint8Array,
 ) => Promise<void>;
-
-export interface FastPcbSpec {
-  /** The merged tensors in flat (reference key) order. */
-  readonly tensors: readonly { readonly name: string; readonly numel: number }[];
-  readonly numTasks: number;
-  /** Stored dtype of every input tensor. */
-  readonly format: FastFormat;
-  readonly options: ResolvedPcbOptions;
-  readonly threads: number;
-  /** Bytes the fast path may take (default: everything resident, if it fits 4 GiB per slab). */
-  readonly memoryBudget?: number;
-  /** Sampled positions for the windows (default 2^17). */
-  readonly sampleSize?: number;
-  /** Window half-width in standard deviations of the sample rank (default 6); tests shrink it to force misses. */
-  readonly windowWidth?: number;
-  /** Elements per merge step, i.e. per each of the two output buffers (default MERGE_RANGE_ELEMENTS). */
-  readonly mergeRange?: number;
-  /** Scales the room of window collections and candidate lists (default 1); tests shrink it to force overflows. */
-  readonly roomScale?: number;
-  /** Positions per resident slab at most (tests: several slabs on small models). */
-  readonly slabElements?: number;
-  /**
-   * Positions per window: a model with more is streamed in windows (re-read by every pass). Default:
-   * everything resident when `memoryBudget` holds it.
-   */
-  readonly windowElements?: number;
-  /** Keep resident what `memoryBudget` holds and stream only the rest (see SlabLayoutOptions). */
-  readonly residentFirst?: boolean;
-}
-
-export interface FastPcbHooks {
-  /** How each statistic was found: first window, a widened one, or the exact sweep. */
-  onPaths?(paths: { magnitude: string[]; threshold: string[] }): void;
-}
 
 /** Progress of `load`: bytes read of all resident inputs. */
 export type LoadProgress = (p: {
@@ -112,7 +64,7 @@ export type LoadProgress = (p: {
 
 const DEFAULT_SAMPLE = 1 << 17;
 
-export class FastPcb {
+export class FastPcb implements FastPcbState {
   readonly total: number;
   /** Flat start of every tensor. */
   readonly starts: number[];

@@ -5,14 +5,13 @@
 import { bf16ToF32, f16ToF32, StreamingQuantile } from "@x/tensor-core";
 import { clampIndices } from "../options.js";
 import { MagnitudeStats } from "../score.js";
-import type { FastPcb } from "./fast-pcb.js";
-import { FastPcbNonFinite, FastPcbUnsupported } from "./fast-pcb.js";
 import { type PerThread, resolveWindow, roomsFor, runPass } from "./pass.js";
 import type { Slab } from "./slab.js";
+import { FastPcbNonFinite, type FastPcbState, FastPcbUnsupported } from "./state.js";
 import { isPoint, type Resolution, type ValueWindow, windowsFromSample } from "./windows.js";
 
 async function magnitudePass(
-  fp: FastPcb,
+  fp: FastPcbState,
   wins: ValueWindow[][],
   caps: PerThread[][],
 ): Promise<Resolution[][]> {
@@ -42,7 +41,7 @@ async function magnitudePass(
 
 /** Elements [k, k + len) of input `slot` in a slab's loaded window, decoded into the front of `out`. */
 function decode(
-  fp: FastPcb,
+  fp: FastPcbState,
   slab: Slab,
   slot: number,
   k: number,
@@ -60,7 +59,7 @@ function decode(
 }
 
 /** T_i = fround(θ_i − θ₀) in chunks of 64 Ki positions, over every window. */
-async function forTaskRows(fp: FastPcb, i: number, add: (row: Float32Array) => void): Promise<void> {
+async function forTaskRows(fp: FastPcbState, i: number, add: (row: Float32Array) => void): Promise<void> {
   const chunk = 1 << 16;
   const row = new Float32Array(chunk);
   const x0 = new Float32Array(chunk);
@@ -76,7 +75,7 @@ async function forTaskRows(fp: FastPcb, i: number, add: (row: Float32Array) => v
 }
 
 /** Exact clamp bounds of task i by histogram refinement over decoded rows (when the windows missed). */
-async function magnitudeSweep(fp: FastPcb, i: number): Promise<[number, number]> {
+async function magnitudeSweep(fp: FastPcbState, i: number): Promise<[number, number]> {
   const q = fp.spec.options.clampQuantile;
   const sel = new StreamingQuantile((d) => clampIndices(d, q), { abs: true });
   await forTaskRows(fp, i, (r) => sel.addTop(r));
@@ -86,7 +85,7 @@ async function magnitudeSweep(fp: FastPcb, i: number): Promise<[number, number]>
   return [a!, b!];
 }
 
-export async function magnitudeStats(fp: FastPcb, paths: string[]): Promise<MagnitudeStats> {
+export async function magnitudeStats(fp: FastPcbState, paths: string[]): Promise<MagnitudeStats> {
   const { n, total: D } = fp;
   const decoded = fp.sample.decoded();
   const m = fp.sample.size;

@@ -5,12 +5,11 @@
 // candidates (scores ≥ the drop threshold) first. The bytes do not depend on the steps or threads.
 
 import { PcbError } from "../options.js";
-import type { FastPcb } from "./fast-pcb.js";
-import { FastPcbUnsupported } from "./fast-pcb.js";
 import type { KeptWindow } from "./kept.js";
 import type { FastFormat } from "./layout.js";
 import { sureBelowBound } from "./scores.js";
 import { FORMAT_CODE, type Slab } from "./slab.js";
+import { type FastPcbState, FastPcbUnsupported } from "./state.js";
 import { lowerBound, roomFor } from "./windows.js";
 
 /** Per tensor: the outer λ and the per-task λ_i. */
@@ -38,7 +37,7 @@ export class FastMerge {
   private readonly blocks: number[][];
 
   constructor(
-    private readonly fp: FastPcb,
+    private readonly fp: FastPcbState,
     segments: readonly FastSegment[],
     out: FastFormat,
   ) {

@@ -1,15 +1,15 @@
 // Running a kernel pass over every window of every slab, and reading its value windows back: the
 // counts below and inside each window, summed over slabs and threads, and the collected values.
 
-import type { FastPcb } from "./fast-pcb.js";
 import type { KernelMagnitude, Slab } from "./slab.js";
+import type { FastPcbState } from "./state.js";
 import { type Resolution, resolveRank, roomFor } from "./windows.js";
 
 /** Per slab, per thread: a value (room of a collection, candidate cap). */
 export type PerThread = number[][];
 
 /** Sample indices and positions each thread of a slab covers over a whole pass. */
-export function coverage(fp: FastPcb, s: number, ranges: readonly [number, number][] | undefined) {
+export function coverage(fp: FastPcbState, s: number, ranges: readonly [number, number][] | undefined) {
   const slab = fp.slabs[s]!;
   const T = slab.params.length;
   if (ranges) {
@@ -22,7 +22,7 @@ export function coverage(fp: FastPcb, s: number, ranges: readonly [number, numbe
 
 /** Room for the sampled `values` in [a, b] of every (slab, thread) (0 for a point window). */
 export function roomsFor(
-  fp: FastPcb,
+  fp: FastPcbState,
   values: Float32Array,
   a: number,
   b: number,
@@ -46,7 +46,7 @@ export function roomsFor(
  * block flagged non-finite values (magnitude pass) or a NaN score (score pass).
  */
 export async function runPass(
-  fp: FastPcb,
+  fp: FastPcbState,
   kernel: "mag_pass" | "score_pass",
   mag: KernelMagnitude | undefined,
   setup: (slab: Slab, s: number, p: number, t: number) => void,
@@ -85,7 +85,7 @@ export async function runPass(
  * exact room of a collection that overflowed (for the rerun).
  */
 export function resolveWindow(
-  fp: FastPcb,
+  fp: FastPcbState,
   w: number,
   win: { a: number; b: number },
   r: number,

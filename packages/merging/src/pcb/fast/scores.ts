@@ -6,10 +6,9 @@
 import { StreamingQuantile } from "@x/tensor-core";
 import { dropIndex } from "../options.js";
 import { type MagnitudeStats, ScoreStats } from "../score.js";
-import type { FastPcb } from "./fast-pcb.js";
-import { FastPcbUnsupported } from "./fast-pcb.js";
 import { type PerThread, resolveWindow, roomsFor, runPass } from "./pass.js";
 import type { KernelMagnitude, Slab } from "./slab.js";
+import { type FastPcbState, FastPcbUnsupported } from "./state.js";
 import {
   isPoint,
   lowerBound,
@@ -38,7 +37,7 @@ export function sureBelowBound(a: number): number {
  * sample. Equal position counts left one thread with twice the work where task vectors concentrate.
  */
 function balancedRanges(
-  fp: FastPcb,
+  fp: FastPcbState,
   slab: Slab,
   samples: readonly Float32Array[],
   lows: readonly number[],
@@ -72,7 +71,7 @@ type ScoreWindow = ValueWindow & { sureBelow: number };
  * where task vectors are large, so one share for the whole slab does not do).
  */
 function streamedCaps(
-  fp: FastPcb,
+  fp: FastPcbState,
   slab: Slab,
   samples: readonly Float32Array[],
   wins: readonly ScoreWindow[],
@@ -92,7 +91,7 @@ function streamedCaps(
 }
 
 async function scorePass(
-  fp: FastPcb,
+  fp: FastPcbState,
   mag: KernelMagnitude,
   wins: ScoreWindow[],
   winCaps: PerThread[],
@@ -146,7 +145,7 @@ async function scorePass(
 }
 
 /** Exact drop thresholds of all tasks from two sweeps of emitted scores. */
-async function thresholdSweep(fp: FastPcb, mag: KernelMagnitude): Promise<number[]> {
+async function thresholdSweep(fp: FastPcbState, mag: KernelMagnitude): Promise<number[]> {
   const r = fp.spec.options.ratio;
   const zeroRangeOn = fp.spec.options.nanGuard === "on";
   const sels = Array.from({ length: fp.n }, () => new StreamingQuantile((d) => [dropIndex(d, r)]));
@@ -168,7 +167,7 @@ async function thresholdSweep(fp: FastPcb, mag: KernelMagnitude): Promise<number
 }
 
 export async function scoreStats(
-  fp: FastPcb,
+  fp: FastPcbState,
   mag: MagnitudeStats,
 ): Promise<{ score: ScoreStats; paths: string[] }> {
   const { n, total: D } = fp;

@@ -4,6 +4,7 @@
 // whose field offsets the module reports, see kernels.ts).
 
 import { expTable } from "../exp32.js";
+import type { KernelJob } from "./kernel-calls.js";
 import {
   ECACHE_ENTRIES,
   instantiateKernels,
@@ -15,7 +16,7 @@ import {
 } from "./kernels.js";
 import { esize, type FastFormat, type SlabPlan } from "./layout.js";
 import { SharedArena } from "./memory.js";
-import { type KernelJob, KernelThreads } from "./threads.js";
+import { KernelThreads } from "./threads.js";
 
 /** The kernels' codes of the formats (Params.fmt and Params.outFmt in pcb.c). */
 export const FORMAT_CODE: Record<FastFormat, number> = { BF16: 0, F32: 1, F16: 2 };

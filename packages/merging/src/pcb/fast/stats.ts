@@ -5,10 +5,9 @@
 // (docs/pcb-fast-path.md).
 
 import type { MagnitudeStats, ScoreStats } from "../score.js";
-import type { FastPcb } from "./fast-pcb.js";
-import { FastPcbUnsupported } from "./fast-pcb.js";
 import { magnitudeStats } from "./magnitude.js";
 import { scoreStats } from "./scores.js";
+import { type FastPcbState, FastPcbUnsupported } from "./state.js";
 
 export { sureBelowBound } from "./scores.js";
 
@@ -16,7 +15,9 @@ export { sureBelowBound } from "./scores.js";
  * The global statistics of the fast path. Throws PcbError for a constant row under nan_guard "error"
  * (as the general path), FastPcbUnsupported for what it does not reproduce.
  */
-export async function computeStats(fp: FastPcb): Promise<{ magnitude: MagnitudeStats; score: ScoreStats }> {
+export async function computeStats(
+  fp: FastPcbState,
+): Promise<{ magnitude: MagnitudeStats; score: ScoreStats }> {
   const o = fp.spec.options;
   // The workers start up (≈ 70 ms) while this thread takes the sample.
   for (const slab of fp.slabs) slab.threads.start();

@@ -2,8 +2,8 @@
 // own stack region; runs kernels over the jobs (parameter blocks) it is given.
 
 import { defineWorker } from "@x/tensor-core/workers";
+import { type KernelJob, runInCalls } from "./kernel-calls.js";
 import { instantiateKernels, type KernelName } from "./kernels.js";
-import { type KernelJob, runInCalls } from "./threads.js";
 import type { WasmMemory, WasmModule } from "./wasm-api.js";
 
 export interface FastWorkerInit {
