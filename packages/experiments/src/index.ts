@@ -84,4 +84,15 @@ export {
   zooConfigFor,
 } from "./merging-8task/index.js";
 export { type ExperimentHooks, type MachineInfo, machineInfo, writeResultFiles } from "./results.js";
+export {
+  DEMO_TOUR_CONFIG,
+  DEMO_TOUR_SECTIONS,
+  type DemoTour,
+  DemoTourAborted,
+  type DemoTourOptions,
+  type DemoTourSection,
+  demoTourSummary,
+  runDemoTour,
+  type TourSummaryRow,
+} from "./tour/index.js";
 export { safetensorsTour } from "./tour/safetensors.js";

@@ -18,6 +18,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import("./quickstart.js"),
   },
   {
+    name: "demo",
+    summary: "a short tour of real runs of every package, then the demo web page of its results on localhost",
+    load: () => import("./demo.js"),
+  },
+  {
     name: "merge",
     summary: "merge safetensors checkpoints (PCB, TIES, DARE, task arithmetic, ...), mergekit-style YAML",
     load: () => import("./merge.js"),

@@ -2,12 +2,11 @@
 // Debian's chromium with playwright-core, and compare every number the page shows with the JSON files.
 // Screenshots go to apps/demo/test-output/ (ignored by git). Without chromium the test skips outside CI
 // and fails in CI.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { mergeFlat } from "@x/merging";
 import {
   backboneLayout,
@@ -17,7 +16,7 @@ import {
   readLiveMergeBundle,
   writeLiveMergeBundle,
 } from "@x/zoo";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import sirv from "sirv";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,21 +24,29 @@ import { type LiveMergeParams, type LiveMethod, liveMergeCall } from "../../src/
 import { exportStaticDemo } from "../../src/server/export.js";
 import { serveDemo } from "../../src/server/serve.js";
 import { makeTourFixture } from "../fixtures/make-tour.js";
-import { checkNum, type NumAttrs } from "../helpers/resolve-num.js";
+import {
+  chartProblems,
+  committedDocs,
+  fitsWidth,
+  HAVE_CHROMIUM,
+  launchChromium,
+  OUTPUT,
+  openPage,
+  PKG,
+  numberProblems as pageNumberProblems,
+  panelStates,
+  RESULTS,
+  requireChromium,
+  screenshots,
+  shownNumbers,
+  TOUR_CHARTS,
+  tourCounts,
+  tourDrawing,
+  VIEWPORTS,
+  type Viewport,
+} from "../helpers/browser.js";
 
-const PKG = fileURLToPath(new URL("../../", import.meta.url));
-const RESULTS = fileURLToPath(new URL("../../../../bench/results/", import.meta.url));
-const OUTPUT = join(PKG, "test-output");
-const CHROMIUM = process.env.X_CHROMIUM ?? "/usr/bin/chromium";
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const WRONG = "#D55E00";
-const VIEWPORTS = { laptop: { width: 1366, height: 900 }, phone: { width: 390, height: 844 } } as const;
-
-if (!HAVE_CHROMIUM) {
-  const how = `browser test needs chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set X_CHROMIUM)`;
-  if (process.env.CI) throw new Error(how);
-  console.warn(`skipping: ${how}`);
-}
+requireChromium();
 
 describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
   const tmp = mkdtempSync(join(tmpdir(), "x-demo-browser-"));
@@ -58,14 +65,7 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
     });
     mkdirSync(tourDir);
     writeFileSync(join(tourDir, "tour.json"), JSON.stringify(makeTourFixture()));
-    for (const f of [
-      "merging-8task.json",
-      "merging-8task-sgd.json",
-      "evolver.json",
-      "evolver-lambda-check.json",
-      "grid.json",
-    ])
-      docs[f] = JSON.parse(readFileSync(join(RESULTS, f), "utf8"));
+    Object.assign(docs, committedDocs());
     docs["tour.json"] = JSON.parse(readFileSync(join(tourDir, "tour.json"), "utf8"));
     mkdirSync(OUTPUT, { recursive: true });
     // A live-merge bundle of a small zoo (3 tasks; trained once into the zoo cache, then loaded).
@@ -77,19 +77,7 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
       workers: 0,
     });
     bundle = await readLiveMergeBundle(liveDir);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // Playwright gives every launch a fresh temporary profile (user data dir).
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
@@ -97,89 +85,15 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  /** Opens the page, records requests that leave the server and errors, and waits until it is drawn. */
-  async function open(url: string, viewport: { width: number; height: number }) {
-    const page = await browser.newPage({ viewport });
-    const problems: string[] = [];
-    const origin = new URL(url).origin;
-    page.on("request", (r) => {
-      if (!r.url().startsWith(origin) && !r.url().startsWith("data:"))
-        problems.push(`request outside the server: ${r.url()}`);
-    });
-    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-    page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    await page.goto(url);
-    await page.waitForSelector("#app[data-ready=true]", { timeout: 30_000 });
-    return { page, problems };
-  }
-
-  async function shownNumbers(page: Page, scope = "#app"): Promise<NumAttrs[]> {
-    return page.$$eval(`${scope} [data-json]`, (els) =>
-      els.map((e) => ({
-        value: e.getAttribute("data-value")!,
-        format: e.getAttribute("data-format")!,
-        file: e.getAttribute("data-file"),
-        json: e.getAttribute("data-json"),
-        agg: e.getAttribute("data-agg"),
-        text: e.textContent ?? "",
-      })),
-    );
-  }
-
-  /** Every chart has a title, labelled axes and a legend with at least one entry. */
-  async function chartProblems(page: Page): Promise<string[]> {
-    return page.$$eval("figure.chart", (figs) =>
-      figs.flatMap((f) => {
-        const id = f.getAttribute("data-chart");
-        const out: string[] = [];
-        if (!f.querySelector(".chart-title")?.textContent?.trim()) out.push(`${id}: no title`);
-        if (!f.querySelector("svg")) out.push(`${id}: no plot`);
-        const y = f.getAttribute("data-y-label") ?? "";
-        const x = f.getAttribute("data-x-label") ?? "";
-        if (!y.trim()) out.push(`${id}: no y label`);
-        if (!x.trim()) out.push(`${id}: no x label`);
-        // The labels are drawn in the plot, not only declared.
-        const texts = [...f.querySelectorAll("svg text")].map((t) => t.textContent ?? "").join(" | ");
-        if (!texts.includes(y.slice(0, 12))) out.push(`${id}: y label "${y}" not drawn`);
-        if (x !== "none" && !texts.includes(x.slice(0, 12))) out.push(`${id}: x label "${x}" not drawn`);
-        if (f.querySelectorAll("[data-testid=legend] [class*=swatch]").length === 0)
-          out.push(`${id}: no legend entries`);
-        return out;
-      }),
-    );
-  }
-
-  async function numberProblems(page: Page): Promise<{ count: number; problems: string[] }> {
-    const nums = await shownNumbers(page);
-    return { count: nums.length, problems: nums.flatMap((n) => checkNum(n, docs)) };
-  }
-
-  /** The whole page, and each panel on its own (easier to look at). */
-  async function screenshots(page: Page, prefix: string): Promise<void> {
-    await page.screenshot({ path: join(OUTPUT, `${prefix}.png`), fullPage: true });
-    for (const id of ["merging", "evolution", "snn", "grid", "live"])
-      await (await page.$(`#${id}`))!.screenshot({ path: join(OUTPUT, `${prefix}-${id}.png`) });
-  }
-
-  async function fitsWidth(page: Page): Promise<boolean> {
-    return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
-  }
+  const open = (url: string, viewport: Viewport) => openPage(browser, url, viewport);
+  const numberProblems = (page: Page) => pageNumberProblems(page, docs);
 
   it("shows the committed results: every panel, every number equal to its JSON, at laptop and phone width", async () => {
     const server = await serveDemo({ dataDir: RESULTS, appDir });
     try {
       for (const [name, viewport] of Object.entries(VIEWPORTS)) {
         const { page, problems } = await open(server.url, viewport);
-        const states = await page.$$eval("[data-panel] .panel-content", (els) =>
-          Object.fromEntries(
-            els.map((e) => [
-              e.closest("[data-panel]")!.getAttribute("data-panel"),
-              (e as HTMLElement).dataset.state,
-            ]),
-          ),
-        );
+        const states = await panelStates(page);
         expect(states).toEqual({ merging: "ok", evolution: "ok", snn: "empty", grid: "ok" });
         expect(await page.textContent("[data-testid=snn-not-run]")).toMatch(/^Not run yet: /);
         const charts = await page.$$eval("figure.chart", (f) => f.map((x) => x.getAttribute("data-chart")));
@@ -229,39 +143,18 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
     try {
       for (const [name, viewport] of Object.entries(VIEWPORTS)) {
         const { page, problems } = await open(server.url, viewport);
-        const sources = await page.$$eval("[data-panel] [data-testid=source]", (els) =>
-          els.map((e) => e.textContent),
-        );
-        expect(sources).toHaveLength(4);
-        for (const s of sources) expect(s).toMatch(/^Tour run tour\.json/);
-        const charts = await page.$$eval("figure.chart", (f) => f.map((x) => x.getAttribute("data-chart")));
-        for (const id of [
-          "snn-raster",
-          "snn-membrane",
-          "snn-arms",
-          "grid-true-tree",
-          "grid-identified-tree",
-          "grid-branch-errors",
-        ])
-          expect(charts).toContain(id);
+        const drawn = await tourDrawing(page);
+        expect(drawn.sources).toHaveLength(4);
+        for (const s of drawn.sources) expect(s).toMatch(/^Tour run tour\.json/);
+        for (const id of TOUR_CHARTS) expect(drawn.charts).toContain(id);
         expect(await chartProblems(page)).toEqual([]);
         const { problems: wrong } = await numberProblems(page);
         expect(wrong).toEqual([]);
-        // Wrong branches drawn in the highlight colour: as many as the JSON marks wrong (missed ones on the true tree).
-        const tour = docs["tour.json"] as ReturnType<typeof makeTourFixture>;
-        if (tour.grid.status !== "ok") throw new Error("fixture grid not ok");
-        const highlighted = await page.$$eval(
-          `[data-chart=grid-identified-tree] svg [stroke="${WRONG}"] path, [data-chart=grid-identified-tree] svg path[stroke="${WRONG}"]`,
-          (p) => p.length,
-        );
-        expect(highlighted).toBe(tour.grid.identifiedTree.filter((e) => e.wrong).length);
+        // Wrong branches drawn in the highlight colour: as many as the JSON marks wrong; spikes drawn = spikes in the JSON.
+        const counts = tourCounts(docs["tour.json"] as ReturnType<typeof makeTourFixture>);
+        expect(drawn.wrongBranches).toBe(counts.wrongBranches);
         expect(await page.textContent("[data-testid=grid-tree-summary]")).toContain("692–684");
-        // Spikes drawn = spikes in the JSON.
-        if (tour.snn.status !== "ok") throw new Error("fixture snn not ok");
-        const spikes = tour.snn.rasters.reduce((n, r) => n + r.spikes.flat().length, 0);
-        expect(
-          await page.$$eval("[data-chart=snn-raster] svg g[aria-label=tick] line", (l) => l.length),
-        ).toBe(spikes);
+        expect(drawn.spikes).toBe(counts.spikes);
         expect(await fitsWidth(page)).toBe(true);
         expect(problems).toEqual([]);
         await screenshots(page, `tour-${name}`);

@@ -7,6 +7,7 @@ import {
   averageGenomes,
   buildPopulation,
   type CadeArm,
+  type CadeResult,
   FASHION_TRAIN_PER_CLASS,
   greedySoup,
   indicesByClass,
@@ -141,7 +142,7 @@ function splitTask(
 
 type Log = (message: string) => void;
 
-interface TaskData {
+export interface TaskData {
   source: ImageSet;
   sourceClasses: number;
   train: ImageSet;
@@ -169,6 +170,27 @@ function armList(s: CadeScale, main: boolean): { name: string; arm: CadeArm }[] 
   return arms;
 }
 
+/** One DE arm on a population (fitness on the fitness set, selection on val); test accuracy (%) of its choice. */
+export async function runDeArm(
+  spec: ModelSpec,
+  pop: Float32Array[],
+  d: TaskData,
+  s: CadeScale,
+  arm: CadeArm,
+  seed: string,
+): Promise<{ r: CadeResult; test: number }> {
+  const r = await runCade({
+    spec,
+    population: pop,
+    fitnessSet: d.fitness,
+    val: d.val,
+    generations: s.generations,
+    arm,
+    seed,
+  });
+  return { r, test: accuracyPercent(spec, r.population[r.selected], d.test, s.engine) };
+}
+
 async function runArm(
   spec: ModelSpec,
   pop: Float32Array[],
@@ -179,21 +201,12 @@ async function runArm(
   seed: number,
 ): Promise<ArmOutcome> {
   const t0 = performance.now();
-  const r = await runCade({
-    spec,
-    population: pop,
-    fitnessSet: d.fitness,
-    val: d.val,
-    generations: s.generations,
-    arm,
-    seed: `${seed}-${name}`,
-  });
-  const g = r.population[r.selected];
+  const { r, test } = await runDeArm(spec, pop, d, s, arm, `${seed}-${name}`);
   let accepted = 0;
   for (const h of r.history) accepted += h.accepted;
   return {
     arm: name,
-    test: accuracyPercent(spec, g, d.test, s.engine),
+    test,
     val: r.val[r.selected],
     fitness: r.fitness[r.selected],
     evaluations: r.evaluations,
@@ -207,7 +220,7 @@ async function runArm(
   };
 }
 
-function memberScores(spec: ModelSpec, pop: Float32Array[], d: TaskData, e: CadeScale["engine"]) {
+export function memberScores(spec: ModelSpec, pop: Float32Array[], d: TaskData, e: CadeScale["engine"]) {
   return pop.map((g) => ({
     fitness: accuracyPercent(spec, g, d.fitness, e),
     val: accuracyPercent(spec, g, d.val, e),
@@ -215,11 +228,65 @@ function memberScores(spec: ModelSpec, pop: Float32Array[], d: TaskData, e: Cade
   }));
 }
 
-function bestByVal(ms: { fitness: number; val: number; test: number }[]): number {
+export function bestByVal(ms: { fitness: number; val: number; test: number }[]): number {
   let b = 0;
   for (let i = 1; i < ms.length; i++)
     if (ms[i].val > ms[b].val || (ms[i].val === ms[b].val && ms[i].fitness > ms[b].fitness)) b = i;
   return b;
+}
+
+/** Step 1 of a seed: the source model pretrained on the source classes (kept in `dir`, resumed from it). */
+export async function pretrainSource(
+  d: TaskData,
+  s: CadeScale,
+  seed: number,
+  dir: string,
+): Promise<SnnModel> {
+  const base = { hidden: s.hidden, blocks: s.blocks, timeSteps: s.timeSteps };
+  const srcFile = join(dir, "source.safetensors");
+  let source: SnnModel;
+  if (existsSync(srcFile)) source = await loadModel(srcFile);
+  else {
+    const r = await trainModel({
+      model: initModel(sewMlp({ ...base, classes: d.sourceClasses }), new Rng(`source-${seed}`)),
+      train: d.source,
+      epochs: s.pretrainEpochs,
+      batchSize: s.batchSize,
+      optimizer: { kind: "sgd", lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
+      seed: `source-${seed}`,
+      backend: "wasm",
+      checkpointDir: join(dir, "source"),
+      resume: true,
+    });
+    source = r.model;
+    await saveModel(source, srcFile);
+  }
+  return source;
+}
+
+/** Step 2 of a seed: the population, each member transfer-learned from `source` (kept in `dir`, resumed). */
+export async function transferPopulation(
+  spec: ModelSpec,
+  source: SnnModel,
+  d: TaskData,
+  s: CadeScale,
+  seed: number,
+  dir: string,
+): Promise<Float32Array[]> {
+  return (
+    await buildPopulation({
+      spec,
+      source,
+      train: d.train,
+      size: s.populationSize,
+      epochs: s.memberEpochs,
+      batchSize: s.batchSize,
+      seed,
+      backend: "wasm",
+      dir: join(dir, "tl"),
+      resume: true,
+    })
+  ).map((m) => m.genome);
 }
 
 async function runSeed(
@@ -239,42 +306,12 @@ async function runSeed(
   await mkdir(dir, { recursive: true });
   // 1. source pretraining
   let t0 = performance.now();
-  const srcFile = join(dir, "source.safetensors");
-  let source: SnnModel;
-  if (existsSync(srcFile)) source = await loadModel(srcFile);
-  else {
-    const r = await trainModel({
-      model: initModel(sewMlp({ ...base, classes: d.sourceClasses }), new Rng(`source-${seed}`)),
-      train: d.source,
-      epochs: s.pretrainEpochs,
-      batchSize: s.batchSize,
-      optimizer: { kind: "sgd", lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
-      seed: `source-${seed}`,
-      backend: "wasm",
-      checkpointDir: join(dir, "source"),
-      resume: true,
-    });
-    source = r.model;
-    await saveModel(source, srcFile);
-  }
+  const source = await pretrainSource(d, s, seed, dir);
   tick("pretrain", t0);
   const spec = sewMlp({ ...base, classes: d.classes });
   // 2. transfer-learned population
   t0 = performance.now();
-  const tl = (
-    await buildPopulation({
-      spec,
-      source,
-      train: d.train,
-      size: s.populationSize,
-      epochs: s.memberEpochs,
-      batchSize: s.batchSize,
-      seed,
-      backend: "wasm",
-      dir: join(dir, "tl"),
-      resume: true,
-    })
-  ).map((m) => m.genome);
+  const tl = await transferPopulation(spec, source, d, s, seed, dir);
   tick("population", t0);
   log(`${task} seed ${seed}: population ready`);
   const members = memberScores(spec, tl, d, s.engine);

@@ -180,6 +180,19 @@ async function runModeA(
   return { r, curve, gens: rec.curve };
 }
 
+/** The merges' settings of the experiment (TIES top 20 %, DARE drop 0.9, PCB ratio 0.1, RegMean α 0.1) at λ. */
+export function mergeSettings(seed: number, lambda: number, stats?: SlotStats[]): MergeSettings {
+  return {
+    lambda,
+    tiesTopK: 0.2,
+    dareDrop: 0.9,
+    pcbRatio: 0.1,
+    regmeanAlpha: 0.1,
+    maskSeed: `dare-${seed}`,
+    stats,
+  };
+}
+
 export async function runSeed(seed: number, o: ExperimentOptions): Promise<SeedResult> {
   const t0 = Date.now();
   const log = o.log ?? (() => {});
@@ -290,15 +303,7 @@ export async function runSeed(seed: number, o: ExperimentOptions): Promise<SeedR
   const out = new Float32Array(setup.dim);
   const regmeanCheck: number[] = [];
   for (const name of o.merges) {
-    const settings = (lambda: number): MergeSettings => ({
-      lambda,
-      tiesTopK: 0.2,
-      dareDrop: 0.9,
-      pcbRatio: 0.1,
-      regmeanAlpha: 0.1,
-      maskSeed: `dare-${seed}`,
-      stats,
-    });
+    const settings = (lambda: number) => mergeSettings(seed, lambda, stats);
     // M alone: λ tuned on dev (full-weight merges have none).
     const grid = FULL_WEIGHT_MERGES.has(name) ? [1] : o.lambdaGrid;
     let lambda = grid[0];
