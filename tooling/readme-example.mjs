@@ -39,13 +39,14 @@ export function runReadmeExample(dir, { timeoutMs = 300_000 } = {}) {
         }).outputText
       : example.code;
   const file = join(pkgDir, `.readme-example-${process.pid}-${randomBytes(3).toString("hex")}.mjs`);
-  // A fresh temporary directory per run (os.tmpdir() follows TMPDIR): examples that write under tmpdir()
-  // see neither each other's leftovers nor those of an earlier run.
+  // A fresh temporary directory per run, also the working directory (os.tmpdir() follows TMPDIR): examples that
+  // write files see neither each other's leftovers nor those of an earlier run, and never write into the package.
+  // The script itself stays in the package folder so that its imports resolve as a user's would.
   const temp = mkdtempSync(join(tmpdir(), "x-readme-example-"));
   writeFileSync(file, code);
   try {
     const r = spawnSync(process.execPath, [file], {
-      cwd: pkgDir,
+      cwd: temp,
       encoding: "utf8",
       timeout: timeoutMs,
       env: { ...process.env, TMPDIR: temp },
