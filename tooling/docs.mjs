@@ -14,6 +14,13 @@ const pkgs = workspacePackages().filter(
 );
 /** Terminal colour codes, removed from TypeDoc's output before it is counted and printed. */
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+/**
+ * "Defined in" links point at the repository's web host; a clone whose origin is no such host (a local path, as
+ * in CI, or none) gets pages without them instead of TypeDoc's warning on every package.
+ */
+const origin = spawnSync("git", ["remote", "get-url", "origin"], { cwd: root, encoding: "utf8" });
+const sourceLinks =
+  origin.status === 0 && /^(https:\/\/|git@)(github|gitlab|bitbucket)\./.test(origin.stdout.trim());
 let errors = 0;
 let warnings = 0;
 for (const pkg of pkgs) {
@@ -38,6 +45,7 @@ for (const pkg of pkgs) {
     // docs/*.md (derivations, formats) become pages of the site, so the README's links to them open the rendered
     // page; the single entry point stays the site's root (documents would otherwise push it into a module).
     ...(docs.length ? ["--projectDocuments", "docs/*.md", "--alwaysCreateEntryPointModule", "false"] : []),
+    ...(sourceLinks ? [] : ["--disableSources"]),
     "--excludePrivate",
     "--excludeInternal",
     "--logLevel",

@@ -96,3 +96,17 @@ export {
   type TourSummaryRow,
 } from "./tour/index.js";
 export { safetensorsTour } from "./tour/safetensors.js";
+export type {
+  EvolutionSection,
+  GridSection,
+  MergingSection,
+  NotRunSection,
+  SnnSection,
+  TourCadeSchedule,
+  TourEdge,
+  TourEvolutionRun,
+  TourMergeMethod,
+  TourParamValue,
+  TourSweepPoint,
+  TourTaskCountPoint,
+} from "./tour/types.js";

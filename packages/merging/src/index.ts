@@ -13,6 +13,8 @@ export {
   ArchitectureError,
   ArchitectureTable,
   builtinArchitectures,
+  type ConfigJson,
+  type ModelClass,
   type ModuleDefinition,
   type ModuleLayout,
   parseArchitectureDefinition,
@@ -58,6 +60,7 @@ export { MergeRun, type MergeRunSpec, type PassStep, type TensorMergeRequest } f
 export { MergeInputError, NonFiniteInputError, OutputDirError, OutputLockedError } from "./errors.js";
 export { extractBlock, insertBlock } from "./exec/blocks.js";
 export type { MergeProgressEvent } from "./exec/events.js";
+export type { FastLinearJob, LinearDType, RawTensor } from "./exec/fused-linear.js";
 export { type MergeCheckpointsOptions, mergeCheckpoints } from "./exec/merge-checkpoints.js";
 export {
   type MergeCheckpointsResult,
@@ -85,6 +88,7 @@ export {
   extractLora,
   LoraExtractionError,
   type LoraModuleReport,
+  type ModuleKind,
   openAnyCheckpoint,
   type SvdOptions,
   type TruncatedSvd,
@@ -100,6 +104,7 @@ export {
   FastGlobalNonFinite,
   type FastGlobalSession,
   FastGlobalUnsupported,
+  type FastMergePiece,
   type FastPath,
   type GlobalMergeContext,
   type GlobalMergeSession,
@@ -158,6 +163,7 @@ export {
   type HeaderView,
   isEmbeddingLike,
   type MergeWarning,
+  type PlanInput,
   type PlannedTensor,
   planMerge,
 } from "./plan/tensors.js";
@@ -181,6 +187,7 @@ export {
   searchPcbLambdas,
 } from "./search/index.js";
 export {
+  type AddedToken,
   type BuiltVocabulary,
   buildVocabulary,
   builtinChatTemplates,
@@ -191,4 +198,5 @@ export {
   TokenizerError,
   type TokenizerInput,
   TokenizerJson,
+  type TokenizerJsonObject,
 } from "./tokenizer/index.js";

@@ -61,12 +61,18 @@ export {
   PYTORCH_ALLOWED_GLOBALS,
   PYTORCH_INDEX_FILE,
   PYTORCH_SINGLE_FILE,
+  PyDict,
+  PyGlobal,
+  PyList,
+  type PyOpaque,
+  PyTuple,
   PytorchCheckpoint,
   type PytorchConvertOptions,
   type PytorchConvertResult,
   PytorchError,
   type PytorchErrorCode,
   PytorchFile,
+  type PyValue,
   UnsafePickleError,
 } from "./pytorch/index.js";
 export { Rng, type RngState } from "./rng.js";

@@ -8,7 +8,7 @@
 import { runMerging8Task } from "../merging-8task/index.js";
 import { PLANS } from "../merging-8task/plan.js";
 import type { ExperimentHooks } from "../results.js";
-import type { MergingSection, ParamValue, TourMergeMethod } from "./types.js";
+import type { MergingSection, TourMergeMethod, TourParamValue } from "./types.js";
 
 /** Methods of the tour, in the page's order (all on the task-count curve of the experiment). */
 export const TOUR_MERGE_METHODS = ["averaging", "task_arithmetic", "ties", "pcb"] as const;
@@ -28,8 +28,8 @@ const REFERENCES = [
   { id: "pretrained", label: "Pretrained backbone" },
 ];
 
-function plainParams(params: Record<string, unknown> | undefined): Record<string, ParamValue> {
-  const out: Record<string, ParamValue> = {};
+function plainParams(params: Record<string, unknown> | undefined): Record<string, TourParamValue> {
+  const out: Record<string, TourParamValue> = {};
   for (const [k, v] of Object.entries(params ?? {}))
     out[k] = typeof v === "number" || typeof v === "string" || typeof v === "boolean" ? v : null;
   return out;

@@ -11,7 +11,7 @@ export interface NotRunSection {
   readonly reason: string;
 }
 
-export type ParamValue = number | string | boolean | null;
+export type TourParamValue = number | string | boolean | null;
 
 export interface TourMergeMethod {
   readonly id: string;
@@ -19,7 +19,7 @@ export interface TourMergeMethod {
   readonly role: "merge" | "reference";
   readonly perSeed: {
     readonly seed: number;
-    readonly params: Record<string, ParamValue>;
+    readonly params: Record<string, TourParamValue>;
     readonly testAccuracy: number[];
     readonly valAccuracy?: number[];
   }[];

@@ -47,7 +47,8 @@ export interface EvolveEvaluator {
   close(): void;
 }
 
-type ZooScorer = (zooDir: string, modelDir: string) => Promise<number>;
+/** Scores a candidate model directory against a zoo directory (higher is better). */
+export type ZooScorer = (zooDir: string, modelDir: string) => Promise<number>;
 let zooScorer: ZooScorer | null = null;
 
 /**

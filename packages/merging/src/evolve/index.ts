@@ -9,6 +9,7 @@ export {
   evolveEvaluatorSpec,
   registerZooScorer,
   type ScorerSpec,
+  type ZooScorer,
 } from "./candidate-evaluator.js";
 export {
   ALGORITHMS,
@@ -24,6 +25,7 @@ export {
   parseEvolveConfig,
 } from "./config.js";
 export { EvaluatorError, runEvaluator } from "./evaluator.js";
+export type { KeySchema } from "./keys.js";
 export { type LayerGroups, layerGroups, layerIndex } from "./layer-groups.js";
 export {
   type GenomeLayout,

@@ -7,6 +7,7 @@
 import { closest, distance } from "fastest-levenshtein";
 
 /** Valid keys per block ("" is the top level, "merge" the `merge:` mapping, ...). */
+/** Per config section, the keys it accepts (unknown keys are errors naming the nearest valid one). */
 export type KeySchema = Readonly<Record<string, readonly string[]>>;
 
 /** "did you mean 'lambda'?" / "it belongs under merge:" / the list of valid keys. */

@@ -11,4 +11,4 @@ export {
   writeTokenizerFiles,
 } from "./files.js";
 export { MergeTokenizer, type MergeTokenizerInput } from "./merge.js";
-export { type AddedToken, TokenizerError, TokenizerJson } from "./vocab.js";
+export { type AddedToken, TokenizerError, TokenizerJson, type TokenizerJsonObject } from "./vocab.js";

@@ -11,8 +11,10 @@ export class TokenizerError extends MergeInputError {
   override readonly name = "TokenizerError";
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+/** A parsed JSON object of a `tokenizer.json` (the keys this module does not read are kept as they are). */
+export type TokenizerJsonObject = Record<string, unknown>;
+const isObject = (v: unknown): v is TokenizerJsonObject =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** An entry of `added_tokens` (id, content and the matching flags, kept as the file has them). */
 export interface AddedToken {
@@ -20,7 +22,7 @@ export interface AddedToken {
   readonly content: string;
   readonly special: boolean;
   /** The entry as stored (single_word, lstrip, rstrip, normalized, special, ...). */
-  readonly raw: Readonly<Json>;
+  readonly raw: Readonly<TokenizerJsonObject>;
 }
 
 /** The flags transformers gives a plain (non-special) token added with `add_tokens`. */
@@ -40,7 +42,7 @@ export function plainAddedToken(id: number, content: string): AddedToken {
 export class TokenizerJson {
   private constructor(
     /** The parsed file (never modified: edits return new instances). */
-    readonly json: Readonly<Json>,
+    readonly json: Readonly<TokenizerJsonObject>,
     readonly source: string,
     /** The model's token → id (Unigram: by list index). */
     readonly modelVocab: ReadonlyMap<string, number>,
@@ -100,7 +102,8 @@ export class TokenizerJson {
   /** The model type (BPE, WordPiece, WordLevel, Unigram). */
   get modelType(): string {
     return String(
-      (this.json.model as Json).type ?? (Array.isArray((this.json.model as Json).vocab) ? "Unigram" : "BPE"),
+      (this.json.model as TokenizerJsonObject).type ??
+        (Array.isArray((this.json.model as TokenizerJsonObject).vocab) ? "Unigram" : "BPE"),
     );
   }
 
@@ -128,11 +131,11 @@ export class TokenizerJson {
     const unused = new Set<string>();
     for (const [tok, id] of this.vocab()) if (id >= vocabSize) unused.add(tok);
     if (unused.size === 0) return this;
-    const model = { ...(this.json.model as Json) };
+    const model = { ...(this.json.model as TokenizerJsonObject) };
     if (Array.isArray(model.vocab)) model.vocab = model.vocab.slice(0, vocabSize);
     else {
       model.vocab = Object.fromEntries(
-        Object.entries(model.vocab as Json).filter(([, id]) => (id as number) < vocabSize),
+        Object.entries(model.vocab as TokenizerJsonObject).filter(([, id]) => (id as number) < vocabSize),
       );
     }
     if (Array.isArray(model.merges)) {

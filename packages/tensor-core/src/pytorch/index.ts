@@ -12,5 +12,7 @@ export {
   type PytorchConvertResult,
 } from "./convert.js";
 export { PytorchError, type PytorchErrorCode, UnsafePickleError } from "./errors.js";
+// The values a state dict's pickle builds (PytorchFile.attributes is one of them).
+export { PyDict, PyGlobal, PyList, type PyOpaque, PyTuple, type PyValue } from "./pickle.js";
 export { type OpenPytorchOptions, openPytorchFile, PytorchFile } from "./reader.js";
 export { ALLOWED_GLOBALS as PYTORCH_ALLOWED_GLOBALS } from "./rebuild.js";
