@@ -6,7 +6,8 @@
 //   points with n_i ≤ tol are left out of the mean (their weight is redistributed); none left → 0;
 //   start u = normalize(Σ a_i û_i) (û of the first point when that sum has norm < tol);
 //   up to max_iter times: T = Σ a_i (θ_i / sin θ_i)(û_i − cos θ_i · u) over points with angle
-//   θ_i = arccos(clamp(u·û_i, −1, 1)) ≥ tol; stop when ‖T‖ < tol; else
+//   θ_i = 2·asin(‖u − û_i‖ / 2) ≥ tol (mergekit: arccos(clamp(u·û_i, −1, 1)), the same angle but inaccurate for
+//   small ones); stop when ‖T‖ < tol; else
 //   u ← cos‖T‖·u + sin‖T‖·T/‖T‖, renormalized;
 //   result = (Σ_i n_i / N) · u (every point's norm, the dropped ones included).
 // Reductions run in float64; u and T are float32 vectors (see docs/mergekit-methods.md).
@@ -15,10 +16,14 @@ import type { MergeMethod } from "../method.js";
 import { MergeMethodError } from "../method.js";
 import { checkInput, num, tensorScope } from "./common.js";
 
-function dot(a: ArrayLike<number>, b: ArrayLike<number>, scaleB: number): number {
+/** ‖a − b·scaleB‖ in float64. */
+function distance(a: ArrayLike<number>, b: ArrayLike<number>, scaleB: number): number {
   let s = 0;
-  for (let k = 0; k < a.length; k++) s += a[k] * (b[k] * scaleB);
-  return s;
+  for (let k = 0; k < a.length; k++) {
+    const e = a[k] - b[k] * scaleB;
+    s += e * e;
+  }
+  return Math.sqrt(s);
 }
 
 function norm(a: ArrayLike<number>): number {
@@ -60,8 +65,10 @@ export function karcherMean(points: readonly Float32Array[], maxIter: number, to
     t.fill(0);
     for (const i of valid) {
       const p = points[i];
-      const c = Math.min(1, Math.max(-1, dot(u, p, inv[i])));
-      const theta = Math.acos(c);
+      // θ from the chord (2·asin(‖u − û_i‖ / 2)) rather than arccos(u·û_i): the same angle, but accurate for the
+      // small angles between fine-tunes of one model, where arccos of a float32-rounded cosine is off by ~1e-4.
+      const theta = 2 * Math.asin(Math.min(1, distance(u, p, inv[i]) / 2));
+      const c = Math.cos(theta);
       if (theta < tol) continue;
       const f = (a * theta) / Math.sin(theta);
       const fi = f * inv[i];

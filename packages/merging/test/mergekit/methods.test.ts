@@ -248,6 +248,22 @@ describe("karcher", () => {
     ).toThrow(MergeMethodError);
   });
 
+  it("near-parallel points (angles ≈ 7e-5 rad): the mean of the small offsets, whatever the scale", () => {
+    // Found by the property below: with the angle from arccos(u·û), scaling these inputs by 1.416 moved the
+    // mean's small component by 67 % (the float32-rounded cosine cannot resolve such angles).
+    const c = [0, 0, 0, 1.5, 0, 0, 0, 0];
+    const b = [0, 0, -1e-4, 1.5, 0, 0, 0, 0].map(Math.fround);
+    for (const s of [1, 1.4163150200536418, 3]) {
+      const out = merge("karcher", {
+        models: [c, b, c].map((p) => p.map((v) => v * s)),
+        params: { max_iter: 100, tol: 1e-9 },
+      });
+      // On the sphere, the mean of three nearly parallel points is their Euclidean mean to second order.
+      expect(Math.abs(out[2] / s - b[2] / 3)).toBeLessThan(1e-8);
+      expect(out[3] / s).toBeCloseTo(1.5, 6);
+    }
+  });
+
   it("invariants: identical points, positive scaling, order, norm = mean norm", () => {
     // The mean is unique (and the iteration converges) for points within an open half-sphere; there the
     // result cannot depend on the order of the inputs. Near-antipodal points are ill-posed (in mergekit too).
