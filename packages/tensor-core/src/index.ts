@@ -31,6 +31,12 @@ export {
 } from "./errors.js";
 export { f8e4m3Table, f8e5m2Table } from "./f8.js";
 export {
+  type AtomicWriteOptions,
+  processAlive,
+  removeDeadTemporaries,
+  writeFileAtomic,
+} from "./files.js";
+export {
   bf16ToF32,
   bf16ToNumber,
   f16ToF32,

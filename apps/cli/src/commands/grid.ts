@@ -1,6 +1,7 @@
 /** `x grid simulate | identify | evaluate`: smart-meter data, feeder identification and its metrics (@x/grid-model). */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { IEEE69_MERGE_DROP_PU } from "@x/grid-model";
+import { writeFileAtomic } from "@x/tensor-core";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import {
   checkOutput,
@@ -44,13 +45,6 @@ export function voltageStep(v: string): number {
   const m = /^([0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*(V|pu)?$/i.exec(v.trim());
   if (!m) throw new InvalidArgumentError(`expected e.g. 0.1V or 0.0004pu, got '${v}'`);
   return m[2]?.toLowerCase() === "v" ? Number(m[1]) / 230 : Number(m[1]);
-}
-
-/** Writes `text` to `file` through a temporary name. */
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
 }
 
 // ---------------------------------------------------------------- simulate
@@ -276,7 +270,10 @@ async function identify(csv: string, o: IdentifyOpts): Promise<void> {
     ...(library ? { library } : {}),
     zBaseOhm,
   });
-  await writeAtomic(o.out, `${JSON.stringify({ ...model, feeder: data.feederId, source: csv }, null, 2)}\n`);
+  await writeFileAtomic(
+    o.out,
+    `${JSON.stringify({ ...model, feeder: data.feederId, source: csv }, null, 2)}\n`,
+  );
   const summary = {
     out: o.out,
     feeder: data.feederId,

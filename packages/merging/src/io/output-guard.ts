@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { mkdir, open, readdir, readFile, realpath, rm, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { processAlive } from "@x/tensor-core";
 import { OutputDirError, OutputLockedError } from "../errors.js";
 import { onInterrupt } from "./interrupt.js";
 
@@ -86,16 +87,6 @@ interface LockInfo {
 export function lockPathOf(outDir: string): string {
   const abs = resolve(outDir);
   return join(dirname(abs), `.${basename(abs)}.merge-lock`);
-}
-
-/** Whether process `pid` of this host is alive. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export interface OutputLock {

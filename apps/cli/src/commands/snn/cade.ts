@@ -26,7 +26,7 @@ import {
   saveModel,
   TRAIN_DEFAULTS,
 } from "@x/snn";
-import { Rng } from "@x/tensor-core";
+import { Rng, removeDeadTemporaries } from "@x/tensor-core";
 import { type Command, Option } from "commander";
 import { defineCommand, integer, number, printResult, UsageError } from "../../kit.js";
 import { formatSeconds } from "../../progress.js";
@@ -46,7 +46,6 @@ import {
   type ModelOpts,
   NEURON_KEYS,
   note,
-  removeDeadTemporaries,
   resumableBar,
   snnAction,
   specFrom,

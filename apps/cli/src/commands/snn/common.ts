@@ -2,7 +2,6 @@
  * What `x snn train | cade | eval` share: the model and neuron flags (defaults read from @x/snn), the data flags
  * and the per-class split, the mapping of @x/snn's errors to exit codes, and log lines that coexist with a bar.
  */
-import { readdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { ImageSet } from "@x/datasets";
 import {
@@ -20,7 +19,7 @@ import {
   sewMlp,
   sewResNet,
 } from "@x/snn";
-import { Rng } from "@x/tensor-core";
+import { Rng, removeDeadTemporaries } from "@x/tensor-core";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import {
   checkOutput,
@@ -355,36 +354,6 @@ export function addRunOutputOptions(cmd: Command, out: string, state: string): C
     .addOption(overwriteOption())
     .addOption(quietOption())
     .addOption(jsonOption());
-}
-
-// ---------------------------------------------------------------- temporaries
-
-const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/**
- * Removes the temporary files (`.<name>.<pid>.<random>.tmp`, @x/tensor-core's atomic writes) that processes
- * killed while writing left in `dir`; those of live processes stay.
- */
-export function removeDeadTemporaries(dir: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = TEMPORARY.exec(name);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) rmSync(join(dir, name), { force: true });
-  }
 }
 
 // ---------------------------------------------------------------- errors and log lines
