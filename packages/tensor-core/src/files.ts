@@ -2,9 +2,9 @@
 // this package, safetensors writers included) renamed into place, and the clean-up of the temporaries that a
 // process killed while writing leaves behind.
 
-import { closeSync, fsyncSync, openSync, readdirSync, rmSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { rename, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { syncDirectory } from "./safetensors/sync-dir.js";
 import { tempPathFor } from "./safetensors/writer.js";
 
@@ -73,4 +73,37 @@ export async function writeFileAtomic(
     throw err;
   }
   if (options.durable) await syncDirectory(dirname(path));
+}
+
+/**
+ * The real path of `p` (symlinks resolved); for a path that does not exist yet, its nearest existing ancestor's
+ * real path plus the rest. Comparing real paths, a symlink cannot smuggle an output into an input.
+ */
+export function realPathOf(p: string): string {
+  let at = resolve(p);
+  const rest: string[] = [];
+  while (!existsSync(at) && dirname(at) !== at) {
+    rest.unshift(at.slice(dirname(at).length + 1));
+    at = dirname(at);
+  }
+  return resolve(realpathSync(at), ...rest);
+}
+
+/** Whether `child` is `parent` or lies inside it (both absolute and normalized, e.g. from `realPathOf`). */
+export function pathWithin(child: string, parent: string): boolean {
+  const r = relative(parent, child);
+  return r === "" || (!r.startsWith(`..${sep}`) && r !== ".." && !r.startsWith(sep));
+}
+
+/**
+ * How output `out` overlaps input `input` (real paths compared): it `is` the input, `lies inside` it, `contains`
+ * it, or null when they are apart. An overlapping output must be refused: writing it would change an input.
+ */
+export function outputOverlap(out: string, input: string): "is" | "lies inside" | "contains" | null {
+  const o = realPathOf(out);
+  const i = realPathOf(input);
+  if (o === i) return "is";
+  if (pathWithin(o, i)) return "lies inside";
+  if (pathWithin(i, o)) return "contains";
+  return null;
 }

@@ -32,7 +32,10 @@ export {
 export { f8e4m3Table, f8e5m2Table } from "./f8.js";
 export {
   type AtomicWriteOptions,
+  outputOverlap,
+  pathWithin,
   processAlive,
+  realPathOf,
   removeDeadTemporaries,
   writeFileAtomic,
 } from "./files.js";

@@ -1,9 +1,26 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { processAlive, removeDeadTemporaries, writeFileAtomic } from "../src/index.js";
+import {
+  outputOverlap,
+  pathWithin,
+  processAlive,
+  realPathOf,
+  removeDeadTemporaries,
+  writeFileAtomic,
+} from "../src/index.js";
 
 let dir: string;
 beforeEach(() => {
@@ -54,5 +71,31 @@ describe("writeFileAtomic", () => {
     const f = join(dir, "no", "a.json");
     await expect(writeFileAtomic(f, "x")).rejects.toThrow(/ENOENT/);
     expect(existsSync(join(dir, "no"))).toBe(false);
+  });
+});
+
+describe("realPathOf, pathWithin, outputOverlap", () => {
+  it("resolves symlinks of the nearest existing ancestor and keeps the rest", () => {
+    const real = realpathSync(dir);
+    mkdirSync(join(dir, "in"));
+    symlinkSync(join(dir, "in"), join(dir, "link"));
+    expect(realPathOf(join(dir, "link", "a", "b"))).toBe(join(real, "in", "a", "b"));
+    expect(realPathOf(join(dir, "link"))).toBe(join(real, "in"));
+  });
+
+  it("pathWithin: the same path or below, not a sibling with a common prefix", () => {
+    expect(pathWithin("/a/b", "/a/b")).toBe(true);
+    expect(pathWithin("/a/b/c", "/a/b")).toBe(true);
+    expect(pathWithin("/a/bc", "/a/b")).toBe(false);
+    expect(pathWithin("/a", "/a/b")).toBe(false);
+  });
+
+  it("outputOverlap names how an output meets an input, through symlinks too", () => {
+    mkdirSync(join(dir, "in"));
+    symlinkSync(join(dir, "in"), join(dir, "link"));
+    expect(outputOverlap(join(dir, "link"), join(dir, "in"))).toBe("is");
+    expect(outputOverlap(join(dir, "link", "new"), join(dir, "in"))).toBe("lies inside");
+    expect(outputOverlap(dir, join(dir, "link"))).toBe("contains");
+    expect(outputOverlap(join(dir, "out"), join(dir, "in"))).toBeNull();
   });
 });
