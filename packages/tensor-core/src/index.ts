@@ -64,6 +64,7 @@ export {
 } from "./pool/index.js";
 export {
   convertPytorchToSafetensors,
+  isPytorchCheckpoint,
   type OpenPytorchOptions,
   openPytorchCheckpoint,
   openPytorchFile,
