@@ -166,6 +166,7 @@ export {
 export {
   accuracyClassSigma,
   type MeteringOptions,
+  meteredVoltageRange,
   ProfileError,
   REALISTIC,
   type RemeterOptions,

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   accuracyClassSigma,
   builtinFeeder,
+  meteredVoltageRange,
   nominalLoadsPu,
   ProfileError,
   RadialSweep,
@@ -315,5 +316,25 @@ describe("smart-meter simulator", () => {
     const v = d.truth!.vm.flatMap((s) => Array.from(s));
     expect(Math.min(...v)).toBeGreaterThan(0.85);
     expect(Math.max(...v)).toBeLessThan(1.02);
+  });
+});
+
+describe("meteredVoltageRange", () => {
+  it("counts missing readings and spans the others, metered buses only", () => {
+    const vm = [
+      new Float64Array([1.0, 1.01]),
+      new Float64Array([0.95, Number.NaN]),
+      new Float64Array([0.5, 2]),
+    ];
+    expect(meteredVoltageRange({ vm, metered: [true, true, false] })).toEqual({
+      missing: 1,
+      vmin: 0.95,
+      vmax: 1.01,
+    });
+    expect(meteredVoltageRange({ vm, metered: [false, false, false] })).toEqual({
+      missing: 0,
+      vmin: Number.POSITIVE_INFINITY,
+      vmax: 0,
+    });
   });
 });

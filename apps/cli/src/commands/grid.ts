@@ -132,19 +132,7 @@ async function simulate(o: SimulateOpts): Promise<void> {
   meta.noise_model = o.noiseModel;
   meta.noise_class_or_sigma = `v=${o.noise} pq=${pqNoise}`;
   await grid.writeSmartMeterCsv(o.out, data, o.precision ? { precision: o.precision } : {});
-  let missing = 0;
-  let vmin = Number.POSITIVE_INFINITY;
-  let vmax = 0;
-  data.vm.forEach((s, j) => {
-    if (!data.metered[j]) return;
-    for (const v of s) {
-      if (Number.isNaN(v)) missing++;
-      else {
-        vmin = Math.min(vmin, v);
-        vmax = Math.max(vmax, v);
-      }
-    }
-  });
+  const { missing, vmin, vmax } = grid.meteredVoltageRange(data);
   const summary = {
     out: o.out,
     feeder: feeder.id,

@@ -11,6 +11,7 @@ export {
   weekShape,
 } from "./shapes.js";
 export {
+  meteredVoltageRange,
   REALISTIC,
   type RemeterOptions,
   remeter,
