@@ -1,7 +1,4 @@
-/** `x grid simulate | identify | evaluate`: smart-meter data, feeder identification and its metrics (@x/grid-model). */
-import { readFile } from "node:fs/promises";
 import { IEEE69_MERGE_DROP_PU } from "@x/grid-model";
-import { writeFileAtomic } from "@x/tensor-core";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import {
   checkOutput,
@@ -258,10 +255,7 @@ async function identify(csv: string, o: IdentifyOpts): Promise<void> {
     ...(library ? { library } : {}),
     zBaseOhm,
   });
-  await writeFileAtomic(
-    o.out,
-    `${JSON.stringify({ ...model, feeder: data.feederId, source: csv }, null, 2)}\n`,
-  );
+  await grid.writeGridModelFile(o.out, model, { feeder: data.feederId, source: csv });
   const summary = {
     out: o.out,
     feeder: data.feederId,
@@ -332,37 +326,15 @@ function identifyCommand(): Command {
 
 // ---------------------------------------------------------------- evaluate
 
-interface ModelDoc {
-  format?: string;
-  branches?: {
-    from: string;
-    to: string;
-    rPu: number | null;
-    xPu: number | null;
-    conductor?: string;
-    ties?: string[];
-    lengthKm?: number;
-  }[];
-}
-
 const fmtPct = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)} %` : "n/a");
 
 async function evaluate(
   file: string,
   o: { truth: string; contractDrop?: number; json?: boolean },
 ): Promise<void> {
-  let doc: ModelDoc;
-  try {
-    doc = JSON.parse(await readFile(file, "utf8")) as ModelDoc;
-  } catch (err) {
-    throw new Error(`${file}: not a readable model JSON (${(err as Error).message})`);
-  }
-  if (doc.format !== "x-grid-model/1" || !Array.isArray(doc.branches))
-    throw new Error(`${file}: not an x-grid-model/1 document (format: ${String(doc.format)})`);
   const grid = await import("@x/grid-model");
+  const branches = await grid.readGridModelBranches(file);
   const truth = await grid.loadFeeder(o.truth);
-  // JSON null = an unidentifiable (flow-free) branch.
-  const branches = doc.branches.map((b) => ({ ...b, rPu: b.rPu ?? Number.NaN, xPu: b.xPu ?? Number.NaN }));
   const m = grid.evaluateIdentification(truth, branches);
   const drop = o.contractDrop ?? IEEE69_MERGE_DROP_PU;
   const covered = new Set(branches.flatMap((b) => [b.from, b.to]));
