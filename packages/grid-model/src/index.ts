@@ -168,6 +168,7 @@ export {
 // Smart-meter simulator.
 export {
   accuracyClassSigma,
+  loadProfilesFor,
   type MeteringOptions,
   meteredVoltageRange,
   ProfileError,

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   accuracyClassSigma,
   builtinFeeder,
+  loadProfilesFor,
   meteredVoltageRange,
   nominalLoadsPu,
   ProfileError,
@@ -336,5 +337,28 @@ describe("meteredVoltageRange", () => {
       vmin: Number.POSITIVE_INFINITY,
       vmax: 0,
     });
+  });
+});
+
+describe("loadProfilesFor", () => {
+  const table = (columns: string[]) => ({
+    stepMinutes: 15,
+    columns,
+    series: columns.map(() => new Float64Array(4)),
+  });
+  const bus = f13.buses[1]!.name;
+
+  it("per-bus series when the columns are bus names (kvar as <bus>:q), household profiles otherwise", () => {
+    const perBus = table([bus, `${bus}:q`]);
+    expect(loadProfilesFor(f13, perBus)).toEqual({ busProfiles: perBus });
+    const households = table(["h1", "h2"]);
+    expect(loadProfilesFor(f13, households)).toEqual({ householdProfiles: households });
+  });
+
+  it("refuses a table mixing bus and other columns, naming the column", () => {
+    expect(() => loadProfilesFor(f13, table([bus, "h1"]))).toThrow(ProfileError);
+    expect(() => loadProfilesFor(f13, table([bus, "h1"]))).toThrow(
+      `column "h1" is not a bus of feeder ${f13.id}`,
+    );
   });
 });

@@ -85,13 +85,11 @@ async function simulate(o: SimulateOpts): Promise<void> {
   let loadSource: Record<string, unknown> = {};
   if (o.loads) {
     const table = await grid.readShapeCsv(o.loads);
-    const names = new Set(feeder.buses.map((b) => b.name));
-    const perBus = table.columns.filter((c) => names.has(c.replace(/:q$/, "")));
-    if (perBus.length > 0 && perBus.length < table.columns.length) {
-      const other = table.columns.find((c) => !names.has(c.replace(/:q$/, "")));
-      throw new UsageError(`--loads ${o.loads}: column "${other}" is not a bus of feeder ${feeder.id}`);
+    try {
+      loadSource = grid.loadProfilesFor(feeder, table);
+    } catch (e) {
+      throw e instanceof grid.ProfileError ? new UsageError(`--loads ${o.loads}: ${e.message}`) : e;
     }
-    loadSource = perBus.length > 0 ? { busProfiles: table } : { householdProfiles: table };
   }
   const pqNoise = o.pqNoise ?? Math.min(5 * o.noise, 0.2);
   const toSigma = (x: number) => (o.noiseModel === "class" ? x / 3 : x);
