@@ -3,8 +3,8 @@
  * parsers that turn bad values into usage errors, the output policy (refuse a non-empty output unless
  * --overwrite, never write into or over an input), and printing results as text or --json.
  */
-import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { dirname, relative, resolve, sep } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { outputOverlap, realPathOf } from "@x/tensor-core";
 import { Command, InvalidArgumentError, Option } from "commander";
 
 /** A usage error: one line, exit code 2. */
@@ -121,39 +121,23 @@ export function numberGrid(v: string): number[] {
 
 // ---------------------------------------------------------------- output policy
 
-function real(p: string): string {
-  // The nearest existing ancestor's real path, plus the rest: symlinks cannot smuggle an output into an input.
-  let at = resolve(p);
-  const rest: string[] = [];
-  while (!existsSync(at) && dirname(at) !== at) {
-    rest.unshift(at.slice(dirname(at).length + 1));
-    at = dirname(at);
-  }
-  return resolve(realpathSync(at), ...rest);
-}
-
-const inside = (child: string, parent: string) => {
-  const r = relative(parent, child);
-  return r === "" || (!r.startsWith(`..${sep}`) && r !== ".." && !r.startsWith(sep));
-};
-
 /**
  * The one output policy: `out` must not be, contain, or lie inside any input (even with --overwrite), and an
  * existing non-empty output (a file, or a directory with entries) is refused unless `overwrite`.
  */
 export function checkOutput(out: string, opts: { overwrite?: boolean; inputs?: readonly string[] }): void {
-  const o = real(out);
   for (const input of opts.inputs ?? []) {
-    const i = real(input);
-    if (inside(o, i) || inside(i, o))
+    const how = outputOverlap(out, input);
+    if (how)
       throw new UsageError(
-        o === i
+        how === "is"
           ? `output ${out} is the input ${input}: an input is never written`
-          : inside(o, i)
+          : how === "lies inside"
             ? `output ${out} lies inside the input ${input}: an input is never written into`
             : `output ${out} contains the input ${input}: replacing it would delete an input`,
       );
   }
+  const o = realPathOf(out);
   if (opts.overwrite || !existsSync(o)) return;
   const st = statSync(o);
   if (st.isDirectory() ? readdirSync(o).length > 0 : true)

@@ -62,6 +62,7 @@ export {
   fitBranchRobust,
   fitImpedancesJoint,
   type GridModel,
+  GridModelFileError,
   type IdentifyOptions,
   type IdentifyProgress,
   type ImpedanceOptions,
@@ -78,6 +79,7 @@ export {
   type ModelBranch,
   mergeNegligibleBranches,
   type RobustBranchFit,
+  readGridModelBranches,
   type SeriesCorrection,
   type SeriesGram,
   SingularMatrixError,
@@ -89,6 +91,7 @@ export {
   type TopologyOptions,
   type TreeSearchOptions,
   type TreeSearchResult,
+  writeGridModelFile,
 } from "./identify/index.js";
 // Reading and writing data.
 export {
@@ -165,7 +168,9 @@ export {
 // Smart-meter simulator.
 export {
   accuracyClassSigma,
+  loadProfilesFor,
   type MeteringOptions,
+  meteredVoltageRange,
   ProfileError,
   REALISTIC,
   type RemeterOptions,

@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import {
   accuracyClassSigma,
   builtinFeeder,
+  loadProfilesFor,
+  meteredVoltageRange,
   nominalLoadsPu,
   ProfileError,
   RadialSweep,
@@ -315,5 +317,48 @@ describe("smart-meter simulator", () => {
     const v = d.truth!.vm.flatMap((s) => Array.from(s));
     expect(Math.min(...v)).toBeGreaterThan(0.85);
     expect(Math.max(...v)).toBeLessThan(1.02);
+  });
+});
+
+describe("meteredVoltageRange", () => {
+  it("counts missing readings and spans the others, metered buses only", () => {
+    const vm = [
+      new Float64Array([1.0, 1.01]),
+      new Float64Array([0.95, Number.NaN]),
+      new Float64Array([0.5, 2]),
+    ];
+    expect(meteredVoltageRange({ vm, metered: [true, true, false] })).toEqual({
+      missing: 1,
+      vmin: 0.95,
+      vmax: 1.01,
+    });
+    expect(meteredVoltageRange({ vm, metered: [false, false, false] })).toEqual({
+      missing: 0,
+      vmin: Number.POSITIVE_INFINITY,
+      vmax: 0,
+    });
+  });
+});
+
+describe("loadProfilesFor", () => {
+  const table = (columns: string[]) => ({
+    stepMinutes: 15,
+    columns,
+    series: columns.map(() => new Float64Array(4)),
+  });
+  const bus = f13.buses[1]!.name;
+
+  it("per-bus series when the columns are bus names (kvar as <bus>:q), household profiles otherwise", () => {
+    const perBus = table([bus, `${bus}:q`]);
+    expect(loadProfilesFor(f13, perBus)).toEqual({ busProfiles: perBus });
+    const households = table(["h1", "h2"]);
+    expect(loadProfilesFor(f13, households)).toEqual({ householdProfiles: households });
+  });
+
+  it("refuses a table mixing bus and other columns, naming the column", () => {
+    expect(() => loadProfilesFor(f13, table([bus, "h1"]))).toThrow(ProfileError);
+    expect(() => loadProfilesFor(f13, table([bus, "h1"]))).toThrow(
+      `column "h1" is not a bus of feeder ${f13.id}`,
+    );
   });
 });

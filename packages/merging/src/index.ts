@@ -126,6 +126,7 @@ export {
   type TensorVisit,
   tensorRng,
 } from "./method.js";
+export { describeMethod, type MethodDoc, type MethodParamDoc } from "./method-doc.js";
 // Built-in methods (registered on import) and the flat-vector forms of the data-dependent ones.
 export { type FisherMergeOptions, fisherMerge } from "./methods/fisher.js";
 export { planSparsify, type SparsePlan, type Sparsifier, sparsifyDelta } from "./methods/gta.js";

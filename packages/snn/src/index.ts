@@ -6,18 +6,23 @@ export {
   buildPopulation,
   CADE_EVALUATOR_EXPORT,
   CADE_EVALUATOR_MODULE,
+  CADE_RUN_FILE,
   type CadeArm,
   type CadeFitnessOptions,
   type CadeOptions,
   type CadeProgress,
   type CadeResult,
+  CadeSettingsError,
   cadeEvaluatorSpec,
   cadeFitnessEvaluator,
+  checkCadeRunSettings,
   concreteEngine,
   type FitnessSetRef,
+  genomesChecksum,
   greedySoup,
   imageSetChecksum,
   loadFitnessSet,
+  loadPopulation,
   logitEnsembleAccuracy,
   type MemberRecipe,
   memberRecipes,
@@ -40,8 +45,10 @@ export {
   loadBuiltinSplit,
   loadData,
   loadImageFile,
+  type PerClassSplit,
   predictionsChecksum,
   type SplitName,
+  splitPerClass,
 } from "./data/splits.js";
 export { SnnCheckpointError, SnnConfigError, SnnDataError } from "./errors.js";
 export { type EvaluateOptions, type EvaluateResult, evaluateCheckpoint } from "./eval/evaluate.js";
@@ -67,6 +74,7 @@ export {
   stopGradient,
   type Tf,
 } from "./layer/tf.js";
+export { describeNeuron, describeSpec, formatStages } from "./model/describe.js";
 export {
   type Block,
   BN_EPS,

@@ -31,6 +31,15 @@ export {
 } from "./errors.js";
 export { f8e4m3Table, f8e5m2Table } from "./f8.js";
 export {
+  type AtomicWriteOptions,
+  outputOverlap,
+  pathWithin,
+  processAlive,
+  realPathOf,
+  removeDeadTemporaries,
+  writeFileAtomic,
+} from "./files.js";
+export {
   bf16ToF32,
   bf16ToNumber,
   f16ToF32,
@@ -55,6 +64,7 @@ export {
 } from "./pool/index.js";
 export {
   convertPytorchToSafetensors,
+  isPytorchCheckpoint,
   type OpenPytorchOptions,
   openPytorchCheckpoint,
   openPytorchFile,

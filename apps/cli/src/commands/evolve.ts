@@ -1,13 +1,5 @@
-/**
- * `x evolve CONFIG.yml OUT_DIR [--resume] [--redis URL]`: evolutionary search over a population of checkpoints
- * (@x/merging/evolve): Evolver (differential evolution) or CMA-ES over merge weights. The dev score comes from
- * the config's evaluator (an external command, or a zoo's validation accuracy), run here or on `x worker`
- * processes through Redis. Ctrl-C stops the evaluations (their processes too) and exits 130 with the resume
- * command; the last checkpoint stays valid.
- */
-import { existsSync, readdirSync } from "node:fs";
 import { hostname } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { CoordinatorEvent } from "@x/evolution/distributed";
 import {
   ALGORITHMS,
@@ -16,7 +8,7 @@ import {
   EvolveResumeError,
   EXAMPLE_CONFIG,
   evolveEvaluatorSpec,
-  isEvolveTemporary,
+  evolveResumeState,
   loadEvolveConfig,
   MERGE_NAMES,
   removeStaleEvolveTemporaries,
@@ -52,11 +44,10 @@ interface EvolveOpts extends RedisOpts {
 
 /** `--resume` needs a checkpoint, or an OUT_DIR that only a killed earlier run of x evolve can have left. */
 function checkResumable(out: string): void {
-  if (existsSync(join(out, "checkpoint", "latest.json"))) return;
-  if (!existsSync(out))
+  const state = evolveResumeState(out);
+  if (state === "missing")
     throw new UsageError(`--resume: ${out} has no checkpoint to resume from (it does not exist)`);
-  const foreign = readdirSync(out).filter((e) => e !== "checkpoint" && !isEvolveTemporary(e));
-  if (foreign.length > 0) throw new UsageError(`--resume: ${out} has no checkpoint to resume from`);
+  if (state === "foreign") throw new UsageError(`--resume: ${out} has no checkpoint to resume from`);
 }
 
 function describeCoordinatorEvent(e: CoordinatorEvent): string | null {
@@ -184,9 +175,8 @@ async function evolveAction(
   } catch (e) {
     if (caught !== null) {
       progress.stop();
-      const kept = existsSync(join(out, "checkpoint", "latest.json"))
-        ? "the last checkpoint is kept"
-        : "no checkpoint yet";
+      const kept =
+        evolveResumeState(out) === "checkpoint" ? "the last checkpoint is kept" : "no checkpoint yet";
       throw new ExitError(
         `interrupted (${caught}); ${kept}: resume with x evolve ${config} ${outArg} --resume`,
         caught === "SIGINT" ? 130 : 143,

@@ -1,5 +1,3 @@
-/** `x grid simulate | identify | evaluate`: smart-meter data, feeder identification and its metrics (@x/grid-model). */
-import { readFile, rename, writeFile } from "node:fs/promises";
 import { IEEE69_MERGE_DROP_PU } from "@x/grid-model";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import {
@@ -46,13 +44,6 @@ export function voltageStep(v: string): number {
   return m[2]?.toLowerCase() === "v" ? Number(m[1]) / 230 : Number(m[1]);
 }
 
-/** Writes `text` to `file` through a temporary name. */
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
-}
-
 // ---------------------------------------------------------------- simulate
 
 interface SimulateOpts {
@@ -94,13 +85,11 @@ async function simulate(o: SimulateOpts): Promise<void> {
   let loadSource: Record<string, unknown> = {};
   if (o.loads) {
     const table = await grid.readShapeCsv(o.loads);
-    const names = new Set(feeder.buses.map((b) => b.name));
-    const perBus = table.columns.filter((c) => names.has(c.replace(/:q$/, "")));
-    if (perBus.length > 0 && perBus.length < table.columns.length) {
-      const other = table.columns.find((c) => !names.has(c.replace(/:q$/, "")));
-      throw new UsageError(`--loads ${o.loads}: column "${other}" is not a bus of feeder ${feeder.id}`);
+    try {
+      loadSource = grid.loadProfilesFor(feeder, table);
+    } catch (e) {
+      throw e instanceof grid.ProfileError ? new UsageError(`--loads ${o.loads}: ${e.message}`) : e;
     }
-    loadSource = perBus.length > 0 ? { busProfiles: table } : { householdProfiles: table };
   }
   const pqNoise = o.pqNoise ?? Math.min(5 * o.noise, 0.2);
   const toSigma = (x: number) => (o.noiseModel === "class" ? x / 3 : x);
@@ -138,19 +127,7 @@ async function simulate(o: SimulateOpts): Promise<void> {
   meta.noise_model = o.noiseModel;
   meta.noise_class_or_sigma = `v=${o.noise} pq=${pqNoise}`;
   await grid.writeSmartMeterCsv(o.out, data, o.precision ? { precision: o.precision } : {});
-  let missing = 0;
-  let vmin = Number.POSITIVE_INFINITY;
-  let vmax = 0;
-  data.vm.forEach((s, j) => {
-    if (!data.metered[j]) return;
-    for (const v of s) {
-      if (Number.isNaN(v)) missing++;
-      else {
-        vmin = Math.min(vmin, v);
-        vmax = Math.max(vmax, v);
-      }
-    }
-  });
+  const { missing, vmin, vmax } = grid.meteredVoltageRange(data);
   const summary = {
     out: o.out,
     feeder: feeder.id,
@@ -276,7 +253,7 @@ async function identify(csv: string, o: IdentifyOpts): Promise<void> {
     ...(library ? { library } : {}),
     zBaseOhm,
   });
-  await writeAtomic(o.out, `${JSON.stringify({ ...model, feeder: data.feederId, source: csv }, null, 2)}\n`);
+  await grid.writeGridModelFile(o.out, model, { feeder: data.feederId, source: csv });
   const summary = {
     out: o.out,
     feeder: data.feederId,
@@ -347,37 +324,15 @@ function identifyCommand(): Command {
 
 // ---------------------------------------------------------------- evaluate
 
-interface ModelDoc {
-  format?: string;
-  branches?: {
-    from: string;
-    to: string;
-    rPu: number | null;
-    xPu: number | null;
-    conductor?: string;
-    ties?: string[];
-    lengthKm?: number;
-  }[];
-}
-
 const fmtPct = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)} %` : "n/a");
 
 async function evaluate(
   file: string,
   o: { truth: string; contractDrop?: number; json?: boolean },
 ): Promise<void> {
-  let doc: ModelDoc;
-  try {
-    doc = JSON.parse(await readFile(file, "utf8")) as ModelDoc;
-  } catch (err) {
-    throw new Error(`${file}: not a readable model JSON (${(err as Error).message})`);
-  }
-  if (doc.format !== "x-grid-model/1" || !Array.isArray(doc.branches))
-    throw new Error(`${file}: not an x-grid-model/1 document (format: ${String(doc.format)})`);
   const grid = await import("@x/grid-model");
+  const branches = await grid.readGridModelBranches(file);
   const truth = await grid.loadFeeder(o.truth);
-  // JSON null = an unidentifiable (flow-free) branch.
-  const branches = doc.branches.map((b) => ({ ...b, rPu: b.rPu ?? Number.NaN, xPu: b.xPu ?? Number.NaN }));
   const m = grid.evaluateIdentification(truth, branches);
   const drop = o.contractDrop ?? IEEE69_MERGE_DROP_PU;
   const covered = new Set(branches.flatMap((b) => [b.from, b.to]));

@@ -2,13 +2,13 @@
 // lists the registered methods with their parameters.
 import { readFile } from "node:fs/promises";
 import {
-  AUX_FILES,
+  describeMethod,
   getMethod,
   hasMethod,
   listMethods,
   type MergeCheckpointsResult,
   type MergeConfig,
-  type MergeMethod,
+  type MethodParamDoc,
   mergeCheckpoints,
   parseByteSize,
   parseDTypeName,
@@ -207,39 +207,14 @@ async function runMerge(config: string | undefined, outArg: string | undefined, 
 
 // ---------------------------------------------------------------- x merge methods
 
-function methodDoc(m: MergeMethod) {
-  return {
-    name: m.name,
-    description: m.description,
-    base: m.base,
-    minModels: m.minModels,
-    ...(m.maxModels !== undefined ? { maxModels: m.maxModels } : {}),
-    randomized: m.randomized,
-    // Per-model statistics files the method reads beside each model (fisher.safetensors, gram.safetensors).
-    auxFiles: (m.auxInputs ?? [])
-      .filter((a) => a.required !== "none")
-      .map((a) => ({ kind: a.kind, file: AUX_FILES[a.kind], required: a.required })),
-    params: m.params.map((p) => ({
-      name: p.name,
-      scope: p.scope,
-      type: p.type,
-      default: p.default ?? null,
-      ...(p.choices ? { choices: [...p.choices] } : {}),
-      ...(p.min !== undefined ? { min: p.min } : {}),
-      ...(p.max !== undefined ? { max: p.max } : {}),
-      description: p.description,
-    })),
-  };
-}
-
-function range(p: ReturnType<typeof methodDoc>["params"][number]): string {
+function range(p: MethodParamDoc): string {
   if (p.choices) return p.choices.join("|");
   if (p.min !== undefined || p.max !== undefined) return `[${p.min ?? "-inf"}, ${p.max ?? "inf"}]`;
   return "";
 }
 
 function printMethods(name: string | undefined, json: boolean | undefined): void {
-  const methods = (name ? [getMethod(name)] : listMethods()).map(methodDoc);
+  const methods = (name ? [getMethod(name)] : listMethods()).map(describeMethod);
   printResult(json, name ? methods[0] : methods, () =>
     methods
       .map((m) => {

@@ -1,13 +1,13 @@
 // `x safetensors inspect FILE|DIR` and `x safetensors convert IN OUT --dtype BF16`; both read PyTorch checkpoints
 // too (pytorch_model.bin, a sharded *.bin.index.json, a model directory of them) through the restricted
 // unpickler of @x/tensor-core, which never executes a pickle.
-import { readdirSync, statSync } from "node:fs";
 import {
   byteLengthOf,
   convertCheckpoint,
   convertPytorchToSafetensors,
   type DType,
   isDType,
+  isPytorchCheckpoint,
   numelOf,
   openCheckpoint,
   openPytorchCheckpoint,
@@ -64,22 +64,8 @@ function size(s: string): number {
   return Math.floor(Number(m[1]) * UNIT[(m[2] ?? "B").toUpperCase()]!);
 }
 
-/** A PyTorch checkpoint: a .bin / .pt / .pth file, a *.bin.index.json, or a directory with .bin files and no safetensors. */
-function isPytorchInput(path: string): boolean {
-  if (/\.(bin|pt|pth)$/.test(path) || path.endsWith(".bin.index.json")) return true;
-  try {
-    if (!statSync(path).isDirectory()) return false;
-    const entries = readdirSync(path);
-    if (entries.some((e) => e.endsWith(".safetensors") || e.endsWith(".safetensors.index.json")))
-      return false;
-    return entries.some((e) => e.endsWith(".bin") || e.endsWith(".bin.index.json"));
-  } catch {
-    return false;
-  }
-}
-
 async function inspect(path: string, o: { json?: boolean }): Promise<void> {
-  const pytorch = isPytorchInput(path);
+  const pytorch = isPytorchCheckpoint(path);
   const ck = pytorch ? await openPytorchCheckpoint(path) : await openCheckpoint(path);
   try {
     const rows = ck.names().map((name) => {
@@ -133,7 +119,7 @@ interface ConvertOpts {
 }
 
 async function convert(input: string, out: string, o: ConvertOpts): Promise<void> {
-  const pytorch = isPytorchInput(input);
+  const pytorch = isPytorchCheckpoint(input);
   if (!pytorch && o.dtype === undefined)
     throw new UsageError(
       "required option '--dtype <dtype>' not specified (a safetensors input is converted to another dtype; a PyTorch .bin input keeps its dtypes without it)",

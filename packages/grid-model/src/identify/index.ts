@@ -14,6 +14,7 @@ export { type SeriesGram, seriesGram } from "./gram.js";
 export { fitImpedancesJoint, type JointFitOptions } from "./joint-fit.js";
 export { fitBranchLibrary, type LibraryConductor, type LibraryFit } from "./library.js";
 export { checkMeterSeries, interpolateMissing, MeterDataError, type MeterSeries } from "./meter-data.js";
+export { GridModelFileError, readGridModelBranches, writeGridModelFile } from "./model-file.js";
 export {
   type BadDataOptions,
   type GridModel,

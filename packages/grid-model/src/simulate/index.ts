@@ -1,4 +1,4 @@
-export { LoadModel, type LoadModelOptions } from "./loads.js";
+export { LoadModel, type LoadModelOptions, loadProfilesFor } from "./loads.js";
 export { accuracyClassSigma, Meter, type MeteringOptions, quantize } from "./metering.js";
 export {
   householdProfiles,
@@ -11,6 +11,7 @@ export {
   weekShape,
 } from "./shapes.js";
 export {
+  meteredVoltageRange,
   REALISTIC,
   type RemeterOptions,
   remeter,

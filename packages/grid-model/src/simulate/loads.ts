@@ -1,6 +1,13 @@
 import type { Rng } from "@x/tensor-core";
 import type { Feeder } from "../feeder.js";
-import { householdProfiles, pvShape, type ShapeTable, sampleCyclic, weekShape } from "./shapes.js";
+import {
+  householdProfiles,
+  ProfileError,
+  pvShape,
+  type ShapeTable,
+  sampleCyclic,
+  weekShape,
+} from "./shapes.js";
 
 /**
  * Per-bus load time series : each loaded bus aggregates N household daily profiles with random
@@ -73,6 +80,25 @@ interface BusModel {
 }
 
 /** Generates net consumption (pu, positive = load) per bus for successive minutes. */
+/**
+ * How a load-profile table drives `feeder`'s loads: per-bus series when its columns are bus names (`<bus>:q` for
+ * kvar), household profiles when none is. A table mixing both is a ProfileError naming the first column that is
+ * not a bus.
+ */
+export function loadProfilesFor(
+  feeder: Feeder,
+  table: ShapeTable,
+): { readonly busProfiles: ShapeTable } | { readonly householdProfiles: ShapeTable } {
+  const names = new Set(feeder.buses.map((b) => b.name));
+  const isBus = (c: string) => names.has(c.replace(/:q$/, ""));
+  const perBus = table.columns.filter(isBus);
+  if (perBus.length > 0 && perBus.length < table.columns.length) {
+    const other = table.columns.find((c) => !isBus(c));
+    throw new ProfileError(`column "${other}" is not a bus of feeder ${feeder.id}`);
+  }
+  return perBus.length > 0 ? { busProfiles: table } : { householdProfiles: table };
+}
+
 export class LoadModel {
   readonly buses: BusModel[] = [];
   private readonly lib: ShapeTable;

@@ -305,3 +305,28 @@ export function remeter(data: SmartMeterData, opts: RemeterOptions = {}): SmartM
     ...(data.truth ? { truth: data.truth } : {}),
   };
 }
+
+/**
+ * The |V| readings of the metered buses: how many are missing (NaN), and the lowest and highest of the others
+ * (`vmin` +Infinity and `vmax` 0 when there are none).
+ */
+export function meteredVoltageRange(data: Pick<SmartMeterData, "vm" | "metered">): {
+  missing: number;
+  vmin: number;
+  vmax: number;
+} {
+  let missing = 0;
+  let vmin = Number.POSITIVE_INFINITY;
+  let vmax = 0;
+  data.vm.forEach((s, j) => {
+    if (!data.metered[j]) return;
+    for (const v of s) {
+      if (Number.isNaN(v)) missing++;
+      else {
+        vmin = Math.min(vmin, v);
+        vmax = Math.max(vmax, v);
+      }
+    }
+  });
+  return { missing, vmin, vmax };
+}

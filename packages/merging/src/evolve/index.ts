@@ -52,6 +52,7 @@ export {
   EvolveResumeError,
   type EvolveRunOptions,
   type EvolveRunResult,
+  evolveResumeState,
   runEvolve,
 } from "./run.js";
 export { readSlotStats, StatsFileError } from "./stats-files.js";

@@ -12,7 +12,7 @@
  * generation with a fingerprint of every setting that changes the result (`run-settings.ts`); `resume`
  * continues a killed run to exactly the result of an uninterrupted one.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   CheckpointError,
@@ -33,7 +33,7 @@ import { layerGroups } from "./layer-groups.js";
 import { writeModel } from "./models.js";
 import { runSettings } from "./run-settings.js";
 import { buildMerge, type LoadedPopulation, loadPopulation } from "./setup.js";
-import { createEvolveTemporary, removeStaleEvolveTemporaries } from "./temporaries.js";
+import { createEvolveTemporary, isEvolveTemporary, removeStaleEvolveTemporaries } from "./temporaries.js";
 
 /** Scores a genome (higher is better): the weights of a candidate model, or CMA-ES's merge coefficients. */
 export type EvolveFitness = (genome: Float32Array | Float64Array, info?: EvalInfo) => Promise<number>;
@@ -86,6 +86,18 @@ export interface EvolveRunResult {
 /** A resume whose settings differ from the checkpoint's: names every changed key. */
 export class EvolveResumeError extends Error {
   override readonly name = "EvolveResumeError";
+}
+
+/**
+ * What output directory `outDir` holds for a resume: `checkpoint` (a run's `checkpoint/latest.json`), `missing`
+ * (no such directory), `leftovers` (only what an earlier run killed before its first checkpoint leaves: the
+ * checkpoint folder, temporaries; a resume starts from the beginning) or `foreign` (other files: no run of its).
+ */
+export function evolveResumeState(outDir: string): "checkpoint" | "missing" | "leftovers" | "foreign" {
+  if (existsSync(join(outDir, "checkpoint", "latest.json"))) return "checkpoint";
+  if (!existsSync(outDir)) return "missing";
+  const foreign = readdirSync(outDir).filter((e) => e !== "checkpoint" && !isEvolveTemporary(e));
+  return foreign.length > 0 ? "foreign" : "leftovers";
 }
 
 export async function runEvolve(

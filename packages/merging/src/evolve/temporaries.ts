@@ -10,7 +10,7 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { processAlive } from "../io/output-guard.js";
+import { processAlive } from "@x/tensor-core";
 
 export type TemporaryKind = "candidates" | "model";
 

@@ -5,35 +5,12 @@
 
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
-import { mkdir, open, readdir, readFile, realpath, rm, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
-import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { outputOverlap, processAlive, realPathOf } from "@x/tensor-core";
 import { OutputDirError, OutputLockedError } from "../errors.js";
 import { onInterrupt } from "./interrupt.js";
-
-/** The real path of `p` (symlinks resolved); for a path that does not exist yet, its nearest existing ancestor's real path plus the rest. */
-export async function realPathOf(p: string): Promise<string> {
-  const abs = resolve(p);
-  let head = abs;
-  const tail: string[] = [];
-  for (;;) {
-    try {
-      return join(await realpath(head), ...tail.reverse());
-    } catch {
-      const up = dirname(head);
-      if (up === head) return abs;
-      tail.push(basename(head));
-      head = up;
-    }
-  }
-}
-
-/** Whether `child` is `parent` or lies inside it (both absolute, normalized). */
-function within(child: string, parent: string): boolean {
-  if (child === parent) return true;
-  const rel = relative(parent, child);
-  return rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." && !rel.startsWith(sep);
-}
 
 export interface OutputCheckOptions {
   /** Paths of every input (model directories or .safetensors files), resolved already. */
@@ -48,11 +25,10 @@ export interface OutputCheckOptions {
  * OutputDirError naming the paths.
  */
 export async function checkOutputDir(outDir: string, options: OutputCheckOptions): Promise<void> {
-  const out = await realPathOf(outDir);
+  const out = realPathOf(outDir);
   for (const input of options.inputs) {
-    const inp = await realPathOf(input);
-    if (within(out, inp) || within(inp, out)) {
-      const how = out === inp ? "is" : within(out, inp) ? "lies inside" : "contains";
+    const how = outputOverlap(outDir, input);
+    if (how) {
       throw new OutputDirError(
         `output directory ${outDir} ${how} the input ${input}; choose an output outside every input (refused even with overwrite, which would replace the input)`,
       );
@@ -86,16 +62,6 @@ interface LockInfo {
 export function lockPathOf(outDir: string): string {
   const abs = resolve(outDir);
   return join(dirname(abs), `.${basename(abs)}.merge-lock`);
-}
-
-/** Whether process `pid` of this host is alive. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export interface OutputLock {

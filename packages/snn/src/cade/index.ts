@@ -12,5 +12,13 @@ export {
   loadFitnessSet,
 } from "./evaluator.js";
 export { accuracyPercent } from "./fitness.js";
-export { buildPopulation, type MemberRecipe, memberRecipes, type PopulationOptions } from "./population.js";
+export {
+  buildPopulation,
+  genomesChecksum,
+  loadPopulation,
+  type MemberRecipe,
+  memberRecipes,
+  type PopulationOptions,
+} from "./population.js";
 export { type CadeOptions, type CadeProgress, type CadeResult, runCade } from "./run.js";
+export { CADE_RUN_FILE, CadeSettingsError, checkCadeRunSettings } from "./run-settings.js";

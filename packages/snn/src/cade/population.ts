@@ -1,11 +1,13 @@
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { ImageSet } from "@x/datasets";
 import { Rng } from "@x/tensor-core";
 import type { TfBackendName } from "@x/tensor-core/tfjs";
 import { loadModel, saveModel } from "../checkpoint/safetensors.js";
-import { SnnConfigError } from "../errors.js";
+import { SnnCheckpointError, SnnConfigError } from "../errors.js";
 import { initModel, replaceHead, type SnnModel } from "../genome/layout.js";
+import { describeSpec } from "../model/describe.js";
 import type { ModelSpec } from "../model/spec.js";
 import type { AugmentOptions } from "../train/augment.js";
 import { type TrainProgress, trainModel } from "../train/train.js";
@@ -94,4 +96,32 @@ export async function buildPopulation(o: PopulationOptions): Promise<SnnModel[]>
     out.push(res.model);
   }
   return out;
+}
+
+/** SHA-256 (hex) over the genomes' float32 bytes, in order: equal genomes, equal checksum. */
+export function genomesChecksum(genomes: readonly Float32Array[]): string {
+  const h = createHash("sha256");
+  for (const g of genomes) h.update(new Uint8Array(g.buffer, g.byteOffset, g.byteLength));
+  return h.digest("hex");
+}
+
+/**
+ * A population from checkpoint files: their common spec and the genomes in file order. A file of another model
+ * than the first is an SnnCheckpointError naming both models.
+ */
+export async function loadPopulation(
+  files: readonly string[],
+): Promise<{ spec: ModelSpec; genomes: Float32Array[] }> {
+  if (files.length === 0) throw new SnnConfigError("a population needs at least one checkpoint file");
+  const models: SnnModel[] = [];
+  for (const f of files) models.push(await loadModel(f));
+  const spec = models[0]!.spec;
+  models.forEach((m, i) => {
+    if (JSON.stringify(m.spec) !== JSON.stringify(spec))
+      throw new SnnCheckpointError(
+        files[i]!,
+        `a different model than ${files[0]} (${describeSpec(m.spec)} vs ${describeSpec(spec)})`,
+      );
+  });
+  return { spec, genomes: models.map((m) => m.genome) };
 }

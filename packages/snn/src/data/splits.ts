@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { type ImageSet, loadFashion, loadMnist, selectClasses, subset } from "@x/datasets";
-import { openSafetensors } from "@x/tensor-core";
-import { SnnDataError } from "../errors.js";
+import { openSafetensors, Rng } from "@x/tensor-core";
+import { SnnConfigError, SnnDataError } from "../errors.js";
 import { INPUT_SIZE } from "../model/spec.js";
 
 export type BuiltinDataset = "mnist" | "fashion-mnist";
@@ -21,6 +21,37 @@ export function indicesByClass(set: ImageSet): [label: number, indices: number[]
     byClass.get(l)!.push(i);
   }
   return [...byClass].sort((a, b) => a[0] - b[0]);
+}
+
+/** Image indices of a per-class split: validation and training, each in class order. */
+export interface PerClassSplit {
+  readonly train: number[];
+  readonly val: number[];
+}
+
+/**
+ * A seeded per-class split of `set`: within each class a permutation (Rng `split-<seed>`); its first
+ * `valPerClass` indices go to validation, the next `trainPerClass` (default: all the rest) to training. A class
+ * with fewer than `valPerClass` + `trainPerClass` (default 1) images is an SnnConfigError naming it.
+ */
+export function splitPerClass(
+  set: ImageSet,
+  o: { readonly valPerClass: number; readonly trainPerClass?: number; readonly seed: number | string },
+): PerClassSplit {
+  const rng = new Rng(`split-${o.seed}`);
+  const train: number[] = [];
+  const val: number[] = [];
+  for (const [label, idx] of indicesByClass(set)) {
+    const need = o.valPerClass + (o.trainPerClass ?? 1);
+    if (idx.length < need)
+      throw new SnnConfigError(
+        `class ${label} has ${idx.length} images, fewer than ${o.valPerClass} validation + ${o.trainPerClass ?? 1} training`,
+      );
+    const perm = rng.permutation(idx.length);
+    const end = o.trainPerClass === undefined ? idx.length : o.valPerClass + o.trainPerClass;
+    for (let k = 0; k < end; k++) (k < o.valPerClass ? val : train).push(idx[perm[k]!]!);
+  }
+  return { train, val };
 }
 
 function perClassSplit(set: ImageSet, split: SplitName, trainShare: (count: number) => number): ImageSet {

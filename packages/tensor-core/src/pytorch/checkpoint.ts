@@ -3,6 +3,7 @@
 // index is read and validated like a safetensors one). Every shard's pickle is read and validated on
 // open; each keeps one file handle until `close()`.
 
+import { readdirSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { kindOf, MultiFileReader, openShards, readShardIndex } from "../safetensors/checkpoint.js";
@@ -60,4 +61,21 @@ export async function openPytorchCheckpoint(
       ? `${bins.length} .bin files but no ${PYTORCH_INDEX_FILE}`
       : `no ${PYTORCH_SINGLE_FILE} or ${PYTORCH_INDEX_FILE}`,
   );
+}
+
+/**
+ * Whether `path` names a PyTorch checkpoint rather than a safetensors one: a `.bin` / `.pt` / `.pth` file, a
+ * `*.bin.index.json`, or a directory with `.bin` files (or their index) and no safetensors. Nothing is opened.
+ */
+export function isPytorchCheckpoint(path: string): boolean {
+  if (/\.(bin|pt|pth)$/.test(path) || path.endsWith(".bin.index.json")) return true;
+  try {
+    if (!statSync(path).isDirectory()) return false;
+    const entries = readdirSync(path);
+    if (entries.some((e) => e.endsWith(".safetensors") || e.endsWith(".safetensors.index.json")))
+      return false;
+    return entries.some((e) => e.endsWith(".bin") || e.endsWith(".bin.index.json"));
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,7 @@
 // Reading PyTorch checkpoints (`pytorch_model.bin`, sharded indexes) without Python and without running
 // their pickles, and converting them to safetensors.
 export {
+  isPytorchCheckpoint,
   openPytorchCheckpoint,
   PYTORCH_INDEX_FILE,
   PYTORCH_SINGLE_FILE,

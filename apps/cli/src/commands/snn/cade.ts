@@ -3,8 +3,6 @@
  * files or built by transfer learning from a source model; fitness locally or on `x worker` processes through
  * Redis (--redis); resumable from a checkpoint directory after a kill.
  */
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type ImageSet, selectClasses, subset } from "@x/datasets";
 import { DEFAULT_CADE_SCALE } from "@x/experiments";
@@ -13,20 +11,26 @@ import {
   buildPopulation,
   type CadeArm,
   type CadeProgress,
+  CadeSettingsError,
   cadeEvaluatorSpec,
+  checkCadeRunSettings,
   concreteEngine,
+  describeSpec,
   type FitnessSetRef,
+  genomesChecksum,
   type InferenceEngine,
+  imageSetChecksum,
   loadImageFile,
   loadModel,
+  loadPopulation,
   type ModelSpec,
   runCade,
-  SnnCheckpointError,
   SnnModel,
   saveModel,
+  splitPerClass,
   TRAIN_DEFAULTS,
 } from "@x/snn";
-import { Rng } from "@x/tensor-core";
+import { Rng, removeDeadTemporaries } from "@x/tensor-core";
 import { type Command, Option } from "commander";
 import { defineCommand, integer, number, printResult, UsageError } from "../../kit.js";
 import { formatSeconds } from "../../progress.js";
@@ -37,7 +41,6 @@ import {
   addRunOutputOptions,
   backendOption,
   checkRunOutputs,
-  describeSpec,
   engineOption,
   given,
   isBuiltinData,
@@ -46,11 +49,9 @@ import {
   type ModelOpts,
   NEURON_KEYS,
   note,
-  removeDeadTemporaries,
   resumableBar,
   snnAction,
   specFrom,
-  splitPerClass,
 } from "./common.js";
 import {
   addDistributedOptions,
@@ -61,8 +62,6 @@ import {
 
 const D = DEFAULT_CADE_SCALE;
 const ARMS = ["cade", "constant", "cade-mean", "jitter", "linear"] as const;
-/** The run's settings, checked on --resume. */
-const RUN_FILE = "x-snn-cade.json";
 
 interface CadeOpts extends ModelOpts, DistributedOpts {
   population?: string[];
@@ -117,32 +116,15 @@ function armOf(o: CadeOpts, cmd: Command): CadeArm {
   }
 }
 
-function digest(parts: readonly (Float32Array | Uint8Array | string)[]): string {
-  const h = createHash("sha256");
-  for (const p of parts)
-    h.update(typeof p === "string" ? p : new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
-  return h.digest("hex");
-}
-
 /** Writes the run's settings, or on --resume checks that they are the stored ones. */
-function checkRunSettings(dir: string, settings: Record<string, unknown>, resume: boolean): void {
-  const file = join(dir, RUN_FILE);
-  rmSync(`${file}.tmp`, { force: true }); // a killed writer's
-  const text = `${JSON.stringify(settings, null, 1)}\n`;
-  if (resume && existsSync(file)) {
-    const stored = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-    const differs = Object.keys({ ...stored, ...settings }).filter(
-      (k) => JSON.stringify(stored[k]) !== JSON.stringify(settings[k]),
-    );
-    if (differs.length)
-      throw new UsageError(
-        `--resume: ${dir} holds a run with other settings (${differs.join(", ")}); use the flags of that run`,
-      );
-    return;
+async function checkRunSettings(dir: string, settings: Record<string, unknown>, resume: boolean) {
+  try {
+    await checkCadeRunSettings(dir, settings, resume);
+  } catch (e) {
+    if (e instanceof CadeSettingsError)
+      throw new UsageError(`--resume: ${e.message}; use the flags of that run`);
+    throw e;
   }
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
 }
 
 interface Population {
@@ -167,20 +149,14 @@ async function populationOf(
       throw new UsageError(
         `CADE's DE/rand/1 needs at least 4 members, --population gives ${o.population.length}`,
       );
-    const models = [];
-    for (const f of o.population) models.push(await loadModel(f));
-    const spec = models[0]!.spec;
-    models.forEach((m, i) => {
-      if (JSON.stringify(m.spec) !== JSON.stringify(spec))
-        throw new SnnCheckpointError(
-          o.population![i]!,
-          `a different model than ${o.population![0]} (${describeSpec(m.spec)} vs ${describeSpec(spec)})`,
-        );
-    });
+    const { spec, genomes } = await loadPopulation(o.population);
     if (spec.classes !== classes)
       throw new UsageError(`the population has ${spec.classes} classes, --data/--classes give ${classes}`);
-    const genomes = models.map((m) => m.genome);
-    return { spec, genomes, origin: { files: o.population.map((f) => resolve(f)), sha256: digest(genomes) } };
+    return {
+      spec,
+      genomes,
+      origin: { files: o.population.map((f) => resolve(f)), sha256: genomesChecksum(genomes) },
+    };
   }
   let source: SnnModel | null = null;
   if (o.source) {
@@ -216,7 +192,7 @@ async function populationOf(
       genomes: members.map((m) => m.genome),
       origin: {
         source: o.source ? resolve(o.source) : null,
-        sourceSha256: source ? digest([source.genome]) : null,
+        sourceSha256: source ? genomesChecksum([source.genome]) : null,
         size: o.size,
         memberEpochs: o.memberEpochs,
         batchSize: o.batchSize,
@@ -279,7 +255,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   const engine = concreteEngine(spec, o.engine);
   const evaluator = cadeEvaluatorSpec({ spec, fitnessSet: fitnessRef, set: fitnessSet, engine });
   if (o.checkpointDir) {
-    checkRunSettings(
+    await checkRunSettings(
       o.checkpointDir,
       {
         spec,
@@ -290,7 +266,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
           size: o.fitnessSize,
           sha256: evaluator.options.checksum,
         },
-        valSha256: digest([val.images.subarray(0, val.count * 784), val.labels.subarray(0, val.count)]),
+        valSha256: imageSetChecksum(val),
         arm,
         generations: o.generations,
         seed: o.seed,

@@ -2,14 +2,14 @@
  * What `x snn train | cade | eval` share: the model and neuron flags (defaults read from @x/snn), the data flags
  * and the per-class split, the mapping of @x/snn's errors to exit codes, and log lines that coexist with a bar.
  */
-import { readdirSync, rmSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import type { ImageSet } from "@x/datasets";
+import { dirname, resolve } from "node:path";
+import { classCounts, type ImageSet } from "@x/datasets";
 import {
   CADE_LIF,
   CONNECT_FUNCTIONS,
   type ConnectFunction,
-  indicesByClass,
+  describeNeuron,
+  formatStages,
   loadData,
   type ModelSpec,
   type NeuronSpec,
@@ -20,7 +20,7 @@ import {
   sewMlp,
   sewResNet,
 } from "@x/snn";
-import { Rng } from "@x/tensor-core";
+import { removeDeadTemporaries } from "@x/tensor-core";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import {
   checkOutput,
@@ -55,9 +55,6 @@ export function parseStages(v: string): StageSpec[] {
   });
 }
 
-export const formatStages = (stages: readonly StageSpec[]): string =>
-  stages.map((s) => `${s.channels}x${s.blocks}/${s.stride}`).join(",");
-
 const vReset = (v: string): number | null => (v === "soft" ? null : number()(v));
 
 // ---------------------------------------------------------------- neuron presets
@@ -73,17 +70,6 @@ const NEURON_PRESETS: Record<string, NeuronSpec> = {
     surrogate: CADE_LIF.surrogate,
   },
 };
-
-function describeNeuron(n: NeuronSpec): string {
-  const parts = [
-    n.kind === "lif" ? `LIF τ ${n.tau}${n.decayInput ? " decay_input" : ""}` : "IF",
-    `V_th ${n.vThreshold}`,
-    n.vReset === null ? "soft reset" : `hard reset to ${n.vReset}`,
-    ...(n.detachReset ? ["detach_reset"] : []),
-    `${n.surrogate.kind}(${n.surrogate.alpha})`,
-  ];
-  return parts.join(", ");
-}
 
 export interface NeuronOpts {
   neuron: string;
@@ -226,15 +212,6 @@ export function specFrom(o: ModelOpts, cmd: Command, classes: number): ModelSpec
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** One line describing a spec. */
-export function describeSpec(s: ModelSpec): string {
-  const arch =
-    s.kind === "sew-mlp"
-      ? `sew-mlp H ${s.hidden} K ${s.blocks}`
-      : `sew-resnet stem ${s.stemChannels} stages ${formatStages(s.stages)}`;
-  return `${arch}, T ${s.timeSteps}, ${s.connect}, ${s.classes} classes, ${describeNeuron(s.neuron)}`;
-}
-
 // ---------------------------------------------------------------- data
 
 export const dataOption = () =>
@@ -258,15 +235,14 @@ export async function loadPool(
   classes: readonly number[] | undefined,
 ): Promise<{ set: ImageSet; classes: number }> {
   const set = await loadData(data, split, classes);
+  const counts = classCounts(set);
   if (classes) {
-    const seen = new Set<number>();
-    for (let i = 0; i < set.count; i++) seen.add(set.labels[i]!);
-    const missing = classes.filter((_, k) => !seen.has(k));
+    const missing = classes.filter((_, k) => !counts[k]);
     if (missing.length)
       throw new UsageError(`--classes: ${data} (${split}) has no image of class ${missing.join(", ")}`);
   }
   if (set.count === 0) throw new UsageError(`${data} (${split}) has no images`);
-  return { set, classes: classes?.length ?? classCount(set) };
+  return { set, classes: classes?.length ?? counts.length };
 }
 
 /** --data, --classes and the per-class split (validation held out of the training data). */
@@ -285,42 +261,6 @@ export function addDataOptions(cmd: Command, valPerClass: { min: number; default
       integer(valPerClass.min),
       valPerClass.default,
     );
-}
-
-/** Number of classes of a set (the highest label + 1). */
-export function classCount(set: ImageSet): number {
-  let m = -1;
-  for (let i = 0; i < set.count; i++) if (set.labels[i]! > m) m = set.labels[i]!;
-  return m + 1;
-}
-
-export interface PerClassSplit {
-  readonly train: number[];
-  readonly val: number[];
-}
-
-/**
- * Indices of a per-class split, seeded: within each class a permutation; the first `valPerClass` go to
- * validation, the next `trainPerClass` (default: all the rest) to training. Both lists keep class order.
- */
-export function splitPerClass(
-  set: ImageSet,
-  o: { valPerClass: number; trainPerClass?: number; seed: number | string },
-): PerClassSplit {
-  const rng = new Rng(`split-${o.seed}`);
-  const train: number[] = [];
-  const val: number[] = [];
-  for (const [label, idx] of indicesByClass(set)) {
-    const need = o.valPerClass + (o.trainPerClass ?? 1);
-    if (idx.length < need)
-      throw new UsageError(
-        `class ${label} has ${idx.length} images, fewer than ${o.valPerClass} validation + ${o.trainPerClass ?? 1} training`,
-      );
-    const perm = rng.permutation(idx.length);
-    const end = o.trainPerClass === undefined ? idx.length : o.valPerClass + o.trainPerClass;
-    for (let k = 0; k < end; k++) (k < o.valPerClass ? val : train).push(idx[perm[k]!]!);
-  }
-  return { train, val };
 }
 
 // ---------------------------------------------------------------- outputs
@@ -355,36 +295,6 @@ export function addRunOutputOptions(cmd: Command, out: string, state: string): C
     .addOption(overwriteOption())
     .addOption(quietOption())
     .addOption(jsonOption());
-}
-
-// ---------------------------------------------------------------- temporaries
-
-const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/**
- * Removes the temporary files (`.<name>.<pid>.<random>.tmp`, @x/tensor-core's atomic writes) that processes
- * killed while writing left in `dir`; those of live processes stay.
- */
-export function removeDeadTemporaries(dir: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = TEMPORARY.exec(name);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) rmSync(join(dir, name), { force: true });
-  }
 }
 
 // ---------------------------------------------------------------- errors and log lines

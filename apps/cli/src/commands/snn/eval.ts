@@ -2,7 +2,7 @@
  * `x snn eval`: accuracy and the SHA-256 of the predictions of any checkpoint with @x/snn's documented layout
  * (written here or by another framework), through the fast inference path.
  */
-import { evaluateCheckpoint } from "@x/snn";
+import { describeSpec, evaluateCheckpoint } from "@x/snn";
 import { type Command, Option } from "commander";
 import { defineCommand, integer, jsonOption, pct, printResult, UsageError } from "../../kit.js";
 import { formatSeconds } from "../../progress.js";
@@ -10,7 +10,6 @@ import {
   addNeuronOptions,
   classesOption,
   dataOption,
-  describeSpec,
   given,
   kebab,
   MLP,

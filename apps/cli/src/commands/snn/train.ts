@@ -6,12 +6,14 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type ImageSet, subset } from "@x/datasets";
 import {
+  describeSpec,
   initModel,
   loadModel,
   type OptimizerOptions,
   replaceHead,
   type SnnModel,
   saveModel,
+  splitPerClass,
   TRAIN_DEFAULTS,
   TRAIN_STATE_FILE,
   trainModel,
@@ -27,7 +29,6 @@ import {
   addRunOutputOptions,
   backendOption,
   checkRunOutputs,
-  describeSpec,
   given,
   isBuiltinData,
   kebab,
@@ -38,7 +39,6 @@ import {
   resumableBar,
   snnAction,
   specFrom,
-  splitPerClass,
 } from "./common.js";
 
 /** Adam's learning rate when --lr is not given (torch.optim.Adam's default). */

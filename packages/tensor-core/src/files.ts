@@ -1,0 +1,109 @@
+// Files written whole: a temporary sibling (`.<name>.<pid>.<random>.tmp`, the naming of every atomic write in
+// this package, safetensors writers included) renamed into place, and the clean-up of the temporaries that a
+// process killed while writing leaves behind.
+
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, realpathSync, rmSync } from "node:fs";
+import { rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { syncDirectory } from "./safetensors/sync-dir.js";
+import { tempPathFor } from "./safetensors/writer.js";
+
+/** Whether process `pid` of this host is alive (one of another user counts as alive). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes from `dir` the temporaries of atomic writes (`.<name>.<pid>.<random>.tmp`) left by processes that were
+ * killed while writing; those of live processes and of this one stay. A missing directory is not an error.
+ * Returns the names removed.
+ */
+export function removeDeadTemporaries(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMPORARY.exec(name);
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    rmSync(join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+export interface AtomicWriteOptions {
+  /** fsync the data before the rename and the directory after it (default false). */
+  readonly durable?: boolean;
+}
+
+/**
+ * Writes `data` to `path` whole or not at all: into a temporary sibling, renamed into place. Readers see the old
+ * file or the new one, never a part; a failed write removes its temporary.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const tmp = tempPathFor(path);
+  try {
+    await writeFile(tmp, data);
+    if (options.durable) {
+      const fd = openSync(tmp, "r+");
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  if (options.durable) await syncDirectory(dirname(path));
+}
+
+/**
+ * The real path of `p` (symlinks resolved); for a path that does not exist yet, its nearest existing ancestor's
+ * real path plus the rest. Comparing real paths, a symlink cannot smuggle an output into an input.
+ */
+export function realPathOf(p: string): string {
+  let at = resolve(p);
+  const rest: string[] = [];
+  while (!existsSync(at) && dirname(at) !== at) {
+    rest.unshift(at.slice(dirname(at).length + 1));
+    at = dirname(at);
+  }
+  return resolve(realpathSync(at), ...rest);
+}
+
+/** Whether `child` is `parent` or lies inside it (both absolute and normalized, e.g. from `realPathOf`). */
+export function pathWithin(child: string, parent: string): boolean {
+  const r = relative(parent, child);
+  return r === "" || (!r.startsWith(`..${sep}`) && r !== ".." && !r.startsWith(sep));
+}
+
+/**
+ * How output `out` overlaps input `input` (real paths compared): it `is` the input, `lies inside` it, `contains`
+ * it, or null when they are apart. An overlapping output must be refused: writing it would change an input.
+ */
+export function outputOverlap(out: string, input: string): "is" | "lies inside" | "contains" | null {
+  const o = realPathOf(out);
+  const i = realPathOf(input);
+  if (o === i) return "is";
+  if (pathWithin(o, i)) return "lies inside";
+  if (pathWithin(i, o)) return "contains";
+  return null;
+}
