@@ -178,3 +178,38 @@ export function tourCounts(tour: TourResult): { wrongBranches: number; spikes: n
     spikes: tour.snn.rasters.reduce((n, r) => n + r.spikes.flat().length, 0),
   };
 }
+
+/** What the live panel shows after a computation: its run number, timings and per-task accuracy cells. */
+export interface LiveShown {
+  run: number;
+  mergeMs: number;
+  evalMs: number;
+  cells: { value: number; text: string; method: string; lambda: number; ratio: number | undefined }[];
+}
+
+/** Waits for the live panel to finish a computation after its run number `after`, then reads what it shows. */
+export async function liveShown(page: Page, after: number): Promise<LiveShown> {
+  await page.waitForFunction(
+    (n) => {
+      const s = document.querySelector<HTMLElement>("[data-testid=live-status]")!;
+      return s.dataset.state === "done" && Number(s.dataset.run) > n;
+    },
+    after,
+    { timeout: 60_000 },
+  );
+  return page.evaluate(() => {
+    const s = document.querySelector<HTMLElement>("[data-testid=live-status]")!;
+    return {
+      run: Number(s.dataset.run),
+      mergeMs: Number(s.dataset.mergeMs),
+      evalMs: Number(s.dataset.evalMs),
+      cells: [...document.querySelectorAll<HTMLElement>("[data-testid=live-acc]")].map((c) => ({
+        value: Number(c.dataset.value),
+        text: c.textContent ?? "",
+        method: c.dataset.method ?? "",
+        lambda: Number(c.dataset.lambda),
+        ratio: c.dataset.ratio === undefined ? undefined : Number(c.dataset.ratio),
+      })),
+    };
+  });
+}

@@ -16,6 +16,7 @@ import {
   fitsWidth,
   HAVE_CHROMIUM,
   launchChromium,
+  liveShown,
   numberProblems,
   OUTPUT,
   openPage,
@@ -114,35 +115,19 @@ describe.skipIf(!HAVE_CHROMIUM || !READY)("demo page on a real x demo --quick ru
     const tour: TourResult = parseTourResult(docs["tour.json"]);
     const tasks = tour.merging.status === "ok" ? tour.merging.tasks : [];
     const { page, problems } = await openPage(browser, url, VIEWPORTS.laptop);
-    const shown = async (after: number) => {
-      await page.waitForFunction(
-        (n) => {
-          const s = document.querySelector<HTMLElement>("[data-testid=live-status]")!;
-          return s.dataset.state === "done" && Number(s.dataset.run) > n;
-        },
-        after,
-        { timeout: 60_000 },
-      );
-      return page.evaluate(() => ({
-        run: Number(document.querySelector<HTMLElement>("[data-testid=live-status]")!.dataset.run),
-        values: [...document.querySelectorAll<HTMLElement>("[data-testid=live-acc]")].map((c) =>
-          Number(c.dataset.value),
-        ),
-      }));
-    };
-    const first = await shown(0);
+    const first = await liveShown(page, 0);
     const names = await page.$$eval("#live [data-testid=live-table] tbody th", (t) =>
       t.map((e) => e.textContent?.trim() ?? ""),
     );
     expect(names).toHaveLength(tasks.length);
-    expect(first.values).toHaveLength(tasks.length);
-    for (const v of first.values) {
+    expect(first.cells.map((c) => c.value)).toHaveLength(tasks.length);
+    for (const v of first.cells.map((c) => c.value)) {
       expect(v).toBeGreaterThanOrEqual(0);
       expect(v).toBeLessThanOrEqual(1);
     }
     await page.fill("[data-testid=live-lambda]", "0.1");
-    const next = await shown(first.run);
-    expect(next.values).not.toEqual(first.values);
+    const next = await liveShown(page, first.run);
+    expect(next.cells.map((c) => c.value)).not.toEqual(first.cells.map((c) => c.value));
     expect(problems).toEqual([]);
     await (await page.$("#live"))!.screenshot({ path: join(OUTPUT, "tour-run-live.png") });
     await page.close();

@@ -29,7 +29,9 @@ import {
   committedDocs,
   fitsWidth,
   HAVE_CHROMIUM,
+  type LiveShown,
   launchChromium,
+  liveShown,
   OUTPUT,
   openPage,
   PKG,
@@ -191,40 +193,6 @@ describe.skipIf(!HAVE_CHROMIUM)("demo page in chromium", () => {
         data: bundle.test[k]!,
       })),
     );
-  }
-
-  interface LiveShown {
-    run: number;
-    mergeMs: number;
-    evalMs: number;
-    cells: { value: number; text: string; method: string; lambda: number; ratio: number | undefined }[];
-  }
-
-  /** Waits for the live panel to finish a computation after run `after`, then reads what it shows. */
-  async function liveShown(page: Page, after: number): Promise<LiveShown> {
-    await page.waitForFunction(
-      (n) => {
-        const s = document.querySelector<HTMLElement>("[data-testid=live-status]")!;
-        return s.dataset.state === "done" && Number(s.dataset.run) > n;
-      },
-      after,
-      { timeout: 60_000 },
-    );
-    return page.evaluate(() => {
-      const s = document.querySelector<HTMLElement>("[data-testid=live-status]")!;
-      return {
-        run: Number(s.dataset.run),
-        mergeMs: Number(s.dataset.mergeMs),
-        evalMs: Number(s.dataset.evalMs),
-        cells: [...document.querySelectorAll<HTMLElement>("[data-testid=live-acc]")].map((c) => ({
-          value: Number(c.dataset.value),
-          text: c.textContent ?? "",
-          method: c.dataset.method ?? "",
-          lambda: Number(c.dataset.lambda),
-          ratio: c.dataset.ratio === undefined ? undefined : Number(c.dataset.ratio),
-        })),
-      };
-    });
   }
 
   /** The shown accuracies equal the Node API's for the setting they carry (within 1e-6), as text too. */

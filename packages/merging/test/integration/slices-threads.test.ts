@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { mergeCheckpoints, parseMergeConfig } from "@x/merging";
 import { openCheckpoint } from "@x/tensor-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { fineTune, llamaWeights, writeLlama } from "../fixtures/llama.js";
+import { fineTune, llamaWeights, SLICES_TOKENIZER_YAML, writeLlama } from "../fixtures/llama.js";
 
 let root: string;
 const SPEC = { layers: 4 };
@@ -31,19 +31,7 @@ async function bytesOf(dir: string): Promise<Map<string, Uint8Array>> {
 }
 
 it("slices with a tokenizer merge: two worker threads write the bytes of one", async () => {
-  const config = parseMergeConfig(`
-slices:
-  - sources:
-      - { model: a, layer_range: [0, 2] }
-      - { model: b, layer_range: [0, 2], parameters: { weight: 0.7 } }
-  - sources:
-      - { model: a, layer_range: [1, 4] }
-      - { model: b, layer_range: [0, 3], parameters: { weight: [0.2, 0.9] } }
-merge_method: task_arithmetic
-base_model: a
-tokenizer_source: union
-out_dtype: bfloat16
-`);
+  const config = parseMergeConfig(SLICES_TOKENIZER_YAML);
   const one = await mergeCheckpoints(config, join(root, "one"), { baseDir: root });
   const two = await mergeCheckpoints(config, join(root, "two"), { baseDir: root, threads: 2 });
   expect(one.threads).toBe(1);

@@ -11,7 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArchitectureError } from "../../src/architecture/index.js";
 import { getMethod, MergeInputError, mergeCheckpoints, parseMergeConfig } from "../../src/index.js";
 import { expectClose } from "../fixtures/close.js";
-import { fineTune, llamaShapes, llamaWeights, type Weights, writeLlama } from "../fixtures/llama.js";
+import {
+  fineTune,
+  llamaShapes,
+  llamaWeights,
+  SLICES_TOKENIZER_YAML,
+  type Weights,
+  writeLlama,
+} from "../fixtures/llama.js";
 import { refLinear, refSlerp } from "../mergekit/reference.js";
 
 let root: string;
@@ -247,19 +254,7 @@ describe("slices: execution paths give the same bytes", () => {
 
   // Worker threads run only built JavaScript: test/integration/slices-threads.test.ts adds them.
   it("fused dense-linear path and general path, with a tokenizer merge", async () => {
-    const yaml = `
-slices:
-  - sources:
-      - { model: a, layer_range: [0, 2] }
-      - { model: b, layer_range: [0, 2], parameters: { weight: 0.7 } }
-  - sources:
-      - { model: a, layer_range: [1, 4] }
-      - { model: b, layer_range: [0, 3], parameters: { weight: [0.2, 0.9] } }
-merge_method: task_arithmetic
-base_model: a
-tokenizer_source: union
-out_dtype: bfloat16
-`;
+    const yaml = SLICES_TOKENIZER_YAML;
     const fast = await merge(yaml, "paths-fast");
     // A copy of the method is not trusted with fast paths: the general path.
     const general = await merge(yaml, "paths-general", { method: { ...getMethod("task_arithmetic") } });
