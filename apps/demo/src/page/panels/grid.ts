@@ -147,15 +147,16 @@ function sweepChart(
       yLabel: "median branch error (%, symlog scale)",
       legend: { domain: feeders, range: colours(feeders) },
       options: {
-        height: 420,
-        fy: { label: null, domain: ["resistance r", "reactance x"] },
+        height: 460,
+        // Room between the facets, so the lower one's top tick label does not meet the upper one's bottom label.
+        fy: { label: null, domain: ["resistance r", "reactance x"], padding: 0.25 },
         x: x === "samples" ? { type: "log", grid: true } : { grid: true },
         // Explicit ticks outside the data would be drawn outside the frame: keep those within it.
         y: {
           type: "symlog",
           grid: true,
           ticks: [0, 1, 10, 100].filter((t) => t <= Math.max(1, ...points.map((p) => p.y)) * 1.05),
-          tickFormat: "~g",
+          tickFormat: (t: number) => String(t),
         },
         facet: { marginRight: 100 },
         marks: [
