@@ -21,11 +21,16 @@ export function processAlive(pid: number): boolean {
 const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 
 /**
- * Removes from `dir` the temporaries of atomic writes (`.<name>.<pid>.<random>.tmp`) left by processes that were
- * killed while writing; those of live processes and of this one stay. A missing directory is not an error.
- * Returns the names removed.
+ * Removes the entries of `dir` (files or whole folders) that belong to processes of this host that no longer
+ * run: `ownerOf(name)` gives the pid that owns an entry, or undefined for an entry that is not such a temporary
+ * (or belongs to another host). This process's own entries stay unless `removeOwn`. A missing directory is not
+ * an error. Returns the names removed, in directory order.
  */
-export function removeDeadTemporaries(dir: string): string[] {
+export function removeEntriesOfDeadProcesses(
+  dir: string,
+  ownerOf: (name: string) => number | undefined,
+  options: { readonly removeOwn?: boolean } = {},
+): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -34,12 +39,24 @@ export function removeDeadTemporaries(dir: string): string[] {
   }
   const removed: string[] = [];
   for (const name of names) {
-    const m = TEMPORARY.exec(name);
-    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
-    rmSync(join(dir, name), { force: true });
+    const pid = ownerOf(name);
+    if (pid === undefined || (pid === process.pid ? !options.removeOwn : processAlive(pid))) continue;
+    rmSync(join(dir, name), { recursive: true, force: true });
     removed.push(name);
   }
   return removed;
+}
+
+/**
+ * Removes from `dir` the temporaries of atomic writes (`.<name>.<pid>.<random>.tmp`) left by processes that were
+ * killed while writing; those of live processes and of this one stay. A missing directory is not an error.
+ * Returns the names removed.
+ */
+export function removeDeadTemporaries(dir: string): string[] {
+  return removeEntriesOfDeadProcesses(dir, (name) => {
+    const m = TEMPORARY.exec(name);
+    return m ? Number(m[1]) : undefined;
+  });
 }
 
 export interface AtomicWriteOptions {

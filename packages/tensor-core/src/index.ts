@@ -37,6 +37,7 @@ export {
   processAlive,
   realPathOf,
   removeDeadTemporaries,
+  removeEntriesOfDeadProcesses,
   writeFileAtomic,
 } from "./files.js";
 export {

@@ -7,10 +7,10 @@
  * other hosts (a directory on shared storage) and of live processes are never touched. (A merge's output
  * temporaries, `.OUT.partial-…` beside the output, are the merge engine's: `removeStaleTemporaries` of `@x/merging`.)
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { processAlive } from "@x/tensor-core";
+import { removeEntriesOfDeadProcesses } from "@x/tensor-core";
 
 export type TemporaryKind = "candidates" | "model";
 
@@ -28,22 +28,11 @@ const PATTERN = /^\.(candidates|model)-([A-Za-z0-9_]+)-(\d+)-[A-Za-z0-9]{6}$/;
  * forced exit); returns the names removed.
  */
 export function removeStaleEvolveTemporaries(parent: string, own = false): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(parent);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of entries) {
+  const ownerOf = (name: string) => {
     const m = PATTERN.exec(name);
-    if (!m || m[2] !== HOST) continue;
-    const pid = Number(m[3]);
-    if (pid === process.pid ? !own : processAlive(pid)) continue;
-    rmSync(join(parent, name), { recursive: true, force: true });
-    removed.push(name);
-  }
-  return removed.sort();
+    return m && m[2] === HOST ? Number(m[3]) : undefined;
+  };
+  return removeEntriesOfDeadProcesses(parent, ownerOf, { removeOwn: own }).sort();
 }
 
 /** True for a name `createEvolveTemporary` makes (of any host and process). */
