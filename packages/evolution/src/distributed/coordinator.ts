@@ -331,6 +331,8 @@ export async function createDistributedEvaluator(
       resolve = res;
       reject = rej;
     });
+    // close() may reject it while the job is still being enqueued, before the caller holds it: not unhandled
+    promise.catch(() => {});
     const p: Pending = {
       key,
       candidate,
@@ -347,6 +349,7 @@ export async function createDistributedEvaluator(
     try {
       await submit(p, false);
     } catch (e) {
+      if (closed) return promise; // closed meanwhile: the promise carries the cancellation, not this error
       pending.delete(key);
       throw new DistributedEvaluationError(
         candidate,

@@ -273,10 +273,40 @@ describe.skipIf(!run)("distributed evaluation with a real redis-server (password
           await new Promise((r) => setTimeout(r, 25));
         expect(workers[0].stats().active).toBe(0);
       });
-      const { readFileSync } = await import("node:fs");
-      expect(readFileSync(abortLog, "utf8").trim().split("\n").sort()).toEqual(["aborted 0", "aborted 1"]);
+      // the evaluator writes its abort line from its own abort listener, which may finish after the job ends
+      const { existsSync, readFileSync } = await import("node:fs");
+      const aborted = () =>
+        existsSync(abortLog) ? readFileSync(abortLog, "utf8").trim().split("\n").sort() : [];
+      for (let i = 0; i < 200 && aborted().length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(aborted()).toEqual(["aborted 0", "aborted 1"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("cancelling while a job is still being enqueued rejects it without an unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const ac = new AbortController();
+      const ev = await createDistributedEvaluator({
+        redis: redis.url(),
+        runId: runId("cancel-enqueue"),
+        evaluator: spec("hang", {}),
+        signal: ac.signal,
+      });
+      // fitness() runs synchronously up to its first await (the enqueue); the abort lands in that window
+      const outcome = ev.fitness(new Float32Array([7]), { target: 0, generation: 0 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      ac.abort();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await outcome).toBeInstanceOf(EvaluationCancelledError);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
     }
   });
 
