@@ -91,6 +91,9 @@ export type OptionRow =
       defaultShown?: string,
     ];
 
+/** Whether the user typed option `key` (not a default). */
+export const given = (cmd: Command, key: string): boolean => cmd.getOptionValueSource(key) === "cli";
+
 /** Adds the options of a table to `cmd`, in order (the order of its help). */
 export function addOptions(cmd: Command, rows: readonly OptionRow[]): Command {
   for (const row of rows) {

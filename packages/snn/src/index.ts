@@ -43,6 +43,7 @@ export {
   FASHION_TRAIN_PER_CLASS,
   indicesByClass,
   loadBuiltinSplit,
+  loadClassPool,
   loadData,
   loadImageFile,
   type PerClassSplit,
@@ -75,6 +76,14 @@ export {
   type Tf,
 } from "./layer/tf.js";
 export { describeNeuron, describeSpec, formatStages } from "./model/describe.js";
+export {
+  type ModelSpecOptions,
+  modelSpecOf,
+  NEURON_PRESETS,
+  type NeuronOverrides,
+  type NeuronPreset,
+  neuronFromPreset,
+} from "./model/options.js";
 export {
   type Block,
   BN_EPS,
@@ -110,6 +119,7 @@ export {
   validateNeuron,
 } from "./neuron/config.js";
 export { charge, neuronTrace, reset } from "./neuron/dynamics.js";
+export type { OptionName } from "./options.js";
 export {
   atan,
   heaviside,

@@ -40,6 +40,7 @@ export {
   removeEntriesOfDeadProcesses,
   writeFileAtomic,
 } from "./files.js";
+export { formatBytes, formatSeconds } from "./format.js";
 export {
   bf16ToF32,
   bf16ToNumber,

@@ -15,6 +15,7 @@ import {
   parseMergeConfig,
   type ScalarSetting,
 } from "@x/merging";
+import { formatBytes } from "@x/tensor-core";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import {
   checkOutput,
@@ -28,7 +29,7 @@ import {
   quietOption,
   UsageError,
 } from "../kit.js";
-import { createProgress, formatBytes } from "../progress.js";
+import { createProgress } from "../progress.js";
 
 /** `key=value` with YAML-like scalars: numbers, true/false, otherwise a string. */
 function param(text: string, prev: [string, ScalarSetting][] = []): [string, ScalarSetting][] {

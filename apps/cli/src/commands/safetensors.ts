@@ -6,6 +6,7 @@ import {
   convertCheckpoint,
   convertPytorchToSafetensors,
   type DType,
+  formatBytes,
   isDType,
   isPytorchCheckpoint,
   numelOf,
@@ -23,7 +24,7 @@ import {
   quietOption,
   UsageError,
 } from "../kit.js";
-import { createProgress, formatBytes } from "../progress.js";
+import { createProgress } from "../progress.js";
 
 const DTYPE_ALIASES: Record<string, DType> = {
   bfloat16: "BF16",

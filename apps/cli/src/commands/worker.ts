@@ -7,9 +7,10 @@
  */
 import { tmpdir } from "node:os";
 import type { WorkerEvent } from "@x/evolution/distributed";
+import { formatSeconds } from "@x/tensor-core";
 import { type Command, Option } from "commander";
 import { defineCommand, ExitError, integer, list, number } from "../kit.js";
-import { formatSeconds, StatusLog } from "../progress.js";
+import { StatusLog } from "../progress.js";
 import { addRedisOptions, type RedisOpts, redisConfigOf } from "../redis.js";
 import { installZooScorer } from "../zoo-scorer.js";
 

@@ -20,6 +20,7 @@ import {
   genomesChecksum,
   type InferenceEngine,
   imageSetChecksum,
+  loadClassPool,
   loadImageFile,
   loadModel,
   loadPopulation,
@@ -30,26 +31,24 @@ import {
   splitPerClass,
   TRAIN_DEFAULTS,
 } from "@x/snn";
-import { Rng, removeDeadTemporaries } from "@x/tensor-core";
-import { type Command, Option } from "commander";
-import { defineCommand, integer, number, printResult, UsageError } from "../../kit.js";
-import { formatSeconds } from "../../progress.js";
+import { formatSeconds, Rng, removeDeadTemporaries } from "@x/tensor-core";
+import type { Command } from "commander";
+import { addOptions, defineCommand, given, integer, number, printResult, UsageError } from "../../kit.js";
 import {
   ARCHITECTURE_KEYS,
-  addDataOptions,
-  addModelOptions,
-  addRunOutputOptions,
   backendOption,
   checkRunOutputs,
+  dataOptions,
   engineOption,
-  given,
+  flag,
   isBuiltinData,
   kebab,
-  loadPool,
   type ModelOpts,
+  modelOptions,
   NEURON_KEYS,
   note,
   resumableBar,
+  runOutputOptions,
   snnAction,
   specFrom,
 } from "./common.js";
@@ -226,7 +225,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   if (o.checkpointDir) removeDeadTemporaries(join(o.checkpointDir, "population"));
 
   // data: validation held out of the training split (or --val-data), the fitness set sampled from the rest
-  const pool = await loadPool(o.data, "train", o.classes);
+  const pool = await loadClassPool(o.data, "train", o.classes, flag);
   const split = splitPerClass(pool.set, {
     valPerClass: o.valData ? 0 : o.valPerClass,
     trainPerClass: o.trainPerClass,
@@ -248,7 +247,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   const fitnessSet = subset(pool.set, fitnessRef.indices!);
   let test: ImageSet | null = null;
   if (o.testData) test = withClasses(await loadImageFile(o.testData));
-  else if (o.test && builtin) test = (await loadPool(o.data, "test", o.classes)).set;
+  else if (o.test && builtin) test = (await loadClassPool(o.data, "test", o.classes, flag)).set;
 
   const pop = await populationOf(o, cmd, train, pool.classes);
   const spec = pop.spec;
@@ -385,37 +384,34 @@ export function cadeCommand(): Command {
   ).description(
     `DE/rand/1/bin as CADE runs it (no j_rand unless --j-rand, strict greedy in-place selection) with the F / CR schedule of --arm: cade = F0 at generation 0, then Fmin + (F0 − Fmin)(1 + cos(πg/P))/2 + U(Fmin, F0) (same for CR); constant; cade-mean = constant at S3's expected average; jitter = S3 without the cosine's shape; linear = F0 → Fmin. Fitness = top-1 accuracy (%) on a fixed sample of --fitness-size training images; each child costs one evaluation; the written model is the best individual by validation accuracy (test is only reported). The population comes from --population files, or is built: each of --size members starts from --source with a fresh head (transfer learning; without --source from random weights of the model flags) and is fine-tuned for --member-epochs under its own recipe (label smoothing, mixup, erasing, lr). --checkpoint-dir keeps the population and the DE state; --resume continues a killed run to exactly the result of an uninterrupted one. --redis sends the fitness evaluations to x worker processes (any machine with x and the data); the result is identical to a local run. Defaults are those of the experiment behind bench/results/cade.md.`,
   );
-  cmd
-    .option("--population <files...>", "the initial population: at least 4 checkpoints of one model")
-    .option("--source <file>", "pretrained source model: the population is fine-tuned from it with new heads")
-    .option("--size <n>", "members to build", integer(4, 10000), D.populationSize)
-    .option("--member-epochs <n>", "fine-tuning epochs per built member", integer(0, 100000), D.memberEpochs)
-    .option("--batch-size <n>", "fine-tuning batch size", integer(1, 65536), TRAIN_DEFAULTS.batchSize)
-    .addOption(backendOption());
-  addModelOptions(cmd);
-  addDataOptions(cmd, { min: 1, default: D.valPerClass })
-    .option("--val-data <file>", "a validation set (safetensors images + labels) instead of holding one out")
-    .option(
+  addOptions(cmd, [
+    ["--population <files...>", "the initial population: at least 4 checkpoints of one model"],
+    ["--source <file>", "pretrained source model: the population is fine-tuned from it with new heads"],
+    ["--size <n>", "members to build", integer(4, 10000), D.populationSize],
+    ["--member-epochs <n>", "fine-tuning epochs per built member", integer(0, 100000), D.memberEpochs],
+    ["--batch-size <n>", "fine-tuning batch size", integer(1, 65536), TRAIN_DEFAULTS.batchSize],
+    backendOption(),
+    ...modelOptions(),
+    ...dataOptions({ min: 1, default: D.valPerClass }),
+    ["--val-data <file>", "a validation set (safetensors images + labels) instead of holding one out"],
+    [
       "--fitness-size <n>",
       "images of the fitness set (a seeded sample of the training images)",
       integer(1),
       D.fitnessSetSize,
-    )
-    .option("--no-test", "do not score the test split (mnist / fashion-mnist)")
-    .option("--test-data <file>", "a test set to report on (safetensors images + labels)")
-    .option("--generations <n>", "generations", integer(0, 1000000), D.generations)
-    .addOption(new Option("--arm <arm>", "F / CR schedule").choices(ARMS).default("cade"))
-    .option("--f0 <F>", "F at the start (the constant F of --arm constant)", number(0), D.f0)
-    .option("--cr0 <CR>", "CR at the start (default: F0)", number(0, 1))
-    .option("--f-min <x>", "floor of the schedule (default: F0/10)", number(0))
-    .option(
-      "--half-period <g>",
-      "half period P of the cosine in generations (default: round(0.4·G))",
-      integer(1),
-    )
-    .option("--j-rand", "force one crossed coordinate per child (textbook DE; CADE's runs do not)")
-    .addOption(engineOption())
-    .option("--seed <n>", "seed of data split, fitness sample, population recipes and DE", integer(0), 1);
-  addRunOutputOptions(cmd, "the selected model", "the population and the DE state");
+    ],
+    ["--no-test", "do not score the test split (mnist / fashion-mnist)"],
+    ["--test-data <file>", "a test set to report on (safetensors images + labels)"],
+    ["--generations <n>", "generations", integer(0, 1000000), D.generations],
+    ["--arm <arm>", "F / CR schedule", ARMS, "cade"],
+    ["--f0 <F>", "F at the start (the constant F of --arm constant)", number(0), D.f0],
+    ["--cr0 <CR>", "CR at the start (default: F0)", number(0, 1)],
+    ["--f-min <x>", "floor of the schedule (default: F0/10)", number(0)],
+    ["--half-period <g>", "half period P of the cosine in generations (default: round(0.4·G))", integer(1)],
+    ["--j-rand", "force one crossed coordinate per child (textbook DE; CADE's runs do not)"],
+    engineOption(),
+    ["--seed <n>", "seed of data split, fitness sample, population recipes and DE", integer(0), 1],
+    ...runOutputOptions("the selected model", "the population and the DE state"),
+  ]);
   return addDistributedOptions(cmd).action(snnAction(cadeAction));
 }
