@@ -22,6 +22,7 @@ export {
   type ExpertStatsResult,
   writeExpertStats,
 } from "./expert-stats.js";
+export { formatExpertStats, formatModelEvaluation, formatZooSummary } from "./format.js";
 export { type FlatHead, type FlatImages, mlpAccuracy, mlpFeatures } from "./forward.js";
 export {
   evaluateLiveBundle,
