@@ -9,7 +9,13 @@ export {
   type DistributedEvaluatorStats,
 } from "./coordinator.js";
 export { DistributedEvaluationError, RedisConfigError } from "./errors.js";
-export type { CoordinatorEvent, WorkerEvent } from "./events.js";
+export {
+  type CoordinatorEvent,
+  describeCoordinatorEvent,
+  describeWorkerEvent,
+  formatFitness,
+  type WorkerEvent,
+} from "./events.js";
 export { KEY_PREFIX, runIdFrom, validateRunId } from "./names.js";
 export { DEFAULT_INLINE_MAX_BYTES } from "./payload.js";
 export { type RedisConfig, type ResolvedRedis, redactRedisUrl, resolveRedis } from "./redis.js";
