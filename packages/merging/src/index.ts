@@ -88,6 +88,7 @@ export {
   type ExtractLoraOptions,
   type ExtractLoraResult,
   extractLora,
+  formatLoraExtraction,
   LoraExtractionError,
   type LoraModuleReport,
   type ModuleKind,
