@@ -53,6 +53,12 @@ export {
   numberToBf16,
   numberToF16,
 } from "./half.js";
+export {
+  type CheckpointDescription,
+  type CheckpointTensorRow,
+  formatCheckpointDescription,
+  inspectCheckpoint,
+} from "./inspect.js";
 export { KernelError, type RowReduceOp, SUM_BLOCK, type TaskReduceOp } from "./kernels/index.js";
 export {
   type ElementwiseOp,
