@@ -94,6 +94,7 @@ export {
   type DemoTourOptions,
   type DemoTourSection,
   demoTourSummary,
+  formatTourSummary,
   runDemoTour,
   type TourSummaryRow,
 } from "./tour/index.js";
