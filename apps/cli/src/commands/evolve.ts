@@ -27,7 +27,7 @@ import {
   UsageError,
 } from "../kit.js";
 import { createProgress } from "../progress.js";
-import { addRedisOptions, countWorkers, type RedisOpts, redisConfigOf } from "../redis.js";
+import { addRedisOptions, type RedisOpts, redisConfigOf } from "../redis.js";
 import { installZooScorer } from "../zoo-scorer.js";
 
 interface EvolveOpts extends RedisOpts {
@@ -102,9 +102,8 @@ async function evolveAction(
     let fitness: EvolveFitness | undefined;
     let lookahead = o.lookahead;
     if (distributed) {
-      const { createDistributedEvaluator, describeCoordinatorEvent, runIdFrom } = await import(
-        "@x/evolution/distributed"
-      );
+      const { createDistributedEvaluator, describeCoordinatorEvent, lookaheadForWorkers, runIdFrom } =
+        await import("@x/evolution/distributed");
       const runId = runIdFrom(out, hostname());
       remote = await createDistributedEvaluator({
         redis: redis!.config,
@@ -120,18 +119,13 @@ async function evolveAction(
       });
       fitness = remote.fitness;
       let why = "--lookahead";
-      if (lookahead === undefined) {
-        const workers = await countWorkers(redis!.config);
-        if (cfg.algorithm === "cmaes") {
-          lookahead = Number.MAX_SAFE_INTEGER;
-          why = "a whole generation at once";
-        } else {
-          lookahead = Math.max(2, workers ?? 0);
-          why =
-            workers === null
-              ? "the server hides its client list; set --lookahead"
-              : `${workers} worker${workers === 1 ? "" : "s"} connected`;
-        }
+      if (lookahead === undefined && cfg.algorithm === "cmaes") {
+        lookahead = Number.MAX_SAFE_INTEGER;
+        why = "a whole generation at once";
+      } else if (lookahead === undefined) {
+        const auto = await lookaheadForWorkers(redis!.config);
+        lookahead = auto.lookahead;
+        why = auto.workers === null ? `${auto.why}; set --lookahead` : auto.why;
       }
       const shown = lookahead === Number.MAX_SAFE_INTEGER ? "generation" : String(lookahead);
       say(

@@ -2,6 +2,8 @@
  * `@x/evolution/distributed`: fitness evaluation fanned out over machines with BullMQ on Redis.
  * Needs the optional peer dependencies `bullmq` and `ioredis`.
  */
+
+export { countConnectedWorkers, lookaheadForWorkers } from "./connect.js";
 export {
   createDistributedEvaluator,
   type DistributedEvaluator,
@@ -16,7 +18,7 @@ export {
   formatFitness,
   type WorkerEvent,
 } from "./events.js";
-export { KEY_PREFIX, runIdFrom, validateRunId } from "./names.js";
+export { KEY_PREFIX, runIdFrom, validateRunId, WORKER_CONNECTION_PREFIX } from "./names.js";
 export { DEFAULT_INLINE_MAX_BYTES } from "./payload.js";
 export { type RedisConfig, type ResolvedRedis, redactRedisUrl, resolveRedis } from "./redis.js";
 export { runWorker, type WorkerHandle, type WorkerOptions, type WorkerStats } from "./worker.js";
