@@ -4,15 +4,20 @@ export {
   armForcesJRand,
   averageGenomes,
   buildPopulation,
+  CADE_ARMS,
   CADE_EVALUATOR_EXPORT,
   CADE_EVALUATOR_MODULE,
   CADE_RUN_FILE,
   type CadeArm,
+  type CadeArmOptions,
+  type CadeData,
+  type CadeDataOptions,
   type CadeFitnessOptions,
   type CadeOptions,
   type CadeProgress,
   type CadeResult,
   CadeSettingsError,
+  cadeArmOf,
   cadeEvaluatorSpec,
   cadeFitnessEvaluator,
   checkCadeRunSettings,
@@ -21,6 +26,7 @@ export {
   genomesChecksum,
   greedySoup,
   imageSetChecksum,
+  loadCadeData,
   loadFitnessSet,
   loadPopulation,
   logitEnsembleAccuracy,
@@ -75,7 +81,7 @@ export {
   stopGradient,
   type Tf,
 } from "./layer/tf.js";
-export { describeNeuron, describeSpec, formatStages } from "./model/describe.js";
+export { describeNeuron, describeSpec, formatStages, parseStages } from "./model/describe.js";
 export {
   type ModelSpecOptions,
   modelSpecOf,
@@ -120,6 +126,7 @@ export {
 } from "./neuron/config.js";
 export { charge, neuronTrace, reset } from "./neuron/dynamics.js";
 export type { OptionName } from "./options.js";
+export { type CadeReport, formatCadeReport, formatTrainReport, type TrainReport } from "./report.js";
 export {
   atan,
   heaviside,

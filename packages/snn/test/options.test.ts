@@ -127,3 +127,17 @@ describe("loadClassPool", () => {
     }
   });
 });
+
+describe("parseStages", () => {
+  it("is the inverse of formatStages, stride 1 when omitted; malformed stages are SnnConfigError", async () => {
+    const { formatStages, parseStages } = await import("../src/index.js");
+    const stages = [
+      { channels: 8, blocks: 1, stride: 2 },
+      { channels: 16, blocks: 2, stride: 1 },
+    ];
+    expect(parseStages(formatStages(stages))).toEqual(stages);
+    expect(parseStages(" 4x3 ")).toEqual([{ channels: 4, blocks: 3, stride: 1 }]);
+    expect(() => parseStages("8x1/3")).toThrow(SnnConfigError);
+    expect(() => parseStages("8,16")).toThrow("bad stage '8' (expected CHANNELSxBLOCKS/STRIDE, e.g. 16x1/2)");
+  });
+});

@@ -22,3 +22,11 @@ export {
 } from "./population.js";
 export { type CadeOptions, type CadeProgress, type CadeResult, runCade } from "./run.js";
 export { CADE_RUN_FILE, CadeSettingsError, checkCadeRunSettings } from "./run-settings.js";
+export {
+  CADE_ARMS,
+  type CadeArmOptions,
+  type CadeData,
+  type CadeDataOptions,
+  cadeArmOf,
+  loadCadeData,
+} from "./setup.js";

@@ -4,34 +4,32 @@
  * Redis (--redis); resumable from a checkpoint directory after a kill.
  */
 import { join, resolve } from "node:path";
-import { type ImageSet, selectClasses, subset } from "@x/datasets";
+import type { ImageSet } from "@x/datasets";
 import { DEFAULT_CADE_SCALE } from "@x/experiments";
 import {
   accuracyPercent,
   buildPopulation,
-  type CadeArm,
+  CADE_ARMS,
   type CadeProgress,
   CadeSettingsError,
+  cadeArmOf,
   cadeEvaluatorSpec,
   checkCadeRunSettings,
   concreteEngine,
-  describeSpec,
-  type FitnessSetRef,
+  formatCadeReport,
   genomesChecksum,
   type InferenceEngine,
   imageSetChecksum,
-  loadClassPool,
-  loadImageFile,
+  loadCadeData,
   loadModel,
   loadPopulation,
   type ModelSpec,
   runCade,
   SnnModel,
   saveModel,
-  splitPerClass,
   TRAIN_DEFAULTS,
 } from "@x/snn";
-import { formatSeconds, Rng, removeDeadTemporaries } from "@x/tensor-core";
+import { removeDeadTemporaries } from "@x/tensor-core";
 import type { Command } from "commander";
 import { addOptions, defineCommand, given, integer, number, printResult, UsageError } from "../../kit.js";
 import {
@@ -60,7 +58,6 @@ import {
 } from "./distributed.js";
 
 const D = DEFAULT_CADE_SCALE;
-const ARMS = ["cade", "constant", "cade-mean", "jitter", "linear"] as const;
 
 interface CadeOpts extends ModelOpts, DistributedOpts {
   population?: string[];
@@ -78,7 +75,7 @@ interface CadeOpts extends ModelOpts, DistributedOpts {
   test: boolean;
   testData?: string;
   generations: number;
-  arm: (typeof ARMS)[number];
+  arm: (typeof CADE_ARMS)[number];
   f0: number;
   cr0?: number;
   fMin?: number;
@@ -92,27 +89,6 @@ interface CadeOpts extends ModelOpts, DistributedOpts {
   overwrite?: boolean;
   quiet?: boolean;
   json?: boolean;
-}
-
-function armOf(o: CadeOpts, cmd: Command): CadeArm {
-  const cr0 = o.cr0 ?? o.f0;
-  const refuse = (flag: string) => {
-    throw new UsageError(`${flag} does not apply to --arm ${o.arm}`);
-  };
-  if (given(cmd, "jRand") && o.arm !== "cade" && o.arm !== "constant") refuse("--j-rand");
-  if (given(cmd, "fMin") && o.arm === "constant") refuse("--f-min");
-  if (given(cmd, "halfPeriod") && (o.arm === "constant" || o.arm === "linear")) refuse("--half-period");
-  const shape = { f0: o.f0, cr0, fMin: o.fMin, halfPeriod: o.halfPeriod };
-  switch (o.arm) {
-    case "constant":
-      return { kind: "constant", f: o.f0, cr: cr0, jRand: o.jRand === true };
-    case "cade":
-      return { kind: "cade", ...shape, jRand: o.jRand === true };
-    case "linear":
-      return { kind: "linear", f0: o.f0, cr0, fMin: o.fMin };
-    default:
-      return { kind: o.arm, ...shape };
-  }
 }
 
 /** Writes the run's settings, or on --resume checks that they are the stored ones. */
@@ -203,8 +179,6 @@ async function populationOf(
   }
 }
 
-const round2 = (x: number | null) => (x === null ? "-" : `${x.toFixed(2)}%`);
-
 async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   for (const k of ["lookahead", "sharedDir"] as const)
     if (o[k] !== undefined && !o.redis) throw new UsageError(`--${kebab(k)} goes with --redis`);
@@ -212,7 +186,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   if (o.valData && given(cmd, "valPerClass")) throw new UsageError("--val-data replaces --val-per-class");
   if (o.testData && !o.test) throw new UsageError("--test-data and --no-test contradict each other");
   const quiet = o.quiet === true || o.json === true;
-  const arm = armOf(o, cmd);
+  const arm = cadeArmOf(o, flag);
   const builtin = isBuiltinData(o.data);
   const inputs = [
     ...(o.population ?? []),
@@ -225,31 +199,8 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   if (o.checkpointDir) removeDeadTemporaries(join(o.checkpointDir, "population"));
 
   // data: validation held out of the training split (or --val-data), the fitness set sampled from the rest
-  const pool = await loadClassPool(o.data, "train", o.classes, flag);
-  const split = splitPerClass(pool.set, {
-    valPerClass: o.valData ? 0 : o.valPerClass,
-    trainPerClass: o.trainPerClass,
-    seed: o.seed,
-  });
-  const train = subset(pool.set, split.train);
-  const withClasses = (s: ImageSet) => (o.classes ? selectClasses(s, o.classes) : s);
-  const val = o.valData ? withClasses(await loadImageFile(o.valData)) : subset(pool.set, split.val);
-  if (val.count === 0) throw new UsageError("the validation set is empty (--val-per-class or --val-data)");
-  if (o.fitnessSize > train.count)
-    throw new UsageError(`--fitness-size ${o.fitnessSize} exceeds the ${train.count} training images`);
-  const picked = new Rng(`fitness-${o.seed}`).sampleWithoutReplacement(train.count, o.fitnessSize);
-  const fitnessRef: FitnessSetRef = {
-    data: builtin ? o.data : resolve(o.data),
-    split: "train",
-    classes: o.classes ?? null,
-    indices: Array.from(picked, (k) => split.train[k]!),
-  };
-  const fitnessSet = subset(pool.set, fitnessRef.indices!);
-  let test: ImageSet | null = null;
-  if (o.testData) test = withClasses(await loadImageFile(o.testData));
-  else if (o.test && builtin) test = (await loadClassPool(o.data, "test", o.classes, flag)).set;
-
-  const pop = await populationOf(o, cmd, train, pool.classes);
+  const { train, val, fitnessRef, fitnessSet, test, classes } = await loadCadeData(o, flag);
+  const pop = await populationOf(o, cmd, train, classes);
   const spec = pop.spec;
   const engine = concreteEngine(spec, o.engine);
   const evaluator = cadeEvaluatorSpec({ spec, fitnessSet: fitnessRef, set: fitnessSet, engine });
@@ -358,16 +309,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
     selectedScores: selected,
     queue,
   };
-  printResult(o.json, doc, () =>
-    [
-      `CADE arm ${o.arm} (${JSON.stringify(arm)}), ${o.generations} generations, seed ${o.seed}, engine ${engine}`,
-      `population: ${pop.genomes.length} × ${describeSpec(spec)}`,
-      `data: fitness ${fitnessSet.count} images, validation ${val.count}, test ${test?.count ?? "none"}`,
-      `best initial individual by validation: #${bestInitial}  validation ${round2(initial.bestVal)}  test ${round2(initial.bestTest)}`,
-      `selected by validation:                #${selected.index}  validation ${round2(selected.val)}  test ${round2(selected.test)}  fitness ${round2(selected.fitness)}`,
-      `${r.evaluations} fitness evaluations, ${accepted} children accepted${queue ? `, ${queue.completed} on workers` : ""}; ${formatSeconds(r.elapsedMs / 1000)}; wrote ${out}`,
-    ].join("\n"),
-  );
+  printResult(o.json, doc, () => formatCadeReport(doc));
 }
 
 export function cadeCommand(): Command {
@@ -403,7 +345,7 @@ export function cadeCommand(): Command {
     ["--no-test", "do not score the test split (mnist / fashion-mnist)"],
     ["--test-data <file>", "a test set to report on (safetensors images + labels)"],
     ["--generations <n>", "generations", integer(0, 1000000), D.generations],
-    ["--arm <arm>", "F / CR schedule", ARMS, "cade"],
+    ["--arm <arm>", "F / CR schedule", CADE_ARMS, "cade"],
     ["--f0 <F>", "F at the start (the constant F of --arm constant)", number(0), D.f0],
     ["--cr0 <CR>", "CR at the start (default: F0)", number(0, 1)],
     ["--f-min <x>", "floor of the schedule (default: F0/10)", number(0)],

@@ -15,6 +15,7 @@ import {
   type NeuronPreset,
   type NeuronSpec,
   neuronFromPreset,
+  parseStages,
   SnnConfigError,
   type StageSpec,
   sewMlp,
@@ -30,6 +31,7 @@ import {
   number,
   type OptionRow,
   outputOptions,
+  parsedBy,
   UsageError,
 } from "../../kit.js";
 import { ProgressBar } from "../../progress.js";
@@ -46,14 +48,7 @@ export const classList = (v: string): number[] => {
 };
 
 /** "8x1/2,16x1/2": channels x blocks / stride per stage. */
-export function parseStages(v: string): StageSpec[] {
-  return v.split(",").map((part) => {
-    const m = /^\s*(\d+)x(\d+)(?:\/([12]))?\s*$/.exec(part);
-    if (!m)
-      throw new InvalidArgumentError(`bad stage '${part}' (expected CHANNELSxBLOCKS/STRIDE, e.g. 16x1/2)`);
-    return { channels: Number(m[1]), blocks: Number(m[2]), stride: Number(m[3] ?? 1) };
-  });
-}
+const stageList = parsedBy(parseStages, SnnConfigError);
 
 const vReset = (v: string): number | null => (v === "soft" ? null : number()(v));
 
@@ -101,7 +96,7 @@ export const modelOptions = (): OptionRow[] => [
   [
     "--stages <list>",
     "SEW ResNet: stages as CHANNELSxBLOCKS/STRIDE",
-    parseStages,
+    stageList,
     RESNET.stages,
     formatStages(RESNET.stages),
   ],

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type ImageSet, subset } from "@x/datasets";
 import {
-  describeSpec,
+  formatTrainReport,
   initModel,
   loadClassPool,
   loadModel,
@@ -19,7 +19,7 @@ import {
   TRAIN_STATE_FILE,
   trainModel,
 } from "@x/snn";
-import { formatSeconds, Rng } from "@x/tensor-core";
+import { Rng } from "@x/tensor-core";
 import type { Command } from "commander";
 import { addOptions, defineCommand, given, integer, number, printResult, UsageError } from "../../kit.js";
 import {
@@ -189,18 +189,7 @@ async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
       resumed: res.resumed,
       elapsedMs: res.elapsedMs,
     };
-    printResult(o.json, doc, () =>
-      [
-        `${describeSpec(final.spec)} (${final.genome.length.toLocaleString("en-US")} parameters)`,
-        `data: ${o.data}${o.classes ? ` classes ${o.classes.join(",")}` : ""}, ${train.count} training images, ${val ? `${val.count} validation` : "no validation"}`,
-        "epoch  loss     lr         validation",
-        ...res.history.map(
-          (h) =>
-            `${String(h.epoch + 1).padEnd(5)}  ${h.loss.toFixed(4).padEnd(7)}  ${h.lr.toPrecision(3).padEnd(9)}  ${h.valAccuracy === null ? "-" : `${(100 * h.valAccuracy).toFixed(2)}%`}`,
-        ),
-        `${res.steps} steps on ${res.backend} in ${formatSeconds(res.elapsedMs / 1000)}${res.resumed ? " (resumed)" : ""}; wrote ${out}${o.keepBest && res.bestEpoch !== null ? ` (epoch ${res.bestEpoch + 1}, best by validation)` : ""}`,
-      ].join("\n"),
-    );
+    printResult(o.json, doc, () => formatTrainReport(doc));
   } finally {
     bar.stop();
   }
