@@ -75,20 +75,23 @@ function resultTarget(
   return { dir, name };
 }
 
-/** Log lines and progress to stderr (nothing with --quiet); the report goes to stdout. */
-function hooks(o: Common): ExperimentHooks & { done(): void; stop(): void } {
+/** Runs an experiment with log lines and progress on stderr (nothing with --quiet); the report goes to stdout. */
+async function withHooks<T>(o: Common, run: (hooks: ExperimentHooks) => Promise<T>): Promise<T> {
   const progress = createProgress(o.quiet === true);
-  return {
-    log: o.quiet
-      ? undefined
-      : (m) => {
-          progress.finish();
-          console.error(m);
-        },
-    progress: (phase, done, total) => progress.update(phase, done, total),
-    done: () => progress.finish(),
-    stop: () => progress.stop(),
-  };
+  try {
+    const log = (m: string) => {
+      progress.finish();
+      console.error(m);
+    };
+    const result = await run({
+      log: o.quiet ? undefined : log,
+      progress: (phase, done, total) => progress.update(phase, done, total),
+    });
+    progress.finish();
+    return result;
+  } finally {
+    progress.stop();
+  }
 }
 
 /** The report on stdout (markdown, or JSON with --json) and the files written on stderr. */
@@ -131,9 +134,8 @@ async function benchMerging(o: MergingOpts): Promise<void> {
   const { runMerging8Task, writeMerging8TaskResults, merging8TaskMarkdown } = await import("@x/experiments");
   const d = MERGING_8TASK_DEFAULTS;
   const target = resultTarget(o, o.quick ? d.quickName : d.name, [".json", ".md"]);
-  const h = hooks(o);
-  try {
-    const report = await runMerging8Task(
+  const report = await withHooks(o, (h) =>
+    runMerging8Task(
       {
         seeds: o.seeds,
         tasks: o.tasks,
@@ -149,13 +151,10 @@ async function benchMerging(o: MergingOpts): Promise<void> {
         command: command(),
       },
       h,
-    );
-    h.done();
-    const files = writeMerging8TaskResults(report, target.dir, target.name);
-    printReport(o, files, report, merging8TaskMarkdown(report), report.runSeconds);
-  } finally {
-    h.stop();
-  }
+    ),
+  );
+  const files = writeMerging8TaskResults(report, target.dir, target.name);
+  printReport(o, files, report, merging8TaskMarkdown(report), report.runSeconds);
 }
 
 function mergingCommand(): Command {
@@ -219,9 +218,8 @@ async function benchEvolver(o: EvolverOpts): Promise<void> {
   }
   const d = EVOLVER_DEFAULTS;
   const target = resultTarget(o, o.quick ? d.quickName : d.name, [".json", ".md", "-curves.svg"]);
-  const h = hooks(o);
-  try {
-    const report = await x.runEvolver(
+  const report = await withHooks(o, (h) =>
+    x.runEvolver(
       {
         seeds: o.seeds,
         quick: o.quick,
@@ -233,13 +231,10 @@ async function benchEvolver(o: EvolverOpts): Promise<void> {
         command: command(),
       },
       { ...h, fromParts: o.fromParts },
-    );
-    h.done();
-    const files = x.writeEvolverResults(report, target.dir, target.name);
-    printReport(o, files, report, x.evolverMarkdown(report), report.runSeconds);
-  } finally {
-    h.stop();
-  }
+    ),
+  );
+  const files = x.writeEvolverResults(report, target.dir, target.name);
+  printReport(o, files, report, x.evolverMarkdown(report), report.runSeconds);
 }
 
 function evolverCommand(): Command {
@@ -302,17 +297,13 @@ async function benchGrid(o: GridOpts): Promise<void> {
   if (o.only && !previous)
     throw new UsageError(`--only ${o.only} needs an earlier ${join(dir, `${name}.json`)}`);
   if (!o.only) resultTarget(o, name, [".json", ".md"]);
-  const h = hooks(o);
-  try {
-    const doc = await x.runGridSweep(
+  const doc = await withHooks(o, (h) =>
+    x.runGridSweep(
       { ...o, name, previous, command: command() },
       { ...h, checkpoint: (partial) => x.writeGridSweepResults(partial, dir, name) },
-    );
-    h.done();
-    printReport(o, x.writeGridSweepResults(doc, dir, name), doc, x.gridSweepMarkdown(doc));
-  } finally {
-    h.stop();
-  }
+    ),
+  );
+  printReport(o, x.writeGridSweepResults(doc, dir, name), doc, x.gridSweepMarkdown(doc));
 }
 
 function gridCommand(): Command {
@@ -366,9 +357,8 @@ async function benchCade(o: CadeOpts): Promise<void> {
   const x = await import("@x/experiments");
   const dir = resolve(o.out);
   if (!o.runOnly) resultTarget(o, "cade", [".json", ".md"]);
-  const h = hooks(o);
-  try {
-    const report = await x.runCadeExperiment(
+  const report = await withHooks(o, (h) =>
+    x.runCadeExperiment(
       {
         scale: { ...(o.quick ? x.QUICK_CADE_SCALE : {}), ...o.set },
         workDir: o.work,
@@ -380,22 +370,19 @@ async function benchCade(o: CadeOpts): Promise<void> {
         wallSeconds: o.wallSeconds,
       },
       h,
-    );
-    h.done();
-    if (o.runOnly) {
-      const seeds = report.perSeed.map((r) => `${r.task} ${r.seed}`).join(", ");
-      if (o.json) console.log(JSON.stringify(report, null, 1));
-      else
-        console.log(
-          `finished seeds in ${o.work ?? ".cade-work"}: ${seeds || "none"} (aggregate without --run-only)`,
-        );
-      return;
-    }
-    const files = [join(dir, "cade.json"), join(dir, "cade.md")];
-    printReport(o, files, report, readFileSync(files[1]!, "utf8"), report.wallSeconds ?? undefined);
-  } finally {
-    h.stop();
+    ),
+  );
+  if (o.runOnly) {
+    const seeds = report.perSeed.map((r) => `${r.task} ${r.seed}`).join(", ");
+    if (o.json) console.log(JSON.stringify(report, null, 1));
+    else
+      console.log(
+        `finished seeds in ${o.work ?? ".cade-work"}: ${seeds || "none"} (aggregate without --run-only)`,
+      );
+    return;
   }
+  const files = [join(dir, "cade.json"), join(dir, "cade.md")];
+  printReport(o, files, report, readFileSync(files[1]!, "utf8"), report.wallSeconds ?? undefined);
 }
 
 function shardOf(v: string): { index: number; count: number } {
