@@ -147,6 +147,9 @@ export {
   type TrainStateMeta,
 } from "./train/state.js";
 export {
+  ADAM_LR,
+  type OptimizerChoice,
+  optimizerOf,
   TRAIN_DEFAULTS,
   type TrainOptions,
   type TrainProgress,

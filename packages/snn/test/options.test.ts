@@ -141,3 +141,25 @@ describe("parseStages", () => {
     expect(() => parseStages("8,16")).toThrow("bad stage '8' (expected CHANNELSxBLOCKS/STRIDE, e.g. 16x1/2)");
   });
 });
+
+describe("optimizerOf", () => {
+  it("fills sgd from TRAIN_DEFAULTS and adam from its own defaults; refuses sgd settings with adam", async () => {
+    const { ADAM_LR, optimizerOf, TRAIN_DEFAULTS } = await import("../src/index.js");
+    expect(optimizerOf({ optimizer: "sgd" })).toEqual(TRAIN_DEFAULTS.optimizer);
+    expect(optimizerOf({ optimizer: "sgd", lr: 0.01, nesterov: false })).toEqual({
+      ...TRAIN_DEFAULTS.optimizer,
+      lr: 0.01,
+      nesterov: false,
+    });
+    expect(optimizerOf({ optimizer: "adam" })).toEqual({ kind: "adam", lr: ADAM_LR, weightDecay: 0 });
+    expect(optimizerOf({ optimizer: "adam", lr: 0.5, weightDecay: 1e-4 })).toEqual({
+      kind: "adam",
+      lr: 0.5,
+      weightDecay: 1e-4,
+    });
+    expect(() => optimizerOf({ optimizer: "adam", momentum: 0.5 }, flag)).toThrow(
+      "--momentum applies to --optimizer sgd",
+    );
+    expect(() => optimizerOf({ optimizer: "adam", nesterov: false })).toThrow(SnnConfigError);
+  });
+});

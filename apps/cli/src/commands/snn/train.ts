@@ -6,11 +6,12 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type ImageSet, subset } from "@x/datasets";
 import {
+  ADAM_LR,
   formatTrainReport,
   initModel,
   loadClassPool,
   loadModel,
-  type OptimizerOptions,
+  optimizerOf,
   replaceHead,
   type SnnModel,
   saveModel,
@@ -40,8 +41,6 @@ import {
   specFrom,
 } from "./common.js";
 
-/** Adam's learning rate when --lr is not given (torch.optim.Adam's default). */
-const ADAM_LR = 1e-3;
 const SGD = TRAIN_DEFAULTS.optimizer;
 /** Epochs when --epochs is not given (the library has no default; a short run, like the CADE experiment's). */
 const EPOCHS = 2;
@@ -78,22 +77,6 @@ interface TrainOpts extends ModelOpts {
   json?: boolean;
 }
 
-function optimizerOf(o: TrainOpts, cmd: Command): OptimizerOptions {
-  if (o.optimizer === "adam") {
-    for (const k of ["momentum", "nesterov"])
-      if (given(cmd, k))
-        throw new UsageError(`--${k === "nesterov" ? "no-nesterov" : k} applies to --optimizer sgd`);
-    return { kind: "adam", lr: o.lr ?? ADAM_LR, weightDecay: o.weightDecay ?? 0 };
-  }
-  return {
-    kind: "sgd",
-    lr: o.lr ?? SGD.lr,
-    momentum: o.momentum ?? SGD.momentum,
-    nesterov: o.nesterov,
-    weightDecay: o.weightDecay ?? SGD.weightDecay,
-  };
-}
-
 async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
   const out = checkRunOutputs(o, "where the trained model goes", [
     ...(o.init ? [o.init] : []),
@@ -102,7 +85,8 @@ async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
   if (o.keepBest && o.valPerClass === 0)
     throw new UsageError("--keep-best needs a validation set (--val-per-class N)");
   const quiet = o.quiet === true || o.json === true;
-  const optimizer = optimizerOf(o, cmd);
+  const nesterov = given(cmd, "nesterov") ? o.nesterov : undefined;
+  const optimizer = optimizerOf({ ...o, nesterov }, (k) => (k === "nesterov" ? "--no-nesterov" : flag(k)));
 
   const pool = await loadClassPool(o.data, "train", o.classes, flag);
   const classes = o.classes?.length ?? pool.classes;
