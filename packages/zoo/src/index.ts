@@ -7,6 +7,7 @@ export {
   type PhaseConfig,
   quickZooConfig,
   withFinetuneOptimizer,
+  ZOO_BUILD_WORKERS,
   ZOO_CACHE_DIR,
   ZOO_VERSION,
   type ZooConfig,

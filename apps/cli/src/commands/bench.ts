@@ -190,7 +190,7 @@ function mergingCommand(): Command {
       `λ grid of every λ-method, values or a..b:step ranges (default ${d.lambdas[0]}..${d.lambdas.at(-1)}:0.1)`,
       numberGrid,
     ],
-    ["--workers <n>", "zoo training threads (0 = in this thread)", integer(0, 16), 2],
+    ["--workers <n>", "zoo training threads (0 = in this thread)", integer(0, 16), d.workers],
     ["--cache <dir>", `zoo cache root (default: $X_ZOO_CACHE or ./${ZOO_CACHE_DIR})`],
     ...resultOptions(d),
   ]).action(benchMerging);

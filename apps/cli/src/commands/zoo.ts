@@ -5,6 +5,7 @@ import {
   formatModelEvaluation,
   formatZooSummary,
   TASKS,
+  ZOO_BUILD_WORKERS,
   ZOO_CACHE_DIR,
 } from "@x/zoo";
 import type { Command } from "commander";
@@ -22,7 +23,6 @@ import {
 import { createProgress } from "../progress.js";
 
 const DEFAULTS = defaultZooConfig();
-export const ZOO_BUILD_WORKERS = 2;
 
 interface BuildOpts {
   tasks: number;
