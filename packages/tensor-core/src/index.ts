@@ -39,6 +39,7 @@ export {
   removeDeadTemporaries,
   removeEntriesOfDeadProcesses,
   writeFileAtomic,
+  writeFileAtomicSync,
 } from "./files.js";
 export { formatBytes, formatSeconds } from "./format.js";
 export {
