@@ -12,6 +12,7 @@ export {
   loadFitnessSet,
 } from "./evaluator.js";
 export { accuracyPercent } from "./fitness.js";
+export { type CadeOutcome, cadeOutcome, type InitialRanking, rankInitialPopulation } from "./outcome.js";
 export {
   buildPopulation,
   genomesChecksum,

@@ -7,13 +7,13 @@ import { join, resolve } from "node:path";
 import type { ImageSet } from "@x/datasets";
 import { DEFAULT_CADE_SCALE } from "@x/experiments";
 import {
-  accuracyPercent,
   buildPopulation,
   CADE_ARMS,
   type CadeProgress,
   CadeSettingsError,
   cadeArmOf,
   cadeEvaluatorSpec,
+  cadeOutcome,
   checkCadeRunSettings,
   concreteEngine,
   formatCadeReport,
@@ -24,6 +24,7 @@ import {
   loadModel,
   loadPopulation,
   type ModelSpec,
+  rankInitialPopulation,
   runCade,
   SnnModel,
   saveModel,
@@ -226,11 +227,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
     );
   }
 
-  const initialVal = pop.genomes.map((g) => accuracyPercent(spec, g, val, engine));
-  let bestInitial = 0;
-  initialVal.forEach((v, i) => {
-    if (v > initialVal[bestInitial]!) bestInitial = i;
-  });
+  const ranking = rankInitialPopulation(spec, pop.genomes, val, engine);
 
   const remote = redis
     ? await distributedFitness(o, redis, evaluator, o.checkpointDir ?? out, (line) => note(quiet, line))
@@ -268,23 +265,8 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   const queue = remote ? remote.stats() : null;
   await remote?.close();
 
-  const g = r.population[r.selected]!;
-  const score = (genome: Float32Array) => (test ? accuracyPercent(spec, genome, test, engine) : null);
-  const selected = {
-    index: r.selected,
-    fitness: r.fitness[r.selected]!,
-    val: r.val[r.selected]!,
-    test: score(g),
-  };
-  const initial = {
-    val: initialVal,
-    bestByVal: bestInitial,
-    bestVal: initialVal[bestInitial]!,
-    bestTest: score(pop.genomes[bestInitial]!),
-  };
-  let accepted = 0;
-  for (const h of r.history) accepted += h.accepted;
-  await saveModel(new SnnModel(spec, g), out, {
+  const { initial, selected, accepted } = cadeOutcome(spec, r, ranking, pop.genomes, test, engine);
+  await saveModel(new SnnModel(spec, r.population[r.selected]!), out, {
     "x-snn-cade": JSON.stringify({ arm, generations: o.generations, seed: o.seed, selected }),
   });
   const { population: _genomes, ...result } = r;
