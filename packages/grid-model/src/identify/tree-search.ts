@@ -87,10 +87,15 @@ export function lossCorrection(data: MeterSeries, parent: Int32Array): SeriesCor
   // est is in BFS order (parents before children): accumulate Σ|z|²ℓ down the root paths.
   for (const e of est) {
     const l = e.l!;
-    if (!Number.isFinite(e.r) || !Number.isFinite(e.x)) continue; // flow-free branch: no losses
-    const z2 = e.r * e.r + e.x * e.x;
     const up = dv[e.parent]!;
     const own = dv[e.bus]!;
+    if (!Number.isFinite(e.r) || !Number.isFinite(e.x)) {
+      // Flow-free branch: no losses of its own, but the bus still sees its parent's upstream loss drops (leaving
+      // them out shifts a zero-injection leaf's corrected voltage away from its parent's).
+      own.set(up);
+      continue;
+    }
+    const z2 = e.r * e.r + e.x * e.x;
     const dpb = dp[e.bus]!;
     const dqb = dq[e.bus]!;
     for (let t = 0; t < T; t++) {
@@ -143,6 +148,30 @@ function nearestByVoltage(G: Float64Array, N: number, root: number, M: number): 
     near.push(mask);
   }
   return near;
+}
+
+/**
+ * The bus whose voltage series a flow-free (zero-injection) leaf j matches: argmin over i of Σ_t (w_i − w_j)², read
+ * from the Gram matrix of the (loss-corrected) series; −1 if every bus is excluded.
+ */
+export function matchingParent(
+  G: Float64Array,
+  N: number,
+  j: number,
+  exclude: (i: number) => boolean,
+): number {
+  const K = 3 * N;
+  let best = -1;
+  let bestDist = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < N; i++) {
+    if (exclude(i)) continue;
+    const d = G[i * K + i]! + G[j * K + j]! - 2 * G[i * K + j]!;
+    if (d < bestDist) {
+      bestDist = d;
+      best = i;
+    }
+  }
+  return best;
 }
 
 /**
@@ -343,6 +372,22 @@ export function searchTree(
           cand.parent.set(cur);
           changed = true;
         }
+      }
+      if (!changed) break;
+    }
+    // A zero-injection leaf carries no current, so its branch has no drop: its voltage equals its parent's up to
+    // meter noise, and Σ_t (w_i − w_j)² is at noise level only for the true parent i. Each such leaf hangs off the
+    // bus it matches best (not another zero-injection leaf, which would turn that one into a junction).
+    const leafOf = (j: number) => scorer.children(j).next().done === true;
+    for (let pass = 0; pass < 2; pass++) {
+      let changed = false;
+      for (let j = 0; j < N; j++) {
+        if (!zeroInjection[j] || !leafOf(j)) continue;
+        const i = matchingParent(G, N, j, (k) => k === j || (zeroInjection[k]! && leafOf(k)));
+        if (i < 0 || i === cur[j]) continue;
+        cur[j] = i;
+        current = scorer.setTree(cur);
+        changed = true;
       }
       if (!changed) break;
     }
