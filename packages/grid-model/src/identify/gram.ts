@@ -95,43 +95,53 @@ function meansOf(basis: readonly Float64Array[], len: number): Float64Array {
   });
 }
 
+/** Samples per block of gramOf: all K series of a block stay in cache while every pair is summed over it. */
+const GRAM_BLOCK = 512;
+
 /**
  * Σ_t x_a(t) x_b(t) for all pairs, four columns per pass so each x_a(t) is loaded once per four products
- * (the one O(T·K²) loop of stage 1).
+ * (the one O(T·K²) loop of stage 1). The samples are taken in blocks, each pair's running sum carried over from
+ * block to block, so every sum adds the same products in the same order as one pass over all samples would (the
+ * result is bit-identical) while a block of all series fits in the cache.
  */
 export function gramOf(basis: readonly Float64Array[], len: number): Float64Array {
   const K = basis.length;
   const G = new Float64Array(K * K);
-  for (let a = 0; a < K; a++) {
-    const x = basis[a]!;
-    let b = a;
-    for (; b + 3 < K; b += 4) {
-      const y0 = basis[b]!;
-      const y1 = basis[b + 1]!;
-      const y2 = basis[b + 2]!;
-      const y3 = basis[b + 3]!;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < len; t++) {
-        const xt = x[t]!;
-        s0 += xt * y0[t]!;
-        s1 += xt * y1[t]!;
-        s2 += xt * y2[t]!;
-        s3 += xt * y3[t]!;
+  for (let t0 = 0; t0 < len; t0 += GRAM_BLOCK) {
+    const t1 = Math.min(len, t0 + GRAM_BLOCK);
+    for (let a = 0; a < K; a++) {
+      const x = basis[a]!;
+      const row = a * K;
+      let b = a;
+      for (; b + 3 < K; b += 4) {
+        const y0 = basis[b]!;
+        const y1 = basis[b + 1]!;
+        const y2 = basis[b + 2]!;
+        const y3 = basis[b + 3]!;
+        let s0 = G[row + b]!;
+        let s1 = G[row + b + 1]!;
+        let s2 = G[row + b + 2]!;
+        let s3 = G[row + b + 3]!;
+        for (let t = t0; t < t1; t++) {
+          const xt = x[t]!;
+          s0 += xt * y0[t]!;
+          s1 += xt * y1[t]!;
+          s2 += xt * y2[t]!;
+          s3 += xt * y3[t]!;
+        }
+        G[row + b] = s0;
+        G[row + b + 1] = s1;
+        G[row + b + 2] = s2;
+        G[row + b + 3] = s3;
       }
-      G[a * K + b] = G[b * K + a] = s0;
-      G[a * K + b + 1] = G[(b + 1) * K + a] = s1;
-      G[a * K + b + 2] = G[(b + 2) * K + a] = s2;
-      G[a * K + b + 3] = G[(b + 3) * K + a] = s3;
-    }
-    for (; b < K; b++) {
-      const y = basis[b]!;
-      let s = 0;
-      for (let t = 0; t < len; t++) s += x[t]! * y[t]!;
-      G[a * K + b] = G[b * K + a] = s;
+      for (; b < K; b++) {
+        const y = basis[b]!;
+        let s = G[row + b]!;
+        for (let t = t0; t < t1; t++) s += x[t]! * y[t]!;
+        G[row + b] = s;
+      }
     }
   }
+  for (let a = 0; a < K; a++) for (let b = a + 1; b < K; b++) G[b * K + a] = G[a * K + b]!;
   return G;
 }

@@ -347,7 +347,7 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
   if (method === "likelihood") {
     // Local search on the tree likelihood from the tree-metric estimate, re-correcting losses on the new tree.
     let tree = parent;
-    let margin: Float64Array | undefined;
+    let last: { readonly margin: Float64Array } | undefined;
     let residualVariance: number | undefined;
     for (let round = 0; round < Math.max(1, opts.lossCorrection ?? 2); round++) {
       const correction = (opts.lossCorrection ?? 2) > 0 ? lossCorrection(data, tree) : undefined;
@@ -369,7 +369,7 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
       progress?.(`tree search round ${round + 1}: ${res.moves} moves`);
       const same = res.moves === 0;
       tree = res.parent;
-      margin = res.margin;
+      last = res; // margins are computed on first read, for the last round only
       residualVariance = res.residualVariance;
       if (same) break;
     }
@@ -380,7 +380,7 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
     });
     const scores = new Float64Array(data.busNames.length).fill(Number.NaN);
     if (!start) for (const b of buses) scores[b] = cost(local[tree[b]!]!, local[b]!);
-    return {
+    const result: TopologyEstimate = {
       method,
       parent: tree,
       edgeScore: scores,
@@ -388,9 +388,12 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
       condition,
       samplesUsed,
       initialParent: parent,
-      ...(margin ? { margin } : {}),
       ...(residualVariance !== undefined ? { residualVariance } : {}),
     };
+    // Margins on first read (an estimate replaced after the bad-data step never needs them).
+    const search = last;
+    if (search) Object.defineProperty(result, "margin", { enumerable: true, get: () => search.margin });
+    return result;
   }
   return { method, parent, edgeScore, design, condition, samplesUsed };
 }

@@ -221,8 +221,9 @@ export function searchTree(
           }
         }
       }
-      // Bus j alone: its children move up to its parent, j becomes a leaf of i or splits an edge i -> c.
-      if (i !== j) {
+      // Bus j alone: its children move up to its parent, j becomes a leaf of i or splits an edge i -> c. For a leaf
+      // j these are the subtree moves above again (same trees, found later, so never a strict improvement on them).
+      if (i !== j && kidsJ.length > 0) {
         const setBase = () => {
           for (const c of kidsJ) cand.set(c, pj);
           cand.set(j, i);
@@ -393,26 +394,32 @@ export function searchTree(
     }
     result = { ...result, parent: Int32Array.from(cur), score: current };
   }
-  // Margins: for each edge of the final tree, the smallest score increase of a move that removes it.
-  const cand = new Candidate(cur);
-  const margin = new Float64Array(N).fill(Number.POSITIVE_INFINITY);
-  margin[root] = Number.NaN;
-  for (let j = 0; j < N; j++) {
-    if (j === root) continue;
-    movesOf(j, cur, cand, () => {
-      const n = cand.count;
-      cand.scratch.set(cand.moved.subarray(0, n));
-      const d = scorer.delta(cand.parent, cand.scratch, n);
-      if (!Number.isFinite(d)) return;
-      for (let a = 0; a < n; a++) {
-        const k = cand.moved[a]!;
-        const p = cur[k]!;
-        // The undirected edge {p, k} survives a flipped orientation.
-        if (cand.parent[k] === p || cand.parent[p] === k) continue;
-        if (d < margin[k]!) margin[k] = d;
-      }
-    });
-  }
+  // Margins: for each edge of the final tree, the smallest score increase of a move that removes it. As costly as a
+  // full pass of the search, and only the last search of a topology estimate needs them: computed on first read
+  // (nothing else touches this scorer once the search has returned).
+  let margins: Float64Array | undefined;
+  const computeMargins = (): Float64Array => {
+    const cand = new Candidate(cur);
+    const margin = new Float64Array(N).fill(Number.POSITIVE_INFINITY);
+    margin[root] = Number.NaN;
+    for (let j = 0; j < N; j++) {
+      if (j === root) continue;
+      movesOf(j, cur, cand, () => {
+        const n = cand.count;
+        cand.scratch.set(cand.moved.subarray(0, n));
+        const d = scorer.delta(cand.parent, cand.scratch, n);
+        if (!Number.isFinite(d)) return;
+        for (let a = 0; a < n; a++) {
+          const k = cand.moved[a]!;
+          const p = cur[k]!;
+          // The undirected edge {p, k} survives a flipped orientation.
+          if (cand.parent[k] === p || cand.parent[p] === k) continue;
+          if (d < margin[k]!) margin[k] = d;
+        }
+      });
+    }
+    return margin;
+  };
   return {
     parent: result.parent,
     score: result.score,
@@ -420,7 +427,10 @@ export function searchTree(
     moves: result.moves,
     sweeps: result.sweeps,
     startIndex: result.startIndex,
-    margin,
+    get margin() {
+      margins ??= computeMargins();
+      return margins;
+    },
     residualVariance: result.score / Math.max(1, gram.samples * (N - 1)),
   };
 }
