@@ -128,6 +128,11 @@ export interface ZeroInjectionBus {
   readonly parent: string;
   /** Leaf: root-mean-square of |V_parent| − |V_bus| over the samples with both read (pu), i.e. meter noise. */
   readonly rmsDifferencePu?: number;
+  /**
+   * Leaf whose parent is a zero-injection bus too: with no flow between the two their voltages are equal, and which
+   * of them carries the children cannot be told from the data (the IEEE 37-bus 709 / 775 pair).
+   */
+  readonly interchangeableWith?: string;
   /** Junction: its branch carries its children's flows with a positive identified impedance. */
   readonly consistent: boolean;
   readonly note: string;
@@ -339,8 +344,9 @@ function zeroInjectionReport(
   const out: ZeroInjectionBus[] = [];
   const into = new Map(branches.map((b) => [b.to, b]));
   const zero = (s: Float64Array) => s.every((x) => x === 0 || Number.isNaN(x)) && s.some((x) => x === 0);
+  const isZero = names.map((_, k) => k !== data.root && zero(data.p[k]!) && zero(data.q[k]!));
   for (let j = 0; j < names.length; j++) {
-    if (j === data.root || !zero(data.p[j]!) || !zero(data.q[j]!)) continue;
+    if (!isZero[j]) continue;
     const i = parent[j]!;
     const kids = names.filter((_, k) => parent[k] === j);
     if (kids.length === 0) {
@@ -359,8 +365,13 @@ function zeroInjectionReport(
         role: "leaf",
         parent: names[i]!,
         ...(m > 0 ? { rmsDifferencePu: Math.sqrt(s / m) } : {}),
+        ...(isZero[i] ? { interchangeableWith: names[i]! } : {}),
         consistent: true,
-        note: `no current: placed under the bus whose voltage it matches (${names[i]}); the impedance of ${names[i]}-${names[j]} is not identifiable`,
+        note:
+          `no current: placed under the bus whose voltage it matches (${names[i]}); the impedance of ${names[i]}-${names[j]} is not identifiable` +
+          (isZero[i]
+            ? `; ${names[i]} injects nothing either, so the two have the same voltage and which of them carries ${names[i]}'s other branches cannot be told from the data`
+            : ""),
       });
       continue;
     }

@@ -12,7 +12,7 @@ export function median(values: ArrayLike<number>, n = values.length): number {
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
     s[i] = v;
-    if (v !== v) nan = true;
+    if (Number.isNaN(v)) nan = true;
   }
   const m = n >> 1;
   if (!nan && n > 32) {
@@ -40,7 +40,7 @@ function selectInPlace(s: Float64Array, k: number): void {
     const a = s[lo]!;
     const b = s[mid]!;
     const c = s[hi]!;
-    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    const pivot = a < b ? (b < c ? b : Math.max(a, c)) : a < c ? a : Math.max(b, c);
     let i = lo;
     let j = hi;
     while (i <= j) {

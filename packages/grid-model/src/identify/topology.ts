@@ -316,13 +316,19 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
   const start = method === "likelihood" ? opts.startParent : undefined;
   if (start && start.length !== data.busNames.length)
     throw new MeterDataError(`startParent has ${start.length} entries for ${data.busNames.length} buses`);
+  // The last regression round's correction, its tree and Gram matrix: when the read-out below gives the same tree,
+  // the likelihood search's first correction is this one again and its Gram matrix need not be formed twice.
+  let lastRound: { tree: Int32Array; corr: SeriesCorrection; gram: SeriesGram } | undefined;
   if (method === "variance" || start) {
     cost = varianceDistance(data, buses);
   } else {
     let corr: SeriesCorrection | undefined;
+    let corrTree: Int32Array | undefined;
     const rounds = opts.lossCorrection ?? 2;
     for (let round = 0; ; round++) {
-      const sens = estimateSensitivity(data, opts, seriesGram(data, corr));
+      const gram = seriesGram(data, corr);
+      if (corr && corrTree) lastRound = { tree: corrTree, corr, gram };
+      const sens = estimateSensitivity(data, opts, gram);
       progress?.(`regression round ${round + 1}`);
       design = sens.design;
       condition = sens.condition;
@@ -339,6 +345,7 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
       const next = lossCorrection(data, tree);
       if (!next) break;
       corr = next;
+      corrTree = tree;
     }
   }
   const { parent, edgeScore } = start
@@ -350,7 +357,13 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
     let last: { readonly margin: Float64Array } | undefined;
     let residualVariance: number | undefined;
     for (let round = 0; round < Math.max(1, opts.lossCorrection ?? 2); round++) {
-      const correction = (opts.lossCorrection ?? 2) > 0 ? lossCorrection(data, tree) : undefined;
+      const reuse =
+        round === 0 && lastRound && lastRound.tree.every((p, j) => p === tree[j]) ? lastRound : undefined;
+      const correction = reuse
+        ? reuse.corr
+        : (opts.lossCorrection ?? 2) > 0
+          ? lossCorrection(data, tree)
+          : undefined;
       // First round: also descend from the Var-MinST tree and from a star (all buses on the substation); on the
       // 69-bus feeder the tree-metric start can sit in a worse basin than either.
       const extraStarts =
@@ -363,6 +376,7 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
       const res = searchTree(data, tree, {
         extraStarts,
         ...(correction ? { correction } : {}),
+        ...(reuse ? { gram: reuse.gram } : {}),
         maxSweeps: opts.maxSweeps ?? 30,
         ...(opts.zeroInjectionPrior !== undefined ? { zeroInjectionPrior: opts.zeroInjectionPrior } : {}),
       });
