@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, openSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { openSafetensors, writeSafetensors } from "@x/tensor-core";
+import { openSafetensors, writeFileAtomic, writeSafetensors } from "@x/tensor-core";
 import { CheckpointError } from "./errors.js";
 import { canonicalJson, describeChanges, fingerprintChanges } from "./fingerprint.js";
 import type { GenerationRecord } from "./progress.js";
@@ -100,16 +100,16 @@ export class DirectoryRunStore implements RunStore {
     const state = genName(snapshot.generation, "json");
     const sync = this.options.fsync ?? true;
     await writeGenomesSafetensors(join(this.dir, weights), genomes, sync);
-    await writeAtomic(join(this.dir, state), toExactJson({ ...snapshot, weights }), sync);
-    await writeAtomic(
+    await writeFileAtomic(join(this.dir, state), toExactJson({ ...snapshot, weights }), { durable: sync });
+    await writeFileAtomic(
       join(this.dir, POINTER),
       JSON.stringify({ generation: snapshot.generation, weights, state }),
-      sync,
+      { durable: sync },
     );
     for (const f of await readdir(this.dir)) {
       // older generations, and temporary files left behind by killed processes
       const stale =
-        (f.startsWith("gen-") || f.startsWith(".gen-") || f.startsWith(`${POINTER}.tmp-`)) &&
+        (f.startsWith("gen-") || f.startsWith(".gen-") || f.startsWith(`.${POINTER}.`)) &&
         f !== weights &&
         f !== state;
       if (stale) await rm(join(this.dir, f), { force: true });
@@ -155,17 +155,6 @@ export class DirectoryRunStore implements RunStore {
     await readGenomesSafetensors(join(this.dir, pointer.weights), genome, count);
     return snap;
   }
-}
-
-async function writeAtomic(path: string, text: string, sync: boolean): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  if (sync) {
-    const fd = openSync(tmp, "r+");
-    fsyncSync(fd);
-    closeSync(fd);
-  }
-  await rename(tmp, path);
 }
 
 const IO_CHUNK = 1 << 26; // 64 MiB per read

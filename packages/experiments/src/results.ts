@@ -1,7 +1,8 @@
 /** What every experiment shares: the machine it ran on, and writing its result files without half-written output. */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
+import { writeFileAtomicSync } from "@x/tensor-core";
 
 export interface MachineInfo {
   readonly cpu: string;
@@ -40,14 +41,7 @@ export function writeResultFiles(dir: string, name: string, files: readonly [str
   mkdirSync(out, { recursive: true });
   return files.map(([suffix, text]) => {
     const file = join(out, `${name}${suffix}`);
-    const tmp = `${file}.tmp-${process.pid}`;
-    try {
-      writeFileSync(tmp, text);
-      renameSync(tmp, file);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
+    writeFileAtomicSync(file, text);
     return file;
   });
 }

@@ -2,7 +2,17 @@
 // this package, safetensors writers included) renamed into place, and the clean-up of the temporaries that a
 // process killed while writing leaves behind.
 
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, realpathSync, rmSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { syncDirectory } from "./safetensors/sync-dir.js";
@@ -90,6 +100,18 @@ export async function writeFileAtomic(
     throw err;
   }
   if (options.durable) await syncDirectory(dirname(path));
+}
+
+/** `writeFileAtomic` for synchronous code (result files written at the end of a run): the same naming and rules. */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
+  const tmp = tempPathFor(path);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 /**

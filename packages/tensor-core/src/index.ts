@@ -39,6 +39,7 @@ export {
   removeDeadTemporaries,
   removeEntriesOfDeadProcesses,
   writeFileAtomic,
+  writeFileAtomicSync,
 } from "./files.js";
 export {
   bf16ToF32,

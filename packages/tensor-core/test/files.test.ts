@@ -20,6 +20,7 @@ import {
   realPathOf,
   removeDeadTemporaries,
   writeFileAtomic,
+  writeFileAtomicSync,
 } from "../src/index.js";
 
 let dir: string;
@@ -71,6 +72,18 @@ describe("writeFileAtomic", () => {
     const f = join(dir, "no", "a.json");
     await expect(writeFileAtomic(f, "x")).rejects.toThrow(/ENOENT/);
     expect(existsSync(join(dir, "no"))).toBe(false);
+  });
+});
+
+describe("writeFileAtomicSync", () => {
+  it("replaces the file whole, leaves no temporary, and fails on a missing directory without a trace", () => {
+    const f = join(dir, "r.md");
+    writeFileSync(f, "old");
+    writeFileAtomicSync(f, "new\n");
+    expect(readFileSync(f, "utf8")).toBe("new\n");
+    expect(readdirSync(dir)).toEqual(["r.md"]);
+    expect(() => writeFileAtomicSync(join(dir, "no", "r.md"), "x")).toThrow(/ENOENT/);
+    expect(readdirSync(dir)).toEqual(["r.md"]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
+import { writeFileAtomic } from "@x/tensor-core";
 import type { Redis } from "ioredis";
 import type { EvaluatorSpec } from "../evaluator.js";
 import { canonicalJson } from "../fingerprint.js";
@@ -106,9 +107,7 @@ export async function writePayload(
   }
   const path = join(ref.root, ref.file);
   await mkdir(join(ref.root, runId), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
+  await writeFileAtomic(path, bytes);
 }
 
 /** Delete a consumed payload (best effort: Redis keys also expire, files are the run's to clean). */
