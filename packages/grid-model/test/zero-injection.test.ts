@@ -1,14 +1,8 @@
 // Zero-injection buses (P = Q = 0 in every reading): a leaf carries no current, so its voltage equals its parent's
 // and only the voltage match can place it; a junction passes on its children's flows.
 import { describe, expect, it } from "vitest";
-import {
-  accuracyClassSigma,
-  buildFeeder,
-  evaluateIdentification,
-  identifyGrid,
-  searchTree,
-  simulateSmartMeters,
-} from "../src/index.js";
+import { buildFeeder, evaluateIdentification, identifyGrid, searchTree } from "../src/index.js";
+import { zeroInjectionMeterData } from "./identify-fixtures.js";
 
 // s ─ a ─ b ─ c ─ z      b: zero-injection junction (children c, d); z: zero-injection leaf under c
 //     │   └ d
@@ -37,15 +31,7 @@ const feeder = buildFeeder({
   ],
 });
 
-const data = (seed: number) =>
-  simulateSmartMeters(feeder, {
-    samples: 1440,
-    seed,
-    meters: "all",
-    junctionLoad: 0,
-    voltageSigma: accuracyClassSigma(0.1),
-    powerSigma: accuracyClassSigma(0.5),
-  });
+const data = (seed: number) => zeroInjectionMeterData(feeder, seed);
 
 describe("zero-injection buses", () => {
   it("a zero-injection leaf hangs off the bus whose voltage it matches, exactly, on every seed", () => {
