@@ -1,13 +1,4 @@
-/**
- * grid-realism: how much each realistic effect of meter data costs the identification, alone and all together.
- * Baseline = the clean case of the identification results (every bus metered, junctions given 2 % of the largest
- * load, 0.1 %-class voltage and 0.5 %-class power meters, 15-min means of 1-min power flows). Each effect is added
- * alone on top of it; "all" is the package's REALISTIC preset. Per cell: exact tree, edge accuracy, median |z|
- * error over the correct edges, uncertain edges, seconds. Writes bench/results/grid-realism.{json,md}.
- */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { join, resolve } from "node:path";
 import {
   accuracyClassSigma,
   builtinFeeder,
@@ -17,6 +8,7 @@ import {
   type SimulationOptions,
   simulateSmartMeters,
 } from "@x/grid-model";
+import { writeResultFiles } from "../results.js";
 
 /** Each effect as simulation options added to the baseline. */
 export const GRID_REALISM_EFFECTS: Readonly<
@@ -205,23 +197,8 @@ export function gridRealismMarkdown(r: GridRealismResult): string {
 
 /** Writes `<dir>/grid-realism.json` and `.md` (temporary file, then rename). */
 export function writeGridRealism(r: GridRealismResult, dir = "bench/results"): string[] {
-  const out = resolve(dir);
-  mkdirSync(out, { recursive: true });
-  return (
-    [
-      [".json", `${JSON.stringify(r, null, 2)}\n`],
-      [".md", gridRealismMarkdown(r)],
-    ] as const
-  ).map(([suffix, text]) => {
-    const file = join(out, `grid-realism${suffix}`);
-    const tmp = `${file}.tmp-${process.pid}`;
-    try {
-      writeFileSync(tmp, text);
-      renameSync(tmp, file);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
-    return file;
-  });
+  return writeResultFiles(dir, "grid-realism", [
+    [".json", `${JSON.stringify(r, null, 2)}\n`],
+    [".md", gridRealismMarkdown(r)],
+  ]);
 }
