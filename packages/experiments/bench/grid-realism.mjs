@@ -1,4 +1,4 @@
-// `node packages/experiments/bench/grid-realism.mjs [--quick] [--plan ieee13:1440,2880;ieee37:10000] [--seeds 1,2]`:
+// `node packages/experiments/bench/grid-realism.mjs [--quick] [--plan ieee13:1440,2880;ieee37:10000@1,2] [--seeds 1,2]`:
 // runs the grid-realism experiment from the built dist and writes bench/results/grid-realism.{json,md}.
 import { fileURLToPath } from "node:url";
 import { runGridRealism, writeGridRealism } from "../dist/index.js";
@@ -10,10 +10,17 @@ const opt = (name) => {
 };
 const quick = args.includes("--quick");
 const planArg = opt("plan");
-const plan = planArg
-  ? Object.fromEntries(
-      planArg.split(";").map((p) => [p.split(":")[0], p.split(":")[1].split(",").map(Number)]),
-    )
+// A plan part may name its own seeds: "ieee37:5000,10000@1,2".
+const parts = planArg?.split(";").map((p) => {
+  const [fid, rest] = p.split(":");
+  const [counts, seedList] = rest.split("@");
+  return { fid, counts: counts.split(",").map(Number), seeds: seedList?.split(",").map(Number) };
+});
+const seedsFor = parts?.some((p) => p.seeds)
+  ? Object.fromEntries(parts.filter((p) => p.seeds).map((p) => [p.fid, p.seeds]))
+  : undefined;
+const plan = parts
+  ? Object.fromEntries(parts.map((p) => [p.fid, p.counts]))
   : quick
     ? { ieee13: [1440] }
     : undefined;
@@ -22,6 +29,7 @@ const root = fileURLToPath(new URL("../../..", import.meta.url));
 const r = runGridRealism({
   ...(plan ? { plan } : {}),
   ...(seeds ? { seeds } : {}),
+  ...(seedsFor ? { seedsFor } : {}),
   log: (line) => console.log(line),
 });
 for (const f of writeGridRealism(r, `${root}bench/results${quick ? "/quick" : ""}`))

@@ -92,6 +92,7 @@ export {
   type TreeSearchOptions,
   type TreeSearchResult,
   writeGridModelFile,
+  type ZeroInjectionBus,
 } from "./identify/index.js";
 // Reading and writing data.
 export {

@@ -3,7 +3,15 @@
 // package's own AC sweep or LinDistFlow. Not a second power flow: it only draws loads.
 import { Rng } from "@x/tensor-core";
 import type { MeterSeries } from "../src/identify/meter-data.js";
-import { type Feeder, linDistFlow, nominalLoadsPu, RadialSweep } from "../src/index.js";
+import {
+  accuracyClassSigma,
+  type Feeder,
+  linDistFlow,
+  nominalLoadsPu,
+  RadialSweep,
+  type SmartMeterData,
+  simulateSmartMeters,
+} from "../src/index.js";
 
 export interface GenOptions {
   samples: number;
@@ -68,4 +76,19 @@ export function generateMeterData(feeder: Feeder, o: GenOptions): MeterSeries {
     }
   }
   return { busNames: feeder.buses.map((b) => b.name), root: 0, samples: T, vm, p, q };
+}
+
+/**
+ * Simulated meter data with zero-injection junctions (no synthetic junction load) metered for |V|: P = Q = 0 at
+ * every unloaded bus; 0.1 %-class voltage and 0.5 %-class power meters, as in the realism benchmark.
+ */
+export function zeroInjectionMeterData(feeder: Feeder, seed: number, samples = 1440): SmartMeterData {
+  return simulateSmartMeters(feeder, {
+    samples,
+    seed,
+    meters: "all",
+    junctionLoad: 0,
+    voltageSigma: accuracyClassSigma(0.1),
+    powerSigma: accuracyClassSigma(0.5),
+  });
 }

@@ -1,13 +1,4 @@
-/**
- * grid-realism: how much each realistic effect of meter data costs the identification, alone and all together.
- * Baseline = the clean case of the identification results (every bus metered, junctions given 2 % of the largest
- * load, 0.1 %-class voltage and 0.5 %-class power meters, 15-min means of 1-min power flows). Each effect is added
- * alone on top of it; "all" is the package's REALISTIC preset. Per cell: exact tree, edge accuracy, median |z|
- * error over the correct edges, uncertain edges, seconds. Writes bench/results/grid-realism.{json,md}.
- */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { join, resolve } from "node:path";
 import {
   accuracyClassSigma,
   builtinFeeder,
@@ -17,6 +8,7 @@ import {
   type SimulationOptions,
   simulateSmartMeters,
 } from "@x/grid-model";
+import { writeResultFiles } from "../results.js";
 
 /** Each effect as simulation options added to the baseline. */
 export const GRID_REALISM_EFFECTS: Readonly<
@@ -56,6 +48,8 @@ export interface GridRealismOptions {
   /** Feeder → sample counts. */
   readonly plan?: Readonly<Record<string, readonly number[]>>;
   readonly seeds?: readonly number[];
+  /** Seeds per feeder, overriding `seeds` for the feeders listed. */
+  readonly seedsFor?: Readonly<Record<string, readonly number[]>>;
   readonly effects?: readonly string[];
   readonly log?: (line: string) => void;
 }
@@ -84,6 +78,8 @@ export interface GridRealismResult {
   };
   readonly started: string;
   readonly seeds: readonly number[];
+  /** Seeds per feeder (present when they differ between feeders). */
+  readonly seedsFor?: Readonly<Record<string, readonly number[]>>;
   readonly effects: Readonly<Record<string, string>>;
   readonly cells: readonly GridRealismCell[];
 }
@@ -109,7 +105,7 @@ export function runGridRealism(opts: GridRealismOptions = {}): GridRealismResult
           throw new Error(
             `unknown effect "${effect}" (known: ${Object.keys(GRID_REALISM_EFFECTS).join(", ")})`,
           );
-        for (const seed of seeds) {
+        for (const seed of opts.seedsFor?.[fid] ?? seeds) {
           const d = simulateSmartMeters(f, {
             samples,
             seed,
@@ -153,6 +149,7 @@ export function runGridRealism(opts: GridRealismOptions = {}): GridRealismResult
     },
     started,
     seeds,
+    ...(opts.seedsFor ? { seedsFor: opts.seedsFor } : {}),
     effects: Object.fromEntries(effects.map((k) => [k, GRID_REALISM_EFFECTS[k]!.what])),
     cells,
   };
@@ -165,7 +162,7 @@ export function gridRealismMarkdown(r: GridRealismResult): string {
   const lines = [
     "# Identification under realistic meter data (grid-realism)",
     "",
-    `Measured ${r.started} on ${r.machine.cores} shared cores (${r.machine.cpu}, Node ${r.machine.node}); load average ${r.machine.loadAverageAtStart.join(" / ")} at the start, ${r.machine.loadAverageAtEnd.join(" / ")} at the end, so the seconds are pessimistic. Seeds ${r.seeds.join(", ")}.`,
+    `Measured ${r.started} on ${r.machine.cores} shared cores (${r.machine.cpu}, Node ${r.machine.node}); load average ${r.machine.loadAverageAtStart.join(" / ")} at the start, ${r.machine.loadAverageAtEnd.join(" / ")} at the end, so the seconds are pessimistic. Seeds ${Object.keys(r.seedsFor ?? {}).length ? feeders.map((f) => `${f}: ${(r.seedsFor?.[f] ?? r.seeds).join(", ")}`).join("; ") : r.seeds.join(", ")}.`,
     "",
     "Simulation: balanced positive-sequence AC power flow every minute, household load profiles, 15-min meter intervals. Baseline = every bus metered, junctions given 2 % of the largest load, 0.1 %-class |V| and 0.5 %-class P/Q meters. Each row adds one effect to the baseline; `all` is the `REALISTIC` preset. Identification: `identifyGrid` with its defaults (likelihood topology, bad-data screens, LAD with rejection). Cells: exact trees over seeds · mean edge accuracy · mean median |z| error over the correctly found edges (%).",
     "",
@@ -200,23 +197,8 @@ export function gridRealismMarkdown(r: GridRealismResult): string {
 
 /** Writes `<dir>/grid-realism.json` and `.md` (temporary file, then rename). */
 export function writeGridRealism(r: GridRealismResult, dir = "bench/results"): string[] {
-  const out = resolve(dir);
-  mkdirSync(out, { recursive: true });
-  return (
-    [
-      [".json", `${JSON.stringify(r, null, 2)}\n`],
-      [".md", gridRealismMarkdown(r)],
-    ] as const
-  ).map(([suffix, text]) => {
-    const file = join(out, `grid-realism${suffix}`);
-    const tmp = `${file}.tmp-${process.pid}`;
-    try {
-      writeFileSync(tmp, text);
-      renameSync(tmp, file);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
-    return file;
-  });
+  return writeResultFiles(dir, "grid-realism", [
+    [".json", `${JSON.stringify(r, null, 2)}\n`],
+    [".md", gridRealismMarkdown(r)],
+  ]);
 }

@@ -1,13 +1,4 @@
-/**
- * Why the 69-bus feeder is not identified exactly: recovery of its electrically weakest branches against samples and
- * meter noise. One simulation (every bus metered, junctions 2 % load) re-metered at several voltage classes, cut to
- * several sample counts, identified with identifyTopology (likelihood). A branch whose nominal voltage drop in
- * v = |V|² is δ is seen in T samples of noise σ_v (per reading, in v) with signal-to-noise T·δ² / (2 σ_v²); the
- * figure plots the share of the weakest branches recovered against that number. Writes grid-69-weak.{json,md,svg}.
- */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { join, resolve } from "node:path";
 import {
   accuracyClassSigma,
   builtinFeeder,
@@ -16,6 +7,7 @@ import {
   remeter,
   simulateSmartMeters,
 } from "@x/grid-model";
+import { writeResultFiles } from "../results.js";
 
 export interface WeakBranchCell {
   readonly voltageClass: number;
@@ -182,18 +174,9 @@ export function weakBranchesMarkdown(r: WeakBranchResult): string {
 }
 
 export function writeWeakBranches(r: WeakBranchResult, dir = "bench/results"): string[] {
-  const out = resolve(dir);
-  mkdirSync(out, { recursive: true });
-  return (
-    [
-      [".json", `${JSON.stringify(r, null, 2)}\n`],
-      [".md", weakBranchesMarkdown(r)],
-      [".svg", weakBranchesSvg(r)],
-    ] as const
-  ).map(([suffix, text]) => {
-    const file = join(out, `grid-69-weak${suffix}`);
-    writeFileSync(`${file}.tmp-${process.pid}`, text);
-    renameSync(`${file}.tmp-${process.pid}`, file);
-    return file;
-  });
+  return writeResultFiles(dir, "grid-69-weak", [
+    [".json", `${JSON.stringify(r, null, 2)}\n`],
+    [".md", weakBranchesMarkdown(r)],
+    [".svg", weakBranchesSvg(r)],
+  ]);
 }

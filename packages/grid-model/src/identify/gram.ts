@@ -95,43 +95,85 @@ function meansOf(basis: readonly Float64Array[], len: number): Float64Array {
   });
 }
 
+/** Samples per block of gramOf: all K series of a block stay in cache while every pair is summed over it. */
+const GRAM_BLOCK = 512;
+
 /**
- * Σ_t x_a(t) x_b(t) for all pairs, four columns per pass so each x_a(t) is loaded once per four products
- * (the one O(T·K²) loop of stage 1).
+ * Σ_t x_a(t) x_b(t) for all pairs, two rows by four columns per pass (each loaded sample serves two or four
+ * products; the one O(T·K²) loop of stage 1). The samples are taken in blocks, each pair's running sum carried over
+ * from block to block, so every sum adds the same products in the same order as one pass over all samples would
+ * (the result does not depend on the blocking) while a block of all series stays in the cache.
  */
 export function gramOf(basis: readonly Float64Array[], len: number): Float64Array {
   const K = basis.length;
   const G = new Float64Array(K * K);
-  for (let a = 0; a < K; a++) {
-    const x = basis[a]!;
-    let b = a;
-    for (; b + 3 < K; b += 4) {
-      const y0 = basis[b]!;
-      const y1 = basis[b + 1]!;
-      const y2 = basis[b + 2]!;
-      const y3 = basis[b + 3]!;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < len; t++) {
-        const xt = x[t]!;
-        s0 += xt * y0[t]!;
-        s1 += xt * y1[t]!;
-        s2 += xt * y2[t]!;
-        s3 += xt * y3[t]!;
+  for (let t0 = 0; t0 < len; t0 += GRAM_BLOCK) {
+    const t1 = Math.min(len, t0 + GRAM_BLOCK);
+    let a = 0;
+    for (; a + 1 < K; a += 2) {
+      const x0 = basis[a]!;
+      const x1 = basis[a + 1]!;
+      const r0 = a * K;
+      const r1 = r0 + K;
+      let b = a;
+      for (; b + 3 < K; b += 4) {
+        const y0 = basis[b]!;
+        const y1 = basis[b + 1]!;
+        const y2 = basis[b + 2]!;
+        const y3 = basis[b + 3]!;
+        let s00 = G[r0 + b]!;
+        let s01 = G[r0 + b + 1]!;
+        let s02 = G[r0 + b + 2]!;
+        let s03 = G[r0 + b + 3]!;
+        let s10 = G[r1 + b]!;
+        let s11 = G[r1 + b + 1]!;
+        let s12 = G[r1 + b + 2]!;
+        let s13 = G[r1 + b + 3]!;
+        for (let t = t0; t < t1; t++) {
+          const u = x0[t]!;
+          const w = x1[t]!;
+          const v0 = y0[t]!;
+          const v1 = y1[t]!;
+          const v2 = y2[t]!;
+          const v3 = y3[t]!;
+          s00 += u * v0;
+          s01 += u * v1;
+          s02 += u * v2;
+          s03 += u * v3;
+          s10 += w * v0;
+          s11 += w * v1;
+          s12 += w * v2;
+          s13 += w * v3;
+        }
+        G[r0 + b] = s00;
+        G[r0 + b + 1] = s01;
+        G[r0 + b + 2] = s02;
+        G[r0 + b + 3] = s03;
+        G[r1 + b] = s10;
+        G[r1 + b + 1] = s11;
+        G[r1 + b + 2] = s12;
+        G[r1 + b + 3] = s13;
       }
-      G[a * K + b] = G[b * K + a] = s0;
-      G[a * K + b + 1] = G[(b + 1) * K + a] = s1;
-      G[a * K + b + 2] = G[(b + 2) * K + a] = s2;
-      G[a * K + b + 3] = G[(b + 3) * K + a] = s3;
+      for (; b < K; b++) {
+        const y = basis[b]!;
+        let s0 = G[r0 + b]!;
+        let s1 = G[r1 + b]!;
+        for (let t = t0; t < t1; t++) {
+          s0 += x0[t]! * y[t]!;
+          s1 += x1[t]! * y[t]!;
+        }
+        G[r0 + b] = s0;
+        G[r1 + b] = s1;
+      }
     }
-    for (; b < K; b++) {
-      const y = basis[b]!;
-      let s = 0;
-      for (let t = 0; t < len; t++) s += x[t]! * y[t]!;
-      G[a * K + b] = G[b * K + a] = s;
+    if (a < K) {
+      const x = basis[a]!;
+      const y = x;
+      let s = G[a * K + a]!;
+      for (let t = t0; t < t1; t++) s += x[t]! * y[t]!;
+      G[a * K + a] = s;
     }
   }
+  for (let a = 0; a < K; a++) for (let b = a + 1; b < K; b++) G[b * K + a] = G[a * K + b]!;
   return G;
 }

@@ -22,6 +22,7 @@ export {
   type IdentifyProgress,
   identifyGrid,
   type ModelBranch,
+  type ZeroInjectionBus,
 } from "./pipeline.js";
 export { mergeNegligibleBranches } from "./prepare.js";
 export { type BranchEstimate, type ImpedanceOptions, identifyImpedances } from "./sweep.js";

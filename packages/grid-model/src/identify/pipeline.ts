@@ -87,6 +87,8 @@ export interface GridModel {
   readonly uncertainEdges: readonly string[];
   /** What the bad-data steps flagged and left out (absent with badData: false). */
   readonly badData?: BadDataReport;
+  /** Buses with P = Q = 0 in every reading and their place in the model (empty when there are none). */
+  readonly zeroInjection: readonly ZeroInjectionBus[];
   readonly samples: number;
   readonly seconds: { readonly topology: number; readonly impedance: number; readonly badData: number };
 }
@@ -107,6 +109,33 @@ export interface ModelBranch extends IdentifiedBranch {
   readonly margin?: number;
   /** Stage-2 samples rejected by the residual test. */
   readonly rejected?: number;
+  /**
+   * False when the branch carried no flow in any sample (e.g. into a zero-injection leaf): there is no voltage drop
+   * to fit, rPu / xPu are NaN (null in JSON) and `note` says why.
+   */
+  readonly identifiable?: false;
+  readonly note?: string;
+}
+
+/**
+ * A bus whose P and Q read 0 in every sample (a known zero injection, as in state estimation) and how the model
+ * uses it: a leaf hangs off the bus whose voltage it matches (no current, no drop); a junction passes on exactly
+ * its children's flows (current balance).
+ */
+export interface ZeroInjectionBus {
+  readonly bus: string;
+  readonly role: "leaf" | "junction";
+  readonly parent: string;
+  /** Leaf: root-mean-square of |V_parent| − |V_bus| over the samples with both read (pu), i.e. meter noise. */
+  readonly rmsDifferencePu?: number;
+  /**
+   * Leaf whose parent is a zero-injection bus too: with no flow between the two their voltages are equal, and which
+   * of them carries the children cannot be told from the data (the IEEE 37-bus 709 / 775 pair).
+   */
+  readonly interchangeableWith?: string;
+  /** Junction: its branch carries its children's flows with a positive identified impedance. */
+  readonly consistent: boolean;
+  readonly note: string;
 }
 
 /** Restricts the series to buses with at least one voltage reading (the root always stays). */
@@ -235,12 +264,19 @@ export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): Gr
         : undefined;
     const confidence = margin === undefined ? undefined : 1 / (1 + Math.exp(-margin));
     if (margin !== undefined && margin < limit) uncertain.push(`${names[e.parent]}-${names[e.bus]}`);
+    const identifiable = Number.isFinite(e.r) && Number.isFinite(e.x);
     return {
       from: names[e.parent]!,
       to: names[e.bus]!,
       rPu: e.r,
       xPu: e.x,
-      ...(zb ? { rOhm: e.r * zb, xOhm: e.x * zb } : {}),
+      ...(zb && identifiable ? { rOhm: e.r * zb, xOhm: e.x * zb } : {}),
+      ...(identifiable
+        ? {}
+        : {
+            identifiable: false as const,
+            note: "no flow in any sample (no current, no voltage drop): impedance not identifiable from the data",
+          }),
       ...(e.library
         ? { conductor: e.library.conductor, ties: e.library.ties, lengthKm: e.library.lengthKm }
         : {}),
@@ -257,6 +293,7 @@ export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): Gr
       if (j === raw.root && a !== raw.vm) return;
       for (let t = 0; t < s.length; t++) if (Number.isNaN(s[t]!)) missing++;
     });
+  const zeroInjection = zeroInjectionReport(data, topo.parent, branches);
   return {
     format: "x-grid-model/1",
     root: names[data.root]!,
@@ -291,7 +328,64 @@ export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): Gr
           },
         }
       : {}),
+    zeroInjection,
     samples: data.samples,
     seconds: { topology: (t1 - t0 - tBad) / 1000, impedance: (t2 - t1) / 1000, badData: tBad / 1000 },
   };
+}
+
+/** Zero-injection buses (P = Q = 0 in every reading) of the identified tree: placement and current balance. */
+function zeroInjectionReport(
+  data: MeterSeries,
+  parent: Int32Array,
+  branches: readonly ModelBranch[],
+): ZeroInjectionBus[] {
+  const names = data.busNames;
+  const out: ZeroInjectionBus[] = [];
+  const into = new Map(branches.map((b) => [b.to, b]));
+  const zero = (s: Float64Array) => s.every((x) => x === 0 || Number.isNaN(x)) && s.some((x) => x === 0);
+  const isZero = names.map((_, k) => k !== data.root && zero(data.p[k]!) && zero(data.q[k]!));
+  for (let j = 0; j < names.length; j++) {
+    if (!isZero[j]) continue;
+    const i = parent[j]!;
+    const kids = names.filter((_, k) => parent[k] === j);
+    if (kids.length === 0) {
+      const vi = data.vm[i]!;
+      const vj = data.vm[j]!;
+      let s = 0;
+      let m = 0;
+      for (let t = 0; t < data.samples; t++) {
+        const d = vi[t]! - vj[t]!;
+        if (Number.isNaN(d)) continue;
+        s += d * d;
+        m++;
+      }
+      out.push({
+        bus: names[j]!,
+        role: "leaf",
+        parent: names[i]!,
+        ...(m > 0 ? { rmsDifferencePu: Math.sqrt(s / m) } : {}),
+        ...(isZero[i] ? { interchangeableWith: names[i]! } : {}),
+        consistent: true,
+        note:
+          `no current: placed under the bus whose voltage it matches (${names[i]}); the impedance of ${names[i]}-${names[j]} is not identifiable` +
+          (isZero[i]
+            ? `; ${names[i]} injects nothing either, so the two have the same voltage and which of them carries ${names[i]}'s other branches cannot be told from the data`
+            : ""),
+      });
+      continue;
+    }
+    const b = into.get(names[j]!);
+    const ok = b !== undefined && b.rPu + b.xPu > 0 && Number.isFinite(b.rPu + b.xPu);
+    out.push({
+      bus: names[j]!,
+      role: "junction",
+      parent: names[i]!,
+      consistent: ok,
+      note: ok
+        ? `current balance: the branch ${names[i]}-${names[j]} carries the flows of ${kids.join(", ")}`
+        : `the branch ${names[i]}-${names[j]} carries the flows of ${kids.join(", ")} without a voltage drop (zero impedance): the junction is indistinguishable from a leaf of its child`,
+    });
+  }
+  return out;
 }

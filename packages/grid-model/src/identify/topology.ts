@@ -316,13 +316,19 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
   const start = method === "likelihood" ? opts.startParent : undefined;
   if (start && start.length !== data.busNames.length)
     throw new MeterDataError(`startParent has ${start.length} entries for ${data.busNames.length} buses`);
+  // The last regression round's correction, its tree and Gram matrix: when the read-out below gives the same tree,
+  // the likelihood search's first correction is this one again and its Gram matrix need not be formed twice.
+  let lastRound: { tree: Int32Array; corr: SeriesCorrection; gram: SeriesGram } | undefined;
   if (method === "variance" || start) {
     cost = varianceDistance(data, buses);
   } else {
     let corr: SeriesCorrection | undefined;
+    let corrTree: Int32Array | undefined;
     const rounds = opts.lossCorrection ?? 2;
     for (let round = 0; ; round++) {
-      const sens = estimateSensitivity(data, opts, seriesGram(data, corr));
+      const gram = seriesGram(data, corr);
+      if (corr && corrTree) lastRound = { tree: corrTree, corr, gram };
+      const sens = estimateSensitivity(data, opts, gram);
       progress?.(`regression round ${round + 1}`);
       design = sens.design;
       condition = sens.condition;
@@ -339,6 +345,7 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
       const next = lossCorrection(data, tree);
       if (!next) break;
       corr = next;
+      corrTree = tree;
     }
   }
   const { parent, edgeScore } = start
@@ -347,10 +354,16 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
   if (method === "likelihood") {
     // Local search on the tree likelihood from the tree-metric estimate, re-correcting losses on the new tree.
     let tree = parent;
-    let margin: Float64Array | undefined;
+    let last: { readonly margin: Float64Array } | undefined;
     let residualVariance: number | undefined;
     for (let round = 0; round < Math.max(1, opts.lossCorrection ?? 2); round++) {
-      const correction = (opts.lossCorrection ?? 2) > 0 ? lossCorrection(data, tree) : undefined;
+      const reuse =
+        round === 0 && lastRound && lastRound.tree.every((p, j) => p === tree[j]) ? lastRound : undefined;
+      const correction = reuse
+        ? reuse.corr
+        : (opts.lossCorrection ?? 2) > 0
+          ? lossCorrection(data, tree)
+          : undefined;
       // First round: also descend from the Var-MinST tree and from a star (all buses on the substation); on the
       // 69-bus feeder the tree-metric start can sit in a worse basin than either.
       const extraStarts =
@@ -363,13 +376,14 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
       const res = searchTree(data, tree, {
         extraStarts,
         ...(correction ? { correction } : {}),
+        ...(reuse ? { gram: reuse.gram } : {}),
         maxSweeps: opts.maxSweeps ?? 30,
         ...(opts.zeroInjectionPrior !== undefined ? { zeroInjectionPrior: opts.zeroInjectionPrior } : {}),
       });
       progress?.(`tree search round ${round + 1}: ${res.moves} moves`);
       const same = res.moves === 0;
       tree = res.parent;
-      margin = res.margin;
+      last = res; // margins are computed on first read, for the last round only
       residualVariance = res.residualVariance;
       if (same) break;
     }
@@ -380,7 +394,7 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
     });
     const scores = new Float64Array(data.busNames.length).fill(Number.NaN);
     if (!start) for (const b of buses) scores[b] = cost(local[tree[b]!]!, local[b]!);
-    return {
+    const result: TopologyEstimate = {
       method,
       parent: tree,
       edgeScore: scores,
@@ -388,9 +402,12 @@ export function identifyTopology(data: MeterSeries, opts: TopologyOptions = {}):
       condition,
       samplesUsed,
       initialParent: parent,
-      ...(margin ? { margin } : {}),
       ...(residualVariance !== undefined ? { residualVariance } : {}),
     };
+    // Margins on first read (an estimate replaced after the bad-data step never needs them).
+    const search = last;
+    if (search) Object.defineProperty(result, "margin", { enumerable: true, get: () => search.margin });
+    return result;
   }
   return { method, parent, edgeScore, design, condition, samplesUsed };
 }

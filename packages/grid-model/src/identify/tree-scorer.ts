@@ -456,10 +456,7 @@ export class TreeScorer {
         const oc = c * K;
         for (let m = 0; m < K; m++) gSum[m] += GSU[oc + m]!;
       }
-      for (let m = 0; m < K; m++) {
-        UcN[o + m] = baseU[ob + m]!;
-        GUN[o + m] = baseG[ob + m]! + G[gi + m]! - G[gd + m]! - b1 * GaN[o + m]! - b2 * GbN[o + m]!;
-      }
+      UcN.set(baseU.subarray(ob, ob + K), o);
       UcN[o + i] += 1;
       UcN[o + d] -= 1;
       for (let r = 0; r < nmem; r++) {
@@ -469,9 +466,12 @@ export class TreeScorer {
       }
       let cross = 0; // ⟨ΔU_d, Σ_{k∈grp} U_k⟩
       let own = 0; // ‖ΔU_d‖²
+      // G·U'_d formed in the same pass that uses it (one sweep over K instead of two).
       for (let m = 0; m < K; m++) {
+        const gun = baseG[ob + m]! + G[gi + m]! - G[gd + m]! - b1 * GaN[o + m]! - b2 * GbN[o + m]!;
+        GUN[o + m] = gun;
         const du = UcN[o + m]! - Uc[gd + m]!;
-        const dgu = GUN[o + m]! - GU[gd + m]!;
+        const dgu = gun - GU[gd + m]!;
         cross += du * gSum[m]!;
         own += du * dgu;
         dC[m] += g * du;

@@ -87,10 +87,15 @@ export function lossCorrection(data: MeterSeries, parent: Int32Array): SeriesCor
   // est is in BFS order (parents before children): accumulate Σ|z|²ℓ down the root paths.
   for (const e of est) {
     const l = e.l!;
-    if (!Number.isFinite(e.r) || !Number.isFinite(e.x)) continue; // flow-free branch: no losses
-    const z2 = e.r * e.r + e.x * e.x;
     const up = dv[e.parent]!;
     const own = dv[e.bus]!;
+    if (!Number.isFinite(e.r) || !Number.isFinite(e.x)) {
+      // Flow-free branch: no losses of its own, but the bus still sees its parent's upstream loss drops (leaving
+      // them out shifts a zero-injection leaf's corrected voltage away from its parent's).
+      own.set(up);
+      continue;
+    }
+    const z2 = e.r * e.r + e.x * e.x;
     const dpb = dp[e.bus]!;
     const dqb = dq[e.bus]!;
     for (let t = 0; t < T; t++) {
@@ -146,6 +151,30 @@ function nearestByVoltage(G: Float64Array, N: number, root: number, M: number): 
 }
 
 /**
+ * The bus whose voltage series a flow-free (zero-injection) leaf j matches: argmin over i of Σ_t (w_i − w_j)², read
+ * from the Gram matrix of the (loss-corrected) series; −1 if every bus is excluded.
+ */
+export function matchingParent(
+  G: Float64Array,
+  N: number,
+  j: number,
+  exclude: (i: number) => boolean,
+): number {
+  const K = 3 * N;
+  let best = -1;
+  let bestDist = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < N; i++) {
+    if (exclude(i)) continue;
+    const d = G[i * K + i]! + G[j * K + j]! - 2 * G[i * K + j]!;
+    if (d < bestDist) {
+      bestDist = d;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/**
  * Local search from `parent0` for the tree with the smallest generalised residual sum of squares.
  */
 export function searchTree(
@@ -192,8 +221,9 @@ export function searchTree(
           }
         }
       }
-      // Bus j alone: its children move up to its parent, j becomes a leaf of i or splits an edge i -> c.
-      if (i !== j) {
+      // Bus j alone: its children move up to its parent, j becomes a leaf of i or splits an edge i -> c. For a leaf
+      // j these are the subtree moves above again (same trees, found later, so never a strict improvement on them).
+      if (i !== j && kidsJ.length > 0) {
         const setBase = () => {
           for (const c of kidsJ) cand.set(c, pj);
           cand.set(j, i);
@@ -346,28 +376,50 @@ export function searchTree(
       }
       if (!changed) break;
     }
+    // A zero-injection leaf carries no current, so its branch has no drop: its voltage equals its parent's up to
+    // meter noise, and Σ_t (w_i − w_j)² is at noise level only for the true parent i. Each such leaf hangs off the
+    // bus it matches best (not another zero-injection leaf, which would turn that one into a junction).
+    const leafOf = (j: number) => scorer.children(j).next().done === true;
+    for (let pass = 0; pass < 2; pass++) {
+      let changed = false;
+      for (let j = 0; j < N; j++) {
+        if (!zeroInjection[j] || !leafOf(j)) continue;
+        const i = matchingParent(G, N, j, (k) => k === j || (zeroInjection[k]! && leafOf(k)));
+        if (i < 0 || i === cur[j]) continue;
+        cur[j] = i;
+        current = scorer.setTree(cur);
+        changed = true;
+      }
+      if (!changed) break;
+    }
     result = { ...result, parent: Int32Array.from(cur), score: current };
   }
-  // Margins: for each edge of the final tree, the smallest score increase of a move that removes it.
-  const cand = new Candidate(cur);
-  const margin = new Float64Array(N).fill(Number.POSITIVE_INFINITY);
-  margin[root] = Number.NaN;
-  for (let j = 0; j < N; j++) {
-    if (j === root) continue;
-    movesOf(j, cur, cand, () => {
-      const n = cand.count;
-      cand.scratch.set(cand.moved.subarray(0, n));
-      const d = scorer.delta(cand.parent, cand.scratch, n);
-      if (!Number.isFinite(d)) return;
-      for (let a = 0; a < n; a++) {
-        const k = cand.moved[a]!;
-        const p = cur[k]!;
-        // The undirected edge {p, k} survives a flipped orientation.
-        if (cand.parent[k] === p || cand.parent[p] === k) continue;
-        if (d < margin[k]!) margin[k] = d;
-      }
-    });
-  }
+  // Margins: for each edge of the final tree, the smallest score increase of a move that removes it. As costly as a
+  // full pass of the search, and only the last search of a topology estimate needs them: computed on first read
+  // (nothing else touches this scorer once the search has returned).
+  let margins: Float64Array | undefined;
+  const computeMargins = (): Float64Array => {
+    const cand = new Candidate(cur);
+    const margin = new Float64Array(N).fill(Number.POSITIVE_INFINITY);
+    margin[root] = Number.NaN;
+    for (let j = 0; j < N; j++) {
+      if (j === root) continue;
+      movesOf(j, cur, cand, () => {
+        const n = cand.count;
+        cand.scratch.set(cand.moved.subarray(0, n));
+        const d = scorer.delta(cand.parent, cand.scratch, n);
+        if (!Number.isFinite(d)) return;
+        for (let a = 0; a < n; a++) {
+          const k = cand.moved[a]!;
+          const p = cur[k]!;
+          // The undirected edge {p, k} survives a flipped orientation.
+          if (cand.parent[k] === p || cand.parent[p] === k) continue;
+          if (d < margin[k]!) margin[k] = d;
+        }
+      });
+    }
+    return margin;
+  };
   return {
     parent: result.parent,
     score: result.score,
@@ -375,7 +427,10 @@ export function searchTree(
     moves: result.moves,
     sweeps: result.sweeps,
     startIndex: result.startIndex,
-    margin,
+    get margin() {
+      margins ??= computeMargins();
+      return margins;
+    },
     residualVariance: result.score / Math.max(1, gram.samples * (N - 1)),
   };
 }

@@ -28,15 +28,21 @@ export interface SpikeOptions {
   readonly relativeFloor?: number;
 }
 
+/** Median of the non-missing neighbours of x_t, sorted in place in `buf` (insertion sort: at most 2h values). */
 function windowMedian(x: Float64Array, t: number, h: number, buf: Float64Array): number {
   let n = 0;
   const T = x.length;
   for (let u = Math.max(0, t - h); u <= Math.min(T - 1, t + h); u++) {
     if (u === t) continue;
     const v = x[u]!;
-    if (!Number.isNaN(v)) buf[n++] = v;
+    if (Number.isNaN(v)) continue;
+    let i = n++;
+    for (; i > 0 && buf[i - 1]! > v; i--) buf[i] = buf[i - 1]!;
+    buf[i] = v;
   }
-  return n ? median(buf, n) : Number.NaN;
+  if (n === 0) return Number.NaN;
+  const m = n >> 1;
+  return n % 2 ? buf[m]! : (buf[m - 1]! + buf[m]!) / 2;
 }
 
 /** Flags isolated spikes in every voltage, active and reactive power series. */
