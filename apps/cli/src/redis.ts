@@ -1,10 +1,14 @@
 /**
- * The Redis options shared by `x worker` and `x evolve --redis`: the URL (or $X_REDIS_URL), the password from
- * $REDIS_PASSWORD or a file (never from argv: it would show in `ps`), a TLS CA for rediss://. Only the
- * redacted URL (`redis://:***@host:6379`) is ever printed.
+ * The Redis options shared by `x worker`, `x evolve --redis` and `x snn cade --redis`: the URL (or $X_REDIS_URL),
+ * the password from $REDIS_PASSWORD or a file (never from argv: it would show in `ps`), a TLS CA for rediss://.
+ * Only the redacted URL (`redis://:***@host:6379`) is ever printed. And the coordinator of such a run (connectRun).
  */
 import { readFileSync } from "node:fs";
-import type { RedisConfig } from "@x/evolution/distributed";
+import type {
+  DistributedEvaluator,
+  DistributedEvaluatorOptions,
+  RedisConfig,
+} from "@x/evolution/distributed";
 import { type Command, Option } from "commander";
 import { UsageError } from "./kit.js";
 
@@ -68,4 +72,36 @@ export async function redisConfigOf(
     throw e;
   }
   return { config, redacted: redactRedisUrl(url) };
+}
+
+/**
+ * Connects the coordinator of a run (x evolve --redis, x snn cade --redis) and says on which Redis and with what
+ * lookahead: the given one, a whole generation (`generation`), else one evaluation per connected worker.
+ */
+export async function connectRun(
+  redis: { config: RedisConfig; redacted: string },
+  o: Omit<DistributedEvaluatorOptions, "redis"> & {
+    lookahead?: number;
+    generation?: boolean;
+    say: (line: string) => void;
+  },
+): Promise<{ evaluator: DistributedEvaluator; lookahead: number }> {
+  const { createDistributedEvaluator, lookaheadForWorkers } = await import("@x/evolution/distributed");
+  const { lookahead: given, generation, say, ...options } = o;
+  const evaluator = await createDistributedEvaluator({ ...options, redis: redis.config });
+  let lookahead = given;
+  let why = "--lookahead";
+  if (lookahead === undefined && generation) {
+    lookahead = Number.MAX_SAFE_INTEGER;
+    why = "a whole generation at once";
+  } else if (lookahead === undefined) {
+    const auto = await lookaheadForWorkers(redis.config);
+    lookahead = auto.lookahead;
+    why = auto.workers === null ? `${auto.why}; set --lookahead` : auto.why;
+  }
+  const shown = lookahead === Number.MAX_SAFE_INTEGER ? "generation" : String(lookahead);
+  say(
+    `run ${o.runId} on ${redis.redacted}, lookahead ${shown} (${why}); start workers with x worker --redis URL`,
+  );
+  return { evaluator, lookahead };
 }

@@ -64,7 +64,6 @@ export {
   fingerprintChanges,
   fingerprintHash,
 } from "./fingerprint.js";
-
 // Fitness evaluation: timeouts, cancellation, evaluators loadable by name, worker threads
 export {
   describeCandidate,
@@ -73,6 +72,8 @@ export {
   type GuardOptions,
   guardFitness,
 } from "./fitness.js";
+// Ctrl-C / SIGTERM of a run (the first aborts it, a second forces the exit)
+export { catchInterrupts, type Interrupts, signalExitCode } from "./interrupts.js";
 export { STRATEGIES, type Strategy } from "./mutation.js";
 export { Population, type PopulationOptions } from "./population.js";
 export type { GenerationRecord, ProgressListener } from "./progress.js";

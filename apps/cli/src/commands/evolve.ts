@@ -1,5 +1,7 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
+import { catchInterrupts, signalExitCode } from "@x/evolution";
+import type { DistributedEvaluator } from "@x/evolution/distributed";
 import {
   ALGORITHMS,
   EVOLVE_DEFAULTS,
@@ -27,7 +29,7 @@ import {
   UsageError,
 } from "../kit.js";
 import { createProgress } from "../progress.js";
-import { addRedisOptions, type RedisOpts, redisConfigOf } from "../redis.js";
+import { addRedisOptions, connectRun, type RedisOpts, redisConfigOf } from "../redis.js";
 import { installZooScorer } from "../zoo-scorer.js";
 
 interface EvolveOpts extends RedisOpts {
@@ -75,69 +77,44 @@ async function evolveAction(
     if (!o.quiet && !o.json) process.stderr.write(`${line}\n`);
   };
 
-  // Ctrl-C / SIGTERM: stop the evaluations (their child processes, the queue's jobs), keep the checkpoint.
-  const ac = new AbortController();
-  let caught: NodeJS.Signals | null = null;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (caught === null) {
-      caught = sig;
-      ac.abort(new Error(`interrupted by ${sig}`));
-      return;
-    }
-    // A second Ctrl-C: leave at once, removing this process's temporaries.
+  // Ctrl-C / SIGTERM: stop the evaluations (their child processes, the queue's jobs), keep the checkpoint; a
+  // second Ctrl-C leaves at once, removing this process's temporaries.
+  const interrupts = catchInterrupts(() => {
     removeStaleEvolveTemporaries(out, true);
     process.stderr.write(`x evolve: forced stop; resume with x evolve ${config} ${outArg} --resume\n`);
     process.exit(130);
-  };
-  const onInt = () => onSignal("SIGINT");
-  const onTerm = () => onSignal("SIGTERM");
-  process.on("SIGINT", onInt);
-  process.on("SIGTERM", onTerm);
-
+  });
   const progress = createProgress(o.quiet === true || o.json === true);
-  let remote: Awaited<
-    ReturnType<typeof import("@x/evolution/distributed").createDistributedEvaluator>
-  > | null = null;
+  let remote: DistributedEvaluator | null = null;
   try {
     let fitness: EvolveFitness | undefined;
     let lookahead = o.lookahead;
     if (distributed) {
-      const { createDistributedEvaluator, describeCoordinatorEvent, lookaheadForWorkers, runIdFrom } =
-        await import("@x/evolution/distributed");
-      const runId = runIdFrom(out, hostname());
-      remote = await createDistributedEvaluator({
-        redis: redis!.config,
-        runId,
+      const { describeCoordinatorEvent, runIdFrom } = await import("@x/evolution/distributed");
+      const run = await connectRun(redis!, {
+        runId: runIdFrom(out, hostname()),
         evaluator: evolveEvaluatorSpec(cfg),
         timeoutMs: o.evalTimeout === undefined ? undefined : o.evalTimeout * 1000,
         sharedDir: o.sharedDir === undefined ? undefined : resolve(o.sharedDir),
-        signal: ac.signal,
+        signal: interrupts.signal,
+        lookahead,
+        generation: cfg.algorithm === "cmaes",
         onEvent: (e) => {
           const line = describeCoordinatorEvent(e);
           if (line) say(line);
         },
+        say: (line) => say(`x evolve: ${line}`),
       });
+      remote = run.evaluator;
       fitness = remote.fitness;
-      let why = "--lookahead";
-      if (lookahead === undefined && cfg.algorithm === "cmaes") {
-        lookahead = Number.MAX_SAFE_INTEGER;
-        why = "a whole generation at once";
-      } else if (lookahead === undefined) {
-        const auto = await lookaheadForWorkers(redis!.config);
-        lookahead = auto.lookahead;
-        why = auto.workers === null ? `${auto.why}; set --lookahead` : auto.why;
-      }
-      const shown = lookahead === Number.MAX_SAFE_INTEGER ? "generation" : String(lookahead);
-      say(
-        `x evolve: run ${runId} on ${redis!.redacted}, lookahead ${shown} (${why}); start workers with x worker --redis URL`,
-      );
+      lookahead = run.lookahead;
     }
     const r = await runEvolve(cfg, out, {
       resume: o.resume === true,
       fitness,
       lookahead,
       timeoutMs: distributed || o.evalTimeout === undefined ? undefined : o.evalTimeout * 1000,
-      signal: ac.signal,
+      signal: interrupts.signal,
       onProgress: (done, total, message) => progress.update("evolve", done, total, message),
       onNotice: (m) => say(`x evolve: ${m}`),
     });
@@ -145,13 +122,14 @@ async function evolveAction(
     const doc = { ...r, ...(remote ? { runId: remote.runId, queue: remote.stats() } : {}) };
     printResult(o.json, doc, () => formatEvolveResult(r));
   } catch (e) {
+    const caught = interrupts.caught;
     if (caught !== null) {
       progress.stop();
       const kept =
         evolveResumeState(out) === "checkpoint" ? "the last checkpoint is kept" : "no checkpoint yet";
       throw new ExitError(
         `interrupted (${caught}); ${kept}: resume with x evolve ${config} ${outArg} --resume`,
-        caught === "SIGINT" ? 130 : 143,
+        signalExitCode(caught),
       );
     }
     if (e instanceof EvolveResumeError) throw new UsageError(e.message);
@@ -160,9 +138,8 @@ async function evolveAction(
     throw e;
   } finally {
     progress.stop();
-    await remote?.close({ cancel: caught !== null });
-    process.off("SIGINT", onInt);
-    process.off("SIGTERM", onTerm);
+    await remote?.close({ cancel: interrupts.caught !== null });
+    interrupts.detach();
   }
 }
 

@@ -6,11 +6,11 @@
  */
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import type { EvaluatorSpec } from "@x/evolution";
-import type { RedisConfig } from "@x/evolution/distributed";
+import { catchInterrupts, type EvaluatorSpec, signalExitCode } from "@x/evolution";
+import type { DistributedEvaluator, RedisConfig } from "@x/evolution/distributed";
 import type { Command } from "commander";
 import { ExitError, integer } from "../../kit.js";
-import { addRedisOptions, type RedisOpts, redisConfigOf } from "../../redis.js";
+import { addRedisOptions, connectRun, type RedisOpts, redisConfigOf } from "../../redis.js";
 
 export interface DistributedOpts extends RedisOpts {
   sharedDir?: string;
@@ -52,69 +52,44 @@ export async function distributedFitness(
   anchor: string,
   log: (line: string) => void,
 ): Promise<RemoteFitness> {
-  const { createDistributedEvaluator, lookaheadForWorkers, runIdFrom } = await import(
-    "@x/evolution/distributed"
-  );
-  const runId = runIdFrom(resolve(anchor), hostname(), "snn-cade");
+  const { runIdFrom } = await import("@x/evolution/distributed");
   // Ctrl-C / SIGTERM: the queue drops the run's jobs (the workers abort them); the checkpoint stays.
-  const ac = new AbortController();
-  let caught: NodeJS.Signals | null = null;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (caught !== null) process.exit(sig === "SIGINT" ? 130 : 143);
-    caught = sig;
-    ac.abort(new Error(`interrupted by ${sig}`));
-  };
-  const onInt = () => onSignal("SIGINT");
-  const onTerm = () => onSignal("SIGTERM");
-  process.on("SIGINT", onInt);
-  process.on("SIGTERM", onTerm);
-  const detach = () => {
-    process.off("SIGINT", onInt);
-    process.off("SIGTERM", onTerm);
-  };
-  let ev: Awaited<ReturnType<typeof createDistributedEvaluator>>;
+  const interrupts = catchInterrupts();
+  let ev: DistributedEvaluator;
+  let lookahead: number;
   try {
-    ev = await createDistributedEvaluator({
-      redis: redis.config,
-      runId,
+    ({ evaluator: ev, lookahead } = await connectRun(redis, {
+      runId: runIdFrom(resolve(anchor), hostname(), "snn-cade"),
       evaluator,
       sharedDir: o.sharedDir === undefined ? undefined : resolve(o.sharedDir),
-      signal: ac.signal,
+      signal: interrupts.signal,
+      lookahead: o.lookahead,
       onEvent: (e) => {
         if (e.type === "connection") log(`connection to Redis ${e.state}${e.detail ? ` (${e.detail})` : ""}`);
       },
-    });
+      say: log,
+    }));
   } catch (e) {
-    detach();
+    interrupts.detach();
     throw e;
   }
-  let lookahead = o.lookahead;
-  let why = "--lookahead";
-  if (lookahead === undefined) {
-    const auto = await lookaheadForWorkers(redis.config);
-    lookahead = auto.lookahead;
-    why = auto.workers === null ? `${auto.why}; set --lookahead` : auto.why;
-  }
-  log(
-    `run ${runId} on ${redis.redacted}, lookahead ${lookahead} (${why}); start workers with x worker --redis URL`,
-  );
   return {
     fitness: (genome) => ev.fitness(genome),
     lookahead,
     stats: () => ({ ...ev.stats() }),
     async close() {
       try {
-        await ev.close({ cancel: caught !== null });
+        await ev.close({ cancel: interrupts.caught !== null });
       } finally {
-        detach();
+        interrupts.detach();
       }
     },
     explain: (e, resumable) =>
-      caught === null
+      interrupts.caught === null
         ? e
         : new ExitError(
-            `interrupted (${caught}); ${resumable ? "the last checkpoint is kept: run the same command with --resume" : "no checkpoint (--checkpoint-dir)"}`,
-            caught === "SIGINT" ? 130 : 143,
+            `interrupted (${interrupts.caught}); ${resumable ? "the last checkpoint is kept: run the same command with --resume" : "no checkpoint (--checkpoint-dir)"}`,
+            signalExitCode(interrupts.caught),
           ),
   };
 }
