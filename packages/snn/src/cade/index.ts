@@ -12,9 +12,19 @@ export {
   loadFitnessSet,
 } from "./evaluator.js";
 export { accuracyPercent } from "./fitness.js";
-export { type CadeOutcome, cadeOutcome, type InitialRanking, rankInitialPopulation } from "./outcome.js";
+export {
+  type CadeOutcome,
+  type CadeRunSettings,
+  cadeDocument,
+  cadeOutcome,
+  type InitialRanking,
+  rankInitialPopulation,
+} from "./outcome.js";
 export {
   buildPopulation,
+  type CadePopulation,
+  type CadePopulationOptions,
+  cadePopulation,
   genomesChecksum,
   loadPopulation,
   type MemberRecipe,

@@ -1,8 +1,10 @@
 import type { ImageSet } from "@x/datasets";
 import type { InferenceEngine } from "../infer/net.js";
 import type { ModelSpec } from "../model/spec.js";
+import type { CadeArm } from "./arms.js";
 import { accuracyPercent } from "./fitness.js";
 import type { CadeResult } from "./run.js";
+import type { CadeData } from "./setup.js";
 
 /** Validation accuracy (%) of each initial individual and the best of them (the first on ties). */
 export interface InitialRanking {
@@ -58,4 +60,54 @@ export function cadeOutcome(
   let accepted = 0;
   for (const h of r.history) accepted += h.accepted;
   return { initial: { ...initial, bestTest: score(initialGenomes[initial.bestByVal]!) }, selected, accepted };
+}
+
+/** The settings of a CADE run that its result document repeats. */
+export interface CadeRunSettings {
+  /** Where the selected model was written. */
+  readonly out: string;
+  readonly spec: ModelSpec;
+  readonly arm: CadeArm;
+  readonly generations: number;
+  readonly seed: number;
+  readonly engine: InferenceEngine;
+  /** The data set (mnist, fashion-mnist or a file) and the classes kept (null: all). */
+  readonly data: string;
+  readonly classes: readonly number[] | null;
+}
+
+/**
+ * The result document of a CADE run (`x snn cade --json`, and what {@link formatCadeReport} prints): the
+ * settings, the image counts, the initial ranking, the run's result without its genomes, the outcome and the
+ * counts of the Redis queue when the run used one.
+ */
+export function cadeDocument(
+  run: CadeRunSettings,
+  sets: CadeData,
+  r: CadeResult,
+  outcome: CadeOutcome,
+  queue: Readonly<Record<string, number>> | null,
+) {
+  const { population: _genomes, ...result } = r;
+  return {
+    out: run.out,
+    spec: run.spec,
+    arm: run.arm,
+    generations: run.generations,
+    seed: run.seed,
+    engine: run.engine,
+    data: {
+      data: run.data,
+      classes: run.classes,
+      train: sets.train.count,
+      val: sets.val.count,
+      fitness: sets.fitnessSet.count,
+      test: sets.test?.count ?? null,
+    },
+    initial: outcome.initial,
+    ...result,
+    accepted: outcome.accepted,
+    selectedScores: outcome.selected,
+    queue,
+  };
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { ImageSet } from "@x/datasets";
 import { Rng } from "@x/tensor-core";
 import type { TfBackendName } from "@x/tensor-core/tfjs";
@@ -8,7 +8,9 @@ import { loadModel, saveModel } from "../checkpoint/safetensors.js";
 import { SnnCheckpointError, SnnConfigError } from "../errors.js";
 import { initModel, replaceHead, type SnnModel } from "../genome/layout.js";
 import { describeSpec } from "../model/describe.js";
+import { ARCHITECTURE_KEYS, NEURON_KEYS } from "../model/options.js";
 import type { ModelSpec } from "../model/spec.js";
+import { asIs, type OptionName } from "../options.js";
 import type { AugmentOptions } from "../train/augment.js";
 import { type TrainProgress, trainModel } from "../train/train.js";
 
@@ -124,4 +126,106 @@ export async function loadPopulation(
       );
   });
   return { spec, genomes: models.map((m) => m.genome) };
+}
+
+/** Where a CADE run's initial population comes from: checkpoint files, or built (see {@link cadePopulation}). */
+export interface CadePopulationOptions {
+  /** The population's checkpoint files (at least 4: DE/rand/1 needs them). */
+  readonly population?: readonly string[];
+  /** A built population's pretrained source model file (transfer learning: each member gets a new head). */
+  readonly source?: string;
+  /** The model of a population built without `source`, for the data's class count. */
+  readonly modelSpec: (classes: number) => ModelSpec;
+  readonly size: number;
+  readonly memberEpochs: number;
+  readonly batchSize: number;
+  readonly backend: TfBackendName | "auto";
+  readonly seed: number;
+  /** Where built members are kept; with `resume`, finished ones are loaded and an interrupted one continues. */
+  readonly dir?: string;
+  readonly resume?: boolean;
+  /**
+   * Whether a setting was given explicitly (not a default): with `population`, one that builds a population
+   * (source, size, memberEpochs, batchSize, backend) or defines the model ({@link ARCHITECTURE_KEYS},
+   * {@link NEURON_KEYS}) is refused, with `source` one that defines the model.
+   */
+  readonly given?: (key: string) => boolean;
+  readonly onProgress?: (member: number, e: TrainProgress) => void;
+}
+
+/** A CADE run's initial population and its origin (recorded in the run's settings: a resume must match it). */
+export interface CadePopulation {
+  readonly spec: ModelSpec;
+  readonly genomes: Float32Array[];
+  readonly origin: Record<string, unknown>;
+}
+
+const BUILD_KEYS = ["source", "size", "memberEpochs", "batchSize", "backend"];
+
+/**
+ * The initial population of a CADE run over `train` (`classes` classes): the `population` files, or `size`
+ * members built from `source` (else from `modelSpec`). Contradicting settings, fewer than 4 files or files of
+ * another class count are {@link SnnConfigError}s (`name` says how messages name the options).
+ */
+export async function cadePopulation(
+  o: CadePopulationOptions,
+  train: ImageSet,
+  classes: number,
+  name: OptionName = asIs,
+): Promise<CadePopulation> {
+  const given = o.given ?? (() => false);
+  const typedModel = [...ARCHITECTURE_KEYS, ...NEURON_KEYS].find(given);
+  if (o.population) {
+    const typed = BUILD_KEYS.find(given) ?? typedModel;
+    if (typed)
+      throw new SnnConfigError(`${name(typed)} builds a population; ${name("population")} gives one`);
+    if (o.population.length < 4)
+      throw new SnnConfigError(
+        `CADE's DE/rand/1 needs at least 4 members, ${name("population")} gives ${o.population.length}`,
+      );
+    const { spec, genomes } = await loadPopulation(o.population);
+    if (spec.classes !== classes)
+      throw new SnnConfigError(
+        `the population has ${spec.classes} classes, ${name("data")}/${name("classes")} give ${classes}`,
+      );
+    return {
+      spec,
+      genomes,
+      origin: { files: o.population.map((f) => resolve(f)), sha256: genomesChecksum(genomes) },
+    };
+  }
+  let source: SnnModel | null = null;
+  if (o.source) {
+    if (typedModel)
+      throw new SnnConfigError(
+        `${name(typedModel)} cannot change the model of ${name("source")} (its file defines it)`,
+      );
+    source = await loadModel(o.source);
+  }
+  const spec = source ? { ...source.spec, classes } : o.modelSpec(classes);
+  const members = await buildPopulation({
+    spec,
+    source,
+    train,
+    size: o.size,
+    epochs: o.memberEpochs,
+    batchSize: o.batchSize,
+    seed: o.seed,
+    backend: o.backend,
+    dir: o.dir,
+    resume: o.resume === true,
+    onProgress: o.onProgress,
+  });
+  return {
+    spec,
+    genomes: members.map((m) => m.genome),
+    origin: {
+      source: o.source ? resolve(o.source) : null,
+      sourceSha256: source ? genomesChecksum([source.genome]) : null,
+      size: o.size,
+      memberEpochs: o.memberEpochs,
+      batchSize: o.batchSize,
+      backend: o.backend,
+    },
+  };
 }

@@ -81,6 +81,29 @@ export interface ModelSpecOptions extends NeuronOverrides {
   readonly connect?: ConnectFunction;
 }
 
+/** The architecture keys of {@link ModelSpecOptions}. */
+export const ARCHITECTURE_KEYS = [
+  "model",
+  "hidden",
+  "blocks",
+  "stemChannels",
+  "stages",
+  "timeSteps",
+  "connect",
+] as const satisfies readonly (keyof ModelSpecOptions)[];
+
+/** The neuron keys of {@link ModelSpecOptions}: the preset and its overrides. */
+export const NEURON_KEYS = [
+  "neuron",
+  "tau",
+  "decayInput",
+  "vThreshold",
+  "vReset",
+  "detachReset",
+  "surrogate",
+  "alpha",
+] as const satisfies readonly (keyof ModelSpecOptions)[];
+
 const ONLY: Record<ModelSpec["kind"], readonly (keyof ModelSpecOptions)[]> = {
   "sew-mlp": ["hidden", "blocks"],
   "sew-resnet": ["stemChannels", "stages"],

@@ -3,27 +3,24 @@
  * files or built by transfer learning from a source model; fitness locally or on `x worker` processes through
  * Redis (--redis); resumable from a checkpoint directory after a kill.
  */
-import { join, resolve } from "node:path";
-import type { ImageSet } from "@x/datasets";
+import { join } from "node:path";
 import { DEFAULT_CADE_SCALE } from "@x/experiments";
 import {
-  buildPopulation,
   CADE_ARMS,
+  type CadePopulation,
   type CadeProgress,
   CadeSettingsError,
   cadeArmOf,
+  cadeDocument,
   cadeEvaluatorSpec,
   cadeOutcome,
+  cadePopulation,
   checkCadeRunSettings,
   concreteEngine,
   formatCadeReport,
-  genomesChecksum,
   type InferenceEngine,
   imageSetChecksum,
   loadCadeData,
-  loadModel,
-  loadPopulation,
-  type ModelSpec,
   rankInitialPopulation,
   runCade,
   SnnModel,
@@ -34,7 +31,6 @@ import { removeDeadTemporaries } from "@x/tensor-core";
 import type { Command } from "commander";
 import { addOptions, defineCommand, given, integer, number, printResult, UsageError } from "../../kit.js";
 import {
-  ARCHITECTURE_KEYS,
   backendOption,
   checkRunOutputs,
   dataOptions,
@@ -44,7 +40,6 @@ import {
   kebab,
   type ModelOpts,
   modelOptions,
-  NEURON_KEYS,
   note,
   resumableBar,
   runOutputOptions,
@@ -103,83 +98,6 @@ async function checkRunSettings(dir: string, settings: Record<string, unknown>, 
   }
 }
 
-interface Population {
-  readonly spec: ModelSpec;
-  readonly genomes: Float32Array[];
-  readonly origin: Record<string, unknown>;
-}
-
-async function populationOf(
-  o: CadeOpts,
-  cmd: Command,
-  train: ImageSet,
-  classes: number,
-): Promise<Population> {
-  const quiet = o.quiet === true || o.json === true;
-  const typedModel = [...ARCHITECTURE_KEYS, ...NEURON_KEYS].find((k) => given(cmd, k));
-  if (o.population) {
-    const typed = ["source", "size", "memberEpochs", "batchSize", "backend"].find((k) => given(cmd, k));
-    if (typed ?? typedModel)
-      throw new UsageError(`--${kebab((typed ?? typedModel)!)} builds a population; --population gives one`);
-    if (o.population.length < 4)
-      throw new UsageError(
-        `CADE's DE/rand/1 needs at least 4 members, --population gives ${o.population.length}`,
-      );
-    const { spec, genomes } = await loadPopulation(o.population);
-    if (spec.classes !== classes)
-      throw new UsageError(`the population has ${spec.classes} classes, --data/--classes give ${classes}`);
-    return {
-      spec,
-      genomes,
-      origin: { files: o.population.map((f) => resolve(f)), sha256: genomesChecksum(genomes) },
-    };
-  }
-  let source: SnnModel | null = null;
-  if (o.source) {
-    if (typedModel)
-      throw new UsageError(
-        `--${kebab(typedModel)} cannot change the model of --source (its file defines it)`,
-      );
-    source = await loadModel(o.source);
-  }
-  const spec = source ? ({ ...source.spec, classes } as ModelSpec) : specFrom(o, cmd, classes);
-  const bar = resumableBar(quiet, "population");
-  try {
-    const members = await buildPopulation({
-      spec,
-      source,
-      train,
-      size: o.size,
-      epochs: o.memberEpochs,
-      batchSize: o.batchSize,
-      seed: o.seed,
-      backend: o.backend,
-      dir: o.checkpointDir ? join(o.checkpointDir, "population") : undefined,
-      resume: o.resume === true,
-      onProgress: (member, e) =>
-        bar.update(
-          member * e.totalSteps + e.globalStep,
-          o.size * e.totalSteps,
-          `member ${member + 1}/${o.size} epoch ${e.epoch + 1}/${e.epochs} loss ${e.loss.toFixed(3)}`,
-        ),
-    });
-    return {
-      spec,
-      genomes: members.map((m) => m.genome),
-      origin: {
-        source: o.source ? resolve(o.source) : null,
-        sourceSha256: source ? genomesChecksum([source.genome]) : null,
-        size: o.size,
-        memberEpochs: o.memberEpochs,
-        batchSize: o.batchSize,
-        backend: o.backend,
-      },
-    };
-  } finally {
-    bar.stop();
-  }
-}
-
 async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   for (const k of ["lookahead", "sharedDir"] as const)
     if (o[k] !== undefined && !o.redis) throw new UsageError(`--${kebab(k)} goes with --redis`);
@@ -200,8 +118,31 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   if (o.checkpointDir) removeDeadTemporaries(join(o.checkpointDir, "population"));
 
   // data: validation held out of the training split (or --val-data), the fitness set sampled from the rest
-  const { train, val, fitnessRef, fitnessSet, test, classes } = await loadCadeData(o, flag);
-  const pop = await populationOf(o, cmd, train, classes);
+  const sets = await loadCadeData(o, flag);
+  const { train, val, fitnessRef, fitnessSet, test, classes } = sets;
+  const bar0 = resumableBar(quiet, "population");
+  let pop: CadePopulation;
+  try {
+    pop = await cadePopulation(
+      {
+        ...o,
+        modelSpec: (c) => specFrom(o, cmd, c),
+        dir: o.checkpointDir ? join(o.checkpointDir, "population") : undefined,
+        given: (k) => given(cmd, k),
+        onProgress: (member, e) =>
+          bar0.update(
+            member * e.totalSteps + e.globalStep,
+            o.size * e.totalSteps,
+            `member ${member + 1}/${o.size} epoch ${e.epoch + 1}/${e.epochs} loss ${e.loss.toFixed(3)}`,
+          ),
+      },
+      train,
+      classes,
+      flag,
+    );
+  } finally {
+    bar0.stop();
+  }
   const spec = pop.spec;
   const engine = concreteEngine(spec, o.engine);
   const evaluator = cadeEvaluatorSpec({ spec, fitnessSet: fitnessRef, set: fitnessSet, engine });
@@ -265,32 +206,17 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   const queue = remote ? remote.stats() : null;
   await remote?.close();
 
-  const { initial, selected, accepted } = cadeOutcome(spec, r, ranking, pop.genomes, test, engine);
+  const outcome = cadeOutcome(spec, r, ranking, pop.genomes, test, engine);
   await saveModel(new SnnModel(spec, r.population[r.selected]!), out, {
-    "x-snn-cade": JSON.stringify({ arm, generations: o.generations, seed: o.seed, selected }),
+    "x-snn-cade": JSON.stringify({
+      arm,
+      generations: o.generations,
+      seed: o.seed,
+      selected: outcome.selected,
+    }),
   });
-  const { population: _genomes, ...result } = r;
-  const doc = {
-    out: out,
-    spec,
-    arm,
-    generations: o.generations,
-    seed: o.seed,
-    engine,
-    data: {
-      data: o.data,
-      classes: o.classes ?? null,
-      train: train.count,
-      val: val.count,
-      fitness: fitnessSet.count,
-      test: test?.count ?? null,
-    },
-    initial,
-    ...result,
-    accepted,
-    selectedScores: selected,
-    queue,
-  };
+  const run = { out, spec, arm, generations: o.generations, seed: o.seed, engine, data: o.data };
+  const doc = cadeDocument({ ...run, classes: o.classes ?? null }, sets, r, outcome, queue);
   printResult(o.json, doc, () => formatCadeReport(doc));
 }
 

@@ -110,26 +110,6 @@ export const modelOptions = (): OptionRow[] => [
   ...neuronOptions(),
 ];
 
-export const ARCHITECTURE_KEYS = [
-  "model",
-  "hidden",
-  "blocks",
-  "stemChannels",
-  "stages",
-  "timeSteps",
-  "connect",
-];
-export const NEURON_KEYS = [
-  "neuron",
-  "tau",
-  "decayInput",
-  "vThreshold",
-  "vReset",
-  "detachReset",
-  "surrogate",
-  "alpha",
-];
-
 /** How @x/snn's messages name an option: its flag. */
 export const flag = (key: string) => `--${kebab(key)}`;
 

@@ -3,7 +3,7 @@
  * (written here or by another framework), through the fast inference path.
  */
 
-import { describeSpec, evaluateCheckpoint } from "@x/snn";
+import { describeSpec, evaluateCheckpoint, NEURON_KEYS } from "@x/snn";
 import { formatSeconds } from "@x/tensor-core";
 import type { Command } from "commander";
 import {
@@ -21,7 +21,6 @@ import {
   dataOption,
   kebab,
   MLP,
-  NEURON_KEYS,
   type NeuronOpts,
   neuronFrom,
   neuronOptions,

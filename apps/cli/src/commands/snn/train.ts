@@ -7,10 +7,12 @@ import { join } from "node:path";
 import { type ImageSet, subset } from "@x/datasets";
 import {
   ADAM_LR,
+  ARCHITECTURE_KEYS,
   formatTrainReport,
   initModel,
   loadClassPool,
   loadModel,
+  NEURON_KEYS,
   optimizerOf,
   replaceHead,
   type SnnModel,
@@ -24,7 +26,6 @@ import { Rng } from "@x/tensor-core";
 import type { Command } from "commander";
 import { addOptions, defineCommand, given, integer, number, printResult, UsageError } from "../../kit.js";
 import {
-  ARCHITECTURE_KEYS,
   backendOption,
   checkRunOutputs,
   dataOptions,
@@ -33,7 +34,6 @@ import {
   kebab,
   type ModelOpts,
   modelOptions,
-  NEURON_KEYS,
   note,
   resumableBar,
   runOutputOptions,
