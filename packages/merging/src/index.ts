@@ -172,6 +172,13 @@ export {
   planMerge,
 } from "./plan/tensors.js";
 export {
+  applyMemoryBudget,
+  MergeOptionError,
+  type QuickMergeOptions,
+  quickMergeConfig,
+  refuseQuickOptions,
+} from "./quick.js";
+export {
   type CheckpointSearchOptions,
   type CheckpointSearchResult,
   type CoefficientObjective,

@@ -2,6 +2,7 @@
 // lists the registered methods with their parameters.
 import { readFile } from "node:fs/promises";
 import {
+  applyMemoryBudget,
   describeMethod,
   formatMergeSummary,
   formatMethodDocs,
@@ -10,11 +11,13 @@ import {
   listMethods,
   type MergeConfig,
   MergeConfigError,
+  MergeOptionError,
   mergeCheckpoints,
   parseByteSize,
-  parseDTypeName,
   parseMergeConfig,
   parseParamSetting,
+  quickMergeConfig,
+  refuseQuickOptions,
   type ScalarSetting,
 } from "@x/merging";
 import { formatBytes } from "@x/tensor-core";
@@ -41,23 +44,6 @@ const param = parsedBy(
   MergeConfigError,
 );
 const byteSize = (what: string) => parsedBy((v: string) => parseByteSize(v, what), MergeConfigError);
-
-/**
- * --memory-budget: the method's `memory_budget` parameter (PCB streaming-global: the fast path's windows and
- * the general path's task store), in either form; a method without one is a usage error.
- */
-function applyMemoryBudget(cfg: MergeConfig, bytes: number | undefined): void {
-  if (bytes === undefined) return;
-  const method = getMethod(cfg.mergeMethod);
-  if (!method.params.some((p) => p.name === "memory_budget"))
-    throw new UsageError(
-      `--memory-budget applies to methods with a memory_budget parameter (${listMethods()
-        .filter((m) => m.params.some((p) => p.name === "memory_budget"))
-        .map((m) => m.name)
-        .join(", ")}), not ${method.name}`,
-    );
-  cfg.parameters = { ...cfg.parameters, memory_budget: bytes };
-}
 
 function methodName(v: string): string {
   if (!hasMethod(v)) throw new InvalidArgumentError(`unknown method '${v}' (x merge methods lists them)`);
@@ -89,29 +75,6 @@ interface MergeOpts {
   listMethods?: boolean;
 }
 
-const QUICK_ONLY = ["base", "out", "ratio", "lambda", "mode", "param", "dtype", "outDtype"] as const;
-
-/** The config of the quick form (`--method ... --base ... --models ...`). */
-function quickConfig(o: MergeOpts): MergeConfig {
-  if (!o.method) throw new UsageError("the quick form needs --method (e.g. pcb, task_arithmetic, ties)");
-  if (!o.models?.length) throw new UsageError("the quick form needs --models DIR [DIR ...]");
-  const parameters: Record<string, ScalarSetting> = {};
-  if (o.ratio !== undefined) parameters.ratio = o.ratio;
-  if (o.lambda !== undefined) parameters.lambda = o.lambda;
-  // Only what the user gave: the method's own defaults (e.g. PCB's mode) stay the library's.
-  if (o.mode !== undefined) parameters.mode = o.mode;
-  for (const [k, v] of o.param ?? []) parameters[k] = v;
-  const config: MergeConfig = {
-    mergeMethod: o.method,
-    models: o.models.map((model) => ({ model, parameters: {} })),
-    parameters,
-  };
-  if (o.base !== undefined) config.baseModel = o.base;
-  if (o.dtype !== undefined) config.dtype = parseDTypeName(o.dtype, "--dtype");
-  if (o.outDtype !== undefined) config.outDtype = parseDTypeName(o.outDtype, "--out-dtype");
-  return config;
-}
-
 async function yamlConfig(configPath: string): Promise<MergeConfig> {
   let text: string;
   try {
@@ -126,23 +89,24 @@ async function runMerge(config: string | undefined, outArg: string | undefined, 
   if (o.listMethods) return printMethods(undefined, o.json);
   let cfg: MergeConfig;
   let outDir: string;
-  if (o.method !== undefined || o.models !== undefined) {
-    if (config !== undefined) throw new UsageError(`unexpected argument '${config}' in the quick form`);
-    cfg = quickConfig(o);
-    if (!o.out) throw new UsageError("the quick form needs --out DIR");
-    outDir = o.out;
-  } else {
-    if (config === undefined || outArg === undefined)
-      throw new UsageError("expected CONFIG.yml and OUT_DIR (or the quick form: --method --models --out)");
-    const given = QUICK_ONLY.find((k) => o[k] !== undefined);
-    if (given)
-      throw new UsageError(
-        `--${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} belongs to the quick form; set it in the YAML config instead`,
-      );
-    cfg = await yamlConfig(config);
-    outDir = outArg;
+  try {
+    if (o.method !== undefined || o.models !== undefined) {
+      if (config !== undefined) throw new UsageError(`unexpected argument '${config}' in the quick form`);
+      cfg = quickMergeConfig(o);
+      if (!o.out) throw new UsageError("the quick form needs --out DIR");
+      outDir = o.out;
+    } else {
+      if (config === undefined || outArg === undefined)
+        throw new UsageError("expected CONFIG.yml and OUT_DIR (or the quick form: --method --models --out)");
+      refuseQuickOptions(o);
+      cfg = await yamlConfig(config);
+      outDir = outArg;
+    }
+    applyMemoryBudget(cfg, o.memoryBudget);
+  } catch (e) {
+    if (e instanceof MergeOptionError) throw new UsageError(e.message);
+    throw e;
   }
-  applyMemoryBudget(cfg, o.memoryBudget);
   const inputs = [...cfg.models.map((m) => m.model), ...(cfg.baseModel ? [cfg.baseModel] : [])];
   checkOutput(outDir, { overwrite: o.overwrite, inputs });
   const progress = createProgress(o.quiet === true || o.json === true);
