@@ -67,7 +67,12 @@ export {
   splitPerClass,
 } from "./data/splits.js";
 export { SnnCheckpointError, SnnConfigError, SnnDataError } from "./errors.js";
-export { type EvaluateOptions, type EvaluateResult, evaluateCheckpoint } from "./eval/evaluate.js";
+export {
+  type EvaluateOptions,
+  type EvaluateResult,
+  evaluateCheckpoint,
+  overriddenSettings,
+} from "./eval/evaluate.js";
 export {
   flattenTensors,
   type GenomeEntry,

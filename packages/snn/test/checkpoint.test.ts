@@ -9,8 +9,10 @@ import {
   initModel,
   loadData,
   loadModel,
+  overriddenSettings,
   paramTable,
   SnnCheckpointError,
+  SnnConfigError,
   SnnDataError,
   saveModel,
   sewMlp,
@@ -137,6 +139,27 @@ describe("evaluateCheckpoint and data files", () => {
     const other = randomModel(sewMlp({ hidden: 32 }), 10);
     await saveModel(other, f);
     expect((await evaluateCheckpoint(f, { data: df })).predictionsSha256).not.toBe(r.predictionsSha256);
+  });
+
+  it("a class a built-in data set does not have is refused before the checkpoint is read", async () => {
+    const absent = join(dir, "absent-model.safetensors");
+    const flag = (k: string) => `--${k}`;
+    await expect(evaluateCheckpoint(absent, { data: "mnist", classes: [0, 10, 12] }, flag)).rejects.toThrow(
+      new SnnConfigError("--classes: mnist has classes 0..9, not 10, 12"),
+    );
+    await expect(evaluateCheckpoint(absent, { classes: [10] })).rejects.toThrow(
+      "classes: fashion-mnist has classes 0..9, not 10",
+    );
+  });
+
+  it("overriddenSettings: the settings a file's own spec overrode, the neuron too once one differs", () => {
+    const spec = sewMlp({ hidden: 16, timeSteps: 4, connect: "ADD" });
+    const other = { ...spec.neuron, vThreshold: spec.neuron.vThreshold + 1 };
+    expect(overriddenSettings({}, spec)).toEqual([]);
+    expect(overriddenSettings({ timeSteps: 4, connect: "ADD", neuron: spec.neuron }, spec)).toEqual([]);
+    expect(overriddenSettings({ timeSteps: 8, connect: "ADD" }, spec)).toEqual(["timeSteps"]);
+    expect(overriddenSettings({ connect: "IAND", neuron: spec.neuron }, spec)).toEqual(["connect", "neuron"]);
+    expect(overriddenSettings({ neuron: other }, spec)).toEqual(["neuron"]);
   });
 
   it("a data path that does not exist, or a file without labels, is a typed error naming the file", async () => {

@@ -1,8 +1,9 @@
 import { type LoadModelOptions, loadModel } from "../checkpoint/safetensors.js";
 import { type BuiltinDataset, loadData, predictionsChecksum, type SplitName } from "../data/splits.js";
-import { SnnCheckpointError } from "../errors.js";
+import { SnnCheckpointError, SnnConfigError } from "../errors.js";
 import { FastSnn } from "../infer/net.js";
 import type { ModelSpec } from "../model/spec.js";
+import { asIs, type OptionName } from "../options.js";
 
 export interface EvaluateOptions extends LoadModelOptions {
   /** "mnist", "fashion-mnist" or a safetensors file with `images` and `labels` (default fashion-mnist). */
@@ -29,11 +30,22 @@ export interface EvaluateResult {
   readonly elapsedMs: number;
 }
 
-/** Loads a checkpoint, runs the fast inference path over a data split and reports accuracy and a predictions checksum. */
-export async function evaluateCheckpoint(file: string, o: EvaluateOptions = {}): Promise<EvaluateResult> {
+/**
+ * Loads a checkpoint, runs the fast inference path over a data split and reports accuracy and a predictions
+ * checksum. A class a built-in data set does not have is an {@link SnnConfigError} (`name` says how the message
+ * names the option).
+ */
+export async function evaluateCheckpoint(
+  file: string,
+  o: EvaluateOptions = {},
+  name: OptionName = asIs,
+): Promise<EvaluateResult> {
   const t0 = performance.now();
-  const model = await loadModel(file, o);
   const data = o.data ?? "fashion-mnist";
+  const unknown = data === "mnist" || data === "fashion-mnist" ? o.classes?.filter((c) => c > 9) : undefined;
+  if (unknown?.length)
+    throw new SnnConfigError(`${name("classes")}: ${data} has classes 0..9, not ${unknown.join(", ")}`);
+  const model = await loadModel(file, o);
   const split = o.split ?? "test";
   const classes = o.classes ? [...o.classes] : null;
   const set = await loadData(data, split, classes ?? undefined);
@@ -60,4 +72,19 @@ export async function evaluateCheckpoint(file: string, o: EvaluateOptions = {}):
     model: model.spec,
     elapsedMs: performance.now() - t0,
   };
+}
+
+/**
+ * The settings of `o` for a file without a model spec (`timeSteps`, `connect`, `neuron`) that the evaluated
+ * model `spec` did not follow because the file carries its own: empty when each one given matches. When one
+ * differs, a given `neuron` is listed too.
+ */
+export function overriddenSettings(
+  o: Pick<EvaluateOptions, "timeSteps" | "connect" | "neuron">,
+  spec: ModelSpec,
+): ("timeSteps" | "connect" | "neuron")[] {
+  const differ = (["timeSteps", "connect"] as const).filter((k) => o[k] !== undefined && o[k] !== spec[k]);
+  const neuron = o.neuron !== undefined;
+  if (differ.length === 0 && !(neuron && JSON.stringify(o.neuron) !== JSON.stringify(spec.neuron))) return [];
+  return neuron ? [...differ, "neuron"] : differ;
 }

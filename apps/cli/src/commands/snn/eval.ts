@@ -3,7 +3,7 @@
  * (written here or by another framework), through the fast inference path.
  */
 
-import { describeSpec, evaluateCheckpoint, NEURON_KEYS } from "@x/snn";
+import { describeSpec, evaluateCheckpoint, NEURON_KEYS, overriddenSettings } from "@x/snn";
 import { formatSeconds } from "@x/tensor-core";
 import type { Command } from "commander";
 import {
@@ -19,7 +19,7 @@ import {
 import {
   classesOption,
   dataOption,
-  kebab,
+  flag,
   MLP,
   type NeuronOpts,
   neuronFrom,
@@ -39,25 +39,19 @@ interface EvalOpts extends NeuronOpts {
 
 async function evalAction(o: EvalOpts, cmd: Command): Promise<void> {
   if (!o.model) throw new UsageError("--model FILE is required (the checkpoint to evaluate)");
-  const builtin = o.data === "mnist" || o.data === "fashion-mnist";
-  const unknown = builtin ? o.classes?.filter((c) => c > 9) : undefined;
-  if (unknown?.length)
-    throw new UsageError(`--classes: ${o.data} has classes 0..9, not ${unknown.join(", ")}`);
-  const neuronTyped = NEURON_KEYS.some((k) => given(cmd, k));
-  const r = await evaluateCheckpoint(o.model, {
+  const settings = {
     data: o.data,
     split: o.split,
     classes: o.classes,
     timeSteps: o.timeSteps,
     connect: o.connect,
-    neuron: neuronTyped ? neuronFrom(o) : undefined,
-  });
-  const ignored = (["timeSteps", "connect"] as const).filter(
-    (k) => o[k] !== undefined && o[k] !== r.model[k],
-  );
-  if (ignored.length || (neuronTyped && JSON.stringify(neuronFrom(o)) !== JSON.stringify(r.model.neuron)))
+    neuron: NEURON_KEYS.some((k) => given(cmd, k)) ? neuronFrom(o) : undefined,
+  };
+  const r = await evaluateCheckpoint(o.model, settings, flag);
+  const ignored = overriddenSettings(settings, r.model);
+  if (ignored.length)
     process.stderr.write(
-      `note: ${o.model} carries its model spec (x-snn-model metadata); ${[...ignored.map((k) => `--${kebab(k)}`), ...(neuronTyped ? ["the neuron flags"] : [])].join(", ")} did not apply\n`,
+      `note: ${o.model} carries its model spec (x-snn-model metadata); ${ignored.map((k) => (k === "neuron" ? "the neuron flags" : flag(k))).join(", ")} did not apply\n`,
     );
   printResult(o.json, r, () =>
     [
