@@ -80,6 +80,7 @@ export {
   mergeBackbone,
   mergeInputs,
   merging8TaskMarkdown,
+  merging8TaskTable,
   runMerging8Task,
   writeMerging8TaskResults,
   type ZooSetting,

@@ -18,7 +18,7 @@ export const QUICKSTART_SEED = 42;
 
 /** The merging step: the quick merging experiment; prints only its main accuracy table. */
 async function mergingStep(work: string, seed: number): Promise<void> {
-  const { runMerging8Task, merging8TaskMarkdown } = await import("@x/experiments");
+  const { runMerging8Task, merging8TaskTable } = await import("@x/experiments");
   const progress = createProgress(false);
   try {
     const report = await runMerging8Task(
@@ -33,12 +33,7 @@ async function mergingStep(work: string, seed: number): Promise<void> {
       { progress: (phase, done, total) => progress.update(`zoo ${phase}`, done, total) },
     );
     progress.finish();
-    const md = merging8TaskMarkdown(report).split("\n");
-    const start = md.findIndex((l) => l.startsWith("| method"));
-    const end = md.findIndex((l, i) => i > start && !l.startsWith("|"));
-    console.log(md.slice(start, end).join("\n"));
-    const ordering = md.find((l) => l.startsWith("Ordering"));
-    if (ordering) console.log(`\n${ordering}`);
+    console.log(merging8TaskTable(report));
     console.log("(3 small tasks, 1 seed; the full 8-task, 3-seed table: x bench merging)");
   } finally {
     progress.stop();

@@ -69,6 +69,7 @@ export { MERGING_8TASK_DEFAULTS, type ZooSetting, zooConfigFor } from "./experim
 export { type MergeCall, type MergeInputs, mergeBackbone } from "./merge.js";
 export { LAMBDA_ALL, lambdaRange } from "./plan.js";
 export {
+  accuracyTable as merging8TaskTable,
   type BenchReport as Merging8TaskReport,
   type BenchSummary as Merging8TaskSummary,
   markdown as merging8TaskMarkdown,

@@ -88,9 +88,29 @@ export function orderingCheck(rows: Record<string, RowSummary>): string {
   return pairs.join("; ");
 }
 
+/**
+ * The main result (markdown): a table of test accuracy (%) per task, average and normalized per method, then a
+ * blank line and the paper's ordering checked.
+ */
+export function accuracyTable(result: BenchReport): string {
+  const { rows } = result.summary;
+  const lines = [
+    `| method | ${result.tasks.join(" | ")} | avg | normalized |`,
+    `|---|${result.tasks.map(() => "---:").join("|")}|---:|---:|`,
+  ];
+  for (const { id } of ROW_ORDER) {
+    const r = rows[id];
+    if (!r) continue;
+    lines.push(
+      `| ${r.label} | ${r.perTask.map((s) => (100 * s.mean).toFixed(1)).join(" | ")} | ${pct(r.avg)} | ${pct(r.normalizedAvg)} |`,
+    );
+  }
+  lines.push("", `Ordering (paper: averaging < TA < TIES < PCB): ${orderingCheck(rows)}`);
+  return lines.join("\n");
+}
+
 export function markdown(result: BenchReport): string {
   const { rows, curve } = result.summary;
-  const tasks = result.tasks;
   const lines: string[] = [];
   lines.push(`# 8-task model-merging benchmark (MNIST / Fashion-MNIST zoo)`, "");
   lines.push(`Command: \`${result.command}\`  `);
@@ -105,16 +125,7 @@ export function markdown(result: BenchReport): string {
     `Test accuracy (%) per task and average, mean ± std over ${result.seeds.length} zoo seeds; normalized = merged / expert accuracy per task, averaged. Every hyperparameter selected on validation only.`,
     "",
   );
-  lines.push(`| method | ${tasks.join(" | ")} | avg | normalized |`);
-  lines.push(`|---|${tasks.map(() => "---:").join("|")}|---:|---:|`);
-  for (const { id } of ROW_ORDER) {
-    const r = rows[id];
-    if (!r) continue;
-    lines.push(
-      `| ${r.label} | ${r.perTask.map((s) => (100 * s.mean).toFixed(1)).join(" | ")} | ${pct(r.avg)} | ${pct(r.normalizedAvg)} |`,
-    );
-  }
-  lines.push("", `Ordering (paper: averaging < TA < TIES < PCB): ${orderingCheck(rows)}`, "");
+  lines.push(accuracyTable(result), "");
   lines.push("## Selected hyperparameters (per seed, on validation)", "");
   for (const { id } of ROW_ORDER) {
     const r = rows[id];
