@@ -120,7 +120,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   // data: validation held out of the training split (or --val-data), the fitness set sampled from the rest
   const sets = await loadCadeData(o, flag);
   const { train, val, fitnessRef, fitnessSet, test, classes } = sets;
-  const bar0 = resumableBar(quiet, "population");
+  const popBar = resumableBar(quiet, "population");
   let pop: CadePopulation;
   try {
     pop = await cadePopulation(
@@ -130,7 +130,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
         dir: o.checkpointDir ? join(o.checkpointDir, "population") : undefined,
         given: (k) => given(cmd, k),
         onProgress: (member, e) =>
-          bar0.update(
+          popBar.update(
             member * e.totalSteps + e.globalStep,
             o.size * e.totalSteps,
             `member ${member + 1}/${o.size} epoch ${e.epoch + 1}/${e.epochs} loss ${e.loss.toFixed(3)}`,
@@ -141,7 +141,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
       flag,
     );
   } finally {
-    bar0.stop();
+    popBar.stop();
   }
   const spec = pop.spec;
   const engine = concreteEngine(spec, o.engine);
