@@ -1,3 +1,4 @@
+export { formatBytes } from "@x/tensor-core";
 export { checkOutput, UsageError } from "./kit.js";
 export { buildProgram, main, VERSION } from "./main.js";
-export { createProgress, formatBytes, type Progress, ProgressBar } from "./progress.js";
+export { createProgress, type Progress, ProgressBar } from "./progress.js";

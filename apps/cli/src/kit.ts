@@ -74,6 +74,57 @@ export function defineGroup(
 export const jsonOption = () => new Option("--json", "print the result as one JSON document on stdout");
 export const quietOption = () => new Option("-q, --quiet", "no progress output");
 export const overwriteOption = () => new Option("--overwrite", "replace a non-empty output (never an input)");
+/** --overwrite, --quiet and --json, the last options of every command that writes and prints a result. */
+export const outputOptions = (): Option[] => [overwriteOption(), quietOption(), jsonOption()];
+
+/**
+ * One option of a table: a commander Option as it is, or [flags, help, a value parser or the allowed choices,
+ * the default, how help shows the default].
+ */
+export type OptionRow =
+  | Option
+  | readonly [
+      flags: string,
+      help: string,
+      parse?: ((value: string, previous: never) => unknown) | readonly string[],
+      defaultValue?: unknown,
+      defaultShown?: string,
+    ];
+
+/** Whether the user typed option `key` (not a default). */
+export const given = (cmd: Command, key: string): boolean => cmd.getOptionValueSource(key) === "cli";
+
+/** Adds the options of a table to `cmd`, in order (the order of its help). */
+export function addOptions(cmd: Command, rows: readonly OptionRow[]): Command {
+  for (const row of rows) {
+    if (row instanceof Option) {
+      cmd.addOption(row);
+      continue;
+    }
+    const [flags, help, parse, defaultValue, defaultShown] = row;
+    const option = new Option(flags, help);
+    if (typeof parse === "function") option.argParser(parse as (value: string, previous: unknown) => unknown);
+    else if (parse) option.choices(parse);
+    if (defaultValue !== undefined) option.default(defaultValue, defaultShown);
+    cmd.addOption(option);
+  }
+  return cmd;
+}
+
+/** A value parser whose `errorClass` errors (a library's typed option error) become usage errors of the flag. */
+export function parsedBy<T, P>(
+  parse: (value: string, previous: P) => T,
+  errorClass: abstract new (...args: never[]) => Error,
+): (value: string, previous: P) => T {
+  return (value, previous) => {
+    try {
+      return parse(value, previous);
+    } catch (e) {
+      if (e instanceof errorClass) throw new InvalidArgumentError(e.message);
+      throw e;
+    }
+  };
+}
 
 // ---------------------------------------------------------------- argument parsers (bad value -> exit 2)
 

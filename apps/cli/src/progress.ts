@@ -4,6 +4,7 @@
  * Drawing is synchronous and throttled, so a bar also moves during long synchronous computations (a library that
  * renders from a timer cannot). Everything goes to stderr: stdout stays for results (and --json).
  */
+import { formatSeconds } from "@x/tensor-core";
 
 export interface BarOptions {
   readonly label: string;
@@ -108,24 +109,6 @@ export function createProgress(quiet: boolean): Progress {
       bar = undefined;
     },
   };
-}
-
-export function formatSeconds(s: number): string {
-  if (s < 60) return `${s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  return m < 60
-    ? `${m}m${String(Math.round(s - 60 * m)).padStart(2, "0")}s`
-    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
-}
-
-export function formatBytes(n: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)}${units[i]}`;
 }
 
 /**

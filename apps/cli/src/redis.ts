@@ -69,34 +69,3 @@ export async function redisConfigOf(
   }
   return { config, redacted: redactRedisUrl(url) };
 }
-
-/**
- * How many `x worker` processes (any runWorker) are connected to this Redis now, from its client list; null
- * when the server does not allow CLIENT LIST.
- */
-export async function countWorkers(config: RedisConfig): Promise<number | null> {
-  const { resolveRedis } = await import("@x/evolution/distributed");
-  const { Redis } = await import("ioredis");
-  const client = new Redis({
-    ...resolveRedis(config).options,
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
-  });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    const list = String(await client.client("LIST"));
-    const names = new Set(
-      list
-        .split("\n")
-        .map((l) => /(?:^| )name=x-evo-worker-(\S+)/.exec(l)?.[1])
-        .filter((n): n is string => n !== undefined),
-    );
-    return names.size;
-  } catch {
-    return null;
-  } finally {
-    client.disconnect();
-  }
-}

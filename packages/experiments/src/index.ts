@@ -7,12 +7,14 @@ export {
   type CadeScale,
   type CurvePoint as CadeCurvePoint,
   DEFAULT_CADE_SCALE,
+  formatCadeScale,
   type MeanCi,
   type MethodRow as CadeMethodRow,
   type MethodScore as CadeMethodScore,
   QUICK_CADE_SCALE,
   runCadeExperiment,
   type SeedResult as CadeSeedResult,
+  setCadeScale,
   type TaskSummary as CadeTaskSummary,
 } from "./cade/index.js";
 export {
@@ -92,6 +94,7 @@ export {
   type DemoTourOptions,
   type DemoTourSection,
   demoTourSummary,
+  formatTourSummary,
   runDemoTour,
   type TourSummaryRow,
 } from "./tour/index.js";

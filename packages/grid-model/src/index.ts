@@ -151,7 +151,15 @@ export {
   voltageDropReceiving,
   voltageDropSending,
 } from "./powerflow/index.js";
-
+// Text reports and meter units (what `x grid` prints and parses).
+export {
+  formatEvaluation,
+  formatIdentificationSummary,
+  formatSimulationSummary,
+  type IdentificationSummary,
+  identificationSummary,
+  type SimulationSummary,
+} from "./reports.js";
 // Bad data.
 export {
   type BadDataReport,
@@ -183,7 +191,6 @@ export {
   type SmartMeterSeries,
   simulateSmartMeters,
 } from "./simulate/index.js";
-
 // LP solvers (the "lp" LAD engine).
 export {
   type CscMatrix,
@@ -199,3 +206,4 @@ export {
   type SolverName,
   SolverUnavailableError,
 } from "./solvers/index.js";
+export { GridUnitError, meterNoiseSigmas, parseMinutes, parseRate, parseVoltageStep } from "./units.js";

@@ -34,6 +34,7 @@ export {
   parseByteSize,
   parseDTypeName,
   parseMergeConfig,
+  parseParamSetting,
   referencedModels,
   type ScalarSetting,
   type SliceEntry,
@@ -69,6 +70,7 @@ export {
   prepareCheckpointMerge,
   type WriteMergeOptions,
 } from "./exec/prepared.js";
+export { formatMergeSummary } from "./exec/summary.js";
 export { AUX_FILES, auxPathOf } from "./io/aux-files.js";
 export {
   acquireOutputLock,
@@ -86,6 +88,7 @@ export {
   type ExtractLoraOptions,
   type ExtractLoraResult,
   extractLora,
+  formatLoraExtraction,
   LoraExtractionError,
   type LoraModuleReport,
   type ModuleKind,
@@ -126,7 +129,7 @@ export {
   type TensorVisit,
   tensorRng,
 } from "./method.js";
-export { describeMethod, type MethodDoc, type MethodParamDoc } from "./method-doc.js";
+export { describeMethod, formatMethodDocs, type MethodDoc, type MethodParamDoc } from "./method-doc.js";
 // Built-in methods (registered on import) and the flat-vector forms of the data-dependent ones.
 export { type FisherMergeOptions, fisherMerge } from "./methods/fisher.js";
 export { planSparsify, type SparsePlan, type Sparsifier, sparsifyDelta } from "./methods/gta.js";

@@ -56,3 +56,41 @@ export function describeMethod(m: MergeMethod): MethodDoc {
     })),
   };
 }
+
+/** A parameter's allowed values: its choices, `[min, max]` when bounded, else empty. */
+function paramRange(p: MethodParamDoc): string {
+  if (p.choices) return p.choices.join("|");
+  if (p.min !== undefined || p.max !== undefined) return `[${p.min ?? "-inf"}, ${p.max ?? "inf"}]`;
+  return "";
+}
+
+/**
+ * Methods as text (what `x merge methods` prints): per method a head line (description, base, model count,
+ * seeded, statistics files read) and a table of its parameters (name, scope, type, default, range,
+ * description), methods separated by a blank line.
+ */
+export function formatMethodDocs(methods: readonly MethodDoc[]): string {
+  const header = ["name", "scope", "type", "default", "range", "description"];
+  return methods
+    .map((m) => {
+      const aux = m.auxFiles.map(
+        (a) => `; ${a.required === "every" ? "needs" : "reads"} ${a.file} beside each model (x zoo stats)`,
+      );
+      const head = `${m.name}: ${m.description} (base ${m.base}, ${m.minModels}+ models${m.randomized ? ", seeded" : ""}${aux.join("")})`;
+      if (m.params.length === 0) return `${head}\n  (no parameters)`;
+      const rows = m.params.map((p) => [
+        p.name,
+        p.scope,
+        p.type,
+        JSON.stringify(p.default),
+        paramRange(p),
+        p.description,
+      ]);
+      const widths = [0, 1, 2, 3, 4].map((i) =>
+        Math.max(header[i]!.length, ...rows.map((r) => r[i]!.length)),
+      );
+      const line = (r: string[]) => `  ${r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join("  ")}`;
+      return [head, line(header), ...rows.map(line)].join("\n");
+    })
+    .join("\n\n");
+}

@@ -4,23 +4,32 @@ export {
   armForcesJRand,
   averageGenomes,
   buildPopulation,
+  CADE_ARMS,
   CADE_EVALUATOR_EXPORT,
   CADE_EVALUATOR_MODULE,
   CADE_RUN_FILE,
   type CadeArm,
+  type CadeArmOptions,
+  type CadeData,
+  type CadeDataOptions,
   type CadeFitnessOptions,
   type CadeOptions,
+  type CadeOutcome,
   type CadeProgress,
   type CadeResult,
   CadeSettingsError,
+  cadeArmOf,
   cadeEvaluatorSpec,
   cadeFitnessEvaluator,
+  cadeOutcome,
   checkCadeRunSettings,
   concreteEngine,
   type FitnessSetRef,
   genomesChecksum,
   greedySoup,
+  type InitialRanking,
   imageSetChecksum,
+  loadCadeData,
   loadFitnessSet,
   loadPopulation,
   logitEnsembleAccuracy,
@@ -28,6 +37,7 @@ export {
   memberRecipes,
   type PopulationOptions,
   populationDiversity,
+  rankInitialPopulation,
   runCade,
 } from "./cade/index.js";
 export {
@@ -43,6 +53,7 @@ export {
   FASHION_TRAIN_PER_CLASS,
   indicesByClass,
   loadBuiltinSplit,
+  loadClassPool,
   loadData,
   loadImageFile,
   type PerClassSplit,
@@ -74,7 +85,15 @@ export {
   stopGradient,
   type Tf,
 } from "./layer/tf.js";
-export { describeNeuron, describeSpec, formatStages } from "./model/describe.js";
+export { describeNeuron, describeSpec, formatStages, parseStages } from "./model/describe.js";
+export {
+  type ModelSpecOptions,
+  modelSpecOf,
+  NEURON_PRESETS,
+  type NeuronOverrides,
+  type NeuronPreset,
+  neuronFromPreset,
+} from "./model/options.js";
 export {
   type Block,
   BN_EPS,
@@ -110,6 +129,8 @@ export {
   validateNeuron,
 } from "./neuron/config.js";
 export { charge, neuronTrace, reset } from "./neuron/dynamics.js";
+export type { OptionName } from "./options.js";
+export { type CadeReport, formatCadeReport, formatTrainReport, type TrainReport } from "./report.js";
 export {
   atan,
   heaviside,
@@ -130,6 +151,9 @@ export {
   type TrainStateMeta,
 } from "./train/state.js";
 export {
+  ADAM_LR,
+  type OptimizerChoice,
+  optimizerOf,
   TRAIN_DEFAULTS,
   type TrainOptions,
   type TrainProgress,

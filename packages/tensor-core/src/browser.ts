@@ -28,6 +28,7 @@ export {
 } from "./dtype.js";
 export { TensorError } from "./errors.js";
 export { f8e4m3Table, f8e5m2Table } from "./f8.js";
+export { formatBytes, formatSeconds } from "./format.js";
 export {
   bf16ToF32,
   bf16ToNumber,

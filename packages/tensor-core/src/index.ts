@@ -41,6 +41,7 @@ export {
   writeFileAtomic,
   writeFileAtomicSync,
 } from "./files.js";
+export { formatBytes, formatSeconds } from "./format.js";
 export {
   bf16ToF32,
   bf16ToNumber,
@@ -53,6 +54,12 @@ export {
   numberToBf16,
   numberToF16,
 } from "./half.js";
+export {
+  type CheckpointDescription,
+  type CheckpointTensorRow,
+  formatCheckpointDescription,
+  inspectCheckpoint,
+} from "./inspect.js";
 export { KernelError, type RowReduceOp, SUM_BLOCK, type TaskReduceOp } from "./kernels/index.js";
 export {
   type ElementwiseOp,

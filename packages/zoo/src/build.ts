@@ -4,7 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { Rng } from "@x/tensor-core";
-import { configHash, type ZooConfig, zooCacheRoot, zooDir } from "./config.js";
+import { configHash, ZOO_BUILD_WORKERS, type ZooConfig, zooCacheRoot, zooDir } from "./config.js";
 import { evaluateTasks } from "./evaluate.js";
 import type { TrainJob } from "./jobs.js";
 import { cloneHead, initBackbone, initHead } from "./model.js";
@@ -23,7 +23,7 @@ export async function buildZoo(cfg: ZooConfig, opts: BuildOptions = {}): Promise
     return { config: cfg, dir, data, ...files, cached: true };
   }
   const t0 = performance.now();
-  const workers = opts.workers ?? 2;
+  const workers = opts.workers ?? ZOO_BUILD_WORKERS;
   const rng = new Rng(`zoo-init-${cfg.seed}`);
   const backbone0 = initBackbone(cfg.arch, rng);
   const pretrainHead = initHead(cfg.arch, PRETRAIN_CLASSES, rng);

@@ -71,6 +71,9 @@ export function configHash(cfg: ZooConfig): string {
   return createHash("sha256").update(JSON.stringify(cfg)).digest("hex").slice(0, 12);
 }
 
+/** Training threads of buildZoo when `workers` is not given (0 = in the calling thread; results are identical). */
+export const ZOO_BUILD_WORKERS = 2;
+
 /** The cache folder under the current directory when `$X_ZOO_CACHE` is not set (gitignored at the repo root). */
 export const ZOO_CACHE_DIR = ".zoo-cache";
 

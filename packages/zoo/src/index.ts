@@ -7,6 +7,7 @@ export {
   type PhaseConfig,
   quickZooConfig,
   withFinetuneOptimizer,
+  ZOO_BUILD_WORKERS,
   ZOO_CACHE_DIR,
   ZOO_VERSION,
   type ZooConfig,
@@ -22,6 +23,7 @@ export {
   type ExpertStatsResult,
   writeExpertStats,
 } from "./expert-stats.js";
+export { formatExpertStats, formatModelEvaluation, formatZooSummary } from "./format.js";
 export { type FlatHead, type FlatImages, mlpAccuracy, mlpFeatures } from "./forward.js";
 export {
   evaluateLiveBundle,

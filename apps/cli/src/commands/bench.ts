@@ -10,29 +10,42 @@ import {
   DEFAULT_CADE_SCALE,
   EVOLVER_DEFAULTS,
   type ExperimentHooks,
+  ExperimentOptionError,
+  formatCadeScale,
   GRID_SWEEP_DEFAULTS,
   MERGING_8TASK_DEFAULTS,
   MERGING_8TASK_METHODS,
+  setCadeScale,
 } from "@x/experiments";
 import { ZOO_CACHE_DIR } from "@x/zoo";
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import {
+  addOptions,
   checkOutput,
   defineCommand,
   defineGroup,
   integer,
-  jsonOption,
   list,
   number,
   numberGrid,
-  overwriteOption,
-  quietOption,
+  type OptionRow,
+  outputOptions,
+  parsedBy,
   UsageError,
 } from "../kit.js";
 import { createProgress } from "../progress.js";
 
 const OUT_DEFAULT = "bench/results";
 const seedList = list(integer(0));
+
+/** --out and --name (`d`: the experiment's default result names), then the output flags. */
+const resultOptions = (d: { name: string; quickName?: string }): OptionRow[] => [
+  ["--out <dir>", "results directory", undefined, OUT_DEFAULT],
+  ...(d.quickName
+    ? [["--name <name>", `result file name (default: ${d.name}, or ${d.quickName} with --quick)`] as const]
+    : []),
+  ...outputOptions(),
+];
 
 function methodList(v: string): string[] {
   const ms = v.split(",").map((m) => m.trim());
@@ -62,20 +75,23 @@ function resultTarget(
   return { dir, name };
 }
 
-/** Log lines and progress to stderr (nothing with --quiet); the report goes to stdout. */
-function hooks(o: Common): ExperimentHooks & { done(): void; stop(): void } {
+/** Runs an experiment with log lines and progress on stderr (nothing with --quiet); the report goes to stdout. */
+async function withHooks<T>(o: Common, run: (hooks: ExperimentHooks) => Promise<T>): Promise<T> {
   const progress = createProgress(o.quiet === true);
-  return {
-    log: o.quiet
-      ? undefined
-      : (m) => {
-          progress.finish();
-          console.error(m);
-        },
-    progress: (phase, done, total) => progress.update(phase, done, total),
-    done: () => progress.finish(),
-    stop: () => progress.stop(),
-  };
+  try {
+    const log = (m: string) => {
+      progress.finish();
+      console.error(m);
+    };
+    const result = await run({
+      log: o.quiet ? undefined : log,
+      progress: (phase, done, total) => progress.update(phase, done, total),
+    });
+    progress.finish();
+    return result;
+  } finally {
+    progress.stop();
+  }
 }
 
 /** The report on stdout (markdown, or JSON with --json) and the files written on stderr. */
@@ -118,9 +134,8 @@ async function benchMerging(o: MergingOpts): Promise<void> {
   const { runMerging8Task, writeMerging8TaskResults, merging8TaskMarkdown } = await import("@x/experiments");
   const d = MERGING_8TASK_DEFAULTS;
   const target = resultTarget(o, o.quick ? d.quickName : d.name, [".json", ".md"]);
-  const h = hooks(o);
-  try {
-    const report = await runMerging8Task(
+  const report = await withHooks(o, (h) =>
+    runMerging8Task(
       {
         seeds: o.seeds,
         tasks: o.tasks,
@@ -136,18 +151,15 @@ async function benchMerging(o: MergingOpts): Promise<void> {
         command: command(),
       },
       h,
-    );
-    h.done();
-    const files = writeMerging8TaskResults(report, target.dir, target.name);
-    printReport(o, files, report, merging8TaskMarkdown(report), report.runSeconds);
-  } finally {
-    h.stop();
-  }
+    ),
+  );
+  const files = writeMerging8TaskResults(report, target.dir, target.name);
+  printReport(o, files, report, merging8TaskMarkdown(report), report.runSeconds);
 }
 
 function mergingCommand(): Command {
   const d = MERGING_8TASK_DEFAULTS;
-  return defineCommand(
+  const cmd = defineCommand(
     "merging",
     "the 8-task merging benchmark: every method on the zoo, tuned on validation, scored on test, over zoo seeds",
     [
@@ -155,46 +167,33 @@ function mergingCommand(): Command {
       "x bench merging --seeds 2 --methods averaging,task_arithmetic,pcb --no-curve",
       "x bench merging --optimizer sgd --no-curve --lambdas 0.01..0.09:0.01,0.1..2.2:0.1 --name merging-8task-sgd --overwrite",
     ],
-  )
-    .option(
+  );
+  return addOptions(cmd, [
+    [
       "--seeds <list>",
       `zoo seeds (default ${d.seeds.join(",")}; ${d.quickSeeds.join(",")} with --quick)`,
       seedList,
-    )
-    .option(
-      "--tasks <n>",
-      `tasks merged (default ${d.tasks}; ${d.quickTasks} with --quick)`,
-      integer(2, d.tasks),
-    )
-    .option("--methods <list>", `methods (default all: ${MERGING_8TASK_METHODS.join(", ")})`, methodList)
-    .option("--no-es", "skip PCB with per-task λ from CMA-ES")
-    .option("--no-curve", "skip the accuracy-vs-number-of-tasks curve")
-    .option("--quick", "the reduced CI configuration (small MLP, few samples, short training)")
-    .addOption(
-      new Option("--optimizer <opt>", "fine-tuning optimizer of the experts")
-        .choices(["adam", "sgd"])
-        .default(d.optimizer),
-    )
-    .option(
+    ],
+    ["--tasks <n>", `tasks merged (default ${d.tasks}; ${d.quickTasks} with --quick)`, integer(2, d.tasks)],
+    ["--methods <list>", `methods (default all: ${MERGING_8TASK_METHODS.join(", ")})`, methodList],
+    ["--no-es", "skip PCB with per-task λ from CMA-ES"],
+    ["--no-curve", "skip the accuracy-vs-number-of-tasks curve"],
+    ["--quick", "the reduced CI configuration (small MLP, few samples, short training)"],
+    ["--optimizer <opt>", "fine-tuning optimizer of the experts", ["adam", "sgd"], d.optimizer],
+    [
       "--lr <x>",
       `fine-tuning learning rate (default: the zoo's for adam, ${d.sgdLr} for sgd)`,
       number(0, 10, true),
-    )
-    .option(
+    ],
+    [
       "--lambdas <grid>",
       `λ grid of every λ-method, values or a..b:step ranges (default ${d.lambdas[0]}..${d.lambdas.at(-1)}:0.1)`,
       numberGrid,
-    )
-    .option("--workers <n>", "zoo training threads (0 = in this thread)", integer(0, 16), 2)
-    .addOption(new Option("--cache <dir>", `zoo cache root (default: $X_ZOO_CACHE or ./${ZOO_CACHE_DIR})`))
-    .option("--out <dir>", "results directory", OUT_DEFAULT)
-    .addOption(
-      new Option("--name <name>", `result file name (default: ${d.name}, or ${d.quickName} with --quick)`),
-    )
-    .addOption(overwriteOption())
-    .addOption(quietOption())
-    .addOption(jsonOption())
-    .action(benchMerging);
+    ],
+    ["--workers <n>", "zoo training threads (0 = in this thread)", integer(0, 16), d.workers],
+    ["--cache <dir>", `zoo cache root (default: $X_ZOO_CACHE or ./${ZOO_CACHE_DIR})`],
+    ...resultOptions(d),
+  ]).action(benchMerging);
 }
 
 // ---------------------------------------------------------------- evolver
@@ -219,9 +218,8 @@ async function benchEvolver(o: EvolverOpts): Promise<void> {
   }
   const d = EVOLVER_DEFAULTS;
   const target = resultTarget(o, o.quick ? d.quickName : d.name, [".json", ".md", "-curves.svg"]);
-  const h = hooks(o);
-  try {
-    const report = await x.runEvolver(
+  const report = await withHooks(o, (h) =>
+    x.runEvolver(
       {
         seeds: o.seeds,
         quick: o.quick,
@@ -233,18 +231,15 @@ async function benchEvolver(o: EvolverOpts): Promise<void> {
         command: command(),
       },
       { ...h, fromParts: o.fromParts },
-    );
-    h.done();
-    const files = x.writeEvolverResults(report, target.dir, target.name);
-    printReport(o, files, report, x.evolverMarkdown(report), report.runSeconds);
-  } finally {
-    h.stop();
-  }
+    ),
+  );
+  const files = x.writeEvolverResults(report, target.dir, target.name);
+  printReport(o, files, report, x.evolverMarkdown(report), report.runSeconds);
 }
 
 function evolverCommand(): Command {
   const d = EVOLVER_DEFAULTS;
-  return defineCommand(
+  const cmd = defineCommand(
     "evolver",
     "the Evolver experiment on Fashion-MNIST domain experts: mode A and mode B with seven merges vs baselines, paired CIs",
     [
@@ -252,41 +247,32 @@ function evolverCommand(): Command {
       "x bench evolver --seeds 3,4 --no-extras --name evolver-b",
       "x bench evolver --render bench/results/evolver.json",
     ],
-  )
-    .option(
+  );
+  return addOptions(cmd, [
+    [
       "--seeds <list>",
       `seeds (default ${d.seeds[0]}..${d.seeds.at(-1)}; ${d.quickSeeds.join(",")} with --quick)`,
       seedList,
-    )
-    .option(
+    ],
+    [
       "--workers <n>",
       "worker processes, one per group of seeds (0 or 1 = this process)",
       integer(0, 16),
       d.workers,
-    )
-    .option(
+    ],
+    [
       "--generations <n>",
       `Evolver generations (default ${d.generations}; ${d.quickGenerations} with --quick)`,
       integer(1, 1000),
-    )
-    .option("--quick", "the tiny configuration for tests and smoke runs")
-    .option(
-      "--lambdas <grid>",
-      `λ grid of the task-vector merges (default ${d.lambdas.join(",")})`,
-      numberGrid,
-    )
-    .option("--no-extras", "skip mode A at F 0.2 / CR 0.3 / G 50 and mode B at F 0.1")
-    .option("--parts <dir>", "keep finished seeds in this folder as JSON lines (default: a temporary one)")
-    .option("--from-parts <dir>", "aggregate the seeds an earlier run finished instead of running")
-    .option("--render <report.json>", "re-render the markdown and plot of a report and exit")
-    .option("--out <dir>", "results directory", OUT_DEFAULT)
-    .addOption(
-      new Option("--name <name>", `result file name (default: ${d.name}, or ${d.quickName} with --quick)`),
-    )
-    .addOption(overwriteOption())
-    .addOption(quietOption())
-    .addOption(jsonOption())
-    .action(benchEvolver);
+    ],
+    ["--quick", "the tiny configuration for tests and smoke runs"],
+    ["--lambdas <grid>", `λ grid of the task-vector merges (default ${d.lambdas.join(",")})`, numberGrid],
+    ["--no-extras", "skip mode A at F 0.2 / CR 0.3 / G 50 and mode B at F 0.1"],
+    ["--parts <dir>", "keep finished seeds in this folder as JSON lines (default: a temporary one)"],
+    ["--from-parts <dir>", "aggregate the seeds an earlier run finished instead of running"],
+    ["--render <report.json>", "re-render the markdown and plot of a report and exit"],
+    ...resultOptions(d),
+  ]).action(benchEvolver);
 }
 
 // ---------------------------------------------------------------- grid
@@ -311,22 +297,18 @@ async function benchGrid(o: GridOpts): Promise<void> {
   if (o.only && !previous)
     throw new UsageError(`--only ${o.only} needs an earlier ${join(dir, `${name}.json`)}`);
   if (!o.only) resultTarget(o, name, [".json", ".md"]);
-  const h = hooks(o);
-  try {
-    const doc = await x.runGridSweep(
+  const doc = await withHooks(o, (h) =>
+    x.runGridSweep(
       { ...o, name, previous, command: command() },
       { ...h, checkpoint: (partial) => x.writeGridSweepResults(partial, dir, name) },
-    );
-    h.done();
-    printReport(o, x.writeGridSweepResults(doc, dir, name), doc, x.gridSweepMarkdown(doc));
-  } finally {
-    h.stop();
-  }
+    ),
+  );
+  printReport(o, x.writeGridSweepResults(doc, dir, name), doc, x.gridSweepMarkdown(doc));
 }
 
 function gridCommand(): Command {
   const d = GRID_SWEEP_DEFAULTS;
-  return defineCommand(
+  const cmd = defineCommand(
     "grid",
     "the grid identification sweep: noise, samples, resolution on IEEE 13/37/69, samples to exact topology, LP solvers",
     [
@@ -334,38 +316,28 @@ function gridCommand(): Command {
       "x bench grid --overwrite",
       "x bench grid --only exact --feeders ieee69,ieee69-merged",
     ],
-  )
-    .option("--quick", "a seconds-long smoke configuration")
-    .option(
+  );
+  return addOptions(cmd, [
+    ["--quick", "a seconds-long smoke configuration"],
+    [
       "--seeds <list>",
       `seeds of the sweep cells (default ${d.seeds.join(",")}; ${d.quickSeeds.join(",")} with --quick)`,
       seedList,
-    )
-    .option(
+    ],
+    [
       "--exact-seeds <list>",
       `seeds of samples-to-exact and the topology sweep (default ${d.exactSeeds.join(",")}; ${d.quickExactSeeds.join(",")} with --quick)`,
       seedList,
-    )
-    .addOption(
-      new Option(
-        "--only <part>",
-        "rerun one part, keeping the other records of the earlier result file",
-      ).choices(["lp", "exact", "topology"]),
-    )
-    .option("--skip-topology", "with --only exact: keep the topology sweep's records")
-    .addOption(
-      new Option("--feeders <list>", "restrict samples-to-exact and the topology sweep").argParser(
-        list((f) => f),
-      ),
-    )
-    .option("--out <dir>", "results directory", OUT_DEFAULT)
-    .addOption(
-      new Option("--name <name>", `result file name (default: ${d.name}, or ${d.quickName} with --quick)`),
-    )
-    .addOption(overwriteOption())
-    .addOption(quietOption())
-    .addOption(jsonOption())
-    .action(benchGrid);
+    ],
+    [
+      "--only <part>",
+      "rerun one part, keeping the other records of the earlier result file",
+      ["lp", "exact", "topology"],
+    ],
+    ["--skip-topology", "with --only exact: keep the topology sweep's records"],
+    ["--feeders <list>", "restrict samples-to-exact and the topology sweep", list((f) => f)],
+    ...resultOptions(d),
+  ]).action(benchGrid);
 }
 
 // ---------------------------------------------------------------- cade
@@ -381,33 +353,12 @@ interface CadeOpts extends Common {
   wallSeconds?: number;
 }
 
-/** `key=value` of the experiment's scale: numbers, comma lists (empty = none) or the engine. */
-function scaleSetting(v: string, prev: Partial<CadeScale>): Partial<CadeScale> {
-  const at = v.indexOf("=");
-  const key = v.slice(0, Math.max(0, at)) as keyof CadeScale;
-  const value = v.slice(at + 1).trim();
-  const d = DEFAULT_CADE_SCALE;
-  if (at < 1 || !(key in d))
-    throw new InvalidArgumentError(
-      `expected KEY=VALUE with KEY one of ${Object.keys(d).join(", ")}, got '${v}'`,
-    );
-  const current = d[key];
-  let parsed: unknown;
-  if (Array.isArray(current))
-    parsed = value === "" || value === "none" ? [] : list(key === "f0Sweep" ? number(0) : integer(0))(value);
-  else if (typeof current === "number") parsed = number(0)(value);
-  else if (["auto", "simd", "float64"].includes(value)) parsed = value;
-  else throw new InvalidArgumentError(`${key} is auto, simd or float64, got '${value}'`);
-  return { ...prev, [key]: parsed };
-}
-
 async function benchCade(o: CadeOpts): Promise<void> {
   const x = await import("@x/experiments");
   const dir = resolve(o.out);
   if (!o.runOnly) resultTarget(o, "cade", [".json", ".md"]);
-  const h = hooks(o);
-  try {
-    const report = await x.runCadeExperiment(
+  const report = await withHooks(o, (h) =>
+    x.runCadeExperiment(
       {
         scale: { ...(o.quick ? x.QUICK_CADE_SCALE : {}), ...o.set },
         workDir: o.work,
@@ -419,22 +370,19 @@ async function benchCade(o: CadeOpts): Promise<void> {
         wallSeconds: o.wallSeconds,
       },
       h,
-    );
-    h.done();
-    if (o.runOnly) {
-      const seeds = report.perSeed.map((r) => `${r.task} ${r.seed}`).join(", ");
-      if (o.json) console.log(JSON.stringify(report, null, 1));
-      else
-        console.log(
-          `finished seeds in ${o.work ?? ".cade-work"}: ${seeds || "none"} (aggregate without --run-only)`,
-        );
-      return;
-    }
-    const files = [join(dir, "cade.json"), join(dir, "cade.md")];
-    printReport(o, files, report, readFileSync(files[1]!, "utf8"), report.wallSeconds ?? undefined);
-  } finally {
-    h.stop();
+    ),
+  );
+  if (o.runOnly) {
+    const seeds = report.perSeed.map((r) => `${r.task} ${r.seed}`).join(", ");
+    if (o.json) console.log(JSON.stringify(report, null, 1));
+    else
+      console.log(
+        `finished seeds in ${o.work ?? ".cade-work"}: ${seeds || "none"} (aggregate without --run-only)`,
+      );
+    return;
   }
+  const files = [join(dir, "cade.json"), join(dir, "cade.md")];
+  printReport(o, files, report, readFileSync(files[1]!, "utf8"), report.wallSeconds ?? undefined);
 }
 
 function shardOf(v: string): { index: number; count: number } {
@@ -445,8 +393,7 @@ function shardOf(v: string): { index: number; count: number } {
 }
 
 function cadeCommand(): Command {
-  const d = DEFAULT_CADE_SCALE;
-  return defineCommand(
+  const cmd = defineCommand(
     "cade",
     "experiment C: CADE vs F / CR ablations and baselines on a transfer-learned SEW-MLP population, paired CIs",
     [
@@ -454,44 +401,29 @@ function cadeCommand(): Command {
       "x bench cade --run-only --shard 0/2 & x bench cade --run-only --shard 1/2; x bench cade --overwrite",
       "x bench cade --set seeds=1,2,3 --set variantSeeds=none --set generations=40 --out /tmp/results",
     ],
-  )
-    .description(
-      `Runs experiment C (Fashion-MNIST source/target class split, and the MNIST → Fashion-MNIST variant): per seed a source model, a transfer-learned and a from-scratch population, every F / CR arm at equal fitness evaluations, and the baselines (best initial individual, continued fine-tuning, weight average, greedy soup, logit ensemble); selection on validation, test reported; writes <out>/cade.json and cade.md with paired differences, 95 % CIs and the convergence curves. Every finished seed is kept in --work, so a killed run resumes where it stopped and processes can split the seeds (--shard). Scale (--set KEY=VALUE): ${Object.entries(
-        d,
-      )
-        .map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(",") || "none" : v}`)
-        .join(", ")}.`,
-    )
-    .option(
-      "--quick",
-      "the minutes-long smoke scale (one seed per task, 4 members, 3 generations, small data)",
-    )
-    .option(
+  ).description(
+    `Runs experiment C (Fashion-MNIST source/target class split, and the MNIST → Fashion-MNIST variant): per seed a source model, a transfer-learned and a from-scratch population, every F / CR arm at equal fitness evaluations, and the baselines (best initial individual, continued fine-tuning, weight average, greedy soup, logit ensemble); selection on validation, test reported; writes <out>/cade.json and cade.md with paired differences, 95 % CIs and the convergence curves. Every finished seed is kept in --work, so a killed run resumes where it stopped and processes can split the seeds (--shard). Scale (--set KEY=VALUE): ${formatCadeScale(DEFAULT_CADE_SCALE)}.`,
+  );
+  return addOptions(cmd, [
+    ["--quick", "the minutes-long smoke scale (one seed per task, 4 members, 3 generations, small data)"],
+    [
       "--set <key=value>",
       "override a scale value (repeatable; lists comma-separated, empty = none)",
-      scaleSetting,
+      parsedBy((v, prev: Partial<CadeScale>) => setCadeScale(prev, v), ExperimentOptionError),
       {},
-    )
-    .option("--work <dir>", "per-seed results and checkpoints, reused on the next run (default: .cade-work)")
-    .option("--shard <i/n>", "run only the seeds j with j mod n = i (for parallel processes)", shardOf)
-    .addOption(
-      new Option("--only <task>", "run one task's seeds").choices(["fashion-split", "mnist-to-fashion"]),
-    )
-    .option(
-      "--reverse",
-      "work through the seeds last to first (a second process meets the first in the middle)",
-    )
-    .option("--run-only", "only run seeds into --work; write no result files")
-    .option(
+    ],
+    ["--work <dir>", "per-seed results and checkpoints, reused on the next run (default: .cade-work)"],
+    ["--shard <i/n>", "run only the seeds j with j mod n = i (for parallel processes)", shardOf],
+    ["--only <task>", "run one task's seeds", ["fashion-split", "mnist-to-fashion"]],
+    ["--reverse", "work through the seeds last to first (a second process meets the first in the middle)"],
+    ["--run-only", "only run seeds into --work; write no result files"],
+    [
       "--wall-seconds <s>",
       "wall time to report when the seeds ran in other processes (default: this run's)",
       number(0),
-    )
-    .option("--out <dir>", "results directory", OUT_DEFAULT)
-    .addOption(overwriteOption())
-    .addOption(quietOption())
-    .addOption(jsonOption())
-    .action(benchCade);
+    ],
+    ...resultOptions({ name: "cade" }),
+  ]).action(benchCade);
 }
 
 export function build(): Command {

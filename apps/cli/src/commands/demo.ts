@@ -6,9 +6,9 @@ import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TourResult } from "@x/demo";
-import type { TourSummaryRow } from "@x/experiments";
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import {
+  addOptions,
   checkOutput,
   defineCommand,
   integer,
@@ -48,26 +48,6 @@ export function findBenchResults(): string | undefined {
     }
   }
   return undefined;
-}
-
-function fmt(r: TourSummaryRow): string {
-  if (r.value === null) return "-";
-  const spread = (s: number | undefined, k: number) => (s === undefined ? "" : ` ± ${(k * s).toFixed(1)}`);
-  if (r.unit === "fraction") return `${(100 * r.value).toFixed(1)}%${spread(r.std, 100)}`;
-  if (r.unit === "percent") return `${r.value.toFixed(2)}%${spread(r.std, 1)}`;
-  return String(r.value);
-}
-
-function summaryTable(rows: readonly TourSummaryRow[]): string {
-  const cells = rows.map((r) => [r.section, r.item, fmt(r), r.note]);
-  const head = ["section", "result", "value", "what"];
-  const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: readonly string[]) =>
-    c
-      .map((v, i) => (i === c.length - 1 ? v : v.padEnd(width[i]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(head), line(width.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
 }
 
 async function demo(o: DemoOpts): Promise<void> {
@@ -121,7 +101,7 @@ async function demo(o: DemoOpts): Promise<void> {
     process.off("SIGTERM", onTerm);
   }
 
-  const { demoTourSummary } = await import("@x/experiments");
+  const { demoTourSummary, formatTourSummary } = await import("@x/experiments");
   const rows = demoTourSummary(tour);
   const dataDirs = bench ? [tourDir, bench] : [tourDir];
   const doc = {
@@ -132,7 +112,7 @@ async function demo(o: DemoOpts): Promise<void> {
     summary: rows,
   };
   const human = () =>
-    `${summaryTable(rows)}\n\ntour: ${doc.tour} (${tour.seconds.toFixed(1)} s, load average ${tour.machine.loadAverageAtStart.join(" / ")} at start)`;
+    `${formatTourSummary(rows)}\n\ntour: ${doc.tour} (${tour.seconds.toFixed(1)} s, load average ${tour.machine.loadAverageAtStart.join(" / ")} at start)`;
 
   if (o.out !== undefined) {
     const { exportStaticDemo } = await import("@x/demo");
@@ -155,7 +135,7 @@ async function demo(o: DemoOpts): Promise<void> {
 }
 
 export function build(): Command {
-  return defineCommand(
+  const cmd = defineCommand(
     "demo",
     "a short tour of real runs of every package, then the demo web page of its results on localhost",
     [
@@ -164,31 +144,27 @@ export function build(): Command {
       "x demo --out demo-site",
       "x demo --seeds 1,2,3,4,5 --json",
     ],
-  )
-    .description(
-      "Runs a short tour of real computations on built-in data (a few minutes on 2 cores; --quick: well under a minute): " +
-        "the small MNIST / Fashion-MNIST model zoo merged with weight averaging, task arithmetic, TIES and PCB over several seeds " +
-        "(hyperparameters chosen on validation, test reported, accuracy against the number of merged tasks); smart-meter data " +
-        "of the IEEE 13-bus feeder identified (true and identified trees, r / x error per branch, sweeps over noise and samples); " +
-        "CADE on a transfer-learned spiking network (accuracy per arm, spike raster and membrane traces of one image); " +
-        "Evolver against random search. Writes WORK/data/tour.json (checked against the page's data contract), prints a " +
-        "summary, then serves the demo page over the tour and the committed bench/results on 127.0.0.1 and prints its URL " +
-        "until Ctrl-C or SIGTERM (exit 0). --out DIR writes a self-contained static copy instead and exits. Progress goes to " +
-        "stderr. Trained models are cached under WORK/cache (and $X_ZOO_CACHE for the zoo) so a second run is faster.",
-    )
-    .option("--work <dir>", "work folder: tour data, caches", DEMO_WORK_DIR)
-    .option("--port <n>", "port of the page (0 = a free one)", integer(0, 65535), 0)
-    .option("--open", "open the page in a browser (default: only on a terminal)")
-    .option("--no-open", "do not open a browser")
-    .option("--out <dir>", "write a static copy of the page with its data to DIR and exit")
-    .addOption(overwriteOption())
-    .option("--quick", "the reduced configuration (tests, a first look)")
-    .addOption(
-      new Option("--seeds <list>", "seeds of every section (default 1,2,3; --quick 1,2)").argParser(
-        list(integer(0)),
-      ),
-    )
-    .addOption(jsonOption())
-    .addOption(quietOption())
-    .action(demo);
+  ).description(
+    "Runs a short tour of real computations on built-in data (a few minutes on 2 cores; --quick: well under a minute): " +
+      "the small MNIST / Fashion-MNIST model zoo merged with weight averaging, task arithmetic, TIES and PCB over several seeds " +
+      "(hyperparameters chosen on validation, test reported, accuracy against the number of merged tasks); smart-meter data " +
+      "of the IEEE 13-bus feeder identified (true and identified trees, r / x error per branch, sweeps over noise and samples); " +
+      "CADE on a transfer-learned spiking network (accuracy per arm, spike raster and membrane traces of one image); " +
+      "Evolver against random search. Writes WORK/data/tour.json (checked against the page's data contract), prints a " +
+      "summary, then serves the demo page over the tour and the committed bench/results on 127.0.0.1 and prints its URL " +
+      "until Ctrl-C or SIGTERM (exit 0). --out DIR writes a self-contained static copy instead and exits. Progress goes to " +
+      "stderr. Trained models are cached under WORK/cache (and $X_ZOO_CACHE for the zoo) so a second run is faster.",
+  );
+  return addOptions(cmd, [
+    ["--work <dir>", "work folder: tour data, caches", undefined, DEMO_WORK_DIR],
+    ["--port <n>", "port of the page (0 = a free one)", integer(0, 65535), 0],
+    ["--open", "open the page in a browser (default: only on a terminal)"],
+    ["--no-open", "do not open a browser"],
+    ["--out <dir>", "write a static copy of the page with its data to DIR and exit"],
+    overwriteOption(),
+    ["--quick", "the reduced configuration (tests, a first look)"],
+    ["--seeds <list>", "seeds of every section (default 1,2,3; --quick 1,2)", list(integer(0))],
+    jsonOption(),
+    quietOption(),
+  ]).action(demo);
 }

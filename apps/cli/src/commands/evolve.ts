@@ -1,6 +1,5 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import type { CoordinatorEvent } from "@x/evolution/distributed";
 import {
   ALGORITHMS,
   EVOLVE_DEFAULTS,
@@ -9,6 +8,7 @@ import {
   EXAMPLE_CONFIG,
   evolveEvaluatorSpec,
   evolveResumeState,
+  formatEvolveResult,
   loadEvolveConfig,
   MERGE_NAMES,
   removeStaleEvolveTemporaries,
@@ -16,19 +16,18 @@ import {
 } from "@x/merging/evolve";
 import type { Command } from "commander";
 import {
+  addOptions,
   checkOutput,
   defineCommand,
   ExitError,
   integer,
-  jsonOption,
   number,
-  overwriteOption,
+  outputOptions,
   printResult,
-  quietOption,
   UsageError,
 } from "../kit.js";
 import { createProgress } from "../progress.js";
-import { addRedisOptions, countWorkers, type RedisOpts, redisConfigOf } from "../redis.js";
+import { addRedisOptions, type RedisOpts, redisConfigOf } from "../redis.js";
 import { installZooScorer } from "../zoo-scorer.js";
 
 interface EvolveOpts extends RedisOpts {
@@ -48,21 +47,6 @@ function checkResumable(out: string): void {
   if (state === "missing")
     throw new UsageError(`--resume: ${out} has no checkpoint to resume from (it does not exist)`);
   if (state === "foreign") throw new UsageError(`--resume: ${out} has no checkpoint to resume from`);
-}
-
-function describeCoordinatorEvent(e: CoordinatorEvent): string | null {
-  switch (e.type) {
-    case "failed":
-      return `${e.candidate} failed on a worker: ${e.error}`;
-    case "resubmitted":
-      return `${e.candidate} enqueued again: ${e.why}`;
-    case "connection":
-      return e.state === "lost"
-        ? `connection to Redis lost${e.detail ? ` (${e.detail})` : ""}; waiting for it`
-        : "connection to Redis restored";
-    default:
-      return null;
-  }
 }
 
 async function evolveAction(
@@ -118,7 +102,8 @@ async function evolveAction(
     let fitness: EvolveFitness | undefined;
     let lookahead = o.lookahead;
     if (distributed) {
-      const { createDistributedEvaluator, runIdFrom } = await import("@x/evolution/distributed");
+      const { createDistributedEvaluator, describeCoordinatorEvent, lookaheadForWorkers, runIdFrom } =
+        await import("@x/evolution/distributed");
       const runId = runIdFrom(out, hostname());
       remote = await createDistributedEvaluator({
         redis: redis!.config,
@@ -134,18 +119,13 @@ async function evolveAction(
       });
       fitness = remote.fitness;
       let why = "--lookahead";
-      if (lookahead === undefined) {
-        const workers = await countWorkers(redis!.config);
-        if (cfg.algorithm === "cmaes") {
-          lookahead = Number.MAX_SAFE_INTEGER;
-          why = "a whole generation at once";
-        } else {
-          lookahead = Math.max(2, workers ?? 0);
-          why =
-            workers === null
-              ? "the server hides its client list; set --lookahead"
-              : `${workers} worker${workers === 1 ? "" : "s"} connected`;
-        }
+      if (lookahead === undefined && cfg.algorithm === "cmaes") {
+        lookahead = Number.MAX_SAFE_INTEGER;
+        why = "a whole generation at once";
+      } else if (lookahead === undefined) {
+        const auto = await lookaheadForWorkers(redis!.config);
+        lookahead = auto.lookahead;
+        why = auto.workers === null ? `${auto.why}; set --lookahead` : auto.why;
       }
       const shown = lookahead === Number.MAX_SAFE_INTEGER ? "generation" : String(lookahead);
       say(
@@ -163,15 +143,7 @@ async function evolveAction(
     });
     progress.finish();
     const doc = { ...r, ...(remote ? { runId: remote.runId, queue: remote.stats() } : {}) };
-    printResult(o.json, doc, () => {
-      const what =
-        r.algorithm === "cmaes"
-          ? "merge with the best weights"
-          : r.mode === "merge"
-            ? "merged population"
-            : `individual ${r.outputIndex}`;
-      return `dev score ${r.outputScore} (${what}), ${r.evaluations} evaluations${r.algorithm === "cmaes" ? "" : `, ${r.accepted} accepted`}; wrote ${r.modelDir}`;
-    });
+    printResult(o.json, doc, () => formatEvolveResult(r));
   } catch (e) {
     if (caught !== null) {
       progress.stop();
@@ -197,41 +169,42 @@ async function evolveAction(
 export function build(): Command {
   const d = EVOLVE_DEFAULTS;
   return addRedisOptions(
-    defineCommand(
-      "evolve",
-      "Evolver or CMA-ES over a population of model checkpoints, resumable, locally or on x worker processes",
+    addOptions(
+      defineCommand(
+        "evolve",
+        "Evolver or CMA-ES over a population of model checkpoints, resumable, locally or on x worker processes",
+        [
+          "x evolve --example > evolve.yml",
+          "x evolve evolve.yml out/",
+          "x evolve evolve.yml out/ --resume --json",
+          "x evolve evolve.yml out/ --redis redis://10.0.0.1:6379   # with x worker on any machine",
+        ],
+      )
+        .description(
+          `Evolutionary search over a population of checkpoints (directories or safetensors files of one architecture). algorithm (${ALGORITHMS.join(", ")}; default ${d.algorithm}): evolver is differential evolution over the weights — mode A (standalone) outputs the best individual by dev score; mode B (merge) keeps a child only if the merged population's dev score strictly improves and outputs that merge. cmaes (as mergekit-evolve) searches one weight per model (per group of layers with cmaes.layer_granularity) of the merge block's method, from the merge as configured (all weights 1), within [0, max_weight], and outputs the merge with the best weights. Merge methods: ${MERGE_NAMES.join(", ")}. Config defaults: mode ${d.mode}, merge.method ${d.mergeMethod}, lambda ${d.lambda}, topK ${d.topK}, drop ${d.drop}, ratio ${d.ratio}, alpha ${d.alpha}, f ${d.f}, cr ${d.cr}, generations ${d.generations}, seed ${d.seed}; cmaes: max_fevals ${d.maxFevals}, sigma0 1/6, popsize 4 + 3 ln(dims), layer_granularity ${d.layerGranularity}, max_weight ${d.maxWeight}, restarts ${d.restarts}. Every key is checked: an unknown key is an error naming the nearest valid one. The dev score comes from evaluator.command (prints a number; {model} is the candidate directory) or evaluator.zoo (mean validation accuracy of a zoo's tasks). Checkpoints go to OUT_DIR/checkpoint every generation with a fingerprint of every setting that changes the result (merge block, evaluator, data by SHA-256, seed, budget, algorithm); --resume continues a killed run to exactly the result of an uninterrupted one and refuses changed settings, naming them. Ctrl-C (or SIGTERM) stops the evaluations and their processes, removes temporaries and exits 130 (143) with the resume command. Writes OUT_DIR/model/ and OUT_DIR/evolve-result.json.`,
+        )
+        .argument("[config]", "the YAML config (x evolve --example prints one)")
+        .argument("[out]", "output directory"),
       [
-        "x evolve --example > evolve.yml",
-        "x evolve evolve.yml out/",
-        "x evolve evolve.yml out/ --resume --json",
-        "x evolve evolve.yml out/ --redis redis://10.0.0.1:6379   # with x worker on any machine",
+        ["--resume", "continue the run in OUT_DIR from its last checkpoint (same settings)"],
+        ["--example", "print an example config and exit"],
+        [
+          "--lookahead <n>",
+          "evaluations in flight at once (evolver: the next children, speculatively, results identical; cmaes: candidates of a generation); default 1, with --redis the number of connected workers (at least 2) or a whole cmaes generation",
+          integer(1, 1_000_000),
+        ],
+        [
+          "--eval-timeout <s>",
+          "time limit of one evaluation in seconds: a candidate exceeding it fails with an error naming it and the run stops at its last checkpoint (exit 1; --resume retries it); with --redis the worker enforces it and retries the candidate up to 3 times first",
+          number(0.001, 1e7),
+        ],
+        [
+          "--shared-dir <dir>",
+          "with --redis: a directory every worker mounts, for genomes above 1 MiB (whole models of Evolver runs)",
+        ],
+        ...outputOptions(),
       ],
-    )
-      .description(
-        `Evolutionary search over a population of checkpoints (directories or safetensors files of one architecture). algorithm (${ALGORITHMS.join(", ")}; default ${d.algorithm}): evolver is differential evolution over the weights — mode A (standalone) outputs the best individual by dev score; mode B (merge) keeps a child only if the merged population's dev score strictly improves and outputs that merge. cmaes (as mergekit-evolve) searches one weight per model (per group of layers with cmaes.layer_granularity) of the merge block's method, from the merge as configured (all weights 1), within [0, max_weight], and outputs the merge with the best weights. Merge methods: ${MERGE_NAMES.join(", ")}. Config defaults: mode ${d.mode}, merge.method ${d.mergeMethod}, lambda ${d.lambda}, topK ${d.topK}, drop ${d.drop}, ratio ${d.ratio}, alpha ${d.alpha}, f ${d.f}, cr ${d.cr}, generations ${d.generations}, seed ${d.seed}; cmaes: max_fevals ${d.maxFevals}, sigma0 1/6, popsize 4 + 3 ln(dims), layer_granularity ${d.layerGranularity}, max_weight ${d.maxWeight}, restarts ${d.restarts}. Every key is checked: an unknown key is an error naming the nearest valid one. The dev score comes from evaluator.command (prints a number; {model} is the candidate directory) or evaluator.zoo (mean validation accuracy of a zoo's tasks). Checkpoints go to OUT_DIR/checkpoint every generation with a fingerprint of every setting that changes the result (merge block, evaluator, data by SHA-256, seed, budget, algorithm); --resume continues a killed run to exactly the result of an uninterrupted one and refuses changed settings, naming them. Ctrl-C (or SIGTERM) stops the evaluations and their processes, removes temporaries and exits 130 (143) with the resume command. Writes OUT_DIR/model/ and OUT_DIR/evolve-result.json.`,
-      )
-      .argument("[config]", "the YAML config (x evolve --example prints one)")
-      .argument("[out]", "output directory")
-      .option("--resume", "continue the run in OUT_DIR from its last checkpoint (same settings)")
-      .option("--example", "print an example config and exit")
-      .option(
-        "--lookahead <n>",
-        "evaluations in flight at once (evolver: the next children, speculatively, results identical; cmaes: candidates of a generation); default 1, with --redis the number of connected workers (at least 2) or a whole cmaes generation",
-        integer(1, 1_000_000),
-      )
-      .option(
-        "--eval-timeout <s>",
-        "time limit of one evaluation in seconds: a candidate exceeding it fails with an error naming it and the run stops at its last checkpoint (exit 1; --resume retries it); with --redis the worker enforces it and retries the candidate up to 3 times first",
-        number(0.001, 1e7),
-      )
-      .option(
-        "--shared-dir <dir>",
-        "with --redis: a directory every worker mounts, for genomes above 1 MiB (whole models of Evolver runs)",
-      )
-      .addOption(overwriteOption())
-      .addOption(quietOption())
-      .addOption(jsonOption())
-      .action(evolveAction),
+    ).action(evolveAction),
     "evaluate on x worker processes through this Redis, redis://host:6379 or rediss:// for TLS (queue named after OUT_DIR and this host; results identical to a local run); the password comes from $REDIS_PASSWORD or --redis-password-file",
   );
 }

@@ -3,18 +3,17 @@
  * fine-tuned model and its base (@x/merging's extractLora, as mergekit-extract-lora): per linear layer, the
  * truncated SVD of the weight change, streamed one layer at a time.
  */
-import { extractLora } from "@x/merging";
+import { extractLora, formatLoraExtraction } from "@x/merging";
 import { type DType, isDType } from "@x/tensor-core";
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import {
+  addOptions,
   checkOutput,
   defineCommand,
   integer,
-  jsonOption,
   number,
-  overwriteOption,
+  outputOptions,
   printResult,
-  quietOption,
 } from "../kit.js";
 import { createProgress } from "../progress.js";
 
@@ -81,34 +80,14 @@ async function extractAction(o: ExtractOpts): Promise<void> {
     });
     progress.finish();
     const seconds = (Date.now() - started) / 1000;
-    const lora = r.modules.filter((m) => m.rank > 0);
-    const full = r.modules.filter((m) => m.rank === 0);
-    printResult(o.json, { ...r, seconds }, () => {
-      let w = 6;
-      for (const m of r.modules) w = Math.max(w, Math.min(60, m.name.length));
-      const rows = r.modules.map(
-        (m) =>
-          `  ${m.name.padEnd(w)}  ${m.kind.padEnd(9)}  [${m.shape.join(", ")}]  ${
-            m.rank > 0
-              ? `rank ${String(m.rank).padStart(4)}  rel. error ${m.relativeError.toExponential(3)}`
-              : `full rank${m.reason ? ` (${m.reason})` : ""}`
-          }`,
-      );
-      return [
-        `wrote ${r.out}: ${lora.length} LoRA module${lora.length === 1 ? "" : "s"} (r = ${r.rank}), ${full.length} at full rank, in ${seconds.toFixed(2)}s`,
-        `  ${"module".padEnd(w)}  ${"kind".padEnd(9)}  shape`,
-        ...rows,
-        ...(r.skipped.length > 0 ? [`  skipped: ${r.skipped.join(", ")}`] : []),
-        ...(r.ignored.length > 0 ? [`  not in the adapter (no module): ${r.ignored.length} tensors`] : []),
-      ].join("\n");
-    });
+    printResult(o.json, { ...r, seconds }, () => formatLoraExtraction(r, seconds));
   } finally {
     progress.stop();
   }
 }
 
 export function build(): Command {
-  return defineCommand(
+  const cmd = defineCommand(
     "extract-lora",
     "extract a PEFT LoRA adapter from a fine-tuned model and its base (per-module truncated SVD of model − base)",
     [
@@ -122,45 +101,30 @@ export function build(): Command {
     )
     .requiredOption("--model <path>", "the fine-tuned model (directory, safetensors file, .bin or index)")
     .requiredOption("--base <path>", "its base model (same layout)")
-    .requiredOption("--out <dir>", "output directory of the adapter")
-    .option("--rank <r>", "largest rank per module (mergekit's --max-rank)", integer(1, 1 << 20), 128)
-    .option(
+    .requiredOption("--out <dir>", "output directory of the adapter");
+  const regexes = (v: string, prev: string[] = []) => [...prev, regex(v)];
+  return addOptions(cmd, [
+    ["--rank <r>", "largest rank per module (mergekit's --max-rank)", integer(1, 1 << 20), 128],
+    [
       "--sv-epsilon <e>",
       "keep only singular values above this (0 = keep --rank); lowers ranks of small changes",
       number(0),
       0,
-    )
-    .option("--embed-lora", "decompose the embeddings too instead of saving them at full rank")
-    .option(
+    ],
+    ["--embed-lora", "decompose the embeddings too instead of saving them at full rank"],
+    [
       "--modules-to-save <name...>",
       "modules saved at full rank (full names or last components, e.g. lm_head)",
-    )
-    .option(
-      "--include <regex...>",
-      "only modules matching one of these are decomposed",
-      (v, prev: string[] = []) => [...prev, regex(v)],
-    )
-    .option("--exclude <regex...>", "leave out modules matching one of these", (v, prev: string[] = []) => [
-      ...prev,
-      regex(v),
-    ])
-    .option(
+    ],
+    ["--include <regex...>", "only modules matching one of these are decomposed", regexes],
+    ["--exclude <regex...>", "leave out modules matching one of these", regexes],
+    [
       "--skip-undecomposable",
       "leave out modules without a LoRA form (norms) instead of saving them at full rank",
-    )
-    .addOption(
-      new Option(
-        "--dtype <dtype>",
-        "dtype of the factors: F32, F16 or BF16 (default: each weight's own)",
-      ).argParser(factorDtype),
-    )
-    .option("--no-distribute-scale", "put the singular values into A instead of √σ into both factors")
-    .option(
-      "--base-model-name <name>",
-      "base_model_name_or_path written to adapter_config.json (default: --base)",
-    )
-    .addOption(overwriteOption())
-    .addOption(quietOption())
-    .addOption(jsonOption())
-    .action(extractAction);
+    ],
+    ["--dtype <dtype>", "dtype of the factors: F32, F16 or BF16 (default: each weight's own)", factorDtype],
+    ["--no-distribute-scale", "put the singular values into A instead of √σ into both factors"],
+    ["--base-model-name <name>", "base_model_name_or_path written to adapter_config.json (default: --base)"],
+    ...outputOptions(),
+  ]).action(extractAction);
 }

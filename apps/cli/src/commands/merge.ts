@@ -3,20 +3,24 @@
 import { readFile } from "node:fs/promises";
 import {
   describeMethod,
+  formatMergeSummary,
+  formatMethodDocs,
   getMethod,
   hasMethod,
   listMethods,
-  type MergeCheckpointsResult,
   type MergeConfig,
-  type MethodParamDoc,
+  MergeConfigError,
   mergeCheckpoints,
   parseByteSize,
   parseDTypeName,
   parseMergeConfig,
+  parseParamSetting,
   type ScalarSetting,
 } from "@x/merging";
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { formatBytes } from "@x/tensor-core";
+import { type Command, InvalidArgumentError } from "commander";
 import {
+  addOptions,
   checkOutput,
   defineCommand,
   exitOnInterrupt,
@@ -24,32 +28,19 @@ import {
   jsonOption,
   number,
   overwriteOption,
+  parsedBy,
   printResult,
   quietOption,
   UsageError,
 } from "../kit.js";
-import { createProgress, formatBytes } from "../progress.js";
+import { createProgress } from "../progress.js";
 
-/** `key=value` with YAML-like scalars: numbers, true/false, otherwise a string. */
-function param(text: string, prev: [string, ScalarSetting][] = []): [string, ScalarSetting][] {
-  const eq = text.indexOf("=");
-  if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got '${text}'`);
-  const raw = text.slice(eq + 1);
-  const n = Number(raw);
-  const value: ScalarSetting =
-    raw === "true" || raw === "false" ? raw === "true" : raw.trim() !== "" && Number.isFinite(n) ? n : raw;
-  return [...prev, [text.slice(0, eq), value]];
-}
-
-function byteSize(what: string) {
-  return (v: string): number => {
-    try {
-      return parseByteSize(v, what);
-    } catch (err) {
-      throw new InvalidArgumentError((err as Error).message);
-    }
-  };
-}
+/** --param key=value (numbers, true / false, otherwise a string), repeatable. */
+const param = parsedBy(
+  (text: string, prev: [string, ScalarSetting][] = []) => [...prev, parseParamSetting(text)],
+  MergeConfigError,
+);
+const byteSize = (what: string) => parsedBy((v: string) => parseByteSize(v, what), MergeConfigError);
 
 /**
  * --memory-budget: the method's `memory_budget` parameter (PCB streaming-global: the fast path's windows and
@@ -131,18 +122,6 @@ async function yamlConfig(configPath: string): Promise<MergeConfig> {
   return parseMergeConfig(text, configPath);
 }
 
-function summary(r: MergeCheckpointsResult): string {
-  return (
-    `merged ${r.tensorsMerged} tensors` +
-    (r.tensorsCopied ? `, kept ${r.tensorsCopied}` : "") +
-    ` with ${r.method} (${r.scope} scope) into ${r.outDir}: ${formatBytes(r.outputBytes)} in ${r.seconds.toFixed(1)}s` +
-    (r.warnings.length ? `, ${r.warnings.length} warning(s)` : "") +
-    (r.nonFinite.length ? `, ${nonFiniteTotal(r)} non-finite input value(s) merged as they are` : "")
-  );
-}
-
-const nonFiniteTotal = (r: MergeCheckpointsResult) => r.nonFinite.reduce((s, e) => s + e.count, 0);
-
 async function runMerge(config: string | undefined, outArg: string | undefined, o: MergeOpts): Promise<void> {
   if (o.listMethods) return printMethods(undefined, o.json);
   let cfg: MergeConfig;
@@ -198,7 +177,7 @@ async function runMerge(config: string | undefined, outArg: string | undefined, 
       onNotice: (m) => console.error(`note: ${m.replace(/^allowNonfinite:/, "--allow-nonfinite:")}`),
     });
     progress.finish();
-    if (!o.quiet || o.json) printResult(o.json, result, () => summary(result));
+    if (!o.quiet || o.json) printResult(o.json, result, () => formatMergeSummary(result));
   } finally {
     release();
     progress.stop();
@@ -207,45 +186,9 @@ async function runMerge(config: string | undefined, outArg: string | undefined, 
 
 // ---------------------------------------------------------------- x merge methods
 
-function range(p: MethodParamDoc): string {
-  if (p.choices) return p.choices.join("|");
-  if (p.min !== undefined || p.max !== undefined) return `[${p.min ?? "-inf"}, ${p.max ?? "inf"}]`;
-  return "";
-}
-
 function printMethods(name: string | undefined, json: boolean | undefined): void {
   const methods = (name ? [getMethod(name)] : listMethods()).map(describeMethod);
-  printResult(json, name ? methods[0] : methods, () =>
-    methods
-      .map((m) => {
-        const aux = m.auxFiles.map(
-          (a) => `; ${a.required === "every" ? "needs" : "reads"} ${a.file} beside each model (x zoo stats)`,
-        );
-        const head = `${m.name}: ${m.description} (base ${m.base}, ${m.minModels}+ models${m.randomized ? ", seeded" : ""}${aux.join("")})`;
-        if (m.params.length === 0) return `${head}\n  (no parameters)`;
-        const rows = m.params.map((p) => [
-          p.name,
-          p.scope,
-          p.type,
-          JSON.stringify(p.default),
-          range(p),
-          p.description,
-        ]);
-        const widths = [0, 1, 2, 3, 4].map((i) =>
-          Math.max(
-            ["name", "scope", "type", "default", "range"][i]!.length,
-            ...rows.map((r) => r[i]!.length),
-          ),
-        );
-        const line = (r: string[]) => `  ${r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join("  ")}`;
-        return [
-          head,
-          line(["name", "scope", "type", "default", "range", "description"]),
-          ...rows.map(line),
-        ].join("\n");
-      })
-      .join("\n\n"),
-  );
+  printResult(json, name ? methods[0] : methods, () => formatMethodDocs(methods));
 }
 
 export function build(): Command {
@@ -261,7 +204,7 @@ export function build(): Command {
     .action((name: string | undefined, _o: unknown, cmd: Command) =>
       printMethods(name, cmd.optsWithGlobals().json),
     );
-  return defineCommand(
+  const cmd = defineCommand(
     "merge",
     "merge model checkpoints (safetensors, Hugging Face layout) with PCB, TIES, DARE, task arithmetic and more",
     [
@@ -287,48 +230,47 @@ export function build(): Command {
         "without Gram matrices is an error unless --param missing_gram=average.",
     )
     .argument("[config]", "mergekit-style YAML config")
-    .argument("[out]", "output directory")
-    .option("--method <name>", "merge method of the quick form (x merge methods)", methodName)
-    .option("--base <dir>", "base model θ0 of the quick form")
-    .option("--models <dir...>", "the models to merge (quick form)")
-    .option("--out <dir>", "output directory of the quick form")
-    .option("--ratio <r>", `PCB's ratio (default ${String(pcb.ratio?.default)})`, number(0, 1))
-    .option(
+    .argument("[out]", "output directory");
+  return addOptions(cmd, [
+    ["--method <name>", "merge method of the quick form (x merge methods)", methodName],
+    ["--base <dir>", "base model θ0 of the quick form"],
+    ["--models <dir...>", "the models to merge (quick form)"],
+    ["--out <dir>", "output directory of the quick form"],
+    ["--ratio <r>", `PCB's ratio (default ${String(pcb.ratio?.default)})`, number(0, 1)],
+    [
       "--lambda <λ>",
       `scaling of the merged task vector (PCB default ${String(pcb.lambda?.default)})`,
       number(),
-    )
-    .addOption(
-      new Option("--mode <mode>", `PCB's mode (default ${String(pcb.mode?.default)})`).choices(
-        pcb.mode?.choices ?? [],
-      ),
-    )
-    .option("--param <key=value>", "any method parameter, repeatable", param)
-    .option("--dtype <dtype>", "compute dtype (quick form)")
-    .option("--out-dtype <dtype>", "output dtype (quick form)")
-    .option(
+    ],
+    ["--mode <mode>", `PCB's mode (default ${String(pcb.mode?.default)})`, pcb.mode?.choices ?? []],
+    ["--param <key=value>", "any method parameter, repeatable", param],
+    ["--dtype <dtype>", "compute dtype (quick form)"],
+    ["--out-dtype <dtype>", "output dtype (quick form)"],
+    [
       "--out-shard-size <size>",
       "largest output shard, e.g. 5GB (default: the library's, as mergekit)",
       byteSize("--out-shard-size"),
-    )
-    .option(
+    ],
+    [
       "--memory-budget <size>",
       "memory the merge may hold, e.g. 4GB (PCB streaming-global: the fast path keeps what fits and re-reads the rest in each pass, the general path spills its task store to a temp file; default: a quarter of the machine's memory); overrides memory_budget of a config",
       byteSize("--memory-budget"),
-    )
-    .option("--seed <n>", "seed of the randomized methods (default: the library's)", integer(0))
-    .option("--threads <n>", "threads (0 = the library's choice)", integer(0, 256))
-    .option("--strict", "turn skipped tensors into errors")
-    .option(
+    ],
+    ["--seed <n>", "seed of the randomized methods (default: the library's)", integer(0)],
+    ["--threads <n>", "threads (0 = the library's choice)", integer(0, 256)],
+    ["--strict", "turn skipped tensors into errors"],
+    [
       "--allow-nonfinite",
       "merge NaN / ±Inf input values as they are (default: an error naming the model, tensor and count); a note lists what was merged",
-    )
-    .addOption(overwriteOption())
-    .addOption(quietOption())
-    .option("--no-copy-tokenizer", "do not copy tokenizer files from the first model")
-    .option("--no-model-card", "do not write README.md")
-    .addOption(jsonOption())
-    .option("--list-methods", "list the merge methods and their parameters (same as x merge methods)")
+    ],
+    overwriteOption(),
+    quietOption(),
+    ["--no-copy-tokenizer", "do not copy tokenizer files from the first model"],
+    ["--no-model-card", "do not write README.md"],
+    jsonOption(),
+    ["--list-methods", "list the merge methods and their parameters (same as x merge methods)"],
+  ])
+    .action(runMerge)
     .action(runMerge)
     .addCommand(methods);
 }

@@ -2,15 +2,14 @@
 // too (pytorch_model.bin, a sharded *.bin.index.json, a model directory of them) through the restricted
 // unpickler of @x/tensor-core, which never executes a pickle.
 import {
-  byteLengthOf,
   convertCheckpoint,
   convertPytorchToSafetensors,
   type DType,
+  formatBytes,
+  formatCheckpointDescription,
+  inspectCheckpoint,
   isDType,
   isPytorchCheckpoint,
-  numelOf,
-  openCheckpoint,
-  openPytorchCheckpoint,
 } from "@x/tensor-core";
 import { type Command, InvalidArgumentError } from "commander";
 import {
@@ -23,7 +22,7 @@ import {
   quietOption,
   UsageError,
 } from "../kit.js";
-import { createProgress, formatBytes } from "../progress.js";
+import { createProgress } from "../progress.js";
 
 const DTYPE_ALIASES: Record<string, DType> = {
   bfloat16: "BF16",
@@ -65,49 +64,8 @@ function size(s: string): number {
 }
 
 async function inspect(path: string, o: { json?: boolean }): Promise<void> {
-  const pytorch = isPytorchCheckpoint(path);
-  const ck = pytorch ? await openPytorchCheckpoint(path) : await openCheckpoint(path);
-  try {
-    const rows = ck.names().map((name) => {
-      const info = ck.info(name) as { dtype: DType; shape: readonly number[] };
-      const bytes = byteLengthOf(info.dtype, numelOf(info.shape));
-      return { name, dtype: info.dtype, shape: [...info.shape], bytes, file: ck.fileOf(name).path };
-    });
-    const totalBytes = rows.reduce((a, r) => a + r.bytes, 0);
-    const doc = {
-      path: ck.path,
-      format: pytorch ? "pytorch" : "safetensors",
-      files: ck.files.map((f) => f.path),
-      metadata: ck.metadata,
-      indexMetadata: ck.indexMetadata,
-      totalBytes,
-      tensors: rows,
-    };
-    printResult(o.json, doc, () => {
-      const byDtype = new Map<string, number>();
-      for (const r of rows) byDtype.set(r.dtype, (byDtype.get(r.dtype) ?? 0) + 1);
-      // A loop, not Math.max(...rows): a checkpoint may hold hundreds of thousands of tensors.
-      let w = 4;
-      for (const r of rows) w = Math.max(w, Math.min(60, r.name.length));
-      const lines = [
-        ck.path,
-        `  format:   ${pytorch ? "PyTorch (read without executing its pickle)" : "safetensors"}`,
-        `  files:    ${ck.files.length}${ck.files.length > 1 ? " (sharded)" : ""}`,
-        `  tensors:  ${rows.length} (${[...byDtype].map(([d, c]) => `${c} ${d}`).join(", ")}), ${formatBytes(totalBytes)} of data`,
-        `  metadata: ${JSON.stringify(ck.metadata ?? {})}`,
-        ...(ck.indexMetadata ? [`  index:    ${JSON.stringify(ck.indexMetadata)}`] : []),
-      ];
-      for (const r of rows) {
-        const shard = ck.files.length > 1 ? `  ${r.file.split("/").pop()}` : "";
-        lines.push(
-          `  ${r.name.padEnd(w)}  ${r.dtype.padEnd(5)}  [${r.shape.join(", ")}]  ${formatBytes(r.bytes)}${shard}`,
-        );
-      }
-      return lines.join("\n");
-    });
-  } finally {
-    await ck.close();
-  }
+  const doc = await inspectCheckpoint(path);
+  printResult(o.json, doc, () => formatCheckpointDescription(doc));
 }
 
 interface ConvertOpts {

@@ -7,9 +7,10 @@
  */
 import { tmpdir } from "node:os";
 import type { WorkerEvent } from "@x/evolution/distributed";
+import { formatSeconds } from "@x/tensor-core";
 import { type Command, Option } from "commander";
 import { defineCommand, ExitError, integer, list, number } from "../kit.js";
-import { formatSeconds, StatusLog } from "../progress.js";
+import { StatusLog } from "../progress.js";
 import { addRedisOptions, type RedisOpts, redisConfigOf } from "../redis.js";
 import { installZooScorer } from "../zoo-scorer.js";
 
@@ -29,44 +30,12 @@ interface WorkerOpts extends RedisOpts {
   json?: boolean;
 }
 
-const fmtFitness = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(6));
-
-/** One human line per event (null: not worth a line). */
-export function describeEvent(e: WorkerEvent): string | null {
-  switch (e.type) {
-    case "started":
-      return `worker ${e.worker}: connected to ${e.redis}, ${e.concurrency} evaluation${e.concurrency === 1 ? "" : "s"} at a time; waiting for runs (Ctrl-C to stop)`;
-    case "run-joined":
-      return `joined run ${e.runId}`;
-    case "run-left":
-      return `left run ${e.runId} (its coordinator is gone or finished)`;
-    case "job-started":
-      return e.attempt > 1 ? `${e.runId}: ${e.candidate}: attempt ${e.attempt}` : null;
-    case "job-finished":
-      return `${e.runId}: ${e.candidate}: fitness ${fmtFitness(e.fitness)} in ${formatSeconds(e.ms / 1000)}`;
-    case "job-failed":
-      return `${e.runId}: ${e.candidate} failed: ${e.error}`;
-    case "job-returned":
-      return `${e.runId}: ${e.candidate} handed back to the queue`;
-    case "connection":
-      return e.state === "lost"
-        ? `connection to Redis lost${e.detail ? ` (${e.detail})` : ""}; retrying`
-        : "connection to Redis restored";
-    case "error":
-      return `error: ${e.error}`;
-    case "stopping":
-      return `stopping (${e.reason}): ${e.active} running evaluation${e.active === 1 ? "" : "s"} handed back to the queue${e.reason === "SIGINT" ? "; Ctrl-C again to force" : ""}`;
-    case "stopped":
-      return `stopped: ${e.completed} evaluation${e.completed === 1 ? "" : "s"}, ${e.failed} failed`;
-  }
-}
-
 const QUIET_EVENTS = new Set(["started", "job-failed", "connection", "error", "stopping", "stopped"]);
 
 async function workerAction(o: WorkerOpts): Promise<void> {
   const { config, redacted } = await redisConfigOf(o, true);
   const { removeStaleEvolveTemporaries } = await import("@x/merging/evolve");
-  const { runWorker } = await import("@x/evolution/distributed");
+  const { describeWorkerEvent, formatFitness, runWorker } = await import("@x/evolution/distributed");
   installZooScorer();
   const out = new StatusLog(process.stdout);
   const started = Date.now();
@@ -89,7 +58,7 @@ async function workerAction(o: WorkerOpts): Promise<void> {
       active = Math.max(0, active - 1);
     if (e.type === "job-finished") {
       done++;
-      last = `${e.candidate} ${fmtFitness(e.fitness)}`;
+      last = `${e.candidate} ${formatFitness(e.fitness)}`;
     }
     if (e.type === "job-failed") failed++;
     if (e.type === "started") concurrency = e.concurrency;
@@ -97,7 +66,7 @@ async function workerAction(o: WorkerOpts): Promise<void> {
       process.stdout.write(`${JSON.stringify({ ...e, time: new Date().toISOString() })}\n`);
       return;
     }
-    const line = describeEvent(e);
+    const line = describeWorkerEvent(e);
     if (line && (!o.quiet || QUIET_EVENTS.has(e.type))) out.log(line);
     if (e.type !== "stopped") drawStatus(true);
   };

@@ -1,13 +1,21 @@
 /** `x zoo build` and `x zoo eval`: the seeded MNIST / Fashion-MNIST model zoo (@x/zoo). */
-import { defaultZooConfig, TASKS, ZOO_CACHE_DIR } from "@x/zoo";
-import { type Command, Option } from "commander";
 import {
+  defaultZooConfig,
+  formatExpertStats,
+  formatModelEvaluation,
+  formatZooSummary,
+  TASKS,
+  ZOO_BUILD_WORKERS,
+  ZOO_CACHE_DIR,
+} from "@x/zoo";
+import type { Command } from "commander";
+import {
+  addOptions,
   defineCommand,
   defineGroup,
   integer,
   jsonOption,
   list,
-  pct,
   printResult,
   quietOption,
   UsageError,
@@ -15,7 +23,6 @@ import {
 import { createProgress } from "../progress.js";
 
 const DEFAULTS = defaultZooConfig();
-export const ZOO_BUILD_WORKERS = 2;
 
 interface BuildOpts {
   tasks: number;
@@ -39,16 +46,7 @@ async function zooBuild(o: BuildOpts): Promise<void> {
     });
     progress.finish();
     const doc = { dir: zoo.dir, cached: zoo.cached, ...zoo.summary };
-    printResult(o.json, doc, () =>
-      [
-        `zoo ${zoo.cached ? "loaded from cache" : `built in ${zoo.summary.buildSeconds.toFixed(1)} s`}: ${zoo.dir}`,
-        "task                 classes  expert val  expert test  joint test",
-        ...zoo.summary.tasks.map(
-          (t) =>
-            `${t.name.padEnd(20)} ${String(t.numClasses).padStart(7)}  ${pct(t.expertVal).padStart(10)}  ${pct(t.expertTest).padStart(11)}  ${pct(t.jointTest).padStart(10)}`,
-        ),
-      ].join("\n"),
-    );
+    printResult(o.json, doc, () => formatZooSummary(zoo));
   } finally {
     progress.stop();
   }
@@ -60,14 +58,7 @@ async function zooEval(
 ): Promise<void> {
   const { evaluateModelDir } = await import("@x/zoo");
   const res = await evaluateModelDir(modelDir, { zooDir: o.zoo, split: o.split });
-  printResult(o.json, { ...res, split: o.split }, () =>
-    [
-      `model ${res.modelDir} with the heads of zoo ${res.zooDir} (${o.split} split, ${res.headSource} heads)`,
-      "task                 accuracy",
-      ...res.tasks.map((t) => `${t.name.padEnd(20)} ${pct(t.accuracy).padStart(8)}`),
-      `${"average".padEnd(20)} ${pct(res.average).padStart(8)}`,
-    ].join("\n"),
-  );
+  printResult(o.json, { ...res, split: o.split }, () => formatModelEvaluation(res, o.split));
 }
 
 async function zooStats(
@@ -91,15 +82,7 @@ async function zooStats(
       throw err instanceof ExpertStatsOptionError ? new UsageError(err.message) : err;
     });
     progress.finish();
-    printResult(o.json, res, () =>
-      [
-        ...res.files.map(
-          (f) =>
-            `${f.status === "written" ? "wrote" : "kept "} ${f.path} (${f.tensors} tensors${f.status === "kept" ? ", same settings" : ""})`,
-        ),
-        `Fisher and Gram files of ${new Set(res.files.map((f) => f.task)).size} expert(s), from ${res.samples} training images each: x merge --method fisher|regmean --models ${zooDir}/experts/<task> ...`,
-      ].join("\n"),
-    );
+    printResult(o.json, res, () => formatExpertStats(res, zooDir));
   } finally {
     progress.stop();
   }
@@ -114,25 +97,26 @@ export function build(): Command {
       "x zoo build --tasks 3 --seed 2 --workers 0",
       "x zoo build --cache /tmp/zoo --force --json",
     ],
-  )
-    .option(
+  );
+  addOptions(buildCmd, [
+    [
       "--tasks <n>",
       `number of tasks, the first n of ${TASKS.map((t) => t.name).join(", ")}`,
       integer(1, TASKS.length),
       DEFAULTS.tasks,
-    )
-    .option("--seed <n>", "zoo seed (data splits, initialisation, training order)", integer(0), DEFAULTS.seed)
-    .option(
+    ],
+    ["--seed <n>", "zoo seed (data splits, initialisation, training order)", integer(0), DEFAULTS.seed],
+    [
       "--workers <n>",
       "training threads (0 = in this thread; results are identical)",
       integer(0, 16),
       ZOO_BUILD_WORKERS,
-    )
-    .option("--force", "retrain even when the cache has this zoo")
-    .addOption(new Option("--cache <dir>", `cache root (default: $X_ZOO_CACHE or ./${ZOO_CACHE_DIR})`))
-    .addOption(quietOption())
-    .addOption(jsonOption())
-    .action(zooBuild);
+    ],
+    ["--force", "retrain even when the cache has this zoo"],
+    ["--cache <dir>", `cache root (default: $X_ZOO_CACHE or ./${ZOO_CACHE_DIR})`],
+    quietOption(),
+    jsonOption(),
+  ]).action(zooBuild);
   const evalCmd = defineCommand(
     "eval",
     "accuracy of a model directory's backbone with every task head of its zoo (e.g. a merged model)",
@@ -140,12 +124,12 @@ export function build(): Command {
       "x zoo eval .zoo-cache/zoo-s1-t8-*/joint",
       "x zoo eval merged/ --zoo .zoo-cache/zoo-s1-t8-<hash> --split val --json",
     ],
-  )
-    .argument("<model-dir>", "config.json + model.safetensors with backbone.* tensors")
-    .option("--zoo <dir>", "zoo directory (default: the zoo_dir in MODEL_DIR/config.json)")
-    .addOption(new Option("--split <split>", "data split").choices(["test", "val"]).default("test"))
-    .addOption(jsonOption())
-    .action(zooEval);
+  ).argument("<model-dir>", "config.json + model.safetensors with backbone.* tensors");
+  addOptions(evalCmd, [
+    ["--zoo <dir>", "zoo directory (default: the zoo_dir in MODEL_DIR/config.json)"],
+    ["--split <split>", "data split", ["test", "val"], "test"],
+    jsonOption(),
+  ]).action(zooEval);
   const statsCmd = defineCommand(
     "stats",
     "write each expert's Fisher weights and Gram matrices beside it (fisher.safetensors, gram.safetensors) for x merge --method fisher / regmean",
@@ -164,17 +148,18 @@ export function build(): Command {
         "P/name.fisher.safetensors and P/name.gram.safetensors). Files with the same settings are kept; files computed " +
         "otherwise are refused unless --overwrite.",
     )
-    .argument("<zoo-dir>", "a zoo directory (x zoo build prints it)")
-    .option(
+    .argument("<zoo-dir>", "a zoo directory (x zoo build prints it)");
+  addOptions(statsCmd, [
+    [
       "--samples <n>",
       `training images per expert (default: the zoo's own, ${DEFAULTS.statsSamples} for the default zoo)`,
       integer(1),
-    )
-    .option("--tasks <names>", "only these tasks, comma-separated", list(String))
-    .option("--overwrite", "replace statistics files computed with other settings")
-    .addOption(quietOption())
-    .addOption(jsonOption())
-    .action(zooStats);
+    ],
+    ["--tasks <names>", "only these tasks, comma-separated", list(String)],
+    ["--overwrite", "replace statistics files computed with other settings"],
+    quietOption(),
+    jsonOption(),
+  ]).action(zooStats);
   return defineGroup(
     "zoo",
     "the MNIST / Fashion-MNIST model zoo: build (train or load from cache), evaluate a model, Fisher / Gram statistics",

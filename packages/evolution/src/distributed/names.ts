@@ -28,6 +28,8 @@ export function runIdFrom(...parts: string[]): string {
   return `${head || "run"}-${hash}`;
 }
 
+/** Connection name of a worker's Redis client: this prefix and the worker's id (see countConnectedWorkers). */
+export const WORKER_CONNECTION_PREFIX = `${KEY_PREFIX}-worker-`;
 /** The zset of registered runs (member: run id, score: last heartbeat in ms). Workers discover runs here. */
 export const registryKey = `${KEY_PREFIX}:runs`;
 /** Raw genome bytes of a candidate waiting to be evaluated. */

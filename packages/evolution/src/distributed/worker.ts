@@ -6,7 +6,7 @@ import { type Evaluator, evaluatorSpecHash, type ImportModule, loadEvaluator } f
 import { guardFitness } from "../fitness.js";
 import { connectRedis } from "./connect.js";
 import type { WorkerEvent } from "./events.js";
-import { cancelPattern, KEY_PREFIX, registryKey, validateRunId } from "./names.js";
+import { cancelPattern, KEY_PREFIX, registryKey, validateRunId, WORKER_CONNECTION_PREFIX } from "./names.js";
 import { encodeFitness, type JobData, type JobResult, PayloadMissingError, readPayload } from "./payload.js";
 import { type RedisConfig, resolveRedis } from "./redis.js";
 
@@ -105,7 +105,11 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerHandle> {
       // a listener's failure must not stop the worker
     }
   };
-  const client: Redis = await connectRedis(r, o.connectTimeoutMs ?? 30_000, `x-evo-worker-${id}`);
+  const client: Redis = await connectRedis(
+    r,
+    o.connectTimeoutMs ?? 30_000,
+    `${WORKER_CONNECTION_PREFIX}${id}`,
+  );
   const subscriber = client.duplicate();
   subscriber.on("error", () => {});
 

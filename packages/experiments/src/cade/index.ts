@@ -11,6 +11,7 @@ export {
   type SeedResult,
 } from "./experiment.js";
 export type { CadeExperimentResult, CurvePoint, MethodRow, TaskSummary } from "./report.js";
+export { formatCadeScale, setCadeScale } from "./scale.js";
 export type { MeanCi } from "./stats.js";
 
 /** A minutes-long smoke configuration (`x bench cade --quick`): one seed per task, tiny population and data. */

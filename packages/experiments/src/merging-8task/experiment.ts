@@ -29,6 +29,8 @@ export const MERGING_8TASK_DEFAULTS = {
   sgdLr: 0.01,
   lambdas: LAMBDA_ALL,
   quickEsBudget: 12,
+  /** Zoo training threads (0 = in the calling thread). */
+  workers: 2,
   name: "merging-8task",
   quickName: "merging-quick",
 };

@@ -47,7 +47,7 @@ export async function runMerging8Task(
     command: options.command ?? "runMerging8Task",
     seeds,
     zooConfig: (seed) => zooConfigFor(seed, options),
-    build: { root: options.cacheRoot, workers: options.workers ?? 2 },
+    build: { root: options.cacheRoot, workers: options.workers ?? MERGING_8TASK_DEFAULTS.workers },
     methods: options.methods,
     es: options.es === false ? false : quick ? { budget: MERGING_8TASK_DEFAULTS.quickEsBudget } : undefined,
     curveKs: options.curve === false ? [] : undefined,

@@ -199,5 +199,5 @@ export async function runDemoTour(o: DemoTourOptions, hooks: ExperimentHooks = {
   };
 }
 
-export { demoTourSummary, type TourSummaryRow } from "./summary.js";
+export { demoTourSummary, formatTourSummary, type TourSummaryRow } from "./summary.js";
 export type { DemoTour } from "./types.js";

@@ -103,3 +103,25 @@ export function demoTourSummary(t: DemoTour): TourSummaryRow[] {
   } else notRun("snn", t.snn.reason);
   return rows;
 }
+
+/** A row's value as text: a fraction or a percent with its spread (± one std), `-` when missing. */
+function formatSummaryValue(r: TourSummaryRow): string {
+  if (r.value === null) return "-";
+  const spread = (s: number | undefined, k: number) => (s === undefined ? "" : ` ± ${(k * s).toFixed(1)}`);
+  if (r.unit === "fraction") return `${(100 * r.value).toFixed(1)}%${spread(r.std, 100)}`;
+  if (r.unit === "percent") return `${r.value.toFixed(2)}%${spread(r.std, 1)}`;
+  return String(r.value);
+}
+
+/** The summary rows as an aligned text table (section, result, value, what), as `x demo` prints it. */
+export function formatTourSummary(rows: readonly TourSummaryRow[]): string {
+  const cells = rows.map((r) => [r.section, r.item, formatSummaryValue(r), r.note]);
+  const head = ["section", "result", "value", "what"];
+  const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: readonly string[]) =>
+    c
+      .map((v, i) => (i === c.length - 1 ? v : v.padEnd(width[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(head), line(width.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+}

@@ -27,4 +27,5 @@ export type {
   TokenSettings,
 } from "./schema.js";
 export { mergeConfigHash, mergeConfigToYaml, toMergekitObject } from "./serialize.js";
+export { parseParamSetting } from "./setting.js";
 export { parseByteSize } from "./size.js";

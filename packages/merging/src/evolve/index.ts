@@ -53,6 +53,7 @@ export {
   type EvolveRunOptions,
   type EvolveRunResult,
   evolveResumeState,
+  formatEvolveResult,
   runEvolve,
 } from "./run.js";
 export { readSlotStats, StatsFileError } from "./stats-files.js";

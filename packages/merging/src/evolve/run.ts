@@ -83,6 +83,17 @@ export interface EvolveRunResult {
   readonly weights?: { readonly groups: string[]; readonly values: number[][] };
 }
 
+/** A finished run in one line: the output's dev score and what it is, evaluations, accepted children, where. */
+export function formatEvolveResult(r: EvolveRunResult): string {
+  const what =
+    r.algorithm === "cmaes"
+      ? "merge with the best weights"
+      : r.mode === "merge"
+        ? "merged population"
+        : `individual ${r.outputIndex}`;
+  return `dev score ${r.outputScore} (${what}), ${r.evaluations} evaluations${r.algorithm === "cmaes" ? "" : `, ${r.accepted} accepted`}; wrote ${r.modelDir}`;
+}
+
 /** A resume whose settings differ from the checkpoint's: names every changed key. */
 export class EvolveResumeError extends Error {
   override readonly name = "EvolveResumeError";

@@ -11,3 +11,4 @@ export {
 } from "./extract.js";
 export { type SvdOptions, type TruncatedSvd, truncatedSvd } from "./linalg.js";
 export { INPUT_EMBEDDING_NAMES, type ModuleKind, OUTPUT_EMBEDDING_NAMES } from "./modules.js";
+export { formatLoraExtraction } from "./report.js";

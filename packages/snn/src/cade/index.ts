@@ -12,6 +12,7 @@ export {
   loadFitnessSet,
 } from "./evaluator.js";
 export { accuracyPercent } from "./fitness.js";
+export { type CadeOutcome, cadeOutcome, type InitialRanking, rankInitialPopulation } from "./outcome.js";
 export {
   buildPopulation,
   genomesChecksum,
@@ -22,3 +23,11 @@ export {
 } from "./population.js";
 export { type CadeOptions, type CadeProgress, type CadeResult, runCade } from "./run.js";
 export { CADE_RUN_FILE, CadeSettingsError, checkCadeRunSettings } from "./run-settings.js";
+export {
+  CADE_ARMS,
+  type CadeArmOptions,
+  type CadeData,
+  type CadeDataOptions,
+  cadeArmOf,
+  loadCadeData,
+} from "./setup.js";

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { type ImageSet, loadFashion, loadMnist, selectClasses, subset } from "@x/datasets";
+import { classCounts, type ImageSet, loadFashion, loadMnist, selectClasses, subset } from "@x/datasets";
 import { openSafetensors, Rng } from "@x/tensor-core";
 import { SnnConfigError, SnnDataError } from "../errors.js";
 import { INPUT_SIZE } from "../model/spec.js";
+import { asIs, type OptionName } from "../options.js";
 
 export type BuiltinDataset = "mnist" | "fashion-mnist";
 export type SplitName = "train" | "test" | "all";
@@ -143,6 +144,31 @@ export async function loadData(
   if (data === "mnist" || data === "fashion-mnist") return loadBuiltinSplit(data, split, classes);
   const set = await loadImageFile(data);
   return classes ? selectClasses(set, classes) : set;
+}
+
+/**
+ * A split of `data` (as {@link loadData}) with `classes` kept and relabelled 0..k−1, checked for use: every
+ * requested class has images and the set is not empty (else {@link SnnConfigError}; `name` says how its message
+ * names the `classes` option). `classes` of the result is the class count: the length of `classes`, else the
+ * highest label + 1.
+ */
+export async function loadClassPool(
+  data: string,
+  split: SplitName,
+  classes?: readonly number[],
+  name: OptionName = asIs,
+): Promise<{ set: ImageSet; classes: number }> {
+  const set = await loadData(data, split, classes);
+  const counts = classCounts(set);
+  if (classes) {
+    const missing = classes.filter((_, k) => !counts[k]);
+    if (missing.length)
+      throw new SnnConfigError(
+        `${name("classes")}: ${data} (${split}) has no image of class ${missing.join(", ")}`,
+      );
+  }
+  if (set.count === 0) throw new SnnConfigError(`${data} (${split}) has no images`);
+  return { set, classes: classes?.length ?? counts.length };
 }
 
 /** SHA-256 (hex) of the predicted labels as bytes: equal predictions, equal checksum. */

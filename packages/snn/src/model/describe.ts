@@ -1,9 +1,19 @@
+import { SnnConfigError } from "../errors.js";
 import type { NeuronSpec } from "../neuron/config.js";
 import type { ModelSpec, StageSpec } from "./spec.js";
 
 /** SEW ResNet stages as `CHANNELSxBLOCKS/STRIDE,…` (e.g. `8x1/2,16x1/2`). */
 export const formatStages = (stages: readonly StageSpec[]): string =>
   stages.map((s) => `${s.channels}x${s.blocks}/${s.stride}`).join(",");
+
+/** The inverse of {@link formatStages}: "8x1/2,16x1/2" (stride 1 when omitted); {@link SnnConfigError} if malformed. */
+export function parseStages(text: string): StageSpec[] {
+  return text.split(",").map((part) => {
+    const m = /^\s*(\d+)x(\d+)(?:\/([12]))?\s*$/.exec(part);
+    if (!m) throw new SnnConfigError(`bad stage '${part}' (expected CHANNELSxBLOCKS/STRIDE, e.g. 16x1/2)`);
+    return { channels: Number(m[1]), blocks: Number(m[2]), stride: Number(m[3] ?? 1) };
+  });
+}
 
 /** One line describing a neuron: `LIF τ 2, V_th 1, hard reset to 0, detach_reset, sigmoid(4)`. */
 export function describeNeuron(n: NeuronSpec): string {

@@ -8,6 +8,7 @@ import { FastSnn } from "../infer/net.js";
 import type { Tf } from "../layer/tf.js";
 import { INPUT_SIZE } from "../model/spec.js";
 import { type BatchStats, TfSnn } from "../model/tf-net.js";
+import { asIs, type OptionName } from "../options.js";
 import { type AugmentOptions, makeBatch } from "./augment.js";
 import { Optimizer, type OptimizerOptions, validateOptimizer } from "./optimizer.js";
 import { type EpochRecord, readTrainState, type TrainStateMeta, writeTrainState } from "./state.js";
@@ -18,6 +19,41 @@ export const TRAIN_DEFAULTS = {
   optimizer: { kind: "sgd", lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
   schedule: "cosine",
 } as const satisfies { batchSize: number; optimizer: OptimizerOptions; schedule: "cosine" | "constant" };
+
+/** Adam's learning rate when none is given (torch.optim.Adam's default). */
+export const ADAM_LR = 1e-3;
+
+/** An optimizer by kind; settings left undefined take {@link TRAIN_DEFAULTS}' (sgd) or Adam's defaults. */
+export interface OptimizerChoice {
+  readonly optimizer: OptimizerOptions["kind"];
+  readonly lr?: number;
+  /** sgd only. */
+  readonly momentum?: number;
+  /** sgd only. */
+  readonly nesterov?: boolean;
+  readonly weightDecay?: number;
+}
+
+/**
+ * The optimizer options of `o`: sgd defaults to TRAIN_DEFAULTS' (lr 0.1, Nesterov momentum 0.9, weight decay
+ * 5e-4), adam to lr {@link ADAM_LR} without weight decay. Momentum or nesterov given with adam is a
+ * {@link SnnConfigError} (`name` says how the message names the options).
+ */
+export function optimizerOf(o: OptimizerChoice, name: OptionName = asIs): OptimizerOptions {
+  if (o.optimizer === "adam") {
+    for (const k of ["momentum", "nesterov"] as const)
+      if (o[k] !== undefined) throw new SnnConfigError(`${name(k)} applies to ${name("optimizer")} sgd`);
+    return { kind: "adam", lr: o.lr ?? ADAM_LR, weightDecay: o.weightDecay ?? 0 };
+  }
+  const sgd = TRAIN_DEFAULTS.optimizer;
+  return {
+    kind: "sgd",
+    lr: o.lr ?? sgd.lr,
+    momentum: o.momentum ?? sgd.momentum,
+    nesterov: o.nesterov ?? sgd.nesterov,
+    weightDecay: o.weightDecay ?? sgd.weightDecay,
+  };
+}
 
 export interface TrainOptions {
   /** Initial weights (never modified). */

@@ -4,52 +4,50 @@
  * Redis (--redis); resumable from a checkpoint directory after a kill.
  */
 import { join, resolve } from "node:path";
-import { type ImageSet, selectClasses, subset } from "@x/datasets";
+import type { ImageSet } from "@x/datasets";
 import { DEFAULT_CADE_SCALE } from "@x/experiments";
 import {
-  accuracyPercent,
   buildPopulation,
-  type CadeArm,
+  CADE_ARMS,
   type CadeProgress,
   CadeSettingsError,
+  cadeArmOf,
   cadeEvaluatorSpec,
+  cadeOutcome,
   checkCadeRunSettings,
   concreteEngine,
-  describeSpec,
-  type FitnessSetRef,
+  formatCadeReport,
   genomesChecksum,
   type InferenceEngine,
   imageSetChecksum,
-  loadImageFile,
+  loadCadeData,
   loadModel,
   loadPopulation,
   type ModelSpec,
+  rankInitialPopulation,
   runCade,
   SnnModel,
   saveModel,
-  splitPerClass,
   TRAIN_DEFAULTS,
 } from "@x/snn";
-import { Rng, removeDeadTemporaries } from "@x/tensor-core";
-import { type Command, Option } from "commander";
-import { defineCommand, integer, number, printResult, UsageError } from "../../kit.js";
-import { formatSeconds } from "../../progress.js";
+import { removeDeadTemporaries } from "@x/tensor-core";
+import type { Command } from "commander";
+import { addOptions, defineCommand, given, integer, number, printResult, UsageError } from "../../kit.js";
 import {
   ARCHITECTURE_KEYS,
-  addDataOptions,
-  addModelOptions,
-  addRunOutputOptions,
   backendOption,
   checkRunOutputs,
+  dataOptions,
   engineOption,
-  given,
+  flag,
   isBuiltinData,
   kebab,
-  loadPool,
   type ModelOpts,
+  modelOptions,
   NEURON_KEYS,
   note,
   resumableBar,
+  runOutputOptions,
   snnAction,
   specFrom,
 } from "./common.js";
@@ -61,7 +59,6 @@ import {
 } from "./distributed.js";
 
 const D = DEFAULT_CADE_SCALE;
-const ARMS = ["cade", "constant", "cade-mean", "jitter", "linear"] as const;
 
 interface CadeOpts extends ModelOpts, DistributedOpts {
   population?: string[];
@@ -79,7 +76,7 @@ interface CadeOpts extends ModelOpts, DistributedOpts {
   test: boolean;
   testData?: string;
   generations: number;
-  arm: (typeof ARMS)[number];
+  arm: (typeof CADE_ARMS)[number];
   f0: number;
   cr0?: number;
   fMin?: number;
@@ -93,27 +90,6 @@ interface CadeOpts extends ModelOpts, DistributedOpts {
   overwrite?: boolean;
   quiet?: boolean;
   json?: boolean;
-}
-
-function armOf(o: CadeOpts, cmd: Command): CadeArm {
-  const cr0 = o.cr0 ?? o.f0;
-  const refuse = (flag: string) => {
-    throw new UsageError(`${flag} does not apply to --arm ${o.arm}`);
-  };
-  if (given(cmd, "jRand") && o.arm !== "cade" && o.arm !== "constant") refuse("--j-rand");
-  if (given(cmd, "fMin") && o.arm === "constant") refuse("--f-min");
-  if (given(cmd, "halfPeriod") && (o.arm === "constant" || o.arm === "linear")) refuse("--half-period");
-  const shape = { f0: o.f0, cr0, fMin: o.fMin, halfPeriod: o.halfPeriod };
-  switch (o.arm) {
-    case "constant":
-      return { kind: "constant", f: o.f0, cr: cr0, jRand: o.jRand === true };
-    case "cade":
-      return { kind: "cade", ...shape, jRand: o.jRand === true };
-    case "linear":
-      return { kind: "linear", f0: o.f0, cr0, fMin: o.fMin };
-    default:
-      return { kind: o.arm, ...shape };
-  }
 }
 
 /** Writes the run's settings, or on --resume checks that they are the stored ones. */
@@ -204,8 +180,6 @@ async function populationOf(
   }
 }
 
-const round2 = (x: number | null) => (x === null ? "-" : `${x.toFixed(2)}%`);
-
 async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   for (const k of ["lookahead", "sharedDir"] as const)
     if (o[k] !== undefined && !o.redis) throw new UsageError(`--${kebab(k)} goes with --redis`);
@@ -213,7 +187,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   if (o.valData && given(cmd, "valPerClass")) throw new UsageError("--val-data replaces --val-per-class");
   if (o.testData && !o.test) throw new UsageError("--test-data and --no-test contradict each other");
   const quiet = o.quiet === true || o.json === true;
-  const arm = armOf(o, cmd);
+  const arm = cadeArmOf(o, flag);
   const builtin = isBuiltinData(o.data);
   const inputs = [
     ...(o.population ?? []),
@@ -226,31 +200,8 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   if (o.checkpointDir) removeDeadTemporaries(join(o.checkpointDir, "population"));
 
   // data: validation held out of the training split (or --val-data), the fitness set sampled from the rest
-  const pool = await loadPool(o.data, "train", o.classes);
-  const split = splitPerClass(pool.set, {
-    valPerClass: o.valData ? 0 : o.valPerClass,
-    trainPerClass: o.trainPerClass,
-    seed: o.seed,
-  });
-  const train = subset(pool.set, split.train);
-  const withClasses = (s: ImageSet) => (o.classes ? selectClasses(s, o.classes) : s);
-  const val = o.valData ? withClasses(await loadImageFile(o.valData)) : subset(pool.set, split.val);
-  if (val.count === 0) throw new UsageError("the validation set is empty (--val-per-class or --val-data)");
-  if (o.fitnessSize > train.count)
-    throw new UsageError(`--fitness-size ${o.fitnessSize} exceeds the ${train.count} training images`);
-  const picked = new Rng(`fitness-${o.seed}`).sampleWithoutReplacement(train.count, o.fitnessSize);
-  const fitnessRef: FitnessSetRef = {
-    data: builtin ? o.data : resolve(o.data),
-    split: "train",
-    classes: o.classes ?? null,
-    indices: Array.from(picked, (k) => split.train[k]!),
-  };
-  const fitnessSet = subset(pool.set, fitnessRef.indices!);
-  let test: ImageSet | null = null;
-  if (o.testData) test = withClasses(await loadImageFile(o.testData));
-  else if (o.test && builtin) test = (await loadPool(o.data, "test", o.classes)).set;
-
-  const pop = await populationOf(o, cmd, train, pool.classes);
+  const { train, val, fitnessRef, fitnessSet, test, classes } = await loadCadeData(o, flag);
+  const pop = await populationOf(o, cmd, train, classes);
   const spec = pop.spec;
   const engine = concreteEngine(spec, o.engine);
   const evaluator = cadeEvaluatorSpec({ spec, fitnessSet: fitnessRef, set: fitnessSet, engine });
@@ -276,11 +227,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
     );
   }
 
-  const initialVal = pop.genomes.map((g) => accuracyPercent(spec, g, val, engine));
-  let bestInitial = 0;
-  initialVal.forEach((v, i) => {
-    if (v > initialVal[bestInitial]!) bestInitial = i;
-  });
+  const ranking = rankInitialPopulation(spec, pop.genomes, val, engine);
 
   const remote = redis
     ? await distributedFitness(o, redis, evaluator, o.checkpointDir ?? out, (line) => note(quiet, line))
@@ -318,23 +265,8 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   const queue = remote ? remote.stats() : null;
   await remote?.close();
 
-  const g = r.population[r.selected]!;
-  const score = (genome: Float32Array) => (test ? accuracyPercent(spec, genome, test, engine) : null);
-  const selected = {
-    index: r.selected,
-    fitness: r.fitness[r.selected]!,
-    val: r.val[r.selected]!,
-    test: score(g),
-  };
-  const initial = {
-    val: initialVal,
-    bestByVal: bestInitial,
-    bestVal: initialVal[bestInitial]!,
-    bestTest: score(pop.genomes[bestInitial]!),
-  };
-  let accepted = 0;
-  for (const h of r.history) accepted += h.accepted;
-  await saveModel(new SnnModel(spec, g), out, {
+  const { initial, selected, accepted } = cadeOutcome(spec, r, ranking, pop.genomes, test, engine);
+  await saveModel(new SnnModel(spec, r.population[r.selected]!), out, {
     "x-snn-cade": JSON.stringify({ arm, generations: o.generations, seed: o.seed, selected }),
   });
   const { population: _genomes, ...result } = r;
@@ -359,16 +291,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
     selectedScores: selected,
     queue,
   };
-  printResult(o.json, doc, () =>
-    [
-      `CADE arm ${o.arm} (${JSON.stringify(arm)}), ${o.generations} generations, seed ${o.seed}, engine ${engine}`,
-      `population: ${pop.genomes.length} × ${describeSpec(spec)}`,
-      `data: fitness ${fitnessSet.count} images, validation ${val.count}, test ${test?.count ?? "none"}`,
-      `best initial individual by validation: #${bestInitial}  validation ${round2(initial.bestVal)}  test ${round2(initial.bestTest)}`,
-      `selected by validation:                #${selected.index}  validation ${round2(selected.val)}  test ${round2(selected.test)}  fitness ${round2(selected.fitness)}`,
-      `${r.evaluations} fitness evaluations, ${accepted} children accepted${queue ? `, ${queue.completed} on workers` : ""}; ${formatSeconds(r.elapsedMs / 1000)}; wrote ${out}`,
-    ].join("\n"),
-  );
+  printResult(o.json, doc, () => formatCadeReport(doc));
 }
 
 export function cadeCommand(): Command {
@@ -385,37 +308,34 @@ export function cadeCommand(): Command {
   ).description(
     `DE/rand/1/bin as CADE runs it (no j_rand unless --j-rand, strict greedy in-place selection) with the F / CR schedule of --arm: cade = F0 at generation 0, then Fmin + (F0 − Fmin)(1 + cos(πg/P))/2 + U(Fmin, F0) (same for CR); constant; cade-mean = constant at S3's expected average; jitter = S3 without the cosine's shape; linear = F0 → Fmin. Fitness = top-1 accuracy (%) on a fixed sample of --fitness-size training images; each child costs one evaluation; the written model is the best individual by validation accuracy (test is only reported). The population comes from --population files, or is built: each of --size members starts from --source with a fresh head (transfer learning; without --source from random weights of the model flags) and is fine-tuned for --member-epochs under its own recipe (label smoothing, mixup, erasing, lr). --checkpoint-dir keeps the population and the DE state; --resume continues a killed run to exactly the result of an uninterrupted one. --redis sends the fitness evaluations to x worker processes (any machine with x and the data); the result is identical to a local run. Defaults are those of the experiment behind bench/results/cade.md.`,
   );
-  cmd
-    .option("--population <files...>", "the initial population: at least 4 checkpoints of one model")
-    .option("--source <file>", "pretrained source model: the population is fine-tuned from it with new heads")
-    .option("--size <n>", "members to build", integer(4, 10000), D.populationSize)
-    .option("--member-epochs <n>", "fine-tuning epochs per built member", integer(0, 100000), D.memberEpochs)
-    .option("--batch-size <n>", "fine-tuning batch size", integer(1, 65536), TRAIN_DEFAULTS.batchSize)
-    .addOption(backendOption());
-  addModelOptions(cmd);
-  addDataOptions(cmd, { min: 1, default: D.valPerClass })
-    .option("--val-data <file>", "a validation set (safetensors images + labels) instead of holding one out")
-    .option(
+  addOptions(cmd, [
+    ["--population <files...>", "the initial population: at least 4 checkpoints of one model"],
+    ["--source <file>", "pretrained source model: the population is fine-tuned from it with new heads"],
+    ["--size <n>", "members to build", integer(4, 10000), D.populationSize],
+    ["--member-epochs <n>", "fine-tuning epochs per built member", integer(0, 100000), D.memberEpochs],
+    ["--batch-size <n>", "fine-tuning batch size", integer(1, 65536), TRAIN_DEFAULTS.batchSize],
+    backendOption(),
+    ...modelOptions(),
+    ...dataOptions({ min: 1, default: D.valPerClass }),
+    ["--val-data <file>", "a validation set (safetensors images + labels) instead of holding one out"],
+    [
       "--fitness-size <n>",
       "images of the fitness set (a seeded sample of the training images)",
       integer(1),
       D.fitnessSetSize,
-    )
-    .option("--no-test", "do not score the test split (mnist / fashion-mnist)")
-    .option("--test-data <file>", "a test set to report on (safetensors images + labels)")
-    .option("--generations <n>", "generations", integer(0, 1000000), D.generations)
-    .addOption(new Option("--arm <arm>", "F / CR schedule").choices(ARMS).default("cade"))
-    .option("--f0 <F>", "F at the start (the constant F of --arm constant)", number(0), D.f0)
-    .option("--cr0 <CR>", "CR at the start (default: F0)", number(0, 1))
-    .option("--f-min <x>", "floor of the schedule (default: F0/10)", number(0))
-    .option(
-      "--half-period <g>",
-      "half period P of the cosine in generations (default: round(0.4·G))",
-      integer(1),
-    )
-    .option("--j-rand", "force one crossed coordinate per child (textbook DE; CADE's runs do not)")
-    .addOption(engineOption())
-    .option("--seed <n>", "seed of data split, fitness sample, population recipes and DE", integer(0), 1);
-  addRunOutputOptions(cmd, "the selected model", "the population and the DE state");
+    ],
+    ["--no-test", "do not score the test split (mnist / fashion-mnist)"],
+    ["--test-data <file>", "a test set to report on (safetensors images + labels)"],
+    ["--generations <n>", "generations", integer(0, 1000000), D.generations],
+    ["--arm <arm>", "F / CR schedule", CADE_ARMS, "cade"],
+    ["--f0 <F>", "F at the start (the constant F of --arm constant)", number(0), D.f0],
+    ["--cr0 <CR>", "CR at the start (default: F0)", number(0, 1)],
+    ["--f-min <x>", "floor of the schedule (default: F0/10)", number(0)],
+    ["--half-period <g>", "half period P of the cosine in generations (default: round(0.4·G))", integer(1)],
+    ["--j-rand", "force one crossed coordinate per child (textbook DE; CADE's runs do not)"],
+    engineOption(),
+    ["--seed <n>", "seed of data split, fitness sample, population recipes and DE", integer(0), 1],
+    ...runOutputOptions("the selected model", "the population and the DE state"),
+  ]);
   return addDistributedOptions(cmd).action(snnAction(cadeAction));
 }

@@ -3,33 +3,35 @@
  * and the per-class split, the mapping of @x/snn's errors to exit codes, and log lines that coexist with a bar.
  */
 import { dirname, resolve } from "node:path";
-import { classCounts, type ImageSet } from "@x/datasets";
 import {
-  CADE_LIF,
   CONNECT_FUNCTIONS,
   type ConnectFunction,
   describeNeuron,
   formatStages,
-  loadData,
   type ModelSpec,
+  modelSpecOf,
+  NEURON_PRESETS,
+  type NeuronOverrides,
+  type NeuronPreset,
   type NeuronSpec,
+  neuronFromPreset,
+  parseStages,
   SnnConfigError,
-  SPIKINGJELLY_LIF,
-  type SplitName,
   type StageSpec,
   sewMlp,
   sewResNet,
 } from "@x/snn";
 import { removeDeadTemporaries } from "@x/tensor-core";
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import {
   checkOutput,
+  given,
   integer,
-  jsonOption,
   list,
   number,
-  overwriteOption,
-  quietOption,
+  type OptionRow,
+  outputOptions,
+  parsedBy,
   UsageError,
 } from "../../kit.js";
 import { ProgressBar } from "../../progress.js";
@@ -46,40 +48,12 @@ export const classList = (v: string): number[] => {
 };
 
 /** "8x1/2,16x1/2": channels x blocks / stride per stage. */
-export function parseStages(v: string): StageSpec[] {
-  return v.split(",").map((part) => {
-    const m = /^\s*(\d+)x(\d+)(?:\/([12]))?\s*$/.exec(part);
-    if (!m)
-      throw new InvalidArgumentError(`bad stage '${part}' (expected CHANNELSxBLOCKS/STRIDE, e.g. 16x1/2)`);
-    return { channels: Number(m[1]), blocks: Number(m[2]), stride: Number(m[3] ?? 1) };
-  });
-}
+const stageList = parsedBy(parseStages, SnnConfigError);
 
 const vReset = (v: string): number | null => (v === "soft" ? null : number()(v));
 
-// ---------------------------------------------------------------- neuron presets
-
-const NEURON_PRESETS: Record<string, NeuronSpec> = {
-  "cade-lif": CADE_LIF,
-  "spikingjelly-lif": SPIKINGJELLY_LIF,
-  if: {
-    kind: "if",
-    vThreshold: CADE_LIF.vThreshold,
-    vReset: CADE_LIF.vReset,
-    detachReset: false,
-    surrogate: CADE_LIF.surrogate,
-  },
-};
-
-export interface NeuronOpts {
-  neuron: string;
-  tau?: number;
-  decayInput?: boolean;
-  vThreshold?: number;
-  vReset?: number | null;
-  detachReset?: boolean;
-  surrogate?: "sigmoid" | "atan";
-  alpha?: number;
+export interface NeuronOpts extends NeuronOverrides {
+  neuron: NeuronPreset;
 }
 
 export interface ModelOpts extends NeuronOpts {
@@ -93,69 +67,48 @@ export interface ModelOpts extends NeuronOpts {
 }
 
 /** --neuron and its overrides (a preset, then any field). */
-export function addNeuronOptions(cmd: Command): Command {
-  return cmd
-    .addOption(
-      new Option(
-        "--neuron <preset>",
-        `spiking neuron: ${Object.entries(NEURON_PRESETS)
-          .map(([k, n]) => `${k} = ${describeNeuron(n)}`)
-          .join("; ")}`,
-      )
-        .choices(Object.keys(NEURON_PRESETS))
-        .default("cade-lif"),
-    )
-    .option("--tau <τ>", "LIF membrane time constant (default: the preset's)", number(1))
-    .option("--decay-input", "LIF: the input decays with 1/τ too (spikingjelly's decay_input)")
-    .option("--no-decay-input", "LIF: H = (1 − 1/τ)·V + X (CADE's)")
-    .option("--v-threshold <v>", "firing threshold V_th (default: the preset's)", number())
-    .option("--v-reset <v|soft>", "hard reset to this potential, or soft (subtract V_th)", vReset)
-    .option("--detach-reset", "no gradient through the reset (detach_reset)")
-    .option("--no-detach-reset", "gradient through the reset")
-    .addOption(
-      new Option("--surrogate <fn>", "surrogate gradient of the spike (default: the preset's)").choices([
-        "sigmoid",
-        "atan",
-      ]),
-    )
-    .option("--alpha <α>", "surrogate sharpness α (default: the preset's)", number(0, Infinity, true));
-}
+export const neuronOptions = (): OptionRow[] => [
+  [
+    "--neuron <preset>",
+    `spiking neuron: ${Object.entries(NEURON_PRESETS)
+      .map(([k, n]) => `${k} = ${describeNeuron(n)}`)
+      .join("; ")}`,
+    Object.keys(NEURON_PRESETS),
+    "cade-lif",
+  ],
+  ["--tau <τ>", "LIF membrane time constant (default: the preset's)", number(1)],
+  ["--decay-input", "LIF: the input decays with 1/τ too (spikingjelly's decay_input)"],
+  ["--no-decay-input", "LIF: H = (1 − 1/τ)·V + X (CADE's)"],
+  ["--v-threshold <v>", "firing threshold V_th (default: the preset's)", number()],
+  ["--v-reset <v|soft>", "hard reset to this potential, or soft (subtract V_th)", vReset],
+  ["--detach-reset", "no gradient through the reset (detach_reset)"],
+  ["--no-detach-reset", "gradient through the reset"],
+  ["--surrogate <fn>", "surrogate gradient of the spike (default: the preset's)", ["sigmoid", "atan"]],
+  ["--alpha <α>", "surrogate sharpness α (default: the preset's)", number(0, Infinity, true)],
+];
 
 /** The architecture flags of both models (a checkpoint given to --init or --source brings its own). */
-export function addModelOptions(cmd: Command): Command {
-  cmd
-    .addOption(
-      new Option("--model <kind>", "architecture").choices(["sew-mlp", "sew-resnet"]).default(MLP.kind),
-    )
-    .option("--hidden <H>", "SEW-MLP: neurons per layer", integer(1, 65536), MLP.hidden)
-    .option("--blocks <K>", "SEW-MLP: SEW blocks", integer(0, 64), MLP.blocks)
-    .option(
-      "--stem-channels <C>",
-      "SEW ResNet: channels of the stem conv",
-      integer(1, 4096),
-      RESNET.stemChannels,
-    )
-    .addOption(
-      new Option("--stages <list>", "SEW ResNet: stages as CHANNELSxBLOCKS/STRIDE")
-        .argParser(parseStages)
-        .default(RESNET.stages, formatStages(RESNET.stages)),
-    )
-    .option(
-      "-T, --time-steps <T>",
-      "time steps (direct encoding: the image at every step)",
-      integer(1, 1024),
-      MLP.timeSteps,
-    )
-    .addOption(
-      new Option("--connect <fn>", "SEW connect function (IAND = (1 − A)·S)")
-        .choices(CONNECT_FUNCTIONS)
-        .default(MLP.connect),
-    );
-  return addNeuronOptions(cmd);
-}
-
-/** Options the user typed (not defaults). */
-export const given = (cmd: Command, key: string): boolean => cmd.getOptionValueSource(key) === "cli";
+export const modelOptions = (): OptionRow[] => [
+  ["--model <kind>", "architecture", ["sew-mlp", "sew-resnet"], MLP.kind],
+  ["--hidden <H>", "SEW-MLP: neurons per layer", integer(1, 65536), MLP.hidden],
+  ["--blocks <K>", "SEW-MLP: SEW blocks", integer(0, 64), MLP.blocks],
+  ["--stem-channels <C>", "SEW ResNet: channels of the stem conv", integer(1, 4096), RESNET.stemChannels],
+  [
+    "--stages <list>",
+    "SEW ResNet: stages as CHANNELSxBLOCKS/STRIDE",
+    stageList,
+    RESNET.stages,
+    formatStages(RESNET.stages),
+  ],
+  [
+    "-T, --time-steps <T>",
+    "time steps (direct encoding: the image at every step)",
+    integer(1, 1024),
+    MLP.timeSteps,
+  ],
+  ["--connect <fn>", "SEW connect function (IAND = (1 − A)·S)", CONNECT_FUNCTIONS, MLP.connect],
+  ...neuronOptions(),
+];
 
 export const ARCHITECTURE_KEYS = [
   "model",
@@ -177,91 +130,49 @@ export const NEURON_KEYS = [
   "alpha",
 ];
 
+/** How @x/snn's messages name an option: its flag. */
+export const flag = (key: string) => `--${kebab(key)}`;
+
 /** The neuron of --neuron with its overrides. */
-export function neuronFrom(o: NeuronOpts): NeuronSpec {
-  const base = NEURON_PRESETS[o.neuron]!;
-  if (base.kind === "if" && (o.tau !== undefined || o.decayInput !== undefined))
-    throw new UsageError("--tau and --decay-input apply to LIF neurons, not --neuron if");
-  const surrogate = {
-    kind: o.surrogate ?? base.surrogate.kind,
-    alpha: o.alpha ?? (o.surrogate && o.surrogate !== base.surrogate.kind ? undefined : base.surrogate.alpha),
-  };
-  if (surrogate.alpha === undefined) throw new UsageError(`--surrogate ${o.surrogate} needs --alpha`);
-  const common = {
-    vThreshold: o.vThreshold ?? base.vThreshold,
-    vReset: o.vReset === undefined ? base.vReset : o.vReset,
-    detachReset: o.detachReset ?? base.detachReset,
-    surrogate: surrogate as NeuronSpec["surrogate"],
-  };
-  return base.kind === "lif"
-    ? { kind: "lif", tau: o.tau ?? base.tau, decayInput: o.decayInput ?? base.decayInput, ...common }
-    : { kind: "if", ...common };
-}
+export const neuronFrom = (o: NeuronOpts): NeuronSpec => neuronFromPreset(o.neuron, o, flag);
 
 /** The model spec of the flags; flags of the other architecture are refused when typed. */
 export function specFrom(o: ModelOpts, cmd: Command, classes: number): ModelSpec {
-  const mlpOnly = ["hidden", "blocks"];
-  const resnetOnly = ["stemChannels", "stages"];
-  const wrong = (o.model === "sew-mlp" ? resnetOnly : mlpOnly).find((k) => given(cmd, k));
-  if (wrong) throw new UsageError(`--${kebab(wrong)} does not apply to --model ${o.model}`);
-  const common = { classes, timeSteps: o.timeSteps, connect: o.connect, neuron: neuronFrom(o) };
-  return o.model === "sew-mlp"
-    ? sewMlp({ hidden: o.hidden, blocks: o.blocks, ...common })
-    : sewResNet({ stemChannels: o.stemChannels, stages: o.stages, ...common });
+  const typed = (["hidden", "blocks", "stemChannels", "stages"] as const).map((k) => [
+    k,
+    given(cmd, k) ? o[k] : undefined,
+  ]);
+  return modelSpecOf({ ...o, ...Object.fromEntries(typed) }, classes, flag);
 }
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 // ---------------------------------------------------------------- data
 
-export const dataOption = () =>
-  new Option(
-    "--data <name|file>",
-    "mnist, fashion-mnist, or a safetensors file with images [N, 784] and labels [N]",
-  ).default("fashion-mnist");
-export const classesOption = () =>
-  new Option(
-    "--classes <list>",
-    "keep these classes, relabelled 0..k−1 in the order given (default: all)",
-  ).argParser(classList);
-
-/**
- * A split of --data with --classes applied; every requested class must have images. `classes` is the class
- * count (--classes' length, else the highest label + 1).
- */
-export async function loadPool(
-  data: string,
-  split: SplitName,
-  classes: readonly number[] | undefined,
-): Promise<{ set: ImageSet; classes: number }> {
-  const set = await loadData(data, split, classes);
-  const counts = classCounts(set);
-  if (classes) {
-    const missing = classes.filter((_, k) => !counts[k]);
-    if (missing.length)
-      throw new UsageError(`--classes: ${data} (${split}) has no image of class ${missing.join(", ")}`);
-  }
-  if (set.count === 0) throw new UsageError(`${data} (${split}) has no images`);
-  return { set, classes: classes?.length ?? counts.length };
-}
+export const dataOption = (): OptionRow => [
+  "--data <name|file>",
+  "mnist, fashion-mnist, or a safetensors file with images [N, 784] and labels [N]",
+  undefined,
+  "fashion-mnist",
+];
+export const classesOption = (): OptionRow => [
+  "--classes <list>",
+  "keep these classes, relabelled 0..k−1 in the order given (default: all)",
+  classList,
+];
 
 /** --data, --classes and the per-class split (validation held out of the training data). */
-export function addDataOptions(cmd: Command, valPerClass: { min: number; default: number }): Command {
-  return cmd
-    .addOption(dataOption())
-    .addOption(classesOption())
-    .option(
-      "--train-per-class <n>",
-      "training images per class (default: all but the validation ones)",
-      integer(1),
-    )
-    .option(
-      "--val-per-class <n>",
-      "validation images per class, held out of the training data",
-      integer(valPerClass.min),
-      valPerClass.default,
-    );
-}
+export const dataOptions = (valPerClass: { min: number; default: number }): OptionRow[] => [
+  dataOption(),
+  classesOption(),
+  ["--train-per-class <n>", "training images per class (default: all but the validation ones)", integer(1)],
+  [
+    "--val-per-class <n>",
+    "validation images per class, held out of the training data",
+    integer(valPerClass.min),
+    valPerClass.default,
+  ],
+];
 
 // ---------------------------------------------------------------- outputs
 
@@ -287,15 +198,12 @@ export function checkRunOutputs(
 }
 
 /** --out, --checkpoint-dir (`state` says what it keeps), --resume and the shared output flags, last in the help. */
-export function addRunOutputOptions(cmd: Command, out: string, state: string): Command {
-  return cmd
-    .option("-o, --out <file>", `${out} (safetensors; required)`)
-    .option("--checkpoint-dir <dir>", `keep ${state} here (resumable)`)
-    .option("--resume", "continue the run in --checkpoint-dir (the same flags; nothing is redone)")
-    .addOption(overwriteOption())
-    .addOption(quietOption())
-    .addOption(jsonOption());
-}
+export const runOutputOptions = (out: string, state: string): OptionRow[] => [
+  ["-o, --out <file>", `${out} (safetensors; required)`],
+  ["--checkpoint-dir <dir>", `keep ${state} here (resumable)`],
+  ["--resume", "continue the run in --checkpoint-dir (the same flags; nothing is redone)"],
+  ...outputOptions(),
+];
 
 // ---------------------------------------------------------------- errors and log lines
 
@@ -343,18 +251,16 @@ export function resumableBar(quiet: boolean, label: string) {
   };
 }
 
-export const backendOption = () =>
-  new Option(
-    "--backend <name>",
-    "TensorFlow.js backend: auto = tfjs-node when installed, else wasm, else cpu",
-  )
-    .choices(["auto", "tensorflow", "wasm", "cpu"])
-    .default("auto");
+export const backendOption = (): OptionRow => [
+  "--backend <name>",
+  "TensorFlow.js backend: auto = tfjs-node when installed, else wasm, else cpu",
+  ["auto", "tensorflow", "wasm", "cpu"],
+  "auto",
+];
 
-export const engineOption = () =>
-  new Option(
-    "--engine <engine>",
-    "fast inference engine: auto = WebAssembly SIMD for the SEW-MLP when available",
-  )
-    .choices(["auto", "simd", "float64"])
-    .default("auto");
+export const engineOption = (): OptionRow => [
+  "--engine <engine>",
+  "fast inference engine: auto = WebAssembly SIMD for the SEW-MLP when available",
+  ["auto", "simd", "float64"],
+  "auto",
+];

@@ -10,7 +10,7 @@ import type { EvaluatorSpec } from "@x/evolution";
 import type { RedisConfig } from "@x/evolution/distributed";
 import type { Command } from "commander";
 import { ExitError, integer } from "../../kit.js";
-import { addRedisOptions, countWorkers, type RedisOpts, redisConfigOf } from "../../redis.js";
+import { addRedisOptions, type RedisOpts, redisConfigOf } from "../../redis.js";
 
 export interface DistributedOpts extends RedisOpts {
   sharedDir?: string;
@@ -52,7 +52,9 @@ export async function distributedFitness(
   anchor: string,
   log: (line: string) => void,
 ): Promise<RemoteFitness> {
-  const { createDistributedEvaluator, runIdFrom } = await import("@x/evolution/distributed");
+  const { createDistributedEvaluator, lookaheadForWorkers, runIdFrom } = await import(
+    "@x/evolution/distributed"
+  );
   const runId = runIdFrom(resolve(anchor), hostname(), "snn-cade");
   // Ctrl-C / SIGTERM: the queue drops the run's jobs (the workers abort them); the checkpoint stays.
   const ac = new AbortController();
@@ -89,12 +91,9 @@ export async function distributedFitness(
   let lookahead = o.lookahead;
   let why = "--lookahead";
   if (lookahead === undefined) {
-    const workers = await countWorkers(redis.config);
-    lookahead = Math.max(2, workers ?? 0);
-    why =
-      workers === null
-        ? "the server hides its client list; set --lookahead"
-        : `${workers} worker${workers === 1 ? "" : "s"} connected`;
+    const auto = await lookaheadForWorkers(redis.config);
+    lookahead = auto.lookahead;
+    why = auto.workers === null ? `${auto.why}; set --lookahead` : auto.why;
   }
   log(
     `run ${runId} on ${redis.redacted}, lookahead ${lookahead} (${why}); start workers with x worker --redis URL`,

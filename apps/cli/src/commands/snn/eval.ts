@@ -2,20 +2,29 @@
  * `x snn eval`: accuracy and the SHA-256 of the predictions of any checkpoint with @x/snn's documented layout
  * (written here or by another framework), through the fast inference path.
  */
+
 import { describeSpec, evaluateCheckpoint } from "@x/snn";
-import { type Command, Option } from "commander";
-import { defineCommand, integer, jsonOption, pct, printResult, UsageError } from "../../kit.js";
-import { formatSeconds } from "../../progress.js";
+import { formatSeconds } from "@x/tensor-core";
+import type { Command } from "commander";
 import {
-  addNeuronOptions,
+  addOptions,
+  defineCommand,
+  given,
+  integer,
+  jsonOption,
+  pct,
+  printResult,
+  UsageError,
+} from "../../kit.js";
+import {
   classesOption,
   dataOption,
-  given,
   kebab,
   MLP,
   NEURON_KEYS,
   type NeuronOpts,
   neuronFrom,
+  neuronOptions,
   snnAction,
 } from "./common.js";
 
@@ -72,22 +81,22 @@ export function evalCommand(): Command {
   ).description(
     "Loads a checkpoint (every tensor checked: name, shape, dtype F32/F16/BF16/F64), runs the fast inference path over a split and prints top-1 accuracy and the SHA-256 of the predicted labels (one byte each, in data order: equal predictions, equal checksum). The architecture comes from the file's x-snn-model metadata; a file without it (another framework's) is read from its tensor shapes, with --time-steps, --connect and the neuron flags where those differ from the defaults. Splits: mnist train = the first 80 % of each class, test = the rest; fashion-mnist train = the first 6,000 of each class, test = the last 1,000; a data file is used whole.",
   );
-  cmd
-    .option("-m, --model <file>", "the checkpoint (safetensors; required)")
-    .addOption(dataOption())
-    .addOption(new Option("--split <split>", "data split").choices(["test", "train", "all"]).default("test"))
-    .addOption(classesOption())
-    .option(
+  return addOptions(cmd, [
+    ["-m, --model <file>", "the checkpoint (safetensors; required)"],
+    dataOption(),
+    ["--split <split>", "data split", ["test", "train", "all"], "test"],
+    classesOption(),
+    [
       "-T, --time-steps <T>",
       `time steps for a file without x-snn-model metadata (default: ${MLP.timeSteps})`,
       integer(1, 1024),
-    )
-    .addOption(
-      new Option(
-        "--connect <fn>",
-        `connect function for a file without metadata (default: ${MLP.connect})`,
-      ).choices(["ADD", "AND", "IAND"]),
-    );
-  addNeuronOptions(cmd);
-  return cmd.addOption(jsonOption()).action(snnAction(evalAction));
+    ],
+    [
+      "--connect <fn>",
+      `connect function for a file without metadata (default: ${MLP.connect})`,
+      ["ADD", "AND", "IAND"],
+    ],
+    ...neuronOptions(),
+    jsonOption(),
+  ]).action(snnAction(evalAction));
 }

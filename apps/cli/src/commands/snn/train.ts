@@ -6,10 +6,12 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type ImageSet, subset } from "@x/datasets";
 import {
-  describeSpec,
+  ADAM_LR,
+  formatTrainReport,
   initModel,
+  loadClassPool,
   loadModel,
-  type OptimizerOptions,
+  optimizerOf,
   replaceHead,
   type SnnModel,
   saveModel,
@@ -19,30 +21,26 @@ import {
   trainModel,
 } from "@x/snn";
 import { Rng } from "@x/tensor-core";
-import { type Command, Option } from "commander";
-import { defineCommand, integer, number, printResult, UsageError } from "../../kit.js";
-import { formatSeconds } from "../../progress.js";
+import type { Command } from "commander";
+import { addOptions, defineCommand, given, integer, number, printResult, UsageError } from "../../kit.js";
 import {
   ARCHITECTURE_KEYS,
-  addDataOptions,
-  addModelOptions,
-  addRunOutputOptions,
   backendOption,
   checkRunOutputs,
-  given,
+  dataOptions,
+  flag,
   isBuiltinData,
   kebab,
-  loadPool,
   type ModelOpts,
+  modelOptions,
   NEURON_KEYS,
   note,
   resumableBar,
+  runOutputOptions,
   snnAction,
   specFrom,
 } from "./common.js";
 
-/** Adam's learning rate when --lr is not given (torch.optim.Adam's default). */
-const ADAM_LR = 1e-3;
 const SGD = TRAIN_DEFAULTS.optimizer;
 /** Epochs when --epochs is not given (the library has no default; a short run, like the CADE experiment's). */
 const EPOCHS = 2;
@@ -79,22 +77,6 @@ interface TrainOpts extends ModelOpts {
   json?: boolean;
 }
 
-function optimizerOf(o: TrainOpts, cmd: Command): OptimizerOptions {
-  if (o.optimizer === "adam") {
-    for (const k of ["momentum", "nesterov"])
-      if (given(cmd, k))
-        throw new UsageError(`--${k === "nesterov" ? "no-nesterov" : k} applies to --optimizer sgd`);
-    return { kind: "adam", lr: o.lr ?? ADAM_LR, weightDecay: o.weightDecay ?? 0 };
-  }
-  return {
-    kind: "sgd",
-    lr: o.lr ?? SGD.lr,
-    momentum: o.momentum ?? SGD.momentum,
-    nesterov: o.nesterov,
-    weightDecay: o.weightDecay ?? SGD.weightDecay,
-  };
-}
-
 async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
   const out = checkRunOutputs(o, "where the trained model goes", [
     ...(o.init ? [o.init] : []),
@@ -103,9 +85,10 @@ async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
   if (o.keepBest && o.valPerClass === 0)
     throw new UsageError("--keep-best needs a validation set (--val-per-class N)");
   const quiet = o.quiet === true || o.json === true;
-  const optimizer = optimizerOf(o, cmd);
+  const nesterov = given(cmd, "nesterov") ? o.nesterov : undefined;
+  const optimizer = optimizerOf({ ...o, nesterov }, (k) => (k === "nesterov" ? "--no-nesterov" : flag(k)));
 
-  const pool = await loadPool(o.data, "train", o.classes);
+  const pool = await loadClassPool(o.data, "train", o.classes, flag);
   const classes = o.classes?.length ?? pool.classes;
   let train: ImageSet = pool.set;
   let val: ImageSet | undefined;
@@ -190,18 +173,7 @@ async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
       resumed: res.resumed,
       elapsedMs: res.elapsedMs,
     };
-    printResult(o.json, doc, () =>
-      [
-        `${describeSpec(final.spec)} (${final.genome.length.toLocaleString("en-US")} parameters)`,
-        `data: ${o.data}${o.classes ? ` classes ${o.classes.join(",")}` : ""}, ${train.count} training images, ${val ? `${val.count} validation` : "no validation"}`,
-        "epoch  loss     lr         validation",
-        ...res.history.map(
-          (h) =>
-            `${String(h.epoch + 1).padEnd(5)}  ${h.loss.toFixed(4).padEnd(7)}  ${h.lr.toPrecision(3).padEnd(9)}  ${h.valAccuracy === null ? "-" : `${(100 * h.valAccuracy).toFixed(2)}%`}`,
-        ),
-        `${res.steps} steps on ${res.backend} in ${formatSeconds(res.elapsedMs / 1000)}${res.resumed ? " (resumed)" : ""}; wrote ${out}${o.keepBest && res.bestEpoch !== null ? ` (epoch ${res.bestEpoch + 1}, best by validation)` : ""}`,
-      ].join("\n"),
-    );
+    printResult(o.json, doc, () => formatTrainReport(doc));
   } finally {
     bar.stop();
   }
@@ -221,49 +193,45 @@ export function trainCommand(): Command {
   ).description(
     "Train with BPTT over the T time steps on TensorFlow.js (wasm by default; tfjs-node when installed). Data: the train split of mnist (first 80 % of each class) or fashion-mnist (first 6,000 of each class), or a safetensors file (all of it). --val-per-class holds out a seeded validation set. With --init the model (and its neuron) come from the file; a different class count gets a fresh head (transfer learning). With --checkpoint-dir the training state is written every --checkpoint-every steps and at each epoch end; --resume continues a killed run to exactly the weights of an uninterrupted one. The checkpoint layout is in the @x/snn README.",
   );
-  addModelOptions(cmd);
-  addDataOptions(cmd, { min: 0, default: 0 })
-    .option("--keep-best", "write the epoch with the best validation accuracy (needs --val-per-class)")
-    .option("--epochs <n>", "epochs", integer(0, 100000), EPOCHS)
-    .option(
+  return addOptions(cmd, [
+    ...modelOptions(),
+    ...dataOptions({ min: 0, default: 0 }),
+    ["--keep-best", "write the epoch with the best validation accuracy (needs --val-per-class)"],
+    ["--epochs <n>", "epochs", integer(0, 100000), EPOCHS],
+    [
       "--batch-size <n>",
       "batch size (the last incomplete batch is dropped)",
       integer(1, 65536),
       TRAIN_DEFAULTS.batchSize,
-    )
-    .addOption(new Option("--optimizer <name>", "optimizer").choices(["sgd", "adam"]).default(SGD.kind))
-    .option(
+    ],
+    ["--optimizer <name>", "optimizer", ["sgd", "adam"], SGD.kind],
+    [
       "--lr <x>",
       `learning rate (default: ${SGD.lr} for sgd, ${ADAM_LR} for adam)`,
       number(0, Infinity, true),
-    )
-    .option("--momentum <m>", `sgd momentum (default: ${SGD.momentum})`, number(0, 1))
-    .option("--no-nesterov", "sgd: plain momentum instead of Nesterov's")
-    .option(
-      "--weight-decay <x>",
-      `L2 weight decay (default: ${SGD.weightDecay} for sgd, 0 for adam)`,
-      number(0),
-    )
-    .addOption(
-      new Option("--schedule <s>", "learning rate: cosine = lr·(1 + cos(π·step/steps))/2, or constant")
-        .choices(["cosine", "constant"])
-        .default(TRAIN_DEFAULTS.schedule),
-    )
-    .option("--shift <px>", "augmentation: random translation by up to this many pixels", integer(0, 27), 0)
-    .option("--erasing <p>", "augmentation: random erasing probability", number(0, 1), 0)
-    .option("--mixup <α>", "augmentation: mixup with λ ~ Beta(α, α) (0 = off)", number(0), 0)
-    .option("--label-smoothing <ε>", "label smoothing", number(0, 1), 0)
-    .option("--seed <n>", "seed of initialisation, data split, batch order and augmentation", integer(0), 1)
-    .addOption(backendOption())
-    .option(
-      "--init <file>",
-      "start from this checkpoint (its architecture; a new head if the classes differ)",
-    )
-    .option(
+    ],
+    ["--momentum <m>", `sgd momentum (default: ${SGD.momentum})`, number(0, 1)],
+    ["--no-nesterov", "sgd: plain momentum instead of Nesterov's"],
+    ["--weight-decay <x>", `L2 weight decay (default: ${SGD.weightDecay} for sgd, 0 for adam)`, number(0)],
+    [
+      "--schedule <s>",
+      "learning rate: cosine = lr·(1 + cos(π·step/steps))/2, or constant",
+      ["cosine", "constant"],
+      TRAIN_DEFAULTS.schedule,
+    ],
+    ["--shift <px>", "augmentation: random translation by up to this many pixels", integer(0, 27), 0],
+    ["--erasing <p>", "augmentation: random erasing probability", number(0, 1), 0],
+    ["--mixup <α>", "augmentation: mixup with λ ~ Beta(α, α) (0 = off)", number(0), 0],
+    ["--label-smoothing <ε>", "label smoothing", number(0, 1), 0],
+    ["--seed <n>", "seed of initialisation, data split, batch order and augmentation", integer(0), 1],
+    backendOption(),
+    ["--init <file>", "start from this checkpoint (its architecture; a new head if the classes differ)"],
+    [
       "--checkpoint-every <steps>",
       "training-state writes, in steps (besides every epoch end)",
       integer(1),
       CHECKPOINT_EVERY,
-    );
-  return addRunOutputOptions(cmd, "the trained model", "the training state").action(snnAction(trainAction));
+    ],
+    ...runOutputOptions("the trained model", "the training state"),
+  ]).action(snnAction(trainAction));
 }

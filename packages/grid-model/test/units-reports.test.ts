@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+import {
+  formatEvaluation,
+  formatIdentificationSummary,
+  formatSimulationSummary,
+  GridUnitError,
+  type IdentificationMetrics,
+  meterNoiseSigmas,
+  parseMinutes,
+  parseRate,
+  parseVoltageStep,
+} from "../src/index.js";
+
+describe("meter units", () => {
+  it("reads rates, durations and register steps", () => {
+    expect(parseRate("0.1%")).toBeCloseTo(0.001, 15);
+    expect(parseRate("0.002")).toBe(0.002);
+    expect(parseRate("60%", 1)).toBeCloseTo(0.6, 15);
+    expect([parseMinutes("15"), parseMinutes("15min"), parseMinutes("1h"), parseMinutes("90s")]).toEqual([
+      15, 15, 60, 1.5,
+    ]);
+    expect(parseVoltageStep("0.23V")).toBeCloseTo(0.001, 15);
+    expect(parseVoltageStep("0.0004pu")).toBe(0.0004);
+  });
+
+  it("refuses what it cannot read, saying what was expected", () => {
+    const bad: [() => number, RegExp][] = [
+      [() => parseRate("abc"), /fraction or a percentage such as 0\.1%, got 'abc'/],
+      [() => parseRate("0.6"), /0\.6 is a fraction > 0\.5; did you mean 0\.6%\?/],
+      [() => parseRate("100%", 1), /must be below 100%/],
+      [() => parseMinutes("0.5"), /between 1min and 24h/],
+      [() => parseMinutes("2d"), /duration such as 15min or 1h/],
+      [() => parseVoltageStep("1mV"), /expected e\.g\. 0\.1V or 0\.0004pu/],
+    ];
+    for (const [f, re] of bad) {
+      expect(f).toThrow(GridUnitError);
+      expect(f).toThrow(re);
+    }
+  });
+
+  it("turns accuracy classes into σ (class = 3σ) and defaults P/Q noise to 5 × |V| noise, at most 20 %", () => {
+    const c = meterNoiseSigmas(0.003, undefined, "class");
+    expect(c.pqNoise).toBeCloseTo(0.015, 15);
+    expect(c.voltageSigma).toBeCloseTo(0.001, 15);
+    expect(c.powerSigma).toBeCloseTo(0.005, 15);
+    expect(meterNoiseSigmas(0.1, undefined, "sigma")).toEqual({
+      pqNoise: 0.2,
+      voltageSigma: 0.1,
+      powerSigma: 0.2,
+    });
+    expect(meterNoiseSigmas(0.01, 0.03, "sigma").powerSigma).toBe(0.03);
+  });
+});
+
+describe("x grid reports", () => {
+  it("formats a simulation and an identification in one line each", () => {
+    expect(
+      formatSimulationSummary({
+        out: "sm.csv",
+        feeder: "ieee13",
+        buses: 13,
+        meters: 9,
+        samples: 100,
+        intervalMinutes: 15,
+        seed: 1,
+        voltageSigma: 0.001 / 3,
+        powerSigma: 0.005 / 3,
+        missingReadings: 4,
+        vmin: 0.95,
+        vmax: 1.0,
+        seconds: 0.42,
+      }),
+    ).toBe(
+      "wrote sm.csv: ieee13, 9/13 buses metered, 100 × 15 min, |V| 0.9500–1.0000 pu, σ_v 0.0333 %, σ_pq 0.167 %, 4 missing, 0.4 s",
+    );
+    const s = {
+      out: "m.json",
+      feeder: "ieee13",
+      buses: 12,
+      hiddenBuses: 1,
+      branches: 11,
+      samples: 100,
+      topology: "likelihood" as const,
+      design: "pq" as const,
+      method: "lad" as const,
+      solver: "highs",
+      library: false,
+      exactRelaxations: 10,
+      seconds: { topology: 0.5, impedance: 1.25, badData: 0 },
+    };
+    expect(formatIdentificationSummary(s)).toBe(
+      "wrote m.json: 11 branches over 12 buses (1 unmetered left out), 100 samples; topology likelihood (pq) 0.50 s, impedances lad/highs 1.25 s, 10/11 relaxations exact",
+    );
+    expect(formatIdentificationSummary({ ...s, hiddenBuses: 0, library: true, solver: null })).toBe(
+      "wrote m.json: 11 branches over 12 buses, 100 samples; topology likelihood (pq) 0.50 s, impedances lad conductor library 1.25 s",
+    );
+  });
+
+  it("formats an evaluation, with or without the contracted topology", () => {
+    const m = {
+      edgeAccuracy: 0.9,
+      correctEdges: 9,
+      edges: 10,
+      exactTree: false,
+      mapeR: 1.234,
+      mapeX: Number.NaN,
+      medianApeR: 0.5,
+      medianApeX: 0.75,
+      medianApeZ: 0.6,
+      within5: 0.8,
+      unidentified: 1,
+      conductorAccuracy: null,
+      lengthMape: null,
+    } as unknown as IdentificationMetrics;
+    const text = formatEvaluation("m.json", "ieee13", m, undefined, 0).split("\n");
+    expect(text).toEqual([
+      "model m.json vs ieee13",
+      "  edge accuracy      90.0 % (9/10)",
+      "  exact tree         no",
+      "  up to contraction  n/a (--contract-drop 0)",
+      "  MAPE r / x         1.23 % / n/a",
+      "  median APE r / x   0.50 % / 0.75 %",
+      "  median |z| error   0.60 % (within 5 %: 80 % of edges)",
+      "  unidentifiable     1 flow-free branch(es)",
+    ]);
+    const mc = {
+      edgeAccuracy: 1,
+      exactTree: true,
+      edges: 8,
+      correctEdges: 8,
+      estimatedEdges: 8,
+      contractedBranches: 2,
+      criterion: "drop < 1e-4",
+    };
+    expect(formatEvaluation("m.json", "ieee13", m, mc, 1e-4).split("\n")[3]).toBe(
+      "  up to contraction  edges 100.0 % (8/8), exact yes [2 true branches contracted: drop < 1e-4]",
+    );
+    expect(formatEvaluation("m.json", "ieee13", m, undefined, 1e-4).split("\n")[3]).toBe(
+      "  up to contraction  n/a (model does not cover every bus)",
+    );
+  });
+});
