@@ -44,6 +44,9 @@ describe("bad-data targets", () => {
     for (const r of runs) expect(r.clean.exactTree).toBe(true);
     expect(runs.filter((r) => r.bad.exactTree).length).toBeGreaterThanOrEqual(3);
     for (const r of runs) expect(r.bad.correctEdges).toBeGreaterThanOrEqual(r.bad.edges - 1);
+    // A wrong edge is never a confident one: the model lists it among its uncertain edges.
+    for (const r of runs)
+      for (const w of r.bad.wrongEdges) expect(r.model.uncertainEdges).toContain(`${w.from}-${w.to}`);
     expect(mean(runs.map((r) => r.bad.medianApeZ))).toBeLessThan(
       2 * mean(runs.map((r) => r.clean.medianApeZ)),
     );
