@@ -4,7 +4,7 @@
 // instead of racing; and temporaries that killed merges left beside it are removed.
 
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rm, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -155,8 +155,8 @@ function removeLockSync(path: string, token: string): void {
 
 // -- temporaries -----------------------------------------------------------------------------------
 
-/** The temporaries of output `outDir`: `.OUT.partial-<pid>-<hex>` (and their `.old` companions). */
-const PARTIAL = /^\.(.+)\.partial-(\d+)-[0-9a-f]+(\.old)?$/;
+/** The temporaries of output `outDir`: `.OUT.partial-<pid>-<hex>` (and their `.old` and `.removing` companions). */
+const PARTIAL = /^\.(.+)\.partial-(\d+)-[0-9a-f]+(\.old|\.removing)?$/;
 
 /** Name of the file inside a temporary that records its owner (pid and host). */
 export const OWNER_FILE = ".x-merge-owner";
@@ -196,7 +196,24 @@ export async function removeStaleTemporaries(outDir: string): Promise<string[]> 
 
 /** Synchronous removal of a temporary (for interrupt handlers). */
 export function removeTemporarySync(path: string): void {
-  rmSync(path, { recursive: true, force: true });
+  // Run from a signal handler, this races the merge's own writes still in flight on libuv's threads: files created
+  // inside while it walks the directory fail the final rmdir (ENOTEMPTY). Renamed away first, the path is gone for
+  // every later create; what was already under way lands in the renamed directory, which is walked again.
+  let target = path;
+  try {
+    renameSync(path, `${path}.removing`);
+    target = `${path}.removing`;
+  } catch {
+    // already gone, or not renamable: remove it where it is
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      rmSync(target, { recursive: true, force: true });
+      return;
+    } catch (err) {
+      if (attempt >= 50) throw err;
+    }
+  }
 }
 
 /** Names of the temporaries of `outDir` present now (tests, reports). */
