@@ -153,6 +153,7 @@ export {
 } from "./powerflow/index.js";
 // Text reports and meter units (what `x grid` prints and parses).
 export {
+  type BadDataSummary,
   formatEvaluation,
   formatIdentificationSummary,
   formatSimulationSummary,

@@ -43,6 +43,37 @@ export interface IdentificationSummary {
   readonly library: boolean;
   readonly exactRelaxations: number;
   readonly seconds: GridModel["seconds"];
+  /** What the bad-data steps rejected; null when they were off. */
+  readonly badData: BadDataSummary | null;
+  /** Edges with confidence below 0.99, with the confidence when the topology read-out gives one. */
+  readonly uncertainEdges: readonly { readonly edge: string; readonly confidence: number | null }[];
+}
+
+/** The bad-data report in counts: flagged readings by test and by quantity, and the meters flagged as a whole. */
+export interface BadDataSummary {
+  readonly flagged: number;
+  readonly byTest: { readonly spike: number; readonly residual: number };
+  readonly byQuantity: { readonly v: number; readonly p: number; readonly q: number };
+  readonly meters: readonly { readonly bus: string; readonly flagged: number; readonly readings: number }[];
+  readonly missing: number;
+  readonly branchRejections: number;
+}
+
+function badDataSummary(r: NonNullable<GridModel["badData"]>): BadDataSummary {
+  const byTest = { spike: 0, residual: 0 };
+  const byQuantity = { v: 0, p: 0, q: 0 };
+  for (const f of r.readings) {
+    byTest[f.test]++;
+    byQuantity[f.quantity]++;
+  }
+  return {
+    flagged: r.readings.length,
+    byTest,
+    byQuantity,
+    meters: r.meters.map((m) => ({ bus: m.bus, flagged: m.flagged, readings: m.readings })),
+    missing: r.missing,
+    branchRejections: r.branchRejections,
+  };
 }
 
 /** The summary of `model`, identified from `feeder`'s data and written to `out`. */
@@ -61,10 +92,25 @@ export function identificationSummary(model: GridModel, out: string, feeder: str
     library: model.impedance.library,
     exactRelaxations: model.impedance.exactRelaxations,
     seconds: model.seconds,
+    badData: model.badData ? badDataSummary(model.badData) : null,
+    uncertainEdges: model.uncertainEdges.map((edge) => {
+      const b = model.branches.find((x) => `${x.from}-${x.to}` === edge || `${x.to}-${x.from}` === edge);
+      return { edge, confidence: b?.confidence ?? null };
+    }),
   };
 }
 
-/** The identification in one line: branches and buses, topology and impedance methods with their times. */
+/** At most `max` items joined by ", ", then "+n more". */
+function capped(items: readonly string[], max: number): string {
+  return items.length > max
+    ? `${items.slice(0, max).join(", ")}, +${items.length - max} more`
+    : items.join(", ");
+}
+
+/**
+ * The identification: one line with branches and buses, topology and impedance methods with their times, then
+ * what the bad-data steps rejected and the uncertain edges (capped lists).
+ */
 export function formatIdentificationSummary(s: IdentificationSummary): string {
   return (
     `wrote ${s.out}: ${s.branches} branches over ${s.buses} buses` +
@@ -72,8 +118,45 @@ export function formatIdentificationSummary(s: IdentificationSummary): string {
     `topology ${s.topology} (${s.design}) ${s.seconds.topology.toFixed(2)} s, ` +
     `impedances ${s.library ? `${s.method} conductor library` : `${s.method}${s.solver ? `/${s.solver}` : ""}`} ` +
     `${s.seconds.impedance.toFixed(2)} s` +
-    (s.library ? "" : `, ${s.exactRelaxations}/${s.branches} relaxations exact`)
+    (s.library ? "" : `, ${s.exactRelaxations}/${s.branches} relaxations exact`) +
+    badDataLine(s.badData) +
+    (s.uncertainEdges.length
+      ? `\nuncertain edges: ${capped(
+          s.uncertainEdges.map((u) =>
+            u.confidence === null ? u.edge : `${u.edge} (${u.confidence.toFixed(2)})`,
+          ),
+          8,
+        )}`
+      : "")
   );
+}
+
+function badDataLine(b: BadDataSummary | null): string {
+  if (!b) return "";
+  const nonzero = (pairs: [string, number][]) =>
+    pairs
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ");
+  const head =
+    b.flagged === 0
+      ? "\nbad data: no readings rejected"
+      : `\nbad data: ${b.flagged} reading(s) rejected (${nonzero([
+          ["spike test", b.byTest.spike],
+          ["residual test", b.byTest.residual],
+        ])}; ${nonzero([
+          ["|V|", b.byQuantity.v],
+          ["P", b.byQuantity.p],
+          ["Q", b.byQuantity.q],
+        ])})`;
+  const meters = b.meters.length
+    ? `; meters flagged: ${capped(
+        b.meters.map((m) => `${m.bus} (${m.flagged}/${m.readings})`),
+        5,
+      )}`
+    : "";
+  const branch = b.branchRejections ? `; ${b.branchRejections} sample(s) rejected by the branch fits` : "";
+  return head + meters + branch;
 }
 
 const pctText = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)} %` : "n/a");

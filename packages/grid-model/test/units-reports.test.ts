@@ -3,8 +3,10 @@ import {
   formatEvaluation,
   formatIdentificationSummary,
   formatSimulationSummary,
+  type GridModel,
   GridUnitError,
   type IdentificationMetrics,
+  identificationSummary,
   meterNoiseSigmas,
   parseMinutes,
   parseRate,
@@ -87,6 +89,8 @@ describe("x grid reports", () => {
       library: false,
       exactRelaxations: 10,
       seconds: { topology: 0.5, impedance: 1.25, badData: 0 },
+      badData: null,
+      uncertainEdges: [],
     };
     expect(formatIdentificationSummary(s)).toBe(
       "wrote m.json: 11 branches over 12 buses (1 unmetered left out), 100 samples; topology likelihood (pq) 0.50 s, impedances lad/highs 1.25 s, 10/11 relaxations exact",
@@ -94,6 +98,66 @@ describe("x grid reports", () => {
     expect(formatIdentificationSummary({ ...s, hiddenBuses: 0, library: true, solver: null })).toBe(
       "wrote m.json: 11 branches over 12 buses, 100 samples; topology likelihood (pq) 0.50 s, impedances lad conductor library 1.25 s",
     );
+  });
+
+  it("names what the bad-data steps rejected and the uncertain edges, with capped lists", () => {
+    const reading = (bus: string, quantity: "v" | "p" | "q", test: "spike" | "residual") => ({
+      bus,
+      quantity,
+      sample: 3,
+      value: 2,
+      expected: 1,
+      z: 9,
+      test,
+      reason: "r",
+    });
+    const model = {
+      buses: ["a", "b", "c"],
+      hiddenBuses: [],
+      branches: [
+        { from: "a", to: "b", rPu: 0.1, xPu: 0.1, samples: 10, confidence: 0.62 },
+        { from: "b", to: "c", rPu: 0.1, xPu: 0.1, samples: 10 },
+      ],
+      samples: 10,
+      topology: { method: "likelihood", design: "pq", condition: 1, samplesUsed: 10 },
+      impedance: { method: "lad", solver: "highs", library: false, exactRelaxations: 2, maxGap: 0 },
+      uncertainEdges: ["a-b", "c-b"],
+      badData: {
+        readings: [reading("b", "v", "spike"), reading("b", "p", "spike"), reading("c", "q", "residual")],
+        meters: [{ bus: "b", flagged: 2, readings: 20, reason: "check" }],
+        missing: 4,
+        chiSquaredFailed: { before: 1, after: 0 },
+        branchRejections: 0,
+      },
+      zeroInjection: [],
+      seconds: { topology: 0.5, impedance: 1.25, badData: 0.1 },
+    } as unknown as GridModel;
+    const s = identificationSummary(model, "m.json", "f");
+    expect(s.badData).toEqual({
+      flagged: 3,
+      byTest: { spike: 2, residual: 1 },
+      byQuantity: { v: 1, p: 1, q: 1 },
+      meters: [{ bus: "b", flagged: 2, readings: 20 }],
+      missing: 4,
+      branchRejections: 0,
+    });
+    expect(s.uncertainEdges).toEqual([
+      { edge: "a-b", confidence: 0.62 },
+      { edge: "c-b", confidence: null },
+    ]);
+    expect(formatIdentificationSummary(s).split("\n").slice(1)).toEqual([
+      "bad data: 3 reading(s) rejected (spike test 2, residual test 1; |V| 1, P 1, Q 1); meters flagged: b (2/20)",
+      "uncertain edges: a-b (0.62), c-b",
+    ]);
+    const many = {
+      ...s,
+      badData: { ...s.badData!, flagged: 0, meters: [], branchRejections: 5 },
+      uncertainEdges: Array.from({ length: 10 }, (_, i) => ({ edge: `e${i}`, confidence: null })),
+    };
+    expect(formatIdentificationSummary(many).split("\n").slice(1)).toEqual([
+      "bad data: no readings rejected; 5 sample(s) rejected by the branch fits",
+      "uncertain edges: e0, e1, e2, e3, e4, e5, e6, e7, +2 more",
+    ]);
   });
 
   it("formats an evaluation, with or without the contracted topology", () => {

@@ -96,6 +96,59 @@ describe.skipIf(!built)("x grid identify / evaluate", () => {
   });
 });
 
+describe.skipIf(!built)("x grid identify: bad data, uncertain edges, export", () => {
+  const csv = join(tmp.path, "sm13-bad.csv");
+  const model = join(tmp.path, "model13-bad.json");
+
+  it("names the readings the bad-data steps rejected and the uncertain edges; the tree stays exact", async () => {
+    const sim = await run([
+      "grid",
+      "simulate",
+      "--feeder",
+      "ieee13",
+      "--samples",
+      "2880",
+      "--noise",
+      "0.1%",
+      "--meters",
+      "all",
+      "--junction-load",
+      "2%",
+      "--missing",
+      "5%",
+      "--outliers",
+      "1%",
+      "--seed",
+      "1",
+      "--out",
+      csv,
+    ]);
+    expect(sim.code).toBe(0);
+    const id = await run(["grid", "identify", csv, "--out", model]);
+    expect(id.code).toBe(0);
+    const lines = id.out.trim().split("\n");
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(
+      /^bad data: \d+ reading\(s\) rejected \(spike test \d+, residual test \d+; \|V\| \d+, P \d+, Q \d+\)/,
+    );
+    expect(lines[2]).toMatch(/^uncertain edges: \d+-\d+ \(0\.\d\d\)/);
+
+    const json = await run(["grid", "identify", csv, "--out", model, "--overwrite", "--json"]);
+    const s = JSON.parse(json.out);
+    const doc = JSON.parse(await readFile(model, "utf8"));
+    expect(s.badData.flagged).toBe(doc.badData.readings.length);
+    expect(s.badData.flagged).toBeGreaterThan(0);
+    expect(s.badData.byTest.spike + s.badData.byTest.residual).toBe(s.badData.flagged);
+    expect(s.badData.byQuantity.v + s.badData.byQuantity.p + s.badData.byQuantity.q).toBe(s.badData.flagged);
+    expect(s.uncertainEdges.map((u: { edge: string }) => u.edge)).toEqual(doc.uncertainEdges);
+    for (const u of s.uncertainEdges) expect(u.confidence).toBeLessThan(0.99);
+
+    const ev = await run(["grid", "evaluate", model, "--truth", "ieee13", "--json"]);
+    expect(ev.code).toBe(0);
+    expect(JSON.parse(ev.out)).toMatchObject({ exactTree: true, edgeAccuracy: 1 });
+  }, 120_000);
+});
+
 describe.skipIf(!built)("x grid evaluate: exact up to contraction", () => {
   it("prints it next to the plain exact tree; a bus misplaced across a sub-noise stub is forgiven only there", async () => {
     const { case69 } = await import("@x/grid-model");
