@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import {
   formatEvaluation,
   formatIdentificationSummary,
@@ -10,6 +11,7 @@ import {
   parseRate,
   parseVoltageStep,
 } from "@x/grid-model";
+import { writeFileAtomic } from "@x/tensor-core";
 import type { Command } from "commander";
 import {
   addOptions,
@@ -210,12 +212,17 @@ interface IdentifyOpts {
   libraryFamily: "ieee" | "pandapower" | "all";
   topology: "likelihood" | "tree-metric" | "laplacian" | "variance";
   solver: "highs" | "glpk";
+  matpower?: string;
+  dss?: string;
   overwrite?: boolean;
   json?: boolean;
 }
 
 async function identify(csv: string, o: IdentifyOpts): Promise<void> {
-  checkOutput(o.out, { overwrite: o.overwrite, inputs: [csv] });
+  const outs = [o.out, o.matpower, o.dss].filter((f): f is string => f !== undefined);
+  if (new Set(outs.map((f) => resolve(f))).size < outs.length)
+    throw new UsageError("--out, --matpower and --dss must name different files");
+  for (const f of outs) checkOutput(f, { overwrite: o.overwrite, inputs: [csv] });
   const grid = await import("@x/grid-model");
   const data = await grid.readSmartMeterCsv(csv);
   const zBaseOhm = (data.baseKvLl * data.baseKvLl) / data.baseMva;
@@ -230,6 +237,16 @@ async function identify(csv: string, o: IdentifyOpts): Promise<void> {
     zBaseOhm,
   });
   await grid.writeGridModelFile(o.out, model, { feeder: data.feederId, source: csv });
+  if (o.matpower || o.dss) {
+    const feeder = grid.modelToFeeder(model, {
+      id: `${data.feederId}-identified`,
+      baseKvLl: data.baseKvLl,
+      baseMva: data.baseMva,
+      loadsFrom: data,
+    });
+    if (o.matpower) await writeFileAtomic(o.matpower, grid.feederToMatpower(feeder));
+    if (o.dss) await writeFileAtomic(o.dss, grid.feederToOpenDss(feeder));
+  }
   const summary = identificationSummary(model, o.out, data.feederId);
   printResult(o.json, summary, () => formatIdentificationSummary(summary));
 }
@@ -242,13 +259,15 @@ function identifyCommand(): Command {
       "x grid identify sm.csv --out model.json",
       "x grid identify sm.csv --out model.json --method ls --json",
       "x grid identify sm.csv --out model.json --library",
+      "x grid identify sm.csv --out model.json --matpower model.m --dss model.dss",
     ],
   )
     .description(
       "Stage 1 recovers the topology (likelihood tree search from the loss-corrected tree metric by default; the " +
         "plain Laplacian inversion and Var-MinST as options), stage 2 the branch impedances by a leaves-to-root sweep of " +
         "per-branch LAD (LP with tangent cuts) or LS fits on the DistFlow branch equation. --library picks a conductor " +
-        "type and length per branch from the conductor library instead.",
+        "type and length per branch from the conductor library instead. --matpower / --dss also write the " +
+        "identified feeder (tree, impedances, mean measured loads) as a MATPOWER case / OpenDSS script.",
     )
     .argument("<csv>", "smart-meter CSV (x grid simulate writes one)")
     .requiredOption("-o, --out <file>", "output model JSON");
@@ -263,6 +282,8 @@ function identifyCommand(): Command {
       "likelihood",
     ],
     ["--solver <s>", "LP solver of the LAD fits (glpk needs glpk.js)", ["highs", "glpk"], "highs"],
+    ["--matpower <file>", "also write the identified feeder as a MATPOWER case (.m)"],
+    ["--dss <file>", "also write the identified feeder as an OpenDSS script (.dss)"],
     overwriteOption(),
     jsonOption(),
   ]).action(identify);

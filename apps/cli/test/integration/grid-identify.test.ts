@@ -147,6 +147,54 @@ describe.skipIf(!built)("x grid identify: bad data, uncertain edges, export", ()
     expect(ev.code).toBe(0);
     expect(JSON.parse(ev.out)).toMatchObject({ exactTree: true, edgeAccuracy: 1 });
   }, 120_000);
+
+  it("--matpower / --dss write the identified feeder; both read back to the same tree and impedances", async () => {
+    const { parseMatpower, parseOpenDss } = await import("@x/grid-model");
+    const m = join(tmp.path, "id13.m");
+    const dss = join(tmp.path, "id13.dss");
+    const out = join(tmp.path, "model13-export.json");
+    const id = await run(["grid", "identify", csv, "--out", out, "--matpower", m, "--dss", dss]);
+    expect(id.err).toBe("");
+    expect(id.code).toBe(0);
+    const doc = JSON.parse(await readFile(out, "utf8"));
+    for (const f of [
+      parseMatpower(await readFile(m, "utf8"), { file: m }),
+      parseOpenDss(await readFile(dss, "utf8"), { file: dss }),
+    ]) {
+      expect(f.buses[0]!.name).toBe(doc.root);
+      expect(f.branches).toHaveLength(doc.branches.length);
+      for (const br of doc.branches) {
+        const to = f.buses.find((b) => b.name === br.to)!;
+        const fb = f.branches[to.id - 1]!;
+        expect(f.buses[fb.from]!.name).toBe(br.from);
+        expect(fb.rPu).toBeCloseTo(Math.max(br.rPu, 0), 9);
+        expect(fb.xPu).toBeCloseTo(Math.max(br.xPu, 0), 9);
+      }
+    }
+    // The exported case is a feeder the other commands take: the model against it is the exact tree.
+    const ev = await run(["grid", "evaluate", out, "--truth", m, "--json"]);
+    expect(ev.code).toBe(0);
+    expect(JSON.parse(ev.out)).toMatchObject({ exactTree: true, edgeAccuracy: 1 });
+    expect(JSON.parse(ev.out).medianApeZ).toBeLessThan(1e-6);
+
+    const again = await run(["grid", "identify", csv, "--out", join(tmp.path, "m2.json"), "--dss", dss]);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/exists.*--overwrite/);
+    const intoInput = await run([
+      "grid",
+      "identify",
+      csv,
+      "--out",
+      join(tmp.path, "m3.json"),
+      "--matpower",
+      csv,
+    ]);
+    expect(intoInput.code).toBe(2);
+    expect(intoInput.err).toMatch(/is the input/);
+    const same = await run(["grid", "identify", csv, "--out", m, "--matpower", m, "--overwrite"]);
+    expect(same.code).toBe(2);
+    expect(same.err).toMatch(/different files/);
+  }, 120_000);
 });
 
 describe.skipIf(!built)("x grid evaluate: exact up to contraction", () => {
