@@ -163,7 +163,8 @@ const pctText = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)} %` : "n/a"
 
 /**
  * An evaluation as text: edge accuracy, exact tree, the topology up to contraction (`contracted`, or why there is
- * none: `contractDrop` 0, or a model that does not cover every bus), r / x / |z| errors, conductors and lengths.
+ * none: `contractDrop` 0, or a model that does not cover every bus), r / x / |z| errors, conductors and lengths,
+ * then the wrong and missed edges (capped) and the three branches with the largest |z| errors.
  */
 export function formatEvaluation(
   model: string,
@@ -189,5 +190,19 @@ export function formatEvaluation(
   if (m.conductorAccuracy !== null)
     lines.push(`  conductor accuracy ${(100 * m.conductorAccuracy).toFixed(1)} %`);
   if (m.lengthMape !== null) lines.push(`  length MAPE        ${pctText(m.lengthMape)}`);
+  const edges = (es: readonly { from: string; to: string }[]) =>
+    capped(
+      es.map((e) => `${e.from}-${e.to}`),
+      6,
+    );
+  if (m.wrongEdges.length) lines.push(`  wrong edges        ${edges(m.wrongEdges)}`);
+  if (m.missedEdges.length) lines.push(`  missed true edges  ${edges(m.missedEdges)}`);
+  if (m.worstBranches.length)
+    lines.push(
+      `  worst |z| errors   ${m.worstBranches
+        .slice(0, 3)
+        .map((b) => `${b.from}-${b.to} ${pctText(b.apeZ)}`)
+        .join(", ")}`,
+    );
   return lines.join("\n");
 }

@@ -175,6 +175,9 @@ describe("x grid reports", () => {
       unidentified: 1,
       conductorAccuracy: null,
       lengthMape: null,
+      wrongEdges: [],
+      missedEdges: [],
+      worstBranches: [],
     } as unknown as IdentificationMetrics;
     const text = formatEvaluation("m.json", "ieee13", m, undefined, 0).split("\n");
     expect(text).toEqual([
@@ -202,5 +205,26 @@ describe("x grid reports", () => {
     expect(formatEvaluation("m.json", "ieee13", m, undefined, 1e-4).split("\n")[3]).toBe(
       "  up to contraction  n/a (model does not cover every bus)",
     );
+    const e = (from: string, to: string) => ({ from, to });
+    const w = (from: string, to: string, apeZ: number) => ({ ...e(from, to), apeZ, apeR: 0, apeX: 0 });
+    const bad = {
+      ...m,
+      wrongEdges: [
+        e("671", "680"),
+        e("1", "2"),
+        e("3", "4"),
+        e("5", "6"),
+        e("7", "8"),
+        e("9", "10"),
+        e("11", "12"),
+      ],
+      missedEdges: [e("692", "675")],
+      worstBranches: [w("632", "645", 12.5), w("645", "646", 3), w("650", "632", 1.25), w("671", "684", 1)],
+    } as unknown as IdentificationMetrics;
+    expect(formatEvaluation("m.json", "ieee13", bad, undefined, 0).split("\n").slice(8)).toEqual([
+      "  wrong edges        671-680, 1-2, 3-4, 5-6, 7-8, 9-10, +1 more",
+      "  missed true edges  692-675",
+      "  worst |z| errors   632-645 12.50 %, 645-646 3.00 %, 650-632 1.25 %",
+    ]);
   });
 });

@@ -322,7 +322,7 @@ function evaluateCommand(): Command {
   )
     .description(
       "Edge accuracy, exact tree, r/x MAPE and median errors over the recovered edges, |z| median error, conductor " +
-        "accuracy and length MAPE (library mode). Switch branches (|z| <= 2e-5 pu) count as one node; unmetered buses " +
+        "accuracy and length MAPE (library mode), the wrong and missed edges and the worst |z| errors. Switch branches (|z| <= 2e-5 pu) count as one node; unmetered buses " +
         "are skipped. Next to the plain exact tree it prints the topology 'up to contraction': both trees compared " +
         "after contracting the true feeder's branches whose nominal-load drop in |V|² is below --contract-drop.",
     )

@@ -146,6 +146,10 @@ describe.skipIf(!built)("x grid identify: bad data, uncertain edges, export", ()
     const ev = await run(["grid", "evaluate", model, "--truth", "ieee13", "--json"]);
     expect(ev.code).toBe(0);
     expect(JSON.parse(ev.out)).toMatchObject({ exactTree: true, edgeAccuracy: 1 });
+    const worst = JSON.parse(ev.out).worstBranches[0];
+    const text = await run(["grid", "evaluate", model, "--truth", "ieee13"]);
+    expect(text.out).not.toMatch(/wrong edges|missed true edges/);
+    expect(text.out).toContain(`worst |z| errors   ${worst.from}-${worst.to} ${worst.apeZ.toFixed(2)} %`);
   }, 120_000);
 
   it("--matpower / --dss write the identified feeder; both read back to the same tree and impedances", async () => {
@@ -226,6 +230,12 @@ describe.skipIf(!built)("x grid evaluate: exact up to contraction", () => {
     expect(text.out).toMatch(
       /up to contraction +edges 100\.0 % \(45\/45\), exact yes \[23 true branches contracted: nominal drop/,
     );
+    // The text names the misplaced edge, the true edge it replaced, and the worst |z| errors.
+    expect(m.wrongEdges).toEqual([{ from: "44", to: "46" }]);
+    expect(m.missedEdges).toEqual([{ from: "45", to: "46" }]);
+    expect(text.out).toMatch(/^ {2}wrong edges +44-46$/m);
+    expect(text.out).toMatch(/^ {2}missed true edges +45-46$/m);
+    expect(text.out).toMatch(/^ {2}worst \|z\| errors +\d+-\d+ 0\.00 %/m);
     const off = await run(["grid", "evaluate", model, "--truth", "ieee69", "--contract-drop", "0"]);
     expect(off.out).toMatch(/up to contraction +n\/a/);
     const bad = await run(["grid", "evaluate", model, "--truth", "ieee69", "--contract-drop", "-1"]);
