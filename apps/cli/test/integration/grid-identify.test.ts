@@ -6,26 +6,30 @@ import { built, tempDir, x } from "./helpers.js";
 const tmp = { path: tempDir("x-cli-grid-id-") };
 
 const run = async (args: string[]) => x(args);
+/** `x grid simulate` on the 13-bus feeder, every bus metered, 0.1 %-class |V| meters. */
+const simulate13 = (out: string, samples: number, seed: number, extra: string[] = []) =>
+  run([
+    "grid",
+    "simulate",
+    "--feeder",
+    "ieee13",
+    "--samples",
+    String(samples),
+    "--noise",
+    "0.1%",
+    "--meters",
+    "all",
+    ...extra,
+    "--seed",
+    String(seed),
+    "--out",
+    out,
+  ]);
 
 describe.skipIf(!built)("x grid identify / evaluate", () => {
   it("identifies the 13-bus feeder from simulated 0.1 %-class meter data and evaluates it", async () => {
     const csv = join(tmp.path, "sm13.csv");
-    const sim = await run([
-      "grid",
-      "simulate",
-      "--feeder",
-      "ieee13",
-      "--samples",
-      "2000",
-      "--noise",
-      "0.1%",
-      "--meters",
-      "all",
-      "--seed",
-      "3",
-      "--out",
-      csv,
-    ]);
+    const sim = await simulate13(csv, 2000, 3);
     expect(sim.code).toBe(0);
     const model = join(tmp.path, "model.json");
     const id = await run(["grid", "identify", csv, "--out", model, "--json"]);
@@ -101,27 +105,13 @@ describe.skipIf(!built)("x grid identify: bad data, uncertain edges, export", ()
   const model = join(tmp.path, "model13-bad.json");
 
   it("names the readings the bad-data steps rejected and the uncertain edges; the tree stays exact", async () => {
-    const sim = await run([
-      "grid",
-      "simulate",
-      "--feeder",
-      "ieee13",
-      "--samples",
-      "2880",
-      "--noise",
-      "0.1%",
-      "--meters",
-      "all",
+    const sim = await simulate13(csv, 2880, 1, [
       "--junction-load",
       "2%",
       "--missing",
       "5%",
       "--outliers",
       "1%",
-      "--seed",
-      "1",
-      "--out",
-      csv,
     ]);
     expect(sim.code).toBe(0);
     const id = await run(["grid", "identify", csv, "--out", model]);
