@@ -4,7 +4,7 @@
  * --overwrite, never write into or over an input), and printing results as text or --json.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { outputOverlap, realPathOf } from "@x/tensor-core";
+import { outputOverlap, realPathOf, signalExitCode } from "@x/tensor-core";
 import { Command, InvalidArgumentError, Option } from "commander";
 
 /** A usage error: one line, exit code 2. */
@@ -23,9 +23,6 @@ export class ExitError extends Error {
   }
 }
 
-/** The exit code of a run stopped by `signal`: 130 for SIGINT (Ctrl-C), 143 for SIGTERM. */
-export const interruptedCode = (signal: NodeJS.Signals): number => (signal === "SIGINT" ? 130 : 143);
-
 /**
  * For a command whose library work cannot be cancelled midway (a merge): until the returned function is
  * called, SIGINT / SIGTERM end the process at once with one line on stderr, `where: interrupted (SIGNAL); ...`,
@@ -38,7 +35,7 @@ export function exitOnInterrupt(where: string, message: string, before?: () => v
       before?.();
     } finally {
       process.stderr.write(`${where}: interrupted (${signal}); ${message}\n`);
-      process.exit(interruptedCode(signal));
+      process.exit(signalExitCode(signal));
     }
   };
   const onInt = () => on("SIGINT");

@@ -1,5 +1,7 @@
-/** The exit code of a process stopped by `signal`: 130 for SIGINT (Ctrl-C), 143 for SIGTERM. */
-export const signalExitCode = (signal: NodeJS.Signals): number => (signal === "SIGINT" ? 130 : 143);
+import { signalExitCode } from "@x/tensor-core";
+
+/** The exit code of a process stopped by a signal (tensor-core's convention, re-exported for run scripts). */
+export { signalExitCode };
 
 /** Ctrl-C / SIGTERM of a run that stops cleanly (see `catchInterrupts`). */
 export interface Interrupts {

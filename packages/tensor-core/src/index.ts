@@ -142,6 +142,7 @@ export {
   selectKths,
   truncIndex,
 } from "./select.js";
+export { signalExitCode } from "./signals.js";
 export {
   compareCodePoints,
   type FlatEntry,

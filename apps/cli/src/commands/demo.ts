@@ -11,6 +11,7 @@ import {
   addOptions,
   checkOutput,
   defineCommand,
+  exitOnInterrupt,
   integer,
   jsonOption,
   list,
@@ -69,14 +70,7 @@ async function demo(o: DemoOpts): Promise<void> {
   const command = `x ${words.length > 0 ? words.join(" ") : "demo"}`;
 
   // Ctrl-C / SIGTERM during the tour: nothing is half-written (tour.json is renamed into place at the end), so stop now.
-  const onSignal = (sig: NodeJS.Signals) => {
-    process.stderr.write(`x demo: interrupted (${sig}); no tour.json written\n`);
-    process.exit(sig === "SIGINT" ? 130 : 143);
-  };
-  const onInt = () => onSignal("SIGINT");
-  const onTerm = () => onSignal("SIGTERM");
-  process.on("SIGINT", onInt);
-  process.on("SIGTERM", onTerm);
+  const detachInterrupts = exitOnInterrupt("x demo", "no tour.json written");
   let tour: TourResult;
   try {
     await mkdir(tourDir, { recursive: true });
@@ -97,8 +91,7 @@ async function demo(o: DemoOpts): Promise<void> {
       [".json", `${JSON.stringify(tour, null, 1)}\n`],
     ]);
   } finally {
-    process.off("SIGINT", onInt);
-    process.off("SIGTERM", onTerm);
+    detachInterrupts();
   }
 
   const { demoTourSummary, formatTourSummary } = await import("@x/experiments");
