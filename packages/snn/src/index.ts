@@ -57,6 +57,7 @@ export {
   type BuiltinDataset,
   FASHION_TRAIN_PER_CLASS,
   indicesByClass,
+  isBuiltinDataset,
   loadBuiltinSplit,
   loadClassPool,
   loadData,

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { type ImageSet, selectClasses, subset } from "@x/datasets";
 import { Rng } from "@x/tensor-core";
-import { loadClassPool, loadImageFile, splitPerClass } from "../data/splits.js";
+import { isBuiltinDataset, loadClassPool, loadImageFile, splitPerClass } from "../data/splits.js";
 import { SnnConfigError } from "../errors.js";
 import { asIs, type OptionName } from "../options.js";
 import type { CadeArm } from "./arms.js";
@@ -87,7 +87,7 @@ export interface CadeData {
  * is a {@link SnnConfigError}.
  */
 export async function loadCadeData(o: CadeDataOptions, name: OptionName = asIs): Promise<CadeData> {
-  const builtin = o.data === "mnist" || o.data === "fashion-mnist";
+  const builtin = isBuiltinDataset(o.data);
   const pool = await loadClassPool(o.data, "train", o.classes, name);
   const split = splitPerClass(pool.set, {
     valPerClass: o.valData ? 0 : o.valPerClass,

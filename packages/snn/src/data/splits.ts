@@ -135,13 +135,17 @@ export async function loadImageFile(path: string): Promise<ImageSet> {
   }
 }
 
+/** Whether `data` names a built-in data set (anything else is a data file). */
+export const isBuiltinDataset = (data: string): data is BuiltinDataset =>
+  data === "mnist" || data === "fashion-mnist";
+
 /** A built-in data set's split, or a safetensors file when `data` is not a built-in name. */
 export async function loadData(
   data: string,
   split: SplitName = "test",
   classes?: readonly number[],
 ): Promise<ImageSet> {
-  if (data === "mnist" || data === "fashion-mnist") return loadBuiltinSplit(data, split, classes);
+  if (isBuiltinDataset(data)) return loadBuiltinSplit(data, split, classes);
   const set = await loadImageFile(data);
   return classes ? selectClasses(set, classes) : set;
 }

@@ -1,5 +1,11 @@
 import { type LoadModelOptions, loadModel } from "../checkpoint/safetensors.js";
-import { type BuiltinDataset, loadData, predictionsChecksum, type SplitName } from "../data/splits.js";
+import {
+  type BuiltinDataset,
+  isBuiltinDataset,
+  loadData,
+  predictionsChecksum,
+  type SplitName,
+} from "../data/splits.js";
 import { SnnCheckpointError, SnnConfigError } from "../errors.js";
 import { FastSnn } from "../infer/net.js";
 import type { ModelSpec } from "../model/spec.js";
@@ -42,7 +48,7 @@ export async function evaluateCheckpoint(
 ): Promise<EvaluateResult> {
   const t0 = performance.now();
   const data = o.data ?? "fashion-mnist";
-  const unknown = data === "mnist" || data === "fashion-mnist" ? o.classes?.filter((c) => c > 9) : undefined;
+  const unknown = isBuiltinDataset(data) ? o.classes?.filter((c) => c > 9) : undefined;
   if (unknown?.length)
     throw new SnnConfigError(`${name("classes")}: ${data} has classes 0..9, not ${unknown.join(", ")}`);
   const model = await loadModel(file, o);

@@ -20,6 +20,7 @@ import {
   formatCadeReport,
   type InferenceEngine,
   imageSetChecksum,
+  isBuiltinDataset,
   loadCadeData,
   rankInitialPopulation,
   runCade,
@@ -36,7 +37,6 @@ import {
   dataOptions,
   engineOption,
   flag,
-  isBuiltinData,
   kebab,
   type ModelOpts,
   modelOptions,
@@ -106,7 +106,7 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   if (o.testData && !o.test) throw new UsageError("--test-data and --no-test contradict each other");
   const quiet = o.quiet === true || o.json === true;
   const arm = cadeArmOf(o, flag);
-  const builtin = isBuiltinData(o.data);
+  const builtin = isBuiltinDataset(o.data);
   const inputs = [
     ...(o.population ?? []),
     ...(o.source ? [o.source] : []),

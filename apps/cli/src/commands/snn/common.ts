@@ -156,8 +156,6 @@ export const dataOptions = (valPerClass: { min: number; default: number }): Opti
 
 // ---------------------------------------------------------------- outputs
 
-export const isBuiltinData = (data: string) => data === "mnist" || data === "fashion-mnist";
-
 /**
  * The output policy of a resumable command: --out is required, --resume needs --checkpoint-dir, neither output
  * may be or hold an input, and an existing one is replaced only with --overwrite or --resume (which continues

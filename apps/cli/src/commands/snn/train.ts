@@ -10,6 +10,7 @@ import {
   ARCHITECTURE_KEYS,
   formatTrainReport,
   initModel,
+  isBuiltinDataset,
   loadClassPool,
   loadModel,
   NEURON_KEYS,
@@ -30,7 +31,6 @@ import {
   checkRunOutputs,
   dataOptions,
   flag,
-  isBuiltinData,
   kebab,
   type ModelOpts,
   modelOptions,
@@ -80,7 +80,7 @@ interface TrainOpts extends ModelOpts {
 async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
   const out = checkRunOutputs(o, "where the trained model goes", [
     ...(o.init ? [o.init] : []),
-    ...(isBuiltinData(o.data) ? [] : [o.data]),
+    ...(isBuiltinDataset(o.data) ? [] : [o.data]),
   ]);
   if (o.keepBest && o.valPerClass === 0)
     throw new UsageError("--keep-best needs a validation set (--val-per-class N)");
