@@ -79,7 +79,6 @@ interface BusModel {
   h?: number;
 }
 
-/** Generates net consumption (pu, positive = load) per bus for successive minutes. */
 /**
  * How a load-profile table drives `feeder`'s loads: per-bus series when its columns are bus names (`<bus>:q` for
  * kvar), household profiles when none is. A table mixing both is a ProfileError naming the first column that is
@@ -99,6 +98,7 @@ export function loadProfilesFor(
   return perBus.length > 0 ? { busProfiles: table } : { householdProfiles: table };
 }
 
+/** Generates net consumption (pu, positive = load) per bus for successive minutes. */
 export class LoadModel {
   readonly buses: BusModel[] = [];
   private readonly lib: ShapeTable;
