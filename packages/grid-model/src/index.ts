@@ -163,6 +163,7 @@ export {
   type IdentificationSummary,
   identificationSummary,
   type SimulationSummary,
+  simulationEffects,
 } from "./reports.js";
 // Bad data.
 export {
