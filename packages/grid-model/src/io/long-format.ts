@@ -2,7 +2,14 @@ import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import type { SmartMeterData } from "../simulate/simulate.js";
-import { parseLines, RowErrors, readLines, type SkippedRow, SmartMeterCsvError } from "./row-errors.js";
+import {
+  fieldCountError,
+  parseLines,
+  RowErrors,
+  readLines,
+  type SkippedRow,
+  SmartMeterCsvError,
+} from "./row-errors.js";
 import { parseDecimal } from "./smartmeter-csv.js";
 
 /**
@@ -89,6 +96,7 @@ export class LongFormatParser {
   private readonly meta: Record<string, string> = {};
   private col: { meter: number; ts: number; p: number; q: number; v: number } | undefined;
   private width = 0;
+  private header: readonly string[] = [];
   private readonly meters = new Map<string, MeterRows>();
   private readonly seen = new Map<string, number>();
   private zoned: boolean | undefined;
@@ -121,7 +129,7 @@ export class LongFormatParser {
       return;
     }
     if (cells.length !== this.width) {
-      this.rows.bad(`${cells.length} fields, header has ${this.width}`, 0);
+      this.rows.bad(...fieldCountError(cells.length, this.header));
       return;
     }
     const c = this.col;
@@ -214,6 +222,7 @@ export class LongFormatParser {
     if (this.col.v < 0) throw this.rows.error(`missing column "v" (voltage readings are required)`);
     if (this.col.p < 0 !== this.col.q < 0) throw this.rows.error(`columns "p" and "q" go together`);
     this.width = cells.length;
+    this.header = cells;
     const listed = this.meta.buses?.split(/\s+/).filter((b) => b !== "");
     this.busList = this.opts.buses ?? (listed?.length ? listed : undefined);
     if (this.busList) this.busSet = new Set(this.busList);

@@ -47,6 +47,16 @@ export class RowErrors {
   }
 }
 
+/**
+ * A row with the wrong number of fields: the message and the 1-based column where it goes wrong (the first
+ * missing column, or the first extra field).
+ */
+export function fieldCountError(fields: number, header: readonly string[]): [string, number] {
+  return fields < header.length
+    ? [`${fields} fields, header has ${header.length}: column "${header[fields]}" is missing`, fields + 1]
+    : [`${fields} fields, header has ${header.length}: extra field`, header.length + 1];
+}
+
 /** A reader fed one line at a time. */
 export interface LineParser<R> {
   push(line: string): void;

@@ -2,7 +2,14 @@ import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import type { SmartMeterData } from "../simulate/simulate.js";
-import { parseLines, RowErrors, readLines, type SkippedRow, SmartMeterCsvError } from "./row-errors.js";
+import {
+  fieldCountError,
+  parseLines,
+  RowErrors,
+  readLines,
+  type SkippedRow,
+  SmartMeterCsvError,
+} from "./row-errors.js";
 
 /**
  * Smart-meter CSV ("x-grid-smartmeter" v1), documented in the README:
@@ -148,7 +155,7 @@ export class SmartMeterCsvParser {
     }
     const cells = line.split(",");
     if (cells.length !== this.header.length) {
-      this.rows.bad(`${cells.length} fields, header has ${this.header.length}`, 0);
+      this.rows.bad(...fieldCountError(cells.length, this.header));
       return;
     }
     const t = parseDecimal(cells[0]!.trim());
