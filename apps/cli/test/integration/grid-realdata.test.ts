@@ -105,6 +105,79 @@ describe.skipIf(!built)("x grid: long-format meter data in and out", () => {
     expect(wideFlags.err).toMatch(/--units, --root apply to the long format only/);
   }, 120_000);
 
+  it("a bare export (no header, meter ids, end labels, kV): the flags supply what the header would", async () => {
+    const rows = (await readFile(long, "utf8")).split("\n").filter((r) => r !== "" && !r.startsWith("#"));
+    // Meter ids "AMI-<bus>", voltages in kV, timestamps at the interval end.
+    const bare = [
+      "meter,timestamp,p,q,v",
+      ...rows.slice(1).map((r) => {
+        const [m, t, p, q, v] = r.split(",");
+        const end = new Date(Date.parse(t!) + 15 * 60_000).toISOString().replace(".000Z", "Z");
+        return `AMI-${m},${end},${p},${q},${v === "" ? "" : Number(v) / 1000}`;
+      }),
+    ];
+    const f = at("bare.csv");
+    await writeFile(f, bare.join("\n"));
+    const map = at("map.csv");
+    await writeFile(
+      map,
+      [
+        "meter,bus",
+        ...[
+          "650",
+          "632",
+          "670",
+          "633",
+          "645",
+          "671",
+          "634",
+          "646",
+          "680",
+          "684",
+          "692",
+          "611",
+          "652",
+          "675",
+        ].map((b) => `AMI-${b},${b}`),
+      ].join("\n"),
+    );
+    const model = at("bare.json");
+    const common = [
+      "grid",
+      "identify",
+      f,
+      "--out",
+      model,
+      "-q",
+      "--meter-map",
+      map,
+      "--buses-from",
+      "ieee13",
+    ];
+    const noBase = x(common);
+    expect(noBase.code).toBe(1);
+    expect(noBase.err).toMatch(/base_kv_ll is needed \(option or "# base_kv_ll:" header\)/);
+    const id = x([
+      ...common,
+      "--units",
+      "v=kV",
+      "--base-kv",
+      "4.16",
+      "--base-mva",
+      "1",
+      "--root",
+      "650",
+      "--label",
+      "end",
+      "--interval",
+      "15min",
+      "--json",
+    ]);
+    expect(id.code).toBe(0);
+    expect(JSON.parse(id.out)).toMatchObject({ feeder: "ieee13", samples: 2880, input: { format: "long" } });
+    expect(evaluate(model, "ieee13")).toMatchObject({ exactTree: true, edgeAccuracy: 1 });
+  }, 120_000);
+
   it("a corrupted export: one line naming file:line:column and exit 1; --skip-bad-rows lists them, exact tree", async () => {
     const rows = (await readFile(long, "utf8")).split("\n");
     const h = rows.indexOf("meter,timestamp,p,q,v");
