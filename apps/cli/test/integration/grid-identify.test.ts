@@ -1,30 +1,14 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { built, tempDir, x } from "./helpers.js";
+import { built, simulateGrid, tempDir, x } from "./helpers.js";
 
 const tmp = { path: tempDir("x-cli-grid-id-") };
 
 const run = async (args: string[]) => x(args);
 /** `x grid simulate` on the 13-bus feeder, every bus metered, 0.1 %-class |V| meters. */
 const simulate13 = (out: string, samples: number, seed: number, extra: string[] = []) =>
-  run([
-    "grid",
-    "simulate",
-    "--feeder",
-    "ieee13",
-    "--samples",
-    String(samples),
-    "--noise",
-    "0.1%",
-    "--meters",
-    "all",
-    ...extra,
-    "--seed",
-    String(seed),
-    "--out",
-    out,
-  ]);
+  simulateGrid("ieee13", samples, seed, out, extra);
 
 describe.skipIf(!built)("x grid identify / evaluate", () => {
   it("identifies the 13-bus feeder from simulated 0.1 %-class meter data and evaluates it", async () => {

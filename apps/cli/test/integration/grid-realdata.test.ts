@@ -4,31 +4,11 @@ import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { built, lines, tempDir, x, xTty } from "./helpers.js";
+import { built, lines, simulateGrid, tempDir, x, xTty } from "./helpers.js";
 
 const tmp = { path: tempDir("x-cli-grid-real-") };
 const at = (f: string) => join(tmp.path, f);
 
-/** `x grid simulate`: every bus metered, 0.1 %-class |V| meters, then `extra`. */
-const simulate = (feeder: string, samples: number, seed: number, out: string, extra: string[] = []) =>
-  x([
-    "grid",
-    "simulate",
-    "--feeder",
-    feeder,
-    "--samples",
-    String(samples),
-    "--noise",
-    "0.1%",
-    "--meters",
-    "all",
-    "--seed",
-    String(seed),
-    ...extra,
-    "--out",
-    out,
-    "-q",
-  ]);
 const evaluate = (model: string, truth: string) =>
   JSON.parse(x(["grid", "evaluate", model, "--truth", truth, "--json"]).out);
 /** The fault case of issue 17: 5 % missing records, 1 % gross outliers (junctions carry 2 % load). */
@@ -37,7 +17,7 @@ const FAULTS = ["--junction-load", "2%", "--missing", "5%", "--outliers", "1%"];
 describe.skipIf(!built)("x grid identify: the 37-bus fault case", () => {
   it("5 % missing and 1 % outliers at 10 000 samples: exact tree, rejected readings named", () => {
     const csv = at("f37.csv");
-    expect(simulate("ieee37", 10000, 1, csv, FAULTS).code).toBe(0);
+    expect(simulateGrid("ieee37", 10000, 1, csv, FAULTS).code).toBe(0);
     const model = at("f37.json");
     const id = x(["grid", "identify", csv, "--out", model, "--quiet"]);
     expect(id.err).toBe("");
@@ -56,8 +36,8 @@ describe.skipIf(!built)("x grid: long-format meter data in and out", () => {
   const long = at("sm13.long.csv");
   beforeAll(() => {
     // One seed, both formats: the same readings.
-    expect(simulate("ieee13", 2880, 1, wide, FAULTS).code).toBe(0);
-    expect(simulate("ieee13", 2880, 1, long, [...FAULTS, "--format", "long"]).code).toBe(0);
+    expect(simulateGrid("ieee13", 2880, 1, wide, FAULTS).code).toBe(0);
+    expect(simulateGrid("ieee13", 2880, 1, long, [...FAULTS, "--format", "long"]).code).toBe(0);
   });
 
   it("simulate --format long → identify (auto-detected) → exact tree, the wide file's model within 1 %", async () => {
@@ -281,7 +261,7 @@ describe.skipIf(!built)("x grid: long-format meter data in and out", () => {
 });
 
 describe.skipIf(!built)("x grid simulate --realistic", () => {
-  it("applies the preset, flags override it, and simulate → identify → evaluate runs end to end", () => {
+  it("applies the preset, flags override it, and simulate → identify → evaluate runs end to end", async () => {
     const csv = at("r13.csv");
     const sim = x([
       "grid",
@@ -300,17 +280,9 @@ describe.skipIf(!built)("x grid simulate --realistic", () => {
     expect(sim.code).toBe(0);
     const s = JSON.parse(sim.out);
     expect(s.preset).toBe("realistic");
-    expect(Object.keys(s.effects)).toEqual([
-      "zip",
-      "pv",
-      "minuteVariability",
-      "voltageStep",
-      "energyStep",
-      "meters",
-      "clockOffset",
-      "missing",
-      "gross",
-    ]);
+    const { REALISTIC, simulationEffects } = await import("@x/grid-model");
+    expect(s.effects).toEqual(simulationEffects(REALISTIC));
+    expect(Object.keys(s.effects)).toHaveLength(9);
     expect(s.voltageSigma).toBeCloseTo(0.001 / 3, 12);
     const model = at("r13.json");
     const id = x(["grid", "identify", csv, "--out", model, "-q"]);
@@ -321,13 +293,23 @@ describe.skipIf(!built)("x grid simulate --realistic", () => {
     expect(m.unidentified).toBe(1); // the unloaded leaf 680 carries no flow in the preset (no junction loads)
 
     // Typed flags win over the preset; without --realistic every effect stays off.
-    const over = x([
-      "grid",
-      "simulate",
-      "--feeder",
-      "ieee13",
-      "--samples",
-      "20",
+    /** A 20-interval 13-bus simulation with these flags: its JSON summary. */
+    const small = (name: string, flags: string[]) =>
+      JSON.parse(
+        x([
+          "grid",
+          "simulate",
+          "--feeder",
+          "ieee13",
+          "--samples",
+          "20",
+          ...flags,
+          "--out",
+          at(name),
+          "--json",
+        ]).out,
+      );
+    const o = small("o.csv", [
       "--realistic",
       "--gross",
       "0",
@@ -337,36 +319,13 @@ describe.skipIf(!built)("x grid simulate --realistic", () => {
       "0,0,1",
       "--noise",
       "0.2%",
-      "--out",
-      at("o.csv"),
-      "--json",
     ]);
-    const o = JSON.parse(over.out);
     expect(o.effects.gross).toBeUndefined();
     expect(o.effects.clockOffset).toBeUndefined();
     expect(o.effects.zip).toBe("Z 0, I 0, P 1");
     expect(o.voltageSigma).toBeCloseTo(0.002 / 3, 12);
-    const clean = JSON.parse(
-      x(["grid", "simulate", "--feeder", "ieee13", "--samples", "20", "--out", at("c.csv"), "--json"]).out,
-    );
-    expect(clean).toMatchObject({ preset: null, effects: {} });
-    const gross = JSON.parse(
-      x([
-        "grid",
-        "simulate",
-        "--feeder",
-        "ieee13",
-        "--samples",
-        "20",
-        "--gross",
-        "1%",
-        "--gross-power-factor",
-        "100",
-        "--out",
-        at("g.csv"),
-        "--json",
-      ]).out,
-    );
+    expect(small("c.csv", [])).toMatchObject({ preset: null, effects: {} });
+    const gross = small("g.csv", ["--gross", "1%", "--gross-power-factor", "100"]);
     expect(gross.effects.gross).toBe("1 % of the readings, P/Q ×100, |V| ×1.2");
   }, 120_000);
 
@@ -405,13 +364,13 @@ describe.skipIf(!built)("x grid identify: exports of flow-free branches, progres
   // No junction loads: the unloaded leaf 680 never carries flow, so its branch has no identified impedance.
   const csv = at("ff13.csv");
   beforeAll(() => {
-    expect(simulate("ieee13", 720, 2, csv).code).toBe(0);
+    expect(simulateGrid("ieee13", 720, 2, csv).code).toBe(0);
   });
 
   it("--matpower / --dss fail before writing anything; --unidentified-impedance exports with the placeholder", async () => {
     const before = (await readdir(tmp.path)).sort();
     const model = at("ff.json");
-    const fail = x([
+    const exportArgs = [
       "grid",
       "identify",
       csv,
@@ -421,8 +380,8 @@ describe.skipIf(!built)("x grid identify: exports of flow-free branches, progres
       at("ff.m"),
       "--dss",
       at("ff.dss"),
-      "-q",
-    ]);
+    ];
+    const fail = x([...exportArgs, "-q"]);
     expect(fail.code).toBe(1);
     expect(lines(fail.err)).toHaveLength(1);
     // 680 hangs off 671 or off 692 (a switch apart, the same voltage): the message names the branch.
@@ -432,20 +391,7 @@ describe.skipIf(!built)("x grid identify: exports of flow-free branches, progres
     );
     expect((await readdir(tmp.path)).sort()).toEqual(before);
 
-    const ok = x([
-      "grid",
-      "identify",
-      csv,
-      "--out",
-      model,
-      "--matpower",
-      at("ff.m"),
-      "--dss",
-      at("ff.dss"),
-      "--unidentified-impedance",
-      "0.001,0.002",
-      "--json",
-    ]);
+    const ok = x([...exportArgs, "--unidentified-impedance", "0.001,0.002", "--json"]);
     expect(ok.code).toBe(0);
     const s = JSON.parse(ok.out);
     expect(s.placeholderImpedance).toEqual({ rPu: 0.001, xPu: 0.002, branches: [flowFree] });

@@ -1,6 +1,3 @@
-import { once } from "node:events";
-import { createWriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
 import type { SmartMeterData } from "../simulate/simulate.js";
 import {
   fieldCountError,
@@ -9,6 +6,7 @@ import {
   readLines,
   type SkippedRow,
   SmartMeterCsvError,
+  writeLines,
 } from "./row-errors.js";
 import { parseDecimal } from "./smartmeter-csv.js";
 
@@ -491,26 +489,10 @@ export function* meterReadingLines(d: SmartMeterData, opts: LongFormatWriteOptio
  * Writes the long format (meterReadingLines) to a temporary name next to `path`, then renames it (streaming,
  * bounded memory; nothing is left at `path` on failure). readMeterReadings reads it back.
  */
-export async function writeMeterReadings(
+export function writeMeterReadings(
   path: string,
   d: SmartMeterData,
   opts: LongFormatWriteOptions = {},
 ): Promise<void> {
-  const lines = meterReadingLines(d, opts);
-  const first = lines.next(); // validate names and units before creating a file
-  const tmp = `${path}.tmp-${process.pid}`;
-  const out = createWriteStream(tmp, { encoding: "utf8" });
-  try {
-    if (!first.done) out.write(`${first.value}\n`);
-    for (const line of lines) {
-      if (!out.write(`${line}\n`)) await once(out, "drain");
-    }
-    out.end();
-    await once(out, "finish");
-    await rename(tmp, path);
-  } catch (e) {
-    out.destroy();
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  return writeLines(path, meterReadingLines(d, opts));
 }

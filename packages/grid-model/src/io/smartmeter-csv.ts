@@ -1,6 +1,3 @@
-import { once } from "node:events";
-import { createWriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
 import type { SmartMeterData } from "../simulate/simulate.js";
 import {
   fieldCountError,
@@ -9,6 +6,7 @@ import {
   readLines,
   type SkippedRow,
   SmartMeterCsvError,
+  writeLines,
 } from "./row-errors.js";
 
 /**
@@ -92,25 +90,12 @@ export function* smartMeterCsvLines(d: SmartMeterData, opts: CsvWriteOptions = {
 }
 
 /** Write the CSV to a temporary name next to `path`, then rename (streaming, bounded memory). */
-export async function writeSmartMeterCsv(
+export function writeSmartMeterCsv(
   path: string,
   d: SmartMeterData,
   opts: CsvWriteOptions = {},
 ): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const out = createWriteStream(tmp, { encoding: "utf8" });
-  try {
-    for (const line of smartMeterCsvLines(d, opts)) {
-      if (!out.write(`${line}\n`)) await once(out, "drain");
-    }
-    out.end();
-    await once(out, "finish");
-    await rename(tmp, path);
-  } catch (e) {
-    out.destroy();
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  return writeLines(path, smartMeterCsvLines(d, opts));
 }
 
 /** Incremental parser: feed lines, then `finish()`. Used by the file reader and by tests on strings. */
