@@ -417,6 +417,28 @@ describe.skipIf(!built)("x grid identify: exports of flow-free branches, progres
     );
   }, 120_000);
 
+  it("the wide CSV: a bad row is one line naming file:line:column; --skip-bad-rows leaves it out and lists it", async () => {
+    const rows = (await readFile(csv, "utf8")).split("\n");
+    const h = rows.findIndex((r) => r.startsWith("t,start_min,"));
+    rows.splice(h + 11, 0, rows[h + 10]!); // a duplicated row
+    const f = at("ff13-dup.csv");
+    await writeFile(f, rows.join("\n"));
+    const id = x(["grid", "identify", f, "--out", at("dup.json")]);
+    expect(id.code).toBe(1);
+    expect(lines(id.err)).toEqual([
+      `x grid identify: SmartMeterCsvError: ${f}:${h + 12}: column 1: duplicate row: t = 9 already at line ${h + 11}`,
+    ]);
+    const skip = x(["grid", "identify", f, "--out", at("dup.json"), "--skip-bad-rows", "--json"]);
+    expect(skip.code).toBe(0);
+    expect(JSON.parse(skip.out)).toMatchObject({
+      input: { format: "wide" },
+      skippedRows: 1,
+      skipped: [
+        { file: f, line: h + 12, column: 1, reason: `duplicate row: t = 9 already at line ${h + 11}` },
+      ],
+    });
+  }, 60_000);
+
   it("progress: a redrawn bar on a terminal, plain lines in a pipe, nothing with --quiet or --json", () => {
     const tty = xTty(["grid", "identify", csv, "--out", at("p1.json")]);
     expect(tty.code).toBe(0);
