@@ -1,5 +1,6 @@
 // One-paragraph text reports of a simulation, an identification and an evaluation (what `x grid` prints).
 import type { GridModel } from "./identify/pipeline.js";
+import type { SkippedRow } from "./io/row-errors.js";
 import type { ContractedTopologyMetrics, IdentificationMetrics } from "./metrics/index.js";
 import type { SimulationOptions } from "./simulate/simulate.js";
 
@@ -80,6 +81,16 @@ export interface IdentificationSummary {
   readonly badData: BadDataSummary | null;
   /** Edges with confidence below 0.99, with the confidence when the topology read-out gives one. */
   readonly uncertainEdges: readonly { readonly edge: string; readonly confidence: number | null }[];
+  /** Rows of the input left out as bad (present when bad rows were skipped rather than refused). */
+  readonly skipped?: readonly SkippedRow[];
+  /** Files the identified feeder was exported to (MATPOWER, OpenDSS, feeder JSON). */
+  readonly exports?: readonly string[];
+  /** The impedance the exports gave branches that never carried flow (null: there were none). */
+  readonly placeholderImpedance?: {
+    readonly rPu: number;
+    readonly xPu: number;
+    readonly branches: readonly string[];
+  } | null;
 }
 
 /** The bad-data report in counts: flagged readings by test and by quantity, and the meters flagged as a whole. */
@@ -172,8 +183,20 @@ export function formatIdentificationSummary(s: IdentificationSummary): string {
           ),
           8,
         )}`
+      : "") +
+    skippedLine(s.skipped) +
+    (s.placeholderImpedance
+      ? `\nplaceholder impedance r=${s.placeholderImpedance.rPu}, x=${s.placeholderImpedance.xPu} pu (never carried flow) on ${s.placeholderImpedance.branches.join(", ")} in ${(s.exports ?? []).join(", ")}`
       : "")
   );
+}
+
+/** The input rows left out as bad: the count and the first five with file:line:column and reason. */
+function skippedLine(skipped: readonly SkippedRow[] | undefined): string {
+  if (!skipped) return "";
+  if (skipped.length === 0) return "\nskipped 0 bad rows";
+  const shown = skipped.slice(0, 5).map((r) => `${r.file}:${r.line}:${r.column} ${r.reason}`);
+  return `\nskipped ${skipped.length} bad row(s): ${shown.join("; ")}${skipped.length > 5 ? `; +${skipped.length - 5} more (all in --json)` : ""}`;
 }
 
 function badDataLine(b: BadDataSummary | null): string {

@@ -49,3 +49,67 @@ export function meterNoiseSigmas(
   const toSigma = (x: number) => (model === "class" ? x / 3 : x);
   return { pqNoise: pq, voltageSigma: toSigma(noise), powerSigma: toSigma(pq) };
 }
+
+/** Comma-separated numbers, exactly `count` of them, each finite and >= 0. */
+function nonNegatives(text: string, count: number, what: string): number[] {
+  const cells = text.split(",").map((s) => s.trim());
+  const xs = cells.map(Number);
+  if (
+    cells.length !== count ||
+    cells.some((s) => s === "") ||
+    xs.some((x) => !(Number.isFinite(x) && x >= 0))
+  )
+    throw new GridUnitError(`expected ${what}, got '${text}'`);
+  return xs;
+}
+
+/** "0.4,0.3,0.3" → ZIP load fractions (constant impedance, current, power), which must sum to 1. */
+export function parseZipFractions(text: string): { z: number; i: number; p: number } {
+  const [z, i, p] = nonNegatives(text, 3, "three fractions z,i,p >= 0 such as 0.4,0.3,0.3") as [
+    number,
+    number,
+    number,
+  ];
+  const sum = z + i + p;
+  if (Math.abs(sum - 1) > 1e-9)
+    throw new GridUnitError(`the ZIP fractions z,i,p must sum to 1, got '${text}' (sum ${sum})`);
+  return { z, i, p };
+}
+
+/** "0.01,0.02" → a branch impedance r, x in pu. */
+export function parseImpedancePu(text: string): { rPu: number; xPu: number } {
+  const [rPu, xPu] = nonNegatives(text, 2, "r,x in pu (two numbers >= 0) such as 0.001,0.001") as [
+    number,
+    number,
+  ];
+  return { rPu, xPu };
+}
+
+const READING_UNITS = {
+  p: ["W", "kW", "MW", "pu"],
+  q: ["var", "kvar", "Mvar", "pu"],
+  v: ["V", "kV", "pu"],
+} as const;
+
+/** Units of long-format readings, as the reader takes them. */
+export interface ReadingUnits {
+  p?: (typeof READING_UNITS.p)[number];
+  q?: (typeof READING_UNITS.q)[number];
+  v?: (typeof READING_UNITS.v)[number];
+}
+
+/** "p=kW,q=kvar,v=V" (any subset, units case-insensitive) → the long-format reader's units. */
+export function parseReadingUnits(text: string): ReadingUnits {
+  const out: Record<string, string> = {};
+  for (const part of text.split(",")) {
+    const m = /^\s*([pqv])\s*=\s*([A-Za-z]+)\s*$/i.exec(part);
+    const key = m?.[1]?.toLowerCase() as keyof typeof READING_UNITS | undefined;
+    const unit = key && READING_UNITS[key].find((u) => u.toLowerCase() === m?.[2]?.toLowerCase());
+    if (!key || !unit)
+      throw new GridUnitError(
+        `expected p=W|kW|MW|pu, q=var|kvar|Mvar|pu, v=V|kV|pu (comma-separated), got '${part.trim()}'`,
+      );
+    out[key] = unit;
+  }
+  return out as ReadingUnits;
+}

@@ -8,9 +8,12 @@ import {
   type IdentificationMetrics,
   identificationSummary,
   meterNoiseSigmas,
+  parseImpedancePu,
   parseMinutes,
   parseRate,
+  parseReadingUnits,
   parseVoltageStep,
+  parseZipFractions,
   REALISTIC,
   simulationEffects,
 } from "../src/index.js";
@@ -25,16 +28,27 @@ describe("meter units", () => {
     ]);
     expect(parseVoltageStep("0.23V")).toBeCloseTo(0.001, 15);
     expect(parseVoltageStep("0.0004pu")).toBe(0.0004);
+    expect(parseZipFractions("0.4, 0.3, 0.3")).toEqual({ z: 0.4, i: 0.3, p: 0.3 });
+    expect(parseImpedancePu("0.001,0.002")).toEqual({ rPu: 0.001, xPu: 0.002 });
+    expect(parseReadingUnits("p=KW,v=kv")).toEqual({ p: "kW", v: "kV" });
+    expect(parseReadingUnits("q=Mvar")).toEqual({ q: "Mvar" });
   });
 
   it("refuses what it cannot read, saying what was expected", () => {
-    const bad: [() => number, RegExp][] = [
+    const bad: [() => unknown, RegExp][] = [
       [() => parseRate("abc"), /fraction or a percentage such as 0\.1%, got 'abc'/],
       [() => parseRate("0.6"), /0\.6 is a fraction > 0\.5; did you mean 0\.6%\?/],
       [() => parseRate("100%", 1), /must be below 100%/],
       [() => parseMinutes("0.5"), /between 1min and 24h/],
       [() => parseMinutes("2d"), /duration such as 15min or 1h/],
       [() => parseVoltageStep("1mV"), /expected e\.g\. 0\.1V or 0\.0004pu/],
+      [() => parseZipFractions("1,1,1"), /must sum to 1, got '1,1,1' \(sum 3\)/],
+      [() => parseZipFractions("0.5,0.5"), /three fractions z,i,p/],
+      [() => parseZipFractions("0.5,-0.5,1"), /three fractions z,i,p >= 0/],
+      [() => parseImpedancePu("0.1"), /r,x in pu/],
+      [() => parseImpedancePu("0.1,x"), /r,x in pu/],
+      [() => parseReadingUnits("p=furlongs"), /expected p=W\|kW\|MW\|pu.*got 'p=furlongs'/],
+      [() => parseReadingUnits("w=kW"), /got 'w=kW'/],
     ];
     for (const [f, re] of bad) {
       expect(f).toThrow(GridUnitError);

@@ -1,5 +1,3 @@
-import { closeSync, openSync, readSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import {
   formatEvaluation,
@@ -9,15 +7,15 @@ import {
   IEEE69_MERGE_DROP_PU,
   identificationSummary,
   meterNoiseSigmas,
-  type PowerUnit,
+  parseImpedancePu,
   parseMinutes,
   parseRate,
+  parseReadingUnits,
   parseVoltageStep,
-  type ReactiveUnit,
+  parseZipFractions,
+  type ReadingUnits,
   type SimulationOptions,
-  SmartMeterCsvError,
   simulationEffects,
-  type VoltageUnit,
 } from "@x/grid-model";
 import { writeFileAtomic } from "@x/tensor-core";
 import { type Command, InvalidArgumentError } from "commander";
@@ -47,15 +45,6 @@ export const minutes = parsedBy(parseMinutes, GridUnitError);
 /** "0.1V" (on a 230 V low-voltage base) or a per-unit step. */
 const voltageStep = parsedBy(parseVoltageStep, GridUnitError);
 
-/** Comma-separated numbers, exactly `count` of them, each finite and >= 0. */
-function nonNegatives(v: string, count: number, what: string): number[] {
-  const xs = v.split(",").map((s) => s.trim());
-  const ns = xs.map(Number);
-  if (xs.length !== count || xs.some((s) => s === "") || ns.some((n) => !(Number.isFinite(n) && n >= 0)))
-    throw new InvalidArgumentError(`expected ${what}, got '${v}'`);
-  return ns;
-}
-
 /** An ISO 8601 time, checked. */
 function isoTime(v: string): string {
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) || Number.isNaN(Date.parse(v)))
@@ -63,48 +52,12 @@ function isoTime(v: string): string {
   return v;
 }
 
-/** "0.4,0.3,0.3" → ZIP load fractions (constant impedance, current, power) that sum to 1. */
-export function zipFractions(v: string): { z: number; i: number; p: number } {
-  const [z, i, p] = nonNegatives(v, 3, "three fractions z,i,p >= 0 such as 0.4,0.3,0.3");
-  const sum = z! + i! + p!;
-  if (Math.abs(sum - 1) > 1e-9)
-    throw new InvalidArgumentError(`the ZIP fractions z,i,p must sum to 1, got '${v}' (sum ${sum})`);
-  return { z: z!, i: i!, p: p! };
-}
-
+/** "0.4,0.3,0.3" → ZIP load fractions summing to 1. */
+const zipFractions = parsedBy(parseZipFractions, GridUnitError);
 /** "0.01,0.02" → a placeholder branch impedance r, x in pu. */
-export function impedancePu(v: string): { rPu: number; xPu: number } {
-  const [rPu, xPu] = nonNegatives(v, 2, "r,x in pu (two numbers >= 0) such as 0.001,0.001");
-  return { rPu: rPu!, xPu: xPu! };
-}
-
-export interface ReadingUnits {
-  p?: PowerUnit;
-  q?: ReactiveUnit;
-  v?: VoltageUnit;
-}
-
-const UNIT_NAMES = {
-  p: ["W", "kW", "MW", "pu"],
-  q: ["var", "kvar", "Mvar", "pu"],
-  v: ["V", "kV", "pu"],
-} as const;
-
-/** "p=kW,q=kvar,v=V" (any subset, case-insensitive) → the long-format reader's units. */
-export function readingUnits(v: string): ReadingUnits {
-  const out: Record<string, string> = {};
-  for (const part of v.split(",")) {
-    const m = /^\s*([pqv])\s*=\s*([A-Za-z]+)\s*$/i.exec(part);
-    const key = m?.[1]?.toLowerCase() as keyof typeof UNIT_NAMES | undefined;
-    const unit = key && UNIT_NAMES[key].find((u) => u.toLowerCase() === m?.[2]?.toLowerCase());
-    if (!key || !unit)
-      throw new InvalidArgumentError(
-        `expected p=W|kW|MW|pu, q=var|kvar|Mvar|pu, v=V|kV|pu (comma-separated), got '${part.trim()}'`,
-      );
-    out[key] = unit;
-  }
-  return out as ReadingUnits;
-}
+const impedancePu = parsedBy(parseImpedancePu, GridUnitError);
+/** "p=kW,q=kvar,v=V" → the long-format reader's units. */
+const readingUnits = parsedBy(parseReadingUnits, GridUnitError);
 
 // ---------------------------------------------------------------- simulate
 
@@ -412,6 +365,7 @@ interface IdentifyOpts {
   solver: "highs" | "glpk";
   matpower?: string;
   dss?: string;
+  feederJson?: string;
   unidentifiedImpedance?: { rPu: number; xPu: number };
   format: "auto" | "wide" | "long";
   units?: ReadingUnits;
@@ -442,73 +396,27 @@ const LONG_ONLY = [
   ["meterMap", "--meter-map"],
 ] as const;
 
-/**
- * The format of a meter-data file from its first line: the wide x-grid-smartmeter CSV starts with its format line
- * (or, without one, with the "t,start_min" header); anything else is read as the long format. An unreadable file
- * is left to the reader, which names it.
- */
-export function detectMeterFormat(path: string): "wide" | "long" {
-  let head = "";
-  try {
-    const fd = openSync(path, "r");
-    try {
-      const buf = Buffer.alloc(4096);
-      head = buf.toString("utf8", 0, readSync(fd, buf, 0, buf.length, 0));
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return "wide";
-  }
-  const lines = head.split(/\r?\n/).map((l) => l.trim());
-  if (lines.find((l) => l !== "")?.includes("x-grid-smartmeter")) return "wide";
-  return lines.find((l) => l !== "" && !l.startsWith("#"))?.startsWith("t,start_min") ? "wide" : "long";
-}
-
-/** A meter-map CSV: "meter,bus" lines (an optional header line "meter,bus"; # comments). */
-async function readMeterMap(path: string): Promise<Record<string, string>> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    throw new SmartMeterCsvError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code})`, path);
-  }
-  const map: Record<string, string> = {};
-  text.split(/\r?\n/).forEach((raw, k) => {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#") || (k === 0 && /^meter\s*,\s*bus$/i.test(line))) return;
-    const cells = line.split(",").map((c) => c.trim());
-    if (cells.length !== 2 || !cells[0] || !cells[1])
-      throw new SmartMeterCsvError(`${path}:${k + 1}: expected "meter,bus", got "${line}"`, path, k + 1);
-    if (map[cells[0]] !== undefined)
-      throw new SmartMeterCsvError(`${path}:${k + 1}: meter "${cells[0]}" is mapped twice`, path, k + 1, 1);
-    map[cells[0]] = cells[1];
-  });
-  return map;
-}
-
 async function identify(csv: string, o: IdentifyOpts, cmd: Command): Promise<void> {
-  const outs = [o.out, o.matpower, o.dss].filter((f): f is string => f !== undefined);
+  const outs = [o.out, o.matpower, o.dss, o.feederJson].filter((f): f is string => f !== undefined);
   if (new Set(outs.map((f) => resolve(f))).size < outs.length)
-    throw new UsageError("--out, --matpower and --dss must name different files");
+    throw new UsageError("--out, --matpower, --dss and --feeder-json must name different files");
   const inputs = [csv, ...(o.meterMap ? [o.meterMap] : [])];
   for (const f of outs) checkOutput(f, { overwrite: o.overwrite, inputs });
-  if (o.unidentifiedImpedance && !o.matpower && !o.dss)
-    throw new UsageError("--unidentified-impedance applies to --matpower / --dss");
-  const format = o.format === "auto" ? detectMeterFormat(csv) : o.format;
+  const exporting = Boolean(o.matpower || o.dss || o.feederJson);
+  if (o.unidentifiedImpedance && !exporting)
+    throw new UsageError("--unidentified-impedance applies to --matpower / --dss / --feeder-json");
   const longFlags = LONG_ONLY.filter(([key]) => given(cmd, key)).map(([, flag]) => flag);
+  const grid = await import("@x/grid-model");
+  const format = o.format === "auto" ? await grid.detectMeterFormat(csv) : o.format;
   if (format === "wide" && longFlags.length)
     throw new UsageError(
       `${longFlags.join(", ")} ${longFlags.length > 1 ? "apply" : "applies"} to the long format only; ${csv} is read as the wide x-grid-smartmeter CSV`,
     );
-  const grid = await import("@x/grid-model");
-  const skip = o.skipBadRows ? { skipBadRows: true } : {};
-  let data: Awaited<ReturnType<typeof grid.readSmartMeterCsv>>;
-  if (format === "wide") data = await grid.readSmartMeterCsv(csv, skip);
-  else {
-    const feeder = o.busesFrom ? await grid.loadFeeder(o.busesFrom) : undefined;
-    data = await grid.readMeterReadings(csv, {
-      ...skip,
+  const feeder = o.busesFrom ? await grid.loadFeeder(o.busesFrom) : undefined;
+  let { data } = await grid.readMeterData(csv, {
+    format,
+    ...(o.skipBadRows ? { skipBadRows: true } : {}),
+    long: {
       ...(o.units ? { units: o.units } : {}),
       ...(o.voltage ? { voltage: o.voltage } : {}),
       ...(o.baseKv ? { baseKvLl: o.baseKv } : {}),
@@ -517,10 +425,10 @@ async function identify(csv: string, o: IdentifyOpts, cmd: Command): Promise<voi
       ...(o.interval ? { intervalMinutes: o.interval } : {}),
       ...(o.label ? { label: o.label } : {}),
       ...(feeder ? { buses: feeder.buses.map((b) => b.name) } : {}),
-      ...(o.meterMap ? { meterMap: await readMeterMap(o.meterMap) } : {}),
-    });
-    if (feeder && data.feederId === "imported") data = { ...data, feederId: feeder.id };
-  }
+      ...(o.meterMap ? { meterMap: await grid.readMeterMap(o.meterMap) } : {}),
+    },
+  });
+  if (feeder && data.feederId === "imported") data = { ...data, feederId: feeder.id };
   const zBaseOhm = (data.baseKvLl * data.baseKvLl) / data.baseMva;
   const family = o.libraryFamily === "all" ? {} : { family: o.libraryFamily };
   const library = o.library ? grid.conductorsPu({ zBaseOhm }, grid.selectConductors(family)) : undefined;
@@ -548,12 +456,12 @@ async function identify(csv: string, o: IdentifyOpts, cmd: Command): Promise<voi
   const flowFree = model.branches
     .filter((b) => !(Number.isFinite(b.rPu) && Number.isFinite(b.xPu)))
     .map((b) => `${b.from}-${b.to}`);
-  if (o.matpower || o.dss) {
+  if (exporting) {
     if (flowFree.length && !o.unidentifiedImpedance)
       throw new ExitError(
         `nothing written: ${flowFree.length} branch(es) never carried flow, so their impedance is not identified ` +
-          `(${flowFree.join(", ")}), and --matpower / --dss need one; pass --unidentified-impedance r,x (pu) to ` +
-          "export them with that placeholder, or leave out --matpower / --dss",
+          `(${flowFree.join(", ")}), and an exported feeder needs one; pass --unidentified-impedance r,x (pu) to ` +
+          "export them with that placeholder, or leave out --matpower / --dss / --feeder-json",
         1,
       );
     const feeder = grid.modelToFeeder(model, {
@@ -565,15 +473,16 @@ async function identify(csv: string, o: IdentifyOpts, cmd: Command): Promise<voi
     });
     if (o.matpower) exports.push({ path: o.matpower, text: grid.feederToMatpower(feeder) });
     if (o.dss) exports.push({ path: o.dss, text: grid.feederToOpenDss(feeder) });
+    if (o.feederJson)
+      exports.push({ path: o.feederJson, text: `${JSON.stringify(grid.feederToJson(feeder), null, 1)}\n` });
   }
   await grid.writeGridModelFile(o.out, model, { feeder: data.feederId, source: csv });
   for (const e of exports) await writeFileAtomic(e.path, e.text);
-  const skipped = data.skipped ?? [];
   const placeholder = exports.length && flowFree.length ? flowFree : [];
   const summary = {
     ...identificationSummary(model, o.out, data.feederId),
     input: { file: csv, format },
-    ...(o.skipBadRows ? { skippedRows: skipped.length, skipped } : {}),
+    ...(o.skipBadRows ? { skippedRows: data.skipped?.length ?? 0, skipped: data.skipped ?? [] } : {}),
     ...(exports.length
       ? {
           exports: exports.map((e) => e.path),
@@ -583,18 +492,7 @@ async function identify(csv: string, o: IdentifyOpts, cmd: Command): Promise<voi
         }
       : {}),
   };
-  printResult(o.json, summary, () => {
-    let text = formatIdentificationSummary(summary);
-    if (o.skipBadRows) {
-      const shown = skipped.slice(0, 5).map((r) => `${r.file}:${r.line}:${r.column} ${r.reason}`);
-      text += skipped.length
-        ? `\nskipped ${skipped.length} bad row(s): ${shown.join("; ")}${skipped.length > 5 ? `; +${skipped.length - 5} more (all in --json)` : ""}`
-        : "\nskipped 0 bad rows";
-    }
-    if (placeholder.length)
-      text += `\nplaceholder impedance r=${o.unidentifiedImpedance!.rPu}, x=${o.unidentifiedImpedance!.xPu} pu (never carried flow) on ${placeholder.join(", ")} in ${exports.map((e) => e.path).join(", ")}`;
-    return text;
-  });
+  printResult(o.json, summary, () => formatIdentificationSummary(summary));
 }
 
 function identifyCommand(): Command {
@@ -605,7 +503,7 @@ function identifyCommand(): Command {
       "x grid identify sm.csv --out model.json",
       "x grid identify sm.csv --out model.json --method ls --json",
       "x grid identify sm.csv --out model.json --library",
-      "x grid identify sm.csv --out model.json --matpower model.m --dss model.dss",
+      "x grid identify sm.csv --out model.json --matpower model.m --dss model.dss --feeder-json model-feeder.json",
       "x grid identify readings.csv --out model.json --units p=kW,q=kvar,v=kV --base-kv 4.16 --base-mva 5 --root 650",
       "x grid identify export.csv --out model.json --buses-from ieee13 --skip-bad-rows",
     ],
@@ -614,8 +512,8 @@ function identifyCommand(): Command {
       "Stage 1 recovers the topology (likelihood tree search from the loss-corrected tree metric by default; the " +
         "plain Laplacian inversion and Var-MinST as options), stage 2 the branch impedances by a leaves-to-root sweep of " +
         "per-branch LAD (LP with tangent cuts) or LS fits on the DistFlow branch equation. --library picks a conductor " +
-        "type and length per branch from the conductor library instead. --matpower / --dss also write the " +
-        "identified feeder (tree, impedances, mean measured loads) as a MATPOWER case / OpenDSS script; a branch " +
+        "type and length per branch from the conductor library instead. --matpower / --dss / --feeder-json also write the " +
+        "identified feeder (tree, impedances, mean measured loads) as a MATPOWER case / OpenDSS script / feeder JSON; a branch " +
         "that never carried flow has no identified impedance and needs --unidentified-impedance to be exported. " +
         "The input is the wide x-grid-smartmeter CSV (x grid simulate) or timestamped readings in long format " +
         "(meter,timestamp,p,q,v with '# units:', '# base_kv_ll:', '# base_mva:', '# root:' header comments; the " +
@@ -639,8 +537,12 @@ function identifyCommand(): Command {
     ["--matpower <file>", "also write the identified feeder as a MATPOWER case (.m)"],
     ["--dss <file>", "also write the identified feeder as an OpenDSS script (.dss)"],
     [
+      "--feeder-json <file>",
+      "also write the identified feeder as a feeder JSON (x grid --feeder and --truth read it)",
+    ],
+    [
       "--unidentified-impedance <r,x>",
-      "placeholder impedance (pu) that --matpower / --dss give branches which never carried flow",
+      "placeholder impedance (pu) that exported feeders give branches which never carried flow",
       impedancePu,
     ],
     [

@@ -126,18 +126,32 @@ describe.skipIf(!built)("x grid identify: bad data, uncertain edges, export", ()
     expect(text.out).toContain(`worst |z| errors   ${worst.from}-${worst.to} ${worst.apeZ.toFixed(2)} %`);
   }, 120_000);
 
-  it("--matpower / --dss write the identified feeder; both read back to the same tree and impedances", async () => {
-    const { parseMatpower, parseOpenDss } = await import("@x/grid-model");
+  it("--matpower / --dss / --feeder-json write the identified feeder; each reads back to the same tree and impedances", async () => {
+    const { parseFeederJson, parseMatpower, parseOpenDss } = await import("@x/grid-model");
     const m = join(tmp.path, "id13.m");
     const dss = join(tmp.path, "id13.dss");
+    const fj = join(tmp.path, "id13-feeder.json");
     const out = join(tmp.path, "model13-export.json");
-    const id = await run(["grid", "identify", csv, "--out", out, "--matpower", m, "--dss", dss]);
+    const id = await run([
+      "grid",
+      "identify",
+      csv,
+      "--out",
+      out,
+      "--matpower",
+      m,
+      "--dss",
+      dss,
+      "--feeder-json",
+      fj,
+    ]);
     expect(id.err).toMatch(/^(identify ieee13: .*\n)+$/); // piped: plain progress lines only
     expect(id.code).toBe(0);
     const doc = JSON.parse(await readFile(out, "utf8"));
     for (const f of [
       parseMatpower(await readFile(m, "utf8"), { file: m }),
       parseOpenDss(await readFile(dss, "utf8"), { file: dss }),
+      parseFeederJson(await readFile(fj, "utf8"), fj),
     ]) {
       expect(f.buses[0]!.name).toBe(doc.root);
       expect(f.branches).toHaveLength(doc.branches.length);
@@ -150,10 +164,12 @@ describe.skipIf(!built)("x grid identify: bad data, uncertain edges, export", ()
       }
     }
     // The exported case is a feeder the other commands take: the model against it is the exact tree.
-    const ev = await run(["grid", "evaluate", out, "--truth", m, "--json"]);
-    expect(ev.code).toBe(0);
-    expect(JSON.parse(ev.out)).toMatchObject({ exactTree: true, edgeAccuracy: 1 });
-    expect(JSON.parse(ev.out).medianApeZ).toBeLessThan(1e-6);
+    for (const truth of [m, fj]) {
+      const ev = await run(["grid", "evaluate", out, "--truth", truth, "--json"]);
+      expect(ev.code).toBe(0);
+      expect(JSON.parse(ev.out)).toMatchObject({ exactTree: true, edgeAccuracy: 1 });
+      expect(JSON.parse(ev.out).medianApeZ).toBeLessThan(1e-6);
+    }
 
     const again = await run(["grid", "identify", csv, "--out", join(tmp.path, "m2.json"), "--dss", dss]);
     expect(again.code).toBe(2);

@@ -387,7 +387,7 @@ describe.skipIf(!built)("x grid identify: exports of flow-free branches, progres
     // 680 hangs off 671 or off 692 (a switch apart, the same voltage): the message names the branch.
     const flowFree = /\((6(?:71|92)-680)\)/.exec(fail.err)?.[1];
     expect(fail.err).toBe(
-      `x grid identify: nothing written: 1 branch(es) never carried flow, so their impedance is not identified (${flowFree}), and --matpower / --dss need one; pass --unidentified-impedance r,x (pu) to export them with that placeholder, or leave out --matpower / --dss\n`,
+      `x grid identify: nothing written: 1 branch(es) never carried flow, so their impedance is not identified (${flowFree}), and an exported feeder needs one; pass --unidentified-impedance r,x (pu) to export them with that placeholder, or leave out --matpower / --dss / --feeder-json\n`,
     );
     expect((await readdir(tmp.path)).sort()).toEqual(before);
 

@@ -33,6 +33,15 @@ export {
   parseMatpowerCase,
 } from "./matpower.js";
 export {
+  detectMeterFormat,
+  type MeterDataReadOptions,
+  type MeterFormat,
+  meterFormatOf,
+  parseMeterMap,
+  readMeterData,
+  readMeterMap,
+} from "./meter-file.js";
+export {
   type CsvReadOptions,
   type CsvWriteOptions,
   parseDecimal,
