@@ -68,6 +68,8 @@ export interface IdentificationSummary {
   readonly feeder: string;
   readonly buses: number;
   readonly hiddenBuses: number;
+  /** The buses without a meter, left out of the model. */
+  readonly unmetered: readonly string[];
   readonly branches: number;
   readonly samples: number;
   readonly topology: GridModel["topology"]["method"];
@@ -139,6 +141,7 @@ export function identificationSummary(model: GridModel, out: string, feeder: str
     feeder,
     buses: model.buses.length,
     hiddenBuses: model.hiddenBuses.length,
+    unmetered: [...model.hiddenBuses],
     branches: model.branches.length,
     samples: model.samples,
     topology: model.topology.method,
@@ -175,6 +178,9 @@ export function formatIdentificationSummary(s: IdentificationSummary): string {
     `impedances ${s.library ? `${s.method} conductor library` : `${s.method}${s.solver ? `/${s.solver}` : ""}`} ` +
     `${s.seconds.impedance.toFixed(2)} s` +
     (s.library ? "" : `, ${s.exactRelaxations}/${s.branches} relaxations exact`) +
+    (s.unmetered?.length
+      ? `\nunmetered buses left out: ${capped(s.unmetered, 8)} (the tree joins the metered buses directly; the branches around an unmetered junction are approximations)`
+      : "") +
     badDataLine(s.badData) +
     (s.uncertainEdges.length
       ? `\nuncertain edges: ${capped(

@@ -130,6 +130,7 @@ describe("x grid reports", () => {
       feeder: "ieee13",
       buses: 12,
       hiddenBuses: 1,
+      unmetered: ["h1"],
       branches: 11,
       samples: 100,
       topology: "likelihood" as const,
@@ -143,9 +144,12 @@ describe("x grid reports", () => {
       uncertainEdges: [],
     };
     expect(formatIdentificationSummary(s)).toBe(
-      "wrote m.json: 11 branches over 12 buses (1 unmetered left out), 100 samples; topology likelihood (pq) 0.50 s, impedances lad/highs 1.25 s, 10/11 relaxations exact",
+      "wrote m.json: 11 branches over 12 buses (1 unmetered left out), 100 samples; topology likelihood (pq) 0.50 s, impedances lad/highs 1.25 s, 10/11 relaxations exact\n" +
+        "unmetered buses left out: h1 (the tree joins the metered buses directly; the branches around an unmetered junction are approximations)",
     );
-    expect(formatIdentificationSummary({ ...s, hiddenBuses: 0, library: true, solver: null })).toBe(
+    expect(
+      formatIdentificationSummary({ ...s, hiddenBuses: 0, unmetered: [], library: true, solver: null }),
+    ).toBe(
       "wrote m.json: 11 branches over 12 buses, 100 samples; topology likelihood (pq) 0.50 s, impedances lad conductor library 1.25 s",
     );
   });
