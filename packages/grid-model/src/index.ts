@@ -63,6 +63,7 @@ export {
   fitImpedancesJoint,
   type GridModel,
   GridModelFileError,
+  type HiddenJunction,
   type IdentifyOptions,
   type IdentifyProgress,
   type ImpedanceOptions,
@@ -139,9 +140,11 @@ export {
   type EvaluateOptions,
   evaluateContractedTopology,
   evaluateIdentification,
+  HIDDEN_JUNCTION_NAME,
   type IdentificationMetrics,
   type IdentifiedBranch,
   MetricsError,
+  nameHiddenJunctions,
 } from "./metrics/index.js";
 // Power flow.
 export {

@@ -70,6 +70,12 @@ export interface IdentificationSummary {
   readonly hiddenBuses: number;
   /** The buses without a meter, left out of the model. */
   readonly unmetered: readonly string[];
+  /** Unmetered junctions inserted into the model (absent when none were looked for). */
+  readonly hiddenJunctions?: readonly {
+    readonly bus: string;
+    readonly parent: string;
+    readonly children: readonly string[];
+  }[];
   readonly branches: number;
   readonly samples: number;
   readonly topology: GridModel["topology"]["method"];
@@ -142,6 +148,15 @@ export function identificationSummary(model: GridModel, out: string, feeder: str
     buses: model.buses.length,
     hiddenBuses: model.hiddenBuses.length,
     unmetered: [...model.hiddenBuses],
+    ...(model.hiddenJunctions
+      ? {
+          hiddenJunctions: model.hiddenJunctions.map((j) => ({
+            bus: j.bus,
+            parent: j.parent,
+            children: [...j.children],
+          })),
+        }
+      : {}),
     branches: model.branches.length,
     samples: model.samples,
     topology: model.topology.method,
@@ -173,13 +188,18 @@ function capped(items: readonly string[], max: number): string {
 export function formatIdentificationSummary(s: IdentificationSummary): string {
   return (
     `wrote ${s.out}: ${s.branches} branches over ${s.buses} buses` +
-    `${s.hiddenBuses ? ` (${s.hiddenBuses} unmetered left out)` : ""}, ${s.samples} samples; ` +
+    `${s.hiddenBuses ? (s.hiddenJunctions?.length ? ` (${s.hiddenBuses} unmetered, ${s.hiddenJunctions.length} inserted as junctions)` : ` (${s.hiddenBuses} unmetered left out)`) : ""}, ${s.samples} samples; ` +
     `topology ${s.topology} (${s.design}) ${s.seconds.topology.toFixed(2)} s, ` +
     `impedances ${s.library ? `${s.method} conductor library` : `${s.method}${s.solver ? `/${s.solver}` : ""}`} ` +
     `${s.seconds.impedance.toFixed(2)} s` +
     (s.library ? "" : `, ${s.exactRelaxations}/${s.branches} relaxations exact`) +
     (s.unmetered?.length
-      ? `\nunmetered buses left out: ${capped(s.unmetered, 8)} (the tree joins the metered buses directly; the branches around an unmetered junction are approximations)`
+      ? s.hiddenJunctions?.length
+        ? `\nunmetered buses: ${capped(s.unmetered, 8)}; junctions inserted: ${capped(
+            s.hiddenJunctions.map((j) => `${j.bus} under ${j.parent} (${j.children.join(", ")})`),
+            4,
+          )} (their voltages are estimated; the other unmetered buses are left out)`
+        : `\nunmetered buses left out: ${capped(s.unmetered, 8)} (the tree joins the metered buses directly; the branches around an unmetered junction are approximations)`
       : "") +
     badDataLine(s.badData) +
     (s.uncertainEdges.length

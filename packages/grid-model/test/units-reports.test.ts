@@ -148,6 +148,21 @@ describe("x grid reports", () => {
         "unmetered buses left out: h1 (the tree joins the metered buses directly; the branches around an unmetered junction are approximations)",
     );
     expect(
+      formatIdentificationSummary({
+        ...s,
+        buses: 14,
+        hiddenBuses: 4,
+        unmetered: ["632", "633", "680", "684"],
+        hiddenJunctions: [
+          { bus: "hidden-1", parent: "650", children: ["634", "645", "670"] },
+          { bus: "hidden-2", parent: "671", children: ["611", "652"] },
+        ],
+      }),
+    ).toBe(
+      "wrote m.json: 11 branches over 14 buses (4 unmetered, 2 inserted as junctions), 100 samples; topology likelihood (pq) 0.50 s, impedances lad/highs 1.25 s, 10/11 relaxations exact\n" +
+        "unmetered buses: 632, 633, 680, 684; junctions inserted: hidden-1 under 650 (634, 645, 670), hidden-2 under 671 (611, 652) (their voltages are estimated; the other unmetered buses are left out)",
+    );
+    expect(
       formatIdentificationSummary({ ...s, hiddenBuses: 0, unmetered: [], library: true, solver: null }),
     ).toBe(
       "wrote m.json: 11 branches over 12 buses, 100 samples; topology likelihood (pq) 0.50 s, impedances lad conductor library 1.25 s",

@@ -11,6 +11,14 @@ export {
   type RobustBranchFit,
 } from "./branch-fit.js";
 export { type SeriesGram, seriesGram } from "./gram.js";
+export {
+  type HiddenJunction,
+  type HiddenJunctionFit,
+  type HiddenJunctionOptions,
+  type HiddenJunctionResult,
+  identifyHiddenJunctions,
+  insertHiddenJunctions,
+} from "./hidden.js";
 export { fitImpedancesJoint, type JointFitOptions } from "./joint-fit.js";
 export { fitBranchLibrary, type LibraryConductor, type LibraryFit } from "./library.js";
 export { checkMeterSeries, interpolateMissing, MeterDataError, type MeterSeries } from "./meter-data.js";

@@ -5,6 +5,7 @@ import { type ResidualTestOptions, testResiduals } from "../robust/residuals.js"
 import { findSpikes, type SpikeOptions } from "../robust/spikes.js";
 import type { LpSolver } from "../solvers/lp.js";
 import type { LadOptions } from "./branch-fit.js";
+import { type HiddenJunction, identifyHiddenJunctions } from "./hidden.js";
 import { fitImpedancesJoint } from "./joint-fit.js";
 import type { LibraryConductor } from "./library.js";
 import type { MeterSeries } from "./meter-data.js";
@@ -47,6 +48,11 @@ export interface IdentifyOptions {
    * (default 4.6, i.e. confidence 0.99).
    */
   readonly uncertainMargin?: number;
+  /**
+   * With unmetered buses: insert the unmetered zero-injection junctions the data show (default true; see
+   * docs/identification.md, "Hidden junctions"). Without unmetered buses nothing changes.
+   */
+  readonly hiddenJunctions?: boolean;
   readonly onProgress?: (p: IdentifyProgress) => void;
   readonly library?: readonly LibraryConductor[];
   readonly qCapPu?: Float64Array;
@@ -65,6 +71,11 @@ export interface GridModel {
    * its nearest metered ancestor with the equivalent (path) impedance.
    */
   readonly hiddenBuses: readonly string[];
+  /**
+   * Unmetered junctions inserted into the tree (present when there are unmetered buses): each is a bus of
+   * `buses` and has branches like any other, fitted on its estimated voltage series.
+   */
+  readonly hiddenJunctions?: readonly HiddenJunction[];
   readonly topology: {
     readonly method: TopologyMethod;
     readonly design: "pq" | "p" | "none";
@@ -224,15 +235,34 @@ export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): Gr
   }
   // Stage 2 takes the filled loads (flows need every load) but only observed voltages (its samples need both
   // ends of a branch measured).
-  const stage2Data: MeterSeries = filled === data ? data : { ...filled, vm: data.vm };
+  let stage2Data: MeterSeries = filled === data ? data : { ...filled, vm: data.vm };
+  // Stage 1b: unmetered junctions (only when some bus is unmetered; otherwise the model is unchanged).
+  let junctions: HiddenJunction[] | undefined;
+  let treeParent = topo.parent;
+  const metered = data.busNames.length;
+  if (hidden.length > 0 && opts.hiddenJunctions !== false && method !== "joint") {
+    report("topology", 0.78, "looking for unmetered junctions");
+    const found = identifyHiddenJunctions(filled, topo.parent, hidden);
+    junctions = found?.junctions ?? [];
+    if (found) {
+      const extra = found.data.vm.slice(metered);
+      const zeros = extra.map(() => new Float64Array(data.samples));
+      filled = found.data;
+      stage2Data = { ...stage2Data, busNames: found.data.busNames, vm: [...stage2Data.vm, ...extra] };
+      stage2Data = { ...stage2Data, p: [...stage2Data.p, ...zeros], q: [...stage2Data.q, ...zeros] };
+      data = { ...data, busNames: found.data.busNames, vm: [...data.vm, ...extra] };
+      data = { ...data, p: [...data.p, ...zeros], q: [...data.q, ...zeros] };
+      treeParent = found.parent;
+    }
+  }
   const t1 = performance.now();
   report("impedances", 0.8, "fitting branch impedances");
   const rejectSigmas = bad ? (bad.rejectSigmas ?? 5) : 0;
   const lad: LadOptions = { ...opts.lad, engine: opts.lad?.engine ?? (opts.solver ? "lp" : "irls") };
   const est =
     method === "joint"
-      ? fitImpedancesJoint(filled, topo.parent)
-      : identifyImpedances(stage2Data, topo.parent, {
+      ? fitImpedancesJoint(filled, treeParent)
+      : identifyImpedances(stage2Data, treeParent, {
           method,
           ...(opts.solver ? { solver: opts.solver } : {}),
           lad,
@@ -255,7 +285,13 @@ export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): Gr
     if (e.fit?.exact) exactRelaxations++;
     if (e.fit) maxGap = Math.max(maxGap, e.fit.gap);
     branchRejections += e.rejected ?? 0;
-    const raw = topo.margin?.[e.bus];
+    // Branches into or out of an inserted junction: the junction's own margin (its insertion's gain).
+    const jn = junctions && e.bus >= metered ? junctions[e.bus - metered] : undefined;
+    const jp = junctions && e.parent >= metered ? junctions[e.parent - metered] : undefined;
+    const raw =
+      jn || jp
+        ? 2 * (sigma2 ?? 0) * Math.min(jn?.margin ?? Infinity, jp?.margin ?? Infinity)
+        : topo.margin?.[e.bus];
     const margin =
       raw !== undefined && sigma2 !== undefined && sigma2 > 0
         ? Number.isFinite(raw)
@@ -293,13 +329,14 @@ export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): Gr
       if (j === raw.root && a !== raw.vm) return;
       for (let t = 0; t < s.length; t++) if (Number.isNaN(s[t]!)) missing++;
     });
-  const zeroInjection = zeroInjectionReport(data, topo.parent, branches);
+  const zeroInjection = zeroInjectionReport(data, treeParent, branches, metered);
   return {
     format: "x-grid-model/1",
     root: names[data.root]!,
     buses: [...names],
     ...(zb ? { zBaseOhm: zb } : {}),
     hiddenBuses: hidden,
+    ...(junctions ? { hiddenJunctions: junctions } : {}),
     topology: {
       method: topo.method,
       design: topo.design,
@@ -339,13 +376,15 @@ function zeroInjectionReport(
   data: MeterSeries,
   parent: Int32Array,
   branches: readonly ModelBranch[],
+  metered: number,
 ): ZeroInjectionBus[] {
   const names = data.busNames;
   const out: ZeroInjectionBus[] = [];
   const into = new Map(branches.map((b) => [b.to, b]));
   const zero = (s: Float64Array) => s.every((x) => x === 0 || Number.isNaN(x)) && s.some((x) => x === 0);
   const isZero = names.map((_, k) => k !== data.root && zero(data.p[k]!) && zero(data.q[k]!));
-  for (let j = 0; j < names.length; j++) {
+  // Inserted unmetered junctions (from `metered` on) are reported as hiddenJunctions instead.
+  for (let j = 0; j < metered; j++) {
     if (!isZero[j]) continue;
     const i = parent[j]!;
     const kids = names.filter((_, k) => parent[k] === j);

@@ -1,6 +1,6 @@
 import type { Feeder } from "../feeder.js";
 import { type ContractionCriterion, contractBranches, IEEE69_MERGE_DROP_PU } from "../feeders/contract.js";
-import { type IdentifiedBranch, MetricsError } from "./metrics.js";
+import { type IdentifiedBranch, MetricsError, nameHiddenJunctions } from "./metrics.js";
 
 /**
  * "Exact up to contraction": the estimated and the true tree are compared after contracting the same set of
@@ -37,6 +37,7 @@ export function evaluateContractedTopology(
   branches: readonly IdentifiedBranch[],
   criterion: ContractionCriterion = { maxDropPu: IEEE69_MERGE_DROP_PU },
 ): ContractedTopologyMetrics {
+  branches = nameHiddenJunctions(truth, branches);
   const { feeder, contracted, busMap } = contractBranches(truth, criterion);
   const trueEdges = new Set(
     feeder.branches.map((br) => key(feeder.buses[br.from]!.name, feeder.buses[br.to]!.name)),

@@ -8,7 +8,9 @@ export {
   conductorKey,
   type EvaluateOptions,
   evaluateIdentification,
+  HIDDEN_JUNCTION_NAME,
   type IdentificationMetrics,
   type IdentifiedBranch,
   MetricsError,
+  nameHiddenJunctions,
 } from "./metrics.js";

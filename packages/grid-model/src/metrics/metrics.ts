@@ -150,8 +150,81 @@ function key(a: string, b: string): string {
   return a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
 }
 
+/** Names of inserted hidden junctions the data could not name (identifyGrid): "hidden-" and a number. */
+export const HIDDEN_JUNCTION_NAME = /^hidden-\d+$/;
+
 /**
- * Metrics of an identified model against the true feeder; buses are matched by name.
+ * Gives the unnamed hidden junctions of an estimate ("hidden-1", …, not names of the true feeder) the names of true buses
+ * the estimate leaves out, matched by the split they make: the set of estimated buses below each (Jaccard overlap,
+ * best pairs first). Branches without such names are returned as they are.
+ */
+export function nameHiddenJunctions(
+  truth: Feeder,
+  branches: readonly IdentifiedBranch[],
+): readonly IdentifiedBranch[] {
+  const trueNames = new Set(truth.buses.map((b) => b.name));
+  const placeholders = new Set<string>();
+  for (const b of branches)
+    for (const n of [b.from, b.to])
+      if (!trueNames.has(n) && HIDDEN_JUNCTION_NAME.test(n)) placeholders.add(n);
+  if (placeholders.size === 0) return branches;
+  const present = new Set<string>();
+  for (const b of branches) for (const n of [b.from, b.to]) if (trueNames.has(n)) present.add(n);
+  const kids = new Map<string, string[]>();
+  const add = (from: string, to: string) => {
+    const k = kids.get(from);
+    if (k) k.push(to);
+    else kids.set(from, [to]);
+  };
+  for (const b of branches) add(b.from, b.to);
+  const below = (u: string, children: Map<string, string[]>) => {
+    const out = new Set<string>();
+    const stack = [...(children.get(u) ?? [])];
+    while (stack.length > 0) {
+      const v = stack.pop()!;
+      if (present.has(v)) out.add(v);
+      stack.push(...(children.get(v) ?? []));
+    }
+    return out;
+  };
+  const trueKids = new Map<string, string[]>();
+  for (const br of truth.branches) {
+    const from = truth.buses[br.from]!.name;
+    const list = trueKids.get(from);
+    if (list) list.push(truth.buses[br.to]!.name);
+    else trueKids.set(from, [truth.buses[br.to]!.name]);
+  }
+  const absent = truth.buses.filter((b) => b.id !== 0 && !present.has(b.name)).map((b) => b.name);
+  const pairs: { h: string; u: string; overlap: number }[] = [];
+  for (const h of placeholders) {
+    const a = below(h, kids);
+    for (const u of absent) {
+      const b = below(u, trueKids);
+      let inter = 0;
+      for (const v of a) if (b.has(v)) inter++;
+      const union = a.size + b.size - inter;
+      pairs.push({ h, u, overlap: union > 0 ? inter / union : 0 });
+    }
+  }
+  pairs.sort((x, y) => y.overlap - x.overlap || (x.h < y.h ? -1 : x.h > y.h ? 1 : x.u < y.u ? -1 : 1));
+  const name = new Map<string, string>();
+  const used = new Set<string>();
+  for (const p of pairs) {
+    if (name.has(p.h) || used.has(p.u)) continue;
+    name.set(p.h, p.u);
+    used.add(p.u);
+  }
+  for (const h of placeholders)
+    if (!name.has(h))
+      throw new MetricsError(
+        `hidden junction "${h}" cannot be matched: feeder "${truth.id}" has no further bus left out of the estimate`,
+      );
+  return branches.map((b) => ({ ...b, from: name.get(b.from) ?? b.from, to: name.get(b.to) ?? b.to }));
+}
+
+/**
+ * Metrics of an identified model against the true feeder; buses are matched by name (unnamed hidden junctions by
+ * `nameHiddenJunctions`).
  * Impedance errors are computed over the correctly recovered edges only (their count is
  * `correctEdges`); MAPE is dominated by very short branches, hence the medians.
  */
@@ -160,6 +233,7 @@ export function evaluateIdentification(
   branches: readonly IdentifiedBranch[],
   opts: EvaluateOptions = {},
 ): IdentificationMetrics {
+  branches = nameHiddenJunctions(truth, branches);
   const names = new Set(truth.buses.map((b) => b.name));
   for (const b of branches) {
     for (const n of [b.from, b.to])
