@@ -4,7 +4,7 @@
  * truncated SVD of the weight change, streamed one layer at a time.
  */
 import { extractLora, formatLoraExtraction } from "@x/merging";
-import { type DType, isDType } from "@x/tensor-core";
+import { type DType, dtypeFromName } from "@x/tensor-core";
 import { type Command, InvalidArgumentError } from "commander";
 import {
   addOptions,
@@ -23,12 +23,8 @@ import { createProgress } from "../progress.js";
 type ExtractOpts = OptionsOf<ReturnType<typeof extractOptions>>;
 
 function factorDtype(s: string): DType {
-  const d = s
-    .toUpperCase()
-    .replace(/^BFLOAT16$/, "BF16")
-    .replace(/^FLOAT16$/, "F16")
-    .replace(/^FLOAT32$/, "F32");
-  if (!isDType(d) || !["F32", "F16", "BF16"].includes(d))
+  const d = dtypeFromName(s);
+  if (!d || !["F32", "F16", "BF16"].includes(d))
     throw new InvalidArgumentError(`expected F32, F16 or BF16, got '${s}'`);
   return d;
 }

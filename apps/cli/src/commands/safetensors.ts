@@ -5,10 +5,10 @@ import {
   convertCheckpoint,
   convertPytorchToSafetensors,
   type DType,
+  dtypeFromName,
   formatBytes,
   formatCheckpointDescription,
   inspectCheckpoint,
-  isDType,
   isPytorchCheckpoint,
 } from "@x/tensor-core";
 import { type Command, InvalidArgumentError } from "commander";
@@ -26,24 +26,10 @@ import {
 } from "../kit.js";
 import { createProgress } from "../progress.js";
 
-const DTYPE_ALIASES: Record<string, DType> = {
-  bfloat16: "BF16",
-  float16: "F16",
-  half: "F16",
-  fp16: "F16",
-  fp32: "F32",
-  fp64: "F64",
-  float32: "F32",
-  float: "F32",
-  float64: "F64",
-  double: "F64",
-};
-
 /** Accepts safetensors names (BF16) and torch/mergekit names (bfloat16, torch.float16). */
-export function parseDTypeArg(s: string): DType {
-  const key = s.replace(/^torch\./, "");
-  const d = DTYPE_ALIASES[key.toLowerCase()] ?? key.toUpperCase();
-  if (!isDType(d)) throw new InvalidArgumentError(`unknown dtype '${s}' (e.g. BF16, F16, F32, bfloat16)`);
+function parseDTypeArg(s: string): DType {
+  const d = dtypeFromName(s);
+  if (!d) throw new InvalidArgumentError(`unknown dtype '${s}' (e.g. BF16, F16, F32, bfloat16)`);
   return d;
 }
 
