@@ -40,6 +40,7 @@ import {
   printResult,
   UsageError,
 } from "../../kit.js";
+import { note, resumableBar } from "../../progress.js";
 import {
   backendOption,
   checkRunOutputs,
@@ -48,8 +49,6 @@ import {
   flag,
   kebab,
   modelOptions,
-  note,
-  resumableBar,
   runOutputOptions,
   snnAction,
   specFrom,

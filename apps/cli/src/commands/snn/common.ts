@@ -1,6 +1,6 @@
 /**
  * What `x snn train | cade | eval` share: the model and neuron flags (defaults read from @x/snn), the data flags
- * and the per-class split, the mapping of @x/snn's errors to exit codes, and log lines that coexist with a bar.
+ * and the per-class split, and the mapping of @x/snn's errors to exit codes.
  */
 import { dirname, resolve } from "node:path";
 import {
@@ -32,7 +32,6 @@ import {
   parsedBy,
   UsageError,
 } from "../../kit.js";
-import { ProgressBar } from "../../progress.js";
 
 export const MLP = sewMlp();
 export const RESNET = sewResNet();
@@ -176,7 +175,7 @@ export const runOutputOptions = (out: string, state: string) =>
     ...outputOptions(),
   ]);
 
-// ---------------------------------------------------------------- errors and log lines
+// ---------------------------------------------------------------- errors
 
 /** Runs an action; an SnnConfigError there comes from flag values: a usage error (exit 2). */
 export function snnAction<A extends unknown[]>(
@@ -189,36 +188,6 @@ export function snnAction<A extends unknown[]>(
       if (e instanceof SnnConfigError) throw new UsageError(e.message.split("\n")[0]!);
       throw e;
     }
-  };
-}
-
-/** A line on stderr that does not break a progress bar on a terminal (the bar redraws below it). */
-export function note(quiet: boolean, line: string): void {
-  if (quiet) return;
-  const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
-  process.stderr.write(tty ? `\r\x1b[K${line}\n` : `${line}\n`);
-}
-
-/**
- * A bar over the units this process runs: its first report sets the start, so after a resume the bar counts
- * (and the ETA extrapolates) only the remaining work.
- */
-export function resumableBar(quiet: boolean, label: string) {
-  let bar: ProgressBar | undefined;
-  let offset = 0;
-  return {
-    update(done: number, total: number, extra: string): void {
-      if (quiet) return;
-      if (!bar) {
-        offset = done - 1;
-        bar = new ProgressBar({ label, total: total - offset });
-      }
-      if (done >= total) {
-        bar.finish(extra);
-        bar = undefined;
-      } else bar.update(done - offset, extra);
-    },
-    stop: () => bar?.stop(),
   };
 }
 

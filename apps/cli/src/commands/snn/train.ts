@@ -36,6 +36,7 @@ import {
   printResult,
   UsageError,
 } from "../../kit.js";
+import { note, resumableBar } from "../../progress.js";
 import {
   backendOption,
   checkRunOutputs,
@@ -43,8 +44,6 @@ import {
   flag,
   kebab,
   modelOptions,
-  note,
-  resumableBar,
   runOutputOptions,
   snnAction,
   specFrom,
