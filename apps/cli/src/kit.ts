@@ -1,7 +1,9 @@
 /**
- * What every `x` command is built from: a commander `Command` with a summary and examples in its help, argument
- * parsers that turn bad values into usage errors, the output policy (refuse a non-empty output unless
- * --overwrite, never write into or over an input), and printing results as text or --json.
+ * What every `x` command is built from: a commander `Command` with a summary and examples in its help, option
+ * tables that also give the type of the options an action receives (declare an option once: `options([...])`,
+ * then `OptionsOf<typeof table>`), argument parsers that turn bad values into usage errors, the output policy
+ * (refuse a non-empty output unless --overwrite, never write into or over an input), and printing results as text
+ * or --json.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { outputOverlap, realPathOf, signalExitCode } from "@x/tensor-core";
