@@ -104,9 +104,11 @@ export {
   feederToMatpower,
   feederToOpenDss,
   type LongFormatOptions,
+  type LongFormatWriteOptions,
   loadFeeder,
   type MatpowerOptions,
   type ModelToFeederOptions,
+  meterReadingLines,
   modelToFeeder,
   type PowerUnit,
   parseFeederJson,
@@ -121,6 +123,7 @@ export {
   SMARTMETER_FORMAT,
   SmartMeterCsvError,
   type VoltageUnit,
+  writeMeterReadings,
   writeSmartMeterCsv,
 } from "./io/index.js";
 // Metrics.
@@ -160,6 +163,7 @@ export {
   type IdentificationSummary,
   identificationSummary,
   type SimulationSummary,
+  simulationEffects,
 } from "./reports.js";
 // Bad data.
 export {

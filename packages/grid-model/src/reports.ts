@@ -1,6 +1,7 @@
 // One-paragraph text reports of a simulation, an identification and an evaluation (what `x grid` prints).
 import type { GridModel } from "./identify/pipeline.js";
 import type { ContractedTopologyMetrics, IdentificationMetrics } from "./metrics/index.js";
+import type { SimulationOptions } from "./simulate/simulate.js";
 
 /** What a smart-meter simulation produced (`x grid simulate --json`). */
 export interface SimulationSummary {
@@ -16,7 +17,34 @@ export interface SimulationSummary {
   readonly missingReadings: number;
   readonly vmin: number;
   readonly vmax: number;
+  /** The preset applied ("realistic"), if any. */
+  readonly preset?: string | null;
+  /** The realism effects in force, described (simulationEffects); empty for a clean simulation. */
+  readonly effects?: Readonly<Record<string, string>>;
   readonly seconds: number;
+}
+
+const pc = (x: number) => `${Number((100 * x).toPrecision(6))} %`;
+
+/**
+ * The realism effects a simulation's options switch on, each described in words (ZIP loads, PV, minute
+ * variability, registers, junction loads, metering of every bus, clock offsets, gaps, outliers, gross errors).
+ */
+export function simulationEffects(o: Partial<SimulationOptions>): Record<string, string> {
+  const e: Record<string, string> = {};
+  if (o.zip) e.zip = `Z ${o.zip.z}, I ${o.zip.i}, P ${o.zip.p}`;
+  if (o.pvFraction) e.pv = `${pc(o.pvFraction)} of the loaded buses, peak ${o.pvSize ?? 0.5} × the bus load`;
+  if (o.minuteVariability) e.minuteVariability = `σ ${o.minuteVariability}`;
+  if (o.voltageStepPu) e.voltageStep = `${Number(o.voltageStepPu.toPrecision(4))} pu`;
+  if (o.energyStepWh) e.energyStep = `${o.energyStepWh} Wh`;
+  if (o.junctionLoad) e.junctionLoad = `${pc(o.junctionLoad)} of the largest load`;
+  if (o.meters === "all") e.meters = "every bus";
+  if (o.clockOffsetMinutes) e.clockOffset = `±${o.clockOffsetMinutes} min`;
+  if (o.missing) e.missing = `${pc(o.missing)} of the records, outages of ${o.missingRun ?? 1} interval(s)`;
+  if (o.outliers) e.outliers = `${pc(o.outliers)} of the readings`;
+  if (o.grossErrors?.rate)
+    e.gross = `${pc(o.grossErrors.rate)} of the readings, P/Q ×${o.grossErrors.powerFactor ?? 10}, |V| ×${o.grossErrors.voltageFactor ?? 1.2}`;
+  return e;
 }
 
 /** The simulation in one line: feeder, metering, samples, voltage range, noise, missing readings, time. */
@@ -24,7 +52,12 @@ export function formatSimulationSummary(s: SimulationSummary): string {
   return (
     `wrote ${s.out}: ${s.feeder}, ${s.meters}/${s.buses} buses metered, ${s.samples} × ${s.intervalMinutes} min, ` +
     `|V| ${s.vmin.toFixed(4)}–${s.vmax.toFixed(4)} pu, σ_v ${(s.voltageSigma * 100).toPrecision(3)} %, ` +
-    `σ_pq ${(s.powerSigma * 100).toPrecision(3)} %, ${s.missingReadings} missing, ${s.seconds.toFixed(1)} s`
+    `σ_pq ${(s.powerSigma * 100).toPrecision(3)} %, ${s.missingReadings} missing, ${s.seconds.toFixed(1)} s` +
+    (s.effects && Object.keys(s.effects).length
+      ? `\neffects${s.preset ? ` (${s.preset} preset)` : ""}: ${Object.entries(s.effects)
+          .map(([k, v]) => `${k} ${v}`)
+          .join("; ")}`
+      : "")
   );
 }
 
@@ -55,6 +88,14 @@ export interface BadDataSummary {
   readonly byTest: { readonly spike: number; readonly residual: number };
   readonly byQuantity: { readonly v: number; readonly p: number; readonly q: number };
   readonly meters: readonly { readonly bus: string; readonly flagged: number; readonly readings: number }[];
+  /** The (at most 3) rejected readings with the largest normalised residuals, largest first. */
+  readonly largest: readonly {
+    readonly bus: string;
+    readonly quantity: "v" | "p" | "q";
+    readonly sample: number;
+    readonly z: number;
+    readonly test: "spike" | "residual";
+  }[];
   readonly missing: number;
   readonly branchRejections: number;
 }
@@ -71,6 +112,10 @@ function badDataSummary(r: NonNullable<GridModel["badData"]>): BadDataSummary {
     byTest,
     byQuantity,
     meters: r.meters.map((m) => ({ bus: m.bus, flagged: m.flagged, readings: m.readings })),
+    largest: [...r.readings]
+      .sort((a, b) => b.z - a.z)
+      .slice(0, 3)
+      .map((f) => ({ bus: f.bus, quantity: f.quantity, sample: f.sample, z: f.z, test: f.test })),
     missing: r.missing,
     branchRejections: r.branchRejections,
   };
@@ -156,7 +201,13 @@ function badDataLine(b: BadDataSummary | null): string {
       )}`
     : "";
   const branch = b.branchRejections ? `; ${b.branchRejections} sample(s) rejected by the branch fits` : "";
-  return head + meters + branch;
+  const name = { v: "|V|", p: "P", q: "Q" } as const;
+  const largest = b.largest.length
+    ? `; largest: ${b.largest
+        .map((f) => `${f.bus} ${name[f.quantity]} sample ${f.sample} (${f.z.toFixed(1)} σ, ${f.test})`)
+        .join(", ")}`
+    : "";
+  return head + meters + largest + branch;
 }
 
 const pctText = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)} %` : "n/a");

@@ -78,7 +78,9 @@ describe("smart-meter CSV", () => {
       parseSmartMeterCsv(l.join("\n"), "sm.csv");
     };
     expect(bad(8, "0,0,1,0.98,abc,20")).toThrow(/sm\.csv:9: column 5: column "675\.p_kw": "abc"/);
-    expect(bad(8, "0,0,1,0.98")).toThrow(/sm\.csv:9: 4 fields, header has 6/);
+    expect(bad(8, "0,0,1,0.98")).toThrow(
+      /sm\.csv:9: column 5: 4 fields, header has 6: column "\S+" is missing/,
+    );
     expect(bad(7, "t,start_min,650.v_pu,999.v_pu,675.p_kw,675.q_kvar")).toThrow(
       /unknown meter "999" \(not in # buses\)/,
     );

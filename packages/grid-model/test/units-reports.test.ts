@@ -11,6 +11,8 @@ import {
   parseMinutes,
   parseRate,
   parseVoltageStep,
+  REALISTIC,
+  simulationEffects,
 } from "../src/index.js";
 
 describe("meter units", () => {
@@ -75,6 +77,40 @@ describe("x grid reports", () => {
     ).toBe(
       "wrote sm.csv: ieee13, 9/13 buses metered, 100 × 15 min, |V| 0.9500–1.0000 pu, σ_v 0.0333 %, σ_pq 0.167 %, 4 missing, 0.4 s",
     );
+    // The realistic preset, described effect by effect; a clean simulation has none.
+    expect(simulationEffects({})).toEqual({});
+    const effects = simulationEffects(REALISTIC);
+    expect(Object.keys(effects)).toEqual([
+      "zip",
+      "pv",
+      "minuteVariability",
+      "voltageStep",
+      "energyStep",
+      "meters",
+      "clockOffset",
+      "missing",
+      "gross",
+    ]);
+    expect(effects.gross).toBe("0.1 % of the readings, P/Q ×10, |V| ×1.2");
+    expect(effects.zip).toBe("Z 0.4, I 0.3, P 0.3");
+    const line = formatSimulationSummary({
+      out: "sm.csv",
+      feeder: "ieee13",
+      buses: 13,
+      meters: 13,
+      samples: 100,
+      intervalMinutes: 15,
+      seed: 1,
+      voltageSigma: 0,
+      powerSigma: 0,
+      missingReadings: 0,
+      vmin: 0.95,
+      vmax: 1.0,
+      preset: "realistic",
+      effects: { clockOffset: "±2 min", meters: "every bus" },
+      seconds: 0.42,
+    }).split("\n")[1];
+    expect(line).toBe("effects (realistic preset): clockOffset ±2 min; meters every bus");
     const s = {
       out: "m.json",
       feeder: "ieee13",
@@ -138,6 +174,11 @@ describe("x grid reports", () => {
       byTest: { spike: 2, residual: 1 },
       byQuantity: { v: 1, p: 1, q: 1 },
       meters: [{ bus: "b", flagged: 2, readings: 20 }],
+      largest: [
+        { bus: "b", quantity: "v", sample: 3, z: 9, test: "spike" },
+        { bus: "b", quantity: "p", sample: 3, z: 9, test: "spike" },
+        { bus: "c", quantity: "q", sample: 3, z: 9, test: "residual" },
+      ],
       missing: 4,
       branchRejections: 0,
     });
@@ -146,12 +187,13 @@ describe("x grid reports", () => {
       { edge: "c-b", confidence: null },
     ]);
     expect(formatIdentificationSummary(s).split("\n").slice(1)).toEqual([
-      "bad data: 3 reading(s) rejected (spike test 2, residual test 1; |V| 1, P 1, Q 1); meters flagged: b (2/20)",
+      "bad data: 3 reading(s) rejected (spike test 2, residual test 1; |V| 1, P 1, Q 1); meters flagged: b (2/20); " +
+        "largest: b |V| sample 3 (9.0 σ, spike), b P sample 3 (9.0 σ, spike), c Q sample 3 (9.0 σ, residual)",
       "uncertain edges: a-b (0.62), c-b",
     ]);
     const many = {
       ...s,
-      badData: { ...s.badData!, flagged: 0, meters: [], branchRejections: 5 },
+      badData: { ...s.badData!, flagged: 0, meters: [], largest: [], branchRejections: 5 },
       uncertainEdges: Array.from({ length: 10 }, (_, i) => ({ edge: `e${i}`, confidence: null })),
     };
     expect(formatIdentificationSummary(many).split("\n").slice(1)).toEqual([

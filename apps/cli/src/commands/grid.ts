@@ -1,3 +1,5 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import {
   formatEvaluation,
@@ -7,17 +9,25 @@ import {
   IEEE69_MERGE_DROP_PU,
   identificationSummary,
   meterNoiseSigmas,
+  type PowerUnit,
   parseMinutes,
   parseRate,
   parseVoltageStep,
+  type ReactiveUnit,
+  type SimulationOptions,
+  SmartMeterCsvError,
+  simulationEffects,
+  type VoltageUnit,
 } from "@x/grid-model";
 import { writeFileAtomic } from "@x/tensor-core";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import {
   addOptions,
   checkOutput,
   defineCommand,
   defineGroup,
+  ExitError,
+  given,
   integer,
   jsonOption,
   number,
@@ -25,6 +35,7 @@ import {
   overwriteOption,
   parsedBy,
   printResult,
+  quietOption,
   UsageError,
 } from "../kit.js";
 import { createProgress } from "../progress.js";
@@ -35,6 +46,65 @@ export const rate = (maxFraction = 0.5) => parsedBy((v: string) => parseRate(v, 
 export const minutes = parsedBy(parseMinutes, GridUnitError);
 /** "0.1V" (on a 230 V low-voltage base) or a per-unit step. */
 const voltageStep = parsedBy(parseVoltageStep, GridUnitError);
+
+/** Comma-separated numbers, exactly `count` of them, each finite and >= 0. */
+function nonNegatives(v: string, count: number, what: string): number[] {
+  const xs = v.split(",").map((s) => s.trim());
+  const ns = xs.map(Number);
+  if (xs.length !== count || xs.some((s) => s === "") || ns.some((n) => !(Number.isFinite(n) && n >= 0)))
+    throw new InvalidArgumentError(`expected ${what}, got '${v}'`);
+  return ns;
+}
+
+/** An ISO 8601 time, checked. */
+function isoTime(v: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) || Number.isNaN(Date.parse(v)))
+    throw new InvalidArgumentError(`expected an ISO 8601 time such as 2024-01-01T00:00:00Z, got '${v}'`);
+  return v;
+}
+
+/** "0.4,0.3,0.3" → ZIP load fractions (constant impedance, current, power) that sum to 1. */
+export function zipFractions(v: string): { z: number; i: number; p: number } {
+  const [z, i, p] = nonNegatives(v, 3, "three fractions z,i,p >= 0 such as 0.4,0.3,0.3");
+  const sum = z! + i! + p!;
+  if (Math.abs(sum - 1) > 1e-9)
+    throw new InvalidArgumentError(`the ZIP fractions z,i,p must sum to 1, got '${v}' (sum ${sum})`);
+  return { z: z!, i: i!, p: p! };
+}
+
+/** "0.01,0.02" → a placeholder branch impedance r, x in pu. */
+export function impedancePu(v: string): { rPu: number; xPu: number } {
+  const [rPu, xPu] = nonNegatives(v, 2, "r,x in pu (two numbers >= 0) such as 0.001,0.001");
+  return { rPu: rPu!, xPu: xPu! };
+}
+
+export interface ReadingUnits {
+  p?: PowerUnit;
+  q?: ReactiveUnit;
+  v?: VoltageUnit;
+}
+
+const UNIT_NAMES = {
+  p: ["W", "kW", "MW", "pu"],
+  q: ["var", "kvar", "Mvar", "pu"],
+  v: ["V", "kV", "pu"],
+} as const;
+
+/** "p=kW,q=kvar,v=V" (any subset, case-insensitive) → the long-format reader's units. */
+export function readingUnits(v: string): ReadingUnits {
+  const out: Record<string, string> = {};
+  for (const part of v.split(",")) {
+    const m = /^\s*([pqv])\s*=\s*([A-Za-z]+)\s*$/i.exec(part);
+    const key = m?.[1]?.toLowerCase() as keyof typeof UNIT_NAMES | undefined;
+    const unit = key && UNIT_NAMES[key].find((u) => u.toLowerCase() === m?.[2]?.toLowerCase());
+    if (!key || !unit)
+      throw new InvalidArgumentError(
+        `expected p=W|kW|MW|pu, q=var|kvar|Mvar|pu, v=V|kV|pu (comma-separated), got '${part.trim()}'`,
+      );
+    out[key] = unit;
+  }
+  return out as ReadingUnits;
+}
 
 // ---------------------------------------------------------------- simulate
 
@@ -51,6 +121,15 @@ interface SimulateOpts {
   missing: number;
   missingRun: number;
   outliers: number;
+  gross: number;
+  grossPowerFactor: number;
+  grossVoltageFactor: number;
+  realistic?: boolean;
+  zip?: { z: number; i: number; p: number };
+  clockOffset: number;
+  minuteVariability: number;
+  format: "wide" | "long";
+  start?: string;
   meters: "load" | "all";
   seed: number;
   pv: number;
@@ -68,9 +147,67 @@ interface SimulateOpts {
   json?: boolean;
 }
 
-async function simulate(o: SimulateOpts): Promise<void> {
+/**
+ * The effect options of a simulation: a flag the user typed wins, then the REALISTIC preset (with --realistic),
+ * then the flag's default (today's clean simulation).
+ */
+function effectOptions(
+  o: SimulateOpts,
+  cmd: Command,
+  preset: Partial<SimulationOptions>,
+): Partial<SimulationOptions> {
+  const pick = <K extends keyof SimulationOptions>(
+    flag: keyof SimulateOpts,
+    key: K,
+    value: SimulationOptions[K],
+  ) =>
+    (given(cmd, flag) || preset[key] === undefined ? { [key]: value } : { [key]: preset[key] }) as Pick<
+      SimulationOptions,
+      K
+    >;
+  const { voltageSigma, powerSigma } = meterNoiseSigmas(o.noise, o.pqNoise, o.noiseModel);
+  const noiseGiven = given(cmd, "noise");
+  const grossGiven =
+    given(cmd, "gross") || given(cmd, "grossPowerFactor") || given(cmd, "grossVoltageFactor");
+  const grossRate = given(cmd, "gross") ? o.gross : (preset.grossErrors?.rate ?? o.gross);
+  if ((given(cmd, "grossPowerFactor") || given(cmd, "grossVoltageFactor")) && !(grossRate > 0))
+    throw new UsageError("--gross-power-factor / --gross-voltage-factor need --gross (or --realistic)");
+  return {
+    ...pick("zip", "zip", o.zip),
+    ...pick("pv", "pvFraction", o.pv),
+    ...pick("pvSize", "pvSize", o.pvSize),
+    ...pick("minuteVariability", "minuteVariability", o.minuteVariability),
+    ...pick("vStep", "voltageStepPu", o.vStep),
+    ...pick("eStep", "energyStepWh", o.eStep),
+    ...pick("junctionLoad", "junctionLoad", o.junctionLoad),
+    ...pick("meters", "meters", o.meters),
+    ...pick("clockOffset", "clockOffsetMinutes", o.clockOffset),
+    ...pick("missing", "missing", o.missing),
+    ...pick("missingRun", "missingRun", o.missingRun),
+    ...pick("outliers", "outliers", o.outliers),
+    voltageSigma: noiseGiven || preset.voltageSigma === undefined ? voltageSigma : preset.voltageSigma,
+    powerSigma:
+      noiseGiven || given(cmd, "pqNoise") || preset.powerSigma === undefined ? powerSigma : preset.powerSigma,
+    ...(grossRate > 0 || grossGiven
+      ? {
+          grossErrors: {
+            rate: grossRate,
+            powerFactor: given(cmd, "grossPowerFactor")
+              ? o.grossPowerFactor
+              : (preset.grossErrors?.powerFactor ?? o.grossPowerFactor),
+            voltageFactor: given(cmd, "grossVoltageFactor")
+              ? o.grossVoltageFactor
+              : (preset.grossErrors?.voltageFactor ?? o.grossVoltageFactor),
+          },
+        }
+      : {}),
+  };
+}
+
+async function simulate(o: SimulateOpts, cmd: Command): Promise<void> {
   if (o.loadModel === "lognormal" && o.loads)
     throw new UsageError("--loads and --load-model lognormal exclude each other");
+  if (o.start !== undefined && o.format !== "long") throw new UsageError("--start needs --format long");
   checkOutput(o.out, { overwrite: o.overwrite, inputs: o.loads ? [o.loads] : [] });
   const grid = await import("@x/grid-model");
   const feeder = await grid.loadFeeder(o.feeder);
@@ -83,7 +220,9 @@ async function simulate(o: SimulateOpts): Promise<void> {
       throw e instanceof grid.ProfileError ? new UsageError(`--loads ${o.loads}: ${e.message}`) : e;
     }
   }
-  const { pqNoise, voltageSigma, powerSigma } = meterNoiseSigmas(o.noise, o.pqNoise, o.noiseModel);
+  const { pqNoise } = meterNoiseSigmas(o.noise, o.pqNoise, o.noiseModel);
+  const effects = effectOptions(o, cmd, o.realistic ? grid.REALISTIC : {});
+  const { voltageSigma = 0, powerSigma = 0 } = effects;
   const progress = createProgress(o.quiet === true || o.json === true);
   const t0 = Date.now();
   let data: ReturnType<typeof grid.simulateSmartMeters>;
@@ -94,19 +233,9 @@ async function simulate(o: SimulateOpts): Promise<void> {
       intervalMinutes: o.resolution,
       ...(o.v0 !== undefined ? { v0: o.v0 } : {}),
       ...(o.substeps !== undefined ? { substeps: o.substeps } : {}),
-      meters: o.meters,
       voltageReading: o.voltage,
-      voltageSigma,
-      powerSigma,
-      voltageStepPu: o.vStep,
-      energyStepWh: o.eStep,
-      missing: o.missing,
-      missingRun: o.missingRun,
-      outliers: o.outliers,
-      pvFraction: o.pv,
-      pvSize: o.pvSize,
+      ...effects,
       model: o.loadModel,
-      junctionLoad: o.junctionLoad,
       ...(o.pfSigma !== undefined ? { pfVariation: o.pfSigma } : {}),
       ...loadSource,
       onProgress: (done) => progress.update(`simulate ${feeder.id}`, done, o.samples),
@@ -116,11 +245,22 @@ async function simulate(o: SimulateOpts): Promise<void> {
   }
   const meta = data.meta as Record<string, string>;
   meta.noise_model = o.noiseModel;
-  meta.noise_class_or_sigma = `v=${o.noise} pq=${pqNoise}`;
-  await grid.writeSmartMeterCsv(o.out, data, o.precision ? { precision: o.precision } : {});
+  meta.noise_class_or_sigma =
+    o.realistic && !given(cmd, "noise") && !given(cmd, "pqNoise")
+      ? "realistic preset"
+      : `v=${o.noise} pq=${pqNoise}`;
+  if (o.realistic) meta.preset = "realistic";
+  const precision = o.precision ? { precision: o.precision } : {};
+  if (o.format === "long")
+    await grid.writeMeterReadings(o.out, data, {
+      ...precision,
+      ...(o.start !== undefined ? { start: o.start } : {}),
+    });
+  else await grid.writeSmartMeterCsv(o.out, data, precision);
   const { missing, vmin, vmax } = grid.meteredVoltageRange(data);
   const summary = {
     out: o.out,
+    format: o.format,
     feeder: feeder.id,
     buses: feeder.buses.length,
     meters: data.metered.filter(Boolean).length,
@@ -132,6 +272,8 @@ async function simulate(o: SimulateOpts): Promise<void> {
     missingReadings: missing,
     vmin,
     vmax,
+    preset: o.realistic ? "realistic" : null,
+    effects: simulationEffects(effects),
     seconds: (Date.now() - t0) / 1000,
   };
   printResult(o.json, summary, () => formatSimulationSummary(summary));
@@ -145,6 +287,8 @@ function simulateCommand(): Command {
       "x grid simulate --out sm.csv",
       "x grid simulate --feeder ieee13 --samples 2880 --noise 0.1% --meters all --out ieee13.csv --json",
       "x grid simulate --feeder case.m --loads profiles.csv --resolution 1h --out sm.csv",
+      "x grid simulate --feeder ieee37 --samples 10000 --realistic --out ami.csv",
+      "x grid simulate --feeder ieee13 --realistic --clock-offset 0 --gross 0 --format long --out readings.csv",
     ],
   )
     .description(
@@ -152,8 +296,15 @@ function simulateCommand(): Command {
         "household profiles (daily/weekly shapes, heterogeneity, varying power factors, optional PV), an AC " +
         "backward/forward-sweep power flow per substep, interval averages, meter noise by accuracy class (class c% = " +
         "3σ unless --noise-model sigma; --pq-noise defaults to 5 × --noise, at most 20 %), register quantisation, " +
-        "missing readings and gross outliers. Writes the x-grid-smartmeter CSV. --loads takes a CSV with a time column " +
-        "and one column per bus name (kW; '<bus>:q' for kvar) or household profiles.",
+        "missing readings and gross outliers. Writes the x-grid-smartmeter CSV (wide: one row per interval), or with " +
+        "--format long timestamped readings (meter,timestamp,p,q,v in kW, kvar and V, one row per meter and interval; " +
+        "x grid identify reads both). --loads takes a CSV with a time column " +
+        "and one column per bus name (kW; '<bus>:q' for kvar) or household profiles. --realistic applies the preset " +
+        "of a real AMI export: ZIP loads 0.4,0.3,0.3, PV at 30 % of the loaded buses sized 1.5, minute variability " +
+        "0.3, 0.1 V and 10 Wh registers, every bus metered with zero-injection junctions, clocks off by up to ±2 " +
+        "min, 0.1 %-class |V| and 0.5 %-class P/Q meters, 5 % missing in outages of 4 intervals, 0.1 % gross " +
+        "readings (P/Q ×10, |V| ×1.2); each effect flag you type overrides its part of the preset (e.g. --gross 0). " +
+        "Without --realistic every effect is off unless its flag is given.",
     )
     .requiredOption("-o, --out <file>", "output CSV");
   return addOptions(cmd, [
@@ -179,9 +330,45 @@ function simulateCommand(): Command {
       integer(1, 1440),
     ],
     ["--v0 <pu>", "substation voltage (default: the simulator's)", number(0.8, 1.2)],
-    ["--missing <rate>", "share of missing readings", rate(), 0],
+    ["--realistic", "apply the realistic preset (see above); effect flags override it"],
+    ["--missing <rate>", "share of missing interval records", rate(), 0],
     ["--missing-run <n>", "mean outage length in intervals", number(1, 1e6), 1],
-    ["--outliers <rate>", "share of gross outliers", rate(), 0],
+    [
+      "--outliers <rate>",
+      "share of readings with a random gross error (|V| ±2–10 %, P/Q ±20–100 %)",
+      rate(),
+      0,
+    ],
+    [
+      "--gross <rate>",
+      "share of readings with a fixed gross error (P/Q × --gross-power-factor, |V| × --gross-voltage-factor)",
+      rate(),
+      0,
+    ],
+    [
+      "--gross-power-factor <x>",
+      "P/Q factor of a gross reading (a unit or decimal slip)",
+      number(0, 1e6),
+      10,
+    ],
+    ["--gross-voltage-factor <x>", "|V| factor of a gross reading", number(0, 10), 1.2],
+    [
+      "--zip <z,i,p>",
+      "voltage-dependent loads: constant-impedance, -current, -power fractions summing to 1 (default constant power)",
+      zipFractions,
+    ],
+    [
+      "--clock-offset <minutes>",
+      "meter clocks off by up to ± this many minutes (uniform per meter)",
+      number(0, 1440),
+      0,
+    ],
+    [
+      "--minute-variability <sigma>",
+      "σ of the minute-scale log-normal load factor (interval means differ from the mean state)",
+      number(0, 5),
+      0,
+    ],
     ["--meters <which>", "load: buses with load are metered; all: every bus", ["load", "all"], "load"],
     ["--seed <n>", "seed", integer(0, 2 ** 31), 1],
     ["--pv <rate>", "share of buses with PV", rate(1), 0],
@@ -199,6 +386,17 @@ function simulateCommand(): Command {
     ["--junction-load <rate>", "zero-load buses get this share of the largest bus load", rate(), 0],
     ["--voltage <reading>", "mean over the interval or the instant value", ["mean", "instant"], "mean"],
     ["--precision <digits>", "significant digits in the CSV (default: shortest exact)", integer(4, 17)],
+    [
+      "--format <f>",
+      "wide: the x-grid-smartmeter CSV; long: meter,timestamp,p,q,v rows",
+      ["wide", "long"],
+      "wide",
+    ],
+    [
+      "--start <time>",
+      "ISO time of the first interval in the long format (default 2024-01-01T00:00:00Z, a Monday)",
+      isoTime,
+    ],
     ...outputOptions(),
   ]).action(simulate);
 }
@@ -214,41 +412,189 @@ interface IdentifyOpts {
   solver: "highs" | "glpk";
   matpower?: string;
   dss?: string;
+  unidentifiedImpedance?: { rPu: number; xPu: number };
+  format: "auto" | "wide" | "long";
+  units?: ReadingUnits;
+  voltage?: "ll" | "ln";
+  baseKv?: number;
+  baseMva?: number;
+  root?: string;
+  interval?: number;
+  label?: "start" | "end";
+  busesFrom?: string;
+  meterMap?: string;
+  skipBadRows?: boolean;
   overwrite?: boolean;
+  quiet?: boolean;
   json?: boolean;
 }
 
-async function identify(csv: string, o: IdentifyOpts): Promise<void> {
+/** The flags that only the long format reads (identify's option keys and their flags). */
+const LONG_ONLY = [
+  ["units", "--units"],
+  ["voltage", "--voltage"],
+  ["baseKv", "--base-kv"],
+  ["baseMva", "--base-mva"],
+  ["root", "--root"],
+  ["interval", "--interval"],
+  ["label", "--label"],
+  ["busesFrom", "--buses-from"],
+  ["meterMap", "--meter-map"],
+] as const;
+
+/**
+ * The format of a meter-data file from its first line: the wide x-grid-smartmeter CSV starts with its format line
+ * (or, without one, with the "t,start_min" header); anything else is read as the long format. An unreadable file
+ * is left to the reader, which names it.
+ */
+export function detectMeterFormat(path: string): "wide" | "long" {
+  let head = "";
+  try {
+    const fd = openSync(path, "r");
+    try {
+      const buf = Buffer.alloc(4096);
+      head = buf.toString("utf8", 0, readSync(fd, buf, 0, buf.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return "wide";
+  }
+  const lines = head.split(/\r?\n/).map((l) => l.trim());
+  if (lines.find((l) => l !== "")?.includes("x-grid-smartmeter")) return "wide";
+  return lines.find((l) => l !== "" && !l.startsWith("#"))?.startsWith("t,start_min") ? "wide" : "long";
+}
+
+/** A meter-map CSV: "meter,bus" lines (an optional header line "meter,bus"; # comments). */
+async function readMeterMap(path: string): Promise<Record<string, string>> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new SmartMeterCsvError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code})`, path);
+  }
+  const map: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((raw, k) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#") || (k === 0 && /^meter\s*,\s*bus$/i.test(line))) return;
+    const cells = line.split(",").map((c) => c.trim());
+    if (cells.length !== 2 || !cells[0] || !cells[1])
+      throw new SmartMeterCsvError(`${path}:${k + 1}: expected "meter,bus", got "${line}"`, path, k + 1);
+    if (map[cells[0]] !== undefined)
+      throw new SmartMeterCsvError(`${path}:${k + 1}: meter "${cells[0]}" is mapped twice`, path, k + 1, 1);
+    map[cells[0]] = cells[1];
+  });
+  return map;
+}
+
+async function identify(csv: string, o: IdentifyOpts, cmd: Command): Promise<void> {
   const outs = [o.out, o.matpower, o.dss].filter((f): f is string => f !== undefined);
   if (new Set(outs.map((f) => resolve(f))).size < outs.length)
     throw new UsageError("--out, --matpower and --dss must name different files");
-  for (const f of outs) checkOutput(f, { overwrite: o.overwrite, inputs: [csv] });
+  const inputs = [csv, ...(o.meterMap ? [o.meterMap] : [])];
+  for (const f of outs) checkOutput(f, { overwrite: o.overwrite, inputs });
+  if (o.unidentifiedImpedance && !o.matpower && !o.dss)
+    throw new UsageError("--unidentified-impedance applies to --matpower / --dss");
+  const format = o.format === "auto" ? detectMeterFormat(csv) : o.format;
+  const longFlags = LONG_ONLY.filter(([key]) => given(cmd, key)).map(([, flag]) => flag);
+  if (format === "wide" && longFlags.length)
+    throw new UsageError(
+      `${longFlags.join(", ")} ${longFlags.length > 1 ? "apply" : "applies"} to the long format only; ${csv} is read as the wide x-grid-smartmeter CSV`,
+    );
   const grid = await import("@x/grid-model");
-  const data = await grid.readSmartMeterCsv(csv);
+  const skip = o.skipBadRows ? { skipBadRows: true } : {};
+  let data: Awaited<ReturnType<typeof grid.readSmartMeterCsv>>;
+  if (format === "wide") data = await grid.readSmartMeterCsv(csv, skip);
+  else {
+    const feeder = o.busesFrom ? await grid.loadFeeder(o.busesFrom) : undefined;
+    data = await grid.readMeterReadings(csv, {
+      ...skip,
+      ...(o.units ? { units: o.units } : {}),
+      ...(o.voltage ? { voltage: o.voltage } : {}),
+      ...(o.baseKv ? { baseKvLl: o.baseKv } : {}),
+      ...(o.baseMva ? { baseMva: o.baseMva } : {}),
+      ...(o.root ? { root: o.root } : {}),
+      ...(o.interval ? { intervalMinutes: o.interval } : {}),
+      ...(o.label ? { label: o.label } : {}),
+      ...(feeder ? { buses: feeder.buses.map((b) => b.name) } : {}),
+      ...(o.meterMap ? { meterMap: await readMeterMap(o.meterMap) } : {}),
+    });
+    if (feeder && data.feederId === "imported") data = { ...data, feederId: feeder.id };
+  }
   const zBaseOhm = (data.baseKvLl * data.baseKvLl) / data.baseMva;
   const family = o.libraryFamily === "all" ? {} : { family: o.libraryFamily };
   const library = o.library ? grid.conductorsPu({ zBaseOhm }, grid.selectConductors(family)) : undefined;
   const solver = o.method === "lad" && !library ? await grid.createLpSolver(o.solver) : undefined;
-  const model = grid.identifyGrid(data, {
-    method: o.method,
-    topology: { method: o.topology },
-    ...(solver ? { solver } : {}),
-    ...(library ? { library } : {}),
-    zBaseOhm,
-  });
-  await grid.writeGridModelFile(o.out, model, { feeder: data.feederId, source: csv });
+  const progress = createProgress(o.quiet === true || o.json === true);
+  const label = `identify ${data.feederId}`;
+  let model: ReturnType<typeof grid.identifyGrid>;
+  try {
+    model = grid.identifyGrid(data, {
+      method: o.method,
+      topology: { method: o.topology },
+      ...(solver ? { solver } : {}),
+      ...(library ? { library } : {}),
+      zBaseOhm,
+      onProgress: ({ stage, fraction, message }) =>
+        // The bar completes once, after the last stage (progress.finish below).
+        progress.update(label, Math.min(99, Math.round(100 * fraction)), 100, `${stage}: ${message}`),
+    });
+    progress.finish();
+  } finally {
+    progress.stop();
+  }
+  // The exports are decided before anything is written: a flow-free branch without a placeholder fails here.
+  const exports: { path: string; text: string }[] = [];
+  const flowFree = model.branches
+    .filter((b) => !(Number.isFinite(b.rPu) && Number.isFinite(b.xPu)))
+    .map((b) => `${b.from}-${b.to}`);
   if (o.matpower || o.dss) {
+    if (flowFree.length && !o.unidentifiedImpedance)
+      throw new ExitError(
+        `nothing written: ${flowFree.length} branch(es) never carried flow, so their impedance is not identified ` +
+          `(${flowFree.join(", ")}), and --matpower / --dss need one; pass --unidentified-impedance r,x (pu) to ` +
+          "export them with that placeholder, or leave out --matpower / --dss",
+        1,
+      );
     const feeder = grid.modelToFeeder(model, {
       id: `${data.feederId}-identified`,
       baseKvLl: data.baseKvLl,
       baseMva: data.baseMva,
       loadsFrom: data,
+      ...(o.unidentifiedImpedance ? { unidentified: o.unidentifiedImpedance } : {}),
     });
-    if (o.matpower) await writeFileAtomic(o.matpower, grid.feederToMatpower(feeder));
-    if (o.dss) await writeFileAtomic(o.dss, grid.feederToOpenDss(feeder));
+    if (o.matpower) exports.push({ path: o.matpower, text: grid.feederToMatpower(feeder) });
+    if (o.dss) exports.push({ path: o.dss, text: grid.feederToOpenDss(feeder) });
   }
-  const summary = identificationSummary(model, o.out, data.feederId);
-  printResult(o.json, summary, () => formatIdentificationSummary(summary));
+  await grid.writeGridModelFile(o.out, model, { feeder: data.feederId, source: csv });
+  for (const e of exports) await writeFileAtomic(e.path, e.text);
+  const skipped = data.skipped ?? [];
+  const placeholder = exports.length && flowFree.length ? flowFree : [];
+  const summary = {
+    ...identificationSummary(model, o.out, data.feederId),
+    input: { file: csv, format },
+    ...(o.skipBadRows ? { skippedRows: skipped.length, skipped } : {}),
+    ...(exports.length
+      ? {
+          exports: exports.map((e) => e.path),
+          placeholderImpedance: placeholder.length
+            ? { ...o.unidentifiedImpedance!, branches: placeholder }
+            : null,
+        }
+      : {}),
+  };
+  printResult(o.json, summary, () => {
+    let text = formatIdentificationSummary(summary);
+    if (o.skipBadRows) {
+      const shown = skipped.slice(0, 5).map((r) => `${r.file}:${r.line}:${r.column} ${r.reason}`);
+      text += skipped.length
+        ? `\nskipped ${skipped.length} bad row(s): ${shown.join("; ")}${skipped.length > 5 ? `; +${skipped.length - 5} more (all in --json)` : ""}`
+        : "\nskipped 0 bad rows";
+    }
+    if (placeholder.length)
+      text += `\nplaceholder impedance r=${o.unidentifiedImpedance!.rPu}, x=${o.unidentifiedImpedance!.xPu} pu (never carried flow) on ${placeholder.join(", ")} in ${exports.map((e) => e.path).join(", ")}`;
+    return text;
+  });
 }
 
 function identifyCommand(): Command {
@@ -260,6 +606,8 @@ function identifyCommand(): Command {
       "x grid identify sm.csv --out model.json --method ls --json",
       "x grid identify sm.csv --out model.json --library",
       "x grid identify sm.csv --out model.json --matpower model.m --dss model.dss",
+      "x grid identify readings.csv --out model.json --units p=kW,q=kvar,v=kV --base-kv 4.16 --base-mva 5 --root 650",
+      "x grid identify export.csv --out model.json --buses-from ieee13 --skip-bad-rows",
     ],
   )
     .description(
@@ -267,9 +615,15 @@ function identifyCommand(): Command {
         "plain Laplacian inversion and Var-MinST as options), stage 2 the branch impedances by a leaves-to-root sweep of " +
         "per-branch LAD (LP with tangent cuts) or LS fits on the DistFlow branch equation. --library picks a conductor " +
         "type and length per branch from the conductor library instead. --matpower / --dss also write the " +
-        "identified feeder (tree, impedances, mean measured loads) as a MATPOWER case / OpenDSS script.",
+        "identified feeder (tree, impedances, mean measured loads) as a MATPOWER case / OpenDSS script; a branch " +
+        "that never carried flow has no identified impedance and needs --unidentified-impedance to be exported. " +
+        "The input is the wide x-grid-smartmeter CSV (x grid simulate) or timestamped readings in long format " +
+        "(meter,timestamp,p,q,v with '# units:', '# base_kv_ll:', '# base_mva:', '# root:' header comments; the " +
+        "flags below override the header), detected from the file's first line. A bad row (duplicate, non-numeric " +
+        "cell, unknown meter, non-positive voltage, inconsistent timestamp) is an error naming file:line:column " +
+        "unless --skip-bad-rows, which leaves such rows out and lists them. Progress goes to stderr.",
     )
-    .argument("<csv>", "smart-meter CSV (x grid simulate writes one)")
+    .argument("<csv>", "smart-meter data: the wide CSV of x grid simulate, or long-format readings")
     .requiredOption("-o, --out <file>", "output model JSON");
   return addOptions(cmd, [
     ["--method <m>", "impedance fit", ["lad", "ls", "joint"], "lad"],
@@ -284,7 +638,52 @@ function identifyCommand(): Command {
     ["--solver <s>", "LP solver of the LAD fits (glpk needs glpk.js)", ["highs", "glpk"], "highs"],
     ["--matpower <file>", "also write the identified feeder as a MATPOWER case (.m)"],
     ["--dss <file>", "also write the identified feeder as an OpenDSS script (.dss)"],
+    [
+      "--unidentified-impedance <r,x>",
+      "placeholder impedance (pu) that --matpower / --dss give branches which never carried flow",
+      impedancePu,
+    ],
+    [
+      "--format <f>",
+      "input format: auto (from the first line), wide or long",
+      ["auto", "wide", "long"],
+      "auto",
+    ],
+    [
+      "--units <p=..,q=..,v=..>",
+      "long format: units, e.g. p=kW,q=kvar,v=V (default: the header's, else these)",
+      readingUnits,
+    ],
+    [
+      "--voltage <ll|ln>",
+      "long format: voltages are line-to-line or line-to-neutral (default: header, else ll)",
+      ["ll", "ln"],
+    ],
+    [
+      "--base-kv <kV>",
+      "long format: line-to-line base voltage (default: the header's)",
+      number(0, 1e4, true),
+    ],
+    ["--base-mva <MVA>", "long format: power base (default: the header's)", number(0, 1e6, true)],
+    ["--root <meter>", "long format: the substation meter (default: the header's)"],
+    [
+      "--interval <duration>",
+      "long format: resample onto this interval, e.g. 15min (default: header, else 15min)",
+      minutes,
+    ],
+    [
+      "--label <start|end>",
+      "long format: a timestamp labels its interval's start or end (default: header, else start)",
+      ["start", "end"],
+    ],
+    [
+      "--buses-from <feeder>",
+      "long format: the feeder's bus names (ieee13, a feeder file); other meter ids are errors",
+    ],
+    ["--meter-map <csv>", "long format: meter,bus lines mapping meter ids to bus names"],
+    ["--skip-bad-rows", "leave out bad rows (listed in the output) instead of failing on the first"],
     overwriteOption(),
+    quietOption(),
     jsonOption(),
   ]).action(identify);
 }

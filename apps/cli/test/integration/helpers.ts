@@ -47,6 +47,33 @@ export function xTty(args: readonly string[], opts: { cwd?: string } = {}): Run 
   return { code: r.status ?? -1, out: r.stdout.replaceAll("\r\n", "\n"), err: r.stderr };
 }
 
+/** `x grid simulate` with every bus metered and 0.1 %-class |V| meters, then `extra` (quiet). */
+export const simulateGrid = (
+  feeder: string,
+  samples: number,
+  seed: number,
+  out: string,
+  extra: string[] = [],
+) =>
+  x([
+    "grid",
+    "simulate",
+    "--feeder",
+    feeder,
+    "--samples",
+    String(samples),
+    "--noise",
+    "0.1%",
+    "--meters",
+    "all",
+    "--seed",
+    String(seed),
+    ...extra,
+    "--out",
+    out,
+    "-q",
+  ]);
+
 /** A temporary directory for the test file, removed afterwards. */
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -16,11 +16,14 @@ export { loadFeeder } from "./load.js";
 export {
   type LongFormatOptions,
   LongFormatParser,
+  type LongFormatWriteOptions,
+  meterReadingLines,
   type PowerUnit,
   parseMeterReadings,
   type ReactiveUnit,
   readMeterReadings,
   type VoltageUnit,
+  writeMeterReadings,
 } from "./long-format.js";
 export {
   type MatpowerCase,

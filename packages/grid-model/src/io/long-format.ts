@@ -1,5 +1,13 @@
 import type { SmartMeterData } from "../simulate/simulate.js";
-import { parseLines, RowErrors, readLines, type SkippedRow, SmartMeterCsvError } from "./row-errors.js";
+import {
+  fieldCountError,
+  parseLines,
+  RowErrors,
+  readLines,
+  type SkippedRow,
+  SmartMeterCsvError,
+  writeLines,
+} from "./row-errors.js";
 import { parseDecimal } from "./smartmeter-csv.js";
 
 /**
@@ -12,6 +20,9 @@ import { parseDecimal } from "./smartmeter-csv.js";
  *   meter,timestamp,p,q,v
  *   650,2024-03-04T00:00:00Z,,,2401.8
  *   675,2024-03-04T00:00:00Z,412.5,-88.1,2389.2
+ *
+ * Further optional header comments: "# interval_min: 15", "# voltage: ll|ln", "# label: start|end", "# feeder: <id>"
+ * and "# buses: <name> …" (every bus of the feeder: other meter ids are an error, buses without readings unmetered).
  *
  * Timestamps are ISO 8601 (with "Z" or an offset, or none — then all rows must have none) or Unix seconds. Rows
  * are bucketed onto a regular grid of `intervalMinutes` and averaged per meter and interval (resampling finer
@@ -83,9 +94,13 @@ export class LongFormatParser {
   private readonly meta: Record<string, string> = {};
   private col: { meter: number; ts: number; p: number; q: number; v: number } | undefined;
   private width = 0;
+  private header: readonly string[] = [];
   private readonly meters = new Map<string, MeterRows>();
   private readonly seen = new Map<string, number>();
   private zoned: boolean | undefined;
+  /** The feeder's bus names (option buses, else the "# buses:" header), fixed at the table header. */
+  private busList: readonly string[] | undefined;
+  private busSet: ReadonlySet<string> | undefined;
 
   private readonly rows: RowErrors;
 
@@ -112,7 +127,7 @@ export class LongFormatParser {
       return;
     }
     if (cells.length !== this.width) {
-      this.rows.bad(`${cells.length} fields, header has ${this.width}`, 0);
+      this.rows.bad(...fieldCountError(cells.length, this.header));
       return;
     }
     const c = this.col;
@@ -122,7 +137,7 @@ export class LongFormatParser {
       return;
     }
     const bus = this.opts.meterMap?.[meterId] ?? meterId;
-    if (this.opts.buses && !this.opts.buses.includes(bus)) {
+    if (this.busSet && !this.busSet.has(bus)) {
       this.rows.bad(
         `unknown meter "${meterId}"${bus !== meterId ? ` (bus "${bus}")` : ""}: not a bus of the feeder`,
         c.meter + 1,
@@ -205,6 +220,10 @@ export class LongFormatParser {
     if (this.col.v < 0) throw this.rows.error(`missing column "v" (voltage readings are required)`);
     if (this.col.p < 0 !== this.col.q < 0) throw this.rows.error(`columns "p" and "q" go together`);
     this.width = cells.length;
+    this.header = cells;
+    const listed = this.meta.buses?.split(/\s+/).filter((b) => b !== "");
+    this.busList = this.opts.buses ?? (listed?.length ? listed : undefined);
+    if (this.busList) this.busSet = new Set(this.busList);
   }
 
   get skippedRows(): readonly SkippedRow[] {
@@ -246,7 +265,23 @@ export class LongFormatParser {
     const vu = unit("v", o.units?.v, "V");
     const toPuP = pu === "pu" ? 1 : POWER[pu]! / (1000 * baseMva);
     const toPuQ = qu === "pu" ? 1 : POWER[qu]! / (1000 * baseMva);
-    const vBaseKv = o.voltage === "ln" ? baseKvLl / Math.sqrt(3) : baseKvLl;
+    const choice = <T extends string>(
+      key: string,
+      given: T | undefined,
+      allowed: readonly T[],
+      fallback: T,
+    ): T => {
+      const v = given ?? (this.meta[key]?.toLowerCase() as T | undefined) ?? fallback;
+      if (!allowed.includes(v))
+        throw new SmartMeterCsvError(
+          `${this.file}: header "# ${key}: ${v}" must be one of ${allowed.join(", ")}`,
+          this.file,
+        );
+      return v;
+    };
+    const voltage = choice("voltage", o.voltage, ["ll", "ln"], "ll");
+    const label = choice("label", o.label, ["start", "end"], "start");
+    const vBaseKv = voltage === "ln" ? baseKvLl / Math.sqrt(3) : baseKvLl;
     const toPuV = vu === "pu" ? 1 : vu === "kv" ? 1 / vBaseKv : 1 / (1000 * vBaseKv);
     const root = o.root ?? this.meta.root;
     if (!root)
@@ -256,8 +291,8 @@ export class LongFormatParser {
       );
     if (!this.meters.has(root))
       throw new SmartMeterCsvError(`${this.file}: no readings of the substation meter "${root}"`, this.file);
-    const busNames = o.buses
-      ? [...o.buses]
+    const busNames = this.busList
+      ? [...this.busList]
       : [root, ...[...this.meters.keys()].filter((b) => b !== root).sort()];
     if (!busNames.includes(root))
       throw new SmartMeterCsvError(`${this.file}: root "${root}" is not a bus`, this.file);
@@ -265,7 +300,7 @@ export class LongFormatParser {
     if (!(interval > 0))
       throw new SmartMeterCsvError(`${this.file}: interval must be > 0 minutes`, this.file);
     const stepMs = interval * 60_000;
-    const shift = o.label === "end" ? -stepMs : 0;
+    const shift = label === "end" ? -stepMs : 0;
     let t0 = Number.POSITIVE_INFINITY;
     let t1 = Number.NEGATIVE_INFINITY;
     for (const r of this.meters.values())
@@ -284,6 +319,11 @@ export class LongFormatParser {
     const sums = new Float64Array(T * 3);
     const counts = new Int32Array(T * 3);
     const rootIndex = busNames.indexOf(root);
+    const add = (slot: number, x: number) => {
+      if (Number.isNaN(x)) return;
+      sums[slot] += x;
+      counts[slot]++;
+    };
     busNames.forEach((bus, j) => {
       const r = this.meters.get(bus);
       if (!r) return;
@@ -292,12 +332,9 @@ export class LongFormatParser {
       counts.fill(0);
       for (let i = 0; i < r.t.length; i++) {
         const k = Math.floor((r.t[i]! + shift - origin) / stepMs);
-        const vals = [r.v[i]! * toPuV, r.p[i]! * toPuP, r.q[i]! * toPuQ];
-        vals.forEach((x, c) => {
-          if (Number.isNaN(x)) return;
-          sums[k * 3 + c] += x;
-          counts[k * 3 + c]++;
-        });
+        add(k * 3, r.v[i]! * toPuV);
+        add(k * 3 + 1, r.p[i]! * toPuP);
+        add(k * 3 + 2, r.q[i]! * toPuQ);
       }
       for (let k = 0; k < T; k++) {
         if (counts[k * 3]) vm[j]![k] = sums[k * 3]! / counts[k * 3]!;
@@ -328,7 +365,7 @@ export class LongFormatParser {
       meta: {
         source: this.file,
         origin: new Date(origin).toISOString(),
-        units: `p=${pu} q=${qu} v=${vu} (${o.voltage ?? "ll"})`,
+        units: `p=${pu} q=${qu} v=${vu} (${voltage})`,
         readings: String([...this.meters.values()].reduce((s, r) => s + r.t.length, 0)),
       },
       busNames,
@@ -354,4 +391,108 @@ export function parseMeterReadings(
 /** Reads a long-format file line by line. */
 export function readMeterReadings(path: string, opts: LongFormatOptions = {}): Promise<SmartMeterData> {
   return readLines(new LongFormatParser(path, opts), path);
+}
+
+/** Options of the long-format writer. */
+export interface LongFormatWriteOptions {
+  /** Units of the written columns (default kW, kvar, V). */
+  readonly units?: { readonly p?: PowerUnit; readonly q?: ReactiveUnit; readonly v?: VoltageUnit };
+  /** Voltages as line-to-line (default) or line-to-neutral values (V and kV only). */
+  readonly voltage?: "ll" | "ln";
+  /** Time of sample 0's start (ISO 8601 or epoch ms; default 2024-01-01T00:00:00Z, a Monday like the simulator's origin). */
+  readonly start?: string | number;
+  /** Timestamps label the start (default) or the end of their interval. */
+  readonly label?: "start" | "end";
+  /** Significant digits (default: shortest exact round-trip). */
+  readonly precision?: number;
+}
+
+const DEFAULT_START = Date.UTC(2024, 0, 1);
+
+/**
+ * The long format, one line at a time (no trailing newline): header comments with units, bases, root, interval,
+ * label and the feeder's buses, then one row per metered bus and interval, ordered by time then bus (the substation
+ * with its voltage only). An interval whose three readings are all missing is a gap (no row); a single missing
+ * reading is an empty cell.
+ */
+export function* meterReadingLines(d: SmartMeterData, opts: LongFormatWriteOptions = {}): Generator<string> {
+  for (const name of d.busNames)
+    if (/[\s,#"]/.test(name) || name === "")
+      throw new SmartMeterCsvError(`bus name "${name}" cannot be written (no blanks, commas, quotes or #)`);
+  const pu = opts.units?.p ?? "kW";
+  const qu = opts.units?.q ?? "kvar";
+  const vu = opts.units?.v ?? "V";
+  const voltage = opts.voltage ?? "ll";
+  const label = opts.label ?? "start";
+  const start =
+    opts.start === undefined
+      ? DEFAULT_START
+      : typeof opts.start === "number"
+        ? opts.start
+        : Date.parse(opts.start);
+  if (!Number.isFinite(start)) throw new RangeError(`start "${opts.start}" is not a time`);
+  const fromPuP = pu === "pu" ? 1 : (1000 * d.baseMva) / POWER[pu.toLowerCase()]!;
+  const fromPuQ = qu === "pu" ? 1 : (1000 * d.baseMva) / POWER[qu.toLowerCase()]!;
+  const vBaseKv = voltage === "ln" ? d.baseKvLl / Math.sqrt(3) : d.baseKvLl;
+  const fromPuV = vu === "pu" ? 1 : vu === "kV" ? vBaseKv : 1000 * vBaseKv;
+  if (
+    fromPuP === undefined ||
+    !Number.isFinite(fromPuP) ||
+    !Number.isFinite(fromPuQ) ||
+    !Number.isFinite(fromPuV)
+  )
+    throw new RangeError(`unknown units p=${pu} q=${qu} v=${vu}`);
+  const fmt = (v: number): string =>
+    Number.isNaN(v) ? "" : opts.precision ? String(Number(v.toPrecision(opts.precision))) : String(v);
+  yield `# units: p=${pu} q=${qu} v=${vu}`;
+  yield `# voltage: ${voltage}`;
+  yield `# feeder: ${d.feederId}`;
+  yield `# base_kv_ll: ${d.baseKvLl}`;
+  yield `# base_mva: ${d.baseMva}`;
+  yield `# interval_min: ${d.intervalMinutes}`;
+  yield `# label: ${label}`;
+  yield `# root: ${d.busNames[d.root]}`;
+  yield `# buses: ${d.busNames.join(" ")}`;
+  const reserved = new Set([
+    "units",
+    "voltage",
+    "feeder",
+    "base_kv_ll",
+    "base_mva",
+    "interval_min",
+    "label",
+    "root",
+    "buses",
+  ]);
+  for (const [k, v] of Object.entries(d.meta))
+    if (!reserved.has(k) && /^[\w.-]+$/.test(k)) yield `# ${k}: ${v.replace(/[\r\n]+/g, " ")}`;
+  yield "meter,timestamp,p,q,v";
+  const metered = d.busNames.map((_, j) => j).filter((j) => d.metered[j]);
+  const shift = label === "end" ? d.intervalMinutes : 0;
+  for (let t = 0; t < d.samples; t++) {
+    const ts = new Date(start + (d.startMinute[t]! + shift) * 60_000).toISOString().replace(".000Z", "Z");
+    for (const j of metered) {
+      const v = d.vm[j]![t]!;
+      if (j === d.root) {
+        if (!Number.isNaN(v)) yield `${d.busNames[j]},${ts},,,${fmt(v * fromPuV)}`;
+        continue;
+      }
+      const p = d.p[j]![t]!;
+      const q = d.q[j]![t]!;
+      if (Number.isNaN(v) && Number.isNaN(p) && Number.isNaN(q)) continue;
+      yield `${d.busNames[j]},${ts},${fmt(p * fromPuP)},${fmt(q * fromPuQ)},${fmt(v * fromPuV)}`;
+    }
+  }
+}
+
+/**
+ * Writes the long format (meterReadingLines) to a temporary name next to `path`, then renames it (streaming,
+ * bounded memory; nothing is left at `path` on failure). readMeterReadings reads it back.
+ */
+export function writeMeterReadings(
+  path: string,
+  d: SmartMeterData,
+  opts: LongFormatWriteOptions = {},
+): Promise<void> {
+  return writeLines(path, meterReadingLines(d, opts));
 }

@@ -1,4 +1,6 @@
-import { createReadStream } from "node:fs";
+import { once } from "node:events";
+import { createReadStream, createWriteStream } from "node:fs";
+import { rename, rm } from "node:fs/promises";
 import { createInterface } from "node:readline";
 
 /** Malformed smart-meter CSV; names the file, line and column (1-based; column 0 = the whole line). */
@@ -47,6 +49,16 @@ export class RowErrors {
   }
 }
 
+/**
+ * A row with the wrong number of fields: the message and the 1-based column where it goes wrong (the first
+ * missing column, or the first extra field).
+ */
+export function fieldCountError(fields: number, header: readonly string[]): [string, number] {
+  return fields < header.length
+    ? [`${fields} fields, header has ${header.length}: column "${header[fields]}" is missing`, fields + 1]
+    : [`${fields} fields, header has ${header.length}: extra field`, header.length + 1];
+}
+
 /** A reader fed one line at a time. */
 export interface LineParser<R> {
   push(line: string): void;
@@ -74,4 +86,26 @@ export async function readLines<R>(parser: LineParser<R>, path: string): Promise
     input.destroy();
   }
   return parser.finish();
+}
+
+/**
+ * Writes lines (each followed by a newline) to a temporary name next to `path`, then renames it: streaming with
+ * bounded memory, and nothing at `path` on failure. The first line is taken before the file is created, so a
+ * generator that validates its input before its first line fails without leaving a file.
+ */
+export async function writeLines(path: string, lines: Iterable<string>): Promise<void> {
+  const it = lines[Symbol.iterator]();
+  let next = it.next();
+  const tmp = `${path}.tmp-${process.pid}`;
+  const out = createWriteStream(tmp, { encoding: "utf8" });
+  try {
+    for (; !next.done; next = it.next()) if (!out.write(`${next.value}\n`)) await once(out, "drain");
+    out.end();
+    await once(out, "finish");
+    await rename(tmp, path);
+  } catch (e) {
+    out.destroy();
+    await rm(tmp, { force: true });
+    throw e;
+  }
 }

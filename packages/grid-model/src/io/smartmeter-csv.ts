@@ -1,8 +1,13 @@
-import { once } from "node:events";
-import { createWriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
 import type { SmartMeterData } from "../simulate/simulate.js";
-import { parseLines, RowErrors, readLines, type SkippedRow, SmartMeterCsvError } from "./row-errors.js";
+import {
+  fieldCountError,
+  parseLines,
+  RowErrors,
+  readLines,
+  type SkippedRow,
+  SmartMeterCsvError,
+  writeLines,
+} from "./row-errors.js";
 
 /**
  * Smart-meter CSV ("x-grid-smartmeter" v1), documented in the README:
@@ -85,25 +90,12 @@ export function* smartMeterCsvLines(d: SmartMeterData, opts: CsvWriteOptions = {
 }
 
 /** Write the CSV to a temporary name next to `path`, then rename (streaming, bounded memory). */
-export async function writeSmartMeterCsv(
+export function writeSmartMeterCsv(
   path: string,
   d: SmartMeterData,
   opts: CsvWriteOptions = {},
 ): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const out = createWriteStream(tmp, { encoding: "utf8" });
-  try {
-    for (const line of smartMeterCsvLines(d, opts)) {
-      if (!out.write(`${line}\n`)) await once(out, "drain");
-    }
-    out.end();
-    await once(out, "finish");
-    await rename(tmp, path);
-  } catch (e) {
-    out.destroy();
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  return writeLines(path, smartMeterCsvLines(d, opts));
 }
 
 /** Incremental parser: feed lines, then `finish()`. Used by the file reader and by tests on strings. */
@@ -148,7 +140,7 @@ export class SmartMeterCsvParser {
     }
     const cells = line.split(",");
     if (cells.length !== this.header.length) {
-      this.rows.bad(`${cells.length} fields, header has ${this.header.length}`, 0);
+      this.rows.bad(...fieldCountError(cells.length, this.header));
       return;
     }
     const t = parseDecimal(cells[0]!.trim());
