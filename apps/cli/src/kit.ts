@@ -1,7 +1,9 @@
 /**
- * What every `x` command is built from: a commander `Command` with a summary and examples in its help, argument
- * parsers that turn bad values into usage errors, the output policy (refuse a non-empty output unless
- * --overwrite, never write into or over an input), and printing results as text or --json.
+ * What every `x` command is built from: a commander `Command` with a summary and examples in its help, option
+ * tables that also give the type of the options an action receives (declare an option once: `options([...])`,
+ * then `OptionsOf<typeof table>`), argument parsers that turn bad values into usage errors, the output policy
+ * (refuse a non-empty output unless --overwrite, never write into or over an input), and printing results as text
+ * or --json.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { outputOverlap, realPathOf, signalExitCode } from "@x/tensor-core";
@@ -68,43 +70,123 @@ export function defineGroup(
 }
 
 /** Shared flags, defined once so every command spells them the same. */
-export const jsonOption = () => new Option("--json", "print the result as one JSON document on stdout");
-export const quietOption = () => new Option("-q, --quiet", "no progress output");
-export const overwriteOption = () => new Option("--overwrite", "replace a non-empty output (never an input)");
+export const jsonOption = () => ["--json", "print the result as one JSON document on stdout"] as const;
+export const quietOption = () => ["-q, --quiet", "no progress output"] as const;
+export const overwriteOption = () => ["--overwrite", "replace a non-empty output (never an input)"] as const;
 /** --overwrite, --quiet and --json, the last options of every command that writes and prints a result. */
-export const outputOptions = (): Option[] => [overwriteOption(), quietOption(), jsonOption()];
+export const outputOptions = () => [overwriteOption(), quietOption(), jsonOption()] as const;
+
+/** An option value parser: commander passes the previous value (the default, or the last parse) too. */
+type Parser = (value: string, previous: never) => unknown;
 
 /**
- * One option of a table: a commander Option as it is, or [flags, help, a value parser or the allowed choices,
- * the default, how help shows the default].
+ * One option of a table: [flags, help, a value parser or the allowed choices, the default, how help shows the
+ * default], or a commander Option as it is (untyped: it adds no key to {@link OptionsOf}).
  */
 export type OptionRow =
   | Option
   | readonly [
       flags: string,
       help: string,
-      parse?: ((value: string, previous: never) => unknown) | readonly string[],
+      parse?: Parser | readonly string[],
       defaultValue?: unknown,
       defaultShown?: string,
     ];
 
+/** An option table, kept with its literal types so that {@link OptionsOf} can read the option values from it. */
+export const options = <const R extends readonly OptionRow[]>(rows: R): R => rows;
+
+declare const rowOf: unique symbol;
+/** A row whose option must be given (commander's requiredOption); typed as its row. */
+export interface MandatoryRow<R> extends Option {
+  readonly [rowOf]?: R;
+}
+export function mandatory<const R extends Exclude<OptionRow, Option>>(row: R): MandatoryRow<R> {
+  return optionOf(row).makeOptionMandatory();
+}
+
+// The key commander stores an option under: "-T, --time-steps <T>" -> timeSteps, "--no-open" -> open.
+type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+type Long<F extends string> = F extends `${string}--${infer L}` ? L : never;
+type Name<F extends string> = Long<F> extends `${infer N} ${string}` ? N : Long<F>;
+type Key<F extends string> = Name<F> extends `no-${infer N}` ? Camel<N> : Camel<Name<F>>;
+type Negated<F extends string> = Name<F> extends `no-${string}` ? true : false;
+type Arg<F extends string> =
+  Long<F> extends `${string} <${string}...>`
+    ? "variadic"
+    : Long<F> extends `${string} <${string}>`
+      ? "required"
+      : Long<F> extends `${string} [${string}]`
+        ? "optional"
+        : "none";
+
+/** The value of an option: the parser's result, one of the choices, the string(s) typed, or a boolean. */
+type Value<F extends string, P> = P extends (...args: never[]) => infer T
+  ? T
+  : Arg<F> extends "none"
+    ? boolean
+    : (P extends readonly (infer C)[] ? C : string) extends infer V
+      ? Arg<F> extends "variadic"
+        ? V[]
+        : Arg<F> extends "optional"
+          ? V | true
+          : V
+      : never;
+
+type DefaultOf<Rest> = Rest extends readonly [unknown, infer D, ...unknown[]] ? Exclude<D, undefined> : never;
+type Entry<R, Positive> =
+  R extends MandatoryRow<infer M>
+    ? Entry<M, Positive> extends infer E extends { key: string; value: unknown }
+      ? { key: E["key"]; value: E["value"]; required: true }
+      : never
+    : R extends readonly [infer F extends string, string, ...infer Rest]
+      ? {
+          key: Key<F>;
+          value: Value<F, Rest extends readonly [infer P, ...unknown[]] ? P : undefined> | DefaultOf<Rest>;
+          // a default, or --no-x alone (commander's default true), makes the value always present
+          required: [DefaultOf<Rest>] extends [never]
+            ? Negated<F> extends true
+              ? Key<F> extends Positive
+                ? false
+                : true
+              : false
+            : true;
+        }
+      : never;
+type PositiveKeys<R> = R extends readonly [infer F extends string, ...unknown[]]
+  ? Negated<F> extends true
+    ? never
+    : Key<F>
+  : never;
+type Entries<Rows extends readonly OptionRow[]> = Entry<Rows[number], PositiveKeys<Rows[number]>>;
+
+/**
+ * The option values an action receives from a table: `["--out-dtype <dtype>", ...]` gives `outDtype?: string`,
+ * a parser its result type, choices their union, `--flag` a boolean, `<v...>` an array; a default (or a lone
+ * `--no-x`) makes the key always present.
+ */
+export type OptionsOf<Rows extends readonly OptionRow[]> = Flatten<
+  { [E in Entries<Rows> as E["required"] extends true ? E["key"] : never]: E["value"] } & {
+    [E in Entries<Rows> as E["required"] extends true ? never : E["key"]]?: E["value"];
+  }
+>;
+type Flatten<T> = { [K in keyof T]: T[K] };
+
 /** Whether the user typed option `key` (not a default). */
 export const given = (cmd: Command, key: string): boolean => cmd.getOptionValueSource(key) === "cli";
 
+function optionOf(row: Exclude<OptionRow, Option>): Option {
+  const [flags, help, parse, defaultValue, defaultShown] = row;
+  const option = new Option(flags, help);
+  if (typeof parse === "function") option.argParser(parse as (value: string, previous: unknown) => unknown);
+  else if (parse) option.choices(parse);
+  if (defaultValue !== undefined) option.default(defaultValue, defaultShown);
+  return option;
+}
+
 /** Adds the options of a table to `cmd`, in order (the order of its help). */
 export function addOptions(cmd: Command, rows: readonly OptionRow[]): Command {
-  for (const row of rows) {
-    if (row instanceof Option) {
-      cmd.addOption(row);
-      continue;
-    }
-    const [flags, help, parse, defaultValue, defaultShown] = row;
-    const option = new Option(flags, help);
-    if (typeof parse === "function") option.argParser(parse as (value: string, previous: unknown) => unknown);
-    else if (parse) option.choices(parse);
-    if (defaultValue !== undefined) option.default(defaultValue, defaultShown);
-    cmd.addOption(option);
-  }
+  for (const row of rows) cmd.addOption(row instanceof Option ? row : optionOf(row));
   return cmd;
 }
 

@@ -17,6 +17,9 @@ export interface BarOptions {
 const TTY_EVERY_MS = 100;
 const PIPED_EVERY_MS = 5000;
 
+/** Whether a bar may redraw in place on `stream`: a terminal, and not in CI. */
+const isTerminal = (stream: NodeJS.WriteStream): boolean => Boolean(stream.isTTY) && !process.env.CI;
+
 export class ProgressBar {
   private done = 0;
   private extra = "";
@@ -28,7 +31,7 @@ export class ProgressBar {
 
   constructor(private readonly opts: BarOptions) {
     this.stream = opts.stream ?? process.stderr;
-    this.tty = Boolean(this.stream.isTTY) && !process.env.CI;
+    this.tty = isTerminal(this.stream);
   }
 
   update(done: number, extra = ""): void {
@@ -111,6 +114,35 @@ export function createProgress(quiet: boolean): Progress {
   };
 }
 
+/** A line on stderr that does not break a progress bar on a terminal (the bar redraws below it). */
+export function note(quiet: boolean, line: string): void {
+  if (quiet) return;
+  process.stderr.write(isTerminal(process.stderr) ? `\r\x1b[K${line}\n` : `${line}\n`);
+}
+
+/**
+ * A bar over the units this process runs: its first report sets the start, so after a resume the bar counts
+ * (and the ETA extrapolates) only the remaining work.
+ */
+export function resumableBar(quiet: boolean, label: string) {
+  let bar: ProgressBar | undefined;
+  let offset = 0;
+  return {
+    update(done: number, total: number, extra: string): void {
+      if (quiet) return;
+      if (!bar) {
+        offset = done - 1;
+        bar = new ProgressBar({ label, total: total - offset });
+      }
+      if (done >= total) {
+        bar.finish(extra);
+        bar = undefined;
+      } else bar.update(done - offset, extra);
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
 /**
  * A log with a status line: `log` prints a line; on a terminal the status line stays below the log, redrawn
  * in place by `status` (at most every 100 ms unless forced); elsewhere there is no status line, only the log.
@@ -121,7 +153,7 @@ export class StatusLog {
   readonly tty: boolean;
 
   constructor(private readonly stream: NodeJS.WriteStream = process.stdout) {
-    this.tty = Boolean(stream.isTTY) && !process.env.CI;
+    this.tty = isTerminal(stream);
   }
 
   log(line: string): void {

@@ -9,28 +9,17 @@ import type {
   DistributedEvaluatorOptions,
   RedisConfig,
 } from "@x/evolution/distributed";
-import { type Command, Option } from "commander";
-import { UsageError } from "./kit.js";
+import { type OptionsOf, options, UsageError } from "./kit.js";
 
-export interface RedisOpts {
-  redis?: string;
-  redisPasswordFile?: string;
-  redisCa?: string;
-}
+export type RedisOpts = OptionsOf<ReturnType<typeof redisOptions>>;
 
-/** Adds --redis (described by `urlHelp`), --redis-password-file and --redis-ca to a command. */
-export function addRedisOptions(cmd: Command, urlHelp: string): Command {
-  return cmd
-    .addOption(new Option("--redis <url>", urlHelp))
-    .option(
-      "--redis-password-file <file>",
-      "read the Redis password from this file (not from the command line)",
-    )
-    .option(
-      "--redis-ca <file>",
-      "PEM file of the CA that signed the Redis server's TLS certificate (rediss://)",
-    );
-}
+/** --redis (described by `urlHelp`), --redis-password-file and --redis-ca. */
+export const redisOptions = (urlHelp: string) =>
+  options([
+    ["--redis <url>", urlHelp],
+    ["--redis-password-file <file>", "read the Redis password from this file (not from the command line)"],
+    ["--redis-ca <file>", "PEM file of the CA that signed the Redis server's TLS certificate (rediss://)"],
+  ]);
 
 /**
  * The connection settings (the URL from --redis, else $X_REDIS_URL when `fromEnv`); bad values (URL, unreadable

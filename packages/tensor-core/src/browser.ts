@@ -18,6 +18,7 @@ export {
   type DType,
   type DTypeArrayMap,
   type DTypeInfo,
+  dtypeFromName,
   dtypeInfo,
   elementSize,
   isDType,

@@ -127,6 +127,30 @@ export function isDType(s: unknown): s is DType {
   return typeof s === "string" && INFO.has(s);
 }
 
+/** torch and numpy names of the float dtypes (lower case, without `torch.`). */
+const DTYPE_NAMES: Readonly<Record<string, DType>> = {
+  bfloat16: "BF16",
+  float16: "F16",
+  half: "F16",
+  fp16: "F16",
+  fp32: "F32",
+  fp64: "F64",
+  float32: "F32",
+  float: "F32",
+  float64: "F64",
+  double: "F64",
+};
+
+/**
+ * The dtype a user names: a safetensors name in any case (`BF16`, `bf16`) or a torch / numpy float name
+ * (`bfloat16`, `torch.float16`, `half`, `double`); undefined for anything else.
+ */
+export function dtypeFromName(name: string): DType | undefined {
+  const bare = name.replace(/^torch\./, "");
+  const d = DTYPE_NAMES[bare.toLowerCase()] ?? bare.toUpperCase();
+  return isDType(d) ? d : undefined;
+}
+
 /** Storage facts of a dtype. */
 export function dtypeInfo(dtype: DType): DTypeInfo {
   const info = INFO.get(dtype);

@@ -14,6 +14,7 @@ export {
   type DType,
   type DTypeArrayMap,
   type DTypeInfo,
+  dtypeFromName,
   dtypeInfo,
   elementSize,
   isDType,

@@ -28,7 +28,8 @@ import {
   list,
   number,
   numberGrid,
-  type OptionRow,
+  type OptionsOf,
+  options,
   outputOptions,
   parsedBy,
   UsageError,
@@ -39,13 +40,14 @@ const OUT_DEFAULT = "bench/results";
 const seedList = list(integer(0));
 
 /** --out and --name (`d`: the experiment's default result names), then the output flags. */
-const resultOptions = (d: { name: string; quickName?: string }): OptionRow[] => [
-  ["--out <dir>", "results directory", undefined, OUT_DEFAULT],
-  ...(d.quickName
-    ? [["--name <name>", `result file name (default: ${d.name}, or ${d.quickName} with --quick)`] as const]
-    : []),
-  ...outputOptions(),
-];
+const resultOptions = (d: { name: string; quickName?: string }) =>
+  options([
+    ["--out <dir>", "results directory", undefined, OUT_DEFAULT],
+    ...(d.quickName
+      ? [["--name <name>", `result file name (default: ${d.name}, or ${d.quickName} with --quick)`] as const]
+      : []),
+    ...outputOptions(),
+  ]);
 
 function methodList(v: string): string[] {
   const ms = v.split(",").map((m) => m.trim());
@@ -55,13 +57,7 @@ function methodList(v: string): string[] {
   return ms;
 }
 
-interface Common {
-  out: string;
-  name?: string;
-  overwrite?: boolean;
-  quiet?: boolean;
-  json?: boolean;
-}
+type Common = OptionsOf<ReturnType<typeof resultOptions>>;
 
 /** Refuses existing result files unless --overwrite; returns the files' base path. */
 function resultTarget(
@@ -116,19 +112,7 @@ function command(): string {
 
 // ---------------------------------------------------------------- merging
 
-interface MergingOpts extends Common {
-  seeds?: number[];
-  tasks?: number;
-  methods?: string[];
-  es: boolean;
-  curve: boolean;
-  quick?: boolean;
-  optimizer: "adam" | "sgd";
-  lr?: number;
-  lambdas?: number[];
-  workers: number;
-  cache?: string;
-}
+type MergingOpts = OptionsOf<ReturnType<typeof mergingOptions>>;
 
 async function benchMerging(o: MergingOpts): Promise<void> {
   const { runMerging8Task, writeMerging8TaskResults, merging8TaskMarkdown } = await import("@x/experiments");
@@ -158,7 +142,6 @@ async function benchMerging(o: MergingOpts): Promise<void> {
 }
 
 function mergingCommand(): Command {
-  const d = MERGING_8TASK_DEFAULTS;
   const cmd = defineCommand(
     "merging",
     "the 8-task merging benchmark: every method on the zoo, tuned on validation, scored on test, over zoo seeds",
@@ -168,7 +151,12 @@ function mergingCommand(): Command {
       "x bench merging --optimizer sgd --no-curve --lambdas 0.01..0.09:0.01,0.1..2.2:0.1 --name merging-8task-sgd --overwrite",
     ],
   );
-  return addOptions(cmd, [
+  return addOptions(cmd, mergingOptions()).action(benchMerging);
+}
+
+function mergingOptions() {
+  const d = MERGING_8TASK_DEFAULTS;
+  return options([
     [
       "--seeds <list>",
       `zoo seeds (default ${d.seeds.join(",")}; ${d.quickSeeds.join(",")} with --quick)`,
@@ -193,22 +181,12 @@ function mergingCommand(): Command {
     ["--workers <n>", "zoo training threads (0 = in this thread)", integer(0, 16), d.workers],
     ["--cache <dir>", `zoo cache root (default: $X_ZOO_CACHE or ./${ZOO_CACHE_DIR})`],
     ...resultOptions(d),
-  ]).action(benchMerging);
+  ]);
 }
 
 // ---------------------------------------------------------------- evolver
 
-interface EvolverOpts extends Common {
-  seeds?: number[];
-  workers: number;
-  generations?: number;
-  quick?: boolean;
-  lambdas?: number[];
-  extras: boolean;
-  fromParts?: string;
-  parts?: string;
-  render?: string;
-}
+type EvolverOpts = OptionsOf<ReturnType<typeof evolverOptions>>;
 
 async function benchEvolver(o: EvolverOpts): Promise<void> {
   const x = await import("@x/experiments");
@@ -238,7 +216,6 @@ async function benchEvolver(o: EvolverOpts): Promise<void> {
 }
 
 function evolverCommand(): Command {
-  const d = EVOLVER_DEFAULTS;
   const cmd = defineCommand(
     "evolver",
     "the Evolver experiment on Fashion-MNIST domain experts: mode A and mode B with seven merges vs baselines, paired CIs",
@@ -248,7 +225,12 @@ function evolverCommand(): Command {
       "x bench evolver --render bench/results/evolver.json",
     ],
   );
-  return addOptions(cmd, [
+  return addOptions(cmd, evolverOptions()).action(benchEvolver);
+}
+
+function evolverOptions() {
+  const d = EVOLVER_DEFAULTS;
+  return options([
     [
       "--seeds <list>",
       `seeds (default ${d.seeds[0]}..${d.seeds.at(-1)}; ${d.quickSeeds.join(",")} with --quick)`,
@@ -272,19 +254,12 @@ function evolverCommand(): Command {
     ["--from-parts <dir>", "aggregate the seeds an earlier run finished instead of running"],
     ["--render <report.json>", "re-render the markdown and plot of a report and exit"],
     ...resultOptions(d),
-  ]).action(benchEvolver);
+  ]);
 }
 
 // ---------------------------------------------------------------- grid
 
-interface GridOpts extends Common {
-  quick?: boolean;
-  seeds?: number[];
-  exactSeeds?: number[];
-  only?: "lp" | "exact" | "topology";
-  skipTopology?: boolean;
-  feeders?: string[];
-}
+type GridOpts = OptionsOf<ReturnType<typeof gridOptions>>;
 
 async function benchGrid(o: GridOpts): Promise<void> {
   const x = await import("@x/experiments");
@@ -307,7 +282,6 @@ async function benchGrid(o: GridOpts): Promise<void> {
 }
 
 function gridCommand(): Command {
-  const d = GRID_SWEEP_DEFAULTS;
   const cmd = defineCommand(
     "grid",
     "the grid identification sweep: noise, samples, resolution on IEEE 13/37/69, samples to exact topology, LP solvers",
@@ -317,7 +291,12 @@ function gridCommand(): Command {
       "x bench grid --only exact --feeders ieee69,ieee69-merged",
     ],
   );
-  return addOptions(cmd, [
+  return addOptions(cmd, gridOptions()).action(benchGrid);
+}
+
+function gridOptions() {
+  const d = GRID_SWEEP_DEFAULTS;
+  return options([
     ["--quick", "a seconds-long smoke configuration"],
     [
       "--seeds <list>",
@@ -337,21 +316,12 @@ function gridCommand(): Command {
     ["--skip-topology", "with --only exact: keep the topology sweep's records"],
     ["--feeders <list>", "restrict samples-to-exact and the topology sweep", list((f) => f)],
     ...resultOptions(d),
-  ]).action(benchGrid);
+  ]);
 }
 
 // ---------------------------------------------------------------- cade
 
-interface CadeOpts extends Common {
-  quick?: boolean;
-  set: Partial<CadeScale>;
-  work?: string;
-  shard?: { index: number; count: number };
-  only?: "fashion-split" | "mnist-to-fashion";
-  reverse?: boolean;
-  runOnly?: boolean;
-  wallSeconds?: number;
-}
+type CadeOpts = OptionsOf<ReturnType<typeof cadeOptions>>;
 
 async function benchCade(o: CadeOpts): Promise<void> {
   const x = await import("@x/experiments");
@@ -404,7 +374,11 @@ function cadeCommand(): Command {
   ).description(
     `Runs experiment C (Fashion-MNIST source/target class split, and the MNIST → Fashion-MNIST variant): per seed a source model, a transfer-learned and a from-scratch population, every F / CR arm at equal fitness evaluations, and the baselines (best initial individual, continued fine-tuning, weight average, greedy soup, logit ensemble); selection on validation, test reported; writes <out>/cade.json and cade.md with paired differences, 95 % CIs and the convergence curves. Every finished seed is kept in --work, so a killed run resumes where it stopped and processes can split the seeds (--shard). Scale (--set KEY=VALUE): ${formatCadeScale(DEFAULT_CADE_SCALE)}.`,
   );
-  return addOptions(cmd, [
+  return addOptions(cmd, cadeOptions()).action(benchCade);
+}
+
+const cadeOptions = () =>
+  options([
     ["--quick", "the minutes-long smoke scale (one seed per task, 4 members, 3 generations, small data)"],
     [
       "--set <key=value>",
@@ -423,8 +397,7 @@ function cadeCommand(): Command {
       number(0),
     ],
     ...resultOptions({ name: "cade" }),
-  ]).action(benchCade);
-}
+  ]);
 
 export function build(): Command {
   return defineGroup(

@@ -15,6 +15,8 @@ import {
   integer,
   jsonOption,
   list,
+  type OptionsOf,
+  options,
   overwriteOption,
   quietOption,
   UsageError,
@@ -23,17 +25,7 @@ import {
 /** Default work folder (relative to the current directory): tour data, the zoo cache, trained SNN models. */
 export const DEMO_WORK_DIR = ".x-demo";
 
-interface DemoOpts {
-  work: string;
-  port: number;
-  open?: boolean;
-  out?: string;
-  overwrite?: boolean;
-  quick?: boolean;
-  seeds?: number[];
-  json?: boolean;
-  quiet?: boolean;
-}
+type DemoOpts = OptionsOf<ReturnType<typeof demoOptions>>;
 
 /**
  * The committed benchmark results: the `bench/results` folder of the repository this CLI runs from (found by
@@ -148,7 +140,11 @@ export function build(): Command {
       "until Ctrl-C or SIGTERM (exit 0). --out DIR writes a self-contained static copy instead and exits. Progress goes to " +
       "stderr. Trained models are cached under WORK/cache (and $X_ZOO_CACHE for the zoo) so a second run is faster.",
   );
-  return addOptions(cmd, [
+  return addOptions(cmd, demoOptions()).action(demo);
+}
+
+const demoOptions = () =>
+  options([
     ["--work <dir>", "work folder: tour data, caches", undefined, DEMO_WORK_DIR],
     ["--port <n>", "port of the page (0 = a free one)", integer(0, 65535), 0],
     ["--open", "open the page in a browser (default: only on a terminal)"],
@@ -159,5 +155,4 @@ export function build(): Command {
     ["--seeds <list>", "seeds of every section (default 1,2,3; --quick 1,2)", list(integer(0))],
     jsonOption(),
     quietOption(),
-  ]).action(demo);
-}
+  ]);

@@ -4,45 +4,27 @@
  * truncated SVD of the weight change, streamed one layer at a time.
  */
 import { extractLora, formatLoraExtraction } from "@x/merging";
-import { type DType, isDType } from "@x/tensor-core";
+import { type DType, dtypeFromName } from "@x/tensor-core";
 import { type Command, InvalidArgumentError } from "commander";
 import {
   addOptions,
   checkOutput,
   defineCommand,
   integer,
+  mandatory,
   number,
+  type OptionsOf,
+  options,
   outputOptions,
   printResult,
 } from "../kit.js";
 import { createProgress } from "../progress.js";
 
-interface ExtractOpts {
-  model: string;
-  base: string;
-  out: string;
-  rank: number;
-  svEpsilon: number;
-  embedLora?: boolean;
-  modulesToSave?: string[];
-  include?: string[];
-  exclude?: string[];
-  skipUndecomposable?: boolean;
-  dtype?: DType;
-  baseModelName?: string;
-  distributeScale: boolean;
-  overwrite?: boolean;
-  quiet?: boolean;
-  json?: boolean;
-}
+type ExtractOpts = OptionsOf<ReturnType<typeof extractOptions>>;
 
 function factorDtype(s: string): DType {
-  const d = s
-    .toUpperCase()
-    .replace(/^BFLOAT16$/, "BF16")
-    .replace(/^FLOAT16$/, "F16")
-    .replace(/^FLOAT32$/, "F32");
-  if (!isDType(d) || !["F32", "F16", "BF16"].includes(d))
+  const d = dtypeFromName(s);
+  if (!d || !["F32", "F16", "BF16"].includes(d))
     throw new InvalidArgumentError(`expected F32, F16 or BF16, got '${s}'`);
   return d;
 }
@@ -95,15 +77,19 @@ export function build(): Command {
       "x extract-lora --model ft/ --base base/ --out adapter/ --rank 64 --sv-epsilon 1e-3 --json",
       "x extract-lora --model ft/pytorch_model.bin --base base/ --out adapter/ --modules-to-save lm_head",
     ],
-  )
-    .description(
-      "Writes OUT/adapter_model.safetensors and OUT/adapter_config.json in the layout PEFT loads (PeftModel.from_pretrained(base, OUT)), as mergekit-extract-lora does: for each linear layer, the weight change Δ = W_model − W_base truncated to rank R by a randomized SVD (error ≤ 1 % above the optimal truncation; each module's relative error ‖Δ − B·A‖/‖Δ‖ is reported), one layer in memory at a time. Embeddings and lm_head, and modules without a LoRA form (norms), are saved at full rank unless --embed-lora / --skip-undecomposable. Reads safetensors and PyTorch .bin checkpoints (never executing their pickles). The output appears only when complete.",
-    )
-    .requiredOption("--model <path>", "the fine-tuned model (directory, safetensors file, .bin or index)")
-    .requiredOption("--base <path>", "its base model (same layout)")
-    .requiredOption("--out <dir>", "output directory of the adapter");
-  const regexes = (v: string, prev: string[] = []) => [...prev, regex(v)];
-  return addOptions(cmd, [
+  ).description(
+    "Writes OUT/adapter_model.safetensors and OUT/adapter_config.json in the layout PEFT loads (PeftModel.from_pretrained(base, OUT)), as mergekit-extract-lora does: for each linear layer, the weight change Δ = W_model − W_base truncated to rank R by a randomized SVD (error ≤ 1 % above the optimal truncation; each module's relative error ‖Δ − B·A‖/‖Δ‖ is reported), one layer in memory at a time. Embeddings and lm_head, and modules without a LoRA form (norms), are saved at full rank unless --embed-lora / --skip-undecomposable. Reads safetensors and PyTorch .bin checkpoints (never executing their pickles). The output appears only when complete.",
+  );
+  return addOptions(cmd, extractOptions()).action(extractAction);
+}
+
+const regexes = (v: string, prev: string[] = []) => [...prev, regex(v)];
+
+const extractOptions = () =>
+  options([
+    mandatory(["--model <path>", "the fine-tuned model (directory, safetensors file, .bin or index)"]),
+    mandatory(["--base <path>", "its base model (same layout)"]),
+    mandatory(["--out <dir>", "output directory of the adapter"]),
     ["--rank <r>", "largest rank per module (mergekit's --max-rank)", integer(1, 1 << 20), 128],
     [
       "--sv-epsilon <e>",
@@ -126,5 +112,4 @@ export function build(): Command {
     ["--no-distribute-scale", "put the singular values into A instead of √σ into both factors"],
     ["--base-model-name <name>", "base_model_name_or_path written to adapter_config.json (default: --base)"],
     ...outputOptions(),
-  ]).action(extractAction);
-}
+  ]);

@@ -13,7 +13,6 @@ import {
   parseReadingUnits,
   parseVoltageStep,
   parseZipFractions,
-  type ReadingUnits,
   type SimulationOptions,
   simulationEffects,
 } from "@x/grid-model";
@@ -28,7 +27,10 @@ import {
   given,
   integer,
   jsonOption,
+  mandatory,
   number,
+  type OptionsOf,
+  options,
   outputOptions,
   overwriteOption,
   parsedBy,
@@ -61,44 +63,7 @@ const readingUnits = parsedBy(parseReadingUnits, GridUnitError);
 
 // ---------------------------------------------------------------- simulate
 
-interface SimulateOpts {
-  out: string;
-  feeder: string;
-  samples: number;
-  noise: number;
-  pqNoise?: number;
-  noiseModel: "class" | "sigma";
-  resolution: number;
-  substeps?: number;
-  v0?: number;
-  missing: number;
-  missingRun: number;
-  outliers: number;
-  gross: number;
-  grossPowerFactor: number;
-  grossVoltageFactor: number;
-  realistic?: boolean;
-  zip?: { z: number; i: number; p: number };
-  clockOffset: number;
-  minuteVariability: number;
-  format: "wide" | "long";
-  start?: string;
-  meters: "load" | "all";
-  seed: number;
-  pv: number;
-  pvSize: number;
-  pfSigma?: number;
-  vStep: number;
-  eStep: number;
-  loads?: string;
-  loadModel: "households" | "lognormal";
-  junctionLoad: number;
-  voltage: "mean" | "instant";
-  precision?: number;
-  overwrite?: boolean;
-  quiet?: boolean;
-  json?: boolean;
-}
+type SimulateOpts = OptionsOf<ReturnType<typeof simulateOptions>>;
 
 /**
  * The effect options of a simulation: a flag the user typed wins, then the REALISTIC preset (with --realistic),
@@ -243,24 +208,27 @@ function simulateCommand(): Command {
       "x grid simulate --feeder ieee37 --samples 10000 --realistic --out ami.csv",
       "x grid simulate --feeder ieee13 --realistic --clock-offset 0 --gross 0 --format long --out readings.csv",
     ],
-  )
-    .description(
-      "Simulates smart-meter data on a radial feeder: balanced positive-sequence, constant-power loads from per-bus " +
-        "household profiles (daily/weekly shapes, heterogeneity, varying power factors, optional PV), an AC " +
-        "backward/forward-sweep power flow per substep, interval averages, meter noise by accuracy class (class c% = " +
-        "3σ unless --noise-model sigma; --pq-noise defaults to 5 × --noise, at most 20 %), register quantisation, " +
-        "missing readings and gross outliers. Writes the x-grid-smartmeter CSV (wide: one row per interval), or with " +
-        "--format long timestamped readings (meter,timestamp,p,q,v in kW, kvar and V, one row per meter and interval; " +
-        "x grid identify reads both). --loads takes a CSV with a time column " +
-        "and one column per bus name (kW; '<bus>:q' for kvar) or household profiles. --realistic applies the preset " +
-        "of a real AMI export: ZIP loads 0.4,0.3,0.3, PV at 30 % of the loaded buses sized 1.5, minute variability " +
-        "0.3, 0.1 V and 10 Wh registers, every bus metered with zero-injection junctions, clocks off by up to ±2 " +
-        "min, 0.1 %-class |V| and 0.5 %-class P/Q meters, 5 % missing in outages of 4 intervals, 0.1 % gross " +
-        "readings (P/Q ×10, |V| ×1.2); each effect flag you type overrides its part of the preset (e.g. --gross 0). " +
-        "Without --realistic every effect is off unless its flag is given.",
-    )
-    .requiredOption("-o, --out <file>", "output CSV");
-  return addOptions(cmd, [
+  ).description(
+    "Simulates smart-meter data on a radial feeder: balanced positive-sequence, constant-power loads from per-bus " +
+      "household profiles (daily/weekly shapes, heterogeneity, varying power factors, optional PV), an AC " +
+      "backward/forward-sweep power flow per substep, interval averages, meter noise by accuracy class (class c% = " +
+      "3σ unless --noise-model sigma; --pq-noise defaults to 5 × --noise, at most 20 %), register quantisation, " +
+      "missing readings and gross outliers. Writes the x-grid-smartmeter CSV (wide: one row per interval), or with " +
+      "--format long timestamped readings (meter,timestamp,p,q,v in kW, kvar and V, one row per meter and interval; " +
+      "x grid identify reads both). --loads takes a CSV with a time column " +
+      "and one column per bus name (kW; '<bus>:q' for kvar) or household profiles. --realistic applies the preset " +
+      "of a real AMI export: ZIP loads 0.4,0.3,0.3, PV at 30 % of the loaded buses sized 1.5, minute variability " +
+      "0.3, 0.1 V and 10 Wh registers, every bus metered with zero-injection junctions, clocks off by up to ±2 " +
+      "min, 0.1 %-class |V| and 0.5 %-class P/Q meters, 5 % missing in outages of 4 intervals, 0.1 % gross " +
+      "readings (P/Q ×10, |V| ×1.2); each effect flag you type overrides its part of the preset (e.g. --gross 0). " +
+      "Without --realistic every effect is off unless its flag is given.",
+  );
+  return addOptions(cmd, simulateOptions()).action(simulate);
+}
+
+function simulateOptions() {
+  return options([
+    mandatory(["-o, --out <file>", "output CSV"]),
     [
       "--feeder <name|file>",
       "ieee69, ieee69-merged, ieee13, ieee37, a feeder JSON or a MATPOWER case",
@@ -351,37 +319,12 @@ function simulateCommand(): Command {
       isoTime,
     ],
     ...outputOptions(),
-  ]).action(simulate);
+  ]);
 }
 
 // ---------------------------------------------------------------- identify
 
-interface IdentifyOpts {
-  out: string;
-  method: "lad" | "ls" | "joint";
-  library?: boolean;
-  libraryFamily: "ieee" | "pandapower" | "all";
-  topology: "likelihood" | "tree-metric" | "laplacian" | "variance";
-  solver: "highs" | "glpk";
-  matpower?: string;
-  dss?: string;
-  feederJson?: string;
-  unidentifiedImpedance?: { rPu: number; xPu: number };
-  format: "auto" | "wide" | "long";
-  units?: ReadingUnits;
-  voltage?: "ll" | "ln";
-  baseKv?: number;
-  baseMva?: number;
-  root?: string;
-  interval?: number;
-  label?: "start" | "end";
-  busesFrom?: string;
-  meterMap?: string;
-  skipBadRows?: boolean;
-  overwrite?: boolean;
-  quiet?: boolean;
-  json?: boolean;
-}
+type IdentifyOpts = OptionsOf<ReturnType<typeof identifyOptions>>;
 
 /** The flags that only the long format reads (identify's option keys and their flags). */
 const LONG_ONLY = [
@@ -521,9 +464,13 @@ function identifyCommand(): Command {
         "cell, unknown meter, non-positive voltage, inconsistent timestamp) is an error naming file:line:column " +
         "unless --skip-bad-rows, which leaves such rows out and lists them. Progress goes to stderr.",
     )
-    .argument("<csv>", "smart-meter data: the wide CSV of x grid simulate, or long-format readings")
-    .requiredOption("-o, --out <file>", "output model JSON");
-  return addOptions(cmd, [
+    .argument("<csv>", "smart-meter data: the wide CSV of x grid simulate, or long-format readings");
+  return addOptions(cmd, identifyOptions()).action(identify);
+}
+
+function identifyOptions() {
+  return options([
+    mandatory(["-o, --out <file>", "output model JSON"]),
     ["--method <m>", "impedance fit", ["lad", "ls", "joint"], "lad"],
     ["--library", "fit conductor types and lengths from the conductor library"],
     ["--library-family <f>", "conductor family", ["ieee", "pandapower", "all"], "ieee"],
@@ -587,15 +534,12 @@ function identifyCommand(): Command {
     overwriteOption(),
     quietOption(),
     jsonOption(),
-  ]).action(identify);
+  ]);
 }
 
 // ---------------------------------------------------------------- evaluate
 
-async function evaluate(
-  file: string,
-  o: { truth: string; contractDrop?: number; json?: boolean },
-): Promise<void> {
+async function evaluate(file: string, o: OptionsOf<ReturnType<typeof evaluateOptions>>): Promise<void> {
   const grid = await import("@x/grid-model");
   const branches = await grid.readGridModelBranches(file);
   const truth = await grid.loadFeeder(o.truth);
@@ -627,15 +571,19 @@ function evaluateCommand(): Command {
         "are skipped. Next to the plain exact tree it prints the topology 'up to contraction': both trees compared " +
         "after contracting the true feeder's branches whose nominal-load drop in |V|² is below --contract-drop.",
     )
-    .argument("<model>", "model JSON from x grid identify")
-    .requiredOption(
+    .argument("<model>", "model JSON from x grid identify");
+  return addOptions(cmd, evaluateOptions()).action(evaluate);
+}
+
+function evaluateOptions() {
+  return options([
+    mandatory([
       "--truth <feeder>",
       "ieee69, ieee13, ieee37, ieee69-merged, a feeder JSON or a MATPOWER case",
-    );
-  return addOptions(cmd, [
+    ]),
     ["--contract-drop <pu>", "contraction threshold in pu, 0 = off", number(0), IEEE69_MERGE_DROP_PU],
     jsonOption(),
-  ]).action(evaluate);
+  ]);
 }
 
 export function build(): Command {

@@ -30,6 +30,8 @@ import {
   integer,
   jsonOption,
   number,
+  type OptionsOf,
+  options,
   overwriteOption,
   parsedBy,
   printResult,
@@ -50,30 +52,7 @@ function methodName(v: string): string {
   return v;
 }
 
-interface MergeOpts {
-  method?: string;
-  base?: string;
-  models?: string[];
-  out?: string;
-  ratio?: number;
-  lambda?: number;
-  mode?: string;
-  param?: [string, ScalarSetting][];
-  dtype?: string;
-  outDtype?: string;
-  outShardSize?: number;
-  memoryBudget?: number;
-  seed?: number;
-  threads?: number;
-  strict?: boolean;
-  allowNonfinite?: boolean;
-  overwrite?: boolean;
-  quiet?: boolean;
-  copyTokenizer: boolean;
-  modelCard: boolean;
-  json?: boolean;
-  listMethods?: boolean;
-}
+type MergeOpts = OptionsOf<ReturnType<typeof mergeOptions>>;
 
 async function yamlConfig(configPath: string): Promise<MergeConfig> {
   let text: string;
@@ -156,14 +135,12 @@ function printMethods(name: string | undefined, json: boolean | undefined): void
 }
 
 export function build(): Command {
-  const pcb = Object.fromEntries(getMethod("pcb").params.map((p) => [p.name, p]));
   const methods = defineCommand(
     "methods",
     "list every registered merge method with its parameters (name, scope, type, default, range, description)",
     ["x merge methods", "x merge methods pcb", "x merge methods --json"],
-  )
-    .argument("[method]", "only this method", methodName)
-    .addOption(jsonOption())
+  ).argument("[method]", "only this method", methodName);
+  addOptions(methods, [jsonOption()])
     // --json may land on `x merge` (which has one too) when it follows the subcommand: read both.
     .action((name: string | undefined, _o: unknown, cmd: Command) =>
       printMethods(name, cmd.optsWithGlobals().json),
@@ -195,7 +172,12 @@ export function build(): Command {
     )
     .argument("[config]", "mergekit-style YAML config")
     .argument("[out]", "output directory");
-  return addOptions(cmd, [
+  return addOptions(cmd, mergeOptions()).action(runMerge).addCommand(methods);
+}
+
+function mergeOptions() {
+  const pcb = Object.fromEntries(getMethod("pcb").params.map((p) => [p.name, p]));
+  return options([
     ["--method <name>", "merge method of the quick form (x merge methods)", methodName],
     ["--base <dir>", "base model θ0 of the quick form"],
     ["--models <dir...>", "the models to merge (quick form)"],
@@ -233,8 +215,5 @@ export function build(): Command {
     ["--no-model-card", "do not write README.md"],
     jsonOption(),
     ["--list-methods", "list the merge methods and their parameters (same as x merge methods)"],
-  ])
-    .action(runMerge)
-    .action(runMerge)
-    .addCommand(methods);
+  ]);
 }

@@ -8,12 +8,19 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Command, Option } from "commander";
-import { checkOutput, defineCommand, integer, overwriteOption } from "../kit.js";
+import type { Command } from "commander";
+import {
+  addOptions,
+  checkOutput,
+  defineCommand,
+  integer,
+  type OptionsOf,
+  options,
+  overwriteOption,
+} from "../kit.js";
 import { createProgress } from "../progress.js";
 
 const STEPS = ["tensors", "merging", "grid"] as const;
-type Step = (typeof STEPS)[number];
 export const QUICKSTART_SEED = 42;
 
 /** The merging step: the quick merging experiment; prints only its main accuracy table. */
@@ -54,13 +61,15 @@ async function gridStep(work: string, seed: number): Promise<void> {
   for (const argv of steps) await build().exitOverride().parseAsync(argv.slice(1), { from: "user" });
 }
 
-interface QuickstartOpts {
-  only?: Step;
-  dir?: string;
-  seed: number;
-  keep?: boolean;
-  overwrite?: boolean;
-}
+const quickstartOptions = () =>
+  options([
+    ["--only <step>", "run one step", STEPS],
+    ["--dir <dir>", "work directory (kept; default: a temporary one, removed)"],
+    ["--seed <n>", "seed of every step", integer(0), QUICKSTART_SEED],
+    ["--keep", "keep the temporary work directory"],
+    overwriteOption(),
+  ]);
+type QuickstartOpts = OptionsOf<ReturnType<typeof quickstartOptions>>;
 
 async function quickstart(o: QuickstartOpts): Promise<void> {
   if (o.dir) checkOutput(o.dir, { overwrite: o.overwrite });
@@ -86,20 +95,14 @@ async function quickstart(o: QuickstartOpts): Promise<void> {
 }
 
 export function build(): Command {
-  return defineCommand(
+  const cmd = defineCommand(
     "quickstart",
     "the main job on built-in defaults: tensors, merging on a small zoo, grid identification, each checked",
     ["x quickstart", "x quickstart --only grid", "x quickstart --dir /tmp/qs --keep --seed 7"],
-  )
-    .description(
-      "The main job on built-in defaults: (1) safetensors write / read / BF16 conversion, checked byte by byte; " +
-        "(2) a small model zoo on real MNIST / Fashion-MNIST merged with every method, tuned on validation, scored on " +
-        "test; (3) IEEE 13-bus smart-meter data simulated, topology and impedances identified and scored.",
-    )
-    .addOption(new Option("--only <step>", "run one step").choices([...STEPS]))
-    .option("--dir <dir>", "work directory (kept; default: a temporary one, removed)")
-    .option("--seed <n>", "seed of every step", integer(0), QUICKSTART_SEED)
-    .option("--keep", "keep the temporary work directory")
-    .addOption(overwriteOption())
-    .action(quickstart);
+  ).description(
+    "The main job on built-in defaults: (1) safetensors write / read / BF16 conversion, checked byte by byte; " +
+      "(2) a small model zoo on real MNIST / Fashion-MNIST merged with every method, tuned on validation, scored on " +
+      "test; (3) IEEE 13-bus smart-meter data simulated, topology and impedances identified and scored.",
+  );
+  return addOptions(cmd, quickstartOptions()).action(quickstart);
 }

@@ -5,43 +5,31 @@ import {
   convertCheckpoint,
   convertPytorchToSafetensors,
   type DType,
+  dtypeFromName,
   formatBytes,
   formatCheckpointDescription,
   inspectCheckpoint,
-  isDType,
   isPytorchCheckpoint,
 } from "@x/tensor-core";
 import { type Command, InvalidArgumentError } from "commander";
 import {
+  addOptions,
   checkOutput,
   defineCommand,
   defineGroup,
   jsonOption,
-  overwriteOption,
+  type OptionsOf,
+  options,
+  outputOptions,
   printResult,
-  quietOption,
   UsageError,
 } from "../kit.js";
 import { createProgress } from "../progress.js";
 
-const DTYPE_ALIASES: Record<string, DType> = {
-  bfloat16: "BF16",
-  float16: "F16",
-  half: "F16",
-  fp16: "F16",
-  fp32: "F32",
-  fp64: "F64",
-  float32: "F32",
-  float: "F32",
-  float64: "F64",
-  double: "F64",
-};
-
 /** Accepts safetensors names (BF16) and torch/mergekit names (bfloat16, torch.float16). */
-export function parseDTypeArg(s: string): DType {
-  const key = s.replace(/^torch\./, "");
-  const d = DTYPE_ALIASES[key.toLowerCase()] ?? key.toUpperCase();
-  if (!isDType(d)) throw new InvalidArgumentError(`unknown dtype '${s}' (e.g. BF16, F16, F32, bfloat16)`);
+function parseDTypeArg(s: string): DType {
+  const d = dtypeFromName(s);
+  if (!d) throw new InvalidArgumentError(`unknown dtype '${s}' (e.g. BF16, F16, F32, bfloat16)`);
   return d;
 }
 
@@ -63,18 +51,24 @@ function size(s: string): number {
   return Math.floor(Number(m[1]) * UNIT[(m[2] ?? "B").toUpperCase()]!);
 }
 
-async function inspect(path: string, o: { json?: boolean }): Promise<void> {
+const inspectOptions = () => options([jsonOption()]);
+
+async function inspect(path: string, o: OptionsOf<ReturnType<typeof inspectOptions>>): Promise<void> {
   const doc = await inspectCheckpoint(path);
   printResult(o.json, doc, () => formatCheckpointDescription(doc));
 }
 
-interface ConvertOpts {
-  dtype?: DType;
-  maxShardSize?: number;
-  overwrite?: boolean;
-  quiet?: boolean;
-  json?: boolean;
-}
+const convertOptions = () =>
+  options([
+    [
+      "--dtype <dtype>",
+      "target dtype: BF16, F16, F32 or F64 (torch names accepted); required for a safetensors input",
+      parseDTypeArg,
+    ],
+    ["--max-shard-size <size>", "largest output shard, e.g. 2GB (default: the writer's)", size],
+    ...outputOptions(),
+  ]);
+type ConvertOpts = OptionsOf<ReturnType<typeof convertOptions>>;
 
 async function convert(input: string, out: string, o: ConvertOpts): Promise<void> {
   const pytorch = isPytorchCheckpoint(input);
@@ -138,9 +132,8 @@ export function build(): Command {
     .argument(
       "<path>",
       "a .safetensors or .bin file, a model directory, or a sharded index (.safetensors.index.json / .bin.index.json)",
-    )
-    .addOption(jsonOption())
-    .action(inspect);
+    );
+  addOptions(inspectCmd, inspectOptions()).action(inspect);
   const convertCmd = defineCommand(
     "convert",
     "convert a checkpoint's float tensors to another dtype, or a PyTorch .bin checkpoint to safetensors, streaming",
@@ -155,17 +148,8 @@ export function build(): Command {
       "Converts a safetensors checkpoint's floating-point tensors to --dtype, or a PyTorch checkpoint (pytorch_model.bin, a sharded *.bin.index.json, or a model directory holding them) to safetensors (model.safetensors, or shards plus model.safetensors.index.json), keeping each dtype unless --dtype is given and copying the directory's other files (config, tokenizer). One tensor in memory at a time; output files appear only when complete. PyTorch pickles are never executed: a file asking for anything beyond tensor rebuilding is refused with one error line (exit 1) and nothing is written.",
     )
     .argument("<in>", "input checkpoint: safetensors or PyTorch .bin (file, directory or index)")
-    .argument("<out>", "output directory")
-    .option(
-      "--dtype <dtype>",
-      "target dtype: BF16, F16, F32 or F64 (torch names accepted); required for a safetensors input",
-      parseDTypeArg,
-    )
-    .option("--max-shard-size <size>", "largest output shard, e.g. 2GB (default: the writer's)", size)
-    .addOption(overwriteOption())
-    .addOption(quietOption())
-    .addOption(jsonOption())
-    .action(convert);
+    .argument("<out>", "output directory");
+  addOptions(convertCmd, convertOptions()).action(convert);
   return defineGroup(
     "safetensors",
     "inspect a checkpoint (safetensors or PyTorch .bin), convert dtypes or .bin to safetensors, streaming",

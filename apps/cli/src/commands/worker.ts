@@ -8,10 +8,19 @@
 import { tmpdir } from "node:os";
 import type { WorkerEvent } from "@x/evolution/distributed";
 import { formatSeconds } from "@x/tensor-core";
-import { type Command, Option } from "commander";
-import { defineCommand, ExitError, integer, list, number } from "../kit.js";
+import type { Command } from "commander";
+import {
+  addOptions,
+  defineCommand,
+  ExitError,
+  integer,
+  list,
+  number,
+  type OptionsOf,
+  options,
+} from "../kit.js";
 import { StatusLog } from "../progress.js";
-import { addRedisOptions, type RedisOpts, redisConfigOf } from "../redis.js";
+import { redisConfigOf, redisOptions } from "../redis.js";
 import { installZooScorer } from "../zoo-scorer.js";
 
 /**
@@ -20,15 +29,7 @@ import { installZooScorer } from "../zoo-scorer.js";
  */
 const OWN_MODULES = ["@x/merging/evolve", "@x/snn"];
 
-interface WorkerOpts extends RedisOpts {
-  concurrency: number;
-  runs?: string[];
-  sharedDir?: string;
-  allowModule?: string[];
-  connectTimeout: number;
-  quiet?: boolean;
-  json?: boolean;
-}
+type WorkerOpts = OptionsOf<ReturnType<typeof workerOptions>>;
 
 const QUIET_EVENTS = new Set(["started", "job-failed", "connection", "error", "stopping", "stopped"]);
 
@@ -130,36 +131,41 @@ async function workerAction(o: WorkerOpts): Promise<void> {
 }
 
 export function build(): Command {
-  return addRedisOptions(
-    defineCommand(
-      "worker",
-      "evaluate candidates of x evolve and x snn cade runs (and any @x/evolution/distributed run) from a Redis queue",
-      [
-        "x worker --redis redis://10.0.0.1:6379 --concurrency 2",
-        "REDIS_PASSWORD=... x worker --redis rediss://queue.example:6380 --redis-ca ca.pem",
-        "x worker --redis redis://127.0.0.1:6379 --json > worker.log",
-      ],
-    ).description(
-      "A queue worker: serves every run that registers in the Redis (x evolve CONFIG OUT --redis URL or x snn cade ... --redis URL on any machine), loads the evaluator the run names (those of x evolve and x snn cade; others only with --allow-module), evaluates candidates and returns their fitness. The machine needs x and the run's data (models, evaluator script, zoo) at the same paths as the coordinator; candidate models are written under the OS temp directory ($TMPDIR). Prints one line per event (a status line below them on a terminal; --json: one JSON object per line). Ctrl-C or SIGTERM stops cleanly: running evaluations go back to the queue at once and the exit code is 0; a second Ctrl-C forces the exit (130) and other workers retry those evaluations after the lock lapses (30 s). The Redis password is read from $REDIS_PASSWORD or --redis-password-file and never printed.",
+  const cmd = defineCommand(
+    "worker",
+    "evaluate candidates of x evolve and x snn cade runs (and any @x/evolution/distributed run) from a Redis queue",
+    [
+      "x worker --redis redis://10.0.0.1:6379 --concurrency 2",
+      "REDIS_PASSWORD=... x worker --redis rediss://queue.example:6380 --redis-ca ca.pem",
+      "x worker --redis redis://127.0.0.1:6379 --json > worker.log",
+    ],
+  ).description(
+    "A queue worker: serves every run that registers in the Redis (x evolve CONFIG OUT --redis URL or x snn cade ... --redis URL on any machine), loads the evaluator the run names (those of x evolve and x snn cade; others only with --allow-module), evaluates candidates and returns their fitness. The machine needs x and the run's data (models, evaluator script, zoo) at the same paths as the coordinator; candidate models are written under the OS temp directory ($TMPDIR). Prints one line per event (a status line below them on a terminal; --json: one JSON object per line). Ctrl-C or SIGTERM stops cleanly: running evaluations go back to the queue at once and the exit code is 0; a second Ctrl-C forces the exit (130) and other workers retry those evaluations after the lock lapses (30 s). The Redis password is read from $REDIS_PASSWORD or --redis-password-file and never printed.",
+  );
+  return addOptions(cmd, workerOptions()).action(workerAction);
+}
+
+const workerOptions = () =>
+  options([
+    ...redisOptions(
+      "the job queue: redis://host:6379 or rediss:// for TLS (default: $X_REDIS_URL); the password comes from $REDIS_PASSWORD or --redis-password-file",
     ),
-    "the job queue: redis://host:6379 or rediss:// for TLS (default: $X_REDIS_URL); the password comes from $REDIS_PASSWORD or --redis-password-file",
-  )
-    .option("--concurrency <n>", "evaluations at once in this process", integer(1, 1024), 1)
-    .option("--runs <ids>", "serve only these run ids (comma-separated; default: every run)", list(String))
-    .option(
+    ["--concurrency <n>", "evaluations at once in this process", integer(1, 1024), 1],
+    ["--runs <ids>", "serve only these run ids (comma-separated; default: every run)", list(String)],
+    [
       "--shared-dir <dir>",
       "this machine's mount of the coordinators' shared directory (genomes above 1 MiB travel as files there)",
-    )
-    .option(
+    ],
+    [
       "--allow-module <spec...>",
       "also load these evaluator modules (package names or absolute paths) when a run names them",
-    )
-    .addOption(
-      new Option("--connect-timeout <s>", "give up when Redis cannot be reached for this long at start")
-        .argParser(number(0.1, 3600))
-        .default(30),
-    )
-    .addOption(new Option("-q, --quiet", "print only start, stop, failures and connection changes"))
-    .addOption(new Option("--json", "print every event as one JSON object per line (NDJSON) on stdout"))
-    .action(workerAction);
-}
+    ],
+    [
+      "--connect-timeout <s>",
+      "give up when Redis cannot be reached for this long at start",
+      number(0.1, 3600),
+      30,
+    ],
+    ["-q, --quiet", "print only start, stop, failures and connection changes"],
+    ["--json", "print every event as one JSON object per line (NDJSON) on stdout"],
+  ]);

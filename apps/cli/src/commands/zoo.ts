@@ -16,6 +16,8 @@ import {
   integer,
   jsonOption,
   list,
+  type OptionsOf,
+  options,
   printResult,
   quietOption,
   UsageError,
@@ -24,15 +26,7 @@ import { createProgress } from "../progress.js";
 
 const DEFAULTS = defaultZooConfig();
 
-interface BuildOpts {
-  tasks: number;
-  seed: number;
-  workers: number;
-  force?: boolean;
-  cache?: string;
-  quiet?: boolean;
-  json?: boolean;
-}
+type BuildOpts = OptionsOf<ReturnType<typeof buildOptions>>;
 
 async function zooBuild(o: BuildOpts): Promise<void> {
   const { buildZoo } = await import("@x/zoo");
@@ -52,19 +46,13 @@ async function zooBuild(o: BuildOpts): Promise<void> {
   }
 }
 
-async function zooEval(
-  modelDir: string,
-  o: { zoo?: string; split: "test" | "val"; json?: boolean },
-): Promise<void> {
+async function zooEval(modelDir: string, o: OptionsOf<ReturnType<typeof evalOptions>>): Promise<void> {
   const { evaluateModelDir } = await import("@x/zoo");
   const res = await evaluateModelDir(modelDir, { zooDir: o.zoo, split: o.split });
   printResult(o.json, { ...res, split: o.split }, () => formatModelEvaluation(res, o.split));
 }
 
-async function zooStats(
-  zooDir: string,
-  o: { samples?: number; tasks?: string[]; overwrite?: boolean; quiet?: boolean; json?: boolean },
-): Promise<void> {
+async function zooStats(zooDir: string, o: OptionsOf<ReturnType<typeof statsOptions>>): Promise<void> {
   const [{ ExpertStatsOptionError, writeExpertStats }, { auxPathOf }] = await Promise.all([
     import("@x/zoo"),
     import("@x/merging"),
@@ -98,25 +86,7 @@ export function build(): Command {
       "x zoo build --cache /tmp/zoo --force --json",
     ],
   );
-  addOptions(buildCmd, [
-    [
-      "--tasks <n>",
-      `number of tasks, the first n of ${TASKS.map((t) => t.name).join(", ")}`,
-      integer(1, TASKS.length),
-      DEFAULTS.tasks,
-    ],
-    ["--seed <n>", "zoo seed (data splits, initialisation, training order)", integer(0), DEFAULTS.seed],
-    [
-      "--workers <n>",
-      "training threads (0 = in this thread; results are identical)",
-      integer(0, 16),
-      ZOO_BUILD_WORKERS,
-    ],
-    ["--force", "retrain even when the cache has this zoo"],
-    ["--cache <dir>", `cache root (default: $X_ZOO_CACHE or ./${ZOO_CACHE_DIR})`],
-    quietOption(),
-    jsonOption(),
-  ]).action(zooBuild);
+  addOptions(buildCmd, buildOptions()).action(zooBuild);
   const evalCmd = defineCommand(
     "eval",
     "accuracy of a model directory's backbone with every task head of its zoo (e.g. a merged model)",
@@ -125,11 +95,7 @@ export function build(): Command {
       "x zoo eval merged/ --zoo .zoo-cache/zoo-s1-t8-<hash> --split val --json",
     ],
   ).argument("<model-dir>", "config.json + model.safetensors with backbone.* tensors");
-  addOptions(evalCmd, [
-    ["--zoo <dir>", "zoo directory (default: the zoo_dir in MODEL_DIR/config.json)"],
-    ["--split <split>", "data split", ["test", "val"], "test"],
-    jsonOption(),
-  ]).action(zooEval);
+  addOptions(evalCmd, evalOptions()).action(zooEval);
   const statsCmd = defineCommand(
     "stats",
     "write each expert's Fisher weights and Gram matrices beside it (fisher.safetensors, gram.safetensors) for x merge --method fisher / regmean",
@@ -149,7 +115,45 @@ export function build(): Command {
         "otherwise are refused unless --overwrite.",
     )
     .argument("<zoo-dir>", "a zoo directory (x zoo build prints it)");
-  addOptions(statsCmd, [
+  addOptions(statsCmd, statsOptions()).action(zooStats);
+  return defineGroup(
+    "zoo",
+    "the MNIST / Fashion-MNIST model zoo: build (train or load from cache), evaluate a model, Fisher / Gram statistics",
+    ["x zoo build --tasks 8 --seed 1", "x zoo eval merged/ --zoo <zoo dir>", "x zoo stats <zoo dir>"],
+    [buildCmd, evalCmd, statsCmd],
+  );
+}
+
+const buildOptions = () =>
+  options([
+    [
+      "--tasks <n>",
+      `number of tasks, the first n of ${TASKS.map((t) => t.name).join(", ")}`,
+      integer(1, TASKS.length),
+      DEFAULTS.tasks,
+    ],
+    ["--seed <n>", "zoo seed (data splits, initialisation, training order)", integer(0), DEFAULTS.seed],
+    [
+      "--workers <n>",
+      "training threads (0 = in this thread; results are identical)",
+      integer(0, 16),
+      ZOO_BUILD_WORKERS,
+    ],
+    ["--force", "retrain even when the cache has this zoo"],
+    ["--cache <dir>", `cache root (default: $X_ZOO_CACHE or ./${ZOO_CACHE_DIR})`],
+    quietOption(),
+    jsonOption(),
+  ]);
+
+const evalOptions = () =>
+  options([
+    ["--zoo <dir>", "zoo directory (default: the zoo_dir in MODEL_DIR/config.json)"],
+    ["--split <split>", "data split", ["test", "val"], "test"],
+    jsonOption(),
+  ]);
+
+const statsOptions = () =>
+  options([
     [
       "--samples <n>",
       `training images per expert (default: the zoo's own, ${DEFAULTS.statsSamples} for the default zoo)`,
@@ -159,11 +163,4 @@ export function build(): Command {
     ["--overwrite", "replace statistics files computed with other settings"],
     quietOption(),
     jsonOption(),
-  ]).action(zooStats);
-  return defineGroup(
-    "zoo",
-    "the MNIST / Fashion-MNIST model zoo: build (train or load from cache), evaluate a model, Fisher / Gram statistics",
-    ["x zoo build --tasks 8 --seed 1", "x zoo eval merged/ --zoo <zoo dir>", "x zoo stats <zoo dir>"],
-    [buildCmd, evalCmd, statsCmd],
-  );
-}
+  ]);

@@ -4,7 +4,8 @@
 // merge to the same output (see output-guard.ts).
 
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdirSync, renameSync } from "node:fs";
+import { mkdir, readdir, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { OutputDirError } from "../errors.js";
@@ -55,7 +56,10 @@ export class StagedOutput {
       removeTemporarySync(`${tmp}.old`);
     });
     try {
-      await mkdir(tmp);
+      // Synchronous, like the renames of commit(): an interrupt handler runs between JS tasks, so it never meets
+      // one of these half done on libuv's threads (an async mkdir finishing after the handler's cleanup left the
+      // temp directory behind).
+      mkdirSync(tmp);
       // Who owns it, for the stale-temporary cleanup of a later merge (removed before the commit).
       await writeFile(join(tmp, OWNER_FILE), `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`);
     } catch (err) {
@@ -72,14 +76,14 @@ export class StagedOutput {
     await unlink(join(this.dir, OWNER_FILE));
     const existing = await isNonEmptyDir(abs);
     if (existing === undefined) {
-      await rename(this.dir, abs);
+      renameSync(this.dir, abs);
     } else {
       if (existing && !this.overwrite)
         throw new OutputDirError(`output directory ${this.outDir} appeared during the merge`);
       // Move the old directory aside first so there is never a moment without a complete model.
       const old = `${this.dir}.old`;
-      await rename(abs, old);
-      await rename(this.dir, abs);
+      renameSync(abs, old);
+      renameSync(this.dir, abs);
       await rm(old, { recursive: true, force: true });
     }
     this.done = true;

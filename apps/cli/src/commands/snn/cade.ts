@@ -18,7 +18,6 @@ import {
   checkCadeRunSettings,
   concreteEngine,
   formatCadeReport,
-  type InferenceEngine,
   imageSetChecksum,
   isBuiltinDataset,
   loadCadeData,
@@ -30,7 +29,18 @@ import {
 } from "@x/snn";
 import { removeDeadTemporaries } from "@x/tensor-core";
 import type { Command } from "commander";
-import { addOptions, defineCommand, given, integer, number, printResult, UsageError } from "../../kit.js";
+import {
+  addOptions,
+  defineCommand,
+  given,
+  integer,
+  number,
+  type OptionsOf,
+  options,
+  printResult,
+  UsageError,
+} from "../../kit.js";
+import { note, resumableBar } from "../../progress.js";
 import {
   backendOption,
   checkRunOutputs,
@@ -38,54 +48,16 @@ import {
   engineOption,
   flag,
   kebab,
-  type ModelOpts,
   modelOptions,
-  note,
-  resumableBar,
   runOutputOptions,
   snnAction,
   specFrom,
 } from "./common.js";
-import {
-  addDistributedOptions,
-  type DistributedOpts,
-  distributedFitness,
-  redisSettings,
-} from "./distributed.js";
+import { distributedFitness, distributedOptions, redisSettings } from "./distributed.js";
 
 const D = DEFAULT_CADE_SCALE;
 
-interface CadeOpts extends ModelOpts, DistributedOpts {
-  population?: string[];
-  source?: string;
-  size: number;
-  memberEpochs: number;
-  batchSize: number;
-  backend: "auto" | "tensorflow" | "wasm" | "cpu";
-  data: string;
-  classes?: number[];
-  trainPerClass?: number;
-  valPerClass: number;
-  valData?: string;
-  fitnessSize: number;
-  test: boolean;
-  testData?: string;
-  generations: number;
-  arm: (typeof CADE_ARMS)[number];
-  f0: number;
-  cr0?: number;
-  fMin?: number;
-  halfPeriod?: number;
-  jRand?: boolean;
-  engine: InferenceEngine;
-  seed: number;
-  checkpointDir?: string;
-  resume?: boolean;
-  out?: string;
-  overwrite?: boolean;
-  quiet?: boolean;
-  json?: boolean;
-}
+type CadeOpts = OptionsOf<ReturnType<typeof cadeOptions>>;
 
 /** Writes the run's settings, or on --resume checks that they are the stored ones. */
 async function checkRunSettings(dir: string, settings: Record<string, unknown>, resume: boolean) {
@@ -234,7 +206,11 @@ export function cadeCommand(): Command {
   ).description(
     `DE/rand/1/bin as CADE runs it (no j_rand unless --j-rand, strict greedy in-place selection) with the F / CR schedule of --arm: cade = F0 at generation 0, then Fmin + (F0 − Fmin)(1 + cos(πg/P))/2 + U(Fmin, F0) (same for CR); constant; cade-mean = constant at S3's expected average; jitter = S3 without the cosine's shape; linear = F0 → Fmin. Fitness = top-1 accuracy (%) on a fixed sample of --fitness-size training images; each child costs one evaluation; the written model is the best individual by validation accuracy (test is only reported). The population comes from --population files, or is built: each of --size members starts from --source with a fresh head (transfer learning; without --source from random weights of the model flags) and is fine-tuned for --member-epochs under its own recipe (label smoothing, mixup, erasing, lr). --checkpoint-dir keeps the population and the DE state; --resume continues a killed run to exactly the result of an uninterrupted one. --redis sends the fitness evaluations to x worker processes (any machine with x and the data); the result is identical to a local run. Defaults are those of the experiment behind bench/results/cade.md.`,
   );
-  addOptions(cmd, [
+  return addOptions(cmd, cadeOptions()).action(snnAction(cadeAction));
+}
+
+const cadeOptions = () =>
+  options([
     ["--population <files...>", "the initial population: at least 4 checkpoints of one model"],
     ["--source <file>", "pretrained source model: the population is fine-tuned from it with new heads"],
     ["--size <n>", "members to build", integer(4, 10000), D.populationSize],
@@ -262,6 +238,5 @@ export function cadeCommand(): Command {
     engineOption(),
     ["--seed <n>", "seed of data split, fitness sample, population recipes and DE", integer(0), 1],
     ...runOutputOptions("the selected model", "the population and the DE state"),
+    ...distributedOptions(),
   ]);
-  return addDistributedOptions(cmd).action(snnAction(cadeAction));
-}

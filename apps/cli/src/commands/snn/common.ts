@@ -1,23 +1,20 @@
 /**
  * What `x snn train | cade | eval` share: the model and neuron flags (defaults read from @x/snn), the data flags
- * and the per-class split, the mapping of @x/snn's errors to exit codes, and log lines that coexist with a bar.
+ * and the per-class split, and the mapping of @x/snn's errors to exit codes.
  */
 import { dirname, resolve } from "node:path";
 import {
   CONNECT_FUNCTIONS,
-  type ConnectFunction,
   describeNeuron,
   formatStages,
   type ModelSpec,
   modelSpecOf,
   NEURON_PRESETS,
-  type NeuronOverrides,
   type NeuronPreset,
   type NeuronSpec,
   neuronFromPreset,
   parseStages,
   SnnConfigError,
-  type StageSpec,
   sewMlp,
   sewResNet,
 } from "@x/snn";
@@ -29,12 +26,12 @@ import {
   integer,
   list,
   number,
-  type OptionRow,
+  type OptionsOf,
+  options,
   outputOptions,
   parsedBy,
   UsageError,
 } from "../../kit.js";
-import { ProgressBar } from "../../progress.js";
 
 export const MLP = sewMlp();
 export const RESNET = sewResNet();
@@ -52,63 +49,54 @@ const stageList = parsedBy(parseStages, SnnConfigError);
 
 const vReset = (v: string): number | null => (v === "soft" ? null : number()(v));
 
-export interface NeuronOpts extends NeuronOverrides {
-  neuron: NeuronPreset;
-}
-
-export interface ModelOpts extends NeuronOpts {
-  model: "sew-mlp" | "sew-resnet";
-  hidden: number;
-  blocks: number;
-  stemChannels: number;
-  stages: StageSpec[];
-  timeSteps: number;
-  connect: ConnectFunction;
-}
+export type NeuronOpts = OptionsOf<ReturnType<typeof neuronOptions>>;
+export type ModelOpts = OptionsOf<ReturnType<typeof modelOptions>>;
 
 /** --neuron and its overrides (a preset, then any field). */
-export const neuronOptions = (): OptionRow[] => [
-  [
-    "--neuron <preset>",
-    `spiking neuron: ${Object.entries(NEURON_PRESETS)
-      .map(([k, n]) => `${k} = ${describeNeuron(n)}`)
-      .join("; ")}`,
-    Object.keys(NEURON_PRESETS),
-    "cade-lif",
-  ],
-  ["--tau <τ>", "LIF membrane time constant (default: the preset's)", number(1)],
-  ["--decay-input", "LIF: the input decays with 1/τ too (spikingjelly's decay_input)"],
-  ["--no-decay-input", "LIF: H = (1 − 1/τ)·V + X (CADE's)"],
-  ["--v-threshold <v>", "firing threshold V_th (default: the preset's)", number()],
-  ["--v-reset <v|soft>", "hard reset to this potential, or soft (subtract V_th)", vReset],
-  ["--detach-reset", "no gradient through the reset (detach_reset)"],
-  ["--no-detach-reset", "gradient through the reset"],
-  ["--surrogate <fn>", "surrogate gradient of the spike (default: the preset's)", ["sigmoid", "atan"]],
-  ["--alpha <α>", "surrogate sharpness α (default: the preset's)", number(0, Infinity, true)],
-];
+export const neuronOptions = () =>
+  options([
+    [
+      "--neuron <preset>",
+      `spiking neuron: ${Object.entries(NEURON_PRESETS)
+        .map(([k, n]) => `${k} = ${describeNeuron(n)}`)
+        .join("; ")}`,
+      Object.keys(NEURON_PRESETS) as NeuronPreset[],
+      "cade-lif",
+    ],
+    ["--tau <τ>", "LIF membrane time constant (default: the preset's)", number(1)],
+    ["--decay-input", "LIF: the input decays with 1/τ too (spikingjelly's decay_input)"],
+    ["--no-decay-input", "LIF: H = (1 − 1/τ)·V + X (CADE's)"],
+    ["--v-threshold <v>", "firing threshold V_th (default: the preset's)", number()],
+    ["--v-reset <v|soft>", "hard reset to this potential, or soft (subtract V_th)", vReset],
+    ["--detach-reset", "no gradient through the reset (detach_reset)"],
+    ["--no-detach-reset", "gradient through the reset"],
+    ["--surrogate <fn>", "surrogate gradient of the spike (default: the preset's)", ["sigmoid", "atan"]],
+    ["--alpha <α>", "surrogate sharpness α (default: the preset's)", number(0, Infinity, true)],
+  ]);
 
 /** The architecture flags of both models (a checkpoint given to --init or --source brings its own). */
-export const modelOptions = (): OptionRow[] => [
-  ["--model <kind>", "architecture", ["sew-mlp", "sew-resnet"], MLP.kind],
-  ["--hidden <H>", "SEW-MLP: neurons per layer", integer(1, 65536), MLP.hidden],
-  ["--blocks <K>", "SEW-MLP: SEW blocks", integer(0, 64), MLP.blocks],
-  ["--stem-channels <C>", "SEW ResNet: channels of the stem conv", integer(1, 4096), RESNET.stemChannels],
-  [
-    "--stages <list>",
-    "SEW ResNet: stages as CHANNELSxBLOCKS/STRIDE",
-    stageList,
-    RESNET.stages,
-    formatStages(RESNET.stages),
-  ],
-  [
-    "-T, --time-steps <T>",
-    "time steps (direct encoding: the image at every step)",
-    integer(1, 1024),
-    MLP.timeSteps,
-  ],
-  ["--connect <fn>", "SEW connect function (IAND = (1 − A)·S)", CONNECT_FUNCTIONS, MLP.connect],
-  ...neuronOptions(),
-];
+export const modelOptions = () =>
+  options([
+    ["--model <kind>", "architecture", ["sew-mlp", "sew-resnet"], MLP.kind],
+    ["--hidden <H>", "SEW-MLP: neurons per layer", integer(1, 65536), MLP.hidden],
+    ["--blocks <K>", "SEW-MLP: SEW blocks", integer(0, 64), MLP.blocks],
+    ["--stem-channels <C>", "SEW ResNet: channels of the stem conv", integer(1, 4096), RESNET.stemChannels],
+    [
+      "--stages <list>",
+      "SEW ResNet: stages as CHANNELSxBLOCKS/STRIDE",
+      stageList,
+      RESNET.stages,
+      formatStages(RESNET.stages),
+    ],
+    [
+      "-T, --time-steps <T>",
+      "time steps (direct encoding: the image at every step)",
+      integer(1, 1024),
+      MLP.timeSteps,
+    ],
+    ["--connect <fn>", "SEW connect function (IAND = (1 − A)·S)", CONNECT_FUNCTIONS, MLP.connect],
+    ...neuronOptions(),
+  ]);
 
 /** How @x/snn's messages name an option: its flag. */
 export const flag = (key: string) => `--${kebab(key)}`;
@@ -129,30 +117,33 @@ export const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase
 
 // ---------------------------------------------------------------- data
 
-export const dataOption = (): OptionRow => [
-  "--data <name|file>",
-  "mnist, fashion-mnist, or a safetensors file with images [N, 784] and labels [N]",
-  undefined,
-  "fashion-mnist",
-];
-export const classesOption = (): OptionRow => [
-  "--classes <list>",
-  "keep these classes, relabelled 0..k−1 in the order given (default: all)",
-  classList,
-];
+export const dataOption = () =>
+  [
+    "--data <name|file>",
+    "mnist, fashion-mnist, or a safetensors file with images [N, 784] and labels [N]",
+    undefined,
+    "fashion-mnist",
+  ] as const;
+export const classesOption = () =>
+  [
+    "--classes <list>",
+    "keep these classes, relabelled 0..k−1 in the order given (default: all)",
+    classList,
+  ] as const;
 
 /** --data, --classes and the per-class split (validation held out of the training data). */
-export const dataOptions = (valPerClass: { min: number; default: number }): OptionRow[] => [
-  dataOption(),
-  classesOption(),
-  ["--train-per-class <n>", "training images per class (default: all but the validation ones)", integer(1)],
-  [
-    "--val-per-class <n>",
-    "validation images per class, held out of the training data",
-    integer(valPerClass.min),
-    valPerClass.default,
-  ],
-];
+export const dataOptions = (valPerClass: { min: number; default: number }) =>
+  options([
+    dataOption(),
+    classesOption(),
+    ["--train-per-class <n>", "training images per class (default: all but the validation ones)", integer(1)],
+    [
+      "--val-per-class <n>",
+      "validation images per class, held out of the training data",
+      integer(valPerClass.min),
+      valPerClass.default,
+    ],
+  ]);
 
 // ---------------------------------------------------------------- outputs
 
@@ -176,14 +167,15 @@ export function checkRunOutputs(
 }
 
 /** --out, --checkpoint-dir (`state` says what it keeps), --resume and the shared output flags, last in the help. */
-export const runOutputOptions = (out: string, state: string): OptionRow[] => [
-  ["-o, --out <file>", `${out} (safetensors; required)`],
-  ["--checkpoint-dir <dir>", `keep ${state} here (resumable)`],
-  ["--resume", "continue the run in --checkpoint-dir (the same flags; nothing is redone)"],
-  ...outputOptions(),
-];
+export const runOutputOptions = (out: string, state: string) =>
+  options([
+    ["-o, --out <file>", `${out} (safetensors; required)`],
+    ["--checkpoint-dir <dir>", `keep ${state} here (resumable)`],
+    ["--resume", "continue the run in --checkpoint-dir (the same flags; nothing is redone)"],
+    ...outputOptions(),
+  ]);
 
-// ---------------------------------------------------------------- errors and log lines
+// ---------------------------------------------------------------- errors
 
 /** Runs an action; an SnnConfigError there comes from flag values: a usage error (exit 2). */
 export function snnAction<A extends unknown[]>(
@@ -199,46 +191,18 @@ export function snnAction<A extends unknown[]>(
   };
 }
 
-/** A line on stderr that does not break a progress bar on a terminal (the bar redraws below it). */
-export function note(quiet: boolean, line: string): void {
-  if (quiet) return;
-  const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
-  process.stderr.write(tty ? `\r\x1b[K${line}\n` : `${line}\n`);
-}
+export const backendOption = () =>
+  [
+    "--backend <name>",
+    "TensorFlow.js backend: auto = tfjs-node when installed, else wasm, else cpu",
+    ["auto", "tensorflow", "wasm", "cpu"],
+    "auto",
+  ] as const;
 
-/**
- * A bar over the units this process runs: its first report sets the start, so after a resume the bar counts
- * (and the ETA extrapolates) only the remaining work.
- */
-export function resumableBar(quiet: boolean, label: string) {
-  let bar: ProgressBar | undefined;
-  let offset = 0;
-  return {
-    update(done: number, total: number, extra: string): void {
-      if (quiet) return;
-      if (!bar) {
-        offset = done - 1;
-        bar = new ProgressBar({ label, total: total - offset });
-      }
-      if (done >= total) {
-        bar.finish(extra);
-        bar = undefined;
-      } else bar.update(done - offset, extra);
-    },
-    stop: () => bar?.stop(),
-  };
-}
-
-export const backendOption = (): OptionRow => [
-  "--backend <name>",
-  "TensorFlow.js backend: auto = tfjs-node when installed, else wasm, else cpu",
-  ["auto", "tensorflow", "wasm", "cpu"],
-  "auto",
-];
-
-export const engineOption = (): OptionRow => [
-  "--engine <engine>",
-  "fast inference engine: auto = WebAssembly SIMD for the SEW-MLP when available",
-  ["auto", "simd", "float64"],
-  "auto",
-];
+export const engineOption = () =>
+  [
+    "--engine <engine>",
+    "fast inference engine: auto = WebAssembly SIMD for the SEW-MLP when available",
+    ["auto", "simd", "float64"],
+    "auto",
+  ] as const;

@@ -8,27 +8,23 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { catchInterrupts, type EvaluatorSpec, signalExitCode } from "@x/evolution";
 import type { DistributedEvaluator, RedisConfig } from "@x/evolution/distributed";
-import type { Command } from "commander";
-import { ExitError, integer } from "../../kit.js";
-import { addRedisOptions, connectRun, type RedisOpts, redisConfigOf } from "../../redis.js";
+import { ExitError, integer, type OptionsOf, options } from "../../kit.js";
+import { connectRun, redisConfigOf, redisOptions } from "../../redis.js";
 
-export interface DistributedOpts extends RedisOpts {
-  sharedDir?: string;
-  lookahead?: number;
-}
+export type DistributedOpts = OptionsOf<ReturnType<typeof distributedOptions>>;
 
-export function addDistributedOptions(cmd: Command): Command {
-  return addRedisOptions(
-    cmd,
-    "evaluate fitness on x worker processes through this Redis, redis://host:6379 or rediss:// for TLS (results identical to a local run); the password comes from $REDIS_PASSWORD or --redis-password-file",
-  )
-    .option("--shared-dir <dir>", "with --redis: a directory every worker mounts, for genomes above 1 MiB")
-    .option(
+export const distributedOptions = () =>
+  options([
+    ...redisOptions(
+      "evaluate fitness on x worker processes through this Redis, redis://host:6379 or rediss:// for TLS (results identical to a local run); the password comes from $REDIS_PASSWORD or --redis-password-file",
+    ),
+    ["--shared-dir <dir>", "with --redis: a directory every worker mounts, for genomes above 1 MiB"],
+    [
       "--lookahead <k>",
       "with --redis: children evaluated at once (default: the number of connected workers, at least 2; the result does not depend on it)",
       integer(1, 1024),
-    );
-}
+    ],
+  ]);
 
 /** Checks the Redis options before any work starts (bad values are usage errors). */
 export async function redisSettings(o: DistributedOpts) {

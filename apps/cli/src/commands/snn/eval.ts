@@ -12,30 +12,15 @@ import {
   given,
   integer,
   jsonOption,
+  type OptionsOf,
+  options,
   pct,
   printResult,
   UsageError,
 } from "../../kit.js";
-import {
-  classesOption,
-  dataOption,
-  flag,
-  MLP,
-  type NeuronOpts,
-  neuronFrom,
-  neuronOptions,
-  snnAction,
-} from "./common.js";
+import { classesOption, dataOption, flag, MLP, neuronFrom, neuronOptions, snnAction } from "./common.js";
 
-interface EvalOpts extends NeuronOpts {
-  model?: string;
-  data: string;
-  split: "train" | "test" | "all";
-  classes?: number[];
-  timeSteps?: number;
-  connect?: "ADD" | "AND" | "IAND";
-  json?: boolean;
-}
+type EvalOpts = OptionsOf<ReturnType<typeof evalOptions>>;
 
 async function evalAction(o: EvalOpts, cmd: Command): Promise<void> {
   if (!o.model) throw new UsageError("--model FILE is required (the checkpoint to evaluate)");
@@ -74,7 +59,11 @@ export function evalCommand(): Command {
   ).description(
     "Loads a checkpoint (every tensor checked: name, shape, dtype F32/F16/BF16/F64), runs the fast inference path over a split and prints top-1 accuracy and the SHA-256 of the predicted labels (one byte each, in data order: equal predictions, equal checksum). The architecture comes from the file's x-snn-model metadata; a file without it (another framework's) is read from its tensor shapes, with --time-steps, --connect and the neuron flags where those differ from the defaults. Splits: mnist train = the first 80 % of each class, test = the rest; fashion-mnist train = the first 6,000 of each class, test = the last 1,000; a data file is used whole.",
   );
-  return addOptions(cmd, [
+  return addOptions(cmd, evalOptions()).action(snnAction(evalAction));
+}
+
+const evalOptions = () =>
+  options([
     ["-m, --model <file>", "the checkpoint (safetensors; required)"],
     dataOption(),
     ["--split <split>", "data split", ["test", "train", "all"], "test"],
@@ -91,5 +80,4 @@ export function evalCommand(): Command {
     ],
     ...neuronOptions(),
     jsonOption(),
-  ]).action(snnAction(evalAction));
-}
+  ]);

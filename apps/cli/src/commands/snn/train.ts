@@ -25,17 +25,25 @@ import {
 } from "@x/snn";
 import { Rng } from "@x/tensor-core";
 import type { Command } from "commander";
-import { addOptions, defineCommand, given, integer, number, printResult, UsageError } from "../../kit.js";
+import {
+  addOptions,
+  defineCommand,
+  given,
+  integer,
+  number,
+  type OptionsOf,
+  options,
+  printResult,
+  UsageError,
+} from "../../kit.js";
+import { note, resumableBar } from "../../progress.js";
 import {
   backendOption,
   checkRunOutputs,
   dataOptions,
   flag,
   kebab,
-  type ModelOpts,
   modelOptions,
-  note,
-  resumableBar,
   runOutputOptions,
   snnAction,
   specFrom,
@@ -47,35 +55,7 @@ const EPOCHS = 2;
 /** Steps between training-state writes (besides every epoch end). */
 const CHECKPOINT_EVERY = 50;
 
-interface TrainOpts extends ModelOpts {
-  data: string;
-  classes?: number[];
-  trainPerClass?: number;
-  valPerClass: number;
-  keepBest?: boolean;
-  epochs: number;
-  batchSize: number;
-  optimizer: "sgd" | "adam";
-  lr?: number;
-  momentum?: number;
-  nesterov: boolean;
-  weightDecay?: number;
-  schedule: "cosine" | "constant";
-  shift: number;
-  erasing: number;
-  mixup: number;
-  labelSmoothing: number;
-  seed: number;
-  backend: "auto" | "tensorflow" | "wasm" | "cpu";
-  init?: string;
-  out?: string;
-  checkpointDir?: string;
-  checkpointEvery: number;
-  resume?: boolean;
-  overwrite?: boolean;
-  quiet?: boolean;
-  json?: boolean;
-}
+type TrainOpts = OptionsOf<ReturnType<typeof trainOptions>>;
 
 async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
   const out = checkRunOutputs(o, "where the trained model goes", [
@@ -193,7 +173,11 @@ export function trainCommand(): Command {
   ).description(
     "Train with BPTT over the T time steps on TensorFlow.js (wasm by default; tfjs-node when installed). Data: the train split of mnist (first 80 % of each class) or fashion-mnist (first 6,000 of each class), or a safetensors file (all of it). --val-per-class holds out a seeded validation set. With --init the model (and its neuron) come from the file; a different class count gets a fresh head (transfer learning). With --checkpoint-dir the training state is written every --checkpoint-every steps and at each epoch end; --resume continues a killed run to exactly the weights of an uninterrupted one. The checkpoint layout is in the @x/snn README.",
   );
-  return addOptions(cmd, [
+  return addOptions(cmd, trainOptions()).action(snnAction(trainAction));
+}
+
+const trainOptions = () =>
+  options([
     ...modelOptions(),
     ...dataOptions({ min: 0, default: 0 }),
     ["--keep-best", "write the epoch with the best validation accuracy (needs --val-per-class)"],
@@ -233,5 +217,4 @@ export function trainCommand(): Command {
       CHECKPOINT_EVERY,
     ],
     ...runOutputOptions("the trained model", "the training state"),
-  ]).action(snnAction(trainAction));
-}
+  ]);
