@@ -5,53 +5,67 @@ import { describe, expect, it } from "vitest";
 import { basisSeries } from "../src/identify/gram.js";
 import { HiddenScorer, insertHiddenJunctions } from "../src/identify/hidden.js";
 import {
-  accuracyClassSigma,
   buildFeeder,
   evaluateIdentification,
   type Feeder,
   identifyGrid,
   lossCorrection,
+  type MeterSeries,
   MetricsError,
   nameHiddenJunctions,
-  simulateSmartMeters,
+  type SmartMeterData,
 } from "../src/index.js";
+import { zeroInjectionMeterData } from "./identify-fixtures.js";
 
 // s ─ a ─ h ─ c ─ f        h: junction without load and without meter
 //     │   └ d
 //     └ e
-const feeder = buildFeeder({
-  id: "hj7",
-  baseKvLl: 4.16,
-  baseMva: 1,
-  root: "s",
-  buses: [
-    { name: "s" },
-    { name: "a", pKw: 300, qKvar: 120 },
-    { name: "h" },
-    { name: "c", pKw: 250, qKvar: 100 },
-    { name: "d", pKw: 200, qKvar: 90 },
-    { name: "e", pKw: 150, qKvar: 70 },
-    { name: "f", pKw: 120, qKvar: 50 },
+/** A 4.16 kV radial feeder rooted at "s": buses as [name, kW, kvar] (no load when absent), branches as [from, to, Ω, Ω]. */
+function radial(
+  id: string,
+  buses: readonly (readonly [string, number?, number?])[],
+  branches: readonly (readonly [string, string, number, number])[],
+): Feeder {
+  return buildFeeder({
+    id,
+    baseKvLl: 4.16,
+    baseMva: 1,
+    root: "s",
+    buses: buses.map(([name, pKw, qKvar]) =>
+      pKw === undefined ? { name } : { name, pKw, qKvar: qKvar ?? 0 },
+    ),
+    branches: branches.map(([from, to, rOhm, xOhm]) => ({ from, to, rOhm, xOhm })),
+  });
+}
+
+const feeder = radial(
+  "hj7",
+  [["s"], ["a", 300, 120], ["h"], ["c", 250, 100], ["d", 200, 90], ["e", 150, 70], ["f", 120, 50]],
+  [
+    ["s", "a", 0.2, 0.4],
+    ["a", "h", 0.3, 0.5],
+    ["h", "c", 0.25, 0.2],
+    ["h", "d", 0.3, 0.25],
+    ["a", "e", 0.2, 0.15],
+    ["c", "f", 0.15, 0.1],
   ],
-  branches: [
-    { from: "s", to: "a", rOhm: 0.2, xOhm: 0.4 },
-    { from: "a", to: "h", rOhm: 0.3, xOhm: 0.5 },
-    { from: "h", to: "c", rOhm: 0.25, xOhm: 0.2 },
-    { from: "h", to: "d", rOhm: 0.3, xOhm: 0.25 },
-    { from: "a", to: "e", rOhm: 0.2, xOhm: 0.15 },
-    { from: "c", to: "f", rOhm: 0.15, xOhm: 0.1 },
-  ],
-});
+);
 
 const meterData = (f: Feeder, seed: number, samples = 1440, meters: "load" | "all" = "load") =>
-  simulateSmartMeters(f, {
-    samples,
-    seed,
-    meters,
-    junctionLoad: 0,
-    voltageSigma: accuracyClassSigma(0.1),
-    powerSigma: accuracyClassSigma(0.5),
-  });
+  zeroInjectionMeterData(f, seed, samples, meters);
+
+/** The series of the metered buses only (what identifyGrid keeps). */
+function meteredSeries(d: SmartMeterData): MeterSeries {
+  const keep = d.busNames.flatMap((_, j) => (d.metered[j] ? [j] : []));
+  return {
+    busNames: keep.map((j) => d.busNames[j]!),
+    root: keep.indexOf(d.root),
+    samples: d.samples,
+    vm: keep.map((j) => d.vm[j]!),
+    p: keep.map((j) => d.p[j]!),
+    q: keep.map((j) => d.q[j]!),
+  };
+}
 
 describe("hidden junctions", () => {
   it("puts the one unmetered junction back under its name, with its branch impedances, on every seed", () => {
@@ -95,15 +109,7 @@ describe("hidden junctions", () => {
 
   it("scores an insertion incrementally exactly as a full evaluation of the extended tree does", () => {
     const d = meterData(feeder, 2, 500);
-    const keep = d.busNames.flatMap((_, j) => (d.metered[j] ? [j] : []));
-    const data = {
-      busNames: keep.map((j) => d.busNames[j]!),
-      root: keep.indexOf(d.root),
-      samples: d.samples,
-      vm: keep.map((j) => d.vm[j]!),
-      p: keep.map((j) => d.p[j]!),
-      q: keep.map((j) => d.q[j]!),
-    };
+    const data = meteredSeries(d);
     const N = data.busNames.length;
     const id = (n: string) => data.busNames.indexOf(n);
     // A wrong metered tree on purpose (d under c, f under e), so candidates move grandchildren too.
@@ -167,25 +173,16 @@ describe("hidden junctions", () => {
 
   it("inserts nothing on a tree without a hidden junction (the unmetered bus a series point)", () => {
     // s ─ a ─ m ─ c: m unmetered without load, one child: invisible, harmless.
-    const series = buildFeeder({
-      id: "series4",
-      baseKvLl: 4.16,
-      baseMva: 1,
-      root: "s",
-      buses: [
-        { name: "s" },
-        { name: "a", pKw: 300, qKvar: 120 },
-        { name: "m" },
-        { name: "c", pKw: 250, qKvar: 100 },
-        { name: "e", pKw: 150, qKvar: 70 },
+    const series = radial(
+      "series4",
+      [["s"], ["a", 300, 120], ["m"], ["c", 250, 100], ["e", 150, 70]],
+      [
+        ["s", "a", 0.2, 0.4],
+        ["a", "m", 0.3, 0.5],
+        ["m", "c", 0.25, 0.2],
+        ["a", "e", 0.2, 0.15],
       ],
-      branches: [
-        { from: "s", to: "a", rOhm: 0.2, xOhm: 0.4 },
-        { from: "a", to: "m", rOhm: 0.3, xOhm: 0.5 },
-        { from: "m", to: "c", rOhm: 0.25, xOhm: 0.2 },
-        { from: "a", to: "e", rOhm: 0.2, xOhm: 0.15 },
-      ],
-    });
+    );
     for (const seed of [1, 2, 3]) {
       const model = identifyGrid(meterData(series, seed));
       expect(model.hiddenBuses).toEqual(["m"]);
@@ -196,15 +193,7 @@ describe("hidden junctions", () => {
 
   it("the greedy step stops at the number of unmetered buses", () => {
     const d = meterData(feeder, 1);
-    const keep = d.busNames.flatMap((_, j) => (d.metered[j] ? [j] : []));
-    const data = {
-      busNames: keep.map((j) => d.busNames[j]!),
-      root: keep.indexOf(d.root),
-      samples: d.samples,
-      vm: keep.map((j) => d.vm[j]!),
-      p: keep.map((j) => d.p[j]!),
-      q: keep.map((j) => d.q[j]!),
-    };
+    const data = meteredSeries(d);
     const model = identifyGrid(d, { hiddenJunctions: false });
     const parent = new Int32Array(data.busNames.length).fill(-1);
     for (const b of model.branches) parent[data.busNames.indexOf(b.to)] = data.busNames.indexOf(b.from);

@@ -82,11 +82,16 @@ export function generateMeterData(feeder: Feeder, o: GenOptions): MeterSeries {
  * Simulated meter data with zero-injection junctions (no synthetic junction load) metered for |V|: P = Q = 0 at
  * every unloaded bus; 0.1 %-class voltage and 0.5 %-class power meters, as in the realism benchmark.
  */
-export function zeroInjectionMeterData(feeder: Feeder, seed: number, samples = 1440): SmartMeterData {
+export function zeroInjectionMeterData(
+  feeder: Feeder,
+  seed: number,
+  samples = 1440,
+  meters: "all" | "load" = "all",
+): SmartMeterData {
   return simulateSmartMeters(feeder, {
     samples,
     seed,
-    meters: "all",
+    meters,
     junctionLoad: 0,
     voltageSigma: accuracyClassSigma(0.1),
     powerSigma: accuracyClassSigma(0.5),

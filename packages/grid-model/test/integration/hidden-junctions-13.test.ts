@@ -3,26 +3,14 @@
 // point (one child) and 680 an unloaded leaf, both invisible. Without the hidden-junction step 6 of 8 edges are right
 // (5 of 8 on seed 3); with it the tree including both junctions is exact.
 import { describe, expect, it } from "vitest";
-import {
-  accuracyClassSigma,
-  builtinFeeder,
-  evaluateIdentification,
-  identifyGrid,
-  simulateSmartMeters,
-} from "../../src/index.js";
+import { builtinFeeder, evaluateIdentification, identifyGrid } from "../../src/index.js";
+import { zeroInjectionMeterData } from "../identify-fixtures.js";
 
 describe("ieee13 with unmetered junctions", () => {
   it("inserts 632 and 684 as unnamed junctions and recovers the exact tree at T = 1 440 (seeds 1, 3)", () => {
     const f = builtinFeeder("ieee13");
     for (const seed of [1, 3]) {
-      const d = simulateSmartMeters(f, {
-        samples: 1440,
-        seed,
-        meters: "load",
-        junctionLoad: 0,
-        voltageSigma: accuracyClassSigma(0.1),
-        powerSigma: accuracyClassSigma(0.5),
-      });
+      const d = zeroInjectionMeterData(f, seed, 1440, "load");
       const before = evaluateIdentification(f, identifyGrid(d, { hiddenJunctions: false }).branches);
       expect(before.exactTree).toBe(false);
       const model = identifyGrid(d);
