@@ -50,7 +50,7 @@ export interface IdentifyOptions {
   readonly uncertainMargin?: number;
   /**
    * With unmetered buses: insert the unmetered zero-injection junctions the data show (default true; see
-   * docs/identification.md, "Hidden junctions"). Without unmetered buses nothing changes.
+   * docs/identification.md, "Hidden junctions"; not with method "joint"). Without unmetered buses nothing changes.
    */
   readonly hiddenJunctions?: boolean;
   readonly onProgress?: (p: IdentifyProgress) => void;
