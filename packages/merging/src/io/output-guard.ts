@@ -4,8 +4,8 @@
 // instead of racing; and temporaries that killed merges left beside it are removed.
 
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rm, stat, unlink } from "node:fs/promises";
+import { readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdir, readdir, readFile, rm, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { outputOverlap, processAlive, realPathOf } from "@x/tensor-core";
@@ -88,12 +88,9 @@ export async function acquireOutputLock(
   await mkdir(dirname(path), { recursive: true });
   for (let attempt = 0; ; attempt++) {
     try {
-      const fh = await open(path, "wx");
-      try {
-        await fh.writeFile(`${JSON.stringify(info)}\n`);
-      } finally {
-        await fh.close();
-      }
+      // Synchronous, with the interrupt cleanup registered right after it: no await between them, where SIGINT /
+      // SIGTERM would find a lock file that nothing removes.
+      writeFileSync(path, `${JSON.stringify(info)}\n`, { flag: "wx" });
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) {
