@@ -199,7 +199,7 @@ export function formatIdentificationSummary(s: IdentificationSummary): string {
             s.hiddenJunctions.map((j) => `${j.bus} under ${j.parent} (${j.children.join(", ")})`),
             4,
           )} (their voltages are estimated; the other unmetered buses are left out)`
-        : `\nunmetered buses left out: ${capped(s.unmetered, 8)} (the tree joins the metered buses directly; the branches around an unmetered junction are approximations)`
+        : `\nunmetered buses left out: ${capped(s.unmetered, 8)} (the tree joins the metered buses directly; ${s.hiddenJunctions ? "no unmetered junction found" : "the branches around an unmetered junction are approximations; --hidden-junctions looks for such junctions"})`
       : "") +
     badDataLine(s.badData) +
     (s.uncertainEdges.length

@@ -76,7 +76,7 @@ describe("hidden junctions", () => {
       // Without the junction: c and d hang from a with the path impedances, but the shared segment a–h carries
       // both flows and the metered tree cannot represent it.
       expect(before.hiddenJunctions).toBeUndefined();
-      const model = identifyGrid(d);
+      const model = identifyGrid(d, { hiddenJunctions: true });
       expect(model.hiddenBuses).toEqual(["h"]);
       expect(model.hiddenJunctions).toHaveLength(1);
       const j = model.hiddenJunctions![0]!;
@@ -100,7 +100,7 @@ describe("hidden junctions", () => {
 
   it("leaves fully metered data alone: the same model with the step on or off, and no hiddenJunctions field", () => {
     const d = meterData(feeder, 1, 720, "all");
-    const on = identifyGrid(d);
+    const on = identifyGrid(d, { hiddenJunctions: true });
     const off = identifyGrid(d, { hiddenJunctions: false });
     const strip = (m: typeof on) => ({ ...m, seconds: undefined });
     expect(strip(on)).toEqual(strip(off));
@@ -184,17 +184,20 @@ describe("hidden junctions", () => {
       ],
     );
     for (const seed of [1, 2, 3]) {
-      const model = identifyGrid(meterData(series, seed));
+      const model = identifyGrid(meterData(series, seed), { hiddenJunctions: true });
       expect(model.hiddenBuses).toEqual(["m"]);
       expect(model.hiddenJunctions).toEqual([]);
       expect(evaluateIdentification(series, model.branches).exactTree).toBe(true);
     }
   });
 
-  it("the greedy step stops at the number of unmetered buses", () => {
+  it("the greedy step stops at the number of unmetered buses; it is off unless asked for", () => {
     const d = meterData(feeder, 1);
     const data = meteredSeries(d);
     const model = identifyGrid(d, { hiddenJunctions: false });
+    const byDefault = identifyGrid(d);
+    expect({ ...byDefault, seconds: undefined }).toEqual({ ...model, seconds: undefined });
+    expect("hiddenJunctions" in byDefault).toBe(false);
     const parent = new Int32Array(data.busNames.length).fill(-1);
     for (const b of model.branches) parent[data.busNames.indexOf(b.to)] = data.busNames.indexOf(b.from);
     expect(insertHiddenJunctions(data, parent, { maxInsertions: 0 }).junctions).toEqual([]);

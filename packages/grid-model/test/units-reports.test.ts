@@ -145,7 +145,7 @@ describe("x grid reports", () => {
     };
     expect(formatIdentificationSummary(s)).toBe(
       "wrote m.json: 11 branches over 12 buses (1 unmetered left out), 100 samples; topology likelihood (pq) 0.50 s, impedances lad/highs 1.25 s, 10/11 relaxations exact\n" +
-        "unmetered buses left out: h1 (the tree joins the metered buses directly; the branches around an unmetered junction are approximations)",
+        "unmetered buses left out: h1 (the tree joins the metered buses directly; the branches around an unmetered junction are approximations; --hidden-junctions looks for such junctions)",
     );
     expect(
       formatIdentificationSummary({

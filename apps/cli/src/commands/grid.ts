@@ -383,6 +383,7 @@ async function identify(csv: string, o: IdentifyOpts, cmd: Command): Promise<voi
     model = grid.identifyGrid(data, {
       method: o.method,
       topology: { method: o.topology },
+      ...(o.hiddenJunctions ? { hiddenJunctions: true } : {}),
       ...(solver ? { solver } : {}),
       ...(library ? { library } : {}),
       zBaseOhm,
@@ -446,6 +447,7 @@ function identifyCommand(): Command {
       "x grid identify sm.csv --out model.json",
       "x grid identify sm.csv --out model.json --method ls --json",
       "x grid identify sm.csv --out model.json --library",
+      "x grid identify sm.csv --out model.json --hidden-junctions",
       "x grid identify sm.csv --out model.json --matpower model.m --dss model.dss --feeder-json model-feeder.json",
       "x grid identify readings.csv --out model.json --units p=kW,q=kvar,v=kV --base-kv 4.16 --base-mva 5 --root 650",
       "x grid identify export.csv --out model.json --buses-from ieee13 --skip-bad-rows",
@@ -481,6 +483,10 @@ function identifyOptions() {
       "likelihood",
     ],
     ["--solver <s>", "LP solver of the LAD fits (glpk needs glpk.js)", ["highs", "glpk"], "highs"],
+    [
+      "--hidden-junctions",
+      "insert the unmetered junctions the data show (exact on the IEEE 13-bus; spurious ones on the 69-bus)",
+    ],
     ["--matpower <file>", "also write the identified feeder as a MATPOWER case (.m)"],
     ["--dss <file>", "also write the identified feeder as an OpenDSS script (.dss)"],
     [

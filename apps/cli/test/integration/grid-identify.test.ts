@@ -84,6 +84,44 @@ describe.skipIf(!built)("x grid identify / evaluate", () => {
   });
 });
 
+describe.skipIf(!built)("x grid identify: unmetered junctions", () => {
+  it("names the unmetered buses; --hidden-junctions places the 13-bus junctions 632 and 684 and gives the exact tree", async () => {
+    const csv = join(tmp.path, "sm13-load-metered.csv");
+    const sim = await run([
+      "grid",
+      "simulate",
+      "--feeder",
+      "ieee13",
+      "--samples",
+      "2880",
+      "--noise",
+      "0.1%",
+      "--out",
+      csv,
+      "-q",
+    ]);
+    expect(sim.code).toBe(0);
+    const plain = await run(["grid", "identify", csv, "--out", join(tmp.path, "m-plain.json"), "-q"]);
+    expect(plain.code).toBe(0);
+    expect(plain.out).toContain(
+      "unmetered buses left out: 632, 633, 680, 684 (the tree joins the metered buses directly; the branches around an unmetered junction are approximations; --hidden-junctions looks for such junctions)",
+    );
+    const model = join(tmp.path, "m-hidden.json");
+    const id = await run(["grid", "identify", csv, "--out", model, "--hidden-junctions", "--json"]);
+    expect(id.code).toBe(0);
+    const s = JSON.parse(id.out);
+    expect(s.hiddenJunctions.map((j: { children: string[] }) => [...j.children].sort())).toEqual(
+      expect.arrayContaining([
+        ["611", "652"],
+        ["634", "645", "670"],
+      ]),
+    );
+    const ev = await run(["grid", "evaluate", model, "--truth", "ieee13", "--json"]);
+    expect(ev.code).toBe(0);
+    expect(JSON.parse(ev.out)).toMatchObject({ exactTree: true, edgeAccuracy: 1 });
+  }, 120_000);
+});
+
 describe.skipIf(!built)("x grid identify: bad data, uncertain edges, export", () => {
   const csv = join(tmp.path, "sm13-bad.csv");
   const model = join(tmp.path, "model13-bad.json");

@@ -49,8 +49,9 @@ export interface IdentifyOptions {
    */
   readonly uncertainMargin?: number;
   /**
-   * With unmetered buses: insert the unmetered zero-injection junctions the data show (default true; see
-   * docs/identification.md, "Hidden junctions"; not with method "joint"). Without unmetered buses nothing changes.
+   * With unmetered buses: insert the unmetered zero-injection junctions the data show (default false: on the
+   * 69-bus it inserts spurious junctions; see docs/identification.md, "Hidden junctions"; not with method
+   * "joint"). Without unmetered buses nothing changes.
    */
   readonly hiddenJunctions?: boolean;
   readonly onProgress?: (p: IdentifyProgress) => void;
@@ -240,7 +241,7 @@ export function identifyGrid(input: MeterSeries, opts: IdentifyOptions = {}): Gr
   let junctions: HiddenJunction[] | undefined;
   let treeParent = topo.parent;
   const metered = data.busNames.length;
-  if (hidden.length > 0 && opts.hiddenJunctions !== false && method !== "joint") {
+  if (hidden.length > 0 && opts.hiddenJunctions === true && method !== "joint") {
     report("topology", 0.78, "looking for unmetered junctions");
     const found = identifyHiddenJunctions(filled, topo.parent, hidden);
     junctions = found?.junctions ?? [];

@@ -13,7 +13,7 @@ describe("ieee13 with unmetered junctions", () => {
       const d = zeroInjectionMeterData(f, seed, 1440, "load");
       const before = evaluateIdentification(f, identifyGrid(d, { hiddenJunctions: false }).branches);
       expect(before.exactTree).toBe(false);
-      const model = identifyGrid(d);
+      const model = identifyGrid(d, { hiddenJunctions: true });
       expect([...model.hiddenBuses].sort()).toEqual(["632", "633", "680", "684"]);
       const js = model.hiddenJunctions!;
       expect(js.map((j) => j.bus)).toEqual(["hidden-1", "hidden-2"]);
