@@ -1,5 +1,6 @@
 import { basisSeries, type SeriesCorrection } from "./gram.js";
 import { interpolateMissing, type MeterSeries } from "./meter-data.js";
+import { solveSpd } from "./normal-equations.js";
 import { lossCorrection } from "./tree-search.js";
 
 /**
@@ -61,41 +62,6 @@ export interface HiddenJunctionResult {
   readonly scoreAfter: number;
   /** Candidate insertions scored. */
   readonly candidates: number;
-}
-
-/** Small dense symmetric solve (Gaussian elimination with partial pivoting) in place; false when singular. */
-function solveInPlace(A: Float64Array, b: Float64Array, n: number): boolean {
-  let scale = 0;
-  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(A[i * n + i]!));
-  for (let i = 0; i < n; i++) {
-    let piv = i;
-    for (let k = i + 1; k < n; k++) if (Math.abs(A[k * n + i]!) > Math.abs(A[piv * n + i]!)) piv = k;
-    if (piv !== i) {
-      for (let c = 0; c < n; c++) {
-        const t = A[i * n + c]!;
-        A[i * n + c] = A[piv * n + c]!;
-        A[piv * n + c] = t;
-      }
-      const t = b[i]!;
-      b[i] = b[piv]!;
-      b[piv] = t;
-    }
-    const d = A[i * n + i]!;
-    // Rank deficient (e.g. two hidden buses with the same flows): not a model the data can tell apart.
-    if (!(Math.abs(d) > 1e-12 * scale)) return false;
-    for (let k = i + 1; k < n; k++) {
-      const m = A[k * n + i]! / d;
-      if (m === 0) continue;
-      for (let c = i; c < n; c++) A[k * n + c] = A[k * n + c]! - m * A[i * n + c]!;
-      b[k] = b[k]! - m * b[i]!;
-    }
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    let s = b[i]!;
-    for (let c = i + 1; c < n; c++) s -= A[i * n + c]! * b[c]!;
-    b[i] = s / A[i * n + i]!;
-  }
-  return true;
 }
 
 /**
@@ -391,7 +357,13 @@ export class HiddenScorer {
         }
       }
     }
-    if (!solveInPlace(A, b, m)) return false;
+    // Rank deficient (e.g. two hidden buses with the same flows): not a model the data can tell apart.
+    const z = solveSpd(
+      Array.from({ length: m }, (_, i) => Array.from(A.subarray(i * m, (i + 1) * m))),
+      Array.from(b),
+    );
+    if (!z) return false;
+    b.set(z);
     comp.forEach((u, i) => {
       this.r[u] = b[2 * i]!;
       this.x[u] = b[2 * i + 1]!;
