@@ -28,7 +28,44 @@ process.on("newListener", (event) => {
 StagedOutput.create(out, false).catch(() => {});
 `;
 
+// The merge's output writer then creates its directory inside the temporary (mkdir -p): run the cleanups while
+// that is queued, as SIGTERM did in CI (the directory came back after the handler had removed it).
+const tensorCore = fileURLToPath(new URL("../../../tensor-core/dist/index.js", import.meta.url));
+const WRITER_CHILD = `
+import { pbkdf2 } from "node:crypto";
+import { existsSync } from "node:fs";
+const [dist, tensorCore, out] = process.argv.slice(1);
+const { StagedOutput } = await import(dist);
+const { ShardedSafetensorsWriter } = await import(tensorCore);
+const staged = await StagedOutput.create(out, false);
+pbkdf2("x", "y", 100000, 32, "sha256", () =>
+  setTimeout(() => {
+    console.log(existsSync(staged.dir) ? "left" : "gone");
+    process.exit(0);
+  }, 50),
+);
+ShardedSafetensorsWriter.create(staged.dir, [{ name: "w", dtype: "F32", shape: [2] }]).catch(() => {});
+queueMicrotask(() => process.emit("exit", 0));
+`;
+
 describe.skipIf(!existsSync(dist))("StagedOutput under an interrupt", () => {
+  it("leaves no temp directory when the interrupt comes while the output writer sets up inside it", () => {
+    for (let trial = 0; trial < 3; trial++) {
+      const out = join(root, `writer${trial}`);
+      const r = spawnSync(
+        process.execPath,
+        ["--input-type=module", "-e", WRITER_CHILD, dist, tensorCore, out],
+        {
+          encoding: "utf8",
+          env: { ...process.env, UV_THREADPOOL_SIZE: "1" },
+        },
+      );
+      expect(r.stderr).toBe("");
+      expect(r.stdout.trim()).toBe("gone");
+      expect(readdirSync(root).filter((e) => e.startsWith(`.writer${trial}.`))).toEqual([]);
+    }
+  });
+
   it("leaves no temp directory when the interrupt comes while create() awaits", () => {
     for (let trial = 0; trial < 5; trial++) {
       const out = join(root, `out${trial}`);

@@ -5,7 +5,8 @@
 // gets a shard of its own). All files are written under temporary names and renamed only when every shard is
 // complete; the index is renamed last.
 
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
+import { open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { byteLengthOf, numelOf } from "../dtype.js";
 import { SafetensorsError } from "../errors.js";
@@ -145,7 +146,9 @@ export class ShardedSafetensorsWriter {
     }
     const plan = planShards(specs, options.maxShardSize ?? 5_000_000_000);
     try {
-      await mkdir(dir, { recursive: true });
+      // Synchronous: the caller may own `dir` as a temporary that an interrupt handler removes, and an async mkdir
+      // still on libuv's threads when the handler runs would create it again after the removal.
+      mkdirSync(dir, { recursive: true });
     } catch (cause) {
       throw new SafetensorsError(
         "WRITE",
