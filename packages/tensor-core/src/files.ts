@@ -2,8 +2,10 @@
 // this package, safetensors writers included) renamed into place, and the clean-up of the temporaries that a
 // process killed while writing leaves behind.
 
+import { once } from "node:events";
 import {
   closeSync,
+  createWriteStream,
   existsSync,
   fsyncSync,
   openSync,
@@ -100,6 +102,32 @@ export async function writeFileAtomic(
     throw err;
   }
   if (options.durable) await syncDirectory(dirname(path));
+}
+
+/**
+ * `writeFileAtomic` for text made line by line: each line and a newline are streamed into the temporary (bounded
+ * memory) and the temporary is renamed into place at the end. The first line is taken before the temporary is
+ * created, so a generator that checks its input before its first line fails without leaving a file.
+ */
+export async function writeLinesAtomic(path: string, lines: Iterable<string>): Promise<void> {
+  const it = lines[Symbol.iterator]();
+  let next = it.next();
+  const tmp = tempPathFor(path);
+  const out = createWriteStream(tmp, { encoding: "utf8" });
+  try {
+    for (; !next.done; next = it.next()) if (!out.write(`${next.value}\n`)) await once(out, "drain");
+    out.end();
+    await once(out, "finish");
+    await rename(tmp, path);
+  } catch (err) {
+    // The writes still queued fail with the stream (nothing more to report), and the temporary is removed only once
+    // the file is closed: removed earlier, a still pending open would create it again.
+    out.on("error", () => {});
+    out.destroy();
+    if (!out.closed) await new Promise<void>((resolve) => out.once("close", () => resolve()));
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** `writeFileAtomic` for synchronous code (result files written at the end of a run): the same naming and rules. */

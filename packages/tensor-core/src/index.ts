@@ -41,6 +41,7 @@ export {
   removeEntriesOfDeadProcesses,
   writeFileAtomic,
   writeFileAtomicSync,
+  writeLinesAtomic,
 } from "./files.js";
 export { formatBytes, formatSeconds } from "./format.js";
 export {

@@ -21,6 +21,7 @@ import {
   removeDeadTemporaries,
   writeFileAtomic,
   writeFileAtomicSync,
+  writeLinesAtomic,
 } from "../src/index.js";
 
 let dir: string;
@@ -84,6 +85,36 @@ describe("writeFileAtomicSync", () => {
     expect(readdirSync(dir)).toEqual(["r.md"]);
     expect(() => writeFileAtomicSync(join(dir, "no", "r.md"), "x")).toThrow(/ENOENT/);
     expect(readdirSync(dir)).toEqual(["r.md"]);
+  });
+});
+
+describe("writeLinesAtomic", () => {
+  it("streams the lines into place, each with a newline, and leaves no temporary", async () => {
+    const f = join(dir, "l.csv");
+    writeFileSync(f, "old");
+    function* lines() {
+      for (let i = 0; i < 50_000; i++) yield `${i},${i * i}`;
+    }
+    await writeLinesAtomic(f, lines());
+    const text = readFileSync(f, "utf8");
+    expect(text.startsWith("0,0\n1,1\n")).toBe(true);
+    expect(text.endsWith("49999,2499900001\n")).toBe(true);
+    expect(text.split("\n")).toHaveLength(50_001);
+    expect(readdirSync(dir)).toEqual(["l.csv"]);
+  });
+
+  it("keeps the old file and leaves no temporary when the lines fail, before the first or midway", async () => {
+    const f = join(dir, "l.csv");
+    writeFileSync(f, "old");
+    function* failing(after: number) {
+      for (let i = 0; i < after; i++) yield `line ${i}`;
+      throw new Error(`bad input after ${after} lines`);
+    }
+    for (const after of [0, 3, 20_000]) {
+      await expect(writeLinesAtomic(f, failing(after))).rejects.toThrow(`bad input after ${after} lines`);
+      expect(readFileSync(f, "utf8")).toBe("old");
+      expect(readdirSync(dir)).toEqual(["l.csv"]);
+    }
   });
 });
 

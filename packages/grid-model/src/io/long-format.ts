@@ -1,3 +1,4 @@
+import { writeLinesAtomic } from "@x/tensor-core";
 import type { SmartMeterData } from "../simulate/simulate.js";
 import {
   fieldCountError,
@@ -6,7 +7,6 @@ import {
   readLines,
   type SkippedRow,
   SmartMeterCsvError,
-  writeLines,
 } from "./row-errors.js";
 import { parseDecimal } from "./smartmeter-csv.js";
 
@@ -494,5 +494,5 @@ export function writeMeterReadings(
   d: SmartMeterData,
   opts: LongFormatWriteOptions = {},
 ): Promise<void> {
-  return writeLines(path, meterReadingLines(d, opts));
+  return writeLinesAtomic(path, meterReadingLines(d, opts));
 }

@@ -1,6 +1,4 @@
-import { once } from "node:events";
-import { createReadStream, createWriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 
 /** Malformed smart-meter CSV; names the file, line and column (1-based; column 0 = the whole line). */
@@ -86,26 +84,4 @@ export async function readLines<R>(parser: LineParser<R>, path: string): Promise
     input.destroy();
   }
   return parser.finish();
-}
-
-/**
- * Writes lines (each followed by a newline) to a temporary name next to `path`, then renames it: streaming with
- * bounded memory, and nothing at `path` on failure. The first line is taken before the file is created, so a
- * generator that validates its input before its first line fails without leaving a file.
- */
-export async function writeLines(path: string, lines: Iterable<string>): Promise<void> {
-  const it = lines[Symbol.iterator]();
-  let next = it.next();
-  const tmp = `${path}.tmp-${process.pid}`;
-  const out = createWriteStream(tmp, { encoding: "utf8" });
-  try {
-    for (; !next.done; next = it.next()) if (!out.write(`${next.value}\n`)) await once(out, "drain");
-    out.end();
-    await once(out, "finish");
-    await rename(tmp, path);
-  } catch (e) {
-    out.destroy();
-    await rm(tmp, { force: true });
-    throw e;
-  }
 }

@@ -1,3 +1,4 @@
+import { writeLinesAtomic } from "@x/tensor-core";
 import type { SmartMeterData } from "../simulate/simulate.js";
 import {
   fieldCountError,
@@ -6,7 +7,6 @@ import {
   readLines,
   type SkippedRow,
   SmartMeterCsvError,
-  writeLines,
 } from "./row-errors.js";
 
 /**
@@ -95,7 +95,7 @@ export function writeSmartMeterCsv(
   d: SmartMeterData,
   opts: CsvWriteOptions = {},
 ): Promise<void> {
-  return writeLines(path, smartMeterCsvLines(d, opts));
+  return writeLinesAtomic(path, smartMeterCsvLines(d, opts));
 }
 
 /** Incremental parser: feed lines, then `finish()`. Used by the file reader and by tests on strings. */
