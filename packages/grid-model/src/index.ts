@@ -129,6 +129,7 @@ export {
   type SkippedRow,
   SMARTMETER_FORMAT,
   SmartMeterCsvError,
+  unidentifiedBranches,
   type VoltageUnit,
   writeMeterReadings,
   writeSmartMeterCsv,

@@ -3,6 +3,7 @@ import type { GridModel } from "./identify/pipeline.js";
 import type { SkippedRow } from "./io/row-errors.js";
 import type { ContractedTopologyMetrics, IdentificationMetrics } from "./metrics/index.js";
 import type { SimulationOptions } from "./simulate/simulate.js";
+import { cappedList } from "./text.js";
 
 /** What a smart-meter simulation produced (`x grid simulate --json`). */
 export interface SimulationSummary {
@@ -174,13 +175,6 @@ export function identificationSummary(model: GridModel, out: string, feeder: str
   };
 }
 
-/** At most `max` items joined by ", ", then "+n more". */
-function capped(items: readonly string[], max: number): string {
-  return items.length > max
-    ? `${items.slice(0, max).join(", ")}, +${items.length - max} more`
-    : items.join(", ");
-}
-
 /**
  * The identification: one line with branches and buses, topology and impedance methods with their times, then
  * what the bad-data steps rejected and the uncertain edges (capped lists).
@@ -195,15 +189,15 @@ export function formatIdentificationSummary(s: IdentificationSummary): string {
     (s.library ? "" : `, ${s.exactRelaxations}/${s.branches} relaxations exact`) +
     (s.unmetered?.length
       ? s.hiddenJunctions?.length
-        ? `\nunmetered buses: ${capped(s.unmetered, 8)}; junctions inserted: ${capped(
+        ? `\nunmetered buses: ${cappedList(s.unmetered, 8)}; junctions inserted: ${cappedList(
             s.hiddenJunctions.map((j) => `${j.bus} under ${j.parent} (${j.children.join(", ")})`),
             4,
           )} (their voltages are estimated; the other unmetered buses are left out)`
-        : `\nunmetered buses left out: ${capped(s.unmetered, 8)} (the tree joins the metered buses directly; ${s.hiddenJunctions ? "no unmetered junction found" : "the branches around an unmetered junction are approximations; --hidden-junctions looks for such junctions"})`
+        : `\nunmetered buses left out: ${cappedList(s.unmetered, 8)} (the tree joins the metered buses directly; ${s.hiddenJunctions ? "no unmetered junction found" : "the branches around an unmetered junction are approximations; --hidden-junctions looks for such junctions"})`
       : "") +
     badDataLine(s.badData) +
     (s.uncertainEdges.length
-      ? `\nuncertain edges: ${capped(
+      ? `\nuncertain edges: ${cappedList(
           s.uncertainEdges.map((u) =>
             u.confidence === null ? u.edge : `${u.edge} (${u.confidence.toFixed(2)})`,
           ),
@@ -244,7 +238,7 @@ function badDataLine(b: BadDataSummary | null): string {
           ["Q", b.byQuantity.q],
         ])})`;
   const meters = b.meters.length
-    ? `; meters flagged: ${capped(
+    ? `; meters flagged: ${cappedList(
         b.meters.map((m) => `${m.bus} (${m.flagged}/${m.readings})`),
         5,
       )}`
@@ -291,7 +285,7 @@ export function formatEvaluation(
     lines.push(`  conductor accuracy ${(100 * m.conductorAccuracy).toFixed(1)} %`);
   if (m.lengthMape !== null) lines.push(`  length MAPE        ${pctText(m.lengthMape)}`);
   const edges = (es: readonly { from: string; to: string }[]) =>
-    capped(
+    cappedList(
       es.map((e) => `${e.from}-${e.to}`),
       6,
     );

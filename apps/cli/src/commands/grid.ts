@@ -397,9 +397,7 @@ async function identify(csv: string, o: IdentifyOpts, cmd: Command): Promise<voi
   }
   // The exports are decided before anything is written: a flow-free branch without a placeholder fails here.
   const exports: { path: string; text: string }[] = [];
-  const flowFree = model.branches
-    .filter((b) => !(Number.isFinite(b.rPu) && Number.isFinite(b.xPu)))
-    .map((b) => `${b.from}-${b.to}`);
+  const flowFree = grid.unidentifiedBranches(model);
   if (exporting) {
     if (flowFree.length && !o.unidentifiedImpedance)
       throw new ExitError(

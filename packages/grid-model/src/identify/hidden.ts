@@ -1,6 +1,7 @@
+import { cappedList } from "../text.js";
 import { basisSeries, type SeriesCorrection } from "./gram.js";
 import { interpolateMissing, type MeterSeries } from "./meter-data.js";
-import { solveSpd } from "./normal-equations.js";
+import { fitTwoRegressors, solveSpd } from "./normal-equations.js";
 import { lossCorrection } from "./tree-search.js";
 
 /**
@@ -118,6 +119,7 @@ export class HiddenScorer {
   private readonly expBus2: Int32Array;
   private readonly expSign2: Float64Array;
   private readonly order: Int32Array;
+  private readonly beta = new Float64Array(2);
   /** Σ_k ‖U_k‖², Σ_k U_k and the number of metered non-root buses of the current tree. */
   ss = 0;
   readonly sum: Float64Array;
@@ -286,13 +288,11 @@ export class HiddenScorer {
       ay += a[t]! * d;
       by += b[t]! * d;
     }
-    const det = aa * bb - ab * ab;
-    let r = 0;
-    let x = 0;
-    if (det > 1e-12 * aa * bb && det > 0) {
-      r = (bb * ay - ab * by) / (2 * det);
-      x = (aa * by - ab * ay) / (2 * det);
-    } else if (aa > 0) r = ay / (2 * aa);
+    // Regressors 2a, 2b: the plain (unconstrained) fit on a, b of y / 2.
+    const beta = this.beta;
+    fitTwoRegressors(aa, ab, bb, ay / 2, by / 2, false, beta);
+    const r = beta[0]!;
+    const x = beta[1]!;
     this.r[e] = r;
     this.x[e] = x;
     const re = this.res[e]!;
@@ -862,11 +862,7 @@ export function identifyHiddenJunctions(
     note:
       unmetered.length === 1
         ? `the flows of its children share the drop of one branch: the unmetered bus ${unmetered[0]} is a junction`
-        : `the flows of its children share the drop of one branch: one of the unmetered buses (${capped(unmetered)}) is a junction here; which one the data do not tell`,
+        : `the flows of its children share the drop of one branch: one of the unmetered buses (${cappedList(unmetered, 8)}) is a junction here; which one the data do not tell`,
   }));
   return { data: ext, parent: r.parent, junctions };
-}
-
-function capped(a: readonly string[]): string {
-  return a.length > 8 ? `${a.slice(0, 8).join(", ")}, +${a.length - 8} more` : a.join(", ");
 }

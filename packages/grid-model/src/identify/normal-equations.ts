@@ -7,6 +7,44 @@ import { CholeskyDecomposition, Matrix } from "ml-matrix";
  * meter noise, and the data enter once, through O(T) sums.
  */
 
+/**
+ * LS of y on two regressors from its sums (aa = Σa², ab = Σab, bb = Σb², ya = Σya, yb = Σyb) into out = (β1, β2).
+ * Collinear regressors give the fit on the first alone. With `nonNegative`, a negative coefficient is replaced by
+ * the better of the two one-regressor fits on the boundary (gain = β·c − ½ βᵀAβ), or zero.
+ */
+export function fitTwoRegressors(
+  aa: number,
+  ab: number,
+  bb: number,
+  ya: number,
+  yb: number,
+  nonNegative: boolean,
+  out: Float64Array,
+): void {
+  let b1 = 0;
+  let b2 = 0;
+  const det = aa * bb - ab * ab;
+  if (det > 1e-12 * aa * bb && aa > 0) {
+    b1 = (bb * ya - ab * yb) / det;
+    b2 = (aa * yb - ab * ya) / det;
+  } else if (aa > 0) {
+    b1 = ya / aa;
+  }
+  if (nonNegative && (b1 < 0 || b2 < 0)) {
+    const g1 = aa > 0 && ya > 0 ? (ya * ya) / aa : 0;
+    const g2 = bb > 0 && yb > 0 ? (yb * yb) / bb : 0;
+    if (g1 >= g2) {
+      b1 = g1 > 0 ? ya / aa : 0;
+      b2 = 0;
+    } else {
+      b1 = 0;
+      b2 = yb / bb;
+    }
+  }
+  out[0] = b1;
+  out[1] = b2;
+}
+
 /** Solves M z = b for symmetric positive definite M (row arrays); undefined when M is (numerically) singular. */
 export function solveSpd(M: readonly (readonly number[])[], b: readonly number[]): number[] | undefined {
   const n = b.length;

@@ -1,3 +1,5 @@
+import { fitTwoRegressors } from "./normal-equations.js";
+
 /**
  * The tree likelihood of stage 1 evaluated from the Gram matrix of the basis series (see gram.ts): full
  * evaluation of a tree in O(N·K), and the change of the score under a local move in O(|D|·K), where D are the
@@ -120,29 +122,7 @@ export class TreeScorer {
 
   /** Non-negative 2-regressor LS (r, x ≥ 0): a negative impedance is how a wrong orientation fits a voltage rise. */
   private fit(aa: number, ab: number, bb: number, ya: number, yb: number, out: Float64Array): void {
-    let b1 = 0;
-    let b2 = 0;
-    const det = aa * bb - ab * ab;
-    if (det > 1e-12 * aa * bb && aa > 0) {
-      b1 = (bb * ya - ab * yb) / det;
-      b2 = (aa * yb - ab * ya) / det;
-    } else if (aa > 0) {
-      b1 = ya / aa; // P and Q collinear in this subtree: effective impedance on P
-    }
-    if (this.nonNegative && (b1 < 0 || b2 < 0)) {
-      // Best of the two one-regressor fits on the boundary (or zero): gain = β·c − ½ βᵀAβ.
-      const g1 = aa > 0 && ya > 0 ? (ya * ya) / aa : 0;
-      const g2 = bb > 0 && yb > 0 ? (yb * yb) / bb : 0;
-      if (g1 >= g2) {
-        b1 = g1 > 0 ? ya / aa : 0;
-        b2 = 0;
-      } else {
-        b1 = 0;
-        b2 = yb / bb;
-      }
-    }
-    out[0] = b1;
-    out[1] = b2;
+    fitTwoRegressors(aa, ab, bb, ya, yb, this.nonNegative, out);
   }
 
   private readonly beta = new Float64Array(2);

@@ -23,12 +23,19 @@ export interface ModelToFeederOptions {
   readonly unidentified?: { readonly rPu: number; readonly xPu: number };
 }
 
+/** The branches ("from-to") without an identified impedance (they never carried flow): an export needs one for them. */
+export function unidentifiedBranches(model: Pick<GridModel, "branches">): string[] {
+  return model.branches
+    .filter((b) => !(Number.isFinite(b.rPu) && Number.isFinite(b.xPu)))
+    .map((b) => `${b.from}-${b.to}`);
+}
+
 /** The identified model as a radial Feeder (impedances in pu on the given base). */
 export function modelToFeeder(model: GridModel, opts: ModelToFeederOptions): Feeder {
-  const bad = model.branches.filter((b) => !(Number.isFinite(b.rPu) && Number.isFinite(b.xPu)));
+  const bad = unidentifiedBranches(model);
   if (bad.length && !opts.unidentified)
     throw new FeederError(
-      `model: ${bad.length} branch(es) without an identified impedance (${bad.map((b) => `${b.from}-${b.to}`).join(", ")}); pass unidentified: { rPu, xPu } to export them`,
+      `model: ${bad.length} branch(es) without an identified impedance (${bad.join(", ")}); pass unidentified: { rPu, xPu } to export them`,
     );
   const loads = new Map<string, { p: number; q: number }>();
   const d = opts.loadsFrom;

@@ -4,6 +4,7 @@ export {
   type ModelToFeederOptions,
   modelToFeeder,
   parseOpenDss,
+  unidentifiedBranches,
 } from "./export.js";
 export {
   FEEDER_FORMAT,
