@@ -173,3 +173,11 @@ export {
   type TrainResult,
   trainModel,
 } from "./train/train.js";
+export {
+  TRAIN_METADATA_KEY,
+  type TrainCheckpointHooks,
+  type TrainCheckpointSettings,
+  type TrainDocument,
+  type TrainRecord,
+  trainCheckpoint,
+} from "./train/train-checkpoint.js";
