@@ -1,6 +1,14 @@
 export { armControl, armForcesJRand, type CadeArm } from "./arms.js";
 export { averageGenomes, greedySoup, logitEnsembleAccuracy, populationDiversity } from "./baselines.js";
 export {
+  CADE_METADATA_KEY,
+  type CadeCheckpointHooks,
+  type CadeCheckpointSettings,
+  type CadeDocument,
+  type CadeRemoteFitness,
+  cadeCheckpoint,
+} from "./cade-checkpoint.js";
+export {
   CADE_EVALUATOR_EXPORT,
   CADE_EVALUATOR_MODULE,
   type CadeFitnessOptions,
