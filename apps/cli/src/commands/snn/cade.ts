@@ -3,31 +3,17 @@
  * files or built by transfer learning from a source model; fitness locally or on `x worker` processes through
  * Redis (--redis); resumable from a checkpoint directory after a kill.
  */
-import { join } from "node:path";
 import { DEFAULT_CADE_SCALE } from "@x/experiments";
 import {
   CADE_ARMS,
-  type CadePopulation,
-  type CadeProgress,
+  type CadeDocument,
   CadeSettingsError,
   cadeArmOf,
-  cadeDocument,
-  cadeEvaluatorSpec,
-  cadeOutcome,
-  cadePopulation,
-  checkCadeRunSettings,
-  concreteEngine,
+  cadeCheckpoint,
   formatCadeReport,
-  imageSetChecksum,
   isBuiltinDataset,
-  loadCadeData,
-  rankInitialPopulation,
-  runCade,
-  SnnModel,
-  saveModel,
   TRAIN_DEFAULTS,
 } from "@x/snn";
-import { removeDeadTemporaries } from "@x/tensor-core";
 import type { Command } from "commander";
 import {
   addOptions,
@@ -48,27 +34,16 @@ import {
   engineOption,
   flag,
   kebab,
+  modelFrom,
   modelOptions,
   runOutputOptions,
   snnAction,
-  specFrom,
 } from "./common.js";
-import { distributedFitness, distributedOptions, redisSettings } from "./distributed.js";
+import { distributedFitness, distributedOptions, type RemoteFitness, redisSettings } from "./distributed.js";
 
 const D = DEFAULT_CADE_SCALE;
 
 type CadeOpts = OptionsOf<ReturnType<typeof cadeOptions>>;
-
-/** Writes the run's settings, or on --resume checks that they are the stored ones. */
-async function checkRunSettings(dir: string, settings: Record<string, unknown>, resume: boolean) {
-  try {
-    await checkCadeRunSettings(dir, settings, resume);
-  } catch (e) {
-    if (e instanceof CadeSettingsError)
-      throw new UsageError(`--resume: ${e.message}; use the flags of that run`);
-    throw e;
-  }
-}
 
 async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   for (const k of ["lookahead", "sharedDir"] as const)
@@ -78,117 +53,66 @@ async function cadeAction(o: CadeOpts, cmd: Command): Promise<void> {
   if (o.testData && !o.test) throw new UsageError("--test-data and --no-test contradict each other");
   const quiet = o.quiet === true || o.json === true;
   const arm = cadeArmOf(o, flag);
-  const builtin = isBuiltinDataset(o.data);
   const inputs = [
     ...(o.population ?? []),
     ...(o.source ? [o.source] : []),
-    ...(builtin ? [] : [o.data]),
+    ...(isBuiltinDataset(o.data) ? [] : [o.data]),
     ...(o.valData ? [o.valData] : []),
     ...(o.testData ? [o.testData] : []),
   ];
   const out = checkRunOutputs(o, "where the selected model goes", inputs);
-  if (o.checkpointDir) removeDeadTemporaries(join(o.checkpointDir, "population"));
 
-  // data: validation held out of the training split (or --val-data), the fitness set sampled from the rest
-  const sets = await loadCadeData(o, flag);
-  const { train, val, fitnessRef, fitnessSet, test, classes } = sets;
+  // the population bar ends when the population is ready: before the Redis notes and the DE bar
   const popBar = resumableBar(quiet, "population");
-  let pop: CadePopulation;
+  const bar = resumableBar(quiet, "cade");
+  let remote: RemoteFitness | null = null;
+  let doc: CadeDocument;
   try {
-    pop = await cadePopulation(
+    doc = await cadeCheckpoint(
       {
         ...o,
-        modelSpec: (c) => specFrom(o, cmd, c),
-        dir: o.checkpointDir ? join(o.checkpointDir, "population") : undefined,
+        out,
+        model: modelFrom(o, cmd),
         given: (k) => given(cmd, k),
-        onProgress: (member, e) =>
+        arm,
+        resume: o.resume === true,
+      },
+      {
+        onMemberProgress: (member, e) =>
           popBar.update(
             member * e.totalSteps + e.globalStep,
             o.size * e.totalSteps,
             `member ${member + 1}/${o.size} epoch ${e.epoch + 1}/${e.epochs} loss ${e.loss.toFixed(3)}`,
           ),
+        connectFitness: redis
+          ? async (evaluator) => {
+              popBar.stop();
+              remote = await distributedFitness(o, redis, evaluator, o.checkpointDir ?? out, (line) =>
+                note(quiet, line),
+              );
+              return remote;
+            }
+          : undefined,
+        onProgress: (e) => {
+          popBar.stop();
+          bar.update(
+            e.generation + 1,
+            e.generations,
+            `gen ${e.generation + 1}/${e.generations} evals ${e.evaluations} best fitness ${e.bestFitness.toFixed(2)}% val ${e.bestVal.toFixed(2)}% F ${e.f.toPrecision(2)}`,
+          );
+        },
       },
-      train,
-      classes,
       flag,
     );
+  } catch (e) {
+    if (e instanceof CadeSettingsError)
+      throw new UsageError(`--resume: ${e.message}; use the flags of that run`);
+    // an interrupt of a run on workers exits 130 (SIGINT) or 143 (SIGTERM)
+    throw remote ? (remote as RemoteFitness).explain(e, o.checkpointDir !== undefined) : e;
   } finally {
     popBar.stop();
-  }
-  const spec = pop.spec;
-  const engine = concreteEngine(spec, o.engine);
-  const evaluator = cadeEvaluatorSpec({ spec, fitnessSet: fitnessRef, set: fitnessSet, engine });
-  if (o.checkpointDir) {
-    await checkRunSettings(
-      o.checkpointDir,
-      {
-        spec,
-        population: pop.origin,
-        fitness: {
-          ...fitnessRef,
-          indices: undefined,
-          size: o.fitnessSize,
-          sha256: evaluator.options.checksum,
-        },
-        valSha256: imageSetChecksum(val),
-        arm,
-        generations: o.generations,
-        seed: o.seed,
-        engine,
-      },
-      o.resume === true,
-    );
-  }
-
-  const ranking = rankInitialPopulation(spec, pop.genomes, val, engine);
-
-  const remote = redis
-    ? await distributedFitness(o, redis, evaluator, o.checkpointDir ?? out, (line) => note(quiet, line))
-    : null;
-  const bar = resumableBar(quiet, "cade");
-  let r: Awaited<ReturnType<typeof runCade>>;
-  try {
-    r = await runCade({
-      spec,
-      population: pop.genomes,
-      fitnessSet: remote ? undefined : fitnessSet,
-      fitness: remote?.fitness,
-      lookahead: remote?.lookahead,
-      val,
-      generations: o.generations,
-      arm,
-      seed: o.seed,
-      engine,
-      checkpointDir: o.checkpointDir ? join(o.checkpointDir, "de") : undefined,
-      resume: o.resume,
-      onProgress: (e: CadeProgress) =>
-        bar.update(
-          e.generation + 1,
-          e.generations,
-          `gen ${e.generation + 1}/${e.generations} evals ${e.evaluations} best fitness ${e.bestFitness.toFixed(2)}% val ${e.bestVal.toFixed(2)}% F ${e.f.toPrecision(2)}`,
-        ),
-    });
-  } catch (e) {
-    // the run's own error (or the interrupt) is what the user needs to see, not a failure while closing
-    await remote?.close().catch(() => {});
-    throw remote ? remote.explain(e, o.checkpointDir !== undefined) : e;
-  } finally {
     bar.stop();
   }
-  const queue = remote ? remote.stats() : null;
-  await remote?.close();
-
-  const outcome = cadeOutcome(spec, r, ranking, pop.genomes, test, engine);
-  await saveModel(new SnnModel(spec, r.population[r.selected]!), out, {
-    "x-snn-cade": JSON.stringify({
-      arm,
-      generations: o.generations,
-      seed: o.seed,
-      selected: outcome.selected,
-    }),
-  });
-  const run = { out, spec, arm, generations: o.generations, seed: o.seed, engine, data: o.data };
-  const doc = cadeDocument({ ...run, classes: o.classes ?? null }, sets, r, outcome, queue);
   printResult(o.json, doc, () => formatCadeReport(doc));
 }
 

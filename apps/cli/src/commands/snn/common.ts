@@ -7,8 +7,7 @@ import {
   CONNECT_FUNCTIONS,
   describeNeuron,
   formatStages,
-  type ModelSpec,
-  modelSpecOf,
+  type ModelSpecOptions,
   NEURON_PRESETS,
   type NeuronPreset,
   type NeuronSpec,
@@ -104,13 +103,13 @@ export const flag = (key: string) => `--${kebab(key)}`;
 /** The neuron of --neuron with its overrides. */
 export const neuronFrom = (o: NeuronOpts): NeuronSpec => neuronFromPreset(o.neuron, o, flag);
 
-/** The model spec of the flags; flags of the other architecture are refused when typed. */
-export function specFrom(o: ModelOpts, cmd: Command, classes: number): ModelSpec {
+/** The model settings of the flags (@x/snn's ModelSpecOptions); flags of the other architecture only when typed. */
+export function modelFrom(o: ModelOpts, cmd: Command): ModelSpecOptions {
   const typed = (["hidden", "blocks", "stemChannels", "stages"] as const).map((k) => [
     k,
     given(cmd, k) ? o[k] : undefined,
   ]);
-  return modelSpecOf({ ...o, ...Object.fromEntries(typed) }, classes, flag);
+  return { ...o, ...Object.fromEntries(typed) };
 }
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

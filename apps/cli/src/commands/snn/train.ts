@@ -1,29 +1,15 @@
 /**
- * `x snn train`: surrogate-gradient training of a SEW-MLP or conv SEW ResNet (@x/snn's `trainModel`) on MNIST,
+ * `x snn train`: surrogate-gradient training of a SEW-MLP or conv SEW ResNet (@x/snn's `trainCheckpoint`) on MNIST,
  * Fashion-MNIST or a safetensors data file; resumable from a checkpoint directory after a kill.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { type ImageSet, subset } from "@x/datasets";
 import {
   ADAM_LR,
-  ARCHITECTURE_KEYS,
   formatTrainReport,
-  initModel,
   isBuiltinDataset,
-  loadClassPool,
-  loadModel,
-  NEURON_KEYS,
   optimizerOf,
-  replaceHead,
-  type SnnModel,
-  saveModel,
-  splitPerClass,
   TRAIN_DEFAULTS,
-  TRAIN_STATE_FILE,
-  trainModel,
+  trainCheckpoint,
 } from "@x/snn";
-import { Rng } from "@x/tensor-core";
 import type { Command } from "commander";
 import {
   addOptions,
@@ -42,11 +28,10 @@ import {
   checkRunOutputs,
   dataOptions,
   flag,
-  kebab,
+  modelFrom,
   modelOptions,
   runOutputOptions,
   snnAction,
-  specFrom,
 } from "./common.js";
 
 const SGD = TRAIN_DEFAULTS.optimizer;
@@ -67,92 +52,49 @@ async function trainAction(o: TrainOpts, cmd: Command): Promise<void> {
   const quiet = o.quiet === true || o.json === true;
   const nesterov = given(cmd, "nesterov") ? o.nesterov : undefined;
   const optimizer = optimizerOf({ ...o, nesterov }, (k) => (k === "nesterov" ? "--no-nesterov" : flag(k)));
-
-  const pool = await loadClassPool(o.data, "train", o.classes, flag);
-  const classes = o.classes?.length ?? pool.classes;
-  let train: ImageSet = pool.set;
-  let val: ImageSet | undefined;
-  if (o.valPerClass > 0 || o.trainPerClass !== undefined) {
-    const s = splitPerClass(pool.set, {
-      valPerClass: o.valPerClass,
-      trainPerClass: o.trainPerClass,
-      seed: o.seed,
-    });
-    train = subset(pool.set, s.train);
-    if (s.val.length > 0) val = subset(pool.set, s.val);
-  }
-
-  let model: SnnModel;
-  if (o.init) {
-    const typed = [...ARCHITECTURE_KEYS, ...NEURON_KEYS].find((k) => given(cmd, k));
-    if (typed)
-      throw new UsageError(`--${kebab(typed)} cannot change the model of --init (its file defines it)`);
-    model = await loadModel(o.init);
-    if (model.spec.classes !== classes) {
-      note(quiet, `new ${classes}-class head on the ${model.spec.classes}-class model of ${o.init}`);
-      model = replaceHead(model, classes, new Rng(`head-${o.seed}`));
-    }
-  } else model = initModel(specFrom(o, cmd, classes), new Rng(`init-${o.seed}`));
-
-  if (o.resume && o.checkpointDir && !existsSync(join(o.checkpointDir, TRAIN_STATE_FILE)))
-    note(quiet, `no training state in ${o.checkpointDir} yet: starting from the beginning`);
   const bar = resumableBar(quiet, "train");
-  let announced = false;
-  const settings = {
-    epochs: o.epochs,
-    batchSize: o.batchSize,
-    optimizer,
-    schedule: o.schedule,
-    augment: { shift: o.shift, erasing: o.erasing, mixupAlpha: o.mixup, labelSmoothing: o.labelSmoothing },
-    seed: o.seed,
-  };
   try {
-    const res = await trainModel({
-      model,
-      train,
-      val,
-      keepBest: o.keepBest,
-      ...settings,
-      backend: o.backend,
-      checkpointDir: o.checkpointDir,
-      checkpointEvery: o.checkpointDir ? o.checkpointEvery : undefined,
-      resume: o.resume,
-      onProgress: (e) => {
-        if (!announced && e.globalStep > 1)
-          note(quiet, `resuming at step ${e.globalStep - 1} of ${e.totalSteps}`);
-        announced = true;
-        bar.update(
-          e.globalStep,
-          e.totalSteps,
-          `epoch ${e.epoch + 1}/${e.epochs} step ${e.globalStep}/${e.totalSteps} loss ${e.loss.toFixed(3)} ${Math.round(e.samplesPerSecond)} img/s`,
-        );
-        if (e.epochDone && e.valAccuracy !== null)
-          note(quiet, `epoch ${e.epoch + 1}/${e.epochs}: validation ${(100 * e.valAccuracy).toFixed(2)}%`);
+    const doc = await trainCheckpoint(
+      {
+        out,
+        data: o.data,
+        classes: o.classes,
+        trainPerClass: o.trainPerClass,
+        valPerClass: o.valPerClass,
+        keepBest: o.keepBest,
+        init: o.init,
+        model: modelFrom(o, cmd),
+        given: (k) => given(cmd, k),
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        optimizer,
+        schedule: o.schedule,
+        augment: {
+          shift: o.shift,
+          erasing: o.erasing,
+          mixupAlpha: o.mixup,
+          labelSmoothing: o.labelSmoothing,
+        },
+        seed: o.seed,
+        backend: o.backend,
+        checkpointDir: o.checkpointDir,
+        checkpointEvery: o.checkpointEvery,
+        resume: o.resume,
       },
-    });
-    const final = o.keepBest ? res.best : res.model;
-    const record = {
-      data: o.data,
-      classes: o.classes ?? null,
-      trainImages: train.count,
-      valImages: val?.count ?? 0,
-      ...settings,
-      init: o.init ?? null,
-      keepBest: o.keepBest === true,
-    };
-    await saveModel(final, out, { "x-snn-train": JSON.stringify(record) });
-    const doc = {
-      out: out,
-      spec: final.spec,
-      parameters: final.genome.length,
-      ...record,
-      backend: res.backend,
-      steps: res.steps,
-      history: res.history,
-      bestEpoch: res.bestEpoch,
-      resumed: res.resumed,
-      elapsedMs: res.elapsedMs,
-    };
+      {
+        onNotice: (line) => note(quiet, line),
+        onProgress: (e) => {
+          bar.update(
+            e.globalStep,
+            e.totalSteps,
+            `epoch ${e.epoch + 1}/${e.epochs} step ${e.globalStep}/${e.totalSteps} loss ${e.loss.toFixed(3)} ${Math.round(e.samplesPerSecond)} img/s`,
+          );
+          if (e.epochDone && e.valAccuracy !== null)
+            note(quiet, `epoch ${e.epoch + 1}/${e.epochs}: validation ${(100 * e.valAccuracy).toFixed(2)}%`);
+        },
+      },
+      flag,
+    );
     printResult(o.json, doc, () => formatTrainReport(doc));
   } finally {
     bar.stop();
