@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openSafetensors, Rng } from "@x/tensor-core";
+import { Rng } from "@x/tensor-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   accuracyPercent,
@@ -19,6 +19,7 @@ import {
   saveModel,
   sewMlp,
 } from "../src/index.js";
+import { metadataOf } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "snn-cade-checkpoint-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,15 +47,6 @@ const base: CadeCheckpointSettings = {
   generations: 2,
   engine: "float64",
 };
-
-async function metadataOf(file: string) {
-  const f = await openSafetensors(file);
-  try {
-    return f.metadata;
-  } finally {
-    await f.close();
-  }
-}
 
 const withoutTime = ({ elapsedMs: _e, out: _o, ...rest }: CadeDocument) => rest;
 

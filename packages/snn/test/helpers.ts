@@ -1,5 +1,5 @@
 import { loadFashion, subset } from "@x/datasets";
-import { Rng } from "@x/tensor-core";
+import { openSafetensors, Rng } from "@x/tensor-core";
 import { initTf } from "@x/tensor-core/tfjs";
 import { initModel, type ModelSpec, type SnnModel } from "../src/index.js";
 
@@ -27,4 +27,14 @@ export function fashionSample(n: number, seed = 1) {
   const set = loadFashion(200);
   const idx = new Rng(seed).sampleWithoutReplacement(set.count, n);
   return subset(set, Array.from(idx));
+}
+
+/** The `__metadata__` of a safetensors file. */
+export async function metadataOf(file: string) {
+  const f = await openSafetensors(file);
+  try {
+    return f.metadata;
+  } finally {
+    await f.close();
+  }
 }

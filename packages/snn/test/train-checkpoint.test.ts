@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { subset } from "@x/datasets";
-import { openSafetensors } from "@x/tensor-core";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   FastSnn,
@@ -14,6 +13,7 @@ import {
   type TrainCheckpointSettings,
   trainCheckpoint,
 } from "../src/index.js";
+import { metadataOf } from "./helpers.js";
 
 const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 const dir = mkdtempSync(join(tmpdir(), "snn-train-checkpoint-"));
@@ -36,15 +36,6 @@ const base: TrainCheckpointSettings = {
   seed: 3,
   backend: "wasm",
 };
-
-async function metadataOf(file: string) {
-  const f = await openSafetensors(file);
-  try {
-    return f.metadata;
-  } finally {
-    await f.close();
-  }
-}
 
 /** Runs `s`, stopping it (as a kill would) when `stopAt` steps are done. */
 async function interrupted(s: TrainCheckpointSettings, stopAt: number) {
