@@ -134,6 +134,28 @@ export {
   writeMeterReadings,
   writeSmartMeterCsv,
 } from "./io/index.js";
+// Whole jobs on files (what `x grid simulate | identify | evaluate` run): meter file in or out, summary back.
+export {
+  type EvaluateModelFileOptions,
+  evaluateModelFile,
+  type IdentifyMeterFileHooks,
+  type IdentifyMeterFileOptions,
+  identifyMeterFile,
+  LoadProfilesError,
+  type LongReadOptions,
+  type MeterFileIdentificationSummary,
+  type MeterFileSimulationSummary,
+  MeterFormatOptionsError,
+  type ModelFileEvaluation,
+  type SimulateMeterFileHooks,
+  type SimulateMeterFileOptions,
+  type SimulationEffectKey,
+  type SimulationEffectValues,
+  SimulationOptionsError,
+  simulateMeterFile,
+  simulationEffectOptions,
+  UnidentifiedExportError,
+} from "./jobs/index.js";
 // Metrics.
 export {
   type BranchError,
