@@ -94,6 +94,16 @@ const DIRECT = [
   "outliers",
 ] as const satisfies readonly (SimulationEffectKey & keyof SimulationOptions)[];
 
+/** The values set explicitly: `given`, or else those that are not undefined. */
+function givenKeys(
+  values: SimulationEffectValues,
+  given: Iterable<SimulationEffectKey> | undefined,
+): ReadonlySet<SimulationEffectKey> {
+  return new Set(
+    given ?? (Object.keys(values) as SimulationEffectKey[]).filter((k) => values[k] !== undefined),
+  );
+}
+
 /**
  * The effect options of a simulation: a value that was given wins, then the `preset`'s (e.g. REALISTIC), then
  * the value as it stands (the caller's default). `given` lists the values the user set explicitly (default:
@@ -105,9 +115,7 @@ export function simulationEffectOptions(
   values: SimulationEffectValues,
   given?: Iterable<SimulationEffectKey>,
 ): Partial<SimulationOptions> {
-  const typed = new Set<SimulationEffectKey>(
-    given ?? (Object.keys(values) as SimulationEffectKey[]).filter((k) => values[k] !== undefined),
-  );
+  const typed = givenKeys(values, given);
   const out: Record<string, unknown> = {};
   for (const key of DIRECT)
     out[key] = typed.has(key) || preset[key] === undefined ? values[key] : preset[key];
@@ -214,9 +222,7 @@ export async function simulateMeterFile(
     }
   }
   const values = o.effects ?? {};
-  const given = new Set<SimulationEffectKey>(
-    o.given ?? (Object.keys(values) as SimulationEffectKey[]).filter((k) => values[k] !== undefined),
-  );
+  const given = givenKeys(values, o.given);
   const realistic = o.preset === "realistic";
   const effects = simulationEffectOptions(realistic ? REALISTIC : {}, values, given);
   const { voltageSigma = 0, powerSigma = 0 } = effects;
