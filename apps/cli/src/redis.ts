@@ -65,19 +65,30 @@ export async function redisConfigOf(
 
 /**
  * Connects the coordinator of a run (x evolve --redis, x snn cade --redis) and says on which Redis and with what
- * lookahead: the given one, a whole generation (`generation`), else one evaluation per connected worker.
+ * lookahead: the given one, a whole generation (`generation`), else one evaluation per connected worker. The
+ * run's events (a failed or re-enqueued candidate, the connection lost or restored) are said in the same words
+ * by every command.
  */
 export async function connectRun(
   redis: { config: RedisConfig; redacted: string },
-  o: Omit<DistributedEvaluatorOptions, "redis"> & {
+  o: Omit<DistributedEvaluatorOptions, "redis" | "onEvent"> & {
     lookahead?: number;
     generation?: boolean;
     say: (line: string) => void;
   },
 ): Promise<{ evaluator: DistributedEvaluator; lookahead: number }> {
-  const { createDistributedEvaluator, lookaheadForWorkers } = await import("@x/evolution/distributed");
+  const { createDistributedEvaluator, describeCoordinatorEvent, lookaheadForWorkers } = await import(
+    "@x/evolution/distributed"
+  );
   const { lookahead: given, generation, say, ...options } = o;
-  const evaluator = await createDistributedEvaluator({ ...options, redis: redis.config });
+  const evaluator = await createDistributedEvaluator({
+    ...options,
+    redis: redis.config,
+    onEvent: (e) => {
+      const line = describeCoordinatorEvent(e);
+      if (line) say(line);
+    },
+  });
   let lookahead = given;
   let why = "--lookahead";
   if (lookahead === undefined && generation) {

@@ -83,7 +83,7 @@ async function evolveAction(
     let fitness: EvolveFitness | undefined;
     let lookahead = o.lookahead;
     if (distributed) {
-      const { describeCoordinatorEvent, runIdFrom } = await import("@x/evolution/distributed");
+      const { runIdFrom } = await import("@x/evolution/distributed");
       const run = await connectRun(redis!, {
         runId: runIdFrom(out, hostname()),
         evaluator: evolveEvaluatorSpec(cfg),
@@ -92,10 +92,6 @@ async function evolveAction(
         signal: interrupts.signal,
         lookahead,
         generation: cfg.algorithm === "cmaes",
-        onEvent: (e) => {
-          const line = describeCoordinatorEvent(e);
-          if (line) say(line);
-        },
         say: (line) => say(`x evolve: ${line}`),
       });
       remote = run.evaluator;

@@ -60,9 +60,6 @@ export async function distributedFitness(
       sharedDir: o.sharedDir === undefined ? undefined : resolve(o.sharedDir),
       signal: interrupts.signal,
       lookahead: o.lookahead,
-      onEvent: (e) => {
-        if (e.type === "connection") log(`connection to Redis ${e.state}${e.detail ? ` (${e.detail})` : ""}`);
-      },
       say: log,
     }));
   } catch (e) {
