@@ -138,15 +138,20 @@ export {
 export {
   type EvaluateModelFileOptions,
   evaluateModelFile,
+  type ModelFileEvaluation,
+} from "./jobs/evaluate-file.js";
+export {
   type IdentifyMeterFileHooks,
   type IdentifyMeterFileOptions,
   identifyMeterFile,
-  LoadProfilesError,
   type LongReadOptions,
   type MeterFileIdentificationSummary,
-  type MeterFileSimulationSummary,
   MeterFormatOptionsError,
-  type ModelFileEvaluation,
+  UnidentifiedExportError,
+} from "./jobs/identify-file.js";
+export {
+  LoadProfilesError,
+  type MeterFileSimulationSummary,
   type SimulateMeterFileHooks,
   type SimulateMeterFileOptions,
   type SimulationEffectKey,
@@ -154,8 +159,7 @@ export {
   SimulationOptionsError,
   simulateMeterFile,
   simulationEffectOptions,
-  UnidentifiedExportError,
-} from "./jobs/index.js";
+} from "./jobs/simulate-file.js";
 // Metrics.
 export {
   type BranchError,

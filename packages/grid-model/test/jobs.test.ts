@@ -62,18 +62,18 @@ const CLI_DEFAULTS = {
 } as const satisfies SimulationEffectValues;
 
 describe("simulationEffectOptions: a given value wins, then the preset, then the default", () => {
-  const DIRECT = [
-    "pvFraction",
-    "pvSize",
-    "minuteVariability",
-    "voltageStepPu",
-    "energyStepWh",
-    "junctionLoad",
-    "clockOffsetMinutes",
-    "missing",
-    "missingRun",
-    "outliers",
-  ] as const;
+  /** The numeric effects that map one to one onto SimulationOptions (the noise and gross figures do not). */
+  type Direct = Exclude<
+    {
+      [K in keyof typeof CLI_DEFAULTS]: (typeof CLI_DEFAULTS)[K] extends number ? K : never;
+    }[keyof typeof CLI_DEFAULTS],
+    "noise" | "gross" | "grossPowerFactor" | "grossVoltageFactor"
+  >;
+  const DIRECT = (Object.keys(CLI_DEFAULTS) as (keyof typeof CLI_DEFAULTS)[]).filter(
+    (k): k is Direct =>
+      typeof CLI_DEFAULTS[k] === "number" &&
+      !["noise", "gross", "grossPowerFactor", "grossVoltageFactor"].includes(k),
+  );
 
   it("without a preset the values pass through; noise classes become σ = class / 3", () => {
     const e = simulationEffectOptions({}, { ...CLI_DEFAULTS, noise: 0.003, pvFraction: 0.2 }, ["noise"]);
@@ -164,7 +164,7 @@ describe("simulationEffectOptions: a given value wins, then the preset, then the
       fc.property(
         valuesArb,
         presetArb,
-        fc.subarray([...DIRECT]),
+        fc.subarray(DIRECT),
         fc.option(fc.double({ min: 0, max: 0.01, noNaN: true }), { nil: undefined }),
         fc.boolean(),
         (values, preset, given, presetSigma, noiseGiven) => {
@@ -174,6 +174,7 @@ describe("simulationEffectOptions: a given value wins, then the preset, then the
             ...given,
             ...(noiseGiven ? (["noise"] as const) : []),
           ]);
+          expect(DIRECT).toHaveLength(10);
           for (const k of DIRECT) {
             const want = given.includes(k) ? values[k] : (preset[k] ?? values[k]);
             expect(e[k]).toBe(want);
