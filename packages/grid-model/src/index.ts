@@ -134,6 +134,32 @@ export {
   writeMeterReadings,
   writeSmartMeterCsv,
 } from "./io/index.js";
+// Whole jobs on files (what `x grid simulate | identify | evaluate` run): meter file in or out, summary back.
+export {
+  type EvaluateModelFileOptions,
+  evaluateModelFile,
+  type ModelFileEvaluation,
+} from "./jobs/evaluate-file.js";
+export {
+  type IdentifyMeterFileHooks,
+  type IdentifyMeterFileOptions,
+  identifyMeterFile,
+  type LongReadOptions,
+  type MeterFileIdentificationSummary,
+  MeterFormatOptionsError,
+  UnidentifiedExportError,
+} from "./jobs/identify-file.js";
+export {
+  LoadProfilesError,
+  type MeterFileSimulationSummary,
+  type SimulateMeterFileHooks,
+  type SimulateMeterFileOptions,
+  type SimulationEffectKey,
+  type SimulationEffectValues,
+  SimulationOptionsError,
+  simulateMeterFile,
+  simulationEffectOptions,
+} from "./jobs/simulate-file.js";
 // Metrics.
 export {
   type BranchError,

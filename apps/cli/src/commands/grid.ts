@@ -5,18 +5,14 @@ import {
   formatSimulationSummary,
   GridUnitError,
   IEEE69_MERGE_DROP_PU,
-  identificationSummary,
-  meterNoiseSigmas,
   parseImpedancePu,
   parseMinutes,
   parseRate,
   parseReadingUnits,
   parseVoltageStep,
   parseZipFractions,
-  type SimulationOptions,
-  simulationEffects,
+  type SimulationEffectKey,
 } from "@x/grid-model";
-import { writeFileAtomic } from "@x/tensor-core";
 import { type Command, InvalidArgumentError } from "commander";
 import {
   addOptions,
@@ -65,62 +61,27 @@ const readingUnits = parsedBy(parseReadingUnits, GridUnitError);
 
 type SimulateOpts = OptionsOf<ReturnType<typeof simulateOptions>>;
 
-/**
- * The effect options of a simulation: a flag the user typed wins, then the REALISTIC preset (with --realistic),
- * then the flag's default (today's clean simulation).
- */
-function effectOptions(
-  o: SimulateOpts,
-  cmd: Command,
-  preset: Partial<SimulationOptions>,
-): Partial<SimulationOptions> {
-  const pick = <K extends keyof SimulationOptions>(
-    flag: keyof SimulateOpts,
-    key: K,
-    value: SimulationOptions[K],
-  ) =>
-    (given(cmd, flag) || preset[key] === undefined ? { [key]: value } : { [key]: preset[key] }) as Pick<
-      SimulationOptions,
-      K
-    >;
-  const { voltageSigma, powerSigma } = meterNoiseSigmas(o.noise, o.pqNoise, o.noiseModel);
-  const noiseGiven = given(cmd, "noise");
-  const grossGiven =
-    given(cmd, "gross") || given(cmd, "grossPowerFactor") || given(cmd, "grossVoltageFactor");
-  const grossRate = given(cmd, "gross") ? o.gross : (preset.grossErrors?.rate ?? o.gross);
-  if ((given(cmd, "grossPowerFactor") || given(cmd, "grossVoltageFactor")) && !(grossRate > 0))
-    throw new UsageError("--gross-power-factor / --gross-voltage-factor need --gross (or --realistic)");
-  return {
-    ...pick("zip", "zip", o.zip),
-    ...pick("pv", "pvFraction", o.pv),
-    ...pick("pvSize", "pvSize", o.pvSize),
-    ...pick("minuteVariability", "minuteVariability", o.minuteVariability),
-    ...pick("vStep", "voltageStepPu", o.vStep),
-    ...pick("eStep", "energyStepWh", o.eStep),
-    ...pick("junctionLoad", "junctionLoad", o.junctionLoad),
-    ...pick("meters", "meters", o.meters),
-    ...pick("clockOffset", "clockOffsetMinutes", o.clockOffset),
-    ...pick("missing", "missing", o.missing),
-    ...pick("missingRun", "missingRun", o.missingRun),
-    ...pick("outliers", "outliers", o.outliers),
-    voltageSigma: noiseGiven || preset.voltageSigma === undefined ? voltageSigma : preset.voltageSigma,
-    powerSigma:
-      noiseGiven || given(cmd, "pqNoise") || preset.powerSigma === undefined ? powerSigma : preset.powerSigma,
-    ...(grossRate > 0 || grossGiven
-      ? {
-          grossErrors: {
-            rate: grossRate,
-            powerFactor: given(cmd, "grossPowerFactor")
-              ? o.grossPowerFactor
-              : (preset.grossErrors?.powerFactor ?? o.grossPowerFactor),
-            voltageFactor: given(cmd, "grossVoltageFactor")
-              ? o.grossVoltageFactor
-              : (preset.grossErrors?.voltageFactor ?? o.grossVoltageFactor),
-          },
-        }
-      : {}),
-  };
-}
+/** The effect values of a simulation (simulationEffectOptions) and the flag of each. */
+const EFFECT_FLAGS = [
+  ["zip", "zip"],
+  ["pvFraction", "pv"],
+  ["pvSize", "pvSize"],
+  ["minuteVariability", "minuteVariability"],
+  ["voltageStepPu", "vStep"],
+  ["energyStepWh", "eStep"],
+  ["junctionLoad", "junctionLoad"],
+  ["meters", "meters"],
+  ["clockOffsetMinutes", "clockOffset"],
+  ["missing", "missing"],
+  ["missingRun", "missingRun"],
+  ["outliers", "outliers"],
+  ["noise", "noise"],
+  ["pqNoise", "pqNoise"],
+  ["noiseModel", "noiseModel"],
+  ["gross", "gross"],
+  ["grossPowerFactor", "grossPowerFactor"],
+  ["grossVoltageFactor", "grossVoltageFactor"],
+] as const satisfies readonly (readonly [SimulationEffectKey, keyof SimulateOpts])[];
 
 async function simulate(o: SimulateOpts, cmd: Command): Promise<void> {
   if (o.loadModel === "lognormal" && o.loads)
@@ -128,72 +89,39 @@ async function simulate(o: SimulateOpts, cmd: Command): Promise<void> {
   if (o.start !== undefined && o.format !== "long") throw new UsageError("--start needs --format long");
   checkOutput(o.out, { overwrite: o.overwrite, inputs: o.loads ? [o.loads] : [] });
   const grid = await import("@x/grid-model");
-  const feeder = await grid.loadFeeder(o.feeder);
-  let loadSource: Record<string, unknown> = {};
-  if (o.loads) {
-    const table = await grid.readShapeCsv(o.loads);
-    try {
-      loadSource = grid.loadProfilesFor(feeder, table);
-    } catch (e) {
-      throw e instanceof grid.ProfileError ? new UsageError(`--loads ${o.loads}: ${e.message}`) : e;
-    }
-  }
-  const { pqNoise } = meterNoiseSigmas(o.noise, o.pqNoise, o.noiseModel);
-  const effects = effectOptions(o, cmd, o.realistic ? grid.REALISTIC : {});
-  const { voltageSigma = 0, powerSigma = 0 } = effects;
   const progress = createProgress(o.quiet === true || o.json === true);
-  const t0 = Date.now();
-  let data: ReturnType<typeof grid.simulateSmartMeters>;
+  let summary: Awaited<ReturnType<typeof grid.simulateMeterFile>>;
   try {
-    data = grid.simulateSmartMeters(feeder, {
-      samples: o.samples,
-      seed: o.seed,
-      intervalMinutes: o.resolution,
-      ...(o.v0 !== undefined ? { v0: o.v0 } : {}),
-      ...(o.substeps !== undefined ? { substeps: o.substeps } : {}),
-      voltageReading: o.voltage,
-      ...effects,
-      model: o.loadModel,
-      ...(o.pfSigma !== undefined ? { pfVariation: o.pfSigma } : {}),
-      ...loadSource,
-      onProgress: (done) => progress.update(`simulate ${feeder.id}`, done, o.samples),
-    });
+    summary = await grid.simulateMeterFile(
+      {
+        out: o.out,
+        format: o.format,
+        feeder: o.feeder,
+        loads: o.loads,
+        samples: o.samples,
+        seed: o.seed,
+        intervalMinutes: o.resolution,
+        substeps: o.substeps,
+        v0: o.v0,
+        voltageReading: o.voltage,
+        loadModel: o.loadModel,
+        pfVariation: o.pfSigma,
+        preset: o.realistic ? "realistic" : undefined,
+        effects: Object.fromEntries(EFFECT_FLAGS.map(([key, flag]) => [key, o[flag]])),
+        given: EFFECT_FLAGS.filter(([, flag]) => given(cmd, flag)).map(([key]) => key),
+        precision: o.precision,
+        start: o.start,
+      },
+      { onProgress: ({ feeder, done, total }) => progress.update(`simulate ${feeder}`, done, total) },
+    );
+  } catch (e) {
+    if (e instanceof grid.LoadProfilesError) throw new UsageError(`--loads ${o.loads}: ${e.reason}`);
+    if (e instanceof grid.SimulationOptionsError && e.options.includes("grossPowerFactor"))
+      throw new UsageError("--gross-power-factor / --gross-voltage-factor need --gross (or --realistic)");
+    throw e;
   } finally {
     progress.stop();
   }
-  const meta = data.meta as Record<string, string>;
-  meta.noise_model = o.noiseModel;
-  meta.noise_class_or_sigma =
-    o.realistic && !given(cmd, "noise") && !given(cmd, "pqNoise")
-      ? "realistic preset"
-      : `v=${o.noise} pq=${pqNoise}`;
-  if (o.realistic) meta.preset = "realistic";
-  const precision = o.precision ? { precision: o.precision } : {};
-  if (o.format === "long")
-    await grid.writeMeterReadings(o.out, data, {
-      ...precision,
-      ...(o.start !== undefined ? { start: o.start } : {}),
-    });
-  else await grid.writeSmartMeterCsv(o.out, data, precision);
-  const { missing, vmin, vmax } = grid.meteredVoltageRange(data);
-  const summary = {
-    out: o.out,
-    format: o.format,
-    feeder: feeder.id,
-    buses: feeder.buses.length,
-    meters: data.metered.filter(Boolean).length,
-    samples: o.samples,
-    intervalMinutes: data.intervalMinutes,
-    seed: o.seed,
-    voltageSigma,
-    powerSigma,
-    missingReadings: missing,
-    vmin,
-    vmax,
-    preset: o.realistic ? "realistic" : null,
-    effects: simulationEffects(effects),
-    seconds: (Date.now() - t0) / 1000,
-  };
   printResult(o.json, summary, () => formatSimulationSummary(summary));
 }
 
@@ -326,114 +254,87 @@ function simulateOptions() {
 
 type IdentifyOpts = OptionsOf<ReturnType<typeof identifyOptions>>;
 
-/** The flags that only the long format reads (identify's option keys and their flags). */
-const LONG_ONLY = [
-  ["units", "--units"],
-  ["voltage", "--voltage"],
-  ["baseKv", "--base-kv"],
-  ["baseMva", "--base-mva"],
-  ["root", "--root"],
-  ["interval", "--interval"],
-  ["label", "--label"],
-  ["busesFrom", "--buses-from"],
-  ["meterMap", "--meter-map"],
-] as const;
+/** The flags of the long-format settings (identifyMeterFile's names in MeterFormatOptionsError). */
+const LONG_FLAGS: Readonly<Record<string, string>> = {
+  "long.units": "--units",
+  "long.voltage": "--voltage",
+  "long.baseKvLl": "--base-kv",
+  "long.baseMva": "--base-mva",
+  "long.root": "--root",
+  "long.intervalMinutes": "--interval",
+  "long.label": "--label",
+  busesFrom: "--buses-from",
+  meterMap: "--meter-map",
+};
 
-async function identify(csv: string, o: IdentifyOpts, cmd: Command): Promise<void> {
+async function identify(csv: string, o: IdentifyOpts): Promise<void> {
   const outs = [o.out, o.matpower, o.dss, o.feederJson].filter((f): f is string => f !== undefined);
   if (new Set(outs.map((f) => resolve(f))).size < outs.length)
     throw new UsageError("--out, --matpower, --dss and --feeder-json must name different files");
   const inputs = [csv, ...(o.meterMap ? [o.meterMap] : [])];
   for (const f of outs) checkOutput(f, { overwrite: o.overwrite, inputs });
-  const exporting = Boolean(o.matpower || o.dss || o.feederJson);
-  if (o.unidentifiedImpedance && !exporting)
+  if (o.unidentifiedImpedance && !(o.matpower || o.dss || o.feederJson))
     throw new UsageError("--unidentified-impedance applies to --matpower / --dss / --feeder-json");
-  const longFlags = LONG_ONLY.filter(([key]) => given(cmd, key)).map(([, flag]) => flag);
   const grid = await import("@x/grid-model");
-  const format = o.format === "auto" ? await grid.detectMeterFormat(csv) : o.format;
-  if (format === "wide" && longFlags.length)
-    throw new UsageError(
-      `${longFlags.join(", ")} ${longFlags.length > 1 ? "apply" : "applies"} to the long format only; ${csv} is read as the wide x-grid-smartmeter CSV`,
-    );
-  const feeder = o.busesFrom ? await grid.loadFeeder(o.busesFrom) : undefined;
-  let { data } = await grid.readMeterData(csv, {
-    format,
-    ...(o.skipBadRows ? { skipBadRows: true } : {}),
-    long: {
-      ...(o.units ? { units: o.units } : {}),
-      ...(o.voltage ? { voltage: o.voltage } : {}),
-      ...(o.baseKv ? { baseKvLl: o.baseKv } : {}),
-      ...(o.baseMva ? { baseMva: o.baseMva } : {}),
-      ...(o.root ? { root: o.root } : {}),
-      ...(o.interval ? { intervalMinutes: o.interval } : {}),
-      ...(o.label ? { label: o.label } : {}),
-      ...(feeder ? { buses: feeder.buses.map((b) => b.name) } : {}),
-      ...(o.meterMap ? { meterMap: await grid.readMeterMap(o.meterMap) } : {}),
-    },
-  });
-  if (feeder && data.feederId === "imported") data = { ...data, feederId: feeder.id };
-  const zBaseOhm = (data.baseKvLl * data.baseKvLl) / data.baseMva;
-  const family = o.libraryFamily === "all" ? {} : { family: o.libraryFamily };
-  const library = o.library ? grid.conductorsPu({ zBaseOhm }, grid.selectConductors(family)) : undefined;
-  const solver = o.method === "lad" && !library ? await grid.createLpSolver(o.solver) : undefined;
   const progress = createProgress(o.quiet === true || o.json === true);
-  const label = `identify ${data.feederId}`;
-  let model: ReturnType<typeof grid.identifyGrid>;
+  let summary: Awaited<ReturnType<typeof grid.identifyMeterFile>>;
   try {
-    model = grid.identifyGrid(data, {
-      method: o.method,
-      topology: { method: o.topology },
-      ...(o.hiddenJunctions ? { hiddenJunctions: true } : {}),
-      ...(solver ? { solver } : {}),
-      ...(library ? { library } : {}),
-      zBaseOhm,
-      onProgress: ({ stage, fraction, message }) =>
-        // The bar completes once, after the last stage (progress.finish below).
-        progress.update(label, Math.min(99, Math.round(100 * fraction)), 100, `${stage}: ${message}`),
-    });
-    progress.finish();
-  } finally {
-    progress.stop();
-  }
-  // The exports are decided before anything is written: a flow-free branch without a placeholder fails here.
-  const exports: { path: string; text: string }[] = [];
-  const flowFree = grid.unidentifiedBranches(model);
-  if (exporting) {
-    if (flowFree.length && !o.unidentifiedImpedance)
+    summary = await grid.identifyMeterFile(
+      csv,
+      {
+        out: o.out,
+        format: o.format,
+        skipBadRows: o.skipBadRows,
+        long: {
+          units: o.units,
+          voltage: o.voltage,
+          baseKvLl: o.baseKv,
+          baseMva: o.baseMva,
+          root: o.root,
+          intervalMinutes: o.interval,
+          label: o.label,
+        },
+        busesFrom: o.busesFrom,
+        meterMap: o.meterMap,
+        method: o.method,
+        topology: o.topology,
+        hiddenJunctions: o.hiddenJunctions,
+        library: o.library,
+        libraryFamily: o.libraryFamily,
+        solver: o.solver,
+        exports: { matpower: o.matpower, dss: o.dss, feederJson: o.feederJson },
+        unidentifiedImpedance: o.unidentifiedImpedance,
+      },
+      {
+        onProgress: ({ feeder, stage, fraction, message }) =>
+          // The bar completes once, after the last stage (onIdentified).
+          progress.update(
+            `identify ${feeder}`,
+            Math.min(99, Math.round(100 * fraction)),
+            100,
+            `${stage}: ${message}`,
+          ),
+        onIdentified: () => progress.finish(),
+      },
+    );
+  } catch (e) {
+    if (e instanceof grid.MeterFormatOptionsError) {
+      const flags = e.options.map((name) => LONG_FLAGS[name] ?? name);
+      throw new UsageError(
+        `${flags.join(", ")} ${flags.length > 1 ? "apply" : "applies"} to the long format only; ${csv} is read as the wide x-grid-smartmeter CSV`,
+      );
+    }
+    if (e instanceof grid.UnidentifiedExportError)
       throw new ExitError(
-        `nothing written: ${flowFree.length} branch(es) never carried flow, so their impedance is not identified ` +
-          `(${flowFree.join(", ")}), and an exported feeder needs one; pass --unidentified-impedance r,x (pu) to ` +
+        `nothing written: ${e.branches.length} branch(es) never carried flow, so their impedance is not identified ` +
+          `(${e.branches.join(", ")}), and an exported feeder needs one; pass --unidentified-impedance r,x (pu) to ` +
           "export them with that placeholder, or leave out --matpower / --dss / --feeder-json",
         1,
       );
-    const feeder = grid.modelToFeeder(model, {
-      id: `${data.feederId}-identified`,
-      baseKvLl: data.baseKvLl,
-      baseMva: data.baseMva,
-      loadsFrom: data,
-      ...(o.unidentifiedImpedance ? { unidentified: o.unidentifiedImpedance } : {}),
-    });
-    if (o.matpower) exports.push({ path: o.matpower, text: grid.feederToMatpower(feeder) });
-    if (o.dss) exports.push({ path: o.dss, text: grid.feederToOpenDss(feeder) });
-    if (o.feederJson)
-      exports.push({ path: o.feederJson, text: `${JSON.stringify(grid.feederToJson(feeder), null, 1)}\n` });
+    throw e;
+  } finally {
+    progress.stop();
   }
-  await grid.writeGridModelFile(o.out, model, { feeder: data.feederId, source: csv });
-  for (const e of exports) await writeFileAtomic(e.path, e.text);
-  const placeholder = exports.length && flowFree.length ? flowFree : [];
-  const summary = {
-    ...identificationSummary(model, o.out, data.feederId),
-    input: { file: csv, format },
-    ...(o.skipBadRows ? { skippedRows: data.skipped?.length ?? 0, skipped: data.skipped ?? [] } : {}),
-    ...(exports.length
-      ? {
-          exports: exports.map((e) => e.path),
-          placeholderImpedance: placeholder.length
-            ? { ...o.unidentifiedImpedance!, branches: placeholder }
-            : null,
-        }
-      : {}),
-  };
   printResult(o.json, summary, () => formatIdentificationSummary(summary));
 }
 
@@ -545,17 +446,9 @@ function identifyOptions() {
 
 async function evaluate(file: string, o: OptionsOf<ReturnType<typeof evaluateOptions>>): Promise<void> {
   const grid = await import("@x/grid-model");
-  const branches = await grid.readGridModelBranches(file);
-  const truth = await grid.loadFeeder(o.truth);
-  const m = grid.evaluateIdentification(truth, branches);
-  const drop = o.contractDrop ?? IEEE69_MERGE_DROP_PU;
-  const covered = new Set(branches.flatMap((b) => [b.from, b.to]));
-  const mc =
-    drop > 0 && truth.buses.every((b) => covered.has(b.name))
-      ? grid.evaluateContractedTopology(truth, branches, { maxDropPu: drop })
-      : undefined;
-  printResult(o.json, { model: file, truth: truth.id, ...m, ...(mc ? { contracted: mc } : {}) }, () =>
-    formatEvaluation(file, truth.id, m, mc, drop),
+  const r = await grid.evaluateModelFile(file, o.truth, { contractDrop: o.contractDrop });
+  printResult(o.json, r, () =>
+    formatEvaluation(file, r.truth, r, r.contracted, o.contractDrop ?? IEEE69_MERGE_DROP_PU),
   );
 }
 
