@@ -5,6 +5,7 @@ export {
   averageGenomes,
   buildPopulation,
   CADE_ARMS,
+  CADE_DEFAULTS,
   CADE_EVALUATOR_EXPORT,
   CADE_EVALUATOR_MODULE,
   CADE_METADATA_KEY,

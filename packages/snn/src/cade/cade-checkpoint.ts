@@ -21,6 +21,20 @@ import { type CadeDataOptions, loadCadeData } from "./setup.js";
 /** The metadata key of the selected model's run settings (JSON) in its safetensors header. */
 export const CADE_METADATA_KEY = "x-snn-cade";
 
+/**
+ * The settings of one CADE run in the experiment behind the package's published CADE results (8 members
+ * fine-tuned 2 epochs each, 200 validation images per class, a 400-image fitness set, 20 generations, F0 = CR0 =
+ * 1e-3): `x snn cade`'s defaults, and the experiment's scale.
+ */
+export const CADE_DEFAULTS = {
+  populationSize: 8,
+  memberEpochs: 2,
+  valPerClass: 200,
+  fitnessSetSize: 400,
+  generations: 20,
+  f0: 1e-3,
+} as const;
+
 /** What {@link cadeCheckpoint} runs and where the selected model goes. */
 export interface CadeCheckpointSettings extends CadeDataOptions {
   /** The selected model's file (safetensors, written atomically). */

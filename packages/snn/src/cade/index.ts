@@ -1,6 +1,7 @@
 export { armControl, armForcesJRand, type CadeArm } from "./arms.js";
 export { averageGenomes, greedySoup, logitEnsembleAccuracy, populationDiversity } from "./baselines.js";
 export {
+  CADE_DEFAULTS,
   CADE_METADATA_KEY,
   type CadeCheckpointHooks,
   type CadeCheckpointSettings,

@@ -3,9 +3,9 @@
  * files or built by transfer learning from a source model; fitness locally or on `x worker` processes through
  * Redis (--redis); resumable from a checkpoint directory after a kill.
  */
-import { DEFAULT_CADE_SCALE } from "@x/experiments";
 import {
   CADE_ARMS,
+  CADE_DEFAULTS,
   type CadeDocument,
   CadeSettingsError,
   cadeArmOf,
@@ -41,7 +41,7 @@ import {
 } from "./common.js";
 import { distributedFitness, distributedOptions, type RemoteFitness, redisSettings } from "./distributed.js";
 
-const D = DEFAULT_CADE_SCALE;
+const D = CADE_DEFAULTS;
 
 type CadeOpts = OptionsOf<ReturnType<typeof cadeOptions>>;
 
