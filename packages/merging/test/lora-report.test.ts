@@ -7,7 +7,7 @@ describe("formatLoraExtraction", () => {
       out: "adapter",
       rank: 8,
       modules: [
-        { name: "layers.0.q", kind: "linear", shape: [4, 4], rank: 4, deltaNorm: 1, relativeError: 0.0123 },
+        { name: "layers.0.q", kind: "lora", shape: [4, 4], rank: 4, deltaNorm: 1, relativeError: 0.0123 },
         {
           name: "embed",
           kind: "embedding",
@@ -26,7 +26,7 @@ describe("formatLoraExtraction", () => {
     expect(formatLoraExtraction(r, 1.234).split("\n")).toEqual([
       "wrote adapter: 1 LoRA module (r = 8), 1 at full rank, in 1.23s",
       "  module      kind       shape",
-      "  layers.0.q  linear     [4, 4]  rank    4  rel. error 1.230e-2",
+      "  layers.0.q  lora       [4, 4]  rank    4  rel. error 1.230e-2",
       "  embed       embedding  [10, 4]  full rank (embedding)",
       "  skipped: norm",
       "  not in the adapter (no module): 2 tensors",

@@ -9,6 +9,7 @@ import {
   initModel,
   loadData,
   loadModel,
+  type ModelSpec,
   overriddenSettings,
   paramTable,
   SnnCheckpointError,
@@ -26,7 +27,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Writes the model's tensors as a foreign framework would (no x-snn metadata), with optional edits. */
 async function writeForeign(
   file: string,
-  spec = sewMlp({ hidden: 16, blocks: 1 }),
+  spec: ModelSpec = sewMlp({ hidden: 16, blocks: 1 }),
   edit?: (m: Map<string, Tensor>) => void,
 ) {
   const m = randomModel(spec, 5);

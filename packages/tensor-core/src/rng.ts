@@ -137,15 +137,15 @@ export class Rng {
     return this.uniform() < p;
   }
 
-  /** Fill `out` with uniforms in [lo, hi). */
-  fillUniform(out: Float32Array | Float64Array, lo = 0, hi = 1): typeof out {
+  /** Fill `out` with uniforms in [lo, hi); returns `out` (its own type). */
+  fillUniform<T extends Float32Array | Float64Array>(out: T, lo = 0, hi = 1): T {
     const w = hi - lo;
     for (let i = 0; i < out.length; i++) out[i] = lo + w * this.uniform();
     return out;
   }
 
-  /** Fill `out` with normal deviates. */
-  fillNormal(out: Float32Array | Float64Array, mean = 0, std = 1): typeof out {
+  /** Fill `out` with normal deviates; returns `out` (its own type). */
+  fillNormal<T extends Float32Array | Float64Array>(out: T, mean = 0, std = 1): T {
     for (let i = 0; i < out.length; i++) out[i] = this.normal(mean, std);
     return out;
   }

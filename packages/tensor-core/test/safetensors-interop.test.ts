@@ -189,7 +189,9 @@ describe("layout parity with the reference writer (save_file)", () => {
 
     // Tensors converted F32 -> BF16 -> F32 -> BF16 keep their exact bits.
     const w = back.get("model.layers.0.mlp.weight") as Tensor;
-    expect(Array.from(Tensor.fromFloat32("BF16", w.shape, w.toFloat32()).data)).toEqual(Array.from(w.data));
+    expect(Array.from(Tensor.fromFloat32("BF16", w.shape, w.toFloat32()).data)).toEqual(
+      Array.from<number | bigint>(w.data),
+    );
   });
 
   it("reads files in a non-reference layout (name order, unaligned) exactly", async () => {

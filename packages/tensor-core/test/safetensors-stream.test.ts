@@ -143,7 +143,7 @@ describe("convertCheckpoint", () => {
         continue;
       }
       expect(c.dtype).toBe("BF16");
-      expect(Array.from(c.data)).toEqual(Array.from(t.to("BF16").data));
+      expect(Array.from<number | bigint>(c.data)).toEqual(Array.from(t.to("BF16").data));
     }
     // F64 converts with a single rounding, per element.
     const d = (await f.read("d")).data as Uint16Array;
@@ -214,7 +214,9 @@ describe("convertCheckpoint", () => {
       expect(maxRel).toBeLessThanOrEqual(2 ** -8);
       expect(Math.abs(mean16 - mean64) / mean64).toBeLessThan(1e-3);
       expect(mean64 / kw.length).toBeCloseTo(0.35, 1);
-      expect(Array.from((await ck.read("profiles.minute")).data).slice(0, 3)).toEqual([0, 1, 2]);
+      expect(Array.from<number | bigint>((await ck.read("profiles.minute")).data).slice(0, 3)).toEqual([
+        0, 1, 2,
+      ]);
       await ck.close();
     },
   );

@@ -119,12 +119,15 @@ describe.skipIf(!built)("x demo", () => {
         expect(await page.text()).toMatch(/<html/i);
         const tour = parseTourResult(await (await fetch(`${url}data/tour.json`)).json());
         expectPlausible(tour);
-        const index = await (await fetch(`${url}data/index.json`)).json();
+        const index = (await (await fetch(`${url}data/index.json`)).json()) as {
+          files: string[];
+          liveBundle: boolean;
+        };
         expect(index.files).toEqual(expect.arrayContaining(["tour.json", "merging-8task.json"]));
         expect(index.liveBundle).toBe(true);
         const manifest = await fetch(`${url}data/live-merge/manifest.json`);
         expect(manifest.status).toBe(200);
-        expect((await manifest.json()).tasks.length).toBe(
+        expect(((await manifest.json()) as { tasks: unknown[] }).tasks.length).toBe(
           tour.merging.status === "ok" ? tour.merging.tasks.length : -1,
         );
         expect(p.output).toMatch(/merging\s+PCB-Merging \(reference\)\s+\d+\.\d% ± \d+\.\d/);

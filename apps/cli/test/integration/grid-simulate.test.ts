@@ -139,12 +139,13 @@ describe.skipIf(!built)("x grid simulate", () => {
   });
 
   it("parses rates and durations", () => {
-    expect(rate()("0.1%")).toBeCloseTo(0.001, 15);
-    expect(rate()("0.002")).toBe(0.002);
-    expect(() => rate()("abc")).toThrow(/fraction or a percentage/);
-    expect(minutes("15min")).toBe(15);
-    expect(minutes("1h")).toBe(60);
-    expect(minutes("30")).toBe(30);
-    expect(() => minutes("0.5")).toThrow(/between 1min and 24h/);
+    // commander calls a parser with the value and the previous one (none here)
+    expect(rate()("0.1%", undefined)).toBeCloseTo(0.001, 15);
+    expect(rate()("0.002", undefined)).toBe(0.002);
+    expect(() => rate()("abc", undefined)).toThrow(/fraction or a percentage/);
+    expect(minutes("15min", undefined)).toBe(15);
+    expect(minutes("1h", undefined)).toBe(60);
+    expect(minutes("30", undefined)).toBe(30);
+    expect(() => minutes("0.5", undefined)).toThrow(/between 1min and 24h/);
   });
 });

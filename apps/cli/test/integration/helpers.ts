@@ -33,7 +33,7 @@ export function x(args: readonly string[], opts: { cwd?: string; env?: NodeJS.Pr
 
 /** `x ...args` on a pseudo-terminal; stdout and stderr arrive together in `out`. */
 export function xTty(args: readonly string[], opts: { cwd?: string } = {}): Run {
-  const env = { ...process.env, COLUMNS: "120" };
+  const env: NodeJS.ProcessEnv = { ...process.env, COLUMNS: "120" };
   delete env.CI; // CI=true turns bars into plain lines even on a terminal
   // `exec`: the shell of `script -c` steps aside, so a Ctrl-C typed on the terminal reaches x alone (a shell
   // still waiting could die of that SIGINT itself and turn x's exit 0 into 130).
@@ -158,7 +158,7 @@ export class XProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(args: readonly string[], opts: { tty?: boolean; env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-    const env = { ...process.env, COLUMNS: "120", ...opts.env };
+    const env: NodeJS.ProcessEnv = { ...process.env, COLUMNS: "120", ...opts.env };
     if (opts.tty) {
       delete env.CI;
       // `exec`: the shell of `script -c` steps aside, so a Ctrl-C typed on the terminal reaches x alone (a shell

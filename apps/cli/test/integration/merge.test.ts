@@ -131,7 +131,11 @@ describe.skipIf(!built)("x merge (built binary)", () => {
     const registered = listMethods();
     const json = x(["merge", "methods", "--json"]);
     expect(json.code, json.err).toBe(0);
-    const docs = JSON.parse(json.out) as { name: string; params: { name: string; default: unknown }[] }[];
+    const docs = JSON.parse(json.out) as {
+      name: string;
+      params: { name: string; default: unknown }[];
+      auxFiles: unknown[];
+    }[];
     expect(docs.map((d) => d.name)).toEqual(registered.map((m) => m.name));
     for (const m of registered) {
       const doc = docs.find((d) => d.name === m.name)!;
@@ -144,7 +148,7 @@ describe.skipIf(!built)("x merge (built binary)", () => {
     for (const m of registered) expect(text.out).toMatch(new RegExp(`^${m.name}: `, "m"));
     expect(text.out).toMatch(/^ {2}name +scope +type +default +range +description$/m);
     // Methods that read per-model statistics name their files.
-    const withAux = docs.filter((d) => (d as { auxFiles: unknown[] }).auxFiles.length > 0).map((d) => d.name);
+    const withAux = docs.filter((d) => d.auxFiles.length > 0).map((d) => d.name);
     expect(withAux).toEqual(["fisher", "regmean"]);
     expect(text.out).toMatch(/^fisher: .*; needs fisher\.safetensors beside each model \(x zoo stats\)\)$/m);
     expect(text.out).toMatch(/^regmean: .*; reads gram\.safetensors beside each model \(x zoo stats\)\)$/m);

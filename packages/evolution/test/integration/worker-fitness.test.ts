@@ -54,7 +54,7 @@ describe("worker-pool fitness", () => {
     try {
       expect(ok.threads).toBe(1);
       expect(await ok.fitness(new Float32Array([1, 2]), info)).toBe(-5);
-      const err = await bad.fitness(new Float32Array([1]), info).catch((e: unknown) => e);
+      const err = await Promise.resolve(bad.fitness(new Float32Array([1]), info)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(FitnessError);
       expect((err as Error).message).toMatch(
         /worker fitness \(file:.*sphere-fitness\.mjs\) failed: Error: deliberate failure/,

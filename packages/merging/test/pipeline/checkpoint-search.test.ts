@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   commandEvaluator,
   mergeCheckpoints,
+  type ParameterMap,
   parseMergeConfig,
   prepareCheckpointMerge,
   type Split,
@@ -59,7 +60,7 @@ describe("prepared checkpoint merges", () => {
     try {
       expect(prepared.scope).toBe("global");
       expect(prepared.mergeModelIndices).toEqual([0, 2]);
-      const params = [{ weight: 1.2 }, {}, { weight: 0.9 }];
+      const params: ParameterMap[] = [{ weight: 1.2 }, {}, { weight: 0.9 }];
       await prepared.write(join(root, "p1"), { modelParameters: params });
       await prepared.write(join(root, "p2"), { modelParameters: [{ weight: 0.8 }, {}, { weight: 1.1 }] });
       await mergeCheckpoints(parseMergeConfig(yaml([1.2, 0.9])), join(root, "fresh"));

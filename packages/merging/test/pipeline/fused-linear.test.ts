@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DType, openCheckpoint, Rng, setSimdEnabled } from "@x/tensor-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type FastLinearJob, stepsOf } from "../../src/exec/write-order.js";
+import type { FastLinearJob } from "../../src/exec/fused-linear.js";
+import { stepsOf } from "../../src/exec/write-order.js";
 import {
   type FixtureModel,
   FUSED_SHAPES,

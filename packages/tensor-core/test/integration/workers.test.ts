@@ -66,7 +66,7 @@ describe("WorkerPool: calls", () => {
          (func (export "store") (param i32 i32) (i32.store (local.get 0) (local.get 1))))`,
       { threads: true },
     );
-    const module = new WebAssembly.Module(wat.toBinary({}).buffer);
+    const module = new WebAssembly.Module(new Uint8Array(wat.toBinary({}).buffer));
     wat.destroy();
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
     await Promise.all([
@@ -115,11 +115,11 @@ describe("WorkerPool: errors", () => {
     expect(e.remote.details).toEqual({ tensor: "t.0", count: 3 });
     expect(e.message).toMatch(/^fixture pool: worker [01], throwTyped\(\): FixtureError: bad tensor t\.0$/);
     expect(e.stack).toContain("harness-worker.mjs");
-    expect(await pool.run("throwString", null).catch((x: WorkerTaskError) => x.remote.message)).toBe(
+    expect(await pool.run("throwString", undefined).catch((x: WorkerTaskError) => x.remote.message)).toBe(
       "a bare string",
     );
     await expect(pool.run("nope" as "add", [1, 2])).rejects.toThrow(/no method "nope"/);
-    await expect(pool.run("unsendable", null)).rejects.toThrow(/cannot be sent to the caller/);
+    await expect(pool.run("unsendable", undefined)).rejects.toThrow(/cannot be sent to the caller/);
     await expect(pool.run("add", (() => 1) as never)).rejects.toMatchObject({ code: "USAGE" });
     // The pool is still usable after all of these.
     expect(await pool.run("add", [1, 2])).toBe(3);
@@ -143,7 +143,7 @@ describe("WorkerPool: errors", () => {
     const exit = await pool.runOn(0, "crash", 3).catch((e: unknown) => e);
     expect(exit).toMatchObject({ code: "CRASHED" });
     expect((exit as Error).message).toMatch(/worker 0 exited with code 3/);
-    const thrown = await pool.runOn(1, "crashLater", null).catch((e: unknown) => e);
+    const thrown = await pool.runOn(1, "crashLater", undefined).catch((e: unknown) => e);
     expect(thrown).toMatchObject({ code: "CRASHED" });
     expect((thrown as Error).message).toMatch(/uncaught in a timer/);
     // Both slots were set up again and answer.
@@ -260,7 +260,7 @@ describe("WorkerPool: callers that cannot await", () => {
     // A worker that exits, or dies of an uncaught error, fails its call at once and is started again.
     const exit = thrown(() => pool.post(0, "crash", 4).wait());
     expect(exit).toMatchObject({ code: "CRASHED" });
-    const uncaught = thrown(() => pool.post(1, "crashLater", null).wait());
+    const uncaught = thrown(() => pool.post(1, "crashLater", undefined).wait());
     expect(uncaught).toMatchObject({ code: "CRASHED" });
     expect((uncaught as Error).message).toMatch(/died: Error: uncaught in a timer/);
     expect((uncaught as Error).stack).toContain("harness-worker.mjs");

@@ -438,7 +438,7 @@ const INTERESTING = [
   0, 1, 0x7f, 0x80, 0xff, 0x22, 0x2c, 0x2e, 0x3a, 0x5b, 0x5d, 0x5c, 0x7b, 0x7d, 0x30, 0x39, 0x2d, 0x20, 0x65,
 ];
 function mutateBytes(b: Base, rng: Rng): [string, Uint8Array] {
-  let m = b.bytes.slice();
+  let m: Uint8Array = b.bytes.slice();
   const kind = rng.int(6);
   if (kind === 0) {
     for (let k = 0, c = 1 + rng.int(4); k < c; k++) m[rng.int(m.length)] ^= 1 << rng.int(8);
