@@ -319,10 +319,9 @@ async function identify(csv: string, o: IdentifyOpts): Promise<void> {
     );
   } catch (e) {
     if (e instanceof grid.MeterFormatOptionsError) {
+      // the library's message, naming the flags
       const flags = e.options.map((name) => LONG_FLAGS[name] ?? name);
-      throw new UsageError(
-        `${flags.join(", ")} ${flags.length > 1 ? "apply" : "applies"} to the long format only; ${csv} is read as the wide x-grid-smartmeter CSV`,
-      );
+      throw new UsageError(new grid.MeterFormatOptionsError(csv, flags).message);
     }
     if (e instanceof grid.UnidentifiedExportError)
       throw new ExitError(

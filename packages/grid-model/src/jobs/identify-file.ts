@@ -128,13 +128,8 @@ export async function identifyMeterFile(
     format,
     ...(o.skipBadRows ? { skipBadRows: true } : {}),
     long: {
-      ...(long.units ? { units: long.units } : {}),
-      ...(long.voltage ? { voltage: long.voltage } : {}),
-      ...(long.baseKvLl ? { baseKvLl: long.baseKvLl } : {}),
-      ...(long.baseMva ? { baseMva: long.baseMva } : {}),
-      ...(long.root ? { root: long.root } : {}),
-      ...(long.intervalMinutes ? { intervalMinutes: long.intervalMinutes } : {}),
-      ...(long.label ? { label: long.label } : {}),
+      // the settings given (an empty or zero value counts as not given: the header's applies)
+      ...(Object.fromEntries(LONG_KEYS.flatMap((k) => (long[k] ? [[k, long[k]]] : []))) as LongReadOptions),
       ...(feeder ? { buses: feeder.buses.map((b) => b.name) } : {}),
       ...(o.meterMap ? { meterMap: await readMeterMap(o.meterMap) } : {}),
     },
